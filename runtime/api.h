@@ -1,0 +1,33 @@
+/* The `robot` API that scripts see (DESIGN.md "The robot API"). api.c builds the robot
+ * table (step, log, sleep, secret, params); l_window.c the robot.Window type and
+ * robot.window; l_app.c the robot.App type and robot.app. */
+#ifndef VAGT_API_H
+#define VAGT_API_H
+
+#include <lua.h>
+
+#include "run.h"
+
+#define RT_WINDOW_MT "robot.Window"
+#define RT_APP_MT "robot.App"
+
+/* Pushes the robot table into the environment at the top of the stack, which stays. */
+int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err,
+                size_t errlen);
+
+void rt_window_open(lua_State *L);  /* pushes robot.window, registers the metatable */
+void rt_app_open(lua_State *L);     /* pushes robot.app, registers the metatable */
+void rt_window_push(lua_State *L, Window id, const char *cls);
+/* Waits for a window matching the query table at `opts` (class, name, timeout); windows in
+ * `exclude` only count when their _NET_WM_PID is `pid`. Pushes it or raises. */
+int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, size_t nexclude);
+
+/* Reads an optional number field of the table at idx. */
+double rt_opt_number(lua_State *L, int idx, const char *field, double def);
+/* Calls string.find(s, pattern) safely; raises on a malformed pattern. */
+int rt_pattern_match(lua_State *L, const char *s, const char *pattern);
+
+/* The names the API defines, for `vagt check --api` and the LuaLS stub test. */
+void rt_api_list(lua_State *L);
+
+#endif

@@ -1,0 +1,178 @@
+/* robot.app and the robot.App type: applications started by a robot (argv, never a shell),
+ * ended with the run unless started with keep = true. */
+#include <lauxlib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "api.h"
+#include "host.h"
+#include "proc.h"
+#include "xwin.h"
+
+typedef struct {
+  size_t idx; /* into run->apps */
+} l_app;
+
+static rt_app *check_app(lua_State *L, int idx)
+{
+  l_app *a = luaL_checkudata(L, idx, RT_APP_MT);
+  return rt_host_run_of(L)->apps[a->idx];
+}
+
+static void free_argv(char **argv)
+{
+  for (char **p = argv; p && *p; p++)
+    free(*p);
+  free(argv);
+}
+
+static int l_app_start(lua_State *L)
+{
+  rt_host_check(L);
+  rt_run *run = rt_host_run_of(L);
+  luaL_checktype(L, 1, LUA_TTABLE);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
+  luaL_argcheck(L, n >= 1, 1, "give the program and its arguments: { \"xcalc\", ... }");
+  for (lua_Integer i = 1; i <= n; i++)
+    if (lua_rawgeti(L, 1, i) != LUA_TSTRING && !lua_isnumber(L, -1))
+      return luaL_error(L, "robot.app.start: argument %d must be a string", (int)i);
+  lua_pop(L, (int)n);
+  lua_getfield(L, 1, "keep");
+  bool keep = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+
+  /* Reserve everything that can fail in Lua before allocating in C. */
+  l_app *ud = lua_newuserdatauv(L, sizeof *ud, 0);
+  rt_app **apps = realloc(run->apps, (run->napps + 1) * sizeof *apps);
+  if (!apps)
+    return luaL_error(L, "out of memory");
+  run->apps = apps;
+
+  char **argv = calloc((size_t)n + 1, sizeof *argv);
+  rt_app *app = calloc(1, sizeof *app);
+  bool oom = !argv || !app;
+  for (lua_Integer i = 1; !oom && i <= n; i++) {
+    lua_rawgeti(L, 1, i);
+    argv[i - 1] = strdup(lua_tostring(L, -1));
+    lua_pop(L, 1);
+    oom = !argv[i - 1];
+  }
+  rt_winfo *all = NULL;
+  size_t cnt = 0;
+  if (!oom && rt_x_toplevels(run->dpy, &all, &cnt) == 0 && cnt) {
+    app->known = calloc(cnt, sizeof *app->known);
+    for (size_t i = 0; app->known && i < cnt; i++)
+      app->known[app->nknown++] = all[i].id;
+  }
+  rt_winfo_free(all, cnt);
+  free(all);
+  char err[1024] = "out of memory";
+  pid_t pid = oom ? -1 : rt_proc_spawn(argv, keep, -1, false, err, sizeof err);
+  if (pid < 0) {
+    free_argv(argv);
+    if (app)
+      free(app->known);
+    free(app);
+    return luaL_error(L, "robot.app.start: %s", err);
+  }
+  app->pid = pid;
+  app->keep = keep;
+  app->name = argv[0];
+  for (lua_Integer i = 1; i < n; i++)
+    free(argv[i]);
+  free(argv);
+  run->apps[run->napps] = app;
+  ud->idx = run->napps++;
+  luaL_setmetatable(L, RT_APP_MT);
+  rt_log(run, "started %s (pid %d)%s", app->name, (int)pid, keep ? ", kept after the run" : "");
+  return 1;
+}
+
+static void reap(rt_app *a)
+{
+  if (!a->exited && rt_proc_exited(a->pid, &a->status))
+    a->exited = true;
+}
+
+static int l_app_wait_window(lua_State *L)
+{
+  rt_app *a = check_app(L, 1);
+  if (lua_isnoneornil(L, 2)) {
+    lua_settop(L, 1);
+    lua_newtable(L);
+  }
+  reap(a);
+  if (a->exited)
+    return luaL_error(L, "%s (pid %d) has exited (status %d) before showing a window",
+                      a->name, (int)a->pid,
+                      WIFEXITED(a->status) ? WEXITSTATUS(a->status) : -1);
+  return rt_window_wait(L, 2, a->pid, a->known, a->nknown);
+}
+
+static int l_app_close(lua_State *L)
+{
+  rt_app *a = check_app(L, 1);
+  if (!a->exited) {
+    int st = rt_proc_stop(a->pid, 3.0);
+    a->exited = true;
+    a->status = st;
+  }
+  return 0;
+}
+
+static int l_app_running(lua_State *L)
+{
+  rt_app *a = check_app(L, 1);
+  reap(a);
+  lua_pushboolean(L, !a->exited);
+  return 1;
+}
+
+static int l_app_index(lua_State *L)
+{
+  rt_app *a = check_app(L, 1);
+  const char *k = luaL_checkstring(L, 2);
+  lua_getfield(L, lua_upvalueindex(1), k);
+  if (!lua_isnil(L, -1))
+    return 1;
+  if (strcmp(k, "pid") == 0) {
+    lua_pushinteger(L, a->pid);
+    return 1;
+  }
+  if (strcmp(k, "name") == 0) {
+    lua_pushstring(L, a->name);
+    return 1;
+  }
+  return luaL_error(L, "robot.App has no field or method '%s'", k);
+}
+
+static int l_app_tostring(lua_State *L)
+{
+  rt_app *a = check_app(L, 1);
+  lua_pushfstring(L, "robot.App(%s, pid %d)", a->name, (int)a->pid);
+  return 1;
+}
+
+static const luaL_Reg app_methods[] = {
+  {"wait_window", l_app_wait_window}, {"close", l_app_close}, {"running", l_app_running},
+  {NULL, NULL},
+};
+
+void rt_app_open(lua_State *L)
+{
+  luaL_newmetatable(L, RT_APP_MT);
+  luaL_newlib(L, app_methods);
+  lua_pushcclosure(L, l_app_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_app_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_pushcfunction(L, l_app_start);
+  lua_setfield(L, -2, "start");
+}

@@ -1,0 +1,344 @@
+/* robot.window and the robot.Window type: finding top-level windows by class or title
+ * pattern, reading their geometry, and the guarded actions (click, type, key). */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "guard.h"
+#include "host.h"
+#include "xwin.h"
+
+typedef struct {
+  Window id;
+  char cls[128];
+} l_window;
+
+void rt_window_push(lua_State *L, Window id, const char *cls)
+{
+  l_window *w = lua_newuserdatauv(L, sizeof *w, 0);
+  w->id = id;
+  snprintf(w->cls, sizeof w->cls, "%s", cls ? cls : "");
+  luaL_setmetatable(L, RT_WINDOW_MT);
+}
+
+static l_window *check_window(lua_State *L, int idx)
+{
+  return luaL_checkudata(L, idx, RT_WINDOW_MT);
+}
+
+typedef struct {
+  const char *cls, *name;
+  pid_t pid;
+  const Window *exclude; /* windows an app had before it started */
+  size_t nexclude;
+} win_query;
+
+static void query_from(lua_State *L, int idx, win_query *q)
+{
+  memset(q, 0, sizeof *q);
+  luaL_checktype(L, idx, LUA_TTABLE);
+  lua_getfield(L, idx, "class");
+  q->cls = lua_tostring(L, -1);
+  lua_getfield(L, idx, "name");
+  q->name = lua_tostring(L, -1);
+  lua_pop(L, 2); /* the strings stay alive in the table */
+  if (!q->cls && !q->name)
+    luaL_error(L, "give class = \"...\" or name = \"Lua pattern\" to find a window");
+  if (q->name)
+    rt_pattern_match(L, "", q->name); /* a malformed pattern raises here, not later */
+}
+
+static bool matches(lua_State *L, const rt_winfo *w, const win_query *q)
+{
+  if (!w->viewable)
+    return false;
+  if (q->cls && !((w->res_class && strcmp(w->res_class, q->cls) == 0) ||
+                  (w->res_name && strcmp(w->res_name, q->cls) == 0)))
+    return false;
+  for (size_t i = 0; i < q->nexclude; i++)
+    if (q->exclude[i] == w->id && !(q->pid && w->pid == q->pid))
+      return false;
+  if (q->name && !rt_pattern_match(L, w->title ? w->title : "", q->name))
+    return false;
+  return true;
+}
+
+/* Pushes the topmost matching window, or nil. Lists what it saw into `seen` when given. */
+static int find_once(lua_State *L, rt_run *run, const win_query *q, char *seen, size_t n)
+{
+  rt_winfo *all;
+  size_t cnt;
+  if (rt_x_toplevels(run->dpy, &all, &cnt) != 0)
+    return luaL_error(L, "cannot list windows on the display");
+  /* Copy what we need before anything can raise: Lua errors must not leak the list. */
+  Window hit = None;
+  char cls[128] = "";
+  if (seen && n)
+    seen[0] = '\0';
+  for (size_t i = cnt; i-- > 0;) {
+    if (!hit && matches(L, &all[i], q)) {
+      hit = all[i].id;
+      snprintf(cls, sizeof cls, "%s", all[i].res_class ? all[i].res_class : "");
+    }
+    if (seen && all[i].viewable) {
+      size_t l = strlen(seen);
+      snprintf(seen + l, n - l, "%s%s '%s'", l ? ", " : "",
+               all[i].res_class ? all[i].res_class : "?", all[i].title ? all[i].title : "");
+    }
+  }
+  rt_winfo_free(all, cnt);
+  free(all);
+  if (!hit) {
+    lua_pushnil(L);
+    return 0;
+  }
+  rt_window_push(L, hit, cls);
+  return 1;
+}
+
+static void describe_query(const win_query *q, char *buf, size_t n)
+{
+  snprintf(buf, n, "%s%s%s%s%s", q->cls ? "class '" : "", q->cls ? q->cls : "",
+           q->cls ? "'" : "", q->name ? (q->cls ? " and name matching '" : "name matching '") : "",
+           q->name ? q->name : "");
+  if (q->name)
+    strncat(buf, "'", n - strlen(buf) - 1);
+}
+
+/* Shared by robot.window.wait and App:wait_window. */
+int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, size_t nexclude)
+{
+  rt_host_check(L);
+  rt_run *run = rt_host_run_of(L);
+  win_query q;
+  query_from(L, opts, &q);
+  q.pid = pid;
+  q.exclude = exclude;
+  q.nexclude = nexclude;
+  double timeout = rt_opt_number(L, opts, "timeout", 10.0);
+  double end = rt_now() + timeout;
+  char seen[2048];
+  for (;;) {
+    if (find_once(L, run, &q, seen, sizeof seen))
+      return 1;
+    lua_pop(L, 1);
+    if (rt_now() >= end)
+      break;
+    rt_sleep(run, 0.1);
+    rt_host_check(L);
+  }
+  char what[512];
+  describe_query(&q, what, sizeof what);
+  return luaL_error(L, "no window with %s appeared within %.1f s; windows on the display: %s",
+                    what, timeout, *seen ? seen : "none");
+}
+
+static int l_window_wait(lua_State *L)
+{
+  return rt_window_wait(L, 1, 0, NULL, 0);
+}
+
+static int l_window_find(lua_State *L)
+{
+  rt_host_check(L);
+  win_query q;
+  query_from(L, 1, &q);
+  find_once(L, rt_host_run_of(L), &q, NULL, 0);
+  return 1;
+}
+
+static void push_info(lua_State *L, const rt_winfo *w)
+{
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, (lua_Integer)w->id);
+  lua_setfield(L, -2, "id");
+  lua_pushstring(L, w->res_class ? w->res_class : "");
+  lua_setfield(L, -2, "class");
+  lua_pushstring(L, w->res_name ? w->res_name : "");
+  lua_setfield(L, -2, "instance");
+  lua_pushstring(L, w->title ? w->title : "");
+  lua_setfield(L, -2, "title");
+  lua_pushinteger(L, w->x);
+  lua_setfield(L, -2, "x");
+  lua_pushinteger(L, w->y);
+  lua_setfield(L, -2, "y");
+  lua_pushinteger(L, w->w);
+  lua_setfield(L, -2, "w");
+  lua_pushinteger(L, w->h);
+  lua_setfield(L, -2, "h");
+}
+
+static int l_window_list(lua_State *L)
+{
+  rt_host_check(L);
+  rt_run *run = rt_host_run_of(L);
+  rt_winfo *all;
+  size_t cnt;
+  if (rt_x_toplevels(run->dpy, &all, &cnt) != 0)
+    return luaL_error(L, "cannot list windows on the display");
+  lua_createtable(L, (int)cnt, 0);
+  int k = 0;
+  for (size_t i = 0; i < cnt; i++)
+    if (all[i].viewable) {
+      push_info(L, &all[i]); /* cannot raise short of memory errors */
+      lua_rawseti(L, -2, ++k);
+    }
+  rt_winfo_free(all, cnt);
+  free(all);
+  return 1;
+}
+
+/* Window methods */
+
+static bool info(lua_State *L, l_window *w, rt_winfo *out)
+{
+  return rt_x_winfo(rt_host_run_of(L)->dpy, w->id, out);
+}
+
+static int l_window_geometry(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_winfo wi;
+  if (!info(L, w, &wi))
+    return luaL_error(L, "window 0x%lx (%s) no longer exists", (unsigned long)w->id, w->cls);
+  push_info(L, &wi);
+  rt_winfo_free(&wi, 1);
+  return 1;
+}
+
+static int l_window_exists(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_winfo wi;
+  bool ok = info(L, w, &wi);
+  if (ok)
+    rt_winfo_free(&wi, 1);
+  lua_pushboolean(L, ok && wi.viewable);
+  return 1;
+}
+
+static int l_window_activate(lua_State *L)
+{
+  rt_host_check(L);
+  l_window *w = check_window(L, 1);
+  rt_run *run = rt_host_run_of(L);
+  char err[512];
+  double timeout = rt_opt_number(L, 2, "timeout", 3.0);
+  if (rt_x_activate(run->dpy, run->xdo, run->ewmh, w->id, timeout, err, sizeof err) != 0)
+    return luaL_error(L, "activate (%s): %s", w->cls, err);
+  return 0;
+}
+
+static int l_window_click(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_getfield(L, 2, "text");
+  bool by_text = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (by_text)
+    return luaL_error(L, "click{text=...}: OCR locators are not available in this build");
+  lua_getfield(L, 2, "x");
+  lua_getfield(L, 2, "y");
+  if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1))
+    return luaL_error(L, "click needs integer x and y (window-relative pixels)");
+  rt_action a = {.kind = "click", .win = w->id};
+  a.x = (int)lua_tointeger(L, -2);
+  a.y = (int)lua_tointeger(L, -1);
+  lua_pop(L, 2);
+  a.button = (int)rt_opt_number(L, 2, "button", 1);
+  luaL_argcheck(L, a.button >= 1 && a.button <= 5, 2, "button must be 1..5");
+  lua_getfield(L, 2, "double");
+  a.count = lua_toboolean(L, -1) ? 2 : 1;
+  lua_pop(L, 1);
+  rt_action_run(L, rt_host_run_of(L), &a);
+  return 0;
+}
+
+static int l_window_type(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_action a = {.kind = "type", .win = w->id, .text = luaL_checkstring(L, 2)};
+  rt_action_run(L, rt_host_run_of(L), &a);
+  return 0;
+}
+
+static int l_window_key(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_action a = {.kind = "key", .win = w->id, .keys = luaL_checkstring(L, 2)};
+  rt_action_run(L, rt_host_run_of(L), &a);
+  return 0;
+}
+
+static int l_window_tostring(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  char buf[160];
+  snprintf(buf, sizeof buf, "robot.Window(0x%lx, %s)", (unsigned long)w->id, w->cls);
+  lua_pushstring(L, buf);
+  return 1;
+}
+
+static int l_window_eq(lua_State *L)
+{
+  lua_pushboolean(L, check_window(L, 1)->id == check_window(L, 2)->id);
+  return 1;
+}
+
+static const luaL_Reg window_methods[] = {
+  {"activate", l_window_activate}, {"click", l_window_click},
+  {"type", l_window_type},         {"key", l_window_key},
+  {"geometry", l_window_geometry}, {"exists", l_window_exists},
+  {NULL, NULL},
+};
+
+/* w.id, w.class and w.title/w.x/... read fresh from the display. */
+static int l_window_index(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  const char *k = luaL_checkstring(L, 2);
+  lua_getfield(L, lua_upvalueindex(1), k);
+  if (!lua_isnil(L, -1))
+    return 1;
+  if (strcmp(k, "id") == 0) {
+    lua_pushinteger(L, (lua_Integer)w->id);
+    return 1;
+  }
+  if (strcmp(k, "class") == 0) {
+    lua_pushstring(L, w->cls);
+    return 1;
+  }
+  static const char *const live[] = {"title", "x", "y", "w", "h", "instance", NULL};
+  for (const char *const *f = live; *f; f++)
+    if (strcmp(k, *f) == 0) {
+      lua_pushcfunction(L, l_window_geometry);
+      lua_pushvalue(L, 1);
+      lua_call(L, 1, 1);
+      lua_getfield(L, -1, k);
+      return 1;
+    }
+  return luaL_error(L, "robot.Window has no field or method '%s'", k);
+}
+
+static const luaL_Reg window_module[] = {
+  {"wait", l_window_wait}, {"find", l_window_find}, {"list", l_window_list}, {NULL, NULL},
+};
+
+void rt_window_open(lua_State *L)
+{
+  luaL_newmetatable(L, RT_WINDOW_MT);
+  luaL_newlib(L, window_methods);
+  lua_pushcclosure(L, l_window_index, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, l_window_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, l_window_eq);
+  lua_setfield(L, -2, "__eq");
+  lua_pushliteral(L, "locked");
+  lua_setfield(L, -2, "__metatable");
+  lua_pop(L, 1);
+  luaL_newlib(L, window_module);
+}

@@ -1,0 +1,368 @@
+/* vagt: an RPA runtime that guards every step.
+ *
+ * How it is put together: main.c parses the command line and owns the life of a run
+ * (display, run folder, Lua host, cleanup on every exit path). host.c runs the Lua script
+ * in the sandbox of sandbox.c with deadlines; api.c, l_window.c and l_app.c are the
+ * `robot` API. Every action on a window goes through guard.c (settle, capture, guard hook,
+ * input); xwin.c finds and activates windows; xio/ types, presses keys and captures;
+ * runfolder.c writes run.json and report.html; proc.c and xvfb.c own child processes.
+ * Start reading at cmd_run() below, then rt_action_run() in guard.c. */
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xdo.h>
+
+#include "check.h"
+#include "host.h"
+#include "proc.h"
+#include "run.h"
+#include "runfolder.h"
+#include "xio/capture.h"
+#include "xio/input.h"
+#include "xvfb.h"
+#include "xwin.h"
+
+static rt_run *g_run;       /* for the signal and X I/O error handlers */
+static volatile sig_atomic_t g_signals;
+
+static void usage(FILE *f)
+{
+  fputs("usage:\n"
+        "  vagt run SCRIPT.lua [--display :N | --xvfb] [--runs DIR] [--set k=v]...\n"
+        "                      [--timeout SECONDS] [--step-timeout SECONDS]\n"
+        "                      [--secrets FILE] [--screen WxHxD]\n"
+        "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
+        "  vagt check --api           list the robot API\n"
+        "  vagt --version\n"
+        "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
+        "             3 halted on UI drift, 4 environment error (no display, ...)\n",
+        f);
+}
+
+static void on_signal(int sig)
+{
+  (void)sig;
+  if (++g_signals > 1 || !g_run) {
+    rt_proc_kill_all_now();
+    _exit(130);
+  }
+  if (!g_run->abort)
+    g_run->abort = RT_ABORT_INTERRUPT;
+  rt_host_arm(g_run);
+}
+
+static void finish(rt_run *run, const char *status, int code);
+
+static int on_x_io_error(Display *dpy)
+{
+  (void)dpy;
+  if (g_run) {
+    g_run->dpy = NULL;
+    finish(g_run, "error", RT_EXIT_ENV);
+  }
+  fprintf(stderr, "vagt: the connection to the X display was lost\n");
+  rt_proc_kill_all_now();
+  _exit(RT_EXIT_ENV);
+}
+
+/* Robots type citizens' names: the runtime and the applications it starts need a UTF-8
+ * LC_CTYPE whatever the environment says. */
+static void ensure_utf8_locale(void)
+{
+  setlocale(LC_ALL, "");
+  const char *cs = nl_langinfo(CODESET);
+  if (!cs || strcmp(cs, "UTF-8") != 0) {
+    setenv("LC_ALL", "C.UTF-8", 1);
+    setlocale(LC_ALL, "C.UTF-8");
+  }
+}
+
+static char *stem_of(const char *path)
+{
+  const char *b = strrchr(path, '/');
+  b = b ? b + 1 : path;
+  char *s = strdup(b);
+  char *dot = s ? strrchr(s, '.') : NULL;
+  if (dot && dot != s)
+    *dot = '\0';
+  return s;
+}
+
+/* Ends the applications, restores the keymap, writes the final run.json and report. */
+static void finish(rt_run *run, const char *status, int code)
+{
+  for (size_t i = 0; i < run->napps; i++) {
+    rt_app *a = run->apps[i];
+    if (!a->keep && !a->exited)
+      rt_proc_stop(a->pid, 2.0);
+    a->exited = true;
+  }
+  if (run->input && run->dpy)
+    rt_input_restore(run->input);
+  if (run->run_dir && run->steps) {
+    char err[512];
+    if (rt_steplog_write(run->steps, run->run_dir, status, code, run->error, err,
+                         sizeof err) != 0 ||
+        rt_report_write(run->steps, run->run_dir, err, sizeof err) != 0)
+      fprintf(stderr, "vagt: %s\n", err);
+  }
+}
+
+static const char *status_of(int code)
+{
+  switch (code) {
+  case RT_EXIT_OK: return "passed";
+  case RT_EXIT_DRIFT: return "drift";
+  case RT_EXIT_SCRIPT: return "failed";
+  default: return "error";
+  }
+}
+
+typedef struct {
+  const char *script, *display, *runs, *secrets, *screen;
+  bool xvfb;
+  double timeout, step_timeout;
+  char **params;
+  int nparams;
+} run_opts;
+
+static int parse_run_opts(int argc, char **argv, run_opts *o)
+{
+  static const struct option longopts[] = {
+    {"display", required_argument, 0, 'd'},  {"xvfb", no_argument, 0, 'x'},
+    {"runs", required_argument, 0, 'r'},     {"set", required_argument, 0, 's'},
+    {"timeout", required_argument, 0, 't'},  {"step-timeout", required_argument, 0, 'T'},
+    {"secrets", required_argument, 0, 'S'},  {"screen", required_argument, 0, 'g'},
+    {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+  };
+  memset(o, 0, sizeof *o);
+  o->runs = "runs";
+  o->screen = "1920x1080x24";
+  o->timeout = 3600;
+  o->step_timeout = 600;
+  o->params = calloc((size_t)argc, sizeof *o->params);
+  optind = 1;
+  int c;
+  char *end;
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
+    case 'd': o->display = optarg; break;
+    case 'x': o->xvfb = true; break;
+    case 'r': o->runs = optarg; break;
+    case 's': o->params[o->nparams++] = optarg; break;
+    case 'S': o->secrets = optarg; break;
+    case 'g': o->screen = optarg; break;
+    case 'b': break; /* baselines: judged by the brittleness monitor */
+    case 't':
+    case 'T': {
+      double v = strtod(optarg, &end);
+      if (*end || v <= 0) {
+        fprintf(stderr, "vagt: --%s: expected a number of seconds > 0, got '%s'\n",
+                c == 't' ? "timeout" : "step-timeout", optarg);
+        return RT_EXIT_USAGE;
+      }
+      *(c == 't' ? &o->timeout : &o->step_timeout) = v;
+      break;
+    }
+    case 'h': usage(stdout); exit(0);
+    default: usage(stderr); return RT_EXIT_USAGE;
+    }
+  }
+  if (o->xvfb && o->display) {
+    fprintf(stderr, "vagt: give --display or --xvfb, not both\n");
+    return RT_EXIT_USAGE;
+  }
+  if (optind != argc - 1) {
+    fprintf(stderr, "vagt: expected one SCRIPT.lua\n");
+    usage(stderr);
+    return RT_EXIT_USAGE;
+  }
+  o->script = argv[optind];
+  return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+  if (argc == 2 && strcmp(argv[1], "--api") != 0 && argv[1][0] != '-') {
+    rt_run run = {.mode = RT_MODE_CHECK, .script = argv[1]};
+    char err[512];
+    if (rt_host_open(&run, NULL, 0, err, sizeof err) != 0) {
+      fprintf(stderr, "vagt: %s\n", err);
+      return RT_EXIT_ENV;
+    }
+    int rc = rt_check_script(run.L, argv[1], stdout);
+    rt_host_close(&run);
+    return rc;
+  }
+  if (argc == 2 && strcmp(argv[1], "--api") == 0) {
+    rt_run run = {.mode = RT_MODE_CHECK};
+    char err[512];
+    if (rt_host_open(&run, NULL, 0, err, sizeof err) != 0)
+      return RT_EXIT_ENV;
+    rt_check_print_api(run.L, stdout);
+    rt_host_close(&run);
+    return 0;
+  }
+  usage(stderr);
+  return RT_EXIT_USAGE;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+  run_opts o;
+  int rc = parse_run_opts(argc, argv, &o);
+  if (rc) {
+    free(o.params);
+    return rc;
+  }
+  if (access(o.script, R_OK) != 0) {
+    fprintf(stderr, "vagt: cannot read script %s: %m\n", o.script);
+    free(o.params);
+    return RT_EXIT_USAGE;
+  }
+  rt_run run = {.mode = RT_MODE_RUN, .script = o.script, .secrets_file = o.secrets};
+  run.stem = stem_of(o.script);
+  run.step_timeout = o.step_timeout;
+  g_run = &run;
+  char err[1024] = "";
+  int code = RT_EXIT_OK;
+  pid_t xvfb = -1;
+  char dname[64];
+  const char *display = o.display;
+
+  if (o.xvfb) {
+    xvfb = rt_xvfb_start(o.screen, dname, sizeof dname, err, sizeof err);
+    if (xvfb < 0) {
+      fprintf(stderr, "vagt: %s\n", err);
+      code = RT_EXIT_ENV;
+      goto out;
+    }
+    display = dname;
+    setenv("DISPLAY", dname, 1); /* the applications the robot starts use it too */
+  } else if (display) {
+    setenv("DISPLAY", display, 1);
+  }
+  XSetIOErrorHandler(on_x_io_error);
+  run.dpy = rt_x_open(display, err, sizeof err);
+  if (!run.dpy) {
+    fprintf(stderr, "vagt: %s\n", err);
+    code = RT_EXIT_ENV;
+    goto out;
+  }
+  run.xdo = xdo_new_with_opened_display(run.dpy, NULL, 0);
+  run.input = rt_input_new(run.dpy);
+  run.capture = rt_capture_new(run.dpy);
+  if (!run.xdo || !run.input || !run.capture) {
+    fprintf(stderr, "vagt: the display %s lacks the XTEST extension (or memory is short)\n",
+            DisplayString(run.dpy));
+    code = RT_EXIT_ENV;
+    goto out;
+  }
+  run.xdo->quiet = 1;
+  run.ewmh = rt_x_ewmh(run.dpy);
+
+  run.run_dir = rt_runfolder_create(o.runs, run.stem, err, sizeof err);
+  if (!run.run_dir) {
+    fprintf(stderr, "vagt: %s\n", err);
+    code = RT_EXIT_ENV;
+    goto out;
+  }
+  run.steps = rt_steplog_new(o.script, "run");
+  rt_steplog_set(run.steps, "display", DisplayString(run.dpy));
+  rt_steplog_set(run.steps, "window_manager", run.ewmh ? "ewmh" : "none or non-EWMH");
+  if (rt_steplog_write(run.steps, run.run_dir, "running", 0, NULL, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt: %s\n", err);
+    code = RT_EXIT_ENV;
+    goto out;
+  }
+  run.started = rt_now();
+  run.script_deadline = run.started + o.timeout;
+  code = rt_host_open(&run, o.params, o.nparams, err, sizeof err);
+  if (code != RT_EXIT_OK) {
+    run.error = strdup(err);
+    fprintf(stderr, "vagt: %s\n", err);
+  } else {
+    rt_log(&run, "vagt %s: running %s on %s%s, run folder %s", VAGT_VERSION, o.script,
+           DisplayString(run.dpy), xvfb > 0 ? " (private Xvfb)" : "", run.run_dir);
+    code = rt_host_run(&run);
+  }
+  finish(&run, status_of(code), code);
+  if (code != RT_EXIT_OK && run.error)
+    fprintf(stderr, "vagt: %s\n", run.error);
+  fprintf(stderr, "vagt: %s (exit %d), %zu step%s, run folder %s\n", status_of(code), code,
+          rt_steplog_count(run.steps), rt_steplog_count(run.steps) == 1 ? "" : "s",
+          run.run_dir);
+
+out:
+  g_run = NULL;
+  rt_host_close(&run);
+  rt_input_free(run.input);
+  rt_capture_free(run.capture);
+  if (run.xdo)
+    xdo_free(run.xdo);
+  if (run.dpy)
+    XCloseDisplay(run.dpy);
+  if (xvfb > 0)
+    rt_xvfb_stop(xvfb);
+  for (size_t i = 0; i < run.napps; i++) {
+    free(run.apps[i]->name);
+    free(run.apps[i]->known);
+    free(run.apps[i]);
+  }
+  free(run.apps);
+  for (size_t i = 0; i < run.nsecrets; i++) {
+    memset(run.secrets[i], 0, strlen(run.secrets[i]));
+    free(run.secrets[i]);
+  }
+  free(run.secrets);
+  free(run.frames);
+  free(run.abort_msg);
+  free(run.error);
+  free(run.error_where);
+  free(run.run_dir);
+  free(run.stem);
+  rt_steplog_free(run.steps);
+  free(o.params);
+  return code;
+}
+
+int main(int argc, char **argv)
+{
+  umask(077); /* screens and run files hold citizens' personal data */
+  ensure_utf8_locale();
+  struct sigaction sa = {0};
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (argc < 2) {
+    usage(stderr);
+    return RT_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0) {
+    printf("vagt %s\n", VAGT_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    usage(stdout);
+    return 0;
+  }
+  if (strcmp(cmd, "run") == 0)
+    return cmd_run(argc - 1, argv + 1);
+  if (strcmp(cmd, "check") == 0)
+    return cmd_check(argc - 1, argv + 1);
+  fprintf(stderr, "vagt: unknown command '%s'\n", cmd);
+  usage(stderr);
+  return RT_EXIT_USAGE;
+}

@@ -1,0 +1,113 @@
+/* The state of one `vagt run`: everything a robot's actions touch lives in one rt_run,
+ * reachable from Lua through the registry. One run = one process = one display = one run
+ * folder; keeping it so is what lets the same run work under the agent, a systemd timer or
+ * a container job. */
+#ifndef VAGT_RUN_H
+#define VAGT_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <X11/Xlib.h>
+
+struct lua_State;
+struct xdo;
+struct rt_input;
+struct rt_capture;
+struct rt_steplog;
+struct rt_guard;
+
+/* Exit status, DESIGN.md "Command line". */
+enum {
+  RT_EXIT_OK = 0,
+  RT_EXIT_SCRIPT = 1,
+  RT_EXIT_USAGE = 2,
+  RT_EXIT_DRIFT = 3,
+  RT_EXIT_ENV = 4,
+};
+
+typedef enum { RT_MODE_RUN, RT_MODE_RECORD, RT_MODE_CHECK } rt_mode;
+
+/* Why the script must stop now. Once set it is never cleared: the count hook re-raises on
+ * every instruction and every API call refuses, so `pcall` cannot swallow it. */
+typedef enum {
+  RT_ABORT_NONE = 0,
+  RT_ABORT_SCRIPT_TIMEOUT,
+  RT_ABORT_STEP_TIMEOUT,
+  RT_ABORT_DRIFT,
+  RT_ABORT_INTERRUPT,
+  RT_ABORT_DISPLAY,
+} rt_abort;
+
+typedef struct rt_app {
+  pid_t pid;
+  bool keep;
+  bool exited;
+  int status;
+  char *name;
+  Window *known;      /* top-level windows that existed when it started */
+  size_t nknown;
+} rt_app;
+
+typedef struct rt_step_frame {
+  char *name;         /* full path "outer/inner" */
+  int ordinal;        /* actions so far inside this invocation */
+  double deadline;    /* monotonic seconds, 0 = none */
+} rt_step_frame;
+
+typedef struct rt_run {
+  rt_mode mode;
+  const char *script;       /* path as given */
+  const char *script_base;  /* file name part, used in step keys */
+  char *stem;
+
+  Display *dpy;
+  struct xdo *xdo;
+  struct rt_input *input;
+  struct rt_capture *capture;
+  bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
+  const struct rt_guard *guard; /* judges every step; NULL = record only */
+
+  char *run_dir;            /* NULL in check mode */
+  struct rt_steplog *steps;
+
+  rt_app **apps;
+  size_t napps;
+
+  rt_step_frame *frames;
+  size_t nframes, cframes;
+
+  char **secrets;           /* values handed out, redacted from every output */
+  size_t nsecrets;
+  const char *secrets_file;
+
+  double started;           /* monotonic */
+  double script_deadline;   /* monotonic, 0 = none */
+  double step_timeout;      /* default per named step */
+
+  volatile rt_abort abort;
+  char *abort_msg;
+  int exit_code;            /* what the run ends with when the script fails */
+  char *error;              /* final message, redacted */
+  char *error_where;        /* "file:line" of the failure */
+
+  struct lua_State *L;
+} rt_run;
+
+/* Monotonic clock in seconds. */
+double rt_now(void);
+/* Sleep up to `secs`, waking early when the run is aborted. Returns false when aborted. */
+bool rt_sleep(rt_run *run, double secs);
+
+/* Mark the run as aborted (first reason wins) and keep the message. */
+void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int rt_abort_exit_code(rt_abort why);
+
+/* Replace every secret handed out to the script by "***"; returns a malloc'd string. */
+char *rt_redact(const rt_run *run, const char *s);
+
+/* Logging to stderr and the run folder's log, always redacted. */
+void rt_log(rt_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

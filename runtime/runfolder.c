@@ -1,0 +1,317 @@
+#include "runfolder.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+struct rt_steplog {
+  cJSON *root;
+  cJSON *steps;
+};
+
+void rt_rfc3339(char *buf, size_t n)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char base[32];
+  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+static int mkdir_p(const char *path, char *err, size_t errlen)
+{
+  char *p = strdup(path);
+  if (!p)
+    return -1;
+  for (char *s = p + 1; ; s++) {
+    if (*s == '/' || *s == '\0') {
+      char c = *s;
+      *s = '\0';
+      if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create folder %s: %s", p, strerror(errno));
+        free(p);
+        return -1;
+      }
+      *s = c;
+      if (!c)
+        break;
+    }
+  }
+  free(p);
+  return 0;
+}
+
+char *rt_runfolder_create(const char *runs, const char *stem, char *err, size_t errlen)
+{
+  if (mkdir_p(runs, err, errlen) != 0)
+    return NULL;
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char ts[32];
+  strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+  size_t n = strlen(runs) + strlen(stem) + 48;
+  char *dir = malloc(n);
+  if (!dir)
+    return NULL;
+  for (int i = 1; i < 1000; i++) {
+    if (i == 1)
+      snprintf(dir, n, "%s/%s-%s", runs, ts, stem);
+    else
+      snprintf(dir, n, "%s/%s-%s-%d", runs, ts, stem, i);
+    if (mkdir(dir, 0700) == 0) {
+      char ev[4096];
+      snprintf(ev, sizeof ev, "%s/evidence", dir);
+      if (mkdir(ev, 0700) != 0) {
+        snprintf(err, errlen, "cannot create %s: %s", ev, strerror(errno));
+        free(dir);
+        return NULL;
+      }
+      return dir;
+    }
+    if (errno != EEXIST) {
+      snprintf(err, errlen, "cannot create run folder %s: %s", dir, strerror(errno));
+      free(dir);
+      return NULL;
+    }
+  }
+  snprintf(err, errlen, "cannot create a unique run folder under %s", runs);
+  free(dir);
+  return NULL;
+}
+
+rt_steplog *rt_steplog_new(const char *script, const char *mode)
+{
+  rt_steplog *l = calloc(1, sizeof *l);
+  if (!l)
+    return NULL;
+  l->root = cJSON_CreateObject();
+  char now[40];
+  rt_rfc3339(now, sizeof now);
+  cJSON_AddStringToObject(l->root, "vagt", VAGT_VERSION);
+  cJSON_AddStringToObject(l->root, "script", script);
+  cJSON_AddStringToObject(l->root, "mode", mode);
+  cJSON_AddStringToObject(l->root, "started", now);
+  cJSON_AddStringToObject(l->root, "status", "running");
+  l->steps = cJSON_AddArrayToObject(l->root, "steps");
+  return l;
+}
+
+void rt_steplog_free(rt_steplog *l)
+{
+  if (!l)
+    return;
+  cJSON_Delete(l->root);
+  free(l);
+}
+
+void rt_steplog_set(rt_steplog *l, const char *field, const char *value)
+{
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, field);
+  if (value)
+    cJSON_AddStringToObject(l->root, field, value);
+}
+
+size_t rt_steplog_count(const rt_steplog *l)
+{
+  return (size_t)cJSON_GetArraySize(l->steps);
+}
+
+static double ms(double v)
+{
+  return (double)(long)(v * 1000.0 + 0.5) / 1000.0;
+}
+
+void rt_steplog_add(rt_steplog *l, const rt_steprec *s)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "key", s->key);
+  cJSON_AddStringToObject(o, "action", s->kind);
+  if (s->name) {
+    cJSON_AddStringToObject(o, "step", s->name);
+    cJSON_AddNumberToObject(o, "ordinal", s->ordinal);
+  }
+  if (s->file)
+    cJSON_AddStringToObject(o, "file", s->file);
+  if (s->line > 0)
+    cJSON_AddNumberToObject(o, "line", s->line);
+  if (s->window) {
+    char id[24];
+    snprintf(id, sizeof id, "0x%lx", s->window);
+    cJSON *w = cJSON_AddObjectToObject(o, "window");
+    cJSON_AddStringToObject(w, "id", id);
+    if (s->wclass)
+      cJSON_AddStringToObject(w, "class", s->wclass);
+  }
+  if (s->detail)
+    cJSON_AddStringToObject(o, "detail", s->detail);
+  cJSON_AddStringToObject(o, "verdict", s->verdict ? s->verdict : "none");
+  if (s->reason)
+    cJSON_AddStringToObject(o, "reason", s->reason);
+  cJSON *t = cJSON_AddObjectToObject(o, "ms");
+  cJSON_AddNumberToObject(t, "settle", ms(s->t_settle));
+  cJSON_AddNumberToObject(t, "capture", ms(s->t_capture));
+  cJSON_AddNumberToObject(t, "guard", ms(s->t_guard));
+  cJSON_AddNumberToObject(t, "input", ms(s->t_input));
+  cJSON_AddNumberToObject(t, "total", ms(s->t_total));
+  cJSON_AddBoolToObject(o, "settled", s->settled);
+  if (s->cap_w > 0) {
+    cJSON *c = cJSON_AddObjectToObject(o, "capture");
+    cJSON_AddNumberToObject(c, "w", s->cap_w);
+    cJSON_AddNumberToObject(c, "h", s->cap_h);
+    char h[24];
+    snprintf(h, sizeof h, "%016llx", (unsigned long long)s->cap_hash);
+    cJSON_AddStringToObject(c, "hash", h);
+  }
+  cJSON_AddItemToArray(l->steps, o);
+}
+
+int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
+                         char *err, size_t errlen)
+{
+  char tmp[4096], dst[4096];
+  snprintf(dst, sizeof dst, "%s/%s", dir, name);
+  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+      close(fd);
+      unlink(tmp);
+      return -1;
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, dst) != 0) {
+    snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
+                     const char *error, char *err, size_t errlen)
+{
+  rt_steplog_set(l, "status", status);
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "exit_code");
+  cJSON_AddNumberToObject(l->root, "exit_code", exit_code);
+  rt_steplog_set(l, "error", error);
+  if (strcmp(status, "running") != 0) {
+    char now[40];
+    rt_rfc3339(now, sizeof now);
+    rt_steplog_set(l, "finished", now);
+  }
+  char *text = cJSON_Print(l->root);
+  if (!text) {
+    snprintf(err, errlen, "out of memory writing run.json");
+    return -1;
+  }
+  int rc = rt_write_file_atomic(dir, "run.json", text, strlen(text), err, errlen);
+  cJSON_free(text);
+  return rc;
+}
+
+static void html_esc(FILE *f, const char *s)
+{
+  for (; s && *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) {
+    snprintf(err, errlen, "out of memory writing report.html");
+    return -1;
+  }
+  const char *status = jstr(l->root, "status");
+  fputs("<!DOCTYPE html>\n<html lang=\"da\"><head><meta charset=\"utf-8\">\n<title>vagt run ", f);
+  html_esc(f, jstr(l->root, "script"));
+  fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+        "collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}"
+        ".passed{color:#060}.failed,.drift,.error{color:#a00}"
+        "img{max-width:32%;border:1px solid #888;margin-right:1%}</style></head><body>\n", f);
+  fputs("<h1>vagt run: ", f);
+  html_esc(f, jstr(l->root, "script"));
+  fputs("</h1>\n<p>Status: <b class=\"", f);
+  html_esc(f, status);
+  fputs("\">", f);
+  html_esc(f, status);
+  fputs("</b>", f);
+  const cJSON *ec = cJSON_GetObjectItemCaseSensitive(l->root, "exit_code");
+  if (cJSON_IsNumber(ec))
+    fprintf(f, " (exit code %d)", ec->valueint);
+  fputs(". Started ", f);
+  html_esc(f, jstr(l->root, "started"));
+  if (jstr(l->root, "finished")) {
+    fputs(", finished ", f);
+    html_esc(f, jstr(l->root, "finished"));
+  }
+  fputs(".</p>\n", f);
+  if (jstr(l->root, "error")) {
+    fputs("<pre>", f);
+    html_esc(f, jstr(l->root, "error"));
+    fputs("</pre>\n", f);
+  }
+  fputs("<table><tr><th>#</th><th>step key</th><th>line</th><th>action</th><th>verdict</th>"
+        "<th>ms</th></tr>\n", f);
+  int i = 0;
+  const cJSON *s;
+  cJSON_ArrayForEach(s, l->steps) {
+    fprintf(f, "<tr><td>%d</td><td>", ++i);
+    html_esc(f, jstr(s, "key"));
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
+    fprintf(f, "</td><td>%d</td><td>", cJSON_IsNumber(line) ? line->valueint : 0);
+    html_esc(f, jstr(s, "action"));
+    if (jstr(s, "detail")) {
+      fputs(" ", f);
+      html_esc(f, jstr(s, "detail"));
+    }
+    fputs("</td><td>", f);
+    html_esc(f, jstr(s, "verdict"));
+    if (jstr(s, "reason")) {
+      fputs(": ", f);
+      html_esc(f, jstr(s, "reason"));
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "ms");
+    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, "total");
+    fprintf(f, "</td><td>%.1f</td></tr>\n", cJSON_IsNumber(tot) ? tot->valuedouble : 0.0);
+  }
+  fputs("</table>\n</body></html>\n", f);
+  fclose(f);
+  int rc = rt_write_file_atomic(dir, "report.html", buf, len, err, errlen);
+  free(buf);
+  return rc;
+}

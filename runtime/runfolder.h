@@ -1,0 +1,52 @@
+/* A run's folder, DESIGN.md "A run's folder": runs/<UTC time>-<stem>/ created 0700, with
+ * run.json (status, exit code, steps with key, timing and verdict) rewritten atomically
+ * after every step so a crash leaves a readable record, log.txt, report.html and
+ * evidence/. Text a robot types is never written, only its length. */
+#ifndef VAGT_RUNFOLDER_H
+#define VAGT_RUNFOLDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct rt_steplog rt_steplog;
+
+typedef struct rt_steprec {
+  const char *key, *kind, *name; /* name: robot.step path, NULL outside named steps */
+  int ordinal;
+  const char *file;
+  int line;
+  unsigned long window;
+  const char *wclass;
+  const char *detail;            /* e.g. "17 chars", "ctrl+s", "(120,40)" */
+  const char *verdict;           /* "recorded", "match", "drift", "error" */
+  const char *reason;            /* first reason when not a match, or error text */
+  double t_settle, t_capture, t_guard, t_input, t_total; /* milliseconds */
+  bool settled;
+  int cap_w, cap_h;
+  uint64_t cap_hash;
+} rt_steprec;
+
+/* mkdir -p `runs` (0700) and a fresh `<runs>/<YYYYmmddTHHMMSSZ>-<stem>`; malloc'd path. */
+char *rt_runfolder_create(const char *runs, const char *stem, char *err, size_t errlen);
+
+rt_steplog *rt_steplog_new(const char *script, const char *mode);
+void rt_steplog_free(rt_steplog *l);
+void rt_steplog_set(rt_steplog *l, const char *field, const char *value);
+void rt_steplog_add(rt_steplog *l, const rt_steprec *s);
+size_t rt_steplog_count(const rt_steplog *l);
+/* status: "running", "passed", "failed", "drift", "error". Writes dir/run.json atomically
+ * (temp file, fsync, rename), mode 0600. */
+int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
+                     const char *error, char *err, size_t errlen);
+/* Writes dir/report.html from the same record. */
+int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen);
+
+/* Writes `data` to dir/name atomically with mode 0600. */
+int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
+                         char *err, size_t errlen);
+
+/* RFC 3339 UTC time of now into buf. */
+void rt_rfc3339(char *buf, size_t n);
+
+#endif

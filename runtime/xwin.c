@@ -1,0 +1,339 @@
+#include "xwin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <X11/Xatom.h>
+#include <X11/Xutil.h>
+#include <xdo.h>
+
+#include "run.h"
+#include "xio/xerror.h"
+
+Display *rt_x_open(const char *name, char *err, size_t errlen)
+{
+  rt_xerror_install();
+  Display *dpy = XOpenDisplay(name);
+  if (!dpy) {
+    const char *n = name ? name : getenv("DISPLAY");
+    snprintf(err, errlen,
+             "cannot open display '%s': run with --xvfb for a private virtual display, "
+             "or set DISPLAY (apt-get install xvfb)", n ? n : "");
+  }
+  return dpy;
+}
+
+static char *prop_string(Display *dpy, Window w, Atom prop, Atom type)
+{
+  Atom at;
+  int fmt;
+  unsigned long n, after;
+  unsigned char *data = NULL;
+  if (XGetWindowProperty(dpy, w, prop, 0, 4096, False, type, &at, &fmt, &n, &after, &data)
+          != Success || !data)
+    return NULL;
+  char *s = NULL;
+  if (at != None && fmt == 8)
+    s = strndup((char *)data, n);
+  XFree(data);
+  return s;
+}
+
+static bool has_wm_state(Display *dpy, Window w)
+{
+  static Atom wm_state;
+  if (!wm_state)
+    wm_state = XInternAtom(dpy, "WM_STATE", False);
+  Atom at;
+  int fmt;
+  unsigned long n, after;
+  unsigned char *data = NULL;
+  int rc = XGetWindowProperty(dpy, w, wm_state, 0, 2, False, AnyPropertyType, &at, &fmt, &n,
+                              &after, &data);
+  if (data)
+    XFree(data);
+  return rc == Success && at != None;
+}
+
+/* Under a reparenting window manager the client is below the frame: the window carrying
+ * WM_STATE. Without one, the root's child is the client. */
+static Window client_of(Display *dpy, Window frame, int depth)
+{
+  if (has_wm_state(dpy, frame))
+    return frame;
+  if (depth > 3)
+    return None;
+  Window root, parent, *kids = NULL;
+  unsigned nk = 0;
+  if (!XQueryTree(dpy, frame, &root, &parent, &kids, &nk))
+    return None;
+  Window found = None;
+  for (unsigned i = nk; i-- > 0 && !found;)
+    found = client_of(dpy, kids[i], depth + 1);
+  if (kids)
+    XFree(kids);
+  return found;
+}
+
+static bool fill(Display *dpy, Window w, rt_winfo *o)
+{
+  memset(o, 0, sizeof *o);
+  XWindowAttributes wa;
+  if (!XGetWindowAttributes(dpy, w, &wa))
+    return false;
+  o->id = w;
+  o->viewable = wa.map_state == IsViewable;
+  o->w = wa.width;
+  o->h = wa.height;
+  Window child;
+  XTranslateCoordinates(dpy, w, wa.root, 0, 0, &o->x, &o->y, &child);
+  XClassHint ch = {0};
+  if (XGetClassHint(dpy, w, &ch)) {
+    o->res_name = ch.res_name ? strdup(ch.res_name) : NULL;
+    o->res_class = ch.res_class ? strdup(ch.res_class) : NULL;
+    if (ch.res_name)
+      XFree(ch.res_name);
+    if (ch.res_class)
+      XFree(ch.res_class);
+  }
+  o->title = prop_string(dpy, w, XInternAtom(dpy, "_NET_WM_NAME", False),
+                         XInternAtom(dpy, "UTF8_STRING", False));
+  if (!o->title) {
+    XTextProperty tp;
+    if (XGetWMName(dpy, w, &tp) && tp.value) {
+      char **list = NULL;
+      int cnt = 0;
+      if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &cnt) >= Success && cnt > 0 && list)
+        o->title = strdup(list[0]);
+      if (list)
+        XFreeStringList(list);
+      XFree(tp.value);
+    }
+  }
+  Atom at;
+  int fmt;
+  unsigned long n, after;
+  unsigned char *data = NULL;
+  if (XGetWindowProperty(dpy, w, XInternAtom(dpy, "_NET_WM_PID", False), 0, 1, False,
+                         XA_CARDINAL, &at, &fmt, &n, &after, &data) == Success && data) {
+    if (at == XA_CARDINAL && fmt == 32 && n == 1)
+      o->pid = (pid_t) * (unsigned long *)data;
+    XFree(data);
+  }
+  return true;
+}
+
+bool rt_x_winfo(Display *dpy, Window w, rt_winfo *out)
+{
+  rt_x_trap_begin(dpy);
+  bool ok = fill(dpy, w, out);
+  if (rt_x_trap_end(dpy, NULL)) {
+    rt_winfo_free(out, 1);
+    memset(out, 0, sizeof *out);
+    return false;
+  }
+  return ok;
+}
+
+void rt_winfo_free(rt_winfo *w, size_t n)
+{
+  for (size_t i = 0; w && i < n; i++) {
+    free(w[i].res_class);
+    free(w[i].res_name);
+    free(w[i].title);
+  }
+}
+
+int rt_x_toplevels(Display *dpy, rt_winfo **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  Window root, parent, *kids = NULL;
+  unsigned nk = 0;
+  rt_x_trap_begin(dpy);
+  if (!XQueryTree(dpy, DefaultRootWindow(dpy), &root, &parent, &kids, &nk)) {
+    rt_x_trap_end(dpy, NULL);
+    return -1;
+  }
+  rt_winfo *v = calloc(nk ? nk : 1, sizeof *v);
+  size_t cnt = 0;
+  for (unsigned i = 0; v && i < nk; i++) {
+    XWindowAttributes wa;
+    if (!XGetWindowAttributes(dpy, kids[i], &wa) || wa.class == InputOnly ||
+        wa.override_redirect)
+      continue;
+    Window c = client_of(dpy, kids[i], 0);
+    if (!c) {
+      /* No window manager: a root child with a class hint is a client. */
+      XClassHint ch = {0};
+      if (!XGetClassHint(dpy, kids[i], &ch))
+        continue;
+      if (ch.res_name)
+        XFree(ch.res_name);
+      if (ch.res_class)
+        XFree(ch.res_class);
+      c = kids[i];
+    }
+    if (fill(dpy, c, &v[cnt]))
+      cnt++;
+  }
+  if (kids)
+    XFree(kids);
+  rt_x_trap_end(dpy, NULL);
+  *out = v;
+  *n = cnt;
+  return v ? 0 : -1;
+}
+
+static bool atom_listed(Display *dpy, Window w, Atom prop, Atom want)
+{
+  Atom at;
+  int fmt;
+  unsigned long n, after;
+  unsigned char *data = NULL;
+  bool found = false;
+  if (XGetWindowProperty(dpy, w, prop, 0, 1024, False, XA_ATOM, &at, &fmt, &n, &after,
+                         &data) == Success && data) {
+    for (unsigned long i = 0; at == XA_ATOM && fmt == 32 && i < n; i++)
+      if (((Atom *)data)[i] == want)
+        found = true;
+    XFree(data);
+  }
+  return found;
+}
+
+bool rt_x_ewmh(Display *dpy)
+{
+  Window root = DefaultRootWindow(dpy);
+  Atom check = XInternAtom(dpy, "_NET_SUPPORTING_WM_CHECK", False);
+  Atom at;
+  int fmt;
+  unsigned long n, after;
+  unsigned char *data = NULL;
+  bool wm = false;
+  rt_x_trap_begin(dpy);
+  if (XGetWindowProperty(dpy, root, check, 0, 1, False, XA_WINDOW, &at, &fmt, &n, &after,
+                         &data) == Success && data) {
+    if (at == XA_WINDOW && n == 1) {
+      Window child = *(Window *)data;
+      XWindowAttributes wa;
+      wm = XGetWindowAttributes(dpy, child, &wa);
+    }
+    XFree(data);
+  }
+  if (wm)
+    wm = atom_listed(dpy, root, XInternAtom(dpy, "_NET_SUPPORTED", False),
+                     XInternAtom(dpy, "_NET_ACTIVE_WINDOW", False));
+  if (rt_x_trap_end(dpy, NULL))
+    wm = false;
+  return wm;
+}
+
+bool rt_x_has_focus(Display *dpy, Window w)
+{
+  Window f;
+  int revert;
+  XGetInputFocus(dpy, &f, &revert);
+  /* The focus may sit on the client or on one of its subwindows. */
+  for (int depth = 0; f != None && f != PointerRoot && depth < 16; depth++) {
+    if (f == w)
+      return true;
+    Window root, parent, *kids = NULL;
+    unsigned nk;
+    rt_x_trap_begin(dpy);
+    Status ok = XQueryTree(dpy, f, &root, &parent, &kids, &nk);
+    rt_x_trap_end(dpy, NULL);
+    if (kids)
+      XFree(kids);
+    if (!ok || parent == root)
+      break;
+    f = parent;
+  }
+  return false;
+}
+
+static bool wait_focus(Display *dpy, Window w, double until)
+{
+  for (;;) {
+    if (rt_x_has_focus(dpy, w))
+      return true;
+    if (rt_now() > until)
+      return false;
+    rt_sleep(NULL, 0.01);
+  }
+}
+
+int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double timeout,
+                  char *err, size_t errlen)
+{
+  double start = rt_now();
+  rt_x_trap_begin(dpy);
+  if (ewmh)
+    xdo_activate_window(xdo, w);
+  XRaiseWindow(dpy, w);
+  XSync(dpy, False);
+  if (rt_x_trap_end(dpy, NULL)) {
+    snprintf(err, errlen, "window 0x%lx no longer exists", (unsigned long)w);
+    return -1;
+  }
+  if (ewmh && wait_focus(dpy, w, start + timeout / 2))
+    return 0;
+  /* No window manager, or it did not act: take the focus ourselves. */
+  rt_x_trap_begin(dpy);
+  XSetInputFocus(dpy, w, RevertToParent, CurrentTime);
+  XSync(dpy, False);
+  if (rt_x_trap_end(dpy, NULL)) {
+    snprintf(err, errlen, "window 0x%lx cannot take the focus (gone or unmapped)",
+             (unsigned long)w);
+    return -1;
+  }
+  if (wait_focus(dpy, w, start + timeout))
+    return 0;
+  snprintf(err, errlen, "window 0x%lx did not get the keyboard focus within %.1f s",
+           (unsigned long)w, timeout);
+  return -1;
+}
+
+int rt_x_click(Display *dpy, struct xdo *xdo, Window w, int x, int y, int button, int count,
+               char *err, size_t errlen)
+{
+  rt_winfo wi;
+  if (!rt_x_winfo(dpy, w, &wi)) {
+    snprintf(err, errlen, "window 0x%lx no longer exists", (unsigned long)w);
+    return -1;
+  }
+  rt_winfo_free(&wi, 1);
+  if (x < 0 || y < 0 || x >= wi.w || y >= wi.h) {
+    snprintf(err, errlen, "click at (%d,%d) is outside the window (%dx%d)", x, y, wi.w, wi.h);
+    return -1;
+  }
+  int screen = DefaultScreen(dpy);
+  rt_x_trap_begin(dpy);
+  xdo_move_mouse(xdo, wi.x + x, wi.y + y, screen);
+  XSync(dpy, False);
+  /* Let the application see the motion (hover, enter) before the press. */
+  rt_sleep(NULL, 0.02);
+  for (int i = 0; i < count; i++)
+    xdo_click_window(xdo, CURRENTWINDOW, button);
+  XSync(dpy, False);
+  if (rt_x_trap_end(dpy, NULL)) {
+    snprintf(err, errlen, "click failed: window 0x%lx vanished", (unsigned long)w);
+    return -1;
+  }
+  return 0;
+}
+
+void rt_x_pointer_park(Display *dpy, struct xdo *xdo, const rt_winfo *wi)
+{
+  Window root, child;
+  int rx, ry, wx, wy;
+  unsigned mask;
+  if (!XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask))
+    return;
+  if (rx < wi->x || ry < wi->y || rx >= wi->x + wi->w || ry >= wi->y + wi->h)
+    return;
+  /* Stay inside the window (leaving it could move the focus under focus-follows-mouse
+   * window managers) but on its corner, away from widgets with hover effects. */
+  xdo_move_mouse(xdo, wi->x, wi->y, DefaultScreen(dpy));
+  XSync(dpy, False);
+}
