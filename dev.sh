@@ -1,0 +1,53 @@
+#!/bin/sh
+# vagt developer entry point: installs the Debian packages it needs when missing (as root,
+# or through sudo), builds with CMake and runs what you ask for.
+#   ./dev.sh demo     the demo robot on a private Xvfb
+#   ./dev.sh test     the test suite (ctest)
+#   ./dev.sh asan     the test suite under AddressSanitizer + UBSan
+#   ./dev.sh bench    the benchmarks
+#   ./dev.sh build    just build
+set -eu
+cd "$(dirname "$0")"
+
+# Build and run-time libraries, the demo app's toolkit, and what the tests drive or compare
+# with (xterm, x11-apps, xdotool, ImageMagick, window managers, the tesseract command).
+PACKAGES="build-essential cmake pkg-config liblua5.4-dev libxdo-dev libx11-dev libxext-dev
+libxtst-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan
+xvfb xauth libcjson-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
+libxaw7-dev libxmu-dev libxt-dev xfonts-base fonts-dejavu-core x11-utils xterm x11-apps
+xdotool imagemagick openbox twm procps"
+
+deps() {
+  missing=""
+  for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing="$missing $p"
+  done
+  [ -z "$missing" ] && return 0
+  echo "dev.sh: installing:$missing" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
+}
+
+build() {
+  dir=$1; shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j"$(nproc)"
+}
+
+case "${1:-}" in
+  build) deps; build build ;;
+  demo) deps; build build; exec scripts/demo.sh build ;;
+  test) deps; build build; cd build && exec ctest --output-on-failure -j2 ;;
+  asan)
+    deps; build build-asan -DVAGT_SANITIZE=ON
+    cd build-asan
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp:print_suppressions=0 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      exec ctest --output-on-failure -j2 ;;
+  bench) deps; build build; exec tests/bench/run build ;;
+  *) echo "usage: ./dev.sh demo|test|asan|bench|build" >&2; exit 2 ;;
+esac

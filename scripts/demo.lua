@@ -1,0 +1,46 @@
+-- The demo robot: registers three citizens in the bundled legacy case-registration app
+-- (tests/apps/vagt-demo-app, class VagtDemo). Every click and every typed field is a
+-- guarded step; the keys are the same on every loop iteration ("Registrer borger#3:type").
+--
+--   vagt run scripts/demo.lua --xvfb --set app=build/tests/apps/vagt-demo-app \
+--        --set out=registreringer.tsv
+
+local citizens = {
+  { cpr = "010190-1234", navn = "Søren Ærø", adresse = "Åboulevarden 7, 2. th.",
+    postnr = "8000", by = "Aarhus C", note = "Flyttet fra Ølstykke" },
+  { cpr = "241285-4321", navn = "Åse Øberg-Nørgaard", adresse = "Strandvejen 12",
+    postnr = "2900", by = "Hellerup", note = "Ønsker brev — gebyr 0 €" },
+  { cpr = "311299-0007", navn = "Jens Æbelø", adresse = "Ærøgade 3",
+    postnr = "5970", by = "Ærøskøbing", note = "Aftale {særlig} @ rådhuset" },
+}
+
+-- Window-relative click points of the form (vagt-demo-app --print-layout).
+local fields = {
+  { "cpr", 190, 37 }, { "navn", 190, 71 }, { "adresse", 190, 105 },
+  { "postnr", 190, 139 }, { "by", 190, 173 }, { "note", 190, 207 },
+}
+local GEM = { x = 222, y = 261 }
+local ANNULLER = { x = 326, y = 261 }
+
+local app = robot.app.start{ robot.params.app or "vagt-demo-app",
+  "--out", robot.params.out or "registreringer.tsv", "-geometry", "+0+0" }
+local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
+w:activate()
+
+robot.step("Ryd formular", function()
+  w:click(ANNULLER) -- start from an empty form, whatever the app shows
+end)
+
+for i, c in ipairs(citizens) do
+  robot.step("Registrer borger", function()
+    for _, f in ipairs(fields) do
+      w:click{ x = f[2], y = f[3] }
+      w:type(c[f[1]])
+    end
+    w:click(GEM)
+  end)
+  robot.log(("borger %d af %d registreret"):format(i, #citizens))
+end
+
+-- Give the app a moment to write the last record before the run ends it.
+robot.sleep(0.5)

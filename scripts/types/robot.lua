@@ -1,0 +1,128 @@
+---@meta robot
+-- LuaLS (lua-language-server) definitions of the vagt robot API, for completion and type
+-- checks in the editor. Point your editor at this folder (scripts/.luarc.json does).
+-- A test (tests/integration/api_stubs.sh) keeps this file in step with `vagt check --api`.
+
+---@class robot
+robot = {}
+
+---Parameters given on the command line with `--set key=value` (all strings).
+---@type table<string, string>
+robot.params = {}
+
+---The vagt version running the script.
+---@type string
+robot.version = ""
+
+---Names a group of actions. Inside a step every action's baseline key is the step's name,
+---the action's ordinal within it and its kind, so loops and edits keep the keys stable.
+---Returns what `fn` returns. `opts.timeout` (seconds) is a deadline for the whole step.
+---@param name string
+---@param opts_or_fn {timeout?: number}|fun(): any
+---@param fn? fun(): any
+---@return any ...
+function robot.step(name, opts_or_fn, fn) end
+
+---Writes a line to the run log (stderr and log.txt); secrets are masked.
+---@param ... any
+function robot.log(...) end
+
+---Sleeps, but never past the script's or the step's deadline.
+---@param seconds number
+function robot.sleep(seconds) end
+
+---A credential from VAGT_SECRET_<NAME> or the owner-only secrets file. Never logged.
+---@param name string
+---@return string
+function robot.secret(name) end
+
+robot.app = {}
+
+---@class robot.AppStart
+---@field [integer] string program and arguments (no shell)
+---@field keep? boolean keep it running after the run (default: it ends with the run)
+
+---Starts an application. It and its children end with the run unless `keep = true`.
+---@param argv robot.AppStart
+---@return App
+function robot.app.start(argv) end
+
+robot.window = {}
+
+---@class robot.WindowQuery
+---@field class? string WM_CLASS class or instance name, exact
+---@field name? string Lua pattern matched against the title
+---@field timeout? number seconds (wait only; default 10)
+
+---Waits for a top-level window; raises naming the windows it saw when none appears.
+---@param query robot.WindowQuery
+---@return Window
+function robot.window.wait(query) end
+
+---Looks once; nil when no window matches.
+---@param query robot.WindowQuery
+---@return Window|nil
+function robot.window.find(query) end
+
+---@class robot.WindowInfo
+---@field id integer
+---@field class string
+---@field instance string
+---@field title string
+---@field x integer
+---@field y integer
+---@field w integer
+---@field h integer
+
+---All visible top-level windows, bottom to top.
+---@return robot.WindowInfo[]
+function robot.window.list() end
+
+---@class App
+---@field pid integer
+---@field name string
+local App = {}
+
+---Waits for a window of this application (new since it started, or carrying its pid).
+---@param query? robot.WindowQuery
+---@return Window
+function App:wait_window(query) end
+
+---Ends the application and its children (SIGTERM, then SIGKILL).
+function App:close() end
+
+---@return boolean
+function App:running() end
+
+---@class Window
+---@field id integer
+---@field class string
+---@field title string read from the display each time
+---@field instance string
+---@field x integer root coordinates
+---@field y integer
+---@field w integer
+---@field h integer
+local Window = {}
+
+---Gives the window the keyboard focus (EWMH when a window manager supports it).
+---@param opts? {timeout?: number}
+function Window:activate(opts) end
+
+---A guarded click at window-relative pixels.
+---@param opts {x: integer, y: integer, button?: integer, double?: boolean}
+function Window:click(opts) end
+
+---Types any Unicode text exactly (a guarded step). Focuses the window first.
+---@param text string
+function Window:type(text) end
+
+---Sends an xdo-style key sequence: "ctrl+s", "Return", "ctrl+a BackSpace" (a guarded step).
+---@param keys string
+function Window:key(keys) end
+
+---@return robot.WindowInfo
+function Window:geometry() end
+
+---@return boolean
+function Window:exists() end

@@ -1,0 +1,23 @@
+#!/bin/sh
+# The example robot fills the demo app; the app's output file must hold exactly the three
+# records, in order, with every Danish character intact.
+. "$(dirname "$0")/lib.sh"
+run_vagt d run "$SRC/scripts/demo.lua" --display "$DISPLAY" --runs runs \
+  --set "app=$DEMO_APP" --set "out=$T/saved.tsv"
+expect_rc 0 d "demo robot"
+tab=$(printf '\t')
+cat > want.tsv <<TSV
+010190-1234${tab}Søren Ærø${tab}Åboulevarden 7, 2. th.${tab}8000${tab}Aarhus C${tab}Flyttet fra Ølstykke
+241285-4321${tab}Åse Øberg-Nørgaard${tab}Strandvejen 12${tab}2900${tab}Hellerup${tab}Ønsker brev — gebyr 0 €
+311299-0007${tab}Jens Æbelø${tab}Ærøgade 3${tab}5970${tab}Ærøskøbing${tab}Aftale {særlig} @ rådhuset
+TSV
+if [ -f saved.tsv ]; then expect_file_eq saved.tsv want.tsv "the app saved exactly the three records"
+else fail "the app saved nothing"; sed 's/^/  | /' d.err >&2; fi
+json=$(ls runs/*-demo/run.json)
+n=$(grep -c '"key":' "$json")
+[ "$n" -eq 40 ] && ok "40 guarded steps in run.json" || fail "$n steps in run.json, wanted 40"
+# One key per action position, shared by the three loop iterations.
+keys=$(grep -o '"key":[^,]*' "$json" | sort -u | wc -l)
+[ "$keys" -eq 14 ] && ok "14 distinct step keys (1 + 13 shared by 3 iterations)" || fail "$keys distinct keys"
+expect_in "$json" '"Registrer borger#13:click"' "key names step, ordinal and kind"
+finish

@@ -1,0 +1,2 @@
+local w = robot.window.wiat{ class = "XTerm" }
+robot.clik()
