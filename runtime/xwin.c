@@ -267,9 +267,21 @@ int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double tim
                   char *err, size_t errlen)
 {
   double start = rt_now();
+  (void)xdo;
   rt_x_trap_begin(dpy);
-  if (ewmh)
-    xdo_activate_window(xdo, w);
+  if (ewmh) {
+    /* _NET_ACTIVE_WINDOW with source "pager": window managers honour it without their
+     * focus-stealing rules (a robot acts for the user). */
+    XEvent ev = {0};
+    ev.xclient.type = ClientMessage;
+    ev.xclient.window = w;
+    ev.xclient.message_type = XInternAtom(dpy, "_NET_ACTIVE_WINDOW", False);
+    ev.xclient.format = 32;
+    ev.xclient.data.l[0] = 2;
+    ev.xclient.data.l[1] = CurrentTime;
+    XSendEvent(dpy, DefaultRootWindow(dpy), False,
+               SubstructureNotifyMask | SubstructureRedirectMask, &ev);
+  }
   XRaiseWindow(dpy, w);
   XSync(dpy, False);
   if (rt_x_trap_end(dpy, NULL)) {
