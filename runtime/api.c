@@ -17,7 +17,7 @@ double rt_opt_number(lua_State *L, int idx, const char *field, double def)
   double v = def;
   if (!lua_isnil(L, -1)) {
     if (!lua_isnumber(L, -1))
-      luaL_error(L, "option '%s' must be a number, got %s", field, luaL_typename(L, -1));
+      rt_raise(L, "option '%s' must be a number, got %s", field, luaL_typename(L, -1));
     v = lua_tonumber(L, -1);
   }
   lua_pop(L, 1);
@@ -75,12 +75,12 @@ static int l_robot_secret(lua_State *L)
   if (rc != RT_SECRET_OK) {
     if (rc == RT_SECRET_BADFILE)
       run->exit_code = RT_EXIT_USAGE;
-    return luaL_error(L, "%s", err);
+    return rt_raise(L, "%s", err);
   }
   char **n = realloc(run->secrets, (run->nsecrets + 1) * sizeof *n);
   if (!n) {
     free(v);
-    return luaL_error(L, "out of memory");
+    return rt_raise(L, "out of memory");
   }
   run->secrets = n;
   run->secrets[run->nsecrets++] = v;
@@ -114,13 +114,13 @@ static int l_robot_step(lua_State *L)
     size_t c = run->cframes ? run->cframes * 2 : 8;
     rt_step_frame *f = realloc(run->frames, c * sizeof *f);
     if (!f)
-      return luaL_error(L, "out of memory");
+      return rt_raise(L, "out of memory");
     run->frames = f;
     run->cframes = c;
   }
   char *path = rt_stepkey_path(run->nframes ? run->frames[run->nframes - 1].name : NULL, name);
   if (!path)
-    return luaL_error(L, "out of memory");
+    return rt_raise(L, "out of memory");
   size_t depth = run->nframes;
   double dl = timeout > 0 ? rt_now() + timeout : 0;
   if (depth && run->frames[depth - 1].deadline > 0 &&

@@ -123,7 +123,7 @@ void rt_action_run(lua_State *L, rt_run *run, const rt_action *a)
   if (!rt_x_winfo(run->dpy, a->win, &wi) || !wi.viewable) {
     if (wi.id)
       rt_winfo_free(&wi, 1);
-    luaL_error(L, "%s: window 0x%lx no longer exists (closed or unmapped)", a->kind,
+    rt_raise(L, "%s: window 0x%lx no longer exists (closed or unmapped)", a->kind,
                (unsigned long)a->win);
   }
   rec.wclass = wi.res_class;
@@ -177,6 +177,6 @@ void rt_action_run(lua_State *L, rt_run *run, const rt_action *a)
   save_log(run, &rec);
   rt_winfo_free(&wi, 1);
   if (rc != 0)
-    luaL_error(L, "%s (step %s): %s", a->kind, key, err);
+    rt_raise(L, "%s (step %s): %s", a->kind, key, err);
   rt_host_check(L);
 }

@@ -1,6 +1,7 @@
 #include "host.h"
 
 #include <lauxlib.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,19 @@
 
 #define HOOK_EVERY 1000
 #define MEM_LIMIT ((size_t)1 << 30)
+
+int rt_raise(lua_State *L, const char *fmt, ...)
+{
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  luaL_where(L, 1);
+  lua_pushstring(L, buf);
+  lua_concat(L, 2);
+  return lua_error(L);
+}
 
 rt_run *rt_host_run_of(lua_State *L)
 {

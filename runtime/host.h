@@ -27,6 +27,10 @@ rt_run *rt_host_run_of(lua_State *L);
  * it first. */
 void rt_host_check(lua_State *L);
 
+/* luaL_error with printf formats (%lx, %zu, %.1f...) and the script position; never
+ * returns. Use it instead of luaL_error everywhere in the API. */
+int rt_raise(lua_State *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* lua_pcall for script functions called from the API (robot.step): the error keeps the
  * traceback of where it was raised when the API re-raises it. */
 int rt_host_pcall(lua_State *L, int nargs, int nresults);

@@ -38,7 +38,7 @@ static int l_app_start(lua_State *L)
   luaL_argcheck(L, n >= 1, 1, "give the program and its arguments: { \"xcalc\", ... }");
   for (lua_Integer i = 1; i <= n; i++)
     if (lua_rawgeti(L, 1, i) != LUA_TSTRING && !lua_isnumber(L, -1))
-      return luaL_error(L, "robot.app.start: argument %d must be a string", (int)i);
+      return rt_raise(L, "robot.app.start: argument %d must be a string", (int)i);
   lua_pop(L, (int)n);
   lua_getfield(L, 1, "keep");
   bool keep = lua_toboolean(L, -1);
@@ -48,7 +48,7 @@ static int l_app_start(lua_State *L)
   l_app *ud = lua_newuserdatauv(L, sizeof *ud, 0);
   rt_app **apps = realloc(run->apps, (run->napps + 1) * sizeof *apps);
   if (!apps)
-    return luaL_error(L, "out of memory");
+    return rt_raise(L, "out of memory");
   run->apps = apps;
 
   char **argv = calloc((size_t)n + 1, sizeof *argv);
@@ -76,7 +76,7 @@ static int l_app_start(lua_State *L)
     if (app)
       free(app->known);
     free(app);
-    return luaL_error(L, "robot.app.start: %s", err);
+    return rt_raise(L, "robot.app.start: %s", err);
   }
   app->pid = pid;
   app->keep = keep;
@@ -106,7 +106,7 @@ static int l_app_wait_window(lua_State *L)
   }
   reap(a);
   if (a->exited)
-    return luaL_error(L, "%s (pid %d) has exited (status %d) before showing a window",
+    return rt_raise(L, "%s (pid %d) has exited (status %d) before showing a window",
                       a->name, (int)a->pid,
                       WIFEXITED(a->status) ? WEXITSTATUS(a->status) : -1);
   return rt_window_wait(L, 2, a->pid, a->known, a->nknown);
@@ -146,7 +146,7 @@ static int l_app_index(lua_State *L)
     lua_pushstring(L, a->name);
     return 1;
   }
-  return luaL_error(L, "robot.App has no field or method '%s'", k);
+  return rt_raise(L, "robot.App has no field or method '%s'", k);
 }
 
 static int l_app_tostring(lua_State *L)

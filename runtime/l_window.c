@@ -45,7 +45,7 @@ static void query_from(lua_State *L, int idx, win_query *q)
   q->name = lua_tostring(L, -1);
   lua_pop(L, 2); /* the strings stay alive in the table */
   if (!q->cls && !q->name)
-    luaL_error(L, "give class = \"...\" or name = \"Lua pattern\" to find a window");
+    rt_raise(L, "give class = \"...\" or name = \"Lua pattern\" to find a window");
   if (q->name)
     rt_pattern_match(L, "", q->name); /* a malformed pattern raises here, not later */
 }
@@ -71,7 +71,7 @@ static int find_once(lua_State *L, rt_run *run, const win_query *q, char *seen, 
   rt_winfo *all;
   size_t cnt;
   if (rt_x_toplevels(run->dpy, &all, &cnt) != 0)
-    return luaL_error(L, "cannot list windows on the display");
+    return rt_raise(L, "cannot list windows on the display");
   /* Copy what we need before anything can raise: Lua errors must not leak the list. */
   Window hit = None;
   char cls[128] = "";
@@ -131,7 +131,7 @@ int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, siz
   }
   char what[512];
   describe_query(&q, what, sizeof what);
-  return luaL_error(L, "no window with %s appeared within %.1f s; windows on the display: %s",
+  return rt_raise(L, "no window with %s appeared within %.1f s; windows on the display: %s",
                     what, timeout, *seen ? seen : "none");
 }
 
@@ -177,7 +177,7 @@ static int l_window_list(lua_State *L)
   rt_winfo *all;
   size_t cnt;
   if (rt_x_toplevels(run->dpy, &all, &cnt) != 0)
-    return luaL_error(L, "cannot list windows on the display");
+    return rt_raise(L, "cannot list windows on the display");
   lua_createtable(L, (int)cnt, 0);
   int k = 0;
   for (size_t i = 0; i < cnt; i++)
@@ -202,7 +202,7 @@ static int l_window_geometry(lua_State *L)
   l_window *w = check_window(L, 1);
   rt_winfo wi;
   if (!info(L, w, &wi))
-    return luaL_error(L, "window 0x%lx (%s) no longer exists", (unsigned long)w->id, w->cls);
+    return rt_raise(L, "window 0x%lx (%s) no longer exists", (unsigned long)w->id, w->cls);
   push_info(L, &wi);
   rt_winfo_free(&wi, 1);
   return 1;
@@ -227,7 +227,7 @@ static int l_window_activate(lua_State *L)
   char err[512];
   double timeout = rt_opt_number(L, 2, "timeout", 3.0);
   if (rt_x_activate(run->dpy, run->xdo, run->ewmh, w->id, timeout, err, sizeof err) != 0)
-    return luaL_error(L, "activate (%s): %s", w->cls, err);
+    return rt_raise(L, "activate (%s): %s", w->cls, err);
   return 0;
 }
 
@@ -239,11 +239,11 @@ static int l_window_click(lua_State *L)
   bool by_text = !lua_isnil(L, -1);
   lua_pop(L, 1);
   if (by_text)
-    return luaL_error(L, "click{text=...}: OCR locators are not available in this build");
+    return rt_raise(L, "click{text=...}: OCR locators are not available in this build");
   lua_getfield(L, 2, "x");
   lua_getfield(L, 2, "y");
   if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1))
-    return luaL_error(L, "click needs integer x and y (window-relative pixels)");
+    return rt_raise(L, "click needs integer x and y (window-relative pixels)");
   rt_action a = {.kind = "click", .win = w->id};
   a.x = (int)lua_tointeger(L, -2);
   a.y = (int)lua_tointeger(L, -1);
@@ -320,7 +320,7 @@ static int l_window_index(lua_State *L)
       lua_getfield(L, -1, k);
       return 1;
     }
-  return luaL_error(L, "robot.Window has no field or method '%s'", k);
+  return rt_raise(L, "robot.Window has no field or method '%s'", k);
 }
 
 static const luaL_Reg window_module[] = {
