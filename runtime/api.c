@@ -176,6 +176,12 @@ int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err
   lua_setfield(L, -2, "version");
   rt_window_open(L);
   lua_setfield(L, -2, "window");
+  lua_createtable(L, 0, 1); /* robot.ocr: settings read when OCR is first used */
+  lua_pushstring(L, RT_OCR_DEFAULT_LANGS);
+  lua_setfield(L, -2, "lang");
+  lua_pushvalue(L, -1);
+  lua_setfield(L, LUA_REGISTRYINDEX, "vagt.ocrconf");
+  lua_setfield(L, -2, "ocr");
   rt_app_open(L);
   lua_setfield(L, -2, "app");
   lua_setfield(L, -2, "robot");

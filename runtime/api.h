@@ -6,6 +6,7 @@
 
 #include <lua.h>
 
+#include "ocr/rt_ocr.h"
 #include "run.h"
 
 #define RT_WINDOW_MT "robot.Window"
@@ -21,6 +22,18 @@ void rt_window_push(lua_State *L, Window id, const char *cls);
 /* Waits for a window matching the query table at `opts` (class, name, timeout); windows in
  * `exclude` only count when their _NET_WM_PID is `pid`. Pushes it or raises. */
 int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, size_t nexclude);
+
+/* Adds find_text, wait_text, read_text and words to the Window methods table on top. */
+void rt_ocr_api_open(lua_State *L);
+Window rt_window_id(lua_State *L, int idx);
+/* OCR locator shared by find_text, wait_text and click{text=} (l_ocr.c): polls until
+ * found or `timeout`; RT_OCR_NOT_FOUND with what the window read in `seen`; ambiguity
+ * raises naming the candidates. */
+void rt_ocr_find_opts_from(lua_State *L, int idx, rt_ocr_find_opts *o);
+int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
+                  const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m, char *seen,
+                  size_t seenlen);
+
 
 /* Reads an optional number field of the table at idx. */
 double rt_opt_number(lua_State *L, int idx, const char *field, double def);

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "guard.h"
 #include "host.h"
+#include "ocr/rt_ocr.h"
 #include "xwin.h"
 
 typedef struct {
@@ -26,6 +27,11 @@ void rt_window_push(lua_State *L, Window id, const char *cls)
 static l_window *check_window(lua_State *L, int idx)
 {
   return luaL_checkudata(L, idx, RT_WINDOW_MT);
+}
+
+Window rt_window_id(lua_State *L, int idx)
+{
+  return check_window(L, idx)->id;
 }
 
 typedef struct {
@@ -235,19 +241,33 @@ static int l_window_click(lua_State *L)
 {
   l_window *w = check_window(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
-  lua_getfield(L, 2, "text");
-  bool by_text = !lua_isnil(L, -1);
-  lua_pop(L, 1);
-  if (by_text)
-    return rt_raise(L, "click{text=...}: OCR locators are not available in this build");
-  lua_getfield(L, 2, "x");
-  lua_getfield(L, 2, "y");
-  if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1))
-    return rt_raise(L, "click needs integer x and y (window-relative pixels)");
   rt_action a = {.kind = "click", .win = w->id};
-  a.x = (int)lua_tointeger(L, -2);
-  a.y = (int)lua_tointeger(L, -1);
-  lua_pop(L, 2);
+  lua_getfield(L, 2, "text");
+  const char *text = lua_tostring(L, -1);
+  lua_pop(L, 1); /* the string stays alive in the table */
+  if (text) {
+    /* A label locates the target; dx/dy reach the field beside it. */
+    rt_ocr_find_opts fo;
+    rt_ocr_find_opts_from(L, 2, &fo);
+    double timeout = rt_opt_number(L, 2, "timeout", 5.0);
+    rt_ocr_match m;
+    char seen[1024];
+    if (rt_ocr_locate(L, rt_host_run_of(L), w->id, text, &fo, timeout, &m, seen,
+                      sizeof seen) != RT_OCR_OK)
+      return rt_raise(L, "click: text '%s' not found within %.1f s; the window reads: "
+                         "%.600s", text, timeout, *seen ? seen : "(no text)");
+    a.x = m.cx + (int)rt_opt_number(L, 2, "dx", 0);
+    a.y = m.cy + (int)rt_opt_number(L, 2, "dy", 0);
+  } else {
+    lua_getfield(L, 2, "x");
+    lua_getfield(L, 2, "y");
+    if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1))
+      return rt_raise(L, "click needs text = \"label\" or integer x and y "
+                         "(window-relative pixels)");
+    a.x = (int)lua_tointeger(L, -2);
+    a.y = (int)lua_tointeger(L, -1);
+    lua_pop(L, 2);
+  }
   a.button = (int)rt_opt_number(L, 2, "button", 1);
   luaL_argcheck(L, a.button >= 1 && a.button <= 5, 2, "button must be 1..5");
   lua_getfield(L, 2, "double");
@@ -331,6 +351,7 @@ void rt_window_open(lua_State *L)
 {
   luaL_newmetatable(L, RT_WINDOW_MT);
   luaL_newlib(L, window_methods);
+  rt_ocr_api_open(L);
   lua_pushcclosure(L, l_window_index, 1);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, l_window_tostring);

@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "host.h"
+#include "ocr/rt_ocr.h"
 #include "proc.h"
 #include "run.h"
 #include "runfolder.h"
@@ -303,6 +304,7 @@ static int cmd_run(int argc, char **argv)
 out:
   g_run = NULL;
   rt_host_close(&run);
+  rt_ocr_free(run.ocr);
   rt_input_free(run.input);
   rt_capture_free(run.capture);
   if (run.xdo)
@@ -335,6 +337,9 @@ out:
 
 int main(int argc, char **argv)
 {
+  /* Tesseract's OpenMP threads make recognition several times slower on a small machine;
+   * libgomp reads the limit at load time, so set it and re-execute once. */
+  rt_ocr_reexec_single_thread(argv);
   umask(077); /* screens and run files hold citizens' personal data */
   ensure_utf8_locale();
   struct sigaction sa = {0};

@@ -16,6 +16,7 @@ struct rt_input;
 struct rt_capture;
 struct rt_steplog;
 struct rt_guard;
+struct rt_ocr;
 
 /* Exit status, DESIGN.md "Command line". */
 enum {
@@ -65,6 +66,7 @@ typedef struct rt_run {
   struct xdo *xdo;
   struct rt_input *input;
   struct rt_capture *capture;
+  struct rt_ocr *ocr;       /* loaded on first use, with robot.ocr.lang */
   bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
   const struct rt_guard *guard; /* judges every step; NULL = record only */
 

@@ -1,0 +1,248 @@
+/* The OCR side of robot.Window: find_text, wait_text, read_text, words and the locator part
+ * of click{text=...}. One Tesseract instance per run, loaded on first use with the
+ * languages in robot.ocr.lang; its cache makes polling an unchanged window cheap. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "host.h"
+#include "ocr/rt_ocr.h"
+#include "xio/capture.h"
+
+/* Polls per second while waiting for text (SikuliX scans 3 times a second). */
+#define POLL_SECS 0.2
+
+static rt_ocr *ocr_of(lua_State *L, rt_run *run)
+{
+  lua_getfield(L, LUA_REGISTRYINDEX, "vagt.ocrconf");
+  lua_getfield(L, -1, "lang");
+  const char *want = lua_isstring(L, -1) ? lua_tostring(L, -1) : RT_OCR_DEFAULT_LANGS;
+  char langs[128];
+  snprintf(langs, sizeof langs, "%s", want);
+  lua_pop(L, 2);
+  if (run->ocr && strcmp(rt_ocr_langs(run->ocr), langs) == 0)
+    return run->ocr;
+  rt_ocr_free(run->ocr);
+  run->ocr = NULL;
+  char err[1024];
+  double t = rt_now();
+  run->ocr = rt_ocr_new(langs, err, sizeof err);
+  if (!run->ocr) {
+    if (rt_ocr_missing_language())
+      run->exit_code = RT_EXIT_ENV;
+    rt_raise(L, "OCR: %s", err);
+  }
+  rt_log(run, "OCR ready (%s) in %.0f ms", langs, (rt_now() - t) * 1000.0);
+  return run->ocr;
+}
+
+/* Captures the window and reads every word; on error raises (nothing held). */
+static void words_of(lua_State *L, rt_run *run, Window win, rt_ocr_result *res)
+{
+  rt_ocr *ocr = ocr_of(L, run);
+  char err[1024];
+  PIX *img = rt_capture_window(run->capture, win, err, sizeof err);
+  if (!img)
+    rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
+  int rc = rt_ocr_words(ocr, img, NULL, res, err, sizeof err);
+  pixDestroy(&img);
+  if (rc != RT_OCR_OK)
+    rt_raise(L, "OCR failed: %s", err);
+}
+
+static int opt_box(lua_State *L, int idx, const char *field, rt_ocr_box *b)
+{
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return 0;
+  lua_getfield(L, idx, field);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (!lua_istable(L, -1))
+    rt_raise(L, "option '%s' must be a table {x=, y=, w=, h=}", field);
+  int t = lua_gettop(L);
+  b->x = (int)rt_opt_number(L, t, "x", 0);
+  b->y = (int)rt_opt_number(L, t, "y", 0);
+  b->w = (int)rt_opt_number(L, t, "w", 0);
+  b->h = (int)rt_opt_number(L, t, "h", 0);
+  lua_pop(L, 1);
+  return 1;
+}
+
+void rt_ocr_find_opts_from(lua_State *L, int idx, rt_ocr_find_opts *o)
+{
+  memset(o, 0, sizeof *o);
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return;
+  lua_getfield(L, idx, "ignore_case");
+  o->ignore_case = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  o->nth = (int)rt_opt_number(L, idx, "nth", 0);
+  if (o->nth < 0)
+    rt_raise(L, "option 'nth' must be >= 1");
+  lua_getfield(L, idx, "near");
+  if (lua_istable(L, -1)) {
+    int t = lua_gettop(L);
+    o->has_near = 1;
+    lua_geti(L, t, 1);
+    lua_geti(L, t, 2);
+    o->near_x = lua_isnumber(L, -2) ? (int)lua_tonumber(L, -2) : (int)rt_opt_number(L, t, "x", 0);
+    o->near_y = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : (int)rt_opt_number(L, t, "y", 0);
+    lua_pop(L, 2);
+  } else if (!lua_isnil(L, -1)) {
+    rt_raise(L, "option 'near' must be {x, y}");
+  }
+  lua_pop(L, 1);
+  o->has_region = opt_box(L, idx, "region", &o->region);
+}
+
+static void push_match(lua_State *L, const rt_ocr_match *m)
+{
+  lua_createtable(L, 0, 8);
+  lua_pushinteger(L, m->box.x);
+  lua_setfield(L, -2, "x");
+  lua_pushinteger(L, m->box.y);
+  lua_setfield(L, -2, "y");
+  lua_pushinteger(L, m->box.w);
+  lua_setfield(L, -2, "w");
+  lua_pushinteger(L, m->box.h);
+  lua_setfield(L, -2, "h");
+  lua_pushinteger(L, m->cx);
+  lua_setfield(L, -2, "cx");
+  lua_pushinteger(L, m->cy);
+  lua_setfield(L, -2, "cy");
+  lua_pushstring(L, m->text);
+  lua_setfield(L, -2, "text");
+  lua_pushnumber(L, (lua_Number)m->conf);
+  lua_setfield(L, -2, "conf");
+}
+
+/* Looks for `text` until found or the timeout passes. Returns RT_OCR_OK with *m filled,
+ * or RT_OCR_NOT_FOUND with `seen` describing the last look. Ambiguity raises. */
+int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
+                  const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m, char *seen,
+                  size_t seenlen)
+{
+  double end = rt_now() + timeout;
+  char err[2048];
+  for (;;) {
+    rt_host_check(L);
+    rt_ocr_result res;
+    words_of(L, run, win, &res);
+    int rc = rt_ocr_find(&res, text, fo, m, err, sizeof err);
+    char *all = rc == RT_OCR_NOT_FOUND ? rt_ocr_result_text(&res) : NULL;
+    rt_ocr_result_free(&res);
+    if (rc == RT_OCR_OK)
+      return rc;
+    if (rc == RT_OCR_AMBIGUOUS)
+      rt_raise(L, "%s", err);
+    if (rc == RT_OCR_ERROR)
+      rt_raise(L, "find '%s': %s", text, err);
+    snprintf(seen, seenlen, "%s", all ? all : "");
+    free(all);
+    for (char *p = seen; *p; p++)
+      if (*p == '\n')
+        *p = '|';
+    if (rt_now() >= end)
+      return RT_OCR_NOT_FOUND;
+    rt_sleep(run, POLL_SECS);
+  }
+}
+
+Window rt_window_id(lua_State *L, int idx);
+
+static int l_window_find_text(lua_State *L)
+{
+  Window win = rt_window_id(L, 1);
+  const char *text = luaL_checkstring(L, 2);
+  rt_ocr_find_opts fo;
+  rt_ocr_find_opts_from(L, 3, &fo);
+  double timeout = rt_opt_number(L, 3, "timeout", 0);
+  rt_ocr_match m;
+  char seen[1024];
+  if (rt_ocr_locate(L, rt_host_run_of(L), win, text, &fo, timeout, &m, seen, sizeof seen) !=
+      RT_OCR_OK) {
+    lua_pushnil(L);
+    return 1;
+  }
+  push_match(L, &m);
+  return 1;
+}
+
+static int l_window_wait_text(lua_State *L)
+{
+  Window win = rt_window_id(L, 1);
+  const char *text = luaL_checkstring(L, 2);
+  rt_ocr_find_opts fo;
+  rt_ocr_find_opts_from(L, 3, &fo);
+  double timeout = rt_opt_number(L, 3, "timeout", 10);
+  rt_ocr_match m;
+  char seen[1024];
+  if (rt_ocr_locate(L, rt_host_run_of(L), win, text, &fo, timeout, &m, seen, sizeof seen) !=
+      RT_OCR_OK)
+    return rt_raise(L, "text '%s' did not appear within %.1f s; the window reads: %.600s%s",
+                    text, timeout, *seen ? seen : "(no text)", strlen(seen) > 600 ? "..." : "");
+  push_match(L, &m);
+  return 1;
+}
+
+static int l_window_read_text(lua_State *L)
+{
+  Window win = rt_window_id(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rt_ocr_box b = {(int)rt_opt_number(L, 2, "x", 0), (int)rt_opt_number(L, 2, "y", 0),
+                  (int)rt_opt_number(L, 2, "w", 0), (int)rt_opt_number(L, 2, "h", 0)};
+  if (b.w <= 0 || b.h <= 0)
+    return rt_raise(L, "read_text needs w and h > 0");
+  rt_run *run = rt_host_run_of(L);
+  rt_host_check(L);
+  rt_ocr *ocr = ocr_of(L, run);
+  char err[1024];
+  PIX *img = rt_capture_window(run->capture, win, err, sizeof err);
+  if (!img)
+    return rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
+  char *s = rt_ocr_read(ocr, img, b, NULL, err, sizeof err);
+  pixDestroy(&img);
+  if (!s)
+    return rt_raise(L, "read_text: %s", err);
+  lua_pushstring(L, s);
+  free(s);
+  return 1;
+}
+
+static int l_window_words(lua_State *L)
+{
+  Window win = rt_window_id(L, 1);
+  rt_run *run = rt_host_run_of(L);
+  rt_host_check(L);
+  rt_ocr_result res;
+  words_of(L, run, win, &res);
+  /* Build the Lua table from a copy-free walk; only memory errors can raise here. */
+  lua_createtable(L, (int)res.n, 0);
+  for (size_t i = 0; i < res.n; i++) {
+    const rt_ocr_word *w = &res.words[i];
+    rt_ocr_match m = {.box = w->box, .cx = w->box.x + w->box.w / 2,
+                      .cy = w->box.y + w->box.h / 2, .conf = w->conf, .line = w->line};
+    snprintf(m.text, sizeof m.text, "%s", w->text);
+    push_match(L, &m);
+    lua_pushinteger(L, w->line + 1);
+    lua_setfield(L, -2, "line");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  rt_ocr_result_free(&res);
+  return 1;
+}
+
+static const luaL_Reg ocr_methods[] = {
+  {"find_text", l_window_find_text}, {"wait_text", l_window_wait_text},
+  {"read_text", l_window_read_text}, {"words", l_window_words},
+  {NULL, NULL},
+};
+
+void rt_ocr_api_open(lua_State *L)
+{
+  luaL_setfuncs(L, ocr_methods, 0);
+}
