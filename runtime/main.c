@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <xdo.h>
 
+#include "agent.h"
 #include "check.h"
 #include "host.h"
 #include "ocr/rt_ocr.h"
@@ -367,6 +368,8 @@ int main(int argc, char **argv)
     return cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "check") == 0)
     return cmd_check(argc - 1, argv + 1);
+  if (strcmp(cmd, "agent") == 0)
+    return ag_main(argc - 1, argv + 1);
   fprintf(stderr, "vagt: unknown command '%s'\n", cmd);
   usage(stderr);
   return RT_EXIT_USAGE;
