@@ -23,6 +23,10 @@ void rt_window_push(lua_State *L, Window id, const char *cls);
  * `exclude` only count when their _NET_WM_PID is `pid`. Pushes it or raises. */
 int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, size_t nexclude);
 
+/* The run's OCR engine with robot.ocr.lang, loaded on first use; NULL + err when the
+ * language data is missing (run->exit_code is then 4). Never raises. */
+rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen);
+
 /* Adds find_text, wait_text, read_text and words to the Window methods table on top. */
 void rt_ocr_api_open(lua_State *L);
 Window rt_window_id(lua_State *L, int idx);

@@ -12,14 +12,14 @@
 #include "xio/input.h"
 
 static rt_guard_verdict record_check(void *ud, rt_run *run, const rt_stepinfo *s, PIX *img,
-                                     const char **verdict, char *reason, size_t n)
+                                     rt_guard_out *out)
 {
-  (void)ud, (void)run, (void)s, (void)img, (void)reason, (void)n;
-  *verdict = "recorded";
+  (void)ud, (void)run, (void)s, (void)img;
+  out->verdict = "seen";
   return RT_GUARD_GO;
 }
 
-const rt_guard rt_guard_record_only = {record_check, NULL};
+const rt_guard rt_guard_record_only = {record_check, NULL, NULL};
 
 /* Captures until two looks RT_SETTLE_QUIET apart are identical, or RT_SETTLE_MAX passes.
  * Returns the last capture (owned by the caller) or NULL with err set. */
@@ -129,6 +129,9 @@ void rt_action_run(lua_State *L, rt_run *run, const rt_action *a)
   rec.wclass = wi.res_class;
 
   int rc = 0;
+  bool guarded = false;
+  rt_stepinfo si = {0};
+  const rt_guard *g = run->guard ? run->guard : &rt_guard_record_only;
   double t = rt_now();
   if (strcmp(a->kind, "click") != 0 && !rt_x_has_focus(run->dpy, a->win))
     rc = rt_x_activate(run->dpy, run->xdo, run->ewmh, a->win, 2.0, err, sizeof err);
@@ -143,25 +146,32 @@ void rt_action_run(lua_State *L, rt_run *run, const rt_action *a)
       rec.cap_w = (int)pixGetWidth(img);
       rec.cap_h = (int)pixGetHeight(img);
       rec.cap_hash = hash;
-      rt_stepinfo si = {key, a->kind, rec.name, rec.ordinal, file, line, &wi};
-      const rt_guard *g = run->guard ? run->guard : &rt_guard_record_only;
-      const char *verdict = NULL;
+      si = (rt_stepinfo){key, a->kind, rec.name, rec.ordinal, file, line, &wi, a};
+      rt_guard_out out = {0};
       t = rt_now();
-      rt_guard_verdict v = g->check(g->ud, run, &si, img, &verdict, err, sizeof err);
+      rt_guard_verdict v = g->check(g->ud, run, &si, img, &out);
       rec.t_guard = (rt_now() - t) * 1000.0;
-      rec.verdict = verdict;
+      rec.verdict = out.verdict;
+      rec.reasons = out.reasons;
+      rec.nreasons = out.nreasons;
+      for (int i = 0; i < 3; i++)
+        rec.evidence[i] = out.evidence[i];
       pixDestroy(&img);
       if (v == RT_GUARD_HALT) {
         rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", key,
-                     base ? base : "?", line, err);
-        rec.reason = err;
+                     base ? base : "?", line, out.reason);
+        rec.reason = out.reason;
         rec.t_total = (rt_now() - t0) * 1000.0;
         save_log(run, &rec);
         rt_winfo_free(&wi, 1);
         rt_host_check(L); /* raises */
       }
-      if (v == RT_GUARD_ERROR)
+      if (v == RT_GUARD_ERROR) {
+        snprintf(err, sizeof err, "%s", out.reason);
         rc = -1;
+      } else {
+        guarded = true;
+      }
     }
   }
   if (rc == 0 && run->abort == RT_ABORT_NONE) {
@@ -169,6 +179,8 @@ void rt_action_run(lua_State *L, rt_run *run, const rt_action *a)
     rc = send_input(run, a, err, sizeof err);
     rec.t_input = (rt_now() - t) * 1000.0;
   }
+  if (guarded && g->after)
+    g->after(g->ud, run, &si, rc);
   rec.t_total = (rt_now() - t0) * 1000.0;
   if (rc != 0) {
     rec.verdict = "error";

@@ -14,28 +14,41 @@
 /* Polls per second while waiting for text (SikuliX scans 3 times a second). */
 #define POLL_SECS 0.2
 
-static rt_ocr *ocr_of(lua_State *L, rt_run *run)
+rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen)
 {
-  lua_getfield(L, LUA_REGISTRYINDEX, "vagt.ocrconf");
-  lua_getfield(L, -1, "lang");
-  const char *want = lua_isstring(L, -1) ? lua_tostring(L, -1) : RT_OCR_DEFAULT_LANGS;
-  char langs[128];
-  snprintf(langs, sizeof langs, "%s", want);
-  lua_pop(L, 2);
+  lua_State *L = run->L;
+  char langs[128] = RT_OCR_DEFAULT_LANGS;
+  if (L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, "vagt.ocrconf");
+    if (lua_istable(L, -1)) {
+      lua_getfield(L, -1, "lang");
+      if (lua_type(L, -1) == LUA_TSTRING)
+        snprintf(langs, sizeof langs, "%s", lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+  }
   if (run->ocr && strcmp(rt_ocr_langs(run->ocr), langs) == 0)
     return run->ocr;
   rt_ocr_free(run->ocr);
-  run->ocr = NULL;
-  char err[1024];
   double t = rt_now();
-  run->ocr = rt_ocr_new(langs, err, sizeof err);
+  run->ocr = rt_ocr_new(langs, err, errlen);
   if (!run->ocr) {
     if (rt_ocr_missing_language())
       run->exit_code = RT_EXIT_ENV;
-    rt_raise(L, "OCR: %s", err);
+    return NULL;
   }
   rt_log(run, "OCR ready (%s) in %.0f ms", langs, (rt_now() - t) * 1000.0);
   return run->ocr;
+}
+
+static rt_ocr *ocr_of(lua_State *L, rt_run *run)
+{
+  char err[1024];
+  rt_ocr *o = rt_ocr_get(run, err, sizeof err);
+  if (!o)
+    rt_raise(L, "OCR: %s", err);
+  return o;
 }
 
 /* Captures the window and reads every word; on error raises (nothing held). */

@@ -8,6 +8,7 @@
 #include "api.h"
 #include "guard.h"
 #include "host.h"
+#include "monitor.h"
 #include "ocr/rt_ocr.h"
 #include "xwin.h"
 
@@ -237,11 +238,58 @@ static int l_window_activate(lua_State *L)
   return 0;
 }
 
+static void rect_from(lua_State *L, int idx, rt_rect *r)
+{
+  if (!lua_istable(L, idx))
+    rt_raise(L, "a region is a table {x=, y=, w=, h=}");
+  r->x = (int)rt_opt_number(L, idx, "x", -1);
+  r->y = (int)rt_opt_number(L, idx, "y", -1);
+  r->w = (int)rt_opt_number(L, idx, "w", 0);
+  r->h = (int)rt_opt_number(L, idx, "h", 0);
+  if (r->x < 0 || r->y < 0 || r->w <= 0 || r->h <= 0)
+    rt_raise(L, "a region needs x >= 0, y >= 0, w > 0 and h > 0 (window-relative pixels)");
+}
+
+#define MAX_IGNORE 32
+
+/* ignore = {x=,y=,w=,h=} or a list of such tables, from the options table at idx. */
+static int ignore_from(lua_State *L, int idx, rt_rect *out)
+{
+  if (lua_type(L, idx) != LUA_TTABLE)
+    return 0;
+  lua_getfield(L, idx, "ignore");
+  int t = lua_gettop(L), n = 0;
+  if (lua_istable(L, t)) {
+    lua_getfield(L, t, "x");
+    bool single = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    if (single) {
+      rect_from(L, t, &out[n++]);
+    } else {
+      lua_Integer len = (lua_Integer)lua_rawlen(L, t);
+      if (len > MAX_IGNORE)
+        rt_raise(L, "at most %d ignore regions on one action", MAX_IGNORE);
+      for (lua_Integer i = 1; i <= len; i++) {
+        lua_rawgeti(L, t, i);
+        rect_from(L, lua_gettop(L), &out[n++]);
+        lua_pop(L, 1);
+      }
+    }
+  } else if (!lua_isnil(L, t)) {
+    rt_raise(L, "option 'ignore' must be a region {x=, y=, w=, h=} or a list of them");
+  }
+  lua_pop(L, 1);
+  return n;
+}
+
 static int l_window_click(lua_State *L)
 {
   l_window *w = check_window(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
+  rt_rect ign[MAX_IGNORE];
   rt_action a = {.kind = "click", .win = w->id};
+  a.nignore = ignore_from(L, 2, ign);
+  a.ignore = ign;
   lua_getfield(L, 2, "text");
   const char *text = lua_tostring(L, -1);
   lua_pop(L, 1); /* the string stays alive in the table */
@@ -280,7 +328,10 @@ static int l_window_click(lua_State *L)
 static int l_window_type(lua_State *L)
 {
   l_window *w = check_window(L, 1);
+  rt_rect ign[MAX_IGNORE];
   rt_action a = {.kind = "type", .win = w->id, .text = luaL_checkstring(L, 2)};
+  a.nignore = ignore_from(L, 3, ign);
+  a.ignore = ign;
   rt_action_run(L, rt_host_run_of(L), &a);
   return 0;
 }
@@ -288,8 +339,23 @@ static int l_window_type(lua_State *L)
 static int l_window_key(lua_State *L)
 {
   l_window *w = check_window(L, 1);
+  rt_rect ign[MAX_IGNORE];
   rt_action a = {.kind = "key", .win = w->id, .keys = luaL_checkstring(L, 2)};
+  a.nignore = ignore_from(L, 3, ign);
+  a.ignore = ign;
   rt_action_run(L, rt_host_run_of(L), &a);
+  return 0;
+}
+
+/* w:ignore{x=, y=, w=, h=}: a dynamic region of this window for the rest of the run. */
+static int l_window_ignore(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_rect r;
+  rect_from(L, 2, &r);
+  rt_run *run = rt_host_run_of(L);
+  if (run->monitor)
+    rt_monitor_ignore(run->monitor, w->id, r);
   return 0;
 }
 
@@ -312,7 +378,7 @@ static const luaL_Reg window_methods[] = {
   {"activate", l_window_activate}, {"click", l_window_click},
   {"type", l_window_type},         {"key", l_window_key},
   {"geometry", l_window_geometry}, {"exists", l_window_exists},
-  {NULL, NULL},
+  {"ignore", l_window_ignore},     {NULL, NULL},
 };
 
 /* w.id, w.class and w.title/w.x/... read fresh from the display. */

@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "check.h"
 #include "host.h"
+#include "monitor.h"
 #include "ocr/rt_ocr.h"
 #include "proc.h"
 #include "run.h"
@@ -36,9 +37,12 @@ static volatile sig_atomic_t g_signals;
 static void usage(FILE *f)
 {
   fputs("usage:\n"
-        "  vagt run SCRIPT.lua [--display :N | --xvfb] [--runs DIR] [--set k=v]...\n"
-        "                      [--timeout SECONDS] [--step-timeout SECONDS]\n"
+        "  vagt run SCRIPT.lua [--baseline DIR] [--runs DIR] [--display :N | --xvfb]\n"
+        "                      [--set k=v]... [--timeout SECONDS] [--step-timeout SECONDS]\n"
         "                      [--secrets FILE] [--screen WxHxD]\n"
+        "  vagt record SCRIPT.lua [same options] [--replace]\n"
+        "                      run and record the baseline (a second recording merges)\n"
+        "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"
         "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
         "  vagt check --api           list the robot API\n"
         "  vagt --version\n"
@@ -127,8 +131,8 @@ static const char *status_of(int code)
 }
 
 typedef struct {
-  const char *script, *display, *runs, *secrets, *screen;
-  bool xvfb;
+  const char *script, *display, *runs, *secrets, *screen, *baseline;
+  bool xvfb, replace;
   double timeout, step_timeout;
   char **params;
   int nparams;
@@ -142,6 +146,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     {"timeout", required_argument, 0, 't'},  {"step-timeout", required_argument, 0, 'T'},
     {"secrets", required_argument, 0, 'S'},  {"screen", required_argument, 0, 'g'},
     {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
+    {"replace", no_argument, 0, 'R'},
     {0, 0, 0, 0},
   };
   memset(o, 0, sizeof *o);
@@ -161,7 +166,8 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     case 's': o->params[o->nparams++] = optarg; break;
     case 'S': o->secrets = optarg; break;
     case 'g': o->screen = optarg; break;
-    case 'b': break; /* baselines: judged by the brittleness monitor */
+    case 'b': o->baseline = optarg; break;
+    case 'R': o->replace = true; break;
     case 't':
     case 'T': {
       double v = strtod(optarg, &end);
@@ -216,7 +222,23 @@ static int cmd_check(int argc, char **argv)
   return RT_EXIT_USAGE;
 }
 
-static int cmd_run(int argc, char **argv)
+/* SCRIPT_STEM.baseline/ beside the script. */
+static char *default_baseline(const char *script)
+{
+  size_t n = strlen(script) + 16;
+  char *b = malloc(n);
+  if (!b)
+    return NULL;
+  snprintf(b, n, "%s", script);
+  char *slash = strrchr(b, '/');
+  char *dot = strrchr(b, '.');
+  if (dot && (!slash || dot > slash + 1))
+    *dot = '\0';
+  strcat(b, ".baseline");
+  return b;
+}
+
+static int cmd_run(int argc, char **argv, bool record)
 {
   run_opts o;
   int rc = parse_run_opts(argc, argv, &o);
@@ -224,12 +246,28 @@ static int cmd_run(int argc, char **argv)
     free(o.params);
     return rc;
   }
+  if (o.replace && !record) {
+    fprintf(stderr, "vagt: --replace belongs to vagt record\n");
+    free(o.params);
+    return RT_EXIT_USAGE;
+  }
   if (access(o.script, R_OK) != 0) {
     fprintf(stderr, "vagt: cannot read script %s: %m\n", o.script);
     free(o.params);
     return RT_EXIT_USAGE;
   }
-  rt_run run = {.mode = RT_MODE_RUN, .script = o.script, .secrets_file = o.secrets};
+  rt_run run = {.mode = record ? RT_MODE_RECORD : RT_MODE_RUN, .script = o.script,
+                .secrets_file = o.secrets};
+  char *baseline = o.baseline ? strdup(o.baseline) : default_baseline(o.script);
+  rt_monitor *mon = baseline ? rt_monitor_new(baseline, record, o.replace) : NULL;
+  if (!mon) {
+    fprintf(stderr, "vagt: out of memory\n");
+    free(baseline);
+    free(o.params);
+    return RT_EXIT_ENV;
+  }
+  run.guard = rt_monitor_guard(mon);
+  run.monitor = mon;
   run.stem = stem_of(o.script);
   run.step_timeout = o.step_timeout;
   g_run = &run;
@@ -276,7 +314,8 @@ static int cmd_run(int argc, char **argv)
     code = RT_EXIT_ENV;
     goto out;
   }
-  run.steps = rt_steplog_new(o.script, "run");
+  run.steps = rt_steplog_new(o.script, record ? "record" : "run");
+  rt_steplog_set(run.steps, "baseline", baseline);
   rt_steplog_set(run.steps, "display", DisplayString(run.dpy));
   rt_steplog_set(run.steps, "window_manager", run.ewmh ? "ewmh" : "none or non-EWMH");
   if (rt_steplog_write(run.steps, run.run_dir, "running", 0, NULL, err, sizeof err) != 0) {
@@ -298,6 +337,14 @@ static int cmd_run(int argc, char **argv)
   finish(&run, status_of(code), code);
   if (code != RT_EXIT_OK && run.error)
     fprintf(stderr, "vagt: %s\n", run.error);
+  int nrec, nmerged, nmatch;
+  rt_monitor_counts(mon, &nrec, &nmerged, &nmatch);
+  if (record)
+    fprintf(stderr, "vagt: baseline %s: %d step%s recorded, %d merged\n", baseline, nrec,
+            nrec == 1 ? "" : "s", nmerged);
+  if (code == RT_EXIT_DRIFT)
+    fprintf(stderr, "vagt: HALTED before sending input: %s\nvagt: report: %s/report.html\n",
+            run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);
   fprintf(stderr, "vagt: %s (exit %d), %zu step%s, run folder %s\n", status_of(code), code,
           rt_steplog_count(run.steps), rt_steplog_count(run.steps) == 1 ? "" : "s",
           run.run_dir);
@@ -332,6 +379,8 @@ out:
   free(run.run_dir);
   free(run.stem);
   rt_steplog_free(run.steps);
+  rt_monitor_free(mon);
+  free(baseline);
   free(o.params);
   return code;
 }
@@ -365,7 +414,9 @@ int main(int argc, char **argv)
     return 0;
   }
   if (strcmp(cmd, "run") == 0)
-    return cmd_run(argc - 1, argv + 1);
+    return cmd_run(argc - 1, argv + 1, false);
+  if (strcmp(cmd, "record") == 0)
+    return cmd_run(argc - 1, argv + 1, true);
   if (strcmp(cmd, "check") == 0)
     return cmd_check(argc - 1, argv + 1);
   if (strcmp(cmd, "agent") == 0)

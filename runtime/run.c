@@ -58,6 +58,7 @@ int rt_abort_exit_code(rt_abort why)
   switch (why) {
   case RT_ABORT_DRIFT: return RT_EXIT_DRIFT;
   case RT_ABORT_DISPLAY: return RT_EXIT_ENV;
+  case RT_ABORT_CONFIG: return RT_EXIT_USAGE;
   case RT_ABORT_INTERRUPT: return 130;
   case RT_ABORT_NONE: return RT_EXIT_OK;
   default: return RT_EXIT_SCRIPT;

@@ -17,6 +17,7 @@ struct rt_capture;
 struct rt_steplog;
 struct rt_guard;
 struct rt_ocr;
+struct rt_monitor;
 
 /* Exit status, DESIGN.md "Command line". */
 enum {
@@ -38,6 +39,7 @@ typedef enum {
   RT_ABORT_DRIFT,
   RT_ABORT_INTERRUPT,
   RT_ABORT_DISPLAY,
+  RT_ABORT_CONFIG,   /* a corrupt baseline and the like: exit 2 */
 } rt_abort;
 
 typedef struct rt_app {
@@ -69,6 +71,7 @@ typedef struct rt_run {
   struct rt_ocr *ocr;       /* loaded on first use, with robot.ocr.lang */
   bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
   const struct rt_guard *guard; /* judges every step; NULL = record only */
+  struct rt_monitor *monitor;   /* the guard behind it, for w:ignore */
 
   char *run_dir;            /* NULL in check mode */
   struct rt_steplog *steps;

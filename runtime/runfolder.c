@@ -156,6 +156,18 @@ void rt_steplog_add(rt_steplog *l, const rt_steprec *s)
   cJSON_AddStringToObject(o, "verdict", s->verdict ? s->verdict : "none");
   if (s->reason)
     cJSON_AddStringToObject(o, "reason", s->reason);
+  if (s->nreasons > 0) {
+    cJSON *r = cJSON_AddArrayToObject(o, "reasons");
+    for (int i = 0; i < s->nreasons; i++)
+      cJSON_AddItemToArray(r, cJSON_CreateString(s->reasons[i]));
+  }
+  if (s->evidence[0] || s->evidence[1] || s->evidence[2]) {
+    static const char *const names[3] = {"recorded", "current", "diff"};
+    cJSON *e = cJSON_AddObjectToObject(o, "evidence");
+    for (int i = 0; i < 3; i++)
+      if (s->evidence[i])
+        cJSON_AddStringToObject(e, names[i], s->evidence[i]);
+  }
   cJSON *t = cJSON_AddObjectToObject(o, "ms");
   cJSON_AddNumberToObject(t, "settle", ms(s->t_settle));
   cJSON_AddNumberToObject(t, "capture", ms(s->t_capture));
@@ -309,7 +321,51 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
     const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, "total");
     fprintf(f, "</td><td>%.1f</td></tr>\n", cJSON_IsNumber(tot) ? tot->valuedouble : 0.0);
   }
-  fputs("</table>\n</body></html>\n", f);
+  fputs("</table>\n", f);
+  /* Evidence: for every step the guard stopped, the recorded screen, today's screen and
+   * the difference side by side, with the reasons in words. */
+  cJSON_ArrayForEach(s, l->steps) {
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "evidence");
+    if (!ev)
+      continue;
+    fputs("<h2>", f);
+    html_esc(f, jstr(s, "verdict"));
+    fputs(" at step <code>", f);
+    html_esc(f, jstr(s, "key"));
+    fputs("</code>", f);
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
+    if (cJSON_IsNumber(line)) {
+      fputs(" (", f);
+      html_esc(f, jstr(s, "file"));
+      fprintf(f, ":%d)", line->valueint);
+    }
+    fputs("</h2>\n<ul>\n", f);
+    const cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s, "reasons")) {
+      fputs("<li>", f);
+      html_esc(f, cJSON_IsString(r) ? r->valuestring : "");
+      fputs("</li>\n", f);
+    }
+    fputs("</ul>\n<p>", f);
+    static const char *const names[3] = {"recorded", "current", "diff"};
+    static const char *const titles[3] = {"recorded (baseline)", "today", "difference"};
+    for (int k = 0; k < 3; k++) {
+      const char *p = jstr(ev, names[k]);
+      if (!p)
+        continue;
+      fputs("<a href=\"", f);
+      html_esc(f, p);
+      fputs("\"><img alt=\"", f);
+      fputs(titles[k], f);
+      fputs("\" title=\"", f);
+      fputs(titles[k], f);
+      fputs("\" src=\"", f);
+      html_esc(f, p);
+      fputs("\"></a>", f);
+    }
+    fputs("</p>\n", f);
+  }
+  fputs("</body></html>\n", f);
   fclose(f);
   int rc = rt_write_file_atomic(dir, "report.html", buf, len, err, errlen);
   free(buf);

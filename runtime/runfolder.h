@@ -21,6 +21,9 @@ typedef struct rt_steprec {
   const char *detail;            /* e.g. "17 chars", "ctrl+s", "(120,40)" */
   const char *verdict;           /* "recorded", "match", "drift", "error" */
   const char *reason;            /* first reason when not a match, or error text */
+  char *const *reasons;          /* every reason the guard gave */
+  int nreasons;
+  const char *evidence[3];       /* recorded, current, diff (relative to the run folder) */
   double t_settle, t_capture, t_guard, t_input, t_total; /* milliseconds */
   bool settled;
   int cap_w, cap_h;

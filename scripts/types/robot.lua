@@ -36,6 +36,13 @@ function robot.sleep(seconds) end
 ---@return string
 function robot.secret(name) end
 
+robot.ocr = {}
+
+---OCR languages (Tesseract codes joined with "+"), read when OCR is first used.
+---Missing language data stops the run with exit 4 and names the Debian package.
+---@type string
+robot.ocr.lang = "dan+eng"
+
 robot.app = {}
 
 ---@class robot.AppStart
@@ -109,17 +116,79 @@ local Window = {}
 ---@param opts? {timeout?: number}
 function Window:activate(opts) end
 
----A guarded click at window-relative pixels.
----@param opts {x: integer, y: integer, button?: integer, double?: boolean}
+---@class robot.Region
+---@field x integer
+---@field y integer
+---@field w integer
+---@field h integer
+
+---@class robot.FindOpts
+---@field timeout? number seconds to keep looking (find_text: 0 = one look; wait_text: 10)
+---@field region? robot.Region only matches whose centre lies inside
+---@field near? integer[] {x, y}: the match nearest this point
+---@field nth? integer the nth match in reading order
+---@field ignore_case? boolean
+
+---@class robot.TextBox
+---@field x integer
+---@field y integer
+---@field w integer
+---@field h integer
+---@field cx integer centre, where a click goes
+---@field cy integer
+---@field text string as read
+---@field conf number Tesseract's confidence, 0-100
+---@field line? integer (words() only) text line, 1-based
+
+---@class robot.ClickOpts: robot.FindOpts
+---@field x? integer window-relative pixels (or text =)
+---@field y? integer
+---@field text? string a word or phrase found by OCR; the click goes to its centre
+---@field dx? integer offset from the text's centre: the field beside a label
+---@field dy? integer
+---@field button? integer 1..5
+---@field double? boolean
+---@field ignore? robot.Region|robot.Region[] regions the guard ignores for this action
+
+---A guarded click: at window-relative pixels, or on a text found by OCR (dx/dy from it).
+---Two equally good matches without near/nth are an error naming the candidates.
+---@param opts robot.ClickOpts
 function Window:click(opts) end
 
 ---Types any Unicode text exactly (a guarded step). Focuses the window first.
 ---@param text string
-function Window:type(text) end
+---@param opts? {ignore?: robot.Region|robot.Region[]}
+function Window:type(text, opts) end
 
 ---Sends an xdo-style key sequence: "ctrl+s", "Return", "ctrl+a BackSpace" (a guarded step).
 ---@param keys string
-function Window:key(keys) end
+---@param opts? {ignore?: robot.Region|robot.Region[]}
+function Window:key(keys, opts) end
+
+---Declares a dynamic region (a clock, a counter) the guard ignores for the rest of the run.
+---@param region robot.Region
+function Window:ignore(region) end
+
+---Finds a word or phrase; nil when it is not there (a probe, never an error).
+---@param text string
+---@param opts? robot.FindOpts
+---@return robot.TextBox|nil
+function Window:find_text(text, opts) end
+
+---Waits for a text; raises at the deadline, saying what the window read instead.
+---@param text string
+---@param opts? robot.FindOpts
+---@return robot.TextBox
+function Window:wait_text(text, opts) end
+
+---The text inside a rectangle (lines joined with "\n").
+---@param region robot.Region
+---@return string
+function Window:read_text(region) end
+
+---Every word OCR reads in the window, in reading order.
+---@return robot.TextBox[]
+function Window:words() end
 
 ---@return robot.WindowInfo
 function Window:geometry() end

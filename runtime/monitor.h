@@ -1,0 +1,27 @@
+/* The brittleness monitor: the guard that records a fingerprint for every step (vagt
+ * record) and judges every step against it (vagt run), before any input is sent. On a
+ * drift that outlasts a short grace period it halts the run, explains the drift with OCR
+ * and writes the evidence (recorded, current and diff images) and alert.json. Dynamic
+ * regions: declared (w:ignore, ignore = on one action), typed into by the robot earlier in
+ * this run, and learned from several recordings (fingerprints/). */
+#ifndef VAGT_MONITOR_H
+#define VAGT_MONITOR_H
+
+#include <stdbool.h>
+
+#include "guard.h"
+
+typedef struct rt_monitor rt_monitor;
+
+/* dir: the baseline folder. record: store/merge instead of judging; replace: the first
+ * recording of each key in this run replaces the stored entry. */
+rt_monitor *rt_monitor_new(const char *dir, bool record, bool replace);
+void rt_monitor_free(rt_monitor *m);
+/* The guard to put in run->guard; valid while m lives. */
+const rt_guard *rt_monitor_guard(rt_monitor *m);
+/* w:ignore{...}: a region of window w ignored for the rest of the run. */
+void rt_monitor_ignore(rt_monitor *m, Window w, rt_rect r);
+/* Steps recorded, merged, matched in this run. */
+void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *matched);
+
+#endif

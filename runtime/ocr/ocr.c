@@ -1,0 +1,1346 @@
+/* rt_ocr engine: screen pipeline (Leptonica), Tesseract per text blob, cache. */
+#include "rt_ocr.h"
+#include "ocr_internal.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <leptonica/allheaders.h>
+#include <tesseract/capi.h>
+
+#ifndef RT_OCR_DEFAULT_TESSDATA
+#define RT_OCR_DEFAULT_TESSDATA "/usr/share/tesseract-ocr/5/tessdata"
+#endif
+
+/* Pipeline constants, in window pixels. */
+enum {
+  EDGE_TOL = 40,     /* colour step (max channel) that makes an edge */
+  MAX_TEXT_H = 72,   /* taller components are not text (edge halo included) */
+  LINE_THIN = 5,     /* rules: at most this thick ... */
+  HLINE_MIN_W = 24,  /* ... and this long (horizontal) */
+  VLINE_MIN_H = 30,  /* ... (vertical) */
+  FRAME_MIN = 10,
+  HRUN = 16,         /* horizontal edge runs this long are borders, not text */
+  VRUN = 16,         /* vertical ditto, when they meet a horizontal one */
+  VRUN_ALWAYS = 60,  /* vertical runs this long are borders anyway */
+  LINE_TOL = 24,     /* colour tolerance along a line */    /* frames (borders around labels) are at least this big */
+  BLOB_HGAP = 7,     /* components closer than this join one blob */
+  BLOB_VGAP = 3,     /* ... and this (accents, i dots) */
+  BLOB_MIN_H = 3,
+  PAD = 10,          /* white margin around the mosaic given to Tesseract */
+  ROW_GAP = 24,      /* white space between blobs stacked in a mosaic */
+  TARGET_H = 32,     /* blob height after upscaling */
+  MOSAIC_MAX_H = 6000,
+  MOSAIC_ROW_W = 1, /* mosaic rows hold blobs side by side up to this width */
+  COL_GAP = 64,      /* white space between blobs side by side */
+  CACHE_MAX = 8192,
+  MAX_LANGS = 4,
+  MAX_WORKERS = 4,   /* recognition threads (each with its own Tesseract instances) */
+  RETRY_CONF = 85,   /* a blob read less surely than this is read again in the next language */
+};
+
+typedef struct {
+  char *text;
+  rt_ocr_box box; /* blob-relative, window pixels */
+  float conf;
+  int tline;      /* Tesseract's line index within the blob */
+} cword;
+
+typedef struct {
+  uint64_t key;   /* 0 = empty slot */
+  uint32_t gen;
+  int n;
+  int timed_out;
+  cword *w;
+} centry;
+
+typedef struct {
+  uint64_t key;
+  uint32_t gen;
+  int min_conf;
+  rt_ocr_result res;
+} img_entry;
+
+struct rt_ocr {
+  TessBaseAPI *api[MAX_WORKERS][MAX_LANGS]; /* [worker][language] */
+  int napi, nworkers;
+  char langs[128];
+  centry *tab;
+  size_t tabcap, count;
+  uint32_t gen;
+  img_entry img[4];
+  rt_ocr_stats st;
+};
+
+static int g_missing_lang;
+
+int rt_ocr_missing_language(void) { return g_missing_lang; }
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...) {
+  if (!err || !errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+static double cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static double now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- hashing (64-bit multiply-xorshift over words; not cryptographic) ---- */
+static inline uint64_t mix64(uint64_t h, uint64_t v) {
+  h ^= v * 0x9E3779B97F4A7C15ull;
+  h = (h << 27) | (h >> 37);
+  return h * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull;
+}
+
+uint64_t rt_ocr__hash_bytes(const void *p, size_t n, uint64_t seed) {
+  const unsigned char *b = p;
+  uint64_t h = seed ^ (n * 0xD6E8FEB86659FD93ull);
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t v;
+    memcpy(&v, b + i, 8);
+    h = mix64(h, v);
+  }
+  uint64_t t = 0;
+  for (size_t k = 0; i < n; i++, k++) t |= (uint64_t)b[i] << (8 * k);
+  h = mix64(h, t);
+  h ^= h >> 31;
+  return h ? h : 1;
+}
+
+/* ---- setup ---- */
+int rt_ocr_reexec_single_thread(char **argv) {
+  if (getenv("OMP_THREAD_LIMIT")) return 0;
+  if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0) return -1;
+  execv("/proc/self/exe", argv);
+  return -1;
+}
+
+static const char *tessdata_dir(char *buf, size_t len) {
+  const char *p = getenv("TESSDATA_PREFIX");
+  if (p && *p) {
+    snprintf(buf, len, "%s", p);
+    size_t l = strlen(buf);
+    while (l > 1 && buf[l - 1] == '/') buf[--l] = 0;
+    return buf;
+  }
+  snprintf(buf, len, "%s", RT_OCR_DEFAULT_TESSDATA);
+  return buf;
+}
+
+rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
+  g_missing_lang = 0;
+  if (!langs || !*langs) langs = RT_OCR_DEFAULT_LANGS;
+  if (strlen(langs) >= sizeof(((rt_ocr *)0)->langs)) {
+    seterr(err, errlen, "OCR language list too long: '%s'", langs);
+    return NULL;
+  }
+  /* validate and check each language's data file before Tesseract does
+   * (it would print to stderr and give no reason) */
+  char dir[512], path[1024], one[64];
+  tessdata_dir(dir, sizeof dir);
+  const char *s = langs;
+  while (*s) {
+    size_t n = strcspn(s, "+");
+    if (n == 0 || n >= sizeof one) {
+      seterr(err, errlen, "bad OCR language list '%s' (want e.g. \"eng+dan\")", langs);
+      return NULL;
+    }
+    memcpy(one, s, n);
+    one[n] = 0;
+    for (size_t i = 0; i < n; i++)
+      if (!(isalnum((unsigned char)one[i]) || one[i] == '_' || one[i] == '-')) {
+        seterr(err, errlen, "bad OCR language name '%s' in '%s'", one, langs);
+        return NULL;
+      }
+    snprintf(path, sizeof path, "%s/%s.traineddata", dir, one);
+    if (access(path, R_OK) != 0) {
+      char pkg[80];
+      size_t k = 0;
+      for (size_t i = 0; i < n && k + 1 < sizeof pkg; i++)
+        pkg[k++] = one[i] == '_' ? '-' : (char)tolower((unsigned char)one[i]);
+      pkg[k] = 0;
+      g_missing_lang = 1;
+      seterr(err, errlen,
+             "OCR language data '%s' not found (%s): install the Debian package "
+             "tesseract-ocr-%s",
+             one, path, pkg);
+      return NULL;
+    }
+    s += n;
+    if (*s == '+') s++;
+  }
+
+  /* Debian's Tesseract uses OpenMP; many threads make it slower, not faster.
+   * (libgomp read the environment at load time: this reaches children only;
+   * see rt_ocr_reexec_single_thread.) */
+  setenv("OMP_THREAD_LIMIT", "1", 0);
+
+  rt_ocr *o = calloc(1, sizeof *o);
+  if (!o) {
+    seterr(err, errlen, "out of memory");
+    return NULL;
+  }
+  snprintf(o->langs, sizeof o->langs, "%s", langs);
+  /* One Tesseract instance per language, loaded once: a blob is read with the
+   * first language, and only when that reading is not confident with the
+   * next ones (Tesseract's own "eng+dan" runs every line through both,
+   * doubling the time). LSTM only: Debian's data has no legacy models.
+   * No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not
+   * words, and skipping them saves memory and start-up time. */
+  char *vars[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg",
+                  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
+  char *vals[] = {"0", "0", "1", "1", "0", "0"};
+  /* Recognition threads: Tesseract runs one line at a time per instance, so
+   * a second instance on a second core halves the wait for a new window.
+   * VAGT_OCR_THREADS overrides (1 = no threads). */
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  o->nworkers = ncpu >= 2 ? 2 : 1;
+  const char *ev = getenv("VAGT_OCR_THREADS");
+  if (ev && atoi(ev) >= 1) o->nworkers = atoi(ev) > MAX_WORKERS ? MAX_WORKERS : atoi(ev);
+  for (int wk = 0; wk < o->nworkers; wk++) {
+    int k = 0;
+    for (const char *q = langs; *q && k < MAX_LANGS;) {
+      size_t n = strcspn(q, "+");
+      memcpy(one, q, n);
+      one[n] = 0;
+      q += n;
+      if (*q == '+') q++;
+      TessBaseAPI *api = TessBaseAPICreate();
+      if (!api || TessBaseAPIInit4(api, dir, one, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
+        if (api) TessBaseAPIDelete(api);
+        rt_ocr_free(o);
+        g_missing_lang = 1;
+        seterr(err, errlen,
+               "Tesseract could not load OCR language '%s' from %s (damaged data?): "
+               "reinstall the Debian package tesseract-ocr-%s",
+               one, dir, one);
+        return NULL;
+      }
+      TessBaseAPISetVariable(api, "debug_file", "/dev/null");
+      TessBaseAPISetVariable(api, "user_defined_dpi", "300");
+      /* the pipeline already turned light-on-dark text into dark-on-light */
+      TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
+      o->api[wk][k++] = api;
+    }
+    o->napi = k;
+  }
+  o->tabcap = 2 * CACHE_MAX;
+  o->tab = calloc(o->tabcap, sizeof *o->tab);
+  if (!o->tab) {
+    rt_ocr_free(o);
+    seterr(err, errlen, "out of memory");
+    return NULL;
+  }
+  return o;
+}
+
+const char *rt_ocr_langs(const rt_ocr *o) { return o ? o->langs : NULL; }
+
+static void centry_clear(centry *e) {
+  for (int i = 0; i < e->n; i++) free(e->w[i].text);
+  free(e->w);
+  memset(e, 0, sizeof *e);
+}
+
+void rt_ocr_cache_clear(rt_ocr *o) {
+  if (!o) return;
+  for (size_t i = 0; i < o->tabcap; i++)
+    if (o->tab[i].key) centry_clear(&o->tab[i]);
+  o->count = 0;
+  for (int i = 0; i < 4; i++) {
+    rt_ocr_result_free(&o->img[i].res);
+    memset(&o->img[i], 0, sizeof o->img[i]);
+  }
+}
+
+void rt_ocr_free(rt_ocr *o) {
+  if (!o) return;
+  if (o->tab) rt_ocr_cache_clear(o);
+  free(o->tab);
+  for (int w = 0; w < MAX_WORKERS; w++)
+    for (int i = 0; i < MAX_LANGS; i++)
+      if (o->api[w][i]) {
+        TessBaseAPIEnd(o->api[w][i]);
+        TessBaseAPIDelete(o->api[w][i]);
+      }
+  free(o);
+}
+
+void rt_ocr_get_stats(const rt_ocr *o, rt_ocr_stats *st) {
+  if (!st) return;
+  memset(st, 0, sizeof *st);
+  if (!o) return;
+  *st = o->st;
+  st->cache_entries = o->count;
+}
+
+/* ---- blob cache: open addressing on a 64-bit content key ---- */
+static centry *cache_get(rt_ocr *o, uint64_t key) {
+  size_t m = o->tabcap - 1;
+  for (size_t i = key & m;; i = (i + 1) & m) {
+    if (!o->tab[i].key) return NULL;
+    if (o->tab[i].key == key) return &o->tab[i];
+  }
+}
+
+static void cache_rebuild(rt_ocr *o, uint32_t keep_from_gen) {
+  centry *old = o->tab;
+  size_t cap = o->tabcap;
+  o->tab = calloc(cap, sizeof *o->tab);
+  if (!o->tab) { /* keep the old table rather than lose memory safety */
+    o->tab = old;
+    return;
+  }
+  o->count = 0;
+  for (size_t i = 0; i < cap; i++) {
+    if (!old[i].key) continue;
+    if (old[i].gen >= keep_from_gen && o->count < CACHE_MAX / 2) {
+      size_t m = cap - 1, j = old[i].key & m;
+      while (o->tab[j].key) j = (j + 1) & m;
+      o->tab[j] = old[i];
+      o->count++;
+    } else {
+      centry_clear(&old[i]);
+    }
+  }
+  free(old);
+}
+
+static centry *cache_put(rt_ocr *o, uint64_t key) {
+  if (o->count + 1 > CACHE_MAX) cache_rebuild(o, o->gen > 0 ? o->gen - 1 : 0);
+  if (o->count + 1 > CACHE_MAX) cache_rebuild(o, o->gen + 1); /* drop all */
+  size_t m = o->tabcap - 1;
+  size_t i = key & m;
+  while (o->tab[i].key && o->tab[i].key != key) i = (i + 1) & m;
+  if (o->tab[i].key) centry_clear(&o->tab[i]);
+  else o->count++;
+  o->tab[i].key = key;
+  o->tab[i].gen = o->gen;
+  return &o->tab[i];
+}
+
+/* ---- the screen pipeline ---- */
+
+static inline int coldiff(uint32_t a, uint32_t b) {
+  int d = 0;
+  for (int s = 8; s <= 24; s += 8) {
+    int x = (int)((a >> s) & 0xff) - (int)((b >> s) & 0xff);
+    if (x < 0) x = -x;
+    if (x > d) d = x;
+  }
+  return d;
+}
+
+typedef struct {
+  int x0, y0, x1, y1; /* inclusive */
+  int count, inner;
+  int keep;
+} comp;
+
+/* Label the 8-connected components of a 0/1 byte mask. */
+static comp *label_components(const unsigned char *mask, int w, int h, int32_t *lab,
+                              int *ncomp) {
+  size_t cap = 256, n = 0;
+  comp *c = malloc(cap * sizeof *c);
+  int32_t *stack = malloc((size_t)w * h * sizeof *stack);
+  if (!c || !stack) {
+    free(c);
+    free(stack);
+    return NULL;
+  }
+  for (size_t i = 0; i < (size_t)w * h; i++) lab[i] = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      size_t p = (size_t)y * w + x;
+      if (!mask[p] || lab[p] >= 0) continue;
+      if (n == cap) {
+        cap *= 2;
+        comp *nc = realloc(c, cap * sizeof *c);
+        if (!nc) {
+          free(c);
+          free(stack);
+          return NULL;
+        }
+        c = nc;
+      }
+      comp *k = &c[n];
+      k->x0 = k->x1 = x;
+      k->y0 = k->y1 = y;
+      k->count = 0;
+      k->inner = 0;
+      k->keep = 1;
+      size_t sp = 0;
+      stack[sp++] = (int32_t)p;
+      lab[p] = (int32_t)n;
+      while (sp) {
+        int32_t q = stack[--sp];
+        int qx = q % w, qy = q / w;
+        k->count++;
+        if (qx < k->x0) k->x0 = qx;
+        if (qx > k->x1) k->x1 = qx;
+        if (qy < k->y0) k->y0 = qy;
+        if (qy > k->y1) k->y1 = qy;
+        for (int dy = -1; dy <= 1; dy++) {
+          int ny = qy + dy;
+          if (ny < 0 || ny >= h) continue;
+          for (int dx = -1; dx <= 1; dx++) {
+            int nx = qx + dx;
+            if (nx < 0 || nx >= w) continue;
+            size_t r = (size_t)ny * w + nx;
+            if (mask[r] && lab[r] < 0) {
+              lab[r] = (int32_t)n;
+              stack[sp++] = (int32_t)r;
+            }
+          }
+        }
+      }
+      n++;
+    }
+  free(stack);
+  *ncomp = (int)n;
+  return c;
+}
+
+typedef struct {
+  int x, y, w, h; /* window pixels */
+  int lineh;      /* tallest kept component inside: about one line of text */
+} blob;
+
+/* Find text blobs: edges, components, drop rules/frames/huge things, group. */
+static blob *find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
+  int w = pixGetWidth(p32), h = pixGetHeight(p32);
+  uint32_t *data = pixGetData(p32);
+  int wpl = pixGetWpl(p32);
+  *nblobs = 0;
+  *keepmask = NULL;
+  unsigned char *mask = calloc((size_t)w * h, 1);
+  int32_t *lab = malloc((size_t)w * h * sizeof *lab);
+  if (!mask || !lab) {
+    free(mask);
+    free(lab);
+    return NULL;
+  }
+  /* the window's background colour: its most common colour (12-bit bins) */
+  uint32_t gbg;
+  {
+    uint32_t *hist = calloc(4096, sizeof *hist);
+    if (!hist) {
+      free(mask);
+      free(lab);
+      return NULL;
+    }
+    int best = 0;
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        uint32_t v = data[(size_t)y * wpl + x];
+        int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
+        if (++hist[q] > hist[best]) best = q;
+      }
+    gbg = (uint32_t)((best >> 8) * 17) << 24 | (uint32_t)(((best >> 4) & 0xf) * 17) << 16 |
+          (uint32_t)((best & 0xf) * 17) << 8;
+    free(hist);
+  }
+  /* edges: where two neighbours differ, the one less like the background is
+   * ink (no halo, so text keeps its distance from a border beside it) */
+  for (int y = 0; y < h; y++) {
+    const uint32_t *row = data + (size_t)y * wpl;
+    const uint32_t *next = y + 1 < h ? row + wpl : NULL;
+    for (int x = 0; x < w; x++) {
+      uint32_t v = row[x];
+      if (x + 1 < w && coldiff(v, row[x + 1]) > EDGE_TOL) {
+        if (coldiff(v, gbg) >= coldiff(row[x + 1], gbg)) mask[(size_t)y * w + x] = 1;
+        else mask[(size_t)y * w + x + 1] = 1;
+      }
+      if (next && coldiff(v, next[x]) > EDGE_TOL) {
+        if (coldiff(v, gbg) >= coldiff(next[x], gbg)) mask[(size_t)y * w + x] = 1;
+        else mask[(size_t)(y + 1) * w + x] = 1;
+      }
+    }
+  }
+  /* widget borders and rules: straight runs of one colour that stand out from
+   * the pixels across them (a 1-3 px line, or the edge of a filled area).
+   * Their edge pixels (the line and its halo) leave the mask. Vertical runs
+   * count only when long or when they meet a horizontal one (the sides of a
+   * box), so the stems of large letters survive. */
+  unsigned char *hl = calloc((size_t)w * h, 1);
+  if (!hl) {
+    free(mask);
+    free(lab);
+    return NULL;
+  }
+  for (int y = 0; y < h; y++) {
+    const uint32_t *row = data + (size_t)y * wpl;
+    const uint32_t *up = y > 0 ? row - wpl : NULL, *dn = y + 1 < h ? row + wpl : NULL;
+    for (int x = 0; x < w;) {
+      int e = x;
+      while (e < w && coldiff(row[e], row[x]) <= LINE_TOL &&
+             ((up && coldiff(row[e], up[e]) > EDGE_TOL) || (dn && coldiff(row[e], dn[e]) > EDGE_TOL)))
+        e++;
+      if (e - x >= HRUN)
+        for (int k = x; k < e; k++) hl[(size_t)y * w + k] = 1;
+      x = e > x ? e : x + 1;
+    }
+  }
+  /* vertical runs, row by row (cache friendly): per column the run so far */
+  int *vstart = malloc((size_t)w * sizeof *vstart);
+  uint32_t *vcol = malloc((size_t)w * sizeof *vcol);
+  if (!vstart || !vcol) {
+    free(vstart);
+    free(vcol);
+    free(hl);
+    free(mask);
+    free(lab);
+    return NULL;
+  }
+  for (int x = 0; x < w; x++) vstart[x] = -1;
+  for (int y = 0; y <= h; y++) {
+    const uint32_t *row = y < h ? data + (size_t)y * wpl : NULL;
+    for (int x = 0; x < w; x++) {
+      int cont = 0, line = 0;
+      if (row) {
+        uint32_t v = row[x];
+        line = (x > 0 && coldiff(v, row[x - 1]) > EDGE_TOL) ||
+               (x + 1 < w && coldiff(v, row[x + 1]) > EDGE_TOL);
+        cont = line && vstart[x] >= 0 && coldiff(v, vcol[x]) <= LINE_TOL;
+      }
+      if (cont) continue;
+      if (vstart[x] >= 0 && y - vstart[x] >= VRUN) { /* a run [vstart, y) ends */
+        int y0 = vstart[x], e = y;
+        int corner = e - y0 >= VRUN_ALWAYS;
+        for (int yy = y0 - 2; !corner && yy <= y0 + 2; yy++)
+          for (int xx = x - 2; !corner && xx <= x + 2; xx++)
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w && (hl[(size_t)yy * w + xx] & 1)) corner = 1;
+        for (int yy = e - 3; !corner && yy <= e + 1; yy++)
+          for (int xx = x - 2; !corner && xx <= x + 2; xx++)
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w && (hl[(size_t)yy * w + xx] & 1)) corner = 1;
+        if (corner)
+          for (int k = y0; k < e; k++) hl[(size_t)k * w + x] |= 2;
+      }
+      if (line) {
+        vstart[x] = y;
+        vcol[x] = row[x];
+      } else {
+        vstart[x] = -1;
+      }
+    }
+  }
+  free(vstart);
+  free(vcol);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      unsigned char f = hl[(size_t)y * w + x];
+      if (!f) continue;
+      mask[(size_t)y * w + x] = 0;
+      if (f & 1) {
+        if (y > 0) mask[(size_t)(y - 1) * w + x] = 0;
+        if (y + 1 < h) mask[(size_t)(y + 1) * w + x] = 0;
+      }
+      if (f & 2) {
+        if (x > 0) mask[(size_t)y * w + x - 1] = 0;
+        if (x + 1 < w) mask[(size_t)y * w + x + 1] = 0;
+      }
+    }
+  free(hl);
+  if (getenv("RT_OCR_DUMPEDGE")) {
+    PIX *em = pixCreate(w, h, 8);
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) pixSetPixel(em, x, y, mask[(size_t)y * w + x] ? 0 : 255);
+    pixWrite(getenv("RT_OCR_DUMPEDGE"), em, IFF_PNG);
+    pixDestroy(&em);
+  }
+  int nc = 0;
+  comp *c = label_components(mask, w, h, lab, &nc);
+  if (!c) {
+    free(mask);
+    free(lab);
+    return NULL;
+  }
+  /* hollowness: edge pixels away from the component's own bbox border */
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      int32_t l = lab[(size_t)y * w + x];
+      if (l < 0) continue;
+      comp *k = &c[l];
+      if (x >= k->x0 + 4 && x <= k->x1 - 4 && y >= k->y0 + 4 && y <= k->y1 - 4) k->inner++;
+    }
+  free(lab);
+  free(mask);
+
+  for (int i = 0; i < nc; i++) {
+    comp *k = &c[i];
+    int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
+    if (bh > MAX_TEXT_H) k->keep = 0;
+    else if (bh <= LINE_THIN && bw >= HLINE_MIN_W) k->keep = 0;
+    else if (bw <= LINE_THIN && bh >= VLINE_MIN_H) k->keep = 0;
+  }
+  /* what is left of rounded or 3D button borders: tall thin strokes beside
+   * clearly shorter text */
+  for (int i = 0; i < nc; i++) {
+    comp *k = &c[i];
+    int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
+    if (k->keep != 1 || bw > 12 || bh < 12) continue;
+    int maxh = 0;
+    for (int j = 0; j < nc; j++) {
+      comp *q = &c[j];
+      if (j == i || q->keep != 1 || q->x1 - q->x0 + 1 <= 12) continue;
+      if (q->y0 > k->y1 || q->y1 < k->y0) continue;
+      int gap = q->x0 > k->x1 ? q->x0 - k->x1 : k->x0 > q->x1 ? k->x0 - q->x1 : 0;
+      if (gap > 30) continue;
+      if (q->y1 - q->y0 + 1 > maxh) maxh = q->y1 - q->y0 + 1;
+    }
+    if (maxh && bh >= maxh + 3) k->keep = 0;
+  }
+  /* frames: hollow components (a border and its halo) around another one */
+  for (int i = 0; i < nc; i++) {
+    comp *k = &c[i];
+    int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
+    if (!k->keep || bw < FRAME_MIN || bh < FRAME_MIN) continue;
+    if (k->inner > k->count / 20) continue;
+    for (int j = 0; j < nc; j++) {
+      if (j == i) continue;
+      comp *q = &c[j];
+      if (q->x0 > k->x0 && q->x1 < k->x1 && q->y0 > k->y0 && q->y1 < k->y1) {
+        k->keep = -1; /* decided below: still a frame even if q is dropped */
+        break;
+      }
+    }
+  }
+  PIX *keep = pixCreate(w, h, 1);
+  if (!keep) {
+    free(c);
+    return NULL;
+  }
+  for (int i = 0; i < nc; i++) {
+    comp *k = &c[i];
+    if (k->keep != 1) continue;
+    pixRasterop(keep, k->x0, k->y0, k->x1 - k->x0 + 1, k->y1 - k->y0 + 1, PIX_SET, NULL, 0,
+                0);
+  }
+  if (getenv("RT_OCR_DUMPMASK")) pixWrite(getenv("RT_OCR_DUMPMASK"), keep, IFF_PNG);
+  PIX *grown = pixDilateBrick(NULL, keep, BLOB_HGAP, BLOB_VGAP);
+  BOXA *ba = grown ? pixConnCompBB(grown, 8) : NULL;
+  pixDestroy(&grown);
+  if (!ba) {
+    free(c);
+    pixDestroy(&keep);
+    return NULL;
+  }
+  int nb = boxaGetCount(ba);
+  blob *b = calloc(nb ? nb : 1, sizeof *b);
+  int k = 0;
+  for (int i = 0; b && i < nb; i++) {
+    int x, y, bw, bh;
+    boxaGetBoxGeometry(ba, i, &x, &y, &bw, &bh);
+    /* undo the dilation's horizontal growth */
+    int g = BLOB_HGAP / 2, gv = BLOB_VGAP / 2;
+    x += g;
+    bw -= 2 * g;
+    y += gv;
+    bh -= 2 * gv;
+    if (bw < 2 || bh < BLOB_MIN_H) continue;
+    int lh = 0;
+    for (int j = 0; j < nc; j++) {
+      comp *q = &c[j];
+      if (q->keep != 1) continue;
+      int qx = (q->x0 + q->x1) / 2, qy = (q->y0 + q->y1) / 2;
+      if (qx >= x && qx < x + bw && qy >= y && qy < y + bh && q->y1 - q->y0 + 1 > lh)
+        lh = q->y1 - q->y0 + 1;
+    }
+    b[k++] = (blob){x, y, bw, bh, lh ? lh : bh};
+  }
+  free(c);
+  boxaDestroy(&ba);
+  *nblobs = k;
+  *keepmask = keep;
+  return b;
+}
+
+/* Make the Tesseract input for one blob: dark text on white, other widgets'
+ * pixels removed, upscaled. Returns an 8bpp PIX; *scale gets the factor. */
+static PIX *blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float *xscale) {
+  int W = pixGetWidth(p32), H = pixGetHeight(p32);
+  int x0 = bl->x - 1, y0 = bl->y - 1, x1 = bl->x + bl->w, y1 = bl->y + bl->h;
+  if (x0 < 0) x0 = 0;
+  if (y0 < 0) y0 = 0;
+  if (x1 > W - 1) x1 = W - 1;
+  if (y1 > H - 1) y1 = H - 1;
+  int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
+  uint32_t *data = pixGetData(p32);
+  int wpl = pixGetWpl(p32);
+  uint32_t *kd = pixGetData(keep);
+  int kwpl = pixGetWpl(keep);
+
+  /* background colour: the most common colour (12-bit quantised) */
+  uint32_t hist[4096];
+  memset(hist, 0, sizeof hist);
+  int best = 0;
+  for (int y = y0; y <= y1; y++)
+    for (int x = x0; x <= x1; x++) {
+      uint32_t v = data[(size_t)y * wpl + x];
+      int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
+      if (++hist[q] > hist[best]) best = q;
+    }
+  long sr = 0, sg = 0, sb = 0, sn = 0;
+  for (int y = y0; y <= y1; y++)
+    for (int x = x0; x <= x1; x++) {
+      uint32_t v = data[(size_t)y * wpl + x];
+      int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
+      if (q != best) continue;
+      sr += (v >> 24) & 0xff;
+      sg += (v >> 16) & 0xff;
+      sb += (v >> 8) & 0xff;
+      sn++;
+    }
+  uint32_t bg = (uint32_t)(sr / sn) << 24 | (uint32_t)(sg / sn) << 16 | (uint32_t)(sb / sn) << 8;
+
+  PIX *g = pixCreate(cw, ch, 8);
+  if (!g) return NULL;
+  uint32_t *gd = pixGetData(g);
+  int gwpl = pixGetWpl(g);
+  int dmax = 1;
+  for (int y = y0; y <= y1; y++)
+    for (int x = x0; x <= x1; x++) {
+      int d = 0;
+      if (GET_DATA_BIT(kd + (size_t)y * kwpl, x)) d = coldiff(data[(size_t)y * wpl + x], bg);
+      if (d > dmax) dmax = d;
+      SET_DATA_BYTE(gd + (size_t)(y - y0) * gwpl, x - x0, d);
+    }
+  for (int y = 0; y < ch; y++)
+    for (int x = 0; x < cw; x++) {
+      int d = GET_DATA_BYTE(gd + (size_t)y * gwpl, x);
+      int v = 255 - d * 255 / dmax;
+      SET_DATA_BYTE(gd + (size_t)y * gwpl, x, v);
+    }
+  /* upscale so a line of text is about TARGET_H pixels tall: Tesseract reads
+   * small screen fonts far better that way */
+  float th = getenv("RT_OCR_TH") ? (float)atoi(getenv("RT_OCR_TH")) : (float)TARGET_H;
+  float sc = th / (float)(bl->lineh + 4);
+  if (sc > 4.0f) sc = 4.0f;
+  if (sc < 1.0f) sc = 1.0f;
+  if ((double)cw * ch * sc * sc > 4.0e6) sc = 1.0f;
+  *scale = sc;
+  float xs = getenv("RT_OCR_XS") ? (float)atof(getenv("RT_OCR_XS")) : 1.0f;
+  *xscale = sc * xs;
+  PIX *out = (sc > 1.0f || xs != 1.0f) ? pixScaleGrayLI(g, sc * xs, sc) : pixClone(g);
+  pixDestroy(&g);
+  return out;
+}
+
+typedef struct {
+  PIX *img;       /* blob image (scaled, no margin) */
+  float scale, xscale; /* vertical, horizontal */
+  int ox, oy;     /* window position of the blob image's top-left */
+  uint64_t key;
+  centry *e;      /* cache entry being filled (NULL: answered from cache) */
+  int mx, my;     /* position in the mosaic */
+} pending;
+
+static int centry_add(centry *e, size_t *cap, const char *text, rt_ocr_box box, float conf,
+                      int tline) {
+  if ((size_t)e->n == *cap) {
+    size_t nc = *cap ? *cap * 2 : 8;
+    cword *nw = realloc(e->w, nc * sizeof *nw);
+    if (!nw) return -1;
+    e->w = nw;
+    *cap = nc;
+  }
+  cword *cw = &e->w[e->n];
+  cw->text = strdup(text);
+  if (!cw->text) return -1;
+  cw->box = box;
+  cw->conf = conf < 0 ? 0 : conf;
+  cw->tline = tline;
+  e->n++;
+  return 0;
+}
+
+/* Recognise blobs p[0..n-1] in one Tesseract call: their images stacked in a
+ * column with white space between them (one call costs far less than one
+ * per blob). Fills each p[i].e with blob-relative words. */
+static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int deadline_ms) {
+  /* rows of blobs side by side, a wide gap between them */
+  int row_w = getenv("RT_OCR_ROWW") ? atoi(getenv("RT_OCR_ROWW")) : MOSAIC_ROW_W;
+  int mw = 0, mh = PAD, x = PAD, rowh = 0;
+  for (int i = 0; i < n; i++) {
+    int iw = pixGetWidth(p[i].img), ih = pixGetHeight(p[i].img);
+    if (x > PAD && x + iw > row_w) {
+      mh += rowh + ROW_GAP;
+      x = PAD;
+      rowh = 0;
+    }
+    p[i].mx = x;
+    p[i].my = mh;
+    x += iw + COL_GAP;
+    if (x - COL_GAP > mw) mw = x - COL_GAP;
+    if (ih > rowh) rowh = ih;
+  }
+  mh += rowh + PAD;
+  mw += PAD;
+  PIX *m = pixCreate(mw, mh, 8);
+  if (!m) return;
+  pixSetAll(m);
+  for (int i = 0; i < n; i++)
+    pixRasterop(m, p[i].mx, p[i].my, pixGetWidth(p[i].img), pixGetHeight(p[i].img), PIX_SRC,
+                p[i].img, 0, 0);
+  if (getenv("RT_OCR_DUMP")) pixWrite(getenv("RT_OCR_DUMP"), m, IFF_PNG);
+  TessBaseAPISetImage2(api, m);
+  TessBaseAPISetSourceResolution(api, 300);
+  TessBaseAPISetPageSegMode(api, PSM_SINGLE_BLOCK);
+  ETEXT_DESC *mon = TessMonitorCreate();
+  /* the deadline is per blob: a mosaic of n blobs gets n times it */
+  long dl = (long)deadline_ms * n;
+  if (mon) TessMonitorSetDeadlineMSecs(mon, dl > 0x7fffffffL ? 0x7fffffff : (int)dl);
+  double t0 = now_ms(), c0 = cpu_ms();
+  int rc = TessBaseAPIRecognize(api, mon);
+  double dt = now_ms() - t0;
+  if (getenv("RT_OCR_DEBUG"))
+    fprintf(stderr, "rt_ocr: mosaic %dx%d, %d blobs: %.1f ms (cpu %.1f)\n", mw, mh, n, dt, cpu_ms() - c0);
+  if (mon) TessMonitorDelete(mon);
+  __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
+  int late = rc != 0; /* cancelled by the monitor: some lines were not read */
+  size_t *caps = calloc((size_t)n, sizeof *caps);
+  int *lastline = malloc((size_t)n * sizeof *lastline);
+  TessResultIterator *it = caps && lastline ? TessBaseAPIGetIterator(api) : NULL;
+  for (int i = 0; i < n; i++) {
+    p[i].e->timed_out = late;
+    if (lastline) lastline[i] = -1;
+  }
+  int tline = -1;
+  if (it) {
+    TessPageIterator *pi = TessResultIteratorGetPageIterator(it);
+    do {
+      if (TessPageIteratorIsAtBeginningOf(pi, RIL_TEXTLINE)) tline++;
+      int l, t, r, b;
+      if (!TessPageIteratorBoundingBox(pi, RIL_WORD, &l, &t, &r, &b)) continue;
+      char *txt = TessResultIteratorGetUTF8Text(it, RIL_WORD);
+      if (!txt) continue;
+      char *a = txt;
+      while (*a == ' ') a++;
+      size_t len = strlen(a);
+      while (len && (a[len - 1] == ' ' || a[len - 1] == '\n')) a[--len] = 0;
+      /* which row: the one holding the word's vertical centre */
+      int cx = (l + r) / 2, cy = (t + b) / 2, row = -1;
+      for (int i = 0; i < n; i++)
+        if (cy >= p[i].my - ROW_GAP / 2 && cy < p[i].my + pixGetHeight(p[i].img) + ROW_GAP / 2 &&
+            cx >= p[i].mx - COL_GAP / 2 && cx < p[i].mx + pixGetWidth(p[i].img) + COL_GAP / 2) {
+          row = i;
+          break;
+        }
+      if (len && row >= 0) {
+        pending *q = &p[row];
+        float s = q->scale, sx = q->xscale;
+        int x0 = (int)((l - q->mx) / sx), y0 = (int)((t - q->my) / s);
+        int x1 = (int)((r - q->mx) / sx + 0.999f), y1 = (int)((b - q->my) / s + 0.999f);
+        int iw = (int)(pixGetWidth(q->img) / sx + 0.5f), ih = (int)(pixGetHeight(q->img) / s + 0.5f);
+        if (x0 < 0) x0 = 0;
+        if (y0 < 0) y0 = 0;
+        if (x1 > iw) x1 = iw;
+        if (y1 > ih) y1 = ih;
+        if (x1 <= x0) x1 = x0 + 1;
+        if (y1 <= y0) y1 = y0 + 1;
+        if (lastline[row] < 0 || tline != lastline[row]) lastline[row] = tline;
+        centry_add(q->e, &caps[row], a, (rt_ocr_box){x0, y0, x1 - x0, y1 - y0},
+                   TessResultIteratorConfidence(it, RIL_WORD), tline);
+      }
+      TessDeleteText(txt);
+    } while (TessResultIteratorNext(it, RIL_WORD));
+    TessResultIteratorDelete(it);
+  }
+  free(caps);
+  free(lastline);
+  TessBaseAPIClear(api);
+  pixDestroy(&m);
+}
+
+static double entry_score(const centry *e) {
+  if (!e->n) return -1;
+  double sum = 0, len = 0;
+  for (int i = 0; i < e->n; i++) {
+    double l = (double)strlen(e->w[i].text);
+    sum += e->w[i].conf * l;
+    len += l;
+  }
+  return len > 0 ? sum / len : -1;
+}
+
+static int entry_min_conf(const centry *e) {
+  float m = 100;
+  for (int i = 0; i < e->n; i++)
+    if (e->w[i].conf < m) m = e->w[i].conf;
+  return e->n ? (int)m : 0;
+}
+
+static void run_serial(rt_ocr *o, TessBaseAPI *api, pending *list, int n, int deadline) {
+  int start = 0, h = 0;
+  for (int i = 0; i <= n; i++) {
+    int ih = i < n ? pixGetHeight(list[i].img) + ROW_GAP : 0;
+    if (i == n || (i > start && h + ih > MOSAIC_MAX_H)) {
+      if (i > start) recognise_mosaic(o, api, list + start, i - start, deadline);
+      start = i;
+      h = 0;
+    }
+    h += ih;
+  }
+}
+
+typedef struct {
+  rt_ocr *o;
+  TessBaseAPI *api;
+  pending *list;
+  int n, deadline;
+} job;
+
+static void *run_job(void *arg) {
+  job *j = arg;
+  run_serial(j->o, j->api, j->list, j->n, j->deadline);
+  return NULL;
+}
+
+/* Recognise list[] in language k, split over the worker threads by the
+ * amount of text (LSTM time grows with a line's width over its height). */
+static void run_batches(rt_ocr *o, int k, pending *list, int n, int deadline) {
+  int nw = o->nworkers < n ? o->nworkers : n;
+  if (nw <= 1) {
+    run_serial(o, o->api[0][k], list, n, deadline);
+    return;
+  }
+  double total = 0;
+  for (int i = 0; i < n; i++)
+    total += (double)pixGetWidth(list[i].img) / pixGetHeight(list[i].img) + 1;
+  job jobs[MAX_WORKERS];
+  pthread_t th[MAX_WORKERS];
+  int started[MAX_WORKERS] = {0};
+  int start = 0;
+  double acc = 0;
+  for (int w = 0; w < nw; w++) {
+    int end = start;
+    double goal = total * (w + 1) / nw;
+    while (end < n && (w == nw - 1 || acc < goal)) {
+      acc += (double)pixGetWidth(list[end].img) / pixGetHeight(list[end].img) + 1;
+      end++;
+    }
+    jobs[w] = (job){o, o->api[w][k], list + start, end - start, deadline};
+    start = end;
+  }
+  for (int w = 1; w < nw; w++)
+    if (jobs[w].n > 0) started[w] = pthread_create(&th[w], NULL, run_job, &jobs[w]) == 0;
+  run_job(&jobs[0]);
+  for (int w = 1; w < nw; w++) {
+    if (started[w]) pthread_join(th[w], NULL);
+    else if (jobs[w].n > 0) run_job(&jobs[w]); /* no thread: do it here */
+  }
+}
+
+/* Recognise every pd[] with a cache entry to fill; returns how many timed out. */
+static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
+  pending *list = malloc((nb ? (size_t)nb : 1) * sizeof *list);
+  centry *alt = calloc(nb ? (size_t)nb : 1, sizeof *alt);
+  int *owner = malloc((nb ? (size_t)nb : 1) * sizeof *owner);
+  int n = 0, late = 0;
+  if (!list || !alt || !owner) goto out;
+  for (int b = 0; b < nb; b++)
+    if (pd[b].img && pd[b].e) list[n++] = pd[b];
+  run_batches(o, 0, list, n, deadline);
+  for (int k = 1; k < o->napi; k++) {
+    /* the unsure ones again, in the next language, into scratch entries */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+      if (list[i].e->timed_out || entry_min_conf(list[i].e) >= (getenv("RT_OCR_RC") ? atoi(getenv("RT_OCR_RC")) : RETRY_CONF)) continue;
+      memset(&alt[m], 0, sizeof alt[m]);
+      owner[m++] = i;
+    }
+    if (!m) break;
+    pending *retry = malloc((size_t)m * sizeof *retry);
+    if (!retry) break;
+    for (int j = 0; j < m; j++) {
+      retry[j] = list[owner[j]];
+      retry[j].e = &alt[j];
+    }
+    run_batches(o, k, retry, m, deadline);
+    for (int j = 0; j < m; j++) {
+      centry *cur = list[owner[j]].e;
+      if (!alt[j].timed_out && entry_score(&alt[j]) > entry_score(cur)) {
+        /* swap the words, keep the slot's key and generation */
+        cword *w = cur->w;
+        int cn = cur->n;
+        cur->w = alt[j].w;
+        cur->n = alt[j].n;
+        alt[j].w = w;
+        alt[j].n = cn;
+      }
+      for (int i = 0; i < alt[j].n; i++) free(alt[j].w[i].text);
+      free(alt[j].w);
+      memset(&alt[j], 0, sizeof alt[j]);
+    }
+    free(retry);
+  }
+  for (int i = 0; i < n; i++) late += list[i].e->timed_out;
+out:
+  free(list);
+  free(alt);
+  free(owner);
+  return late;
+}
+
+/* Assign global line ids and sort into reading order. */
+typedef struct {
+  rt_ocr_word w;
+  int blob, tline;
+  int root;
+} wtmp;
+
+static int find_root(wtmp *a, int i) {
+  while (a[i].root != i) {
+    a[i].root = a[a[i].root].root;
+    i = a[i].root;
+  }
+  return i;
+}
+
+static int cmp_line_order(const void *pa, const void *pb) {
+  const wtmp *a = pa, *b = pb;
+  if (a->w.line != b->w.line) return a->w.line - b->w.line;
+  return a->w.box.x - b->w.box.x;
+}
+
+typedef struct {
+  int root, top, bottom, left, band;
+} lineinfo;
+
+static int cmp_line_centre(const void *pa, const void *pb) {
+  const lineinfo *a = pa, *b = pb;
+  return (a->top + a->bottom) - (b->top + b->bottom);
+}
+
+static int cmp_line_band(const void *pa, const void *pb) {
+  const lineinfo *a = pa, *b = pb;
+  if (a->band != b->band) return a->band - b->band;
+  return a->left - b->left;
+}
+
+static void assign_lines(wtmp *a, size_t n, int *nlines) {
+  for (size_t i = 0; i < n; i++) a[i].root = (int)i;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++) {
+      rt_ocr_box *p = &a[i].w.box, *q = &a[j].w.box;
+      if (a[i].blob == a[j].blob) {
+        if (a[i].tline != a[j].tline) continue;
+      } else {
+        int ov = (p->y + p->h < q->y + q->h ? p->y + p->h : q->y + q->h) -
+                 (p->y > q->y ? p->y : q->y);
+        int mh = p->h < q->h ? p->h : q->h, xh = p->h > q->h ? p->h : q->h;
+        if (ov * 2 < mh) continue;
+        int gap = p->x > q->x ? p->x - (q->x + q->w) : q->x - (p->x + p->w);
+        if (gap > xh * 3 / 2) continue;
+      }
+      int ri = find_root(a, (int)i), rj = find_root(a, (int)j);
+      if (ri != rj) a[ri > rj ? ri : rj].root = ri < rj ? ri : rj;
+    }
+  lineinfo *li = malloc((n ? n : 1) * sizeof *li);
+  size_t nl = 0;
+  for (size_t i = 0; i < n; i++) {
+    int r = find_root(a, (int)i);
+    size_t k;
+    for (k = 0; k < nl; k++)
+      if (li[k].root == r) break;
+    if (k == nl) li[nl++] = (lineinfo){r, a[i].w.box.y, a[i].w.box.y + a[i].w.box.h, a[i].w.box.x, 0};
+    if (a[i].w.box.y < li[k].top) li[k].top = a[i].w.box.y;
+    if (a[i].w.box.y + a[i].w.box.h > li[k].bottom) li[k].bottom = a[i].w.box.y + a[i].w.box.h;
+    if (a[i].w.box.x < li[k].left) li[k].left = a[i].w.box.x;
+  }
+  /* reading order: rows of lines (a line whose middle lies within the row
+   * so far joins it), top to bottom; left to right within a row */
+  qsort(li, nl, sizeof *li, cmp_line_centre);
+  int band = 0, bbottom = -1;
+  for (size_t k = 0; k < nl; k++) {
+    int mid = (li[k].top + li[k].bottom) / 2;
+    if (k > 0 && mid >= bbottom) band++;
+    if (k == 0 || mid >= bbottom) bbottom = li[k].bottom;
+    li[k].band = band;
+  }
+  qsort(li, nl, sizeof *li, cmp_line_band);
+  for (size_t i = 0; i < n; i++) {
+    int r = find_root(a, (int)i);
+    for (size_t k = 0; k < nl; k++)
+      if (li[k].root == r) {
+        a[i].w.line = (int)k;
+        break;
+      }
+  }
+  free(li);
+  *nlines = (int)nl;
+  qsort(a, n, sizeof *a, cmp_line_order);
+}
+
+void rt_ocr_result_free(rt_ocr_result *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->n; i++) free(r->words[i].text);
+  free(r->words);
+  memset(r, 0, sizeof *r);
+}
+
+static int result_copy(rt_ocr_result *dst, const rt_ocr_result *src) {
+  *dst = *src;
+  dst->words = calloc(src->n ? src->n : 1, sizeof *dst->words);
+  if (!dst->words) return -1;
+  for (size_t i = 0; i < src->n; i++) {
+    dst->words[i] = src->words[i];
+    dst->words[i].text = strdup(src->words[i].text);
+    if (!dst->words[i].text) {
+      dst->n = i;
+      rt_ocr_result_free(dst);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
+                 char *err, size_t errlen) {
+  if (out) memset(out, 0, sizeof *out);
+  if (!o || !img || !out) {
+    seterr(err, errlen, "rt_ocr_words: missing argument");
+    return RT_OCR_ERROR;
+  }
+  double t0 = now_ms();
+  rt_ocr_opts def = {0};
+  if (!opts) opts = &def;
+  int deadline = opts->deadline_ms > 0 ? opts->deadline_ms : 1000;
+  PIX *p32 = pixGetDepth(img) == 32 ? pixClone(img) : pixConvertTo32(img);
+  if (!p32) {
+    seterr(err, errlen, "cannot convert the image to 32 bpp");
+    return RT_OCR_ERROR;
+  }
+  int W = pixGetWidth(p32), H = pixGetHeight(p32);
+  if (W < 1 || H < 1) {
+    pixDestroy(&p32);
+    seterr(err, errlen, "empty image");
+    return RT_OCR_ERROR;
+  }
+  o->gen++;
+  /* whole image unchanged? (alpha byte ignored: capture may leave it undefined) */
+  uint64_t ikey = 0;
+  {
+    uint32_t *d = pixGetData(p32);
+    int wpl = pixGetWpl(p32);
+    uint64_t h = mix64((uint64_t)W << 32 | (uint32_t)H, 0x5eed);
+    for (int y = 0; y < H; y++) {
+      const uint32_t *row = d + (size_t)y * wpl;
+      int x = 0;
+      for (; x + 2 <= W; x += 2)
+        h = mix64(h, ((uint64_t)(row[x] & 0xffffff00u) << 32) | (row[x + 1] & 0xffffff00u));
+      if (x < W) h = mix64(h, row[x] & 0xffffff00u);
+    }
+    ikey = h ? h : 1;
+  }
+  if (!opts->no_cache)
+    for (int i = 0; i < 4; i++)
+      if (o->img[i].key == ikey && o->img[i].min_conf == opts->min_conf) {
+        pixDestroy(&p32);
+        if (result_copy(out, &o->img[i].res) != 0) {
+          seterr(err, errlen, "out of memory");
+          return RT_OCR_ERROR;
+        }
+        o->img[i].gen = o->gen;
+        o->st.image_hits++;
+        out->image_cached = 1;
+        out->blobs_cached = out->blobs;
+        out->timed_out = 0;
+        out->ms = now_ms() - t0;
+        return RT_OCR_OK;
+      }
+
+  int nb = 0;
+  PIX *keep = NULL;
+  blob *bl = find_blobs(p32, &nb, &keep);
+  if (getenv("RT_OCR_DEBUG")) fprintf(stderr, "rt_ocr: %d blobs in %.1f ms\n", nb, now_ms() - t0);
+  if (!bl) {
+    pixDestroy(&p32);
+    seterr(err, errlen, "out of memory in the OCR pipeline");
+    return RT_OCR_ERROR;
+  }
+  size_t cap = 64, n = 0;
+  wtmp *a = malloc(cap * sizeof *a);
+  pending *pd = calloc(nb ? (size_t)nb : 1, sizeof *pd);
+  int cached = 0, timed_out = 0;
+  if (!pd) {
+    free(a);
+    a = NULL;
+  }
+  /* 1: blob images and cache look-ups */
+  for (int b = 0; a && b < nb; b++) {
+    float scale = 1, xscale = 1;
+    PIX *bi = blob_image(p32, keep, &bl[b], &scale, &xscale);
+    if (!bi) continue;
+    uint32_t sbits;
+    memcpy(&sbits, &scale, 4);
+    uint64_t key = rt_ocr__hash_bytes(pixGetData(bi), (size_t)pixGetWpl(bi) * 4 * pixGetHeight(bi),
+                                      ((uint64_t)pixGetWidth(bi) << 40) ^
+                                          ((uint64_t)pixGetHeight(bi) << 20) ^ sbits);
+    pd[b].img = bi;
+    pd[b].scale = scale;
+    pd[b].xscale = xscale;
+    pd[b].ox = bl[b].x - 1 < 0 ? 0 : bl[b].x - 1;
+    pd[b].oy = bl[b].y - 1 < 0 ? 0 : bl[b].y - 1;
+    pd[b].key = key;
+    centry *e = cache_get(o, key);
+    if (e && e->gen == o->gen) { /* the same pixels again in this image */
+      pd[b].e = NULL;
+      continue;
+    }
+    if (e && !opts->no_cache && !e->timed_out) {
+      cached++;
+      o->st.blob_hits++;
+      e->gen = o->gen;
+      pd[b].e = NULL;
+    } else {
+      pd[b].e = cache_put(o, key);
+    }
+  }
+  /* 2: recognise the missing ones, a mosaic at a time, language by language */
+  if (a) timed_out = recognise_pending(o, pd, nb, deadline);
+  /* 3: collect words, window coordinates */
+  for (int b = 0; a && b < nb; b++) {
+    if (!pd[b].img) continue;
+    centry *e = cache_get(o, pd[b].key);
+    if (!e) continue;
+    int ox = pd[b].ox, oy = pd[b].oy;
+    for (int i = 0; i < e->n; i++) {
+      if (opts->min_conf > 0 && e->w[i].conf < opts->min_conf) continue;
+      if (n == cap) {
+        cap *= 2;
+        wtmp *na = realloc(a, cap * sizeof *a);
+        if (!na) break;
+        a = na;
+      }
+      wtmp *t = &a[n];
+      t->w.text = strdup(e->w[i].text);
+      if (!t->w.text) continue;
+      t->w.box = e->w[i].box;
+      t->w.box.x += ox;
+      t->w.box.y += oy;
+      if (t->w.box.x + t->w.box.w > W) t->w.box.w = W - t->w.box.x;
+      if (t->w.box.y + t->w.box.h > H) t->w.box.h = H - t->w.box.y;
+      if (t->w.box.w < 1) t->w.box.w = 1;
+      if (t->w.box.h < 1) t->w.box.h = 1;
+      t->w.conf = e->w[i].conf;
+      t->w.line = 0;
+      t->blob = b;
+      t->tline = e->w[i].tline;
+      n++;
+    }
+  }
+  for (int b = 0; pd && b < nb; b++) pixDestroy(&pd[b].img);
+  free(pd);
+  free(bl);
+  pixDestroy(&keep);
+  pixDestroy(&p32);
+  if (!a) {
+    seterr(err, errlen, "out of memory");
+    return RT_OCR_ERROR;
+  }
+  int nlines = 0;
+  assign_lines(a, n, &nlines);
+  out->words = calloc(n ? n : 1, sizeof *out->words);
+  if (!out->words) {
+    for (size_t i = 0; i < n; i++) free(a[i].w.text);
+    free(a);
+    seterr(err, errlen, "out of memory");
+    return RT_OCR_ERROR;
+  }
+  for (size_t i = 0; i < n; i++) out->words[i] = a[i].w;
+  free(a);
+  out->n = n;
+  out->nlines = nlines;
+  out->width = W;
+  out->height = H;
+  out->blobs = nb;
+  out->blobs_cached = cached;
+  out->timed_out = timed_out;
+  out->ms = now_ms() - t0;
+
+  if (!timed_out) { /* remember the whole result for an unchanged image */
+    int slot = 0;
+    for (int i = 1; i < 4; i++)
+      if (o->img[i].gen < o->img[slot].gen) slot = i;
+    rt_ocr_result_free(&o->img[slot].res);
+    memset(&o->img[slot], 0, sizeof o->img[slot]);
+    if (result_copy(&o->img[slot].res, out) == 0) {
+      o->img[slot].key = ikey;
+      o->img[slot].gen = o->gen;
+      o->img[slot].min_conf = opts->min_conf;
+    } else {
+      memset(&o->img[slot], 0, sizeof o->img[slot]);
+    }
+  }
+  return RT_OCR_OK;
+}
+
+char *rt_ocr_result_text(const rt_ocr_result *r) {
+  size_t len = 1;
+  for (size_t i = 0; r && i < r->n; i++) len += strlen(r->words[i].text) + 1;
+  char *s = malloc(len), *p = s;
+  if (!s) return NULL;
+  *p = 0;
+  for (size_t i = 0; r && i < r->n; i++) {
+    if (i) *p++ = r->words[i].line != r->words[i - 1].line ? '\n' : ' ';
+    size_t l = strlen(r->words[i].text);
+    memcpy(p, r->words[i].text, l);
+    p += l;
+    *p = 0;
+  }
+  return s;
+}
+
+char *rt_ocr_read(rt_ocr *o, PIX *img, rt_ocr_box box, const rt_ocr_opts *opts, char *err,
+                  size_t errlen) {
+  if (!o || !img) {
+    seterr(err, errlen, "rt_ocr_read: missing argument");
+    return NULL;
+  }
+  int W = pixGetWidth(img), H = pixGetHeight(img);
+  int x0 = box.x < 0 ? 0 : box.x, y0 = box.y < 0 ? 0 : box.y;
+  int x1 = box.x + box.w > W ? W : box.x + box.w, y1 = box.y + box.h > H ? H : box.y + box.h;
+  if (x1 <= x0 || y1 <= y0) {
+    seterr(err, errlen, "rectangle %d,%d %dx%d is outside the %dx%d image", box.x, box.y,
+           box.w, box.h, W, H);
+    return NULL;
+  }
+  BOX *b = boxCreate(x0, y0, x1 - x0, y1 - y0);
+  PIX *c = b ? pixClipRectangle(img, b, NULL) : NULL;
+  boxDestroy(&b);
+  if (!c) {
+    seterr(err, errlen, "cannot crop the image");
+    return NULL;
+  }
+  /* a one-pixel frame of the crop's own corner colour keeps text that touches
+   * the rectangle's edge inside the pipeline's reach */
+  rt_ocr_result r;
+  int rc = rt_ocr_words(o, c, opts, &r, err, errlen);
+  pixDestroy(&c);
+  if (rc != RT_OCR_OK) return NULL;
+  char *s = rt_ocr_result_text(&r);
+  rt_ocr_result_free(&r);
+  if (!s) seterr(err, errlen, "out of memory");
+  return s;
+}

@@ -1,0 +1,160 @@
+/* rt_ocr: screen OCR for GUI windows (Leptonica + Tesseract C API).
+ *
+ * No X11 and no Lua in here: a Leptonica PIX (a window image, any depth; 32bpp
+ * RGB is what capture gives) goes in, words with window-relative boxes and
+ * Tesseract confidences come out. rt_ocr_find() locates a word or a phrase in
+ * such a result with the robot API's rules (nth, near, region, ignore_case,
+ * ambiguity is an error, never a guess).
+ *
+ * One rt_ocr holds one Tesseract instance (languages loaded once) and a cache
+ * keyed by the pixel content of each text blob, so the unchanged parts of a
+ * screen cost nothing the next time. An rt_ocr is not thread-safe: use it from
+ * one thread (or lock around it).
+ *
+ * Threads: Debian's Tesseract links OpenMP, and its default thread count makes
+ * recognition several times slower. libgomp reads OMP_THREAD_LIMIT when it is
+ * loaded, i.e. before main(); rt_ocr_new() setenv()s it when unset (that helps
+ * child processes only). Call rt_ocr_reexec_single_thread(argv) first thing in
+ * main() to make it effective for the process itself.
+ */
+#ifndef RT_OCR_H
+#define RT_OCR_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct Pix; /* Leptonica's PIX */
+
+typedef struct rt_ocr rt_ocr;
+
+typedef struct {
+  int x, y, w, h;
+} rt_ocr_box;
+
+typedef struct {
+  char *text;     /* UTF-8, never empty */
+  rt_ocr_box box; /* window-relative pixels */
+  float conf;     /* Tesseract word confidence, 0-100 */
+  int line;       /* text line id, 0..nlines-1, in reading order */
+} rt_ocr_word;
+
+typedef struct {
+  rt_ocr_word *words; /* reading order: lines top to bottom, words left to right */
+  size_t n;
+  int nlines;
+  int width, height;   /* of the image */
+  int blobs;           /* text blobs found by the screen pipeline */
+  int blobs_cached;    /* of which answered from the cache */
+  int timed_out;       /* number of blobs whose recognition hit the deadline */
+  int image_cached;    /* 1: the whole image was unchanged since a recent call */
+  double ms;           /* wall time of the call */
+} rt_ocr_result;
+
+typedef struct {
+  int deadline_ms; /* per text blob (blobs are read in batches: a batch of n blobs
+                      gets n times this); 0 = 1000 ms. Blobs cut short are
+                      counted in timed_out and not cached */
+  int min_conf;    /* drop words below this confidence; 0 = keep all */
+  int no_cache;    /* 1: bypass the cache (it is still filled) */
+} rt_ocr_opts;
+
+/* Return codes of rt_ocr_words/rt_ocr_find. */
+enum {
+  RT_OCR_OK = 0,
+  RT_OCR_NOT_FOUND = 1, /* rt_ocr_find: no match (err says what was seen) */
+  RT_OCR_AMBIGUOUS = 2, /* rt_ocr_find: several equally good matches (err lists them) */
+  RT_OCR_ERROR = -1     /* bad argument, no image, ... (err says) */
+};
+
+/* Default languages: Danish and English. Danish is read first: its model
+ * also knows the English alphabet, so most labels need one pass; a blob read
+ * with less than 85% confidence is read again in the next language and the
+ * surer reading is kept. */
+#define RT_OCR_DEFAULT_LANGS "dan+eng"
+
+/* langs: Tesseract language codes joined with '+', tried in that order;
+ * NULL or "" = RT_OCR_DEFAULT_LANGS.
+ * Data comes from $TESSDATA_PREFIX or Debian's /usr/share/tesseract-ocr/5/tessdata.
+ * On failure returns NULL and writes a message to err, e.g.
+ *   "OCR language data 'dan' not found (/usr/share/.../dan.traineddata):
+ *    install the Debian package tesseract-ocr-dan"
+ * rt_ocr_missing_language() tells a caller the failure was missing data
+ * (exit status 4 in vagt). */
+rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen);
+void rt_ocr_free(rt_ocr *ocr);
+const char *rt_ocr_langs(const rt_ocr *ocr);
+/* 1 if the last rt_ocr_new() failure was missing language data. */
+int rt_ocr_missing_language(void);
+
+/* If OMP_THREAD_LIMIT is unset: set it to 1 and execv("/proc/self/exe", argv).
+ * Returns only when no re-exec was needed (or it failed: -1). */
+int rt_ocr_reexec_single_thread(char **argv);
+
+/* Every word in img. out is filled (free it with rt_ocr_result_free) on
+ * RT_OCR_OK; on RT_OCR_ERROR out is empty and err says why. opts may be NULL. */
+int rt_ocr_words(rt_ocr *ocr, struct Pix *img, const rt_ocr_opts *opts,
+                 rt_ocr_result *out, char *err, size_t errlen);
+void rt_ocr_result_free(rt_ocr_result *res);
+/* All words, a space between words and a newline between lines (malloc'd). */
+char *rt_ocr_result_text(const rt_ocr_result *res);
+
+/* Text inside a rectangle of img (clipped to it), lines joined with '\n'.
+ * malloc'd, "" when nothing is there; NULL on error (err says). */
+char *rt_ocr_read(rt_ocr *ocr, struct Pix *img, rt_ocr_box box,
+                  const rt_ocr_opts *opts, char *err, size_t errlen);
+
+typedef struct {
+  int ignore_case;   /* case-insensitive (ASCII and Latin-1 letters: æøå/ÆØÅ) */
+  int nth;           /* 1-based: the nth match in reading order; 0 = unset */
+  int has_near;      /* 1: take the match whose centre is nearest (near_x, near_y) */
+  int near_x, near_y;
+  int has_region;    /* 1: only matches whose centre lies inside region */
+  rt_ocr_box region;
+} rt_ocr_find_opts;
+
+typedef struct {
+  rt_ocr_box box;    /* union of the matched words' boxes */
+  int cx, cy;        /* centre of box: where a click goes */
+  float conf;        /* lowest confidence among the matched words */
+  int line;
+  size_t first_word; /* index into res->words */
+  size_t nwords;
+  char text[256];    /* the matched words as read, joined with spaces */
+  int tier;          /* how it matched: 0 exact, 1 edge punctuation ignored,
+                        2 a delimited part of a word, 3 OCR slips tolerated */
+} rt_ocr_match;
+
+/* Find phrase (one or more words; whitespace between words) in res. A phrase
+ * matches consecutive words on one line. Matches are ranked, and only the best
+ * rank counts: 0 exact; 1 punctuation at the edges ignored ("Navn:" for
+ * "Navn"); 2 a part of a word between delimiters ("wght" in "fmly-wght-slant");
+ * 3 one misread character per 5 tolerated, for phrases of 5 or more characters
+ * ("Bemærkninz" for "Bemærkning"). Returns RT_OCR_OK and fills *out; RT_OCR_NOT_FOUND; RT_OCR_AMBIGUOUS
+ * when several matches are equally good and neither nth nor near decides
+ * (err lists the candidates and their positions); RT_OCR_ERROR. opts may be NULL. */
+int rt_ocr_find(const rt_ocr_result *res, const char *phrase,
+                const rt_ocr_find_opts *opts, rt_ocr_match *out,
+                char *err, size_t errlen);
+
+/* All best-tier matches in reading order (honours region and ignore_case,
+ * not nth/near). Returns how many there are; fills up to max. */
+size_t rt_ocr_find_all(const rt_ocr_result *res, const char *phrase,
+                       const rt_ocr_find_opts *opts, rt_ocr_match *out, size_t max);
+
+/* Cache control and counters. */
+void rt_ocr_cache_clear(rt_ocr *ocr);
+typedef struct {
+  unsigned long recognitions; /* Tesseract calls made */
+  unsigned long blob_hits;    /* blobs answered from the cache */
+  unsigned long image_hits;   /* whole images answered from the cache */
+  size_t cache_entries;
+} rt_ocr_stats;
+void rt_ocr_get_stats(const rt_ocr *ocr, rt_ocr_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
