@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "check.h"
 #include "host.h"
+#include "inspect.h"
 #include "monitor.h"
 #include "ocr/rt_ocr.h"
 #include "proc.h"
@@ -43,6 +44,8 @@ static void usage(FILE *f)
         "  vagt record SCRIPT.lua [same options] [--replace]\n"
         "                      run and record the baseline (a second recording merges)\n"
         "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"
+        "  vagt inspect [--window CLASS|TITLE] [--png OUT.png] [--image IN.png]\n"
+        "                         windows, and the words OCR reads with their boxes\n"
         "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
         "  vagt check --api           list the robot API\n"
         "  vagt --version\n"
@@ -419,6 +422,10 @@ int main(int argc, char **argv)
     return cmd_run(argc - 1, argv + 1, true);
   if (strcmp(cmd, "check") == 0)
     return cmd_check(argc - 1, argv + 1);
+  if (strcmp(cmd, "approve") == 0)
+    return rt_cmd_approve(argc - 1, argv + 1);
+  if (strcmp(cmd, "inspect") == 0)
+    return rt_cmd_inspect(argc - 1, argv + 1);
   if (strcmp(cmd, "agent") == 0)
     return ag_main(argc - 1, argv + 1);
   fprintf(stderr, "vagt: unknown command '%s'\n", cmd);

@@ -214,13 +214,9 @@ static int step_masks(rt_monitor *m, const rt_stepinfo *s, fp_mask **out)
   return n;
 }
 
-/* OCR words of img as fp words; *n = -1 when OCR is not available (err says why). */
-static fp_word *ocr_words(rt_run *run, PIX *img, int *n, char *err, size_t errlen)
+fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err, size_t errlen)
 {
   *n = -1;
-  rt_ocr *o = rt_ocr_get(run, err, errlen);
-  if (!o)
-    return NULL;
   rt_ocr_result res;
   if (rt_ocr_words(o, img, NULL, &res, err, errlen) != RT_OCR_OK)
     return NULL;
@@ -237,7 +233,15 @@ static fp_word *ocr_words(rt_run *run, PIX *img, int *n, char *err, size_t errle
   return w;
 }
 
-static void free_words(fp_word *w, int n)
+/* OCR words of img as fp words; *n = -1 when OCR is not available (err says why). */
+static fp_word *ocr_words(rt_run *run, PIX *img, int *n, char *err, size_t errlen)
+{
+  *n = -1;
+  rt_ocr *o = rt_ocr_get(run, err, errlen);
+  return o ? rt_monitor_words(o, img, n, err, errlen) : NULL;
+}
+
+void rt_monitor_words_free(fp_word *w, int n)
 {
   for (int i = 0; i < n; i++)
     free(w[i].text);
@@ -268,7 +272,7 @@ static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p
     m->ev[k][0] = '\0';
 }
 
-static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s)
+static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const fp_input *in)
 {
   if (!run->run_dir)
     return;
@@ -296,6 +300,29 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s)
   char report[4096];
   snprintf(report, sizeof report, "%s/report.html", run->run_dir);
   cJSON_AddStringToObject(a, "report", report);
+  /* What `vagt approve` needs to turn today's screen into the baseline entry. */
+  cJSON *wins = cJSON_AddArrayToObject(a, "windows");
+  for (int i = 0; i < in->n_windows; i++) {
+    cJSON *w = cJSON_CreateObject();
+    cJSON_AddStringToObject(w, "class", in->windows[i].cls ? in->windows[i].cls : "");
+    cJSON_AddStringToObject(w, "name", in->windows[i].name ? in->windows[i].name : "");
+    cJSON_AddNumberToObject(w, "x", in->windows[i].box.x);
+    cJSON_AddNumberToObject(w, "y", in->windows[i].box.y);
+    cJSON_AddNumberToObject(w, "w", in->windows[i].box.w);
+    cJSON_AddNumberToObject(w, "h", in->windows[i].box.h);
+    cJSON_AddItemToArray(wins, w);
+  }
+  cJSON *masks = cJSON_AddArrayToObject(a, "masks");
+  for (int i = 0; i < in->n_masks; i++) {
+    if (in->masks[i].source != FP_MASK_DECLARED)
+      continue; /* typed regions belong to this run's data, not to the baseline */
+    cJSON *mk = cJSON_CreateObject();
+    cJSON_AddNumberToObject(mk, "x", in->masks[i].r.x);
+    cJSON_AddNumberToObject(mk, "y", in->masks[i].r.y);
+    cJSON_AddNumberToObject(mk, "w", in->masks[i].r.w);
+    cJSON_AddNumberToObject(mk, "h", in->masks[i].r.h);
+    cJSON_AddItemToArray(masks, mk);
+  }
   cJSON *ev = cJSON_AddObjectToObject(a, "evidence");
   static const char *const names[3] = {"recorded", "current", "diff"};
   for (int k = 0; k < 3; k++)
@@ -321,8 +348,8 @@ static void fill_out(rt_monitor *m, rt_guard_out *out, const char *verdict)
 }
 
 static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
-                             rt_guard_out *out, PIX *recorded, PIX *current,
-                             const fp_verdict *v)
+                             const fp_input *in, rt_guard_out *out, PIX *recorded,
+                             PIX *current, const fp_verdict *v)
 {
   save_png(run, m, 0, "recorded", recorded);
   save_png(run, m, 1, "current", current);
@@ -331,7 +358,7 @@ static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
     save_png(run, m, 2, "diff", d);
     pixDestroy(&d);
   }
-  write_alert(run, m, s);
+  write_alert(run, m, s, in);
   fill_out(m, out, "drift");
   return RT_GUARD_HALT;
 }
@@ -352,7 +379,7 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   in->has_words = 1;
   fp_fingerprint *fp = NULL;
   int rc = fp_compute(in, s->key, &m->opt, &fp);
-  free_words(words, nw);
+  rt_monitor_words_free(words, nw);
   in->words = NULL;
   if (rc != FP_OK) {
     snprintf(out->reason, sizeof out->reason, "cannot compute the fingerprint (error %d)", rc);
@@ -383,7 +410,7 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
     fp_fingerprint *base = NULL;
     fp_error e2;
     PIX *recorded = fp_store_load(m->dir, s->key, &base, &e2) == FP_OK ? base->image : NULL;
-    rt_guard_verdict g = halt(run, m, s, out, recorded, img, &refusal);
+    rt_guard_verdict g = halt(run, m, s, in, out, recorded, img, &refusal);
     fp_fingerprint_free(base);
     fp_verdict_free(&refusal);
     fp_fingerprint_free(fp);
@@ -410,7 +437,7 @@ static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *
     snprintf(msg, sizeof msg, "no baseline for step '%s' in %s (record it first: vagt record)",
              s->key, m->dir);
     one_reason(m, msg);
-    return halt(run, m, s, out, NULL, img, NULL);
+    return halt(run, m, s, in, out, NULL, img, NULL);
   }
   if (rc != FP_OK) {
     rt_run_abort(run, RT_ABORT_CONFIG, "%s", e.message);
@@ -463,13 +490,13 @@ static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *
     } else {
       fp_verdict_free(&v2);
     }
-    free_words(words, nw);
+    rt_monitor_words_free(words, nw);
     in->words = NULL;
   }
   keep_reasons(m, &v, "");
   if (m->nreasons == 0)
     one_reason(m, "the window differs from the recorded one");
-  rt_guard_verdict g = halt(run, m, s, out, base->image, cur, &v);
+  rt_guard_verdict g = halt(run, m, s, in, out, base->image, cur, &v);
   fp_verdict_free(&v);
   fp_fingerprint_free(base);
   pixDestroy(&cur);

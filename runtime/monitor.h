@@ -24,4 +24,14 @@ void rt_monitor_ignore(rt_monitor *m, Window w, rt_rect r);
 /* Steps recorded, merged, matched in this run. */
 void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *matched);
 
+struct rt_ocr;
+struct fp_word;
+/* Every OCR word of img as fingerprint words (for anchors); *n = -1 on error. */
+struct fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err,
+                                 size_t errlen);
+void rt_monitor_words_free(struct fp_word *w, int n);
+
+/* `vagt approve RUN_DIR` (approve.c). */
+int rt_cmd_approve(int argc, char **argv);
+
 #endif

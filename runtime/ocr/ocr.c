@@ -92,12 +92,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
-static double cpu_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static double now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -561,13 +555,6 @@ static blob *find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
       }
     }
   free(hl);
-  if (getenv("RT_OCR_DUMPEDGE")) {
-    PIX *em = pixCreate(w, h, 8);
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) pixSetPixel(em, x, y, mask[(size_t)y * w + x] ? 0 : 255);
-    pixWrite(getenv("RT_OCR_DUMPEDGE"), em, IFF_PNG);
-    pixDestroy(&em);
-  }
   int nc = 0;
   comp *c = label_components(mask, w, h, lab, &nc);
   if (!c) {
@@ -636,7 +623,6 @@ static blob *find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
     pixRasterop(keep, k->x0, k->y0, k->x1 - k->x0 + 1, k->y1 - k->y0 + 1, PIX_SET, NULL, 0,
                 0);
   }
-  if (getenv("RT_OCR_DUMPMASK")) pixWrite(getenv("RT_OCR_DUMPMASK"), keep, IFF_PNG);
   PIX *grown = pixDilateBrick(NULL, keep, BLOB_HGAP, BLOB_VGAP);
   BOXA *ba = grown ? pixConnCompBB(grown, 8) : NULL;
   pixDestroy(&grown);
@@ -733,15 +719,13 @@ static PIX *blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float 
     }
   /* upscale so a line of text is about TARGET_H pixels tall: Tesseract reads
    * small screen fonts far better that way */
-  float th = getenv("RT_OCR_TH") ? (float)atoi(getenv("RT_OCR_TH")) : (float)TARGET_H;
-  float sc = th / (float)(bl->lineh + 4);
+  float sc = (float)TARGET_H / (float)(bl->lineh + 4);
   if (sc > 4.0f) sc = 4.0f;
   if (sc < 1.0f) sc = 1.0f;
   if ((double)cw * ch * sc * sc > 4.0e6) sc = 1.0f;
   *scale = sc;
-  float xs = getenv("RT_OCR_XS") ? (float)atof(getenv("RT_OCR_XS")) : 1.0f;
-  *xscale = sc * xs;
-  PIX *out = (sc > 1.0f || xs != 1.0f) ? pixScaleGrayLI(g, sc * xs, sc) : pixClone(g);
+  *xscale = sc;
+  PIX *out = sc > 1.0f ? pixScaleGrayLI(g, sc, sc) : pixClone(g);
   pixDestroy(&g);
   return out;
 }
@@ -779,7 +763,7 @@ static int centry_add(centry *e, size_t *cap, const char *text, rt_ocr_box box, 
  * per blob). Fills each p[i].e with blob-relative words. */
 static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int deadline_ms) {
   /* rows of blobs side by side, a wide gap between them */
-  int row_w = getenv("RT_OCR_ROWW") ? atoi(getenv("RT_OCR_ROWW")) : MOSAIC_ROW_W;
+  int row_w = MOSAIC_ROW_W;
   int mw = 0, mh = PAD, x = PAD, rowh = 0;
   for (int i = 0; i < n; i++) {
     int iw = pixGetWidth(p[i].img), ih = pixGetHeight(p[i].img);
@@ -802,7 +786,6 @@ static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int
   for (int i = 0; i < n; i++)
     pixRasterop(m, p[i].mx, p[i].my, pixGetWidth(p[i].img), pixGetHeight(p[i].img), PIX_SRC,
                 p[i].img, 0, 0);
-  if (getenv("RT_OCR_DUMP")) pixWrite(getenv("RT_OCR_DUMP"), m, IFF_PNG);
   TessBaseAPISetImage2(api, m);
   TessBaseAPISetSourceResolution(api, 300);
   TessBaseAPISetPageSegMode(api, PSM_SINGLE_BLOCK);
@@ -810,11 +793,7 @@ static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int
   /* the deadline is per blob: a mosaic of n blobs gets n times it */
   long dl = (long)deadline_ms * n;
   if (mon) TessMonitorSetDeadlineMSecs(mon, dl > 0x7fffffffL ? 0x7fffffff : (int)dl);
-  double t0 = now_ms(), c0 = cpu_ms();
   int rc = TessBaseAPIRecognize(api, mon);
-  double dt = now_ms() - t0;
-  if (getenv("RT_OCR_DEBUG"))
-    fprintf(stderr, "rt_ocr: mosaic %dx%d, %d blobs: %.1f ms (cpu %.1f)\n", mw, mh, n, dt, cpu_ms() - c0);
   if (mon) TessMonitorDelete(mon);
   __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
   int late = rc != 0; /* cancelled by the monitor: some lines were not read */
@@ -965,7 +944,7 @@ static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
     /* the unsure ones again, in the next language, into scratch entries */
     int m = 0;
     for (int i = 0; i < n; i++) {
-      if (list[i].e->timed_out || entry_min_conf(list[i].e) >= (getenv("RT_OCR_RC") ? atoi(getenv("RT_OCR_RC")) : RETRY_CONF)) continue;
+      if (list[i].e->timed_out || entry_min_conf(list[i].e) >= RETRY_CONF) continue;
       memset(&alt[m], 0, sizeof alt[m]);
       owner[m++] = i;
     }
@@ -1153,7 +1132,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     }
     ikey = h ? h : 1;
   }
-  if (!opts->no_cache)
+  if (!opts->no_cache && !opts->has_region)
     for (int i = 0; i < 4; i++)
       if (o->img[i].key == ikey && o->img[i].min_conf == opts->min_conf) {
         pixDestroy(&p32);
@@ -1173,7 +1152,6 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
   int nb = 0;
   PIX *keep = NULL;
   blob *bl = find_blobs(p32, &nb, &keep);
-  if (getenv("RT_OCR_DEBUG")) fprintf(stderr, "rt_ocr: %d blobs in %.1f ms\n", nb, now_ms() - t0);
   if (!bl) {
     pixDestroy(&p32);
     seterr(err, errlen, "out of memory in the OCR pipeline");
@@ -1189,6 +1167,10 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
   }
   /* 1: blob images and cache look-ups */
   for (int b = 0; a && b < nb; b++) {
+    if (opts->has_region &&
+        (bl[b].x + bl[b].w <= opts->region.x || bl[b].x >= opts->region.x + opts->region.w ||
+         bl[b].y + bl[b].h <= opts->region.y || bl[b].y >= opts->region.y + opts->region.h))
+      continue;
     float scale = 1, xscale = 1;
     PIX *bi = blob_image(p32, keep, &bl[b], &scale, &xscale);
     if (!bi) continue;
@@ -1279,7 +1261,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
   out->timed_out = timed_out;
   out->ms = now_ms() - t0;
 
-  if (!timed_out) { /* remember the whole result for an unchanged image */
+  if (!timed_out && !opts->has_region) { /* remember the whole result for an unchanged image */
     int slot = 0;
     for (int i = 1; i < 4; i++)
       if (o->img[i].gen < o->img[slot].gen) slot = i;

@@ -59,6 +59,9 @@ typedef struct {
                       counted in timed_out and not cached */
   int min_conf;    /* drop words below this confidence; 0 = keep all */
   int no_cache;    /* 1: bypass the cache (it is still filled) */
+  int has_region;  /* 1: read only the text blobs that overlap region (cheaper than the
+                      whole window when a script searches a known area) */
+  rt_ocr_box region;
 } rt_ocr_opts;
 
 /* Return codes of rt_ocr_words/rt_ocr_find. */

@@ -1,0 +1,36 @@
+/* robot.items: resumable batches (issue 5).
+ *
+ *   for item in robot.items("cpr-2026-11", robot.params.batch) do ... end
+ *   local n = robot.items("cpr-2026-11", rows, { key = "cpr" }, function(item) ... end)
+ *
+ * The source is a CSV file (the header row names the fields; ',', ';' or TAB separated,
+ * quotes as RFC 4180, a UTF-8 BOM is skipped) or a Lua list (of tables or strings). Each
+ * item has a key: its `key` field when opts.key is given, else its whole content. The
+ * state of every key within NAME is kept in SQLite ($VAGT_ITEMS_DB, set by the agent,
+ * else items.db in the runs folder):
+ *   pending  not yet started, or left by a drift halt (the guard sent no input);
+ *   running  entered: its loop body has not returned yet;
+ *   done     its loop body returned;
+ *   failed   with the reason: the body raised an error, or a run ended (killed, timed
+ *            out, interrupted) while the item was running, so it may be partly done.
+ * A run skips items done and failed (opts.retry_failed = true retries failed ones), and
+ * never enters an item a second time by itself: an item left "running" by a killed run
+ * becomes failed("interrupted ...") for a person to check. Keys are done for good within
+ * NAME: give each batch its own NAME (e.g. with the input file's date).
+ *
+ * The for form marks an item done when the loop asks for the next one (or ends); leaving
+ * the loop with break or return leaves the current item pending; an error marks it failed
+ * and ends the run as usual. The callback form calls fn(item) in a protected call, marks
+ * the item done or failed (with the error) and goes on with the next one; it returns
+ * { done =, failed =, skipped = }. A drift halt leaves the current item pending in both. */
+#ifndef VAGT_ITEMS_H
+#define VAGT_ITEMS_H
+
+#include <lua.h>
+
+/* Sets robot.items in the robot table at the top of the stack (which stays). Needs from
+ * the run only what rt_host_run_of(L) gives: run_dir (for the default database path) and
+ * abort (to tell a drift halt from other errors). */
+void rt_items_open(lua_State *L);
+
+#endif
