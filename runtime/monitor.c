@@ -159,6 +159,75 @@ static void typed_regions(rt_monitor *m, PIX *before, PIX *after)
   free(stack);
 }
 
+/* Text-field interiors. Framed boxes one text line high hold data: a field that another
+ * citizen's data fills is not a vendor update. A box whose words sit centred is a button
+ * and stays checked (its caption is an anchor); an empty box or one with left-aligned text
+ * is a field. Found on the recorded screen, they become learned (volatile) cells. */
+typedef struct {
+  int y, x0, x1;
+} hrun;
+
+static bool is_line_px(l_uint32 p, l_uint32 bg)
+{
+  int dr = (int)(p >> 24) - (int)(bg >> 24), dg = (int)((p >> 16) & 255) - (int)((bg >> 16) & 255),
+      db = (int)((p >> 8) & 255) - (int)((bg >> 8) & 255);
+  return dr * dr + dg * dg + db * db > 60 * 60;
+}
+
+static int field_masks(PIX *img, const fp_word *words, int nw, fp_mask *out, int max)
+{
+  int w = (int)pixGetWidth(img), h = (int)pixGetHeight(img), wpl = pixGetWpl(img);
+  l_uint32 *d = pixGetData(img);
+  l_uint32 bg = d[(h / 2) * wpl + 2]; /* near the left edge: the window's background */
+  int cap = 1024, n = 0, found = 0;
+  hrun *runs = malloc(sizeof *runs * (size_t)cap);
+  for (int y = 0; runs && y < h; y++)
+    for (int x = 0; x < w;) {
+      if (!is_line_px(d[y * wpl + x], bg)) {
+        x++;
+        continue;
+      }
+      int x0 = x;
+      while (x < w && is_line_px(d[y * wpl + x], bg) && d[y * wpl + x] == d[y * wpl + x0])
+        x++;
+      if (x - x0 >= 30 && n < cap)
+        runs[n++] = (hrun){y, x0, x - 1};
+      if (x == x0)
+        x++;
+    }
+  for (int i = 0; i < n && found < max; i++)
+    for (int j = i + 1; j < n && found < max; j++) {
+      hrun a = runs[i], b = runs[j];
+      int bh = b.y - a.y;
+      if (bh < 12 || bh > 48 || abs(a.x0 - b.x0) > 1 || abs(a.x1 - b.x1) > 1)
+        continue;
+      int edge = 0;
+      for (int y = a.y; y <= b.y; y++)
+        edge += is_line_px(d[y * wpl + a.x0], bg) && is_line_px(d[y * wpl + a.x1], bg);
+      if (edge < (bh + 1) * 9 / 10)
+        continue;
+      fp_rect in = {a.x0 + 2, a.y + 2, a.x1 - a.x0 - 3, bh - 3};
+      /* Words inside: centred means a button caption. */
+      int wx0 = w, wx1 = -1;
+      for (int k = 0; k < nw; k++) {
+        int cx = words[k].box.x + words[k].box.w / 2, cy = words[k].box.y + words[k].box.h / 2;
+        if (cx >= in.x && cx < in.x + in.w && cy >= in.y && cy < in.y + in.h) {
+          if (words[k].box.x < wx0)
+            wx0 = words[k].box.x;
+          if (words[k].box.x + words[k].box.w > wx1)
+            wx1 = words[k].box.x + words[k].box.w;
+        }
+      }
+      bool button = wx1 >= 0 && abs((wx0 + wx1) / 2 - (in.x + in.w / 2)) <= 4 + in.w / 10 &&
+                    wx0 - in.x > 8;
+      if (!button)
+        out[found++] = (fp_mask){in, FP_MASK_LEARNED};
+      break;
+    }
+  free(runs);
+  return found;
+}
+
 /* The application's top-level windows, front-most first: same class or same pid. */
 static int app_windows(rt_run *run, const rt_winfo *target, fp_window **out)
 {
@@ -344,7 +413,8 @@ static void fill_out(rt_monitor *m, rt_guard_out *out, const char *verdict)
   out->nreasons = m->nreasons;
   for (int k = 0; k < 3; k++)
     out->evidence[k] = m->ev[k][0] ? m->ev[k] : NULL;
-  snprintf(out->reason, sizeof out->reason, "%s", m->nreasons ? m->reasons[0] : "");
+  if (m->nreasons)
+    snprintf(out->reason, sizeof out->reason, "%s", m->reasons[0]);
 }
 
 static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
@@ -377,8 +447,20 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   in->words = words;
   in->n_words = nw;
   in->has_words = 1;
+  /* The step's masks plus the text-field interiors of this screen. */
+  fp_mask *all = calloc((size_t)in->n_masks + 64, sizeof *all);
+  const fp_mask *given = in->masks;
+  int ngiven = in->n_masks;
+  if (all) {
+    memcpy(all, given, (size_t)ngiven * sizeof *all);
+    in->n_masks = ngiven + field_masks(img, words, nw, all + ngiven, 64);
+    in->masks = all;
+  }
   fp_fingerprint *fp = NULL;
   int rc = fp_compute(in, s->key, &m->opt, &fp);
+  in->masks = given;
+  in->n_masks = ngiven;
+  free(all);
   rt_monitor_words_free(words, nw);
   in->words = NULL;
   if (rc != FP_OK) {

@@ -2,8 +2,9 @@
 -- (tests/apps/vagt-demo-app, class VagtDemo). Every click and every typed field is a
 -- guarded step; the keys are the same on every loop iteration ("Registrer borger#3:type").
 --
+--   vagt record scripts/demo.lua --xvfb --set app=build/tests/apps/vagt-demo-app
 --   vagt run scripts/demo.lua --xvfb --set app=build/tests/apps/vagt-demo-app \
---        --set out=registreringer.tsv
+--        --set out=registreringer.tsv [--set variant=swapped]
 
 local citizens = {
   { cpr = "010190-1234", navn = "Søren Ærø", adresse = "Åboulevarden 7, 2. th.",
@@ -22,8 +23,13 @@ local fields = {
 local GEM = { x = 222, y = 261 }
 local ANNULLER = { x = 326, y = 261 }
 
-local app = robot.app.start{ robot.params.app or "vagt-demo-app",
+local argv = { robot.params.app or "vagt-demo-app",
   "--out", robot.params.out or "registreringer.tsv", "-geometry", "+0+0" }
+if robot.params.variant then -- the app's "vendor update" variants, for the demo and tests
+  argv[#argv + 1] = "--variant"
+  argv[#argv + 1] = robot.params.variant
+end
+local app = robot.app.start(argv)
 local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
 w:activate()
 w:ignore{ x = 0, y = 374, w = 640, h = 26 } -- the status bar: messages and a live clock

@@ -187,6 +187,9 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   /* Debian's Tesseract uses OpenMP; many threads make it slower, not faster.
    * (libgomp read the environment at load time: this reaches children only;
    * see rt_ocr_reexec_single_thread.) */
+  static int omp_at_start = -1; /* what libgomp saw: the first look, before our setenv */
+  if (omp_at_start < 0) omp_at_start = getenv("OMP_THREAD_LIMIT") != NULL;
+  int omp_limited = omp_at_start;
   setenv("OMP_THREAD_LIMIT", "1", 0);
 
   rt_ocr *o = calloc(1, sizeof *o);
@@ -194,6 +197,7 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
     seterr(err, errlen, "out of memory");
     return NULL;
   }
+  o->st.omp_limited = omp_limited;
   snprintf(o->langs, sizeof o->langs, "%s", langs);
   /* One Tesseract instance per language, loaded once: a blob is read with the
    * first language, and only when that reading is not confident with the
@@ -286,6 +290,7 @@ void rt_ocr_get_stats(const rt_ocr *o, rt_ocr_stats *st) {
   if (!o) return;
   *st = o->st;
   st->cache_entries = o->count;
+  st->threads = o->nworkers;
 }
 
 /* ---- blob cache: open addressing on a 64-bit content key ---- */
@@ -320,14 +325,24 @@ static void cache_rebuild(rt_ocr *o, uint32_t keep_from_gen) {
   free(old);
 }
 
+/* Make room for n new entries before a call hands out entry pointers (a
+ * rebuild moves the entries): keep what the previous call used, else nothing. */
+static void cache_reserve(rt_ocr *o, size_t n) {
+  if (o->count + n > CACHE_MAX) cache_rebuild(o, o->gen > 0 ? o->gen - 1 : 0);
+  if (o->count + n > CACHE_MAX) cache_rebuild(o, o->gen + 1); /* drop all */
+}
+
+/* NULL when the table is full (the caller then keeps the reading to itself). */
 static centry *cache_put(rt_ocr *o, uint64_t key) {
-  if (o->count + 1 > CACHE_MAX) cache_rebuild(o, o->gen > 0 ? o->gen - 1 : 0);
-  if (o->count + 1 > CACHE_MAX) cache_rebuild(o, o->gen + 1); /* drop all */
   size_t m = o->tabcap - 1;
   size_t i = key & m;
   while (o->tab[i].key && o->tab[i].key != key) i = (i + 1) & m;
-  if (o->tab[i].key) centry_clear(&o->tab[i]);
-  else o->count++;
+  if (o->tab[i].key) {
+    centry_clear(&o->tab[i]);
+  } else {
+    if (o->count + 1 > CACHE_MAX) return NULL;
+    o->count++;
+  }
   o->tab[i].key = key;
   o->tab[i].gen = o->gen;
   return &o->tab[i];
@@ -735,7 +750,9 @@ typedef struct {
   float scale, xscale; /* vertical, horizontal */
   int ox, oy;     /* window position of the blob image's top-left */
   uint64_t key;
-  centry *e;      /* cache entry being filled (NULL: answered from cache) */
+  centry *e;      /* entry to fill by recognition (NULL: answered already) */
+  centry *src;    /* entry holding this blob's words */
+  centry *own;    /* entry outside the cache (table full), freed by the caller */
   int mx, my;     /* position in the mosaic */
 } pending;
 
@@ -1165,6 +1182,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     free(a);
     a = NULL;
   }
+  cache_reserve(o, (size_t)nb);
   /* 1: blob images and cache look-ups */
   for (int b = 0; a && b < nb; b++) {
     if (opts->has_region &&
@@ -1188,6 +1206,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     centry *e = cache_get(o, key);
     if (e && e->gen == o->gen) { /* the same pixels again in this image */
       pd[b].e = NULL;
+      pd[b].src = e;
       continue;
     }
     if (e && !opts->no_cache && !e->timed_out) {
@@ -1195,8 +1214,15 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
       o->st.blob_hits++;
       e->gen = o->gen;
       pd[b].e = NULL;
+      pd[b].src = e;
     } else {
-      pd[b].e = cache_put(o, key);
+      e = cache_put(o, key);
+      if (!e) e = pd[b].own = calloc(1, sizeof *e);
+      pd[b].e = pd[b].src = e;
+      if (!e) { /* out of memory: skip the blob */
+        pixDestroy(&pd[b].img);
+        continue;
+      }
     }
   }
   /* 2: recognise the missing ones, a mosaic at a time, language by language */
@@ -1204,7 +1230,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
   /* 3: collect words, window coordinates */
   for (int b = 0; a && b < nb; b++) {
     if (!pd[b].img) continue;
-    centry *e = cache_get(o, pd[b].key);
+    centry *e = pd[b].src;
     if (!e) continue;
     int ox = pd[b].ox, oy = pd[b].oy;
     for (int i = 0; i < e->n; i++) {
@@ -1232,7 +1258,13 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
       n++;
     }
   }
-  for (int b = 0; pd && b < nb; b++) pixDestroy(&pd[b].img);
+  for (int b = 0; pd && b < nb; b++) {
+    pixDestroy(&pd[b].img);
+    if (pd[b].own) {
+      centry_clear(pd[b].own);
+      free(pd[b].own);
+    }
+  }
   free(pd);
   free(bl);
   pixDestroy(&keep);
@@ -1325,4 +1357,18 @@ char *rt_ocr_read(rt_ocr *o, PIX *img, rt_ocr_box box, const rt_ocr_opts *opts, 
   rt_ocr_result_free(&r);
   if (!s) seterr(err, errlen, "out of memory");
   return s;
+}
+
+PIX *rt_ocr_draw(PIX *img, const rt_ocr_result *res) {
+  if (!img) return NULL;
+  PIX *c = pixConvertTo32(img);
+  for (size_t k = 0; c && res && k < res->n; k++) {
+    const rt_ocr_word *w = &res->words[k];
+    BOX *b = boxCreate(w->box.x, w->box.y, w->box.w, w->box.h);
+    if (!b) continue;
+    if (w->conf >= 60) pixRenderBoxArb(c, b, 1, 255, 0, 0);
+    else pixRenderBoxArb(c, b, 1, 0, 0, 255);
+    boxDestroy(&b);
+  }
+  return c;
 }

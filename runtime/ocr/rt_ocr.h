@@ -104,6 +104,10 @@ void rt_ocr_result_free(rt_ocr_result *res);
 /* All words, a space between words and a newline between lines (malloc'd). */
 char *rt_ocr_result_text(const rt_ocr_result *res);
 
+/* A 32 bpp copy of img with every word's box drawn (red; blue below conf 60),
+ * for `vagt inspect --png`. NULL on failure. Free with pixDestroy. */
+struct Pix *rt_ocr_draw(struct Pix *img, const rt_ocr_result *res);
+
 /* Text inside a rectangle of img (clipped to it), lines joined with '\n'.
  * malloc'd, "" when nothing is there; NULL on error (err says). */
 char *rt_ocr_read(rt_ocr *ocr, struct Pix *img, rt_ocr_box box,
@@ -154,6 +158,10 @@ typedef struct {
   unsigned long blob_hits;    /* blobs answered from the cache */
   unsigned long image_hits;   /* whole images answered from the cache */
   size_t cache_entries;
+  int omp_limited;            /* 0: OMP_THREAD_LIMIT was not set when rt_ocr_new ran, so
+                                 Tesseract uses all OpenMP threads (several times slower);
+                                 call rt_ocr_reexec_single_thread(argv) in main() */
+  int threads;                /* recognition threads */
 } rt_ocr_stats;
 void rt_ocr_get_stats(const rt_ocr *ocr, rt_ocr_stats *st);
 

@@ -1,0 +1,58 @@
+#!/bin/sh
+# Benign differences must not alarm: other data already in the form, the live clock, the
+# window elsewhere on the screen, a run straight after another. Then: a missing baseline
+# halts with "no baseline for step"; a corrupt entry is exit 2 naming the file; approving a
+# vendor update's screen makes the next run pass on the updated app.
+. "$(dirname "$0")/lib.sh"
+demo="$SRC/scripts/demo.lua"
+run_vagt rec record "$demo" --display "$DISPLAY" --runs runs --baseline bl \
+  --set "app=$DEMO_APP" --set "out=$T/rec.tsv"
+expect_rc 0 rec "record the baseline"
+
+cat > moved.sh <<SH
+#!/bin/sh
+exec "$DEMO_APP" "\$@" -geometry +420+300
+SH
+cat > prefill.sh <<SH
+#!/bin/sh
+exec "$DEMO_APP" "\$@" --prefill
+SH
+chmod +x moved.sh prefill.sh
+for b in plain again moved prefill; do
+  app="$DEMO_APP"; [ -x "$b.sh" ] && app="$T/$b.sh"
+  : > "$b.tsv"
+  run_vagt "$b" run "$demo" --display "$DISPLAY" --runs runs --baseline bl \
+    --set "app=$app" --set "out=$T/$b.tsv"
+  expect_rc 0 "$b" "benign: $b"
+  n=$(wc -l < "$b.tsv"); [ "$n" -eq 3 ] && ok "$b: 3 records saved" || fail "$b: $n records saved"
+done
+
+mkdir empty
+run_vagt nb run "$demo" --display "$DISPLAY" --runs runs-nb --baseline empty \
+  --set "app=$DEMO_APP" --set "out=$T/nb.tsv"
+expect_rc 3 nb "no baseline"
+expect_in nb.err "no baseline for step 'Ryd formular#1:click'" "says which step has no baseline"
+
+cp -r bl corrupt
+f=$(ls corrupt/Registrer_borger_1_click*.json)
+sed -i 's/"width"/"wid th"/' "$f"
+run_vagt cor run "$demo" --display "$DISPLAY" --runs runs-cor --baseline corrupt \
+  --set "app=$DEMO_APP" --set "out=$T/cor.tsv"
+expect_rc 2 cor "corrupt baseline entry"
+expect_in cor.err "$(basename "$f")" "error names the file"
+
+cp -r bl appr
+run_vagt d1 run "$demo" --display "$DISPLAY" --runs runs-appr --baseline appr \
+  --set "app=$DEMO_APP" --set "out=$T/a1.tsv" --set variant=renamed
+expect_rc 3 d1 "renamed label halts"
+"$VAGT" approve "$(ls -d runs-appr/*-demo | head -n1)" > ap.out 2>&1 || fail "approve failed: $(cat ap.out)"
+expect_in ap.out "accepted: label 'Navn' now reads 'Fulde navn'" "approve names what it accepts"
+: > a2.tsv
+run_vagt d2 run "$demo" --display "$DISPLAY" --runs runs-appr2 --baseline appr \
+  --set "app=$DEMO_APP" --set "out=$T/a2.tsv" --set variant=renamed
+expect_rc 0 d2 "after approve, the run passes on the updated app"
+n=$(wc -l < a2.tsv); [ "$n" -eq 3 ] && ok "3 records after approve" || fail "$n records after approve"
+run_vagt d3 run "$demo" --display "$DISPLAY" --runs runs-appr3 --baseline appr \
+  --set "app=$DEMO_APP" --set "out=$T/a3.tsv"
+expect_rc 3 d3 "the approved baseline no longer accepts the old screen"
+finish
