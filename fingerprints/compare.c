@@ -1,0 +1,873 @@
+/* compare.c - judge a current window against a fingerprint: L1 windows,
+ * L2 cell grid (fast path), L3 anchors (when OCR words are given). */
+#include "fp_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { CELL_CHECK = 0, CELL_PARTIAL = 1, CELL_SKIP = 2 };
+
+static void mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m,
+                       int n)
+{
+    for (int i = 0; i < n; i++) {
+        fp_rect r = m[i].r;
+        if (r.w <= 0 || r.h <= 0)
+            continue;
+        int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
+        int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
+        if (c1 >= cols) c1 = cols - 1;
+        if (r1 >= rows) r1 = rows - 1;
+        for (int y = r0; y <= r1; y++)
+            for (int x = c0; x <= c1; x++) {
+                uint8_t *s = &state[y * cols + x];
+                if (*s == CELL_SKIP)
+                    continue;
+                fp_rect cell = {x * FP_CELL, y * FP_CELL, FP_CELL, FP_CELL};
+                if (r.x <= cell.x && r.y <= cell.y &&
+                    r.x + r.w >= cell.x + cell.w && r.y + r.h >= cell.y + cell.h)
+                    *s = CELL_SKIP;
+                else
+                    *s = CELL_PARTIAL;
+            }
+    }
+}
+
+static int pixel_masked(int x, int y, const fp_mask *m1, int n1,
+                        const fp_mask *m2, int n2)
+{
+    for (int i = 0; i < n1; i++)
+        if (fp__rect_contains_point(m1[i].r, x, y))
+            return 1;
+    for (int i = 0; i < n2; i++)
+        if (fp__rect_contains_point(m2[i].r, x, y))
+            return 1;
+    return 0;
+}
+
+/* Slow path for one cell whose bytes differ: count pixels whose YIQ distance
+ * exceeds the threshold. No anti-aliasing suppression: it hides the few
+ * pixels a one-character rename changes. */
+static int cell_changed(PIX *ref, PIX *cur, int col, int row, int partial,
+                        const fp_mask *m1, int n1, const fp_mask *m2, int n2,
+                        double maxd, int min_pixels)
+{
+    int w = pixGetWidth(ref), h = pixGetHeight(ref);
+    int wpla = pixGetWpl(ref), wplb = pixGetWpl(cur);
+    const l_uint32 *da = pixGetData(ref), *db = pixGetData(cur);
+    int count = 0;
+    for (int y = row * FP_CELL; y < row * FP_CELL + FP_CELL && y < h; y++) {
+        const l_uint32 *pa = da + (size_t)y * wpla, *pb = db + (size_t)y * wplb;
+        for (int x = col * FP_CELL; x < col * FP_CELL + FP_CELL && x < w; x++) {
+            if (!((pa[x] ^ pb[x]) & FP_ALPHA_MASK))
+                continue;
+            if (partial && pixel_masked(x, y, m1, n1, m2, n2))
+                continue;
+            if (fp__yiq_delta(pa[x], pb[x]) > maxd && ++count >= min_pixels)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
+                      const fp_mask *m1, int n1, const fp_mask *m2, int n2,
+                      const fp_options *opt, uint8_t *changed, uint8_t *skipped,
+                      fp_verdict *v)
+{
+    int w = pixGetWidth(ref), h = pixGetHeight(ref);
+    int cols = (w + FP_CELL - 1) / FP_CELL, rows = (h + FP_CELL - 1) / FP_CELL;
+    int full = w / FP_CELL; /* columns with all 16 pixels */
+    int wpla = pixGetWpl(ref), wplb = pixGetWpl(cur);
+    const l_uint32 *da = pixGetData(ref), *db = pixGetData(cur);
+    uint8_t *state = calloc((size_t)cols * rows + 1, 1);
+    uint32_t *acc = malloc(((size_t)cols + 1) * sizeof *acc);
+    if (!state || !acc) {
+        free(state);
+        free(acc);
+        return FP_ERR_NOMEM;
+    }
+    if (learned)
+        for (int i = 0; i < cols * rows; i++)
+            if (learned[i])
+                state[i] = CELL_SKIP;
+    mark_masks(state, cols, rows, m1, n1);
+    mark_masks(state, cols, rows, m2, n2);
+    double maxd = fp__max_delta(opt->threshold);
+    int min_pixels = opt->min_pixels > 0 ? opt->min_pixels : 1;
+
+    v->cells_total = cols * rows;
+    /* When both images carry the same alpha byte (the usual case: same
+     * capture path), whole rows can be compared with memcmp, which is
+     * vectorised in libc; a band with any differing row, or differing alpha,
+     * takes the per-cell loop below, which ignores the alpha byte. */
+    int same_alpha = w > 0 && h > 0 && ((da[0] ^ db[0]) & ~FP_ALPHA_MASK) == 0;
+    size_t rowbytes = (size_t)w * sizeof(l_uint32);
+    for (int row = 0; row < rows; row++) {
+        int y0 = row * FP_CELL, y1 = y0 + FP_CELL < h ? y0 + FP_CELL : h;
+        memset(acc, 0, (size_t)cols * sizeof *acc);
+        int band_same = same_alpha;
+        for (int y = y0; band_same && y < y1; y++)
+            band_same = !memcmp(da + (size_t)y * wpla, db + (size_t)y * wplb, rowbytes);
+        /* Per cell: OR of XORs, branch-free over full cells. */
+        for (int y = y0; !band_same && y < y1; y++) {
+            const l_uint32 *pa = da + (size_t)y * wpla, *pb = db + (size_t)y * wplb;
+            for (int c = 0; c < full; c++) {
+                const l_uint32 *a = pa + c * FP_CELL, *b = pb + c * FP_CELL;
+                uint32_t d = 0;
+                for (int k = 0; k < FP_CELL; k++)
+                    d |= a[k] ^ b[k];
+                acc[c] |= d;
+            }
+            if (full < cols) {
+                uint32_t d = 0;
+                for (int x = full * FP_CELL; x < w; x++)
+                    d |= pa[x] ^ pb[x];
+                acc[full] |= d;
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            int idx = row * cols + c;
+            if (state[idx] == CELL_SKIP) {
+                if (skipped)
+                    skipped[idx] = 1;
+                v->cells_masked++;
+                continue;
+            }
+            v->cells_checked++;
+            if (!(acc[c] & FP_ALPHA_MASK))
+                continue;
+            if (cell_changed(ref, cur, c, row, state[idx] == CELL_PARTIAL, m1,
+                             n1, m2, n2, maxd, min_pixels)) {
+                changed[idx] = 1;
+                v->cells_changed++;
+            }
+        }
+    }
+    free(state);
+    free(acc);
+    return FP_OK;
+}
+
+int fp__cells_to_rects(const uint8_t *changed, int cols, int rows, int w,
+                       int h, fp_verdict *v)
+{
+    int n = cols * rows;
+    uint8_t *seen = calloc((size_t)n + 1, 1);
+    int *stack = malloc(((size_t)n + 1) * sizeof *stack);
+    int rc = FP_OK;
+    if (!seen || !stack) {
+        rc = FP_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < n && rc == FP_OK; i++) {
+        if (!changed[i] || seen[i])
+            continue;
+        int sp = 0, c0 = cols, c1 = -1, r0 = rows, r1 = -1;
+        stack[sp++] = i;
+        seen[i] = 1;
+        while (sp) {
+            int k = stack[--sp], r = k / cols, c = k % cols;
+            if (c < c0) c0 = c;
+            if (c > c1) c1 = c;
+            if (r < r0) r0 = r;
+            if (r > r1) r1 = r;
+            for (int dy = -1; dy <= 1; dy++)
+                for (int dx = -1; dx <= 1; dx++) {
+                    int rr = r + dy, cc = c + dx;
+                    if (rr < 0 || rr >= rows || cc < 0 || cc >= cols)
+                        continue;
+                    int j = rr * cols + cc;
+                    if (changed[j] && !seen[j]) {
+                        seen[j] = 1;
+                        stack[sp++] = j;
+                    }
+                }
+        }
+        fp_rect rc_ = {c0 * FP_CELL, r0 * FP_CELL, (c1 - c0 + 1) * FP_CELL,
+                       (r1 - r0 + 1) * FP_CELL};
+        if (rc_.x + rc_.w > w) rc_.w = w - rc_.x;
+        if (rc_.y + rc_.h > h) rc_.h = h - rc_.y;
+        rc = fp__verdict_rect(v, rc_);
+    }
+out:
+    free(seen);
+    free(stack);
+    return rc;
+}
+
+static const char *win_label(const fp_window *w)
+{
+    return (w->name && *w->name) ? w->name : (w->cls ? w->cls : "?");
+}
+
+void fp__compare_windows(const fp_window *base, int nb, const fp_window *cur,
+                         int nc, const char *target_class, fp_verdict *v)
+{
+    if (nb <= 0 && nc <= 0)
+        return;
+    int *bm = calloc((size_t)nb + 1, sizeof *bm);  /* base matched */
+    int *cm = calloc((size_t)nc + 1, sizeof *cm);  /* cur matched */
+    if (!bm || !cm)
+        goto out;
+    /* Pass 1: same class and title; pass 2: same class (titles hold data). */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nc; i++) {
+            if (cm[i])
+                continue;
+            for (int j = 0; j < nb; j++) {
+                if (bm[j] || strcmp(base[j].cls, cur[i].cls))
+                    continue;
+                if (pass == 0 && strcmp(base[j].name, cur[i].name))
+                    continue;
+                bm[j] = cm[i] = 1;
+                break;
+            }
+        }
+    /* the target: the first window known from the baseline with the target's
+     * class (a new dialog may share the application's class) */
+    int target = nc;
+    for (int i = 0; i < nc && target == nc; i++)
+        if (cm[i] && (!target_class || !strcmp(cur[i].cls, target_class)))
+            target = i;
+    for (int i = 0; i < nc && target == nc; i++)
+        if (cm[i])
+            target = i;
+    for (int i = 0; i < nc; i++) {
+        if (cm[i])
+            continue;
+        v->windows_new++;
+        if (i < target)
+            fp__verdict_reason(v, "new window '%s' in front at (%d,%d) %dx%d",
+                               win_label(&cur[i]), cur[i].box.x, cur[i].box.y,
+                               cur[i].box.w, cur[i].box.h);
+        else
+            fp__verdict_reason(v, "new window '%s' (class %s) %dx%d",
+                               win_label(&cur[i]), cur[i].cls, cur[i].box.w,
+                               cur[i].box.h);
+    }
+    for (int j = 0; j < nb; j++) {
+        if (bm[j])
+            continue;
+        v->windows_missing++;
+        fp__verdict_reason(v, "window '%s' (class %s) gone", win_label(&base[j]),
+                           base[j].cls);
+    }
+out:
+    free(bm);
+    free(cm);
+}
+
+/* ---- L3: anchors ---- */
+
+typedef struct {
+    const fp_word *w;
+    int used;
+} cword;
+
+static int near_pos(fp_rect a, fp_rect b, int tol)
+{
+    return abs(a.x - b.x) <= tol && abs(a.y - b.y) <= tol;
+}
+
+static int size_differs(fp_rect a, fp_rect b)
+{
+    int tw = a.w * 15 / 100 > 2 ? a.w * 15 / 100 : 2;
+    int th = a.h * 15 / 100 > 2 ? a.h * 15 / 100 : 2;
+    return abs(a.w - b.w) > tw || abs(a.h - b.h) > th;
+}
+
+static int vert_overlap(fp_rect a, fp_rect b)
+{
+    int y0 = a.y > b.y ? a.y : b.y;
+    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
+    int m = a.h < b.h ? a.h : b.h;
+    return m > 0 && (y1 - y0) * 2 >= m;
+}
+
+/* Join unused words on the same line starting at word s, left to right. */
+static void phrase_from(cword *cw, int n, int s, char *buf, size_t len,
+                        fp_rect *box, int mark)
+{
+    fp_rect b = cw[s].w->box;
+    snprintf(buf, len, "%s", cw[s].w->text);
+    if (mark)
+        cw[s].used = 1;
+    for (;;) {
+        int best = -1;
+        int gapmax = b.h > 8 ? b.h : 8;
+        for (int i = 0; i < n; i++) {
+            if (cw[i].used || i == s || !vert_overlap(b, cw[i].w->box))
+                continue;
+            int gap = cw[i].w->box.x - (b.x + b.w);
+            if (gap < -2 || gap > gapmax)
+                continue;
+            if (best < 0 || cw[i].w->box.x < cw[best].w->box.x)
+                best = i;
+        }
+        if (best < 0)
+            break;
+        size_t l = strlen(buf);
+        snprintf(buf + l, len - l, " %s", cw[best].w->text);
+        fp_rect nb = cw[best].w->box;
+        int x1 = nb.x + nb.w, y0 = b.y < nb.y ? b.y : nb.y;
+        int y1 = b.y + b.h > nb.y + nb.h ? b.y + b.h : nb.y + nb.h;
+        b.w = x1 - b.x;
+        b.y = y0;
+        b.h = y1 - y0;
+        cw[best].used = 1; /* always consume to terminate */
+        if (!mark)
+            cw[best].used = 2;
+    }
+    if (!mark)
+        for (int i = 0; i < n; i++)
+            if (cw[i].used == 2)
+                cw[i].used = 0;
+    if (box)
+        *box = b;
+}
+
+typedef struct {
+    int state; /* 0 ok, 1 moved, 2 renamed, 3 missing, 4 outside region,
+                  5 pixels unchanged */
+    fp_rect now;
+    int size_changed;
+    int reported;
+} astate;
+
+static int in_region(fp_rect region, fp_rect b)
+{
+    if (region.w <= 0 || region.h <= 0)
+        return 1;
+    return fp__rect_contains_point(region, b.x + b.w / 2, b.y + b.h / 2);
+}
+
+static int rect_touches_changed(fp_rect r, const fp_verdict *v, int nrects)
+{
+    for (int i = 0; i < nrects; i++)
+        if (fp__rect_intersects(r, v->changed[i]))
+            return 1;
+    return 0;
+}
+
+static int word_in_masks(fp_rect b, const fp_mask *m, int n)
+{
+    long area = fp__rect_area(b);
+    for (int i = 0; i < n; i++) {
+        long a = fp__rect_area(fp__rect_and(b, m[i].r));
+        if (a > 0 && a * 2 >= area)
+            return 1;
+    }
+    return 0;
+}
+
+/* An anchor whose cells were (mostly) compared and none changed is where it
+ * was, whatever OCR reads there now (OCR varies; pixels do not). */
+static int pixel_stable(fp_rect b, const uint8_t *changed, const uint8_t *skipped,
+                        int cols, int rows)
+{
+    if (!changed || !skipped)
+        return 0;
+    int c0 = b.x < 0 ? 0 : b.x / FP_CELL, r0 = b.y < 0 ? 0 : b.y / FP_CELL;
+    int c1 = (b.x + b.w - 1) / FP_CELL, r1 = (b.y + b.h - 1) / FP_CELL;
+    if (c1 >= cols || r1 >= rows || b.w <= 0 || b.h <= 0)
+        return 0;
+    int total = 0, seen = 0;
+    for (int r = r0; r <= r1; r++)
+        for (int c = c0; c <= c1; c++) {
+            if (changed[r * cols + c])
+                return 0;
+            total++;
+            seen += !skipped[r * cols + c];
+        }
+    return seen * 2 >= total; /* mostly compared by pixels, none changed */
+}
+
+/* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
+ * counts anchors whose box changed size (font hint) out of *matched. */
+static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
+                           const uint8_t *changed, const uint8_t *skipped,
+                           const fp_options *opt, fp_verdict *v,
+                           fp_rect **explained, int *nexp, int *sized,
+                           int *matched, char *font_example, size_t fe_len)
+{
+    int na = base->n_anchors, nw = cur->n_words;
+    astate *as = calloc((size_t)na + 1, sizeof *as);
+    cword *cw = calloc((size_t)nw + 1, sizeof *cw);
+    *explained = calloc((size_t)(2 * na + nw) + 1, sizeof **explained);
+    *nexp = 0;
+    *sized = 0;
+    *matched = 0;
+    if (!as || !cw || !*explained) {
+        free(as);
+        free(cw);
+        return FP_ERR_NOMEM;
+    }
+    int tol = opt->pos_tolerance;
+    for (int i = 0; i < nw; i++) {
+        cw[i].w = &cur->words[i];
+        /* empty, punctuation-only or very unsure words explain nothing */
+        if (!fp__has_alnum(cur->words[i].text) || cur->words[i].conf < 20.0f)
+            cw[i].used = 1;
+    }
+    for (int a = 0; a < na; a++) {
+        if (!in_region(cur->words_region, base->anchors[a].box))
+            as[a].state = 4;
+        else if (pixel_stable(base->anchors[a].box, changed, skipped, base->cols,
+                              base->rows)) {
+            as[a].state = 5; /* checked by pixels: unchanged */
+            /* whatever OCR read there belongs to this anchor */
+            for (int i = 0; i < nw; i++) {
+                long wa = fp__rect_area(cw[i].w->box);
+                long ov = fp__rect_area(fp__rect_and(cw[i].w->box, base->anchors[a].box));
+                if (!cw[i].used && wa > 0 && ov * 2 >= wa)
+                    cw[i].used = 1;
+            }
+        }
+    }
+    /* 1: same text at the same place */
+    for (int a = 0; a < na; a++) {
+        if (as[a].state == 4 || as[a].state == 5)
+            continue;
+        const fp_word *an = &base->anchors[a];
+        int best = -1;
+        for (int i = 0; i < nw; i++)
+            if (!cw[i].used && !strcmp(cw[i].w->text, an->text) &&
+                near_pos(cw[i].w->box, an->box, tol)) {
+                best = i;
+                break;
+            }
+        if (best >= 0) {
+            cw[best].used = 1;
+            as[a].state = 0;
+            as[a].now = cw[best].w->box;
+            (*matched)++;
+            if (size_differs(an->box, as[a].now)) {
+                as[a].size_changed = 1;
+                if (!(*sized)++)
+                    snprintf(font_example, fe_len, "'%s' %dx%d -> %dx%d",
+                             an->text, an->box.w, an->box.h, as[a].now.w,
+                             as[a].now.h);
+            }
+        } else {
+            as[a].state = -1; /* undecided */
+        }
+    }
+    /* 2: same text elsewhere (nearest) */
+    for (int a = 0; a < na; a++) {
+        if (as[a].state != -1)
+            continue;
+        const fp_word *an = &base->anchors[a];
+        int best = -1;
+        long bd = 0;
+        for (int i = 0; i < nw; i++) {
+            if (cw[i].used || strcmp(cw[i].w->text, an->text))
+                continue;
+            long dx = cw[i].w->box.x - an->box.x, dy = cw[i].w->box.y - an->box.y;
+            long d = dx * dx + dy * dy;
+            if (best < 0 || d < bd) {
+                best = i;
+                bd = d;
+            }
+        }
+        if (best >= 0) {
+            cw[best].used = 1;
+            as[a].state = 1;
+            as[a].now = cw[best].w->box;
+            (*matched)++;
+            if (size_differs(an->box, as[a].now)) {
+                as[a].size_changed = 1;
+                if (!(*sized)++)
+                    snprintf(font_example, fe_len, "'%s' %dx%d -> %dx%d",
+                             an->text, an->box.w, an->box.h, as[a].now.w,
+                             as[a].now.h);
+            }
+        }
+    }
+    /* 3: other text where the anchor was: renamed */
+    char buf[512];
+    for (int a = 0; a < na; a++) {
+        if (as[a].state != -1)
+            continue;
+        const fp_word *an = &base->anchors[a];
+        int start = -1;
+        for (int i = 0; i < nw; i++) {
+            if (cw[i].used || !fp__rect_intersects(cw[i].w->box, an->box) ||
+                !vert_overlap(cw[i].w->box, an->box))
+                continue;
+            if (start < 0 || cw[i].w->box.x < cw[start].w->box.x)
+                start = i;
+        }
+        if (start < 0)
+            continue;
+        /* extend to the left while words touch the line start */
+        fp_rect pb;
+        phrase_from(cw, nw, start, buf, sizeof buf, &pb, 1);
+        as[a].state = 2;
+        as[a].now = pb;
+        v->anchors_renamed++;
+        fp__verdict_reason(v, "%s '%s' now reads '%s' at (%d,%d)",
+                           an->kind == FP_WORD_BUTTON ? "button" : "label",
+                           an->text, buf, pb.x, pb.y);
+        (*explained)[(*nexp)++] = an->box;
+        (*explained)[(*nexp)++] = pb;
+    }
+    /* 4: missing; many at once (another window, a blank screen) are told
+     * in one reason */
+    int nmiss = 0, nconsidered = 0;
+    for (int a = 0; a < na; a++) {
+        nmiss += as[a].state == -1;
+        nconsidered += as[a].state != 4;
+    }
+    if (nmiss >= 3 && nmiss * 2 >= nconsidered) {
+        char list[512] = "";
+        size_t l = 0;
+        int shown = 0;
+        for (int a = 0; a < na && l < sizeof list; a++) {
+            if (as[a].state != -1)
+                continue;
+            const fp_word *an = &base->anchors[a];
+            as[a].state = 3;
+            v->anchors_missing++;
+            (*explained)[(*nexp)++] = an->box;
+            if (shown++ < 4)
+                l += (size_t)snprintf(list + l, sizeof list - l, "%s'%s' (%d,%d)",
+                                      shown > 1 ? ", " : "", an->text, an->box.x,
+                                      an->box.y);
+        }
+        fp__verdict_reason(v, "%d of %d labels not found: %s%s", nmiss, nconsidered,
+                           list, nmiss > 4 ? ", ..." : "");
+    }
+    for (int a = 0; a < na; a++) {
+        if (as[a].state != -1)
+            continue;
+        const fp_word *an = &base->anchors[a];
+        as[a].state = 3;
+        v->anchors_missing++;
+        if (an->kind == FP_WORD_BUTTON)
+            fp__verdict_reason(v, "button '%s' missing (was at (%d,%d))",
+                               an->text, an->box.x, an->box.y);
+        else
+            fp__verdict_reason(v, "label '%s' not found (was at (%d,%d))",
+                               an->text, an->box.x, an->box.y);
+        (*explained)[(*nexp)++] = an->box;
+    }
+    /* moved, with swaps told as such; a common shift is summed up first */
+    {
+        int best_n = 0, bdx = 0, bdy = 0;
+        for (int a = 0; a < na; a++) {
+            if (as[a].state != 1)
+                continue;
+            int dx = as[a].now.x - base->anchors[a].box.x;
+            int dy = as[a].now.y - base->anchors[a].box.y, n = 0;
+            for (int b = 0; b < na; b++)
+                if (as[b].state == 1 &&
+                    abs(as[b].now.x - base->anchors[b].box.x - dx) <= 2 &&
+                    abs(as[b].now.y - base->anchors[b].box.y - dy) <= 2)
+                    n++;
+            if (n > best_n) {
+                best_n = n;
+                bdx = dx;
+                bdy = dy;
+            }
+        }
+        if (best_n >= 3) {
+            char dir[96] = "";
+            if (bdy)
+                snprintf(dir, sizeof dir, "%s by %d px", bdy > 0 ? "down" : "up", abs(bdy));
+            if (bdx) {
+                size_t l = strlen(dir);
+                snprintf(dir + l, sizeof dir - l, "%s%s by %d px", l ? " and " : "",
+                         bdx > 0 ? "right" : "left", abs(bdx));
+            }
+            fp__verdict_reason(v, "%d labels moved %s", best_n, dir);
+        }
+    }
+    for (int a = 0; a < na; a++) {
+        if (as[a].state != 1 || as[a].reported)
+            continue;
+        const fp_word *an = &base->anchors[a];
+        v->anchors_moved++;
+        as[a].reported = 1;
+        (*explained)[(*nexp)++] = an->box;
+        (*explained)[(*nexp)++] = as[a].now;
+        int partner = -1;
+        for (int b = 0; b < na; b++) {
+            if (b == a || as[b].state != 1 || as[b].reported)
+                continue;
+            const fp_word *bn = &base->anchors[b];
+            if (near_pos(as[a].now, bn->box, tol * 2 + 2) &&
+                near_pos(as[b].now, an->box, tol * 2 + 2)) {
+                partner = b;
+                break;
+            }
+        }
+        if (partner >= 0) {
+            const fp_word *bn = &base->anchors[partner];
+            as[partner].reported = 1;
+            v->anchors_moved++;
+            fp__verdict_reason(v,
+                               "labels '%s' and '%s' swapped: '%s' moved from "
+                               "(%d,%d) to (%d,%d), '%s' from (%d,%d) to (%d,%d)",
+                               an->text, bn->text, an->text, an->box.x,
+                               an->box.y, as[a].now.x, as[a].now.y, bn->text,
+                               bn->box.x, bn->box.y, as[partner].now.x,
+                               as[partner].now.y);
+        } else {
+            fp__verdict_reason(v, "%s '%s' moved from (%d,%d) to (%d,%d)",
+                               an->kind == FP_WORD_BUTTON ? "button" : "label",
+                               an->text, an->box.x, an->box.y, as[a].now.x,
+                               as[a].now.y);
+        }
+    }
+    for (int a = 0; a < na; a++)
+        if (as[a].state != 4)
+            v->anchors_checked++;
+    /* new text: unmatched confident words in changed cells, outside masks */
+    int shown = 0;
+    for (int i = 0; i < nw; i++) {
+        if (cw[i].used || cw[i].w->conf < opt->min_conf ||
+            !fp__has_alnum(cw[i].w->text))
+            continue;
+        fp_rect b = cw[i].w->box;
+        if (word_in_masks(b, base->masks, base->n_masks) ||
+            word_in_masks(b, cur->masks, cur->n_masks))
+            continue;
+        if (!v->size_changed && !rect_touches_changed(b, v, v->n_changed))
+            continue;
+        /* start the phrase at the leftmost unused word of this run */
+        int s = i;
+        for (int moved = 1; moved;) {
+            moved = 0;
+            for (int j = 0; j < nw; j++) {
+                if (cw[j].used || j == s)
+                    continue;
+                fp_rect sb = cw[s].w->box, jb = cw[j].w->box;
+                int gap = sb.x - (jb.x + jb.w);
+                if (vert_overlap(sb, jb) && gap >= -2 && gap <= (sb.h > 8 ? sb.h : 8)) {
+                    s = j;
+                    moved = 1;
+                    break;
+                }
+            }
+        }
+        fp_rect pb;
+        phrase_from(cw, nw, s, buf, sizeof buf, &pb, 1);
+        (*explained)[(*nexp)++] = pb;
+        if (shown++ < 5)
+            fp__verdict_reason(v, "new text '%s' at (%d,%d)", buf, pb.x, pb.y);
+    }
+    free(as);
+    free(cw);
+    return FP_OK;
+}
+
+/* Move the last reason to position pos (earlier reasons shift down). */
+static void move_last_reason(fp_verdict *v, int pos)
+{
+    if (v->n_reasons <= 0 || pos < 0 || pos >= v->n_reasons - 1)
+        return;
+    char *last = v->reasons[v->n_reasons - 1];
+    memmove(&v->reasons[pos + 1], &v->reasons[pos],
+            (size_t)(v->n_reasons - 1 - pos) * sizeof *v->reasons);
+    v->reasons[pos] = last;
+}
+
+static int rect_explained(fp_rect r, const fp_rect *e, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (fp__rect_intersects(r, e[i]))
+            return 1;
+    return 0;
+}
+
+static int add_ignored(fp_verdict *v, fp_rect r)
+{
+    fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
+    if (!n)
+        return FP_ERR_NOMEM;
+    v->ignored = n;
+    n[v->n_ignored++] = r;
+    return FP_OK;
+}
+
+/* masks and learned cells (as row runs), for the evidence image */
+static int list_ignored(const fp_fingerprint *base, const fp_input *cur, fp_verdict *v)
+{
+    int rc = FP_OK;
+    for (int i = 0; i < base->n_masks && !rc; i++)
+        rc = add_ignored(v, base->masks[i].r);
+    for (int i = 0; i < cur->n_masks && !rc; i++)
+        rc = add_ignored(v, cur->masks[i].r);
+    for (int r = 0; r < base->rows && !rc; r++)
+        for (int c = 0; c < base->cols && !rc; c++) {
+            if (!base->learned[r * base->cols + c])
+                continue;
+            int c1 = c;
+            while (c1 + 1 < base->cols && base->learned[r * base->cols + c1 + 1])
+                c1++;
+            fp_rect q = {c * FP_CELL, r * FP_CELL, (c1 - c + 1) * FP_CELL, FP_CELL};
+            rc = add_ignored(v, q);
+            c = c1;
+        }
+    return rc;
+}
+
+int fp_compare(const fp_fingerprint *base, const fp_input *cur,
+               const fp_options *opt, fp_verdict *v)
+{
+    double t0 = fp__now_ms();
+    fp_options defo;
+    if (!opt) {
+        fp_options_default(&defo);
+        opt = &defo;
+    }
+    if (!v)
+        return FP_ERR_ARG;
+    memset(v, 0, sizeof *v);
+    if (!base || !base->image || !cur || !cur->image)
+        return FP_ERR_ARG;
+    PIX *img = fp__to32(cur->image);
+    if (!img)
+        return FP_ERR_NOMEM;
+    int rc = FP_OK;
+    int w = pixGetWidth(img), h = pixGetHeight(img);
+    uint8_t *changed = NULL, *skipped = NULL;
+    fp_rect *explained = NULL;
+    int nexp = 0;
+
+    /* L1: top-level windows (a new dialog explains the rest), class, size */
+    if (cur->windows || cur->n_windows)
+        fp__compare_windows(base->windows, base->n_windows, cur->windows,
+                            cur->n_windows,
+                            cur->win_class ? cur->win_class : base->win_class, v);
+    if (cur->win_class && base->win_class && *base->win_class &&
+        strcmp(cur->win_class, base->win_class)) {
+        v->class_changed = 1;
+        fp__verdict_reason(v, "window class '%s' -> '%s'", base->win_class,
+                           cur->win_class);
+    }
+    if (w != base->width || h != base->height) {
+        v->size_changed = 1;
+        fp__verdict_reason(v, "window size %dx%d -> %dx%d", base->width,
+                           base->height, w, h);
+    }
+    int n_l1 = v->n_reasons;
+
+    /* L2: cells */
+    if (!v->size_changed) {
+        changed = calloc((size_t)base->cols * base->rows + 1, 1);
+        skipped = calloc((size_t)base->cols * base->rows + 1, 1);
+        if (!changed || !skipped) {
+            rc = FP_ERR_NOMEM;
+            goto out;
+        }
+        if ((rc = fp__compare_cells(base->image, img, base->learned, base->masks,
+                                    base->n_masks, cur->masks, cur->n_masks, opt,
+                                    changed, skipped, v)))
+            goto out;
+        if (v->cells_changed &&
+            (rc = fp__cells_to_rects(changed, base->cols, base->rows, w, h, v)))
+            goto out;
+    } else {
+        v->cells_total = v->cells_changed = (w / FP_CELL) * (h / FP_CELL);
+        fp_rect all = {0, 0, w, h};
+        fp__verdict_rect(v, all);
+    }
+
+    /* L3: anchors, only when the caller ran OCR */
+    int sized = 0, matched = 0;
+    char font_example[256] = "";
+    if (cur->has_words) {
+        if ((rc = compare_anchors(base, cur, changed, skipped, opt, v, &explained,
+                                  &nexp, &sized,
+                                  &matched, font_example, sizeof font_example)))
+            goto out;
+    }
+    /* Font and theme are told first (after L1): they explain the rest. */
+    int font = sized >= 2 && sized * 2 >= matched;
+    if (font) {
+        fp__verdict_reason(v, "font changed (label boxes changed size, e.g. %s)",
+                           font_example);
+        move_last_reason(v, n_l1++);
+    }
+    /* Theme: many cells changed and the dominant colour with them; or many
+     * cells while every anchor stayed */
+    int theme = 0, many = 0;
+    int layout = v->anchors_moved || v->anchors_renamed || v->anchors_missing;
+    if (!v->size_changed && v->cells_checked > 0 &&
+        v->cells_changed >= opt->theme_fraction * v->cells_checked) {
+        uint32_t c0 = fp__mode_colour(base->image), c1 = fp__mode_colour(img);
+        if (c0 != c1) {
+            theme = 1;
+            fp__verdict_reason(v,
+                               "colours/theme changed (background #%06x -> #%06x, "
+                               "%d of %d cells)",
+                               c0, c1, v->cells_changed, v->cells_checked);
+            move_last_reason(v, n_l1++);
+        } else if (!font) {
+            many = 1;
+            fp__verdict_reason(v, "%d of %d cells changed (%s)", v->cells_changed,
+                               v->cells_checked,
+                               cur->has_words && !layout
+                                   ? "labels unchanged: colours or font"
+                                   : "large change");
+            if (!layout) /* else the anchors' reasons come first */
+                move_last_reason(v, n_l1++);
+        }
+    }
+
+    /* Region reasons for changes nothing above explains */
+    if (!v->size_changed && !theme && !font) {
+        int listed = 0, more = 0;
+        (void)many;
+        for (int i = 0; i < v->n_changed; i++) {
+            fp_rect r = v->changed[i];
+            if (rect_explained(r, explained, nexp))
+                continue;
+            if (listed < opt->max_region_reasons) {
+                fp__verdict_reason(v, "region (%d,%d,%d,%d) changed", r.x, r.y,
+                                   r.w, r.h);
+                listed++;
+            } else {
+                more++;
+            }
+        }
+        if (more)
+            fp__verdict_reason(v, "and %d more changed regions", more);
+    }
+
+    if ((rc = list_ignored(base, cur, v)))
+        goto out;
+    v->match = !(v->class_changed || v->size_changed || v->windows_new ||
+                 v->windows_missing || v->cells_changed || v->anchors_moved ||
+                 v->anchors_renamed || v->anchors_missing || font);
+out:
+    free(changed);
+    free(skipped);
+    free(explained);
+    pixDestroy(&img);
+    v->elapsed_ms = fp__now_ms() - t0;
+    if (rc)
+        fp_verdict_free(v);
+    return rc;
+}
+
+int fp_compare_fp(const fp_fingerprint *base, const fp_fingerprint *cur,
+                  const fp_options *opt, fp_verdict *out)
+{
+    if (!cur)
+        return FP_ERR_ARG;
+    fp_input in = {0};
+    in.image = cur->image;
+    in.win_class = cur->win_class;
+    in.windows = cur->windows;
+    in.n_windows = cur->n_windows;
+    in.words = cur->anchors;
+    in.n_words = cur->n_anchors;
+    in.has_words = cur->n_anchors > 0;
+    in.masks = cur->masks;
+    in.n_masks = cur->n_masks;
+    return fp_compare(base, &in, opt, out);
+}

@@ -1,0 +1,456 @@
+/* fingerprint.c - compute a fingerprint from a window image, and the small
+ * helpers the other files share. */
+#include "fp_int.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void fp_options_default(fp_options *o)
+{
+    o->threshold = 0.1;
+    o->min_pixels = 2;
+    o->pos_tolerance = 4;
+    o->min_conf = 60.0f;
+    o->theme_fraction = 0.30;
+    o->max_learn_fraction = 0.25;
+    o->max_region_reasons = 8;
+}
+
+char *fp__strdup(const char *s)
+{
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+int fp__has_alnum(const char *s)
+{
+    if (!s)
+        return 0;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (isalnum(c) || c >= 0x80) /* UTF-8 letters (æøå) count */
+            return 1;
+    }
+    return 0;
+}
+
+double fp__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int fp__rect_intersects(fp_rect a, fp_rect b)
+{
+    return a.w > 0 && a.h > 0 && b.w > 0 && b.h > 0 && a.x < b.x + b.w &&
+           b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+}
+
+fp_rect fp__rect_and(fp_rect a, fp_rect b)
+{
+    fp_rect r = {0, 0, 0, 0};
+    int x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
+    int x1 = a.x + a.w < b.x + b.w ? a.x + a.w : b.x + b.w;
+    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
+    if (x1 > x0 && y1 > y0) {
+        r.x = x0; r.y = y0; r.w = x1 - x0; r.h = y1 - y0;
+    }
+    return r;
+}
+
+long fp__rect_area(fp_rect r)
+{
+    return (r.w > 0 && r.h > 0) ? (long)r.w * r.h : 0;
+}
+
+int fp__rect_contains_point(fp_rect r, int x, int y)
+{
+    return x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
+}
+
+int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    char **r = realloc(v->reasons, (size_t)(v->n_reasons + 1) * sizeof *r);
+    if (!r)
+        return FP_ERR_NOMEM;
+    v->reasons = r;
+    if (!(r[v->n_reasons] = fp__strdup(buf)))
+        return FP_ERR_NOMEM;
+    v->n_reasons++;
+    return FP_OK;
+}
+
+int fp__verdict_rect(fp_verdict *v, fp_rect rc)
+{
+    fp_rect *r = realloc(v->changed, (size_t)(v->n_changed + 1) * sizeof *r);
+    if (!r)
+        return FP_ERR_NOMEM;
+    v->changed = r;
+    r[v->n_changed++] = rc;
+    return FP_OK;
+}
+
+void fp_verdict_free(fp_verdict *v)
+{
+    if (!v)
+        return;
+    for (int i = 0; i < v->n_reasons; i++)
+        free(v->reasons[i]);
+    free(v->reasons);
+    free(v->changed);
+    free(v->ignored);
+    memset(v, 0, sizeof *v);
+}
+
+void fp__free_windows(fp_window *w, int n)
+{
+    for (int i = 0; w && i < n; i++) {
+        free(w[i].cls);
+        free(w[i].name);
+    }
+    free(w);
+}
+
+void fp__free_words(fp_word *w, int n)
+{
+    for (int i = 0; w && i < n; i++)
+        free(w[i].text);
+    free(w);
+}
+
+int fp__copy_windows(fp_window **dst, int *ndst, const fp_window *src, int n)
+{
+    *dst = NULL;
+    *ndst = 0;
+    if (n <= 0 || !src)
+        return FP_OK;
+    fp_window *w = calloc((size_t)n, sizeof *w);
+    if (!w)
+        return FP_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        w[i].box = src[i].box;
+        w[i].cls = fp__strdup(src[i].cls ? src[i].cls : "");
+        w[i].name = fp__strdup(src[i].name ? src[i].name : "");
+        if (!w[i].cls || !w[i].name) {
+            fp__free_windows(w, n);
+            return FP_ERR_NOMEM;
+        }
+    }
+    *dst = w;
+    *ndst = n;
+    return FP_OK;
+}
+
+int fp__copy_words(fp_word **dst, int *ndst, const fp_word *src, int n)
+{
+    *dst = NULL;
+    *ndst = 0;
+    if (n <= 0 || !src)
+        return FP_OK;
+    fp_word *w = calloc((size_t)n, sizeof *w);
+    if (!w)
+        return FP_ERR_NOMEM;
+    for (int i = 0; i < n; i++) {
+        w[i] = src[i];
+        if (!(w[i].text = fp__strdup(src[i].text ? src[i].text : ""))) {
+            fp__free_words(w, n);
+            return FP_ERR_NOMEM;
+        }
+    }
+    *dst = w;
+    *ndst = n;
+    return FP_OK;
+}
+
+PIX *fp__to32(PIX *pix)
+{
+    if (!pix)
+        return NULL;
+    if (pixGetDepth(pix) == 32)
+        return pixClone(pix);
+    return pixConvertTo32(pix);
+}
+
+/* pixelmatch's YIQ weights; max possible delta is 35215. */
+double fp__yiq_delta(uint32_t a, uint32_t b)
+{
+    double r1 = (a >> 24) & 0xff, g1 = (a >> 16) & 0xff, b1 = (a >> 8) & 0xff;
+    double r2 = (b >> 24) & 0xff, g2 = (b >> 16) & 0xff, b2 = (b >> 8) & 0xff;
+    double dr = r1 - r2, dg = g1 - g2, db = b1 - b2;
+    double y = dr * 0.29889531 + dg * 0.58662247 + db * 0.11448223;
+    double i = dr * 0.59597799 - dg * 0.27417610 - db * 0.32180189;
+    double q = dr * 0.21147017 - dg * 0.52261711 + db * 0.31114694;
+    return 0.5053 * y * y + 0.299 * i * i + 0.1957 * q * q;
+}
+
+double fp__max_delta(double threshold)
+{
+    return 35215.0 * threshold * threshold;
+}
+
+static inline int luma(uint32_t p)
+{
+    return (int)((((p >> 24) & 0xff) * 77 + ((p >> 16) & 0xff) * 150 +
+                  ((p >> 8) & 0xff) * 29) >> 8);
+}
+
+uint64_t fp_cell_descriptor(PIX *pix, int col, int row)
+{
+    int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
+    const l_uint32 *data = pixGetData(pix);
+    uint64_t d = 0;
+    for (int sy = 0; sy < 4; sy++) {
+        for (int sx = 0; sx < 4; sx++) {
+            int sum = 0, n = 0;
+            for (int y = row * FP_CELL + sy * 4; y < row * FP_CELL + sy * 4 + 4 && y < h; y++)
+                for (int x = col * FP_CELL + sx * 4; x < col * FP_CELL + sx * 4 + 4 && x < w; x++) {
+                    sum += luma(data[(size_t)y * wpl + x]);
+                    n++;
+                }
+            uint64_t nib = n ? (uint64_t)(sum / n) >> 4 : 0;
+            d |= nib << (4 * (sy * 4 + sx));
+        }
+    }
+    return d;
+}
+
+int fp_descriptor_distance(uint64_t a, uint64_t b)
+{
+    int s = 0;
+    for (int i = 0; i < 16; i++) {
+        int x = (int)((a >> (4 * i)) & 0xf), y = (int)((b >> (4 * i)) & 0xf);
+        s += x > y ? x - y : y - x;
+    }
+    return s;
+}
+
+void fp_learn_rect(fp_fingerprint *fp, fp_rect r)
+{
+    if (!fp || !fp->learned || r.w <= 0 || r.h <= 0)
+        return;
+    int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
+    int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
+    for (int y = r0; y <= r1 && y < fp->rows; y++)
+        for (int x = c0; x <= c1 && x < fp->cols; x++)
+            fp->learned[y * fp->cols + x] = 1;
+}
+
+void fp_fingerprint_free(fp_fingerprint *fp)
+{
+    if (!fp)
+        return;
+    free(fp->key);
+    free(fp->win_class);
+    fp__free_windows(fp->windows, fp->n_windows);
+    fp__free_words(fp->anchors, fp->n_anchors);
+    free(fp->masks);
+    free(fp->learned);
+    free(fp->cells);
+    pixDestroy(&fp->image);
+    free(fp);
+}
+
+/* A word is data, not a label, when a mask covers most of it. */
+static int word_masked(const fp_word *w, const fp_mask *m, int n)
+{
+    long area = fp__rect_area(w->box);
+    for (int i = 0; i < n; i++) {
+        long a = fp__rect_area(fp__rect_and(w->box, m[i].r));
+        if (a > 0 && a * 2 >= area)
+            return 1;
+    }
+    return 0;
+}
+
+/* Is the word framed like a button: a closed rectangle of one colour, other
+ * than the background, close around it (at most 48 px aside, 16 above and
+ * below)? Only changes how reasons name the word. */
+static int framed(PIX *pix, fp_rect b)
+{
+    int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
+    const l_uint32 *d = pixGetData(pix);
+    int cy = b.y + b.h / 2;
+    if (b.x < 3 || cy < 0 || cy >= h || b.x + b.w >= w - 2)
+        return 0;
+#define PX(x, y) (d[(size_t)(y) * wpl + (x)] & FP_ALPHA_MASK)
+    l_uint32 bg = PX(b.x - 2, cy);
+    double maxd = fp__max_delta(0.1);
+    int top = -1, bottom = -1, left = -1, right = -1;
+    for (int dy = 1; dy <= 16 && top < 0 && b.y - dy >= 0; dy++) {
+        int y = b.y - dy, ok = 1;
+        l_uint32 c = PX(b.x, y);
+        if (fp__yiq_delta(c, bg) <= maxd)
+            continue;
+        for (int x = b.x; x < b.x + b.w && ok; x++)
+            ok = PX(x, y) == c;
+        if (ok)
+            top = y;
+    }
+    for (int dy = 0; dy <= 16 && bottom < 0 && b.y + b.h + dy < h; dy++) {
+        int y = b.y + b.h + dy, ok = 1;
+        l_uint32 c = PX(b.x, y);
+        if (fp__yiq_delta(c, bg) <= maxd)
+            continue;
+        for (int x = b.x; x < b.x + b.w && ok; x++)
+            ok = PX(x, y) == c;
+        if (ok)
+            bottom = y;
+    }
+    if (top < 0 || bottom < 0)
+        return 0;
+    for (int dx = 1; dx <= 48 && left < 0 && b.x - dx >= 0; dx++) {
+        int x = b.x - dx, ok = 1;
+        l_uint32 c = PX(x, cy);
+        if (fp__yiq_delta(c, bg) <= maxd)
+            continue;
+        for (int y = top + 1; y < bottom && ok; y++)
+            ok = PX(x, y) == c;
+        if (ok)
+            left = x;
+        else
+            break; /* something else in the way: not a frame */
+    }
+    for (int dx = 0; dx <= 48 && right < 0 && b.x + b.w + dx < w; dx++) {
+        int x = b.x + b.w + dx, ok = 1;
+        l_uint32 c = PX(x, cy);
+        if (fp__yiq_delta(c, bg) <= maxd)
+            continue;
+        for (int y = top + 1; y < bottom && ok; y++)
+            ok = PX(x, y) == c;
+        if (ok)
+            right = x;
+        else
+            break;
+    }
+#undef PX
+    return left >= 0 && right >= 0;
+}
+
+int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
+               fp_fingerprint **out)
+{
+    fp_options defo;
+    if (!opt) {
+        fp_options_default(&defo);
+        opt = &defo;
+    }
+    if (!out)
+        return FP_ERR_ARG;
+    *out = NULL;
+    if (!in || !in->image)
+        return FP_ERR_ARG;
+    fp_fingerprint *fp = calloc(1, sizeof *fp);
+    if (!fp)
+        return FP_ERR_NOMEM;
+    int rc = FP_ERR_NOMEM;
+    PIX *p32 = fp__to32(in->image);
+    if (!p32)
+        goto fail;
+    fp->image = pixCopy(NULL, p32); /* own copy: the caller reuses buffers */
+    pixDestroy(&p32);
+    if (!fp->image)
+        goto fail;
+    pixSetSpp(fp->image, 3); /* the alpha byte of a capture is meaningless */
+    fp->version = FP_FORMAT_VERSION;
+    fp->recordings = 1;
+    fp->width = pixGetWidth(fp->image);
+    fp->height = pixGetHeight(fp->image);
+    if (key && !(fp->key = fp__strdup(key)))
+        goto fail;
+    if (!(fp->win_class = fp__strdup(in->win_class ? in->win_class : "")))
+        goto fail;
+    if ((rc = fp__copy_windows(&fp->windows, &fp->n_windows, in->windows,
+                               in->n_windows)))
+        goto fail;
+    rc = FP_ERR_NOMEM;
+    fp->cols = (fp->width + FP_CELL - 1) / FP_CELL;
+    fp->rows = (fp->height + FP_CELL - 1) / FP_CELL;
+    size_t ncell = (size_t)fp->cols * fp->rows;
+    fp->learned = calloc(ncell ? ncell : 1, 1);
+    fp->cells = calloc(ncell ? ncell : 1, sizeof *fp->cells);
+    if (!fp->learned || !fp->cells)
+        goto fail;
+    /* Masks: declared/typed ones are kept as rectangles; learned ones given
+     * by the caller become learned cells. */
+    if (in->n_masks > 0) {
+        fp->masks = calloc((size_t)in->n_masks, sizeof *fp->masks);
+        if (!fp->masks)
+            goto fail;
+        for (int i = 0; i < in->n_masks; i++) {
+            if (in->masks[i].source == FP_MASK_LEARNED)
+                fp_learn_rect(fp, in->masks[i].r);
+            else
+                fp->masks[fp->n_masks++] = in->masks[i];
+        }
+    }
+    /* Anchors: confident words with letters or digits, outside masks. */
+    if (in->has_words && in->n_words > 0 && in->words) {
+        fp->anchors = calloc((size_t)in->n_words, sizeof *fp->anchors);
+        if (!fp->anchors)
+            goto fail;
+        for (int i = 0; i < in->n_words; i++) {
+            const fp_word *w = &in->words[i];
+            if (w->conf < opt->min_conf || !fp__has_alnum(w->text) ||
+                w->box.w <= 0 || w->box.h <= 0 ||
+                word_masked(w, in->masks, in->n_masks))
+                continue;
+            fp_word *a = &fp->anchors[fp->n_anchors];
+            *a = *w;
+            if (a->kind == FP_WORD_LABEL && framed(fp->image, a->box))
+                a->kind = FP_WORD_BUTTON;
+            if (!(a->text = fp__strdup(w->text)))
+                goto fail;
+            fp->n_anchors++;
+        }
+    }
+    for (int r = 0; r < fp->rows; r++)
+        for (int c = 0; c < fp->cols; c++)
+            fp->cells[r * fp->cols + c] = fp_cell_descriptor(fp->image, c, r);
+    *out = fp;
+    return FP_OK;
+fail:
+    fp_fingerprint_free(fp);
+    return rc;
+}
+
+uint32_t fp__mode_colour(PIX *pix)
+{
+    int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
+    const l_uint32 *data = pixGetData(pix);
+    int *hist = calloc(4096, sizeof *hist);
+    uint32_t *rep = calloc(4096, sizeof *rep);
+    uint32_t best = 0;
+    if (hist && rep) {
+        int bi = -1;
+        for (int y = 0; y < h; y += 3)
+            for (int x = 0; x < w; x += 3) {
+                uint32_t p = data[(size_t)y * wpl + x];
+                int bin = (int)(((p >> 28) << 8) | (((p >> 20) & 0xf) << 4) |
+                                ((p >> 12) & 0xf));
+                if (!hist[bin]++)
+                    rep[bin] = p >> 8;
+                if (bi < 0 || hist[bin] > hist[bi])
+                    bi = bin;
+            }
+        if (bi >= 0)
+            best = rep[bi];
+    }
+    free(hist);
+    free(rep);
+    return best;
+}

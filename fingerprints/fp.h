@@ -1,0 +1,200 @@
+/*
+ * fp.h - vagt's fingerprint engine: image in, fingerprint out; compare two,
+ * get a verdict with reasons; keep a baseline folder; draw diff images.
+ *
+ * No X11 and no Lua here: the caller captures the window (a Leptonica PIX,
+ * 32 bpp, window-relative), lists the app's top-level windows, supplies OCR
+ * words when it has them and the masked (dynamic) regions. Judging is local
+ * and layered: L1 the top-level windows (class, size, new windows), L2 a grid
+ * of 16x16 cells compared pixel by pixel against the stored reference image
+ * (YIQ colour distance, small per-cell count threshold, masks skipped), L3
+ * OCR text anchors (only when the caller passes words: to explain a drift).
+ * Fast path: unchanged rows cost one memcmp (~1 ms at 1920x1080, 2 cores).
+ * An anchor whose cells all compared unchanged is judged by its pixels, so
+ * OCR misreads of an unchanged label never raise an alarm.
+ *
+ * Ownership: fp_* never keeps caller pointers; every fp_verdict filled by
+ * fp_compare/fp_compare_fp/fp_merge/fp_store_record must be released with
+ * fp_verdict_free (also after a refusal or a match). Not thread-shared:
+ * separate fingerprints may be used from separate threads.
+ */
+#ifndef VAGT_FP_H
+#define VAGT_FP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <leptonica/allheaders.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FP_FORMAT_VERSION 1
+#define FP_CELL 16 /* cell edge in pixels */
+
+/* Return codes (0 = success). The runtime maps FP_ERR_CORRUPT to exit 2. */
+enum {
+    FP_OK = 0,
+    FP_ERR_ARG = 1,      /* bad argument (NULL image, wrong depth, ...) */
+    FP_ERR_NOMEM = 2,
+    FP_ERR_IO = 3,       /* cannot read/write a file or folder */
+    FP_ERR_NOTFOUND = 4, /* no baseline entry for this key */
+    FP_ERR_CORRUPT = 5,  /* entry unreadable: bad JSON, missing field, bad PNG */
+    FP_ERR_REFUSED = 6   /* merge refused: recording differs by more than data */
+};
+
+typedef struct fp_rect {
+    int x, y, w, h;
+} fp_rect;
+
+/* One top-level window of the application (screen coordinates). List them
+ * front-most first; position is ignored when judging, size and title are not. */
+typedef struct fp_window {
+    char *cls;
+    char *name;
+    fp_rect box;
+} fp_window;
+
+typedef enum { FP_WORD_LABEL = 0, FP_WORD_BUTTON = 1 } fp_word_kind;
+
+/* One OCR word, window-relative. Anchors in a fingerprint use the same type.
+ * kind only changes the wording of reasons; fp_compute also marks a word
+ * framed by a closed rectangle (a push button) as FP_WORD_BUTTON. */
+typedef struct fp_word {
+    char *text;
+    fp_rect box;
+    float conf; /* 0..100 */
+    fp_word_kind kind;
+} fp_word;
+
+typedef enum {
+    FP_MASK_DECLARED = 0, /* ignore region declared by the script */
+    FP_MASK_TYPED = 1,    /* a field the robot typed into */
+    FP_MASK_LEARNED = 2   /* differed between recordings */
+} fp_mask_source;
+
+typedef struct fp_mask {
+    fp_rect r; /* window-relative */
+    fp_mask_source source;
+} fp_mask;
+
+/* What the caller saw. Pointers are borrowed, never freed by fp_. */
+typedef struct fp_input {
+    PIX *image;             /* window image, 32 bpp (other depths converted) */
+    const char *win_class;  /* target window class */
+    const fp_window *windows; int n_windows; /* app's top-levels, front first;
+                                                NULL/0: unknown, not judged */
+    const fp_word *words; int n_words;       /* OCR words, if has_words */
+    int has_words;          /* 1 when OCR ran (n_words may then be 0) */
+    fp_rect words_region;   /* area OCR covered; w=0 means the whole window */
+    const fp_mask *masks; int n_masks;
+} fp_input;
+
+/* A fingerprint (owns everything in it). */
+typedef struct fp_fingerprint {
+    int version;            /* FP_FORMAT_VERSION */
+    char *key;              /* step key (may be NULL until stored) */
+    char *win_class;
+    int width, height;
+    fp_window *windows; int n_windows;
+    fp_word *anchors; int n_anchors;   /* static words */
+    fp_mask *masks; int n_masks;       /* declared/typed masks kept */
+    int cols, rows;                    /* cell grid */
+    uint8_t *learned;                  /* cols*rows, 1 = learned volatile */
+    uint64_t *cells;                   /* cols*rows cell descriptors */
+    int recordings;                    /* how many recordings merged */
+    PIX *image;                        /* reference image, 32 bpp */
+} fp_fingerprint;
+
+typedef struct fp_options {
+    double threshold;      /* YIQ distance, pixelmatch scale 0..1 (0.1) */
+    int min_pixels;        /* changed pixels that make a cell changed (2) */
+    int pos_tolerance;     /* px an anchor may shift and still match (4) */
+    float min_conf;        /* OCR confidence for a word to become an anchor (60) */
+    double theme_fraction; /* changed-cell share that suggests a theme (0.30) */
+    double max_learn_fraction; /* merge refuses above this share (0.25) */
+    int max_region_reasons;    /* region reasons listed before "and N more" (8) */
+} fp_options;
+
+/* The result of a comparison. Reasons are plain sentences with window
+ * coordinates; changed holds merged changed cells (window-relative). */
+typedef struct fp_verdict {
+    int match;            /* 1 = match, 0 = drift */
+    char **reasons; int n_reasons;
+    fp_rect *changed; int n_changed;
+    fp_rect *ignored; int n_ignored; /* masks and learned cells applied */
+    int cells_total, cells_checked, cells_masked, cells_changed;
+    int anchors_checked, anchors_moved, anchors_renamed, anchors_missing;
+    int windows_new, windows_missing;
+    int size_changed, class_changed;
+    double elapsed_ms;    /* time spent in fp_compare */
+} fp_verdict;
+
+void fp_options_default(fp_options *o);
+
+/* Fingerprints */
+int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
+               fp_fingerprint **out);
+void fp_fingerprint_free(fp_fingerprint *fp);
+/* Mark learned volatile cells overlapping r. */
+void fp_learn_rect(fp_fingerprint *fp, fp_rect r);
+/* Descriptor of one cell: 4x4 sub-blocks, 4-bit mean luma each. */
+uint64_t fp_cell_descriptor(PIX *pix32, int col, int row);
+/* Sum of nibble differences between two descriptors (0 = alike). */
+int fp_descriptor_distance(uint64_t a, uint64_t b);
+
+/* Compare: returns FP_OK (the verdict says match or drift) or an error code.
+ * Masks of base and of cur both apply. With cur->has_words, anchors are
+ * matched to the words: reasons "moved", "now reads", "not found"/"missing",
+ * "swapped", "new text", "font changed"; without, changed cells are
+ * reported as regions. Theme/font reasons and L1 reasons come first. */
+int fp_compare(const fp_fingerprint *base, const fp_input *cur,
+               const fp_options *opt, fp_verdict *out);
+int fp_compare_fp(const fp_fingerprint *base, const fp_fingerprint *cur,
+                  const fp_options *opt, fp_verdict *out);
+void fp_verdict_free(fp_verdict *v);
+
+/* Merge a further recording into base. On FP_OK *out is a new fingerprint
+ * (cells that differ, and the whole box of a word that changed, became
+ * learned volatile; anchors not in every recording dropped; recordings
+ * summed; base's reference image kept). Refused (FP_ERR_REFUSED, reasons in
+ * *refusal) when it differs by more than data: window class or size, new or
+ * missing top-level windows, a label moved, label boxes resized (font), or
+ * more than max_learn_fraction of the checked cells changed. */
+int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec,
+             const fp_options *opt, fp_fingerprint **out, fp_verdict *refusal);
+
+/* Diff image: recorded | current | difference, side by side; changed
+ * regions outlined in red on the current image (and the diff panel), where
+ * the diff panel shows differing pixels red on a faded recorded image and
+ * ignored regions (v->ignored) tinted blue. v may be NULL. Caller
+ * pixDestroy()s it. */
+PIX *fp_diff_image(PIX *recorded, PIX *current, const fp_verdict *v);
+
+/* Baseline store: DIR/<sanitized-key>.json + .png, written atomically,
+ * files 0600, folder 0700. err (may be NULL) receives a message that names
+ * the file and, for a corrupt entry, the field. */
+typedef struct fp_error {
+    int code;
+    char message[1024];
+} fp_error;
+
+/* Deterministic, safe file stem for a key (malloc'd). */
+char *fp_sanitize_key(const char *key);
+int fp_store_load(const char *dir, const char *key, fp_fingerprint **out,
+                  fp_error *err);
+/* Write (create or replace) the entry for fp->key. */
+int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err);
+/* Record: store when new, else merge into the stored entry; refusal reasons
+ * go to *refusal (may be NULL) and to err->message; the entry is then left
+ * untouched. Replacing is fp_store_save. FP_ERR_CORRUPT from any load means
+ * a hand-edited or damaged entry: the message names the file and field. */
+int fp_store_record(const char *dir, const fp_fingerprint *rec,
+                    const fp_options *opt, fp_verdict *refusal, fp_error *err);
+/* Load one entry file directly (path to the .json). */
+int fp_entry_load(const char *json_path, fp_fingerprint **out, fp_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

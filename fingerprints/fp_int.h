@@ -1,0 +1,53 @@
+/* Internal helpers shared by the fingerprint engine's files (not public). */
+#ifndef VAGT_FP_INT_H
+#define VAGT_FP_INT_H
+
+#include "fp.h"
+
+#define FP_ALPHA_MASK 0xffffff00u /* Leptonica RGBA word: RGB bits only */
+
+char *fp__strdup(const char *s);
+int fp__has_alnum(const char *s);
+double fp__now_ms(void);
+
+int fp__rect_intersects(fp_rect a, fp_rect b);
+fp_rect fp__rect_and(fp_rect a, fp_rect b);
+long fp__rect_area(fp_rect r);
+int fp__rect_contains_point(fp_rect r, int x, int y);
+
+int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int fp__verdict_rect(fp_verdict *v, fp_rect r);
+
+int fp__copy_windows(fp_window **dst, int *ndst, const fp_window *src, int n);
+int fp__copy_words(fp_word **dst, int *ndst, const fp_word *src, int n);
+void fp__free_windows(fp_window *w, int n);
+void fp__free_words(fp_word *w, int n);
+
+/* 32 bpp view of pix: a clone when already 32 bpp, else a conversion. */
+PIX *fp__to32(PIX *pix);
+
+/* pixelmatch-style YIQ squared distance between two Leptonica RGB words. */
+double fp__yiq_delta(uint32_t a, uint32_t b);
+/* threshold (0..1) -> maximum allowed delta. */
+double fp__max_delta(double threshold);
+
+/* Cell-grid comparison of two equally sized 32 bpp images with masks.
+ * changed (cols*rows) gets 1 for changed cells; skipped (may be NULL) 1 for
+ * masked or learned cells. Fills the cell counts in v. */
+int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
+                      const fp_mask *m1, int n1, const fp_mask *m2, int n2,
+                      const fp_options *opt, uint8_t *changed, uint8_t *skipped,
+                      fp_verdict *v);
+/* Merge changed cells into rectangles (8-connected), appended to v. */
+int fp__cells_to_rects(const uint8_t *changed, int cols, int rows, int w,
+                       int h, fp_verdict *v);
+
+/* Match top-level window lists; appends reasons. Returns (new, missing). */
+void fp__compare_windows(const fp_window *base, int nb, const fp_window *cur,
+                         int nc, const char *target_class, fp_verdict *v);
+
+/* Most frequent colour (0xRRGGBB) of an image, sampled. */
+uint32_t fp__mode_colour(PIX *pix32);
+
+#endif

@@ -1,0 +1,234 @@
+/* merge.c - fold a further recording of the same step into a baseline:
+ * cells that differ become learned volatile, anchors not present in every
+ * recording are dropped, and anything more than data is refused. */
+#include "fp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static fp_fingerprint *clone_fp(const fp_fingerprint *s)
+{
+    fp_fingerprint *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    size_t ncell = (size_t)s->cols * s->rows;
+    d->version = s->version;
+    d->width = s->width;
+    d->height = s->height;
+    d->cols = s->cols;
+    d->rows = s->rows;
+    d->recordings = s->recordings;
+    d->key = fp__strdup(s->key);
+    d->win_class = fp__strdup(s->win_class ? s->win_class : "");
+    d->image = pixCopy(NULL, s->image);
+    d->learned = calloc(ncell + 1, 1);
+    d->cells = calloc(ncell + 1, sizeof *d->cells);
+    if ((s->key && !d->key) || !d->win_class || !d->image || !d->learned ||
+        !d->cells ||
+        fp__copy_windows(&d->windows, &d->n_windows, s->windows, s->n_windows) ||
+        fp__copy_words(&d->anchors, &d->n_anchors, s->anchors, s->n_anchors))
+        goto fail;
+    if (s->n_masks > 0) {
+        if (!(d->masks = malloc((size_t)s->n_masks * sizeof *d->masks)))
+            goto fail;
+        memcpy(d->masks, s->masks, (size_t)s->n_masks * sizeof *d->masks);
+        d->n_masks = s->n_masks;
+    }
+    if (ncell) {
+        memcpy(d->learned, s->learned, ncell);
+        memcpy(d->cells, s->cells, ncell * sizeof *d->cells);
+    }
+    return d;
+fail:
+    fp_fingerprint_free(d);
+    return NULL;
+}
+
+static int same_place(fp_rect a, fp_rect b, int tol)
+{
+    return abs(a.x - b.x) <= tol && abs(a.y - b.y) <= tol;
+}
+
+static int box_size_differs(fp_rect a, fp_rect b)
+{
+    int tw = a.w * 15 / 100 > 2 ? a.w * 15 / 100 : 2;
+    int th = a.h * 15 / 100 > 2 ? a.h * 15 / 100 : 2;
+    return abs(a.w - b.w) > tw || abs(a.h - b.h) > th;
+}
+
+int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec,
+             const fp_options *opt, fp_fingerprint **out, fp_verdict *refusal)
+{
+    fp_options defo;
+    fp_verdict local;
+    if (!opt) {
+        fp_options_default(&defo);
+        opt = &defo;
+    }
+    fp_verdict *v = refusal ? refusal : &local;
+    memset(v, 0, sizeof *v);
+    if (!out || !base || !rec || !base->image || !rec->image)
+        return FP_ERR_ARG;
+    *out = NULL;
+    int rc = FP_OK;
+    uint8_t *changed = NULL, *keep = NULL;
+
+    if (base->win_class && rec->win_class && strcmp(base->win_class, rec->win_class)) {
+        v->class_changed = 1;
+        fp__verdict_reason(v, "window class '%s' -> '%s'", base->win_class,
+                           rec->win_class);
+    }
+    if (base->width != rec->width || base->height != rec->height) {
+        v->size_changed = 1;
+        fp__verdict_reason(v, "window size %dx%d -> %dx%d", base->width,
+                           base->height, rec->width, rec->height);
+    }
+    fp__compare_windows(base->windows, base->n_windows, rec->windows,
+                        rec->n_windows, rec->win_class, v);
+
+    /* anchors: keep those at the same place in both; moved ones refuse */
+    keep = calloc((size_t)base->n_anchors + 1, 1);
+    if (!keep) {
+        rc = FP_ERR_NOMEM;
+        goto out;
+    }
+    int sized = 0, seen = 0; /* anchors found again, for the font test */
+    for (int a = 0; a < base->n_anchors; a++) {
+        const fp_word *an = &base->anchors[a];
+        int here = -1, elsewhere = -1;
+        for (int i = 0; i < rec->n_anchors; i++) {
+            if (strcmp(rec->anchors[i].text, an->text))
+                continue;
+            if (same_place(rec->anchors[i].box, an->box, opt->pos_tolerance)) {
+                here = i;
+                break;
+            }
+            if (elsewhere < 0)
+                elsewhere = i;
+        }
+        if (here >= 0) {
+            keep[a] = 1;
+            seen++;
+            if (box_size_differs(an->box, rec->anchors[here].box))
+                sized++;
+        } else if (elsewhere >= 0) {
+            v->anchors_moved++;
+            seen++;
+            if (box_size_differs(an->box, rec->anchors[elsewhere].box))
+                sized++;
+            fp__verdict_reason(v, "label '%s' moved from (%d,%d) to (%d,%d)",
+                               an->text, an->box.x, an->box.y,
+                               rec->anchors[elsewhere].box.x,
+                               rec->anchors[elsewhere].box.y);
+        }
+    }
+    if (sized >= 2 && sized * 2 >= seen)
+        fp__verdict_reason(v, "font changed (label boxes changed size)");
+
+    /* cells */
+    if (!v->size_changed) {
+        size_t ncell = (size_t)base->cols * base->rows;
+        uint8_t *learned = calloc(ncell + 1, 1);
+        changed = calloc(ncell + 1, 1);
+        if (!learned || !changed) {
+            free(learned);
+            rc = FP_ERR_NOMEM;
+            goto out;
+        }
+        for (size_t i = 0; i < ncell; i++)
+            learned[i] = base->learned[i] || (rec->learned && rec->learned[i]);
+        rc = fp__compare_cells(base->image, rec->image, learned, base->masks,
+                               base->n_masks, rec->masks, rec->n_masks, opt,
+                               changed, NULL, v);
+        free(learned);
+        if (rc)
+            goto out;
+        if (v->cells_changed &&
+            (rc = fp__cells_to_rects(changed, base->cols, base->rows, base->width,
+                                     base->height, v)))
+            goto out;
+        if (v->cells_checked > 0 &&
+            v->cells_changed > opt->max_learn_fraction * v->cells_checked)
+            fp__verdict_reason(v,
+                               "%d of %d cells changed (%.0f%%): more than data",
+                               v->cells_changed, v->cells_checked,
+                               100.0 * v->cells_changed / v->cells_checked);
+    }
+
+    if (v->n_reasons > 0) {
+        v->match = 0;
+        rc = FP_ERR_REFUSED;
+        goto out;
+    }
+    fp_fingerprint *m = clone_fp(base);
+    if (!m) {
+        rc = FP_ERR_NOMEM;
+        goto out;
+    }
+    size_t ncell = (size_t)m->cols * m->rows;
+    for (size_t i = 0; i < ncell; i++)
+        if (changed[i] || (rec->learned && rec->learned[i]))
+            m->learned[i] = 1;
+    /* a word that changed in part (a clock's seconds) is volatile as a
+     * whole: learn the cells of every word box touching a changed cell */
+    for (int pass = 0; pass < 2; pass++) {
+        const fp_word *ws = pass ? rec->anchors : base->anchors;
+        int nw = pass ? rec->n_anchors : base->n_anchors;
+        for (int i = 0; i < nw; i++) {
+            int same = 0; /* the word reads the same in both: a label */
+            if (!pass)
+                same = keep[i];
+            for (int a = 0; pass && a < base->n_anchors && !same; a++)
+                same = keep[a] && !strcmp(base->anchors[a].text, ws[i].text) &&
+                       same_place(base->anchors[a].box, ws[i].box, opt->pos_tolerance);
+            if (same)
+                continue;
+            for (int k = 0; k < v->n_changed; k++)
+                if (fp__rect_intersects(ws[i].box, v->changed[k])) {
+                    fp_learn_rect(m, ws[i].box);
+                    break;
+                }
+        }
+    }
+    /* drop anchors not in every recording */
+    int n = 0;
+    for (int a = 0; a < m->n_anchors; a++) {
+        if (keep[a])
+            m->anchors[n++] = m->anchors[a];
+        else
+            free(m->anchors[a].text);
+    }
+    m->n_anchors = n;
+    /* union of declared/typed masks */
+    if (rec->n_masks > 0) {
+        fp_mask *nm = realloc(m->masks, (size_t)(m->n_masks + rec->n_masks) * sizeof *nm);
+        if (!nm) {
+            fp_fingerprint_free(m);
+            rc = FP_ERR_NOMEM;
+            goto out;
+        }
+        m->masks = nm;
+        for (int i = 0; i < rec->n_masks; i++) {
+            int dup = 0;
+            for (int j = 0; j < m->n_masks && !dup; j++)
+                dup = !memcmp(&m->masks[j].r, &rec->masks[i].r, sizeof(fp_rect));
+            if (!dup)
+                m->masks[m->n_masks++] = rec->masks[i];
+        }
+    }
+    m->recordings = base->recordings + (rec->recordings > 0 ? rec->recordings : 1);
+    if (rec->key && (!m->key || strcmp(m->key, rec->key))) {
+        free(m->key);
+        m->key = fp__strdup(rec->key);
+    }
+    *out = m;
+    v->match = 1;
+out:
+    free(changed);
+    free(keep);
+    if (!refusal)
+        fp_verdict_free(&local);
+    else if (rc != FP_ERR_REFUSED && rc != FP_OK)
+        fp_verdict_free(v);
+    return rc;
+}

@@ -1,0 +1,255 @@
+/* test_merge.c - second recordings: data learned, anchors kept only when
+ * present in every recording, more-than-data refused with reasons; the
+ * store's record call merges or refuses without touching the entry. */
+#include "form.h"
+#include "test_util.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const form_spec REC1 = {V_NORMAL, {"0101701234", "Jens Hansen", "Vestergade 1", "8000"},
+                               "12:00:00", 0, 10, 10};
+static const form_spec REC2 = {V_NORMAL, {"2412559876", "Ida Mortensen", "Algade 7", "4000"},
+                               "12:03:41", 0, 40, 30};
+
+/* fields NOT masked (data shown, not typed by the robot), clock not declared */
+static fp_fingerprint *record(const form_spec *s, enum form_variant var)
+{
+    form_spec t = *s;
+    t.variant = var;
+    form f;
+    form_make(&t, &f);
+    fp_input in = form_input(&f, 1, 0);
+    fp_fingerprint *fp = NULL;
+    assert_int_equal(fp_compute(&in, "step", NULL, &fp), FP_OK);
+    form_free(&f);
+    return fp;
+}
+
+static void test_data_becomes_volatile(void **state)
+{
+    (void)state;
+    fp_fingerprint *a = record(&REC1, V_NORMAL), *b = record(&REC2, V_NORMAL), *m = NULL;
+    int anchors_before = a->n_anchors;
+    fp_verdict why;
+    int rc = fp_merge(a, b, NULL, &m, &why);
+    if (rc)
+        dump_verdict("merge", &why);
+    assert_int_equal(rc, FP_OK);
+    fp_verdict_free(&why);
+    assert_int_equal(m->recordings, 2);
+    /* data words and the clock dropped; labels and buttons kept */
+    assert_true(m->n_anchors < anchors_before);
+    int labels = 0;
+    for (int i = 0; i < m->n_anchors; i++) {
+        assert_string_not_equal(m->anchors[i].text, "Jens");
+        assert_string_not_equal(m->anchors[i].text, "12:00:00");
+        if (!strcmp(m->anchors[i].text, "CPR-nummer") || !strcmp(m->anchors[i].text, "Gem"))
+            labels++;
+    }
+    assert_int_equal(labels, 2);
+    int learned = 0;
+    for (int i = 0; i < m->cols * m->rows; i++)
+        learned += m->learned[i];
+    assert_true(learned > 0);
+    /* third data set: a match although no masks are given */
+    form_spec s3 = {V_NORMAL, {"0909091111", "Bo Ek", "Torvet 3", "5000"}, "17:59:13", 0, 0, 0};
+    form f;
+    form_make(&s3, &f);
+    fp_input in = form_input(&f, 1, 0);
+    fp_verdict v;
+    assert_int_equal(fp_compare(m, &in, NULL, &v), FP_OK);
+    assert_match(&v);
+    fp_verdict_free(&v);
+    form_free(&f);
+    /* still watching the labels */
+    s3.variant = V_RENAMED;
+    form_make(&s3, &f);
+    in = form_input(&f, 1, 0);
+    assert_int_equal(fp_compare(m, &in, NULL, &v), FP_OK);
+    assert_drift(&v);
+    assert_reason(&v, "label 'Navn' now reads 'Fulde navn'");
+    fp_verdict_free(&v);
+    form_free(&f);
+    fp_fingerprint_free(a);
+    fp_fingerprint_free(b);
+    fp_fingerprint_free(m);
+}
+
+static void refused(enum form_variant var, const char *reason)
+{
+    fp_fingerprint *a = record(&REC1, V_NORMAL), *b = record(&REC2, var), *m = NULL;
+    fp_verdict why;
+    assert_int_equal(fp_merge(a, b, NULL, &m, &why), FP_ERR_REFUSED);
+    assert_null(m);
+    assert_false(why.match);
+    assert_reason(&why, reason);
+    fp_verdict_free(&why);
+    fp_fingerprint_free(a);
+    fp_fingerprint_free(b);
+}
+
+static void test_refuse_moved_labels(void **state)
+{
+    (void)state;
+    refused(V_BANNER, "label 'CPR-nummer' moved from (12,44) to (12,84)");
+}
+
+static void test_refuse_new_window(void **state)
+{
+    (void)state;
+    refused(V_WHATSNEW, "new window 'Nyheder i version 2.0' in front");
+}
+
+static void test_refuse_size(void **state)
+{
+    (void)state;
+    refused(V_BIGGER, "window size 640x400 -> 640x440");
+}
+
+static void test_refuse_theme(void **state)
+{
+    (void)state;
+    refused(V_THEME, "cells changed (");
+}
+
+static void test_refuse_font(void **state)
+{
+    (void)state;
+    refused(V_FONT, "font changed");
+}
+
+static void rm_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char p[512];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            unlink(p);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+static void test_store_record_merge_and_refuse(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fp-merge-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    fp_fingerprint *a = record(&REC1, V_NORMAL), *b = record(&REC2, V_NORMAL),
+                   *c = record(&REC2, V_SWAPPED), *l = NULL;
+    fp_error err;
+    fp_verdict why;
+    assert_int_equal(fp_store_record(dir, a, NULL, &why, &err), FP_OK);
+    fp_verdict_free(&why);
+    assert_int_equal(fp_store_record(dir, b, NULL, &why, &err), FP_OK);
+    fp_verdict_free(&why);
+    assert_int_equal(fp_store_load(dir, "step", &l, &err), FP_OK);
+    assert_int_equal(l->recordings, 2);
+    int learned = 0;
+    for (int i = 0; i < l->cols * l->rows; i++)
+        learned += l->learned[i];
+    assert_true(learned > 0);
+    fp_fingerprint_free(l);
+
+    /* swapped fields: refused, the stored entry unchanged */
+    assert_int_equal(fp_store_record(dir, c, NULL, &why, &err), FP_ERR_REFUSED);
+    assert_reason(&why, "label 'CPR-nummer' moved from (12,44) to (12,84)");
+    assert_non_null(strstr(err.message, "recording of step 'step' refused"));
+    assert_non_null(strstr(err.message, "label 'Navn' moved"));
+    fp_verdict_free(&why);
+    assert_int_equal(fp_store_load(dir, "step", &l, &err), FP_OK);
+    assert_int_equal(l->recordings, 2);
+    fp_fingerprint_free(l);
+
+    /* replace is explicit */
+    assert_int_equal(fp_store_save(dir, c, &err), FP_OK);
+    assert_int_equal(fp_store_load(dir, "step", &l, &err), FP_OK);
+    assert_int_equal(l->recordings, 1);
+    fp_verdict v;
+    assert_int_equal(fp_compare_fp(l, c, NULL, &v), FP_OK);
+    assert_match(&v);
+    fp_verdict_free(&v);
+    fp_fingerprint_free(l);
+
+    fp_fingerprint_free(a);
+    fp_fingerprint_free(b);
+    fp_fingerprint_free(c);
+    rm_tree(dir);
+}
+
+static void test_diff_image(void **state)
+{
+    (void)state;
+    form fa, fb;
+    form_spec s = REC1;
+    form_make(&s, &fa);
+    s.variant = V_NOBUTTON;
+    form_make(&s, &fb);
+    fp_input in = form_input(&fa, 0, 2);
+    fp_fingerprint *base = NULL;
+    assert_int_equal(fp_compute(&in, "d", NULL, &base), FP_OK);
+    in = form_input(&fb, 0, 2);
+    fp_verdict v;
+    assert_int_equal(fp_compare(base, &in, NULL, &v), FP_OK);
+    assert_drift(&v);
+    assert_int_equal(v.n_changed, 1);
+    PIX *d = fp_diff_image(fa.pix, fb.pix, &v);
+    assert_non_null(d);
+    assert_int_equal(pixGetWidth(d), 640 * 3 + 16);
+    assert_int_equal(pixGetHeight(d), 400);
+    /* red outline just outside the changed region on the current panel */
+    fp_rect r = v.changed[0];
+    l_uint32 px = 0;
+    pixGetPixel(d, 648 + r.x - 2, r.y + r.h / 2, &px);
+    assert_int_equal(px & 0xffffff00, 0xff000000);
+    /* the recorded panel is the recorded image, untouched */
+    l_uint32 pa = 0, pr = 0;
+    pixGetPixel(d, r.x - 2, r.y + r.h / 2, &pr);
+    pixGetPixel(fa.pix, r.x - 2, r.y + r.h / 2, &pa);
+    assert_int_equal(pr & 0xffffff00, pa & 0xffffff00);
+    /* changed pixels are red in the diff panel */
+    fp_rect gem = form_word(&fa, "Gem");
+    int red = 0;
+    for (int y = gem.y; y < gem.y + gem.h; y++)
+        for (int x = gem.x; x < gem.x + gem.w; x++) {
+            pixGetPixel(d, 2 * 648 + x, y, &px);
+            red += (px & 0xffffff00) == 0xff000000;
+        }
+    assert_true(red > 10);
+    pixDestroy(&d);
+    /* different sizes: still one image, tall enough for both */
+    form fc;
+    s.variant = V_BIGGER;
+    form_make(&s, &fc);
+    d = fp_diff_image(fa.pix, fc.pix, NULL);
+    assert_non_null(d);
+    assert_int_equal(pixGetHeight(d), 440);
+    pixDestroy(&d);
+    form_free(&fc);
+    fp_verdict_free(&v);
+    fp_fingerprint_free(base);
+    form_free(&fa);
+    form_free(&fb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_data_becomes_volatile),
+        cmocka_unit_test(test_refuse_moved_labels),
+        cmocka_unit_test(test_refuse_new_window),
+        cmocka_unit_test(test_refuse_size),
+        cmocka_unit_test(test_refuse_theme),
+        cmocka_unit_test(test_refuse_font),
+        cmocka_unit_test(test_store_record_merge_and_refuse),
+        cmocka_unit_test(test_diff_image),
+    };
+    return cmocka_run_group_tests_name("fp_merge", tests, NULL, NULL);
+}
