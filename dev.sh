@@ -15,7 +15,7 @@ PACKAGES="build-essential cmake pkg-config liblua5.4-dev libxdo-dev libx11-dev l
 libxtst-dev libtesseract-dev libleptonica-dev tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan
 xvfb xauth libcjson-dev libsqlite3-dev libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev
 libxaw7-dev libxmu-dev libxt-dev xfonts-base fonts-dejavu-core x11-utils xterm x11-apps
-xdotool imagemagick openbox twm procps"
+xdotool imagemagick openbox twm procps python3"
 
 deps() {
   missing=""

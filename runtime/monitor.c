@@ -38,6 +38,10 @@ struct rt_monitor {
   PIX *typed_before;
   int click_x, click_y;
   Window click_win;
+  /* Baseline entries already loaded in this run: a loop judges the same keys again and
+   * again, and decoding a reference PNG costs far more than comparing against it. */
+  fp_fingerprint **cache;
+  int ncache;
   char **reasons;
   int nreasons;
   char ev[3][96];
@@ -508,12 +512,34 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   return RT_GUARD_GO;
 }
 
+/* The baseline entry for key, loaded once per run. The cache owns it. */
+static int load_cached(rt_monitor *m, const char *key, fp_fingerprint **out, fp_error *e)
+{
+  for (int i = 0; i < m->ncache; i++)
+    if (strcmp(m->cache[i]->key, key) == 0) {
+      *out = m->cache[i];
+      return FP_OK;
+    }
+  int rc = fp_store_load(m->dir, key, out, e);
+  if (rc != FP_OK)
+    return rc;
+  fp_fingerprint **n = realloc(m->cache, (size_t)(m->ncache + 1) * sizeof *n);
+  if (!n) {
+    fp_fingerprint_free(*out);
+    *out = NULL;
+    return FP_ERR_NOMEM;
+  }
+  m->cache = n;
+  m->cache[m->ncache++] = *out;
+  return FP_OK;
+}
+
 static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *s, PIX *img,
                                  fp_input *in, rt_guard_out *out)
 {
   fp_fingerprint *base = NULL;
   fp_error e = {0};
-  int rc = fp_store_load(m->dir, s->key, &base, &e);
+  int rc = load_cached(m, s->key, &base, &e);
   if (rc == FP_ERR_NOTFOUND) {
     char msg[1200];
     snprintf(msg, sizeof msg, "no baseline for step '%s' in %s (record it first: vagt record)",
@@ -546,14 +572,12 @@ static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *
   if (rc != FP_OK) {
     snprintf(out->reason, sizeof out->reason, "fingerprint comparison failed (error %d)", rc);
     fp_verdict_free(&v);
-    fp_fingerprint_free(base);
     pixDestroy(&cur);
     return RT_GUARD_ERROR;
   }
   if (v.match) {
     m->matched++;
     fp_verdict_free(&v);
-    fp_fingerprint_free(base);
     pixDestroy(&cur);
     out->verdict = "match";
     return RT_GUARD_GO;
@@ -580,7 +604,6 @@ static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *
     one_reason(m, "the window differs from the recorded one");
   rt_guard_verdict g = halt(run, m, s, in, out, base->image, cur, &v);
   fp_verdict_free(&v);
-  fp_fingerprint_free(base);
   pixDestroy(&cur);
   return g;
 }
@@ -653,6 +676,9 @@ void rt_monitor_free(rt_monitor *m)
   if (!m)
     return;
   clear_reasons(m);
+  for (int i = 0; i < m->ncache; i++)
+    fp_fingerprint_free(m->cache[i]);
+  free(m->cache);
   for (int i = 0; i < m->nseen; i++)
     free(m->seen[i]);
   free(m->seen);

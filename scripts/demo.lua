@@ -15,6 +15,17 @@ local citizens = {
     postnr = "5970", by = "Ærøskøbing", note = "Aftale {særlig} @ rådhuset" },
 }
 
+if robot.params.batch == "2" then -- a second data set, for recording twice
+  citizens = {
+    { cpr = "150362-2468", navn = "Birthe Kjærgård", adresse = "Vestergade 101",
+      postnr = "5000", by = "Odense C", note = "Ny adresse fra 1. maj" },
+    { cpr = "070707-7777", navn = "Mads Ødegaard Lund", adresse = "Kirkevej 2B",
+      postnr = "9990", by = "Skagen", note = "Ringes op efter kl. 16" },
+    { cpr = "290280-1357", navn = "Ida Å. Holm", adresse = "Havnen 1",
+      postnr = "3700", by = "Rønne", note = "" },
+  }
+end
+
 -- Window-relative click points of the form (vagt-demo-app --print-layout).
 local fields = {
   { "cpr", 190, 37 }, { "navn", 190, 71 }, { "adresse", 190, 105 },

@@ -1,9 +1,8 @@
-/* rt_ocr engine: screen pipeline (Leptonica), Tesseract per text blob, cache. */
+/* rt_ocr engine: screen pipeline (Leptonica), Tesseract on batches of text blobs, cache. */
 #include "rt_ocr.h"
 #include "ocr_internal.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,29 +21,29 @@
 
 /* Pipeline constants, in window pixels. */
 enum {
-  EDGE_TOL = 40,     /* colour step (max channel) that makes an edge */
-  MAX_TEXT_H = 72,   /* taller components are not text (edge halo included) */
-  LINE_THIN = 5,     /* rules: at most this thick ... */
-  HLINE_MIN_W = 24,  /* ... and this long (horizontal) */
-  VLINE_MIN_H = 30,  /* ... (vertical) */
-  FRAME_MIN = 10,
-  HRUN = 16,         /* horizontal edge runs this long are borders, not text */
-  VRUN = 16,         /* vertical ditto, when they meet a horizontal one */
-  VRUN_ALWAYS = 60,  /* vertical runs this long are borders anyway */
-  LINE_TOL = 24,     /* colour tolerance along a line */    /* frames (borders around labels) are at least this big */
-  BLOB_HGAP = 7,     /* components closer than this join one blob */
-  BLOB_VGAP = 3,     /* ... and this (accents, i dots) */
-  BLOB_MIN_H = 3,
-  PAD = 10,          /* white margin around the mosaic given to Tesseract */
-  ROW_GAP = 24,      /* white space between blobs stacked in a mosaic */
-  TARGET_H = 32,     /* blob height after upscaling */
-  MOSAIC_MAX_H = 6000,
-  MOSAIC_ROW_W = 1, /* mosaic rows hold blobs side by side up to this width */
-  COL_GAP = 64,      /* white space between blobs side by side */
-  CACHE_MAX = 8192,
+  EDGE_TOL = 40,      /* colour step (max channel) that makes an edge */
+  MAX_TEXT_H = 72,    /* taller components are not text */
+  LINE_THIN = 5,      /* rules: at most this thick ... */
+  HLINE_MIN_W = 24,   /* ... and this long (horizontal) */
+  VLINE_MIN_H = 30,   /* ... (vertical) */
+  FRAME_MIN = 10,     /* frames (borders around labels) are at least this big */
+  HRUN = 16,          /* horizontal one-colour runs this long are borders, not text */
+  VRUN = 16,          /* vertical ditto, when they meet a horizontal one */
+  VRUN_ALWAYS = 60,   /* vertical runs this long are borders anyway */
+  LINE_TOL = 24,      /* colour tolerance along a line */
+  BLOB_HGAP = 7,      /* components closer than this join one blob ... */
+  BLOB_VGAP = 3,      /* ... and this, vertically (accents, i dots) */
+  BLOB_MIN_H = 1,
+  PAD = 10,           /* white margin around the batch image given to Tesseract */
+  ROW_GAP = 24,       /* white space between blobs stacked in a batch image */
+  TARGET_H = 32,      /* a line of text is upscaled to about this height */
+  MOSAIC_MAX_H = 6000, /* batch image height limit */
+  MOSAIC_ROW_W = 1,   /* one blob per row (side by side read worse and slower) */
+  COL_GAP = 64,       /* white space between blobs side by side */
+  CACHE_MAX = 8192,   /* blob cache entries */
   MAX_LANGS = 4,
-  MAX_WORKERS = 4,   /* recognition threads (each with its own Tesseract instances) */
-  RETRY_CONF = 85,   /* a blob read less surely than this is read again in the next language */
+  MAX_WORKERS = 4,    /* recognition threads (each with its own Tesseract instances) */
+  RETRY_CONF = 85,    /* a blob read less surely is read again in the next language */
 };
 
 typedef struct {
@@ -815,11 +814,9 @@ static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int
   __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
   int late = rc != 0; /* cancelled by the monitor: some lines were not read */
   size_t *caps = calloc((size_t)n, sizeof *caps);
-  int *lastline = malloc((size_t)n * sizeof *lastline);
-  TessResultIterator *it = caps && lastline ? TessBaseAPIGetIterator(api) : NULL;
+  TessResultIterator *it = caps ? TessBaseAPIGetIterator(api) : NULL;
   for (int i = 0; i < n; i++) {
     p[i].e->timed_out = late;
-    if (lastline) lastline[i] = -1;
   }
   int tline = -1;
   if (it) {
@@ -854,7 +851,6 @@ static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int
         if (y1 > ih) y1 = ih;
         if (x1 <= x0) x1 = x0 + 1;
         if (y1 <= y0) y1 = y0 + 1;
-        if (lastline[row] < 0 || tline != lastline[row]) lastline[row] = tline;
         centry_add(q->e, &caps[row], a, (rt_ocr_box){x0, y0, x1 - x0, y1 - y0},
                    TessResultIteratorConfidence(it, RIL_WORD), tline);
       }
@@ -863,7 +859,6 @@ static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int
     TessResultIteratorDelete(it);
   }
   free(caps);
-  free(lastline);
   TessBaseAPIClear(api);
   pixDestroy(&m);
 }
@@ -879,12 +874,6 @@ static double entry_score(const centry *e) {
   return len > 0 ? sum / len : -1;
 }
 
-static int entry_min_conf(const centry *e) {
-  float m = 100;
-  for (int i = 0; i < e->n; i++)
-    if (e->w[i].conf < m) m = e->w[i].conf;
-  return e->n ? (int)m : 0;
-}
 
 static void run_serial(rt_ocr *o, TessBaseAPI *api, pending *list, int n, int deadline) {
   int start = 0, h = 0;
@@ -948,53 +937,177 @@ static void run_batches(rt_ocr *o, int k, pending *list, int n, int deadline) {
 }
 
 /* Recognise every pd[] with a cache entry to fill; returns how many timed out. */
+static int word_letters(const char *t) {
+  int letters = 0;
+  for (const unsigned char *p = (const unsigned char *)t; *p; p++)
+    if (isalpha(*p) || *p >= 0xC0) letters++;
+  return letters;
+}
+
+/* One unsure reading to try again in the next language: a whole blob that
+ * read as nothing, or one word of a blob (cropped from the blob image). */
+typedef struct {
+  int blob;   /* index into list */
+  int word;   /* index of the word in the blob's entry; -1: the whole blob */
+  int dx, dy; /* crop offset in the blob, window pixels */
+} retry_ref;
+
+static void replace_word(centry *e, int j, const centry *alt, int dx, int dy) {
+  int n = e->n - 1 + alt->n;
+  cword *w = malloc((size_t)(n ? n : 1) * sizeof *w);
+  if (!w) return;
+  int k = 0;
+  for (int i = 0; i < e->n; i++) {
+    if (i != j) {
+      w[k++] = e->w[i];
+      continue;
+    }
+    for (int a = 0; a < alt->n; a++) {
+      w[k] = alt->w[a];
+      w[k].text = strdup(alt->w[a].text);
+      if (!w[k].text) continue;
+      w[k].box.x += dx;
+      w[k].box.y += dy;
+      w[k].tline = e->w[j].tline;
+      k++;
+    }
+    free(e->w[i].text);
+  }
+  free(e->w);
+  e->w = w;
+  e->n = k;
+}
+
+/* Recognise every pd[] with a cache entry to fill; returns how many timed out. */
 static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
   pending *list = malloc((nb ? (size_t)nb : 1) * sizeof *list);
-  centry *alt = calloc(nb ? (size_t)nb : 1, sizeof *alt);
-  int *owner = malloc((nb ? (size_t)nb : 1) * sizeof *owner);
   int n = 0, late = 0;
-  if (!list || !alt || !owner) goto out;
+  if (!list) return 0;
   for (int b = 0; b < nb; b++)
     if (pd[b].img && pd[b].e) list[n++] = pd[b];
   run_batches(o, 0, list, n, deadline);
   for (int k = 1; k < o->napi; k++) {
-    /* the unsure ones again, in the next language, into scratch entries */
-    int m = 0;
+    /* the unsure readings again, in the next language, into scratch entries */
+    size_t cap = 0, m = 0;
+    retry_ref *ref = NULL;
     for (int i = 0; i < n; i++) {
-      if (list[i].e->timed_out || entry_min_conf(list[i].e) >= RETRY_CONF) continue;
-      memset(&alt[m], 0, sizeof alt[m]);
-      owner[m++] = i;
-    }
-    if (!m) break;
-    pending *retry = malloc((size_t)m * sizeof *retry);
-    if (!retry) break;
-    for (int j = 0; j < m; j++) {
-      retry[j] = list[owner[j]];
-      retry[j].e = &alt[j];
-    }
-    run_batches(o, k, retry, m, deadline);
-    for (int j = 0; j < m; j++) {
-      centry *cur = list[owner[j]].e;
-      if (!alt[j].timed_out && entry_score(&alt[j]) > entry_score(cur)) {
-        /* swap the words, keep the slot's key and generation */
-        cword *w = cur->w;
-        int cn = cur->n;
-        cur->w = alt[j].w;
-        cur->n = alt[j].n;
-        alt[j].w = w;
-        alt[j].n = cn;
+      centry *e = list[i].e;
+      if (e->timed_out) continue;
+      int whole = e->n == 0 && pixGetWidth(list[i].img) >= 3 * pixGetHeight(list[i].img);
+      for (int j = whole ? -1 : 0; j < (whole ? 0 : e->n); j++) {
+        if (j >= 0 && (e->w[j].conf >= RETRY_CONF || word_letters(e->w[j].text) < 2)) continue;
+        if (m == cap) {
+          cap = cap ? cap * 2 : 16;
+          retry_ref *nr = realloc(ref, cap * sizeof *nr);
+          if (!nr) break;
+          ref = nr;
+        }
+        ref[m++] = (retry_ref){i, j, 0, 0};
       }
-      for (int i = 0; i < alt[j].n; i++) free(alt[j].w[i].text);
-      free(alt[j].w);
-      memset(&alt[j], 0, sizeof alt[j]);
+    }
+    if (!m) {
+      free(ref);
+      break;
+    }
+    pending *retry = calloc(m, sizeof *retry);
+    centry *alt = calloc(m, sizeof *alt);
+    if (!retry || !alt) {
+      free(retry);
+      free(alt);
+      free(ref);
+      break;
+    }
+    for (size_t r = 0; r < m; r++) {
+      pending *q = &list[ref[r].blob];
+      retry[r] = *q;
+      retry[r].e = &alt[r];
+      if (ref[r].word < 0) {
+        retry[r].img = pixClone(q->img);
+        continue;
+      }
+      /* the word with a margin of about a third of the line height */
+      const rt_ocr_box *wb = &q->e->w[ref[r].word].box;
+      int iw = pixGetWidth(q->img), ih = pixGetHeight(q->img);
+      int mx = (int)(TARGET_H / 3), my = 3;
+      int x0 = (int)(wb->x * q->xscale) - mx, x1 = (int)((wb->x + wb->w) * q->xscale) + mx;
+      int y0 = (int)((wb->y - my) * q->scale), y1 = (int)((wb->y + wb->h + my) * q->scale);
+      if (x0 < 0) x0 = 0;
+      if (y0 < 0) y0 = 0;
+      if (x1 > iw) x1 = iw;
+      if (y1 > ih) y1 = ih;
+      /* crop offsets in window pixels, whole pixels so the shift is exact */
+      int dx = (int)(x0 / q->xscale), dy = (int)(y0 / q->scale);
+      x0 = (int)(dx * q->xscale);
+      y0 = (int)(dy * q->scale);
+      BOX *bx = boxCreate(x0, y0, x1 - x0 > 0 ? x1 - x0 : 1, y1 - y0 > 0 ? y1 - y0 : 1);
+      retry[r].img = bx ? pixClipRectangle(q->img, bx, NULL) : NULL;
+      boxDestroy(&bx);
+      if (!retry[r].img) retry[r].img = pixClone(q->img), dx = dy = 0, ref[r].word = -2;
+      ref[r].dx = dx;
+      ref[r].dy = dy;
+    }
+    run_batches(o, k, retry, (int)m, deadline);
+    /* take the surer reading; words of one blob from the last to the first so
+     * indices stay valid while words are replaced */
+    for (size_t r = m; r-- > 0;) {
+      centry *cur = list[ref[r].blob].e;
+      if (!alt[r].timed_out && alt[r].n) {
+        if (ref[r].word < 0) {
+          if (ref[r].word == -1 && entry_score(&alt[r]) > entry_score(cur)) {
+            cword *w = cur->w;
+            int cn = cur->n;
+            cur->w = alt[r].w;
+            cur->n = alt[r].n;
+            alt[r].w = w;
+            alt[r].n = cn;
+          }
+        } else if (entry_score(&alt[r]) > cur->w[ref[r].word].conf) {
+          replace_word(cur, ref[r].word, &alt[r], ref[r].dx, ref[r].dy);
+        }
+      }
+      for (int i = 0; i < alt[r].n; i++) free(alt[r].w[i].text);
+      free(alt[r].w);
+      pixDestroy(&retry[r].img);
     }
     free(retry);
+    free(alt);
+    free(ref);
+  }
+  /* lone small marks ("-", "=", "." keys) vanish as noise in a batch: read
+   * them one by one as single characters */
+  for (int i = 0; i < n; i++) {
+    pending *q = &list[i];
+    int ww = (int)(pixGetWidth(q->img) / q->xscale + 0.5f);
+    int wh = (int)(pixGetHeight(q->img) / q->scale + 0.5f);
+    if (q->e->n || q->e->timed_out || ww > 14 || wh > 16) continue;
+    PIX *padded = pixAddBorder(q->img, PAD, 255);
+    if (!padded) continue;
+    TessBaseAPI *api = o->api[0][0];
+    TessBaseAPISetImage2(api, padded);
+    TessBaseAPISetSourceResolution(api, 300);
+    TessBaseAPISetPageSegMode(api, PSM_SINGLE_CHAR);
+    ETEXT_DESC *mon = TessMonitorCreate();
+    if (mon) TessMonitorSetDeadlineMSecs(mon, deadline);
+    int rc = TessBaseAPIRecognize(api, mon);
+    if (mon) TessMonitorDelete(mon);
+    __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
+    TessResultIterator *it = rc == 0 ? TessBaseAPIGetIterator(api) : NULL;
+    if (it) {
+      char *t = TessResultIteratorGetUTF8Text(it, RIL_SYMBOL);
+      float conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
+      size_t cap = 0;
+      if (t && *t && conf >= 50) {
+        t[strcspn(t, " \n")] = 0;
+        if (*t) centry_add(q->e, &cap, t, (rt_ocr_box){0, 0, ww, wh}, conf, 0);
+      }
+      if (t) TessDeleteText(t);
+      TessResultIteratorDelete(it);
+    }
+    TessBaseAPIClear(api);
+    pixDestroy(&padded);
   }
   for (int i = 0; i < n; i++) late += list[i].e->timed_out;
-out:
   free(list);
-  free(alt);
-  free(owner);
   return late;
 }
 

@@ -21,8 +21,12 @@ static size_t append_norm(char *buf, size_t pos, size_t cap, const char *s, size
   for (size_t i = 0; i < len && pos + 2 < cap; i++) {
     unsigned char c = (unsigned char)s[i];
     if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    if (fold && c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
-    if (fold && c == 0xC3 && i + 1 < len) {
+    if (fold & 2) { /* characters OCR confuses: I l 1 | and O 0 */
+      if (c == 'I' || c == '1' || c == '|') c = 'l';
+      else if (c == 'O') c = '0';
+    }
+    if ((fold & 1) && c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+    if ((fold & 1) && c == 0xC3 && i + 1 < len) {
       unsigned char d = (unsigned char)s[i + 1];
       if (d >= 0x80 && d <= 0x9E && d != 0x97) d = (unsigned char)(d + 0x20);
       buf[pos++] = (char)c;
@@ -182,7 +186,7 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
   *out = NULL;
   *outside = 0;
   char needle[1024], needle1[1024];
-  size_t nl = append_norm(needle, 0, sizeof needle, phrase, strlen(phrase), o->ignore_case);
+  size_t nl = append_norm(needle, 0, sizeof needle, phrase, strlen(phrase), o->ignore_case ? 1 : 0);
   if (nl == 0) return -1;
   size_t p0, pl;
   strip_punct(needle, 1, 1, &p0, &pl);
@@ -208,14 +212,14 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
         size_t off = 0, len = strlen(t), off2, len2;
         if (tier == 1) strip_punct(t, j == i, 0, &off, &len);
         strip_punct(t, tier == 1 && j == i, tier == 1, &off2, &len2);
-        size_t cpos = append_norm(buf, pos, sizeof buf, t + off2, len2, o->ignore_case);
+        size_t cpos = append_norm(buf, pos, sizeof buf, t + off2, len2, o->ignore_case ? 1 : 0);
         if (cpos == ndl && memcmp(buf, nd, ndl) == 0) {
           cand k = {i, j - i + 1, tier, 0, 0, 0};
           if (!in_region(res, &k, o)) (*outside)++;
           else if (add_cand(&c, &n, &cap, k) != 0) goto fail;
           break;
         }
-        pos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case);
+        pos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case ? 1 : 0);
         if (pos >= ndl || pos + 2 >= sizeof buf || memcmp(buf, nd, pos) != 0) break;
       }
     }
@@ -227,7 +231,7 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
   if (!n && !strpbrk(phrase, " \t")) { /* tier 2: part of one word */
     for (size_t i = 0; i < res->n; i++) {
       const char *t = res->words[i].text;
-      size_t tl = append_norm(buf, 0, sizeof buf, t, strlen(t), o->ignore_case);
+      size_t tl = append_norm(buf, 0, sizeof buf, t, strlen(t), o->ignore_case ? 1 : 0);
       for (size_t at = 0; at + nl1 <= tl; at++) {
         if (memcmp(buf + at, needle1, nl1) != 0) continue;
         int left = at == 0 || is_delim((unsigned char)buf[at - 1]);
@@ -241,7 +245,31 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
     if (n) best = 2;
   }
   size_t chars = utf8_chars(needle1, nl1);
-  if (!n && chars >= 5) { /* tier 3: OCR slips */
+  if (!n) { /* tier 3a: equal but for characters OCR confuses ("ln" read "In") */
+    int f = (o->ignore_case ? 1 : 0) | 2;
+    char cn[1024];
+    size_t cnl = append_norm(cn, 0, sizeof cn, needle1, nl1, f);
+    for (size_t i = 0; i < res->n; i++) {
+      size_t pos = 0;
+      for (size_t j = i; j < res->n && res->words[j].line == res->words[i].line; j++) {
+        const char *t = res->words[j].text;
+        size_t off, len;
+        strip_punct(t, j == i, 1, &off, &len);
+        size_t cpos = append_norm(buf, pos, sizeof buf, t + off, len, f);
+        if (cpos == cnl && memcmp(buf, cn, cnl) == 0) {
+          cand k = {i, j - i + 1, 3, 0, 0, 0};
+          if (!in_region(res, &k, o)) (*outside)++;
+          else if (add_cand(&c, &n, &cap, k) != 0) goto fail;
+          break;
+        }
+        strip_punct(t, j == i, 0, &off, &len);
+        pos = append_norm(buf, pos, sizeof buf, t + off, len, f);
+        if (pos >= cnl || pos + 2 >= sizeof buf || memcmp(buf, cn, pos) != 0) break;
+      }
+    }
+    if (n) best = 3;
+  }
+  if (!n && chars >= 5) { /* tier 3b: OCR slips */
     int allowed = (int)(chars / 5);
     if (allowed > 3) allowed = 3;
     int bestd = allowed + 1;
@@ -251,7 +279,7 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
         const char *t = res->words[j].text;
         size_t off, len;
         strip_punct(t, j == i, 1, &off, &len);
-        size_t cpos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case);
+        size_t cpos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case ? 1 : 0);
         int d = edit_distance(buf, cpos, needle1, nl1, allowed);
         if (d <= allowed) {
           cand k = {i, j - i + 1, 3, 0, 0, 0};
@@ -265,7 +293,7 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
           break;
         }
         strip_punct(t, j == i, 0, &off, &len);
-        pos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case);
+        pos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case ? 1 : 0);
         if (utf8_chars(buf, pos) > chars + (size_t)allowed || pos + 2 >= sizeof buf) break;
       }
     }

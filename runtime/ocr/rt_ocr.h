@@ -6,10 +6,20 @@
  * such a result with the robot API's rules (nth, near, region, ignore_case,
  * ambiguity is an error, never a guess).
  *
- * One rt_ocr holds one Tesseract instance (languages loaded once) and a cache
- * keyed by the pixel content of each text blob, so the unchanged parts of a
- * screen cost nothing the next time. An rt_ocr is not thread-safe: use it from
- * one thread (or lock around it).
+ * Make one rt_ocr per process: it loads the languages once (one Tesseract
+ * instance per language and recognition thread; 2 threads on a machine with 2+
+ * CPUs, VAGT_OCR_THREADS=n overrides) and keeps a cache keyed by the pixel
+ * content of each text blob, so the unchanged parts of a screen cost nothing
+ * the next time. An rt_ocr is not thread-safe: call it from one thread (or
+ * lock around it); it runs its own recognition threads inside a call.
+ *
+ * The pipeline: edges of the window image; widget borders (long straight
+ * runs, box sides, hollow frames, the arcs of oval buttons) removed; the rest
+ * grouped into text blobs; each blob normalised to dark text on white against
+ * its own background colour (so light-on-dark text reads too), upscaled to
+ * ~32 px line height, and blobs recognised in batches (stacked into one image,
+ * PSM_SINGLE_BLOCK) with a deadline (TessMonitor); lone small marks again as
+ * PSM_SINGLE_CHAR; unsure readings again in the next language.
  *
  * Threads: Debian's Tesseract links OpenMP, and its default thread count makes
  * recognition several times slower. libgomp reads OMP_THREAD_LIMIT when it is
@@ -131,17 +141,20 @@ typedef struct {
   size_t nwords;
   char text[256];    /* the matched words as read, joined with spaces */
   int tier;          /* how it matched: 0 exact, 1 edge punctuation ignored,
-                        2 a delimited part of a word, 3 OCR slips tolerated */
+                        2 a delimited part of a word, 3 OCR confusions tolerated */
 } rt_ocr_match;
 
 /* Find phrase (one or more words; whitespace between words) in res. A phrase
  * matches consecutive words on one line. Matches are ranked, and only the best
  * rank counts: 0 exact; 1 punctuation at the edges ignored ("Navn:" for
  * "Navn"); 2 a part of a word between delimiters ("wght" in "fmly-wght-slant");
- * 3 one misread character per 5 tolerated, for phrases of 5 or more characters
- * ("Bemærkninz" for "Bemærkning"). Returns RT_OCR_OK and fills *out; RT_OCR_NOT_FOUND; RT_OCR_AMBIGUOUS
- * when several matches are equally good and neither nth nor near decides
- * (err lists the candidates and their positions); RT_OCR_ERROR. opts may be NULL. */
+ * 3 equal but for characters OCR confuses (I l 1 |, O 0: "In" for "ln"), or
+ * one misread character per 5, for phrases of 5 or more characters
+ * ("Bemærkninz" for "Bemærkning"). Returns RT_OCR_OK and fills *out;
+ * RT_OCR_NOT_FOUND (err lists what the window shows); RT_OCR_AMBIGUOUS when
+ * several matches are equally good and neither nth nor near decides (err lists
+ * the candidates and their positions, never a guess); RT_OCR_ERROR.
+ * opts may be NULL. */
 int rt_ocr_find(const rt_ocr_result *res, const char *phrase,
                 const rt_ocr_find_opts *opts, rt_ocr_match *out,
                 char *err, size_t errlen);
