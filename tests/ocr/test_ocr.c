@@ -1,0 +1,352 @@
+/* rt_ocr on PNG fixtures of real windows (captured under Xvfb, see fixtures/README).
+ * usage: test_ocr GROUP   -- each group is one ctest (ocr_GROUP) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <leptonica/allheaders.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ocr_gt.h"
+#include "rt_ocr.h"
+
+#ifndef OCR_FIXTURE_DIR
+#define OCR_FIXTURE_DIR "fixtures"
+#endif
+
+static rt_ocr *g_ocr;
+
+static PIX *load(const char *name) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s/%s.png", OCR_FIXTURE_DIR, name);
+  PIX *img = pixRead(p);
+  if (!img) fail_msg("cannot read fixture %s", p);
+  return img;
+}
+
+static void words_of(const char *name, rt_ocr_result *r) {
+  PIX *img = load(name);
+  char err[512];
+  int rc = rt_ocr_words(g_ocr, img, NULL, r, err, sizeof err);
+  pixDestroy(&img);
+  if (rc != RT_OCR_OK) fail_msg("rt_ocr_words(%s): %s", name, err);
+}
+
+static int setup(void **st) {
+  (void)st;
+  char err[512];
+  g_ocr = rt_ocr_new(NULL, err, sizeof err);
+  if (!g_ocr) {
+    fprintf(stderr, "rt_ocr_new: %s\n", err);
+    return -1;
+  }
+  return 0;
+}
+
+static int teardown(void **st) {
+  (void)st;
+  rt_ocr_free(g_ocr);
+  g_ocr = NULL;
+  return 0;
+}
+
+static void expect_at(const rt_ocr_result *r, const char *text, const rt_ocr_find_opts *o,
+                      int x, int y, int w, int h) {
+  rt_ocr_match m;
+  char err[512];
+  int rc = rt_ocr_find(r, text, o, &m, err, sizeof err);
+  if (rc != RT_OCR_OK) fail_msg("find '%s': %s", text, err);
+  if (!(m.cx >= x && m.cx < x + w && m.cy >= y && m.cy < y + h))
+    fail_msg("find '%s': at (%d,%d), expected inside %d,%d %dx%d", text, m.cx, m.cy, x, y, w, h);
+}
+
+/* Every label and button of a fixture found at its place (all of them). */
+static void all_labels(const char *name) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
+  gt_list gt;
+  assert_int_equal(gt_load(p, &gt), 0);
+  assert_true(gt.n > 0);
+  rt_ocr_result r;
+  words_of(name, &r);
+  for (int i = 0; i < gt.n; i++)
+    expect_at(&r, gt.items[i].text, NULL, gt.items[i].box.x, gt.items[i].box.y,
+              gt.items[i].box.w, gt.items[i].box.h);
+  rt_ocr_result_free(&r);
+  gt_free(&gt);
+}
+
+static void test_demo_labels(void **st) {
+  (void)st;
+  all_labels("demo");
+  all_labels("demo-prefill"); /* with data in the fields */
+  all_labels("demo-font");    /* bigger bold labels */
+}
+
+static void test_light_on_dark(void **st) {
+  (void)st;
+  all_labels("demo-theme"); /* light labels on a dark blue window */
+  all_labels("xterm");      /* light text on a dark terminal */
+}
+
+/* Real applications: a floor under the measured recall, so regressions fail. */
+static void recall_at_least(const char *name, int min_found) {
+  char p[1024];
+  snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
+  gt_list gt;
+  assert_int_equal(gt_load(p, &gt), 0);
+  rt_ocr_result r;
+  words_of(name, &r);
+  gt_score s;
+  gt_score_result(&r, &gt, &s, stderr);
+  fprintf(stderr, "%s: %d/%d labels (%d needed region), %d at a wrong place\n", name,
+          s.found + s.found_region, s.total, s.found_region, s.wrong_place);
+  assert_true(s.found + s.found_region >= min_found);
+  rt_ocr_result_free(&r);
+  gt_free(&gt);
+}
+
+static void test_real_apps(void **st) {
+  (void)st;
+  recall_at_least("xgc", 69);     /* of 71 (duplicates such as "Round" need a region) */
+  recall_at_least("xedit", 6);    /* of 7 */
+  recall_at_least("xcalc", 45);   /* of 57: symbol keys (√ π ÷ x² y^x) are the misses */
+  recall_at_least("xfontsel", 10); /* of 17 */
+  recall_at_least("xmessage", 3); /* of 5 */
+}
+
+static void test_danish(void **st) {
+  (void)st;
+  rt_ocr_result r;
+  words_of("demo", &r);
+  expect_at(&r, "Bemærkning", NULL, 24, 194, 140, 26);
+  rt_ocr_find_opts ic = {.ignore_case = 1};
+  expect_at(&r, "BEMÆRKNING", &ic, 24, 194, 140, 26);
+  rt_ocr_result_free(&r);
+  words_of("demo-prefill", &r);
+  expect_at(&r, "Åboulevarden", NULL, 176, 92, 402, 26);
+  expect_at(&r, "Østergård", NULL, 176, 58, 402, 26);
+  rt_ocr_result_free(&r);
+  words_of("xterm", &r);
+  expect_at(&r, "Søren Ærø", NULL, 40, 19, 90, 15);
+  rt_ocr_result_free(&r);
+  words_of("xmessage", &r);
+  expect_at(&r, "Søg", NULL, 107, 27, 35, 23);
+  rt_ocr_result_free(&r);
+}
+
+static void test_not_found(void **st) {
+  (void)st;
+  rt_ocr_result r;
+  words_of("demo", &r);
+  rt_ocr_match m;
+  char err[1024];
+  assert_int_equal(rt_ocr_find(&r, "Telefon", NULL, &m, err, sizeof err), RT_OCR_NOT_FOUND);
+  assert_non_null(strstr(err, "Telefon"));
+  assert_non_null(strstr(err, "CPR-nummer")); /* says what the window shows */
+  /* "Gem" is there, "Gemt" is not: whole words only */
+  assert_int_equal(rt_ocr_find(&r, "Gemt", NULL, &m, err, sizeof err), RT_OCR_NOT_FOUND);
+  rt_ocr_result_free(&r);
+}
+
+static void test_ambiguous(void **st) {
+  (void)st;
+  rt_ocr_result r;
+  words_of("xcalc", &r); /* "0": the display and the 0 key */
+  rt_ocr_match m, all[4];
+  char err[1024];
+  assert_int_equal(rt_ocr_find(&r, "0", NULL, &m, err, sizeof err), RT_OCR_AMBIGUOUS);
+  assert_int_equal(rt_ocr_find_all(&r, "0", NULL, all, 4), 2);
+  for (int i = 0; i < 2; i++) {
+    char pos[64];
+    snprintf(pos, sizeof pos, "(%d,%d)", all[i].cx, all[i].cy);
+    assert_non_null(strstr(err, pos));
+  }
+  assert_true(all[0].cy < 40);                    /* the display, top right */
+  assert_true(all[1].cx > 48 && all[1].cx < 88);  /* the 0 key */
+  assert_true(all[1].cy > 363 && all[1].cy < 387);
+  rt_ocr_result_free(&r);
+}
+
+static void test_options(void **st) {
+  (void)st;
+  rt_ocr_result r;
+  words_of("xcalc", &r);
+  rt_ocr_find_opts o = {.nth = 1};
+  expect_at(&r, "0", &o, 180, 0, 46, 40); /* reading order: the display first */
+  o.nth = 2;
+  expect_at(&r, "0", &o, 48, 363, 40, 24);
+  rt_ocr_find_opts n = {.has_near = 1, .near_x = 60, .near_y = 380};
+  expect_at(&r, "0", &n, 48, 363, 40, 24);
+  rt_ocr_find_opts g = {.has_region = 1, .region = {0, 0, 226, 50}};
+  expect_at(&r, "0", &g, 180, 0, 46, 40);
+  rt_ocr_result_free(&r);
+  /* reading only a region of the window: its words, nothing else */
+  PIX *img = load("xgc");
+  char err[512];
+  rt_ocr_opts ro = {.has_region = 1, .region = {330, 505, 100, 160}};
+  assert_int_equal(rt_ocr_words(g_ocr, img, &ro, &r, err, sizeof err), RT_OCR_OK);
+  pixDestroy(&img);
+  expect_at(&r, "Quit", NULL, 334, 644, 40, 18);
+  expect_at(&r, "Clear window", NULL, 330, 540, 100, 18);
+  rt_ocr_match m;
+  assert_int_equal(rt_ocr_find(&r, "Function", NULL, &m, err, sizeof err), RT_OCR_NOT_FOUND);
+  rt_ocr_result_free(&r);
+  words_of("xedit", &r);
+  assert_int_equal(rt_ocr_find(&r, "QUIT", NULL, &m, err, sizeof err), RT_OCR_NOT_FOUND);
+  rt_ocr_find_opts ic = {.ignore_case = 1};
+  expect_at(&r, "QUIT", &ic, 0, 0, 34, 18);
+  rt_ocr_result_free(&r);
+}
+
+static void test_phrase(void **st) {
+  (void)st;
+  rt_ocr_result r;
+  words_of("demo-prefill", &r);
+  rt_ocr_match m;
+  char err[512];
+  assert_int_equal(rt_ocr_find(&r, "Tidligere sag", NULL, &m, err, sizeof err), RT_OCR_OK);
+  assert_int_equal(m.nwords, 2);
+  assert_true(m.box.x < 185 && m.box.x + m.box.w > 265); /* spans both words */
+  rt_ocr_result_free(&r);
+  words_of("xedit", &r);
+  expect_at(&r, "Use Control-S and Control-R to Search.", NULL, 262, 19, 276, 17);
+  rt_ocr_result_free(&r);
+}
+
+static void test_read(void **st) {
+  (void)st;
+  PIX *img = load("demo-prefill");
+  char err[512];
+  char *s = rt_ocr_read(g_ocr, img, (rt_ocr_box){176, 58, 402, 26}, NULL, err, sizeof err);
+  assert_non_null(s);
+  assert_non_null(strstr(s, "Karen"));
+  assert_null(strstr(s, "Navn")); /* the label is outside the rectangle */
+  free(s);
+  s = rt_ocr_read(g_ocr, img, (rt_ocr_box){400, 300, 100, 40}, NULL, err, sizeof err);
+  assert_non_null(s);
+  assert_string_equal(s, "");
+  free(s);
+  assert_null(rt_ocr_read(g_ocr, img, (rt_ocr_box){700, 500, 10, 10}, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "outside"));
+  pixDestroy(&img);
+}
+
+static void test_cache(void **st) {
+  (void)st;
+  PIX *a = load("demo"), *b = load("demo-prefill");
+  char err[512];
+  rt_ocr_cache_clear(g_ocr);
+  rt_ocr_result r1, r2, r3;
+  assert_int_equal(rt_ocr_words(g_ocr, a, NULL, &r1, err, sizeof err), RT_OCR_OK);
+  assert_int_equal(r1.image_cached, 0);
+  assert_int_equal(r1.blobs_cached, 0);
+  assert_int_equal(rt_ocr_words(g_ocr, a, NULL, &r2, err, sizeof err), RT_OCR_OK);
+  assert_int_equal(r2.image_cached, 1); /* unchanged: the same result, no recognition */
+  assert_int_equal(r2.n, r1.n);
+  for (size_t i = 0; i < r1.n; i++) {
+    assert_string_equal(r1.words[i].text, r2.words[i].text);
+    assert_memory_equal(&r1.words[i].box, &r2.words[i].box, sizeof(rt_ocr_box));
+  }
+  rt_ocr_stats st0, st1;
+  rt_ocr_get_stats(g_ocr, &st0);
+  /* partly changed: the labels come from the blob cache, the fields are read */
+  assert_int_equal(rt_ocr_words(g_ocr, b, NULL, &r3, err, sizeof err), RT_OCR_OK);
+  rt_ocr_get_stats(g_ocr, &st1);
+  assert_int_equal(r3.image_cached, 0);
+  assert_true(r3.blobs_cached >= 8);
+  assert_true(st1.recognitions > st0.recognitions);
+  expect_at(&r3, "Navn", NULL, 24, 58, 140, 26);
+  expect_at(&r3, "Karen", NULL, 176, 58, 402, 26);
+  rt_ocr_result_free(&r1);
+  rt_ocr_result_free(&r2);
+  rt_ocr_result_free(&r3);
+  pixDestroy(&a);
+  pixDestroy(&b);
+}
+
+static void test_deadline(void **st) {
+  (void)st;
+  PIX *a = load("xedit");
+  char err[512];
+  rt_ocr_cache_clear(g_ocr);
+  rt_ocr_opts o = {.deadline_ms = 1};
+  rt_ocr_result r;
+  assert_int_equal(rt_ocr_words(g_ocr, a, &o, &r, err, sizeof err), RT_OCR_OK);
+  assert_true(r.timed_out > 0);
+  rt_ocr_result_free(&r);
+  /* a timed-out reading is not reused: the next call reads again */
+  assert_int_equal(rt_ocr_words(g_ocr, a, NULL, &r, err, sizeof err), RT_OCR_OK);
+  assert_int_equal(r.image_cached, 0);
+  assert_int_equal(r.timed_out, 0);
+  expect_at(&r, "Quit", NULL, 0, 0, 34, 18);
+  rt_ocr_result_free(&r);
+  pixDestroy(&a);
+}
+
+static void test_missing_language(void **st) {
+  (void)st;
+  char err[512];
+  rt_ocr *o = rt_ocr_new("eng+xyz", err, sizeof err);
+  assert_null(o);
+  assert_true(rt_ocr_missing_language());
+  assert_non_null(strstr(err, "'xyz'"));
+  assert_non_null(strstr(err, "tesseract-ocr-xyz"));
+  /* data directory without Danish */
+  char dir[] = "/tmp/vagt-ocr-test-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char link[512];
+  snprintf(link, sizeof link, "%s/eng.traineddata", dir);
+  assert_int_equal(symlink("/usr/share/tesseract-ocr/5/tessdata/eng.traineddata", link), 0);
+  const char *old = getenv("TESSDATA_PREFIX");
+  char *saved = old ? strdup(old) : NULL;
+  setenv("TESSDATA_PREFIX", dir, 1);
+  o = rt_ocr_new("eng+dan", err, sizeof err);
+  if (saved) setenv("TESSDATA_PREFIX", saved, 1);
+  else unsetenv("TESSDATA_PREFIX");
+  free(saved);
+  unlink(link);
+  rmdir(dir);
+  assert_null(o);
+  assert_non_null(strstr(err, "tesseract-ocr-dan"));
+  assert_non_null(strstr(err, "dan.traineddata"));
+  /* bad names are refused before any file is looked at */
+  assert_null(rt_ocr_new("../etc", err, sizeof err));
+  assert_false(rt_ocr_missing_language());
+}
+
+int main(int argc, char **argv) {
+  rt_ocr_reexec_single_thread(argv);
+  struct {
+    const char *name;
+    struct CMUnitTest t;
+  } all[] = {
+      {"demo_labels", cmocka_unit_test(test_demo_labels)},
+      {"light_on_dark", cmocka_unit_test(test_light_on_dark)},
+      {"real_apps", cmocka_unit_test(test_real_apps)},
+      {"danish", cmocka_unit_test(test_danish)},
+      {"not_found", cmocka_unit_test(test_not_found)},
+      {"ambiguous", cmocka_unit_test(test_ambiguous)},
+      {"options", cmocka_unit_test(test_options)},
+      {"phrase", cmocka_unit_test(test_phrase)},
+      {"read", cmocka_unit_test(test_read)},
+      {"cache", cmocka_unit_test(test_cache)},
+      {"deadline", cmocka_unit_test(test_deadline)},
+      {"missing_language", cmocka_unit_test(test_missing_language)},
+  };
+  size_t n = sizeof all / sizeof *all;
+  struct CMUnitTest sel[sizeof all / sizeof *all];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (argc < 2 || strcmp(argv[1], all[i].name) == 0) sel[k++] = all[i].t;
+  if (!k) {
+    fprintf(stderr, "test_ocr: no test group '%s'\n", argv[1]);
+    return 2;
+  }
+  return _cmocka_run_group_tests(argc >= 2 ? argv[1] : "ocr", sel, k, setup, teardown);
+}
