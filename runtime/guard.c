@@ -21,29 +21,27 @@ static rt_guard_verdict record_check(void *ud, rt_run *run, const rt_stepinfo *s
 
 const rt_guard rt_guard_record_only = {record_check, NULL, NULL};
 
-/* Captures until two looks RT_SETTLE_QUIET apart are identical, or RT_SETTLE_MAX passes.
- * Returns the last capture (owned by the caller) or NULL with err set. */
+/* Captures until the window's pixels stay the same for RT_SETTLE_QUIET, or RT_SETTLE_MAX
+ * passes. Looks are hashed straight from the shared-memory frame; only the last one is
+ * converted to an image. Returns it (owned by the caller) or NULL with err set. */
 static PIX *settle(rt_run *run, Window w, bool *settled, uint64_t *hash, double *cap_ms,
                    char *err, size_t errlen)
 {
   double start = rt_now(), quiet_since = start;
-  PIX *last = NULL;
   uint64_t last_hash = 0;
+  bool have = false;
+  rt_frame f;
   *settled = false;
   for (;;) {
     double tc = rt_now();
-    PIX *p = rt_capture_window(run->capture, w, err, errlen);
-    *cap_ms = (rt_now() - tc) * 1000.0;
-    if (!p) {
-      pixDestroy(&last);
+    if (rt_capture_window_frame(run->capture, w, &f, err, errlen) != 0)
       return NULL;
-    }
-    uint64_t h = rt_pix_hash(p);
+    uint64_t h = rt_frame_hash(&f);
     double now = rt_now();
-    if (!last || h != last_hash)
+    *cap_ms = (now - tc) * 1000.0;
+    if (!have || h != last_hash)
       quiet_since = now;
-    pixDestroy(&last);
-    last = p;
+    have = true;
     last_hash = h;
     if (now - quiet_since >= RT_SETTLE_QUIET) {
       *settled = true;
@@ -54,7 +52,7 @@ static PIX *settle(rt_run *run, Window w, bool *settled, uint64_t *hash, double 
     rt_sleep(run, 0.025);
   }
   *hash = last_hash;
-  return last;
+  return rt_frame_to_pix(&f, err, errlen);
 }
 
 static void describe(const rt_action *a, char *buf, size_t n)
