@@ -1,0 +1,32 @@
+#!/bin/sh
+# vagt inspect lists the windows and the words OCR reads, with boxes and confidence, and
+# draws them into a PNG; missing OCR language data is exit 4 naming the Debian package.
+. "$(dirname "$0")/lib.sh"
+"$DEMO_APP" -geometry +30+40 >/dev/null 2>&1 &
+apid=$!
+i=0; while ! xwininfo -root -tree 2>/dev/null | grep -q Sagsregistrering; do
+  i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1; done
+run_vagt l inspect
+expect_rc 0 l "inspect lists windows"
+expect_in l.out "VagtDemo" "the demo app is listed"
+expect_in l.out "640x400+" "with its geometry"
+run_vagt w inspect --window VagtDemo --png "$T/boxes.png"
+expect_rc 0 w "inspect --window"
+# Every label with a box near where --print-layout says it is (x 23, rows 34 px apart).
+for lbl in CPR-nummer Navn Adresse Postnr By 'Bemærknin.' Gem Annuller; do
+  if grep -qE "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9]+ $lbl\$" w.out; then ok "word $lbl listed"
+  else fail "word $lbl not listed"; fi
+done
+grep -E " Navn$" w.out | awk '{ if ($1 < 15 || $1 > 35 || $2 < 55 || $2 > 80) exit 1 }' &&
+  ok "Navn's box is where the label is" || fail "Navn's box: $(grep -E ' Navn$' w.out)"
+[ -s boxes.png ] && ok "boxes drawn into a PNG" || fail "no PNG written"
+wid=$(xwininfo -root -tree | awk '/Sagsregistrering/ {print $1; exit}')
+import -window "$wid" shot.png
+run_vagt i inspect --image shot.png
+expect_rc 0 i "inspect --image"
+expect_in i.out "CPR-nummer" "a screenshot file is read too"
+kill $apid 2>/dev/null
+run_vagt nl record "$ROBOTS/ocr_lang.lua" --display "$DISPLAY" --runs runs --baseline bl
+expect_rc 4 nl "missing OCR language"
+expect_in nl.err "tesseract-ocr-xyz" "names the Debian package"
+finish
