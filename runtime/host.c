@@ -196,23 +196,6 @@ static int l_msgh(lua_State *L)
   return 1;
 }
 
-static int l_print(lua_State *L)
-{
-  rt_run *run = rt_host_run_of(L);
-  int n = lua_gettop(L); /* before luaL_buffinit, which may push a placeholder */
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (int i = 1; i <= n; i++) {
-    if (i > 1)
-      luaL_addchar(&b, '\t');
-    luaL_tolstring(L, i, NULL);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  rt_log(run, "%s", lua_tostring(L, -1));
-  return 0;
-}
-
 int rt_host_open(rt_run *run, char **params, int nparams, char *err, size_t errlen)
 {
   lua_State *L = rt_sandbox_newstate(MEM_LIMIT);
@@ -225,11 +208,14 @@ int rt_host_open(rt_run *run, char **params, int nparams, char *err, size_t errl
   lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_EVERY);
 
   rt_sandbox_push_env(L);
-  lua_pushcfunction(L, l_print);
-  lua_setfield(L, -2, "print");
   int rc = rt_api_open(L, run, params, nparams, err, errlen);
   if (rc != RT_EXIT_OK)
     return rc;
+  /* print goes where robot.log goes: stderr and the run's log, secrets masked. */
+  lua_getfield(L, -1, "robot");
+  lua_getfield(L, -1, "log");
+  lua_setfield(L, -3, "print");
+  lua_pop(L, 1);
   lua_setfield(L, LUA_REGISTRYINDEX, "vagt.env");
   return RT_EXIT_OK;
 }
