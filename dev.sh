@@ -44,7 +44,7 @@ case "${1:-}" in
   asan)
     deps; build build-asan -DVAGT_SANITIZE=ON
     cd build-asan
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    ASAN_OPTIONS=abort_on_error=1 \
     LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       exec ctest --output-on-failure -j2 ;;
