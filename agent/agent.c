@@ -1,10 +1,424 @@
+/* `vagt agent`: the scheduler daemon (issue 5, DESIGN.md "The agent's configuration").
+ *
+ * How it is put together: ag_config.c loads and validates the Lua configuration (with
+ * ag_cron.c for schedules), ag_run.c starts and supervises one `vagt run` child per run and
+ * records it in SQLite (ag_db.c), ag_alert.c turns a drift or failure into outbox rows and
+ * delivers them from a thread, ag_web.c serves the operator pages. This file holds the
+ * command line and the scheduler loop. */
 #include "agent.h"
 
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ag_alert.h"
+#include "ag_config.h"
+#include "ag_cron.h"
+#include "ag_db.h"
+#include "ag_run.h"
+#include "ag_util.h"
+#include "ag_web.h"
+#include "check.h"
+#include "host.h"
+
+static volatile sig_atomic_t g_stop;
+
+/* Runs asked for on the pages ("Run now"), one flag per robot. */
+static pthread_mutex_t g_req_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool *g_req;
+static ag_config *g_req_cfg;
+
+void ag_request_run(ag_robot *r)
+{
+  pthread_mutex_lock(&g_req_mu);
+  if (g_req && g_req_cfg && r >= g_req_cfg->robots && r < g_req_cfg->robots + g_req_cfg->nrobots)
+    g_req[r - g_req_cfg->robots] = true;
+  pthread_mutex_unlock(&g_req_mu);
+}
+
+static void on_stop(int sig)
+{
+  (void)sig;
+  g_stop = 1;
+}
+
+static void usage(FILE *f)
+{
+  fputs("usage:\n"
+        "  vagt agent --config agent.lua            run the scheduler daemon\n"
+        "  vagt agent --check --config agent.lua    validate the configuration and the robots'\n"
+        "                                           scripts; show every robot's next run\n"
+        "  vagt agent --once ROBOT --config agent.lua\n"
+        "                                           run one robot now (private Xvfb, history,\n"
+        "                                           alerts) and exit with its exit status\n"
+        "exit status: 0 success; 2 configuration error; with --once the run's own status\n",
+        f);
+}
+
+static void fmt_local(const char *tz, time_t t, char *buf, size_t n)
+{
+  if (t == (time_t)-1) {
+    snprintf(buf, n, "never");
+    return;
+  }
+  struct tm tm;
+  ag_localtime_tz(tz, t, &tm);
+  strftime(buf, n, "%Y-%m-%d %H:%M %Z", &tm);
+}
+
+/* `vagt check` of every robot's script: a syntax error or a misspelt robot.* name is found
+ * now, not at 02:30. Returns the number of scripts with errors. */
+static int check_scripts(ag_config *c)
+{
+  int bad = 0;
+  for (size_t i = 0; i < c->nrobots; i++) {
+    ag_robot *r = &c->robots[i];
+    rt_run run = {.mode = RT_MODE_CHECK, .script = r->script};
+    char err[512];
+    if (rt_host_open(&run, NULL, 0, err, sizeof err) != 0) {
+      fprintf(stderr, "vagt agent: %s\n", err);
+      rt_host_close(&run);
+      return 1;
+    }
+    char *out = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&out, &len);
+    int rc = f ? rt_check_script(run.L, r->script, f) : 1;
+    if (f)
+      fclose(f);
+    rt_host_close(&run);
+    if (rc != 0) {
+      bad++;
+      fprintf(stderr, "%s:%d: robot '%s': its script does not pass `vagt check`:\n", c->path,
+              r->line, r->name);
+      for (char *line = out ? strtok(out, "\n") : NULL; line; line = strtok(NULL, "\n"))
+        if (!strstr(line, ": note: "))
+          fprintf(stderr, "  %s\n", line);
+    }
+    free(out);
+  }
+  return bad;
+}
+
+static int cmd_check(ag_config *c)
+{
+  if (check_scripts(c) > 0)
+    return 2;
+  printf("%s: configuration OK: %zu robot%s, %zu channel%s; state %s; pages %s; "
+         "max_parallel %d\n",
+         c->path, c->nrobots, c->nrobots == 1 ? "" : "s", c->nchannels,
+         c->nchannels == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
+         c->max_parallel);
+  time_t now = (time_t)ag_time();
+  for (size_t i = 0; i < c->nrobots; i++) {
+    ag_robot *r = &c->robots[i];
+    char next[64] = "on demand only (no schedule)";
+    if (r->schedule)
+      fmt_local(r->tz, ag_cron_next(&r->cron, r->tz, now), next, sizeof next);
+    printf("  robot %-20s %s%s next: %s\n", r->name, r->schedule ? r->schedule : "-",
+           r->enabled ? "" : " (disabled)", next);
+  }
+  return 0;
+}
+
+/* Waits for the run to end (signals stop it), then delivers its alerts for a while. */
+static int cmd_once(ag_ctx *x, ag_robot *r)
+{
+  ag_child ch;
+  char err[1024];
+  if (ag_run_start(x, r, "once", 0, &ch, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt agent: %s\n", err);
+    return 4;
+  }
+  int code = 4;
+  while (!ag_run_poll(x, &ch, &code)) {
+    if (g_stop && !ch.stopping)
+      ag_run_stop(&ch);
+    usleep(100 * 1000);
+  }
+  const char *s = getenv("VAGT_AGENT_DELIVER_SECONDS");
+  double limit = s ? strtod(s, NULL) : 60;
+  double end = ag_mono() + limit;
+  int pending = 0;
+  ag_outbox_deliver_due(x->db, ag_time(), &pending);
+  while (pending > 0 && ag_mono() < end && !g_stop) {
+    usleep(500 * 1000);
+    ag_outbox_deliver_due(x->db, ag_time(), &pending);
+  }
+  if (pending > 0)
+    fprintf(stderr, "vagt agent: %d alert deliver%s still pending in the outbox; the agent "
+                    "daemon retries them\n",
+            pending, pending == 1 ? "y is" : "ies are");
+  return code;
+}
+
+typedef struct {
+  ag_robot *r;
+  time_t next;        /* next scheduled time, -1 = none */
+  bool queued;
+  const char *trigger;
+  time_t scheduled;   /* of the queued run */
+  ag_child ch;
+  bool running;
+} slot;
+
+/* The latest scheduled time <= now after `last`, or -1 when none is due. */
+static time_t latest_due(const ag_robot *r, time_t last, time_t now)
+{
+  time_t t = ag_cron_next(&r->cron, r->tz, last), latest = -1;
+  for (int guard = 0; t != (time_t)-1 && t <= now; guard++) {
+    latest = t;
+    if (guard > 20000)
+      return now; /* long down time with a frequent schedule: close enough */
+    t = ag_cron_next(&r->cron, r->tz, t);
+  }
+  return latest;
+}
+
+static int daemon_loop(ag_ctx *x)
+{
+  ag_config *c = x->cfg;
+  slot *s = calloc(c->nrobots ? c->nrobots : 1, sizeof *s);
+  if (!s)
+    return 4;
+  pthread_mutex_lock(&g_req_mu);
+  g_req = calloc(c->nrobots ? c->nrobots : 1, sizeof *g_req);
+  g_req_cfg = c;
+  pthread_mutex_unlock(&g_req_mu);
+  time_t now = (time_t)ag_time();
+  for (size_t i = 0; i < c->nrobots; i++) {
+    ag_robot *r = &c->robots[i];
+    s[i].r = r;
+    s[i].next = -1;
+    if (!r->schedule || !r->enabled)
+      continue;
+    time_t last;
+    if (!ag_db_sched_get(x->db, r->name, &last)) {
+      last = now; /* first start with this robot: from now on */
+      ag_db_sched_set(x->db, r->name, last);
+    }
+    time_t missed = latest_due(r, last, now);
+    if (missed != (time_t)-1) {
+      char when[64];
+      fmt_local(r->tz, missed, when, sizeof when);
+      if (r->catch_up) {
+        fprintf(stderr, "vagt agent: robot %s missed its run at %s while the agent was "
+                        "down: running it now (catch_up)\n",
+                r->name, when);
+        s[i].queued = true;
+        s[i].trigger = "catch-up";
+        s[i].scheduled = missed;
+      } else {
+        fprintf(stderr, "vagt agent: robot %s missed its run at %s while the agent was "
+                        "down: skipped (catch_up = false)\n",
+                r->name, when);
+        ag_db_sched_set(x->db, r->name, missed);
+      }
+      last = missed;
+    }
+    s[i].next = ag_cron_next(&r->cron, r->tz, last > now ? last : now);
+    char when[64];
+    fmt_local(r->tz, s[i].next, when, sizeof when);
+    fprintf(stderr, "vagt agent: robot %s: next run %s\n", r->name, when);
+  }
+
+  int running = 0;
+  while (!g_stop || running > 0) {
+    now = (time_t)ag_time();
+    for (size_t i = 0; i < c->nrobots && !g_stop; i++) {
+      slot *sl = &s[i];
+      if (sl->next == (time_t)-1 || sl->next > now)
+        continue;
+      if (sl->running || sl->queued) {
+        fprintf(stderr, "vagt agent: robot %s is still running (or waiting for a free "
+                        "slot): its run due now is skipped\n",
+                sl->r->name);
+        ag_db_sched_set(x->db, sl->r->name, sl->next);
+      } else {
+        sl->queued = true;
+        sl->trigger = "schedule";
+        sl->scheduled = sl->next;
+      }
+      time_t n = ag_cron_next(&sl->r->cron, sl->r->tz, sl->next);
+      while (n != (time_t)-1 && n <= now)
+        n = ag_cron_next(&sl->r->cron, sl->r->tz, n);
+      sl->next = n;
+    }
+    pthread_mutex_lock(&g_req_mu);
+    for (size_t i = 0; g_req && i < c->nrobots; i++) {
+      if (!g_req[i])
+        continue;
+      g_req[i] = false;
+      if (g_stop)
+        continue;
+      if (s[i].running || s[i].queued) {
+        fprintf(stderr, "vagt agent: robot %s is already running or waiting: the run asked "
+                        "for on the pages is not added\n",
+                s[i].r->name);
+      } else {
+        s[i].queued = true;
+        s[i].trigger = "manual";
+        s[i].scheduled = 0;
+      }
+    }
+    pthread_mutex_unlock(&g_req_mu);
+    /* Start queued runs, oldest schedule first, while slots are free. */
+    while (!g_stop && running < c->max_parallel) {
+      slot *pick = NULL;
+      for (size_t i = 0; i < c->nrobots; i++)
+        if (s[i].queued && !s[i].running && (!pick || s[i].scheduled < pick->scheduled))
+          pick = &s[i];
+      if (!pick)
+        break;
+      pick->queued = false;
+      char err[1024];
+      if (pick->scheduled > 0)
+        ag_db_sched_set(x->db, pick->r->name, pick->scheduled);
+      if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, err,
+                       sizeof err) != 0) {
+        fprintf(stderr, "vagt agent: robot %s: %s\n", pick->r->name, err);
+        continue;
+      }
+      pick->running = true;
+      running++;
+    }
+    for (size_t i = 0; i < c->nrobots; i++) {
+      if (!s[i].running)
+        continue;
+      if (g_stop && !s[i].ch.stopping)
+        ag_run_stop(&s[i].ch);
+      if (ag_run_poll(x, &s[i].ch, NULL)) {
+        s[i].running = false;
+        running--;
+      }
+    }
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  pthread_mutex_lock(&g_req_mu);
+  free(g_req);
+  g_req = NULL;
+  g_req_cfg = NULL;
+  pthread_mutex_unlock(&g_req_mu);
+  free(s);
+  return 0;
+}
 
 int ag_main(int argc, char **argv)
 {
-  (void)argc, (void)argv;
-  fprintf(stderr, "vagt agent: being built (issue 5)\n");
-  return 2;
+  static const struct option longopts[] = {
+    {"config", required_argument, 0, 'c'}, {"check", no_argument, 0, 'k'},
+    {"once", required_argument, 0, 'o'},   {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+  };
+  const char *config = NULL, *once = NULL;
+  bool check = false;
+  optind = 1;
+  int o;
+  while ((o = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+    switch (o) {
+    case 'c': config = optarg; break;
+    case 'k': check = true; break;
+    case 'o': once = optarg; break;
+    case 'h': usage(stdout); return 0;
+    default: usage(stderr); return 2;
+    }
+  }
+  if (!config || optind != argc || (check && once)) {
+    usage(stderr);
+    return 2;
+  }
+  ag_time_init();
+  ag_config *c = ag_config_load(config, once ? 0 : AG_CFG_WEB, stderr);
+  if (!c)
+    return 2;
+  if (check) {
+    int rc = cmd_check(c);
+    ag_config_free(c);
+    return rc;
+  }
+  ag_robot *r = NULL;
+  if (once && !(r = ag_config_robot(c, once))) {
+    fprintf(stderr, "vagt agent: %s declares no robot '%s'\n", config, once);
+    ag_config_free(c);
+    return 2;
+  }
+
+  struct sigaction sa = {0};
+  sa.sa_handler = on_stop;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  /* Schedules in a robot's own zone switch TZ for a moment (ag_cron.c). With TZ set from
+   * the start, that only replaces a value and never grows the environment while other
+   * threads may read it. ":/etc/localtime" is what an unset TZ means. */
+  if (!getenv("TZ")) {
+    setenv("TZ", ":/etc/localtime", 1);
+    tzset();
+  }
+
+  ag_ctx x = {0};
+  char err[1024];
+  int rc = 0;
+  int lockfd = -1;
+  if (ag_ctx_open(&x, c, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt agent: %s\n", err);
+    rc = 4;
+    goto out;
+  }
+  if (once) {
+    rc = cmd_once(&x, r);
+    goto out;
+  }
+  char lockpath[4096];
+  snprintf(lockpath, sizeof lockpath, "%s/agent.lock", c->state);
+  lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+    fprintf(stderr, "vagt agent: another agent is running with the state folder %s\n",
+            c->state);
+    rc = 2;
+    goto out;
+  }
+  ag_run_recover(&x);
+  if (c->listen) {
+    char *tok = ag_token_read(c->token_file, err, sizeof err);
+    if (!tok || ag_web_start(&x, tok, err, sizeof err) != 0) {
+      fprintf(stderr, "vagt agent: %s\n", err);
+      free(tok);
+      rc = 2;
+      goto out;
+    }
+    free(tok);
+  }
+  if (ag_outbox_start(x.dbpath) != 0) {
+    fprintf(stderr, "vagt agent: cannot start the alert delivery thread\n");
+    rc = 4;
+    goto out;
+  }
+  fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s\n", VAGT_VERSION,
+          c->nrobots, c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off");
+  rc = daemon_loop(&x);
+  fprintf(stderr, "vagt agent: stopped\n");
+
+out:
+  ag_web_stop();
+  ag_outbox_stop();
+  ag_ctx_close(&x);
+  if (lockfd >= 0)
+    close(lockfd);
+  curl_global_cleanup();
+  ag_config_free(c);
+  return rc;
 }

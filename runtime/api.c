@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "items.h"
 #include "secrets.h"
 #include "stepkey.h"
 
@@ -184,6 +185,7 @@ int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err
   lua_setfield(L, -2, "ocr");
   rt_app_open(L);
   lua_setfield(L, -2, "app");
+  rt_items_open(L);
   lua_setfield(L, -2, "robot");
   return RT_EXIT_OK;
 }

@@ -115,8 +115,13 @@ static void set_state(lua_State *L, batch *b, const char *key, lua_Integer seq,
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
   }
-  if (rc != SQLITE_DONE)
-    rt_raise(L, "robot.items: cannot record item state: %s", sqlite3_errmsg(b->db));
+  if (rc != SQLITE_DONE) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(b->db));
+    if (!sqlite3_get_autocommit(b->db))
+      sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+    rt_raise(L, "robot.items: cannot record item state: %s", msg);
+  }
 }
 
 /* ---- sources ---- */
@@ -335,9 +340,14 @@ static bool advance(lua_State *L, batch *b)
     lua_rawgeti(L, LUA_REGISTRYINDEX, b->keys_ref);
     lua_rawgeti(L, -1, b->pos);
     const char *key = lua_tostring(L, -1);
+    /* Claim it atomically: two runs working on the same NAME never enter one item both. */
+    if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+      rt_raise(L, "robot.items: cannot lock the item database: %s", sqlite3_errmsg(b->db));
     const char *state = get_state(b, key);
-    if (!state)
+    if (!state) {
+      sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
       rt_raise(L, "robot.items: cannot read item state: %s", sqlite3_errmsg(b->db));
+    }
     bool enter = true;
     if (strcmp(state, "done") == 0) {
       enter = false;
@@ -351,12 +361,17 @@ static bool advance(lua_State *L, batch *b)
     } else if (strcmp(state, "failed") == 0) {
       enter = b->retry_failed;
     }
+    if (enter)
+      set_state(L, b, key, b->pos, "running", NULL, true);
+    if (sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+      sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+      rt_raise(L, "robot.items: cannot record item state: %s", sqlite3_errmsg(b->db));
+    }
     if (!enter) {
       b->skipped++;
       lua_pop(L, 2);
       continue;
     }
-    set_state(L, b, key, b->pos, "running", NULL, true);
     b->cur = strdup(key);
     lua_pop(L, 2);
     lua_rawgeti(L, LUA_REGISTRYINDEX, b->items_ref);

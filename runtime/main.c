@@ -48,6 +48,7 @@ static void usage(FILE *f)
         "                         windows, and the words OCR reads with their boxes\n"
         "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
         "  vagt check --api           list the robot API\n"
+        "  vagt agent --config agent.lua [--check | --once ROBOT]   scheduled runs\n"
         "  vagt --version\n"
         "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
         "             3 halted on UI drift, 4 environment error (no display, ...)\n",

@@ -274,7 +274,9 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
   fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
         "collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}"
         ".passed{color:#060}.failed,.drift,.error{color:#a00}"
-        "img{max-width:32%;border:1px solid #888;margin-right:1%}</style></head><body>\n", f);
+        "img{max-width:48%;border:1px solid #888;margin-right:1%}img.wide{max-width:100%}"
+        ".cap{display:flex;max-width:100%}.cap span{flex:1;font-weight:bold}"
+        "</style></head><body>\n", f);
   fputs("<h1>vagt run: ", f);
   html_esc(f, jstr(l->root, "script"));
   fputs("</h1>\n<p>Status: <b class=\"", f);
@@ -346,20 +348,34 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
       html_esc(f, cJSON_IsString(r) ? r->valuestring : "");
       fputs("</li>\n", f);
     }
-    fputs("</ul>\n<p>", f);
-    static const char *const names[3] = {"recorded", "current", "diff"};
-    static const char *const titles[3] = {"recorded (baseline)", "today", "difference"};
-    for (int k = 0; k < 3; k++) {
+    fputs("</ul>\n", f);
+    /* The diff image already holds recorded | today | difference side by side; without
+     * one (no baseline for the step) show what there is. */
+    const char *diff = jstr(ev, "diff");
+    if (diff) {
+      fputs("<p class=\"cap\"><span>recorded (baseline)</span><span>today</span>"
+            "<span>difference</span></p>\n<p><a href=\"", f);
+      html_esc(f, diff);
+      fputs("\"><img class=\"wide\" alt=\"recorded, today and the difference\" src=\"", f);
+      html_esc(f, diff);
+      fputs("\"></a></p>\n", f);
+    }
+    fputs("<p>", f);
+    static const char *const names[2] = {"recorded", "current"};
+    static const char *const titles[2] = {"recorded screen", "today's screen"};
+    for (int k = 0; k < 2; k++) {
       const char *p = jstr(ev, names[k]);
       if (!p)
         continue;
+      if (diff) {
+        fputs("<a href=\"", f);
+        html_esc(f, p);
+        fprintf(f, "\">%s (full size)</a> ", titles[k]);
+        continue;
+      }
       fputs("<a href=\"", f);
       html_esc(f, p);
-      fputs("\"><img alt=\"", f);
-      fputs(titles[k], f);
-      fputs("\" title=\"", f);
-      fputs(titles[k], f);
-      fputs("\" src=\"", f);
+      fprintf(f, "\"><img alt=\"%s\" title=\"%s\" src=\"", titles[k], titles[k]);
       html_esc(f, p);
       fputs("\"></a>", f);
     }

@@ -36,6 +36,16 @@ function robot.sleep(seconds) end
 ---@return string
 function robot.secret(name) end
 
+---Resumable batch: iterates work items from a CSV file (header row names the fields) or a
+---list, keeping each item's state (pending, running, done, failed) in SQLite; a run killed
+---halfway skips items done and never enters one twice. With fn: fn(item) per item, returns counts.
+---@param name string
+---@param source string|table
+---@param opts_or_fn? {key?: string, retry_failed?: boolean}|fun(item: any)
+---@param fn? fun(item: any)
+---@return any
+function robot.items(name, source, opts_or_fn, fn) end
+
 robot.ocr = {}
 
 ---OCR languages (Tesseract codes joined with "+"), read when OCR is first used.

@@ -1,0 +1,33 @@
+/* Alerts: a drift halt (exit 3) or a failure (exit 1, 2, 4, timeout, interrupted) of a
+ * robot with `alert = { ... }` becomes one alert with a unique id, written to the outbox
+ * table once per channel and way of delivery, in the same transaction that records the
+ * run's end. A delivery thread then sends what is due (webhook: JSON POST; e-mail: SMTP
+ * with the diff image attached; syslog) and retries failures with exponential backoff
+ * (30 s doubling up to an hour; $VAGT_AGENT_RETRY_BASE seconds for tests) until delivered.
+ * A row is marked delivered only after the receiver accepted it, so a SIGKILL at any moment
+ * loses nothing; a receiver may see an alert twice and drops duplicates by its id. */
+#ifndef AG_ALERT_H
+#define AG_ALERT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "ag_config.h"
+#include "ag_db.h"
+
+/* Builds the alert of a finished run and adds it to the outbox when the robot's alert_on
+ * and channels call for one. Run it inside the transaction that finishes the run.
+ * Returns the number of outbox rows added (0: no alert), -1 on a database error. */
+int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long long run_id,
+                     const ag_runinfo *ri, double now);
+
+/* Tries every outbox row due at `now` once. Returns how many were delivered; *pending gets
+ * the number still undelivered (due later). */
+int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending);
+
+/* The background delivery thread, with its own connection to `dbpath`. */
+int ag_outbox_start(const char *dbpath);
+void ag_outbox_kick(void);   /* deliver now (a new alert was added) */
+void ag_outbox_stop(void);
+
+#endif

@@ -1,0 +1,74 @@
+/* The agent's configuration (DESIGN.md "The agent's configuration"): a Lua file run in the
+ * robot sandbox with two declarations added,
+ *
+ *   channel "ops" { webhook = URL, email = { to =, from =, smtp = }, syslog = true }
+ *   robot "name" { script =, schedule =, tz =, timeout =, params = {}, alert = {"ops"}, ... }
+ *
+ * and the globals state, listen, token_file, max_parallel, public_url. Unknown globals and
+ * unknown keys are errors, every mistake is reported as "file:line: message" (the line of
+ * the `robot "x" {` or `channel "x" {` that holds it), and all of them are collected, not
+ * just the first. Relative paths are relative to the configuration file's folder. */
+#ifndef AG_CONFIG_H
+#define AG_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ag_cron.h"
+
+typedef struct ag_channel {
+  char *name;
+  int line;
+  char *webhook;            /* URL or NULL */
+  char **email_to;          /* NULL-terminated, or NULL */
+  char *email_from, *smtp, *smtp_user, *smtp_password_file;
+  bool syslog;
+} ag_channel;
+
+typedef struct ag_robot {
+  char *name;
+  int line;
+  char *script;             /* absolute */
+  char *baseline;           /* absolute or NULL: the script's default */
+  char *schedule;           /* NULL: only on demand (--once, the pages' Run now) */
+  ag_cron cron;
+  char *tz;                 /* NULL: local time */
+  double timeout;           /* seconds, default 3600 */
+  char **params;            /* "k=v", NULL-terminated */
+  char **alert;             /* channel names, NULL-terminated */
+  bool alert_drift, alert_failure;
+  bool catch_up;            /* default true */
+  bool enabled;             /* default true */
+  char *screen;             /* Xvfb screen "WxHxD" or NULL */
+} ag_robot;
+
+typedef struct ag_config {
+  char *path;               /* as given */
+  char *dir;                /* absolute folder of the file */
+  char *state;              /* absolute */
+  char *listen;             /* "host:port" or NULL (pages off) */
+  char *token_file;         /* absolute or NULL */
+  char *public_url;         /* base URL of the pages for links in alerts, or NULL */
+  int max_parallel;
+  ag_robot *robots;
+  size_t nrobots;
+  ag_channel *channels;
+  size_t nchannels;
+} ag_config;
+
+/* Loads and validates. On failure returns NULL and prints every error to `errf`, one
+ * "file:line: message" a line. With AG_CFG_WEB the token file is checked too (the pages
+ * need it; `--once` does not). */
+enum { AG_CFG_WEB = 1 };
+ag_config *ag_config_load(const char *path, int flags, FILE *errf);
+void ag_config_free(ag_config *c);
+
+ag_robot *ag_config_robot(ag_config *c, const char *name);
+ag_channel *ag_config_channel(ag_config *c, const char *name);
+
+/* Reads the token file: it must be owned by us and readable by nobody else. Returns a
+ * malloc'd token (whitespace trimmed) or NULL with err. */
+char *ag_token_read(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,194 @@
+#include "ag_db.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char schema[] =
+  "CREATE TABLE IF NOT EXISTS runs ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  robot TEXT NOT NULL,"
+  "  trigger TEXT NOT NULL,"          /* schedule, catch-up, once, manual */
+  "  scheduled INTEGER,"              /* the schedule's time (Unix seconds) */
+  "  started REAL NOT NULL,"          /* Unix seconds */
+  "  finished REAL,"
+  "  status TEXT NOT NULL,"
+  "  exit_code INTEGER,"
+  "  run_dir TEXT,"
+  "  steps INTEGER,"
+  "  error TEXT,"
+  "  pid INTEGER,"
+  "  approved REAL,"
+  "  approve_result TEXT);"
+  "CREATE INDEX IF NOT EXISTS runs_robot ON runs(robot, id);"
+  "CREATE TABLE IF NOT EXISTS sched ("
+  "  robot TEXT PRIMARY KEY,"
+  "  last_scheduled INTEGER NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS outbox ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  alert_id TEXT NOT NULL,"
+  "  run_id INTEGER,"
+  "  robot TEXT,"
+  "  channel TEXT NOT NULL,"
+  "  kind TEXT NOT NULL,"             /* webhook, email, syslog */
+  "  target TEXT NOT NULL,"           /* JSON: where to deliver */
+  "  payload TEXT NOT NULL,"          /* JSON: the alert */
+  "  attach TEXT,"                    /* a file to attach (the diff image) */
+  "  created REAL NOT NULL,"
+  "  attempts INTEGER NOT NULL DEFAULT 0,"
+  "  next_attempt REAL NOT NULL,"
+  "  delivered REAL,"
+  "  last_error TEXT,"
+  "  UNIQUE(alert_id, channel, kind));"
+  "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered, next_attempt);";
+
+sqlite3 *ag_db_open(const char *path, char *err, size_t errlen)
+{
+  sqlite3 *db = NULL;
+  int rc = sqlite3_open_v2(path, &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+                           NULL);
+  if (rc != SQLITE_OK) {
+    snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+    sqlite3_close(db);
+    return NULL;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  char *msg = NULL;
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
+                   &msg) != SQLITE_OK ||
+      sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errmsg(db));
+    sqlite3_free(msg);
+    sqlite3_close(db);
+    return NULL;
+  }
+  return db;
+}
+
+void ag_db_close(sqlite3 *db)
+{
+  sqlite3_close(db);
+}
+
+int ag_db_exec(sqlite3 *db, const char *sql)
+{
+  char *msg = NULL;
+  if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+    fprintf(stderr, "vagt agent: database: %s (%s)\n", msg ? msg : sqlite3_errmsg(db), sql);
+    sqlite3_free(msg);
+    return -1;
+  }
+  return 0;
+}
+
+static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    fprintf(stderr, "vagt agent: database: %s\n", sqlite3_errmsg(db));
+    return NULL;
+  }
+  return st;
+}
+
+static int step_done(sqlite3 *db, sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    fprintf(stderr, "vagt agent: database: %s\n", sqlite3_errmsg(db));
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger,
+                           time_t scheduled, double started, int pid)
+{
+  sqlite3_stmt *st = prep(db, "INSERT INTO runs(robot, trigger, scheduled, started, status, "
+                              "pid) VALUES(?,?,?,?,'running',?)");
+  if (!st)
+    return -1;
+  sqlite3_bind_text(st, 1, robot, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 2, trigger, -1, SQLITE_TRANSIENT);
+  if (scheduled > 0)
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)scheduled);
+  else
+    sqlite3_bind_null(st, 3);
+  sqlite3_bind_double(st, 4, started);
+  sqlite3_bind_int(st, 5, pid);
+  if (step_done(db, st) != 0)
+    return -1;
+  return (long long)sqlite3_last_insert_rowid(db);
+}
+
+int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri)
+{
+  sqlite3_stmt *st = prep(db, "UPDATE runs SET finished=?, status=?, exit_code=?, run_dir=?, "
+                              "steps=?, error=? WHERE id=?");
+  if (!st)
+    return -1;
+  sqlite3_bind_double(st, 1, ri->finished);
+  sqlite3_bind_text(st, 2, ri->status, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int(st, 3, ri->exit_code);
+  if (ri->run_dir)
+    sqlite3_bind_text(st, 4, ri->run_dir, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, 4);
+  sqlite3_bind_int(st, 5, ri->steps);
+  if (ri->error)
+    sqlite3_bind_text(st, 6, ri->error, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, 6);
+  sqlite3_bind_int64(st, 7, id);
+  return step_done(db, st);
+}
+
+bool ag_db_sched_get(sqlite3 *db, const char *robot, time_t *t)
+{
+  sqlite3_stmt *st = prep(db, "SELECT last_scheduled FROM sched WHERE robot=?");
+  if (!st)
+    return false;
+  sqlite3_bind_text(st, 1, robot, -1, SQLITE_TRANSIENT);
+  bool found = false;
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    *t = (time_t)sqlite3_column_int64(st, 0);
+    found = true;
+  }
+  sqlite3_finalize(st);
+  return found;
+}
+
+int ag_db_sched_set(sqlite3 *db, const char *robot, time_t t)
+{
+  sqlite3_stmt *st = prep(db, "INSERT INTO sched(robot, last_scheduled) VALUES(?,?) "
+                              "ON CONFLICT(robot) DO UPDATE SET last_scheduled=excluded.last_scheduled");
+  if (!st)
+    return -1;
+  sqlite3_bind_text(st, 1, robot, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64)t);
+  return step_done(db, st);
+}
+
+int ag_db_outbox_add(sqlite3 *db, const char *alert_id, long long run_id, const char *robot,
+                     const char *channel, const char *kind, const char *target,
+                     const char *payload, const char *attach, double now)
+{
+  sqlite3_stmt *st = prep(db, "INSERT OR IGNORE INTO outbox(alert_id, run_id, robot, channel, "
+                              "kind, target, payload, attach, created, next_attempt) "
+                              "VALUES(?,?,?,?,?,?,?,?,?,?)");
+  if (!st)
+    return -1;
+  sqlite3_bind_text(st, 1, alert_id, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 2, run_id);
+  sqlite3_bind_text(st, 3, robot, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, channel, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 5, kind, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 6, target, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 7, payload, -1, SQLITE_TRANSIENT);
+  if (attach)
+    sqlite3_bind_text(st, 8, attach, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_null(st, 8);
+  sqlite3_bind_double(st, 9, now);
+  sqlite3_bind_double(st, 10, now);
+  return step_done(db, st);
+}

@@ -1,0 +1,43 @@
+/* The agent's state in SQLite (STATE/vagt.db, WAL): run history, the last scheduled time
+ * of every robot (so a restart knows what it missed) and the alert outbox. Every thread
+ * opens its own connection. */
+#ifndef AG_DB_H
+#define AG_DB_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+/* Opens (creating) the database and its tables. NULL with err on failure. */
+sqlite3 *ag_db_open(const char *path, char *err, size_t errlen);
+void ag_db_close(sqlite3 *db);
+
+/* Executes SQL without results; logs and returns -1 on error. */
+int ag_db_exec(sqlite3 *db, const char *sql);
+
+/* Inserts a run in status "running"; returns its id or -1. */
+long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger,
+                           time_t scheduled, double started, int pid);
+
+typedef struct ag_runinfo {
+  const char *status;    /* passed, failed, drift, error, timeout, interrupted */
+  int exit_code;
+  const char *run_dir;   /* NULL when none was found */
+  int steps;
+  const char *error;
+  double finished;
+} ag_runinfo;
+
+int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri);
+
+/* The last scheduled time we started (or skipped) the robot for; false when none. */
+bool ag_db_sched_get(sqlite3 *db, const char *robot, time_t *t);
+int ag_db_sched_set(sqlite3 *db, const char *robot, time_t t);
+
+/* Adds an outbox row (part of the caller's transaction, if any). */
+int ag_db_outbox_add(sqlite3 *db, const char *alert_id, long long run_id, const char *robot,
+                     const char *channel, const char *kind, const char *target,
+                     const char *payload, const char *attach, double now);
+
+#endif

@@ -1,0 +1,421 @@
+#include "ag_run.h"
+
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <langinfo.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ag_alert.h"
+#include "ag_db.h"
+#include "ag_util.h"
+
+double ag_mono(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+const char *ag_status_of(int code)
+{
+  switch (code) {
+  case 0: return "passed";
+  case 1: return "failed";
+  case 3: return "drift";
+  case 130: return "interrupted";
+  default: return "error";
+  }
+}
+
+static char *join(const char *a, const char *b)
+{
+  char *s = NULL;
+  return ag_asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
+}
+
+int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen)
+{
+  memset(x, 0, sizeof *x);
+  x->cfg = cfg;
+  const char *bin = getenv("VAGT_BIN");
+  if (bin && *bin) {
+    x->vagt = strdup(bin);
+  } else {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) {
+      snprintf(err, errlen, "cannot find the vagt binary (/proc/self/exe): %s",
+               strerror(errno));
+      return -1;
+    }
+    buf[n] = '\0';
+    x->vagt = strdup(buf);
+  }
+  x->dbpath = join(cfg->state, "vagt.db");
+  x->runs = join(cfg->state, "runs");
+  x->logs = join(cfg->state, "logs");
+  x->items_db = join(cfg->state, "items.db");
+  if (ag_mkdir_p(cfg->state) != 0 || ag_mkdir_p(x->runs) != 0 || ag_mkdir_p(x->logs) != 0) {
+    snprintf(err, errlen, "cannot create the state folder %s: %s", cfg->state,
+             strerror(errno));
+    return -1;
+  }
+  x->db = ag_db_open(x->dbpath, err, errlen);
+  return x->db ? 0 : -1;
+}
+
+void ag_ctx_close(ag_ctx *x)
+{
+  ag_db_close(x->db);
+  free(x->vagt);
+  free(x->dbpath);
+  free(x->runs);
+  free(x->logs);
+  free(x->items_db);
+  memset(x, 0, sizeof *x);
+}
+
+static bool utf8_locale(void)
+{
+  const char *cs = nl_langinfo(CODESET);
+  return cs && strcmp(cs, "UTF-8") == 0;
+}
+
+extern char **environ;
+
+static void free_env(char **env)
+{
+  for (size_t i = 0; env && env[i]; i++)
+    free(env[i]);
+  free(env);
+}
+
+static bool env_is(const char *entry, const char *name)
+{
+  size_t n = strlen(name);
+  return strncmp(entry, name, n) == 0 && entry[n] == '=';
+}
+
+/* The agent's environment with the run's own variables set (and a UTF-8 locale). */
+static char **child_env(ag_ctx *x, ag_robot *r, const char *run_id, bool utf8)
+{
+  size_t n = 0;
+  while (environ[n])
+    n++;
+  char **env = calloc(n + 8, sizeof *env);
+  if (!env)
+    return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *e = environ[i];
+    if (env_is(e, "VAGT_ITEMS_DB") || env_is(e, "VAGT_AGENT_RUN_ID") ||
+        env_is(e, "VAGT_ROBOT") || (!utf8 && env_is(e, "LC_ALL")))
+      continue;
+    if (!(env[k++] = strdup(e)))
+      goto oom;
+  }
+  if (ag_asprintf(&env[k++], "VAGT_ITEMS_DB=%s", x->items_db) < 0 ||
+      ag_asprintf(&env[k++], "VAGT_AGENT_RUN_ID=%s", run_id) < 0 ||
+      ag_asprintf(&env[k++], "VAGT_ROBOT=%s", r->name) < 0 ||
+      (!utf8 && !(env[k++] = strdup("LC_ALL=C.UTF-8"))))
+    goto oom;
+  return env;
+oom:
+  free_env(env);
+  return NULL;
+}
+
+int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
+                 char *err, size_t errlen)
+{
+  memset(ch, 0, sizeof *ch);
+  ch->r = r;
+  ch->started_real = (double)time(NULL);
+  ch->mono_start = ag_mono();
+  long long id = ag_db_run_insert(x->db, r->name, trigger, scheduled, ag_time(), 0);
+  if (id < 0) {
+    snprintf(err, errlen, "cannot record the run in %s", x->dbpath);
+    return -1;
+  }
+  ch->id = id;
+  char *rdir = join(x->runs, r->name);
+  char logname[64];
+  snprintf(logname, sizeof logname, "%lld.log", id);
+  char *logpath = join(x->logs, logname);
+  if (!rdir || !logpath || ag_mkdir_p(rdir) != 0) {
+    snprintf(err, errlen, "cannot create %s: %s", rdir ? rdir : "run folder", strerror(errno));
+    free(rdir);
+    free(logpath);
+    return -1;
+  }
+  size_t np = 0;
+  while (r->params[np])
+    np++;
+  char **argv = calloc(16 + 2 * np, sizeof *argv);
+  char tbuf[32], idbuf[32];
+  if (!argv) {
+    free(logpath);
+    free(rdir);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(tbuf, sizeof tbuf, "%.0f", r->timeout + 60);
+  snprintf(idbuf, sizeof idbuf, "%lld", id);
+  int a = 0;
+  argv[a++] = x->vagt;
+  argv[a++] = "run";
+  argv[a++] = r->script;
+  argv[a++] = "--xvfb";
+  argv[a++] = "--runs";
+  argv[a++] = rdir;
+  argv[a++] = "--timeout";
+  argv[a++] = tbuf;
+  if (r->baseline) {
+    argv[a++] = "--baseline";
+    argv[a++] = r->baseline;
+  }
+  if (r->screen) {
+    argv[a++] = "--screen";
+    argv[a++] = r->screen;
+  }
+  for (size_t i = 0; i < np; i++) {
+    argv[a++] = "--set";
+    argv[a++] = r->params[i];
+  }
+  argv[a] = NULL;
+  /* The child's environment, built here: between fork and exec only async-signal-safe
+   * calls are allowed (other threads may hold locks, setenv's among them). */
+  bool utf8 = utf8_locale();
+  char **envp = child_env(x, r, idbuf, utf8);
+  if (!argv || !envp) {
+    free(argv);
+    free_env(envp);
+    free(logpath);
+    free(rdir);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+      _exit(130);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0) {
+      dup2(nul, 0);
+      close(nul);
+    }
+    if (logfd >= 0) {
+      dup2(logfd, 1);
+      dup2(logfd, 2);
+    }
+    if (chdir(x->cfg->dir) != 0)
+      _exit(4);
+    execve(argv[0], argv, envp);
+    dprintf(2, "vagt agent: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(4);
+  }
+  if (logfd >= 0)
+    close(logfd);
+  free(argv);
+  free_env(envp);
+  free(logpath);
+  free(rdir);
+  if (pid < 0) {
+    snprintf(err, errlen, "cannot start a run: %s", strerror(errno));
+    ag_runinfo ri = {.status = "error", .exit_code = 4, .error = "fork failed",
+                     .finished = ag_time()};
+    ag_db_run_finish(x->db, id, &ri);
+    return -1;
+  }
+  setpgid(pid, pid); /* both sides, so the group exists before any kill */
+  ch->pid = pid;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(x->db, "UPDATE runs SET pid=? WHERE id=?", -1, &st, NULL) ==
+      SQLITE_OK) {
+    sqlite3_bind_int(st, 1, pid);
+    sqlite3_bind_int64(st, 2, id);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+  }
+  fprintf(stderr, "vagt agent: run %lld: robot %s started (%s), pid %d\n", id, r->name,
+          trigger, (int)pid);
+  return 0;
+}
+
+/* The newest folder in STATE/runs/ROBOT changed since `since` (real time): the run's. */
+static char *find_run_dir(ag_ctx *x, const char *robot, double since)
+{
+  char *rdir = join(x->runs, robot);
+  DIR *d = rdir ? opendir(rdir) : NULL;
+  char *best = NULL;
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d))) {
+      if (e->d_name[0] == '.')
+        continue;
+      char *p = join(rdir, e->d_name);
+      struct stat st;
+      if (p && stat(p, &st) == 0 && S_ISDIR(st.st_mode) && (double)st.st_mtime >= since - 2 &&
+          (!best || strcmp(strrchr(best, '/') + 1, e->d_name) < 0)) {
+        free(best);
+        best = p;
+      } else {
+        free(p);
+      }
+    }
+    closedir(d);
+  }
+  free(rdir);
+  return best;
+}
+
+/* Records the end of a run and its alert in one transaction. */
+static void record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, int code,
+                       double since, const char *why)
+{
+  ag_runinfo ri = {.status = status, .exit_code = code, .finished = ag_time()};
+  char *dir = r ? find_run_dir(x, r->name, since) : NULL;
+  ri.run_dir = dir;
+  cJSON *rj = NULL;
+  if (dir) {
+    char *p = join(dir, "run.json");
+    char *text = p ? ag_read_file(p, 16 << 20, NULL) : NULL;
+    rj = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    free(p);
+  }
+  const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rj, "steps");
+  ri.steps = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0;
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
+  char *msg = NULL;
+  if (why && cJSON_IsString(e)) {
+    if (ag_asprintf(&msg, "%s; %s", why, e->valuestring) < 0)
+      msg = NULL;
+  } else if (why) {
+    msg = strdup(why);
+  } else if (cJSON_IsString(e)) {
+    msg = strdup(e->valuestring);
+  }
+  ri.error = msg;
+  ag_db_exec(x->db, "BEGIN IMMEDIATE");
+  int rc = ag_db_run_finish(x->db, id, &ri);
+  int na = r ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
+  if (rc == 0 && na >= 0)
+    ag_db_exec(x->db, "COMMIT");
+  else
+    ag_db_exec(x->db, "ROLLBACK");
+  if (na > 0)
+    ag_outbox_kick();
+  fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d)%s%s\n", id,
+          r ? r->name : "?", status, code, dir ? ", run folder " : "", dir ? dir : "");
+  free(msg);
+  free(dir);
+  cJSON_Delete(rj);
+}
+
+void ag_run_stop(ag_child *ch)
+{
+  if (ch->pid > 0 && !ch->term_at) {
+    kill(-ch->pid, SIGTERM);
+    ch->term_at = ag_mono();
+  }
+  ch->stopping = true;
+}
+
+bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
+{
+  int st;
+  pid_t w = waitpid(ch->pid, &st, WNOHANG);
+  if (w == 0) {
+    double now = ag_mono();
+    if (!ch->term_at && now > ch->mono_start + ch->r->timeout) {
+      fprintf(stderr, "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
+                      "it\n",
+              ch->id, ch->r->name, ch->r->timeout);
+      ch->timed_out = true;
+      kill(-ch->pid, SIGTERM);
+      ch->term_at = now;
+    } else if (ch->term_at && now > ch->term_at + 10) {
+      kill(-ch->pid, SIGKILL);
+    }
+    return false;
+  }
+  int c = 4;
+  if (w == ch->pid) {
+    if (WIFEXITED(st))
+      c = WEXITSTATUS(st);
+    else if (WIFSIGNALED(st))
+      c = 128 + WTERMSIG(st);
+  }
+  kill(-ch->pid, SIGKILL); /* anything left in its group */
+  const char *status = ch->timed_out ? "timeout" : ag_status_of(c);
+  char why[128] = "";
+  if (ch->timed_out)
+    snprintf(why, sizeof why, "the run exceeded its %.0f s timeout and was stopped",
+             ch->r->timeout);
+  else if (ch->stopping)
+    snprintf(why, sizeof why, "the agent was stopped during the run");
+  record_end(x, ch->id, ch->r, status, c, ch->started_real, why[0] ? why : NULL);
+  if (code)
+    *code = ch->timed_out ? 1 : c;
+  return true;
+}
+
+void ag_run_recover(ag_ctx *x)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(x->db, "SELECT id, robot, started FROM runs WHERE status='running'",
+                         -1, &st, NULL) != SQLITE_OK)
+    return;
+  typedef struct {
+    long long id;
+    char *robot;
+    double started;
+  } left;
+  left *v = NULL;
+  size_t n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    left *nv = realloc(v, (n + 1) * sizeof *v);
+    if (!nv)
+      break;
+    v = nv;
+    v[n].id = sqlite3_column_int64(st, 0);
+    v[n].robot = strdup((const char *)sqlite3_column_text(st, 1));
+    v[n].started = sqlite3_column_double(st, 2);
+    n++;
+  }
+  sqlite3_finalize(st);
+  for (size_t i = 0; i < n; i++) {
+    ag_robot *r = ag_config_robot(x->cfg, v[i].robot);
+    /* The run ended with the agent (PR_SET_PDEATHSIG); its folder says how far it got. */
+    double since = v[i].started - (ag_time() - (double)time(NULL));
+    if (r) {
+      record_end(x, v[i].id, r, "interrupted", 130, since,
+                 "the agent stopped while the run was in progress");
+    } else {
+      ag_runinfo ri = {.status = "interrupted", .exit_code = 130, .finished = ag_time(),
+                       .error = "the agent stopped while the run was in progress"};
+      ag_db_run_finish(x->db, v[i].id, &ri);
+    }
+    free(v[i].robot);
+  }
+  free(v);
+}

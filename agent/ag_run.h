@@ -1,0 +1,62 @@
+/* One robot run under the agent: a child `vagt run SCRIPT --xvfb --runs STATE/runs/ROBOT
+ * --set k=v...` in its own process group, started in the configuration's folder with a
+ * UTF-8 locale, $VAGT_ITEMS_DB (STATE/items.db) and $VAGT_AGENT_RUN_ID set, output to
+ * STATE/logs/RUN_ID.log, ended with the agent (PR_SET_PDEATHSIG). Past its timeout the
+ * group gets SIGTERM, then SIGKILL 10 s later, and the run's status is "timeout". When it
+ * has ended, its run folder's run.json gives the steps and error; the run's row in
+ * STATE/vagt.db and its alert (if any) are written in one transaction. */
+#ifndef AG_RUN_H
+#define AG_RUN_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "ag_config.h"
+
+typedef struct ag_ctx {
+  ag_config *cfg;
+  sqlite3 *db;
+  char *vagt;          /* the vagt binary ($VAGT_BIN, else /proc/self/exe) */
+  char *dbpath;        /* STATE/vagt.db */
+  char *runs;          /* STATE/runs */
+  char *logs;          /* STATE/logs */
+  char *items_db;      /* STATE/items.db */
+} ag_ctx;
+
+typedef struct ag_child {
+  ag_robot *r;
+  long long id;
+  pid_t pid;
+  double started_real; /* real Unix time, to find the run folder */
+  double mono_start;
+  double term_at;      /* monotonic time SIGTERM was sent, 0 = not yet */
+  bool timed_out;
+  bool stopping;       /* the agent is shutting down */
+} ag_child;
+
+/* Sets up the state folder and database. Returns 0 or -1 with err. */
+int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen);
+void ag_ctx_close(ag_ctx *x);
+
+/* Starts a run. trigger: "schedule", "catch-up", "once" or "manual". */
+int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
+                 char *err, size_t errlen);
+
+/* Checks a started run without blocking and enforces its timeout. Returns true once it has
+ * ended and been recorded; *code gets the exit status for `--once` (a timeout is 1). */
+bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code);
+
+/* Asks a run to stop (agent shutdown): SIGTERM now, SIGKILL 10 s later via ag_run_poll. */
+void ag_run_stop(ag_child *ch);
+
+/* Runs left "running" by an agent that died: recorded as "interrupted" (with an alert). */
+void ag_run_recover(ag_ctx *x);
+
+/* Status word of an exit code: passed, failed, error, drift, interrupted. */
+const char *ag_status_of(int code);
+
+double ag_mono(void);
+
+#endif

@@ -1,0 +1,123 @@
+#include "ag_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double g_offset;
+
+static double real_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void ag_time_init(void)
+{
+  const char *s = getenv("VAGT_AGENT_NOW");
+  if (s && *s)
+    g_offset = strtod(s, NULL) - real_now();
+}
+
+double ag_time(void)
+{
+  return real_now() + g_offset;
+}
+
+void ag_rfc3339(double t, char *buf, size_t n)
+{
+  time_t s = (time_t)t;
+  struct tm tm;
+  gmtime_r(&s, &tm);
+  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void ag_uuid(char *buf, size_t n)
+{
+  unsigned char b[16];
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  ssize_t got = fd >= 0 ? read(fd, b, sizeof b) : -1;
+  if (fd >= 0)
+    close(fd);
+  if (got != (ssize_t)sizeof b) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long long x = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 32) ^
+                           (unsigned long long)ts.tv_sec;
+    for (size_t i = 0; i < sizeof b; i++) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      b[i] = (unsigned char)(x >> 56);
+    }
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(buf, n,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+           b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
+}
+
+char *ag_read_file(const char *path, size_t max, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *buf = malloc(max + 1);
+  size_t n = buf ? fread(buf, 1, max, f) : 0;
+  fclose(f);
+  if (!buf)
+    return NULL;
+  buf[n] = '\0';
+  if (len)
+    *len = n;
+  return buf;
+}
+
+int ag_mkdir_p(const char *path)
+{
+  char *p = strdup(path);
+  if (!p)
+    return -1;
+  for (char *s = p + 1;; s++) {
+    if (*s == '/' || *s == '\0') {
+      char c = *s;
+      *s = '\0';
+      if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+        free(p);
+        return -1;
+      }
+      *s = c;
+      if (!c)
+        break;
+    }
+  }
+  free(p);
+  return 0;
+}
+
+#include <stdarg.h>
+
+int ag_asprintf(char **out, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  *out = NULL;
+  if (n < 0)
+    return -1;
+  char *s = malloc((size_t)n + 1);
+  if (!s)
+    return -1;
+  va_start(ap, fmt);
+  vsnprintf(s, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  *out = s;
+  return n;
+}

@@ -1,0 +1,27 @@
+/* Small helpers shared by the agent's parts. */
+#ifndef AG_UTIL_H
+#define AG_UTIL_H
+
+#include <stddef.h>
+
+/* Unix time now, as seconds with a fraction. $VAGT_AGENT_NOW (Unix seconds, for tests)
+ * moves the agent's clock: it starts at that time when the agent starts and runs on. */
+double ag_time(void);
+void ag_time_init(void);
+
+/* RFC 3339 UTC ("2026-11-26T02:30:00Z") of Unix time t. */
+void ag_rfc3339(double t, char *buf, size_t n);
+
+/* A random id (UUID version 4 text). */
+void ag_uuid(char *buf, size_t n);
+
+/* Reads a whole file of at most `max` bytes, NUL-terminated; NULL on error. */
+char *ag_read_file(const char *path, size_t max, size_t *len);
+
+/* mkdir -p with mode 0700. */
+int ag_mkdir_p(const char *path);
+
+/* asprintf without _GNU_SOURCE. */
+int ag_asprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

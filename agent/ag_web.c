@@ -1,0 +1,793 @@
+#include "ag_web.h"
+
+#include <arpa/inet.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ag_cron.h"
+#include "ag_db.h"
+#include "ag_util.h"
+
+static struct MHD_Daemon *g_d;
+static sqlite3 *g_db;
+static ag_ctx *g_x;
+static char *g_token;
+static char *g_state_real; /* realpath of the state folder */
+
+/* ---- helpers ---- */
+
+static void esc(FILE *f, const char *s)
+{
+  for (; s && *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+static bool token_ok(const char *t)
+{
+  if (!t || !g_token)
+    return false;
+  size_t a = strlen(t), b = strlen(g_token);
+  unsigned char d = (unsigned char)(a != b);
+  for (size_t i = 0; i < b; i++)
+    d |= (unsigned char)(g_token[i] ^ (i < a ? t[i] : 0));
+  return d == 0;
+}
+
+static void common_headers(struct MHD_Response *r)
+{
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(r, "X-Frame-Options", "DENY");
+}
+
+static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned code, const char *type,
+                                char *buf, size_t len)
+{
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(buf);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, "Content-Type", type);
+  common_headers(r);
+  if (code == MHD_HTTP_UNAUTHORIZED)
+    MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"vagt\"");
+  enum MHD_Result ret = MHD_queue_response(c, code, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned code, const char *text)
+{
+  char *b = strdup(text);
+  return b ? send_buf(c, code, "text/plain; charset=utf-8", b, strlen(b)) : MHD_NO;
+}
+
+static FILE *page(char **buf, size_t *len, const char *title)
+{
+  FILE *f = open_memstream(buf, len);
+  if (!f)
+    return NULL;
+  fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
+  esc(f, title);
+  fputs("</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:"
+        "collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.25em .6em;"
+        "text-align:left}.passed{color:#060}.failed,.drift,.error,.timeout,.interrupted"
+        "{color:#a00;font-weight:bold}.running{color:#05a}pre{background:#f4f4f4;padding:.5em;"
+        "white-space:pre-wrap}img{max-width:32%;border:1px solid #888;margin-right:1%}"
+        "</style></head><body>\n",
+        f);
+  return f;
+}
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+  const unsigned char *s = sqlite3_column_text(st, i);
+  return s ? (const char *)s : "";
+}
+
+static void fmt_time(double t, char *buf, size_t n)
+{
+  if (t <= 0) {
+    snprintf(buf, n, "-");
+    return;
+  }
+  ag_rfc3339(t, buf, n);
+}
+
+/* ---- pages ---- */
+
+static enum MHD_Result page_index(struct MHD_Connection *c)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = page(&buf, &len, "vagt agent");
+  if (!f)
+    return MHD_NO;
+  ag_config *cfg = g_x->cfg;
+  fputs("<h1>vagt agent</h1>\n<h2>Robots</h2>\n<table><tr><th>robot</th><th>schedule</th>"
+        "<th>next run</th><th>last run</th><th>last success</th><th>alerts to</th><th></th>"
+        "</tr>\n",
+        f);
+  time_t now = (time_t)ag_time();
+  for (size_t i = 0; i < cfg->nrobots; i++) {
+    ag_robot *r = &cfg->robots[i];
+    fputs("<tr><td>", f);
+    esc(f, r->name);
+    fputs("</td><td>", f);
+    esc(f, r->schedule ? r->schedule : "on demand");
+    if (r->tz) {
+      fputs(" (", f);
+      esc(f, r->tz);
+      fputs(")", f);
+    }
+    fputs("</td><td>", f);
+    char when[64] = "-";
+    if (r->schedule && r->enabled) {
+      time_t n = ag_cron_next(&r->cron, r->tz, now);
+      if (n != (time_t)-1)
+        ag_rfc3339((double)n, when, sizeof when);
+    }
+    esc(f, r->enabled ? when : "disabled");
+    fputs("</td><td>", f);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(g_db, "SELECT id, status FROM runs WHERE robot=? ORDER BY id DESC "
+                                 "LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        fprintf(f, "<a href=\"/runs/%lld\" class=\"%s\">", (long long)sqlite3_column_int64(st, 0),
+                col(st, 1));
+        esc(f, col(st, 1));
+        fputs("</a>", f);
+      } else {
+        fputs("never", f);
+      }
+      sqlite3_finalize(st);
+    }
+    fputs("</td><td>", f);
+    if (sqlite3_prepare_v2(g_db, "SELECT max(finished) FROM runs WHERE robot=? AND "
+                                 "status='passed'",
+                           -1, &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
+      char t[48] = "-";
+      if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        fmt_time(sqlite3_column_double(st, 0), t, sizeof t);
+      esc(f, t);
+      sqlite3_finalize(st);
+    }
+    fputs("</td><td>", f);
+    for (char **a = r->alert; a && *a; a++) {
+      esc(f, *a);
+      fputs(a[1] ? ", " : "", f);
+    }
+    fputs("</td><td><form method=\"post\" action=\"/robots/", f);
+    esc(f, r->name);
+    fputs("/run\"><button type=\"submit\">Run now</button></form></td></tr>\n", f);
+  }
+  fputs("</table>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>robot</th><th>trigger</th>"
+        "<th>started</th><th>finished</th><th>status</th><th>exit</th><th>steps</th></tr>\n",
+        f);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, "SELECT id, robot, trigger, started, finished, status, "
+                               "exit_code, steps FROM runs ORDER BY id DESC LIMIT 200",
+                         -1, &st, NULL) == SQLITE_OK) {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      long long id = sqlite3_column_int64(st, 0);
+      char t1[48], t2[48];
+      fmt_time(sqlite3_column_double(st, 3), t1, sizeof t1);
+      fmt_time(sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 4),
+               t2, sizeof t2);
+      fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", id, id);
+      esc(f, col(st, 1));
+      fputs("</td><td>", f);
+      esc(f, col(st, 2));
+      fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"", t1, t2);
+      esc(f, col(st, 5));
+      fputs("\">", f);
+      esc(f, col(st, 5));
+      fprintf(f, "</td><td>%s</td><td>%d</td></tr>\n", col(st, 6), sqlite3_column_int(st, 7));
+    }
+    sqlite3_finalize(st);
+  }
+  fputs("</table>\n<p><a href=\"/metrics\">metrics</a></p></body></html>\n", f);
+  fclose(f);
+  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+}
+
+typedef struct {
+  long long id;
+  char robot[128], status[32], run_dir[PATH_MAX], error[4096], trigger[32];
+  int exit_code, steps;
+  double started, finished, approved;
+  char approve_result[4096];
+} runrow;
+
+static bool load_run(long long id, runrow *r)
+{
+  sqlite3_stmt *st = NULL;
+  memset(r, 0, sizeof *r);
+  if (sqlite3_prepare_v2(g_db, "SELECT robot, status, run_dir, error, trigger, exit_code, "
+                               "steps, started, finished, approved, approve_result FROM runs "
+                               "WHERE id=?",
+                         -1, &st, NULL) != SQLITE_OK)
+    return false;
+  sqlite3_bind_int64(st, 1, id);
+  bool found = sqlite3_step(st) == SQLITE_ROW;
+  if (found) {
+    r->id = id;
+    snprintf(r->robot, sizeof r->robot, "%s", col(st, 0));
+    snprintf(r->status, sizeof r->status, "%s", col(st, 1));
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", col(st, 2));
+    snprintf(r->error, sizeof r->error, "%s", col(st, 3));
+    snprintf(r->trigger, sizeof r->trigger, "%s", col(st, 4));
+    r->exit_code = sqlite3_column_int(st, 5);
+    r->steps = sqlite3_column_int(st, 6);
+    r->started = sqlite3_column_double(st, 7);
+    r->finished = sqlite3_column_double(st, 8);
+    r->approved = sqlite3_column_double(st, 9);
+    snprintf(r->approve_result, sizeof r->approve_result, "%s", col(st, 10));
+  }
+  sqlite3_finalize(st);
+  return found;
+}
+
+static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
+{
+  runrow r;
+  if (!load_run(id, &r))
+    return send_text(c, MHD_HTTP_NOT_FOUND, "no such run\n");
+  char *buf = NULL;
+  size_t len = 0;
+  char title[256];
+  snprintf(title, sizeof title, "vagt run %lld: %s", id, r.robot);
+  FILE *f = page(&buf, &len, title);
+  if (!f)
+    return MHD_NO;
+  char t1[48], t2[48];
+  fmt_time(r.started, t1, sizeof t1);
+  fmt_time(r.finished, t2, sizeof t2);
+  fprintf(f, "<p><a href=\"/\">all robots and runs</a></p>\n<h1>Run %lld: ", id);
+  esc(f, r.robot);
+  fputs("</h1>\n<table><tr><th>status</th><td class=\"", f);
+  esc(f, r.status);
+  fputs("\">", f);
+  esc(f, r.status);
+  fprintf(f, " (exit %d)</td></tr><tr><th>trigger</th><td>", r.exit_code);
+  esc(f, r.trigger);
+  fprintf(f, "</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>finished</th><td>%s</td>"
+             "</tr><tr><th>steps</th><td>%d</td></tr><tr><th>run folder</th><td>",
+          t1, t2, r.steps);
+  esc(f, r.run_dir[0] ? r.run_dir : "(none)");
+  fputs("</td></tr></table>\n", f);
+  if (r.error[0]) {
+    fputs("<h2>Error</h2><pre>", f);
+    esc(f, r.error);
+    fputs("</pre>\n", f);
+  }
+  if (r.run_dir[0]) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/alert.json", r.run_dir);
+    char *text = ag_read_file(p, 1 << 20, NULL);
+    cJSON *a = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, "reasons"), *x;
+    if (cJSON_GetArraySize(rs) > 0) {
+      fputs("<h2>Why it halted</h2><ul>", f);
+      cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
+      {
+        fputs("<li>", f);
+        esc(f, x->valuestring);
+        fputs("</li>", f);
+      }
+      fputs("</ul>\n", f);
+    }
+    cJSON_Delete(a);
+    fprintf(f, "<p><a href=\"/runs/%lld/report.html\">the run's report</a></p>\n", id);
+    snprintf(p, sizeof p, "%s/evidence", r.run_dir);
+    DIR *d = opendir(p);
+    if (d) {
+      struct dirent *e;
+      bool any = false;
+      while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".png") != 0)
+          continue;
+        if (!any)
+          fputs("<h2>Evidence</h2><p>", f);
+        any = true;
+        fprintf(f, "<a href=\"/runs/%lld/evidence/", id);
+        esc(f, e->d_name);
+        fprintf(f, "\"><img alt=\"");
+        esc(f, e->d_name);
+        fprintf(f, "\" src=\"/runs/%lld/evidence/", id);
+        esc(f, e->d_name);
+        fputs("\"></a>\n", f);
+      }
+      if (any)
+        fputs("</p>\n", f);
+      closedir(d);
+    }
+  }
+  if (strcmp(r.status, "drift") == 0) {
+    if (r.approved > 0) {
+      char t[48];
+      fmt_time(r.approved, t, sizeof t);
+      fprintf(f, "<h2>Approved</h2><p>at %s</p><pre>", t);
+      esc(f, r.approve_result);
+      fputs("</pre>\n", f);
+    } else {
+      fprintf(f, "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
+                 "checked), accept them as the baseline: the next run judges against "
+                 "them.</p><form method=\"post\" action=\"/runs/%lld/approve\"><button "
+                 "type=\"submit\">Approve the new screens</button></form>\n",
+              id);
+    }
+  }
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, "SELECT alert_id, channel, kind, attempts, delivered, "
+                               "last_error FROM outbox WHERE run_id=? ORDER BY id",
+                         -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, id);
+    bool any = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      if (!any)
+        fputs("<h2>Alerts</h2><table><tr><th>alert id</th><th>channel</th><th>by</th>"
+              "<th>attempts</th><th>delivered</th><th>last error</th></tr>\n",
+              f);
+      any = true;
+      char t[48];
+      fmt_time(sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 4), t,
+               sizeof t);
+      fputs("<tr><td>", f);
+      esc(f, col(st, 0));
+      fputs("</td><td>", f);
+      esc(f, col(st, 1));
+      fputs("</td><td>", f);
+      esc(f, col(st, 2));
+      fprintf(f, "</td><td>%d</td><td>%s</td><td>", sqlite3_column_int(st, 3), t);
+      esc(f, col(st, 5));
+      fputs("</td></tr>\n", f);
+    }
+    if (any)
+      fputs("</table>\n", f);
+    sqlite3_finalize(st);
+  }
+  fputs("</body></html>\n", f);
+  fclose(f);
+  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+}
+
+/* A file of a run's folder: report.html or evidence/NAME. Never outside the state folder. */
+static enum MHD_Result serve_run_file(struct MHD_Connection *c, long long id, const char *rel)
+{
+  runrow r;
+  if (strstr(rel, "..") || rel[0] == '/' || !load_run(id, &r) || !r.run_dir[0])
+    return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+  char p[PATH_MAX * 2];
+  snprintf(p, sizeof p, "%s/%s", r.run_dir, rel);
+  char *real = realpath(p, NULL);
+  size_t sl = g_state_real ? strlen(g_state_real) : 0;
+  if (!real || !g_state_real || strncmp(real, g_state_real, sl) != 0 || real[sl] != '/') {
+    free(real);
+    return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+  }
+  int fd = open(real, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fd >= 0)
+      close(fd);
+    free(real);
+    return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+  }
+  const char *type = "application/octet-stream";
+  size_t n = strlen(real);
+  if (n > 5 && strcmp(real + n - 5, ".html") == 0)
+    type = "text/html; charset=utf-8";
+  else if (n > 4 && strcmp(real + n - 4, ".png") == 0)
+    type = "image/png";
+  else if (n > 5 && strcmp(real + n - 5, ".json") == 0)
+    type = "application/json";
+  else if (n > 4 && strcmp(real + n - 4, ".txt") == 0)
+    type = "text/plain; charset=utf-8";
+  free(real);
+  struct MHD_Response *resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+  if (!resp) {
+    close(fd);
+    return MHD_NO;
+  }
+  MHD_add_response_header(resp, "Content-Type", type);
+  MHD_add_response_header(resp, "Content-Security-Policy",
+                          "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'");
+  common_headers(resp);
+  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+/* Runs `vagt approve RUN_DIR`, capturing its output. */
+static int run_approve(const char *dir, char *out, size_t outlen)
+{
+  int pfd[2];
+  if (pipe(pfd) != 0) {
+    snprintf(out, outlen, "pipe: %s", strerror(errno));
+    return -1;
+  }
+  char *argv[] = {g_x->vagt, "approve", (char *)dir, NULL};
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    dup2(pfd[1], 1);
+    dup2(pfd[1], 2);
+    close(pfd[0]);
+    close(pfd[1]);
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul >= 0)
+      dup2(nul, 0);
+    if (chdir(g_x->cfg->dir) != 0) /* where the runs ran: relative paths agree */
+      _exit(127);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  close(pfd[1]);
+  if (pid < 0) {
+    close(pfd[0]);
+    snprintf(out, outlen, "fork: %s", strerror(errno));
+    return -1;
+  }
+  size_t got = 0;
+  double end = ag_mono() + 300;
+  for (;;) {
+    struct pollfd pf = {pfd[0], POLLIN, 0};
+    int pr = poll(&pf, 1, 1000);
+    if (pr > 0) {
+      char tmp[1024];
+      ssize_t n = read(pfd[0], tmp, sizeof tmp);
+      if (n <= 0)
+        break;
+      size_t k = (size_t)n;
+      if (got + k >= outlen)
+        k = outlen - 1 - got;
+      memcpy(out + got, tmp, k);
+      got += k;
+    }
+    if (ag_mono() > end) {
+      kill(-pid, SIGKILL);
+      break;
+    }
+  }
+  out[got] = '\0';
+  close(pfd[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+}
+
+static pthread_mutex_t approve_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id);
+
+/* One approval at a time: two clicks must not run `vagt approve` twice. */
+static enum MHD_Result do_approve(struct MHD_Connection *c, long long id)
+{
+  pthread_mutex_lock(&approve_mu);
+  enum MHD_Result r = do_approve_locked(c, id);
+  pthread_mutex_unlock(&approve_mu);
+  return r;
+}
+
+/* "Run now": asks the scheduler loop for a manual run of the robot. */
+static enum MHD_Result do_run_now(struct MHD_Connection *c, const char *name, size_t len)
+{
+  char n[128];
+  if (len >= sizeof n)
+    return send_text(c, MHD_HTTP_NOT_FOUND, "no such robot\n");
+  memcpy(n, name, len);
+  n[len] = '\0';
+  ag_robot *r = ag_config_robot(g_x->cfg, n);
+  if (!r)
+    return send_text(c, MHD_HTTP_NOT_FOUND, "no such robot\n");
+  ag_request_run(r);
+  fprintf(stderr, "vagt agent: robot %s: run requested on the pages\n", r->name);
+  struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+  if (!resp)
+    return MHD_NO;
+  MHD_add_response_header(resp, "Location", "/");
+  common_headers(resp);
+  enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, resp);
+  MHD_destroy_response(resp);
+  return ret;
+}
+
+static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
+{
+  runrow r;
+  if (!load_run(id, &r))
+    return send_text(c, MHD_HTTP_NOT_FOUND, "no such run\n");
+  if (strcmp(r.status, "drift") != 0 || !r.run_dir[0])
+    return send_text(c, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
+  if (r.approved > 0)
+    return send_text(c, MHD_HTTP_CONFLICT, "this run was approved already\n");
+  char out[4096];
+  int code = run_approve(r.run_dir, out, sizeof out);
+  char *result = NULL;
+  if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0)
+    return MHD_NO;
+  if (code == 0) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(g_db, "UPDATE runs SET approved=?, approve_result=? WHERE id=?", -1,
+                           &st, NULL) == SQLITE_OK) {
+      sqlite3_bind_double(st, 1, ag_time());
+      sqlite3_bind_text(st, 2, result, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 3, id);
+      sqlite3_step(st);
+      sqlite3_finalize(st);
+    }
+  }
+  fprintf(stderr, "vagt agent: approve of run %lld (%s): exit %d\n", id, r.run_dir, code);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = page(&buf, &len, "approve");
+  if (!f) {
+    free(result);
+    return MHD_NO;
+  }
+  fprintf(f, "<h1>%s</h1><pre>", code == 0 ? "Approved" : "Approve failed");
+  esc(f, result);
+  fprintf(f, "</pre><p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
+  fclose(f);
+  free(result);
+  return send_buf(c, code == 0 ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                  "text/html; charset=utf-8", buf, len);
+}
+
+static enum MHD_Result page_metrics(struct MHD_Connection *c)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f)
+    return MHD_NO;
+  ag_config *cfg = g_x->cfg;
+  static const char *const statuses[] = {"passed", "failed", "drift", "error", "timeout",
+                                         "interrupted", NULL};
+  fputs("# HELP vagt_runs_total Robot runs the agent recorded, by robot and final status.\n"
+        "# TYPE vagt_runs_total counter\n",
+        f);
+  sqlite3_stmt *st = NULL;
+  sqlite3_prepare_v2(g_db, "SELECT count(*) FROM runs WHERE robot=? AND status=?", -1, &st,
+                     NULL);
+  for (size_t i = 0; st && i < cfg->nrobots; i++)
+    for (const char *const *s = statuses; *s; s++) {
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(st, 2, *s, -1, SQLITE_STATIC);
+      long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+      fprintf(f, "vagt_runs_total{robot=\"%s\",status=\"%s\"} %lld\n", cfg->robots[i].name, *s,
+              n);
+    }
+  sqlite3_finalize(st);
+  fputs("# HELP vagt_drift_total Runs halted on UI drift, by robot.\n"
+        "# TYPE vagt_drift_total counter\n",
+        f);
+  st = NULL;
+  sqlite3_prepare_v2(g_db, "SELECT count(*) FROM runs WHERE robot=? AND status='drift'", -1,
+                     &st, NULL);
+  for (size_t i = 0; st && i < cfg->nrobots; i++) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
+    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    fprintf(f, "vagt_drift_total{robot=\"%s\"} %lld\n", cfg->robots[i].name, n);
+  }
+  sqlite3_finalize(st);
+  fputs("# HELP vagt_last_success_timestamp_seconds When the robot's last passed run "
+        "finished (Unix time).\n# TYPE vagt_last_success_timestamp_seconds gauge\n",
+        f);
+  st = NULL;
+  sqlite3_prepare_v2(g_db, "SELECT max(finished) FROM runs WHERE robot=? AND status='passed'",
+                     -1, &st, NULL);
+  for (size_t i = 0; st && i < cfg->nrobots; i++) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+      fprintf(f, "vagt_last_success_timestamp_seconds{robot=\"%s\"} %.3f\n",
+              cfg->robots[i].name, sqlite3_column_double(st, 0));
+  }
+  sqlite3_finalize(st);
+  fputs("# HELP vagt_running Runs in progress, by robot.\n# TYPE vagt_running gauge\n", f);
+  st = NULL;
+  sqlite3_prepare_v2(g_db, "SELECT count(*) FROM runs WHERE robot=? AND status='running'", -1,
+                     &st, NULL);
+  for (size_t i = 0; st && i < cfg->nrobots; i++) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
+    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    fprintf(f, "vagt_running{robot=\"%s\"} %lld\n", cfg->robots[i].name, n);
+  }
+  sqlite3_finalize(st);
+  fputs("# HELP vagt_alerts_pending Alert deliveries waiting in the outbox.\n"
+        "# TYPE vagt_alerts_pending gauge\n",
+        f);
+  st = NULL;
+  long long pend = 0;
+  if (sqlite3_prepare_v2(g_db, "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1, &st,
+                         NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    pend = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  fprintf(f, "vagt_alerts_pending %lld\n", pend);
+  fclose(f);
+  return send_buf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
+}
+
+/* ---- dispatch ---- */
+
+static const char *request_token(struct MHD_Connection *c, bool *from_query)
+{
+  *from_query = false;
+  const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+  if (h && strncasecmp(h, "Bearer ", 7) == 0)
+    return h + 7;
+  const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
+  if (q) {
+    *from_query = true;
+    return q;
+  }
+  return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_token");
+}
+
+static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
+                               const char *method, const char *version,
+                               const char *upload_data, size_t *upload_data_size,
+                               void **con_cls)
+{
+  (void)cls, (void)version, (void)upload_data;
+  static int marker;
+  if (!*con_cls) {
+    *con_cls = &marker;
+    return MHD_YES;
+  }
+  if (*upload_data_size) {
+    *upload_data_size = 0; /* the approve form has no fields we need */
+    return MHD_YES;
+  }
+  for (const char *p = url; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f)
+      return send_text(c, MHD_HTTP_BAD_REQUEST, "bad request\n");
+  bool get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+  bool post = strcmp(method, "POST") == 0;
+  if (!get && !post)
+    return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+  bool from_query;
+  const char *tok = request_token(c, &from_query);
+  if (!token_ok(tok))
+    return send_text(c, MHD_HTTP_UNAUTHORIZED,
+                     "401: this page needs the agent's token: send \"Authorization: Bearer "
+                     "TOKEN\", or open it once with ?token=TOKEN in a browser\n");
+  if (from_query && get) {
+    /* Keep the token out of the address bar and the history: a cookie, and back. */
+    struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
+    if (!r)
+      return MHD_NO;
+    char cookie[600];
+    snprintf(cookie, sizeof cookie, "vagt_token=%s; HttpOnly; SameSite=Strict; Path=/", tok);
+    MHD_add_response_header(r, "Set-Cookie", cookie);
+    MHD_add_response_header(r, "Location", url);
+    common_headers(r);
+    enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, r);
+    MHD_destroy_response(r);
+    return ret;
+  }
+  if (strstr(url, ".."))
+    return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+  if (post && strncmp(url, "/robots/", 8) == 0 && strlen(url) > 12 &&
+      strcmp(url + strlen(url) - 4, "/run") == 0)
+    return do_run_now(c, url + 8, strlen(url) - 12);
+  if (get && strcmp(url, "/") == 0)
+    return page_index(c);
+  if (get && strcmp(url, "/metrics") == 0)
+    return page_metrics(c);
+  long long id;
+  int n = 0;
+  if (sscanf(url, "/runs/%lld%n", &id, &n) == 1 && id > 0) {
+    const char *rest = url + n;
+    if (get && (!*rest || strcmp(rest, "/") == 0))
+      return page_run(c, id);
+    if (post && strcmp(rest, "/approve") == 0)
+      return do_approve(c, id);
+    if (get && strcmp(rest, "/report.html") == 0)
+      return serve_run_file(c, id, "report.html");
+    if (get && strcmp(rest, "/run.json") == 0)
+      return serve_run_file(c, id, "run.json");
+    if (get && strncmp(rest, "/evidence/", 10) == 0 && rest[10] && !strchr(rest + 10, '/'))
+      return serve_run_file(c, id, rest + 1);
+  }
+  return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
+{
+  const char *l = x->cfg->listen;
+  const char *colon = strrchr(l, ':');
+  char host[256];
+  snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
+  if (host[0] == '[') { /* [::1] */
+    memmove(host, host + 1, strlen(host));
+    host[strcspn(host, "]")] = '\0';
+  }
+  int port = atoi(colon + 1);
+  struct sockaddr_in a4 = {0};
+  struct sockaddr_in6 a6 = {0};
+  struct sockaddr *sa = NULL;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                   MHD_USE_ERROR_LOG;
+  if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)port);
+    sa = (struct sockaddr *)&a4;
+  } else if (inet_pton(AF_INET6, host, &a6.sin6_addr) == 1) {
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)port);
+    sa = (struct sockaddr *)&a6;
+    flags |= MHD_USE_IPv6;
+  } else {
+    snprintf(err, errlen, "listen '%s': give a numeric address (127.0.0.1, ::1, 0.0.0.0)", l);
+    return -1;
+  }
+  g_x = x;
+  g_token = strdup(token);
+  g_state_real = realpath(x->cfg->state, NULL);
+  g_db = ag_db_open(x->dbpath, err, errlen);
+  if (!g_db)
+    return -1;
+  g_d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
+                         sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+  if (!g_d) {
+    snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)", l);
+    ag_db_close(g_db);
+    g_db = NULL;
+    return -1;
+  }
+  fprintf(stderr, "vagt agent: operator pages on http://%s/\n", l);
+  return 0;
+}
+
+void ag_web_stop(void)
+{
+  if (g_d)
+    MHD_stop_daemon(g_d);
+  g_d = NULL;
+  if (g_db)
+    ag_db_close(g_db);
+  g_db = NULL;
+  free(g_token);
+  g_token = NULL;
+  free(g_state_real);
+  g_state_real = NULL;
+}

@@ -1,0 +1,24 @@
+/* The operator pages (libmicrohttpd, a thread per connection, one database connection):
+ *   /                 robots (schedule, next run, last status) and the latest runs
+ *   /runs/ID          a run: status, error, links; its report.html and evidence images
+ *                     at /runs/ID/report.html and /runs/ID/evidence/NAME.png
+ *   POST /runs/ID/approve   runs `vagt approve RUN_DIR` for a drift-halted run
+ *   POST /robots/NAME/run   asks the scheduler for a run now ("manual")
+ *   /metrics          Prometheus text format
+ * Every request needs the token: "Authorization: Bearer TOKEN", or "?token=TOKEN" once
+ * (which sets an HttpOnly, SameSite=Strict cookie) for a browser. Files are served only
+ * from inside the state folder: the path is canonicalised with realpath and its prefix
+ * checked, and ".." is refused outright. */
+#ifndef AG_WEB_H
+#define AG_WEB_H
+
+#include "ag_run.h"
+
+/* Starts listening on cfg->listen. Returns 0, or -1 with err. */
+/* Implemented by the scheduler (agent.c): queue a manual run of r. Thread-safe. */
+void ag_request_run(ag_robot *r);
+
+int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen);
+void ag_web_stop(void);
+
+#endif

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Resumable batch: a robot registers 10 citizens from a CSV file with robot.items, through
+# the agent (--once, its private Xvfb); the run is killed (SIGKILL to its process group)
+# after the 4th is saved; the next run resumes, and the demo app's output file holds each
+# citizen exactly once.
+. "$(dirname "$0")/aglib.sh"
+DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
+BIN=$VAGT
+cp "$AGT/batch_robot.lua" batch.lua
+python3 - <<'PY'
+import csv
+names = ["Søren Ærø", "Åse Øberg-Nørgaard", "Jens Æbelø", "Mette Ølgaard", "Bo Åkjær",
+         "Lise Bæk", "Ole Sørensen", "Karen Møller", "Niels Grøn", "Tove Brønd"]
+with open("borgere.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f, delimiter=";")
+    w.writerow(["cpr", "navn", "adresse", "postnr", "by", "note"])
+    for i, n in enumerate(names, 1):
+        w.writerow(["%02d0190-12%02d" % (i, i), n, "Ærøgade %d" % i, "8000", "Aarhus C", "nr. %d" % i])
+with open("first2.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f, delimiter=";")
+    w.writerow(["cpr", "navn", "adresse", "postnr", "by", "note"])
+    w.writerow(["999999-0000", "Optagelse Øst", "Vej 1", "1000", "By", "x"])
+    w.writerow(["999999-0001", "Optagelse Vest", "Vej 2", "1000", "By", "y"])
+PY
+# The baseline: recorded once, on a batch of its own (its items in a database of its own).
+VAGT_ITEMS_DB="$T/record-items.db" "$BIN" record batch.lua --xvfb --runs recruns \
+  --set "app=$DEMO_APP" --set out="$T/record.tsv" --set batch=first2.csv \
+  --set batch_name=record >rec.out 2>rec.err
+rc=$?
+[ $rc -eq 0 ] && ok "baseline recorded" || { fail "vagt record: exit $rc"; show rec.err; }
+
+cat > agent.lua <<LUA
+state = "state"
+listen = false
+robot "borgere" {
+  script = "batch.lua", timeout = 600,
+  params = { app = "$DEMO_APP", out = "$T/saved.tsv", batch = "borgere.csv",
+             batch_name = "borgere-2026-11-26", pause = "1.5" },
+}
+LUA
+export VAGT_BIN="$BIN"
+"$VAGT" agent --once borgere --config agent.lua >r1.out 2>r1.err &
+A=$!; PIDS="$PIDS $A"
+four() { [ "$(lines saved.tsv)" -ge 4 ]; }
+if wait_for 120 four; then ok "4 citizens saved"; else fail "the robot did not save 4"; show r1.err state/logs/1.log; fi
+pid=$(sql state/vagt.db "SELECT pid FROM runs WHERE id=1")
+kill -KILL -"$pid"
+wait $A; rc=$?
+check "the killed run ends the --once (exit $rc)" test $rc -ne 0
+n=$(lines saved.tsv)
+check "killed with 4 saved ($n)" test "$n" -eq 4
+check "the history has it as killed" test "$(sql state/vagt.db "SELECT status, exit_code FROM runs WHERE id=1")" = "error|137"
+
+"$VAGT" agent --once borgere --config agent.lua >r2.out 2>r2.err
+rc=$?
+[ $rc -eq 0 ] && ok "the second run finished the batch" || { fail "second run: exit $rc"; show r2.err state/logs/2.log; }
+python3 - saved.tsv borgere.csv <<'PY' || failures=$((failures + 1))
+import csv, sys
+saved = [l.rstrip("\n").split("\t") for l in open(sys.argv[1], encoding="utf-8")]
+want = list(csv.reader(open(sys.argv[2], encoding="utf-8"), delimiter=";"))[1:]
+bad = 0
+if sorted(map(tuple, saved)) != sorted(map(tuple, want)):
+    print("FAIL: the output file does not hold each citizen exactly once:", file=sys.stderr)
+    for r in saved: print("  | " + "\t".join(r), file=sys.stderr)
+    bad = 1
+else:
+    print("ok: the output holds each of the 10 citizens exactly once, Danish letters intact")
+if [r[0] for r in saved] != [r[0] for r in want]:
+    print("FAIL: not in order", file=sys.stderr); bad = 1
+else:
+    print("ok: in the file's order")
+sys.exit(bad)
+PY
+states=$(sql state/items.db "SELECT state, count(*) FROM items WHERE batch='borgere-2026-11-26' GROUP BY state ORDER BY state" | tr '\n' ' ')
+check "items: 9 done, the 4th interrupted for review ($states)" test "$states" = "done|9 failed|1 "
+check "the interrupted one is the 4th, with the reason" \
+  test "$(sql state/items.db "SELECT key, substr(reason, 1, 12) FROM items WHERE state='failed'")" = "040190-1204|interrupted:"
+check "the first run had 4 done" grep -q "gemt: 040190-1204" state/logs/1.log
+check "the second run skipped the first four" sh -c "! grep -q 'gemt: 0[1-4]0190' state/logs/2.log"
+check "and logged the summary" grep -q "robot.items borgere-2026-11-26: 6 done, 0 failed, 4 skipped" state/logs/2.log
+finish

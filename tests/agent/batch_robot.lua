@@ -1,0 +1,26 @@
+-- The agent's batch test robot: registers the citizens of a CSV file in the demo app, one
+-- robot.items item per citizen, so a run killed halfway resumes where it stopped.
+local fields = {
+  { "cpr", 190, 37 }, { "navn", 190, 71 }, { "adresse", 190, 105 },
+  { "postnr", 190, 139 }, { "by", 190, 173 }, { "note", 190, 207 },
+}
+local GEM = { x = 222, y = 261 }
+local ANNULLER = { x = 326, y = 261 }
+
+local app = robot.app.start{ robot.params.app, "--out", robot.params.out, "-geometry", "+0+0" }
+local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
+w:activate()
+robot.step("Ryd formular", function() w:click(ANNULLER) end)
+
+for item in robot.items(robot.params.batch_name, robot.params.batch, { key = "cpr" }) do
+  robot.step("Registrer borger", function()
+    for _, f in ipairs(fields) do
+      w:click{ x = f[2], y = f[3] }
+      w:type(item[f[1]])
+    end
+    w:click(GEM)
+  end)
+  robot.log("gemt: " .. item.cpr)
+  robot.sleep(tonumber(robot.params.pause) or 0) -- the app confirms the save
+end
+robot.sleep(0.5)

@@ -1,0 +1,95 @@
+#!/bin/sh
+# The drift path for real: a robot recorded against the demo app, then run by the agent
+# against a "vendor update" (variant renamed: the label Navn now reads Fulde navn). The
+# real `vagt run` halts with exit 3 and writes alert.json and the diff image; the webhook
+# and the e-mail carry the monitor's step and reason and the diff image; the operator
+# approves on the pages (POST, runs `vagt approve`), and the next run passes.
+. "$(dirname "$0")/aglib.sh"
+DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
+start_receiver
+PORT=$(free_port)
+TOKEN=drift-token-0123456789-$$
+printf '%s\n' "$TOKEN" > token; chmod 600 token
+cat > sag.lua <<'LUA'
+local app = robot.app.start{ robot.params.app, "--variant", robot.params.variant,
+  "--out", robot.params.out, "-geometry", "+0+0" }
+local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
+w:activate()
+robot.step("Registrer borger", function()
+  w:click{ x = 190, y = 37 } w:type("010190-1234")
+  w:click{ x = 190, y = 71 } w:type("Søren Ærø")
+  w:click{ x = 222, y = 261 }
+end)
+robot.sleep(0.3)
+LUA
+"$VAGT" record sag.lua --xvfb --runs recruns --set "app=$DEMO_APP" --set variant=normal \
+  --set out="$T/rec.tsv" >rec.out 2>rec.err || { fail "vagt record failed"; show rec.err; finish; }
+cat > agent.lua <<LUA
+state = "state"
+listen = "127.0.0.1:$PORT"
+token_file = "token"
+channel "ops" {
+  webhook = "http://127.0.0.1:$HTTP_PORT/hook",
+  email = { to = "drift@kommune.example", from = "vagt@kommune.example", smtp = "smtp://127.0.0.1:$SMTP_PORT" },
+}
+robot "sag" { script = "sag.lua", alert = "ops",
+  params = { app = "$DEMO_APP", variant = "renamed", out = "$T/saved.tsv" } }
+LUA
+"$VAGT" agent --once sag --config agent.lua >o1.out 2>o1.err
+rc=$?
+[ $rc -eq 3 ] && ok "the vendor update halts the run: exit 3" || { fail "exit $rc, wanted 3"; show o1.err state/logs/1.log; }
+check "no input was typed into the changed form" test ! -s saved.tsv
+python3 - "$RX" <<'PY' || failures=$((failures + 1))
+import email, json, os, sys
+rx = sys.argv[1]
+bad = 0
+def check(what, cond):
+    global bad
+    print(("ok: " if cond else "FAIL: ") + what, file=sys.stdout if cond else sys.stderr)
+    bad += not cond
+hooks = [json.loads(l) for l in open(os.path.join(rx, "webhooks.jsonl"))] if os.path.exists(os.path.join(rx, "webhooks.jsonl")) else []
+check("one webhook", len(hooks) == 1)
+if hooks:
+    h = hooks[0]
+    check("status drift, exit 3", h["status"] == "drift" and h["exit_code"] == 3)
+    check("the step from the monitor: %r" % h["step"],
+          h["step"].get("key") == "Registrer borger#1:click" and h["step"].get("line") == 6
+          and h["step"].get("name") == "Registrer borger")
+    check("the monitor's reason: %r" % h["reasons"], any("label 'Navn' now reads" in r for r in h["reasons"]))
+    diff = os.path.join(h["run"], h["evidence"]["diff"].split(h["run"] + "/")[-1]) if "diff" in h.get("evidence", {}) else ""
+    mails = [m for m in os.listdir(rx) if m.startswith("mail-")]
+    check("one e-mail", len(mails) == 1)
+    if mails:
+        m = email.message_from_bytes(open(os.path.join(rx, mails[0]), "rb").read())
+        png = [p for p in m.walk() if p.get_content_type() == "image/png"]
+        want = open(diff, "rb").read() if os.path.exists(diff) else None
+        check("the monitor's diff image is attached (%s)" % diff,
+              len(png) == 1 and want is not None and png[0].get_payload(decode=True) == want)
+        check("the e-mail names the reason", "label 'Navn' now reads" in m.get_payload()[0].get_payload(decode=True).decode())
+sys.exit(1 if bad else 0)
+PY
+
+"$VAGT" agent --config agent.lua >d.out 2>d.err &
+D=$!; PIDS="$PIDS $D"
+U="http://127.0.0.1:$PORT"
+up() { curl -s -o /dev/null "$U/"; }
+wait_for 10 up || { fail "the pages did not come up"; show d.err; finish; }
+A="Authorization: Bearer $TOKEN"
+code() { curl -s -o body -w '%{http_code}' "$@"; }
+check "the run's page: 200" test "$(code -H "$A" "$U/runs/1")" = 200
+check "it shows the reason" grep -q "label &#39;Navn&#39; now reads" body
+check "the report is served" test "$(code -H "$A" "$U/runs/1/report.html")" = 200
+img=$(sql state/vagt.db "SELECT run_dir FROM runs WHERE id=1")
+img=$(ls "$img/evidence" | grep diff | head -n1)
+check "the diff image is served ($img)" test "$(code -H "$A" "$U/runs/1/evidence/$img")" = 200
+check "Approve: 200" test "$(code -X POST -H "$A" "$U/runs/1/approve")" = 200
+check "vagt approve's own words are shown" grep -q "approved" body
+kill -TERM $D; wait $D; rc=$?
+check "the daemon stops cleanly (exit $rc)" test $rc -eq 0
+
+"$VAGT" agent --once sag --config agent.lua >o2.out 2>o2.err
+rc=$?
+[ $rc -eq 0 ] && ok "after the approval the run passes" || { fail "after approve: exit $rc"; show o2.err state/logs/2.log; }
+check "and saved the record" grep -q "Søren Ærø" saved.tsv
+check "history: drift then passed" test "$(sql state/vagt.db "SELECT group_concat(status) FROM runs")" = "drift,passed"
+finish

@@ -1,0 +1,53 @@
+#!/bin/sh
+# A stand-in for `vagt` in the agent's tests (VAGT_BIN): `run` makes a run folder the way
+# vagt does (run.json, report.html, evidence/) and exits $FAKE_EXIT (default 3: a drift
+# halt, with alert.json and evidence/diff.png as the monitor writes them); FAKE_SLEEP makes
+# it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5"). `approve DIR` marks the folder approved.
+set -u
+cmd=${1:-}; [ $# -gt 0 ] && shift
+case "$cmd" in
+  approve) echo "fake vagt: approved $1"; touch "$1/approved"; exit 0 ;;
+  run) ;;
+  *) echo "fake vagt: unknown command $cmd" >&2; exit 2 ;;
+esac
+script=$1; shift
+runs=runs
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --set) echo "fake vagt: param $2"; shift 2 ;;
+    *) shift ;;
+  esac
+done
+stem=$(basename "$script" .lua)
+# A script may set FAKE_EXIT and FAKE_SLEEP for itself: a line "-- fake: FAKE_EXIT=0".
+[ -f "$script" ] && eval "$(sed -n 's/^-- fake: //p' "$script")"
+base="$runs/$(date -u +%Y%m%dT%H%M%SZ)-$stem"; d=$base; n=2
+while [ -e "$d" ]; do d="$base-$n"; n=$((n + 1)); done
+mkdir -p "$d/evidence"
+echo "fake vagt: run folder $d (cwd $(pwd), items db ${VAGT_ITEMS_DB:-unset}, run id ${VAGT_AGENT_RUN_ID:-unset}, LC_ALL ${LC_ALL:-unset})"
+[ -n "${FAKE_SLEEP:-}" ] && sleep "$FAKE_SLEEP"
+code=${FAKE_EXIT:-3}
+case $code in 0) st=passed ;; 1) st=failed ;; 3) st=drift ;; *) st=error ;; esac
+now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+cat > "$d/run.json" <<JSON
+{ "vagt": "fake", "script": "$script", "mode": "run", "started": "$now", "finished": "$now",
+  "status": "$st", "exit_code": $code,
+  "steps": [ { "key": "Ryd formular#1:click", "action": "click", "step": "Ryd formular", "line": 33, "verdict": "match" },
+             { "key": "Registrer borger#3:type", "action": "type", "step": "Registrer borger", "line": 42, "verdict": "$st" } ]
+  $( [ "$code" = 1 ] && echo ', "error": "fake.lua:42: text not found: Gem\nstack traceback: ..."' ) }
+JSON
+echo "<html><body>fake report $st</body></html>" > "$d/report.html"
+if [ "$code" = 3 ]; then
+  # A 1x1 PNG.
+  printf '\211PNG\r\n\032\n\000\000\000\rIHDR\000\000\000\001\000\000\000\001\010\006\000\000\000\037\025\304\211\000\000\000\rIDATx\234c\370\317\300\360\037\000\005\000\001\377\211\231=\035\000\000\000\000IEND\256B`\202' > "$d/evidence/step-003-diff.png"
+  cp "$d/evidence/step-003-diff.png" "$d/evidence/step-003-current.png"
+  cat > "$d/alert.json" <<JSON
+{ "status": "drift", "exit_code": 3, "script": "$script", "baseline": "x.baseline",
+  "step": { "key": "Registrer borger#3:type", "action": "type", "name": "Registrer borger", "file": "demo.lua", "line": 42 },
+  "reasons": [ "label 'CPR-nummer' moved from (120,80) to (120,140)", "window size 400x300, was 400x280" ],
+  "time": "$now", "run": "$d", "report": "$d/report.html",
+  "evidence": { "current": "evidence/step-003-current.png", "diff": "evidence/step-003-diff.png" } }
+JSON
+fi
+exit "$code"
