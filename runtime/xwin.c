@@ -159,8 +159,10 @@ int rt_x_toplevels(Display *dpy, rt_winfo **out, size_t *n)
   size_t cnt = 0;
   for (unsigned i = 0; v && i < nk; i++) {
     XWindowAttributes wa;
+    /* Unmapped shells (Xt keeps popups and dialogs around) are not what a robot sees, and
+     * every window costs round trips on the guard's path. */
     if (!XGetWindowAttributes(dpy, kids[i], &wa) || wa.class == InputOnly ||
-        wa.override_redirect)
+        wa.override_redirect || wa.map_state != IsViewable)
       continue;
     Window c = client_of(dpy, kids[i], 0);
     if (!c) {
