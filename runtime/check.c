@@ -113,6 +113,8 @@ static const char *const actions[] = {"click", "type", "key", NULL};
 /* Looks robot.<parts...> up in the API; true when it names something. */
 static bool api_has(lua_State *L, char parts[][128], int n)
 {
+  if (strcmp(parts[0], "params") == 0)
+    return true; /* robot.params holds whatever --set gives */
   lua_getfield(L, LUA_REGISTRYINDEX, "vagt.env");
   lua_pushliteral(L, "robot");
   lua_rawget(L, -2);
