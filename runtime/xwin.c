@@ -164,18 +164,24 @@ int rt_x_toplevels(Display *dpy, rt_winfo **out, size_t *n)
     if (!XGetWindowAttributes(dpy, kids[i], &wa) || wa.class == InputOnly ||
         wa.override_redirect || wa.map_state != IsViewable)
       continue;
-    Window c = client_of(dpy, kids[i], 0);
-    if (!c) {
-      /* No window manager: a root child with a class hint is a client. */
-      XClassHint ch = {0};
-      if (!XGetClassHint(dpy, kids[i], &ch))
-        continue;
+    /* A root child with WM_STATE or a class hint is the client itself (no window
+     * manager); otherwise it is a frame and the client is below it. Checking first keeps
+     * the walk out of the widget windows of every application. */
+    Window c = None;
+    XClassHint ch = {0};
+    if (has_wm_state(dpy, kids[i])) {
+      c = kids[i];
+    } else if (XGetClassHint(dpy, kids[i], &ch)) {
       if (ch.res_name)
         XFree(ch.res_name);
       if (ch.res_class)
         XFree(ch.res_class);
       c = kids[i];
+    } else {
+      c = client_of(dpy, kids[i], 0);
     }
+    if (!c)
+      continue;
     if (fill(dpy, c, &v[cnt]))
       cnt++;
   }
