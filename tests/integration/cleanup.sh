@@ -23,4 +23,12 @@ pgrep -f "$marker" >/dev/null && fail "xterm still running" || ok "xterm ended"
 expect_in s.err "interrupted" "says it was interrupted"
 status=$(sed -n 's/.*"status":[[:space:]]*"\([a-z]*\)".*/\1/p' runs/*-sleeper/run.json)
 [ -n "$status" ] && [ "$status" != running ] && ok "run.json finished ($status)" || fail "run.json status '$status'"
+# keep = true outlives the run; an app's own children end with it.
+run_vagt k run "$ROBOTS/keep.lua" --xvfb --runs runs --set "marker=$marker"
+expect_rc 0 k "robot with a kept app"
+sleep 0.5
+if pgrep -f "sleep 301" >/dev/null; then ok "keep = true: still running"; else fail "kept app was ended"; fi
+pkill -f "sleep 301"
+if pgrep -f "sleep 30[23]" >/dev/null; then fail "an app's children outlived the run"; pkill -f "sleep 30[23]"
+else ok "the app and its children ended with the run"; fi
 finish
