@@ -13,24 +13,6 @@
 #include "run.h"
 #include "runfolder.h"
 
-static char *slurp(const char *path)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  rewind(f);
-  char *b = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (b && fread(b, 1, (size_t)n, f) != (size_t)n) {
-    free(b);
-    b = NULL;
-  }
-  if (b)
-    b[n] = '\0';
-  fclose(f);
-  return b;
-}
 
 static const char *jstr(const cJSON *o, const char *k)
 {
@@ -173,7 +155,7 @@ int rt_cmd_approve(int argc, char **argv)
   const char *dir = argv[1];
   char path[4096];
   snprintf(path, sizeof path, "%s/alert.json", dir);
-  char *text = slurp(path);
+  char *text = rt_read_file(path, NULL);
   if (!text) {
     fprintf(stderr, "vagt approve: %s: no alert.json: not a run that halted on drift\n", dir);
     return RT_EXIT_USAGE;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "runfolder.h"
 #include "sandbox.h"
 
 typedef struct {
@@ -133,34 +134,6 @@ static bool api_has(lua_State *L, char parts[][128], int n)
   return ok;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  size_t cap = 0, n = 0;
-  for (;;) {
-    if (n + 4096 > cap) {
-      cap = cap ? cap * 2 : 65536;
-      char *b = realloc(buf, cap);
-      if (!b) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = b;
-    }
-    size_t r = fread(buf + n, 1, cap - n - 1, f);
-    n += r;
-    if (r == 0)
-      break;
-  }
-  fclose(f);
-  buf[n] = '\0';
-  *len = n;
-  return buf;
-}
 
 int rt_check_script(lua_State *L, const char *path, FILE *out)
 {
@@ -174,7 +147,7 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
   lua_pop(L, 2);
 
   lexer x = {0};
-  x.text = slurp(path, &x.len);
+  x.text = rt_read_file(path, &x.len);
   x.line = 1;
   if (!x.text) {
     fprintf(out, "%s: cannot read\n", path);

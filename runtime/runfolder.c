@@ -26,6 +26,39 @@ void rt_rfc3339(char *buf, size_t n)
   snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
 }
 
+char *rt_read_file(const char *path, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f)
+    return NULL;
+  char *buf = NULL;
+  size_t cap = 0, n = 0, r;
+  do {
+    if (n + 1 >= cap) {
+      cap = cap ? cap * 2 : 65536;
+      char *b = realloc(buf, cap);
+      if (!b) {
+        free(buf);
+        fclose(f);
+        return NULL;
+      }
+      buf = b;
+    }
+    r = fread(buf + n, 1, cap - n - 1, f);
+    n += r;
+  } while (r > 0);
+  bool bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  if (len)
+    *len = n;
+  return buf;
+}
+
 static int mkdir_p(const char *path, char *err, size_t errlen)
 {
   char *p = strdup(path);

@@ -49,6 +49,9 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen);
 int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
                          char *err, size_t errlen);
 
+/* A whole file, NUL-terminated (malloc'd); NULL when unreadable. len may be NULL. */
+char *rt_read_file(const char *path, size_t *len);
+
 /* RFC 3339 UTC time of now into buf. */
 void rt_rfc3339(char *buf, size_t n);
 
