@@ -309,6 +309,7 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
         ".passed{color:#060}.failed,.drift,.error{color:#a00}"
         "img{max-width:48%;border:1px solid #888;margin-right:1%}img.wide{max-width:100%}"
         ".cap{display:flex;max-width:100%}.cap span{flex:1;font-weight:bold}"
+        "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
         "</style></head><body>\n", f);
   fputs("<h1>vagt run: ", f);
   html_esc(f, jstr(l->root, "script"));
