@@ -1,4 +1,4 @@
-/* rt_ocr engine: screen pipeline (Leptonica), Tesseract on batches of text blobs, cache. */
+/* rt_ocr engine: screen pipeline (Leptonica), Tesseract on each text blob, cache. */
 #include "rt_ocr.h"
 #include "ocr_internal.h"
 
@@ -34,16 +34,15 @@ enum {
   BLOB_HGAP = 7,      /* components closer than this join one blob ... */
   BLOB_VGAP = 3,      /* ... and this, vertically (accents, i dots) */
   BLOB_MIN_H = 1,
-  PAD = 10,           /* white margin around the batch image given to Tesseract */
-  ROW_GAP = 24,       /* white space between blobs stacked in a batch image */
-  TARGET_H = 32,      /* a line of text is upscaled to about this height */
-  MOSAIC_MAX_H = 6000, /* batch image height limit */
-  MOSAIC_ROW_W = 1,   /* one blob per row (side by side read worse and slower) */
-  COL_GAP = 64,       /* white space between blobs side by side */
+  PAD = 10,           /* white margin around a blob image given to Tesseract */
+  TARGET_H = 28,      /* a line of text is upscaled to about this height */
+  RESCALE_PCT = 115,  /* a blob with a word read less surely than RETRY_CONF is read
+                         again this much larger (percent) */
   CACHE_MAX = 8192,   /* blob cache entries */
   MAX_LANGS = 4,
   MAX_WORKERS = 4,    /* recognition threads (each with its own Tesseract instances) */
   RETRY_CONF = 85,    /* a blob read less surely is read again in the next language */
+  RETRY_MAX_W = 16,   /* ... unless the word is wider than this many times its height */
 };
 
 typedef struct {
@@ -350,6 +349,7 @@ static centry *cache_put(rt_ocr *o, uint64_t key) {
 /* ---- the screen pipeline ---- */
 
 static inline int coldiff(uint32_t a, uint32_t b) {
+  if (!((a ^ b) & 0xffffff00u)) return 0; /* the common case on a screen: same colour */
   int d = 0;
   for (int s = 8; s <= 24; s += 8) {
     int x = (int)((a >> s) & 0xff) - (int)((b >> s) & 0xff);
@@ -668,6 +668,23 @@ static blob *find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
     }
     b[k++] = (blob){x, y, bw, bh, lh ? lh : bh};
   }
+  /* words of one line (a space apart) are one font size: a word without
+   * ascenders ("navn" beside "Fulde") takes the line height of its line
+   * mates, so it is upscaled like them */
+  int *lh2 = b ? malloc((k ? (size_t)k : 1) * sizeof *lh2) : NULL;
+  for (int i = 0; lh2 && i < k; i++) {
+    lh2[i] = b[i].lineh;
+    for (int j = 0; j < k; j++) {
+      if (j == i || b[j].lineh <= lh2[i] || b[j].lineh * 2 > b[i].lineh * 3) continue;
+      int ov = (b[i].y + b[i].h < b[j].y + b[j].h ? b[i].y + b[i].h : b[j].y + b[j].h) -
+               (b[i].y > b[j].y ? b[i].y : b[j].y);
+      int mh = b[i].h < b[j].h ? b[i].h : b[j].h;
+      int gap = b[i].x > b[j].x ? b[i].x - (b[j].x + b[j].w) : b[j].x - (b[i].x + b[i].w);
+      if (ov * 4 >= mh * 3 && gap <= b[j].lineh * 3 / 2) lh2[i] = b[j].lineh;
+    }
+  }
+  for (int i = 0; lh2 && i < k; i++) b[i].lineh = lh2[i];
+  free(lh2);
   free(c);
   boxaDestroy(&ba);
   *nblobs = k;
@@ -752,7 +769,7 @@ typedef struct {
   centry *e;      /* entry to fill by recognition (NULL: answered already) */
   centry *src;    /* entry holding this blob's words */
   centry *own;    /* entry outside the cache (table full), freed by the caller */
-  int mx, my;     /* position in the mosaic */
+  int psm;        /* PSM_SINGLE_LINE, or PSM_SINGLE_BLOCK for a blob of several lines */
 } pending;
 
 static int centry_add(centry *e, size_t *cap, const char *text, rt_ocr_box box, float conf,
@@ -774,51 +791,45 @@ static int centry_add(centry *e, size_t *cap, const char *text, rt_ocr_box box, 
   return 0;
 }
 
-/* Recognise blobs p[0..n-1] in one Tesseract call: their images stacked in a
- * column with white space between them (one call costs far less than one
- * per blob). Fills each p[i].e with blob-relative words. */
-static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int deadline_ms) {
-  /* rows of blobs side by side, a wide gap between them */
-  int row_w = MOSAIC_ROW_W;
-  int mw = 0, mh = PAD, x = PAD, rowh = 0;
-  for (int i = 0; i < n; i++) {
-    int iw = pixGetWidth(p[i].img), ih = pixGetHeight(p[i].img);
-    if (x > PAD && x + iw > row_w) {
-      mh += rowh + ROW_GAP;
-      x = PAD;
-      rowh = 0;
-    }
-    p[i].mx = x;
-    p[i].my = mh;
-    x += iw + COL_GAP;
-    if (x - COL_GAP > mw) mw = x - COL_GAP;
-    if (ih > rowh) rowh = ih;
-  }
-  mh += rowh + PAD;
-  mw += PAD;
-  PIX *m = pixCreate(mw, mh, 8);
+/* Recognise one blob on its own: its image with a white margin, one
+ * Tesseract call. Each blob alone, never stacked with others: in a shared
+ * image Tesseract's row statistics (x-height, ascenders, descenders: they
+ * decide how a line is cropped and scaled for the LSTM) and its threshold mix
+ * the blobs, so the reading of an unchanged label depended on what else was
+ * read with it ("Bemærkninz", "havn"). Alone it is also faster: no layout
+ * analysis of a tall image. Fills p->e with blob-relative words. */
+static void recognise_blob(rt_ocr *o, TessBaseAPI *api, pending *p, int deadline_ms) {
+  int iw = pixGetWidth(p->img), ih = pixGetHeight(p->img);
+  PIX *m = pixAddBorder(p->img, PAD, 255);
   if (!m) return;
-  pixSetAll(m);
-  for (int i = 0; i < n; i++)
-    pixRasterop(m, p[i].mx, p[i].my, pixGetWidth(p[i].img), pixGetHeight(p[i].img), PIX_SRC,
-                p[i].img, 0, 0);
   TessBaseAPISetImage2(api, m);
   TessBaseAPISetSourceResolution(api, 300);
-  TessBaseAPISetPageSegMode(api, PSM_SINGLE_BLOCK);
+  /* one line: PSM_SINGLE_LINE (a block's layout analysis drops a short word
+   * such as "Run" as noise) */
+  TessBaseAPISetPageSegMode(api, p->psm ? (TessPageSegMode)p->psm : PSM_SINGLE_LINE);
   ETEXT_DESC *mon = TessMonitorCreate();
-  /* the deadline is per blob: a mosaic of n blobs gets n times it */
-  long dl = (long)deadline_ms * n;
-  if (mon) TessMonitorSetDeadlineMSecs(mon, dl > 0x7fffffffL ? 0x7fffffff : (int)dl);
+  if (mon) TessMonitorSetDeadlineMSecs(mon, deadline_ms);
   int rc = TessBaseAPIRecognize(api, mon);
   if (mon) TessMonitorDelete(mon);
   __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
-  int late = rc != 0; /* cancelled by the monitor: some lines were not read */
-  size_t *caps = calloc((size_t)n, sizeof *caps);
-  TessResultIterator *it = caps ? TessBaseAPIGetIterator(api) : NULL;
-  for (int i = 0; i < n; i++) {
-    p[i].e->timed_out = late;
-  }
+  p->e->timed_out = rc != 0; /* cancelled by the monitor: some lines were not read */
+  size_t cap = 0;
+  TessResultIterator *it = TessBaseAPIGetIterator(api);
   int tline = -1;
+  if (it && p->psm == PSM_SINGLE_CHAR) { /* a lone mark: its symbol, the blob's box */
+    char *t = rc == 0 ? TessResultIteratorGetUTF8Text(it, RIL_SYMBOL) : NULL;
+    float conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
+    if (t && *t && conf >= 50) {
+      t[strcspn(t, " \n")] = 0;
+      if (*t)
+        centry_add(p->e, &cap, t,
+                   (rt_ocr_box){0, 0, (int)(iw / p->xscale + 0.5f), (int)(ih / p->scale + 0.5f)},
+                   conf, 0);
+    }
+    if (t) TessDeleteText(t);
+    TessResultIteratorDelete(it);
+    it = NULL;
+  }
   if (it) {
     TessPageIterator *pi = TessResultIteratorGetPageIterator(it);
     do {
@@ -831,34 +842,24 @@ static void recognise_mosaic(rt_ocr *o, TessBaseAPI *api, pending *p, int n, int
       while (*a == ' ') a++;
       size_t len = strlen(a);
       while (len && (a[len - 1] == ' ' || a[len - 1] == '\n')) a[--len] = 0;
-      /* which row: the one holding the word's vertical centre */
-      int cx = (l + r) / 2, cy = (t + b) / 2, row = -1;
-      for (int i = 0; i < n; i++)
-        if (cy >= p[i].my - ROW_GAP / 2 && cy < p[i].my + pixGetHeight(p[i].img) + ROW_GAP / 2 &&
-            cx >= p[i].mx - COL_GAP / 2 && cx < p[i].mx + pixGetWidth(p[i].img) + COL_GAP / 2) {
-          row = i;
-          break;
-        }
-      if (len && row >= 0) {
-        pending *q = &p[row];
-        float s = q->scale, sx = q->xscale;
-        int x0 = (int)((l - q->mx) / sx), y0 = (int)((t - q->my) / s);
-        int x1 = (int)((r - q->mx) / sx + 0.999f), y1 = (int)((b - q->my) / s + 0.999f);
-        int iw = (int)(pixGetWidth(q->img) / sx + 0.5f), ih = (int)(pixGetHeight(q->img) / s + 0.5f);
+      if (len) {
+        float s = p->scale, sx = p->xscale;
+        int x0 = (int)((l - PAD) / sx), y0 = (int)((t - PAD) / s);
+        int x1 = (int)((r - PAD) / sx + 0.999f), y1 = (int)((b - PAD) / s + 0.999f);
+        int bw = (int)(iw / sx + 0.5f), bh = (int)(ih / s + 0.5f);
         if (x0 < 0) x0 = 0;
         if (y0 < 0) y0 = 0;
-        if (x1 > iw) x1 = iw;
-        if (y1 > ih) y1 = ih;
+        if (x1 > bw) x1 = bw;
+        if (y1 > bh) y1 = bh;
         if (x1 <= x0) x1 = x0 + 1;
         if (y1 <= y0) y1 = y0 + 1;
-        centry_add(q->e, &caps[row], a, (rt_ocr_box){x0, y0, x1 - x0, y1 - y0},
+        centry_add(p->e, &cap, a, (rt_ocr_box){x0, y0, x1 - x0, y1 - y0},
                    TessResultIteratorConfidence(it, RIL_WORD), tline);
       }
       TessDeleteText(txt);
     } while (TessResultIteratorNext(it, RIL_WORD));
     TessResultIteratorDelete(it);
   }
-  free(caps);
   TessBaseAPIClear(api);
   pixDestroy(&m);
 }
@@ -875,65 +876,52 @@ static double entry_score(const centry *e) {
 }
 
 
-static void run_serial(rt_ocr *o, TessBaseAPI *api, pending *list, int n, int deadline) {
-  int start = 0, h = 0;
-  for (int i = 0; i <= n; i++) {
-    int ih = i < n ? pixGetHeight(list[i].img) + ROW_GAP : 0;
-    if (i == n || (i > start && h + ih > MOSAIC_MAX_H)) {
-      if (i > start) recognise_mosaic(o, api, list + start, i - start, deadline);
-      start = i;
-      h = 0;
-    }
-    h += ih;
-  }
-}
-
 typedef struct {
   rt_ocr *o;
   TessBaseAPI *api;
   pending *list;
   int n, deadline;
+  int *next; /* shared: the next blob to take */
 } job;
 
 static void *run_job(void *arg) {
   job *j = arg;
-  run_serial(j->o, j->api, j->list, j->n, j->deadline);
+  for (;;) {
+    int i = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED);
+    if (i >= j->n) break;
+    recognise_blob(j->o, j->api, &j->list[i], j->deadline);
+  }
   return NULL;
 }
 
-/* Recognise list[] in language k, split over the worker threads by the
- * amount of text (LSTM time grows with a line's width over its height). */
-static void run_batches(rt_ocr *o, int k, pending *list, int n, int deadline) {
+/* Recognise list[] in language k, blob by blob; the worker threads take the
+ * next blob as they get free (the longest first, so none is left alone with a
+ * long one at the end). */
+static int cmp_pending_work(const void *pa, const void *pb) {
+  const pending *a = pa, *b = pb;
+  long wa = (long)pixGetWidth(a->img) * 64 / (pixGetHeight(a->img) + 1);
+  long wb = (long)pixGetWidth(b->img) * 64 / (pixGetHeight(b->img) + 1);
+  return wa < wb ? 1 : wa > wb ? -1 : 0;
+}
+
+static void run_blobs(rt_ocr *o, int k, pending *list, int n, int deadline) {
   int nw = o->nworkers < n ? o->nworkers : n;
-  if (nw <= 1) {
-    run_serial(o, o->api[0][k], list, n, deadline);
-    return;
+  int next = 0;
+  pending *order = malloc((n ? (size_t)n : 1) * sizeof *order);
+  if (order) {
+    memcpy(order, list, (size_t)n * sizeof *order);
+    qsort(order, (size_t)n, sizeof *order, cmp_pending_work);
   }
-  double total = 0;
-  for (int i = 0; i < n; i++)
-    total += (double)pixGetWidth(list[i].img) / pixGetHeight(list[i].img) + 1;
   job jobs[MAX_WORKERS];
   pthread_t th[MAX_WORKERS];
   int started[MAX_WORKERS] = {0};
-  int start = 0;
-  double acc = 0;
-  for (int w = 0; w < nw; w++) {
-    int end = start;
-    double goal = total * (w + 1) / nw;
-    while (end < n && (w == nw - 1 || acc < goal)) {
-      acc += (double)pixGetWidth(list[end].img) / pixGetHeight(list[end].img) + 1;
-      end++;
-    }
-    jobs[w] = (job){o, o->api[w][k], list + start, end - start, deadline};
-    start = end;
-  }
-  for (int w = 1; w < nw; w++)
-    if (jobs[w].n > 0) started[w] = pthread_create(&th[w], NULL, run_job, &jobs[w]) == 0;
+  for (int w = 0; w < (nw > 0 ? nw : 1); w++)
+    jobs[w] = (job){o, o->api[w][k], order ? order : list, n, deadline, &next};
+  for (int w = 1; w < nw; w++) started[w] = pthread_create(&th[w], NULL, run_job, &jobs[w]) == 0;
   run_job(&jobs[0]);
-  for (int w = 1; w < nw; w++) {
+  for (int w = 1; w < nw; w++)
     if (started[w]) pthread_join(th[w], NULL);
-    else if (jobs[w].n > 0) run_job(&jobs[w]); /* no thread: do it here */
-  }
+  free(order);
 }
 
 /* Recognise every pd[] with a cache entry to fill; returns how many timed out. */
@@ -985,28 +973,47 @@ static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
   if (!list) return 0;
   for (int b = 0; b < nb; b++)
     if (pd[b].img && pd[b].e) list[n++] = pd[b];
-  run_batches(o, 0, list, n, deadline);
-  for (int k = 1; k < o->napi; k++) {
-    /* the unsure readings again, in the next language, into scratch entries */
+  run_blobs(o, 0, list, n, deadline);
+  /* Unsure readings again, into scratch entries, and the surer one kept:
+   * pass 0 in the first language a little larger (RESCALE_PCT: a small screen
+   * font reads best at different sizes; the bold xmessage "Bemærkning:" at
+   * 32 px, most demo labels better at 28 than at 32), pass k in language k.
+   * Only the unsure words are read again (a crop of the blob), not the whole
+   * blob. Pass 0 also reads lone small marks ("-", "=", "." keys) that read
+   * as nothing as single characters. All of a pass in one go, so both
+   * threads stay busy. */
+  for (int k = 0; k < o->napi; k++) {
     size_t cap = 0, m = 0;
     retry_ref *ref = NULL;
+    float f = k == 0 ? RESCALE_PCT / 100.0f : 1.0f;
     for (int i = 0; i < n; i++) {
       centry *e = list[i].e;
       if (e->timed_out) continue;
       int whole = e->n == 0 && pixGetWidth(list[i].img) >= 3 * pixGetHeight(list[i].img);
-      for (int j = whole ? -1 : 0; j < (whole ? 0 : e->n); j++) {
+      int mark = 0;
+      if (k == 0 && e->n == 0) {
+        int ww = (int)(pixGetWidth(list[i].img) / list[i].xscale + 0.5f);
+        int wh = (int)(pixGetHeight(list[i].img) / list[i].scale + 0.5f);
+        mark = ww <= 14 && wh <= 16;
+      }
+      for (int j = whole || mark ? -1 : 0; j < (whole || mark ? 0 : e->n); j++) {
         if (j >= 0 && (e->w[j].conf >= RETRY_CONF || word_letters(e->w[j].text) < 2)) continue;
+        /* a "word" of more than ~25 characters (xfontsel's dash-joined field
+         * names) is not a misread label: reading it again costs much and
+         * gains little */
+        if (j >= 0 && e->w[j].box.w > RETRY_MAX_W * e->w[j].box.h) continue;
         if (m == cap) {
           cap = cap ? cap * 2 : 16;
           retry_ref *nr = realloc(ref, cap * sizeof *nr);
           if (!nr) break;
           ref = nr;
         }
-        ref[m++] = (retry_ref){i, j, 0, 0};
+        ref[m++] = (retry_ref){i, mark ? -3 : j, 0, 0};
       }
     }
     if (!m) {
       free(ref);
+      if (k == 0) continue;
       break;
     }
     pending *retry = calloc(m, sizeof *retry);
@@ -1021,36 +1028,54 @@ static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
       pending *q = &list[ref[r].blob];
       retry[r] = *q;
       retry[r].e = &alt[r];
-      if (ref[r].word < 0) {
+      if (ref[r].word == -3) { /* a mark: fills the blob's own entry */
+        retry[r].e = q->e;
+        retry[r].psm = PSM_SINGLE_CHAR;
         retry[r].img = pixClone(q->img);
         continue;
       }
-      /* the word with a margin of about a third of the line height */
-      const rt_ocr_box *wb = &q->e->w[ref[r].word].box;
-      int iw = pixGetWidth(q->img), ih = pixGetHeight(q->img);
-      int mx = (int)(TARGET_H / 3), my = 3;
-      int x0 = (int)(wb->x * q->xscale) - mx, x1 = (int)((wb->x + wb->w) * q->xscale) + mx;
-      int y0 = (int)((wb->y - my) * q->scale), y1 = (int)((wb->y + wb->h + my) * q->scale);
-      if (x0 < 0) x0 = 0;
-      if (y0 < 0) y0 = 0;
-      if (x1 > iw) x1 = iw;
-      if (y1 > ih) y1 = ih;
-      /* crop offsets in window pixels, whole pixels so the shift is exact */
-      int dx = (int)(x0 / q->xscale), dy = (int)(y0 / q->scale);
-      x0 = (int)(dx * q->xscale);
-      y0 = (int)(dy * q->scale);
-      BOX *bx = boxCreate(x0, y0, x1 - x0 > 0 ? x1 - x0 : 1, y1 - y0 > 0 ? y1 - y0 : 1);
-      retry[r].img = bx ? pixClipRectangle(q->img, bx, NULL) : NULL;
-      boxDestroy(&bx);
-      if (!retry[r].img) retry[r].img = pixClone(q->img), dx = dy = 0, ref[r].word = -2;
-      ref[r].dx = dx;
-      ref[r].dy = dy;
+      if (ref[r].word < 0) {
+        retry[r].img = pixClone(q->img);
+      } else {
+        retry[r].psm = PSM_SINGLE_LINE;
+        /* the word with a margin of about a third of the line height */
+        const rt_ocr_box *wb = &q->e->w[ref[r].word].box;
+        int iw = pixGetWidth(q->img), ih = pixGetHeight(q->img);
+        int mx = (int)(TARGET_H / 3), my = 3;
+        int x0 = (int)(wb->x * q->xscale) - mx, x1 = (int)((wb->x + wb->w) * q->xscale) + mx;
+        int y0 = (int)((wb->y - my) * q->scale), y1 = (int)((wb->y + wb->h + my) * q->scale);
+        if (x0 < 0) x0 = 0;
+        if (y0 < 0) y0 = 0;
+        if (x1 > iw) x1 = iw;
+        if (y1 > ih) y1 = ih;
+        /* crop offsets in window pixels, whole pixels so the shift is exact */
+        int dx = (int)(x0 / q->xscale), dy = (int)(y0 / q->scale);
+        x0 = (int)(dx * q->xscale);
+        y0 = (int)(dy * q->scale);
+        BOX *bx = boxCreate(x0, y0, x1 - x0 > 0 ? x1 - x0 : 1, y1 - y0 > 0 ? y1 - y0 : 1);
+        retry[r].img = bx ? pixClipRectangle(q->img, bx, NULL) : NULL;
+        boxDestroy(&bx);
+        if (!retry[r].img) retry[r].img = pixClone(q->img), dx = dy = 0, ref[r].word = -2;
+        ref[r].dx = dx;
+        ref[r].dy = dy;
+      }
+      if (f != 1.0f && retry[r].img) {
+        PIX *big = pixScaleGrayLI(retry[r].img, f, f);
+        if (big) {
+          retry[r].scale *= (float)pixGetHeight(big) / pixGetHeight(retry[r].img);
+          retry[r].xscale *= (float)pixGetWidth(big) / pixGetWidth(retry[r].img);
+          pixDestroy(&retry[r].img);
+          retry[r].img = big;
+        }
+      }
     }
-    run_batches(o, k, retry, (int)m, deadline);
+    run_blobs(o, k, retry, (int)m, deadline);
     /* take the surer reading; words of one blob from the last to the first so
      * indices stay valid while words are replaced */
     for (size_t r = m; r-- > 0;) {
       centry *cur = list[ref[r].blob].e;
+      pixDestroy(&retry[r].img);
+      if (ref[r].word == -3) continue;
       if (!alt[r].timed_out && alt[r].n) {
         if (ref[r].word < 0) {
           if (ref[r].word == -1 && entry_score(&alt[r]) > entry_score(cur)) {
@@ -1067,44 +1092,10 @@ static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
       }
       for (int i = 0; i < alt[r].n; i++) free(alt[r].w[i].text);
       free(alt[r].w);
-      pixDestroy(&retry[r].img);
     }
     free(retry);
     free(alt);
     free(ref);
-  }
-  /* lone small marks ("-", "=", "." keys) vanish as noise in a batch: read
-   * them one by one as single characters */
-  for (int i = 0; i < n; i++) {
-    pending *q = &list[i];
-    int ww = (int)(pixGetWidth(q->img) / q->xscale + 0.5f);
-    int wh = (int)(pixGetHeight(q->img) / q->scale + 0.5f);
-    if (q->e->n || q->e->timed_out || ww > 14 || wh > 16) continue;
-    PIX *padded = pixAddBorder(q->img, PAD, 255);
-    if (!padded) continue;
-    TessBaseAPI *api = o->api[0][0];
-    TessBaseAPISetImage2(api, padded);
-    TessBaseAPISetSourceResolution(api, 300);
-    TessBaseAPISetPageSegMode(api, PSM_SINGLE_CHAR);
-    ETEXT_DESC *mon = TessMonitorCreate();
-    if (mon) TessMonitorSetDeadlineMSecs(mon, deadline);
-    int rc = TessBaseAPIRecognize(api, mon);
-    if (mon) TessMonitorDelete(mon);
-    __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
-    TessResultIterator *it = rc == 0 ? TessBaseAPIGetIterator(api) : NULL;
-    if (it) {
-      char *t = TessResultIteratorGetUTF8Text(it, RIL_SYMBOL);
-      float conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
-      size_t cap = 0;
-      if (t && *t && conf >= 50) {
-        t[strcspn(t, " \n")] = 0;
-        if (*t) centry_add(q->e, &cap, t, (rt_ocr_box){0, 0, ww, wh}, conf, 0);
-      }
-      if (t) TessDeleteText(t);
-      TessResultIteratorDelete(it);
-    }
-    TessBaseAPIClear(api);
-    pixDestroy(&padded);
   }
   for (int i = 0; i < n; i++) late += list[i].e->timed_out;
   free(list);
@@ -1316,6 +1307,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     pd[b].ox = bl[b].x - 1 < 0 ? 0 : bl[b].x - 1;
     pd[b].oy = bl[b].y - 1 < 0 ? 0 : bl[b].y - 1;
     pd[b].key = key;
+    pd[b].psm = bl[b].h > bl[b].lineh * 3 / 2 + 2 ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE;
     centry *e = cache_get(o, key);
     if (e && e->gen == o->gen) { /* the same pixels again in this image */
       pd[b].e = NULL;
@@ -1338,7 +1330,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
       }
     }
   }
-  /* 2: recognise the missing ones, a mosaic at a time, language by language */
+  /* 2: recognise the missing ones, blob by blob, language by language */
   if (a) timed_out = recognise_pending(o, pd, nb, deadline);
   /* 3: collect words, window coordinates */
   for (int b = 0; a && b < nb; b++) {

@@ -17,9 +17,14 @@
  * runs, box sides, hollow frames, the arcs of oval buttons) removed; the rest
  * grouped into text blobs; each blob normalised to dark text on white against
  * its own background colour (so light-on-dark text reads too), upscaled to
- * ~32 px line height, and blobs recognised in batches (stacked into one image,
- * PSM_SINGLE_BLOCK) with a deadline (TessMonitor); lone small marks again as
- * PSM_SINGLE_CHAR; unsure readings again in the next language.
+ * ~28 px line height, and each blob recognised on its own (PSM_SINGLE_LINE, or
+ * PSM_SINGLE_BLOCK for a blob of several lines) with a deadline (TessMonitor),
+ * the recognition threads taking blobs as they get free. A blob is never read
+ * together with others: Tesseract's row statistics and threshold would mix
+ * them, and an unchanged label would read differently depending on what else
+ * was new on the screen. Unsure words are read again a little larger, lone
+ * small marks as PSM_SINGLE_CHAR, and still unsure words in the next language;
+ * the surer reading is kept.
  *
  * Threads: Debian's Tesseract links OpenMP, and its default thread count makes
  * recognition several times slower. libgomp reads OMP_THREAD_LIMIT when it is
@@ -64,8 +69,7 @@ typedef struct {
 } rt_ocr_result;
 
 typedef struct {
-  int deadline_ms; /* per text blob (blobs are read in batches: a batch of n blobs
-                      gets n times this); 0 = 1000 ms. Blobs cut short are
+  int deadline_ms; /* per text blob and reading; 0 = 1000 ms. Blobs cut short are
                       counted in timed_out and not cached */
   int min_conf;    /* drop words below this confidence; 0 = keep all */
   int no_cache;    /* 1: bypass the cache (it is still filled) */

@@ -175,11 +175,12 @@ int main(int argc, char **argv) {
   printf("languages %s loaded in %.0f ms; RSS %.1f MB (before %.1f MB)\n\n", L, now_ms() - t0,
          status_kb("VmRSS") / 1024.0, rss0 / 1024.0);
 
-  static const char *fx[] = {"demo",  "demo-prefill", "demo-theme", "demo-font", "xgc", "xedit",
+  static const char *fx[] = {"demo",  "demo-prefill", "demo-theme", "demo-font", "demo-renamed",
+                             "demo-renamed-prefill", "xgc", "xedit",
                              "xterm", "xcalc", "xfontsel", "xmessage", "xclipboard"};
   app_sum apps[16];
   int napps = 0;
-  printf("%-13s %7s %5s | %7s %7s %7s %5s | %7s %7s %7s %6s %6s | %s\n", "fixture", "size",
+  printf("%-20s %7s %5s | %7s %7s %7s %5s | %7s %7s %7s %6s %6s | %s\n", "fixture", "size",
          "blobs", "cold ms", "cpu ms", "warm ms", "words", "cli1 ms", "cpu ms", "cli ms", "ratio",
          "cpu r.", "labels found (cli)");
   for (size_t f = 0; f < sizeof fx / sizeof *fx; f++) {
@@ -189,7 +190,7 @@ int main(int argc, char **argv) {
     PIX *img = pixRead(png);
     gt_list gt;
     if (!img || gt_load(gtp, &gt) != 0) {
-      printf("%-13s (missing %s)\n", fx[f], img ? gtp : png);
+      printf("%-20s (missing %s)\n", fx[f], img ? gtp : png);
       pixDestroy(&img);
       continue;
     }
@@ -232,7 +233,7 @@ int main(int argc, char **argv) {
     double cm = median(cold, nr), wm = median(warm, nr), ccpu = median(coldcpu, nr);
     char size[32];
     snprintf(size, sizeof size, "%dx%d", res.width, res.height);
-    printf("%-13s %7s %5d | %7.1f %7.1f %7.2f %5zu | %7.0f %7.0f %7.0f %5.1fx %5.1fx | %d/%d",
+    printf("%-20s %7s %5d | %7.1f %7.1f %7.2f %5zu | %7.0f %7.0f %7.0f %5.1fx %5.1fx | %d/%d",
            fx[f], size, res.blobs, cm, ccpu, wm, res.n, c1, c1cpu, c0,
            c1 > 0 && cm > 0 ? c1 / cm : 0, c1cpu > 0 && ccpu > 0 ? c1cpu / ccpu : 0,
            sc.found + sc.found_region, sc.total);

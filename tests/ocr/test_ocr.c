@@ -88,6 +88,100 @@ static void test_demo_labels(void **st) {
   all_labels("demo-font");    /* bigger bold labels */
 }
 
+/* The words whose centre lies inside b, in reading order, joined with spaces. */
+static void words_in(const rt_ocr_result *r, rt_ocr_box b, char *out, size_t len) {
+  size_t k = 0;
+  out[0] = 0;
+  for (size_t i = 0; i < r->n; i++) {
+    const rt_ocr_word *w = &r->words[i];
+    int cx = w->box.x + w->box.w / 2, cy = w->box.y + w->box.h / 2;
+    if (cx < b.x || cx >= b.x + b.w || cy < b.y || cy >= b.y + b.h) continue;
+    int m = snprintf(out + k, len - k, "%s%s", k ? " " : "", w->text);
+    if (m < 0 || (size_t)m >= len - k) break;
+    k += (size_t)m;
+  }
+}
+
+/* Every label and button of a live-captured demo window read exactly, letter
+ * for letter (find tolerates one misread letter in five: "Bemærkninz" would
+ * pass there, not here). */
+static void exact_labels(const char *name) {
+  char p[1024], got[512];
+  snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
+  gt_list gt;
+  assert_int_equal(gt_load(p, &gt), 0);
+  assert_true(gt.n > 0);
+  rt_ocr_result r;
+  words_of(name, &r);
+  for (int i = 0; i < gt.n; i++) {
+    words_in(&r, gt.items[i].box, got, sizeof got);
+    if (strcmp(got, gt.items[i].text) != 0)
+      fail_msg("%s: '%s' read as '%s'", name, gt.items[i].text, got);
+  }
+  rt_ocr_result_free(&r);
+  gt_free(&gt);
+}
+
+static void test_exact_words(void **st) {
+  (void)st;
+  exact_labels("demo");                 /* was "Bemærkninz" */
+  exact_labels("demo-theme");           /* was "Bemærkninz" */
+  exact_labels("demo-prefill");
+  exact_labels("demo-font");
+  exact_labels("demo-renamed");         /* was "Fulde havn", "Bemærkninz" */
+  exact_labels("demo-renamed-prefill");
+}
+
+/* The reading of an unchanged label does not depend on what else is read in
+ * the same call: the whole window cold, each label alone (region), and the
+ * window after another one filled the cache give the same words. */
+static void same_alone_and_together(const char *name, const char *before) {
+  char p[1024], all[512], alone[512];
+  snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
+  gt_list gt;
+  assert_int_equal(gt_load(p, &gt), 0);
+  PIX *img = load(name), *prev = load(before);
+  char err[512];
+  rt_ocr_opts nc = {.no_cache = 1};
+  rt_ocr_result full, part, warm;
+  rt_ocr_cache_clear(g_ocr);
+  assert_int_equal(rt_ocr_words(g_ocr, img, &nc, &full, err, sizeof err), RT_OCR_OK);
+  /* after another window: its unchanged blobs come from the cache, the rest
+   * is read together */
+  rt_ocr_cache_clear(g_ocr);
+  assert_int_equal(rt_ocr_words(g_ocr, prev, NULL, &warm, err, sizeof err), RT_OCR_OK);
+  rt_ocr_result_free(&warm);
+  assert_int_equal(rt_ocr_words(g_ocr, img, NULL, &warm, err, sizeof err), RT_OCR_OK);
+  assert_true(warm.blobs_cached > 0);
+  for (int i = 0; i < gt.n; i++) {
+    words_in(&full, gt.items[i].box, all, sizeof all);
+    assert_string_equal(all, gt.items[i].text);
+    rt_ocr_cache_clear(g_ocr);
+    rt_ocr_opts ro = {.no_cache = 1, .has_region = 1, .region = gt.items[i].box};
+    assert_int_equal(rt_ocr_words(g_ocr, img, &ro, &part, err, sizeof err), RT_OCR_OK);
+    words_in(&part, gt.items[i].box, alone, sizeof alone);
+    if (strcmp(all, alone) != 0)
+      fail_msg("%s: '%s' read as '%s' with the window, '%s' alone", name, gt.items[i].text,
+               all, alone);
+    rt_ocr_result_free(&part);
+    words_in(&warm, gt.items[i].box, alone, sizeof alone);
+    if (strcmp(all, alone) != 0)
+      fail_msg("%s: '%s' read as '%s' cold, '%s' after %s", name, gt.items[i].text, all, alone,
+               before);
+  }
+  rt_ocr_result_free(&full);
+  rt_ocr_result_free(&warm);
+  pixDestroy(&img);
+  pixDestroy(&prev);
+  gt_free(&gt);
+}
+
+static void test_batch_independent(void **st) {
+  (void)st;
+  same_alone_and_together("demo-renamed", "demo-renamed-prefill");
+  same_alone_and_together("demo-prefill", "demo");
+}
+
 static void test_light_on_dark(void **st) {
   (void)st;
   all_labels("demo-theme"); /* light labels on a dark blue window */
@@ -328,6 +422,8 @@ int main(int argc, char **argv) {
   } all[] = {
       {"demo_labels", cmocka_unit_test(test_demo_labels)},
       {"light_on_dark", cmocka_unit_test(test_light_on_dark)},
+      {"exact_words", cmocka_unit_test(test_exact_words)},
+      {"batch_independent", cmocka_unit_test(test_batch_independent)},
       {"real_apps", cmocka_unit_test(test_real_apps)},
       {"danish", cmocka_unit_test(test_danish)},
       {"not_found", cmocka_unit_test(test_not_found)},
