@@ -465,9 +465,9 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   in->masks = given;
   in->n_masks = ngiven;
   free(all);
-  rt_monitor_words_free(words, nw);
-  in->words = NULL;
   if (rc != FP_OK) {
+    rt_monitor_words_free(words, nw);
+    in->words = NULL;
     snprintf(out->reason, sizeof out->reason, "cannot compute the fingerprint (error %d)", rc);
     return RT_GUARD_ERROR;
   }
@@ -481,6 +481,26 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   } else {
     fp_fingerprint *old = NULL;
     bool existed = fp_store_load(m->dir, s->key, &old, &e) == FP_OK;
+    /* A label that now reads differently (or is gone) where its pixels changed is a vendor
+     * change, not data: merging would learn its cells and stop watching it. Fields and
+     * declared regions are masked, so what is left here is the application's own text. */
+    fp_verdict lbl = {0};
+    if (existed && fp_compare(old, in, &m->opt, &lbl) == FP_OK &&
+        (lbl.anchors_renamed > 0 || lbl.anchors_missing > 0)) {
+      fp_fingerprint_free(old);
+      fp_fingerprint_free(fp);
+      keep_reasons(m, &lbl, "recording refused: ");
+      fp_fingerprint *base = NULL;
+      fp_error e2;
+      PIX *recorded = fp_store_load(m->dir, s->key, &base, &e2) == FP_OK ? base->image : NULL;
+      rt_guard_verdict g = halt(run, m, s, in, out, recorded, img, &lbl);
+      fp_fingerprint_free(base);
+      fp_verdict_free(&lbl);
+      rt_monitor_words_free(words, nw);
+      in->words = NULL;
+      return g;
+    }
+    fp_verdict_free(&lbl);
     fp_fingerprint_free(old);
     memset(&e, 0, sizeof e);
     rc = fp_store_record(m->dir, fp, &m->opt, &refusal, &e);
@@ -490,6 +510,8 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
       m->recorded++;
     out->verdict = existed ? "merged" : "recorded";
   }
+  rt_monitor_words_free(words, nw);
+  in->words = NULL;
   if (rc == FP_ERR_REFUSED) {
     keep_reasons(m, &refusal, "recording refused: ");
     /* Show what differs from the stored baseline, as for a drift. */

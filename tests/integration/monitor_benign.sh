@@ -27,6 +27,19 @@ for b in plain again moved prefill; do
   n=$(wc -l < "$b.tsv"); [ "$n" -eq 3 ] && ok "$b: 3 records saved" || fail "$b: $n records saved"
 done
 
+# Recording again on a vendor-updated app is refused, not merged: merging would learn the
+# renamed label as data and stop watching it. A second recording with other data merges.
+cp -r bl bl-before
+run_vagt rr record "$demo" --display "$DISPLAY" --runs runs-rr --baseline bl \
+  --set "app=$DEMO_APP" --set "out=$T/rr.tsv" --set variant=renamed
+expect_rc 3 rr "recording on the renamed variant"
+expect_in rr.err "recording refused: label 'Navn' now reads" "refusal names the label"
+diff -r bl bl-before >/dev/null && ok "baseline unchanged by the refused recording" ||
+  fail "the refused recording changed the baseline"
+run_vagt r2 record "$demo" --display "$DISPLAY" --runs runs-r2 --baseline bl \
+  --set "app=$DEMO_APP" --set "out=$T/r2.tsv" --set batch=2
+expect_rc 0 r2 "second recording with other data merges"
+
 mkdir empty
 run_vagt nb run "$demo" --display "$DISPLAY" --runs runs-nb --baseline empty \
   --set "app=$DEMO_APP" --set "out=$T/nb.tsv"

@@ -2,7 +2,7 @@
 -- Two buttons read "Ja": a click on "Ja" alone is ambiguous and must fail naming both;
 -- nth picks one.
 local app = robot.app.start{ "xmessage", "-print", "-geometry", "+20+20",
-  "-buttons", "Ja,Nej,Godkend,Ja", "Vil du godkende sagen om Søren Ærø?" }
+  "-buttons", "Ja,Afvis,Godkend,Ja", "Vil du godkende sagen om Søren Ærø?" }
 local w = app:wait_window{ class = "Xmessage", timeout = 15 }
 local ok, err = pcall(w.click, w, { text = "Ja" })
 assert(not ok, "an ambiguous click was performed")
