@@ -349,6 +349,9 @@ static int cmd_run(int argc, char **argv, bool record)
   if (code == RT_EXIT_DRIFT)
     fprintf(stderr, "vagt: HALTED before sending input: %s\nvagt: report: %s/report.html\n",
             run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);
+  if (code == RT_EXIT_DRIFT && record)
+    fprintf(stderr, "vagt: the screen differs from the stored baseline by more than data; "
+                    "after review: vagt record --replace %s\n", o.script);
   fprintf(stderr, "vagt: %s (exit %d), %zu step%s, run folder %s\n", status_of(code), code,
           rt_steplog_count(run.steps), rt_steplog_count(run.steps) == 1 ? "" : "s",
           run.run_dir);
