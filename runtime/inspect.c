@@ -72,17 +72,7 @@ static int print_words(PIX *img, const char *lang, const char *png_out)
   }
   int rc = 0;
   if (png_out) {
-    PIX *out = pixConvertTo32(img);
-    for (size_t i = 0; out && i < res.n; i++) {
-      const rt_ocr_word *w = &res.words[i];
-      BOX *b = boxCreate(w->box.x - 1, w->box.y - 1, w->box.w + 2, w->box.h + 2);
-      /* Sure words green, unsure ones red: where a script writer should not rely on OCR. */
-      if (w->conf >= 80)
-        pixRenderBoxArb(out, b, 1, 0, 160, 0);
-      else
-        pixRenderBoxArb(out, b, 1, 220, 0, 0);
-      boxDestroy(&b);
-    }
+    PIX *out = rt_ocr_draw(img, &res);
     if (!out || pixWrite(png_out, out, IFF_PNG) != 0) {
       fprintf(stderr, "vagt inspect: cannot write %s\n", png_out);
       rc = RT_EXIT_USAGE;
