@@ -472,66 +472,49 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
     return RT_GUARD_ERROR;
   }
   fp_error e = {0};
-  fp_verdict refusal = {0};
-  bool first = !seen_key(m, s->key);
-  if (m->replace && first) {
+  fp_verdict why = {0};
+  fp_fingerprint *old = NULL; /* the stored entry, loaded once: for merging and evidence */
+  if (m->replace && !seen_key(m, s->key)) {
     rc = fp_store_save(m->dir, fp, &e);
     m->recorded++;
     out->verdict = "recorded";
   } else {
-    fp_fingerprint *old = NULL;
+    seen_key(m, s->key);
     bool existed = fp_store_load(m->dir, s->key, &old, &e) == FP_OK;
+    memset(&e, 0, sizeof e);
     /* A label that now reads differently (or is gone) where its pixels changed is a vendor
      * change, not data: merging would learn its cells and stop watching it. Fields and
      * declared regions are masked, so what is left here is the application's own text. */
-    fp_verdict lbl = {0};
-    if (existed && fp_compare(old, in, &m->opt, &lbl) == FP_OK &&
-        (lbl.anchors_renamed > 0 || lbl.anchors_missing > 0)) {
-      fp_fingerprint_free(old);
-      fp_fingerprint_free(fp);
-      keep_reasons(m, &lbl, "recording refused: ");
-      fp_fingerprint *base = NULL;
-      fp_error e2;
-      PIX *recorded = fp_store_load(m->dir, s->key, &base, &e2) == FP_OK ? base->image : NULL;
-      rt_guard_verdict g = halt(run, m, s, in, out, recorded, img, &lbl);
-      fp_fingerprint_free(base);
-      fp_verdict_free(&lbl);
-      rt_monitor_words_free(words, nw);
-      in->words = NULL;
-      return g;
+    if (existed && fp_compare(old, in, &m->opt, &why) == FP_OK &&
+        (why.anchors_renamed > 0 || why.anchors_missing > 0)) {
+      rc = FP_ERR_REFUSED;
+    } else {
+      fp_verdict_free(&why);
+      memset(&why, 0, sizeof why);
+      rc = fp_store_record(m->dir, fp, &m->opt, &why, &e);
+      if (existed)
+        m->merged++;
+      else
+        m->recorded++;
+      out->verdict = existed ? "merged" : "recorded";
     }
-    fp_verdict_free(&lbl);
-    fp_fingerprint_free(old);
-    memset(&e, 0, sizeof e);
-    rc = fp_store_record(m->dir, fp, &m->opt, &refusal, &e);
-    if (existed)
-      m->merged++;
-    else
-      m->recorded++;
-    out->verdict = existed ? "merged" : "recorded";
   }
   rt_monitor_words_free(words, nw);
   in->words = NULL;
-  if (rc == FP_ERR_REFUSED) {
-    keep_reasons(m, &refusal, "recording refused: ");
-    /* Show what differs from the stored baseline, as for a drift. */
-    fp_fingerprint *base = NULL;
-    fp_error e2;
-    PIX *recorded = fp_store_load(m->dir, s->key, &base, &e2) == FP_OK ? base->image : NULL;
-    rt_guard_verdict g = halt(run, m, s, in, out, recorded, img, &refusal);
-    fp_fingerprint_free(base);
-    fp_verdict_free(&refusal);
-    fp_fingerprint_free(fp);
-    return g;
-  }
-  fp_verdict_free(&refusal);
   fp_fingerprint_free(fp);
-  if (rc != FP_OK) {
+  rt_guard_verdict g = RT_GUARD_GO;
+  if (rc == FP_ERR_REFUSED) {
+    /* Show what differs from the stored baseline, as for a drift. */
+    keep_reasons(m, &why, "recording refused: ");
+    g = halt(run, m, s, in, out, old ? old->image : NULL, img, &why);
+  } else if (rc != FP_OK) {
     rt_run_abort(run, RT_ABORT_CONFIG, "baseline %s: %s", m->dir, e.message);
     snprintf(out->reason, sizeof out->reason, "%s", e.message);
-    return RT_GUARD_ERROR;
+    g = RT_GUARD_ERROR;
   }
-  return RT_GUARD_GO;
+  fp_verdict_free(&why);
+  fp_fingerprint_free(old);
+  return g;
 }
 
 /* The baseline entry for key, loaded once per run. The cache owns it. */
