@@ -1,4 +1,5 @@
 #include "ag_run.h"
+#include "runfolder.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -65,9 +66,10 @@ int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen)
   x->runs = join(cfg->state, "runs");
   x->logs = join(cfg->state, "logs");
   x->items_db = join(cfg->state, "items.db");
-  if (ag_mkdir_p(cfg->state) != 0 || ag_mkdir_p(x->runs) != 0 || ag_mkdir_p(x->logs) != 0) {
-    snprintf(err, errlen, "cannot create the state folder %s: %s", cfg->state,
-             strerror(errno));
+  char merr[512];
+  if (rt_mkdir_p(cfg->state, merr, sizeof merr) != 0 ||
+      rt_mkdir_p(x->runs, merr, sizeof merr) != 0 || rt_mkdir_p(x->logs, merr, sizeof merr) != 0) {
+    snprintf(err, errlen, "state folder %s: %s", cfg->state, merr);
     return -1;
   }
   x->db = ag_db_open(x->dbpath, err, errlen);
@@ -152,8 +154,9 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   char logname[64];
   snprintf(logname, sizeof logname, "%lld.log", id);
   char *logpath = join(x->logs, logname);
-  if (!rdir || !logpath || ag_mkdir_p(rdir) != 0) {
-    snprintf(err, errlen, "cannot create %s: %s", rdir ? rdir : "run folder", strerror(errno));
+  char merr[512];
+  if (!rdir || !logpath || rt_mkdir_p(rdir, merr, sizeof merr) != 0) {
+    snprintf(err, errlen, "%s", rdir ? merr : "out of memory");
     free(rdir);
     free(logpath);
     return -1;

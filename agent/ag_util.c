@@ -79,27 +79,6 @@ char *ag_read_file(const char *path, size_t max, size_t *len)
   return buf;
 }
 
-int ag_mkdir_p(const char *path)
-{
-  char *p = strdup(path);
-  if (!p)
-    return -1;
-  for (char *s = p + 1;; s++) {
-    if (*s == '/' || *s == '\0') {
-      char c = *s;
-      *s = '\0';
-      if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-        free(p);
-        return -1;
-      }
-      *s = c;
-      if (!c)
-        break;
-    }
-  }
-  free(p);
-  return 0;
-}
 
 #include <stdarg.h>
 

@@ -18,8 +18,7 @@ void ag_uuid(char *buf, size_t n);
 /* Reads a whole file of at most `max` bytes, NUL-terminated; NULL on error. */
 char *ag_read_file(const char *path, size_t max, size_t *len);
 
-/* mkdir -p with mode 0700. */
-int ag_mkdir_p(const char *path);
+
 
 /* asprintf without _GNU_SOURCE. */
 int ag_asprintf(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

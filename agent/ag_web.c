@@ -1,4 +1,5 @@
 #include "ag_web.h"
+#include "runfolder.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -31,19 +32,6 @@ static char *g_state_real; /* realpath of the state folder */
 
 /* ---- helpers ---- */
 
-static void esc(FILE *f, const char *s)
-{
-  for (; s && *s; s++) {
-    switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default: fputc(*s, f);
-    }
-  }
-}
 
 static bool token_ok(const char *t)
 {
@@ -94,7 +82,7 @@ static FILE *page(char **buf, size_t *len, const char *title)
   if (!f)
     return NULL;
   fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);
-  esc(f, title);
+  rt_html_esc(f, title);
   fputs("</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:"
         "collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.25em .6em;"
         "text-align:left}.passed{color:#060}.failed,.drift,.error,.timeout,.interrupted"
@@ -138,12 +126,12 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
   for (size_t i = 0; i < cfg->nrobots; i++) {
     ag_robot *r = &cfg->robots[i];
     fputs("<tr><td>", f);
-    esc(f, r->name);
+    rt_html_esc(f, r->name);
     fputs("</td><td>", f);
-    esc(f, r->schedule ? r->schedule : "on demand");
+    rt_html_esc(f, r->schedule ? r->schedule : "on demand");
     if (r->tz) {
       fputs(" (", f);
-      esc(f, r->tz);
+      rt_html_esc(f, r->tz);
       fputs(")", f);
     }
     fputs("</td><td>", f);
@@ -153,7 +141,7 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
       if (n != (time_t)-1)
         ag_rfc3339((double)n, when, sizeof when);
     }
-    esc(f, r->enabled ? when : "disabled");
+    rt_html_esc(f, r->enabled ? when : "disabled");
     fputs("</td><td>", f);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(g_db, "SELECT id, status FROM runs WHERE robot=? ORDER BY id DESC "
@@ -163,7 +151,7 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
       if (sqlite3_step(st) == SQLITE_ROW) {
         fprintf(f, "<a href=\"/runs/%lld\" class=\"%s\">", (long long)sqlite3_column_int64(st, 0),
                 col(st, 1));
-        esc(f, col(st, 1));
+        rt_html_esc(f, col(st, 1));
         fputs("</a>", f);
       } else {
         fputs("never", f);
@@ -178,16 +166,16 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
       char t[48] = "-";
       if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
         fmt_time(sqlite3_column_double(st, 0), t, sizeof t);
-      esc(f, t);
+      rt_html_esc(f, t);
       sqlite3_finalize(st);
     }
     fputs("</td><td>", f);
     for (char **a = r->alert; a && *a; a++) {
-      esc(f, *a);
+      rt_html_esc(f, *a);
       fputs(a[1] ? ", " : "", f);
     }
     fputs("</td><td><form method=\"post\" action=\"/robots/", f);
-    esc(f, r->name);
+    rt_html_esc(f, r->name);
     fputs("/run\"><button type=\"submit\">Run now</button></form></td></tr>\n", f);
   }
   fputs("</table>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>robot</th><th>trigger</th>"
@@ -204,13 +192,13 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
       fmt_time(sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 4),
                t2, sizeof t2);
       fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", id, id);
-      esc(f, col(st, 1));
+      rt_html_esc(f, col(st, 1));
       fputs("</td><td>", f);
-      esc(f, col(st, 2));
+      rt_html_esc(f, col(st, 2));
       fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"", t1, t2);
-      esc(f, col(st, 5));
+      rt_html_esc(f, col(st, 5));
       fputs("\">", f);
-      esc(f, col(st, 5));
+      rt_html_esc(f, col(st, 5));
       fprintf(f, "</td><td>%s</td><td>%d</td></tr>\n", col(st, 6), sqlite3_column_int(st, 7));
     }
     sqlite3_finalize(st);
@@ -273,21 +261,21 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
   fmt_time(r.started, t1, sizeof t1);
   fmt_time(r.finished, t2, sizeof t2);
   fprintf(f, "<p><a href=\"/\">all robots and runs</a></p>\n<h1>Run %lld: ", id);
-  esc(f, r.robot);
+  rt_html_esc(f, r.robot);
   fputs("</h1>\n<table><tr><th>status</th><td class=\"", f);
-  esc(f, r.status);
+  rt_html_esc(f, r.status);
   fputs("\">", f);
-  esc(f, r.status);
+  rt_html_esc(f, r.status);
   fprintf(f, " (exit %d)</td></tr><tr><th>trigger</th><td>", r.exit_code);
-  esc(f, r.trigger);
+  rt_html_esc(f, r.trigger);
   fprintf(f, "</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>finished</th><td>%s</td>"
              "</tr><tr><th>steps</th><td>%d</td></tr><tr><th>run folder</th><td>",
           t1, t2, r.steps);
-  esc(f, r.run_dir[0] ? r.run_dir : "(none)");
+  rt_html_esc(f, r.run_dir[0] ? r.run_dir : "(none)");
   fputs("</td></tr></table>\n", f);
   if (r.error[0]) {
     fputs("<h2>Error</h2><pre>", f);
-    esc(f, r.error);
+    rt_html_esc(f, r.error);
     fputs("</pre>\n", f);
   }
   if (r.run_dir[0]) {
@@ -302,7 +290,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
       cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
       {
         fputs("<li>", f);
-        esc(f, x->valuestring);
+        rt_html_esc(f, x->valuestring);
         fputs("</li>", f);
       }
       fputs("</ul>\n", f);
@@ -322,11 +310,11 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
           fputs("<h2>Evidence</h2><p>", f);
         any = true;
         fprintf(f, "<a href=\"/runs/%lld/evidence/", id);
-        esc(f, e->d_name);
+        rt_html_esc(f, e->d_name);
         fprintf(f, "\"><img alt=\"");
-        esc(f, e->d_name);
+        rt_html_esc(f, e->d_name);
         fprintf(f, "\" src=\"/runs/%lld/evidence/", id);
-        esc(f, e->d_name);
+        rt_html_esc(f, e->d_name);
         fputs("\"></a>\n", f);
       }
       if (any)
@@ -339,7 +327,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
       char t[48];
       fmt_time(r.approved, t, sizeof t);
       fprintf(f, "<h2>Approved</h2><p>at %s</p><pre>", t);
-      esc(f, r.approve_result);
+      rt_html_esc(f, r.approve_result);
       fputs("</pre>\n", f);
     } else {
       fprintf(f, "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
@@ -365,13 +353,13 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
       fmt_time(sqlite3_column_type(st, 4) == SQLITE_NULL ? 0 : sqlite3_column_double(st, 4), t,
                sizeof t);
       fputs("<tr><td>", f);
-      esc(f, col(st, 0));
+      rt_html_esc(f, col(st, 0));
       fputs("</td><td>", f);
-      esc(f, col(st, 1));
+      rt_html_esc(f, col(st, 1));
       fputs("</td><td>", f);
-      esc(f, col(st, 2));
+      rt_html_esc(f, col(st, 2));
       fprintf(f, "</td><td>%d</td><td>%s</td><td>", sqlite3_column_int(st, 3), t);
-      esc(f, col(st, 5));
+      rt_html_esc(f, col(st, 5));
       fputs("</td></tr>\n", f);
     }
     if (any)
@@ -558,7 +546,7 @@ static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
     return MHD_NO;
   }
   fprintf(f, "<h1>%s</h1><pre>", code == 0 ? "Approved" : "Approve failed");
-  esc(f, result);
+  rt_html_esc(f, result);
   fprintf(f, "</pre><p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
   fclose(f);
   free(result);

@@ -59,7 +59,7 @@ char *rt_read_file(const char *path, size_t *len)
   return buf;
 }
 
-static int mkdir_p(const char *path, char *err, size_t errlen)
+int rt_mkdir_p(const char *path, char *err, size_t errlen)
 {
   char *p = strdup(path);
   if (!p)
@@ -84,7 +84,7 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 
 char *rt_runfolder_create(const char *runs, const char *stem, char *err, size_t errlen)
 {
-  if (mkdir_p(runs, err, errlen) != 0)
+  if (rt_mkdir_p(runs, err, errlen) != 0)
     return NULL;
   time_t t = time(NULL);
   struct tm tm;
@@ -273,7 +273,7 @@ int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exi
   return rc;
 }
 
-static void html_esc(FILE *f, const char *s)
+void rt_html_esc(FILE *f, const char *s)
 {
   for (; s && *s; s++) {
     switch (*s) {
@@ -281,6 +281,7 @@ static void html_esc(FILE *f, const char *s)
     case '>': fputs("&gt;", f); break;
     case '&': fputs("&amp;", f); break;
     case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
     default: fputc(*s, f);
     }
   }
@@ -303,7 +304,7 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
   }
   const char *status = jstr(l->root, "status");
   fputs("<!DOCTYPE html>\n<html lang=\"da\"><head><meta charset=\"utf-8\">\n<title>vagt run ", f);
-  html_esc(f, jstr(l->root, "script"));
+  rt_html_esc(f, jstr(l->root, "script"));
   fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
         "collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}"
         ".passed{color:#060}.failed,.drift,.error{color:#a00}"
@@ -312,25 +313,25 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
         "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
         "</style></head><body>\n", f);
   fputs("<h1>vagt run: ", f);
-  html_esc(f, jstr(l->root, "script"));
+  rt_html_esc(f, jstr(l->root, "script"));
   fputs("</h1>\n<p>Status: <b class=\"", f);
-  html_esc(f, status);
+  rt_html_esc(f, status);
   fputs("\">", f);
-  html_esc(f, status);
+  rt_html_esc(f, status);
   fputs("</b>", f);
   const cJSON *ec = cJSON_GetObjectItemCaseSensitive(l->root, "exit_code");
   if (cJSON_IsNumber(ec))
     fprintf(f, " (exit code %d)", ec->valueint);
   fputs(". Started ", f);
-  html_esc(f, jstr(l->root, "started"));
+  rt_html_esc(f, jstr(l->root, "started"));
   if (jstr(l->root, "finished")) {
     fputs(", finished ", f);
-    html_esc(f, jstr(l->root, "finished"));
+    rt_html_esc(f, jstr(l->root, "finished"));
   }
   fputs(".</p>\n", f);
   if (jstr(l->root, "error")) {
     fputs("<pre>", f);
-    html_esc(f, jstr(l->root, "error"));
+    rt_html_esc(f, jstr(l->root, "error"));
     fputs("</pre>\n", f);
   }
   fputs("<table><tr><th>#</th><th>step key</th><th>line</th><th>action</th><th>verdict</th>"
@@ -339,19 +340,19 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
   const cJSON *s;
   cJSON_ArrayForEach(s, l->steps) {
     fprintf(f, "<tr><td>%d</td><td>", ++i);
-    html_esc(f, jstr(s, "key"));
+    rt_html_esc(f, jstr(s, "key"));
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
     fprintf(f, "</td><td>%d</td><td>", cJSON_IsNumber(line) ? line->valueint : 0);
-    html_esc(f, jstr(s, "action"));
+    rt_html_esc(f, jstr(s, "action"));
     if (jstr(s, "detail")) {
       fputs(" ", f);
-      html_esc(f, jstr(s, "detail"));
+      rt_html_esc(f, jstr(s, "detail"));
     }
     fputs("</td><td>", f);
-    html_esc(f, jstr(s, "verdict"));
+    rt_html_esc(f, jstr(s, "verdict"));
     if (jstr(s, "reason")) {
       fputs(": ", f);
-      html_esc(f, jstr(s, "reason"));
+      rt_html_esc(f, jstr(s, "reason"));
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "ms");
     const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, "total");
@@ -365,21 +366,21 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
     if (!ev)
       continue;
     fputs("<h2>", f);
-    html_esc(f, jstr(s, "verdict"));
+    rt_html_esc(f, jstr(s, "verdict"));
     fputs(" at step <code>", f);
-    html_esc(f, jstr(s, "key"));
+    rt_html_esc(f, jstr(s, "key"));
     fputs("</code>", f);
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
     if (cJSON_IsNumber(line)) {
       fputs(" (", f);
-      html_esc(f, jstr(s, "file"));
+      rt_html_esc(f, jstr(s, "file"));
       fprintf(f, ":%d)", line->valueint);
     }
     fputs("</h2>\n<ul>\n", f);
     const cJSON *r;
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s, "reasons")) {
       fputs("<li>", f);
-      html_esc(f, cJSON_IsString(r) ? r->valuestring : "");
+      rt_html_esc(f, cJSON_IsString(r) ? r->valuestring : "");
       fputs("</li>\n", f);
     }
     fputs("</ul>\n", f);
@@ -389,9 +390,9 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
     if (diff) {
       fputs("<p class=\"cap\"><span>recorded (baseline)</span><span>today</span>"
             "<span>difference</span></p>\n<p><a href=\"", f);
-      html_esc(f, diff);
+      rt_html_esc(f, diff);
       fputs("\"><img class=\"wide\" alt=\"recorded, today and the difference\" src=\"", f);
-      html_esc(f, diff);
+      rt_html_esc(f, diff);
       fputs("\"></a></p>\n", f);
     }
     fputs("<p>", f);
@@ -403,14 +404,14 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
         continue;
       if (diff) {
         fputs("<a href=\"", f);
-        html_esc(f, p);
+        rt_html_esc(f, p);
         fprintf(f, "\">%s (full size)</a> ", titles[k]);
         continue;
       }
       fputs("<a href=\"", f);
-      html_esc(f, p);
+      rt_html_esc(f, p);
       fprintf(f, "\"><img alt=\"%s\" title=\"%s\" src=\"", titles[k], titles[k]);
-      html_esc(f, p);
+      rt_html_esc(f, p);
       fputs("\"></a>", f);
     }
     fputs("</p>\n", f);

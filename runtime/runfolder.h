@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct rt_steplog rt_steplog;
 
@@ -51,6 +52,12 @@ int rt_write_file_atomic(const char *dir, const char *name, const char *data, si
 
 /* A whole file, NUL-terminated (malloc'd); NULL when unreadable. len may be NULL. */
 char *rt_read_file(const char *path, size_t *len);
+
+/* mkdir -p with mode 0700 for every folder it creates. */
+int rt_mkdir_p(const char *path, char *err, size_t errlen);
+
+/* Writes s to f with HTML's special characters escaped. */
+void rt_html_esc(FILE *f, const char *s);
 
 /* RFC 3339 UTC time of now into buf. */
 void rt_rfc3339(char *buf, size_t n);
