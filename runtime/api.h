@@ -39,6 +39,11 @@ int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
                   size_t seenlen);
 
 
+/* A region {x=, y=, w=, h=} (window-relative, w and h > 0) from the table at idx; raises
+ * naming what is wrong. */
+struct rt_rect;
+void rt_rect_from(lua_State *L, int idx, struct rt_rect *r);
+
 /* Reads an optional number field of the table at idx. */
 double rt_opt_number(lua_State *L, int idx, const char *field, double def);
 /* Calls string.find(s, pattern) safely; raises on a malformed pattern. */

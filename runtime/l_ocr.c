@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "guard.h"
 #include "host.h"
 #include "ocr/rt_ocr.h"
 #include "xio/capture.h"
@@ -70,19 +71,14 @@ static int opt_box(lua_State *L, int idx, const char *field, rt_ocr_box *b)
   if (lua_type(L, idx) != LUA_TTABLE)
     return 0;
   lua_getfield(L, idx, field);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    return 0;
+  int given = !lua_isnil(L, -1);
+  if (given) {
+    rt_rect r;
+    rt_rect_from(L, lua_gettop(L), &r);
+    *b = (rt_ocr_box){r.x, r.y, r.w, r.h};
   }
-  if (!lua_istable(L, -1))
-    rt_raise(L, "option '%s' must be a table {x=, y=, w=, h=}", field);
-  int t = lua_gettop(L);
-  b->x = (int)rt_opt_number(L, t, "x", 0);
-  b->y = (int)rt_opt_number(L, t, "y", 0);
-  b->w = (int)rt_opt_number(L, t, "w", 0);
-  b->h = (int)rt_opt_number(L, t, "h", 0);
   lua_pop(L, 1);
-  return 1;
+  return given;
 }
 
 void rt_ocr_find_opts_from(lua_State *L, int idx, rt_ocr_find_opts *o)
@@ -167,17 +163,26 @@ int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
 
 Window rt_window_id(lua_State *L, int idx);
 
-static int l_window_find_text(lua_State *L)
+/* The arguments of w:find_text and w:wait_text: looks until found or the timeout
+ * (opts.timeout, else def). */
+static bool look(lua_State *L, double def, rt_ocr_match *m, char *seen, size_t n,
+                 double *timeout)
 {
   Window win = rt_window_id(L, 1);
   const char *text = luaL_checkstring(L, 2);
   rt_ocr_find_opts fo;
   rt_ocr_find_opts_from(L, 3, &fo);
-  double timeout = rt_opt_number(L, 3, "timeout", 0);
+  *timeout = rt_opt_number(L, 3, "timeout", def);
+  return rt_ocr_locate(L, rt_host_run_of(L), win, text, &fo, *timeout, m, seen, n) ==
+         RT_OCR_OK;
+}
+
+static int l_window_find_text(lua_State *L)
+{
   rt_ocr_match m;
   char seen[1024];
-  if (rt_ocr_locate(L, rt_host_run_of(L), win, text, &fo, timeout, &m, seen, sizeof seen) !=
-      RT_OCR_OK) {
+  double timeout;
+  if (!look(L, 0, &m, seen, sizeof seen, &timeout)) {
     lua_pushnil(L);
     return 1;
   }
@@ -187,17 +192,13 @@ static int l_window_find_text(lua_State *L)
 
 static int l_window_wait_text(lua_State *L)
 {
-  Window win = rt_window_id(L, 1);
-  const char *text = luaL_checkstring(L, 2);
-  rt_ocr_find_opts fo;
-  rt_ocr_find_opts_from(L, 3, &fo);
-  double timeout = rt_opt_number(L, 3, "timeout", 10);
   rt_ocr_match m;
   char seen[1024];
-  if (rt_ocr_locate(L, rt_host_run_of(L), win, text, &fo, timeout, &m, seen, sizeof seen) !=
-      RT_OCR_OK)
+  double timeout;
+  if (!look(L, 10, &m, seen, sizeof seen, &timeout))
     return rt_raise(L, "text '%s' did not appear within %.1f s; the window reads: %.600s%s",
-                    text, timeout, *seen ? seen : "(no text)", strlen(seen) > 600 ? "..." : "");
+                    lua_tostring(L, 2), timeout, *seen ? seen : "(no text)",
+                    strlen(seen) > 600 ? "..." : "");
   push_match(L, &m);
   return 1;
 }
@@ -205,11 +206,9 @@ static int l_window_wait_text(lua_State *L)
 static int l_window_read_text(lua_State *L)
 {
   Window win = rt_window_id(L, 1);
-  luaL_checktype(L, 2, LUA_TTABLE);
-  rt_ocr_box b = {(int)rt_opt_number(L, 2, "x", 0), (int)rt_opt_number(L, 2, "y", 0),
-                  (int)rt_opt_number(L, 2, "w", 0), (int)rt_opt_number(L, 2, "h", 0)};
-  if (b.w <= 0 || b.h <= 0)
-    return rt_raise(L, "read_text needs w and h > 0");
+  rt_rect r;
+  rt_rect_from(L, 2, &r);
+  rt_ocr_box b = {r.x, r.y, r.w, r.h};
   rt_run *run = rt_host_run_of(L);
   rt_host_check(L);
   rt_ocr *ocr = ocr_of(L, run);

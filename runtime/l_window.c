@@ -238,7 +238,7 @@ static int l_window_activate(lua_State *L)
   return 0;
 }
 
-static void rect_from(lua_State *L, int idx, rt_rect *r)
+void rt_rect_from(lua_State *L, int idx, rt_rect *r)
 {
   if (!lua_istable(L, idx))
     rt_raise(L, "a region is a table {x=, y=, w=, h=}");
@@ -264,14 +264,14 @@ static int ignore_from(lua_State *L, int idx, rt_rect *out)
     bool single = !lua_isnil(L, -1);
     lua_pop(L, 1);
     if (single) {
-      rect_from(L, t, &out[n++]);
+      rt_rect_from(L, t, &out[n++]);
     } else {
       lua_Integer len = (lua_Integer)lua_rawlen(L, t);
       if (len > MAX_IGNORE)
         rt_raise(L, "at most %d ignore regions on one action", MAX_IGNORE);
       for (lua_Integer i = 1; i <= len; i++) {
         lua_rawgeti(L, t, i);
-        rect_from(L, lua_gettop(L), &out[n++]);
+        rt_rect_from(L, lua_gettop(L), &out[n++]);
         lua_pop(L, 1);
       }
     }
@@ -352,7 +352,7 @@ static int l_window_ignore(lua_State *L)
 {
   l_window *w = check_window(L, 1);
   rt_rect r;
-  rect_from(L, 2, &r);
+  rt_rect_from(L, 2, &r);
   rt_run *run = rt_host_run_of(L);
   if (run->monitor)
     rt_monitor_ignore(run->monitor, w->id, r);
