@@ -342,7 +342,7 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
       password[strcspn(password, "\r\n")] = '\0';
   }
   struct curl_slist *rcpt = NULL, *hd = NULL;
-  char line[1024], tolist[2048] = "";
+  char line[2304], tolist[2048] = ""; /* line holds "To: " + the whole list */
   cJSON_ArrayForEach(x, to) if (cJSON_IsString(x))
   {
     snprintf(line, sizeof line, "<%s>", x->valuestring);

@@ -71,7 +71,7 @@ char *fp_sanitize_key(const char *key)
     stem[n] = 0;
     char *out = malloc(n + 16);
     if (out)
-        snprintf(out, n + 16, "%s-%08x", stem, h);
+        snprintf(out, n + 16, "%.*s-%08x", (int)n, stem, h);
     return out;
 }
 
