@@ -52,15 +52,18 @@ static rt_ocr *ocr_of(lua_State *L, rt_run *run)
   return o;
 }
 
-/* Captures the window and reads every word; on error raises (nothing held). */
-static void words_of(lua_State *L, rt_run *run, Window win, rt_ocr_result *res)
+/* Captures the window and reads its words (opts: NULL for all, read with full
+ * care; a hint and a region when looking for one phrase); on error raises
+ * (nothing held). */
+static void words_of(lua_State *L, rt_run *run, Window win, const rt_ocr_opts *opts,
+                     rt_ocr_result *res)
 {
   rt_ocr *ocr = ocr_of(L, run);
   char err[1024];
   PIX *img = rt_capture_window(run->capture, win, err, sizeof err);
   if (!img)
     rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
-  int rc = rt_ocr_words(ocr, img, NULL, res, err, sizeof err);
+  int rc = rt_ocr_words(ocr, img, opts, res, err, sizeof err);
   pixDestroy(&img);
   if (rc != RT_OCR_OK)
     rt_raise(L, "OCR failed: %s", err);
@@ -137,10 +140,13 @@ int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
 {
   double end = rt_now() + timeout;
   char err[2048];
+  /* only what can hold the phrase is read with full care: the unsure words
+   * that could be it, the text blobs that reach into the region */
+  rt_ocr_opts ro = {.hint = text, .has_region = fo->has_region, .region = fo->region};
   for (;;) {
     rt_host_check(L);
     rt_ocr_result res;
-    words_of(L, run, win, &res);
+    words_of(L, run, win, &ro, &res);
     int rc = rt_ocr_find(&res, text, fo, m, err, sizeof err);
     char *all = rc == RT_OCR_NOT_FOUND ? rt_ocr_result_text(&res) : NULL;
     rt_ocr_result_free(&res);
@@ -231,7 +237,7 @@ static int l_window_words(lua_State *L)
   rt_run *run = rt_host_run_of(L);
   rt_host_check(L);
   rt_ocr_result res;
-  words_of(L, run, win, &res);
+  words_of(L, run, win, NULL, &res);
   /* Build the Lua table from a copy-free walk; only memory errors can raise here. */
   lua_createtable(L, (int)res.n, 0);
   for (size_t i = 0; i < res.n; i++) {

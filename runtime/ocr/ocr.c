@@ -50,6 +50,7 @@ typedef struct {
   rt_ocr_box box; /* blob-relative, window pixels */
   float conf;
   int tline;      /* Tesseract's line index within the blob */
+  unsigned tried; /* bit k: read again in retry pass k already */
 } cword;
 
 typedef struct {
@@ -57,6 +58,7 @@ typedef struct {
   uint32_t gen;
   int n;
   int timed_out;
+  unsigned tried_whole; /* bit k: the empty blob was read again in pass k */
   cword *w;
 } centry;
 
@@ -64,6 +66,8 @@ typedef struct {
   uint64_t key;
   uint32_t gen;
   int min_conf;
+  uint64_t hint;  /* hash of the hint it was read with (0: none) */
+  int partial;    /* 1: some unsure words were not read again (the hint) */
   rt_ocr_result res;
 } img_entry;
 
@@ -770,6 +774,7 @@ typedef struct {
   centry *src;    /* entry holding this blob's words */
   centry *own;    /* entry outside the cache (table full), freed by the caller */
   int psm;        /* PSM_SINGLE_LINE, or PSM_SINGLE_BLOCK for a blob of several lines */
+  int retry_only; /* 1: e holds the first reading (cache); only retries are due */
 } pending;
 
 static int centry_add(centry *e, size_t *cap, const char *text, rt_ocr_box box, float conf,
@@ -787,6 +792,7 @@ static int centry_add(centry *e, size_t *cap, const char *text, rt_ocr_box box, 
   cw->box = box;
   cw->conf = conf < 0 ? 0 : conf;
   cw->tline = tline;
+  cw->tried = 0;
   e->n++;
   return 0;
 }
@@ -876,69 +882,12 @@ static double entry_score(const centry *e) {
 }
 
 
-typedef struct {
-  rt_ocr *o;
-  TessBaseAPI *api;
-  pending *list;
-  int n, deadline;
-  int *next; /* shared: the next blob to take */
-} job;
-
-static void *run_job(void *arg) {
-  job *j = arg;
-  for (;;) {
-    int i = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED);
-    if (i >= j->n) break;
-    recognise_blob(j->o, j->api, &j->list[i], j->deadline);
-  }
-  return NULL;
-}
-
-/* Recognise list[] in language k, blob by blob; the worker threads take the
- * next blob as they get free (the longest first, so none is left alone with a
- * long one at the end). */
-static int cmp_pending_work(const void *pa, const void *pb) {
-  const pending *a = pa, *b = pb;
-  long wa = (long)pixGetWidth(a->img) * 64 / (pixGetHeight(a->img) + 1);
-  long wb = (long)pixGetWidth(b->img) * 64 / (pixGetHeight(b->img) + 1);
-  return wa < wb ? 1 : wa > wb ? -1 : 0;
-}
-
-static void run_blobs(rt_ocr *o, int k, pending *list, int n, int deadline) {
-  int nw = o->nworkers < n ? o->nworkers : n;
-  int next = 0;
-  pending *order = malloc((n ? (size_t)n : 1) * sizeof *order);
-  if (order) {
-    memcpy(order, list, (size_t)n * sizeof *order);
-    qsort(order, (size_t)n, sizeof *order, cmp_pending_work);
-  }
-  job jobs[MAX_WORKERS];
-  pthread_t th[MAX_WORKERS];
-  int started[MAX_WORKERS] = {0};
-  for (int w = 0; w < (nw > 0 ? nw : 1); w++)
-    jobs[w] = (job){o, o->api[w][k], order ? order : list, n, deadline, &next};
-  for (int w = 1; w < nw; w++) started[w] = pthread_create(&th[w], NULL, run_job, &jobs[w]) == 0;
-  run_job(&jobs[0]);
-  for (int w = 1; w < nw; w++)
-    if (started[w]) pthread_join(th[w], NULL);
-  free(order);
-}
-
-/* Recognise every pd[] with a cache entry to fill; returns how many timed out. */
 static int word_letters(const char *t) {
   int letters = 0;
   for (const unsigned char *p = (const unsigned char *)t; *p; p++)
     if (isalpha(*p) || *p >= 0xC0) letters++;
   return letters;
 }
-
-/* One unsure reading to try again in the next language: a whole blob that
- * read as nothing, or one word of a blob (cropped from the blob image). */
-typedef struct {
-  int blob;   /* index into list */
-  int word;   /* index of the word in the blob's entry; -1: the whole blob */
-  int dx, dy; /* crop offset in the blob, window pixels */
-} retry_ref;
 
 static void replace_word(centry *e, int j, const centry *alt, int dx, int dy) {
   int n = e->n - 1 + alt->n;
@@ -957,6 +906,7 @@ static void replace_word(centry *e, int j, const centry *alt, int dx, int dy) {
       w[k].box.x += dx;
       w[k].box.y += dy;
       w[k].tline = e->w[j].tline;
+      w[k].tried = e->w[j].tried;
       k++;
     }
     free(e->w[i].text);
@@ -966,137 +916,202 @@ static void replace_word(centry *e, int j, const centry *alt, int dx, int dy) {
   e->n = k;
 }
 
-/* Recognise every pd[] with a cache entry to fill; returns how many timed out. */
-static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline) {
+/* One unsure reading of a blob to try again. */
+enum { RETRY_WHOLE = -1, RETRY_WHOLE_NOCROP = -2, RETRY_MARK = -3 };
+typedef struct {
+  int word;   /* index of the word in the blob's entry, or RETRY_* */
+  int dx, dy; /* crop offset in the blob, window pixels */
+} retry_ref;
+
+/* The readings of blob q to try again in retry pass k: unsure words not yet
+ * read again in that pass, a blob that read as nothing, and (pass 0) a lone
+ * small mark. With a hint (the phrase find looks for) only words that could
+ * be it. Fills ref (room for q->e->n or 1) when given; returns how many. */
+static int retry_refs(const pending *q, int k, const char *hint, retry_ref *ref) {
+  const centry *e = q->e;
+  if (e->timed_out) return 0;
+  int iw = pixGetWidth(q->img), ih = pixGetHeight(q->img), m = 0;
+  if (e->n == 0) {
+    if (e->tried_whole & (1u << k)) return 0;
+    int mark = k == 0 && (int)(iw / q->xscale + 0.5f) <= 14 && (int)(ih / q->scale + 0.5f) <= 16;
+    if (mark && hint && strlen(hint) > 3) return 0; /* a mark is one character */
+    if (!mark && iw < 3 * ih) return 0;
+    if (ref) ref[0] = (retry_ref){mark ? RETRY_MARK : RETRY_WHOLE, 0, 0};
+    return 1;
+  }
+  for (int j = 0; j < e->n; j++) {
+    const cword *w = &e->w[j];
+    if (w->conf >= RETRY_CONF || (w->tried & (1u << k)) || word_letters(w->text) < 2) continue;
+    /* a "word" of more than ~25 characters (xfontsel's dash-joined field
+     * names) is not a misread label: reading it again costs much and gains
+     * little */
+    if (w->box.w > RETRY_MAX_W * w->box.h) continue;
+    if (hint && !rt_ocr__could_be(w->text, hint)) continue;
+    if (ref) ref[m] = (retry_ref){j, 0, 0};
+    m++;
+  }
+  return m;
+}
+
+/* Does blob q have readings to try again (any pass)? */
+static int retry_due(const rt_ocr *o, const pending *q, const char *hint) {
+  for (int k = 0; k < o->napi; k++)
+    if (retry_refs(q, k, hint, NULL)) return 1;
+  return 0;
+}
+
+/* Read the unsure parts of blob q again with api (language k) and keep the
+ * surer reading: pass 0 in the first language a little larger (RESCALE_PCT:
+ * a small screen font reads best at different sizes; the bold xmessage
+ * "Bemærkning:" at 32 px, most demo labels better at 28 than at 32), pass k
+ * in language k. Only the unsure words are read again (a crop of the blob),
+ * not the whole blob; a blob that read as nothing is read whole, and in pass
+ * 0 a lone small mark ("-", "=", "." keys) as a single character. */
+static void retry_blob(rt_ocr *o, TessBaseAPI *api, pending *q, int k, int deadline,
+                       const char *hint) {
+  centry *e = q->e;
+  int iw = pixGetWidth(q->img), ih = pixGetHeight(q->img);
+  retry_ref *ref = malloc((size_t)(e->n ? e->n : 1) * sizeof *ref);
+  if (!ref) return;
+  int m = retry_refs(q, k, hint, ref);
+  if (m && e->n == 0) e->tried_whole |= 1u << k;
+  for (int r = 0; r < m; r++)
+    if (ref[r].word >= 0) e->w[ref[r].word].tried |= 1u << k;
+  pending *retry = m ? calloc((size_t)m, sizeof *retry) : NULL;
+  centry *alt = m ? calloc((size_t)m, sizeof *alt) : NULL;
+  if (!retry || !alt) {
+    free(retry);
+    free(alt);
+    free(ref);
+    return;
+  }
+  float f = k == 0 ? RESCALE_PCT / 100.0f : 1.0f;
+  for (int r = 0; r < m; r++) {
+    retry[r] = *q;
+    retry[r].e = &alt[r];
+    if (ref[r].word == RETRY_MARK) { /* fills the blob's own entry */
+      retry[r].e = e;
+      retry[r].psm = PSM_SINGLE_CHAR;
+      retry[r].img = pixClone(q->img);
+      continue;
+    }
+    if (ref[r].word < 0) {
+      retry[r].img = pixClone(q->img);
+    } else {
+      retry[r].psm = PSM_SINGLE_LINE;
+      /* the word with a margin of about a third of the line height */
+      const rt_ocr_box *wb = &e->w[ref[r].word].box;
+      int mx = (int)(TARGET_H / 3), my = 3;
+      int x0 = (int)(wb->x * q->xscale) - mx, x1 = (int)((wb->x + wb->w) * q->xscale) + mx;
+      int y0 = (int)((wb->y - my) * q->scale), y1 = (int)((wb->y + wb->h + my) * q->scale);
+      if (x0 < 0) x0 = 0;
+      if (y0 < 0) y0 = 0;
+      if (x1 > iw) x1 = iw;
+      if (y1 > ih) y1 = ih;
+      /* crop offsets in window pixels, whole pixels so the shift is exact */
+      int dx = (int)(x0 / q->xscale), dy = (int)(y0 / q->scale);
+      x0 = (int)(dx * q->xscale);
+      y0 = (int)(dy * q->scale);
+      BOX *bx = boxCreate(x0, y0, x1 - x0 > 0 ? x1 - x0 : 1, y1 - y0 > 0 ? y1 - y0 : 1);
+      retry[r].img = bx ? pixClipRectangle(q->img, bx, NULL) : NULL;
+      boxDestroy(&bx);
+      if (!retry[r].img) retry[r].img = pixClone(q->img), dx = dy = 0, ref[r].word = RETRY_WHOLE_NOCROP;
+      ref[r].dx = dx;
+      ref[r].dy = dy;
+    }
+    if (f != 1.0f && retry[r].img) {
+      PIX *big = pixScaleGrayLI(retry[r].img, f, f);
+      if (big) {
+        retry[r].scale *= (float)pixGetHeight(big) / pixGetHeight(retry[r].img);
+        retry[r].xscale *= (float)pixGetWidth(big) / pixGetWidth(retry[r].img);
+        pixDestroy(&retry[r].img);
+        retry[r].img = big;
+      }
+    }
+  }
+  for (int r = 0; r < m; r++)
+    if (retry[r].img) recognise_blob(o, api, &retry[r], deadline);
+  /* take the surer reading; from the last word to the first so indices stay
+   * valid while words are replaced */
+  for (int r = m; r-- > 0;) {
+    pixDestroy(&retry[r].img);
+    if (ref[r].word == RETRY_MARK) continue;
+    if (!alt[r].timed_out && alt[r].n) {
+      if (ref[r].word < 0) {
+        if (ref[r].word == RETRY_WHOLE && entry_score(&alt[r]) > entry_score(e)) {
+          cword *w = e->w;
+          int cn = e->n;
+          e->w = alt[r].w;
+          e->n = alt[r].n;
+          alt[r].w = w;
+          alt[r].n = cn;
+          for (int i = 0; i < e->n; i++) e->w[i].tried = (2u << k) - 1; /* read in pass k */
+        }
+      } else if (entry_score(&alt[r]) > e->w[ref[r].word].conf) {
+        replace_word(e, ref[r].word, &alt[r], ref[r].dx, ref[r].dy);
+      }
+    }
+    for (int i = 0; i < alt[r].n; i++) free(alt[r].w[i].text);
+    free(alt[r].w);
+  }
+  free(retry);
+  free(alt);
+  free(ref);
+}
+
+typedef struct {
+  rt_ocr *o;
+  int worker;
+  pending *list;
+  int n, deadline;
+  const char *hint;
+  int *next; /* shared: the next blob to take */
+} job;
+
+/* A worker takes the next blob and reads it completely: the first language,
+ * then its unsure words again (retry_blob). Whole blobs are the unit of work,
+ * so no thread waits for the other between passes. */
+static void *run_job(void *arg) {
+  job *j = arg;
+  rt_ocr *o = j->o;
+  for (;;) {
+    int i = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED);
+    if (i >= j->n) break;
+    pending *p = &j->list[i];
+    if (!p->retry_only) recognise_blob(o, o->api[j->worker][0], p, j->deadline);
+    for (int k = 0; k < o->napi; k++)
+      retry_blob(o, o->api[j->worker][k], p, k, j->deadline, j->hint);
+  }
+  return NULL;
+}
+
+/* The longest blobs first, so no thread is left alone with a long one at the
+ * end. */
+static int cmp_pending_work(const void *pa, const void *pb) {
+  const pending *a = pa, *b = pb;
+  long wa = a->retry_only ? 0 : (long)pixGetWidth(a->img) * 64 / (pixGetHeight(a->img) + 1);
+  long wb = b->retry_only ? 0 : (long)pixGetWidth(b->img) * 64 / (pixGetHeight(b->img) + 1);
+  return wa < wb ? 1 : wa > wb ? -1 : 0;
+}
+
+/* Recognise every pd[] with a cache entry to fill, on the recognition
+ * threads; returns how many timed out. */
+static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline, const char *hint) {
   pending *list = malloc((nb ? (size_t)nb : 1) * sizeof *list);
   int n = 0, late = 0;
   if (!list) return 0;
   for (int b = 0; b < nb; b++)
     if (pd[b].img && pd[b].e) list[n++] = pd[b];
-  run_blobs(o, 0, list, n, deadline);
-  /* Unsure readings again, into scratch entries, and the surer one kept:
-   * pass 0 in the first language a little larger (RESCALE_PCT: a small screen
-   * font reads best at different sizes; the bold xmessage "Bemærkning:" at
-   * 32 px, most demo labels better at 28 than at 32), pass k in language k.
-   * Only the unsure words are read again (a crop of the blob), not the whole
-   * blob. Pass 0 also reads lone small marks ("-", "=", "." keys) that read
-   * as nothing as single characters. All of a pass in one go, so both
-   * threads stay busy. */
-  for (int k = 0; k < o->napi; k++) {
-    size_t cap = 0, m = 0;
-    retry_ref *ref = NULL;
-    float f = k == 0 ? RESCALE_PCT / 100.0f : 1.0f;
-    for (int i = 0; i < n; i++) {
-      centry *e = list[i].e;
-      if (e->timed_out) continue;
-      int whole = e->n == 0 && pixGetWidth(list[i].img) >= 3 * pixGetHeight(list[i].img);
-      int mark = 0;
-      if (k == 0 && e->n == 0) {
-        int ww = (int)(pixGetWidth(list[i].img) / list[i].xscale + 0.5f);
-        int wh = (int)(pixGetHeight(list[i].img) / list[i].scale + 0.5f);
-        mark = ww <= 14 && wh <= 16;
-      }
-      for (int j = whole || mark ? -1 : 0; j < (whole || mark ? 0 : e->n); j++) {
-        if (j >= 0 && (e->w[j].conf >= RETRY_CONF || word_letters(e->w[j].text) < 2)) continue;
-        /* a "word" of more than ~25 characters (xfontsel's dash-joined field
-         * names) is not a misread label: reading it again costs much and
-         * gains little */
-        if (j >= 0 && e->w[j].box.w > RETRY_MAX_W * e->w[j].box.h) continue;
-        if (m == cap) {
-          cap = cap ? cap * 2 : 16;
-          retry_ref *nr = realloc(ref, cap * sizeof *nr);
-          if (!nr) break;
-          ref = nr;
-        }
-        ref[m++] = (retry_ref){i, mark ? -3 : j, 0, 0};
-      }
-    }
-    if (!m) {
-      free(ref);
-      if (k == 0) continue;
-      break;
-    }
-    pending *retry = calloc(m, sizeof *retry);
-    centry *alt = calloc(m, sizeof *alt);
-    if (!retry || !alt) {
-      free(retry);
-      free(alt);
-      free(ref);
-      break;
-    }
-    for (size_t r = 0; r < m; r++) {
-      pending *q = &list[ref[r].blob];
-      retry[r] = *q;
-      retry[r].e = &alt[r];
-      if (ref[r].word == -3) { /* a mark: fills the blob's own entry */
-        retry[r].e = q->e;
-        retry[r].psm = PSM_SINGLE_CHAR;
-        retry[r].img = pixClone(q->img);
-        continue;
-      }
-      if (ref[r].word < 0) {
-        retry[r].img = pixClone(q->img);
-      } else {
-        retry[r].psm = PSM_SINGLE_LINE;
-        /* the word with a margin of about a third of the line height */
-        const rt_ocr_box *wb = &q->e->w[ref[r].word].box;
-        int iw = pixGetWidth(q->img), ih = pixGetHeight(q->img);
-        int mx = (int)(TARGET_H / 3), my = 3;
-        int x0 = (int)(wb->x * q->xscale) - mx, x1 = (int)((wb->x + wb->w) * q->xscale) + mx;
-        int y0 = (int)((wb->y - my) * q->scale), y1 = (int)((wb->y + wb->h + my) * q->scale);
-        if (x0 < 0) x0 = 0;
-        if (y0 < 0) y0 = 0;
-        if (x1 > iw) x1 = iw;
-        if (y1 > ih) y1 = ih;
-        /* crop offsets in window pixels, whole pixels so the shift is exact */
-        int dx = (int)(x0 / q->xscale), dy = (int)(y0 / q->scale);
-        x0 = (int)(dx * q->xscale);
-        y0 = (int)(dy * q->scale);
-        BOX *bx = boxCreate(x0, y0, x1 - x0 > 0 ? x1 - x0 : 1, y1 - y0 > 0 ? y1 - y0 : 1);
-        retry[r].img = bx ? pixClipRectangle(q->img, bx, NULL) : NULL;
-        boxDestroy(&bx);
-        if (!retry[r].img) retry[r].img = pixClone(q->img), dx = dy = 0, ref[r].word = -2;
-        ref[r].dx = dx;
-        ref[r].dy = dy;
-      }
-      if (f != 1.0f && retry[r].img) {
-        PIX *big = pixScaleGrayLI(retry[r].img, f, f);
-        if (big) {
-          retry[r].scale *= (float)pixGetHeight(big) / pixGetHeight(retry[r].img);
-          retry[r].xscale *= (float)pixGetWidth(big) / pixGetWidth(retry[r].img);
-          pixDestroy(&retry[r].img);
-          retry[r].img = big;
-        }
-      }
-    }
-    run_blobs(o, k, retry, (int)m, deadline);
-    /* take the surer reading; words of one blob from the last to the first so
-     * indices stay valid while words are replaced */
-    for (size_t r = m; r-- > 0;) {
-      centry *cur = list[ref[r].blob].e;
-      pixDestroy(&retry[r].img);
-      if (ref[r].word == -3) continue;
-      if (!alt[r].timed_out && alt[r].n) {
-        if (ref[r].word < 0) {
-          if (ref[r].word == -1 && entry_score(&alt[r]) > entry_score(cur)) {
-            cword *w = cur->w;
-            int cn = cur->n;
-            cur->w = alt[r].w;
-            cur->n = alt[r].n;
-            alt[r].w = w;
-            alt[r].n = cn;
-          }
-        } else if (entry_score(&alt[r]) > cur->w[ref[r].word].conf) {
-          replace_word(cur, ref[r].word, &alt[r], ref[r].dx, ref[r].dy);
-        }
-      }
-      for (int i = 0; i < alt[r].n; i++) free(alt[r].w[i].text);
-      free(alt[r].w);
-    }
-    free(retry);
-    free(alt);
-    free(ref);
-  }
+  qsort(list, (size_t)n, sizeof *list, cmp_pending_work);
+  int nw = o->nworkers < n ? o->nworkers : n, next = 0;
+  job jobs[MAX_WORKERS];
+  pthread_t th[MAX_WORKERS];
+  int started[MAX_WORKERS] = {0};
+  for (int w = 0; w < (nw > 0 ? nw : 1); w++) jobs[w] = (job){o, w, list, n, deadline, hint, &next};
+  for (int w = 1; w < nw; w++) started[w] = pthread_create(&th[w], NULL, run_job, &jobs[w]) == 0;
+  run_job(&jobs[0]);
+  for (int w = 1; w < nw; w++)
+    if (started[w]) pthread_join(th[w], NULL);
   for (int i = 0; i < n; i++) late += list[i].e->timed_out;
   free(list);
   return late;
@@ -1253,9 +1268,12 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     }
     ikey = h ? h : 1;
   }
+  const char *hint = opts->hint && *opts->hint ? opts->hint : NULL;
+  uint64_t hkey = hint ? rt_ocr__hash_bytes(hint, strlen(hint), 0x41) : 0;
   if (!opts->no_cache && !opts->has_region)
     for (int i = 0; i < 4; i++)
-      if (o->img[i].key == ikey && o->img[i].min_conf == opts->min_conf) {
+      if (o->img[i].key == ikey && o->img[i].min_conf == opts->min_conf &&
+          (!o->img[i].partial || o->img[i].hint == hkey)) {
         pixDestroy(&p32);
         if (result_copy(out, &o->img[i].res) != 0) {
           seterr(err, errlen, "out of memory");
@@ -1318,8 +1336,10 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
       cached++;
       o->st.blob_hits++;
       e->gen = o->gen;
-      pd[b].e = NULL;
       pd[b].src = e;
+      pd[b].e = e;
+      pd[b].retry_only = 1;
+      if (!retry_due(o, &pd[b], hint)) pd[b].e = NULL; /* read before with this care */
     } else {
       e = cache_put(o, key);
       if (!e) e = pd[b].own = calloc(1, sizeof *e);
@@ -1331,7 +1351,15 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     }
   }
   /* 2: recognise the missing ones, blob by blob, language by language */
-  if (a) timed_out = recognise_pending(o, pd, nb, deadline);
+  if (a) timed_out = recognise_pending(o, pd, nb, deadline, hint);
+  /* partial: a later call without a hint has unsure words to read again */
+  int partial = 0;
+  for (int b = 0; hint && a && b < nb && !partial; b++)
+    if (pd[b].img && pd[b].src) {
+      pending q = pd[b];
+      q.e = q.src;
+      partial = retry_due(o, &q, NULL);
+    }
   /* 3: collect words, window coordinates */
   for (int b = 0; a && b < nb; b++) {
     if (!pd[b].img) continue;
@@ -1408,6 +1436,8 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
       o->img[slot].key = ikey;
       o->img[slot].gen = o->gen;
       o->img[slot].min_conf = opts->min_conf;
+      o->img[slot].hint = hkey;
+      o->img[slot].partial = partial;
     } else {
       memset(&o->img[slot], 0, sizeof o->img[slot]);
     }

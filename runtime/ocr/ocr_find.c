@@ -1,5 +1,6 @@
 /* rt_ocr_find: locate a word or phrase among OCR words. Pure; no Tesseract. */
 #include "rt_ocr.h"
+#include "ocr_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -153,6 +154,45 @@ static int edit_distance(const char *a, size_t al, const char *b, size_t bl, int
     memcpy(prev, cur, (nb + 1) * sizeof *prev);
   }
   return prev[nb];
+}
+
+/* Is part a[0..al) within half the length (at least 2 characters) of a word
+ * of the phrase, or of the whole phrase without spaces? */
+static int near_phrase(const char *a, size_t al, const char *phrase) {
+  if (!al) return 0;
+  char p[512], w[512];
+  size_t pl = append_norm(p, 0, sizeof p, phrase, strlen(phrase), 3);
+  for (const char *s = phrase; *s;) { /* each word of the phrase, then the phrase */
+    size_t n = strcspn(s, " \t\n");
+    if (n) {
+      size_t off, l, wl = append_norm(w, 0, sizeof w, s, n, 3);
+      strip_punct(w, 1, 1, &off, &l);
+      if (!l) off = 0, l = wl;
+      int cap = ((int)utf8_chars(w + off, l) + 1) / 2;
+      if (cap < 2) cap = 2;
+      if (edit_distance(a, al, w + off, l, cap) <= cap) return 1;
+    }
+    s += n;
+    s += strspn(s, " \t\n");
+  }
+  int cap = ((int)utf8_chars(p, pl) + 1) / 2;
+  if (cap < 2) cap = 2;
+  return edit_distance(a, al, p, pl, cap) <= cap;
+}
+
+int rt_ocr__could_be(const char *word, const char *phrase) {
+  char w[512];
+  append_norm(w, 0, sizeof w, word, strlen(word), 3);
+  size_t off, l;
+  strip_punct(w, 1, 1, &off, &l);
+  if (near_phrase(w + off, l, phrase)) return 1;
+  /* a delimited part ("wght" in "fmly-wght-slant") */
+  for (size_t i = off, a = off; i <= off + l; i++)
+    if (i == off + l || is_delim((unsigned char)w[i])) {
+      if (i > a && (a > off || i < off + l) && near_phrase(w + a, i - a, phrase)) return 1;
+      a = i + 1;
+    }
+  return 0;
 }
 
 static int add_cand(cand **c, size_t *n, size_t *cap, cand k) {

@@ -76,6 +76,9 @@ typedef struct {
   int has_region;  /* 1: read only the text blobs that overlap region (cheaper than the
                       whole window when a script searches a known area) */
   rt_ocr_box region;
+  const char *hint; /* the phrase the caller will rt_ocr_find: unsure words that could
+                       not be it are not read again now (a call without a hint does
+                       that later); cheaper, and the same matches for that phrase */
 } rt_ocr_opts;
 
 /* Return codes of rt_ocr_words/rt_ocr_find. */

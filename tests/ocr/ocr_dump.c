@@ -1,5 +1,8 @@
 /* ocr_dump: print the words rt_ocr finds in PNG files (a development aid,
- * and what `vagt inspect --png` builds on). usage: ocr_dump [-l langs] [-o out.png] FILE... */
+ * and what `vagt inspect --png` builds on).
+ * usage: ocr_dump [-l langs] [-o out.png] [-r repeats] [-h hint] FILE...
+ * -r N reads each file N times more with an empty cache and prints the times;
+ * -h reads with that phrase as hint, as w:find_text does. */
 #include "rt_ocr.h"
 
 #include <leptonica/allheaders.h>
@@ -10,10 +13,11 @@
 
 int main(int argc, char **argv) {
   rt_ocr_reexec_single_thread(argv);
-  const char *langs = NULL, *outpng = NULL;
+  const char *langs = NULL, *outpng = NULL, *hint = NULL;
   int opt, repeat = 0;
-  while ((opt = getopt(argc, argv, "l:o:r:")) != -1) {
+  while ((opt = getopt(argc, argv, "l:o:r:h:")) != -1) {
     if (opt == 'r') { repeat = atoi(optarg); continue; }
+    if (opt == 'h') { hint = optarg; continue; }
     if (opt == 'l') langs = optarg;
     else if (opt == 'o') outpng = optarg;
     else return 2;
@@ -31,14 +35,15 @@ int main(int argc, char **argv) {
       continue;
     }
     for (int k = 0; k < repeat; k++) {
-      rt_ocr_opts nc = {.no_cache = 1};
+      rt_ocr_opts nc = {.no_cache = 1, .hint = hint};
       rt_ocr_result r0;
       if (rt_ocr_words(o, p, &nc, &r0, err, sizeof err) == RT_OCR_OK)
         fprintf(stderr, "repeat %d: %.1f ms\n", k, r0.ms);
       rt_ocr_result_free(&r0);
     }
     rt_ocr_result r;
-    if (rt_ocr_words(o, p, NULL, &r, err, sizeof err) != RT_OCR_OK) {
+    rt_ocr_opts ho = {.hint = hint};
+    if (rt_ocr_words(o, p, &ho, &r, err, sizeof err) != RT_OCR_OK) {
       fprintf(stderr, "ocr_dump: %s: %s\n", argv[i], err);
       pixDestroy(&p);
       continue;

@@ -87,3 +87,27 @@ void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FI
     }
   }
 }
+
+void gt_score_find(rt_ocr *o, struct Pix *img, const gt_list *g, gt_score *s, FILE *log) {
+  memset(s, 0, sizeof *s);
+  for (int i = 0; i < g->n; i++) {
+    rt_ocr_opts opts = {.hint = g->items[i].text};
+    rt_ocr_result res;
+    char err[512];
+    gt_list one = {&g->items[i], 1};
+    gt_score s1 = {0};
+    if (rt_ocr_words(o, img, &opts, &res, err, sizeof err) == RT_OCR_OK) {
+      gt_score_result(&res, &one, &s1, log);
+      rt_ocr_result_free(&res);
+    } else {
+      s1.total = 1;
+      s1.missing = 1;
+      if (log) fprintf(log, "    '%s': %s\n", g->items[i].text, err);
+    }
+    s->total += s1.total;
+    s->found += s1.found;
+    s->found_region += s1.found_region;
+    s->wrong_place += s1.wrong_place;
+    s->missing += s1.missing;
+  }
+}

@@ -29,4 +29,8 @@ typedef struct {
 
 /* Score res against g; prints every miss to log when log != NULL. */
 void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FILE *log);
+/* The same, each label looked for as w:find_text does: img read with the label as
+ * hint (the cache of o shared between labels), then found. */
+struct Pix;
+void gt_score_find(rt_ocr *o, struct Pix *img, const gt_list *g, gt_score *s, FILE *log);
 #endif
