@@ -366,6 +366,7 @@ static inline int coldiff(uint32_t a, uint32_t b) {
 typedef struct {
   int x0, y0, x1, y1; /* inclusive */
   int count, inner;
+  int rim; /* pixels on the component's own bounding box */
   int keep;
 } comp;
 
@@ -400,6 +401,7 @@ static comp *label_components(const unsigned char *mask, int w, int h, int32_t *
       k->y0 = k->y1 = y;
       k->count = 0;
       k->inner = 0;
+      k->rim = 0;
       k->keep = 1;
       size_t sp = 0;
       stack[sp++] = (int32_t)p;
@@ -587,6 +589,7 @@ static blob *find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
       if (l < 0) continue;
       comp *k = &c[l];
       if (x >= k->x0 + 4 && x <= k->x1 - 4 && y >= k->y0 + 4 && y <= k->y1 - 4) k->inner++;
+      if (x == k->x0 || x == k->x1 || y == k->y0 || y == k->y1) k->rim++;
     }
   free(lab);
   free(mask);
@@ -594,7 +597,11 @@ static blob *find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
-    if (bh > MAX_TEXT_H) k->keep = 0;
+    /* a bare rectangle, filled or hollow (its edge runs all along its
+     * bounding box, a corner or two may be cut): a text cursor, an empty
+     * check box; no letter is that */
+    int box = bw >= 5 && bh >= 7 && k->rim == k->count && k->count >= 2 * (bw + bh) - 6;
+    if (bh > MAX_TEXT_H || box) k->keep = 0;
     else if (bh <= LINE_THIN && bw >= HLINE_MIN_W) k->keep = 0;
     else if (bw <= LINE_THIN && bh >= VLINE_MIN_H) k->keep = 0;
   }

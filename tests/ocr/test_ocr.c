@@ -364,6 +364,75 @@ static void test_cache(void **st) {
   pixDestroy(&b);
 }
 
+/* find's hint reads only what could be the phrase again; a later call without
+ * a hint must still get every word read with full care, not the hinted result */
+static void test_hint(void **st) {
+  (void)st;
+  static const char *fx[] = {"xedit", "demo-prefill", "xmessage"};
+  static const char *phrase[] = {"Save", "Navn", "Søg"};
+  char err[512];
+  for (size_t f = 0; f < sizeof fx / sizeof *fx; f++) {
+    PIX *img = load(fx[f]);
+    rt_ocr_result full, hinted, again;
+    rt_ocr_cache_clear(g_ocr);
+    assert_int_equal(rt_ocr_words(g_ocr, img, NULL, &full, err, sizeof err), RT_OCR_OK);
+    rt_ocr_stats s0, s1;
+    rt_ocr_get_stats(g_ocr, &s0);
+    rt_ocr_cache_clear(g_ocr);
+    rt_ocr_opts ho = {.hint = phrase[f]};
+    assert_int_equal(rt_ocr_words(g_ocr, img, &ho, &hinted, err, sizeof err), RT_OCR_OK);
+    rt_ocr_get_stats(g_ocr, &s1);
+    /* the phrase is found where the careful reading finds it */
+    rt_ocr_match a, b;
+    assert_int_equal(rt_ocr_find(&full, phrase[f], NULL, &a, err, sizeof err), RT_OCR_OK);
+    assert_int_equal(rt_ocr_find(&hinted, phrase[f], NULL, &b, err, sizeof err), RT_OCR_OK);
+    assert_int_equal(a.cx, b.cx);
+    assert_int_equal(a.cy, b.cy);
+    /* fewer Tesseract calls than the full reading took (a cleared cache each) */
+    assert_true(s1.recognitions - s0.recognitions < s0.recognitions);
+    /* then without a hint: word for word the careful reading */
+    assert_int_equal(rt_ocr_words(g_ocr, img, NULL, &again, err, sizeof err), RT_OCR_OK);
+    assert_int_equal(again.image_cached, 0);
+    assert_int_equal(again.n, full.n);
+    for (size_t i = 0; i < full.n; i++) {
+      assert_string_equal(again.words[i].text, full.words[i].text);
+      assert_memory_equal(&again.words[i].box, &full.words[i].box, sizeof(rt_ocr_box));
+    }
+    rt_ocr_result_free(&full);
+    rt_ocr_result_free(&hinted);
+    rt_ocr_result_free(&again);
+    pixDestroy(&img);
+  }
+}
+
+/* text cursors and empty boxes are not words: xedit's filled and hollow
+ * cursors, the demo app's cursor after typed text */
+static void test_no_cursor_words(void **st) {
+  (void)st;
+  rt_ocr_result r;
+  words_of("xedit", &r);
+  for (size_t i = 0; i < r.n; i++) {
+    const rt_ocr_word *w = &r.words[i];
+    /* the filled cursor after "Load" (112,1) and the hollow ones at (2,53), (16,109) */
+    int cursor = (w->box.x >= 108 && w->box.x <= 122 && w->box.y < 18) ||
+                 (w->box.x <= 10 && w->box.y >= 50 && w->box.y <= 70) ||
+                 (w->box.x >= 12 && w->box.x <= 26 && w->box.y >= 105 && w->box.y <= 125);
+    if (cursor) fail_msg("xedit: a cursor read as '%s' at %d,%d", w->text, w->box.x, w->box.y);
+  }
+  rt_ocr_result_free(&r);
+  /* typed fields end in the cursor: the words are read without it */
+  words_of("demo-prefill", &r);
+  static const char *typed[] = {"010203-1234", "Østergård", "8000"};
+  for (size_t i = 0; i < sizeof typed / sizeof *typed; i++) {
+    rt_ocr_match m;
+    char err[512];
+    if (rt_ocr_find(&r, typed[i], NULL, &m, err, sizeof err) != RT_OCR_OK)
+      fail_msg("demo-prefill: %s", err);
+    assert_string_equal(m.text, typed[i]);
+  }
+  rt_ocr_result_free(&r);
+}
+
 static void test_deadline(void **st) {
   (void)st;
   PIX *a = load("xedit");
@@ -433,6 +502,8 @@ int main(int argc, char **argv) {
       {"read", cmocka_unit_test(test_read)},
       {"cache", cmocka_unit_test(test_cache)},
       {"deadline", cmocka_unit_test(test_deadline)},
+      {"hint", cmocka_unit_test(test_hint)},
+      {"no_cursor_words", cmocka_unit_test(test_no_cursor_words)},
       {"missing_language", cmocka_unit_test(test_missing_language)},
   };
   size_t n = sizeof all / sizeof *all;

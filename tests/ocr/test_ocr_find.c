@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ocr_internal.h"
 #include "rt_ocr.h"
 
 /* words: text, x, y, w, h, line */
@@ -200,8 +201,26 @@ static void test_find_all(void **st) {
   rt_ocr_result_free(&r);
 }
 
+/* find's hint: which unsure readings are read again for a phrase */
+static void test_could_be(void **st) {
+  (void)st;
+  assert_true(rt_ocr__could_be("Bemærkninz", "Bemærkning"));
+  assert_true(rt_ocr__could_be("(Gen)", "Gem"));        /* a button's border as brackets */
+  assert_true(rt_ocr__could_be("Gog)", "Søg"));         /* short words: 2 slips allowed */
+  assert_true(rt_ocr__could_be("BEMÆRKNING:", "bemærkning"));
+  assert_true(rt_ocr__could_be("Gemsag", "Gem sag"));   /* two words read as one */
+  assert_true(rt_ocr__could_be("sag", "Gem sag"));      /* one word of the phrase */
+  assert_true(rt_ocr__could_be("fmly-wgth-slant", "wght")); /* a delimited part */
+  assert_true(rt_ocr__could_be("ln", "In"));            /* I l 1 | are one */
+  assert_false(rt_ocr__could_be("Control-S", "Save"));
+  assert_false(rt_ocr__could_be("Annuller", "Gem"));
+  assert_false(rt_ocr__could_be("Tidligere", "Navn"));
+  assert_false(rt_ocr__could_be("", "Navn"));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_could_be),
       cmocka_unit_test(test_exact_and_punctuation),
       cmocka_unit_test(test_phrase_across_words),
       cmocka_unit_test(test_ambiguous_names_candidates),
