@@ -133,7 +133,8 @@ static void push_match(lua_State *L, const rt_ocr_match *m)
 }
 
 /* Looks for `text` until found or the timeout passes. Returns RT_OCR_OK with *m filled,
- * or RT_OCR_NOT_FOUND with `seen` describing the last look. Ambiguity raises. */
+ * or RT_OCR_NOT_FOUND with `seen` (unless NULL) describing what the window reads, every
+ * word read with full care. Ambiguity raises. */
 int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
                   const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m, char *seen,
                   size_t seenlen)
@@ -148,7 +149,6 @@ int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
     rt_ocr_result res;
     words_of(L, run, win, &ro, &res);
     int rc = rt_ocr_find(&res, text, fo, m, err, sizeof err);
-    char *all = rc == RT_OCR_NOT_FOUND ? rt_ocr_result_text(&res) : NULL;
     rt_ocr_result_free(&res);
     if (rc == RT_OCR_OK)
       return rc;
@@ -156,11 +156,19 @@ int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
       rt_raise(L, "%s", err);
     if (rc == RT_OCR_ERROR)
       rt_raise(L, "find '%s': %s", text, err);
-    snprintf(seen, seenlen, "%s", all ? all : "");
-    free(all);
-    for (char *p = seen; *p; p++)
-      if (*p == '\n')
-        *p = '|';
+    if (rt_now() >= end && seen) {
+      /* what the window reads, for the error: every word read with full care
+       * (the hinted look read only what could be the phrase so) */
+      rt_ocr_opts care = {.has_region = fo->has_region, .region = fo->region};
+      words_of(L, run, win, &care, &res);
+      char *all = rt_ocr_result_text(&res);
+      rt_ocr_result_free(&res);
+      snprintf(seen, seenlen, "%s", all ? all : "");
+      free(all);
+      for (char *p = seen; *p; p++)
+        if (*p == '\n')
+          *p = '|';
+    }
     if (rt_now() >= end)
       return RT_OCR_NOT_FOUND;
     rt_sleep(run, POLL_SECS);
@@ -186,9 +194,8 @@ static bool look(lua_State *L, double def, rt_ocr_match *m, char *seen, size_t n
 static int l_window_find_text(lua_State *L)
 {
   rt_ocr_match m;
-  char seen[1024];
   double timeout;
-  if (!look(L, 0, &m, seen, sizeof seen, &timeout)) {
+  if (!look(L, 0, &m, NULL, 0, &timeout)) { /* nil: no need to say what is there */
     lua_pushnil(L);
     return 1;
   }

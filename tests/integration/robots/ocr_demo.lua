@@ -7,12 +7,15 @@ w:ignore{ x = 0, y = 374, w = 640, h = 26 }
 -- Probes: a missing word is nil (within its timeout), a Danish label is found in place.
 local t0 = os.time()
 assert(w:find_text("Findes ikke", { timeout = 1 }) == nil, "found a word that is not there")
+local ok, err = pcall(w.wait_text, w, "Findes ikke", { timeout = 1 })
+-- the message names what the window reads, Danish letters and all (read with full care,
+-- not the quick English look for an ASCII phrase)
+assert(not ok and err:find("did not appear within 1.0 s") and err:find("CPR") and
+       err:find("Bemærkning", 1, true), err)
 local b = w:find_text("Bemærkning")
 assert(b, "Bemærkning not found")
 assert(b.x < 60 and b.y > 190 and b.y < 215, ("Bemærkning at (%d,%d)"):format(b.x, b.y))
 assert(b.conf > 50, "confidence " .. tostring(b.conf))
-local ok, err = pcall(w.wait_text, w, "Findes ikke", { timeout = 1 })
-assert(not ok and err:find("did not appear within 1.0 s") and err:find("CPR"), err)
 
 local record = {
   { "CPR-nummer", "120345-6789" }, { "Navn", "Ærlige Åse Ørsted" }, { "Adresse", "Søvej 4" },
