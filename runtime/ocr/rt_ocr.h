@@ -14,17 +14,27 @@
  * lock around it); it runs its own recognition threads inside a call.
  *
  * The pipeline: edges of the window image; widget borders (long straight
- * runs, box sides, hollow frames, the arcs of oval buttons) removed; the rest
- * grouped into text blobs; each blob normalised to dark text on white against
- * its own background colour (so light-on-dark text reads too), upscaled to
- * ~28 px line height, and each blob recognised on its own (PSM_SINGLE_LINE, or
+ * runs, box sides, hollow frames, the arcs of oval buttons) and bare
+ * rectangles (text cursors, empty boxes) removed; the rest grouped into text
+ * blobs; each blob normalised to dark text on white against its own
+ * background colour (so light-on-dark text reads too), upscaled to ~28 px
+ * line height, and each blob recognised on its own (PSM_SINGLE_LINE, or
  * PSM_SINGLE_BLOCK for a blob of several lines) with a deadline (TessMonitor),
  * the recognition threads taking blobs as they get free. A blob is never read
  * together with others: Tesseract's row statistics and threshold would mix
  * them, and an unchanged label would read differently depending on what else
  * was new on the screen. Unsure words are read again a little larger, lone
  * small marks as PSM_SINGLE_CHAR, and still unsure words in the next language;
- * the surer reading is kept.
+ * the surer reading is kept ("full care"); a blob and its retries are one unit
+ * of work for a thread.
+ *
+ * Finding one phrase (rt_ocr_opts.hint) needs less: only unsure words that
+ * could be the phrase are read again, and a phrase of plain ASCII is first
+ * screened in English when "eng" is loaded but not first (its model reads 36
+ * px rows, the Danish one 48: a third cheaper), only the blobs whose
+ * screening may hold the phrase then read with full care. Matches and
+ * ambiguity come from careful readings; screening readings are cached apart,
+ * and a later call without a hint reads with full care what was skipped.
  *
  * Threads: Debian's Tesseract links OpenMP, and its default thread count makes
  * recognition several times slower. libgomp reads OMP_THREAD_LIMIT when it is
