@@ -1113,6 +1113,7 @@ static void *run_job(void *arg) {
     pending *p = &j->list[i], q;
     if (p->screen) {
       recognise_blob(o, o->api[j->worker][o->screen], p, j->deadline);
+      __atomic_add_fetch(&o->st.screened, 1, __ATOMIC_RELAXED);
       if (!p->care || !may_hold(p->e, j->hint)) continue;
       q = *p; /* it may: read it with full care */
       q.e = p->care;

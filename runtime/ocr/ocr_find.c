@@ -156,8 +156,16 @@ static int edit_distance(const char *a, size_t al, const char *b, size_t bl, int
   return prev[nb];
 }
 
-/* Is part a[0..al) within half the length (at least 2 characters) of a word
- * of the phrase, or of the whole phrase without spaces? */
+/* How many characters a misread of an n-character word may get wrong: half
+ * of them, at least 2 ("Gog)" for "Søg"), but 1 in a word of 1 or 2 ("Ho" for
+ * "No"; with 2 every short word would be a candidate) */
+static int slips(int n) {
+  if (n <= 2) return 1;
+  return (n + 1) / 2 < 2 ? 2 : (n + 1) / 2;
+}
+
+/* Is part a[0..al) within slips() of a word of the phrase, or of the whole
+ * phrase without spaces? */
 static int near_phrase(const char *a, size_t al, const char *phrase) {
   if (!al) return 0;
   char p[512], w[512];
@@ -168,15 +176,13 @@ static int near_phrase(const char *a, size_t al, const char *phrase) {
       size_t off, l, wl = append_norm(w, 0, sizeof w, s, n, 3);
       strip_punct(w, 1, 1, &off, &l);
       if (!l) off = 0, l = wl;
-      int cap = ((int)utf8_chars(w + off, l) + 1) / 2;
-      if (cap < 2) cap = 2;
+      int cap = slips((int)utf8_chars(w + off, l));
       if (edit_distance(a, al, w + off, l, cap) <= cap) return 1;
     }
     s += n;
     s += strspn(s, " \t\n");
   }
-  int cap = ((int)utf8_chars(p, pl) + 1) / 2;
-  if (cap < 2) cap = 2;
+  int cap = slips((int)utf8_chars(p, pl));
   return edit_distance(a, al, p, pl, cap) <= cap;
 }
 

@@ -185,6 +185,7 @@ size_t rt_ocr_find_all(const rt_ocr_result *res, const char *phrase,
 void rt_ocr_cache_clear(rt_ocr *ocr);
 typedef struct {
   unsigned long recognitions; /* Tesseract calls made */
+  unsigned long screened;     /* of which screening readings (find's English look) */
   unsigned long blob_hits;    /* blobs answered from the cache */
   unsigned long image_hits;   /* whole images answered from the cache */
   size_t cache_entries;
