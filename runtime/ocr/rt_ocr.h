@@ -31,8 +31,8 @@
  * Finding one phrase (rt_ocr_opts.hint) needs less: only unsure words that
  * could be the phrase are read again, and a phrase of plain ASCII is first
  * screened in English when "eng" is loaded but not first (its model reads 36
- * px rows, the Danish one 48: a third cheaper), only the blobs whose
- * screening may hold the phrase then read with full care. Matches and
+ * px rows, the Danish one 48: a third cheaper), at a smaller size, only the
+ * blobs whose screening may hold the phrase then read with full care. Matches and
  * ambiguity come from careful readings; screening readings are cached apart,
  * and a later call without a hint reads with full care what was skipped.
  *
