@@ -359,6 +359,15 @@ static centry *cache_put(rt_ocr *o, uint64_t key) {
   return &o->tab[i];
 }
 
+/* A cached reading this call may use (counted, and kept as in use); NULL
+ * when there is none or the call bypasses the cache. */
+static centry *cache_hit(rt_ocr *o, centry *e, int no_cache) {
+  if (!e || no_cache || e->timed_out) return NULL;
+  o->st.blob_hits++;
+  e->gen = o->gen;
+  return e;
+}
+
 /* ---- the screen pipeline ---- */
 
 static inline int coldiff(uint32_t a, uint32_t b) {
@@ -796,7 +805,6 @@ typedef struct {
                      rt_ocr_words), and care the careful one if it may hold it */
   centry *care;   /* the careful reading of a screened blob (not yet in the cache) */
   int care_used;  /* 1: care was filled */
-  int idx;        /* index in the caller's array */
   uint64_t skey;  /* cache key of the screening reading (0: none) */
   int src_screen; /* 1: src is a screening reading */
   centry *own2;   /* a careful reading outside the cache, freed by the caller */
@@ -1119,7 +1127,7 @@ static void screen_blob(rt_ocr *o, TessBaseAPI *api, pending *p, int deadline) {
 typedef struct {
   rt_ocr *o;
   int worker;
-  pending *list;
+  pending **list;
   int n, deadline;
   const char *hint;
   int *next; /* shared: the next blob to take */
@@ -1134,15 +1142,15 @@ static void *run_job(void *arg) {
   for (;;) {
     int i = __atomic_fetch_add(j->next, 1, __ATOMIC_RELAXED);
     if (i >= j->n) break;
-    pending *p = &j->list[i], q;
+    pending *p = j->list[i], q;
     if (p->screen) {
       screen_blob(o, o->api[j->worker][o->screen], p, j->deadline);
       if (!p->care || !may_hold(p->e, j->hint)) continue;
-      q = *p; /* it may: read it with full care */
+      p->care_used = 1; /* it may: read it with full care */
+      q = *p;
       q.e = p->care;
       q.retry_only = 0;
       p = &q;
-      j->list[i].care_used = 1;
     }
     if (!p->retry_only) recognise_blob(o, o->api[j->worker][0], p, j->deadline);
     for (int k = 0; k < o->napi; k++)
@@ -1154,7 +1162,7 @@ static void *run_job(void *arg) {
 /* The longest blobs first, so no thread is left alone with a long one at the
  * end. */
 static int cmp_pending_work(const void *pa, const void *pb) {
-  const pending *a = pa, *b = pb;
+  const pending *a = *(pending *const *)pa, *b = *(pending *const *)pb;
   long wa = a->retry_only ? 0 : (long)pixGetWidth(a->img) * 64 / (pixGetHeight(a->img) + 1);
   long wb = b->retry_only ? 0 : (long)pixGetWidth(b->img) * 64 / (pixGetHeight(b->img) + 1);
   return wa < wb ? 1 : wa > wb ? -1 : 0;
@@ -1163,14 +1171,11 @@ static int cmp_pending_work(const void *pa, const void *pb) {
 /* Recognise every pd[] with a cache entry to fill, on the recognition
  * threads; returns how many timed out. */
 static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline, const char *hint) {
-  pending *list = malloc((nb ? (size_t)nb : 1) * sizeof *list);
+  pending **list = malloc((nb ? (size_t)nb : 1) * sizeof *list);
   int n = 0, late = 0;
   if (!list) return 0;
   for (int b = 0; b < nb; b++)
-    if (pd[b].img && pd[b].e) {
-      pd[b].idx = b;
-      list[n++] = pd[b];
-    }
+    if (pd[b].img && pd[b].e) list[n++] = &pd[b];
   qsort(list, (size_t)n, sizeof *list, cmp_pending_work);
   int nw = o->nworkers < n ? o->nworkers : n, next = 0;
   job jobs[MAX_WORKERS];
@@ -1181,10 +1186,7 @@ static int recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline, const
   run_job(&jobs[0]);
   for (int w = 1; w < nw; w++)
     if (started[w]) pthread_join(th[w], NULL);
-  for (int i = 0; i < n; i++) {
-    late += list[i].e->timed_out;
-    pd[list[i].idx].care_used = list[i].care_used;
-  }
+  for (int i = 0; i < n; i++) late += list[i]->e->timed_out;
   free(list);
   return late;
 }
@@ -1417,54 +1419,38 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
       pd[b].src = e;
       continue;
     }
-    if (screening && !(e && !opts->no_cache && !e->timed_out)) {
-      /* no careful reading to hand: a screening one */
-      uint64_t skey = key ^ 0x5c2ee9a7d1f3b6c5ull;
-      centry *se = cache_get(o, skey ? skey : 1);
-      pd[b].skey = skey ? skey : 1;
+    centry *hit = cache_hit(o, e, opts->no_cache);
+    if (hit) { /* read before: at most the retries this hint wants are due */
+      cached++;
+      pd[b].src = pd[b].e = hit;
+      pd[b].retry_only = 1;
+      if (!retry_due(o, &pd[b], hint)) pd[b].e = NULL;
+      continue;
+    }
+    uint64_t rkey = key; /* the reading to make: careful, or screening */
+    if (screening) {
+      rkey = pd[b].skey = (key ^ 0x5c2ee9a7d1f3b6c5ull) | 1;
       pd[b].src_screen = 1;
+      centry *se = cache_get(o, rkey);
       if (se && se->gen == o->gen) { /* the same pixels again; settled below */
         pd[b].src = se;
         continue;
       }
-      if (se && !opts->no_cache && !se->timed_out) {
+      if ((hit = cache_hit(o, se, opts->no_cache))) {
         cached++;
-        o->st.blob_hits++;
-        se->gen = o->gen;
-        pd[b].src = se;
-        if (!may_hold(se, hint)) continue;
-        pd[b].e = pd[b].care = calloc(1, sizeof *pd[b].care); /* read with care */
-        pd[b].care_used = pd[b].e != NULL;
+        pd[b].src = hit;
+        if (may_hold(hit, hint)) /* read with care */
+          pd[b].care_used = (pd[b].e = pd[b].care = calloc(1, sizeof *pd[b].care)) != NULL;
         continue;
       }
-      se = cache_put(o, pd[b].skey);
-      if (!se) se = pd[b].own = calloc(1, sizeof *se);
       pd[b].care = calloc(1, sizeof *pd[b].care);
-      pd[b].e = pd[b].src = se;
       pd[b].screen = 1;
-      if (!se) {
-        pixDestroy(&pd[b].img);
-        continue;
-      }
-      continue;
     }
-    if (e && !opts->no_cache && !e->timed_out) {
-      cached++;
-      o->st.blob_hits++;
-      e->gen = o->gen;
-      pd[b].src = e;
-      pd[b].e = e;
-      pd[b].retry_only = 1;
-      if (!retry_due(o, &pd[b], hint)) pd[b].e = NULL; /* read before with this care */
-    } else {
-      e = cache_put(o, key);
-      if (!e) e = pd[b].own = calloc(1, sizeof *e);
-      pd[b].e = pd[b].src = e;
-      if (!e) { /* out of memory: skip the blob */
-        pixDestroy(&pd[b].img);
-        continue;
-      }
-    }
+    e = cache_put(o, rkey);
+    if (!e) e = pd[b].own = calloc(1, sizeof *e);
+    pd[b].e = pd[b].src = e;
+    if (!e) /* out of memory: skip the blob */
+      pixDestroy(&pd[b].img);
   }
   /* 2: recognise the missing ones, blob by blob, language by language */
   if (a) timed_out = recognise_pending(o, pd, nb, deadline, hint);
