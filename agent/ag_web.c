@@ -554,6 +554,28 @@ static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
                   "text/html; charset=utf-8", buf, len);
 }
 
+/* One Prometheus metric with a sample per robot: sql has one parameter, the robot's
+ * name; a count (0 when the query fails), or a time (real) left out when NULL. */
+static void metric_per_robot(FILE *f, const ag_config *cfg, const char *name, const char *type,
+                             const char *help, const char *sql, int real)
+{
+  fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+  sqlite3_stmt *st = NULL;
+  sqlite3_prepare_v2(g_db, sql, -1, &st, NULL);
+  for (size_t i = 0; st && i < cfg->nrobots; i++) {
+    sqlite3_reset(st);
+    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
+    int row = sqlite3_step(st) == SQLITE_ROW;
+    if (!real)
+      fprintf(f, "%s{robot=\"%s\"} %lld\n", name, cfg->robots[i].name,
+              row ? sqlite3_column_int64(st, 0) : 0);
+    else if (row && sqlite3_column_type(st, 0) != SQLITE_NULL)
+      fprintf(f, "%s{robot=\"%s\"} %.3f\n", name, cfg->robots[i].name,
+              sqlite3_column_double(st, 0));
+  }
+  sqlite3_finalize(st);
+}
+
 static enum MHD_Result page_metrics(struct MHD_Connection *c)
 {
   char *buf = NULL;
@@ -580,44 +602,13 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
               n);
     }
   sqlite3_finalize(st);
-  fputs("# HELP vagt_drift_total Runs halted on UI drift, by robot.\n"
-        "# TYPE vagt_drift_total counter\n",
-        f);
-  st = NULL;
-  sqlite3_prepare_v2(g_db, "SELECT count(*) FROM runs WHERE robot=? AND status='drift'", -1,
-                     &st, NULL);
-  for (size_t i = 0; st && i < cfg->nrobots; i++) {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
-    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    fprintf(f, "vagt_drift_total{robot=\"%s\"} %lld\n", cfg->robots[i].name, n);
-  }
-  sqlite3_finalize(st);
-  fputs("# HELP vagt_last_success_timestamp_seconds When the robot's last passed run "
-        "finished (Unix time).\n# TYPE vagt_last_success_timestamp_seconds gauge\n",
-        f);
-  st = NULL;
-  sqlite3_prepare_v2(g_db, "SELECT max(finished) FROM runs WHERE robot=? AND status='passed'",
-                     -1, &st, NULL);
-  for (size_t i = 0; st && i < cfg->nrobots; i++) {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-      fprintf(f, "vagt_last_success_timestamp_seconds{robot=\"%s\"} %.3f\n",
-              cfg->robots[i].name, sqlite3_column_double(st, 0));
-  }
-  sqlite3_finalize(st);
-  fputs("# HELP vagt_running Runs in progress, by robot.\n# TYPE vagt_running gauge\n", f);
-  st = NULL;
-  sqlite3_prepare_v2(g_db, "SELECT count(*) FROM runs WHERE robot=? AND status='running'", -1,
-                     &st, NULL);
-  for (size_t i = 0; st && i < cfg->nrobots; i++) {
-    sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, cfg->robots[i].name, -1, SQLITE_TRANSIENT);
-    long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    fprintf(f, "vagt_running{robot=\"%s\"} %lld\n", cfg->robots[i].name, n);
-  }
-  sqlite3_finalize(st);
+  metric_per_robot(f, cfg, "vagt_drift_total", "counter", "Runs halted on UI drift, by robot.",
+                   "SELECT count(*) FROM runs WHERE robot=? AND status='drift'", 0);
+  metric_per_robot(f, cfg, "vagt_last_success_timestamp_seconds", "gauge",
+                   "When the robot's last passed run finished (Unix time).",
+                   "SELECT max(finished) FROM runs WHERE robot=? AND status='passed'", 1);
+  metric_per_robot(f, cfg, "vagt_running", "gauge", "Runs in progress, by robot.",
+                   "SELECT count(*) FROM runs WHERE robot=? AND status='running'", 0);
   fputs("# HELP vagt_alerts_pending Alert deliveries waiting in the outbox.\n"
         "# TYPE vagt_alerts_pending gauge\n",
         f);
