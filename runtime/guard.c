@@ -189,5 +189,4 @@ void rt_action_run(lua_State *L, rt_run *run, const rt_action *a)
   rt_host_check(L); /* an abort (corrupt baseline, display gone) says more than rc */
   if (rc != 0)
     rt_raise(L, "%s (step %s): %s", a->kind, key, err);
-  rt_host_check(L);
 }
