@@ -1,5 +1,6 @@
-/* compare.c - judge a current window against a fingerprint: L1 windows,
- * L2 cell grid (fast path), L3 anchors (when OCR words are given). */
+/* compare.c - judge a current scene against a fingerprint: L1 the scene's
+ * windows, then per window L2 cell grid (fast path), L3 anchors (when OCR
+ * words are given). */
 #include "fp_int.h"
 
 #include <stdio.h>
@@ -8,13 +9,33 @@
 
 enum { CELL_CHECK = 0, CELL_PARTIAL = 1, CELL_SKIP = 2 };
 
+static int touches_word(fp_rect cell, const fp_word *w, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (fp__rect_intersects(cell, w[i].box))
+            return 1;
+    return 0;
+}
+
 static void mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m,
-                       int n)
+                       int n, const fp_word *protect, int nprotect)
 {
     for (int i = 0; i < n; i++) {
         fp_rect r = m[i].r;
         if (r.w <= 0 || r.h <= 0)
             continue;
+        if (m[i].source == FP_MASK_ROBOT) {
+            /* whole cells, never over a recorded anchor */
+            int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
+            int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
+            for (int y = r0; y <= r1 && y < rows; y++)
+                for (int x = c0; x <= c1 && x < cols; x++) {
+                    fp_rect cell = {x * FP_CELL, y * FP_CELL, FP_CELL, FP_CELL};
+                    if (!touches_word(cell, protect, nprotect))
+                        state[y * cols + x] = CELL_SKIP;
+                }
+            continue;
+        }
         int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
         int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
         if (c1 >= cols) c1 = cols - 1;
@@ -38,10 +59,10 @@ static int pixel_masked(int x, int y, const fp_mask *m1, int n1,
                         const fp_mask *m2, int n2)
 {
     for (int i = 0; i < n1; i++)
-        if (fp__rect_contains_point(m1[i].r, x, y))
+        if (m1[i].source != FP_MASK_ROBOT && fp__rect_contains_point(m1[i].r, x, y))
             return 1;
     for (int i = 0; i < n2; i++)
-        if (fp__rect_contains_point(m2[i].r, x, y))
+        if (m2[i].source != FP_MASK_ROBOT && fp__rect_contains_point(m2[i].r, x, y))
             return 1;
     return 0;
 }
@@ -73,6 +94,7 @@ static int cell_changed(PIX *ref, PIX *cur, int col, int row, int partial,
 
 int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
                       const fp_mask *m1, int n1, const fp_mask *m2, int n2,
+                      const fp_word *protect, int nprotect,
                       const fp_options *opt, uint8_t *changed, uint8_t *skipped,
                       fp_verdict *v)
 {
@@ -92,8 +114,8 @@ int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
         for (int i = 0; i < cols * rows; i++)
             if (learned[i])
                 state[i] = CELL_SKIP;
-    mark_masks(state, cols, rows, m1, n1);
-    mark_masks(state, cols, rows, m2, n2);
+    mark_masks(state, cols, rows, m1, n1, protect, nprotect);
+    mark_masks(state, cols, rows, m2, n2, protect, nprotect);
     double maxd = fp__max_delta(opt->threshold);
     int min_pixels = opt->min_pixels > 0 ? opt->min_pixels : 1;
 
@@ -197,66 +219,62 @@ out:
     return rc;
 }
 
-static const char *win_label(const fp_window *w)
-{
-    return (w->name && *w->name) ? w->name : (w->cls ? w->cls : "?");
-}
+/* ---- L1: the scene's windows ---- */
 
-void fp__compare_windows(const fp_window *base, int nb, const fp_window *cur,
-                         int nc, const char *target_class, fp_verdict *v)
+void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, int *bm,
+                      int *cm)
 {
-    if (nb <= 0 && nc <= 0)
-        return;
-    int *bm = calloc((size_t)nb + 1, sizeof *bm);  /* base matched */
-    int *cm = calloc((size_t)nc + 1, sizeof *cm);  /* cur matched */
-    if (!bm || !cm)
-        goto out;
-    /* Pass 1: same class and title; pass 2: same class (titles hold data). */
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < nc; i++) {
-            if (cm[i])
+    for (int i = 0; i < nb; i++)
+        bm[i] = -1;
+    for (int j = 0; j < nc; j++)
+        cm[j] = -1;
+    for (int pass = 0; pass < 3; pass++)
+        for (int i = 0; i < nb; i++) {
+            if (bm[i] >= 0)
                 continue;
-            for (int j = 0; j < nb; j++) {
-                if (bm[j] || strcmp(base[j].cls, cur[i].cls))
+            for (int j = 0; j < nc; j++) {
+                if (cm[j] >= 0 || b[i].role != c[j].role ||
+                    strcmp(b[i].cls ? b[i].cls : "", c[j].cls ? c[j].cls : ""))
                     continue;
-                if (pass == 0 && strcmp(base[j].name, cur[i].name))
+                if (pass < 2 && (b[i].w != c[j].w || b[i].h != c[j].h))
                     continue;
-                bm[j] = cm[i] = 1;
+                if (pass == 0 && strcmp(b[i].name ? b[i].name : "", c[j].name ? c[j].name : ""))
+                    continue;
+                bm[i] = j;
+                cm[j] = i;
                 break;
             }
         }
-    /* the target: the first window known from the baseline with the target's
-     * class (a new dialog may share the application's class) */
-    int target = nc;
-    for (int i = 0; i < nc && target == nc; i++)
-        if (cm[i] && (!target_class || !strcmp(cur[i].cls, target_class)))
-            target = i;
-    for (int i = 0; i < nc && target == nc; i++)
-        if (cm[i])
-            target = i;
-    for (int i = 0; i < nc; i++) {
-        if (cm[i])
-            continue;
-        v->windows_new++;
-        if (i < target)
-            fp__verdict_reason(v, "new window '%s' in front at (%d,%d) %dx%d",
-                               win_label(&cur[i]), cur[i].box.x, cur[i].box.y,
-                               cur[i].box.w, cur[i].box.h);
-        else
-            fp__verdict_reason(v, "new window '%s' (class %s) %dx%d",
-                               win_label(&cur[i]), cur[i].cls, cur[i].box.w,
-                               cur[i].box.h);
+}
+
+int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, int dx,
+                       int dy)
+{
+    int rc = FP_OK;
+    for (int i = 0; i < sub->n_reasons && !rc; i++)
+        rc = label && *label ? fp__verdict_reason(v, "%s: %s", label, sub->reasons[i])
+                             : fp__verdict_reason(v, "%s", sub->reasons[i]);
+    for (int i = 0; i < sub->n_changed && !rc; i++) {
+        fp_rect r = sub->changed[i];
+        r.x += dx;
+        r.y += dy;
+        rc = fp__verdict_rect(v, r);
     }
-    for (int j = 0; j < nb; j++) {
-        if (bm[j])
-            continue;
-        v->windows_missing++;
-        fp__verdict_reason(v, "window '%s' (class %s) gone", win_label(&base[j]),
-                           base[j].cls);
+    for (int i = 0; i < sub->n_ignored && !rc; i++) {
+        fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
+        if (!n)
+            return FP_ERR_NOMEM;
+        v->ignored = n;
+        n[v->n_ignored] = sub->ignored[i];
+        n[v->n_ignored].x += dx;
+        n[v->n_ignored].y += dy;
+        v->n_ignored++;
     }
-out:
-    free(bm);
-    free(cm);
+    v->cells_total += sub->cells_total;
+    v->cells_checked += sub->cells_checked;
+    v->cells_masked += sub->cells_masked;
+    v->anchors_checked += sub->anchors_checked;
+    return rc;
 }
 
 /* ---- L3: anchors ---- */
@@ -328,6 +346,11 @@ static void phrase_from(cword *cw, int n, int s, char *buf, size_t len,
         *box = b;
 }
 
+static const char *noun(fp_word_kind k)
+{
+    return k == FP_WORD_BUTTON ? "button" : k == FP_WORD_ENTRY ? "entry" : "label";
+}
+
 typedef struct {
     int state; /* 0 ok, 1 moved, 2 renamed, 3 missing, 4 outside region,
                   5 pixels unchanged */
@@ -349,6 +372,16 @@ static int rect_touches_changed(fp_rect r, const fp_verdict *v, int nrects)
         if (fp__rect_intersects(r, v->changed[i]))
             return 1;
     return 0;
+}
+
+/* Mostly hidden by another window today. */
+static int covered(fp_rect b, const fp_mask *m, int n)
+{
+    long area = fp__rect_area(b), hidden = 0;
+    for (int i = 0; i < n; i++)
+        if (m[i].source == FP_MASK_OCCLUDED)
+            hidden += fp__rect_area(fp__rect_and(b, m[i].r));
+    return area > 0 && hidden * 2 >= area;
 }
 
 static int word_in_masks(fp_rect b, const fp_mask *m, int n)
@@ -392,7 +425,11 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
                            fp_rect **explained, int *nexp, int *sized,
                            int *matched, char *font_example, size_t fe_len)
 {
-    int na = base->n_anchors, nw = cur->n_words;
+    /* anchors are phrases ("Gem journal"): read today's words the same way */
+    fp_word *ph = NULL;
+    int na = base->n_anchors, nw = fp__phrases(cur->words, cur->n_words, &ph);
+    if (nw < 0)
+        return FP_ERR_NOMEM;
     astate *as = calloc((size_t)na + 1, sizeof *as);
     cword *cw = calloc((size_t)nw + 1, sizeof *cw);
     *explained = calloc((size_t)(2 * na + nw) + 1, sizeof **explained);
@@ -402,18 +439,20 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
     if (!as || !cw || !*explained) {
         free(as);
         free(cw);
+        fp__free_words(ph, nw);
         return FP_ERR_NOMEM;
     }
     int tol = opt->pos_tolerance;
     for (int i = 0; i < nw; i++) {
-        cw[i].w = &cur->words[i];
+        cw[i].w = &ph[i];
         /* empty, punctuation-only or very unsure words explain nothing */
-        if (!fp__has_alnum(cur->words[i].text) || cur->words[i].conf < 20.0f)
+        if (!fp__has_alnum(ph[i].text) || ph[i].conf < 20.0f)
             cw[i].used = 1;
     }
     for (int a = 0; a < na; a++) {
-        if (!in_region(cur->words_region, base->anchors[a].box))
-            as[a].state = 4;
+        if (!in_region(cur->words_region, base->anchors[a].box) ||
+            covered(base->anchors[a].box, cur->masks, cur->n_masks))
+            as[a].state = 4; /* not in view today: judged by the window in front */
         else if (pixel_stable(base->anchors[a].box, changed, skipped, base->cols,
                               base->rows)) {
             as[a].state = 5; /* checked by pixels: unchanged */
@@ -507,8 +546,7 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
         as[a].state = 2;
         as[a].now = pb;
         v->anchors_renamed++;
-        fp__verdict_reason(v, "%s '%s' now reads '%s' at (%d,%d)",
-                           an->kind == FP_WORD_BUTTON ? "button" : "label",
+        fp__verdict_reason(v, "%s '%s' now reads '%s' at (%d,%d)", noun(an->kind),
                            an->text, buf, pb.x, pb.y);
         (*explained)[(*nexp)++] = an->box;
         (*explained)[(*nexp)++] = pb;
@@ -545,11 +583,11 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
         const fp_word *an = &base->anchors[a];
         as[a].state = 3;
         v->anchors_missing++;
-        if (an->kind == FP_WORD_BUTTON)
-            fp__verdict_reason(v, "button '%s' missing (was at (%d,%d))",
+        if (an->kind == FP_WORD_LABEL)
+            fp__verdict_reason(v, "label '%s' not found (was at (%d,%d))",
                                an->text, an->box.x, an->box.y);
         else
-            fp__verdict_reason(v, "label '%s' not found (was at (%d,%d))",
+            fp__verdict_reason(v, "%s '%s' missing (was at (%d,%d))", noun(an->kind),
                                an->text, an->box.x, an->box.y);
         (*explained)[(*nexp)++] = an->box;
     }
@@ -581,7 +619,8 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
                 snprintf(dir + l, sizeof dir - l, "%s%s by %d px", l ? " and " : "",
                          bdx > 0 ? "right" : "left", abs(bdx));
             }
-            fp__verdict_reason(v, "%d labels moved %s", best_n, dir);
+            fp__verdict_reason(v, "%d %s moved %s", best_n,
+                               base->role == FP_WIN_POPUP ? "entries" : "labels", dir);
         }
     }
     for (int a = 0; a < na; a++) {
@@ -608,17 +647,16 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
             as[partner].reported = 1;
             v->anchors_moved++;
             fp__verdict_reason(v,
-                               "labels '%s' and '%s' swapped: '%s' moved from "
+                               "%s '%s' and '%s' swapped: '%s' moved from "
                                "(%d,%d) to (%d,%d), '%s' from (%d,%d) to (%d,%d)",
-                               an->text, bn->text, an->text, an->box.x,
+                               an->kind == FP_WORD_ENTRY ? "entries" : "labels", an->text, bn->text, an->text, an->box.x,
                                an->box.y, as[a].now.x, as[a].now.y, bn->text,
                                bn->box.x, bn->box.y, as[partner].now.x,
                                as[partner].now.y);
         } else {
             fp__verdict_reason(v, "%s '%s' moved from (%d,%d) to (%d,%d)",
-                               an->kind == FP_WORD_BUTTON ? "button" : "label",
-                               an->text, an->box.x, an->box.y, as[a].now.x,
-                               as[a].now.y);
+                               noun(an->kind), an->text, an->box.x, an->box.y,
+                               as[a].now.x, as[a].now.y);
         }
     }
     for (int a = 0; a < na; a++)
@@ -660,6 +698,7 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
     }
     free(as);
     free(cw);
+    fp__free_words(ph, nw);
     return FP_OK;
 }
 
@@ -714,20 +753,10 @@ static int list_ignored(const fp_fingerprint *base, const fp_input *cur, fp_verd
     return rc;
 }
 
-int fp_compare(const fp_fingerprint *base, const fp_input *cur,
-               const fp_options *opt, fp_verdict *v)
+/* One window: class, size, cells, anchors. */
+static int compare_window(const fp_fingerprint *base, const fp_input *cur,
+                          const fp_options *opt, fp_verdict *v)
 {
-    double t0 = fp__now_ms();
-    fp_options defo;
-    if (!opt) {
-        fp_options_default(&defo);
-        opt = &defo;
-    }
-    if (!v)
-        return FP_ERR_ARG;
-    memset(v, 0, sizeof *v);
-    if (!base || !base->image || !cur || !cur->image)
-        return FP_ERR_ARG;
     PIX *img = fp__to32(cur->image);
     if (!img)
         return FP_ERR_NOMEM;
@@ -737,21 +766,23 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
     fp_rect *explained = NULL;
     int nexp = 0;
 
-    /* L1: top-level windows (a new dialog explains the rest), class, size */
-    if (cur->windows || cur->n_windows)
-        fp__compare_windows(base->windows, base->n_windows, cur->windows,
-                            cur->n_windows,
-                            cur->win_class ? cur->win_class : base->win_class, v);
-    if (cur->win_class && base->win_class && *base->win_class &&
-        strcmp(cur->win_class, base->win_class)) {
+    if (base->role == FP_WIN_TARGET && cur->win_class && base->win_class &&
+        *base->win_class && strcmp(cur->win_class, base->win_class)) {
         v->class_changed = 1;
         fp__verdict_reason(v, "window class '%s' -> '%s'", base->win_class,
                            cur->win_class);
     }
+    /* a pop-up grows with an inserted entry: the entries say more than the size, so its
+     * size is told last */
+    int popup_size = 0;
     if (w != base->width || h != base->height) {
         v->size_changed = 1;
-        fp__verdict_reason(v, "window size %dx%d -> %dx%d", base->width,
-                           base->height, w, h);
+        if (base->role == FP_WIN_POPUP && cur->has_words)
+            popup_size = 1;
+        else
+            fp__verdict_reason(v, "%s size %dx%d -> %dx%d",
+                               base->role == FP_WIN_POPUP ? "pop-up" : "window", base->width,
+                               base->height, w, h);
     }
     int n_l1 = v->n_reasons;
 
@@ -764,8 +795,9 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
             goto out;
         }
         if ((rc = fp__compare_cells(base->image, img, base->learned, base->masks,
-                                    base->n_masks, cur->masks, cur->n_masks, opt,
-                                    changed, skipped, v)))
+                                    base->n_masks, cur->masks, cur->n_masks,
+                                    base->anchors, base->n_anchors, opt, changed,
+                                    skipped, v)))
             goto out;
         if (v->cells_changed &&
             (rc = fp__cells_to_rects(changed, base->cols, base->rows, w, h, v)))
@@ -794,7 +826,7 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
     }
     /* Theme: many cells changed and the dominant colour with them; or many
      * cells while every anchor stayed */
-    int theme = 0, many = 0;
+    int theme = 0;
     int layout = v->anchors_moved || v->anchors_renamed || v->anchors_missing;
     if (!v->size_changed && v->cells_checked > 0 &&
         v->cells_changed >= opt->theme_fraction * v->cells_checked) {
@@ -807,7 +839,6 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
                                c0, c1, v->cells_changed, v->cells_checked);
             move_last_reason(v, n_l1++);
         } else if (!font) {
-            many = 1;
             fp__verdict_reason(v, "%d of %d cells changed (%s)", v->cells_changed,
                                v->cells_checked,
                                cur->has_words && !layout
@@ -821,7 +852,6 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
     /* Region reasons for changes nothing above explains */
     if (!v->size_changed && !theme && !font) {
         int listed = 0, more = 0;
-        (void)many;
         for (int i = 0; i < v->n_changed; i++) {
             fp_rect r = v->changed[i];
             if (rect_explained(r, explained, nexp))
@@ -838,20 +868,198 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
             fp__verdict_reason(v, "and %d more changed regions", more);
     }
 
+    if (popup_size)
+        fp__verdict_reason(v, "pop-up size %dx%d -> %dx%d", base->width, base->height, w, h);
     if ((rc = list_ignored(base, cur, v)))
         goto out;
-    v->match = !(v->class_changed || v->size_changed || v->windows_new ||
-                 v->windows_missing || v->cells_changed || v->anchors_moved ||
-                 v->anchors_renamed || v->anchors_missing || font);
+    v->match = !(v->class_changed || v->size_changed || v->cells_changed ||
+                 v->anchors_moved || v->anchors_renamed || v->anchors_missing || font);
 out:
     free(changed);
     free(skipped);
     free(explained);
     pixDestroy(&img);
+    return rc;
+}
+
+static fp__winkey key_of_fp(const fp_fingerprint *f)
+{
+    return (fp__winkey){f->role, f->win_class, f->win_name, f->x, f->y, f->width,
+                        f->height, f->front};
+}
+
+static fp__winkey key_of_input(const fp_input *in)
+{
+    int w = in->image ? (int)pixGetWidth(in->image) : 0;
+    int h = in->image ? (int)pixGetHeight(in->image) : 0;
+    return (fp__winkey){in->role == FP_WIN_TARGET ? FP_WIN_DIALOG : in->role, in->win_class,
+                        in->win_name, in->x, in->y, w, h, in->front};
+}
+
+/* L1 and the layers: new and gone windows, pop-ups placed elsewhere, and each
+ * matched pair judged in its own coordinates. */
+static int compare_layers(const fp_fingerprint *base, const fp_input *cur,
+                          const fp_options *opt, fp_verdict *v)
+{
+    int nb = base->n_layers, nc = cur->n_layers > 0 ? cur->n_layers : 0;
+    if (nb == 0 && nc == 0)
+        return FP_OK;
+    fp__winkey *bk = calloc((size_t)nb + 1, sizeof *bk), *ck = calloc((size_t)nc + 1, sizeof *ck);
+    int *bm = calloc((size_t)nb + 1, sizeof *bm), *cm = calloc((size_t)nc + 1, sizeof *cm);
+    int rc = FP_OK;
+    if (!bk || !ck || !bm || !cm) {
+        rc = FP_ERR_NOMEM;
+        goto out;
+    }
+    for (int i = 0; i < nb; i++)
+        bk[i] = key_of_fp(base->layers[i]);
+    for (int j = 0; j < nc; j++)
+        ck[j] = key_of_input(&cur->layers[j]);
+    fp__match_layers(bk, nb, ck, nc, bm, cm);
+    char label[512];
+    for (int j = 0; j < nc && !rc; j++) {
+        if (cm[j] >= 0)
+            continue;
+        v->windows_new++;
+        fp__verdict_rect(v, (fp_rect){ck[j].x, ck[j].y, ck[j].w, ck[j].h});
+        if (ck[j].role == FP_WIN_POPUP)
+            rc = fp__verdict_reason(v, "new pop-up%s%s%s at (%d,%d) %dx%d in front",
+                                    ck[j].cls && *ck[j].cls ? " (" : "",
+                                    ck[j].cls && *ck[j].cls ? ck[j].cls : "",
+                                    ck[j].cls && *ck[j].cls ? ")" : "", ck[j].x, ck[j].y,
+                                    ck[j].w, ck[j].h);
+        else
+            rc = fp__verdict_reason(v, "new window '%s'%s at (%d,%d) %dx%d (class %s)",
+                                    ck[j].name && *ck[j].name ? ck[j].name : "?",
+                                    ck[j].front ? " in front" : "", ck[j].x, ck[j].y,
+                                    ck[j].w, ck[j].h, ck[j].cls && *ck[j].cls ? ck[j].cls : "?");
+    }
+    for (int i = 0; i < nb && !rc; i++) {
+        if (bm[i] >= 0)
+            continue;
+        v->windows_missing++;
+        fp_layer_label(bk[i].role, bk[i].cls, bk[i].name, bk[i].x, bk[i].y, label,
+                       sizeof label);
+        rc = fp__verdict_reason(v, "%s %dx%d gone (it was there when recorded)", label,
+                                bk[i].w, bk[i].h);
+    }
+    for (int i = 0; i < nb && !rc; i++) {
+        int j = bm[i];
+        if (j < 0)
+            continue;
+        const fp_fingerprint *bl = base->layers[i];
+        fp_layer_label(bk[i].role, bk[i].cls, bk[i].name, bk[i].x, bk[i].y, label,
+                       sizeof label);
+        /* a pop-up is placed by the application relative to its window: where it
+         * drops decides what a click at a window-relative point hits */
+        if (bk[i].role == FP_WIN_POPUP && !near_pos((fp_rect){bk[i].x, bk[i].y, 1, 1},
+                                                    (fp_rect){ck[j].x, ck[j].y, 1, 1},
+                                                    opt->pos_tolerance)) {
+            v->windows_moved++;
+            fp__verdict_rect(v, (fp_rect){ck[j].x, ck[j].y, ck[j].w, ck[j].h});
+            rc = fp__verdict_reason(v, "%s: moved to (%d,%d) relative to the window", label,
+                                    ck[j].x, ck[j].y);
+        }
+        fp_verdict sub;
+        memset(&sub, 0, sizeof sub);
+        if (!rc)
+            rc = compare_window(bl, &cur->layers[j], opt, &sub);
+        if (!rc)
+            rc = fp__verdict_absorb(v, &sub, label, ck[j].x, ck[j].y);
+        v->windows_changed += !sub.match;
+        v->cells_changed += sub.cells_changed;
+        v->anchors_moved += sub.anchors_moved;
+        v->anchors_renamed += sub.anchors_renamed;
+        v->anchors_missing += sub.anchors_missing;
+        fp_verdict_free(&sub);
+    }
+out:
+    free(bk);
+    free(ck);
+    free(bm);
+    free(cm);
+    return rc;
+}
+
+int fp_compare(const fp_fingerprint *base, const fp_input *cur,
+               const fp_options *opt, fp_verdict *v)
+{
+    double t0 = fp__now_ms();
+    fp_options defo;
+    if (!opt) {
+        fp_options_default(&defo);
+        opt = &defo;
+    }
+    if (!v)
+        return FP_ERR_ARG;
+    memset(v, 0, sizeof *v);
+    if (!base || !base->image || !cur || !cur->image)
+        return FP_ERR_ARG;
+    for (int j = 0; j < cur->n_layers; j++)
+        if (!cur->layers[j].image)
+            return FP_ERR_ARG;
+    /* L1 first: a new dialog in front explains the rest */
+    fp_verdict target;
+    memset(&target, 0, sizeof target);
+    int rc = compare_layers(base, cur, opt, v);
+    if (!rc)
+        rc = compare_window(base, cur, opt, &target);
+    if (!rc) {
+        /* the target's own reasons come after the scene's (unprefixed) */
+        for (int i = 0; i < target.n_reasons && !rc; i++)
+            rc = fp__verdict_reason(v, "%s", target.reasons[i]);
+        for (int i = 0; i < target.n_changed && !rc; i++)
+            rc = fp__verdict_rect(v, target.changed[i]);
+        for (int i = 0; i < target.n_ignored && !rc; i++) {
+            fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
+            if (!n) {
+                rc = FP_ERR_NOMEM;
+                break;
+            }
+            v->ignored = n;
+            n[v->n_ignored++] = target.ignored[i];
+        }
+        v->cells_total += target.cells_total;
+        v->cells_checked += target.cells_checked;
+        v->cells_masked += target.cells_masked;
+        v->cells_changed += target.cells_changed;
+        v->anchors_checked += target.anchors_checked;
+        v->anchors_moved += target.anchors_moved;
+        v->anchors_renamed += target.anchors_renamed;
+        v->anchors_missing += target.anchors_missing;
+        v->size_changed = target.size_changed;
+        v->class_changed = target.class_changed;
+        v->match = target.match && !(v->windows_new || v->windows_missing ||
+                                     v->windows_moved || v->windows_changed);
+    }
+    fp_verdict_free(&target);
     v->elapsed_ms = fp__now_ms() - t0;
     if (rc)
         fp_verdict_free(v);
     return rc;
+}
+
+/* A fingerprint seen as an input: its image, anchors as words, masks and
+ * layers. layers must hold base->n_layers entries. */
+static void input_of(const fp_fingerprint *f, fp_input *in, fp_input *layers)
+{
+    memset(in, 0, sizeof *in);
+    in->image = f->image;
+    in->win_class = f->win_class;
+    in->win_name = f->win_name;
+    in->role = f->role;
+    in->x = f->x;
+    in->y = f->y;
+    in->front = f->front;
+    in->words = f->anchors;
+    in->n_words = f->n_anchors;
+    in->has_words = f->n_anchors > 0;
+    in->masks = f->masks;
+    in->n_masks = f->n_masks;
+    for (int i = 0; layers && i < f->n_layers; i++)
+        input_of(f->layers[i], &layers[i], NULL);
+    in->layers = layers;
+    in->n_layers = layers ? f->n_layers : 0;
 }
 
 int fp_compare_fp(const fp_fingerprint *base, const fp_fingerprint *cur,
@@ -859,15 +1067,10 @@ int fp_compare_fp(const fp_fingerprint *base, const fp_fingerprint *cur,
 {
     if (!cur)
         return FP_ERR_ARG;
-    fp_input in = {0};
-    in.image = cur->image;
-    in.win_class = cur->win_class;
-    in.windows = cur->windows;
-    in.n_windows = cur->n_windows;
-    in.words = cur->anchors;
-    in.n_words = cur->n_anchors;
-    in.has_words = cur->n_anchors > 0;
-    in.masks = cur->masks;
-    in.n_masks = cur->n_masks;
+    fp_input layers[FP_MAX_LAYERS];
+    if (cur->n_layers > FP_MAX_LAYERS)
+        return FP_ERR_ARG;
+    fp_input in;
+    input_of(cur, &in, layers);
     return fp_compare(base, &in, opt, out);
 }

@@ -1,6 +1,10 @@
-/* diff.c - evidence image: recorded | current | difference, side by side,
- * changed regions outlined in red on the current image. */
+/* diff.c - evidence images: a scene as the screen showed it, and recorded |
+ * current | difference side by side, changed regions outlined in red on the
+ * current image. */
 #include "fp_int.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #define GAP 8
 
@@ -77,4 +81,133 @@ done:
     pixDestroy(&a);
     pixDestroy(&b);
     return out;
+}
+
+/* A window of a scene to paint: image, place relative to the target, stacking. */
+typedef struct {
+    PIX *img;
+    int x, y, front;
+} pane;
+
+static void paint(PIX *out, const pane *p, int minx, int miny)
+{
+    PIX *a = fp__to32(p->img);
+    if (a)
+        pixRasterop(out, p->x - minx, p->y - miny, pixGetWidth(a), pixGetHeight(a), PIX_SRC,
+                    a, 0, 0);
+    pixDestroy(&a);
+}
+
+static PIX *compose(const pane *p, int n, int minx, int miny, int maxx, int maxy)
+{
+    PIX *out = pixCreate(maxx - minx, maxy - miny, 32);
+    if (!out)
+        return NULL;
+    pixSetSpp(out, 3);
+    pixSetAllArbitrary(out, 0x60606000);
+    /* p[0] is the target; p[1..] front-most first: the layers behind it
+     * (back to front), the target, then those in front (back to front) */
+    for (int i = n - 1; i >= 1; i--)
+        if (!p[i].front)
+            paint(out, &p[i], minx, miny);
+    paint(out, &p[0], minx, miny);
+    for (int i = n - 1; i >= 1; i--)
+        if (p[i].front)
+            paint(out, &p[i], minx, miny);
+    return out;
+}
+
+static void extent(const pane *p, int n, int *minx, int *miny, int *maxx, int *maxy)
+{
+    for (int i = 0; i < n; i++) {
+        if (!p[i].img)
+            continue;
+        int x1 = p[i].x + (int)pixGetWidth(p[i].img), y1 = p[i].y + (int)pixGetHeight(p[i].img);
+        if (p[i].x < *minx) *minx = p[i].x;
+        if (p[i].y < *miny) *miny = p[i].y;
+        if (x1 > *maxx) *maxx = x1;
+        if (y1 > *maxy) *maxy = y1;
+    }
+}
+
+static int panes_fp(const fp_fingerprint *fp, pane *p)
+{
+    int n = 0;
+    p[n++] = (pane){fp->image, 0, 0, 0};
+    for (int i = 0; i < fp->n_layers && i < FP_MAX_LAYERS; i++)
+        p[n++] = (pane){fp->layers[i]->image, fp->layers[i]->x, fp->layers[i]->y,
+                        fp->layers[i]->front};
+    return n;
+}
+
+static int panes_input(const fp_input *in, pane *p)
+{
+    int n = 0;
+    p[n++] = (pane){in->image, 0, 0, 0};
+    for (int i = 0; i < in->n_layers && i < FP_MAX_LAYERS; i++)
+        p[n++] = (pane){in->layers[i].image, in->layers[i].x, in->layers[i].y,
+                        in->layers[i].front};
+    return n;
+}
+
+static PIX *scene(const pane *p, int n, int *ox, int *oy)
+{
+    if (!p[0].img)
+        return NULL;
+    int minx = 0, miny = 0, maxx = 0, maxy = 0;
+    extent(p, n, &minx, &miny, &maxx, &maxy);
+    *ox = -minx;
+    *oy = -miny;
+    return compose(p, n, minx, miny, maxx, maxy);
+}
+
+PIX *fp_scene_image(const fp_fingerprint *fp, int *ox, int *oy)
+{
+    pane p[1 + FP_MAX_LAYERS];
+    return fp && fp->image ? scene(p, panes_fp(fp, p), ox, oy) : NULL;
+}
+
+PIX *fp_input_scene_image(const fp_input *in, int *ox, int *oy)
+{
+    pane p[1 + FP_MAX_LAYERS];
+    return in && in->image ? scene(p, panes_input(in, p), ox, oy) : NULL;
+}
+
+PIX *fp_diff_scene(const fp_fingerprint *base, const fp_input *cur, const fp_verdict *v)
+{
+    pane pb[1 + FP_MAX_LAYERS], pc[1 + FP_MAX_LAYERS];
+    if (!base || !base->image || !cur || !cur->image)
+        return NULL;
+    int nb = panes_fp(base, pb), nc = panes_input(cur, pc);
+    /* one origin for both, so the difference panel lines up */
+    int minx = 0, miny = 0, maxx = 0, maxy = 0;
+    extent(pb, nb, &minx, &miny, &maxx, &maxy);
+    extent(pc, nc, &minx, &miny, &maxx, &maxy);
+    PIX *a = compose(pb, nb, minx, miny, maxx, maxy);
+    PIX *b = compose(pc, nc, minx, miny, maxx, maxy);
+    fp_verdict shifted;
+    memset(&shifted, 0, sizeof shifted);
+    if (v) {
+        shifted = *v;
+        shifted.changed = v->n_changed ? malloc((size_t)v->n_changed * sizeof(fp_rect)) : NULL;
+        shifted.ignored = v->n_ignored ? malloc((size_t)v->n_ignored * sizeof(fp_rect)) : NULL;
+        shifted.n_changed = shifted.changed ? v->n_changed : 0;
+        shifted.n_ignored = shifted.ignored ? v->n_ignored : 0;
+        for (int i = 0; i < shifted.n_changed; i++) {
+            shifted.changed[i] = v->changed[i];
+            shifted.changed[i].x -= minx;
+            shifted.changed[i].y -= miny;
+        }
+        for (int i = 0; i < shifted.n_ignored; i++) {
+            shifted.ignored[i] = v->ignored[i];
+            shifted.ignored[i].x -= minx;
+            shifted.ignored[i].y -= miny;
+        }
+    }
+    PIX *d = a && b ? fp_diff_image(a, b, v ? &shifted : NULL) : NULL;
+    free(shifted.changed);
+    free(shifted.ignored);
+    pixDestroy(&a);
+    pixDestroy(&b);
+    return d;
 }

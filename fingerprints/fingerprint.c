@@ -117,43 +117,11 @@ void fp_verdict_free(fp_verdict *v)
     memset(v, 0, sizeof *v);
 }
 
-void fp__free_windows(fp_window *w, int n)
-{
-    for (int i = 0; w && i < n; i++) {
-        free(w[i].cls);
-        free(w[i].name);
-    }
-    free(w);
-}
-
 void fp__free_words(fp_word *w, int n)
 {
     for (int i = 0; w && i < n; i++)
         free(w[i].text);
     free(w);
-}
-
-int fp__copy_windows(fp_window **dst, int *ndst, const fp_window *src, int n)
-{
-    *dst = NULL;
-    *ndst = 0;
-    if (n <= 0 || !src)
-        return FP_OK;
-    fp_window *w = calloc((size_t)n, sizeof *w);
-    if (!w)
-        return FP_ERR_NOMEM;
-    for (int i = 0; i < n; i++) {
-        w[i].box = src[i].box;
-        w[i].cls = fp__strdup(src[i].cls ? src[i].cls : "");
-        w[i].name = fp__strdup(src[i].name ? src[i].name : "");
-        if (!w[i].cls || !w[i].name) {
-            fp__free_windows(w, n);
-            return FP_ERR_NOMEM;
-        }
-    }
-    *dst = w;
-    *ndst = n;
-    return FP_OK;
 }
 
 int fp__copy_words(fp_word **dst, int *ndst, const fp_word *src, int n)
@@ -254,9 +222,12 @@ void fp_fingerprint_free(fp_fingerprint *fp)
 {
     if (!fp)
         return;
+    for (int i = 0; i < fp->n_layers; i++)
+        fp_fingerprint_free(fp->layers[i]);
+    free(fp->layers);
     free(fp->key);
     free(fp->win_class);
-    fp__free_windows(fp->windows, fp->n_windows);
+    free(fp->win_name);
     fp__free_words(fp->anchors, fp->n_anchors);
     free(fp->masks);
     free(fp->learned);
@@ -341,16 +312,9 @@ static int framed(PIX *pix, fp_rect b)
     return left >= 0 && right >= 0;
 }
 
-int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
-               fp_fingerprint **out)
+static int compute_one(const fp_input *in, const char *key, const fp_options *opt,
+                       fp_fingerprint **out)
 {
-    fp_options defo;
-    if (!opt) {
-        fp_options_default(&defo);
-        opt = &defo;
-    }
-    if (!out)
-        return FP_ERR_ARG;
     *out = NULL;
     if (!in || !in->image)
         return FP_ERR_ARG;
@@ -370,14 +334,15 @@ int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
     fp->recordings = 1;
     fp->width = pixGetWidth(fp->image);
     fp->height = pixGetHeight(fp->image);
+    fp->role = in->role;
+    fp->x = in->role == FP_WIN_TARGET ? 0 : in->x;
+    fp->y = in->role == FP_WIN_TARGET ? 0 : in->y;
+    fp->front = in->role == FP_WIN_TARGET ? 0 : !!in->front;
     if (key && !(fp->key = fp__strdup(key)))
         goto fail;
-    if (!(fp->win_class = fp__strdup(in->win_class ? in->win_class : "")))
+    if (!(fp->win_class = fp__strdup(in->win_class ? in->win_class : "")) ||
+        !(fp->win_name = fp__strdup(in->win_name ? in->win_name : "")))
         goto fail;
-    if ((rc = fp__copy_windows(&fp->windows, &fp->n_windows, in->windows,
-                               in->n_windows)))
-        goto fail;
-    rc = FP_ERR_NOMEM;
     fp->cols = (fp->width + FP_CELL - 1) / FP_CELL;
     fp->rows = (fp->height + FP_CELL - 1) / FP_CELL;
     size_t ncell = (size_t)fp->cols * fp->rows;
@@ -385,8 +350,8 @@ int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
     fp->cells = calloc(ncell ? ncell : 1, sizeof *fp->cells);
     if (!fp->learned || !fp->cells)
         goto fail;
-    /* Masks: declared/typed ones are kept as rectangles; learned ones given
-     * by the caller become learned cells. */
+    /* Masks: declared/typed/robot/occluded ones are kept as rectangles;
+     * learned ones given by the caller become learned cells. */
     if (in->n_masks > 0) {
         fp->masks = calloc((size_t)in->n_masks, sizeof *fp->masks);
         if (!fp->masks)
@@ -398,25 +363,35 @@ int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
                 fp->masks[fp->n_masks++] = in->masks[i];
         }
     }
-    /* Anchors: confident words with letters or digits, outside masks. */
-    if (in->has_words && in->n_words > 0 && in->words) {
-        fp->anchors = calloc((size_t)in->n_words, sizeof *fp->anchors);
-        if (!fp->anchors)
+    /* Anchors: confident phrases with letters or digits, outside masks ("Gem
+     * journal" is one anchor: a renamed or moved entry is told by its caption). */
+    fp_word *ph = NULL;
+    int nph = in->has_words && in->n_words > 0 && in->words
+                  ? fp__phrases(in->words, in->n_words, &ph) : 0;
+    if (nph < 0)
+        goto fail;
+    if (nph > 0) {
+        fp->anchors = calloc((size_t)nph, sizeof *fp->anchors);
+        if (!fp->anchors) {
+            fp__free_words(ph, nph);
             goto fail;
-        for (int i = 0; i < in->n_words; i++) {
-            const fp_word *w = &in->words[i];
+        }
+        for (int i = 0; i < nph; i++) {
+            const fp_word *w = &ph[i];
             if (w->conf < opt->min_conf || !fp__has_alnum(w->text) ||
                 w->box.w <= 0 || w->box.h <= 0 ||
                 word_masked(w, in->masks, in->n_masks))
                 continue;
             fp_word *a = &fp->anchors[fp->n_anchors];
             *a = *w;
-            if (a->kind == FP_WORD_LABEL && framed(fp->image, a->box))
+            if (in->role == FP_WIN_POPUP)
+                a->kind = FP_WORD_ENTRY;
+            else if (a->kind == FP_WORD_LABEL && framed(fp->image, a->box))
                 a->kind = FP_WORD_BUTTON;
-            if (!(a->text = fp__strdup(w->text)))
-                goto fail;
+            ph[i].text = NULL; /* moved */
             fp->n_anchors++;
         }
+        fp__free_words(ph, nph);
     }
     for (int r = 0; r < fp->rows; r++)
         for (int c = 0; c < fp->cols; c++)
@@ -426,6 +401,208 @@ int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
 fail:
     fp_fingerprint_free(fp);
     return rc;
+}
+
+static int vert_overlap(fp_rect a, fp_rect b)
+{
+    int y0 = a.y > b.y ? a.y : b.y;
+    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
+    int m = a.h < b.h ? a.h : b.h;
+    return m > 0 && (y1 - y0) * 2 >= m;
+}
+
+int fp__phrases(const fp_word *w, int n, fp_word **out)
+{
+    *out = NULL;
+    if (n <= 0)
+        return 0;
+    fp_word *p = calloc((size_t)n, sizeof *p);
+    uint8_t *used = calloc((size_t)n, 1);
+    int np = 0;
+    if (!p || !used)
+        goto nomem;
+    for (;;) {
+        /* the next phrase starts at the top-left unused word that has no unused word
+         * just before it on its line */
+        int s = -1;
+        for (int i = 0; i < n; i++) {
+            if (used[i] || !w[i].text)
+                continue;
+            if (s < 0 || w[i].box.y + w[i].box.h / 2 < w[s].box.y + w[s].box.h / 2 - 2 ||
+                (vert_overlap(w[i].box, w[s].box) && w[i].box.x < w[s].box.x))
+                s = i;
+        }
+        if (s < 0)
+            break;
+        fp_rect b = w[s].box;
+        size_t len = strlen(w[s].text) + 1;
+        char *t = malloc(len);
+        if (!t)
+            goto nomem;
+        memcpy(t, w[s].text, len);
+        used[s] = 1;
+        float conf = w[s].conf;
+        for (;;) {
+            int best = -1, gapmax = b.h > 8 ? b.h : 8;
+            for (int i = 0; i < n; i++) {
+                if (used[i] || !w[i].text || !vert_overlap(b, w[i].box))
+                    continue;
+                int gap = w[i].box.x - (b.x + b.w);
+                if (gap < -2 || gap > gapmax)
+                    continue;
+                if (best < 0 || w[i].box.x < w[best].box.x)
+                    best = i;
+            }
+            if (best < 0)
+                break;
+            size_t add = strlen(w[best].text);
+            char *nt = realloc(t, len + add + 1);
+            if (!nt) {
+                free(t);
+                goto nomem;
+            }
+            t = nt;
+            t[len - 1] = ' ';
+            memcpy(t + len, w[best].text, add + 1);
+            len += add + 1;
+            fp_rect nb = w[best].box;
+            int x1 = nb.x + nb.w > b.x + b.w ? nb.x + nb.w : b.x + b.w;
+            int y0 = b.y < nb.y ? b.y : nb.y;
+            int y1 = b.y + b.h > nb.y + nb.h ? b.y + b.h : nb.y + nb.h;
+            b = (fp_rect){b.x, y0, x1 - b.x, y1 - y0};
+            if (w[best].conf < conf)
+                conf = w[best].conf;
+            used[best] = 1;
+        }
+        p[np++] = (fp_word){t, b, conf, w[s].kind};
+    }
+    free(used);
+    *out = p;
+    return np;
+nomem:
+    fp__free_words(p, np);
+    free(used);
+    return -1;
+}
+
+int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
+               fp_fingerprint **out)
+{
+    fp_options defo;
+    if (!opt) {
+        fp_options_default(&defo);
+        opt = &defo;
+    }
+    if (!out)
+        return FP_ERR_ARG;
+    *out = NULL;
+    if (!in || !in->image || in->n_layers > FP_MAX_LAYERS)
+        return FP_ERR_ARG;
+    fp_fingerprint *fp = NULL;
+    int rc = compute_one(in, key, opt, &fp);
+    if (rc)
+        return rc;
+    if (in->n_layers > 0) {
+        fp->layers = calloc((size_t)in->n_layers, sizeof *fp->layers);
+        if (!fp->layers) {
+            fp_fingerprint_free(fp);
+            return FP_ERR_NOMEM;
+        }
+        for (int i = 0; i < in->n_layers; i++) {
+            fp_input l = in->layers[i];
+            if (l.role == FP_WIN_TARGET)
+                l.role = FP_WIN_DIALOG;
+            if ((rc = compute_one(&l, NULL, opt, &fp->layers[i]))) {
+                fp_fingerprint_free(fp);
+                return rc;
+            }
+            fp->n_layers++;
+        }
+    }
+    *out = fp;
+    return FP_OK;
+}
+
+void fp_layer_label(fp_win_role role, const char *cls, const char *name, int x, int y,
+                    char *buf, size_t n)
+{
+    if (role == FP_WIN_POPUP)
+        snprintf(buf, n, "pop-up%s%s%s at (%d,%d)", cls && *cls ? " (" : "",
+                 cls && *cls ? cls : "", cls && *cls ? ")" : "", x, y);
+    else if (name && *name)
+        snprintf(buf, n, "window '%s'", name);
+    else
+        snprintf(buf, n, "window of class %s at (%d,%d)", cls && *cls ? cls : "?", x, y);
+}
+
+int fp_cell_equal(PIX *a, PIX *b, int col, int row, const fp_fingerprint *e)
+{
+    if (e && e->learned && col < e->cols && row < e->rows && e->learned[row * e->cols + col])
+        return 1;
+    int w = pixGetWidth(a), h = pixGetHeight(a);
+    if (w != (int)pixGetWidth(b) || h != (int)pixGetHeight(b))
+        return 0;
+    int wpa = pixGetWpl(a), wpb = pixGetWpl(b);
+    const l_uint32 *da = pixGetData(a), *db = pixGetData(b);
+    for (int y = row * FP_CELL; y < row * FP_CELL + FP_CELL && y < h; y++)
+        for (int x = col * FP_CELL; x < col * FP_CELL + FP_CELL && x < w; x++) {
+            if (!((da[(size_t)y * wpa + x] ^ db[(size_t)y * wpb + x]) & FP_ALPHA_MASK))
+                continue;
+            int masked = 0;
+            for (int i = 0; e && i < e->n_masks && !masked; i++)
+                masked = fp__rect_contains_point(e->masks[i].r, x, y);
+            if (!masked)
+                return 0;
+        }
+    return 1;
+}
+
+int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, int max_h,
+                       fp_rect **out)
+{
+    *out = NULL;
+    if (!before || !after || pixGetDepth(before) != 32 || pixGetDepth(after) != 32)
+        return -1;
+    int w = pixGetWidth(after), h = pixGetHeight(after);
+    if ((int)pixGetWidth(before) != w || (int)pixGetHeight(before) != h)
+        return -1;
+    int cols = (w + FP_CELL - 1) / FP_CELL, rows = (h + FP_CELL - 1) / FP_CELL;
+    uint8_t *ch = calloc((size_t)cols * rows + 1, 1);
+    if (!ch)
+        return -1;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
+            ch[r * cols + c] = !fp_cell_equal(before, after, c, r, NULL);
+    for (int i = 0; i < nkeep; i++) {
+        fp_rect k = keep[i];
+        if (k.w <= 0 || k.h <= 0)
+            continue;
+        int c0 = k.x < 0 ? 0 : k.x / FP_CELL, r0 = k.y < 0 ? 0 : k.y / FP_CELL;
+        int c1 = (k.x + k.w - 1) / FP_CELL, r1 = (k.y + k.h - 1) / FP_CELL;
+        for (int r = r0; r <= r1 && r < rows; r++)
+            for (int c = c0; c <= c1 && c < cols; c++)
+                ch[r * cols + c] = 0;
+    }
+    fp_verdict v;
+    memset(&v, 0, sizeof v);
+    int rc = fp__cells_to_rects(ch, cols, rows, w, h, &v);
+    free(ch);
+    if (rc) {
+        fp_verdict_free(&v);
+        return -1;
+    }
+    int n = 0;
+    for (int i = 0; i < v.n_changed; i++)
+        if (max_h <= 0 || v.changed[i].h <= max_h)
+            v.changed[n++] = v.changed[i];
+    *out = v.changed;
+    v.changed = NULL;
+    if (!n) {
+        free(*out);
+        *out = NULL;
+    }
+    fp_verdict_free(&v);
+    return n;
 }
 
 uint32_t fp__mode_colour(PIX *pix)

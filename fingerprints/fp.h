@@ -2,16 +2,28 @@
  * fp.h - vagt's fingerprint engine: image in, fingerprint out; compare two,
  * get a verdict with reasons; keep a baseline folder; draw diff images.
  *
- * No X11 and no Lua here: the caller captures the window (a Leptonica PIX,
- * 32 bpp, window-relative), lists the app's top-level windows, supplies OCR
- * words when it has them and the masked (dynamic) regions. Judging is local
- * and layered: L1 the top-level windows (class, size, new windows), L2 a grid
- * of 16x16 cells compared pixel by pixel against the stored reference image
- * (YIQ colour distance, small per-cell count threshold, masks skipped), L3
- * OCR text anchors (only when the caller passes words: to explain a drift).
- * Fast path: unchanged rows cost one memcmp (~1 ms at 1920x1080, 2 cores).
- * An anchor whose cells all compared unchanged is judged by its pixels, so
- * OCR misreads of an unchanged label never raise an alarm.
+ * No X11 and no Lua here: the caller captures what the step's input can
+ * reach (a Leptonica PIX per window, 32 bpp, window-relative): the target
+ * window and, as layers, every other window of the step's scene (pop-up
+ * menus and lists, dialogs of the application, windows of other
+ * applications stacked over the target). It supplies OCR words when it has
+ * them and the masked (dynamic) regions. Each window is judged in its own
+ * coordinates, so a dialog centred on the screen and a main window that moved
+ * raise no alarm; pop-ups are also judged by their place relative to the
+ * target (a menu that drops from elsewhere moves the entries a click hits).
+ * Judging is local and layered: L1 the scene's windows (a new dialog or
+ * pop-up, one gone, a size change), L2 a grid of 16x16 cells compared pixel
+ * by pixel against the stored reference image (YIQ colour distance, small
+ * per-cell count threshold, masks skipped), L3 OCR text anchors (only when
+ * the caller passes words: to explain a drift). Fast path: unchanged rows
+ * cost one memcmp (~1 ms at 1920x1080, 2 cores). An anchor whose cells all
+ * compared unchanged is judged by its pixels, so OCR misreads of an
+ * unchanged label never raise an alarm.
+ *
+ * Masks come only from evidence: declared by the script, typed into or
+ * changed by the robot's own input (never over a recorded anchor), differing
+ * between recordings (learned), covered by another judged window. Nothing
+ * here guesses what looks like a field.
  *
  * Ownership: fp_* never keeps caller pointers; every fp_verdict filled by
  * fp_compare/fp_compare_fp/fp_merge/fp_store_record must be released with
@@ -29,8 +41,13 @@
 extern "C" {
 #endif
 
-#define FP_FORMAT_VERSION 1
+/* Format 2 holds every window of a step's scene (layers) and no guessed
+ * field cells; format 1 entries are read (fp_entry_load) but a judge must
+ * refuse them: their learned cells may hide changes. */
+#define FP_FORMAT_VERSION 2
+#define FP_FORMAT_OLDEST 1
 #define FP_CELL 16 /* cell edge in pixels */
+#define FP_MAX_LAYERS 16 /* windows besides the target in one step */
 
 /* Return codes (0 = success). The runtime maps FP_ERR_CORRUPT to exit 2. */
 enum {
@@ -47,19 +64,20 @@ typedef struct fp_rect {
     int x, y, w, h;
 } fp_rect;
 
-/* One top-level window of the application (screen coordinates). List them
- * front-most first; position is ignored when judging, size and title are not. */
-typedef struct fp_window {
-    char *cls;
-    char *name;
-    fp_rect box;
-} fp_window;
+/* The role of a window in a step's scene. */
+typedef enum {
+    FP_WIN_TARGET = 0, /* the window the action is aimed at */
+    FP_WIN_POPUP = 1,  /* override-redirect: a menu, a combo or list pop-up, a tooltip */
+    FP_WIN_DIALOG = 2, /* another top-level of the same application */
+    FP_WIN_OVER = 3    /* another application's window stacked over the target */
+} fp_win_role;
 
-typedef enum { FP_WORD_LABEL = 0, FP_WORD_BUTTON = 1 } fp_word_kind;
+typedef enum { FP_WORD_LABEL = 0, FP_WORD_BUTTON = 1, FP_WORD_ENTRY = 2 } fp_word_kind;
 
 /* One OCR word, window-relative. Anchors in a fingerprint use the same type.
- * kind only changes the wording of reasons; fp_compute also marks a word
- * framed by a closed rectangle (a push button) as FP_WORD_BUTTON. */
+ * kind only changes the wording of reasons; fp_compute marks a word framed
+ * by a closed rectangle (a push button) as FP_WORD_BUTTON and every word of
+ * a pop-up as FP_WORD_ENTRY. */
 typedef struct fp_word {
     char *text;
     fp_rect box;
@@ -70,7 +88,12 @@ typedef struct fp_word {
 typedef enum {
     FP_MASK_DECLARED = 0, /* ignore region declared by the script */
     FP_MASK_TYPED = 1,    /* a field the robot typed into */
-    FP_MASK_LEARNED = 2   /* differed between recordings */
+    FP_MASK_LEARNED = 2,  /* differed between recordings */
+    FP_MASK_ROBOT = 3,    /* changed by the robot's own input (a display, a
+                             status line): its cells are skipped except where
+                             they touch a recorded anchor, so a button the robot
+                             clicks that an update relabels still counts */
+    FP_MASK_OCCLUDED = 4  /* covered by another window (judged on its own) */
 } fp_mask_source;
 
 typedef struct fp_mask {
@@ -78,27 +101,36 @@ typedef struct fp_mask {
     fp_mask_source source;
 } fp_mask;
 
-/* What the caller saw. Pointers are borrowed, never freed by fp_. */
+/* What the caller saw: the target window, with the scene's other windows as
+ * layers (front-most first; a layer's own layers are ignored). Pointers are
+ * borrowed, never freed by fp_. */
 typedef struct fp_input {
     PIX *image;             /* window image, 32 bpp (other depths converted) */
-    const char *win_class;  /* target window class */
-    const fp_window *windows; int n_windows; /* app's top-levels, front first;
-                                                NULL/0: unknown, not judged */
+    const char *win_class;  /* WM_CLASS class ("" for pop-ups without one) */
+    const char *win_name;   /* title (may hold data: matched, not compared) */
+    fp_win_role role;       /* FP_WIN_TARGET for the target */
+    int x, y;               /* a layer's position relative to the target */
+    int front;              /* a layer: 1 when stacked over the target */
+    const struct fp_input *layers; int n_layers; /* NULL/0: no other window */
     const fp_word *words; int n_words;       /* OCR words, if has_words */
     int has_words;          /* 1 when OCR ran (n_words may then be 0) */
     fp_rect words_region;   /* area OCR covered; w=0 means the whole window */
     const fp_mask *masks; int n_masks;
 } fp_input;
 
-/* A fingerprint (owns everything in it). */
+/* A fingerprint (owns everything in it): the target window's, with the
+ * other windows of the scene as layers of the same type. */
 typedef struct fp_fingerprint {
-    int version;            /* FP_FORMAT_VERSION */
-    char *key;              /* step key (may be NULL until stored) */
+    int version;            /* format the entry was read as (FP_FORMAT_VERSION when computed) */
+    char *key;              /* step key (may be NULL until stored; NULL in layers) */
     char *win_class;
+    char *win_name;
+    fp_win_role role;
+    int x, y, front;        /* layers: place relative to the target, stacking */
     int width, height;
-    fp_window *windows; int n_windows;
+    struct fp_fingerprint **layers; int n_layers; /* front-most first */
     fp_word *anchors; int n_anchors;   /* static words */
-    fp_mask *masks; int n_masks;       /* declared/typed masks kept */
+    fp_mask *masks; int n_masks;       /* declared/typed/robot/occluded masks kept */
     int cols, rows;                    /* cell grid */
     uint8_t *learned;                  /* cols*rows, 1 = learned volatile */
     uint64_t *cells;                   /* cols*rows cell descriptors */
@@ -117,7 +149,9 @@ typedef struct fp_options {
 } fp_options;
 
 /* The result of a comparison. Reasons are plain sentences with window
- * coordinates; changed holds merged changed cells (window-relative). */
+ * coordinates (a layer's reasons name the layer and use its own
+ * coordinates); changed and ignored hold rectangles relative to the
+ * target's origin (layers at their current place), for the diff image. */
 typedef struct fp_verdict {
     int match;            /* 1 = match, 0 = drift */
     char **reasons; int n_reasons;
@@ -125,7 +159,8 @@ typedef struct fp_verdict {
     fp_rect *ignored; int n_ignored; /* masks and learned cells applied */
     int cells_total, cells_checked, cells_masked, cells_changed;
     int anchors_checked, anchors_moved, anchors_renamed, anchors_missing;
-    int windows_new, windows_missing;
+    int windows_new, windows_missing, windows_moved; /* scene layers */
+    int windows_changed;  /* matched layers whose content differs */
     int size_changed, class_changed;
     double elapsed_ms;    /* time spent in fp_compare */
 } fp_verdict;
@@ -138,6 +173,10 @@ int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
 void fp_fingerprint_free(fp_fingerprint *fp);
 /* Mark learned volatile cells overlapping r. */
 void fp_learn_rect(fp_fingerprint *fp, fp_rect r);
+/* A short name of a layer for reasons and logs: "pop-up (Menu) at (4,24)",
+ * "window 'Nyheder i version 2.0'". */
+void fp_layer_label(fp_win_role role, const char *cls, const char *name, int x, int y,
+                    char *buf, size_t n);
 /* Descriptor of one cell: 4x4 sub-blocks, 4-bit mean luma each. */
 uint64_t fp_cell_descriptor(PIX *pix32, int col, int row);
 /* Sum of nibble differences between two descriptors (0 = alike). */
@@ -157,12 +196,37 @@ void fp_verdict_free(fp_verdict *v);
 /* Merge a further recording into base. On FP_OK *out is a new fingerprint
  * (cells that differ, and the whole box of a word that changed, became
  * learned volatile; anchors not in every recording dropped; recordings
- * summed; base's reference image kept). Refused (FP_ERR_REFUSED, reasons in
- * *refusal) when it differs by more than data: window class or size, new or
- * missing top-level windows, a label moved, label boxes resized (font), or
- * more than max_learn_fraction of the checked cells changed. */
+ * summed; base's reference image kept); layers are merged pairwise. Refused
+ * (FP_ERR_REFUSED, reasons in *refusal, its changed rectangles the regions
+ * that differ) when it differs by more than data: window class or size, new
+ * or missing windows or pop-ups, a pop-up placed elsewhere, a label that now
+ * reads differently or moved, label boxes resized (font), or more than
+ * max_learn_fraction of the checked cells changed. Differences under masks
+ * (typed, robot-changed, declared) are data and merge. */
 int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec,
              const fp_options *opt, fp_fingerprint **out, fp_verdict *refusal);
+
+/* Cells (FP_CELL) where two same-sized images differ (RGB bits), grouped into
+ * 8-connected boxes no taller than max_h pixels (taller changes: a page or a
+ * dialog, not data; 0 = no limit); cells under any box in keep (a label that
+ * reads the same before and after) are left out. Returns the number of
+ * rectangles in *out (malloc'd; free()), -1 when out of memory or the sizes
+ * differ. What the robot's input changed, for FP_MASK_ROBOT masks. */
+int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, int max_h,
+                       fp_rect **out);
+/* 1 when cell (col,row) shows the same RGB pixels in a and b (same size),
+ * leaving out pixels under masks and cells learned volatile in e (may be NULL). */
+int fp_cell_equal(PIX *a, PIX *b, int col, int row, const fp_fingerprint *e);
+
+/* The scene as the screen showed it: the target's image with its layers
+ * painted at their places (behind-the-target layers first, then the target,
+ * then those in front, back to front). *ox, *oy: where the target's origin
+ * lies in the returned image. Caller pixDestroy()s. */
+PIX *fp_scene_image(const fp_fingerprint *fp, int *ox, int *oy);
+PIX *fp_input_scene_image(const fp_input *in, int *ox, int *oy);
+/* Diff image of two scenes: recorded | current | difference, verdict
+ * rectangles placed with the current scene's origin. */
+PIX *fp_diff_scene(const fp_fingerprint *base, const fp_input *cur, const fp_verdict *v);
 
 /* Diff image: recorded | current | difference, side by side; changed
  * regions outlined in red on the current image (and the diff panel), where

@@ -19,10 +19,12 @@ int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int fp__verdict_rect(fp_verdict *v, fp_rect r);
 
-int fp__copy_windows(fp_window **dst, int *ndst, const fp_window *src, int n);
 int fp__copy_words(fp_word **dst, int *ndst, const fp_word *src, int n);
-void fp__free_windows(fp_window *w, int n);
 void fp__free_words(fp_word *w, int n);
+
+/* Words joined into phrases along their line (a gap of at most their height, or 8 px):
+ * the unit of anchors. *out malloc'd with its texts; returns the count, -1 if no memory. */
+int fp__phrases(const fp_word *w, int n, fp_word **out);
 
 /* 32 bpp view of pix: a clone when already 32 bpp, else a conversion. */
 PIX *fp__to32(PIX *pix);
@@ -34,18 +36,34 @@ double fp__max_delta(double threshold);
 
 /* Cell-grid comparison of two equally sized 32 bpp images with masks.
  * changed (cols*rows) gets 1 for changed cells; skipped (may be NULL) 1 for
- * masked or learned cells. Fills the cell counts in v. */
+ * masked or learned cells. FP_MASK_ROBOT masks skip whole cells, except
+ * cells that touch a box in protect (the recorded anchors). Fills the cell
+ * counts in v. */
 int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
                       const fp_mask *m1, int n1, const fp_mask *m2, int n2,
+                      const fp_word *protect, int nprotect,
                       const fp_options *opt, uint8_t *changed, uint8_t *skipped,
                       fp_verdict *v);
 /* Merge changed cells into rectangles (8-connected), appended to v. */
 int fp__cells_to_rects(const uint8_t *changed, int cols, int rows, int w,
                        int h, fp_verdict *v);
 
-/* Match top-level window lists; appends reasons. Returns (new, missing). */
-void fp__compare_windows(const fp_window *base, int nb, const fp_window *cur,
-                         int nc, const char *target_class, fp_verdict *v);
+/* What identifies a window of a scene when two scenes are paired. */
+typedef struct fp__winkey {
+    fp_win_role role;
+    const char *cls, *name;
+    int x, y, w, h, front;
+} fp__winkey;
+/* Pairs base windows with current ones (both front-most first): same role,
+ * class, size and title; then same role, class and size; then same role and
+ * class. bm[i] = index into c or -1; cm[j] = index into b or -1. */
+void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, int *bm,
+                      int *cm);
+/* Appends the reasons, rectangles and cell counts of a window's verdict to v:
+ * reasons prefixed with label (none when NULL or ""), rectangles offset by
+ * (dx, dy). */
+int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, int dx,
+                       int dy);
 
 /* Most frequent colour (0xRRGGBB) of an image, sampled. */
 uint32_t fp__mode_colour(PIX *pix32);

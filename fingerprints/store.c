@@ -3,14 +3,23 @@
  *
  * <stem> = fp_sanitize_key(key): [A-Za-z0-9._-], at most 48 characters, then
  * '-' and the FNV-1a 32 of the whole key; the real key is inside the JSON.
- * Entry (format version 1), every field required:
- *   format "vagt-fingerprint", version 1, key, image (file name beside the
- *   JSON), image_fnv1a64 (digest of the PNG bytes), recordings (>= 1),
- *   cell_size 16, window {class, width, height},
- *   toplevels [{class, name, x, y, width, height}],
- *   anchors [{text, x, y, w, h, conf, kind "label"|"button"}] (conf and kind
- *   optional), masks [{x, y, w, h, source "declared"|"typed"|"learned"}],
- *   learned [{x, y, w, h}] (cell-aligned rectangles of volatile cells).
+ * Entry (format version 2), every field required unless marked optional:
+ *   format "vagt-fingerprint", version 2, key, recordings (>= 1), cell_size 16,
+ *   window {class, name (optional), width, height, image (file name beside
+ *     the JSON), image_fnv1a64 (digest of the PNG bytes), anchors, masks,
+ *     learned},
+ *   layers [{role "popup"|"dialog"|"over", front (bool), class, name, x, y
+ *     (relative to the target), width, height, image, image_fnv1a64,
+ *     anchors, masks, learned}]  (the scene's other windows, front-most
+ *     first; each layer's PNG is <stem>.<n>.png)
+ * where anchors [{text, x, y, w, h, conf, kind "label"|"button"|"entry"}]
+ * (conf and kind optional), masks [{x, y, w, h, source "declared"|"typed"|
+ * "learned"|"robot"|"occluded"}], learned [{x, y, w, h}] (cell-aligned
+ * rectangles of volatile cells).
+ * Format 1 (read, never written): image, image_fnv1a64, anchors, masks and
+ * learned at the top level, window {class, width, height}, toplevels [...]
+ * (ignored), no layers. Its learned cells may come from guessed text fields,
+ * so fp_entry_load marks it version 1 and the runtime refuses to judge with it.
  * Cell descriptors are not stored: they are recomputed from the PNG. */
 #include "fp_int.h"
 
@@ -110,69 +119,48 @@ static cJSON *rect_json(fp_rect r, const char *wkey, const char *hkey)
     return o;
 }
 
-static const char *mask_source_name(fp_mask_source s)
-{
-    return s == FP_MASK_TYPED ? "typed" : s == FP_MASK_LEARNED ? "learned" : "declared";
-}
+static const char *const mask_names[] = {"declared", "typed", "learned", "robot",
+                                         "occluded"};
+static const char *const role_names[] = {"target", "popup", "dialog", "over"};
+static const char *const kind_names[] = {"label", "button", "entry"};
 
-static char *entry_json(const fp_fingerprint *fp, const char *png_name,
+/* anchors, masks and learned cells of one window into o */
+static void window_json(cJSON *o, const fp_fingerprint *fp, const char *png_name,
                         const char *digest)
 {
-    cJSON *root = cJSON_CreateObject();
-    if (!root)
-        return NULL;
-    cJSON_AddStringToObject(root, "format", "vagt-fingerprint");
-    cJSON_AddNumberToObject(root, "version", FP_FORMAT_VERSION);
-    cJSON_AddStringToObject(root, "key", fp->key);
-    cJSON_AddStringToObject(root, "image", png_name);
-    cJSON_AddStringToObject(root, "image_fnv1a64", digest);
-    cJSON_AddNumberToObject(root, "recordings", fp->recordings > 0 ? fp->recordings : 1);
-    cJSON_AddNumberToObject(root, "cell_size", FP_CELL);
-    cJSON *win = cJSON_AddObjectToObject(root, "window");
-    if (win) {
-        cJSON_AddStringToObject(win, "class", fp->win_class ? fp->win_class : "");
-        cJSON_AddNumberToObject(win, "width", fp->width);
-        cJSON_AddNumberToObject(win, "height", fp->height);
-    }
-    cJSON *tl = cJSON_AddArrayToObject(root, "toplevels");
-    for (int i = 0; tl && i < fp->n_windows; i++) {
-        cJSON *o = cJSON_CreateObject();
-        if (!o)
-            break;
-        cJSON_AddStringToObject(o, "class", fp->windows[i].cls);
-        cJSON_AddStringToObject(o, "name", fp->windows[i].name);
-        cJSON_AddNumberToObject(o, "x", fp->windows[i].box.x);
-        cJSON_AddNumberToObject(o, "y", fp->windows[i].box.y);
-        cJSON_AddNumberToObject(o, "width", fp->windows[i].box.w);
-        cJSON_AddNumberToObject(o, "height", fp->windows[i].box.h);
-        cJSON_AddItemToArray(tl, o);
-    }
-    cJSON *an = cJSON_AddArrayToObject(root, "anchors");
+    cJSON_AddStringToObject(o, "class", fp->win_class ? fp->win_class : "");
+    cJSON_AddStringToObject(o, "name", fp->win_name ? fp->win_name : "");
+    cJSON_AddNumberToObject(o, "width", fp->width);
+    cJSON_AddNumberToObject(o, "height", fp->height);
+    cJSON_AddStringToObject(o, "image", png_name);
+    cJSON_AddStringToObject(o, "image_fnv1a64", digest);
+    cJSON *an = cJSON_AddArrayToObject(o, "anchors");
     for (int i = 0; an && i < fp->n_anchors; i++) {
         const fp_word *w = &fp->anchors[i];
-        cJSON *o = cJSON_CreateObject();
-        if (!o)
+        cJSON *a = cJSON_CreateObject();
+        if (!a)
             break;
-        cJSON_AddStringToObject(o, "text", w->text);
-        cJSON_AddNumberToObject(o, "x", w->box.x);
-        cJSON_AddNumberToObject(o, "y", w->box.y);
-        cJSON_AddNumberToObject(o, "w", w->box.w);
-        cJSON_AddNumberToObject(o, "h", w->box.h);
-        cJSON_AddNumberToObject(o, "conf", (int)(w->conf + 0.5f));
-        cJSON_AddStringToObject(o, "kind", w->kind == FP_WORD_BUTTON ? "button" : "label");
-        cJSON_AddItemToArray(an, o);
+        cJSON_AddStringToObject(a, "text", w->text);
+        cJSON_AddNumberToObject(a, "x", w->box.x);
+        cJSON_AddNumberToObject(a, "y", w->box.y);
+        cJSON_AddNumberToObject(a, "w", w->box.w);
+        cJSON_AddNumberToObject(a, "h", w->box.h);
+        cJSON_AddNumberToObject(a, "conf", (int)(w->conf + 0.5f));
+        cJSON_AddStringToObject(a, "kind", kind_names[w->kind <= FP_WORD_ENTRY ? w->kind : 0]);
+        cJSON_AddItemToArray(an, a);
     }
-    cJSON *ma = cJSON_AddArrayToObject(root, "masks");
+    cJSON *ma = cJSON_AddArrayToObject(o, "masks");
     for (int i = 0; ma && i < fp->n_masks; i++) {
-        cJSON *o = rect_json(fp->masks[i].r, "w", "h");
-        if (!o)
+        cJSON *m = rect_json(fp->masks[i].r, "w", "h");
+        if (!m)
             break;
-        cJSON_AddStringToObject(o, "source", mask_source_name(fp->masks[i].source));
-        cJSON_AddItemToArray(ma, o);
+        unsigned src = fp->masks[i].source;
+        cJSON_AddStringToObject(m, "source", mask_names[src <= FP_MASK_OCCLUDED ? src : 0]);
+        cJSON_AddItemToArray(ma, m);
     }
     /* learned volatile cells as cell-aligned rectangles: runs per row,
      * extended downwards while the next row has the same run */
-    cJSON *le = cJSON_AddArrayToObject(root, "learned");
+    cJSON *le = cJSON_AddArrayToObject(o, "learned");
     uint8_t *done = calloc((size_t)fp->cols * fp->rows + 1, 1);
     for (int r = 0; le && done && r < fp->rows; r++)
         for (int c = 0; c < fp->cols; c++) {
@@ -200,11 +188,40 @@ static char *entry_json(const fp_fingerprint *fp, const char *png_name,
                           (r1 - r + 1) * FP_CELL};
             if (rc.x + rc.w > fp->width) rc.w = fp->width - rc.x;
             if (rc.y + rc.h > fp->height) rc.h = fp->height - rc.y;
-            cJSON *o = rect_json(rc, "w", "h");
-            if (o)
-                cJSON_AddItemToArray(le, o);
+            cJSON *m = rect_json(rc, "w", "h");
+            if (m)
+                cJSON_AddItemToArray(le, m);
         }
     free(done);
+}
+
+/* png_names/digests: [0] the target, [1..] its layers */
+static char *entry_json(const fp_fingerprint *fp, char **png_names, char (*digests)[17])
+{
+    cJSON *root = cJSON_CreateObject();
+    if (!root)
+        return NULL;
+    cJSON_AddStringToObject(root, "format", "vagt-fingerprint");
+    cJSON_AddNumberToObject(root, "version", FP_FORMAT_VERSION);
+    cJSON_AddStringToObject(root, "key", fp->key);
+    cJSON_AddNumberToObject(root, "recordings", fp->recordings > 0 ? fp->recordings : 1);
+    cJSON_AddNumberToObject(root, "cell_size", FP_CELL);
+    cJSON *win = cJSON_AddObjectToObject(root, "window");
+    if (win)
+        window_json(win, fp, png_names[0], digests[0]);
+    cJSON *ls = cJSON_AddArrayToObject(root, "layers");
+    for (int i = 0; ls && i < fp->n_layers; i++) {
+        const fp_fingerprint *l = fp->layers[i];
+        cJSON *o = cJSON_CreateObject();
+        if (!o)
+            break;
+        cJSON_AddStringToObject(o, "role", role_names[l->role <= FP_WIN_OVER ? l->role : 2]);
+        cJSON_AddBoolToObject(o, "front", l->front);
+        cJSON_AddNumberToObject(o, "x", l->x);
+        cJSON_AddNumberToObject(o, "y", l->y);
+        window_json(o, l, png_names[i + 1], digests[i + 1]);
+        cJSON_AddItemToArray(ls, o);
+    }
     char *s = cJSON_Print(root);
     cJSON_Delete(root);
     return s;
@@ -295,47 +312,69 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
 {
     if (err)
         memset(err, 0, sizeof *err);
-    if (!dir || !fp || !fp->key || !fp->image)
+    if (!dir || !fp || !fp->key || !fp->image || fp->n_layers < 0 ||
+        fp->n_layers > FP_MAX_LAYERS)
         return seterr(err, FP_ERR_ARG, "fp_store_save: fingerprint without key or image");
+    for (int i = 0; i < fp->n_layers; i++)
+        if (!fp->layers[i] || !fp->layers[i]->image)
+            return seterr(err, FP_ERR_ARG, "fp_store_save: layer without image");
     int rc = ensure_dir(dir, err);
     if (rc)
         return rc;
+    int nimg = 1 + fp->n_layers;
     char *stem = fp_sanitize_key(fp->key);
-    char *png = stem ? join(dir, stem, ".png") : NULL;
     char *js = stem ? join(dir, stem, ".json") : NULL;
-    char *pngname = stem ? malloc(strlen(stem) + 5) : NULL;
+    char *names[1 + FP_MAX_LAYERS] = {0}, digests[1 + FP_MAX_LAYERS][17];
+    l_uint8 *data[1 + FP_MAX_LAYERS] = {0};
+    size_t size[1 + FP_MAX_LAYERS] = {0};
     char *text = NULL;
-    l_uint8 *pngdata = NULL;
-    size_t pngsize = 0;
-    char digest[17];
-    if (!stem || !png || !js || !pngname) {
+    if (!stem || !js) {
         rc = seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
-    sprintf(pngname, "%s.png", stem);
-    if (pixWriteMem(&pngdata, &pngsize, fp->image, IFF_PNG) || !pngdata) {
-        rc = seterr(err, FP_ERR_NOMEM, "%s: cannot encode the reference image", png);
-        goto out;
+    for (int i = 0; i < nimg; i++) {
+        const fp_fingerprint *w = i ? fp->layers[i - 1] : fp;
+        size_t n = strlen(stem) + 16;
+        if (!(names[i] = malloc(n))) {
+            rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        if (i)
+            snprintf(names[i], n, "%s.%d.png", stem, i);
+        else
+            snprintf(names[i], n, "%s.png", stem);
+        if (pixWriteMem(&data[i], &size[i], w->image, IFF_PNG) || !data[i]) {
+            rc = seterr(err, FP_ERR_NOMEM, "%s/%s: cannot encode the reference image", dir,
+                        names[i]);
+            goto out;
+        }
+        digest_hex(data[i], size[i], digests[i]);
     }
-    digest_hex(pngdata, pngsize, digest);
-    if (!(text = entry_json(fp, pngname, digest))) {
+    if (!(text = entry_json(fp, names, digests))) {
         rc = seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* PNG first, JSON last: the JSON names the entry and the PNG's digest */
-    membuf mb = {pngdata, pngsize};
-    if ((rc = atomic_write(dir, png, write_buf_cb, &mb, err)))
-        goto out;
+    /* PNGs first, JSON last: the JSON names the entry and the PNGs' digests */
+    for (int i = 0; i < nimg; i++) {
+        char *png = join(dir, names[i], "");
+        membuf mb = {data[i], size[i]};
+        rc = png ? atomic_write(dir, png, write_buf_cb, &mb, err)
+                 : seterr(err, FP_ERR_NOMEM, "out of memory");
+        free(png);
+        if (rc)
+            goto out;
+    }
     if ((rc = atomic_write(dir, js, write_text_cb, text, err)))
         goto out;
     fsync_dir(dir);
 out:
-    lept_free(pngdata);
+    for (int i = 0; i < nimg; i++) {
+        lept_free(data[i]);
+        free(names[i]);
+    }
     free(text);
     free(stem);
-    free(png);
     free(js);
-    free(pngname);
     return rc;
 }
 
@@ -365,7 +404,7 @@ static cJSON *jget(jctx *c, const cJSON *o, const char *name, const char *path)
 static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
                 int *out, int min)
 {
-    char path[160];
+    char path[256];
     snprintf(path, sizeof path, "%s%s", prefix, name);
     cJSON *it = jget(c, o, name, path);
     if (!it)
@@ -386,7 +425,7 @@ static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
 
 static const char *jstr(jctx *c, const cJSON *o, const char *name, const char *prefix)
 {
-    char path[160];
+    char path[256];
     snprintf(path, sizeof path, "%s%s", prefix, name);
     cJSON *it = jget(c, o, name, path);
     if (!it)
@@ -398,14 +437,36 @@ static const char *jstr(jctx *c, const cJSON *o, const char *name, const char *p
     return it->valuestring;
 }
 
-static cJSON *jarray(jctx *c, const cJSON *o, const char *name)
+static cJSON *jarray(jctx *c, const cJSON *o, const char *name, const char *prefix)
 {
-    cJSON *it = jget(c, o, name, name);
+    char path[256];
+    snprintf(path, sizeof path, "%s%s", prefix, name);
+    cJSON *it = jget(c, o, name, path);
     if (it && !cJSON_IsArray(it)) {
-        jfail(c, name, "expected an array");
+        jfail(c, path, "expected an array");
         return NULL;
     }
     return it;
+}
+
+/* one of names[0..n) -> its index, or -1 after reporting the field */
+static int jenum(jctx *c, const cJSON *o, const char *name, const char *prefix,
+                 const char *const *names, int n, int first)
+{
+    const char *s = jstr(c, o, name, prefix);
+    if (!s)
+        return -1;
+    for (int i = first; i < n; i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    char path[256], what[160];
+    snprintf(path, sizeof path, "%s%s", prefix, name);
+    size_t l = (size_t)snprintf(what, sizeof what, "expected");
+    for (int i = first; i < n && l < sizeof what; i++)
+        l += (size_t)snprintf(what + l, sizeof what - l, "%s \"%s\"",
+                              i == first ? "" : i == n - 1 ? " or" : ",", names[i]);
+    jfail(c, path, what);
+    return -1;
 }
 
 static int jrect(jctx *c, const cJSON *o, const char *prefix, const char *wk,
@@ -464,6 +525,180 @@ fail:
     return NULL;
 }
 
+/* The reference PNG `image` beside the JSON at json_path, checked against its
+ * digest and the window size. */
+static int load_png(jctx *c, const char *json_path, const char *image, const char *digest,
+                    const char *field, fp_fingerprint *fp)
+{
+    char dfield[300];
+    snprintf(dfield, sizeof dfield, "%s_fnv1a64", field);
+    if (!*image || strchr(image, '/') || image[0] == '.')
+        return jfail(c, field, "must be a file name in the baseline folder");
+    const char *slash = strrchr(json_path, '/');
+    size_t dl = slash ? (size_t)(slash - json_path) : 0, n = dl + strlen(image) + 2;
+    char *pngpath = malloc(n);
+    if (!pngpath) {
+        c->rc = seterr(c->err, FP_ERR_NOMEM, "out of memory");
+        return 0;
+    }
+    if (slash)
+        snprintf(pngpath, n, "%.*s/%s", (int)dl, json_path, image);
+    else
+        snprintf(pngpath, n, "%s", image);
+    size_t plen = 0;
+    int peno = 0, ok = 0;
+    char *pdata = read_file(pngpath, MAX_PNG_BYTES, &plen, &peno);
+    char have[17];
+    PIX *p = NULL;
+    if (!pdata) {
+        c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': reference image %s is %s",
+                       json_path, field, pngpath, peno == ENOENT ? "missing" : strerror(peno));
+        goto out;
+    }
+    digest_hex((const unsigned char *)pdata, plen, have);
+    if (strcmp(have, digest)) {
+        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+                       "%s: field '%s': %s was changed after it was stored (digest %s, "
+                       "entry says %s)",
+                       json_path, dfield, pngpath, have, digest);
+        goto out;
+    }
+    if (!(p = pixReadMem((const l_uint8 *)pdata, plen))) {
+        c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s is not a readable PNG",
+                       json_path, field, pngpath);
+        goto out;
+    }
+    if (!(fp->image = fp__to32(p))) {
+        c->rc = seterr(c->err, FP_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((int)pixGetWidth(fp->image) != fp->width || (int)pixGetHeight(fp->image) != fp->height) {
+        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+                       "%s: field '%s': size %dx%d does not match %s (%dx%d)", json_path,
+                       field, fp->width, fp->height, pngpath, pixGetWidth(fp->image),
+                       pixGetHeight(fp->image));
+        goto out;
+    }
+    for (int r = 0; r < fp->rows; r++)
+        for (int cc = 0; cc < fp->cols; cc++)
+            fp->cells[r * fp->cols + cc] = fp_cell_descriptor(fp->image, cc, r);
+    ok = 1;
+out:
+    pixDestroy(&p);
+    free(pdata);
+    free(pngpath);
+    return ok;
+}
+
+/* One window: class, name and size from meta; image, anchors, masks and
+ * learned cells from data (the same object in format 2). Field paths in
+ * messages start with mpfx / dpfx. */
+static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON *data,
+                       const char *dpfx, const char *json_path, int version,
+                       fp_fingerprint *fp)
+{
+    if (!cJSON_IsObject(meta) || !cJSON_IsObject(data)) {
+        char p[160];
+        snprintf(p, sizeof p, "%.*s", (int)strlen(mpfx) - 1, mpfx);
+        return jfail(c, p, "expected an object");
+    }
+    const char *cls = jstr(c, meta, "class", mpfx), *name = "";
+    if (!cls || !jint(c, meta, "width", mpfx, &fp->width, 1) ||
+        !jint(c, meta, "height", mpfx, &fp->height, 1))
+        return 0;
+    if (cJSON_GetObjectItemCaseSensitive(meta, "name") && !(name = jstr(c, meta, "name", mpfx)))
+        return 0;
+    if (fp->width > 16384 || fp->height > 16384) {
+        char p[160];
+        snprintf(p, sizeof p, "%s%s", mpfx, fp->width > 16384 ? "width" : "height");
+        return jfail(c, p, "larger than 16384");
+    }
+    fp->win_class = fp__strdup(cls);
+    fp->win_name = fp__strdup(name);
+    fp->cols = (fp->width + FP_CELL - 1) / FP_CELL;
+    fp->rows = (fp->height + FP_CELL - 1) / FP_CELL;
+    size_t ncell = (size_t)fp->cols * fp->rows;
+    fp->learned = calloc(ncell, 1);
+    fp->cells = calloc(ncell, sizeof *fp->cells);
+    if (!fp->win_class || !fp->win_name || !fp->learned || !fp->cells)
+        goto nomem;
+    char pfx[200], path[240];
+    cJSON *arr, *it;
+    int i;
+    /* anchors */
+    if (!(arr = jarray(c, data, "anchors", dpfx)))
+        return 0;
+    fp->anchors = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->anchors);
+    if (!fp->anchors)
+        goto nomem;
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        snprintf(pfx, sizeof pfx, "%sanchors[%d].", dpfx, i);
+        fp_word *w = &fp->anchors[i];
+        if (!jrect(c, it, pfx, "w", "h", &w->box))
+            return 0;
+        const char *t = jstr(c, it, "text", pfx);
+        if (!t)
+            return 0;
+        int conf = 100;
+        if (cJSON_GetObjectItemCaseSensitive(it, "conf") && !jint(c, it, "conf", pfx, &conf, 0))
+            return 0;
+        w->conf = (float)conf;
+        if (cJSON_GetObjectItemCaseSensitive(it, "kind")) {
+            int k = jenum(c, it, "kind", pfx, kind_names, version >= 2 ? 3 : 2, 0);
+            if (k < 0)
+                return 0;
+            w->kind = (fp_word_kind)k;
+        }
+        w->text = fp__strdup(t);
+        fp->n_anchors = ++i;
+        if (!w->text)
+            goto nomem;
+    }
+    /* masks */
+    if (!(arr = jarray(c, data, "masks", dpfx)))
+        return 0;
+    fp->masks = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->masks);
+    if (!fp->masks)
+        goto nomem;
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        snprintf(pfx, sizeof pfx, "%smasks[%d].", dpfx, i);
+        fp_mask *m = &fp->masks[i];
+        if (!jrect(c, it, pfx, "w", "h", &m->r))
+            return 0;
+        int k = jenum(c, it, "source", pfx, mask_names, version >= 2 ? 5 : 3, 0);
+        if (k < 0)
+            return 0;
+        m->source = (fp_mask_source)k;
+        fp->n_masks = ++i;
+    }
+    /* learned cells */
+    if (!(arr = jarray(c, data, "learned", dpfx)))
+        return 0;
+    i = 0;
+    cJSON_ArrayForEach(it, arr) {
+        snprintf(pfx, sizeof pfx, "%slearned[%d].", dpfx, i++);
+        fp_rect r;
+        if (!jrect(c, it, pfx, "w", "h", &r))
+            return 0;
+        if (r.x < 0 || r.y < 0 || r.x + r.w > fp->width || r.y + r.h > fp->height) {
+            snprintf(path, sizeof path, "%.*s", (int)strlen(pfx) - 1, pfx);
+            return jfail(c, path, "outside the window");
+        }
+        fp_learn_rect(fp, r);
+    }
+    const char *image = jstr(c, data, "image", dpfx);
+    const char *digest = image ? jstr(c, data, "image_fnv1a64", dpfx) : NULL;
+    if (!image || !digest)
+        return 0;
+    snprintf(path, sizeof path, "%simage", dpfx);
+    return load_png(c, json_path, image, digest, path, fp);
+nomem:
+    c->rc = seterr(c->err, FP_ERR_NOMEM, "out of memory");
+    return 0;
+}
+
 int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
 {
     if (err)
@@ -492,7 +727,6 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
     free(text);
     jctx c = {path, err, 0};
     fp_fingerprint *fp = calloc(1, sizeof *fp);
-    char *pngpath = NULL;
     if (!fp) {
         cJSON_Delete(root);
         return seterr(err, FP_ERR_NOMEM, "out of memory");
@@ -502,226 +736,95 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
         goto out;
     }
     int version = 0, cell = 0;
-    const char *key, *image, *cls, *format, *digest;
+    const char *key, *format;
     if (!(format = jstr(&c, root, "format", "")))
         goto out;
     if (strcmp(format, "vagt-fingerprint")) {
         jfail(&c, "format", "expected \"vagt-fingerprint\"");
         goto out;
     }
-    if (!jint(&c, root, "version", "", &version, 1))
+    if (!jint(&c, root, "version", "", &version, FP_FORMAT_OLDEST))
         goto out;
     if (version > FP_FORMAT_VERSION) {
         jfail(&c, "version", "newer than this vagt understands");
         goto out;
     }
-    if (!(key = jstr(&c, root, "key", "")) || !(image = jstr(&c, root, "image", "")))
-        goto out;
-    if (!(digest = jstr(&c, root, "image_fnv1a64", "")))
-        goto out;
-    if (!*image || strchr(image, '/') || image[0] == '.') {
-        jfail(&c, "image", "must be a file name in the baseline folder");
-        goto out;
-    }
-    if (!jint(&c, root, "recordings", "", &fp->recordings, 1) ||
+    if (!(key = jstr(&c, root, "key", "")) ||
+        !jint(&c, root, "recordings", "", &fp->recordings, 1) ||
         !jint(&c, root, "cell_size", "", &cell, 1))
         goto out;
     if (cell != FP_CELL) {
         jfail(&c, "cell_size", "must be 16");
         goto out;
     }
-    cJSON *win = jget(&c, root, "window", "window");
-    if (!win)
-        goto out;
-    if (!cJSON_IsObject(win)) {
-        jfail(&c, "window", "expected an object");
-        goto out;
-    }
-    if (!(cls = jstr(&c, win, "class", "window.")) ||
-        !jint(&c, win, "width", "window.", &fp->width, 1) ||
-        !jint(&c, win, "height", "window.", &fp->height, 1))
-        goto out;
-    if (fp->width > 16384 || fp->height > 16384) {
-        jfail(&c, fp->width > 16384 ? "window.width" : "window.height",
-              "larger than 16384");
-        goto out;
-    }
-    fp->version = FP_FORMAT_VERSION;
-    fp->key = fp__strdup(key);
-    fp->win_class = fp__strdup(cls);
-    fp->cols = (fp->width + FP_CELL - 1) / FP_CELL;
-    fp->rows = (fp->height + FP_CELL - 1) / FP_CELL;
-    size_t ncell = (size_t)fp->cols * fp->rows;
-    fp->learned = calloc(ncell, 1);
-    fp->cells = calloc(ncell, sizeof *fp->cells);
-    if (!fp->key || !fp->win_class || !fp->learned || !fp->cells) {
+    fp->version = version;
+    fp->role = FP_WIN_TARGET;
+    if (!(fp->key = fp__strdup(key))) {
         c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
-    char pfx[64];
-    cJSON *arr, *it;
-    int i;
-    /* toplevels */
-    if (!(arr = jarray(&c, root, "toplevels")))
+    cJSON *win = jget(&c, root, "window", "window");
+    if (!win)
         goto out;
-    fp->windows = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->windows);
-    if (!fp->windows)
-        goto nomem;
-    i = 0;
-    cJSON_ArrayForEach(it, arr) {
-        snprintf(pfx, sizeof pfx, "toplevels[%d].", i);
-        fp_window *w = &fp->windows[i];
-        if (!jrect(&c, it, pfx, "width", "height", &w->box))
+    if (version == 1) {
+        /* the previous layout: one window, its data at the top level */
+        if (!jarray(&c, root, "toplevels", "") ||
+            !load_window(&c, win, "window.", root, "", path, version, fp))
             goto out;
-        const char *wc = jstr(&c, it, "class", pfx), *wn = wc ? jstr(&c, it, "name", pfx) : NULL;
-        if (!wc || !wn)
-            goto out;
-        w->cls = fp__strdup(wc);
-        w->name = fp__strdup(wn);
-        fp->n_windows = ++i;
-        if (!w->cls || !w->name)
-            goto nomem;
-    }
-    /* anchors */
-    if (!(arr = jarray(&c, root, "anchors")))
         goto out;
-    fp->anchors = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->anchors);
-    if (!fp->anchors)
-        goto nomem;
-    i = 0;
-    cJSON_ArrayForEach(it, arr) {
-        snprintf(pfx, sizeof pfx, "anchors[%d].", i);
-        fp_word *w = &fp->anchors[i];
-        if (!jrect(&c, it, pfx, "w", "h", &w->box))
-            goto out;
-        const char *t = jstr(&c, it, "text", pfx);
-        if (!t)
-            goto out;
-        int conf = 100;
-        if (cJSON_GetObjectItemCaseSensitive(it, "conf") &&
-            !jint(&c, it, "conf", pfx, &conf, 0))
-            goto out;
-        w->conf = (float)conf;
-        cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "kind");
-        if (k) {
-            char path[96];
-            snprintf(path, sizeof path, "%skind", pfx);
-            if (!cJSON_IsString(k) || (strcmp(k->valuestring, "label") &&
-                                       strcmp(k->valuestring, "button"))) {
-                jfail(&c, path, "expected \"label\" or \"button\"");
-                goto out;
-            }
-            w->kind = strcmp(k->valuestring, "button") ? FP_WORD_LABEL : FP_WORD_BUTTON;
-        }
-        w->text = fp__strdup(t);
-        fp->n_anchors = ++i;
-        if (!w->text)
-            goto nomem;
     }
-    /* masks */
-    if (!(arr = jarray(&c, root, "masks")))
+    if (!load_window(&c, win, "window.", win, "window.", path, version, fp))
         goto out;
-    fp->masks = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->masks);
-    if (!fp->masks)
-        goto nomem;
-    i = 0;
-    cJSON_ArrayForEach(it, arr) {
-        snprintf(pfx, sizeof pfx, "masks[%d].", i);
-        fp_mask *m = &fp->masks[i];
-        if (!jrect(&c, it, pfx, "w", "h", &m->r))
-            goto out;
-        const char *s = jstr(&c, it, "source", pfx);
-        if (!s)
-            goto out;
-        if (!strcmp(s, "declared"))
-            m->source = FP_MASK_DECLARED;
-        else if (!strcmp(s, "typed"))
-            m->source = FP_MASK_TYPED;
-        else if (!strcmp(s, "learned"))
-            m->source = FP_MASK_LEARNED;
-        else {
-            char path[96];
-            snprintf(path, sizeof path, "%ssource", pfx);
-            jfail(&c, path, "expected \"declared\", \"typed\" or \"learned\"");
-            goto out;
-        }
-        fp->n_masks = ++i;
-    }
-    /* learned cells */
-    if (!(arr = jarray(&c, root, "learned")))
+    cJSON *arr = jarray(&c, root, "layers", ""), *it;
+    if (!arr)
         goto out;
-    i = 0;
+    int n = cJSON_GetArraySize(arr);
+    if (n > FP_MAX_LAYERS) {
+        jfail(&c, "layers", "more than 16 windows");
+        goto out;
+    }
+    fp->layers = calloc((size_t)n + 1, sizeof *fp->layers);
+    if (!fp->layers) {
+        c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    int i = 0;
     cJSON_ArrayForEach(it, arr) {
-        snprintf(pfx, sizeof pfx, "learned[%d].", i++);
-        fp_rect r;
-        if (!jrect(&c, it, pfx, "w", "h", &r))
-            goto out;
-        if (r.x < 0 || r.y < 0 || r.x + r.w > fp->width || r.y + r.h > fp->height) {
-            char path[96];
-            snprintf(path, sizeof path, "%.*s", (int)strlen(pfx) - 1, pfx);
-            jfail(&c, path, "outside the window");
+        char pfx[64];
+        snprintf(pfx, sizeof pfx, "layers[%d].", i);
+        fp_fingerprint *l = calloc(1, sizeof *l);
+        if (!l) {
+            c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
             goto out;
         }
-        fp_learn_rect(fp, r);
+        fp->layers[fp->n_layers++] = l;
+        l->version = version;
+        l->recordings = fp->recordings;
+        if (!cJSON_IsObject(it)) {
+            jfail(&c, "layers[]", "expected an object");
+            goto out;
+        }
+        int role = jenum(&c, it, "role", pfx, role_names, 4, 1);
+        if (role < 0 || !jint(&c, it, "x", pfx, &l->x, -100000) ||
+            !jint(&c, it, "y", pfx, &l->y, -100000))
+            goto out;
+        char fpath[96];
+        snprintf(fpath, sizeof fpath, "%sfront", pfx);
+        cJSON *front = jget(&c, it, "front", fpath);
+        if (!front)
+            goto out;
+        if (!cJSON_IsBool(front)) {
+            jfail(&c, fpath, "expected true or false");
+            goto out;
+        }
+        l->role = (fp_win_role)role;
+        l->front = cJSON_IsTrue(front);
+        if (!load_window(&c, it, pfx, it, pfx, path, version, l))
+            goto out;
+        i++;
     }
-    /* the reference image, beside the JSON */
-    {
-        const char *slash = strrchr(path, '/');
-        size_t dl = slash ? (size_t)(slash - path) : 1;
-        pngpath = malloc(dl + strlen(image) + 2);
-        if (!pngpath)
-            goto nomem;
-        if (slash)
-            snprintf(pngpath, dl + strlen(image) + 2, "%.*s/%s", (int)dl, path, image);
-        else
-            snprintf(pngpath, dl + strlen(image) + 2, "%s", image);
-        size_t plen = 0;
-        int peno = 0;
-        char *pdata = read_file(pngpath, MAX_PNG_BYTES, &plen, &peno);
-        if (!pdata) {
-            c.rc = seterr(err, FP_ERR_CORRUPT,
-                          "%s: field 'image': reference image %s is %s", path, pngpath,
-                          peno == ENOENT ? "missing" : strerror(peno));
-            goto out;
-        }
-        char have[17];
-        digest_hex((const unsigned char *)pdata, plen, have);
-        if (strcmp(have, digest)) {
-            free(pdata);
-            c.rc = seterr(err, FP_ERR_CORRUPT,
-                          "%s: field 'image_fnv1a64': %s was changed after it was "
-                          "stored (digest %s, entry says %s)",
-                          path, pngpath, have, digest);
-            goto out;
-        }
-        PIX *p = pixReadMem((const l_uint8 *)pdata, plen);
-        free(pdata);
-        if (!p) {
-            c.rc = seterr(err, FP_ERR_CORRUPT,
-                          "%s: field 'image': %s is not a readable PNG", path, pngpath);
-            goto out;
-        }
-        fp->image = fp__to32(p);
-        pixDestroy(&p);
-        if (!fp->image)
-            goto nomem;
-        if (pixGetWidth(fp->image) != fp->width || pixGetHeight(fp->image) != fp->height) {
-            c.rc = seterr(err, FP_ERR_CORRUPT,
-                          "%s: field 'window': size %dx%d does not match %s (%dx%d)",
-                          path, fp->width, fp->height, pngpath,
-                          pixGetWidth(fp->image), pixGetHeight(fp->image));
-            goto out;
-        }
-    }
-    for (int r = 0; r < fp->rows; r++)
-        for (int cc = 0; cc < fp->cols; cc++)
-            fp->cells[r * fp->cols + cc] = fp_cell_descriptor(fp->image, cc, r);
-    goto out;
-nomem:
-    c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
 out:
     cJSON_Delete(root);
-    free(pngpath);
     if (c.rc) {
         fp_fingerprint_free(fp);
         return c.rc;

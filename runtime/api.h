@@ -23,21 +23,12 @@ void rt_window_push(lua_State *L, Window id, const char *cls);
  * `exclude` only count when their _NET_WM_PID is `pid`. Pushes it or raises. */
 int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, size_t nexclude);
 
-/* The run's OCR engine with robot.ocr.lang, loaded on first use; NULL + err when the
- * language data is missing (run->exit_code is then 4). Never raises. */
-rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen);
 
 /* Adds find_text, wait_text, read_text and words to the Window methods table on top. */
 void rt_ocr_api_open(lua_State *L);
 Window rt_window_id(lua_State *L, int idx);
-/* OCR locator shared by find_text, wait_text and click{text=} (l_ocr.c): polls until
- * found or `timeout`; RT_OCR_NOT_FOUND with what the window read in `seen`; ambiguity
- * raises naming the candidates. */
+/* The find options (nth, near, region, ignore_case) of the table at idx. */
 void rt_ocr_find_opts_from(lua_State *L, int idx, rt_ocr_find_opts *o);
-int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
-                  const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m, char *seen,
-                  size_t seenlen);
-
 
 /* A region {x=, y=, w=, h=} (window-relative, w and h > 0) from the table at idx; raises
  * naming what is wrong. */

@@ -1,6 +1,7 @@
 /* `vagt approve RUN_DIR`: after an operator has reviewed a drift-halted run (its report
- * shows recorded, current and diff side by side), today's screen of the halted step becomes
- * that step's baseline entry. Replacing a baseline is always this explicit. */
+ * shows recorded, current and diff side by side), today's screen of the halted step (the
+ * target window and the pop-ups and dialogs of its scene) becomes that step's baseline
+ * entry. Replacing a baseline is always this explicit. */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -26,17 +27,17 @@ static int jint(const cJSON *o, const char *k)
   return cJSON_IsNumber(v) ? v->valueint : 0;
 }
 
-/* Recomputes an entry from a new reference image, keeping its windows, masks and learned
- * cells; anchors come from OCR of the new image. */
+/* Recomputes an entry from a new reference image of its target window, keeping its
+ * layers, masks and learned cells; anchors come from OCR of the new image. */
 static int recompute(const char *baseline, fp_fingerprint *e, PIX *img, rt_ocr *ocr,
                      fp_error *fe)
 {
   char err[1024];
   int nw;
   fp_word *words = rt_monitor_words(ocr, img, &nw, err, sizeof err);
-  fp_input in = {.image = img, .win_class = e->win_class, .windows = e->windows,
-                 .n_windows = e->n_windows, .words = words, .n_words = nw > 0 ? nw : 0,
-                 .has_words = nw >= 0, .masks = e->masks, .n_masks = e->n_masks};
+  fp_input in = {.image = img, .win_class = e->win_class, .win_name = e->win_name,
+                 .words = words, .n_words = nw > 0 ? nw : 0, .has_words = nw >= 0,
+                 .masks = e->masks, .n_masks = e->n_masks};
   fp_options opt;
   fp_options_default(&opt);
   fp_fingerprint *fp = NULL;
@@ -45,37 +46,15 @@ static int recompute(const char *baseline, fp_fingerprint *e, PIX *img, rt_ocr *
     if (fp->cols == e->cols && fp->rows == e->rows && fp->learned && e->learned)
       memcpy(fp->learned, e->learned, (size_t)fp->cols * (size_t)fp->rows);
     fp->recordings = e->recordings;
+    fp->layers = e->layers; /* the other windows of that step are unchanged */
+    fp->n_layers = e->n_layers;
     rc = fp_store_save(baseline, fp, fe);
+    fp->layers = NULL;
+    fp->n_layers = 0;
   }
   fp_fingerprint_free(fp);
   rt_monitor_words_free(words, nw > 0 ? nw : 0);
   return rc;
-}
-
-static bool masked(const fp_fingerprint *e, int x, int y)
-{
-  for (int i = 0; e && i < e->n_masks; i++) {
-    const fp_rect *r = &e->masks[i].r;
-    if (x >= r->x && y >= r->y && x < r->x + r->w && y < r->y + r->h)
-      return true;
-  }
-  return false;
-}
-
-/* True when the 16-px cell (cx,cy) is the same in a and b, leaving out the pixels that
- * entry e masks (a clock, a status line) and cells it learned to be volatile. */
-static bool cell_equal(PIX *a, PIX *b, int cx, int cy, const fp_fingerprint *e)
-{
-  if (e && e->learned && cx < e->cols && cy < e->rows && e->learned[cy * e->cols + cx])
-    return true;
-  int w = (int)pixGetWidth(a), h = (int)pixGetHeight(a);
-  int wpa = pixGetWpl(a), wpb = pixGetWpl(b);
-  l_uint32 *da = pixGetData(a), *db = pixGetData(b);
-  for (int y = cy * 16; y < cy * 16 + 16 && y < h; y++)
-    for (int x = cx * 16; x < cx * 16 + 16 && x < w; x++)
-      if (((da[y * wpa + x] ^ db[y * wpb + x]) & 0xffffff00) && !masked(e, x, y))
-        return false;
-  return true;
 }
 
 /* The vendor's change is the same on every screen of the window: carry it over to the
@@ -92,12 +71,12 @@ static int propagate(const char *baseline, const char *key, PIX *old_img, PIX *n
            pixGetWidth(old_img), pixGetHeight(old_img), w, h);
     return 0;
   }
-  int cols = (w + 15) / 16, rows = (h + 15) / 16;
+  int cols = (w + FP_CELL - 1) / FP_CELL, rows = (h + FP_CELL - 1) / FP_CELL;
   unsigned char *changed = calloc((size_t)cols * rows, 1);
   int nchanged = 0;
   for (int cy = 0; changed && cy < rows; cy++)
     for (int cx = 0; cx < cols; cx++)
-      if (!cell_equal(old_img, new_img, cx, cy, NULL)) {
+      if (!fp_cell_equal(old_img, new_img, cx, cy, NULL)) {
         changed[cy * cols + cx] = 1;
         nchanged++;
       }
@@ -116,6 +95,12 @@ static int propagate(const char *baseline, const char *key, PIX *old_img, PIX *n
       fprintf(stderr, "  skipped %s: %s\n", path, fe.message);
       continue;
     }
+    if (e->version < FP_FORMAT_VERSION) {
+      fprintf(stderr, "  skipped step '%s': format %d, re-record it (vagt record --replace)\n",
+              e->key, e->version);
+      fp_fingerprint_free(e);
+      continue;
+    }
     if (strcmp(e->key, key) == 0 || strcmp(e->win_class ? e->win_class : "", wclass) != 0 ||
         e->width != w || e->height != h || !e->image) {
       fp_fingerprint_free(e);
@@ -125,9 +110,10 @@ static int propagate(const char *baseline, const char *key, PIX *old_img, PIX *n
     int patched = 0;
     for (int cy = 0; img && cy < rows; cy++)
       for (int cx = 0; cx < cols; cx++)
-        if (changed[cy * cols + cx] && cell_equal(e->image, old_img, cx, cy, e)) {
-          int cw = cx * 16 + 16 > w ? w - cx * 16 : 16, ch = cy * 16 + 16 > h ? h - cy * 16 : 16;
-          pixRasterop(img, cx * 16, cy * 16, cw, ch, PIX_SRC, new_img, cx * 16, cy * 16);
+        if (changed[cy * cols + cx] && fp_cell_equal(e->image, old_img, cx, cy, e)) {
+          int x = cx * FP_CELL, y = cy * FP_CELL;
+          int cw = x + FP_CELL > w ? w - x : FP_CELL, ch = y + FP_CELL > h ? h - y : FP_CELL;
+          pixRasterop(img, x, y, cw, ch, PIX_SRC, new_img, x, y);
           patched++;
         }
     if (patched && recompute(baseline, e, img, ocr, &fe) == FP_OK) {
@@ -143,6 +129,107 @@ static int propagate(const char *baseline, const char *key, PIX *old_img, PIX *n
     closedir(d);
   free(changed);
   return updated;
+}
+
+/* The halted step's scene, rebuilt from evidence "current" and alert.json's "scene": each
+ * window cropped from the image, with its OCR words and the masks that belong to the
+ * baseline. An alert.json without "scene" (an older vagt) names the target alone. */
+typedef struct {
+  fp_input in;
+  fp_input layers[FP_MAX_LAYERS];
+  PIX *img[1 + FP_MAX_LAYERS];
+  fp_mask *masks[1 + FP_MAX_LAYERS];
+  fp_word *words[1 + FP_MAX_LAYERS];
+  int nwords[1 + FP_MAX_LAYERS];
+} approved;
+
+static void approved_free(approved *sc)
+{
+  for (int i = 0; i <= FP_MAX_LAYERS; i++) {
+    pixDestroy(&sc->img[i]);
+    free(sc->masks[i]);
+    rt_monitor_words_free(sc->words[i], sc->nwords[i] > 0 ? sc->nwords[i] : 0);
+  }
+}
+
+static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char *err, size_t n)
+{
+  memset(sc, 0, sizeof *sc);
+  const cJSON *scene = cJSON_GetObjectItemCaseSensitive(a, "scene");
+  const cJSON *wins = cJSON_GetObjectItemCaseSensitive(scene, "windows");
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
+  int nw = scene ? cJSON_GetArraySize(wins) : 1;
+  if (nw < 1 || nw > 1 + FP_MAX_LAYERS) {
+    snprintf(err, n, "field 'scene.windows' must list 1 to %d windows", 1 + FP_MAX_LAYERS);
+    return -1;
+  }
+  static const char *const roles[] = {"target", "popup", "dialog", "over"};
+  int W = (int)pixGetWidth(cur), H = (int)pixGetHeight(cur), tx = 0, ty = 0;
+  for (int i = 0; i < nw; i++) {
+    const cJSON *w = scene ? cJSON_GetArrayItem(wins, i) : NULL;
+    fp_input *in = i ? &sc->layers[i - 1] : &sc->in;
+    fp_rect r = {0, 0, W, H};
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(w ? w : a, "masks");
+    if (w) {
+      r = (fp_rect){jint(w, "x"), jint(w, "y"), jint(w, "w"), jint(w, "h")};
+      const char *role = jstr(w, "role");
+      int k = 0;
+      while (k < 4 && (!role || strcmp(role, roles[k])))
+        k++;
+      if (k == 4 || (i == 0) != (k == 0)) {
+        snprintf(err, n, "field 'scene.windows[%d].role': %s", i,
+                 i ? "expected \"popup\", \"dialog\" or \"over\"" : "expected \"target\"");
+        return -1;
+      }
+      in->role = (fp_win_role)k;
+      in->front = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "front"));
+      in->win_class = jstr(w, "class") ? jstr(w, "class") : "";
+      in->win_name = jstr(w, "name") ? jstr(w, "name") : "";
+    } else {
+      in->win_class = jstr(step, "window_class") ? jstr(step, "window_class") : "";
+      in->win_name = "";
+    }
+    if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || r.x + r.w > W || r.y + r.h > H) {
+      snprintf(err, n, "field 'scene.windows[%d]': (%d,%d) %dx%d is not inside the %dx%d image",
+               i, r.x, r.y, r.w, r.h, W, H);
+      return -1;
+    }
+    if (i == 0) {
+      tx = r.x;
+      ty = r.y;
+    }
+    in->x = r.x - tx;
+    in->y = r.y - ty;
+    BOX *b = boxCreate(r.x, r.y, r.w, r.h);
+    sc->img[i] = b ? pixClipRectangle(cur, b, NULL) : NULL;
+    boxDestroy(&b);
+    if (!sc->img[i]) {
+      snprintf(err, n, "cannot cut window %d out of the image", i);
+      return -1;
+    }
+    in->image = sc->img[i];
+    int nm = cJSON_GetArraySize(ms), k = 0;
+    sc->masks[i] = calloc((size_t)nm + 1, sizeof(fp_mask));
+    const cJSON *it;
+    cJSON_ArrayForEach(it, ms) {
+      if (!sc->masks[i])
+        break;
+      const char *src = jstr(it, "source");
+      sc->masks[i][k].r = (fp_rect){jint(it, "x"), jint(it, "y"), jint(it, "w"), jint(it, "h")};
+      sc->masks[i][k].source = src && !strcmp(src, "occluded") ? FP_MASK_OCCLUDED : FP_MASK_DECLARED;
+      k++;
+    }
+    in->masks = sc->masks[i];
+    in->n_masks = k;
+    char oerr[512];
+    sc->words[i] = rt_monitor_words(ocr, sc->img[i], &sc->nwords[i], oerr, sizeof oerr);
+    in->words = sc->words[i];
+    in->n_words = sc->nwords[i] > 0 ? sc->nwords[i] : 0;
+    in->has_words = sc->nwords[i] >= 0;
+  }
+  sc->in.layers = sc->layers;
+  sc->in.n_layers = nw - 1;
+  return 0;
 }
 
 int rt_cmd_approve(int argc, char **argv)
@@ -188,39 +275,39 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_Delete(a);
     return RT_EXIT_ENV;
   }
-  int nw;
-  fp_word *words = rt_monitor_words(ocr, img, &nw, err, sizeof err);
-  const cJSON *jw = cJSON_GetObjectItemCaseSensitive(a, "windows");
-  const cJSON *jm = cJSON_GetObjectItemCaseSensitive(a, "masks");
-  int nwin = cJSON_GetArraySize(jw), nmask = cJSON_GetArraySize(jm);
-  fp_window *wins = calloc((size_t)nwin + 1, sizeof *wins);
-  fp_mask *masks = calloc((size_t)nmask + 1, sizeof *masks);
-  int k = 0;
-  const cJSON *it;
-  cJSON_ArrayForEach(it, jw) {
-    wins[k].cls = (char *)(jstr(it, "class") ? jstr(it, "class") : "");
-    wins[k].name = (char *)(jstr(it, "name") ? jstr(it, "name") : "");
-    wins[k].box = (fp_rect){jint(it, "x"), jint(it, "y"), jint(it, "w"), jint(it, "h")};
-    k++;
+  approved sc;
+  if (scene_from(a, img, ocr, &sc, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt approve: %s/alert.json: %s\n", dir, err);
+    approved_free(&sc);
+    rt_ocr_free(ocr);
+    pixDestroy(&img);
+    cJSON_Delete(a);
+    return RT_EXIT_USAGE;
   }
-  k = 0;
-  cJSON_ArrayForEach(it, jm) {
-    masks[k].r = (fp_rect){jint(it, "x"), jint(it, "y"), jint(it, "w"), jint(it, "h")};
-    masks[k].source = FP_MASK_DECLARED;
-    k++;
-  }
-  fp_input in = {.image = img, .win_class = wclass ? wclass : "", .windows = wins,
-                 .n_windows = nwin, .words = words, .n_words = nw > 0 ? nw : 0,
-                 .has_words = nw >= 0, .masks = masks, .n_masks = nmask};
   fp_options opt;
   fp_options_default(&opt);
   fp_fingerprint *fp = NULL, *old = NULL;
-  int rc = fp_compute(&in, key, &opt, &fp);
   fp_error fe = {0};
+  /* What the robot typed into or changed while recording stays data (same window size) */
+  if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version == FP_FORMAT_VERSION &&
+      old->width == (int)pixGetWidth(sc.img[0]) && old->height == (int)pixGetHeight(sc.img[0])) {
+    fp_mask *all = realloc(sc.masks[0], (size_t)(sc.in.n_masks + old->n_masks + 1) * sizeof *all);
+    if (all) {
+      sc.masks[0] = all;
+      for (int i = 0; i < old->n_masks; i++)
+        if (old->masks[i].source == FP_MASK_ROBOT || old->masks[i].source == FP_MASK_TYPED)
+          all[sc.in.n_masks++] = old->masks[i];
+      sc.in.masks = all;
+    }
+  }
+  fp_fingerprint_free(old);
+  old = NULL;
+  memset(&fe, 0, sizeof fe);
+  int rc = fp_compute(&sc.in, key, &opt, &fp);
   if (rc == FP_OK) {
     /* Keep what earlier recordings learned to be volatile when the window kept its size. */
-    if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->cols == fp->cols &&
-        old->rows == fp->rows && old->learned && fp->learned)
+    if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version == FP_FORMAT_VERSION &&
+        old->cols == fp->cols && old->rows == fp->rows && old->learned && fp->learned)
       memcpy(fp->learned, old->learned, (size_t)fp->cols * (size_t)fp->rows);
     memset(&fe, 0, sizeof fe);
     rc = fp_store_save(baseline, fp, &fe);
@@ -253,15 +340,13 @@ int rt_cmd_approve(int argc, char **argv)
     printf("  note: robots click where the script says; if fields moved or swapped, fix the "
            "script's coordinates or labels too\n");
     if (old && old->image) {
-      int n = propagate(baseline, key, old->image, img, wclass ? wclass : "", ocr);
+      int n = propagate(baseline, key, old->image, sc.img[0], wclass ? wclass : "", ocr);
       printf("  %d other step%s of this window updated\n", n, n == 1 ? "" : "s");
     }
   }
   fp_fingerprint_free(old);
   fp_fingerprint_free(fp);
-  rt_monitor_words_free(words, nw > 0 ? nw : 0);
-  free(wins);
-  free(masks);
+  approved_free(&sc);
   rt_ocr_free(ocr);
   pixDestroy(&img);
   cJSON_Delete(a);

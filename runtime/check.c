@@ -109,7 +109,8 @@ static token next(lexer *x)
   return t;
 }
 
-static const char *const actions[] = {"click", "type", "key", NULL};
+static const char *const actions[] = {"click", "type", "key",  "press", "release",
+                                      "move",  "drag", "menu", NULL};
 
 /* Looks robot.<parts...> up in the API; true when it names something. */
 static bool api_has(lua_State *L, char parts[][128], int n)

@@ -1,16 +1,19 @@
-/* The OCR side of robot.Window: find_text, wait_text, read_text, words and the locator part
- * of click{text=...}. One Tesseract instance per run, loaded on first use with the
- * languages in robot.ocr.lang; its cache makes polling an unchanged window cheap. */
+/* The OCR side of robot.Window: find_text, wait_text, read_text and words. They read what
+ * the screen shows of the window's scene (its pop-up menus and lists and its dialogs
+ * included: scene.h), in the window's coordinates. They observe; an action's target is
+ * located by the step engine on the frame its guard judged (step.c). One Tesseract
+ * instance per run, loaded on first use with the languages in robot.ocr.lang; its cache
+ * makes polling an unchanged window cheap. */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "guard.h"
 #include "host.h"
 #include "ocr/rt_ocr.h"
-#include "xio/capture.h"
+#include "scene.h"
+#include "step.h"
 
 /* Polls per second while waiting for text (SikuliX scans 3 times a second). */
 #define POLL_SECS 0.2
@@ -52,21 +55,40 @@ static rt_ocr *ocr_of(lua_State *L, rt_run *run)
   return o;
 }
 
-/* Captures the window and reads its words (opts: NULL for all, read with full
- * care; a hint and a region when looking for one phrase); on error raises
- * (nothing held). */
+/* Captures the window's scene. Raises on error (nothing held). */
+static void scene_of(lua_State *L, rt_run *run, Window win, rt_scene *sc)
+{
+  char err[1024];
+  if (rt_scene_list(run, win, sc, err, sizeof err) != 0)
+    rt_raise(L, "%s", err);
+  if (rt_scene_grab(run, sc, true, err, sizeof err) != 0) {
+    rt_scene_free(sc);
+    rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
+  }
+}
+
+/* Reads the words of the window's scene (opts: NULL for all, read with full care; a hint
+ * and a region (window-relative) when looking for one phrase), boxes window-relative; on
+ * error raises (nothing held). */
 static void words_of(lua_State *L, rt_run *run, Window win, const rt_ocr_opts *opts,
                      rt_ocr_result *res)
 {
   rt_ocr *ocr = ocr_of(L, run);
   char err[1024];
-  PIX *img = rt_capture_window(run->capture, win, err, sizeof err);
-  if (!img)
-    rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
-  int rc = rt_ocr_words(ocr, img, opts, res, err, sizeof err);
-  pixDestroy(&img);
+  rt_scene sc;
+  scene_of(L, run, win, &sc);
+  int ox = sc.x - sc.win[0].x, oy = sc.y - sc.win[0].y;
+  rt_ocr_opts o = opts ? *opts : (rt_ocr_opts){0};
+  o.region.x -= ox;
+  o.region.y -= oy;
+  int rc = rt_ocr_words(ocr, sc.frame, &o, res, err, sizeof err);
+  rt_scene_free(&sc);
   if (rc != RT_OCR_OK)
     rt_raise(L, "OCR failed: %s", err);
+  for (size_t i = 0; i < res->n; i++) {
+    res->words[i].box.x += ox;
+    res->words[i].box.y += oy;
+  }
 }
 
 static int opt_box(lua_State *L, int idx, const char *field, rt_ocr_box *b)
@@ -135,7 +157,7 @@ static void push_match(lua_State *L, const rt_ocr_match *m)
 /* Looks for `text` until found or the timeout passes. Returns RT_OCR_OK with *m filled,
  * or RT_OCR_NOT_FOUND with `seen` (unless NULL) describing what the window reads, every
  * word read with full care. Ambiguity raises. */
-int rt_ocr_locate(lua_State *L, rt_run *run, Window win, const char *text,
+static int locate(lua_State *L, rt_run *run, Window win, const char *text,
                   const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m, char *seen,
                   size_t seenlen)
 {
@@ -187,8 +209,7 @@ static bool look(lua_State *L, double def, rt_ocr_match *m, char *seen, size_t n
   rt_ocr_find_opts fo;
   rt_ocr_find_opts_from(L, 3, &fo);
   *timeout = rt_opt_number(L, 3, "timeout", def);
-  return rt_ocr_locate(L, rt_host_run_of(L), win, text, &fo, *timeout, m, seen, n) ==
-         RT_OCR_OK;
+  return locate(L, rt_host_run_of(L), win, text, &fo, *timeout, m, seen, n) == RT_OCR_OK;
 }
 
 static int l_window_find_text(lua_State *L)
@@ -221,16 +242,17 @@ static int l_window_read_text(lua_State *L)
   Window win = rt_window_id(L, 1);
   rt_rect r;
   rt_rect_from(L, 2, &r);
-  rt_ocr_box b = {r.x, r.y, r.w, r.h};
   rt_run *run = rt_host_run_of(L);
   rt_host_check(L);
   rt_ocr *ocr = ocr_of(L, run);
   char err[1024];
-  PIX *img = rt_capture_window(run->capture, win, err, sizeof err);
-  if (!img)
-    return rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
-  char *s = rt_ocr_read(ocr, img, b, NULL, err, sizeof err);
-  pixDestroy(&img);
+  rt_scene sc;
+  scene_of(L, run, win, &sc);
+  int fx, fy;
+  rt_scene_from_target(&sc, r.x, r.y, &fx, &fy);
+  rt_ocr_box b = {fx, fy, r.w, r.h};
+  char *s = rt_ocr_read(ocr, sc.frame, b, NULL, err, sizeof err);
+  rt_scene_free(&sc);
   if (!s)
     return rt_raise(L, "read_text: %s", err);
   lua_pushstring(L, s);

@@ -1,15 +1,17 @@
 /* robot.window and the robot.Window type: finding top-level windows by class or title
- * pattern, reading their geometry, and the guarded actions (click, type, key). */
+ * pattern, reading their geometry, and the guarded actions (click, type, key, press,
+ * release, move, drag, menu): arguments become an rt_action for the step engine
+ * (step.c), whose result raises here with the script line. */
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
-#include "guard.h"
 #include "host.h"
 #include "monitor.h"
 #include "ocr/rt_ocr.h"
+#include "step.h"
 #include "xwin.h"
 
 typedef struct {
@@ -282,69 +284,204 @@ static int ignore_from(lua_State *L, int idx, rt_rect *out)
   return n;
 }
 
+/* Runs the action through the step engine; raises on failure or a halt. */
+static int run_action(lua_State *L, rt_action *a)
+{
+  rt_host_check(L);
+  a->line = rt_host_script_line(L, &a->file);
+  rt_step_result res;
+  rt_step_status st = rt_step_run(rt_host_run_of(L), a, &res);
+  if (st == RT_STEP_STOPPED)
+    rt_host_check(L); /* raises the halt or the deadline */
+  if (st != RT_STEP_OK)
+    return rt_raise(L, "%s", res.msg[0] ? res.msg : "the step did not complete");
+  return 0;
+}
+
+/* A point from the table at idx: text = "label" (with find options, anchor, dx, dy) or
+ * integer x and y. Raises when `need` and neither is there. */
+static void target_from(lua_State *L, int idx, rt_target *t, bool need, const char *what)
+{
+  memset(t, 0, sizeof *t);
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    if (need)
+      rt_raise(L, "%s needs a table with text = \"label\" or integer x and y", what);
+    return;
+  }
+  lua_getfield(L, idx, "text");
+  t->text = lua_tostring(L, -1);
+  lua_pop(L, 1); /* the string stays alive in the table */
+  if (t->text) {
+    t->given = true;
+    rt_ocr_find_opts_from(L, idx, &t->find);
+    lua_getfield(L, idx, "anchor");
+    const char *an = lua_tostring(L, -1);
+    if (an && strcmp(an, "left") == 0)
+      t->anchor = RT_ANCHOR_LEFT;
+    else if (an && strcmp(an, "right") == 0)
+      t->anchor = RT_ANCHOR_RIGHT;
+    else if (an && strcmp(an, "center") != 0)
+      rt_raise(L, "option 'anchor' must be \"left\", \"center\" or \"right\"");
+    else if (!an && !lua_isnil(L, -1))
+      rt_raise(L, "option 'anchor' must be \"left\", \"center\" or \"right\"");
+    lua_pop(L, 1);
+    lua_getfield(L, idx, "popup");
+    t->popup = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  } else {
+    lua_getfield(L, idx, "x");
+    lua_getfield(L, idx, "y");
+    bool have = !lua_isnil(L, -2) || !lua_isnil(L, -1);
+    if (have && (!lua_isinteger(L, -2) || !lua_isinteger(L, -1)))
+      rt_raise(L, "%s: x and y must be integers (window-relative pixels)", what);
+    if (!have && need)
+      rt_raise(L, "%s needs text = \"label\" or integer x and y (window-relative pixels)",
+               what);
+    t->given = have;
+    t->x = have ? (int)lua_tointeger(L, -2) : 0;
+    t->y = have ? (int)lua_tointeger(L, -1) : 0;
+    lua_pop(L, 2);
+  }
+  t->dx = (int)rt_opt_number(L, idx, "dx", 0);
+  t->dy = (int)rt_opt_number(L, idx, "dy", 0);
+}
+
+static int button_from(lua_State *L, int idx)
+{
+  int b = (int)rt_opt_number(L, idx, "button", 1);
+  if (b < 1 || b > 5)
+    rt_raise(L, "option 'button' must be 1..5");
+  return b;
+}
+
+static void action_init(lua_State *L, rt_action *a, rt_act_kind kind, l_window *w, int opts,
+                        rt_rect *ign)
+{
+  memset(a, 0, sizeof *a);
+  a->kind = kind;
+  a->win = w->id;
+  a->button = 1;
+  a->count = 1;
+  a->nignore = ignore_from(L, opts, ign);
+  a->ignore = ign;
+  a->timeout = rt_opt_number(L, opts, "timeout", 5.0);
+  if (a->timeout < 0)
+    rt_raise(L, "option 'timeout' must be >= 0");
+}
+
 static int l_window_click(lua_State *L)
 {
   l_window *w = check_window(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   rt_rect ign[MAX_IGNORE];
-  rt_action a = {.kind = "click", .win = w->id};
-  a.nignore = ignore_from(L, 2, ign);
-  a.ignore = ign;
-  lua_getfield(L, 2, "text");
-  const char *text = lua_tostring(L, -1);
-  lua_pop(L, 1); /* the string stays alive in the table */
-  if (text) {
-    /* A label locates the target; dx/dy reach the field beside it. */
-    rt_ocr_find_opts fo;
-    rt_ocr_find_opts_from(L, 2, &fo);
-    double timeout = rt_opt_number(L, 2, "timeout", 5.0);
-    rt_ocr_match m;
-    char seen[1024];
-    if (rt_ocr_locate(L, rt_host_run_of(L), w->id, text, &fo, timeout, &m, seen,
-                      sizeof seen) != RT_OCR_OK)
-      return rt_raise(L, "click: text '%s' not found within %.1f s; the window reads: "
-                         "%.600s", text, timeout, *seen ? seen : "(no text)");
-    a.x = m.cx + (int)rt_opt_number(L, 2, "dx", 0);
-    a.y = m.cy + (int)rt_opt_number(L, 2, "dy", 0);
-  } else {
-    lua_getfield(L, 2, "x");
-    lua_getfield(L, 2, "y");
-    if (!lua_isinteger(L, -2) || !lua_isinteger(L, -1))
-      return rt_raise(L, "click needs text = \"label\" or integer x and y "
-                         "(window-relative pixels)");
-    a.x = (int)lua_tointeger(L, -2);
-    a.y = (int)lua_tointeger(L, -1);
-    lua_pop(L, 2);
-  }
-  a.button = (int)rt_opt_number(L, 2, "button", 1);
-  luaL_argcheck(L, a.button >= 1 && a.button <= 5, 2, "button must be 1..5");
+  rt_action a;
+  action_init(L, &a, RT_ACT_CLICK, w, 2, ign);
+  target_from(L, 2, &a.at, true, "click");
+  a.button = button_from(L, 2);
   lua_getfield(L, 2, "double");
   a.count = lua_toboolean(L, -1) ? 2 : 1;
   lua_pop(L, 1);
-  rt_action_run(L, rt_host_run_of(L), &a);
-  return 0;
+  return run_action(L, &a);
+}
+
+static int l_window_press(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rt_rect ign[MAX_IGNORE];
+  rt_action a;
+  action_init(L, &a, RT_ACT_PRESS, w, 2, ign);
+  target_from(L, 2, &a.at, true, "press");
+  a.button = button_from(L, 2);
+  return run_action(L, &a);
+}
+
+static int l_window_release(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_rect ign[MAX_IGNORE];
+  rt_action a;
+  action_init(L, &a, RT_ACT_RELEASE, w, 2, ign);
+  target_from(L, 2, &a.at, false, "release");
+  a.button = lua_istable(L, 2) ? button_from(L, 2) : 1;
+  return run_action(L, &a);
+}
+
+static int l_window_move(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rt_rect ign[MAX_IGNORE];
+  rt_action a;
+  action_init(L, &a, RT_ACT_MOVE, w, 2, ign);
+  target_from(L, 2, &a.at, true, "move");
+  return run_action(L, &a);
+}
+
+static int l_window_drag(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rt_rect ign[MAX_IGNORE];
+  rt_action a;
+  action_init(L, &a, RT_ACT_DRAG, w, 2, ign);
+  lua_getfield(L, 2, "from");
+  lua_getfield(L, 2, "to");
+  target_from(L, lua_gettop(L) - 1, &a.at, true, "drag's from");
+  target_from(L, lua_gettop(L), &a.to, true, "drag's to");
+  a.button = button_from(L, 2);
+  int rc = run_action(L, &a); /* the tables stay on the stack: their strings live */
+  lua_pop(L, 2);
+  return rc;
+}
+
+#define MAX_MENU_LEVELS 8
+
+/* w:menu{ "Filer", "Gem journal" }: each level a guarded step of its own. */
+static int l_window_menu(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  rt_rect ign[MAX_IGNORE];
+  rt_action a;
+  action_init(L, &a, RT_ACT_MENU, w, 2, ign);
+  const char *path[MAX_MENU_LEVELS];
+  lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
+  if (n < 1 || n > MAX_MENU_LEVELS)
+    return rt_raise(L, "menu needs 1 to %d entries by text, from the menu bar down: "
+                       "w:menu{ \"Filer\", \"Gem journal\" }", MAX_MENU_LEVELS);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, 2, i);
+    if (lua_type(L, -1) != LUA_TSTRING || !*lua_tostring(L, -1))
+      return rt_raise(L, "menu entry %d must be a non-empty string", (int)i);
+    path[i - 1] = lua_tostring(L, -1);
+    lua_pop(L, 1); /* the string stays alive in the table */
+  }
+  a.path = path;
+  a.npath = (int)n;
+  return run_action(L, &a);
 }
 
 static int l_window_type(lua_State *L)
 {
   l_window *w = check_window(L, 1);
+  const char *text = luaL_checkstring(L, 2);
   rt_rect ign[MAX_IGNORE];
-  rt_action a = {.kind = "type", .win = w->id, .text = luaL_checkstring(L, 2)};
-  a.nignore = ignore_from(L, 3, ign);
-  a.ignore = ign;
-  rt_action_run(L, rt_host_run_of(L), &a);
-  return 0;
+  rt_action a;
+  action_init(L, &a, RT_ACT_TYPE, w, 3, ign);
+  a.text = text;
+  return run_action(L, &a);
 }
 
 static int l_window_key(lua_State *L)
 {
   l_window *w = check_window(L, 1);
+  const char *keys = luaL_checkstring(L, 2);
   rt_rect ign[MAX_IGNORE];
-  rt_action a = {.kind = "key", .win = w->id, .keys = luaL_checkstring(L, 2)};
-  a.nignore = ignore_from(L, 3, ign);
-  a.ignore = ign;
-  rt_action_run(L, rt_host_run_of(L), &a);
-  return 0;
+  rt_action a;
+  action_init(L, &a, RT_ACT_KEY, w, 3, ign);
+  a.keys = keys;
+  return run_action(L, &a);
 }
 
 /* w:ignore{x=, y=, w=, h=}: a dynamic region of this window for the rest of the run. */
@@ -377,8 +514,11 @@ static int l_window_eq(lua_State *L)
 static const luaL_Reg window_methods[] = {
   {"activate", l_window_activate}, {"click", l_window_click},
   {"type", l_window_type},         {"key", l_window_key},
-  {"geometry", l_window_geometry}, {"exists", l_window_exists},
-  {"ignore", l_window_ignore},     {NULL, NULL},
+  {"press", l_window_press},       {"release", l_window_release},
+  {"move", l_window_move},         {"drag", l_window_drag},
+  {"menu", l_window_menu},         {"geometry", l_window_geometry},
+  {"exists", l_window_exists},     {"ignore", l_window_ignore},
+  {NULL, NULL},
 };
 
 /* w.id, w.class and w.title/w.x/... read fresh from the display. */

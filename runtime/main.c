@@ -3,10 +3,10 @@
  * How it is put together: main.c parses the command line and owns the life of a run
  * (display, run folder, Lua host, cleanup on every exit path). host.c runs the Lua script
  * in the sandbox of sandbox.c with deadlines; api.c, l_window.c and l_app.c are the
- * `robot` API. Every action on a window goes through guard.c (settle, capture, guard hook,
+ * `robot` API. Every action on a window goes through step.c (settle, capture, guard hook,
  * input); xwin.c finds and activates windows; xio/ types, presses keys and captures;
  * runfolder.c writes run.json and report.html; proc.c and xvfb.c own child processes.
- * Start reading at cmd_run() below, then rt_action_run() in guard.c. */
+ * Start reading at cmd_run() below, then rt_step_run() in step.c. */
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -337,6 +337,11 @@ static int cmd_run(int argc, char **argv, bool record)
     rt_log(&run, "vagt %s: running %s on %s%s, run folder %s", VAGT_VERSION, o.script,
            DisplayString(run.dpy), xvfb > 0 ? " (private Xvfb)" : "", run.run_dir);
     code = rt_host_run(&run);
+    if (record && run.abort != RT_ABORT_CONFIG) {
+      int n = rt_monitor_finish(mon, err, sizeof err);
+      if (n < 0)
+        rt_log(&run, "vagt: %s", err);
+    }
   }
   finish(&run, status_of(code), code);
   if (code != RT_EXIT_OK && code != RT_EXIT_DRIFT && run.error)

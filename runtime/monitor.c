@@ -5,43 +5,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
 #include "fp.h"
 #include "runfolder.h"
-#include "xio/capture.h"
-#include "xwin.h"
+#include "scene.h"
 
-/* A mismatch must persist this long before the run halts: the app may still be drawing. */
-#define GRACE_SECS 1.2
-#define GRACE_POLL 0.15
-/* Text typed by the robot changes at most a few text lines: taller changes are not masked. */
-#define TYPED_MAX_H 48
+/* What the robot's own input changed, a text line or three high (a display, a status line,
+ * a field it typed into): taller changes are a new page or a dialog, never data. */
+#define ROBOT_MAX_H 48
+#define MAX_LABELS 12
 
+/* What the monitor keeps about one target window for the rest of the run. */
 typedef struct {
   Window win;
-  rt_rect r;
-  fp_mask_source src;
-} wmask;
+  rt_rect *declared;      /* w:ignore */
+  int ndeclared;
+  uint8_t *robot;         /* cells the robot's input changed */
+  int cols, rows;
+  PIX *prev;              /* the window before the last step's input */
+  fp_word *prev_words;    /* and what OCR read there (record) */
+  int nprev;
+} wstate;
 
 struct rt_monitor {
   rt_guard guard;
   char *dir;
   bool record, replace;
   fp_options opt;
-  wmask *masks;
-  int nmasks, cmasks;
+  wstate *ws;
+  int nws;
   char **seen;           /* keys recorded in this run (for --replace) */
   int nseen;
-  /* The last type action: its window, the screen before it and the click that chose the
-   * field, so the next step can mask exactly what the robot typed. */
-  Window typed_win;
-  PIX *typed_before;
-  int click_x, click_y;
-  Window click_win;
   /* Baseline entries already loaded in this run: a loop judges the same keys again and
    * again, and decoding a reference PNG costs far more than comparing against it. */
   fp_fingerprint **cache;
   int ncache;
+  /* Entries stored in this recording and their target window, to give every entry of a
+   * window the regions the robot changed in it at any step (rt_monitor_finish). */
+  struct recd {
+    char *key;
+    Window win;
+  } *recd;
+  int nrecd;
+  /* The step being judged: its target image and words, kept for the next step. */
+  unsigned long serial;
+  PIX *cur;
+  fp_word *cur_words;
+  int ncur;
   char **reasons;
   int nreasons;
   char ev[3][96];
@@ -49,24 +58,38 @@ struct rt_monitor {
   int recorded, merged, matched;
 };
 
-static void add_mask(rt_monitor *m, Window w, rt_rect r, fp_mask_source src)
+static wstate *wstate_of(rt_monitor *m, Window w)
 {
-  if (r.w <= 0 || r.h <= 0)
-    return;
-  if (m->nmasks == m->cmasks) {
-    int c = m->cmasks ? m->cmasks * 2 : 16;
-    wmask *n = realloc(m->masks, (size_t)c * sizeof *n);
-    if (!n)
-      return;
-    m->masks = n;
-    m->cmasks = c;
-  }
-  m->masks[m->nmasks++] = (wmask){w, r, src};
+  for (int i = 0; i < m->nws; i++)
+    if (m->ws[i].win == w)
+      return &m->ws[i];
+  wstate *n = realloc(m->ws, (size_t)(m->nws + 1) * sizeof *n);
+  if (!n)
+    return NULL;
+  m->ws = n;
+  memset(&n[m->nws], 0, sizeof *n);
+  n[m->nws].win = w;
+  return &n[m->nws++];
+}
+
+static void wstate_free(wstate *w)
+{
+  free(w->declared);
+  free(w->robot);
+  pixDestroy(&w->prev);
+  rt_monitor_words_free(w->prev_words, w->nprev);
 }
 
 void rt_monitor_ignore(rt_monitor *m, Window w, rt_rect r)
 {
-  add_mask(m, w, r, FP_MASK_DECLARED);
+  wstate *s = wstate_of(m, w);
+  if (!s || r.w <= 0 || r.h <= 0)
+    return;
+  rt_rect *n = realloc(s->declared, (size_t)(s->ndeclared + 1) * sizeof *n);
+  if (!n)
+    return;
+  s->declared = n;
+  n[s->ndeclared++] = r;
 }
 
 void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *matched)
@@ -85,206 +108,28 @@ static void clear_reasons(rt_monitor *m)
   m->nreasons = 0;
 }
 
+static void add_reason(rt_monitor *m, const char *text)
+{
+  char **n = realloc(m->reasons, (size_t)(m->nreasons + 1) * sizeof *n);
+  if (!n)
+    return;
+  m->reasons = n;
+  if ((n[m->nreasons] = strdup(text)))
+    m->nreasons++;
+}
+
 static void keep_reasons(rt_monitor *m, const fp_verdict *v, const char *prefix)
 {
   clear_reasons(m);
-  m->reasons = calloc((size_t)v->n_reasons + 1, sizeof *m->reasons);
-  if (!m->reasons)
-    return;
   for (int i = 0; i < v->n_reasons; i++) {
     size_t n = strlen(prefix) + strlen(v->reasons[i]) + 1;
     char *s = malloc(n);
-    if (s)
-      snprintf(s, n, "%s%s", prefix, v->reasons[i]);
-    if (s)
-      m->reasons[m->nreasons++] = s;
-  }
-}
-
-static void one_reason(rt_monitor *m, const char *text)
-{
-  clear_reasons(m);
-  m->reasons = calloc(1, sizeof *m->reasons);
-  if (m->reasons && (m->reasons[0] = strdup(text)))
-    m->nreasons = 1;
-}
-
-/* Cells (16 px) where two same-sized captures differ, grouped into connected boxes. The
- * boxes of text-line height around the clicked field become typed masks. */
-static void typed_regions(rt_monitor *m, PIX *before, PIX *after)
-{
-  int w = (int)pixGetWidth(after), h = (int)pixGetHeight(after);
-  if ((int)pixGetWidth(before) != w || (int)pixGetHeight(before) != h)
-    return;
-  int cols = (w + 15) / 16, rows = (h + 15) / 16;
-  unsigned char *ch = calloc((size_t)cols * rows, 1);
-  int *stack = malloc(sizeof(int) * (size_t)cols * rows);
-  if (!ch || !stack) {
-    free(ch);
-    free(stack);
-    return;
-  }
-  l_uint32 *a = pixGetData(before), *b = pixGetData(after);
-  int wpl = pixGetWpl(after);
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++)
-      if ((a[y * wpl + x] ^ b[y * wpl + x]) & 0xffffff00)
-        ch[(y / 16) * cols + x / 16] = 1;
-  for (int i = 0; i < cols * rows; i++) {
-    if (ch[i] != 1)
+    if (!s)
       continue;
-    int x0 = cols, y0 = rows, x1 = -1, y1 = -1, sp = 0;
-    stack[sp++] = i;
-    ch[i] = 2;
-    while (sp) {
-      int c = stack[--sp], cx = c % cols, cy = c / cols;
-      if (cx < x0) x0 = cx;
-      if (cx > x1) x1 = cx;
-      if (cy < y0) y0 = cy;
-      if (cy > y1) y1 = cy;
-      for (int dy = -1; dy <= 1; dy++)
-        for (int dx = -1; dx <= 1; dx++) {
-          int nx = cx + dx, ny = cy + dy;
-          if (nx >= 0 && ny >= 0 && nx < cols && ny < rows && ch[ny * cols + nx] == 1) {
-            ch[ny * cols + nx] = 2;
-            stack[sp++] = ny * cols + nx;
-          }
-        }
-    }
-    rt_rect r = {x0 * 16, y0 * 16, (x1 - x0 + 1) * 16, (y1 - y0 + 1) * 16};
-    if (r.h > TYPED_MAX_H)
-      continue; /* a dialog or a redraw, not typing: never mask it */
-    if (m->click_win == m->typed_win &&
-        (m->click_y < r.y - 16 || m->click_y >= r.y + r.h + 16))
-      continue; /* not on the row of the field the robot clicked */
-    add_mask(m, m->typed_win, r, FP_MASK_TYPED);
+    snprintf(s, n, "%s%s", prefix, v->reasons[i]);
+    add_reason(m, s);
+    free(s);
   }
-  free(ch);
-  free(stack);
-}
-
-/* Text-field interiors. Framed boxes one text line high hold data: a field that another
- * citizen's data fills is not a vendor update. A box whose words sit centred is a button
- * and stays checked (its caption is an anchor); an empty box or one with left-aligned text
- * is a field. Found on the recorded screen, they become learned (volatile) cells. */
-typedef struct {
-  int y, x0, x1;
-} hrun;
-
-static bool is_line_px(l_uint32 p, l_uint32 bg)
-{
-  int dr = (int)(p >> 24) - (int)(bg >> 24), dg = (int)((p >> 16) & 255) - (int)((bg >> 16) & 255),
-      db = (int)((p >> 8) & 255) - (int)((bg >> 8) & 255);
-  return dr * dr + dg * dg + db * db > 60 * 60;
-}
-
-static int field_masks(PIX *img, const fp_word *words, int nw, fp_mask *out, int max)
-{
-  int w = (int)pixGetWidth(img), h = (int)pixGetHeight(img), wpl = pixGetWpl(img);
-  l_uint32 *d = pixGetData(img);
-  l_uint32 bg = d[(h / 2) * wpl + 2]; /* near the left edge: the window's background */
-  int cap = 1024, n = 0, found = 0;
-  hrun *runs = malloc(sizeof *runs * (size_t)cap);
-  for (int y = 0; runs && y < h; y++)
-    for (int x = 0; x < w;) {
-      if (!is_line_px(d[y * wpl + x], bg)) {
-        x++;
-        continue;
-      }
-      int x0 = x;
-      while (x < w && is_line_px(d[y * wpl + x], bg) && d[y * wpl + x] == d[y * wpl + x0])
-        x++;
-      if (x - x0 >= 30 && n < cap)
-        runs[n++] = (hrun){y, x0, x - 1};
-      if (x == x0)
-        x++;
-    }
-  for (int i = 0; i < n && found < max; i++)
-    for (int j = i + 1; j < n && found < max; j++) {
-      hrun a = runs[i], b = runs[j];
-      int bh = b.y - a.y;
-      if (bh < 12 || bh > 48 || abs(a.x0 - b.x0) > 1 || abs(a.x1 - b.x1) > 1)
-        continue;
-      int edge = 0;
-      for (int y = a.y; y <= b.y; y++)
-        edge += is_line_px(d[y * wpl + a.x0], bg) && is_line_px(d[y * wpl + a.x1], bg);
-      if (edge < (bh + 1) * 9 / 10)
-        continue;
-      fp_rect in = {a.x0 + 2, a.y + 2, a.x1 - a.x0 - 3, bh - 3};
-      /* Words inside: centred means a button caption. */
-      int wx0 = w, wx1 = -1;
-      for (int k = 0; k < nw; k++) {
-        int cx = words[k].box.x + words[k].box.w / 2, cy = words[k].box.y + words[k].box.h / 2;
-        if (cx >= in.x && cx < in.x + in.w && cy >= in.y && cy < in.y + in.h) {
-          if (words[k].box.x < wx0)
-            wx0 = words[k].box.x;
-          if (words[k].box.x + words[k].box.w > wx1)
-            wx1 = words[k].box.x + words[k].box.w;
-        }
-      }
-      bool button = wx1 >= 0 && abs((wx0 + wx1) / 2 - (in.x + in.w / 2)) <= 4 + in.w / 10 &&
-                    wx0 - in.x > 8;
-      if (!button)
-        out[found++] = (fp_mask){in, FP_MASK_LEARNED};
-      break;
-    }
-  free(runs);
-  return found;
-}
-
-/* The application's top-level windows, front-most first: same class or same pid. */
-static int app_windows(rt_run *run, const rt_winfo *target, fp_window **out)
-{
-  rt_winfo *all;
-  size_t n;
-  *out = NULL;
-  if (rt_x_toplevels(run->dpy, &all, &n) != 0)
-    return 0;
-  fp_window *v = calloc(n ? n : 1, sizeof *v);
-  int k = 0;
-  for (size_t i = n; v && i-- > 0;) {
-    const rt_winfo *w = &all[i];
-    bool same = (w->res_class && target->res_class && strcmp(w->res_class, target->res_class) == 0) ||
-                (w->pid && w->pid == target->pid);
-    if (!w->viewable || !same)
-      continue;
-    v[k].cls = strdup(w->res_class ? w->res_class : "");
-    v[k].name = strdup(w->title ? w->title : "");
-    v[k].box = (fp_rect){w->x, w->y, w->w, w->h};
-    k++;
-  }
-  rt_winfo_free(all, n);
-  free(all);
-  *out = v;
-  return k;
-}
-
-static void free_windows(fp_window *w, int n)
-{
-  for (int i = 0; i < n; i++) {
-    free(w[i].cls);
-    free(w[i].name);
-  }
-  free(w);
-}
-
-/* The masks that apply to this step: declared and typed for this window, and the
- * action's own ignore = {...}. */
-static int step_masks(rt_monitor *m, const rt_stepinfo *s, fp_mask **out)
-{
-  int n = 0;
-  fp_mask *v = calloc((size_t)m->nmasks + (size_t)s->action->nignore + 1, sizeof *v);
-  for (int i = 0; v && i < m->nmasks; i++)
-    if (m->masks[i].win == s->win->id) {
-      rt_rect r = m->masks[i].r;
-      v[n++] = (fp_mask){{r.x, r.y, r.w, r.h}, m->masks[i].src};
-    }
-  for (int i = 0; v && i < s->action->nignore; i++) {
-    rt_rect r = s->action->ignore[i];
-    v[n++] = (fp_mask){{r.x, r.y, r.w, r.h}, FP_MASK_DECLARED};
-  }
-  *out = v;
-  return n;
 }
 
 fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err, size_t errlen)
@@ -306,14 +151,6 @@ fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err, size_t 
   return w;
 }
 
-/* OCR words of img as fp words; *n = -1 when OCR is not available (err says why). */
-static fp_word *ocr_words(rt_run *run, PIX *img, int *n, char *err, size_t errlen)
-{
-  *n = -1;
-  rt_ocr *o = rt_ocr_get(run, err, errlen);
-  return o ? rt_monitor_words(o, img, n, err, errlen) : NULL;
-}
-
 void rt_monitor_words_free(fp_word *w, int n)
 {
   for (int i = 0; i < n; i++)
@@ -321,18 +158,201 @@ void rt_monitor_words_free(fp_word *w, int n)
   free(w);
 }
 
-static bool seen_key(rt_monitor *m, const char *key)
+/* ---- the scene as fingerprint input ---- */
+
+typedef struct {
+  fp_input in;                        /* the target; in.layers = layers */
+  fp_input layers[FP_MAX_LAYERS];
+  PIX *img[1 + FP_MAX_LAYERS];
+  fp_mask *masks[1 + FP_MAX_LAYERS];
+  fp_word *words[1 + FP_MAX_LAYERS];  /* after scene_words */
+  int nwords[1 + FP_MAX_LAYERS];
+} scene_in;
+
+static fp_input *win_in(scene_in *si, int i)
 {
-  for (int i = 0; i < m->nseen; i++)
-    if (strcmp(m->seen[i], key) == 0)
-      return true;
-  char **n = realloc(m->seen, (size_t)(m->nseen + 1) * sizeof *n);
-  if (n) {
-    m->seen = n;
-    m->seen[m->nseen++] = strdup(key);
-  }
-  return false;
+  return i ? &si->layers[i - 1] : &si->in;
 }
+
+static int push_mask(fp_mask **v, int n, fp_rect r, fp_mask_source src)
+{
+  fp_mask *nv = realloc(*v, (size_t)(n + 1) * sizeof *nv);
+  if (!nv)
+    return n;
+  *v = nv;
+  nv[n] = (fp_mask){r, src};
+  return n + 1;
+}
+
+/* Robot-changed cells as row runs. */
+static int push_robot(fp_mask **v, int n, const wstate *w, int width, int height)
+{
+  if (!w || !w->robot || w->cols != (width + FP_CELL - 1) / FP_CELL ||
+      w->rows != (height + FP_CELL - 1) / FP_CELL)
+    return n;
+  for (int r = 0; r < w->rows; r++)
+    for (int c = 0; c < w->cols; c++) {
+      if (!w->robot[r * w->cols + c])
+        continue;
+      int c1 = c;
+      while (c1 + 1 < w->cols && w->robot[r * w->cols + c1 + 1])
+        c1++;
+      n = push_mask(v, n, (fp_rect){c * FP_CELL, r * FP_CELL, (c1 - c + 1) * FP_CELL, FP_CELL},
+                    FP_MASK_ROBOT);
+      c = c1;
+    }
+  return n;
+}
+
+/* Window i's masks: what covers it, what the script declared (the target's regions hold
+ * for its pop-ups too, in the target's coordinates), what the robot changed (the target). */
+static void window_masks(rt_monitor *m, const rt_stepinfo *s, scene_in *si, int i)
+{
+  const rt_scene *sc = s->scene;
+  wstate *w = wstate_of(m, sc->win[0].id);
+  fp_input *in = win_in(si, i);
+  free(si->masks[i]);
+  si->masks[i] = NULL;
+  int n = rt_scene_occluded(sc, i, &si->masks[i], 0);
+  for (int k = 0; w && k < w->ndeclared; k++) {
+    rt_rect r = w->declared[k];
+    n = push_mask(&si->masks[i], n, (fp_rect){r.x - in->x, r.y - in->y, r.w, r.h},
+                  FP_MASK_DECLARED);
+  }
+  for (int k = 0; k < s->action->nignore; k++) {
+    rt_rect r = s->action->ignore[k];
+    n = push_mask(&si->masks[i], n, (fp_rect){r.x - in->x, r.y - in->y, r.w, r.h},
+                  FP_MASK_DECLARED);
+  }
+  if (i == 0)
+    n = push_robot(&si->masks[i], n, w, sc->win[0].w, sc->win[0].h);
+  in->masks = si->masks[i];
+  in->n_masks = n;
+}
+
+/* The fingerprint input of the step's scene: every window's image, class, title, place
+ * and masks. */
+static void scene_input(rt_monitor *m, const rt_stepinfo *s, scene_in *si)
+{
+  memset(si, 0, sizeof *si);
+  const rt_scene *sc = s->scene;
+  for (int i = 0; i < sc->n && i <= FP_MAX_LAYERS; i++) {
+    const rt_scene_win *sw = &sc->win[i];
+    fp_input *in = win_in(si, i);
+    si->img[i] = rt_scene_image(sc, i);
+    in->image = si->img[i];
+    in->win_class = sw->cls ? sw->cls : "";
+    in->win_name = sw->title ? sw->title : "";
+    in->role = sw->role;
+    in->x = sw->x - sc->win[0].x;
+    in->y = sw->y - sc->win[0].y;
+    in->front = sw->front;
+    window_masks(m, s, si, i);
+  }
+  si->in.layers = si->layers;
+  si->in.n_layers = sc->n - 1 < FP_MAX_LAYERS ? sc->n - 1 : FP_MAX_LAYERS;
+}
+
+static void scene_in_free(scene_in *si)
+{
+  for (int i = 0; i <= FP_MAX_LAYERS; i++) {
+    pixDestroy(&si->img[i]);
+    free(si->masks[i]);
+    rt_monitor_words_free(si->words[i], si->nwords[i]);
+  }
+}
+
+/* OCR of the whole frame once; each word goes to the front-most window under its centre,
+ * in that window's coordinates. -1 when OCR is not available (err says why). */
+static int scene_words(rt_run *run, const rt_scene *sc, scene_in *si, char *err, size_t n)
+{
+  rt_ocr *o = rt_ocr_get(run, err, n);
+  int nw;
+  fp_word *all = o ? rt_monitor_words(o, sc->frame, &nw, err, n) : NULL;
+  if (!all)
+    return -1;
+  int nwin = 1 + si->in.n_layers;
+  for (int i = 0; i < nwin; i++) {
+    si->words[i] = calloc((size_t)nw + 1, sizeof(fp_word));
+    si->nwords[i] = 0;
+  }
+  for (int k = 0; k < nw; k++) {
+    int tx, ty;
+    fp_word wd = all[k];
+    rt_scene_to_target(sc, wd.box.x + wd.box.w / 2, wd.box.y + wd.box.h / 2, &tx, &ty);
+    int i = rt_scene_window_at(sc, tx, ty);
+    if (i < 0 || i >= nwin || !si->words[i]) {
+      free(wd.text);
+      continue;
+    }
+    rt_scene_to_target(sc, wd.box.x, wd.box.y, &wd.box.x, &wd.box.y);
+    wd.box.x -= win_in(si, i)->x;
+    wd.box.y -= win_in(si, i)->y;
+    si->words[i][si->nwords[i]++] = wd;
+  }
+  free(all);
+  for (int i = 0; i < nwin; i++) {
+    fp_input *in = win_in(si, i);
+    in->words = si->words[i];
+    in->n_words = si->nwords[i];
+    in->has_words = 1;
+  }
+  return 0;
+}
+
+static void mark(wstate *w, fp_rect r)
+{
+  for (int y = r.y < 0 ? 0 : r.y / FP_CELL; y < w->rows && y * FP_CELL < r.y + r.h; y++)
+    for (int x = r.x < 0 ? 0 : r.x / FP_CELL; x < w->cols && x * FP_CELL < r.x + r.w; x++)
+      w->robot[y * w->cols + x] = 1;
+}
+
+/* Cells that changed in the target since the last step's input (before it), grouped;
+ * changes a text line or three high are the robot's doing. At recording, words that read
+ * the same at the same place before and after are labels, never robot-changed. */
+static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_word *words,
+                        int nwords)
+{
+  wstate *w = wstate_of(m, sc->win[0].id);
+  if (!w || !w->prev || !cur)
+    return;
+  int cols = (sc->win[0].w + FP_CELL - 1) / FP_CELL, rows = (sc->win[0].h + FP_CELL - 1) / FP_CELL;
+  if (w->cols != cols || w->rows != rows) {
+    free(w->robot);
+    w->robot = calloc((size_t)cols * rows + 1, 1);
+    w->cols = cols;
+    w->rows = rows;
+  }
+  fp_rect *keep = calloc((size_t)nwords + 1, sizeof *keep);
+  int nkeep = 0;
+  for (int i = 0; keep && i < nwords; i++)
+    for (int j = 0; j < w->nprev; j++)
+      if (!strcmp(words[i].text, w->prev_words[j].text) &&
+          abs(words[i].box.x - w->prev_words[j].box.x) <= 2 &&
+          abs(words[i].box.y - w->prev_words[j].box.y) <= 2) {
+        keep[nkeep++] = words[i].box;
+        break;
+      }
+  fp_rect *rs = NULL;
+  int n = fp_changed_regions(w->prev, cur, keep, nkeep, ROBOT_MAX_H, &rs);
+  for (int i = 0; w->robot && i < n; i++)
+    mark(w, rs[i]);
+  /* a word that changed in part (a clock's seconds) changed as a whole */
+  for (int i = 0; w->robot && i < nwords; i++) {
+    bool kept = false, touched = false;
+    for (int k = 0; k < nkeep && !kept; k++)
+      kept = !memcmp(&keep[k], &words[i].box, sizeof(fp_rect));
+    for (int k = 0; k < n && !touched && !kept; k++)
+      touched = words[i].box.x < rs[k].x + rs[k].w && rs[k].x < words[i].box.x + words[i].box.w &&
+                words[i].box.y < rs[k].y + rs[k].h && rs[k].y < words[i].box.y + words[i].box.h;
+    if (touched && words[i].box.h <= ROBOT_MAX_H)
+      mark(w, words[i].box);
+  }
+  free(rs);
+  free(keep);
+}
+
+/* ---- evidence and alert.json ---- */
 
 static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p)
 {
@@ -345,7 +365,50 @@ static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p
     m->ev[k][0] = '\0';
 }
 
-static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const fp_input *in)
+static void json_rect(cJSON *o, fp_rect r)
+{
+  cJSON_AddNumberToObject(o, "x", r.x);
+  cJSON_AddNumberToObject(o, "y", r.y);
+  cJSON_AddNumberToObject(o, "w", r.w);
+  cJSON_AddNumberToObject(o, "h", r.h);
+}
+
+static const char *const role_names[] = {"target", "popup", "dialog", "over"};
+
+/* What `vagt approve` needs to turn today's scene into the baseline entry: where each
+ * window lies in evidence "current" and the masks that belong to the baseline (declared
+ * and covered parts; what the robot typed or changed belongs to this run's data). */
+static void alert_scene(cJSON *a, const fp_input *in, int ox, int oy)
+{
+  cJSON *sc = cJSON_AddObjectToObject(a, "scene");
+  if (!sc)
+    return;
+  cJSON *ws = cJSON_AddArrayToObject(sc, "windows");
+  for (int i = 0; ws && i <= in->n_layers; i++) {
+    const fp_input *w = i ? &in->layers[i - 1] : in;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "role", role_names[w->role <= FP_WIN_OVER ? w->role : 0]);
+    cJSON_AddBoolToObject(o, "front", w->front);
+    cJSON_AddStringToObject(o, "class", w->win_class ? w->win_class : "");
+    cJSON_AddStringToObject(o, "name", w->win_name ? w->win_name : "");
+    json_rect(o, (fp_rect){ox + w->x, oy + w->y, (int)pixGetWidth(w->image),
+                           (int)pixGetHeight(w->image)});
+    cJSON *ms = cJSON_AddArrayToObject(o, "masks");
+    for (int k = 0; ms && k < w->n_masks; k++) {
+      if (w->masks[k].source != FP_MASK_DECLARED && w->masks[k].source != FP_MASK_OCCLUDED)
+        continue;
+      cJSON *mk = cJSON_CreateObject();
+      json_rect(mk, w->masks[k].r);
+      cJSON_AddStringToObject(mk, "source",
+                              w->masks[k].source == FP_MASK_DECLARED ? "declared" : "occluded");
+      cJSON_AddItemToArray(ms, mk);
+    }
+    cJSON_AddItemToArray(ws, o);
+  }
+}
+
+static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const fp_input *in,
+                        int ox, int oy)
 {
   if (!run->run_dir)
     return;
@@ -364,7 +427,7 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
   if (s->file)
     cJSON_AddStringToObject(st, "file", s->file);
   cJSON_AddNumberToObject(st, "line", s->line);
-  cJSON_AddStringToObject(st, "window_class", s->win->res_class ? s->win->res_class : "");
+  cJSON_AddStringToObject(st, "window_class", in->win_class ? in->win_class : "");
   cJSON *r = cJSON_AddArrayToObject(a, "reasons");
   for (int i = 0; i < m->nreasons; i++)
     cJSON_AddItemToArray(r, cJSON_CreateString(m->reasons[i]));
@@ -373,29 +436,7 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
   char report[4096];
   snprintf(report, sizeof report, "%s/report.html", run->run_dir);
   cJSON_AddStringToObject(a, "report", report);
-  /* What `vagt approve` needs to turn today's screen into the baseline entry. */
-  cJSON *wins = cJSON_AddArrayToObject(a, "windows");
-  for (int i = 0; i < in->n_windows; i++) {
-    cJSON *w = cJSON_CreateObject();
-    cJSON_AddStringToObject(w, "class", in->windows[i].cls ? in->windows[i].cls : "");
-    cJSON_AddStringToObject(w, "name", in->windows[i].name ? in->windows[i].name : "");
-    cJSON_AddNumberToObject(w, "x", in->windows[i].box.x);
-    cJSON_AddNumberToObject(w, "y", in->windows[i].box.y);
-    cJSON_AddNumberToObject(w, "w", in->windows[i].box.w);
-    cJSON_AddNumberToObject(w, "h", in->windows[i].box.h);
-    cJSON_AddItemToArray(wins, w);
-  }
-  cJSON *masks = cJSON_AddArrayToObject(a, "masks");
-  for (int i = 0; i < in->n_masks; i++) {
-    if (in->masks[i].source != FP_MASK_DECLARED)
-      continue; /* typed regions belong to this run's data, not to the baseline */
-    cJSON *mk = cJSON_CreateObject();
-    cJSON_AddNumberToObject(mk, "x", in->masks[i].r.x);
-    cJSON_AddNumberToObject(mk, "y", in->masks[i].r.y);
-    cJSON_AddNumberToObject(mk, "w", in->masks[i].r.w);
-    cJSON_AddNumberToObject(mk, "h", in->masks[i].r.h);
-    cJSON_AddItemToArray(masks, mk);
-  }
+  alert_scene(a, in, ox, oy);
   cJSON *ev = cJSON_AddObjectToObject(a, "evidence");
   static const char *const names[3] = {"recorded", "current", "diff"};
   for (int k = 0; k < 3; k++)
@@ -421,100 +462,43 @@ static void fill_out(rt_monitor *m, rt_guard_out *out, const char *verdict)
     snprintf(out->reason, sizeof out->reason, "%s", m->reasons[0]);
 }
 
+/* Recorded, current and diff images of the scene, and alert.json. */
 static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
-                             const fp_input *in, rt_guard_out *out, PIX *recorded,
-                             PIX *current, const fp_verdict *v)
+                             const fp_input *in, rt_guard_out *out, const fp_fingerprint *base,
+                             const fp_verdict *v)
 {
-  save_png(run, m, 0, "recorded", recorded);
-  save_png(run, m, 1, "current", current);
-  if (recorded && current && v) {
-    PIX *d = fp_diff_image(recorded, current, v);
+  int bx, by, ox = 0, oy = 0;
+  PIX *rec = base ? fp_scene_image(base, &bx, &by) : NULL;
+  PIX *cur = fp_input_scene_image(in, &ox, &oy);
+  save_png(run, m, 0, "recorded", rec);
+  save_png(run, m, 1, "current", cur);
+  if (base && v) {
+    PIX *d = fp_diff_scene(base, in, v);
     save_png(run, m, 2, "diff", d);
     pixDestroy(&d);
   }
-  write_alert(run, m, s, in);
+  pixDestroy(&rec);
+  pixDestroy(&cur);
+  write_alert(run, m, s, in, ox, oy);
   fill_out(m, out, "drift");
   return RT_GUARD_HALT;
 }
 
-static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo *s, PIX *img,
-                                  fp_input *in, rt_guard_out *out)
+/* ---- baseline entries ---- */
+
+/* An entry of an older format cannot be judged with: its learned cells may come from
+ * guessed text fields that hide changes. Exit 2 with the command that re-records it. */
+static bool too_old(rt_run *run, rt_monitor *m, const fp_fingerprint *e, rt_guard_out *out)
 {
-  char err[1024];
-  int nw;
-  fp_word *words = ocr_words(run, img, &nw, err, sizeof err);
-  if (nw < 0) {
-    rt_run_abort(run, RT_ABORT_DISPLAY, "cannot record fingerprints: OCR: %s", err);
-    snprintf(out->reason, sizeof out->reason, "OCR: %.1000s", err);
-    return RT_GUARD_ERROR;
-  }
-  in->words = words;
-  in->n_words = nw;
-  in->has_words = 1;
-  /* The step's masks plus the text-field interiors of this screen. */
-  fp_mask *all = calloc((size_t)in->n_masks + 64, sizeof *all);
-  const fp_mask *given = in->masks;
-  int ngiven = in->n_masks;
-  if (all) {
-    memcpy(all, given, (size_t)ngiven * sizeof *all);
-    in->n_masks = ngiven + field_masks(img, words, nw, all + ngiven, 64);
-    in->masks = all;
-  }
-  fp_fingerprint *fp = NULL;
-  int rc = fp_compute(in, s->key, &m->opt, &fp);
-  in->masks = given;
-  in->n_masks = ngiven;
-  free(all);
-  if (rc != FP_OK) {
-    rt_monitor_words_free(words, nw);
-    in->words = NULL;
-    snprintf(out->reason, sizeof out->reason, "cannot compute the fingerprint (error %d)", rc);
-    return RT_GUARD_ERROR;
-  }
-  fp_error e = {0};
-  fp_verdict why = {0};
-  fp_fingerprint *old = NULL; /* the stored entry, loaded once: for merging and evidence */
-  if (m->replace && !seen_key(m, s->key)) {
-    rc = fp_store_save(m->dir, fp, &e);
-    m->recorded++;
-    out->verdict = "recorded";
-  } else {
-    seen_key(m, s->key);
-    bool existed = fp_store_load(m->dir, s->key, &old, &e) == FP_OK;
-    memset(&e, 0, sizeof e);
-    /* A label that now reads differently (or is gone) where its pixels changed is a vendor
-     * change, not data: merging would learn its cells and stop watching it. Fields and
-     * declared regions are masked, so what is left here is the application's own text. */
-    if (existed && fp_compare(old, in, &m->opt, &why) == FP_OK &&
-        (why.anchors_renamed > 0 || why.anchors_missing > 0)) {
-      rc = FP_ERR_REFUSED;
-    } else {
-      fp_verdict_free(&why);
-      memset(&why, 0, sizeof why);
-      rc = fp_store_record(m->dir, fp, &m->opt, &why, &e);
-      if (existed)
-        m->merged++;
-      else
-        m->recorded++;
-      out->verdict = existed ? "merged" : "recorded";
-    }
-  }
-  rt_monitor_words_free(words, nw);
-  in->words = NULL;
-  fp_fingerprint_free(fp);
-  rt_guard_verdict g = RT_GUARD_GO;
-  if (rc == FP_ERR_REFUSED) {
-    /* Show what differs from the stored baseline, as for a drift. */
-    keep_reasons(m, &why, "recording refused: ");
-    g = halt(run, m, s, in, out, old ? old->image : NULL, img, &why);
-  } else if (rc != FP_OK) {
-    rt_run_abort(run, RT_ABORT_CONFIG, "baseline %s: %s", m->dir, e.message);
-    snprintf(out->reason, sizeof out->reason, "%s", e.message);
-    g = RT_GUARD_ERROR;
-  }
-  fp_verdict_free(&why);
-  fp_fingerprint_free(old);
-  return g;
+  if (e->version >= FP_FORMAT_VERSION)
+    return false;
+  rt_run_abort(run, RT_ABORT_CONFIG,
+               "baseline %s: the entry for step '%s' has format %d (an older vagt, whose "
+               "guesses about text fields may hide changes); after review, re-record the "
+               "baseline: vagt record --replace %s",
+               m->dir, e->key, e->version, run->script);
+  snprintf(out->reason, sizeof out->reason, "baseline entry of format %d", e->version);
+  return true;
 }
 
 /* The baseline entry for key, loaded once per run. The cache owns it. */
@@ -539,8 +523,104 @@ static int load_cached(rt_monitor *m, const char *key, fp_fingerprint **out, fp_
   return FP_OK;
 }
 
-static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *s, PIX *img,
-                                 fp_input *in, rt_guard_out *out)
+static bool seen_key(rt_monitor *m, const char *key)
+{
+  for (int i = 0; i < m->nseen; i++)
+    if (strcmp(m->seen[i], key) == 0)
+      return true;
+  char **n = realloc(m->seen, (size_t)(m->nseen + 1) * sizeof *n);
+  if (n) {
+    m->seen = n;
+    m->seen[m->nseen++] = strdup(key);
+  }
+  return false;
+}
+
+/* The regions behind a refusal, as the w:ignore lines that would declare them data. */
+static void ignore_hint(rt_monitor *m, const fp_verdict *v)
+{
+  char hint[1024];
+  size_t l = (size_t)snprintf(hint, sizeof hint,
+                              "if %s data, declare %s: ", v->n_changed == 1 ? "it is" : "they are",
+                              v->n_changed == 1 ? "it" : "them");
+  int shown = 0;
+  for (int i = 0; i < v->n_changed && shown < 4 && l < sizeof hint; i++, shown++)
+    l += (size_t)snprintf(hint + l, sizeof hint - l, "%sw:ignore{ x = %d, y = %d, w = %d, h = %d }",
+                          shown ? "; " : "", v->changed[i].x, v->changed[i].y,
+                          v->changed[i].w, v->changed[i].h);
+  if (v->n_changed > 0)
+    add_reason(m, hint);
+  add_reason(m, "to replace the stored screens after review: vagt record --replace");
+}
+
+static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
+                                  scene_in *si, rt_guard_out *out)
+{
+  char err[1024] = "OCR not available";
+  if (!si->in.has_words && scene_words(run, s->scene, si, err, sizeof err) != 0) {
+    rt_run_abort(run, RT_ABORT_DISPLAY, "cannot record fingerprints: OCR: %s", err);
+    snprintf(out->reason, sizeof out->reason, "OCR: %.1000s", err);
+    return RT_GUARD_ERROR;
+  }
+  fp_fingerprint *fp = NULL;
+  int rc = fp_compute(&si->in, s->key, &m->opt, &fp);
+  if (rc != FP_OK) {
+    snprintf(out->reason, sizeof out->reason, "cannot compute the fingerprint (error %d)", rc);
+    return RT_GUARD_ERROR;
+  }
+  fp_error e = {0};
+  fp_verdict why = {0};
+  fp_fingerprint *old = NULL; /* the stored entry, for the evidence of a refusal */
+  if (m->replace && !seen_key(m, s->key)) {
+    rc = fp_store_save(m->dir, fp, &e);
+    m->recorded++;
+    out->verdict = "recorded";
+  } else {
+    seen_key(m, s->key);
+    bool existed = fp_store_load(m->dir, s->key, &old, &e) == FP_OK;
+    memset(&e, 0, sizeof e);
+    if (existed && too_old(run, m, old, out)) {
+      fp_fingerprint_free(fp);
+      fp_fingerprint_free(old);
+      return RT_GUARD_ERROR;
+    }
+    rc = fp_store_record(m->dir, fp, &m->opt, &why, &e);
+    if (rc == FP_OK) {
+      if (existed)
+        m->merged++;
+      else
+        m->recorded++;
+      out->verdict = existed ? "merged" : "recorded";
+    }
+  }
+  fp_fingerprint_free(fp);
+  if (rc == FP_OK) {
+    struct recd *n = realloc(m->recd, (size_t)(m->nrecd + 1) * sizeof *n);
+    if (n) {
+      m->recd = n;
+      n[m->nrecd].win = s->scene->win[0].id;
+      if ((n[m->nrecd].key = strdup(s->key)))
+        m->nrecd++;
+    }
+  }
+  rt_guard_verdict g = RT_GUARD_GO;
+  if (rc == FP_ERR_REFUSED) {
+    /* Show what differs from the stored baseline, as for a drift. */
+    keep_reasons(m, &why, "recording refused: ");
+    ignore_hint(m, &why);
+    g = halt(run, m, s, &si->in, out, old, &why);
+  } else if (rc != FP_OK) {
+    rt_run_abort(run, RT_ABORT_CONFIG, "baseline %s: %s", m->dir, e.message);
+    snprintf(out->reason, sizeof out->reason, "%s", e.message);
+    g = RT_GUARD_ERROR;
+  }
+  fp_verdict_free(&why);
+  fp_fingerprint_free(old);
+  return g;
+}
+
+static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
+                                 scene_in *si, bool final, rt_guard_out *out)
 {
   fp_fingerprint *base = NULL;
   fp_error e = {0};
@@ -549,97 +629,107 @@ static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *
     char msg[1200];
     snprintf(msg, sizeof msg, "no baseline for step '%s' in %s (record it first: vagt record)",
              s->key, m->dir);
-    one_reason(m, msg);
-    return halt(run, m, s, in, out, NULL, img, NULL);
+    clear_reasons(m);
+    add_reason(m, msg);
+    return halt(run, m, s, &si->in, out, NULL, NULL);
   }
   if (rc != FP_OK) {
     rt_run_abort(run, RT_ABORT_CONFIG, "%s", e.message);
     snprintf(out->reason, sizeof out->reason, "%s", e.message);
     return RT_GUARD_ERROR;
   }
+  if (too_old(run, m, base, out))
+    return RT_GUARD_ERROR;
   fp_verdict v = {0};
-  rc = fp_compare(base, in, &m->opt, &v);
-  PIX *cur = pixClone(img);
-  double until = rt_now() + GRACE_SECS;
-  char err[1024];
-  /* A mismatch may be the app still drawing: look again for a moment before halting. */
-  while (rc == FP_OK && !v.match && rt_now() < until && !run->abort) {
-    rt_sleep(run, GRACE_POLL);
-    PIX *again = rt_capture_window(run->capture, s->win->id, err, sizeof err);
-    if (!again)
-      break;
-    pixDestroy(&cur);
-    cur = again;
-    in->image = cur;
-    fp_verdict_free(&v);
-    rc = fp_compare(base, in, &m->opt, &v);
-  }
+  rc = fp_compare(base, &si->in, &m->opt, &v);
   if (rc != FP_OK) {
     snprintf(out->reason, sizeof out->reason, "fingerprint comparison failed (error %d)", rc);
-    fp_verdict_free(&v);
-    pixDestroy(&cur);
     return RT_GUARD_ERROR;
   }
   if (v.match) {
     m->matched++;
     fp_verdict_free(&v);
-    pixDestroy(&cur);
     out->verdict = "match";
     return RT_GUARD_GO;
   }
-  /* Explain it: full OCR of today's window against the recorded anchors. */
-  int nw;
-  fp_word *words = ocr_words(run, cur, &nw, err, sizeof err);
-  if (nw >= 0) {
-    in->words = words;
-    in->n_words = nw;
-    in->has_words = 1;
+  if (!final) {
+    fp_verdict_free(&v);
+    out->verdict = "drift";
+    return RT_GUARD_DRIFT;
+  }
+  /* Explain it: OCR of today's scene against the recorded anchors. */
+  char err[1024];
+  if (scene_words(run, s->scene, si, err, sizeof err) == 0) {
     fp_verdict v2 = {0};
-    if (fp_compare(base, in, &m->opt, &v2) == FP_OK && !v2.match) {
+    if (fp_compare(base, &si->in, &m->opt, &v2) == FP_OK && !v2.match) {
       fp_verdict_free(&v);
       v = v2;
     } else {
       fp_verdict_free(&v2);
     }
-    rt_monitor_words_free(words, nw);
-    in->words = NULL;
   }
   keep_reasons(m, &v, "");
   if (m->nreasons == 0)
-    one_reason(m, "the window differs from the recorded one");
-  rt_guard_verdict g = halt(run, m, s, in, out, base->image, cur, &v);
+    add_reason(m, "the window differs from the recorded one");
+  rt_guard_verdict g = halt(run, m, s, &si->in, out, base, &v);
   fp_verdict_free(&v);
-  pixDestroy(&cur);
   return g;
 }
 
-static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, PIX *img,
+/* The static labels of the step's recorded screen, for a message that must not quote
+ * what the screen shows today. */
+static void labels_of(rt_monitor *m, const char *key, char *buf, size_t n)
+{
+  buf[0] = '\0';
+  fp_fingerprint *base = NULL;
+  fp_error e = {0};
+  if (load_cached(m, key, &base, &e) != FP_OK)
+    return;
+  size_t l = 0;
+  int shown = 0;
+  for (int w = 0; w <= base->n_layers && l < n; w++) {
+    const fp_fingerprint *f = w ? base->layers[w - 1] : base;
+    for (int i = 0; i < f->n_anchors && l < n && shown < MAX_LABELS; i++, shown++)
+      l += (size_t)snprintf(buf + l, n - l, "%s'%s'", shown ? ", " : "", f->anchors[i].text);
+  }
+}
+
+static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
                               rt_guard_out *out)
 {
   rt_monitor *m = ud;
-  m->nstep++;
+  if (s->serial != m->serial) {
+    m->serial = s->serial;
+    m->nstep++;
+  }
   for (int k = 0; k < 3; k++)
     m->ev[k][0] = '\0';
   clear_reasons(m);
-  if (m->typed_before) {
-    if (m->typed_win == s->win->id)
-      typed_regions(m, m->typed_before, img);
-    pixDestroy(&m->typed_before);
+  scene_in si;
+  scene_input(m, s, &si);
+  rt_guard_verdict g;
+  if (m->record) {
+    /* robot-changed cells need the words of this look: labels stay checked */
+    char err[1024];
+    if (scene_words(run, s->scene, &si, err, sizeof err) == 0)
+      learn_robot(m, s->scene, si.img[0], si.words[0], si.nwords[0]);
+    window_masks(m, s, &si, 0);
+    g = do_record(run, m, s, &si, out);
+  } else {
+    learn_robot(m, s->scene, si.img[0], NULL, 0);
+    window_masks(m, s, &si, 0);
+    g = do_judge(run, m, s, &si, final, out);
   }
-  fp_window *wins;
-  int nwins = app_windows(run, s->win, &wins);
-  fp_mask *masks;
-  int nmasks = step_masks(m, s, &masks);
-  fp_input in = {.image = img, .win_class = s->win->res_class ? s->win->res_class : "",
-                 .windows = wins, .n_windows = nwins, .masks = masks, .n_masks = nmasks};
-  rt_guard_verdict g = m->record ? do_record(run, m, s, img, &in, out)
-                                 : do_judge(run, m, s, img, &in, out);
-  free_windows(wins, nwins);
-  free(masks);
-  if (g == RT_GUARD_GO && strcmp(s->kind, "type") == 0) {
-    m->typed_win = s->win->id;
-    m->typed_before = pixClone(img);
-  }
+  /* kept for the next step: the target before this step's input */
+  pixDestroy(&m->cur);
+  rt_monitor_words_free(m->cur_words, m->ncur);
+  m->cur = si.img[0];
+  si.img[0] = NULL;
+  m->cur_words = si.words[0];
+  m->ncur = si.nwords[0];
+  si.words[0] = NULL;
+  si.nwords[0] = 0;
+  scene_in_free(&si);
   if (g != RT_GUARD_HALT)
     fill_out(m, out, out->verdict ? out->verdict : "match");
   return g;
@@ -649,13 +739,119 @@ static void after(void *ud, rt_run *run, const rt_stepinfo *s, int rc)
 {
   (void)run;
   rt_monitor *m = ud;
-  if (rc == 0 && strcmp(s->kind, "click") == 0) {
-    m->click_win = s->win->id;
-    m->click_x = s->action->x;
-    m->click_y = s->action->y;
-  }
+  wstate *w = wstate_of(m, s->scene->win[0].id);
+  if (!w)
+    return;
+  pixDestroy(&w->prev);
+  rt_monitor_words_free(w->prev_words, w->nprev);
+  w->prev = NULL;
+  w->prev_words = NULL;
+  w->nprev = 0;
   if (rc != 0)
-    pixDestroy(&m->typed_before);
+    return;
+  w->prev = m->cur;
+  w->prev_words = m->cur_words;
+  w->nprev = m->ncur;
+  m->cur = NULL;
+  m->cur_words = NULL;
+  m->ncur = 0;
+}
+
+/* A step that failed otherwise (exit 1): its frame, and the recorded one when there is
+ * one, as evidence. */
+static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *out)
+{
+  rt_monitor *m = ud;
+  if (s->serial != m->serial) {
+    m->serial = s->serial;
+    m->nstep++;
+  }
+  for (int k = 0; k < 3; k++)
+    m->ev[k][0] = '\0';
+  scene_in si;
+  scene_input(m, s, &si);
+  int ox, oy;
+  PIX *cur = fp_input_scene_image(&si.in, &ox, &oy);
+  save_png(run, m, 1, "current", cur);
+  pixDestroy(&cur);
+  fp_fingerprint *base = NULL;
+  fp_error e = {0};
+  if (load_cached(m, s->key, &base, &e) == FP_OK) {
+    int bx, by;
+    PIX *rec = fp_scene_image(base, &bx, &by);
+    save_png(run, m, 0, "recorded", rec);
+    pixDestroy(&rec);
+    labels_of(m, s->key, out->labels, sizeof out->labels);
+  }
+  scene_in_free(&si);
+  for (int k = 0; k < 3; k++)
+    out->evidence[k] = m->ev[k][0] ? m->ev[k] : NULL;
+}
+
+/* What the robot typed into or changed in a window is data at every step of that window,
+ * also at the steps before it did so (a form that opens with another citizen's data in its
+ * fields): each entry recorded in this run gets the window's robot-changed cells. They never
+ * cover the entry's anchors (fp_compare checks those cells whatever the masks). */
+int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen)
+{
+  if (!m->record)
+    return 0;
+  int updated = 0;
+  for (int i = 0; i < m->nrecd; i++) {
+    bool dup = false;
+    for (int j = 0; j < i && !dup; j++)
+      dup = !strcmp(m->recd[j].key, m->recd[i].key);
+    wstate *w = wstate_of(m, m->recd[i].win);
+    fp_fingerprint *e = NULL;
+    fp_error fe = {0};
+    if (dup || !w || !w->robot || fp_store_load(m->dir, m->recd[i].key, &e, &fe) != FP_OK) {
+      fp_fingerprint_free(e);
+      continue;
+    }
+    fp_mask *add = NULL;
+    int n = push_robot(&add, 0, w, e->width, e->height), k = 0;
+    fp_mask *nm = n ? realloc(e->masks, (size_t)(e->n_masks + n) * sizeof *nm) : NULL;
+    if (nm) {
+      e->masks = nm;
+      for (int a = 0; a < n; a++) {
+        bool have = false;
+        for (int b = 0; b < e->n_masks && !have; b++)
+          have = e->masks[b].source == FP_MASK_ROBOT &&
+                 !memcmp(&e->masks[b].r, &add[a].r, sizeof(fp_rect));
+        if (!have) {
+          e->masks[e->n_masks++] = add[a];
+          k++;
+        }
+      }
+    }
+    free(add);
+    /* a word there changed from step to step while recording: data, not an anchor */
+    int na = 0;
+    for (int a = 0; a < e->n_anchors; a++) {
+      fp_rect b = e->anchors[a].box;
+      long area = (long)b.w * b.h, under = 0;
+      for (int y = b.y; y < b.y + b.h; y++)
+        for (int x = b.x; x < b.x + b.w; x++) {
+          int c = x / FP_CELL, r = y / FP_CELL;
+          under += x >= 0 && y >= 0 && c < w->cols && r < w->rows && w->robot[r * w->cols + c];
+        }
+      if (area > 0 && under * 2 >= area) {
+        free(e->anchors[a].text);
+        k++;
+      } else {
+        e->anchors[na++] = e->anchors[a];
+      }
+    }
+    e->n_anchors = na;
+    if (k && fp_store_save(m->dir, e, &fe) != FP_OK) {
+      snprintf(err, errlen, "baseline %s: %s", m->dir, fe.message);
+      fp_fingerprint_free(e);
+      return -1;
+    }
+    updated += k > 0;
+    fp_fingerprint_free(e);
+  }
+  return updated;
 }
 
 rt_monitor *rt_monitor_new(const char *dir, bool record, bool replace)
@@ -667,7 +863,7 @@ rt_monitor *rt_monitor_new(const char *dir, bool record, bool replace)
   m->record = record;
   m->replace = replace;
   fp_options_default(&m->opt);
-  m->guard = (rt_guard){check, after, m};
+  m->guard = (rt_guard){check, after, failed, m};
   return m;
 }
 
@@ -687,8 +883,14 @@ void rt_monitor_free(rt_monitor *m)
   for (int i = 0; i < m->nseen; i++)
     free(m->seen[i]);
   free(m->seen);
-  free(m->masks);
-  pixDestroy(&m->typed_before);
+  for (int i = 0; i < m->nws; i++)
+    wstate_free(&m->ws[i]);
+  for (int i = 0; i < m->nrecd; i++)
+    free(m->recd[i].key);
+  free(m->recd);
+  free(m->ws);
+  pixDestroy(&m->cur);
+  rt_monitor_words_free(m->cur_words, m->ncur);
   free(m->dir);
   free(m);
 }

@@ -1,9 +1,10 @@
-/* The brittleness monitor: the guard that records a fingerprint for every step (vagt
- * record) and judges every step against it (vagt run), before any input is sent. On a
- * drift that outlasts a short grace period it halts the run, explains the drift with OCR
- * and writes the evidence (recorded, current and diff images) and alert.json. Dynamic
- * regions: declared (w:ignore, ignore = on one action), typed into by the robot earlier in
- * this run, and learned from several recordings (fingerprints/). */
+/* The brittleness monitor: the guard that records a fingerprint of every step's scene
+ * (vagt record) and judges every step against it (vagt run), before any input is sent. On
+ * a drift that outlasts the grace period it explains the drift with OCR and writes the
+ * evidence (recorded, current and diff images of the scene) and alert.json. Dynamic
+ * regions come only from evidence: declared (w:ignore, ignore = on one action), changed by
+ * the robot's own input (typing, a display answering a click: a text line or three high,
+ * never over a recorded label), and learned from several recordings (fingerprints/). */
 #ifndef VAGT_MONITOR_H
 #define VAGT_MONITOR_H
 
@@ -21,6 +22,9 @@ void rt_monitor_free(rt_monitor *m);
 const rt_guard *rt_monitor_guard(rt_monitor *m);
 /* w:ignore{...}: a region of window w ignored for the rest of the run. */
 void rt_monitor_ignore(rt_monitor *m, Window w, rt_rect r);
+/* End of a recording: the regions the robot changed in a window become data in every entry
+ * of that window recorded in this run. Returns how many entries changed, -1 + err. */
+int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen);
 /* Steps recorded, merged, matched in this run. */
 void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *matched);
 

@@ -90,6 +90,9 @@ typedef struct rt_run {
   double script_deadline;   /* monotonic, 0 = none */
   double step_timeout;      /* default per named step */
 
+  unsigned buttons_held;    /* mouse buttons the robot pressed and has not released (bits) */
+  unsigned long nlooks;     /* guarded steps begun, for the guard's per-step state */
+
   volatile rt_abort abort;
   char *abort_msg;
   int exit_code;            /* what the run ends with when the script fails */
@@ -108,6 +111,10 @@ bool rt_sleep(rt_run *run, double secs);
 void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int rt_abort_exit_code(rt_abort why);
+
+/* The run's OCR engine with robot.ocr.lang, loaded on first use (l_ocr.c); NULL + err
+ * when the language data is missing (run->exit_code is then 4). Never raises. */
+struct rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen);
 
 /* Replace every secret handed out to the script by "***"; returns a malloc'd string. */
 char *rt_redact(const rt_run *run, const char *s);

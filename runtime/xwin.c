@@ -5,6 +5,7 @@
 #include <string.h>
 #include <X11/Xatom.h>
 #include <X11/Xutil.h>
+#include <X11/extensions/XRes.h>
 #include <xdo.h>
 
 #include "run.h"
@@ -184,6 +185,114 @@ int rt_x_toplevels(Display *dpy, rt_winfo **out, size_t *n)
       continue;
     if (fill(dpy, c, &v[cnt]))
       cnt++;
+  }
+  if (kids)
+    XFree(kids);
+  rt_x_trap_end(dpy, NULL);
+  *out = v;
+  *n = cnt;
+  return v ? 0 : -1;
+}
+
+XID rt_x_owner(Display *dpy, Window w)
+{
+  /* The server gives every client the same id mask; ask for it once. */
+  static XID mask;
+  if (!mask) {
+    int ev, er, n = 0;
+    XResClient *cl = NULL;
+    mask = 0x001fffff; /* X.org with 256 clients */
+    rt_x_trap_begin(dpy);
+    if (XResQueryExtension(dpy, &ev, &er) && XResQueryClients(dpy, &n, &cl) && cl) {
+      if (n > 0 && cl[0].resource_mask)
+        mask = cl[0].resource_mask;
+      XFree(cl);
+    }
+    rt_x_trap_end(dpy, NULL);
+  }
+  return w & ~mask;
+}
+
+/* Frames keep their client for life (X ids are not reused on a connection): remember
+ * them, so a settle loop does not walk every frame's subtree on every look. */
+#define FRAME_CACHE 64
+static struct {
+  Window frame, client;
+} frame_cache[FRAME_CACHE];
+static unsigned frame_next;
+
+static Window cached_client(Display *dpy, Window frame)
+{
+  for (unsigned i = 0; i < FRAME_CACHE; i++)
+    if (frame_cache[i].frame == frame)
+      return frame_cache[i].client;
+  Window c = client_of(dpy, frame, 0);
+  if (c) {
+    frame_cache[frame_next % FRAME_CACHE].frame = frame;
+    frame_cache[frame_next % FRAME_CACHE].client = c;
+    frame_next++;
+  }
+  return c;
+}
+
+int rt_x_stack(Display *dpy, rt_xtop **out, size_t *n)
+{
+  *out = NULL;
+  *n = 0;
+  Window root, parent, *kids = NULL;
+  unsigned nk = 0;
+  rt_x_trap_begin(dpy);
+  if (!XQueryTree(dpy, DefaultRootWindow(dpy), &root, &parent, &kids, &nk)) {
+    rt_x_trap_end(dpy, NULL);
+    return -1;
+  }
+  rt_xtop *v = calloc(nk ? nk : 1, sizeof *v);
+  size_t cnt = 0;
+  for (unsigned i = 0; v && i < nk; i++) {
+    XWindowAttributes wa;
+    if (!XGetWindowAttributes(dpy, kids[i], &wa) || wa.class == InputOnly ||
+        wa.map_state != IsViewable)
+      continue;
+    rt_xtop *t = &v[cnt];
+    t->top = kids[i];
+    t->popup = wa.override_redirect;
+    t->x = wa.x;
+    t->y = wa.y;
+    t->w = wa.width + 2 * wa.border_width;
+    t->h = wa.height + 2 * wa.border_width;
+    if (t->popup) {
+      t->client = kids[i];
+    } else {
+      XClassHint ch = {0};
+      if (has_wm_state(dpy, kids[i])) {
+        t->client = kids[i];
+      } else if (XGetClassHint(dpy, kids[i], &ch)) {
+        if (ch.res_name)
+          XFree(ch.res_name);
+        if (ch.res_class)
+          XFree(ch.res_class);
+        t->client = kids[i];
+      } else {
+        t->client = cached_client(dpy, kids[i]);
+      }
+    }
+    if (t->client == kids[i]) {
+      t->cx = wa.x + wa.border_width;
+      t->cy = wa.y + wa.border_width;
+      t->cw = wa.width;
+      t->ch = wa.height;
+    } else if (t->client) {
+      XWindowAttributes ca;
+      Window child;
+      if (!XGetWindowAttributes(dpy, t->client, &ca))
+        continue;
+      XTranslateCoordinates(dpy, t->client, DefaultRootWindow(dpy), 0, 0, &t->cx, &t->cy,
+                            &child);
+      t->cw = ca.width;
+      t->ch = ca.height;
+    }
+    t->owner = t->client ? rt_x_owner(dpy, t->client) : 0;
+    cnt++;
   }
   if (kids)
     XFree(kids);

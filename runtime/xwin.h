@@ -21,6 +21,27 @@ typedef struct rt_winfo {
   pid_t pid;         /* _NET_WM_PID, 0 when the client does not set it */
 } rt_winfo;
 
+/* One child of the root window in stacking order: what input aimed at its area reaches.
+ * Under a reparenting window manager it is a frame and the application's window (the one
+ * carrying WM_STATE) is inside; without one, and for override-redirect pop-ups (menus,
+ * combo lists, tooltips), it is the application's window itself. */
+typedef struct rt_xtop {
+  Window top;        /* the root's child */
+  Window client;     /* the application's window; None when the root child has none */
+  bool popup;        /* override-redirect */
+  int x, y, w, h;    /* the root child's area on the root, border included */
+  int cx, cy, cw, ch; /* the client's area on the root */
+  XID owner;         /* the X client connection that created `client` (resource base) */
+} rt_xtop;
+
+/* Viewable, InputOutput children of the root, bottom to top. Cheap enough for every look
+ * of a settle loop: one round trip per child (frames remember their client). */
+int rt_x_stack(Display *dpy, rt_xtop **out, size_t *n);
+/* The X client that created window w: its resource base (X-Resource extension for the
+ * server's id mask; the X.org default mask without it). Windows of one application
+ * connection share it, whatever their class: Xaw and Motif menus carry no WM_CLASS. */
+XID rt_x_owner(Display *dpy, Window w);
+
 /* Opens the display and installs the process-wide error handlers. */
 Display *rt_x_open(const char *name, char *err, size_t errlen);
 

@@ -593,6 +593,46 @@ uint64_t rt_pix_hash(PIX *pix)
   return hs_final(&s, (uint64_t)w << 32 | (uint64_t)h);
 }
 
+/* the colour bits of a frame's pixels as an 8-byte mask repeating every pixel */
+static uint64_t colour_mask(const rt_frame *f)
+{
+  uint32_t cm = (uint32_t)(f->red_mask | f->green_mask | f->blue_mask);
+  unsigned char mb[8];
+  int bytes = f->bits_per_pixel / 8;
+  for (int i = 0; i < 8; i++) {
+    int k = i % bytes; /* byte k of a pixel */
+    int shift = f->byte_order == LSBFirst ? 8 * k : 8 * (bytes - 1 - k);
+    mb[i] = (unsigned char)(cm >> shift);
+  }
+  uint64_t m;
+  memcpy(&m, mb, 8);
+  if (bytes != 4 && bytes != 2 && bytes != 1)
+    m = ~(uint64_t)0; /* 24 bpp packed: the mask would not repeat every 8 bytes */
+  return m;
+}
+
+uint64_t rt_frame_hash_rect(const rt_frame *f, int x, int y, int w, int h, uint64_t seed)
+{
+  if (!f)
+    return 0;
+  hstate s;
+  hs_init(&s, seed ^ (uint64_t)(unsigned)x << 48 ^ (uint64_t)(unsigned)y << 32 ^
+                  (uint64_t)(unsigned)w << 16 ^ (uint64_t)(unsigned)h);
+  /* clip to the visible part */
+  int x0 = x > f->vis_x ? x : f->vis_x, y0 = y > f->vis_y ? y : f->vis_y;
+  int x1 = x + w < f->vis_x + (int)f->vis_w ? x + w : f->vis_x + (int)f->vis_w;
+  int y1 = y + h < f->vis_y + (int)f->vis_h ? y + h : f->vis_y + (int)f->vis_h;
+  if (f->data && x1 > x0 && y1 > y0) {
+    uint64_t m = colour_mask(f);
+    int bytes = f->bits_per_pixel / 8;
+    for (int yy = y0; yy < y1; yy++)
+      hs_bytes(&s, f->data + (size_t)(yy - f->vis_y) * f->bytes_per_line +
+                       (size_t)(x0 - f->vis_x) * bytes,
+               (size_t)(x1 - x0) * bytes, m);
+  }
+  return hs_final(&s, (uint64_t)(unsigned)x0 << 32 ^ (uint64_t)(unsigned)y1);
+}
+
 uint64_t rt_frame_hash(const rt_frame *f)
 {
   if (!f)
@@ -602,19 +642,9 @@ uint64_t rt_frame_hash(const rt_frame *f)
                   (uint64_t)f->bits_per_pixel);
   if (f->vis_w && f->vis_h && f->data) {
     /* only the colour bits of each pixel */
-    uint32_t cm = (uint32_t)(f->red_mask | f->green_mask | f->blue_mask);
-    unsigned char mb[8];
+    uint64_t m = colour_mask(f);
     int bytes = f->bits_per_pixel / 8;
-    for (int i = 0; i < 8; i++) {
-      int k = i % bytes; /* byte k of a pixel */
-      int shift = f->byte_order == LSBFirst ? 8 * k : 8 * (bytes - 1 - k);
-      mb[i] = (unsigned char)(cm >> shift);
-    }
-    uint64_t m;
-    memcpy(&m, mb, 8);
     size_t rowbytes = (size_t)f->vis_w * (size_t)bytes;
-    if (bytes != 4 && bytes != 2 && bytes != 1)
-      m = ~(uint64_t)0; /* 24 bpp packed: the mask would not repeat every 8 bytes */
     for (unsigned y = 0; y < f->vis_h; y++)
       hs_bytes(&s, f->data + (size_t)y * f->bytes_per_line, rowbytes, m);
   }

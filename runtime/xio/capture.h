@@ -74,6 +74,10 @@ PIX *rt_frame_to_pix(const rt_frame *f, char *err, size_t errlen);
  * Frame hashes compare with frame hashes only, not with rt_pix_hash values. */
 uint64_t rt_frame_hash(const rt_frame *f);
 
+/* Hash of a rectangle of a frame (frame coordinates, clipped to its visible part),
+ * mixed with seed. */
+uint64_t rt_frame_hash_rect(const rt_frame *f, int x, int y, int w, int h, uint64_t seed);
+
 /* A cheap 64-bit content hash of a PIX (size, depth and pixels; the alpha byte of
  * 32 bpp images is ignored) for "has the window settled" checks. Not cryptographic. */
 uint64_t rt_pix_hash(PIX *pix);

@@ -150,20 +150,62 @@ function Window:activate(opts) end
 ---@field conf number Tesseract's confidence, 0-100
 ---@field line? integer (words() only) text line, 1-based
 
----@class robot.ClickOpts: robot.FindOpts
+---@class robot.PointOpts: robot.FindOpts
 ---@field x? integer window-relative pixels (or text =)
 ---@field y? integer
----@field text? string a word or phrase found by OCR; the click goes to its centre
----@field dx? integer offset from the text's centre: the field beside a label
+---@field text? string a word or phrase found by OCR on the step's judged screen (its
+---pop-up menus and lists included); the input goes to its centre
+---@field anchor? "left"|"center"|"right" what dx/dy start from: the text's left edge, centre or right edge
+---@field dx? integer offset from the anchor: the field beside a label
 ---@field dy? integer
----@field button? integer 1..5
----@field double? boolean
+---@field popup? boolean look for the text only in the front-most pop-up (an open menu or list)
 ---@field ignore? robot.Region|robot.Region[] regions the guard ignores for this action
 
+---@class robot.ClickOpts: robot.PointOpts
+---@field button? integer 1..5
+---@field double? boolean
+
 ---A guarded click: at window-relative pixels, or on a text found by OCR (dx/dy from it).
----Two equally good matches without near/nth are an error naming the candidates.
+---Two equally good matches without near/nth are an error naming the candidates; a text
+---missing from a screen that matches its recording is an error (exit 1) with the screen
+---as evidence, missing from a changed screen it is drift (exit 3).
 ---@param opts robot.ClickOpts
 function Window:click(opts) end
+
+---A guarded button press that stays held (Xaw menus open on press and act on release).
+---While a button is held, vagt neither moves the pointer aside nor activates the window.
+---@param opts robot.ClickOpts
+function Window:press(opts) end
+
+---A guarded button release, where the pointer is or at a point first.
+---@param opts? robot.ClickOpts
+function Window:release(opts) end
+
+---A guarded pointer move (hover; with a held button, a drag through a menu).
+---@param opts robot.PointOpts
+function Window:move(opts) end
+
+---@class robot.DragOpts
+---@field from robot.PointOpts
+---@field to robot.PointOpts
+---@field button? integer 1..5
+---@field ignore? robot.Region|robot.Region[]
+
+---A guarded drag: press at from, move to to, release (one step, judged before the press).
+---@param opts robot.DragOpts
+function Window:drag(opts) end
+
+---@class robot.MenuPath
+---@field [integer] string the entries by text, from the menu bar down
+---@field timeout? number seconds to wait for each level's text (5)
+---@field ignore? robot.Region|robot.Region[]
+
+---Walks a menu path by text: press on the menu bar's entry, move through each pop-up with
+---the button held, release on the last entry. Every level is a guarded step with a key of
+---its own ("Name#3:menu.2"), so a renamed, swapped or inserted entry halts before the
+---release. The first level is looked for in the window, the others in the newest pop-up.
+---@param path robot.MenuPath
+function Window:menu(path) end
 
 ---Types any Unicode text exactly (a guarded step). Focuses the window first.
 ---@param text string

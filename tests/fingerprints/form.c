@@ -125,16 +125,15 @@ void form_make(const form_spec *spec, form *f)
     frame(f->pix, 240, by, 90, 28, border, btn);
     text(f, lab, "Annuller", 256, by + 18, ink, 1, FP_WORD_LABEL);
 
-    f->windows[0].cls = strdup("Borgerregister");
-    f->windows[0].name = strdup("Borgerregister");
-    f->windows[0].box = (fp_rect){spec->win_x, spec->win_y, W, height};
-    f->n_windows = 1;
+    f->title = strdup("Borgerregister");
     if (spec->variant == V_WHATSNEW) {
-        f->windows[1] = f->windows[0];
-        f->windows[0].cls = strdup("Toplevel");
-        f->windows[0].name = strdup("Nyheder i version 2.0");
-        f->windows[0].box = (fp_rect){spec->win_x + 120, spec->win_y + 100, 400, 200};
-        f->n_windows = 2;
+        /* a dialog of another class in front, judged in its own coordinates */
+        f->dialog = pixCreate(400, 200, 32);
+        pixSetAllArbitrary(f->dialog, 0xe0e0e000);
+        f->layers[0] = (fp_input){.image = f->dialog, .win_class = "Toplevel",
+                                  .win_name = "Nyheder i version 2.0", .role = FP_WIN_DIALOG,
+                                  .x = 120, .y = 100, .front = 1};
+        f->n_layers = 1;
     }
     bmfDestroy(&lab);
     bmfDestroy(&dat);
@@ -144,10 +143,8 @@ void form_free(form *f)
 {
     for (int i = 0; i < f->n_words; i++)
         free(f->words[i].text);
-    for (int i = 0; i < f->n_windows; i++) {
-        free(f->windows[i].cls);
-        free(f->windows[i].name);
-    }
+    free(f->title);
+    pixDestroy(&f->dialog);
     pixDestroy(&f->pix);
     memset(f, 0, sizeof *f);
 }
@@ -158,8 +155,9 @@ fp_input form_input(const form *f, int with_words, int masks)
     memset(&in, 0, sizeof in);
     in.image = f->pix;
     in.win_class = "Borgerregister";
-    in.windows = f->windows;
-    in.n_windows = f->n_windows;
+    in.win_name = f->title;
+    in.layers = f->layers;
+    in.n_layers = f->n_layers;
     if (with_words) {
         in.words = f->words;
         in.n_words = f->n_words;

@@ -1,6 +1,6 @@
 /* form.h - synthetic legacy-form window images for the fingerprint tests,
  * drawn with Leptonica (rectangles and bitmap-font text), plus the OCR words,
- * field masks and top-level windows a capture would come with. */
+ * field masks and the other windows of the scene a capture would come with. */
 #ifndef FP_TEST_FORM_H
 #define FP_TEST_FORM_H
 
@@ -29,8 +29,10 @@ typedef struct form {
     fp_mask masks[16];    /* field interiors (typed) + clock (declared) */
     int n_masks;
     fp_rect clock;        /* clock region */
-    fp_window windows[4];
-    int n_windows;
+    char *title;          /* the target's title */
+    PIX *dialog;          /* V_WHATSNEW: a dialog in front, as a layer */
+    fp_input layers[1];
+    int n_layers;
     int label_x, label_y[6]; /* label box top-left per row (for asserts) */
 } form;
 

@@ -67,8 +67,8 @@ static void free_words(words *w)
     w->n = 0;
 }
 
-static fp_window MAIN_WIN = {"VagtDemo", "Sagsregistrering", {0, 0, 640, 400}};
-static fp_window DIALOG = {"VagtDemo", "Nyheder i version 2.0", {131, 116, 364, 156}};
+/* The "what's new" dialog of the demo app: a window of its own in front of the form. */
+static const fp_rect DIALOG = {131, 116, 364, 156};
 
 static fp_fingerprint *base;
 
@@ -81,8 +81,7 @@ static int setup(void **state)
     fp_input in = {0};
     in.image = p;
     in.win_class = "VagtDemo";
-    in.windows = &MAIN_WIN;
-    in.n_windows = 1;
+    in.win_name = "Sagsregistrering";
     in.words = w.w;
     in.n_words = w.n;
     in.has_words = 1;
@@ -105,12 +104,22 @@ static int teardown(void **state)
 static void judge(const char *name, int whatsnew, fp_verdict *fast, fp_verdict *full)
 {
     PIX *p = load_png(name);
-    fp_window wins[2] = {DIALOG, MAIN_WIN};
+    BOX *db = boxCreate(DIALOG.x, DIALOG.y, DIALOG.w, DIALOG.h);
+    PIX *dp = pixClipRectangle(p, db, NULL);
+    boxDestroy(&db);
+    fp_input dialog = {.image = dp, .win_class = "VagtDemo", .win_name = "Nyheder i version 2.0",
+                       .role = FP_WIN_DIALOG, .x = DIALOG.x, .y = DIALOG.y, .front = 1};
+    fp_mask cover = {DIALOG, FP_MASK_OCCLUDED};
     fp_input in = {0};
     in.image = p;
     in.win_class = "VagtDemo";
-    in.windows = whatsnew ? wins : wins + 1;
-    in.n_windows = whatsnew ? 2 : 1;
+    in.win_name = "Sagsregistrering";
+    if (whatsnew) {
+        in.layers = &dialog;
+        in.n_layers = 1;
+        in.masks = &cover;
+        in.n_masks = 1;
+    }
     assert_int_equal(fp_compare(base, &in, NULL, fast), FP_OK);
     if (full) {
         words w;
@@ -121,6 +130,7 @@ static void judge(const char *name, int whatsnew, fp_verdict *fast, fp_verdict *
         assert_int_equal(fp_compare(base, &in, NULL, full), FP_OK);
         free_words(&w);
     }
+    pixDestroy(&dp);
     pixDestroy(&p);
 }
 
@@ -195,8 +205,7 @@ MUTATION(test_inserted, "inserted", 0, "new text 'Telefon' at (26,102)",
          "label 'Adresse' moved from (25,102) to (25,136)")
 MUTATION(test_nobutton, "nobutton", 0, "button 'Gen' missing (was at (212,258))", NULL)
 MUTATION(test_whatsnew, "whatsnew", 1,
-         "new window 'Nyheder i version 2.0' in front at (131,116) 364x156",
-         "new text 'Nyheder i version 2,0'")
+         "new window 'Nyheder i version 2.0' in front at (131,116) 364x156", NULL)
 MUTATION(test_font, "font", 0, "font changed (label boxes changed size, e.g. 'CPR-nummer' 69x9 -> 88x10)",
          NULL)
 MUTATION(test_theme, "theme", 0, "colours/theme changed (background #ffffff -> #2f4f7f", NULL)

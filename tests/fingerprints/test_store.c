@@ -122,9 +122,9 @@ static void test_round_trip_and_permissions(void **state)
     assert_string_equal(l->win_class, "Borgerregister");
     assert_int_equal(l->width, 640);
     assert_int_equal(l->height, 400);
-    assert_int_equal(l->n_windows, 1);
-    assert_string_equal(l->windows[0].name, "Borgerregister");
-    assert_int_equal(l->windows[0].box.x, 10);
+    assert_int_equal(l->version, FP_FORMAT_VERSION);
+    assert_int_equal(l->n_layers, 0);
+    assert_string_equal(l->win_name, "Borgerregister");
     assert_int_equal(l->n_anchors, c->fp->n_anchors);
     for (int i = 0; i < l->n_anchors; i++) {
         assert_string_equal(l->anchors[i].text, c->fp->anchors[i].text);
@@ -226,13 +226,13 @@ static void test_corrupt_wrong_type(void **state)
     ctx *c = *state;
     assert_int_equal(save(c), FP_OK);
     edit(c, "\"x\":\t12,", "\"x\":\t\"twelve\",");
-    expect_corrupt(c, "field 'anchors[0].x': expected a number");
+    expect_corrupt(c, "field 'window.anchors[0].x': expected a number");
     assert_int_equal(save(c), FP_OK);
     edit(c, "\"source\":\t\"typed\"", "\"source\":\t\"typo\"");
-    expect_corrupt(c, "field 'masks[1].source'");
+    expect_corrupt(c, "field 'window.masks[1].source'");
     assert_int_equal(save(c), FP_OK);
-    edit(c, "\"toplevels\":\t[", "\"toplevels\":\t7, \"old_toplevels\": [");
-    expect_corrupt(c, "field 'toplevels': expected an array");
+    edit(c, "\"layers\":\t[", "\"layers\":\t7, \"old_layers\": [");
+    expect_corrupt(c, "field 'layers': expected an array");
 }
 
 static void test_corrupt_png_missing(void **state)
@@ -240,7 +240,7 @@ static void test_corrupt_png_missing(void **state)
     ctx *c = *state;
     assert_int_equal(save(c), FP_OK);
     assert_int_equal(unlink(c->png), 0);
-    expect_corrupt(c, "field 'image': reference image");
+    expect_corrupt(c, "field 'window.image': reference image");
 }
 
 static void test_corrupt_png_size_mismatch(void **state)
@@ -248,7 +248,7 @@ static void test_corrupt_png_size_mismatch(void **state)
     ctx *c = *state;
     assert_int_equal(save(c), FP_OK);
     edit(c, "\"height\":\t400", "\"height\":\t440");
-    expect_corrupt(c, "field 'window': size 640x440 does not match");
+    expect_corrupt(c, "field 'window.image': size 640x440 does not match");
 }
 
 static void test_corrupt_png_garbage(void **state)
@@ -258,7 +258,7 @@ static void test_corrupt_png_garbage(void **state)
     FILE *f = fopen(c->png, "w");
     fputs("not a png", f);
     fclose(f);
-    expect_corrupt(c, "field 'image_fnv1a64'");
+    expect_corrupt(c, "field 'window.image_fnv1a64'");
 }
 
 static void test_corrupt_png_replaced(void **state)

@@ -1,8 +1,10 @@
 #!/bin/sh
-# Benign differences must not alarm: other data already in the form, the live clock, the
-# window elsewhere on the screen, a run straight after another. Then: a missing baseline
-# halts with "no baseline for step"; a corrupt entry is exit 2 naming the file; approving a
-# vendor update's screen makes the next run pass on the updated app.
+# Benign differences must not alarm: the live clock, the window elsewhere on the screen, a
+# run straight after another, and other data already in the form once a recording has seen
+# data there (masks come from evidence, never from guesses about what looks like a field).
+# Then: a missing baseline halts with "no baseline for step"; a corrupt entry is exit 2
+# naming the file; approving a vendor update's screen makes the next run pass on the
+# updated app.
 . "$(dirname "$0")/lib.sh"
 demo="$SRC/scripts/demo.lua"
 run_vagt rec record "$demo" --display "$DISPLAY" --runs runs --baseline bl \
@@ -18,6 +20,10 @@ cat > prefill.sh <<SH
 exec "$DEMO_APP" "\$@" --prefill
 SH
 chmod +x moved.sh prefill.sh
+# Data the application shows by itself is learned by recording with it.
+run_vagt recp record "$demo" --display "$DISPLAY" --runs runs --baseline bl \
+  --set "app=$T/prefill.sh" --set "out=$T/recp.tsv"
+expect_rc 0 recp "a second recording, with another citizen already in the form, merges"
 for b in plain again moved prefill; do
   app="$DEMO_APP"; [ -x "$b.sh" ] && app="$T/$b.sh"
   : > "$b.tsv"

@@ -1,0 +1,528 @@
+#include "step.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xdo.h>
+
+#include "guard.h"
+#include "runfolder.h"
+#include "scene.h"
+#include "stepkey.h"
+#include "xio/input.h"
+#include "xio/xerror.h"
+#include "xwin.h"
+
+#define GRACE_POLL 0.15
+#define LOCATE_POLL 0.2
+
+static const char *const act_names[RT_ACT_N] = {"click", "type", "key",  "press",
+                                                "release", "move", "drag", "menu"};
+
+const char *rt_act_name(rt_act_kind k)
+{
+  return k < RT_ACT_N ? act_names[k] : "?";
+}
+
+static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
+                                   rt_guard_out *out)
+{
+  (void)ud, (void)run, (void)s, (void)final;
+  out->verdict = "seen";
+  return RT_GUARD_GO;
+}
+
+const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL};
+
+/* One step's look: the scene listed and captured until nothing in it changed for the
+ * quiet interval (bounded), then captured once more as an image and described. */
+static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
+                  char *err, size_t n)
+{
+  double quiet = run->mode == RT_MODE_RECORD ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_QUIET;
+  double start = rt_now(), quiet_since = start;
+  uint64_t last = 0;
+  bool have = false;
+  *settled = false;
+  for (;;) {
+    rt_scene_free(sc);
+    double tc = rt_now();
+    if (rt_scene_list(run, target, sc, err, n) != 0 ||
+        rt_scene_grab(run, sc, false, err, n) != 0)
+      return -1;
+    double now = rt_now();
+    *cap_ms = (now - tc) * 1000.0;
+    if (!have || sc->hash != last)
+      quiet_since = now;
+    have = true;
+    last = sc->hash;
+    if (now - quiet_since >= quiet) {
+      *settled = true;
+      break;
+    }
+    if (now - start >= RT_SETTLE_MAX || run->abort)
+      break;
+    rt_sleep(run, 0.025);
+  }
+  if (rt_scene_grab(run, sc, true, err, n) != 0)
+    return -1;
+  rt_scene_describe(run, sc);
+  return 0;
+}
+
+/* Finds t->text on the judged frame; *x, *y window-relative (dx/dy applied). scope: -1
+ * anywhere in the scene, else only inside that scene window. Returns an RT_OCR_ code;
+ * msg says why when not RT_OCR_OK. */
+static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope, int *x,
+                  int *y, char *msg, size_t n)
+{
+  char err[2048];
+  rt_ocr *ocr = rt_ocr_get(run, err, sizeof err);
+  if (!ocr) {
+    snprintf(msg, n, "OCR: %.1500s", err);
+    return RT_OCR_ERROR;
+  }
+  int ox = sc->x - sc->win[0].x, oy = sc->y - sc->win[0].y; /* frame -> window */
+  rt_ocr_find_opts fo = t->find;
+  rt_ocr_opts ro = {.hint = t->text};
+  if (scope >= 0) {
+    const rt_scene_win *w = &sc->win[scope];
+    rt_ocr_box sb = {w->x - sc->win[0].x, w->y - sc->win[0].y, w->w, w->h};
+    if (fo.has_region) { /* both: their intersection */
+      int x0 = fo.region.x > sb.x ? fo.region.x : sb.x, y0 = fo.region.y > sb.y ? fo.region.y : sb.y;
+      int x1 = fo.region.x + fo.region.w < sb.x + sb.w ? fo.region.x + fo.region.w : sb.x + sb.w;
+      int y1 = fo.region.y + fo.region.h < sb.y + sb.h ? fo.region.y + fo.region.h : sb.y + sb.h;
+      sb = (rt_ocr_box){x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0};
+    }
+    fo.has_region = 1;
+    fo.region = sb;
+  }
+  if (fo.has_region) {
+    ro.has_region = 1;
+    ro.region = (rt_ocr_box){fo.region.x - ox, fo.region.y - oy, fo.region.w, fo.region.h};
+  }
+  rt_ocr_result res;
+  if (rt_ocr_words(ocr, sc->frame, &ro, &res, err, sizeof err) != RT_OCR_OK) {
+    snprintf(msg, n, "OCR: %.1500s", err);
+    return RT_OCR_ERROR;
+  }
+  for (size_t i = 0; i < res.n; i++) { /* window-relative, as scripts count */
+    res.words[i].box.x += ox;
+    res.words[i].box.y += oy;
+  }
+  rt_ocr_match m;
+  int rc = rt_ocr_find(&res, t->text, &fo, &m, err, sizeof err);
+  rt_ocr_result_free(&res);
+  if (rc != RT_OCR_OK) {
+    snprintf(msg, n, "%s", err);
+    return rc;
+  }
+  int ax = t->anchor == RT_ANCHOR_LEFT    ? m.box.x
+           : t->anchor == RT_ANCHOR_RIGHT ? m.box.x + m.box.w - 1
+                                          : m.cx;
+  *x = ax + t->dx;
+  *y = m.cy + t->dy;
+  return RT_OCR_OK;
+}
+
+/* ---- input ---- */
+
+static int pointer_to(rt_run *run, const rt_scene *sc, int x, int y, char *err, size_t n)
+{
+  if (rt_scene_window_at(sc, x, y) < 0) {
+    snprintf(err, n, "(%d,%d) is outside the window (%dx%d) and its pop-ups", x, y,
+             sc->win[0].w, sc->win[0].h);
+    return -1;
+  }
+  rt_x_trap_begin(run->dpy);
+  xdo_move_mouse(run->xdo, sc->win[0].x + x, sc->win[0].y + y, DefaultScreen(run->dpy));
+  XSync(run->dpy, False);
+  rt_x_trap_end(run->dpy, NULL);
+  return 0;
+}
+
+static int button(rt_run *run, int b, bool down, char *err, size_t n)
+{
+  rt_x_trap_begin(run->dpy);
+  if (down)
+    xdo_mouse_down(run->xdo, CURRENTWINDOW, b);
+  else
+    xdo_mouse_up(run->xdo, CURRENTWINDOW, b);
+  XSync(run->dpy, False);
+  if (rt_x_trap_end(run->dpy, NULL)) {
+    snprintf(err, n, "button %d %s failed", b, down ? "press" : "release");
+    return -1;
+  }
+  if (down)
+    run->buttons_held |= 1u << b;
+  else
+    run->buttons_held &= ~(1u << b);
+  return 0;
+}
+
+/* Lets the application see the motion (hover, enter) before a button. */
+static void pause_ms(int ms)
+{
+  rt_sleep(NULL, ms / 1000.0);
+}
+
+typedef struct {
+  int x, y, x2, y2; /* where (window-relative) */
+  int level, npath; /* menu: this level (1-based) of npath */
+} input_at;
+
+static int send_input(rt_run *run, const rt_action *a, const rt_scene *sc, const input_at *p,
+                      char *err, size_t n)
+{
+  switch (a->kind) {
+  case RT_ACT_TYPE:
+    return rt_input_type(run->input, a->text, RT_INPUT_DELAY_DEFAULT, err, n);
+  case RT_ACT_KEY:
+    return rt_input_keys(run->input, a->keys, err, n);
+  case RT_ACT_CLICK:
+    if (pointer_to(run, sc, p->x, p->y, err, n))
+      return -1;
+    pause_ms(20);
+    for (int i = 0; i < a->count; i++)
+      if (button(run, a->button, true, err, n) || button(run, a->button, false, err, n))
+        return -1;
+    return 0;
+  case RT_ACT_PRESS:
+    if (a->at.given && pointer_to(run, sc, p->x, p->y, err, n))
+      return -1;
+    pause_ms(20);
+    return button(run, a->button, true, err, n);
+  case RT_ACT_RELEASE:
+    if (a->at.given && pointer_to(run, sc, p->x, p->y, err, n))
+      return -1;
+    pause_ms(20);
+    return button(run, a->button, false, err, n);
+  case RT_ACT_MOVE:
+    return pointer_to(run, sc, p->x, p->y, err, n);
+  case RT_ACT_DRAG: {
+    if (pointer_to(run, sc, p->x, p->y, err, n))
+      return -1;
+    pause_ms(20);
+    if (button(run, a->button, true, err, n))
+      return -1;
+    for (int i = 1; i <= 8; i++) { /* in steps: toolkits track the motion */
+      pause_ms(15);
+      int x = p->x + (p->x2 - p->x) * i / 8, y = p->y + (p->y2 - p->y) * i / 8;
+      if (rt_scene_window_at(sc, x, y) >= 0 && pointer_to(run, sc, x, y, err, n))
+        break;
+    }
+    pause_ms(20);
+    return button(run, a->button, false, err, n);
+  }
+  case RT_ACT_MENU:
+    /* open on press, walk with the button held, act on release: what Xaw menus need,
+     * and Motif, Tk and Swing menus do the same */
+    if (pointer_to(run, sc, p->x, p->y, err, n))
+      return -1;
+    pause_ms(20);
+    if (p->npath == 1) {
+      if (button(run, 1, true, err, n))
+        return -1;
+      return button(run, 1, false, err, n);
+    }
+    if (p->level == 1)
+      return button(run, 1, true, err, n);
+    if (p->level < p->npath)
+      return 0;
+    pause_ms(30);
+    return button(run, 1, false, err, n);
+  case RT_ACT_N:
+    break;
+  }
+  snprintf(err, n, "unknown action");
+  return -1;
+}
+
+/* After a halt or a failure with a button held (inside a menu walk): let it go where no
+ * window of the scene is, so the menu closes without acting. Left held when the scene
+ * covers the whole screen. */
+static void release_safely(rt_run *run, const rt_scene *sc)
+{
+  if (!run->buttons_held)
+    return;
+  Screen *scr = DefaultScreenOfDisplay(run->dpy);
+  int pts[4][2] = {{0, 0},
+                   {WidthOfScreen(scr) - 1, 0},
+                   {0, HeightOfScreen(scr) - 1},
+                   {WidthOfScreen(scr) - 1, HeightOfScreen(scr) - 1}};
+  for (int k = 0; k < 4; k++) {
+    bool free = true;
+    for (size_t i = 0; sc && i < sc->nstack && free; i++) {
+      const rt_xtop *o = &sc->stack[i];
+      free = !(pts[k][0] >= o->x && pts[k][1] >= o->y && pts[k][0] < o->x + o->w &&
+               pts[k][1] < o->y + o->h);
+    }
+    if (!free)
+      continue;
+    rt_x_trap_begin(run->dpy);
+    xdo_move_mouse(run->xdo, pts[k][0], pts[k][1], DefaultScreen(run->dpy));
+    XSync(run->dpy, False);
+    rt_x_trap_end(run->dpy, NULL);
+    pause_ms(30);
+    char err[128];
+    for (int b = 1; b <= 5; b++)
+      if (run->buttons_held & (1u << b))
+        button(run, b, false, err, sizeof err);
+    rt_log(run, "vagt: released the held mouse button away from the application's windows");
+    return;
+  }
+}
+
+/* ---- one step ---- */
+
+static void describe(const rt_action *a, const input_at *p, const char *entry, char *buf,
+                     size_t n)
+{
+  switch (a->kind) {
+  case RT_ACT_TYPE:
+    /* What is typed may be a citizen's data or a secret: only its length is kept. */
+    snprintf(buf, n, "%zu bytes", strlen(a->text));
+    break;
+  case RT_ACT_KEY:
+    snprintf(buf, n, "%s", a->keys);
+    break;
+  case RT_ACT_MENU:
+    snprintf(buf, n, "'%s' at (%d,%d)", entry, p->x, p->y);
+    break;
+  case RT_ACT_DRAG:
+    snprintf(buf, n, "(%d,%d) to (%d,%d)", p->x, p->y, p->x2, p->y2);
+    break;
+  case RT_ACT_RELEASE:
+    if (!a->at.given) {
+      snprintf(buf, n, "button %d", a->button);
+      break;
+    }
+    /* fall through */
+  default:
+    snprintf(buf, n, "(%d,%d)%s%s%s", p->x, p->y, a->count > 1 ? " double" : "",
+             a->at.text ? " at '" : "", a->at.text ? a->at.text : "");
+    if (a->at.text)
+      strncat(buf, "'", n - strlen(buf) - 1);
+  }
+}
+
+static void save_log(rt_run *run, const rt_steprec *rec)
+{
+  if (!run->steps)
+    return;
+  rt_steplog_add(run->steps, rec);
+  char err[512];
+  if (run->run_dir &&
+      rt_steplog_write(run->steps, run->run_dir, "running", 0, NULL, err, sizeof err) != 0)
+    rt_log(run, "vagt: %s", err);
+}
+
+static bool has_point(const rt_action *a)
+{
+  return a->kind == RT_ACT_CLICK || a->kind == RT_ACT_MOVE || a->kind == RT_ACT_DRAG ||
+         a->kind == RT_ACT_MENU || ((a->kind == RT_ACT_PRESS || a->kind == RT_ACT_RELEASE) &&
+                                    a->at.given);
+}
+
+static void copy_out(rt_steprec *rec, const rt_guard_out *out)
+{
+  rec->verdict = out->verdict;
+  rec->reasons = out->reasons;
+  rec->nreasons = out->nreasons;
+  for (int i = 0; i < 3; i++)
+    rec->evidence[i] = out->evidence[i];
+}
+
+static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
+                               const char *stepname, int level, rt_step_result *res)
+{
+  double t0 = rt_now();
+  const rt_guard *g = run->guard ? run->guard : &rt_guard_none;
+  const char *base = a->file ? strrchr(a->file, '/') : NULL;
+  base = base ? base + 1 : a->file;
+  char kind[32], key[1024], detail[512] = "", err[2048] = "";
+  if (level)
+    snprintf(kind, sizeof kind, "menu.%d", level);
+  else
+    snprintf(kind, sizeof kind, "%s", rt_act_name(a->kind));
+  if (rt_stepkey(key, sizeof key, stepname, ordinal, base, a->line, kind) < 0)
+    snprintf(key, sizeof key, "%s:%d:%s", base ? base : "?", a->line, kind);
+  rt_steprec rec = {.key = key, .kind = kind, .name = stepname, .ordinal = ordinal,
+                    .file = a->file, .line = a->line, .window = a->win, .detail = detail};
+  rt_target at = a->at;
+  const char *entry = NULL;
+  if (level) {
+    entry = a->path[level - 1];
+    at = (rt_target){.given = true, .text = entry};
+  }
+  input_at p = {.level = level, .npath = a->npath};
+  rt_scene sc = {0};
+  rt_stepinfo si = {++run->nlooks, key, kind, stepname, ordinal, a->file, a->line, &sc, a};
+  rt_guard_out out = {0};
+  rt_step_status st = RT_STEP_OK;
+  int rc = 0;
+
+  /* leave a posted menu and a held button alone: re-focusing the window or moving the
+   * pointer aside would close the menu */
+  if (rt_scene_list(run, a->win, &sc, err, sizeof err) != 0) {
+    snprintf(res->msg, sizeof res->msg, "%s: %s", kind, err);
+    return RT_STEP_FAILED;
+  }
+  if (!run->buttons_held && !sc.app_popup) {
+    if ((a->kind == RT_ACT_TYPE || a->kind == RT_ACT_KEY) && !rt_x_has_focus(run->dpy, a->win))
+      rc = rt_x_activate(run->dpy, run->xdo, run->ewmh, a->win, 2.0, err, sizeof err);
+    rt_winfo wi = {.id = a->win, .x = sc.win[0].x, .y = sc.win[0].y, .w = sc.win[0].w,
+                   .h = sc.win[0].h};
+    if (rc == 0)
+      rt_x_pointer_park(run->dpy, run->xdo, &wi);
+  }
+  double t = rt_now(), look_until = t + (at.text ? a->timeout : 0), grace_until = 0;
+  while (rc == 0) {
+    if (settle(run, a->win, &sc, &rec.settled, &rec.t_capture, err, sizeof err) != 0) {
+      rc = -1;
+      break;
+    }
+    rec.t_settle = (rt_now() - t) * 1000.0;
+    rec.cap_w = sc.win[0].w;
+    rec.cap_h = sc.win[0].h;
+    rec.cap_hash = sc.hash;
+    rec.wclass = sc.win[0].cls;
+    if (run->mode != RT_MODE_RECORD) {
+      double tg = rt_now();
+      rt_guard_verdict v = g->check(g->ud, run, &si, false, &out);
+      if (v == RT_GUARD_DRIFT && !grace_until)
+        grace_until = rt_now() + RT_GRACE_SECS;
+      if (v == RT_GUARD_DRIFT && rt_now() >= grace_until)
+        v = g->check(g->ud, run, &si, true, &out); /* explains, keeps evidence: HALT */
+      rec.t_guard = (rt_now() - tg) * 1000.0;
+      copy_out(&rec, &out);
+      if (v == RT_GUARD_DRIFT && !run->abort) {
+        rt_sleep(run, GRACE_POLL);
+        continue;
+      }
+      if (v == RT_GUARD_HALT || v == RT_GUARD_DRIFT) {
+        rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", key,
+                     base ? base : "?", a->line, out.reason);
+        rec.verdict = "drift";
+        rec.reason = out.reason;
+        st = RT_STEP_STOPPED;
+        break;
+      }
+      if (v == RT_GUARD_ERROR) {
+        snprintf(err, sizeof err, "%s", out.reason);
+        rc = -1;
+        break;
+      }
+    }
+    if (!has_point(a) && !level)
+      break;
+    if (!at.text) {
+      p.x = at.x;
+      p.y = at.y;
+    } else {
+      bool in_popup = level > 1 || at.popup;
+      int scope = level == 1 ? 0 : in_popup ? rt_scene_newest_popup(&sc) : -1;
+      int lr = in_popup && scope < 0 ? RT_OCR_NOT_FOUND
+                                      : locate(run, &sc, &at, scope, &p.x, &p.y, err, sizeof err);
+      if (lr == RT_OCR_NOT_FOUND && rt_now() < look_until && !run->abort) {
+        rt_sleep(run, LOCATE_POLL);
+        continue;
+      }
+      if (lr != RT_OCR_OK) {
+        char m[2300];
+        if (lr == RT_OCR_NOT_FOUND)
+          snprintf(m, sizeof m, "%s '%s' not found within %.1f s%s", level ? "menu entry" : "text",
+                   at.text, a->timeout,
+                   in_popup && scope < 0 ? ": no pop-up is open" : "");
+        else
+          snprintf(m, sizeof m, "%s", err);
+        snprintf(err, sizeof err, "%.2000s", m);
+        rc = -2;
+        break;
+      }
+    }
+    if (a->kind == RT_ACT_DRAG) {
+      if (!a->to.text) {
+        p.x2 = a->to.x;
+        p.y2 = a->to.y;
+      } else if (locate(run, &sc, &a->to, -1, &p.x2, &p.y2, err, sizeof err) != RT_OCR_OK) {
+        rc = -2;
+        break;
+      }
+    }
+    break;
+  }
+  describe(a, &p, entry, detail, sizeof detail);
+  if (rc == 0 && st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort) {
+    double tg = rt_now();
+    rt_guard_verdict v = g->check(g->ud, run, &si, true, &out);
+    rec.t_guard = (rt_now() - tg) * 1000.0;
+    copy_out(&rec, &out);
+    if (v == RT_GUARD_HALT) {
+      rt_run_abort(run, RT_ABORT_DRIFT, "halted at step '%s' (%s:%d): %s", key,
+                   base ? base : "?", a->line, out.reason);
+      rec.reason = out.reason;
+      st = RT_STEP_STOPPED;
+    } else if (v == RT_GUARD_ERROR) {
+      snprintf(err, sizeof err, "%s", out.reason);
+      rc = -1;
+    }
+  }
+  if (rc == 0 && st == RT_STEP_OK && run->abort == RT_ABORT_NONE) {
+    t = rt_now();
+    rc = send_input(run, a, &sc, &p, err, sizeof err);
+    rec.t_input = (rt_now() - t) * 1000.0;
+    if (g->after)
+      g->after(g->ud, run, &si, rc);
+  }
+  if (run->abort != RT_ABORT_NONE && st == RT_STEP_OK)
+    st = RT_STEP_STOPPED; /* a deadline or an interrupt during the look */
+  if (rc != 0) {
+    if (sc.frame && g->failed) {
+      memset(&out, 0, sizeof out);
+      g->failed(g->ud, run, &si, &out);
+      for (int i = 0; i < 3; i++)
+        rec.evidence[i] = out.evidence[i];
+      if (out.labels[0]) {
+        size_t l = strlen(err);
+        snprintf(err + l, sizeof err - l, "; the window's labels as recorded: %s", out.labels);
+      }
+      if (out.evidence[1]) {
+        size_t l = strlen(err);
+        snprintf(err + l, sizeof err - l, " (what it showed: %s)", out.evidence[1]);
+      }
+    }
+    rec.verdict = "error";
+    rec.reason = err;
+    if (st == RT_STEP_OK)
+      st = RT_STEP_FAILED;
+    snprintf(res->msg, sizeof res->msg, "%s (step %s): %s", kind, key, err);
+  }
+  if (st != RT_STEP_OK)
+    release_safely(run, &sc);
+  rec.t_total = (rt_now() - t0) * 1000.0;
+  save_log(run, &rec);
+  rt_scene_free(&sc);
+  return st;
+}
+
+rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)
+{
+  res->status = RT_STEP_OK;
+  res->msg[0] = '\0';
+  if (run->abort != RT_ABORT_NONE)
+    return res->status = RT_STEP_STOPPED;
+  rt_step_frame *fr = run->nframes ? &run->frames[run->nframes - 1] : NULL;
+  if (fr)
+    fr->ordinal++;
+  const char *name = fr ? fr->name : NULL;
+  int ordinal = fr ? fr->ordinal : 0;
+  if (a->kind != RT_ACT_MENU)
+    return res->status = one_step(run, a, ordinal, name, 0, res);
+  for (int level = 1; level <= a->npath; level++) {
+    rt_step_status st = one_step(run, a, ordinal, name, level, res);
+    if (st != RT_STEP_OK)
+      return res->status = st;
+  }
+  return res->status = RT_STEP_OK;
+}

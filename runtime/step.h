@@ -1,0 +1,96 @@
+/* The step engine: every action on a window is one guarded step that owns the whole
+ * action, from the look to the input:
+ *   settle -> capture what the input can reach (the scene) -> judge (or record) ->
+ *   locate the target on that same judged frame -> input.
+ * OCR never runs on a frame the guard has not judged. A mismatch is looked at again for a
+ * short grace period (the application may still be drawing); if it persists the run halts:
+ * no input now or later (exit 3, evidence, reasons, approvable). A target that cannot be
+ * found on a matching screen is a script failure (exit 1) and keeps the frame as evidence.
+ *
+ * No Lua here: the binding (l_window.c) turns arguments into an rt_action and raises from
+ * the result. While a mouse button is held or a pop-up of the application is mapped the
+ * engine neither moves the pointer aside nor activates the window (either would close a
+ * posted menu or lose an Xaw menu's highlight). */
+#ifndef VAGT_STEP_H
+#define VAGT_STEP_H
+
+#include <stdbool.h>
+#include <X11/Xlib.h>
+
+#include "ocr/rt_ocr.h"
+#include "run.h"
+
+typedef struct rt_rect {
+  int x, y, w, h;
+} rt_rect;
+
+typedef enum {
+  RT_ACT_CLICK,
+  RT_ACT_TYPE,
+  RT_ACT_KEY,
+  RT_ACT_PRESS,   /* a button down, held until a release */
+  RT_ACT_RELEASE,
+  RT_ACT_MOVE,    /* the pointer only (hover; drags with a held button) */
+  RT_ACT_DRAG,    /* press at `at`, move to `to`, release */
+  RT_ACT_MENU,    /* a menu path by text: one step per level */
+  RT_ACT_N
+} rt_act_kind;
+
+/* "click", "type", ...: the step keys' action part. */
+const char *rt_act_name(rt_act_kind k);
+
+typedef enum { RT_ANCHOR_CENTER = 0, RT_ANCHOR_LEFT, RT_ANCHOR_RIGHT } rt_anchor;
+
+/* Where a pointer action goes: window-relative pixels, or a text located by OCR on the
+ * step's judged frame (menu entries and pop-up items included), then dx/dy from the
+ * anchor point of its box (left edge, centre or right edge; vertically its middle). */
+typedef struct rt_target {
+  bool given;
+  int x, y;
+  const char *text;
+  rt_ocr_find_opts find; /* region and near in window-relative pixels */
+  rt_anchor anchor;
+  int dx, dy;
+  bool popup;            /* the text only in the front-most pop-up */
+} rt_target;
+
+typedef struct rt_action {
+  rt_act_kind kind;
+  Window win;
+  rt_target at;             /* click, press, release (optional), move, drag's start */
+  rt_target to;             /* drag's end */
+  int button, count;        /* count 2: a double click */
+  const char *text;         /* type: UTF-8, exactly as given */
+  const char *keys;         /* key: xdo key sequence */
+  const char *const *path;  /* menu: entries by text, from the menu bar down */
+  int npath;
+  double timeout;           /* text targets: how long to keep looking (seconds) */
+  const rt_rect *ignore;    /* ignore = {...} on this one action, window-relative */
+  int nignore;
+  const char *file;         /* the script position, for the step key and messages */
+  int line;
+} rt_action;
+
+typedef enum {
+  RT_STEP_OK = 0,
+  RT_STEP_FAILED,  /* exit 1: not found, ambiguous, input failed; msg says why */
+  RT_STEP_STOPPED  /* the run is aborted (drift halt, deadline, display gone): run->abort */
+} rt_step_status;
+
+typedef struct rt_step_result {
+  rt_step_status status;
+  char msg[2048];
+} rt_step_result;
+
+/* Runs one guarded action (a menu: one step per level). */
+rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res);
+
+/* Settle timing (seconds): settled when nothing in the scene changed for this long;
+ * recording waits longer (a reference must never be stored mid-redraw). */
+#define RT_SETTLE_QUIET 0.10
+#define RT_SETTLE_QUIET_RECORD 0.40
+#define RT_SETTLE_MAX 2.0
+/* A mismatch must persist this long before the run halts: the app may still be drawing. */
+#define RT_GRACE_SECS 1.2
+
+#endif
