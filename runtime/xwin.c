@@ -462,7 +462,9 @@ void rt_x_pointer_park(Display *dpy, struct xdo *xdo, const rt_winfo *wi)
   if (rx < wi->x || ry < wi->y || rx >= wi->x + wi->w || ry >= wi->y + wi->h)
     return;
   /* Stay inside the window (leaving it could move the focus under focus-follows-mouse
-   * window managers) but on its corner, away from widgets with hover effects. */
-  xdo_move_mouse(xdo, wi->x, wi->y, DefaultScreen(dpy));
+   * window managers) but on its bottom-right corner, away from widgets with hover effects:
+   * the top-left corner is where menu bars start, and a menu posted from the keyboard
+   * follows the pointer over the menu bar. */
+  xdo_move_mouse(xdo, wi->x + wi->w - 1, wi->y + wi->h - 1, DefaultScreen(dpy));
   XSync(dpy, False);
 }

@@ -451,6 +451,8 @@ static void neutral_end(rt_input *in, lockstate_t *ls)
     XkbLockGroup(in->dpy, XkbUseCoreKbd, (unsigned)ls->saved_group);
 }
 
+#define COMBO_PAUSE_US 8000u
+
 static void tap(rt_input *in, KeyCode kc)
 {
   XTestFakeKeyEvent(in->dpy, kc, True, CurrentTime);
@@ -621,7 +623,18 @@ int rt_input_keys_delay(rt_input *in, const char *seq, unsigned delay_us, char *
       XTestFakeKeyEvent(in->dpy, mk, True, CurrentTime);
       pressed[np++] = mk;
     }
+    /* a combo at a hand's pace: the application sees the modifier down before the key
+     * and the key up before the modifier (Motif's menu mnemonics ignore a burst; Tk posts
+     * a menu from Alt+F and grabs while the rest of a burst is in flight) */
+    if (np) {
+      XSync(in->dpy, False);
+      sleep_us(COMBO_PAUSE_US);
+    }
     tap(in, kc);
+    if (np) {
+      XSync(in->dpy, False);
+      sleep_us(COMBO_PAUSE_US);
+    }
     while (np > 0)
       XTestFakeKeyEvent(in->dpy, pressed[--np], False, CurrentTime);
     mark_used(in, kc);

@@ -1,0 +1,128 @@
+#!/bin/sh
+# Menus, pop-ups and dialogs on a second real toolkit (Tk, tests/apps/tk): what the input
+# can reach is judged before the input. The fixture's own log proves which action ran.
+#   - every "vendor update" halts with exit 3 before the changed element is used, and the
+#     reason names the changed caption or the new window's title;
+#   - a robot that picks the destructive menu's entry by position halts, nothing deleted;
+#   - unchanged runs pass: other data, the window moved, CPU load, keyboard menus without
+#     sleeps, the calculator-like display recorded twice with other results;
+#   - a word in a typed field and in the open list is ambiguous (exit 1, evidence), a text
+#     missing from a matching screen is exit 1 with the frame as evidence.
+. "$(dirname "$0")/lib.sh"
+J="$SRC/tests/apps/tk/vagt-tk-journal"
+R="$ROBOTS/journal.lua"
+
+journal() { # journal PREFIX MODE BASELINE [--set k=v]...
+  p=$1 mode=$2 bl=$3; shift 3
+  : > "$p.log"
+  run_vagt "$p" "$mode" "$R" --display "$DISPLAY" --runs "runs-$p" --baseline "$bl" \
+    --set "app=$J" --set "log=$T/$p.log" "$@"
+}
+has() { grep -qF -- "$2" "$1.log"; }
+
+journal rec record bl
+expect_rc 0 rec "record the journal robot"
+has rec "gem cpr=010190-1234|navn=Søren Ærø|sagstype=Klage|note=" &&
+  has rec "plus 2" && has rec "menu gem" && ok "recording did every action" ||
+  fail "recording: $(cat rec.log)"
+journal rec2 record bl --set cpr=241285-4321 --set "navn=Åse Øberg-Nørgaard"
+expect_rc 0 rec2 "a second recording with other data merges"
+
+journal run1 run bl --set cpr=311299-0007 --set "navn=Jens Æbelø"
+expect_rc 0 run1 "unchanged, other data"
+has run1 "gem cpr=311299-0007|navn=Jens Æbelø|sagstype=Klage|note=" && has run1 "menu gem" &&
+  ok "run: every action arrived" || fail "run: $(cat run1.log)"
+journal moved run bl --set geometry=+260+190
+expect_rc 0 moved "unchanged, the window elsewhere on the screen"
+has moved "menu gem" && ok "moved: menu worked" || fail "moved: $(cat moved.log)"
+sh -c 'while :; do :; done' & L1=$!
+sh -c 'while :; do :; done' & L2=$!
+journal load run bl
+kill $L1 $L2
+expect_rc 0 load "unchanged, under CPU load"
+
+# Each vendor update: exit 3, the reason names what changed, nothing done with it.
+check_variant() { # variant caption-in-reason must-not-log
+  journal "$1" run bl --set "variant=$1"
+  expect_rc 3 "$1" "variant $1 halts"
+  a=$(ls "runs-$1"/*/alert.json 2>/dev/null | head -n1)
+  if [ -n "$a" ]; then expect_in "$a" "$2" "variant $1: the reason names '$2'"
+  else fail "variant $1: no alert.json"; fi
+  if has "$1" "$3"; then fail "variant $1: the app logged '$3'"; else ok "variant $1: no '$3'"; fi
+}
+check_variant menu-swapped "Slet alle notater" "menu "
+check_variant menu-renamed "Gem journalen" "menu "
+check_variant menu-inserted "Eksportér" "menu "
+check_variant dialog "Nyheder i version 2.0" "gem cpr"
+check_variant combo-renamed "Klagesag" "sagstype"
+check_variant combo-inserted "Anke" "sagstype"
+check_variant label-renamed "Fulde navn" "gem cpr"
+check_variant button-moved "'Gem'" "gem cpr"
+check_variant counter-relabeled "Læg til" "plus"
+
+# The destructive entry picked by position: press on the menu bar, move to the 2nd entry,
+# release. After the update the 2nd entry deletes; the move's judgement halts first.
+journal pos record blpos --set by=position
+expect_rc 0 pos "record: menu by position"
+has pos "menu gem" && ok "by position: Gem journal ran" || fail "by position: $(cat pos.log)"
+journal pos2 run blpos --set by=position --set variant=menu-swapped
+expect_rc 3 pos2 "by position on the swapped menu halts"
+if has pos2 "menu "; then fail "by position: the app ran $(grep menu pos2.log)"
+else ok "by position: neither entry ran"; fi
+
+# Keyboard menus, no sleeps: the posted menu must not be closed by the next step.
+journal keys record blkeys --set by=keys
+expect_rc 0 keys "record: menu by keys"
+for i in 1 2 3; do
+  journal "keys$i" run blkeys --set by=keys
+  expect_rc 0 "keys$i" "keyboard menu run $i"
+  has "keys$i" "menu gem" && ok "keys $i: Gem journal ran" || fail "keys $i: $(cat keys$i.log)"
+done
+journal keysr run blkeys --set by=keys --set variant=menu-renamed
+expect_rc 3 keysr "keyboard menu, renamed entry halts"
+has keysr "menu " && fail "keys: a menu action ran" || ok "keys: nothing ran"
+
+# A word typed into a field and shown in the open list: ambiguous, never a guess.
+cat > amb.lua <<'LUA'
+local app = robot.app.start{ robot.params.app, "--log", robot.params.log }
+local w = app:wait_window{ class = "Journal", timeout = 20 }
+robot.step("Klage", function()
+  w:click{ x = 240, y = 120 }
+  w:type("Klage over naboen")
+  w:click{ x = 240, y = 152 }
+  w:click{ text = "Klage" }
+end)
+LUA
+: > amb.log
+run_vagt amb record amb.lua --display "$DISPLAY" --runs runs-amb --baseline blamb \
+  --set "app=$J" --set "log=$T/amb.log"
+expect_rc 1 amb "a word in the field and in the list"
+expect_in amb.err "ambiguous" "the error says ambiguous"
+has amb "sagstype" && fail "ambiguous: the list was clicked" || ok "ambiguous: nothing chosen"
+ls runs-amb/*/evidence/step-*-current.png >/dev/null 2>&1 && ok "ambiguous: evidence kept" ||
+  fail "ambiguous: no evidence"
+
+# A text that is not there, on a screen that matches: exit 1, the frame as evidence, the
+# message quotes the recorded labels.
+cat > nf.lua <<'LUA'
+local app = robot.app.start{ robot.params.app, "--log", robot.params.log }
+local w = app:wait_window{ class = "Journal", timeout = 20 }
+robot.step("Find", function()
+  w:click{ x = 240, y = 56 }
+  if robot.params.missing then w:click{ text = "Telefonnummer", timeout = 1 }
+  else w:click{ text = "Navn", anchor = "left", dx = 160 } end
+end)
+LUA
+: > nf.log
+run_vagt nfr record nf.lua --display "$DISPLAY" --runs runs-nf --baseline blnf \
+  --set "app=$J" --set "log=$T/nf.log"
+expect_rc 0 nfr "record the find robot"
+run_vagt nf run nf.lua --display "$DISPLAY" --runs runs-nf2 --baseline blnf \
+  --set "app=$J" --set "log=$T/nf.log" --set missing=1
+expect_rc 1 nf "text missing from a screen that matches its recording"
+expect_in nf.err "'Telefonnummer' not found" "says what was not found"
+expect_in nf.err "labels as recorded: 'Filer Rediger', 'CPR-nummer', 'Navn'" "quotes the recorded labels"
+ls runs-nf2/*/evidence/step-*-current.png >/dev/null 2>&1 &&
+  ls runs-nf2/*/evidence/step-*-recorded.png >/dev/null 2>&1 && ok "not found: evidence kept" ||
+  fail "not found: no evidence"
+finish
