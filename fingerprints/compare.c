@@ -25,14 +25,21 @@ static void mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m,
         if (r.w <= 0 || r.h <= 0)
             continue;
         if (m[i].source == FP_MASK_ROBOT) {
-            /* whole cells, never over a recorded anchor */
+            /* never over a recorded anchor: a cell it touches is checked pixel by
+             * pixel, the anchor's own pixels always */
             int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
             int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
             for (int y = r0; y <= r1 && y < rows; y++)
                 for (int x = c0; x <= c1 && x < cols; x++) {
                     fp_rect cell = {x * FP_CELL, y * FP_CELL, FP_CELL, FP_CELL};
-                    if (!touches_word(cell, protect, nprotect))
-                        state[y * cols + x] = CELL_SKIP;
+                    uint8_t *s = &state[y * cols + x];
+                    if (*s == CELL_SKIP)
+                        continue;
+                    if (!touches_word(cell, protect, nprotect) &&
+                        fp__rect_area(fp__rect_and(cell, r)) == FP_CELL * FP_CELL)
+                        *s = CELL_SKIP;
+                    else
+                        *s = CELL_PARTIAL;
                 }
             continue;
         }
@@ -55,16 +62,29 @@ static void mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m,
     }
 }
 
-static int pixel_masked(int x, int y, const fp_mask *m1, int n1,
-                        const fp_mask *m2, int n2)
+/* A pixel of a recorded anchor (with a pixel around it for anti-aliasing). */
+static int in_anchor(int x, int y, const fp_word *p, int n)
 {
-    for (int i = 0; i < n1; i++)
-        if (m1[i].source != FP_MASK_ROBOT && fp__rect_contains_point(m1[i].r, x, y))
-            return 1;
-    for (int i = 0; i < n2; i++)
-        if (m2[i].source != FP_MASK_ROBOT && fp__rect_contains_point(m2[i].r, x, y))
+    for (int i = 0; i < n; i++)
+        if (x >= p[i].box.x - 1 && y >= p[i].box.y - 1 && x <= p[i].box.x + p[i].box.w &&
+            y <= p[i].box.y + p[i].box.h)
             return 1;
     return 0;
+}
+
+static int masked_by(int x, int y, const fp_mask *m, int n, const fp_word *p, int np)
+{
+    for (int i = 0; i < n; i++)
+        if (fp__rect_contains_point(m[i].r, x, y) &&
+            (m[i].source != FP_MASK_ROBOT || !in_anchor(x, y, p, np)))
+            return 1;
+    return 0;
+}
+
+static int pixel_masked(int x, int y, const fp_mask *m1, int n1, const fp_mask *m2, int n2,
+                        const fp_word *p, int np)
+{
+    return masked_by(x, y, m1, n1, p, np) || masked_by(x, y, m2, n2, p, np);
 }
 
 /* Slow path for one cell whose bytes differ: count pixels whose YIQ distance
@@ -72,7 +92,7 @@ static int pixel_masked(int x, int y, const fp_mask *m1, int n1,
  * pixels a one-character rename changes. */
 static int cell_changed(PIX *ref, PIX *cur, int col, int row, int partial,
                         const fp_mask *m1, int n1, const fp_mask *m2, int n2,
-                        double maxd, int min_pixels)
+                        const fp_word *p, int np, double maxd, int min_pixels)
 {
     int w = pixGetWidth(ref), h = pixGetHeight(ref);
     int wpla = pixGetWpl(ref), wplb = pixGetWpl(cur);
@@ -83,7 +103,7 @@ static int cell_changed(PIX *ref, PIX *cur, int col, int row, int partial,
         for (int x = col * FP_CELL; x < col * FP_CELL + FP_CELL && x < w; x++) {
             if (!((pa[x] ^ pb[x]) & FP_ALPHA_MASK))
                 continue;
-            if (partial && pixel_masked(x, y, m1, n1, m2, n2))
+            if (partial && pixel_masked(x, y, m1, n1, m2, n2, p, np))
                 continue;
             if (fp__yiq_delta(pa[x], pb[x]) > maxd && ++count >= min_pixels)
                 return 1;
@@ -161,7 +181,7 @@ int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
             if (!(acc[c] & FP_ALPHA_MASK))
                 continue;
             if (cell_changed(ref, cur, c, row, state[idx] == CELL_PARTIAL, m1,
-                             n1, m2, n2, maxd, min_pixels)) {
+                             n1, m2, n2, protect, nprotect, maxd, min_pixels)) {
                 changed[idx] = 1;
                 v->cells_changed++;
             }

@@ -1,6 +1,8 @@
-/* `vagt inspect`: what the robot sees. Lists the top-level windows; for one window (or a
- * PNG file) every OCR word with its box and confidence, optionally drawn into a PNG. This
- * is how a script writer finds labels and coordinates. */
+/* `vagt inspect`: what the robot sees. Lists the windows (pop-up menus and lists too); for
+ * one window, its scene as a step judges it (the window, its application's pop-ups and
+ * dialogs, windows stacked over it) and every OCR word with its box (window-relative, as
+ * scripts count), confidence and the window it lies in, optionally drawn into a PNG; or
+ * the same for a PNG file. This is how a script writer finds labels and coordinates. */
 #include "inspect.h"
 
 #include <getopt.h>
@@ -10,6 +12,7 @@
 
 #include "ocr/rt_ocr.h"
 #include "run.h"
+#include "scene.h"
 #include "xio/capture.h"
 #include "xwin.h"
 
@@ -17,7 +20,9 @@ static void usage(FILE *f)
 {
   fputs("usage: vagt inspect [--display :N] [--window CLASS|TITLE-PART] [--png OUT.png]\n"
         "       vagt inspect --image IN.png [--png OUT.png] [--lang dan+eng]\n"
-        "  no --window: list the windows; with it: every word OCR reads, window-relative\n", f);
+        "  no --window: list the windows and open pop-ups; with it: the window's scene (its\n"
+        "  pop-up menus and lists, dialogs, windows over it) and every word OCR reads there,\n"
+        "  window-relative\n", f);
 }
 
 static bool win_matches(const rt_winfo *w, const char *pat)
@@ -46,7 +51,98 @@ static int list_windows(Display *dpy)
   }
   rt_winfo_free(all, n);
   free(all);
+  /* menus, combo lists, tooltips: override-redirect, often without a class */
+  rt_xtop *st;
+  size_t ns;
+  if (rt_x_stack(dpy, &st, &ns) == 0) {
+    Screen *scr = DefaultScreenOfDisplay(dpy);
+    for (size_t i = ns; i-- > 0;) {
+      if (!st[i].popup || st[i].x + st[i].w <= 0 || st[i].y + st[i].h <= 0 ||
+          st[i].x >= WidthOfScreen(scr) || st[i].y >= HeightOfScreen(scr))
+        continue;
+      rt_winfo wi;
+      bool ok = rt_x_winfo(dpy, st[i].client, &wi);
+      char geo[64];
+      snprintf(geo, sizeof geo, "%dx%d+%d+%d", st[i].cw, st[i].ch, st[i].cx, st[i].cy);
+      printf("0x%-8lx %-16s %-16s %-22s (pop-up of client 0x%lx)\n", (unsigned long)st[i].client,
+             ok && wi.res_class ? wi.res_class : "", ok && wi.res_name ? wi.res_name : "", geo,
+             (unsigned long)st[i].owner);
+      if (ok)
+        rt_winfo_free(&wi, 1);
+    }
+    free(st);
+  }
   return 0;
+}
+
+static const char *role_name(fp_win_role r)
+{
+  return r == FP_WIN_POPUP ? "pop-up" : r == FP_WIN_DIALOG ? "dialog" : r == FP_WIN_OVER
+                                                                         ? "over"
+                                                                         : "window";
+}
+
+/* The scene of one window: its windows, then every word of the frame (window-relative),
+ * with the scene window it lies in. */
+static int inspect_scene(Display *dpy, Window win, const char *lang, const char *png_out)
+{
+  char err[1024];
+  rt_run run = {.dpy = dpy, .capture = rt_capture_new(dpy)};
+  rt_scene sc;
+  if (!run.capture || rt_scene_list(&run, win, &sc, err, sizeof err) != 0 ||
+      rt_scene_grab(&run, &sc, true, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt inspect: cannot capture the window: %s\n", run.capture ? err : "");
+    rt_capture_free(run.capture);
+    return RT_EXIT_ENV;
+  }
+  rt_scene_describe(&run, &sc);
+  printf("# scene: %d window%s (window-relative places)\n", sc.n, sc.n == 1 ? "" : "s");
+  for (int i = 0; i < sc.n; i++) {
+    const rt_scene_win *w = &sc.win[i];
+    printf("#   %-8s 0x%-8lx %-16s %4d %4d %4dx%-4d %s\n", role_name(w->role),
+           (unsigned long)w->id, w->cls, w->x - sc.win[0].x, w->y - sc.win[0].y, w->w, w->h,
+           w->title);
+  }
+  rt_ocr *ocr = rt_ocr_new(lang, err, sizeof err);
+  if (!ocr) {
+    fprintf(stderr, "vagt inspect: %s\n", err);
+    rt_scene_free(&sc);
+    rt_capture_free(run.capture);
+    return rt_ocr_missing_language() ? RT_EXIT_ENV : RT_EXIT_USAGE;
+  }
+  rt_ocr_result res;
+  int rc = 0;
+  if (rt_ocr_words(ocr, sc.frame, NULL, &res, err, sizeof err) != RT_OCR_OK) {
+    fprintf(stderr, "vagt inspect: OCR: %s\n", err);
+    rc = RT_EXIT_ENV;
+  } else {
+    printf("# %zu words in %.0f ms; x y w h conf line window text\n", res.n, res.ms);
+    for (size_t i = 0; i < res.n; i++) {
+      const rt_ocr_word *w = &res.words[i];
+      int x, y, cx, cy;
+      rt_scene_to_target(&sc, w->box.x, w->box.y, &x, &y);
+      rt_scene_to_target(&sc, w->box.x + w->box.w / 2, w->box.y + w->box.h / 2, &cx, &cy);
+      int k = rt_scene_window_at(&sc, cx, cy);
+      printf("%4d %4d %4d %4d %5.1f %3d %-7s %s\n", x, y, w->box.w, w->box.h, (double)w->conf,
+             w->line + 1, k < 0 ? "-" : role_name(sc.win[k].role), w->text);
+    }
+    if (png_out) {
+      PIX *out = rt_ocr_draw(sc.frame, &res);
+      if (!out || pixWrite(png_out, out, IFF_PNG) != 0) {
+        fprintf(stderr, "vagt inspect: cannot write %s\n", png_out);
+        rc = RT_EXIT_USAGE;
+      } else {
+        fprintf(stderr, "vagt inspect: boxes drawn into %s (the scene; the window's origin at "
+                        "(%d,%d))\n", png_out, sc.win[0].x - sc.x, sc.win[0].y - sc.y);
+      }
+      pixDestroy(&out);
+    }
+    rt_ocr_result_free(&res);
+  }
+  rt_ocr_free(ocr);
+  rt_scene_free(&sc);
+  rt_capture_free(run.capture);
+  return rc;
 }
 
 static int print_words(PIX *img, const char *lang, const char *png_out)
@@ -155,16 +251,7 @@ int rt_cmd_inspect(int argc, char **argv)
     XCloseDisplay(dpy);
     return RT_EXIT_SCRIPT;
   }
-  rt_capture *cap = rt_capture_new(dpy);
-  PIX *img = cap ? rt_capture_window(cap, hit, err, sizeof err) : NULL;
-  if (!img) {
-    fprintf(stderr, "vagt inspect: cannot capture the window: %s\n", err);
-    rc = RT_EXIT_ENV;
-  } else {
-    rc = print_words(img, lang, png);
-  }
-  pixDestroy(&img);
-  rt_capture_free(cap);
+  rc = inspect_scene(dpy, hit, lang, png);
   XCloseDisplay(dpy);
   return rc;
 }

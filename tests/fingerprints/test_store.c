@@ -3,6 +3,7 @@
 #include "form.h"
 #include "test_util.h"
 
+#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -205,6 +206,42 @@ static void expect_corrupt(ctx *c, const char *field_text)
         fail_msg("message \"%s\" lacks file or \"%s\"", err.message, field_text);
 }
 
+/* An entry written by vagt before layers (format 1): its image, anchors, masks and
+ * learned cells at the top level, the app's top-levels beside them. It is read (and says
+ * format 1, so the runtime can refuse to judge with it), never rewritten in place. */
+static void test_format1_is_read(void **state)
+{
+    ctx *c = *state;
+    assert_int_equal(save(c), FP_OK);
+    FILE *f = fopen(c->json, "r");
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    cJSON *root = cJSON_Parse(buf), *win = cJSON_GetObjectItem(root, "window");
+    const char *move[] = {"image", "image_fnv1a64", "anchors", "masks", "learned"};
+    for (int i = 0; i < 5; i++)
+        cJSON_AddItemToObject(root, move[i], cJSON_DetachItemFromObject(win, move[i]));
+    cJSON_DeleteItemFromObject(win, "name");
+    cJSON_DeleteItemFromObject(root, "layers");
+    cJSON_AddItemToObject(root, "toplevels", cJSON_CreateArray());
+    cJSON_ReplaceItemInObject(root, "version", cJSON_CreateNumber(1));
+    char *text = cJSON_Print(root);
+    f = fopen(c->json, "w");
+    fputs(text, f);
+    fclose(f);
+    free(text);
+    cJSON_Delete(root);
+    fp_fingerprint *l = NULL;
+    fp_error err;
+    assert_int_equal(fp_store_load(c->dir, KEY, &l, &err), FP_OK);
+    assert_int_equal(l->version, 1);
+    assert_int_equal(l->n_layers, 0);
+    assert_int_equal(l->n_anchors, c->fp->n_anchors);
+    assert_int_equal(l->n_masks, c->fp->n_masks);
+    fp_fingerprint_free(l);
+}
+
 static void test_corrupt_bad_json(void **state)
 {
     ctx *c = *state;
@@ -329,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_sanitize_key),
         cmocka_unit_test(test_api_arguments),
         cmocka_unit_test_setup_teardown(test_round_trip_and_permissions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_format1_is_read, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_bad_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_missing_field, setup, teardown),

@@ -1,6 +1,7 @@
 #!/bin/sh
-# vagt inspect lists the windows and the words OCR reads, with boxes and confidence, and
-# draws them into a PNG; missing OCR language data is exit 4 naming the Debian package.
+# vagt inspect lists the windows and the words OCR reads, with boxes, confidence and the
+# window of the scene they lie in, and draws them into a PNG; an open pop-up menu is listed
+# and read; missing OCR language data is exit 4 naming the Debian package.
 . "$(dirname "$0")/lib.sh"
 "$DEMO_APP" -geometry +30+40 >/dev/null 2>&1 &
 apid=$!
@@ -14,7 +15,7 @@ run_vagt w inspect --window VagtDemo --png "$T/boxes.png"
 expect_rc 0 w "inspect --window"
 # Every label with a box near where --print-layout says it is (x 23, rows 34 px apart).
 for lbl in CPR-nummer Navn Adresse Postnr By 'Bemærknin.' Gem Annuller; do
-  if grep -qE "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9]+ $lbl\$" w.out; then ok "word $lbl listed"
+  if grep -qE "^ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9.]+ +[0-9]+ +window +$lbl\$" w.out; then ok "word $lbl listed"
   else fail "word $lbl not listed"; fi
 done
 grep -E " Navn$" w.out | awk '{ if ($1 < 15 || $1 > 35 || $2 < 55 || $2 > 80) exit 1 }' &&
@@ -26,6 +27,21 @@ run_vagt i inspect --image shot.png
 expect_rc 0 i "inspect --image"
 expect_in i.out "CPR-nummer" "a screenshot file is read too"
 kill $apid 2>/dev/null
+# A posted menu is a window of its own (override-redirect, no class in Xaw and Motif): listed,
+# part of the window's scene, its entries read.
+: > j.log
+"$SRC/tests/apps/tk/vagt-tk-journal" --log "$T/j.log" --geometry +50+60 >/dev/null 2>&1 &
+jpid=$!
+i=0; while ! grep -q start j.log; do i=$((i + 1)); [ $i -gt 100 ] && break; sleep 0.1; done
+xdotool mousemove 72 75 click 1
+sleep 0.5
+run_vagt m inspect
+expect_in m.out "(pop-up of client" "an open menu is listed"
+run_vagt mw inspect --window Journal
+expect_in mw.out "pop-up   0x" "the menu is part of the window's scene"
+if grep -qE " pop-up +journal\$" mw.out; then ok "the menu's entries are read"
+else fail "menu entries not read: $(grep pop-up mw.out | head -n3)"; fi
+kill $jpid 2>/dev/null
 run_vagt nl record "$ROBOTS/ocr_lang.lua" --display "$DISPLAY" --runs runs --baseline bl
 expect_rc 4 nl "missing OCR language"
 expect_in nl.err "tesseract-ocr-xyz" "names the Debian package"

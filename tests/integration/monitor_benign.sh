@@ -60,6 +60,31 @@ run_vagt cor run "$demo" --display "$DISPLAY" --runs runs-cor --baseline corrupt
 expect_rc 2 cor "corrupt baseline entry"
 expect_in cor.err "$(basename "$f")" "error names the file"
 
+# A baseline of the previous format (before layers, with guessed field cells) is refused
+# with exit 2 and the command that re-records it, never judged with.
+cp -r bl old
+f=$(ls old/Ryd_formular_1_click*.json)
+python3 - "$f" <<'PY'
+import json, sys
+p = sys.argv[1]
+e = json.load(open(p))
+w = e["window"]
+for k in ("image", "image_fnv1a64", "anchors", "masks", "learned"):
+    e[k] = w.pop(k)
+for m in e["masks"]:  # format 1 knew declared, typed and learned masks
+    m["source"] = "typed" if m["source"] == "robot" else m["source"]
+w.pop("name", None)
+e.pop("layers")
+e["toplevels"] = []
+e["version"] = 1
+json.dump(e, open(p, "w"))
+PY
+run_vagt old run "$demo" --display "$DISPLAY" --runs runs-old --baseline old \
+  --set "app=$DEMO_APP" --set "out=$T/old.tsv"
+expect_rc 2 old "a format-1 baseline entry"
+expect_in old.err "vagt record --replace" "says how to re-record it"
+[ ! -s old.tsv ] && ok "nothing entered with the old baseline" || fail "input sent with the old baseline"
+
 cp -r bl appr
 run_vagt d1 run "$demo" --display "$DISPLAY" --runs runs-appr --baseline appr \
   --set "app=$DEMO_APP" --set "out=$T/a1.tsv" --set variant=renamed

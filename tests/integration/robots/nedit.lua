@@ -1,0 +1,23 @@
+-- NEdit (Motif): text typed into a file, then File > Save by keyboard (Alt+F, S: no
+-- sleeps; the posted menu must survive the next step, which must neither re-focus the
+-- window nor move the pointer).
+--   --set file=PATH (an existing file) [--set text=...] [--set xrm="res: value;..."]
+local p = robot.params
+local argv = { "nedit", "-geometry", "80x20+0+0" }
+for r in (p.xrm or ""):gmatch("[^;]+") do
+  argv[#argv + 1] = "-xrm"
+  argv[#argv + 1] = r
+end
+argv[#argv + 1] = p.file
+local app = robot.app.start(argv)
+local w = app:wait_window{ class = "NEdit", timeout = 15 }
+
+robot.step("Skriv", function()
+  w:click{ x = 300, y = 150 }
+  w:type(p.text or "Notat fra vagt")
+end)
+robot.step("Gem", function()
+  w:key("alt+f")
+  w:key("s")
+end)
+robot.sleep(1) -- NEdit writes the file
