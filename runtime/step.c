@@ -35,7 +35,8 @@ static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, 
 const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL};
 
 /* One step's look: the scene listed and captured until nothing in it changed for the
- * quiet interval (bounded), then captured once more as an image and described. */
+ * quiet interval (bounded), then captured once more as an image and described. *cap_ms:
+ * what the last look cost (listing, capturing, describing), waiting excluded. */
 static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
                   char *err, size_t n)
 {
@@ -64,9 +65,13 @@ static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, doubl
       break;
     rt_sleep(run, 0.025);
   }
+  double tf = rt_now();
   if (rt_scene_grab(run, sc, true, err, n) != 0)
     return -1;
   rt_scene_describe(run, sc);
+  /* the judged look: listing the windows and capturing them, then the image and the
+   * windows' classes and titles */
+  *cap_ms += (rt_now() - tf) * 1000.0;
   return 0;
 }
 
@@ -420,7 +425,9 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
       p.x = at.x;
       p.y = at.y;
     } else {
-      bool in_popup = level > 1 || at.popup;
+      /* a menu's later levels are in its newest pop-up, or in the window itself when the
+       * toolkit draws its menus there (Swing's lightweight pop-ups) */
+      bool in_popup = (level > 1 && rt_scene_newest_popup(&sc) >= 0) || at.popup;
       int scope = level == 1 ? 0 : in_popup ? rt_scene_newest_popup(&sc) : -1;
       int lr = in_popup && scope < 0 ? RT_OCR_NOT_FOUND
                                       : locate(run, &sc, &at, scope, &p.x, &p.y, err, sizeof err);

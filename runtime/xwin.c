@@ -457,14 +457,15 @@ void rt_x_pointer_park(Display *dpy, struct xdo *xdo, const rt_winfo *wi)
   Window root, child;
   int rx, ry, wx, wy;
   unsigned mask;
-  if (!XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask))
+  int px = wi->x + wi->w - 1, py = wi->y + wi->h - 1;
+  if (!XQueryPointer(dpy, DefaultRootWindow(dpy), &root, &child, &rx, &ry, &wx, &wy, &mask) ||
+      (rx == px && ry == py))
     return;
-  if (rx < wi->x || ry < wi->y || rx >= wi->x + wi->w || ry >= wi->y + wi->h)
-    return;
-  /* Stay inside the window (leaving it could move the focus under focus-follows-mouse
-   * window managers) but on its bottom-right corner, away from widgets with hover effects:
-   * the top-left corner is where menu bars start, and a menu posted from the keyboard
-   * follows the pointer over the menu bar. */
-  xdo_move_mouse(xdo, wi->x + wi->w - 1, wi->y + wi->h - 1, DefaultScreen(dpy));
+  /* Always the same spot, wherever the pointer was: without a window manager the keyboard
+   * focus follows the pointer, and an application draws its text cursor by it. Inside the
+   * window (leaving it would move the focus under focus-follows-mouse window managers), on
+   * its bottom-right corner, away from widgets with hover effects: the top-left corner is
+   * where menu bars start, and a menu posted from the keyboard follows the pointer there. */
+  xdo_move_mouse(xdo, px, py, DefaultScreen(dpy));
   XSync(dpy, False);
 }

@@ -60,7 +60,8 @@ int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double tim
 /* Moves the pointer to (x,y) window-relative and clicks `count` times. */
 int rt_x_click(Display *dpy, struct xdo *xdo, Window w, int x, int y, int button, int count,
                char *err, size_t errlen);
-/* Moves the pointer out of the way of hover effects before a capture. */
+/* Moves the pointer to the window's bottom-right corner, out of the way of hover effects
+ * and always to the same spot, before a capture. */
 void rt_x_pointer_park(Display *dpy, struct xdo *xdo, const rt_winfo *wi);
 
 #endif

@@ -32,7 +32,9 @@ run() { "$vagt" "$@" --display "$DISPLAY" --baseline bl --runs runs >last.err 2>
 
 run record "$src/scripts/demo.lua" --set "app=$app" --set "out=$T/r1.tsv" || { cat last.err; exit 1; }
 run record "$src/scripts/demo.lua" --set "app=$app" --set "out=$T/r2.tsv" --set batch=2 || { cat last.err; exit 1; }
-echo "recorded twice: $(ls bl/*.json | wc -l) step keys"
+# other data already in the form is data once a recording has seen it there
+run record "$src/scripts/demo.lua" --set "app=$T/prefill.sh" --set "out=$T/r3.tsv" || { cat last.err; exit 1; }
+echo "recorded three times (two data sets, once with a citizen already in the form): $(ls bl/*.json | wc -l) step keys"
 echo
 printf '%-10s %-8s %-5s %s\n' variant caught exit "reason (first)"
 caught=0; total=0
@@ -65,17 +67,21 @@ for kind in plain moved prefill straight-after; do
 done
 echo "false alarms: $fa/$n benign runs"
 echo
-# Guard check per step (settle and capture excluded), steps that matched in benign runs.
+# Per matched step of the benign runs: the guard's judgement alone, and the guarded look
+# (finding the scene's windows, capturing them, describing them) plus the judgement.
 python3 - runs <<'PY'
 import glob, json, statistics, sys
-g = []
+g, lg = [], []
 for f in glob.glob(sys.argv[1] + "/*/run.json"):
     d = json.load(open(f))
-    g += [s["ms"]["guard"] for s in d["steps"] if s.get("verdict") == "match"]
-g.sort()
-if g:
-    print("guard check per step, 640x400 demo window: median %.3f ms, p95 %.3f ms over %d matched steps"
-          % (statistics.median(g), g[int(len(g) * 0.95) - 1], len(g)))
+    m = [s["ms"] for s in d["steps"] if s.get("verdict") == "match"]
+    g += [x["guard"] for x in m]
+    lg += [x["capture"] + x["guard"] for x in m]
+for name, v in (("guard check", g), ("look + guard check", lg)):
+    v.sort()
+    if v:
+        print("%s per step, 640x400 demo window: median %.3f ms, p95 %.3f ms over %d matched steps"
+              % (name, statistics.median(v), v[int(len(v) * 0.95) - 1], len(v)))
 PY
 # The same screens through ImageMagick compare, one step pair, for scale.
 ref=$(ls bl/Registrer_borger_1_click*.png | head -n1)

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Java Swing (tests/apps/swing): menus and the combo list are drawn inside the frame
+# (lightweight pop-ups), a dialog is a window of its own. A recording twice with other
+# data, an unchanged run, and vendor updates that halt before the changed element is used.
+. "$(dirname "$0")/lib.sh"
+S="$SRC/tests/apps/swing/vagt-swing-sag"
+C=${SWING_CLASSES:?SWING_CLASSES must name the compiled fixture}
+sag() { # sag PREFIX MODE [--set k=v]...
+  p=$1 mode=$2; shift 2
+  : > "$p.log"
+  run_vagt "$p" "$mode" "$ROBOTS/sag.lua" --display "$DISPLAY" --runs "runs-$p" --baseline bl \
+    --set "app=$S" --set "classes=$C" --set "log=$T/$p.log" "$@"
+}
+sag r1 record
+expect_rc 0 r1 "record the Swing robot"
+grep -qF "gem cpr=010190-1234|navn=Søren Ærø|sagstype=Klage|note=" r1.log &&
+  grep -q "menu gem" r1.log && ok "recording did every action" || fail "recording: $(cat r1.log)"
+sag r2 record --set cpr=241285-4321 --set "navn=Åse Øberg-Nørgaard"
+expect_rc 0 r2 "a second recording with other data merges"
+sag u run --set cpr=311299-0007 --set "navn=Jens Æbelø"
+expect_rc 0 u "unchanged run"
+grep -qF "gem cpr=311299-0007|navn=Jens Æbelø|sagstype=Klage|note=" u.log &&
+  grep -q "menu gem" u.log && ok "run: every action arrived" || fail "run: $(cat u.log)"
+for v in menu-swapped:"Slet sag" combo-renamed:"Klagesag" dialog:"Nyheder i version 2.0"; do
+  var=${v%%:*}; tok=${v#*:}
+  sag "$var" run --set "variant=$var"
+  expect_rc 3 "$var" "variant $var halts"
+  expect_in "$var.err" "$tok" "variant $var: the reason names '$tok'"
+  grep -q "menu " "$var.log" && fail "variant $var: a menu action ran" || ok "variant $var: no menu action"
+done
+finish
