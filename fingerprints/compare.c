@@ -1021,7 +1021,17 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
     /* L1 first: a new dialog in front explains the rest */
     fp_verdict target;
     memset(&target, 0, sizeof target);
-    int rc = compare_layers(base, cur, opt, v);
+    int rc = FP_OK;
+    /* Another window than the recorded one (a dialog with the same class in front): its
+     * title and size say so first. Titles may hold data, so they are only told here. */
+    int w = pixGetWidth(cur->image), h = pixGetHeight(cur->image);
+    if ((w != base->width || h != base->height) && base->win_name && cur->win_name &&
+        *base->win_name && *cur->win_name && strcmp(base->win_name, cur->win_name))
+        rc = fp__verdict_reason(v, "the window is '%s' %dx%d, recorded was '%s' %dx%d",
+                                cur->win_name, w, h, base->win_name, base->width,
+                                base->height);
+    if (!rc)
+        rc = compare_layers(base, cur, opt, v);
     if (!rc)
         rc = compare_window(base, cur, opt, &target);
     if (!rc) {

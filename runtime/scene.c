@@ -129,6 +129,7 @@ static unsigned char *ownership(const rt_scene *s)
 int rt_scene_grab(rt_run *run, rt_scene *s, bool pix, char *err, size_t errlen)
 {
   pixDestroy(&s->frame);
+  s->have_raw = false;
   if (s->w <= 0 || s->h <= 0) {
     snprintf(err, errlen, "the window is off the screen");
     return -1;
@@ -147,9 +148,20 @@ int rt_scene_grab(rt_run *run, rt_scene *s, bool pix, char *err, size_t errlen)
     h = h * 31 + rt_frame_hash_rect(&f, w->x - s->x, w->y - s->y, w->w, w->h, seed);
   }
   s->hash = h;
-  if (!pix)
-    return 0;
-  s->frame = rt_frame_to_pix(&f, err, errlen);
+  s->raw = f;
+  s->have_raw = true;
+  return pix ? rt_scene_pix(s, err, errlen) : 0;
+}
+
+int rt_scene_pix(rt_scene *s, char *err, size_t errlen)
+{
+  pixDestroy(&s->frame);
+  if (!s->have_raw) {
+    snprintf(err, errlen, "no capture to convert");
+    return -1;
+  }
+  s->frame = rt_frame_to_pix(&s->raw, err, errlen);
+  s->have_raw = false; /* the capture buffer is the next grab's */
   if (!s->frame)
     return -1;
   unsigned char *own = ownership(s);
@@ -168,20 +180,9 @@ int rt_scene_grab(rt_run *run, rt_scene *s, bool pix, char *err, size_t errlen)
 void rt_scene_describe(rt_run *run, rt_scene *s)
 {
   for (int i = 0; i < s->n; i++) {
-    rt_winfo wi;
     free(s->win[i].cls);
     free(s->win[i].title);
-    s->win[i].cls = s->win[i].title = NULL;
-    if (rt_x_winfo(run->dpy, s->win[i].id, &wi)) {
-      s->win[i].cls = wi.res_class;
-      s->win[i].title = wi.title;
-      wi.res_class = wi.title = NULL;
-      rt_winfo_free(&wi, 1);
-    }
-    if (!s->win[i].cls)
-      s->win[i].cls = strdup("");
-    if (!s->win[i].title)
-      s->win[i].title = strdup("");
+    rt_x_names(run->dpy, s->win[i].id, &s->win[i].cls, &s->win[i].title);
   }
 }
 

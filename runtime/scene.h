@@ -16,6 +16,7 @@
 
 #include "fp.h"
 #include "run.h"
+#include "xio/capture.h"
 #include "xwin.h"
 
 typedef struct rt_scene_win {
@@ -36,6 +37,8 @@ typedef struct rt_scene {
   int x, y, w, h;      /* the frame's area on the screen (root coordinates) */
   PIX *frame;          /* what the screen shows there; outside the scene's windows grey */
   uint64_t hash;       /* windows, places and pixels: equal hashes = nothing changed */
+  rt_frame raw;        /* the last grab, valid until the next capture (rt_scene_pix) */
+  bool have_raw;
 } rt_scene;
 
 /* Lists the scene of `target` (no pixels yet). 0, or -1 + err when the target is gone. */
@@ -43,6 +46,8 @@ int rt_scene_list(rt_run *run, Window target, rt_scene *s, char *err, size_t err
 /* Captures the listed scene's pixels: sets hash, and frame when `pix` (the conversion
  * costs a pass over the pixels; a settle loop hashes raw looks). 0 or -1 + err. */
 int rt_scene_grab(rt_run *run, rt_scene *s, bool pix, char *err, size_t errlen);
+/* The image of the last rt_scene_grab, with no new capture (no capture call in between). */
+int rt_scene_pix(rt_scene *s, char *err, size_t errlen);
 /* Fills cls and title of every window (a few round trips each). */
 void rt_scene_describe(rt_run *run, rt_scene *s);
 /* Window i's image in its own coordinates (off-screen parts black). Caller destroys. */

@@ -35,8 +35,9 @@ static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, 
 const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL};
 
 /* One step's look: the scene listed and captured until nothing in it changed for the
- * quiet interval (bounded), then captured once more as an image and described. *cap_ms:
- * what the last look cost (listing, capturing, describing), waiting excluded. */
+ * quiet interval (bounded); the last capture becomes the image, and the windows are
+ * described. *cap_ms: what the judged look cost (listing, capturing, converting,
+ * describing), waiting excluded. */
 static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
                   char *err, size_t n)
 {
@@ -66,7 +67,8 @@ static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, doubl
     rt_sleep(run, 0.025);
   }
   double tf = rt_now();
-  if (rt_scene_grab(run, sc, true, err, n) != 0)
+  /* the settled look itself becomes the judged frame (its capture is still in the buffer) */
+  if (rt_scene_pix(sc, err, n) != 0)
     return -1;
   rt_scene_describe(run, sc);
   /* the judged look: listing the windows and capturing them, then the image and the
@@ -405,7 +407,11 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
         rt_sleep(run, GRACE_POLL);
         continue;
       }
-      if (v == RT_GUARD_HALT || v == RT_GUARD_DRIFT) {
+      if (v == RT_GUARD_DRIFT) { /* a deadline or an interrupt during the grace period */
+        st = RT_STEP_STOPPED;
+        break;
+      }
+      if (v == RT_GUARD_HALT) {
         rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", key,
                      base ? base : "?", a->line, out.reason);
         rec.verdict = "drift";

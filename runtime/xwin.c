@@ -76,6 +76,25 @@ static Window client_of(Display *dpy, Window frame, int depth)
   return found;
 }
 
+static char *title_of(Display *dpy, Window w)
+{
+  char *t = prop_string(dpy, w, XInternAtom(dpy, "_NET_WM_NAME", False),
+                        XInternAtom(dpy, "UTF8_STRING", False));
+  if (t)
+    return t;
+  XTextProperty tp;
+  if (XGetWMName(dpy, w, &tp) && tp.value) {
+    char **list = NULL;
+    int cnt = 0;
+    if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &cnt) >= Success && cnt > 0 && list)
+      t = strdup(list[0]);
+    if (list)
+      XFreeStringList(list);
+    XFree(tp.value);
+  }
+  return t;
+}
+
 static bool fill(Display *dpy, Window w, rt_winfo *o)
 {
   memset(o, 0, sizeof *o);
@@ -97,20 +116,7 @@ static bool fill(Display *dpy, Window w, rt_winfo *o)
     if (ch.res_class)
       XFree(ch.res_class);
   }
-  o->title = prop_string(dpy, w, XInternAtom(dpy, "_NET_WM_NAME", False),
-                         XInternAtom(dpy, "UTF8_STRING", False));
-  if (!o->title) {
-    XTextProperty tp;
-    if (XGetWMName(dpy, w, &tp) && tp.value) {
-      char **list = NULL;
-      int cnt = 0;
-      if (Xutf8TextPropertyToTextList(dpy, &tp, &list, &cnt) >= Success && cnt > 0 && list)
-        o->title = strdup(list[0]);
-      if (list)
-        XFreeStringList(list);
-      XFree(tp.value);
-    }
-  }
+  o->title = title_of(dpy, w);
   Atom at;
   int fmt;
   unsigned long n, after;
@@ -122,6 +128,26 @@ static bool fill(Display *dpy, Window w, rt_winfo *o)
     XFree(data);
   }
   return true;
+}
+
+void rt_x_names(Display *dpy, Window w, char **cls, char **title)
+{
+  *cls = NULL;
+  rt_x_trap_begin(dpy);
+  XClassHint ch = {0};
+  if (XGetClassHint(dpy, w, &ch)) {
+    *cls = ch.res_class ? strdup(ch.res_class) : NULL;
+    if (ch.res_name)
+      XFree(ch.res_name);
+    if (ch.res_class)
+      XFree(ch.res_class);
+  }
+  *title = title_of(dpy, w);
+  rt_x_trap_end(dpy, NULL);
+  if (!*cls)
+    *cls = strdup("");
+  if (!*title)
+    *title = strdup("");
 }
 
 bool rt_x_winfo(Display *dpy, Window w, rt_winfo *out)

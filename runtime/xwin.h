@@ -42,6 +42,10 @@ int rt_x_stack(Display *dpy, rt_xtop **out, size_t *n);
  * connection share it, whatever their class: Xaw and Motif menus carry no WM_CLASS. */
 XID rt_x_owner(Display *dpy, Window w);
 
+/* Class (WM_CLASS res_class) and title of a window, malloc'd, "" when it has none: two or
+ * three round trips, half of rt_x_winfo's. */
+void rt_x_names(Display *dpy, Window w, char **cls, char **title);
+
 /* Opens the display and installs the process-wide error handlers. */
 Display *rt_x_open(const char *name, char *err, size_t errlen);
 

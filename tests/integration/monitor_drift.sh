@@ -28,6 +28,27 @@ for v in swapped renamed banner inserted nobutton whatsnew font theme; do
 done
 grep -h '"reasons"' -A1 runs-*/*/alert.json | grep -v reasons | sed 's/^/  reason: /'
 
+# A renamed label that the robot's first action looks for by text: the screen drifted, so
+# it is drift (exit 3, alert, evidence), not "text not found".
+cat > bytext.lua <<'LUA'
+local app = robot.app.start{ robot.params.app, "--out", robot.params.out, "-geometry", "+0+0",
+  "--variant", robot.params.variant or "normal" }
+local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
+robot.step("Navn", function()
+  w:click{ text = "Navn", dx = 150 }
+  w:type("Søren Ærø")
+end)
+LUA
+: > bt.tsv
+run_vagt bt1 record bytext.lua --display "$DISPLAY" --runs runs-bt --baseline blbt \
+  --set "app=$DEMO_APP" --set "out=$T/bt.tsv"
+expect_rc 0 bt1 "record a robot that clicks Navn by text"
+run_vagt bt2 run bytext.lua --display "$DISPLAY" --runs runs-bt2 --baseline blbt \
+  --set "app=$DEMO_APP" --set "out=$T/bt.tsv" --set variant=renamed
+expect_rc 3 bt2 "Navn renamed, looked for by text: drift"
+expect_in bt2.err "label 'Navn' now reads 'Fulde navn'" "the reason names the renamed label"
+ls runs-bt2/*/alert.json >/dev/null 2>&1 && ok "an alert to approve" || fail "no alert.json"
+
 # pcall cannot swallow the halt: no input after it, exit 3.
 cat > catcher.lua <<'LUA'
 local app = robot.app.start{ robot.params.app, "--out", robot.params.out, "-geometry", "+0+0",
