@@ -27,60 +27,125 @@ static int jint(const cJSON *o, const char *k)
   return cJSON_IsNumber(v) ? v->valueint : 0;
 }
 
-/* Recomputes an entry from a new reference image of its target window, keeping its
- * layers, masks and learned cells; anchors come from OCR of the new image. */
-static int recompute(const char *baseline, fp_fingerprint *e, PIX *img, rt_ocr *ocr,
-                     fp_error *fe)
+/* One window of an entry (the target, or a layer) recomputed from a patched image: new
+ * anchors from OCR; its place, masks and learned cells kept. The result replaces *w. */
+static int recompute_window(fp_fingerprint **w, PIX *img, rt_ocr *ocr)
 {
   char err[1024];
   int nw;
+  fp_fingerprint *e = *w;
   fp_word *words = rt_monitor_words(ocr, img, &nw, err, sizeof err);
   fp_input in = {.image = img, .win_class = e->win_class, .win_name = e->win_name,
-                 .words = words, .n_words = nw > 0 ? nw : 0, .has_words = nw >= 0,
-                 .masks = e->masks, .n_masks = e->n_masks};
+                 .role = e->role, .x = e->x, .y = e->y, .front = e->front, .words = words,
+                 .n_words = nw > 0 ? nw : 0, .has_words = nw >= 0, .masks = e->masks,
+                 .n_masks = e->n_masks};
   fp_options opt;
   fp_options_default(&opt);
   fp_fingerprint *fp = NULL;
   int rc = fp_compute(&in, e->key, &opt, &fp);
-  if (rc == FP_OK) {
-    if (fp->cols == e->cols && fp->rows == e->rows && fp->learned && e->learned)
-      memcpy(fp->learned, e->learned, (size_t)fp->cols * (size_t)fp->rows);
-    fp->recordings = e->recordings;
-    fp->layers = e->layers; /* the other windows of that step are unchanged */
-    fp->n_layers = e->n_layers;
-    rc = fp_store_save(baseline, fp, fe);
-    fp->layers = NULL;
-    fp->n_layers = 0;
-  }
-  fp_fingerprint_free(fp);
   rt_monitor_words_free(words, nw > 0 ? nw : 0);
-  return rc;
+  if (rc != FP_OK)
+    return rc;
+  if (fp->cols == e->cols && fp->rows == e->rows && fp->learned && e->learned)
+    memcpy(fp->learned, e->learned, (size_t)fp->cols * (size_t)fp->rows);
+  fp->recordings = e->recordings;
+  fp->version = e->version;
+  fp->layers = e->layers; /* a target keeps its layers */
+  fp->n_layers = e->n_layers;
+  e->layers = NULL;
+  e->n_layers = 0;
+  fp_fingerprint_free(e);
+  *w = fp;
+  return FP_OK;
+}
+
+/* The cells where the update changed a window: where its old and new images differ,
+ * leaving out what its new entry masks (parts another window covered, declared regions). */
+static unsigned char *changed_cells(PIX *old_img, const fp_fingerprint *now, int *n)
+{
+  *n = 0;
+  PIX *new_img = now->image;
+  int w = (int)pixGetWidth(new_img), h = (int)pixGetHeight(new_img);
+  if ((int)pixGetWidth(old_img) != w || (int)pixGetHeight(old_img) != h)
+    return NULL;
+  int cols = (w + FP_CELL - 1) / FP_CELL, rows = (h + FP_CELL - 1) / FP_CELL;
+  unsigned char *changed = calloc((size_t)cols * rows + 1, 1);
+  for (int cy = 0; changed && cy < rows; cy++)
+    for (int cx = 0; cx < cols; cx++)
+      if (!fp_cell_equal(old_img, new_img, cx, cy, now)) {
+        changed[cy * cols + cx] = 1;
+        (*n)++;
+      }
+  return changed;
+}
+
+/* A copy of e's image with the changed cells taken from new_img where e showed exactly
+ * what old_img showed (static content, never another step's data); NULL when none. */
+static PIX *patched(const fp_fingerprint *e, PIX *old_img, PIX *new_img,
+                    const unsigned char *changed, int *count)
+{
+  *count = 0;
+  int w = (int)pixGetWidth(new_img), h = (int)pixGetHeight(new_img);
+  if (!e->image || e->width != w || e->height != h)
+    return NULL;
+  int cols = (w + FP_CELL - 1) / FP_CELL, rows = (h + FP_CELL - 1) / FP_CELL;
+  PIX *img = pixCopy(NULL, e->image);
+  for (int cy = 0; img && cy < rows; cy++)
+    for (int cx = 0; cx < cols; cx++)
+      if (changed[cy * cols + cx] && fp_cell_equal(e->image, old_img, cx, cy, e)) {
+        int x = cx * FP_CELL, y = cy * FP_CELL;
+        int cw = x + FP_CELL > w ? w - x : FP_CELL, ch = y + FP_CELL > h ? h - y : FP_CELL;
+        pixRasterop(img, x, y, cw, ch, PIX_SRC, new_img, x, y);
+        (*count)++;
+      }
+  if (!*count)
+    pixDestroy(&img);
+  return img;
+}
+
+static bool same_window(const fp_fingerprint *a, const fp_fingerprint *b)
+{
+  return a->role == b->role && !strcmp(a->win_class ? a->win_class : "",
+                                       b->win_class ? b->win_class : "") &&
+         a->width == b->width && a->height == b->height;
 }
 
 /* The vendor's change is the same on every screen of the window: carry it over to the
- * other steps of the same window. A cell is patched only where that step showed exactly
- * what the approved step showed before (static content), never where it held other data.
- * Returns how many entries changed. */
-static int propagate(const char *baseline, const char *key, PIX *old_img, PIX *new_img,
-                     const char *wclass, rt_ocr *ocr)
+ * other steps of the same window, and to the same pop-up or dialog where those steps show
+ * it. A cell is patched only where that step showed exactly what the approved step showed
+ * before (static content), never where it held other data. Returns how many entries
+ * changed. */
+static int propagate(const char *baseline, const fp_fingerprint *old, const fp_fingerprint *now,
+                     rt_ocr *ocr)
 {
-  int w = (int)pixGetWidth(new_img), h = (int)pixGetHeight(new_img);
-  if ((int)pixGetWidth(old_img) != w || (int)pixGetHeight(old_img) != h) {
-    printf("  the window changed size (%ux%u -> %dx%d): the other steps are not carried "
+  if (old->width != now->width || old->height != now->height) {
+    printf("  the window changed size (%dx%d -> %dx%d): the other steps are not carried "
            "over; re-record them after review: vagt record --replace SCRIPT\n",
-           pixGetWidth(old_img), pixGetHeight(old_img), w, h);
+           old->width, old->height, now->width, now->height);
     return 0;
   }
-  int cols = (w + FP_CELL - 1) / FP_CELL, rows = (h + FP_CELL - 1) / FP_CELL;
-  unsigned char *changed = calloc((size_t)cols * rows, 1);
-  int nchanged = 0;
-  for (int cy = 0; changed && cy < rows; cy++)
-    for (int cx = 0; cx < cols; cx++)
-      if (!fp_cell_equal(old_img, new_img, cx, cy, NULL)) {
-        changed[cy * cols + cx] = 1;
-        nchanged++;
+  /* the windows of the approved step, old and new, paired */
+  const fp_fingerprint *po[1 + FP_MAX_LAYERS], *pn[1 + FP_MAX_LAYERS];
+  unsigned char *ch[1 + FP_MAX_LAYERS];
+  int np = 0, total = 0;
+  bool used[FP_MAX_LAYERS] = {0};
+  for (int i = -1; i < old->n_layers && np <= FP_MAX_LAYERS; i++) {
+    const fp_fingerprint *o = i < 0 ? old : old->layers[i], *n = i < 0 ? now : NULL;
+    for (int j = 0; !n && j < now->n_layers; j++)
+      if (!used[j] && same_window(o, now->layers[j])) {
+        used[j] = true;
+        n = now->layers[j];
       }
-  DIR *d = nchanged ? opendir(baseline) : NULL;
+    if (!n)
+      continue;
+    int c;
+    po[np] = o;
+    pn[np] = n;
+    ch[np] = changed_cells(o->image, n, &c);
+    total += c;
+    np++;
+  }
+  DIR *d = total ? opendir(baseline) : NULL;
   int updated = 0;
   struct dirent *de;
   while (d && (de = readdir(d))) {
@@ -101,33 +166,40 @@ static int propagate(const char *baseline, const char *key, PIX *old_img, PIX *n
       fp_fingerprint_free(e);
       continue;
     }
-    if (strcmp(e->key, key) == 0 || strcmp(e->win_class ? e->win_class : "", wclass) != 0 ||
-        e->width != w || e->height != h || !e->image) {
+    if (strcmp(e->key, now->key) == 0 || !same_window(e, now)) {
       fp_fingerprint_free(e);
       continue;
     }
-    PIX *img = pixCopy(NULL, e->image);
-    int patched = 0;
-    for (int cy = 0; img && cy < rows; cy++)
-      for (int cx = 0; cx < cols; cx++)
-        if (changed[cy * cols + cx] && fp_cell_equal(e->image, old_img, cx, cy, e)) {
-          int x = cx * FP_CELL, y = cy * FP_CELL;
-          int cw = x + FP_CELL > w ? w - x : FP_CELL, ch = y + FP_CELL > h ? h - y : FP_CELL;
-          pixRasterop(img, x, y, cw, ch, PIX_SRC, new_img, x, y);
-          patched++;
+    int cells = 0, rc = FP_OK;
+    for (int k = 0; k < np && rc == FP_OK; k++) {
+      if (!ch[k])
+        continue;
+      for (int i = -1; i < e->n_layers && rc == FP_OK; i++) {
+        fp_fingerprint **w = i < 0 ? &e : &e->layers[i];
+        if ((k == 0) != (i < 0) || !same_window(*w, po[k]))
+          continue;
+        int c;
+        PIX *img = patched(*w, po[k]->image, pn[k]->image, ch[k], &c);
+        if (img) {
+          rc = recompute_window(w, img, ocr);
+          cells += c;
         }
-    if (patched && recompute(baseline, e, img, ocr, &fe) == FP_OK) {
-      printf("  carried over to step '%s' (%d cells)\n", e->key, patched);
-      updated++;
-    } else if (patched) {
-      fprintf(stderr, "  could not update step '%s': %s\n", e->key, fe.message);
+        pixDestroy(&img);
+      }
     }
-    pixDestroy(&img);
+    if (cells && rc == FP_OK && fp_store_save(baseline, e, &fe) == FP_OK) {
+      printf("  carried over to step '%s' (%d cells)\n", e->key, cells);
+      updated++;
+    } else if (cells) {
+      fprintf(stderr, "  could not update step '%s': %s\n", e->key,
+              fe.message[0] ? fe.message : "fingerprint error");
+    }
     fp_fingerprint_free(e);
   }
   if (d)
     closedir(d);
-  free(changed);
+  for (int k = 0; k < np; k++)
+    free(ch[k]);
   return updated;
 }
 
@@ -252,7 +324,7 @@ int rt_cmd_approve(int argc, char **argv)
   const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
   const cJSON *ev = cJSON_GetObjectItemCaseSensitive(a, "evidence");
   const char *baseline = jstr(a, "baseline"), *key = jstr(step, "key");
-  const char *current = jstr(ev, "current"), *wclass = jstr(step, "window_class");
+  const char *current = jstr(ev, "current");
   if (!a || !baseline || !key || !current) {
     fprintf(stderr, "vagt approve: %s: field %s missing or not a string\n", path,
             !a ? "(JSON)" : !baseline ? "baseline" : !key ? "step.key" : "evidence.current");
@@ -340,7 +412,7 @@ int rt_cmd_approve(int argc, char **argv)
     printf("  note: robots click where the script says; if fields moved or swapped, fix the "
            "script's coordinates or labels too\n");
     if (old && old->image) {
-      int n = propagate(baseline, key, old->image, sc.img[0], wclass ? wclass : "", ocr);
+      int n = propagate(baseline, old, fp, ocr);
       printf("  %d other step%s of this window updated\n", n, n == 1 ? "" : "s");
     }
   }

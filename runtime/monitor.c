@@ -24,6 +24,8 @@ typedef struct {
   PIX *prev;              /* the window before the last step's input */
   fp_word *prev_words;    /* and what OCR read there (record) */
   int nprev;
+  fp_rect *prev_occ;      /* and the parts of it other windows covered */
+  int nprev_occ;
 } wstate;
 
 struct rt_monitor {
@@ -51,6 +53,8 @@ struct rt_monitor {
   PIX *cur;
   fp_word *cur_words;
   int ncur;
+  fp_rect *cur_occ;
+  int ncur_occ;
   char **reasons;
   int nreasons;
   char ev[3][96];
@@ -74,6 +78,7 @@ static wstate *wstate_of(rt_monitor *m, Window w)
 
 static void wstate_free(wstate *w)
 {
+  free(w->prev_occ);
   free(w->declared);
   free(w->robot);
   pixDestroy(&w->prev);
@@ -311,7 +316,7 @@ static void mark(wstate *w, fp_rect r)
  * changes a text line or three high are the robot's doing. At recording, words that read
  * the same at the same place before and after are labels, never robot-changed. */
 static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_word *words,
-                        int nwords)
+                        int nwords, const fp_mask *masks, int nmasks)
 {
   wstate *w = wstate_of(m, sc->win[0].id);
   if (!w || !w->prev || !cur)
@@ -323,8 +328,16 @@ static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_wo
     w->cols = cols;
     w->rows = rows;
   }
-  fp_rect *keep = calloc((size_t)nwords + 1, sizeof *keep);
+  /* what other windows covered, now or before the input, is not this window's content
+   * (a menu that closed, a dialog that moved) */
+  fp_rect *keep = calloc((size_t)(nwords + nmasks + w->nprev_occ) + 1, sizeof *keep);
   int nkeep = 0;
+  for (int i = 0; keep && i < nmasks; i++)
+    if (masks[i].source == FP_MASK_OCCLUDED)
+      keep[nkeep++] = masks[i].r;
+  for (int i = 0; keep && i < w->nprev_occ; i++)
+    keep[nkeep++] = w->prev_occ[i];
+  int nocc = nkeep;
   for (int i = 0; keep && i < nwords; i++)
     for (int j = 0; j < w->nprev; j++)
       if (!strcmp(words[i].text, w->prev_words[j].text) &&
@@ -340,7 +353,7 @@ static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_wo
   /* a word that changed in part (a clock's seconds) changed as a whole */
   for (int i = 0; w->robot && i < nwords; i++) {
     bool kept = false, touched = false;
-    for (int k = 0; k < nkeep && !kept; k++)
+    for (int k = nocc; k < nkeep && !kept; k++)
       kept = !memcmp(&keep[k], &words[i].box, sizeof(fp_rect));
     for (int k = 0; k < n && !touched && !kept; k++)
       touched = words[i].box.x < rs[k].x + rs[k].w && rs[k].x < words[i].box.x + words[i].box.w &&
@@ -712,11 +725,12 @@ static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool 
     /* robot-changed cells need the words of this look: labels stay checked */
     char err[1024];
     if (scene_words(run, s->scene, &si, err, sizeof err) == 0)
-      learn_robot(m, s->scene, si.img[0], si.words[0], si.nwords[0]);
+      learn_robot(m, s->scene, si.img[0], si.words[0], si.nwords[0], si.masks[0],
+                  si.in.n_masks);
     window_masks(m, s, &si, 0);
     g = do_record(run, m, s, &si, out);
   } else {
-    learn_robot(m, s->scene, si.img[0], NULL, 0);
+    learn_robot(m, s->scene, si.img[0], NULL, 0, si.masks[0], si.in.n_masks);
     window_masks(m, s, &si, 0);
     g = do_judge(run, m, s, &si, final, out);
   }
@@ -729,6 +743,12 @@ static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool 
   m->ncur = si.nwords[0];
   si.words[0] = NULL;
   si.nwords[0] = 0;
+  free(m->cur_occ);
+  m->cur_occ = calloc((size_t)si.in.n_masks + 1, sizeof *m->cur_occ);
+  m->ncur_occ = 0;
+  for (int i = 0; m->cur_occ && i < si.in.n_masks; i++)
+    if (si.masks[0][i].source == FP_MASK_OCCLUDED)
+      m->cur_occ[m->ncur_occ++] = si.masks[0][i].r;
   scene_in_free(&si);
   if (g != RT_GUARD_HALT)
     fill_out(m, out, out->verdict ? out->verdict : "match");
@@ -752,9 +772,14 @@ static void after(void *ud, rt_run *run, const rt_stepinfo *s, int rc)
   w->prev = m->cur;
   w->prev_words = m->cur_words;
   w->nprev = m->ncur;
+  free(w->prev_occ);
+  w->prev_occ = m->cur_occ;
+  w->nprev_occ = m->ncur_occ;
   m->cur = NULL;
   m->cur_words = NULL;
   m->ncur = 0;
+  m->cur_occ = NULL;
+  m->ncur_occ = 0;
 }
 
 /* A step that failed otherwise (exit 1): its frame, and the recorded one when there is
@@ -891,6 +916,7 @@ void rt_monitor_free(rt_monitor *m)
   free(m->ws);
   pixDestroy(&m->cur);
   rt_monitor_words_free(m->cur_words, m->ncur);
+  free(m->cur_occ);
   free(m->dir);
   free(m);
 }

@@ -70,6 +70,23 @@ expect_rc 3 pos2 "by position on the swapped menu halts"
 if has pos2 "menu "; then fail "by position: the app ran $(grep menu pos2.log)"
 else ok "by position: neither entry ran"; fi
 
+# Approving a renamed menu entry: the entry is accepted where the menu shows it (once
+# with the pointer on the menu bar, once over the entry), then the updated app passes and
+# the old one halts.
+journal ap1 run blpos --set by=position --set variant=menu-renamed
+expect_rc 3 ap1 "by position, renamed entry halts"
+"$VAGT" approve "$(ls -d runs-ap1/*-journal)" > ap1.out 2>&1 || fail "approve 1: $(cat ap1.out)"
+expect_in ap1.out "accepted: pop-up (Menu) at (1,31): entry 'Gem journal' now reads 'Gem journalen'" \
+  "approve names the pop-up's entry"
+journal ap2 run blpos --set by=position --set variant=menu-renamed
+expect_rc 3 ap2 "the highlighted entry is a screen of its own"
+"$VAGT" approve "$(ls -d runs-ap2/*-journal)" > ap2.out 2>&1 || fail "approve 2: $(cat ap2.out)"
+journal ap3 run blpos --set by=position --set variant=menu-renamed
+expect_rc 0 ap3 "after review and approval the updated app passes"
+has ap3 "menu gem" && ok "approved: Gem journal(en) ran" || fail "approved: $(cat ap3.log)"
+journal ap4 run blpos --set by=position
+expect_rc 3 ap4 "the approved baseline no longer accepts the old menu"
+
 # Keyboard menus, no sleeps: the posted menu must not be closed by the next step.
 journal keys record blkeys --set by=keys
 expect_rc 0 keys "record: menu by keys"
