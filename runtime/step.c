@@ -362,7 +362,8 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     entry = a->path[level - 1];
     at = (rt_target){.given = true, .text = entry};
   }
-  input_at p = {.level = level, .npath = a->npath};
+  input_at p = {.level = level, .npath = a->npath, .x = at.x, .y = at.y, .x2 = a->to.x,
+               .y2 = a->to.y}; /* points given by the script; a text is located later */
   rt_scene sc = {0};
   rt_stepinfo si = {++run->nlooks, key, kind, stepname, ordinal, a->file, a->line, &sc, a};
   rt_guard_out out = {0};
