@@ -107,10 +107,11 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
       diff = jstr(ev, "diff");
     }
   } else {
+    /* run.json format 2 keeps the last step; format 1 listed every step */
     const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rj, "steps");
     const cJSON *last = cJSON_IsArray(steps) && cJSON_GetArraySize(steps) > 0
                             ? cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1)
-                            : NULL;
+                            : cJSON_GetObjectItemCaseSensitive(rj, "last_step");
     if (last) {
       if (jstr(last, "key"))
         cJSON_AddStringToObject(step, "key", jstr(last, "key"));

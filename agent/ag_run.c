@@ -305,8 +305,11 @@ static void record_end(ag_ctx *x, long long id, ag_robot *r, const char *status,
     free(text);
     free(p);
   }
+  /* run.json format 2 counts the steps; format 1 listed them */
   const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rj, "steps");
-  ri.steps = cJSON_IsArray(steps) ? cJSON_GetArraySize(steps) : 0;
+  ri.steps = cJSON_IsArray(steps)    ? cJSON_GetArraySize(steps)
+             : cJSON_IsNumber(steps) ? (int)steps->valuedouble
+                                     : 0;
   const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
   char *msg = NULL;
   if (why && cJSON_IsString(e)) {

@@ -28,6 +28,7 @@
 #include "run.h"
 #include "runfolder.h"
 #include "xio/capture.h"
+#include "xio/damage.h"
 #include "xio/input.h"
 #include "xvfb.h"
 #include "xwin.h"
@@ -311,6 +312,10 @@ static int cmd_run(int argc, char **argv, bool record)
   }
   run.xdo->quiet = 1;
   run.ewmh = rt_x_ewmh(run.dpy);
+  /* settle by the server's drawing signals; VAGT_NO_DAMAGE=1 compares captures instead */
+  const char *nd = getenv("VAGT_NO_DAMAGE");
+  if (!nd || !*nd || strcmp(nd, "0") == 0)
+    run.damage = rt_damage_new(run.dpy);
 
   run.run_dir = rt_runfolder_create(o.runs, run.stem, err, sizeof err);
   if (!run.run_dir) {
@@ -319,6 +324,11 @@ static int cmd_run(int argc, char **argv, bool record)
     goto out;
   }
   run.steps = rt_steplog_new(o.script, record ? "record" : "run");
+  if (!run.steps || rt_steplog_open(run.steps, run.run_dir, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt: %s\n", run.steps ? err : "out of memory");
+    code = RT_EXIT_ENV;
+    goto out;
+  }
   rt_steplog_set(run.steps, "baseline", baseline);
   rt_steplog_set(run.steps, "display", DisplayString(run.dpy));
   rt_steplog_set(run.steps, "window_manager", run.ewmh ? "ewmh" : "none or non-EWMH");
@@ -367,6 +377,8 @@ out:
   rt_ocr_free(run.ocr);
   rt_input_free(run.input);
   rt_capture_free(run.capture);
+  if (run.dpy)
+    rt_damage_free(run.damage);
   if (run.xdo)
     xdo_free(run.xdo);
   if (run.dpy)

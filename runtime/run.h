@@ -18,6 +18,7 @@ struct rt_steplog;
 struct rt_guard;
 struct rt_ocr;
 struct rt_monitor;
+struct rt_damage;
 
 /* Exit status, DESIGN.md "Command line". */
 enum {
@@ -70,6 +71,7 @@ typedef struct rt_run {
   struct rt_capture *capture;
   struct rt_ocr *ocr;       /* loaded on first use, with robot.ocr.lang */
   bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
+  struct rt_damage *damage; /* the server's drawing signals; NULL: compare captures */
   const struct rt_guard *guard; /* judges every step; NULL = record only */
   struct rt_monitor *monitor;   /* the guard behind it, for w:ignore */
 

@@ -10,9 +10,33 @@
 #include <time.h>
 #include <unistd.h>
 
+/* What the report needs, bounded: counts per step key, the last steps, the steps that
+ * kept evidence. */
+#define RECENT_STEPS 200
+#define EVIDENCE_STEPS 32
+#define MAX_KEYS 4096
+#define REPORT_KEY_ROWS 250 /* with RECENT_STEPS and the evidence: under 500 step rows */
+enum { V_MATCH, V_RECORDED, V_DRIFT, V_ERROR, V_OTHER, V_N };
+static const char *const verdict_names[V_N] = {"match", "recorded", "drift", "error", "other"};
+
+typedef struct {
+  char *key;
+  long n, v[V_N];
+  double ms;
+} keystat;
+
 struct rt_steplog {
   cJSON *root;
-  cJSON *steps;
+  int fd;              /* steps.jsonl */
+  char *path;
+  size_t count;
+  unsigned long long bytes;
+  cJSON *last;         /* the last step */
+  cJSON *recent;       /* the last RECENT_STEPS steps */
+  cJSON *evidence;     /* the first EVIDENCE_STEPS steps with evidence */
+  keystat *keys;
+  size_t nkeys, ckeys, keys_dropped;
+  double settle, capture, guard, input;
 };
 
 void rt_rfc3339(char *buf, size_t n)
@@ -126,15 +150,20 @@ rt_steplog *rt_steplog_new(const char *script, const char *mode)
   rt_steplog *l = calloc(1, sizeof *l);
   if (!l)
     return NULL;
+  l->fd = -1;
   l->root = cJSON_CreateObject();
+  l->recent = cJSON_CreateArray();
+  l->evidence = cJSON_CreateArray();
   char now[40];
   rt_rfc3339(now, sizeof now);
+  cJSON_AddStringToObject(l->root, "format", "vagt-run");
+  cJSON_AddNumberToObject(l->root, "version", RT_RUN_FORMAT);
   cJSON_AddStringToObject(l->root, "vagt", VAGT_VERSION);
   cJSON_AddStringToObject(l->root, "script", script);
   cJSON_AddStringToObject(l->root, "mode", mode);
   cJSON_AddStringToObject(l->root, "started", now);
   cJSON_AddStringToObject(l->root, "status", "running");
-  l->steps = cJSON_AddArrayToObject(l->root, "steps");
+  cJSON_AddStringToObject(l->root, "steps_file", "steps.jsonl");
   return l;
 }
 
@@ -142,8 +171,34 @@ void rt_steplog_free(rt_steplog *l)
 {
   if (!l)
     return;
+  if (l->fd >= 0)
+    close(l->fd);
+  free(l->path);
   cJSON_Delete(l->root);
+  cJSON_Delete(l->last);
+  cJSON_Delete(l->recent);
+  cJSON_Delete(l->evidence);
+  for (size_t i = 0; i < l->nkeys; i++)
+    free(l->keys[i].key);
+  free(l->keys);
   free(l);
+}
+
+int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen)
+{
+  size_t n = strlen(dir) + 16;
+  l->path = malloc(n);
+  if (!l->path) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  snprintf(l->path, n, "%s/steps.jsonl", dir);
+  l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (l->fd < 0) {
+    snprintf(err, errlen, "cannot create %s: %s", l->path, strerror(errno));
+    return -1;
+  }
+  return 0;
 }
 
 void rt_steplog_set(rt_steplog *l, const char *field, const char *value)
@@ -155,7 +210,7 @@ void rt_steplog_set(rt_steplog *l, const char *field, const char *value)
 
 size_t rt_steplog_count(const rt_steplog *l)
 {
-  return (size_t)cJSON_GetArraySize(l->steps);
+  return l->count;
 }
 
 static double ms(double v)
@@ -163,9 +218,78 @@ static double ms(double v)
   return (double)(long)(v * 1000.0 + 0.5) / 1000.0;
 }
 
-void rt_steplog_add(rt_steplog *l, const rt_steprec *s)
+static int verdict_index(const char *v)
+{
+  for (int i = 0; v && i < V_OTHER; i++)
+    if (!strcmp(v, verdict_names[i]))
+      return i;
+  return V_OTHER;
+}
+
+static keystat *keystat_of(rt_steplog *l, const char *key)
+{
+  for (size_t i = l->nkeys; i-- > 0;) /* loops repeat recent keys */
+    if (!strcmp(l->keys[i].key, key))
+      return &l->keys[i];
+  if (l->nkeys == MAX_KEYS) {
+    l->keys_dropped++;
+    return NULL;
+  }
+  if (l->nkeys == l->ckeys) {
+    size_t c = l->ckeys ? l->ckeys * 2 : 64;
+    keystat *k = realloc(l->keys, c * sizeof *k);
+    if (!k)
+      return NULL;
+    l->keys = k;
+    l->ckeys = c;
+  }
+  keystat *k = &l->keys[l->nkeys];
+  memset(k, 0, sizeof *k);
+  if (!(k->key = strdup(key)))
+    return NULL;
+  l->nkeys++;
+  return k;
+}
+
+/* Writes one line to steps.jsonl: one write(2), so a killed process leaves whole lines. */
+static int append_line(rt_steplog *l, const cJSON *o, char *err, size_t errlen)
+{
+  if (l->fd < 0)
+    return 0;
+  char *text = cJSON_PrintUnformatted(o);
+  if (!text) {
+    snprintf(err, errlen, "out of memory writing %s", l->path);
+    return -1;
+  }
+  size_t len = strlen(text);
+  text[len] = '\n'; /* replaces the terminator: the buffer holds len + 1 bytes */
+  size_t off = 0;
+  int rc = 0;
+  while (off < len + 1) {
+    ssize_t w = write(l->fd, text + off, len + 1 - off);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      snprintf(err, errlen, "cannot write %s: %s", l->path, strerror(errno));
+      rc = -1;
+      break;
+    }
+    off += (size_t)w;
+  }
+  l->bytes += off;
+  cJSON_free(text);
+  return rc;
+}
+
+size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errlen)
 {
   cJSON *o = cJSON_CreateObject();
+  if (!o) {
+    snprintf(err, errlen, "out of memory");
+    return 0;
+  }
+  size_t n = ++l->count;
+  cJSON_AddNumberToObject(o, "n", (double)n);
   cJSON_AddStringToObject(o, "key", s->key);
   cJSON_AddStringToObject(o, "action", s->kind);
   if (s->name) {
@@ -194,7 +318,8 @@ void rt_steplog_add(rt_steplog *l, const rt_steprec *s)
     for (int i = 0; i < s->nreasons; i++)
       cJSON_AddItemToArray(r, cJSON_CreateString(s->reasons[i]));
   }
-  if (s->evidence[0] || s->evidence[1] || s->evidence[2]) {
+  bool ev = s->evidence[0] || s->evidence[1] || s->evidence[2];
+  if (ev) {
     static const char *const names[3] = {"recorded", "current", "diff"};
     cJSON *e = cJSON_AddObjectToObject(o, "evidence");
     for (int i = 0; i < 3; i++)
@@ -205,7 +330,6 @@ void rt_steplog_add(rt_steplog *l, const rt_steprec *s)
   cJSON_AddNumberToObject(t, "settle", ms(s->t_settle));
   cJSON_AddNumberToObject(t, "capture", ms(s->t_capture));
   cJSON_AddNumberToObject(t, "guard", ms(s->t_guard));
-  cJSON_AddNumberToObject(t, "input", ms(s->t_input));
   cJSON_AddNumberToObject(t, "total", ms(s->t_total));
   cJSON_AddBoolToObject(o, "settled", s->settled);
   if (s->cap_w > 0) {
@@ -216,7 +340,76 @@ void rt_steplog_add(rt_steplog *l, const rt_steprec *s)
     snprintf(h, sizeof h, "%016llx", (unsigned long long)s->cap_hash);
     cJSON_AddStringToObject(c, "hash", h);
   }
-  cJSON_AddItemToArray(l->steps, o);
+  int rc = append_line(l, o, err, errlen);
+  l->settle += s->t_settle;
+  l->capture += s->t_capture;
+  l->guard += s->t_guard;
+  keystat *k = keystat_of(l, s->key);
+  if (k) {
+    k->n++;
+    k->v[verdict_index(s->verdict)]++;
+    k->ms += s->t_total;
+  }
+  cJSON_Delete(l->last);
+  l->last = cJSON_Duplicate(o, 1);
+  if (ev && cJSON_GetArraySize(l->evidence) < EVIDENCE_STEPS)
+    cJSON_AddItemToArray(l->evidence, cJSON_Duplicate(o, 1));
+  cJSON_AddItemToArray(l->recent, o);
+  if (cJSON_GetArraySize(l->recent) > RECENT_STEPS)
+    cJSON_DeleteItemFromArray(l->recent, 0);
+  return rc == 0 ? n : 0;
+}
+
+/* The steps still held (the last, the recent ones, those with evidence) numbered n. */
+static void amend_held(rt_steplog *l, size_t n, const char *reason)
+{
+  cJSON *lists[2] = {l->recent, l->evidence}, *it;
+  for (int i = 0; i < 3; i++) {
+    cJSON *o = i == 2 ? l->last : NULL;
+    if (i < 2)
+      cJSON_ArrayForEach(it, lists[i]) {
+        const cJSON *nn = cJSON_GetObjectItemCaseSensitive(it, "n");
+        if (cJSON_IsNumber(nn) && (size_t)nn->valuedouble == n)
+          o = it;
+      }
+    const cJSON *nn = o ? cJSON_GetObjectItemCaseSensitive(o, "n") : NULL;
+    if (!o || !cJSON_IsNumber(nn) || (size_t)nn->valuedouble != n)
+      continue;
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "verdict", cJSON_CreateString("error"));
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "reason");
+    cJSON_AddStringToObject(o, "reason", reason);
+  }
+}
+
+void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_ms)
+{
+  char err[256];
+  cJSON *o = cJSON_CreateObject();
+  if (!o || !n)
+    return;
+  cJSON_AddNumberToObject(o, "n", (double)n);
+  cJSON_AddStringToObject(o, "verdict", "error");
+  cJSON_AddStringToObject(o, "reason", reason ? reason : "");
+  cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "ms"), "input", ms(input_ms));
+  append_line(l, o, err, sizeof err);
+  cJSON_Delete(o);
+  l->input += input_ms;
+  const cJSON *key = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "key") : NULL;
+  const cJSON *v = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "verdict") : NULL;
+  const cJSON *ln = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "n") : NULL;
+  if (cJSON_IsString(key) && cJSON_IsNumber(ln) && (size_t)ln->valuedouble == n) {
+    keystat *k = keystat_of(l, key->valuestring);
+    if (k) {
+      k->v[verdict_index(cJSON_IsString(v) ? v->valuestring : NULL)]--;
+      k->v[V_ERROR]++;
+    }
+  }
+  amend_held(l, n, reason);
+}
+
+void rt_steplog_input(rt_steplog *l, double input_ms)
+{
+  l->input += input_ms;
 }
 
 int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
@@ -258,11 +451,29 @@ int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exi
   cJSON_DeleteItemFromObjectCaseSensitive(l->root, "exit_code");
   cJSON_AddNumberToObject(l->root, "exit_code", exit_code);
   rt_steplog_set(l, "error", error);
-  if (strcmp(status, "running") != 0) {
+  bool over = strcmp(status, "running") != 0;
+  if (over) {
     char now[40];
     rt_rfc3339(now, sizeof now);
     rt_steplog_set(l, "finished", now);
+    if (l->fd >= 0 && fsync(l->fd) != 0) {
+      snprintf(err, errlen, "cannot write %s: %s", l->path, strerror(errno));
+      return -1;
+    }
   }
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "steps");
+  cJSON_AddNumberToObject(l->root, "steps", (double)l->count);
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "last_step");
+  if (l->last)
+    cJSON_AddItemToObject(l->root, "last_step", cJSON_Duplicate(l->last, 1));
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "ms");
+  cJSON *t = cJSON_AddObjectToObject(l->root, "ms");
+  cJSON_AddNumberToObject(t, "settle", ms(l->settle));
+  cJSON_AddNumberToObject(t, "capture", ms(l->capture));
+  cJSON_AddNumberToObject(t, "guard", ms(l->guard));
+  cJSON_AddNumberToObject(t, "input", ms(l->input));
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "steps_bytes");
+  cJSON_AddNumberToObject(l->root, "steps_bytes", (double)l->bytes);
   char *text = cJSON_Print(l->root);
   if (!text) {
     snprintf(err, errlen, "out of memory writing run.json");
@@ -334,34 +545,60 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
     rt_html_esc(f, jstr(l->root, "error"));
     fputs("</pre>\n", f);
   }
-  fputs("<table><tr><th>#</th><th>step key</th><th>line</th><th>action</th><th>verdict</th>"
-        "<th>ms</th></tr>\n", f);
-  int i = 0;
-  const cJSON *s;
-  cJSON_ArrayForEach(s, l->steps) {
-    fprintf(f, "<tr><td>%d</td><td>", ++i);
-    rt_html_esc(f, jstr(s, "key"));
-    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
-    fprintf(f, "</td><td>%d</td><td>", cJSON_IsNumber(line) ? line->valueint : 0);
-    rt_html_esc(f, jstr(s, "action"));
-    if (jstr(s, "detail")) {
-      fputs(" ", f);
-      rt_html_esc(f, jstr(s, "detail"));
+  /* The steps folded by key: a 30,000-step run is a few dozen rows here. */
+  fprintf(f, "<p>%zu step%s, %zu step key%s.</p>\n", l->count, l->count == 1 ? "" : "s",
+          l->nkeys + l->keys_dropped, l->nkeys + l->keys_dropped == 1 ? "" : "s");
+  if (l->nkeys > 0) {
+    fputs("<table><tr><th>step key</th><th>steps</th><th>match</th><th>recorded</th>"
+          "<th>drift</th><th>error</th><th>ms (mean)</th></tr>\n", f);
+    size_t shown = 0;
+    for (size_t i = 0; i < l->nkeys && shown < REPORT_KEY_ROWS; i++, shown++) {
+      const keystat *k = &l->keys[i];
+      fputs("<tr><td>", f);
+      rt_html_esc(f, k->key);
+      fprintf(f, "</td><td>%ld</td><td>%ld</td><td>%ld</td><td>%ld</td><td>%ld</td>"
+                 "<td>%.1f</td></tr>\n",
+              k->n, k->v[V_MATCH], k->v[V_RECORDED], k->v[V_DRIFT], k->v[V_ERROR],
+              k->n ? k->ms / (double)k->n : 0.0);
     }
-    fputs("</td><td>", f);
-    rt_html_esc(f, jstr(s, "verdict"));
-    if (jstr(s, "reason")) {
-      fputs(": ", f);
-      rt_html_esc(f, jstr(s, "reason"));
-    }
-    const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "ms");
-    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, "total");
-    fprintf(f, "</td><td>%.1f</td></tr>\n", cJSON_IsNumber(tot) ? tot->valuedouble : 0.0);
+    fputs("</table>\n", f);
+    if (l->nkeys + l->keys_dropped > shown)
+      fprintf(f, "<p>and %zu more step keys (steps.jsonl has every step).</p>\n",
+              l->nkeys + l->keys_dropped - shown);
   }
-  fputs("</table>\n", f);
+  int nrecent = cJSON_GetArraySize(l->recent);
+  if (nrecent > 0) {
+    fprintf(f, "<h2>%s steps</h2>\n", (size_t)nrecent < l->count ? "The last" : "All");
+    fputs("<table><tr><th>#</th><th>step key</th><th>line</th><th>action</th><th>verdict</th>"
+          "<th>ms</th></tr>\n", f);
+    const cJSON *s;
+    cJSON_ArrayForEach(s, l->recent) {
+      const cJSON *n = cJSON_GetObjectItemCaseSensitive(s, "n");
+      fprintf(f, "<tr><td>%.0f</td><td>", cJSON_IsNumber(n) ? n->valuedouble : 0.0);
+      rt_html_esc(f, jstr(s, "key"));
+      const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
+      fprintf(f, "</td><td>%d</td><td>", cJSON_IsNumber(line) ? line->valueint : 0);
+      rt_html_esc(f, jstr(s, "action"));
+      if (jstr(s, "detail")) {
+        fputs(" ", f);
+        rt_html_esc(f, jstr(s, "detail"));
+      }
+      fputs("</td><td>", f);
+      rt_html_esc(f, jstr(s, "verdict"));
+      if (jstr(s, "reason")) {
+        fputs(": ", f);
+        rt_html_esc(f, jstr(s, "reason"));
+      }
+      const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "ms");
+      const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, "total");
+      fprintf(f, "</td><td>%.1f</td></tr>\n", cJSON_IsNumber(tot) ? tot->valuedouble : 0.0);
+    }
+    fputs("</table>\n", f);
+  }
+  const cJSON *s;
   /* Evidence: for every step the guard stopped, the recorded screen, today's screen and
    * the difference side by side, with the reasons in words. */
-  cJSON_ArrayForEach(s, l->steps) {
+  cJSON_ArrayForEach(s, l->evidence) {
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "evidence");
     if (!ev)
       continue;

@@ -1,7 +1,12 @@
 /* A run's folder, DESIGN.md "A run's folder": runs/<UTC time>-<stem>/ created 0700, with
- * run.json (status, exit code, steps with key, timing and verdict) rewritten atomically
- * after every step so a crash leaves a readable record, log.txt, report.html and
- * evidence/. Text a robot types is never written, only its length. */
+ * steps.jsonl (one line per step, appended before the step's input, so a kill -9 loses no
+ * step that was acted on; synced at the end), run.json (the summary, format 2: status,
+ * exit code, step count, the last step, timing totals; rewritten atomically when the
+ * status changes and at the end), log.txt, report.html and evidence/. What a run keeps in
+ * memory is bounded whatever its length (per-key counts, the last steps, the steps with
+ * evidence). Text a robot types is never written, only its length.
+ * Format 1 (read by the agent, written by vagt before 2026-12): run.json held every step
+ * in an array "steps" and no steps.jsonl. */
 #ifndef VAGT_RUNFOLDER_H
 #define VAGT_RUNFOLDER_H
 
@@ -11,6 +16,8 @@
 #include <stdio.h>
 
 typedef struct rt_steplog rt_steplog;
+
+#define RT_RUN_FORMAT 2
 
 typedef struct rt_steprec {
   const char *key, *kind, *name; /* name: robot.step path, NULL outside named steps */
@@ -36,14 +43,24 @@ char *rt_runfolder_create(const char *runs, const char *stem, char *err, size_t 
 
 rt_steplog *rt_steplog_new(const char *script, const char *mode);
 void rt_steplog_free(rt_steplog *l);
+/* Opens dir/steps.jsonl (0600) for the steps; without it steps are counted, not written. */
+int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen);
 void rt_steplog_set(rt_steplog *l, const char *field, const char *value);
-void rt_steplog_add(rt_steplog *l, const rt_steprec *s);
+/* Appends a step (one line of steps.jsonl); returns its number (1-based), 0 when the
+ * line could not be written (err says why; the step is still counted). */
+size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errlen);
+/* A step's input failed after its line was written: appends {"n":, "verdict": "error",
+ * "reason":} for step n (readers apply it to that step). */
+void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_ms);
+/* Time spent sending a step's input, for the summary. */
+void rt_steplog_input(rt_steplog *l, double ms);
 size_t rt_steplog_count(const rt_steplog *l);
 /* status: "running", "passed", "failed", "drift", "error". Writes dir/run.json atomically
- * (temp file, fsync, rename), mode 0600. */
+ * (temp file, fsync, rename), mode 0600; when the run is over, syncs steps.jsonl first. */
 int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
                      const char *error, char *err, size_t errlen);
-/* Writes dir/report.html from the same record. */
+/* Writes dir/report.html from the same record: the steps folded by key (with counts), the
+ * last steps, and every step with evidence; at most 500 step rows whatever the run's length. */
 int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen);
 
 /* Writes `data` to dir/name atomically with mode 0600. */

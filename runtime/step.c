@@ -9,6 +9,7 @@
 #include "runfolder.h"
 #include "scene.h"
 #include "stepkey.h"
+#include "xio/damage.h"
 #include "xio/input.h"
 #include "xio/xerror.h"
 #include "xwin.h"
@@ -34,46 +35,83 @@ static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, 
 
 const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL};
 
-/* One step's look: the scene listed and captured until nothing in it changed for the
- * quiet interval (bounded); the last capture becomes the image, and the windows are
- * described. *cap_ms: what the judged look cost (listing, capturing, converting,
- * describing), waiting excluded. */
-static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
-                  char *err, size_t n)
+/* Waits for the scene to settle by the server's drawing signals (xio/damage.h), the scene
+ * listed again whenever windows change. 1 settled, 0 bounded out, -1 + err. */
+static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
+{
+  bool record = run->mode == RT_MODE_RECORD;
+  double first = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_FIRST;
+  double quiet = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_QUIET;
+  double hard = rt_now() + RT_SETTLE_MAX;
+  /* the quiet period began at the previous input (send_input resets it): what was drawn
+   * since, while the script ran between steps, counts */
+  for (bool list = true;;) {
+    if (list) {
+      rt_scene_free(sc);
+      if (rt_scene_list(run, target, sc, err, n) != 0)
+        return -1;
+      rt_damage_area(run->damage, sc->x, sc->y, sc->w, sc->h);
+    }
+    double slice = rt_now() + 0.05; /* the abort flag is looked at between slices */
+    int changed = 0;
+    int quiet_now = rt_damage_wait(run->damage, first, quiet, slice < hard ? slice : hard,
+                                   &changed);
+    list = changed;
+    if (quiet_now && !changed)
+      return 1;
+    if (rt_now() >= hard || run->abort)
+      return 0;
+  }
+}
+
+/* Without the DAMAGE extension: captures until the scene's pixels stay the same. */
+static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
 {
   double quiet = run->mode == RT_MODE_RECORD ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_QUIET;
   double start = rt_now(), quiet_since = start;
   uint64_t last = 0;
   bool have = false;
-  *settled = false;
   for (;;) {
     rt_scene_free(sc);
-    double tc = rt_now();
     if (rt_scene_list(run, target, sc, err, n) != 0 ||
         rt_scene_grab(run, sc, false, err, n) != 0)
       return -1;
     double now = rt_now();
-    *cap_ms = (now - tc) * 1000.0;
     if (!have || sc->hash != last)
       quiet_since = now;
     have = true;
     last = sc->hash;
-    if (now - quiet_since >= quiet) {
-      *settled = true;
-      break;
-    }
+    if (now - quiet_since >= quiet)
+      return 1;
     if (now - start >= RT_SETTLE_MAX || run->abort)
-      break;
+      return 0;
     rt_sleep(run, 0.025);
   }
-  double tf = rt_now();
+}
+
+/* One step's look: settled, then the scene listed, captured as an image and described.
+ * *cap_ms: what the judged look cost (listing, capturing, converting, describing),
+ * waiting excluded. */
+static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
+                  char *err, size_t n)
+{
+  int r = run->damage ? settle_damage(run, target, sc, err, n)
+                      : settle_compare(run, target, sc, err, n);
+  if (r < 0)
+    return -1;
+  *settled = r == 1;
+  double tc = rt_now();
+  if (run->damage) { /* the windows as they are now, captured once */
+    rt_scene_free(sc);
+    if (rt_scene_list(run, target, sc, err, n) != 0 ||
+        rt_scene_grab(run, sc, false, err, n) != 0)
+      return -1;
+  }
   /* the settled look itself becomes the judged frame (its capture is still in the buffer) */
   if (rt_scene_pix(sc, err, n) != 0)
     return -1;
   rt_scene_describe(run, sc);
-  /* the judged look: listing the windows and capturing them, then the image and the
-   * windows' classes and titles */
-  *cap_ms += (rt_now() - tf) * 1000.0;
+  *cap_ms = (rt_now() - tc) * 1000.0;
   return 0;
 }
 
@@ -148,6 +186,26 @@ static int pointer_to(rt_run *run, const rt_scene *sc, int x, int y, char *err, 
   return 0;
 }
 
+/* A window manager that focuses on click holds the pointer in a synchronous grab until it
+ * has looked at the press, then lets it through: until then the server's pointer still
+ * shows the button down, and keys sent meanwhile would reach the application before the
+ * click that chose the field. Waits (bounded) until the release has been delivered. */
+static void wait_delivered(rt_run *run, int b)
+{
+  unsigned bit = b >= 1 && b <= 5 ? (Button1Mask << (b - 1)) : 0;
+  double until = rt_now() + 2.0;
+  for (;;) {
+    Window root, child;
+    int rx, ry, wx, wy;
+    unsigned mask = 0;
+    if (!XQueryPointer(run->dpy, DefaultRootWindow(run->dpy), &root, &child, &rx, &ry, &wx,
+                       &wy, &mask) ||
+        !(mask & bit) || rt_now() >= until)
+      return;
+    rt_sleep(NULL, 0.002);
+  }
+}
+
 static int button(rt_run *run, int b, bool down, char *err, size_t n)
 {
   rt_x_trap_begin(run->dpy);
@@ -164,6 +222,8 @@ static int button(rt_run *run, int b, bool down, char *err, size_t n)
     run->buttons_held |= 1u << b;
   else
     run->buttons_held &= ~(1u << b);
+  if (!down)
+    wait_delivered(run, b);
   return 0;
 }
 
@@ -313,15 +373,17 @@ static void describe(const rt_action *a, const input_at *p, const char *entry, c
   }
 }
 
-static void save_log(rt_run *run, const rt_steprec *rec)
+/* Appends the step to the run's step log (before its input: a run killed right after the
+ * input still shows the step). Returns its number, 0 when not logged. */
+static size_t save_log(rt_run *run, const rt_steprec *rec)
 {
   if (!run->steps)
-    return;
-  rt_steplog_add(run->steps, rec);
+    return 0;
   char err[512];
-  if (run->run_dir &&
-      rt_steplog_write(run->steps, run->run_dir, "running", 0, NULL, err, sizeof err) != 0)
+  size_t n = rt_steplog_add(run->steps, rec, err, sizeof err);
+  if (!n)
     rt_log(run, "vagt: %s", err);
+  return n;
 }
 
 static bool has_point(const rt_action *a)
@@ -482,10 +544,20 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
       rc = -1;
     }
   }
+  size_t logged = 0;
   if (rc == 0 && st == RT_STEP_OK && run->abort == RT_ABORT_NONE) {
+    rec.t_total = (rt_now() - t0) * 1000.0;
+    logged = save_log(run, &rec);
     t = rt_now();
+    /* the next step's quiet period begins with this input: what the application draws in
+     * answer to it, from the first key on, counts */
+    if (run->damage)
+      rt_damage_reset(run->damage);
     rc = send_input(run, a, &sc, &p, err, sizeof err);
+    XSync(run->dpy, False); /* a round trip: the server has handled the input */
     rec.t_input = (rt_now() - t) * 1000.0;
+    if (run->steps && rc == 0)
+      rt_steplog_input(run->steps, rec.t_input);
     if (g->after)
       g->after(g->ud, run, &si, rc);
   }
@@ -514,8 +586,12 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
   }
   if (st != RT_STEP_OK)
     release_safely(run, &sc);
-  rec.t_total = (rt_now() - t0) * 1000.0;
-  save_log(run, &rec);
+  if (logged && rc != 0 && run->steps)
+    rt_steplog_amend(run->steps, logged, err, rec.t_input); /* the input itself failed */
+  else if (!logged) {
+    rec.t_total = (rt_now() - t0) * 1000.0;
+    save_log(run, &rec);
+  }
   rt_scene_free(&sc);
   return st;
 }

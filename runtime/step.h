@@ -85,8 +85,15 @@ typedef struct rt_step_result {
 /* Runs one guarded action (a menu: one step per level). */
 rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res);
 
-/* Settle timing (seconds): settled when nothing in the scene changed for this long;
- * recording waits longer (a reference must never be stored mid-redraw). */
+/* Settle timing (seconds). With the DAMAGE extension: settled when nothing was drawn in the
+ * scene for RT_SETTLE_DAMAGE_QUIET after the last drawing, or RT_SETTLE_DAMAGE_FIRST
+ * after the step began when nothing was drawn at all (a round trip first proves the server
+ * has handled the input); an application still drawing after that is looked at again in
+ * the grace period. Without it: when the scene's pixels stayed the same for RT_SETTLE_QUIET.
+ * Recording waits RT_SETTLE_QUIET_RECORD either way (a reference must never be stored
+ * mid-redraw; a Swing pop-up appears a moment after the click). */
+#define RT_SETTLE_DAMAGE_QUIET 0.010
+#define RT_SETTLE_DAMAGE_FIRST 0.040
 #define RT_SETTLE_QUIET 0.10
 #define RT_SETTLE_QUIET_RECORD 0.40
 #define RT_SETTLE_MAX 2.0

@@ -13,6 +13,10 @@ LUA
 cat > drifting.lua <<'LUA'
 robot.log("fake")
 LUA
+cat > quiet.lua <<'LUA'
+-- fake: FAKE_LAYOUT=2
+robot.log("fake")
+LUA
 cat > agent.lua <<LUA
 state = "state"
 listen = false
@@ -25,7 +29,7 @@ channel "ops" {
 }
 robot "failing" { script = "failing.lua", alert = { "ops" }, timeout = 120 }
 robot "drifting" { script = "drifting.lua", alert = "ops", params = { batch = "in.csv" } }
-robot "quiet" { script = "drifting.lua", alert = "ops", alert_on = { "failure" } }
+robot "quiet" { script = "quiet.lua", alert = "ops", alert_on = { "failure" } }
 LUA
 export VAGT_AGENT_RETRY_BASE=0.3
 
@@ -106,7 +110,7 @@ check("three runs in SQLite: %r" % [r[:4] for r in runs],
       [r[:4] for r in runs] == [("failing", "failed", 1, "once"), ("drifting", "drift", 3, "once"),
                                 ("quiet", "drift", 3, "once")])
 check("run folders recorded", all(r[4] and os.path.isfile(os.path.join(r[4], "run.json")) for r in runs))
-check("steps counted from run.json", runs[1][5] == 2)
+check("steps counted from run.json, both layouts", runs[1][5] == 2 and runs[2][5] == 2)
 pend = db.execute("SELECT count(*) FROM outbox WHERE delivered IS NULL").fetchone()[0]
 check("outbox: everything delivered", pend == 0)
 mode = db.execute("PRAGMA journal_mode").fetchone()[0]

@@ -1,6 +1,8 @@
 #!/bin/sh
 # A stand-in for `vagt` in the agent's tests (VAGT_BIN): `run` makes a run folder the way
-# vagt does (run.json, report.html, evidence/) and exits $FAKE_EXIT (default 3: a drift
+# vagt does (run.json, report.html, evidence/; FAKE_LAYOUT=1, the default, as vagt wrote it
+# before 2026-12 with every step in run.json; 2: run.json a summary beside steps.jsonl) and
+# exits $FAKE_EXIT (default 3: a drift
 # halt, with alert.json and evidence/diff.png as the monitor writes them); FAKE_SLEEP makes
 # it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5"). `approve DIR` marks the folder approved.
 set -u
@@ -30,13 +32,22 @@ echo "fake vagt: run folder $d (cwd $(pwd), items db ${VAGT_ITEMS_DB:-unset}, ru
 code=${FAKE_EXIT:-3}
 case $code in 0) st=passed ;; 1) st=failed ;; 3) st=drift ;; *) st=error ;; esac
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-cat > "$d/run.json" <<JSON
-{ "vagt": "fake", "script": "$script", "mode": "run", "started": "$now", "finished": "$now",
-  "status": "$st", "exit_code": $code,
-  "steps": [ { "key": "Ryd formular#1:click", "action": "click", "step": "Ryd formular", "line": 33, "verdict": "match" },
-             { "key": "Registrer borger#3:type", "action": "type", "step": "Registrer borger", "line": 42, "verdict": "$st" } ]
-  $( [ "$code" = 1 ] && echo ', "error": "fake.lua:42: text not found: Gem\nstack traceback: ..."' ) }
+step1='{ "key": "Ryd formular#1:click", "action": "click", "step": "Ryd formular", "line": 33, "verdict": "match" }'
+step2='{ "key": "Registrer borger#3:type", "action": "type", "step": "Registrer borger", "line": 42, "verdict": "'"$st"'" }'
+error=$( [ "$code" = 1 ] && echo ', "error": "fake.lua:42: text not found: Gem\nstack traceback: ..."' )
+if [ "${FAKE_LAYOUT:-1}" = 2 ]; then
+  printf '%s\n%s\n' "$step1" "$step2" | sed 's/^{ /{ "n": 0, /' > "$d/steps.jsonl"
+  cat > "$d/run.json" <<JSON
+{ "format": "vagt-run", "version": 2, "vagt": "fake", "script": "$script", "mode": "run",
+  "started": "$now", "finished": "$now", "status": "$st", "exit_code": $code,
+  "steps_file": "steps.jsonl", "steps": 2, "last_step": $step2 $error }
 JSON
+else
+  cat > "$d/run.json" <<JSON
+{ "vagt": "fake", "script": "$script", "mode": "run", "started": "$now", "finished": "$now",
+  "status": "$st", "exit_code": $code, "steps": [ $step1, $step2 ] $error }
+JSON
+fi
 echo "<html><body>fake report $st</body></html>" > "$d/report.html"
 if [ "$code" = 3 ]; then
   # A 1x1 PNG.

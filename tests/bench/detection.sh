@@ -72,8 +72,19 @@ echo
 python3 - runs <<'PY'
 import glob, json, statistics, sys
 g, lg = [], []
+def steps(folder):
+    """steps.jsonl: a line per step; a line without a key amends step n"""
+    st = {}
+    for line in open(folder + "/steps.jsonl"):
+        o = json.loads(line)
+        if "key" in o:
+            st[o["n"]] = o
+        elif o.get("n") in st:
+            st[o["n"]].update({k: v for k, v in o.items() if k != "ms"})
+    return [st[k] for k in sorted(st)]
 for f in glob.glob(sys.argv[1] + "/*/run.json"):
     d = json.load(open(f))
+    d["steps"] = steps(f.rsplit("/", 1)[0])
     m = [s["ms"] for s in d["steps"] if s.get("verdict") == "match"]
     g += [x["guard"] for x in m]
     lg += [x["capture"] + x["guard"] for x in m]

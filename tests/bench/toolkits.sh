@@ -160,8 +160,19 @@ echo "unchanged runs: $runs (5 robots x $per, the Tk window in a new place each 
 python3 - "$T/runs" <<'PY'
 import glob, json, statistics, sys
 per = {}
+def steps(folder):
+    """steps.jsonl: a line per step; a line without a key amends step n"""
+    st = {}
+    for line in open(folder + "/steps.jsonl"):
+        o = json.loads(line)
+        if "key" in o:
+            st[o["n"]] = o
+        elif o.get("n") in st:
+            st[o["n"]].update({k: v for k, v in o.items() if k != "ms"})
+    return [st[k] for k in sorted(st)]
 for f in glob.glob(sys.argv[1] + "/*/run.json"):
     d = json.load(open(f))
+    d["steps"] = steps(f.rsplit("/", 1)[0])
     name = d.get("script", "").rsplit("/", 1)[-1]
     for s in d["steps"]:
         if s.get("verdict") == "match":

@@ -20,13 +20,16 @@ if [ -f recorded.tsv ]; then expect_file_eq recorded.tsv want.tsv "recording sav
 else fail "the app saved nothing while recording"; fi
 if [ -f saved.tsv ]; then expect_file_eq saved.tsv want.tsv "the app saved exactly the three records"
 else fail "the app saved nothing"; sed 's/^/  | /' d.err >&2; fi
-json=$(ls runs/*-demo/run.json)
+json=$(ls runs/*-demo/steps.jsonl)
 n=$(grep -c '"key":' "$json")
-[ "$n" -eq 40 ] && ok "40 guarded steps in run.json" || fail "$n steps in run.json, wanted 40"
+[ "$n" -eq 40 ] && ok "40 guarded steps in steps.jsonl" || fail "$n steps in steps.jsonl, wanted 40"
 # One key per action position, shared by the three loop iterations.
-keys=$(grep -o '"key":[^,]*' "$json" | sort -u | wc -l)
+keys=$(grep -o '"key":"[^"]*"' "$json" | sort -u | wc -l)
 [ "$keys" -eq 14 ] && ok "14 distinct step keys (1 + 13 shared by 3 iterations)" || fail "$keys distinct keys"
 expect_in "$json" '"Registrer borger#13:click"' "key names step, ordinal and kind"
-m=$(grep -c '"verdict":[[:space:]]*"match"' "$json")
+m=$(grep -c '"verdict":"match"' "$json")
 [ "$m" -eq 40 ] && ok "every step matched its baseline" || fail "$m of 40 steps matched"
+summary=$(dirname "$json")/run.json
+expect_in "$summary" '"steps":	40' "run.json sums the run up: 40 steps"
+expect_in "$summary" '"version":	2' "run.json carries its format version"
 finish
