@@ -73,6 +73,24 @@ static int touches_changed(fp_rect b, const uint8_t *changed, int cols, int rows
     return 0;
 }
 
+/* Is at least half of box under cells the robot's own input changed in rec? A word there
+ * changed from step to step of this recording (a display answering the last sum): data. */
+static int under_robot(fp_rect b, const fp_fingerprint *rec)
+{
+    long area = (long)b.w * b.h, under = 0;
+    for (int y = b.y; y < b.y + b.h; y++)
+        for (int x = b.x; x < b.x + b.w; x++)
+            for (int i = 0; i < rec->n_masks; i++) {
+                fp_rect r = rec->masks[i].r;
+                if (rec->masks[i].source == FP_MASK_ROBOT && x >= r.x && x < r.x + r.w &&
+                    y >= r.y && y < r.y + r.h) {
+                    under++;
+                    break;
+                }
+            }
+    return area > 0 && under * 2 >= area;
+}
+
 static const char *noun(fp_word_kind k)
 {
     return k == FP_WORD_BUTTON ? "button" : k == FP_WORD_ENTRY ? "entry" : "label";
@@ -152,10 +170,17 @@ static int merge_window(const fp_fingerprint *base, const fp_fingerprint *rec,
                 here = i;
                 break;
             }
-            if (elsewhere < 0)
+            int claimed = 0; /* the same word where another recorded one stands */
+            for (int b = 0; b < base->n_anchors && !claimed; b++)
+                claimed = b != a && !strcmp(base->anchors[b].text, an->text) &&
+                          same_place(rec->anchors[i].box, base->anchors[b].box,
+                                     opt->pos_tolerance);
+            if (elsewhere < 0 && !claimed)
                 elsewhere = i;
         }
         int touched = touches_changed(an->box, changed, base->cols, base->rows);
+        if (here < 0 && under_robot(an->box, rec))
+            continue; /* dropped: data the robot changed, learned below */
         if (here >= 0) {
             keep[a] = 1;
             seen++;

@@ -73,6 +73,44 @@ static void test_unmasked_data_refused(void **state)
     fp_fingerprint_free(m);
 }
 
+/* A loop robot recorded over several iterations: the first look at a step saw data as it
+ * was before the robot touched it (a calculator's display, a form from the last citizen),
+ * a later iteration sees it changed by the robot's own input. It merges, and the words
+ * there stop being anchors; the labels are kept. */
+static void test_robot_changed_since_first_look(void **state)
+{
+    (void)state;
+    fp_fingerprint *a = record_m(&REC1, V_NORMAL, 0), *b = NULL, *m = NULL;
+    form f;
+    form_make(&REC2, &f);
+    fp_mask robot[16];
+    fp_input in = form_input(&f, 1, 2);
+    for (int i = 0; i < in.n_masks; i++)
+        robot[i] = (fp_mask){in.masks[i].r, FP_MASK_ROBOT};
+    in.masks = robot;
+    assert_int_equal(fp_compute(&in, "step", NULL, &b), FP_OK);
+    form_free(&f);
+    int had = 0;
+    for (int i = 0; i < a->n_anchors; i++)
+        had += !strcmp(a->anchors[i].text, "Jens Hansen");
+    assert_int_equal(had, 1);
+    fp_verdict why;
+    int rc = fp_merge(a, b, NULL, &m, &why);
+    if (rc)
+        dump_verdict("merge", &why);
+    assert_int_equal(rc, FP_OK);
+    fp_verdict_free(&why);
+    int labels = 0;
+    for (int i = 0; i < m->n_anchors; i++) {
+        assert_string_not_equal(m->anchors[i].text, "Jens Hansen");
+        labels += !strcmp(m->anchors[i].text, "CPR-nummer") || !strcmp(m->anchors[i].text, "Gem");
+    }
+    assert_int_equal(labels, 2);
+    fp_fingerprint_free(a);
+    fp_fingerprint_free(b);
+    fp_fingerprint_free(m);
+}
+
 static void test_masked_data_merges(void **state)
 {
     (void)state;
@@ -281,6 +319,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unmasked_data_refused),
         cmocka_unit_test(test_masked_data_merges),
+        cmocka_unit_test(test_robot_changed_since_first_look),
         cmocka_unit_test(test_refuse_moved_labels),
         cmocka_unit_test(test_refuse_new_window),
         cmocka_unit_test(test_refuse_size),
