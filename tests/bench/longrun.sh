@@ -27,16 +27,19 @@ cd "$T" || exit 1
   { echo "recording failed:"; tail -n5 rec.err; exit 1; }
 pkill -u "$(id -u)" -x xcalc
 
+echo "load before: $(cut -d" " -f1-3 /proc/loadavg)"
 "$V" run "$robot" --display "$DISPLAY" --baseline bl --runs runs --set "n=$sums" >run.err 2>&1 &
 pid=$!
 while kill -0 $pid 2>/dev/null; do
   rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' /proc/$pid/status 2>/dev/null)
+  cpu=$(cut -d' ' -f14,15 /proc/$pid/stat 2>/dev/null | tr ' ' '+' | bc)
   steps=$(cat runs/*/steps.jsonl 2>/dev/null | wc -l)
-  [ -n "$rss" ] && echo "$steps $rss" >> rss.txt
+  [ -n "$rss" ] && [ -n "$cpu" ] && echo "$steps $rss $cpu" >> rss.txt
   sleep 5
 done
 wait $pid
 rc=$?
+[ $rc -eq 0 ] || { echo "the run ended with exit $rc:"; grep -v '^step' run.err | tail -n 6; }
 printf 'wm withdraw .\nif {[catch {puts [selection get]}]} { puts "(none)" }\nexit\n' > sel.tcl
 sel=$(wish sel.tcl 2>/dev/null)
 pkill -u "$(id -u)" -x xcalc
@@ -73,16 +76,23 @@ def per(a): return statistics.mean(a)
 b_first = sum(len(l) + 1 for l in lines[:k]) / k
 b_last = sum(len(l) + 1 for l in lines[-k:]) / k
 rss = [tuple(map(int, l.split())) for l in open("rss.txt")]
-early = [r for s, r in rss if s >= k] or [rss[0][1]]
+early = [r for s, r, c in rss if s >= k] or [rss[0][1]]
+hz = os.sysconf("SC_CLK_TCK")
+def cpu_per_step(lo, hi): # CPU ms a step between the samples nearest lo and hi steps
+    a = min(rss, key=lambda r: abs(r[0] - lo)); b = min(rss, key=lambda r: abs(r[0] - hi))
+    return 1000.0 * (b[2] - a[2]) / hz / max(1, b[0] - a[0])
 print("exit %d, %d steps, status %s, last sum read back: %s (wanted %d)" %
       (rc, len(steps), run.get("status"), sel, want))
 print("per step, first %d: %.1f ms (settle %.1f)   last %d: %.1f ms (settle %.1f)   change %+.1f%%" %
       (k, per(tot[:k]), per(settle[:k]), k, per(tot[-k:]), per(settle[-k:]),
        100 * (per(tot[-k:]) / per(tot[:k]) - 1)))
+n = len(steps)
+print("vagt's CPU time a step (load-independent): steps %d-%d: %.2f ms   steps %d-%d: %.2f ms" %
+      (k, 2 * k, cpu_per_step(k, 2 * k), n - k, n, cpu_per_step(n - k, n)))
 print("step log: %.0f bytes a step first, %.0f last; %d bytes in all; run.json %d bytes" %
       (b_first, b_last, os.path.getsize(d + "steps.jsonl"), os.path.getsize(d + "run.json")))
 print("memory (VmRSS): %.1f MB after %d steps, %.1f MB at the end (max %.1f MB)" %
-      (early[0] / 1024, k, rss[-1][1] / 1024, max(r for _, r in rss) / 1024))
+      (early[0] / 1024, k, rss[-1][1] / 1024, max(r[1] for r in rss) / 1024))
 print("report: %d step rows, %.0f kB, written in %.0f ms" % (rows, os.path.getsize(rep) / 1024, rep_ms))
 print("peer, xdotool unguarded: %.1f ms a click (1,000 clicks in one process; its own pacing)" % (pe - ps))
 PY
