@@ -2,9 +2,10 @@
  * the screen shows of the window's scene (its pop-up menus and lists and its dialogs
  * included: scene.h), in the window's coordinates. They observe; an action's target is
  * located by the step engine on the frame its guard judged (step.c). One Tesseract
- * instance per run, loaded on first use with the languages in robot.ocr.lang; its cache
- * makes polling an unchanged window cheap. */
+ * instance per run with the languages in robot.ocr.lang (the default ones loading in the
+ * background from the run's start); its cache makes polling an unchanged window cheap. */
 #include <lauxlib.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,58 @@
 
 /* Polls per second while waiting for text (SikuliX scans 3 times a second). */
 #define POLL_SECS 0.2
+
+struct rt_ocr_preload {
+  pthread_t thread;
+  rt_ocr *ocr;     /* NULL: failed (the error is found again by loading in rt_ocr_get) */
+  double started, ms;
+};
+
+static void *preload_main(void *arg)
+{
+  struct rt_ocr_preload *p = arg;
+  char err[256];
+  p->ocr = rt_ocr_new(RT_OCR_DEFAULT_LANGS, err, sizeof err);
+  p->ms = (rt_now() - p->started) * 1000.0;
+  return NULL;
+}
+
+void rt_ocr_preload(rt_run *run)
+{
+  struct rt_ocr_preload *p = calloc(1, sizeof *p);
+  if (!p)
+    return;
+  p->started = rt_now();
+  if (pthread_create(&p->thread, NULL, preload_main, p) != 0) {
+    free(p);
+    return;
+  }
+  run->ocr_pre = p;
+}
+
+/* The preloaded engine once its thread has ended (waited for), or NULL. */
+static rt_ocr *preloaded(rt_run *run, double *load_ms, double *wait_ms)
+{
+  struct rt_ocr_preload *p = run->ocr_pre;
+  if (!p)
+    return NULL;
+  double t = rt_now();
+  pthread_join(p->thread, NULL);
+  *wait_ms = (rt_now() - t) * 1000.0;
+  *load_ms = p->ms;
+  rt_ocr *o = p->ocr;
+  free(p);
+  run->ocr_pre = NULL;
+  return o;
+}
+
+void rt_ocr_release(rt_run *run)
+{
+  double a, b;
+  rt_ocr_free(preloaded(run, &a, &b));
+  rt_ocr_free(run->ocr);
+  run->ocr = NULL;
+}
 
 rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen)
 {
@@ -34,6 +87,16 @@ rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen)
   }
   if (run->ocr && strcmp(rt_ocr_langs(run->ocr), langs) == 0)
     return run->ocr;
+  double load_ms = 0, wait_ms = 0;
+  rt_ocr *pre = preloaded(run, &load_ms, &wait_ms);
+  if (pre && strcmp(rt_ocr_langs(pre), langs) == 0) {
+    rt_ocr_free(run->ocr);
+    run->ocr = pre;
+    rt_log(run, "OCR ready (%s), loaded in the background in %.0f ms, %.0f ms of it waited for",
+           langs, load_ms, wait_ms);
+    return run->ocr;
+  }
+  rt_ocr_free(pre);
   rt_ocr_free(run->ocr);
   double t = rt_now();
   run->ocr = rt_ocr_new(langs, err, errlen);

@@ -317,6 +317,7 @@ static int cmd_run(int argc, char **argv, bool record)
   if (!nd || !*nd || strcmp(nd, "0") == 0)
     run.damage = rt_damage_new(run.dpy);
 
+  rt_ocr_preload(&run); /* overlaps with the script's start of its application */
   run.run_dir = rt_runfolder_create(o.runs, run.stem, err, sizeof err);
   if (!run.run_dir) {
     fprintf(stderr, "vagt: %s\n", err);
@@ -374,7 +375,7 @@ static int cmd_run(int argc, char **argv, bool record)
 out:
   g_run = NULL;
   rt_host_close(&run);
-  rt_ocr_free(run.ocr);
+  rt_ocr_release(&run);
   rt_input_free(run.input);
   rt_capture_free(run.capture);
   if (run.dpy)

@@ -70,6 +70,7 @@ typedef struct rt_run {
   struct rt_input *input;
   struct rt_capture *capture;
   struct rt_ocr *ocr;       /* loaded on first use, with robot.ocr.lang */
+  struct rt_ocr_preload *ocr_pre; /* the default languages loading since the run began */
   bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
   struct rt_damage *damage; /* the server's drawing signals; NULL: compare captures */
   const struct rt_guard *guard; /* judges every step; NULL = record only */
@@ -117,6 +118,15 @@ int rt_abort_exit_code(rt_abort why);
 /* The run's OCR engine with robot.ocr.lang, loaded on first use (l_ocr.c); NULL + err
  * when the language data is missing (run->exit_code is then 4). Never raises. */
 struct rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen);
+
+/* Starts loading the default OCR languages on a thread of its own, so that loading
+ * overlaps with starting the application and waiting for its window; rt_ocr_get takes
+ * the result (waiting for it if need be) when robot.ocr.lang is the default. Without a
+ * thread, nothing happens and rt_ocr_get loads as before. */
+void rt_ocr_preload(rt_run *run);
+
+/* Waits for a load still running and frees the run's engines. */
+void rt_ocr_release(rt_run *run);
 
 /* Replace every secret handed out to the script by "***"; returns a malloc'd string. */
 char *rt_redact(const rt_run *run, const char *s);
