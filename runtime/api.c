@@ -149,6 +149,42 @@ static void push_params(lua_State *L, char **params, int n)
   }
 }
 
+static const char *const evidence_names[] = {"masked", "none", "full", NULL};
+
+/* robot.evidence: what evidence images keep; read back as set. */
+static int robot_index(lua_State *L)
+{
+  const char *k = lua_tostring(L, 2);
+  if (k && !strcmp(k, "evidence")) {
+    lua_pushstring(L, evidence_names[rt_host_run_of(L)->evidence]);
+    return 1;
+  }
+  return 0;
+}
+
+static int robot_newindex(lua_State *L)
+{
+  const char *k = lua_tostring(L, 2);
+  if (!k || strcmp(k, "evidence")) {
+    lua_rawset(L, 1);
+    return 0;
+  }
+  const char *v = lua_tostring(L, 3);
+  int i = 0;
+  while (v && evidence_names[i] && strcmp(evidence_names[i], v))
+    i++;
+  if (!v || !evidence_names[i])
+    return rt_raise(L, "robot.evidence must be \"masked\", \"none\" or \"full\", got %s",
+                    v ? v : luaL_typename(L, 3));
+  rt_run *run = rt_host_run_of(L);
+  if (run->evidence_fixed && run->evidence != (rt_evidence)i)
+    rt_log(run, "robot.evidence = \"%s\" not applied: this run's evidence is \"%s\" (--evidence)",
+           v, evidence_names[run->evidence]);
+  else
+    run->evidence = (rt_evidence)i;
+  return 0;
+}
+
 static const luaL_Reg robot_funcs[] = {
   {"step", l_robot_step},     {"log", l_robot_log}, {"sleep", l_robot_sleep},
   {"secret", l_robot_secret}, {NULL, NULL},
@@ -171,6 +207,12 @@ int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err
   lua_pop(L, 1);
 
   luaL_newlib(L, robot_funcs);
+  lua_newtable(L); /* robot.evidence is checked when set */
+  lua_pushcfunction(L, robot_index);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, robot_newindex);
+  lua_setfield(L, -2, "__newindex");
+  lua_setmetatable(L, -2);
   push_params(L, params, nparams);
   lua_setfield(L, -2, "params");
   lua_pushstring(L, VAGT_VERSION);

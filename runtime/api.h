@@ -27,6 +27,8 @@ int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, siz
 /* Adds find_text, wait_text, read_text and words to the Window methods table on top. */
 void rt_ocr_api_open(lua_State *L);
 Window rt_window_id(lua_State *L, int idx);
+/* The WM_CLASS class of the robot.Window at idx ("" when it has none). */
+const char *rt_window_class(lua_State *L, int idx);
 /* The find options (nth, near, region, ignore_case) of the table at idx. */
 void rt_ocr_find_opts_from(lua_State *L, int idx, rt_ocr_find_opts *o);
 

@@ -12,6 +12,7 @@
 
 #include "api.h"
 #include "host.h"
+#include "monitor.h"
 #include "ocr/rt_ocr.h"
 #include "scene.h"
 #include "step.h"
@@ -218,11 +219,9 @@ static void push_match(lua_State *L, const rt_ocr_match *m)
 }
 
 /* Looks for `text` until found or the timeout passes. Returns RT_OCR_OK with *m filled,
- * or RT_OCR_NOT_FOUND with `seen` (unless NULL) describing what the window reads, every
- * word read with full care. Ambiguity raises. */
+ * or RT_OCR_NOT_FOUND. Ambiguity raises. */
 static int locate(lua_State *L, rt_run *run, Window win, const char *text,
-                  const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m, char *seen,
-                  size_t seenlen)
+                  const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m)
 {
   double end = rt_now() + timeout;
   char err[2048];
@@ -241,19 +240,6 @@ static int locate(lua_State *L, rt_run *run, Window win, const char *text,
       rt_raise(L, "%s", err);
     if (rc == RT_OCR_ERROR)
       rt_raise(L, "find '%s': %s", text, err);
-    if (rt_now() >= end && seen) {
-      /* what the window reads, for the error: every word read with full care
-       * (the hinted look read only what could be the phrase so) */
-      rt_ocr_opts care = {.has_region = fo->has_region, .region = fo->region};
-      words_of(L, run, win, &care, &res);
-      char *all = rt_ocr_result_text(&res);
-      rt_ocr_result_free(&res);
-      snprintf(seen, seenlen, "%s", all ? all : "");
-      free(all);
-      for (char *p = seen; *p; p++)
-        if (*p == '\n')
-          *p = '|';
-    }
     if (rt_now() >= end)
       return RT_OCR_NOT_FOUND;
     rt_sleep(run, POLL_SECS);
@@ -264,22 +250,21 @@ Window rt_window_id(lua_State *L, int idx);
 
 /* The arguments of w:find_text and w:wait_text: looks until found or the timeout
  * (opts.timeout, else def). */
-static bool look(lua_State *L, double def, rt_ocr_match *m, char *seen, size_t n,
-                 double *timeout)
+static bool look(lua_State *L, double def, rt_ocr_match *m, double *timeout)
 {
   Window win = rt_window_id(L, 1);
   const char *text = luaL_checkstring(L, 2);
   rt_ocr_find_opts fo;
   rt_ocr_find_opts_from(L, 3, &fo);
   *timeout = rt_opt_number(L, 3, "timeout", def);
-  return locate(L, rt_host_run_of(L), win, text, &fo, *timeout, m, seen, n) == RT_OCR_OK;
+  return locate(L, rt_host_run_of(L), win, text, &fo, *timeout, m) == RT_OCR_OK;
 }
 
 static int l_window_find_text(lua_State *L)
 {
   rt_ocr_match m;
   double timeout;
-  if (!look(L, 0, &m, NULL, 0, &timeout)) { /* nil: no need to say what is there */
+  if (!look(L, 0, &m, &timeout)) { /* nil: no need to say what is there */
     lua_pushnil(L);
     return 1;
   }
@@ -287,17 +272,29 @@ static int l_window_find_text(lua_State *L)
   return 1;
 }
 
+/* What a wait_text that failed may say about the window: its labels as recorded in the
+ * baseline, nearest to the text first, never what the screen shows (data). */
 static int l_window_wait_text(lua_State *L)
 {
   rt_ocr_match m;
-  char seen[1024];
   double timeout;
-  if (!look(L, 10, &m, seen, sizeof seen, &timeout))
-    return rt_raise(L, "text '%s' did not appear within %.1f s; the window reads: %.600s%s",
-                    lua_tostring(L, 2), timeout, *seen ? seen : "(no text)",
-                    strlen(seen) > 600 ? "..." : "");
-  push_match(L, &m);
-  return 1;
+  if (look(L, 10, &m, &timeout)) {
+    push_match(L, &m);
+    return 1;
+  }
+  rt_run *run = rt_host_run_of(L);
+  char labels[700];
+  size_t n = rt_monitor_labels(run->monitor, rt_window_class(L, 1), lua_tostring(L, 2), labels,
+                               sizeof labels);
+  return rt_raise(L, "text '%s' did not appear within %.1f s; %s%s", lua_tostring(L, 2),
+                  timeout,
+                  n ? "the window's labels as recorded: "
+                    : run->mode == RT_MODE_RECORD
+                        ? "(what the window shows is not quoted: it may hold data, and while "
+                          "recording no label is known yet)"
+                        : "(what the window shows is not quoted: it may hold data, and no "
+                          "recorded label of this window is known yet)",
+                  labels);
 }
 
 static int l_window_read_text(lua_State *L)

@@ -32,6 +32,11 @@ static l_window *check_window(lua_State *L, int idx)
   return luaL_checkudata(L, idx, RT_WINDOW_MT);
 }
 
+const char *rt_window_class(lua_State *L, int idx)
+{
+  return check_window(L, idx)->cls;
+}
+
 Window rt_window_id(lua_State *L, int idx)
 {
   return check_window(L, idx)->id;
@@ -496,6 +501,19 @@ static int l_window_ignore(lua_State *L)
   return 0;
 }
 
+/* w:sensitive{x=, y=, w=, h=}: a region of this window that holds data (a CPR number, a
+ * name): not compared, and blanked in every evidence image, for the rest of the run. */
+static int l_window_sensitive(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  rt_rect r;
+  rt_rect_from(L, 2, &r);
+  rt_run *run = rt_host_run_of(L);
+  if (run->monitor)
+    rt_monitor_sensitive(run->monitor, w->id, r);
+  return 0;
+}
+
 static int l_window_tostring(lua_State *L)
 {
   l_window *w = check_window(L, 1);
@@ -518,6 +536,7 @@ static const luaL_Reg window_methods[] = {
   {"move", l_window_move},         {"drag", l_window_drag},
   {"menu", l_window_menu},         {"geometry", l_window_geometry},
   {"exists", l_window_exists},     {"ignore", l_window_ignore},
+  {"sensitive", l_window_sensitive},
   {NULL, NULL},
 };
 

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xdo.h>
@@ -42,6 +44,7 @@ static void usage(FILE *f)
         "  vagt run SCRIPT.lua [--baseline DIR] [--runs DIR] [--display :N | --xvfb]\n"
         "                      [--set k=v]... [--timeout SECONDS] [--step-timeout SECONDS]\n"
         "                      [--secrets FILE] [--screen WxHxD]\n"
+        "                      [--evidence masked|none|full]  (default masked: data blanked)\n"
         "  vagt record SCRIPT.lua [same options] [--replace]\n"
         "                      run and record the baseline (a second recording merges)\n"
         "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"
@@ -138,6 +141,7 @@ static const char *status_of(int code)
 typedef struct {
   const char *script, *display, *runs, *secrets, *screen, *baseline;
   bool xvfb, replace;
+  int evidence; /* rt_evidence, or -1: the robot's choice, masked by default */
   double timeout, step_timeout;
   char **params;
   int nparams;
@@ -151,7 +155,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     {"timeout", required_argument, 0, 't'},  {"step-timeout", required_argument, 0, 'T'},
     {"secrets", required_argument, 0, 'S'},  {"screen", required_argument, 0, 'g'},
     {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
-    {"replace", no_argument, 0, 'R'},
+    {"replace", no_argument, 0, 'R'},        {"evidence", required_argument, 0, 'e'},
     {0, 0, 0, 0},
   };
   memset(o, 0, sizeof *o);
@@ -159,6 +163,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
   o->screen = "1920x1080x24";
   o->timeout = 3600;
   o->step_timeout = 600;
+  o->evidence = -1;
   o->params = calloc((size_t)argc, sizeof *o->params);
   optind = 1;
   int c;
@@ -173,6 +178,15 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     case 'g': o->screen = optarg; break;
     case 'b': o->baseline = optarg; break;
     case 'R': o->replace = true; break;
+    case 'e':
+      o->evidence = !strcmp(optarg, "masked") ? RT_EVIDENCE_MASKED
+                    : !strcmp(optarg, "none") ? RT_EVIDENCE_NONE
+                    : !strcmp(optarg, "full") ? RT_EVIDENCE_FULL : -1;
+      if (o->evidence < 0) {
+        fprintf(stderr, "vagt: --evidence: expected masked, none or full, got '%s'\n", optarg);
+        return RT_EXIT_USAGE;
+      }
+      break;
     case 't':
     case 'T': {
       double v = strtod(optarg, &end);
@@ -275,6 +289,10 @@ static int cmd_run(int argc, char **argv, bool record)
   run.monitor = mon;
   run.stem = stem_of(o.script);
   run.step_timeout = o.step_timeout;
+  if (o.evidence >= 0) {
+    run.evidence = (rt_evidence)o.evidence;
+    run.evidence_fixed = true;
+  }
   g_run = &run;
   char err[1024] = "";
   int code = RT_EXIT_OK;
@@ -416,6 +434,9 @@ int main(int argc, char **argv)
    * libgomp reads the limit at load time, so set it and re-execute once. */
   rt_ocr_reexec_single_thread(argv);
   umask(077); /* screens and run files hold citizens' personal data */
+  /* ... and so does this process's memory (screens, secrets): no core dump of it */
+  setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   ensure_utf8_locale();
   struct sigaction sa = {0};
   sa.sa_handler = on_signal;

@@ -1,6 +1,7 @@
 #include "monitor.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +18,10 @@
 /* What the monitor keeps about one target window for the rest of the run. */
 typedef struct {
   Window win;
-  rt_rect *declared;      /* w:ignore */
+  rt_rect *declared;      /* w:ignore, w:sensitive */
   int ndeclared;
+  rt_rect *sensitive;     /* w:sensitive: data, blanked in evidence */
+  int nsensitive;
   uint8_t *robot;         /* cells the robot's input changed */
   int cols, rows;
   PIX *prev;              /* the window before the last step's input */
@@ -80,6 +83,7 @@ static void wstate_free(wstate *w)
 {
   free(w->prev_occ);
   free(w->declared);
+  free(w->sensitive);
   free(w->robot);
   pixDestroy(&w->prev);
   rt_monitor_words_free(w->prev_words, w->nprev);
@@ -95,6 +99,19 @@ void rt_monitor_ignore(rt_monitor *m, Window w, rt_rect r)
     return;
   s->declared = n;
   n[s->ndeclared++] = r;
+}
+
+void rt_monitor_sensitive(rt_monitor *m, Window w, rt_rect r)
+{
+  wstate *s = wstate_of(m, w);
+  if (!s || r.w <= 0 || r.h <= 0)
+    return;
+  rt_rect *n = realloc(s->sensitive, (size_t)(s->nsensitive + 1) * sizeof *n);
+  if (!n)
+    return;
+  s->sensitive = n;
+  n[s->nsensitive++] = r;
+  rt_monitor_ignore(m, w, r);
 }
 
 void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *matched)
@@ -367,9 +384,133 @@ static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_wo
 
 /* ---- evidence and alert.json ---- */
 
+/* Evidence images show the screen with its data blanked (robot.evidence = "masked", the
+ * default): by region, never by matching strings, so a misread value cannot slip through.
+ * Data is what the robot's input changed (typing, a display answering it), what a baseline
+ * learned or keeps as such, and what the script declared sensitive. */
+static bool data_source(fp_mask_source s)
+{
+  return s == FP_MASK_ROBOT || s == FP_MASK_TYPED || s == FP_MASK_LEARNED;
+}
+
+static void blank(PIX *p, fp_rect r)
+{
+  long w = pixGetWidth(p), h = pixGetHeight(p);
+  long x0 = r.x < 0 ? 0 : r.x, y0 = r.y < 0 ? 0 : r.y;
+  long x1 = (long)r.x + r.w < w ? (long)r.x + r.w : w, y1 = (long)r.y + r.h < h ? (long)r.y + r.h : h;
+  if (x1 <= x0 || y1 <= y0)
+    return;
+  BOX *b = boxCreate((l_int32)x0, (l_int32)y0, (l_int32)(x1 - x0), (l_int32)(y1 - y0));
+  if (b)
+    pixSetInRectArbitrary(p, b, 0xb0b0b000); /* a flat grey: nothing of what was there */
+  boxDestroy(&b);
+}
+
+/* Blanks f's data in p: its data masks and learned cells. */
+static void blank_fp(PIX *p, const fp_fingerprint *f)
+{
+  if (!f)
+    return;
+  for (int i = 0; i < f->n_masks; i++)
+    if (data_source(f->masks[i].source))
+      blank(p, f->masks[i].r);
+  for (int r = 0; f->learned && r < f->rows; r++)
+    for (int c = 0; c < f->cols; c++)
+      if (f->learned[r * f->cols + c]) {
+        int c1 = c;
+        while (c1 + 1 < f->cols && f->learned[r * f->cols + c1 + 1])
+          c1++;
+        blank(p, (fp_rect){c * FP_CELL, r * FP_CELL, (c1 - c + 1) * FP_CELL, FP_CELL});
+        c = c1;
+      }
+}
+
+/* A window image with its data blanked: its own data masks, what the matching baseline
+ * window (may be NULL) holds as data, and the target's sensitive regions (the window lies
+ * at x,y relative to the target). NULL when it cannot be done. */
+static PIX *masked_image(PIX *img, const fp_mask *ms, int nms, const fp_fingerprint *f,
+                         const wstate *w, int x, int y)
+{
+  PIX *p = img ? pixCopy(NULL, img) : NULL;
+  if (!p)
+    return NULL;
+  for (int i = 0; i < nms; i++)
+    if (data_source(ms[i].source))
+      blank(p, ms[i].r);
+  blank_fp(p, f);
+  for (int i = 0; w && i < w->nsensitive; i++)
+    blank(p, (fp_rect){w->sensitive[i].x - x, w->sensitive[i].y - y, w->sensitive[i].w,
+                       w->sensitive[i].h});
+  return p;
+}
+
+/* Shallow copies of a scene input and a baseline entry whose images are masked copies
+ * (owned here); everything else is borrowed. */
+typedef struct {
+  fp_input in, layers[FP_MAX_LAYERS];
+  fp_fingerprint fp, fl[FP_MAX_LAYERS], *flp[FP_MAX_LAYERS];
+  PIX *img[2 * (1 + FP_MAX_LAYERS)];
+  int nimg;
+  bool ok;
+} masked;
+
+static PIX *own(masked *mk, PIX *p)
+{
+  if (!p)
+    mk->ok = false;
+  mk->img[mk->nimg++] = p;
+  return p;
+}
+
+static void masked_free(masked *mk)
+{
+  for (int i = 0; i < mk->nimg; i++)
+    pixDestroy(&mk->img[i]);
+}
+
+/* in and base (each may be NULL) with their data blanked; mk->ok false when some window
+ * could not be masked (no image is then kept). */
+static void mask_scene(const rt_monitor *m, Window target, const fp_input *in,
+                       const fp_fingerprint *base, masked *mk)
+{
+  memset(mk, 0, sizeof *mk);
+  mk->ok = true;
+  const wstate *w = NULL;
+  for (int i = 0; i < m->nws; i++)
+    if (m->ws[i].win == target)
+      w = &m->ws[i];
+  if (in) {
+    mk->in = *in;
+    mk->in.image = own(mk, masked_image(in->image, in->masks, in->n_masks, base, w, 0, 0));
+    int n = in->n_layers < FP_MAX_LAYERS ? in->n_layers : FP_MAX_LAYERS;
+    for (int i = 0; i < n; i++) {
+      const fp_input *l = &in->layers[i];
+      mk->layers[i] = *l;
+      mk->layers[i].image = own(mk, masked_image(l->image, l->masks, l->n_masks, NULL, w, l->x, l->y));
+    }
+    mk->in.layers = mk->layers;
+    mk->in.n_layers = n;
+  }
+  if (base) {
+    if (base->n_layers > FP_MAX_LAYERS) {
+      mk->ok = false;
+      return;
+    }
+    mk->fp = *base;
+    mk->fp.image = own(mk, masked_image(base->image, NULL, 0, base, w, 0, 0));
+    for (int i = 0; i < base->n_layers; i++) {
+      const fp_fingerprint *l = base->layers[i];
+      mk->fl[i] = *l;
+      mk->fl[i].image = own(mk, masked_image(l->image, NULL, 0, l, w, l->x, l->y));
+      mk->flp[i] = &mk->fl[i];
+    }
+    mk->fp.layers = mk->flp;
+  }
+}
+
 static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p)
 {
-  if (!p || !run->run_dir)
+  if (!p || !run->run_dir || run->evidence == RT_EVIDENCE_NONE)
     return;
   snprintf(m->ev[k], sizeof m->ev[k], "evidence/step-%03d-%s.png", m->nstep, what);
   char path[4096];
@@ -481,17 +622,30 @@ static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
                              const fp_verdict *v)
 {
   int bx, by, ox = 0, oy = 0;
-  PIX *rec = base ? fp_scene_image(base, &bx, &by) : NULL;
-  PIX *cur = fp_input_scene_image(in, &ox, &oy);
+  masked mk;
+  bool full = run->evidence == RT_EVIDENCE_FULL;
+  if (!full)
+    mask_scene(m, s->scene->win[0].id, in, base, &mk);
+  const fp_input *ein = full ? in : &mk.in;
+  const fp_fingerprint *ebase = full || !base ? base : &mk.fp;
+  bool keep = full || mk.ok;
+  PIX *rec = keep && ebase ? fp_scene_image(ebase, &bx, &by) : NULL;
+  PIX *cur = keep ? fp_input_scene_image(ein, &ox, &oy) : NULL;
   save_png(run, m, 0, "recorded", rec);
   save_png(run, m, 1, "current", cur);
-  if (base && v) {
-    PIX *d = fp_diff_scene(base, in, v);
+  if (keep && base && v) {
+    PIX *d = fp_diff_scene(ebase, ein, v);
     save_png(run, m, 2, "diff", d);
     pixDestroy(&d);
   }
   pixDestroy(&rec);
   pixDestroy(&cur);
+  if (!full)
+    masked_free(&mk);
+  if (!cur) { /* where the target lies in the scene, for approve */
+    PIX *at = fp_input_scene_image(in, &ox, &oy);
+    pixDestroy(&at);
+  }
   write_alert(run, m, s, in, ox, oy);
   fill_out(m, out, "drift");
   return RT_GUARD_HALT;
@@ -707,6 +861,76 @@ static void labels_of(rt_monitor *m, const char *key, char *buf, size_t n)
   }
 }
 
+/* Edit distance of a and b, case folded (ASCII), the first 63 bytes of each. */
+static int distance(const char *a, const char *b)
+{
+  int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];
+  for (int j = 0; j <= lb; j++)
+    d[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = d[0];
+    d[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int up = d[j];
+      int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+      int v = diag + !same;
+      if (up + 1 < v)
+        v = up + 1;
+      if (d[j - 1] + 1 < v)
+        v = d[j - 1] + 1;
+      d[j] = v;
+      diag = up;
+    }
+  }
+  return d[lb];
+}
+
+size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf,
+                         size_t n)
+{
+  typedef struct {
+    const fp_word *w;
+    int d;
+  } cand;
+  cand c[MAX_LABELS];
+  int nc = 0;
+  if (n)
+    buf[0] = '\0';
+  if (!m || m->record || !wclass)
+    return 0;
+  for (int e = 0; e < m->ncache; e++) {
+    const fp_fingerprint *f = m->cache[e];
+    if (!f || !f->win_class || strcmp(f->win_class, wclass))
+      continue;
+    for (int i = 0; i < f->n_anchors; i++) {
+      const fp_word *a = &f->anchors[i];
+      bool dup = false;
+      for (int k = 0; k < nc && !dup; k++)
+        dup = !strcmp(c[k].w->text, a->text) && c[k].w->box.x == a->box.x &&
+              c[k].w->box.y == a->box.y;
+      if (dup)
+        continue;
+      int d = like ? distance(a->text, like) : 0, at = nc;
+      if (nc == MAX_LABELS) {
+        if (d >= c[nc - 1].d)
+          continue;
+        at = --nc;
+      }
+      while (at > 0 && c[at - 1].d > d) {
+        c[at] = c[at - 1];
+        at--;
+      }
+      c[at] = (cand){a, d};
+      nc++;
+    }
+  }
+  size_t l = 0;
+  for (int k = 0; k < nc && l < n; k++)
+    l += (size_t)snprintf(buf + l, n - l, "%s'%s' at (%d,%d)", k ? ", " : "", c[k].w->text,
+                          c[k].w->box.x, c[k].w->box.y);
+  return l < n ? l : n - 1;
+}
+
 static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
                               rt_guard_out *out)
 {
@@ -796,18 +1020,29 @@ static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *ou
   scene_in si;
   scene_input(m, s, &si);
   int ox, oy;
-  PIX *cur = fp_input_scene_image(&si.in, &ox, &oy);
-  save_png(run, m, 1, "current", cur);
-  pixDestroy(&cur);
   fp_fingerprint *base = NULL;
   fp_error e = {0};
-  if (load_cached(m, s->key, &base, &e) == FP_OK) {
-    int bx, by;
-    PIX *rec = fp_scene_image(base, &bx, &by);
-    save_png(run, m, 0, "recorded", rec);
-    pixDestroy(&rec);
-    labels_of(m, s->key, out->labels, sizeof out->labels);
+  if (load_cached(m, s->key, &base, &e) != FP_OK)
+    base = NULL;
+  masked mk;
+  bool full = run->evidence == RT_EVIDENCE_FULL;
+  if (!full)
+    mask_scene(m, s->scene->win[0].id, &si.in, base, &mk);
+  if (full || mk.ok) {
+    PIX *cur = fp_input_scene_image(full ? &si.in : &mk.in, &ox, &oy);
+    save_png(run, m, 1, "current", cur);
+    pixDestroy(&cur);
+    if (base) {
+      int bx, by;
+      PIX *rec = fp_scene_image(full ? base : &mk.fp, &bx, &by);
+      save_png(run, m, 0, "recorded", rec);
+      pixDestroy(&rec);
+    }
   }
+  if (!full)
+    masked_free(&mk);
+  if (base)
+    labels_of(m, s->key, out->labels, sizeof out->labels);
   scene_in_free(&si);
   for (int k = 0; k < 3; k++)
     out->evidence[k] = m->ev[k][0] ? m->ev[k] : NULL;

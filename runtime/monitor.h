@@ -22,6 +22,15 @@ void rt_monitor_free(rt_monitor *m);
 const rt_guard *rt_monitor_guard(rt_monitor *m);
 /* w:ignore{...}: a region of window w ignored for the rest of the run. */
 void rt_monitor_ignore(rt_monitor *m, Window w, rt_rect r);
+/* w:sensitive{...}: a region of window w that holds data: not compared (as w:ignore), and
+ * blanked in every evidence image unless the run keeps full evidence. */
+void rt_monitor_sensitive(rt_monitor *m, Window w, rt_rect r);
+/* The recorded labels of windows of class wclass known to this run (the baseline entries
+ * judged so far), nearest to `like` first, with their recorded places: what an error may
+ * say about a window without quoting what it shows. Nothing while recording. Returns the
+ * length written to buf. */
+size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf,
+                         size_t n);
 /* End of a recording: the regions the robot changed in a window become data in every entry
  * of that window recorded in this run. Returns how many entries changed, -1 + err. */
 int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen);

@@ -59,6 +59,13 @@ typedef struct rt_step_frame {
   double deadline;    /* monotonic seconds, 0 = none */
 } rt_step_frame;
 
+/* What evidence images keep of the screen (robot.evidence, vagt run --evidence). */
+typedef enum {
+  RT_EVIDENCE_MASKED = 0, /* data regions blanked when the image is written (default) */
+  RT_EVIDENCE_NONE,       /* no images */
+  RT_EVIDENCE_FULL,       /* the screen as it was: an operator's explicit choice */
+} rt_evidence;
+
 typedef struct rt_run {
   rt_mode mode;
   const char *script;       /* path as given */
@@ -70,7 +77,9 @@ typedef struct rt_run {
   struct rt_input *input;
   struct rt_capture *capture;
   struct rt_ocr *ocr;       /* loaded on first use, with robot.ocr.lang */
-  struct rt_ocr_preload *ocr_pre; /* the default languages loading since the run began */
+  struct rt_ocr_preload *ocr_pre;
+  rt_evidence evidence;     /* robot.evidence (api.c), unless --evidence was given */
+  bool evidence_fixed;      /* --evidence given: the operator's choice stands */ /* the default languages loading since the run began */
   bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
   struct rt_damage *damage; /* the server's drawing signals; NULL: compare captures */
   const struct rt_guard *guard; /* judges every step; NULL = record only */

@@ -14,6 +14,11 @@ robot.params = {}
 ---@type string
 robot.version = ""
 
+---What evidence images keep: "masked" (default: data blanked), "none" or "full" (opt-in).
+---`vagt run --evidence` wins over it. Any other value is an error.
+---@type "masked"|"none"|"full"
+robot.evidence = "masked"
+
 ---Names a group of actions. Inside a step every action's baseline key is the step's name,
 ---the action's ordinal within it and its kind, so loops and edits keep the keys stable.
 ---Returns what `fn` returns. `opts.timeout` (seconds) is a deadline for the whole step.
@@ -220,6 +225,11 @@ function Window:key(keys, opts) end
 ---Declares a dynamic region (a clock, a counter) the guard ignores for the rest of the run.
 ---@param region robot.Region
 function Window:ignore(region) end
+
+---Declares a region of this window that holds data (a CPR number, a name) for the rest of
+---the run: not compared, and blanked in every evidence image.
+---@param region robot.Region
+function Window:sensitive(region) end
 
 ---Finds a word or phrase; nil when it is not there (a probe, never an error).
 ---@param text string

@@ -1,0 +1,25 @@
+-- Types a citizen's CPR number and name into the demo app, then, as asked by mode:
+-- "wait": a wait_text that never comes; "timeout": sleeps past --timeout; "popup": a
+-- notice of another program appears over the form before Gem (drift mid-form); else it
+-- saves.
+-- Whatever happens, nothing typed may be quoted in a message or shown in evidence.
+local p = robot.params
+local app = robot.app.start{ p.app, "--out", p.out, "-geometry", "+0+0",
+  "--variant", p.variant or "normal" }
+local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
+w:ignore{ x = 0, y = 374, w = 640, h = 26 }
+if p.evidence then robot.evidence = p.evidence end
+robot.step("Borger", function()
+  w:click{ x = 190, y = 37 }
+  w:type("010190-1234")
+  w:click{ x = 190, y = 71 }
+  w:type("Søren Ærø")
+  if p.mode == "popup" then
+    robot.app.start{ "xmessage", "-geometry", "+300+200", "Ny version er installeret" }
+    robot.sleep(1)
+  end
+  w:click{ x = 216, y = 261 } -- Gem
+end)
+if p.mode == "wait" then w:wait_text("Kvittering", { timeout = 1 }) end
+if p.mode == "timeout" then robot.sleep(60) end
+robot.sleep(0.3)
