@@ -406,6 +406,16 @@ static void blank(PIX *p, fp_rect r)
   boxDestroy(&b);
 }
 
+/* Puts back what orig shows in the boxes of f's anchors: recorded labels are the vendor's
+ * words, compared pixel by pixel wherever they lie (and approve reads them again). */
+static void keep_anchors(PIX *p, PIX *orig, const fp_fingerprint *f)
+{
+  for (int i = 0; f && orig && i < f->n_anchors; i++) {
+    fp_rect b = f->anchors[i].box;
+    pixRasterop(p, b.x, b.y, b.w, b.h, PIX_SRC, orig, b.x, b.y);
+  }
+}
+
 /* Blanks f's data in p: its data masks and learned cells. */
 static void blank_fp(PIX *p, const fp_fingerprint *f)
 {
@@ -438,10 +448,27 @@ static PIX *masked_image(PIX *img, const fp_mask *ms, int nms, const fp_fingerpr
     if (data_source(ms[i].source))
       blank(p, ms[i].r);
   blank_fp(p, f);
+  keep_anchors(p, img, f);
   for (int i = 0; w && i < w->nsensitive; i++)
     blank(p, (fp_rect){w->sensitive[i].x - x, w->sensitive[i].y - y, w->sensitive[i].w,
                        w->sensitive[i].h});
   return p;
+}
+
+/* Blanks an entry's data in its own reference images (target and layers) before it is
+ * stored: a baseline keeps the vendor's screen, not what a recording typed. Comparing never
+ * looks at those pixels (masked, or learned cells). */
+static void blank_entry(fp_fingerprint *f)
+{
+  for (int i = 0; f && f->image && i <= f->n_layers; i++) {
+    fp_fingerprint *l = i ? f->layers[i - 1] : f;
+    PIX *orig = l && l->image ? pixCopy(NULL, l->image) : NULL;
+    if (!orig)
+      continue;
+    blank_fp(l->image, l);
+    keep_anchors(l->image, orig, l);
+    pixDestroy(&orig);
+  }
 }
 
 /* Shallow copies of a scene input and a baseline entry whose images are masked copies
@@ -530,8 +557,9 @@ static void json_rect(cJSON *o, fp_rect r)
 static const char *const role_names[] = {"target", "popup", "dialog", "over"};
 
 /* What `vagt approve` needs to turn today's scene into the baseline entry: where each
- * window lies in evidence "current" and the masks that belong to the baseline (declared
- * and covered parts; what the robot typed or changed belongs to this run's data). */
+ * window lies in evidence "current" and its masks: declared and covered parts, and what the
+ * robot's input changed ("robot": blanked in the evidence, so approve declares it data
+ * in the new entry; what the stored entry learned is carried over by approve). */
 static void alert_scene(cJSON *a, const fp_input *in, int ox, int oy)
 {
   cJSON *sc = cJSON_AddObjectToObject(a, "scene");
@@ -549,12 +577,15 @@ static void alert_scene(cJSON *a, const fp_input *in, int ox, int oy)
                            (int)pixGetHeight(w->image)});
     cJSON *ms = cJSON_AddArrayToObject(o, "masks");
     for (int k = 0; ms && k < w->n_masks; k++) {
-      if (w->masks[k].source != FP_MASK_DECLARED && w->masks[k].source != FP_MASK_OCCLUDED)
-        continue;
+      fp_mask_source src = w->masks[k].source;
+      if (src == FP_MASK_LEARNED)
+        continue; /* the stored entry's, carried over by approve */
       cJSON *mk = cJSON_CreateObject();
       json_rect(mk, w->masks[k].r);
       cJSON_AddStringToObject(mk, "source",
-                              w->masks[k].source == FP_MASK_DECLARED ? "declared" : "occluded");
+                              src == FP_MASK_DECLARED   ? "declared"
+                              : src == FP_MASK_OCCLUDED ? "occluded"
+                                                        : "robot");
       cJSON_AddItemToArray(ms, mk);
     }
     cJSON_AddItemToArray(ws, o);
@@ -738,6 +769,7 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   fp_error e = {0};
   fp_verdict why = {0};
   fp_fingerprint *old = NULL; /* the stored entry, for the evidence of a refusal */
+  blank_entry(fp);
   if (m->replace && !seen_key(m, s->key)) {
     rc = fp_store_save(m->dir, fp, &e);
     m->recorded++;
@@ -752,6 +784,12 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
       return RT_GUARD_ERROR;
     }
     rc = fp_store_record(m->dir, fp, &m->opt, &why, &e);
+    fp_fingerprint *merged = NULL;
+    if (rc == FP_OK && existed && fp_store_load(m->dir, s->key, &merged, &e) == FP_OK) {
+      blank_entry(merged); /* cells the merge learned hold data from one recording */
+      rc = fp_store_save(m->dir, merged, &e);
+    }
+    fp_fingerprint_free(merged);
     if (rc == FP_OK) {
       if (existed)
         m->merged++;
@@ -1103,6 +1141,8 @@ int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen)
       }
     }
     e->n_anchors = na;
+    if (k)
+      blank_entry(e);
     if (k && fp_store_save(m->dir, e, &fe) != FP_OK) {
       snprintf(err, errlen, "baseline %s: %s", m->dir, fe.message);
       fp_fingerprint_free(e);
