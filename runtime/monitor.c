@@ -158,8 +158,16 @@ fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err, size_t 
 {
   *n = -1;
   rt_ocr_result res;
-  if (rt_ocr_words(o, img, NULL, &res, err, errlen) != RT_OCR_OK)
-    return NULL;
+  /* a reading cut short by its deadline (a loaded machine) would miss labels: read what
+   * was cut short again, with more time (such blobs are not cached) */
+  for (int k = 0;; k++) {
+    rt_ocr_opts ro = {.deadline_ms = 1000 << (2 * k)};
+    if (rt_ocr_words(o, img, &ro, &res, err, errlen) != RT_OCR_OK)
+      return NULL;
+    if (!res.timed_out || k == 2)
+      break;
+    rt_ocr_result_free(&res);
+  }
   fp_word *w = calloc(res.n ? res.n : 1, sizeof *w);
   for (size_t i = 0; w && i < res.n; i++) {
     w[i].text = res.words[i].text; /* take ownership */

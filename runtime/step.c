@@ -146,18 +146,25 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
     ro.has_region = 1;
     ro.region = (rt_ocr_box){fo.region.x - ox, fo.region.y - oy, fo.region.w, fo.region.h};
   }
-  rt_ocr_result res;
-  if (rt_ocr_words(ocr, sc->frame, &ro, &res, err, sizeof err) != RT_OCR_OK) {
-    snprintf(msg, n, "OCR: %.1500s", err);
-    return RT_OCR_ERROR;
-  }
-  for (size_t i = 0; i < res.n; i++) { /* window-relative, as scripts count */
-    res.words[i].box.x += ox;
-    res.words[i].box.y += oy;
-  }
   rt_ocr_match m;
-  int rc = rt_ocr_find(&res, t->text, &fo, &m, err, sizeof err);
-  rt_ocr_result_free(&res);
+  int rc = RT_OCR_NOT_FOUND, late = 1;
+  /* a reading cut short by its deadline (a loaded machine) is no proof of absence: read
+   * what was cut short again, with more time (such blobs are not cached) */
+  for (int k = 0; rc == RT_OCR_NOT_FOUND && late && k < 3; k++) {
+    ro.deadline_ms = 1000 << (2 * k);
+    rt_ocr_result res;
+    if (rt_ocr_words(ocr, sc->frame, &ro, &res, err, sizeof err) != RT_OCR_OK) {
+      snprintf(msg, n, "OCR: %.1500s", err);
+      return RT_OCR_ERROR;
+    }
+    for (size_t i = 0; i < res.n; i++) { /* window-relative, as scripts count */
+      res.words[i].box.x += ox;
+      res.words[i].box.y += oy;
+    }
+    late = res.timed_out;
+    rc = rt_ocr_find(&res, t->text, &fo, &m, err, sizeof err);
+    rt_ocr_result_free(&res);
+  }
   if (rc != RT_OCR_OK) {
     snprintf(msg, n, "%s", err);
     return rc;
