@@ -1,4 +1,4 @@
-/* The agent's configuration (DESIGN.md "The agent's configuration"): a Lua file run in the
+/* The agent's configuration (README "Nightly runs: the agent"): a Lua file run in the
  * robot sandbox with two declarations added,
  *
  *   channel "ops" { webhook = URL, email = { to =, from =, smtp = }, syslog = true }

@@ -1,4 +1,4 @@
-/* `vagt agent`: the scheduler daemon (issue 5, DESIGN.md "The agent's configuration").
+/* `vagt agent`: the scheduler daemon (README "Nightly runs: the agent").
  *
  * How it is put together: ag_config.c loads and validates the Lua configuration (with
  * ag_cron.c for schedules), ag_run.c starts and supervises one `vagt run` child per run and

@@ -1,4 +1,4 @@
-/* The vagt agent (issue 5): scheduled runs, history, alert delivery and operator pages.
+/* The vagt agent: scheduled runs, history, alert delivery and operator pages.
  * `vagt agent ...` calls ag_main with the arguments after "agent":
  *   --config FILE            the daemon
  *   --check --config FILE    validate the configuration and the robots' scripts (exit 2)

@@ -1,4 +1,4 @@
-/* The `robot` API that scripts see (DESIGN.md "The robot API"). api.c builds the robot
+/* The `robot` API that scripts see (README "The robot API"). api.c builds the robot
  * table (step, log, sleep, secret, params); l_window.c the robot.Window type and
  * robot.window; l_app.c the robot.App type and robot.app. */
 #ifndef VAGT_API_H

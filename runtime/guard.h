@@ -30,7 +30,7 @@ typedef struct rt_guard_out {
 
 typedef struct rt_stepinfo {
   unsigned long serial; /* one per step (a step is judged several times in its grace period) */
-  const char *key;     /* DESIGN.md step key */
+  const char *key;     /* step key: "name#ordinal:kind" (stepkey.h) */
   const char *kind;    /* "click", "type", "menu.2", ... */
   const char *name;    /* robot.step path or NULL */
   int ordinal;

@@ -1,4 +1,4 @@
-/* robot.items: resumable batches (issue 5).
+/* robot.items: resumable batches.
  *
  *   for item in robot.items("cpr-2026-11", robot.params.batch) do ... end
  *   local n = robot.items("cpr-2026-11", rows, { key = "cpr" }, function(item) ... end)

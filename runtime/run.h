@@ -20,7 +20,7 @@ struct rt_ocr;
 struct rt_monitor;
 struct rt_damage;
 
-/* Exit status, DESIGN.md "Command line". */
+/* Exit status, as `vagt --help` and README list them. */
 enum {
   RT_EXIT_OK = 0,
   RT_EXIT_SCRIPT = 1,

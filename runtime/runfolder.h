@@ -1,4 +1,4 @@
-/* A run's folder, DESIGN.md "A run's folder": runs/<UTC time>-<stem>/ created 0700, with
+/* A run's folder (README "Running a robot"): runs/<UTC time>-<stem>/ created 0700, with
  * steps.jsonl (one line per step, appended before the step's input, so a kill -9 loses no
  * step that was acted on; synced at the end), run.json (the summary, format 2: status,
  * exit code, step count, the last step, timing totals; rewritten atomically when the
