@@ -233,6 +233,61 @@ static int l_window_exists(lua_State *L)
   return 1;
 }
 
+/* w:wait_closed{ timeout = 10 }: until the window is destroyed or unmapped; true. Raises
+ * at the deadline. */
+static int l_window_wait_closed(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  double timeout = rt_opt_number(L, 2, "timeout", 10);
+  rt_run *run = rt_host_run_of(L);
+  double end = rt_now() + timeout;
+  for (;;) {
+    rt_host_check(L);
+    rt_winfo wi;
+    bool open = info(L, w, &wi);
+    if (open) {
+      open = wi.viewable;
+      rt_winfo_free(&wi, 1);
+    }
+    if (!open) {
+      lua_pushboolean(L, 1);
+      return 1;
+    }
+    if (rt_now() >= end)
+      return rt_raise(L, "window 0x%lx (%s) did not close within %.1f s", (unsigned long)w->id,
+                      w->cls, timeout);
+    rt_sleep(run, 0.05);
+  }
+}
+
+/* w:wait_title(pattern, { timeout = 10 }): until the title matches the Lua pattern; returns
+ * the title. Raises at the deadline or when the window goes, without quoting the title (a
+ * title often names a citizen or a case). */
+static int l_window_wait_title(lua_State *L)
+{
+  l_window *w = check_window(L, 1);
+  const char *pattern = luaL_checkstring(L, 2);
+  double timeout = rt_opt_number(L, 3, "timeout", 10);
+  rt_run *run = rt_host_run_of(L);
+  double end = rt_now() + timeout;
+  for (;;) {
+    rt_host_check(L);
+    rt_winfo wi;
+    if (!info(L, w, &wi))
+      return rt_raise(L, "window 0x%lx (%s) closed while waiting for a title matching '%s'",
+                      (unsigned long)w->id, w->cls, pattern);
+    lua_pushstring(L, wi.title ? wi.title : "");
+    rt_winfo_free(&wi, 1);
+    if (rt_pattern_match(L, lua_tostring(L, -1), pattern))
+      return 1;
+    lua_pop(L, 1);
+    if (rt_now() >= end)
+      return rt_raise(L, "the title of window 0x%lx (%s) did not match '%s' within %.1f s",
+                      (unsigned long)w->id, w->cls, pattern, timeout);
+    rt_sleep(run, 0.05);
+  }
+}
+
 static int l_window_activate(lua_State *L)
 {
   rt_host_check(L);
@@ -537,6 +592,7 @@ static const luaL_Reg window_methods[] = {
   {"menu", l_window_menu},         {"geometry", l_window_geometry},
   {"exists", l_window_exists},     {"ignore", l_window_ignore},
   {"sensitive", l_window_sensitive},
+  {"wait_closed", l_window_wait_closed}, {"wait_title", l_window_wait_title},
   {NULL, NULL},
 };
 

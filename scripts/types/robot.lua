@@ -226,6 +226,18 @@ function Window:key(keys, opts) end
 ---@param region robot.Region
 function Window:ignore(region) end
 
+---Waits until the window is destroyed or unmapped; raises at the deadline (default 10 s).
+---@param opts? {timeout?: number}
+---@return true
+function Window:wait_closed(opts) end
+
+---Waits until the title matches the Lua pattern and returns it; raises at the deadline
+---(default 10 s) or when the window goes, never quoting the title.
+---@param pattern string
+---@param opts? {timeout?: number}
+---@return string
+function Window:wait_title(pattern, opts) end
+
 ---Declares a region of this window that holds data (a CPR number, a name) for the rest of
 ---the run: not compared, and blanked in every evidence image.
 ---@param region robot.Region
