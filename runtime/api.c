@@ -92,8 +92,13 @@ static int l_robot_secret(lua_State *L)
 /* Pops step frames above `depth`, freeing their names. */
 static void frames_pop(rt_run *run, size_t depth)
 {
-  while (run->nframes > depth)
-    free(run->frames[--run->nframes].name);
+  while (run->nframes > depth) {
+    rt_step_frame *f = &run->frames[--run->nframes];
+    free(f->name);
+    for (int i = 0; i < f->nnames; i++)
+      free(f->names[i]);
+    free(f->names);
+  }
 }
 
 /* robot.step(name, [opts,] fn): names a group of actions for keys and reports. */
@@ -127,7 +132,7 @@ static int l_robot_step(lua_State *L)
   if (depth && run->frames[depth - 1].deadline > 0 &&
       (dl == 0 || run->frames[depth - 1].deadline < dl))
     dl = run->frames[depth - 1].deadline;
-  run->frames[run->nframes++] = (rt_step_frame){path, 0, dl};
+  run->frames[run->nframes++] = (rt_step_frame){path, 0, NULL, 0, dl};
   rt_log(run, "step: %s", path);
   int top = lua_gettop(L);
   lua_pushvalue(L, fn);

@@ -427,6 +427,17 @@ static void action_init(lua_State *L, rt_action *a, rt_act_kind kind, l_window *
   a->timeout = rt_opt_number(L, opts, "timeout", 5.0);
   if (a->timeout < 0)
     rt_raise(L, "option 'timeout' must be >= 0");
+  if (lua_type(L, opts) == LUA_TTABLE) {
+    lua_getfield(L, opts, "key");
+    if (!lua_isnil(L, -1)) {
+      const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+      if (!k || !*k || strlen(k) > 64 || strpbrk(k, "#:/\n"))
+        rt_raise(L, "option 'key' must be a name of 1 to 64 characters without '#', ':', "
+                    "'/' or a line break");
+      a->name = k; /* kept alive by the options table on the stack */
+    }
+    lua_pop(L, 1);
+  }
 }
 
 static int l_window_click(lua_State *L)

@@ -416,6 +416,12 @@ out:
   }
   free(run.secrets);
   free(run.frames);
+  for (size_t i = 0; i < run.nkeylines; i++) {
+    free(run.keylines[i].key);
+    free(run.keylines[i].file);
+    free(run.keylines[i].sig);
+  }
+  free(run.keylines);
   free(run.abort_msg);
   free(run.error);
   free(run.error_where);

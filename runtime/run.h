@@ -55,7 +55,9 @@ typedef struct rt_app {
 
 typedef struct rt_step_frame {
   char *name;         /* full path "outer/inner" */
-  int ordinal;        /* actions so far inside this invocation */
+  int ordinal;        /* unnamed actions so far inside this invocation */
+  char **names;       /* the action names (key = ...) used in this invocation */
+  int nnames;
   double deadline;    /* monotonic seconds, 0 = none */
 } rt_step_frame;
 
@@ -93,6 +95,14 @@ typedef struct rt_run {
 
   rt_step_frame *frames;
   size_t nframes, cframes;
+  /* Every step key acted on in this run, with the script line and target of its action:
+   * a key that changes both changed its meaning (step.c). */
+  struct rt_keyline {
+    char *key, *file, *sig;
+    int line;
+    bool told;
+  } *keylines;
+  size_t nkeylines;
 
   char **secrets;           /* values handed out, redacted from every output */
   size_t nsecrets;

@@ -409,6 +409,73 @@ static void copy_out(rt_steprec *rec, const rt_guard_out *out)
     rec->evidence[i] = out->evidence[i];
 }
 
+/* What an action aims at, to tell whether two actions under one key are the same: its
+ * text or point (a menu level: its entry), its keys; typing aims at whatever has focus. */
+static void target_sig(const rt_action *a, int level, char *out, size_t n)
+{
+  const rt_target *t = &a->at;
+  if (level)
+    snprintf(out, n, "entry:%.200s", a->path[level - 1]);
+  else if (a->kind == RT_ACT_KEY)
+    snprintf(out, n, "keys:%.200s", a->keys ? a->keys : "");
+  else if (a->kind == RT_ACT_TYPE)
+    snprintf(out, n, "type");
+  else if (t->given && t->text)
+    snprintf(out, n, "text:%.200s%+d%+d", t->text, t->dx, t->dy);
+  else if (t->given)
+    snprintf(out, n, "at:%d,%d", t->x, t->y);
+  else
+    snprintf(out, n, "-");
+}
+
+/* Has this step key named another action earlier in the run (another script line and
+ * another target)? Then an action before it ran in one iteration and not in another (an
+ * `if` inside the step), and the key means two things: recording stops (its fingerprint
+ * would merge two screens); a run says so once. Returns 1 with res->msg when the step
+ * must fail. */
+static int key_moved(rt_run *run, const char *key, const rt_action *a, int level,
+                     rt_step_result *res)
+{
+  const char *file = a->file ? a->file : "?";
+  char sig[256];
+  target_sig(a, level, sig, sizeof sig);
+  for (size_t i = 0; i < run->nkeylines; i++) {
+    struct rt_keyline *k = &run->keylines[i];
+    if (strcmp(k->key, key))
+      continue;
+    if ((k->line == a->line && !strcmp(k->file, file)) || !strcmp(k->sig, sig))
+      return 0;
+    char msg[2048];
+    snprintf(msg, sizeof msg,
+             "step key '%.1000s' named the action at %s:%d and now another one at %s:%d: an "
+             "action before it in the step ran in one iteration and not in another; give "
+             "the conditional action its own name (key = \"...\")",
+             key, k->file, k->line, file, a->line);
+    if (run->mode == RT_MODE_RECORD) {
+      snprintf(res->msg, sizeof res->msg, "%.2000s", msg);
+      return 1;
+    }
+    if (!k->told)
+      rt_log(run, "vagt: warning: %s", msg);
+    k->told = true;
+    return 0;
+  }
+  struct rt_keyline *n = realloc(run->keylines, (run->nkeylines + 1) * sizeof *n);
+  if (!n)
+    return 0;
+  run->keylines = n;
+  struct rt_keyline *k = &n[run->nkeylines];
+  *k = (struct rt_keyline){strdup(key), strdup(file), strdup(sig), a->line, false};
+  if (k->key && k->file && k->sig) {
+    run->nkeylines++;
+  } else {
+    free(k->key);
+    free(k->file);
+    free(k->sig);
+  }
+  return 0;
+}
+
 static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
                                const char *stepname, int level, rt_step_result *res)
 {
@@ -421,8 +488,13 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     snprintf(kind, sizeof kind, "menu.%d", level);
   else
     snprintf(kind, sizeof kind, "%s", rt_act_name(a->kind));
-  if (rt_stepkey(key, sizeof key, stepname, ordinal, base, a->line, kind) < 0)
+  if (a->name)
+    snprintf(key, sizeof key, "%s#%s:%s", stepname ? stepname : base ? base : "?", a->name,
+             kind);
+  else if (rt_stepkey(key, sizeof key, stepname, ordinal, base, a->line, kind) < 0)
     snprintf(key, sizeof key, "%s:%d:%s", base ? base : "?", a->line, kind);
+  if (key_moved(run, key, a, level, res))
+    return RT_STEP_FAILED;
   rt_steprec rec = {.key = key, .kind = kind, .name = stepname, .ordinal = ordinal,
                     .file = a->file, .line = a->line, .window = a->win, .detail = detail};
   rt_target at = a->at;
@@ -610,8 +682,27 @@ rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)
   if (run->abort != RT_ABORT_NONE)
     return res->status = RT_STEP_STOPPED;
   rt_step_frame *fr = run->nframes ? &run->frames[run->nframes - 1] : NULL;
-  if (fr)
+  if (fr && a->name) { /* a named action: its own key, once per invocation and kind */
+    char nk[128];
+    snprintf(nk, sizeof nk, "%s:%s", a->name, rt_act_name(a->kind));
+    for (int i = 0; i < fr->nnames; i++)
+      if (!strcmp(fr->names[i], nk)) {
+        snprintf(res->msg, sizeof res->msg,
+                 "two %s actions named '%s' in one invocation of step '%s': each key = "
+                 "names one action",
+                 rt_act_name(a->kind), a->name, fr->name);
+        return res->status = RT_STEP_FAILED;
+      }
+    char **nn = realloc(fr->names, (size_t)(fr->nnames + 1) * sizeof *nn);
+    if (nn && (nn[fr->nnames] = strdup(nk))) {
+      fr->names = nn;
+      fr->nnames++;
+    } else if (nn) {
+      fr->names = nn;
+    }
+  } else if (fr) {
     fr->ordinal++;
+  }
   const char *name = fr ? fr->name : NULL;
   int ordinal = fr ? fr->ordinal : 0;
   if (a->kind != RT_ACT_MENU)

@@ -69,6 +69,8 @@ typedef struct rt_action {
   int nignore;
   const char *file;         /* the script position, for the step key and messages */
   int line;
+  const char *name;         /* key = "...": the action's own name in its step's key, in
+                               place of its ordinal (a conditional action shifts no key) */
 } rt_action;
 
 typedef enum {

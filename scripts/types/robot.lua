@@ -165,6 +165,8 @@ function Window:activate(opts) end
 ---@field dy? integer
 ---@field popup? boolean look for the text only in the front-most pop-up (an open menu or list)
 ---@field ignore? robot.Region|robot.Region[] regions the guard ignores for this action
+---@field key? string the action's own name in its step key ("Borger#note:click"), in place
+---of its ordinal: for an action that runs in some iterations only
 
 ---@class robot.ClickOpts: robot.PointOpts
 ---@field button? integer 1..5
@@ -195,6 +197,7 @@ function Window:move(opts) end
 ---@field to robot.PointOpts
 ---@field button? integer 1..5
 ---@field ignore? robot.Region|robot.Region[]
+---@field key? string
 
 ---A guarded drag: press at from, move to to, release (one step, judged before the press).
 ---@param opts robot.DragOpts
@@ -204,6 +207,7 @@ function Window:drag(opts) end
 ---@field [integer] string the entries by text, from the menu bar down
 ---@field timeout? number seconds to wait for each level's text (5)
 ---@field ignore? robot.Region|robot.Region[]
+---@field key? string
 
 ---Walks a menu path by text: press on the menu bar's entry, move through each pop-up with
 ---the button held, release on the last entry. Every level is a guarded step with a key of
@@ -214,12 +218,12 @@ function Window:menu(path) end
 
 ---Types any Unicode text exactly (a guarded step). Focuses the window first.
 ---@param text string
----@param opts? {ignore?: robot.Region|robot.Region[]}
+---@param opts? {ignore?: robot.Region|robot.Region[], key?: string}
 function Window:type(text, opts) end
 
 ---Sends an xdo-style key sequence: "ctrl+s", "Return", "ctrl+a BackSpace" (a guarded step).
 ---@param keys string
----@param opts? {ignore?: robot.Region|robot.Region[]}
+---@param opts? {ignore?: robot.Region|robot.Region[], key?: string}
 function Window:key(keys, opts) end
 
 ---Declares a dynamic region (a clock, a counter) the guard ignores for the rest of the run.
