@@ -67,8 +67,10 @@ void ag_config_free(ag_config *c);
 ag_robot *ag_config_robot(ag_config *c, const char *name);
 ag_channel *ag_config_channel(ag_config *c, const char *name);
 
-/* Reads the token file: it must be owned by us and readable by nobody else. Returns a
- * malloc'd token (whitespace trimmed) or NULL with err. */
+/* Reads the token file: a regular file owned by us, readable by nobody else, at most
+ * AG_TOKEN_FILE_MAX bytes (read whole, never cut). Returns a malloc'd token (whitespace
+ * trimmed) or NULL with err. */
+#define AG_TOKEN_FILE_MAX 4096
 char *ag_token_read(const char *path, char *err, size_t errlen);
 
 #endif

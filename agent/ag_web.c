@@ -673,9 +673,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!r)
       return MHD_NO;
-    char cookie[600];
-    snprintf(cookie, sizeof cookie, "vagt_token=%s; HttpOnly; SameSite=Strict; Path=/", tok);
+    char *cookie = NULL;
+    if (ag_asprintf(&cookie, "vagt_token=%s; HttpOnly; SameSite=Strict; Path=/", tok) < 0) {
+      MHD_destroy_response(r);
+      return MHD_NO;
+    }
     MHD_add_response_header(r, "Set-Cookie", cookie);
+    free(cookie);
     MHD_add_response_header(r, "Location", url);
     common_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, r);
