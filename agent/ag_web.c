@@ -30,6 +30,111 @@ static ag_ctx *g_x;
 static char *g_token;
 static char *g_state_real; /* realpath of the state folder */
 
+/* ---- a request, and the sessions that protect the forms ---- */
+
+/* One request: what its body's form said (the form token), and the session its pages
+ * carry. Lives from MHD's first call for the request to its completion notice. */
+typedef struct {
+  struct MHD_PostProcessor *pp;
+  char csrf[80];
+  size_t csrf_len;
+  char form[40];        /* the session's form token for the forms of this page */
+  char new_sid[40];     /* a session made for this request: set its cookie */
+} req;
+
+/* A browser session (the cookie vagt_session) and its form token. The token is written into
+ * every form; a POST that authenticated by cookie must carry it back, so another site
+ * cannot submit the forms in an operator's browser (SameSite=Strict does not stop a page
+ * served from another port of the same host: same site). Kept in memory: after a restart
+ * the next page view starts a new session. */
+#define NSESS 64
+static struct {
+  char sid[40], form[40];
+  double used;
+} g_sess[NSESS];
+static pthread_mutex_t g_sess_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool same_secret(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned char d = (unsigned char)(la != lb);
+  for (size_t i = 0; i < lb; i++)
+    d |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
+  return d == 0;
+}
+
+/* The form token of session `sid`, or a new session (rq->new_sid) when it is unknown. */
+static void session_for(const char *sid, req *rq)
+{
+  pthread_mutex_lock(&g_sess_mu);
+  size_t oldest = 0;
+  for (size_t i = 0; i < NSESS; i++) {
+    if (sid && g_sess[i].sid[0] && same_secret(sid, g_sess[i].sid)) {
+      g_sess[i].used = ag_mono();
+      snprintf(rq->form, sizeof rq->form, "%s", g_sess[i].form);
+      pthread_mutex_unlock(&g_sess_mu);
+      return;
+    }
+    if (g_sess[i].used < g_sess[oldest].used)
+      oldest = i;
+  }
+  ag_uuid(g_sess[oldest].sid, sizeof g_sess[oldest].sid);
+  ag_uuid(g_sess[oldest].form, sizeof g_sess[oldest].form);
+  g_sess[oldest].used = ag_mono();
+  snprintf(rq->form, sizeof rq->form, "%s", g_sess[oldest].form);
+  snprintf(rq->new_sid, sizeof rq->new_sid, "%s", g_sess[oldest].sid);
+  pthread_mutex_unlock(&g_sess_mu);
+}
+
+static bool form_token_ok(const char *sid, const char *form)
+{
+  bool ok = false;
+  pthread_mutex_lock(&g_sess_mu);
+  for (size_t i = 0; sid && form && *form && i < NSESS && !ok; i++)
+    ok = g_sess[i].sid[0] && same_secret(sid, g_sess[i].sid) &&
+         same_secret(form, g_sess[i].form);
+  pthread_mutex_unlock(&g_sess_mu);
+  return ok;
+}
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *transfer_encoding, const char *data,
+                                  uint64_t off, size_t size)
+{
+  (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
+  req *rq = cls;
+  if (strcmp(key, "csrf") == 0) {
+    if (rq->csrf_len + size >= sizeof rq->csrf)
+      return MHD_NO;
+    memcpy(rq->csrf + rq->csrf_len, data, size);
+    rq->csrf_len += size;
+    rq->csrf[rq->csrf_len] = '\0';
+  }
+  return MHD_YES;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  (void)cls, (void)c, (void)toe;
+  req *rq = *con_cls;
+  if (rq) {
+    if (rq->pp)
+      MHD_destroy_post_processor(rq->pp);
+    free(rq);
+  }
+  *con_cls = NULL;
+}
+
+/* The hidden field every form carries. */
+static void form_token_field(FILE *f, const req *rq)
+{
+  fputs("<input type=\"hidden\" name=\"csrf\" value=\"", f);
+  rt_html_esc(f, rq->form);
+  fputs("\">", f);
+}
+
 /* ---- helpers ---- */
 
 
@@ -65,6 +170,29 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned code, const c
   common_headers(r);
   if (code == MHD_HTTP_UNAUTHORIZED)
     MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"vagt\"");
+  enum MHD_Result ret = MHD_queue_response(c, code, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+/* An HTML page with forms: sends the cookie of a session made for it. */
+static enum MHD_Result send_page(struct MHD_Connection *c, const req *rq, unsigned code,
+                                 char *buf, size_t len)
+{
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(buf);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+  common_headers(r);
+  if (rq->new_sid[0]) {
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "vagt_session=%s; HttpOnly; SameSite=Strict; Path=/",
+             rq->new_sid);
+    MHD_add_response_header(r, "Set-Cookie", cookie);
+  }
   enum MHD_Result ret = MHD_queue_response(c, code, r);
   MHD_destroy_response(r);
   return ret;
@@ -110,7 +238,7 @@ static void fmt_time(double t, char *buf, size_t n)
 
 /* ---- pages ---- */
 
-static enum MHD_Result page_index(struct MHD_Connection *c)
+static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
 {
   char *buf = NULL;
   size_t len = 0;
@@ -176,7 +304,9 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
     }
     fputs("</td><td><form method=\"post\" action=\"/robots/", f);
     rt_html_esc(f, r->name);
-    fputs("/run\"><button type=\"submit\">Run now</button></form></td></tr>\n", f);
+    fputs("/run\">", f);
+    form_token_field(f, rq);
+    fputs("<button type=\"submit\">Run now</button></form></td></tr>\n", f);
   }
   fputs("</table>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>robot</th><th>trigger</th>"
         "<th>started</th><th>finished</th><th>status</th><th>exit</th><th>steps</th></tr>\n",
@@ -205,7 +335,7 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
   }
   fputs("</table>\n<p><a href=\"/metrics\">metrics</a></p></body></html>\n", f);
   fclose(f);
-  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+  return send_page(c, rq, MHD_HTTP_OK, buf, len);
 }
 
 typedef struct {
@@ -245,7 +375,7 @@ static bool load_run(long long id, runrow *r)
   return found;
 }
 
-static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
+static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const req *rq)
 {
   runrow r;
   if (!load_run(id, &r))
@@ -332,9 +462,10 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
     } else {
       fprintf(f, "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
                  "checked), accept them as the baseline: the next run judges against "
-                 "them.</p><form method=\"post\" action=\"/runs/%lld/approve\"><button "
-                 "type=\"submit\">Approve the new screens</button></form>\n",
+                 "them.</p><form method=\"post\" action=\"/runs/%lld/approve\">",
               id);
+      form_token_field(f, rq);
+      fputs("<button type=\"submit\">Approve the new screens</button></form>\n", f);
     }
   }
   sqlite3_stmt *st = NULL;
@@ -368,7 +499,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
   }
   fputs("</body></html>\n", f);
   fclose(f);
-  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+  return send_page(c, rq, MHD_HTTP_OK, buf, len);
 }
 
 /* A file of a run's folder: report.html or evidence/NAME. Never outside the state folder. */
@@ -626,18 +757,45 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
 
 /* ---- dispatch ---- */
 
-static const char *request_token(struct MHD_Connection *c, bool *from_query)
+enum { AUTH_HEADER, AUTH_QUERY, AUTH_COOKIE };
+
+static const char *request_token(struct MHD_Connection *c, int *how)
 {
-  *from_query = false;
+  *how = AUTH_HEADER;
   const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
   if (h && strncasecmp(h, "Bearer ", 7) == 0)
     return h + 7;
   const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
   if (q) {
-    *from_query = true;
+    *how = AUTH_QUERY;
     return q;
   }
+  *how = AUTH_COOKIE;
   return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_token");
+}
+
+/* A POST must come from the pages themselves: a browser names the page a form was sent
+ * from (Origin, Sec-Fetch-Site), and one that authenticated by cookie must carry the
+ * session's form token. A client that sends the token itself (Authorization) needs no form
+ * token: a page on another site cannot make a browser send that header. NULL when the
+ * request may go on, else why not. */
+static const char *post_refused(struct MHD_Connection *c, int how, const req *rq)
+{
+  const char *sfs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+  if (sfs && strcmp(sfs, "same-origin") != 0)
+    return "403: this form was sent from another site (Sec-Fetch-Site)\n";
+  const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+  if (origin) {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    const char *o = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+    if (!host || !o || strcasecmp(o, host) != 0)
+      return "403: this form was sent from another origin\n";
+  }
+  if (how == AUTH_COOKIE &&
+      !form_token_ok(MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_session"),
+                     rq->csrf))
+    return "403: the form's token is missing or stale: reload the page and try again\n";
+  return NULL;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -645,14 +803,24 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                const char *upload_data, size_t *upload_data_size,
                                void **con_cls)
 {
-  (void)cls, (void)version, (void)upload_data;
-  static int marker;
-  if (!*con_cls) {
-    *con_cls = &marker;
+  (void)cls, (void)version;
+  req *rq = *con_cls;
+  if (!rq) {
+    rq = calloc(1, sizeof *rq);
+    if (!rq)
+      return MHD_NO;
+    *con_cls = rq;
+    if (strcmp(method, "POST") == 0)
+      rq->pp = MHD_create_post_processor(c, 1024, form_field, rq); /* NULL: not a form */
     return MHD_YES;
   }
   if (*upload_data_size) {
-    *upload_data_size = 0; /* the approve form has no fields we need */
+    if (rq->pp && MHD_post_process(rq->pp, upload_data, *upload_data_size) != MHD_YES) {
+      MHD_destroy_post_processor(rq->pp);
+      rq->pp = NULL;
+      rq->csrf[0] = '\0';
+    }
+    *upload_data_size = 0;
     return MHD_YES;
   }
   for (const char *p = url; *p; p++)
@@ -662,8 +830,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   bool post = strcmp(method, "POST") == 0;
   if (!get && !post)
     return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-  bool from_query;
-  const char *tok = request_token(c, &from_query);
+  int how;
+  const char *tok = request_token(c, &how);
+  bool from_query = how == AUTH_QUERY;
   if (!token_ok(tok))
     return send_text(c, MHD_HTTP_UNAUTHORIZED,
                      "401: this page needs the agent's token: send \"Authorization: Bearer "
@@ -688,19 +857,34 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   }
   if (strstr(url, ".."))
     return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+  if (post) {
+    const char *why = post_refused(c, how, rq);
+    if (why) {
+      fprintf(stderr, "vagt agent: pages: POST %s refused: %s", url, why + 5);
+      return send_text(c, MHD_HTTP_FORBIDDEN, why);
+    }
+  }
+  /* Pages with forms, seen in a browser, belong to a session (see post_refused). */
+  const char *sid = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_session");
   if (post && strncmp(url, "/robots/", 8) == 0 && strlen(url) > 12 &&
       strcmp(url + strlen(url) - 4, "/run") == 0)
     return do_run_now(c, url + 8, strlen(url) - 12);
-  if (get && strcmp(url, "/") == 0)
-    return page_index(c);
+  if (get && strcmp(url, "/") == 0) {
+    if (how != AUTH_HEADER)
+      session_for(sid, rq);
+    return page_index(c, rq);
+  }
   if (get && strcmp(url, "/metrics") == 0)
     return page_metrics(c);
   long long id;
   int n = 0;
   if (sscanf(url, "/runs/%lld%n", &id, &n) == 1 && id > 0) {
     const char *rest = url + n;
-    if (get && (!*rest || strcmp(rest, "/") == 0))
-      return page_run(c, id);
+    if (get && (!*rest || strcmp(rest, "/") == 0)) {
+      if (how != AUTH_HEADER)
+        session_for(sid, rq);
+      return page_run(c, id, rq);
+    }
     if (post && strcmp(rest, "/approve") == 0)
       return do_approve(c, id);
     if (get && strcmp(rest, "/report.html") == 0)
@@ -749,7 +933,8 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
   if (!g_db)
     return -1;
   g_d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
-                         sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                         sa, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                          MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
   if (!g_d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)", l);

@@ -6,7 +6,10 @@
  *   POST /robots/NAME/run   asks the scheduler for a run now ("manual")
  *   /metrics          Prometheus text format
  * Every request needs the token: "Authorization: Bearer TOKEN", or "?token=TOKEN" once
- * (which sets an HttpOnly, SameSite=Strict cookie) for a browser. Files are served only
+ * (which sets an HttpOnly, SameSite=Strict cookie) for a browser. A POST is refused (403)
+ * when Origin or Sec-Fetch-Site say another origin sent it, and, when it authenticated by
+ * cookie, unless its form carries the session's form token (csrf, written into every form
+ * of the pages; the session is the HttpOnly cookie vagt_session). Files are served only
  * from inside the state folder: the path is canonicalised with realpath and its prefix
  * checked, and ".." is refused outright. */
 #ifndef AG_WEB_H
