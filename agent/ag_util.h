@@ -15,6 +15,11 @@ void ag_rfc3339(double t, char *buf, size_t n);
 /* A random id (UUID version 4 text). */
 void ag_uuid(char *buf, size_t n);
 
+/* An id that is a function of `text` alone (128 bits of two FNV-1a lanes, written as a
+ * UUID, version 8): the same input gives the same id in any process, on any machine. Not
+ * a secret: for de-duplication only. */
+void ag_stable_id(const char *text, char *buf, size_t n);
+
 /* Reads a whole file of at most `max` bytes, NUL-terminated; NULL on error. */
 char *ag_read_file(const char *path, size_t max, size_t *len);
 
