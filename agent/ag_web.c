@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +30,9 @@ static sqlite3 *g_db;
 static ag_ctx *g_x;
 static char *g_token;
 static char *g_state_real; /* realpath of the state folder */
+static pthread_mutex_t g_pending_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_pending;                     /* approvals running in their threads */
+static volatile sig_atomic_t g_stopping;  /* ag_web_stop: end them now */
 
 /* ---- a request, and the sessions that protect the forms ---- */
 
@@ -40,6 +44,15 @@ typedef struct {
   size_t csrf_len;
   char form[40];        /* the session's form token for the forms of this page */
   char new_sid[40];     /* a session made for this request: set its cookie */
+  /* Approve runs in a thread of its own while MHD holds the connection suspended; the
+   * thread leaves the reply here and resumes it. */
+  struct MHD_Connection *conn;
+  long long approve_id;
+  bool reply_ready;
+  unsigned reply_code;
+  const char *reply_type;
+  char *reply;
+  size_t reply_len;
 } req;
 
 /* A browser session (the cookie vagt_session) and its form token. The token is written into
@@ -122,6 +135,7 @@ static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
   if (rq) {
     if (rq->pp)
       MHD_destroy_post_processor(rq->pp);
+    free(rq->reply);
     free(rq);
   }
   *con_cls = NULL;
@@ -595,7 +609,7 @@ static int run_approve(const char *dir, char *out, size_t outlen)
       memcpy(out + got, tmp, k);
       got += k;
     }
-    if (ag_mono() > end) {
+    if (ag_mono() > end || g_stopping) {
       kill(-pid, SIGKILL);
       break;
     }
@@ -609,15 +623,49 @@ static int run_approve(const char *dir, char *out, size_t outlen)
 
 static pthread_mutex_t approve_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id);
+static void approve_reply(req *rq);
 
-/* One approval at a time: two clicks must not run `vagt approve` twice. */
-static enum MHD_Result do_approve(struct MHD_Connection *c, long long id)
+/* `vagt approve` may take minutes: its thread runs it (one approval at a time, so two
+ * clicks never run it twice) while the connection is suspended, and the pages' threads go
+ * on serving everyone else. */
+static void *approve_thread(void *arg)
 {
+  req *rq = arg;
+  struct MHD_Connection *c = rq->conn;
   pthread_mutex_lock(&approve_mu);
-  enum MHD_Result r = do_approve_locked(c, id);
+  approve_reply(rq);
   pthread_mutex_unlock(&approve_mu);
-  return r;
+  rq->reply_ready = true;
+  MHD_resume_connection(c); /* rq belongs to MHD again from here */
+  pthread_mutex_lock(&g_pending_mu);
+  g_pending--;
+  pthread_mutex_unlock(&g_pending_mu);
+  return NULL;
+}
+
+static enum MHD_Result do_approve(struct MHD_Connection *c, long long id, req *rq)
+{
+  rq->conn = c;
+  rq->approve_id = id;
+  pthread_mutex_lock(&g_pending_mu);
+  g_pending++;
+  pthread_mutex_unlock(&g_pending_mu);
+  MHD_suspend_connection(c);
+  pthread_t th;
+  if (pthread_create(&th, NULL, approve_thread, rq) != 0) {
+    pthread_mutex_lock(&g_pending_mu);
+    g_pending--;
+    pthread_mutex_unlock(&g_pending_mu);
+    rq->reply_ready = true;
+    rq->reply_code = MHD_HTTP_SERVICE_UNAVAILABLE;
+    rq->reply_type = "text/plain; charset=utf-8";
+    rq->reply = strdup("503: cannot start the approval now; try again\n");
+    rq->reply_len = rq->reply ? strlen(rq->reply) : 0;
+    MHD_resume_connection(c);
+    return MHD_YES;
+  }
+  pthread_detach(th);
+  return MHD_YES;
 }
 
 /* "Run now": asks the scheduler loop for a manual run of the robot. */
@@ -643,20 +691,29 @@ static enum MHD_Result do_run_now(struct MHD_Connection *c, const char *name, si
   return ret;
 }
 
-static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
+static void reply_text(req *rq, unsigned code, const char *text)
 {
+  rq->reply_code = code;
+  rq->reply_type = "text/plain; charset=utf-8";
+  rq->reply = strdup(text);
+  rq->reply_len = rq->reply ? strlen(rq->reply) : 0;
+}
+
+static void approve_reply(req *rq)
+{
+  long long id = rq->approve_id;
   runrow r;
   if (!load_run(id, &r))
-    return send_text(c, MHD_HTTP_NOT_FOUND, "no such run\n");
+    return reply_text(rq, MHD_HTTP_NOT_FOUND, "no such run\n");
   if (strcmp(r.status, "drift") != 0 || !r.run_dir[0])
-    return send_text(c, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
+    return reply_text(rq, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
   if (r.approved > 0)
-    return send_text(c, MHD_HTTP_CONFLICT, "this run was approved already\n");
+    return reply_text(rq, MHD_HTTP_CONFLICT, "this run was approved already\n");
   char out[4096];
   int code = run_approve(r.run_dir, out, sizeof out);
   char *result = NULL;
   if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0)
-    return MHD_NO;
+    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   if (code == 0) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE runs SET approved=?, approve_result=? WHERE id=?", -1,
@@ -674,15 +731,17 @@ static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
   FILE *f = page(&buf, &len, "approve");
   if (!f) {
     free(result);
-    return MHD_NO;
+    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   }
   fprintf(f, "<h1>%s</h1><pre>", code == 0 ? "Approved" : "Approve failed");
   rt_html_esc(f, result);
   fprintf(f, "</pre><p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
   fclose(f);
   free(result);
-  return send_buf(c, code == 0 ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                  "text/html; charset=utf-8", buf, len);
+  rq->reply_code = code == 0 ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
+  rq->reply_type = "text/html; charset=utf-8";
+  rq->reply = buf;
+  rq->reply_len = len;
 }
 
 /* One Prometheus metric with a sample per robot: sql has one parameter, the robot's
@@ -823,6 +882,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     *upload_data_size = 0;
     return MHD_YES;
   }
+  if (rq->reply_ready) { /* an approval's thread has finished */
+    char *b = rq->reply;
+    rq->reply = NULL;
+    rq->reply_ready = false;
+    return b ? send_buf(c, rq->reply_code, rq->reply_type, b, rq->reply_len) : MHD_NO;
+  }
   for (const char *p = url; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
       return send_text(c, MHD_HTTP_BAD_REQUEST, "bad request\n");
@@ -886,7 +951,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
       return page_run(c, id, rq);
     }
     if (post && strcmp(rest, "/approve") == 0)
-      return do_approve(c, id);
+      return do_approve(c, id, rq);
     if (get && strcmp(rest, "/report.html") == 0)
       return serve_run_file(c, id, "report.html");
     if (get && strcmp(rest, "/run.json") == 0)
@@ -895,6 +960,28 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
       return serve_run_file(c, id, rest + 1);
   }
   return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+#define WEB_THREADS 2
+#define WEB_IDLE_SECONDS 15
+#define WEB_CONN_MEMORY (16 * 1024)
+
+/* As many connections as the descriptor limit leaves room for (raised to its hard limit,
+ * up to 8192), keeping 128 for the database, logs and runs; at most 4000. */
+static unsigned connection_limit(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 64;
+  rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 8192 ? 8192 : rl.rlim_max;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rl.rlim_cur = want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 8192 : rl.rlim_cur;
+  n = n > 128 + 64 ? n - 128 : 64;
+  return n > 4000 ? 4000 : (unsigned)n;
 }
 
 int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
@@ -911,8 +998,11 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
   struct sockaddr_in a4 = {0};
   struct sockaddr_in6 a6 = {0};
   struct sockaddr *sa = NULL;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                   MHD_USE_ERROR_LOG;
+  /* epoll in a small pool of threads: an idle or slow connection costs a descriptor and a
+   * little memory, not a thread, so hundreds of them (a robot on this machine sending a
+   * byte at a time) do not lock the operator out. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
     a4.sin_family = AF_INET;
     a4.sin_port = htons((uint16_t)port);
@@ -932,22 +1022,37 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
   g_db = ag_db_open(x->dbpath, err, errlen);
   if (!g_db)
     return -1;
+  unsigned limit = connection_limit();
+  g_stopping = 0;
   g_d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
                          sa, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_SECONDS,
+                         MHD_OPTION_CONNECTION_LIMIT, limit,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
+                         MHD_OPTION_END);
   if (!g_d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)", l);
     ag_db_close(g_db);
     g_db = NULL;
     return -1;
   }
-  fprintf(stderr, "vagt agent: operator pages on http://%s/\n", l);
+  fprintf(stderr, "vagt agent: operator pages on http://%s/ (up to %u connections)\n", l,
+          limit);
   return 0;
 }
 
 void ag_web_stop(void)
 {
+  g_stopping = 1; /* approvals end their `vagt approve` and resume their connections */
+  for (int i = 0; i < 600; i++) {
+    pthread_mutex_lock(&g_pending_mu);
+    int n = g_pending;
+    pthread_mutex_unlock(&g_pending_mu);
+    if (!n)
+      break;
+    usleep(50 * 1000);
+  }
   if (g_d)
     MHD_stop_daemon(g_d);
   g_d = NULL;
