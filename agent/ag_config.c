@@ -110,6 +110,12 @@ static int l_env_newindex(lua_State *L)
       lua_setfield(L, -2, k);
       return 0;
     }
+  if (k && strcmp(k, "allow") == 0) {
+    err_add(errs_of(L), caller_line(L),
+            "'allow' (what robots may start and read) is not supported yet: a robot runs "
+            "with the agent user's rights (README, \"Security model\")");
+    return 0;
+  }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
           "public_url; use `local` for helper variables)",

@@ -63,6 +63,9 @@ expect smtpcrlf "smtpcrlf.lua:3: channel 'c' email: 'smtp' .* control character"
 expect urlcrlf "urlcrlf.lua:3: 'public_url' .* control character" \
   'state = "s"' 'listen = false' 'public_url = "http://h/\r\nx"'
 
+expect allow "allow.lua:3: 'allow' .* is not supported yet: a robot runs with the agent user's rights" \
+  'state = "s"' 'listen = false' 'allow = { programs = { "/usr/bin/true" }, files = { "/srv" } }'
+
 printf 'state = "s"\nlisten = false\nrobot "a" { script = "good.lua", schedule = "0 1 * * *", tz = "Europe/Copenhagen" }\n' > zone.lua
 "$VAGT" agent --check --config zone.lua >zone.out 2>zone.err
 check "a real zone is still accepted" test $? -eq 0
