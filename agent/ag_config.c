@@ -406,8 +406,11 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
   } else {
     r->script = abs_path(c->dir, s);
     free(s);
+    struct stat sst;
     if (r->script && access(r->script, R_OK) != 0)
       err_add(e, line, "%s: cannot read script %s: %s", what, r->script, strerror(errno));
+    else if (r->script && (stat(r->script, &sst) != 0 || !S_ISREG(sst.st_mode)))
+      err_add(e, line, "%s: script %s is not a regular file", what, r->script);
   }
   s = NULL;
   str_field(L, t, "baseline", &s, e, line, what);

@@ -87,9 +87,21 @@ void ag_stable_id(const char *text, char *buf, size_t n)
 
 char *ag_read_file(const char *path, size_t max, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  /* Regular files only, opened without blocking: a FIFO or a device put in a run folder
+   * must not hang the agent that reads its run.json or alert.json. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
     return NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return NULL;
+  }
   char *buf = malloc(max + 1);
   size_t n = buf ? fread(buf, 1, max, f) : 0;
   fclose(f);

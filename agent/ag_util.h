@@ -20,7 +20,8 @@ void ag_uuid(char *buf, size_t n);
  * a secret: for de-duplication only. */
 void ag_stable_id(const char *text, char *buf, size_t n);
 
-/* Reads a whole file of at most `max` bytes, NUL-terminated; NULL on error. */
+/* Reads a regular file, at most `max` bytes of it, NUL-terminated; NULL on error or when
+ * the path is not a regular file (a FIFO or device is never opened for blocking reads). */
 char *ag_read_file(const char *path, size_t max, size_t *len);
 
 

@@ -39,6 +39,8 @@ expect pattern "pattern.lua:3: the configuration did not finish within" \
   'local x = string.find(string.rep("a", 40), string.rep("a*", 40) .. "b")'
 expect tokfifo "tokfifo.lua:3: token file .*fifo is not a regular file" \
   'state = "s"' 'listen = "127.0.0.1:1"' 'token_file = "fifo"'
+expect scriptfifo "scriptfifo.lua:3: robot 'a': script .*fifo is not a regular file" \
+  'state = "s"' 'listen = false' 'robot "a" { script = "fifo" }'
 timeout 60 "$VAGT" agent --check --config fifo >cfifo.out 2>cfifo.err
 rc=$?
 check "a FIFO as the configuration itself: exit 2 ($rc)" test $rc -eq 2
