@@ -51,6 +51,27 @@ static char *run_link(const ag_config *c, long long run_id, const char *run_dir,
   return rc < 0 ? NULL : s;
 }
 
+void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status,
+                 char *buf, size_t n)
+{
+  double started = 0;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT started FROM runs WHERE id=?", -1, &st, NULL) ==
+      SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, run_id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      started = sqlite3_column_double(st, 0);
+  }
+  sqlite3_finalize(st);
+  char *text = NULL;
+  if (ag_asprintf(&text, "vagt alert\n%s\n%lld\n%.6f\n%s", robot, run_id, started, status) < 0) {
+    ag_uuid(buf, n);
+    return;
+  }
+  ag_stable_id(text, buf, n);
+  free(text);
+}
+
 static bool wants_alert(const ag_robot *r, const char *status)
 {
   if (strcmp(status, "passed") == 0)
@@ -67,7 +88,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
     return 0;
   bool drift = strcmp(ri->status, "drift") == 0;
   char id[64];
-  ag_uuid(id, sizeof id);
+  ag_alert_id(db, r->name, run_id, ri->status, id, sizeof id);
   cJSON *a = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "id", id);
   cJSON_AddStringToObject(a, "robot", r->name);

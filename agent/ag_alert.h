@@ -1,7 +1,8 @@
 /* Alerts: a drift halt (exit 3) or a failure (exit 1, 2, 4, timeout, interrupted) of a
- * robot with `alert = { ... }` becomes one alert with a unique id, written to the outbox
- * table once per channel and way of delivery, in the same transaction that records the
- * run's end. A delivery thread then sends what is due (webhook: JSON POST; e-mail: SMTP
+ * robot with `alert = { ... }` becomes one alert with an id derived from the run's identity
+ * and status (ag_alert_id: a retry, a restart or another node makes the same), written to
+ * the outbox table once per channel and way of delivery, in the same transaction that
+ * records the run's end. A delivery thread then sends what is due (webhook: JSON POST; e-mail: SMTP
  * with the diff image attached; syslog) and retries failures with exponential backoff
  * (30 s doubling up to an hour; $VAGT_AGENT_RETRY_BASE seconds for tests) until delivered.
  * A row is marked delivered only after the receiver accepted it, so a SIGKILL at any moment
@@ -14,6 +15,10 @@
 
 #include "ag_config.h"
 #include "ag_db.h"
+
+/* The alert id of run `run_id` (its row gives when it started) ending with `status`. */
+void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status,
+                 char *buf, size_t n);
 
 /* Builds the alert of a finished run and adds it to the outbox when the robot's alert_on
  * and channels call for one. Run it inside the transaction that finishes the run.

@@ -1,6 +1,7 @@
 #include "ag_config.h"
 
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +10,11 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +23,8 @@
 
 #define CFG_MEM_LIMIT ((size_t)64 << 20)
 #define CFG_TIME_LIMIT 5.0
+#define CFG_KILL_AFTER (CFG_TIME_LIMIT + 3) /* also for what no Lua hook can stop */
+#define CFG_MAX_RESULT ((size_t)16 << 20)
 
 typedef struct {
   char **v;
@@ -69,6 +76,26 @@ static int caller_line(lua_State *L)
   return 0;
 }
 
+/* Pushes t[k] without metamethods: a settings table is data, and code run from it after
+ * the configuration's own pcall would run unprotected. */
+static int rawfield(lua_State *L, int t, const char *k)
+{
+  t = lua_absindex(L, t);
+  lua_pushstring(L, k);
+  return lua_rawget(L, t);
+}
+
+/* A settings table must be a plain table: a metatable would make its values depend on code
+ * the loader does not run. */
+static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char *what)
+{
+  if (!lua_getmetatable(L, idx))
+    return true;
+  lua_pop(L, 1);
+  err_add(e, line, "%s: the table has a metatable; write plain values (no setmetatable)", what);
+  return false;
+}
+
 static const char *const known_globals[] = {"state",      "listen",       "token_file",
                                             "max_parallel", "public_url", NULL};
 
@@ -83,6 +110,12 @@ static int l_env_newindex(lua_State *L)
       lua_setfield(L, -2, k);
       return 0;
     }
+  if (k && strcmp(k, "allow") == 0) {
+    err_add(errs_of(L), caller_line(L),
+            "'allow' (what robots may start and read) is not supported yet: a robot runs "
+            "with the agent user's rights (README, \"Security model\")");
+    return 0;
+  }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
           "public_url; use `local` for helper variables)",
@@ -95,7 +128,7 @@ static int l_env_newindex(lua_State *L)
 static int l_decl_body(lua_State *L)
 {
   lua_pushvalue(L, lua_upvalueindex(1));
-  const char *kind = (lua_getfield(L, -1, "kind"), lua_tostring(L, -1));
+  const char *kind = (rawfield(L, -1, "kind"), lua_tostring(L, -1));
   lua_pop(L, 1);
   if (lua_type(L, 1) != LUA_TTABLE)
     return luaL_error(L, "%s: expected a table of settings after the name, as in "
@@ -126,9 +159,17 @@ static int l_decl(lua_State *L)
   return 1;
 }
 
-static void count_hook(lua_State *L, lua_Debug *ar)
+/* The line the configuration runs now, in memory shared with the parent (ag_config_load):
+ * when the loader has to be killed, this is the line to name. */
+static volatile int *g_line;
+
+static void cfg_hook(lua_State *L, lua_Debug *ar)
 {
-  (void)ar;
+  if (ar->event == LUA_HOOKLINE) {
+    if (g_line)
+      *g_line = ar->currentline;
+    return;
+  }
   lua_getfield(L, LUA_REGISTRYINDEX, "ag.deadline");
   double dl = lua_tonumber(L, -1);
   lua_pop(L, 1);
@@ -151,7 +192,7 @@ static char *abs_path(const char *dir, const char *p)
 static bool str_field(lua_State *L, int t, const char *k, char **out, errlist *e, int line,
                       const char *what)
 {
-  lua_getfield(L, t, k);
+  rawfield(L, t, k);
   bool ok = true;
   if (lua_type(L, -1) == LUA_TSTRING) {
     *out = strdup(lua_tostring(L, -1));
@@ -166,7 +207,7 @@ static bool str_field(lua_State *L, int t, const char *k, char **out, errlist *e
 static void bool_field(lua_State *L, int t, const char *k, bool *out, bool def, errlist *e,
                        int line, const char *what)
 {
-  lua_getfield(L, t, k);
+  rawfield(L, t, k);
   *out = def;
   if (lua_type(L, -1) == LUA_TBOOLEAN)
     *out = lua_toboolean(L, -1);
@@ -219,6 +260,10 @@ static char **str_list(lua_State *L, int idx, errlist *e, int line, const char *
             luaL_typename(L, idx));
     return NULL;
   }
+  char w[192];
+  snprintf(w, sizeof w, "%s: '%s'", what, k);
+  if (!plain_table(L, idx, e, line, w))
+    return NULL;
   size_t n = lua_rawlen(L, idx);
   char **v = calloc(n + 1, sizeof *v);
   for (size_t i = 1; v && i <= n; i++) {
@@ -252,6 +297,24 @@ static bool valid_name(const char *s)
   return true;
 }
 
+/* CR or LF in an address or URL would let a value write its own SMTP command or HTTP
+ * header at delivery; no control character belongs in one. */
+static bool has_ctl(const char *s)
+{
+  for (; s && *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      return true;
+  return false;
+}
+
+static void no_ctl(const char *v, errlist *e, int line, const char *what, const char *k)
+{
+  if (has_ctl(v))
+    err_add(e, line, "%s: '%s' holds a control character (CR, LF, ...): not allowed in an "
+                     "address or URL",
+            what, k);
+}
+
 static const char *const channel_keys[] = {"webhook", "email", "syslog", NULL};
 static const char *const email_keys[] = {"to", "from", "smtp", "user", "password_file", NULL};
 
@@ -260,26 +323,41 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
   char what[128];
   snprintf(what, sizeof what, "channel '%s'", ch->name);
   int line = ch->line;
+  if (!plain_table(L, t, e, line, what))
+    return;
   check_keys(L, t, channel_keys, e, line, what);
   if (str_field(L, t, "webhook", &ch->webhook, e, line, what) && ch->webhook &&
-      strncmp(ch->webhook, "http://", 7) != 0 && strncmp(ch->webhook, "https://", 8) != 0)
+      has_ctl(ch->webhook))
+    err_add(e, line, "%s: webhook holds a control character (CR, LF, ...): not allowed in a "
+                     "URL",
+            what);
+  else if (ch->webhook && strncmp(ch->webhook, "http://", 7) != 0 &&
+           strncmp(ch->webhook, "https://", 8) != 0)
     err_add(e, line, "%s: webhook '%s' must be an http:// or https:// URL", what, ch->webhook);
   bool_field(L, t, "syslog", &ch->syslog, false, e, line, what);
-  lua_getfield(L, t, "email");
+  rawfield(L, t, "email");
   if (lua_type(L, -1) == LUA_TTABLE) {
     int m = lua_gettop(L);
     char ew[160];
     snprintf(ew, sizeof ew, "%s email", what);
+    if (!plain_table(L, m, e, line, ew)) {
+      lua_pop(L, 1);
+      return;
+    }
     check_keys(L, m, email_keys, e, line, ew);
-    lua_getfield(L, m, "to");
+    rawfield(L, m, "to");
     if (lua_isnil(L, -1))
       err_add(e, line, "%s: 'to' is required (an address or a list of addresses)", ew);
     else
       ch->email_to = str_list(L, -1, e, line, ew, "to");
     lua_pop(L, 1);
+    for (char **x = ch->email_to; x && *x; x++)
+      no_ctl(*x, e, line, ew, "to");
     str_field(L, m, "from", &ch->email_from, e, line, ew);
     str_field(L, m, "smtp", &ch->smtp, e, line, ew);
     str_field(L, m, "user", &ch->smtp_user, e, line, ew);
+    no_ctl(ch->email_from, e, line, ew, "from");
+    no_ctl(ch->smtp_user, e, line, ew, "user");
     char *pw = NULL;
     str_field(L, m, "password_file", &pw, e, line, ew);
     if (pw) {
@@ -290,6 +368,8 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
       err_add(e, line, "%s: 'from' is required", ew);
     if (!ch->smtp)
       err_add(e, line, "%s: 'smtp' is required, e.g. \"smtp://mail.example:25\"", ew);
+    else if (has_ctl(ch->smtp))
+      no_ctl(ch->smtp, e, line, ew, "smtp");
     else if (strncmp(ch->smtp, "smtp://", 7) != 0 && strncmp(ch->smtp, "smtps://", 8) != 0)
       err_add(e, line, "%s: smtp '%s' must be an smtp:// or smtps:// URL", ew, ch->smtp);
   } else if (!lua_isnil(L, -1)) {
@@ -310,19 +390,27 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
   char what[128];
   snprintf(what, sizeof what, "robot '%s'", r->name);
   int line = r->line;
+  if (!plain_table(L, t, e, line, what)) {
+    r->params = calloc(1, sizeof *r->params);
+    r->alert = calloc(1, sizeof *r->alert);
+    return;
+  }
   check_keys(L, t, robot_keys, e, line, what);
   char *s = NULL;
   str_field(L, t, "script", &s, e, line, what);
   if (!s) {
-    lua_getfield(L, t, "script");
+    rawfield(L, t, "script");
     if (lua_isnil(L, -1))
       err_add(e, line, "%s: 'script' is required", what);
     lua_pop(L, 1);
   } else {
     r->script = abs_path(c->dir, s);
     free(s);
+    struct stat sst;
     if (r->script && access(r->script, R_OK) != 0)
       err_add(e, line, "%s: cannot read script %s: %s", what, r->script, strerror(errno));
+    else if (r->script && (stat(r->script, &sst) != 0 || !S_ISREG(sst.st_mode)))
+      err_add(e, line, "%s: script %s is not a regular file", what, r->script);
   }
   s = NULL;
   str_field(L, t, "baseline", &s, e, line, what);
@@ -343,7 +431,7 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
       ag_cron_next(&r->cron, r->tz, time(NULL)) == (time_t)-1)
     err_add(e, line, "%s: schedule '%s' never matches a real date", what, r->schedule);
   r->timeout = 3600;
-  lua_getfield(L, t, "timeout");
+  rawfield(L, t, "timeout");
   if (lua_type(L, -1) == LUA_TNUMBER && lua_tonumber(L, -1) > 0)
     r->timeout = lua_tonumber(L, -1);
   else if (!lua_isnil(L, -1))
@@ -360,9 +448,13 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
   bool_field(L, t, "catch_up", &r->catch_up, true, e, line, what);
   bool_field(L, t, "enabled", &r->enabled, true, e, line, what);
 
-  lua_getfield(L, t, "params");
+  rawfield(L, t, "params");
   size_t np = 0;
-  if (lua_type(L, -1) == LUA_TTABLE) {
+  char pw[160];
+  snprintf(pw, sizeof pw, "%s: 'params'", what);
+  if (lua_type(L, -1) == LUA_TTABLE && !plain_table(L, -1, e, line, pw)) {
+    /* reported; not read */
+  } else if (lua_type(L, -1) == LUA_TTABLE) {
     int p = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, p)) {
@@ -401,7 +493,7 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
   if (!r->params)
     r->params = calloc(1, sizeof *r->params);
 
-  lua_getfield(L, t, "alert");
+  rawfield(L, t, "alert");
   if (!lua_isnil(L, -1))
     r->alert = str_list(L, -1, e, line, what, "alert");
   lua_pop(L, 1);
@@ -409,7 +501,7 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
     r->alert = calloc(1, sizeof *r->alert);
 
   r->alert_drift = r->alert_failure = true;
-  lua_getfield(L, t, "alert_on");
+  rawfield(L, t, "alert_on");
   if (!lua_isnil(L, -1)) {
     char **on = str_list(L, -1, e, line, what, "alert_on");
     r->alert_drift = r->alert_failure = false;
@@ -438,7 +530,8 @@ static int gline(lua_State *L, const char *k)
 
 char *ag_token_read(const char *path, char *err, size_t errlen)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  /* O_NONBLOCK: a FIFO put here must not hang the agent before fstat can refuse it. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     snprintf(err, errlen, "cannot open token file %s: %s", path, strerror(errno));
     return NULL;
@@ -462,12 +555,29 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
     close(fd);
     return NULL;
   }
-  char buf[512];
-  ssize_t n = read(fd, buf, sizeof buf - 1);
+  if (st.st_size > AG_TOKEN_FILE_MAX) {
+    snprintf(err, errlen, "token file %s is larger than %d bytes", path, AG_TOKEN_FILE_MAX);
+    close(fd);
+    return NULL;
+  }
+  char buf[AG_TOKEN_FILE_MAX + 2];
+  size_t got = 0;
+  for (;;) {
+    ssize_t n = read(fd, buf + got, sizeof buf - 1 - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+    if (got == sizeof buf - 1)
+      break;
+  }
   close(fd);
-  if (n < 0)
-    n = 0;
-  buf[n] = '\0';
+  if (got > AG_TOKEN_FILE_MAX) { /* it grew since fstat */
+    snprintf(err, errlen, "token file %s is larger than %d bytes", path, AG_TOKEN_FILE_MAX);
+    return NULL;
+  }
+  buf[got] = '\0';
   char *s = buf;
   while (*s && isspace((unsigned char)*s))
     s++;
@@ -491,7 +601,7 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
 static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
 {
   const char *st = getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
-  lua_getfield(L, env, "state");
+  rawfield(L, env, "state");
   if (lua_type(L, -1) == LUA_TSTRING)
     c->state = abs_path(c->dir, lua_tostring(L, -1));
   else if (!lua_isnil(L, -1))
@@ -500,7 +610,7 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
     c->state = strdup(st && *st ? st : "/var/lib/vagt");
   lua_pop(L, 1);
 
-  lua_getfield(L, env, "listen");
+  rawfield(L, env, "listen");
   if (lua_type(L, -1) == LUA_TSTRING) {
     const char *l = lua_tostring(L, -1);
     const char *colon = strrchr(l, ':');
@@ -529,7 +639,7 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
   }
   lua_pop(L, 1);
 
-  lua_getfield(L, env, "token_file");
+  rawfield(L, env, "token_file");
   if (lua_type(L, -1) == LUA_TSTRING)
     c->token_file = abs_path(c->dir, lua_tostring(L, -1));
   else if (!lua_isnil(L, -1))
@@ -549,19 +659,22 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
     }
   }
 
-  lua_getfield(L, env, "public_url");
+  rawfield(L, env, "public_url");
   if (lua_type(L, -1) == LUA_TSTRING) {
     c->public_url = strdup(lua_tostring(L, -1));
     size_t n = strlen(c->public_url);
     while (n > 1 && c->public_url[n - 1] == '/')
       c->public_url[--n] = '\0';
+    if (has_ctl(c->public_url))
+      err_add(e, gline(L, "public_url"), "'public_url' holds a control character (CR, LF, "
+                                         "...): not allowed in a URL");
   } else if (!lua_isnil(L, -1)) {
     err_add(e, gline(L, "public_url"), "'public_url' must be a string (the pages' base URL)");
   }
   lua_pop(L, 1);
 
   c->max_parallel = 2;
-  lua_getfield(L, env, "max_parallel");
+  rawfield(L, env, "max_parallel");
   if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= 64)
     c->max_parallel = (int)lua_tointeger(L, -1);
   else if (!lua_isnil(L, -1))
@@ -569,15 +682,97 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
   lua_pop(L, 1);
 }
 
-ag_config *ag_config_load(const char *path, int flags, FILE *errf)
+typedef struct {
+  ag_config *c;
+  errlist *e;
+  int flags;
+} extract_args;
+
+/* Reads the settings out of the Lua state: arg 1 the args, arg 2 the environment. Runs under
+ * lua_pcall, so whatever goes wrong in here is an error with a message, not a panic. */
+static int l_extract(lua_State *L)
 {
-  errlist e = {.file = path};
+  extract_args *a = lua_touserdata(L, 1);
+  ag_config *c = a->c;
+  errlist *e = a->e;
+  globals(L, 2, c, e, a->flags);
+
+  /* Declarations: channels first, so robots can name channels declared after them. */
+  lua_getfield(L, LUA_REGISTRYINDEX, "ag.decls");
+  int decls = lua_gettop(L);
+  size_t nd = lua_rawlen(L, decls);
+  c->robots = calloc(nd + 1, sizeof *c->robots);
+  c->channels = calloc(nd + 1, sizeof *c->channels);
+  if (!c->robots || !c->channels)
+    return luaL_error(L, "out of memory");
+  for (int pass = 0; pass < 2; pass++) {
+    for (size_t i = 1; i <= nd; i++) {
+      lua_rawgeti(L, decls, (lua_Integer)i);
+      int d = lua_gettop(L);
+      lua_getfield(L, d, "kind");
+      bool is_robot = strcmp(lua_tostring(L, -1), "robot") == 0;
+      lua_getfield(L, d, "name");
+      const char *name = lua_tostring(L, -1);
+      lua_getfield(L, d, "line");
+      int line = (int)lua_tointeger(L, -1);
+      lua_getfield(L, d, "t");
+      int t = lua_gettop(L);
+      if (is_robot == (pass == 1)) {
+        const char *kind = is_robot ? "robot" : "channel";
+        if (!valid_name(name))
+          err_add(e, line, "%s name '%s': use letters, digits, '-', '_' and '.' (at most 64)",
+                  kind, name);
+        bool dup = is_robot ? ag_config_robot(c, name) != NULL
+                            : ag_config_channel(c, name) != NULL;
+        if (dup)
+          err_add(e, line, "%s '%s' is declared twice", kind, name);
+        if (lua_isnil(L, t)) {
+          err_add(e, line, "%s '%s' has no settings: write %s \"%s\" { ... }", kind, name,
+                  kind, name);
+        } else if (is_robot && !dup) {
+          ag_robot *r = &c->robots[c->nrobots++];
+          r->name = strdup(name);
+          r->line = line;
+          load_robot(L, t, r, c, e);
+        } else if (!dup) {
+          ag_channel *ch = &c->channels[c->nchannels++];
+          ch->name = strdup(name);
+          ch->line = line;
+          load_channel(L, t, ch, c, e);
+        }
+      }
+      lua_settop(L, decls);
+    }
+  }
+  for (size_t i = 0; i < c->nrobots; i++)
+    for (char **a2 = c->robots[i].alert; a2 && *a2; a2++)
+      if (!ag_config_channel(c, *a2))
+        err_add(e, c->robots[i].line, "robot '%s': alert channel '%s' is not declared "
+                                      "(channel \"%s\" { ... })",
+                c->robots[i].name, *a2, *a2);
+  return 0;
+}
+
+static void err_take(errlist *e, const char *m)
+{
+  char **v = realloc(e->v, (e->n + 1) * sizeof *v);
+  if (!v)
+    return;
+  e->v = v;
+  char *s = strdup(m ? m : "error in the configuration");
+  if (s)
+    e->v[e->n++] = s;
+}
+
+/* Runs the configuration and reads it: the loader's child process (ag_config_load). The
+ * Lua state is left to the process's exit: closing it would run the script's finalizers. */
+static ag_config *load_here(const char *path, int flags, errlist *e)
+{
   ag_config *c = calloc(1, sizeof *c);
   lua_State *L = rt_sandbox_newstate(CFG_MEM_LIMIT);
   if (!c || !L) {
-    fprintf(errf, "%s: out of memory\n", path);
+    err_add(e, 0, "out of memory");
     free(c);
-    rt_sandbox_close(L);
     return NULL;
   }
   c->path = strdup(path);
@@ -592,7 +787,7 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
   } else {
     c->dir = strdup(".");
   }
-  lua_pushlightuserdata(L, &e);
+  lua_pushlightuserdata(L, e);
   lua_setfield(L, LUA_REGISTRYINDEX, "ag.errs");
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "ag.decls");
@@ -602,7 +797,7 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
   clock_gettime(CLOCK_MONOTONIC, &ts);
   lua_pushnumber(L, ts.tv_sec + ts.tv_nsec / 1e9 + CFG_TIME_LIMIT);
   lua_setfield(L, LUA_REGISTRYINDEX, "ag.deadline");
-  lua_sethook(L, count_hook, LUA_MASKCOUNT, 10000);
+  lua_sethook(L, cfg_hook, LUA_MASKCOUNT | LUA_MASKLINE, 10000);
 
   rt_sandbox_push_env(L);
   int env = lua_gettop(L);
@@ -624,84 +819,323 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
   if (st == LUA_OK)
     st = lua_pcall(L, 0, 0, 0);
   if (st != LUA_OK) {
-    const char *m = lua_tostring(L, -1);
-    char *s = strdup(m ? m : "error in the configuration");
     /* A missing file: "cannot open X" has no line; the rest carry file:line already. */
-    char **v = realloc(e.v, (e.n + 1) * sizeof *v);
-    if (v) {
-      e.v = v;
-      e.v[e.n++] = s;
-    } else {
-      free(s);
-    }
-    goto done;
+    err_take(e, lua_tostring(L, -1));
+    return c;
   }
-  globals(L, env, c, &e, flags);
+  extract_args a = {c, e, flags};
+  lua_pushcfunction(L, l_extract);
+  lua_pushlightuserdata(L, &a);
+  lua_pushvalue(L, env);
+  if (lua_pcall(L, 2, 0, 0) != LUA_OK)
+    err_add(e, 0, "reading the settings failed: %s",
+            lua_tostring(L, -1) ? lua_tostring(L, -1) : "error object is not a string");
+  return c;
+}
 
-  /* Declarations: channels first, so robots can name channels declared after them. */
-  lua_getfield(L, LUA_REGISTRYINDEX, "ag.decls");
-  int decls = lua_gettop(L);
-  size_t nd = lua_rawlen(L, decls);
-  c->robots = calloc(nd + 1, sizeof *c->robots);
-  c->channels = calloc(nd + 1, sizeof *c->channels);
-  for (int pass = 0; pass < 2; pass++) {
-    for (size_t i = 1; i <= nd; i++) {
-      lua_rawgeti(L, decls, (lua_Integer)i);
-      int d = lua_gettop(L);
-      lua_getfield(L, d, "kind");
-      bool is_robot = strcmp(lua_tostring(L, -1), "robot") == 0;
-      lua_getfield(L, d, "name");
-      const char *name = lua_tostring(L, -1);
-      lua_getfield(L, d, "line");
-      int line = (int)lua_tointeger(L, -1);
-      lua_getfield(L, d, "t");
-      int t = lua_gettop(L);
-      if (is_robot == (pass == 1)) {
-        const char *kind = is_robot ? "robot" : "channel";
-        if (!valid_name(name))
-          err_add(&e, line, "%s name '%s': use letters, digits, '-', '_' and '.' (at most 64)",
-                  kind, name);
-        bool dup = is_robot ? ag_config_robot(c, name) != NULL
-                            : ag_config_channel(c, name) != NULL;
-        if (dup)
-          err_add(&e, line, "%s '%s' is declared twice", kind, name);
-        if (lua_isnil(L, t)) {
-          err_add(&e, line, "%s '%s' has no settings: write %s \"%s\" { ... }", kind, name,
-                  kind, name);
-        } else if (is_robot && !dup) {
-          ag_robot *r = &c->robots[c->nrobots++];
-          r->name = strdup(name);
-          r->line = line;
-          load_robot(L, t, r, c, &e);
-        } else if (!dup) {
-          ag_channel *ch = &c->channels[c->nchannels++];
-          ch->name = strdup(name);
-          ch->line = line;
-          load_channel(L, t, ch, c, &e);
-        }
-      }
-      lua_settop(L, decls);
-    }
+/* ---- the loader's child process and what it hands back (JSON on a pipe) ---- */
+
+static void j_str(cJSON *o, const char *k, const char *v)
+{
+  if (v)
+    cJSON_AddStringToObject(o, k, v);
+}
+
+static void j_list(cJSON *o, const char *k, char **v)
+{
+  if (!v)
+    return;
+  cJSON *a = cJSON_AddArrayToObject(o, k);
+  for (; *v; v++)
+    cJSON_AddItemToArray(a, cJSON_CreateString(*v));
+}
+
+static cJSON *config_to_json(const ag_config *c)
+{
+  cJSON *o = cJSON_CreateObject();
+  j_str(o, "path", c->path);
+  j_str(o, "dir", c->dir);
+  j_str(o, "state", c->state);
+  j_str(o, "listen", c->listen);
+  j_str(o, "token_file", c->token_file);
+  j_str(o, "public_url", c->public_url);
+  cJSON_AddNumberToObject(o, "max_parallel", c->max_parallel);
+  cJSON *rs = cJSON_AddArrayToObject(o, "robots");
+  for (size_t i = 0; i < c->nrobots; i++) {
+    const ag_robot *r = &c->robots[i];
+    cJSON *x = cJSON_CreateObject();
+    j_str(x, "name", r->name);
+    cJSON_AddNumberToObject(x, "line", r->line);
+    j_str(x, "script", r->script);
+    j_str(x, "baseline", r->baseline);
+    j_str(x, "schedule", r->schedule);
+    j_str(x, "tz", r->tz);
+    cJSON_AddNumberToObject(x, "timeout", r->timeout);
+    j_list(x, "params", r->params);
+    j_list(x, "alert", r->alert);
+    cJSON_AddBoolToObject(x, "alert_drift", r->alert_drift);
+    cJSON_AddBoolToObject(x, "alert_failure", r->alert_failure);
+    cJSON_AddBoolToObject(x, "catch_up", r->catch_up);
+    cJSON_AddBoolToObject(x, "enabled", r->enabled);
+    j_str(x, "screen", r->screen);
+    cJSON_AddItemToArray(rs, x);
   }
-  for (size_t i = 0; i < c->nrobots; i++)
-    for (char **a = c->robots[i].alert; a && *a; a++)
-      if (!ag_config_channel(c, *a))
-        err_add(&e, c->robots[i].line, "robot '%s': alert channel '%s' is not declared "
-                                       "(channel \"%s\" { ... })",
-                c->robots[i].name, *a, *a);
+  cJSON *cs = cJSON_AddArrayToObject(o, "channels");
+  for (size_t i = 0; i < c->nchannels; i++) {
+    const ag_channel *ch = &c->channels[i];
+    cJSON *x = cJSON_CreateObject();
+    j_str(x, "name", ch->name);
+    cJSON_AddNumberToObject(x, "line", ch->line);
+    j_str(x, "webhook", ch->webhook);
+    j_list(x, "email_to", ch->email_to);
+    j_str(x, "email_from", ch->email_from);
+    j_str(x, "smtp", ch->smtp);
+    j_str(x, "smtp_user", ch->smtp_user);
+    j_str(x, "smtp_password_file", ch->smtp_password_file);
+    cJSON_AddBoolToObject(x, "syslog", ch->syslog);
+    cJSON_AddItemToArray(cs, x);
+  }
+  return o;
+}
 
-done:
-  rt_sandbox_close(L);
-  if (e.n) {
-    for (size_t i = 0; i < e.n; i++) {
-      fprintf(errf, "%s\n", e.v[i]);
-      free(e.v[i]);
-    }
-    free(e.v);
+static char *g_str(const cJSON *o, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsString(v) ? strdup(v->valuestring) : NULL;
+}
+
+static char **g_list(const cJSON *o, const char *k)
+{
+  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, k), *x;
+  if (!cJSON_IsArray(a))
+    return NULL;
+  char **v = calloc((size_t)cJSON_GetArraySize(a) + 1, sizeof *v);
+  size_t n = 0;
+  cJSON_ArrayForEach(x, a) if (v && cJSON_IsString(x)) v[n++] = strdup(x->valuestring);
+  return v;
+}
+
+static double g_num(const cJSON *o, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static bool g_bool(const cJSON *o, const char *k)
+{
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
+}
+
+static ag_config *config_from_json(const cJSON *o)
+{
+  ag_config *c = calloc(1, sizeof *c);
+  if (!c)
+    return NULL;
+  c->path = g_str(o, "path");
+  c->dir = g_str(o, "dir");
+  c->state = g_str(o, "state");
+  c->listen = g_str(o, "listen");
+  c->token_file = g_str(o, "token_file");
+  c->public_url = g_str(o, "public_url");
+  c->max_parallel = (int)g_num(o, "max_parallel");
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "robots"), *x;
+  const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "channels");
+  c->robots = calloc((size_t)cJSON_GetArraySize(rs) + 1, sizeof *c->robots);
+  c->channels = calloc((size_t)cJSON_GetArraySize(cs) + 1, sizeof *c->channels);
+  if (!c->robots || !c->channels) {
     ag_config_free(c);
     return NULL;
   }
-  free(e.v);
+  cJSON_ArrayForEach(x, rs)
+  {
+    ag_robot *r = &c->robots[c->nrobots++];
+    r->name = g_str(x, "name");
+    r->line = (int)g_num(x, "line");
+    r->script = g_str(x, "script");
+    r->baseline = g_str(x, "baseline");
+    r->schedule = g_str(x, "schedule");
+    char err[256];
+    if (r->schedule)
+      ag_cron_parse(r->schedule, &r->cron, err, sizeof err);
+    r->tz = g_str(x, "tz");
+    r->timeout = g_num(x, "timeout");
+    r->params = g_list(x, "params");
+    r->alert = g_list(x, "alert");
+    r->alert_drift = g_bool(x, "alert_drift");
+    r->alert_failure = g_bool(x, "alert_failure");
+    r->catch_up = g_bool(x, "catch_up");
+    r->enabled = g_bool(x, "enabled");
+    r->screen = g_str(x, "screen");
+    if (!r->params)
+      r->params = calloc(1, sizeof *r->params);
+    if (!r->alert)
+      r->alert = calloc(1, sizeof *r->alert);
+  }
+  cJSON_ArrayForEach(x, cs)
+  {
+    ag_channel *ch = &c->channels[c->nchannels++];
+    ch->name = g_str(x, "name");
+    ch->line = (int)g_num(x, "line");
+    ch->webhook = g_str(x, "webhook");
+    ch->email_to = g_list(x, "email_to");
+    ch->email_from = g_str(x, "email_from");
+    ch->smtp = g_str(x, "smtp");
+    ch->smtp_user = g_str(x, "smtp_user");
+    ch->smtp_password_file = g_str(x, "smtp_password_file");
+    ch->syslog = g_bool(x, "syslog");
+  }
+  return c;
+}
+
+static void write_all(int fd, const char *s, size_t n)
+{
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0)
+      return;
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+static _Noreturn void loader_child(const char *path, int flags, int fd)
+{
+  errlist e = {.file = path};
+  ag_config *c = load_here(path, flags, &e);
+  cJSON *o = cJSON_CreateObject();
+  cJSON *errs = cJSON_AddArrayToObject(o, "errors");
+  for (size_t i = 0; i < e.n; i++)
+    cJSON_AddItemToArray(errs, cJSON_CreateString(e.v[i]));
+  if (c && !e.n)
+    cJSON_AddItemToObject(o, "config", config_to_json(c));
+  char *text = cJSON_PrintUnformatted(o);
+  if (text)
+    write_all(fd, text, strlen(text));
+  _exit(text ? 0 : 3);
+}
+
+/* The configuration is a program: it runs in a child process with a deadline, so a loop in
+ * a finalizer or a pattern that backtracks for ever (where no Lua hook fires), or anything
+ * that crashes Lua, ends as an error with the line it was at, never as a hung or aborted
+ * agent. What it configured comes back as JSON on a pipe. */
+ag_config *ag_config_load(const char *path, int flags, FILE *errf)
+{
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat fst;
+  if (fd < 0) {
+    fprintf(errf, "%s: cannot open %s: %s\n", path, path, strerror(errno));
+    return NULL;
+  }
+  if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+    fprintf(errf, "%s: not a regular file\n", path);
+    close(fd);
+    return NULL;
+  }
+  close(fd);
+  int *line = mmap(NULL, sizeof *line, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                   -1, 0);
+  int pfd[2];
+  if (line == MAP_FAILED || pipe(pfd) != 0) {
+    fprintf(errf, "%s: cannot start the configuration loader: %s\n", path, strerror(errno));
+    if (line != MAP_FAILED)
+      munmap(line, sizeof *line);
+    return NULL;
+  }
+  *line = 0;
+  fcntl(pfd[0], F_SETFD, FD_CLOEXEC);
+  fcntl(pfd[1], F_SETFD, FD_CLOEXEC);
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(pfd[0]);
+    g_line = line;
+    loader_child(path, flags, pfd[1]);
+  }
+  close(pfd[1]);
+  if (pid < 0) {
+    fprintf(errf, "%s: cannot start the configuration loader: %s\n", path, strerror(errno));
+    close(pfd[0]);
+    munmap(line, sizeof *line);
+    return NULL;
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&buf, &len);
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  double end = ts.tv_sec + ts.tv_nsec / 1e9 + CFG_KILL_AFTER;
+  bool timed_out = false, too_big = false;
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double left = end - (ts.tv_sec + ts.tv_nsec / 1e9);
+    if (left <= 0) {
+      timed_out = true;
+      break;
+    }
+    struct pollfd pf = {pfd[0], POLLIN, 0};
+    int pr = poll(&pf, 1, (int)(left * 1000) + 1);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    if (pr <= 0)
+      continue;
+    char tmp[8192];
+    ssize_t n = read(pfd[0], tmp, sizeof tmp);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    if (len + (size_t)n > CFG_MAX_RESULT) {
+      too_big = true;
+      break;
+    }
+    if (mem)
+      fwrite(tmp, 1, (size_t)n, mem);
+  }
+  close(pfd[0]);
+  if (timed_out || too_big)
+    kill(pid, SIGKILL);
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+    ;
+  if (mem)
+    fclose(mem);
+  int at = *line;
+  munmap(line, sizeof *line);
+  char where[64] = "";
+  if (at > 0)
+    snprintf(where, sizeof where, "%d:", at);
+  cJSON *o = !timed_out && !too_big && WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && buf
+                 ? cJSON_Parse(buf)
+                 : NULL;
+  free(buf);
+  if (!o) {
+    if (timed_out)
+      fprintf(errf, "%s:%s the configuration did not finish within %d s (a loop in a __gc "
+                    "finalizer, or a pattern that backtracks without end?); it was last at "
+                    "this line\n",
+              path, where, (int)CFG_KILL_AFTER);
+    else if (WIFSIGNALED(ws))
+      fprintf(errf, "%s:%s loading the configuration crashed (signal %d); it was last at "
+                    "this line\n",
+              path, where, WTERMSIG(ws));
+    else
+      fprintf(errf, "%s:%s loading the configuration failed (%s)\n", path, where,
+              too_big ? "too large a result" : "no result");
+    return NULL;
+  }
+  const cJSON *errs = cJSON_GetObjectItemCaseSensitive(o, "errors"), *x;
+  int nerr = 0;
+  cJSON_ArrayForEach(x, errs) if (cJSON_IsString(x))
+  {
+    fprintf(errf, "%s\n", x->valuestring);
+    nerr++;
+  }
+  const cJSON *cj = cJSON_GetObjectItemCaseSensitive(o, "config");
+  ag_config *c = nerr == 0 && cJSON_IsObject(cj) ? config_from_json(cj) : NULL;
+  if (!c && nerr == 0)
+    fprintf(errf, "%s: loading the configuration failed (out of memory)\n", path);
+  cJSON_Delete(o);
   return c;
 }
 

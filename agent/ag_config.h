@@ -58,7 +58,10 @@ typedef struct ag_config {
 } ag_config;
 
 /* Loads and validates. On failure returns NULL and prints every error to `errf`, one
- * "file:line: message" a line. With AG_CFG_WEB the token file is checked too (the pages
+ * "file:line: message" a line. The configuration runs in a child process with a deadline
+ * (5 s for Lua, killed at 8 s: also a loop in a finalizer or a pattern that backtracks for
+ * ever, where no Lua hook fires) and its settings are read with raw access under
+ * lua_pcall; what it configured comes back as JSON on a pipe. The file must be regular. With AG_CFG_WEB the token file is checked too (the pages
  * need it; `--once` does not). */
 enum { AG_CFG_WEB = 1 };
 ag_config *ag_config_load(const char *path, int flags, FILE *errf);
@@ -67,8 +70,10 @@ void ag_config_free(ag_config *c);
 ag_robot *ag_config_robot(ag_config *c, const char *name);
 ag_channel *ag_config_channel(ag_config *c, const char *name);
 
-/* Reads the token file: it must be owned by us and readable by nobody else. Returns a
- * malloc'd token (whitespace trimmed) or NULL with err. */
+/* Reads the token file: a regular file owned by us, readable by nobody else, at most
+ * AG_TOKEN_FILE_MAX bytes (read whole, never cut). Returns a malloc'd token (whitespace
+ * trimmed) or NULL with err. */
+#define AG_TOKEN_FILE_MAX 4096
 char *ag_token_read(const char *path, char *err, size_t errlen);
 
 #endif

@@ -1,11 +1,13 @@
 #include "ag_cron.h"
 
 #include <ctype.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const field_names[5] = {"minute", "hour", "day-of-month", "month",
                                            "day-of-week"};
@@ -249,8 +251,18 @@ bool ag_tz_valid(const char *tz)
   const char *dir = getenv("TZDIR");
   char path[1024];
   snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : "/usr/share/zoneinfo", tz);
+  /* A zone is a TZif file: zone.tab, tzdata.zi and the like are regular files too, and
+   * glibc would run in UTC with them without a word. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return false;
   struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+  char magic[4];
+  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            read(fd, magic, sizeof magic) == (ssize_t)sizeof magic &&
+            memcmp(magic, "TZif", 4) == 0;
+  close(fd);
+  return ok;
 }
 
 /* Has the wall-clock time of t already happened at an earlier instant (clocks put back)? */

@@ -123,7 +123,7 @@ long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger,
 int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri)
 {
   sqlite3_stmt *st = prep(db, "UPDATE runs SET finished=?, status=?, exit_code=?, run_dir=?, "
-                              "steps=?, error=? WHERE id=?");
+                              "steps=?, error=? WHERE id=? AND status='running'");
   if (!st)
     return -1;
   sqlite3_bind_double(st, 1, ri->finished);
@@ -139,7 +139,9 @@ int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri)
   else
     sqlite3_bind_null(st, 6);
   sqlite3_bind_int64(st, 7, id);
-  return step_done(db, st);
+  if (step_done(db, st) != 0)
+    return -1;
+  return sqlite3_changes(db) > 0 ? 1 : 0;
 }
 
 bool ag_db_sched_get(sqlite3 *db, const char *robot, time_t *t)

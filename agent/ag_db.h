@@ -29,6 +29,8 @@ typedef struct ag_runinfo {
   double finished;
 } ag_runinfo;
 
+/* Records the end of a run still "running": returns 1, or 0 when its end was recorded
+ * already (it is written once), -1 on a database error. */
 int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri);
 
 /* The last scheduled time we started (or skipped) the robot for; false when none. */

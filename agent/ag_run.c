@@ -290,20 +290,45 @@ static char *find_run_dir(ag_ctx *x, const char *robot, double since)
   return best;
 }
 
-/* Records the end of a run and its alert in one transaction. */
-static void record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, int code,
-                       double since, const char *why)
+/* The run folder's run.json, or NULL. */
+static cJSON *read_run_json(const char *dir)
+{
+  if (!dir)
+    return NULL;
+  char *p = join(dir, "run.json");
+  char *text = p ? ag_read_file(p, 16 << 20, NULL) : NULL;
+  cJSON *rj = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  free(p);
+  return rj;
+}
+
+/* Records the end of a run and its alert in one transaction, once: a run whose end is
+ * recorded already is left as it is. 0 when recorded (now or before), -1 when the database
+ * refused it (busy, full): nothing was written and the caller tries again. `status` NULL:
+ * the status the run folder gives, if the run finished, else "interrupted". */
+static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, int code,
+                      double since, const char *why)
 {
   ag_runinfo ri = {.status = status, .exit_code = code, .finished = ag_time()};
   char *dir = r ? find_run_dir(x, r->name, since) : NULL;
   ri.run_dir = dir;
-  cJSON *rj = NULL;
-  if (dir) {
-    char *p = join(dir, "run.json");
-    char *text = p ? ag_read_file(p, 16 << 20, NULL) : NULL;
-    rj = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    free(p);
+  cJSON *rj = read_run_json(dir);
+  const cJSON *js = cJSON_GetObjectItemCaseSensitive(rj, "status");
+  const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rj, "exit_code");
+  bool from_folder = false;
+  if (!status) {
+    static const char *const final[] = {"passed", "failed", "drift", "error", "timeout", NULL};
+    for (const char *const *f = final; cJSON_IsString(js) && cJSON_IsNumber(jc) && *f; f++)
+      if (strcmp(js->valuestring, *f) == 0) {
+        ri.status = *f;
+        ri.exit_code = (int)jc->valuedouble;
+        from_folder = true;
+      }
+    if (!from_folder) {
+      ri.status = "interrupted";
+      ri.exit_code = 130;
+    }
   }
   /* run.json format 2 counts the steps; format 1 listed them */
   const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rj, "steps");
@@ -311,6 +336,9 @@ static void record_end(ag_ctx *x, long long id, ag_robot *r, const char *status,
              : cJSON_IsNumber(steps) ? (int)steps->valuedouble
                                      : 0;
   const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
+  if (from_folder)
+    why = "the agent stopped before it recorded the end; status and exit code from the run's "
+          "folder";
   char *msg = NULL;
   if (why && cJSON_IsString(e)) {
     if (ag_asprintf(&msg, "%s; %s", why, e->valuestring) < 0)
@@ -321,71 +349,106 @@ static void record_end(ag_ctx *x, long long id, ag_robot *r, const char *status,
     msg = strdup(e->valuestring);
   }
   ri.error = msg;
-  ag_db_exec(x->db, "BEGIN IMMEDIATE");
-  int rc = ag_db_run_finish(x->db, id, &ri);
-  int na = r ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
-  if (rc == 0 && na >= 0)
-    ag_db_exec(x->db, "COMMIT");
-  else
-    ag_db_exec(x->db, "ROLLBACK");
-  if (na > 0)
+  int na = 0, rc = -1;
+  if (ag_db_exec(x->db, "BEGIN IMMEDIATE") == 0) {
+    int done = ag_db_run_finish(x->db, id, &ri);
+    na = done == 1 && r ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
+    if (done >= 0 && na >= 0 && ag_db_exec(x->db, "COMMIT") == 0) {
+      rc = 0;
+      if (done == 0)
+        na = 0;
+    }
+    if (rc != 0 && !sqlite3_get_autocommit(x->db))
+      ag_db_exec(x->db, "ROLLBACK");
+  }
+  if (rc == 0 && na > 0)
     ag_outbox_kick();
-  fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d)%s%s\n", id,
-          r ? r->name : "?", status, code, dir ? ", run folder " : "", dir ? dir : "");
+  if (rc == 0)
+    fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d)%s%s\n", id,
+            r ? r->name : "?", ri.status, ri.exit_code, dir ? ", run folder " : "",
+            dir ? dir : "");
   free(msg);
   free(dir);
   cJSON_Delete(rj);
+  return rc;
 }
 
 void ag_run_stop(ag_child *ch)
 {
-  if (ch->pid > 0 && !ch->term_at) {
+  if (ch->pid > 0 && !ch->term_at && !ch->reaped) {
     kill(-ch->pid, SIGTERM);
     ch->term_at = ag_mono();
   }
+  if (!ch->stopping)
+    ch->give_up_at = ag_mono() + 30;
   ch->stopping = true;
 }
 
 bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
 {
-  int st;
-  pid_t w = waitpid(ch->pid, &st, WNOHANG);
-  if (w == 0) {
-    double now = ag_mono();
-    if (!ch->term_at && now > ch->mono_start + ch->r->timeout) {
-      fprintf(stderr, "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
-                      "it\n",
-              ch->id, ch->r->name, ch->r->timeout);
-      ch->timed_out = true;
-      kill(-ch->pid, SIGTERM);
-      ch->term_at = now;
-    } else if (ch->term_at && now > ch->term_at + 10) {
-      kill(-ch->pid, SIGKILL);
+  if (!ch->reaped) {
+    int st;
+    pid_t w = waitpid(ch->pid, &st, WNOHANG);
+    if (w == 0) {
+      double now = ag_mono();
+      if (!ch->term_at && now > ch->mono_start + ch->r->timeout) {
+        fprintf(stderr, "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
+                        "it\n",
+                ch->id, ch->r->name, ch->r->timeout);
+        ch->timed_out = true;
+        kill(-ch->pid, SIGTERM);
+        ch->term_at = now;
+      } else if (ch->term_at && now > ch->term_at + 10) {
+        kill(-ch->pid, SIGKILL);
+      }
+      return false;
     }
+    int c = 4;
+    if (w == ch->pid) {
+      if (WIFEXITED(st))
+        c = WEXITSTATUS(st);
+      else if (WIFSIGNALED(st))
+        c = 128 + WTERMSIG(st);
+    }
+    kill(-ch->pid, SIGKILL); /* anything left in its group */
+    ch->reaped = true;
+    ch->code = c;
+  }
+  double now = ag_mono();
+  if (now < ch->retry_at)
     return false;
-  }
-  int c = 4;
-  if (w == ch->pid) {
-    if (WIFEXITED(st))
-      c = WEXITSTATUS(st);
-    else if (WIFSIGNALED(st))
-      c = 128 + WTERMSIG(st);
-  }
-  kill(-ch->pid, SIGKILL); /* anything left in its group */
-  const char *status = ch->timed_out ? "timeout" : ag_status_of(c);
+  const char *status = ch->timed_out ? "timeout" : ag_status_of(ch->code);
   char why[128] = "";
   if (ch->timed_out)
     snprintf(why, sizeof why, "the run exceeded its %.0f s timeout and was stopped",
              ch->r->timeout);
   else if (ch->stopping)
     snprintf(why, sizeof why, "the agent was stopped during the run");
-  record_end(x, ch->id, ch->r, status, c, ch->started_real, why[0] ? why : NULL);
+  if (record_end(x, ch->id, ch->r, status, ch->code, ch->started_real,
+                 why[0] ? why : NULL) != 0) {
+    if (ch->stopping && now > ch->give_up_at) {
+      fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d), but the database does not "
+                      "take its end: the next start of the agent records it from the run "
+                      "folder\n",
+              ch->id, ch->r->name, status, ch->code);
+      if (code)
+        *code = ch->timed_out ? 1 : ch->code;
+      return true;
+    }
+    int wait = ch->attempts < 5 ? 1 << ch->attempts : 30;
+    ch->attempts++;
+    ch->retry_at = now + wait;
+    fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d), but the database does not "
+                    "take its end yet (busy or disk full): attempt %d, retrying in %d s\n",
+            ch->id, ch->r->name, status, ch->code, ch->attempts, wait);
+    return false;
+  }
   if (code)
-    *code = ch->timed_out ? 1 : c;
+    *code = ch->timed_out ? 1 : ch->code;
   return true;
 }
 
-void ag_run_recover(ag_ctx *x)
+void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(x->db, "SELECT id, robot, started FROM runs WHERE status='running'",
@@ -411,15 +474,27 @@ void ag_run_recover(ag_ctx *x)
   sqlite3_finalize(st);
   for (size_t i = 0; i < n; i++) {
     ag_robot *r = ag_config_robot(x->cfg, v[i].robot);
-    /* The run ended with the agent (PR_SET_PDEATHSIG); its folder says how far it got. */
+    /* The run ended with the agent (PR_SET_PDEATHSIG), or finished while the database
+     * refused its end: its folder says how far it got. */
     double since = v[i].started - (ag_time() - (double)time(NULL));
-    if (r) {
-      record_end(x, v[i].id, r, "interrupted", 130, since,
-                 "the agent stopped while the run was in progress");
-    } else {
-      ag_runinfo ri = {.status = "interrupted", .exit_code = 130, .finished = ag_time(),
-                       .error = "the agent stopped while the run was in progress"};
-      ag_db_run_finish(x->db, v[i].id, &ri);
+    for (int attempt = 0; !*stop; attempt++) {
+      int rc;
+      if (r) {
+        rc = record_end(x, v[i].id, r, NULL, 0, since,
+                        "the agent stopped while the run was in progress");
+      } else {
+        ag_runinfo ri = {.status = "interrupted", .exit_code = 130, .finished = ag_time(),
+                         .error = "the agent stopped while the run was in progress"};
+        rc = ag_db_run_finish(x->db, v[i].id, &ri) < 0 ? -1 : 0;
+      }
+      if (rc == 0)
+        break;
+      int wait = attempt < 5 ? 1 << attempt : 30;
+      fprintf(stderr, "vagt agent: run %lld: the database does not take its end yet (busy "
+                      "or disk full): retrying in %d s\n",
+              v[i].id, wait);
+      for (int s = 0; s < wait * 10 && !*stop; s++)
+        usleep(100 * 1000);
     }
     free(v[i].robot);
   }

@@ -8,6 +8,7 @@
 #ifndef AG_RUN_H
 #define AG_RUN_H
 
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -34,6 +35,11 @@ typedef struct ag_child {
   double term_at;      /* monotonic time SIGTERM was sent, 0 = not yet */
   bool timed_out;
   bool stopping;       /* the agent is shutting down */
+  bool reaped;         /* it has ended; its end is being recorded */
+  int code;            /* its exit status, once reaped */
+  int attempts;        /* to record its end */
+  double retry_at;     /* monotonic time of the next attempt */
+  double give_up_at;   /* stopping: monotonic time to leave it to the next start */
 } ag_child;
 
 /* Sets up the state folder and database. Returns 0 or -1 with err. */
@@ -45,14 +51,20 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
                  char *err, size_t errlen);
 
 /* Checks a started run without blocking and enforces its timeout. Returns true once it has
- * ended and been recorded; *code gets the exit status for `--once` (a timeout is 1). */
+ * ended and been recorded; *code gets the exit status for `--once` (a timeout is 1). When
+ * the database refuses the run's end (busy past its timeout, disk full) the run stays
+ * "running" and its end is tried again on later calls, backing off up to 30 s, until the
+ * database accepts it. An agent that is stopping gives up after 30 s: the next start
+ * records the end from the run's folder (ag_run_recover). */
 bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code);
 
 /* Asks a run to stop (agent shutdown): SIGTERM now, SIGKILL 10 s later via ag_run_poll. */
 void ag_run_stop(ag_child *ch);
 
-/* Runs left "running" by an agent that died: recorded as "interrupted" (with an alert). */
-void ag_run_recover(ag_ctx *x);
+/* Runs left "running" by an agent that died: recorded with the status their run folder
+ * gives when the run finished (its real status and exit code), else "interrupted"; with
+ * their alert. Retries until the database accepts it or *stop is set. */
+void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop);
 
 /* Status word of an exit code: passed, failed, error, drift, interrupted. */
 const char *ag_status_of(int code);

@@ -63,11 +63,45 @@ void ag_uuid(char *buf, size_t n)
            b[15]);
 }
 
+void ag_stable_id(const char *text, char *buf, size_t n)
+{
+  unsigned long long h[2] = {0xcbf29ce484222325ULL, 0x84222325cbf29ce4ULL};
+  for (int lane = 0; lane < 2; lane++)
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+      h[lane] ^= *p;
+      h[lane] *= 0x100000001b3ULL;
+      h[lane] ^= h[lane] >> (29 + lane * 3); /* the lanes diverge beyond their seeds */
+    }
+  unsigned char b[16];
+  for (int i = 0; i < 8; i++) {
+    b[i] = (unsigned char)(h[0] >> (56 - 8 * i));
+    b[8 + i] = (unsigned char)(h[1] >> (56 - 8 * i));
+  }
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x80);
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+  snprintf(buf, n,
+           "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+           b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+           b[15]);
+}
+
 char *ag_read_file(const char *path, size_t max, size_t *len)
 {
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  /* Regular files only, opened without blocking: a FIFO or a device put in a run folder
+   * must not hang the agent that reads its run.json or alert.json. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0)
     return NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return NULL;
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return NULL;
+  }
   char *buf = malloc(max + 1);
   size_t n = buf ? fread(buf, 1, max, f) : 0;
   fclose(f);

@@ -15,7 +15,13 @@ void ag_rfc3339(double t, char *buf, size_t n);
 /* A random id (UUID version 4 text). */
 void ag_uuid(char *buf, size_t n);
 
-/* Reads a whole file of at most `max` bytes, NUL-terminated; NULL on error. */
+/* An id that is a function of `text` alone (128 bits of two FNV-1a lanes, written as a
+ * UUID, version 8): the same input gives the same id in any process, on any machine. Not
+ * a secret: for de-duplication only. */
+void ag_stable_id(const char *text, char *buf, size_t n);
+
+/* Reads a regular file, at most `max` bytes of it, NUL-terminated; NULL on error or when
+ * the path is not a regular file (a FIFO or device is never opened for blocking reads). */
 char *ag_read_file(const char *path, size_t max, size_t *len);
 
 

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +30,124 @@ static sqlite3 *g_db;
 static ag_ctx *g_x;
 static char *g_token;
 static char *g_state_real; /* realpath of the state folder */
+static pthread_mutex_t g_pending_mu = PTHREAD_MUTEX_INITIALIZER;
+static int g_pending;                     /* approvals running in their threads */
+static volatile sig_atomic_t g_stopping;  /* ag_web_stop: end them now */
+
+/* ---- a request, and the sessions that protect the forms ---- */
+
+/* One request: what its body's form said (the form token), and the session its pages
+ * carry. Lives from MHD's first call for the request to its completion notice. */
+typedef struct {
+  struct MHD_PostProcessor *pp;
+  char csrf[80];
+  size_t csrf_len;
+  char form[40];        /* the session's form token for the forms of this page */
+  char new_sid[40];     /* a session made for this request: set its cookie */
+  /* Approve runs in a thread of its own while MHD holds the connection suspended; the
+   * thread leaves the reply here and resumes it. */
+  struct MHD_Connection *conn;
+  long long approve_id;
+  bool reply_ready;
+  unsigned reply_code;
+  const char *reply_type;
+  char *reply;
+  size_t reply_len;
+} req;
+
+/* A browser session (the cookie vagt_session) and its form token. The token is written into
+ * every form; a POST that authenticated by cookie must carry it back, so another site
+ * cannot submit the forms in an operator's browser (SameSite=Strict does not stop a page
+ * served from another port of the same host: same site). Kept in memory: after a restart
+ * the next page view starts a new session. */
+#define NSESS 64
+static struct {
+  char sid[40], form[40];
+  double used;
+} g_sess[NSESS];
+static pthread_mutex_t g_sess_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static bool same_secret(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  unsigned char d = (unsigned char)(la != lb);
+  for (size_t i = 0; i < lb; i++)
+    d |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
+  return d == 0;
+}
+
+/* The form token of session `sid`, or a new session (rq->new_sid) when it is unknown. */
+static void session_for(const char *sid, req *rq)
+{
+  pthread_mutex_lock(&g_sess_mu);
+  size_t oldest = 0;
+  for (size_t i = 0; i < NSESS; i++) {
+    if (sid && g_sess[i].sid[0] && same_secret(sid, g_sess[i].sid)) {
+      g_sess[i].used = ag_mono();
+      snprintf(rq->form, sizeof rq->form, "%s", g_sess[i].form);
+      pthread_mutex_unlock(&g_sess_mu);
+      return;
+    }
+    if (g_sess[i].used < g_sess[oldest].used)
+      oldest = i;
+  }
+  ag_uuid(g_sess[oldest].sid, sizeof g_sess[oldest].sid);
+  ag_uuid(g_sess[oldest].form, sizeof g_sess[oldest].form);
+  g_sess[oldest].used = ag_mono();
+  snprintf(rq->form, sizeof rq->form, "%s", g_sess[oldest].form);
+  snprintf(rq->new_sid, sizeof rq->new_sid, "%s", g_sess[oldest].sid);
+  pthread_mutex_unlock(&g_sess_mu);
+}
+
+static bool form_token_ok(const char *sid, const char *form)
+{
+  bool ok = false;
+  pthread_mutex_lock(&g_sess_mu);
+  for (size_t i = 0; sid && form && *form && i < NSESS && !ok; i++)
+    ok = g_sess[i].sid[0] && same_secret(sid, g_sess[i].sid) &&
+         same_secret(form, g_sess[i].form);
+  pthread_mutex_unlock(&g_sess_mu);
+  return ok;
+}
+
+static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *filename, const char *content_type,
+                                  const char *transfer_encoding, const char *data,
+                                  uint64_t off, size_t size)
+{
+  (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
+  req *rq = cls;
+  if (strcmp(key, "csrf") == 0) {
+    if (rq->csrf_len + size >= sizeof rq->csrf)
+      return MHD_NO;
+    memcpy(rq->csrf + rq->csrf_len, data, size);
+    rq->csrf_len += size;
+    rq->csrf[rq->csrf_len] = '\0';
+  }
+  return MHD_YES;
+}
+
+static void request_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+  (void)cls, (void)c, (void)toe;
+  req *rq = *con_cls;
+  if (rq) {
+    if (rq->pp)
+      MHD_destroy_post_processor(rq->pp);
+    free(rq->reply);
+    free(rq);
+  }
+  *con_cls = NULL;
+}
+
+/* The hidden field every form carries. */
+static void form_token_field(FILE *f, const req *rq)
+{
+  fputs("<input type=\"hidden\" name=\"csrf\" value=\"", f);
+  rt_html_esc(f, rq->form);
+  fputs("\">", f);
+}
 
 /* ---- helpers ---- */
 
@@ -65,6 +184,29 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, unsigned code, const c
   common_headers(r);
   if (code == MHD_HTTP_UNAUTHORIZED)
     MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"vagt\"");
+  enum MHD_Result ret = MHD_queue_response(c, code, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+/* An HTML page with forms: sends the cookie of a session made for it. */
+static enum MHD_Result send_page(struct MHD_Connection *c, const req *rq, unsigned code,
+                                 char *buf, size_t len)
+{
+  struct MHD_Response *r =
+      MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+  if (!r) {
+    free(buf);
+    return MHD_NO;
+  }
+  MHD_add_response_header(r, "Content-Type", "text/html; charset=utf-8");
+  common_headers(r);
+  if (rq->new_sid[0]) {
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "vagt_session=%s; HttpOnly; SameSite=Strict; Path=/",
+             rq->new_sid);
+    MHD_add_response_header(r, "Set-Cookie", cookie);
+  }
   enum MHD_Result ret = MHD_queue_response(c, code, r);
   MHD_destroy_response(r);
   return ret;
@@ -110,7 +252,7 @@ static void fmt_time(double t, char *buf, size_t n)
 
 /* ---- pages ---- */
 
-static enum MHD_Result page_index(struct MHD_Connection *c)
+static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
 {
   char *buf = NULL;
   size_t len = 0;
@@ -176,7 +318,9 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
     }
     fputs("</td><td><form method=\"post\" action=\"/robots/", f);
     rt_html_esc(f, r->name);
-    fputs("/run\"><button type=\"submit\">Run now</button></form></td></tr>\n", f);
+    fputs("/run\">", f);
+    form_token_field(f, rq);
+    fputs("<button type=\"submit\">Run now</button></form></td></tr>\n", f);
   }
   fputs("</table>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>robot</th><th>trigger</th>"
         "<th>started</th><th>finished</th><th>status</th><th>exit</th><th>steps</th></tr>\n",
@@ -205,7 +349,7 @@ static enum MHD_Result page_index(struct MHD_Connection *c)
   }
   fputs("</table>\n<p><a href=\"/metrics\">metrics</a></p></body></html>\n", f);
   fclose(f);
-  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+  return send_page(c, rq, MHD_HTTP_OK, buf, len);
 }
 
 typedef struct {
@@ -245,7 +389,7 @@ static bool load_run(long long id, runrow *r)
   return found;
 }
 
-static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
+static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const req *rq)
 {
   runrow r;
   if (!load_run(id, &r))
@@ -332,9 +476,10 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
     } else {
       fprintf(f, "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
                  "checked), accept them as the baseline: the next run judges against "
-                 "them.</p><form method=\"post\" action=\"/runs/%lld/approve\"><button "
-                 "type=\"submit\">Approve the new screens</button></form>\n",
+                 "them.</p><form method=\"post\" action=\"/runs/%lld/approve\">",
               id);
+      form_token_field(f, rq);
+      fputs("<button type=\"submit\">Approve the new screens</button></form>\n", f);
     }
   }
   sqlite3_stmt *st = NULL;
@@ -368,7 +513,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id)
   }
   fputs("</body></html>\n", f);
   fclose(f);
-  return send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+  return send_page(c, rq, MHD_HTTP_OK, buf, len);
 }
 
 /* A file of a run's folder: report.html or evidence/NAME. Never outside the state folder. */
@@ -464,7 +609,7 @@ static int run_approve(const char *dir, char *out, size_t outlen)
       memcpy(out + got, tmp, k);
       got += k;
     }
-    if (ag_mono() > end) {
+    if (ag_mono() > end || g_stopping) {
       kill(-pid, SIGKILL);
       break;
     }
@@ -478,15 +623,49 @@ static int run_approve(const char *dir, char *out, size_t outlen)
 
 static pthread_mutex_t approve_mu = PTHREAD_MUTEX_INITIALIZER;
 
-static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id);
+static void approve_reply(req *rq);
 
-/* One approval at a time: two clicks must not run `vagt approve` twice. */
-static enum MHD_Result do_approve(struct MHD_Connection *c, long long id)
+/* `vagt approve` may take minutes: its thread runs it (one approval at a time, so two
+ * clicks never run it twice) while the connection is suspended, and the pages' threads go
+ * on serving everyone else. */
+static void *approve_thread(void *arg)
 {
+  req *rq = arg;
+  struct MHD_Connection *c = rq->conn;
   pthread_mutex_lock(&approve_mu);
-  enum MHD_Result r = do_approve_locked(c, id);
+  approve_reply(rq);
   pthread_mutex_unlock(&approve_mu);
-  return r;
+  rq->reply_ready = true;
+  MHD_resume_connection(c); /* rq belongs to MHD again from here */
+  pthread_mutex_lock(&g_pending_mu);
+  g_pending--;
+  pthread_mutex_unlock(&g_pending_mu);
+  return NULL;
+}
+
+static enum MHD_Result do_approve(struct MHD_Connection *c, long long id, req *rq)
+{
+  rq->conn = c;
+  rq->approve_id = id;
+  pthread_mutex_lock(&g_pending_mu);
+  g_pending++;
+  pthread_mutex_unlock(&g_pending_mu);
+  MHD_suspend_connection(c);
+  pthread_t th;
+  if (pthread_create(&th, NULL, approve_thread, rq) != 0) {
+    pthread_mutex_lock(&g_pending_mu);
+    g_pending--;
+    pthread_mutex_unlock(&g_pending_mu);
+    rq->reply_ready = true;
+    rq->reply_code = MHD_HTTP_SERVICE_UNAVAILABLE;
+    rq->reply_type = "text/plain; charset=utf-8";
+    rq->reply = strdup("503: cannot start the approval now; try again\n");
+    rq->reply_len = rq->reply ? strlen(rq->reply) : 0;
+    MHD_resume_connection(c);
+    return MHD_YES;
+  }
+  pthread_detach(th);
+  return MHD_YES;
 }
 
 /* "Run now": asks the scheduler loop for a manual run of the robot. */
@@ -512,20 +691,29 @@ static enum MHD_Result do_run_now(struct MHD_Connection *c, const char *name, si
   return ret;
 }
 
-static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
+static void reply_text(req *rq, unsigned code, const char *text)
 {
+  rq->reply_code = code;
+  rq->reply_type = "text/plain; charset=utf-8";
+  rq->reply = strdup(text);
+  rq->reply_len = rq->reply ? strlen(rq->reply) : 0;
+}
+
+static void approve_reply(req *rq)
+{
+  long long id = rq->approve_id;
   runrow r;
   if (!load_run(id, &r))
-    return send_text(c, MHD_HTTP_NOT_FOUND, "no such run\n");
+    return reply_text(rq, MHD_HTTP_NOT_FOUND, "no such run\n");
   if (strcmp(r.status, "drift") != 0 || !r.run_dir[0])
-    return send_text(c, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
+    return reply_text(rq, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
   if (r.approved > 0)
-    return send_text(c, MHD_HTTP_CONFLICT, "this run was approved already\n");
+    return reply_text(rq, MHD_HTTP_CONFLICT, "this run was approved already\n");
   char out[4096];
   int code = run_approve(r.run_dir, out, sizeof out);
   char *result = NULL;
   if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0)
-    return MHD_NO;
+    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   if (code == 0) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE runs SET approved=?, approve_result=? WHERE id=?", -1,
@@ -543,15 +731,17 @@ static enum MHD_Result do_approve_locked(struct MHD_Connection *c, long long id)
   FILE *f = page(&buf, &len, "approve");
   if (!f) {
     free(result);
-    return MHD_NO;
+    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   }
   fprintf(f, "<h1>%s</h1><pre>", code == 0 ? "Approved" : "Approve failed");
   rt_html_esc(f, result);
   fprintf(f, "</pre><p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
   fclose(f);
   free(result);
-  return send_buf(c, code == 0 ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                  "text/html; charset=utf-8", buf, len);
+  rq->reply_code = code == 0 ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR;
+  rq->reply_type = "text/html; charset=utf-8";
+  rq->reply = buf;
+  rq->reply_len = len;
 }
 
 /* One Prometheus metric with a sample per robot: sql has one parameter, the robot's
@@ -626,18 +816,45 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
 
 /* ---- dispatch ---- */
 
-static const char *request_token(struct MHD_Connection *c, bool *from_query)
+enum { AUTH_HEADER, AUTH_QUERY, AUTH_COOKIE };
+
+static const char *request_token(struct MHD_Connection *c, int *how)
 {
-  *from_query = false;
+  *how = AUTH_HEADER;
   const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
   if (h && strncasecmp(h, "Bearer ", 7) == 0)
     return h + 7;
   const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
   if (q) {
-    *from_query = true;
+    *how = AUTH_QUERY;
     return q;
   }
+  *how = AUTH_COOKIE;
   return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_token");
+}
+
+/* A POST must come from the pages themselves: a browser names the page a form was sent
+ * from (Origin, Sec-Fetch-Site), and one that authenticated by cookie must carry the
+ * session's form token. A client that sends the token itself (Authorization) needs no form
+ * token: a page on another site cannot make a browser send that header. NULL when the
+ * request may go on, else why not. */
+static const char *post_refused(struct MHD_Connection *c, int how, const req *rq)
+{
+  const char *sfs = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Sec-Fetch-Site");
+  if (sfs && strcmp(sfs, "same-origin") != 0)
+    return "403: this form was sent from another site (Sec-Fetch-Site)\n";
+  const char *origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
+  if (origin) {
+    const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    const char *o = strncmp(origin, "http://", 7) == 0 ? origin + 7 : NULL;
+    if (!host || !o || strcasecmp(o, host) != 0)
+      return "403: this form was sent from another origin\n";
+  }
+  if (how == AUTH_COOKIE &&
+      !form_token_ok(MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_session"),
+                     rq->csrf))
+    return "403: the form's token is missing or stale: reload the page and try again\n";
+  return NULL;
 }
 
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
@@ -645,15 +862,31 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                const char *upload_data, size_t *upload_data_size,
                                void **con_cls)
 {
-  (void)cls, (void)version, (void)upload_data;
-  static int marker;
-  if (!*con_cls) {
-    *con_cls = &marker;
+  (void)cls, (void)version;
+  req *rq = *con_cls;
+  if (!rq) {
+    rq = calloc(1, sizeof *rq);
+    if (!rq)
+      return MHD_NO;
+    *con_cls = rq;
+    if (strcmp(method, "POST") == 0)
+      rq->pp = MHD_create_post_processor(c, 1024, form_field, rq); /* NULL: not a form */
     return MHD_YES;
   }
   if (*upload_data_size) {
-    *upload_data_size = 0; /* the approve form has no fields we need */
+    if (rq->pp && MHD_post_process(rq->pp, upload_data, *upload_data_size) != MHD_YES) {
+      MHD_destroy_post_processor(rq->pp);
+      rq->pp = NULL;
+      rq->csrf[0] = '\0';
+    }
+    *upload_data_size = 0;
     return MHD_YES;
+  }
+  if (rq->reply_ready) { /* an approval's thread has finished */
+    char *b = rq->reply;
+    rq->reply = NULL;
+    rq->reply_ready = false;
+    return b ? send_buf(c, rq->reply_code, rq->reply_type, b, rq->reply_len) : MHD_NO;
   }
   for (const char *p = url; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -662,8 +895,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   bool post = strcmp(method, "POST") == 0;
   if (!get && !post)
     return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
-  bool from_query;
-  const char *tok = request_token(c, &from_query);
+  int how;
+  const char *tok = request_token(c, &how);
+  bool from_query = how == AUTH_QUERY;
   if (!token_ok(tok))
     return send_text(c, MHD_HTTP_UNAUTHORIZED,
                      "401: this page needs the agent's token: send \"Authorization: Bearer "
@@ -673,9 +907,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
     if (!r)
       return MHD_NO;
-    char cookie[600];
-    snprintf(cookie, sizeof cookie, "vagt_token=%s; HttpOnly; SameSite=Strict; Path=/", tok);
+    char *cookie = NULL;
+    if (ag_asprintf(&cookie, "vagt_token=%s; HttpOnly; SameSite=Strict; Path=/", tok) < 0) {
+      MHD_destroy_response(r);
+      return MHD_NO;
+    }
     MHD_add_response_header(r, "Set-Cookie", cookie);
+    free(cookie);
     MHD_add_response_header(r, "Location", url);
     common_headers(r);
     enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_SEE_OTHER, r);
@@ -684,21 +922,36 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   }
   if (strstr(url, ".."))
     return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+  if (post) {
+    const char *why = post_refused(c, how, rq);
+    if (why) {
+      fprintf(stderr, "vagt agent: pages: POST %s refused: %s", url, why + 5);
+      return send_text(c, MHD_HTTP_FORBIDDEN, why);
+    }
+  }
+  /* Pages with forms, seen in a browser, belong to a session (see post_refused). */
+  const char *sid = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_session");
   if (post && strncmp(url, "/robots/", 8) == 0 && strlen(url) > 12 &&
       strcmp(url + strlen(url) - 4, "/run") == 0)
     return do_run_now(c, url + 8, strlen(url) - 12);
-  if (get && strcmp(url, "/") == 0)
-    return page_index(c);
+  if (get && strcmp(url, "/") == 0) {
+    if (how != AUTH_HEADER)
+      session_for(sid, rq);
+    return page_index(c, rq);
+  }
   if (get && strcmp(url, "/metrics") == 0)
     return page_metrics(c);
   long long id;
   int n = 0;
   if (sscanf(url, "/runs/%lld%n", &id, &n) == 1 && id > 0) {
     const char *rest = url + n;
-    if (get && (!*rest || strcmp(rest, "/") == 0))
-      return page_run(c, id);
+    if (get && (!*rest || strcmp(rest, "/") == 0)) {
+      if (how != AUTH_HEADER)
+        session_for(sid, rq);
+      return page_run(c, id, rq);
+    }
     if (post && strcmp(rest, "/approve") == 0)
-      return do_approve(c, id);
+      return do_approve(c, id, rq);
     if (get && strcmp(rest, "/report.html") == 0)
       return serve_run_file(c, id, "report.html");
     if (get && strcmp(rest, "/run.json") == 0)
@@ -707,6 +960,28 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
       return serve_run_file(c, id, rest + 1);
   }
   return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+#define WEB_THREADS 2
+#define WEB_IDLE_SECONDS 15
+#define WEB_CONN_MEMORY (16 * 1024)
+
+/* As many connections as the descriptor limit leaves room for (raised to its hard limit,
+ * up to 8192), keeping 128 for the database, logs and runs; at most 4000. */
+static unsigned connection_limit(void)
+{
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 64;
+  rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 8192 ? 8192 : rl.rlim_max;
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+    rl.rlim_cur = want;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  rlim_t n = rl.rlim_cur == RLIM_INFINITY ? 8192 : rl.rlim_cur;
+  n = n > 128 + 64 ? n - 128 : 64;
+  return n > 4000 ? 4000 : (unsigned)n;
 }
 
 int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
@@ -723,8 +998,11 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
   struct sockaddr_in a4 = {0};
   struct sockaddr_in6 a6 = {0};
   struct sockaddr *sa = NULL;
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                   MHD_USE_ERROR_LOG;
+  /* epoll in a small pool of threads: an idle or slow connection costs a descriptor and a
+   * little memory, not a thread, so hundreds of them (a robot on this machine sending a
+   * byte at a time) do not lock the operator out. */
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+                   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
   if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
     a4.sin_family = AF_INET;
     a4.sin_port = htons((uint16_t)port);
@@ -744,21 +1022,37 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
   g_db = ag_db_open(x->dbpath, err, errlen);
   if (!g_db)
     return -1;
+  unsigned limit = connection_limit();
+  g_stopping = 0;
   g_d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
-                         sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                         MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
+                         sa, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
+                         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS,
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_SECONDS,
+                         MHD_OPTION_CONNECTION_LIMIT, limit,
+                         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
+                         MHD_OPTION_END);
   if (!g_d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)", l);
     ag_db_close(g_db);
     g_db = NULL;
     return -1;
   }
-  fprintf(stderr, "vagt agent: operator pages on http://%s/\n", l);
+  fprintf(stderr, "vagt agent: operator pages on http://%s/ (up to %u connections)\n", l,
+          limit);
   return 0;
 }
 
 void ag_web_stop(void)
 {
+  g_stopping = 1; /* approvals end their `vagt approve` and resume their connections */
+  for (int i = 0; i < 600; i++) {
+    pthread_mutex_lock(&g_pending_mu);
+    int n = g_pending;
+    pthread_mutex_unlock(&g_pending_mu);
+    if (!n)
+      break;
+    usleep(50 * 1000);
+  }
   if (g_d)
     MHD_stop_daemon(g_d);
   g_d = NULL;

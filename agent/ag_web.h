@@ -1,4 +1,6 @@
-/* The operator pages (libmicrohttpd, a thread per connection, one database connection):
+/* The operator pages (libmicrohttpd: epoll in a pool of two threads, connections up to the
+ * descriptor limit (at most 4000), 16 KiB and a 15 s idle timeout each; Approve in a thread
+ * of its own while its connection is suspended; one database connection):
  *   /                 robots (schedule, next run, last status) and the latest runs
  *   /runs/ID          a run: status, error, links; its report.html and evidence images
  *                     at /runs/ID/report.html and /runs/ID/evidence/NAME.png
@@ -6,7 +8,10 @@
  *   POST /robots/NAME/run   asks the scheduler for a run now ("manual")
  *   /metrics          Prometheus text format
  * Every request needs the token: "Authorization: Bearer TOKEN", or "?token=TOKEN" once
- * (which sets an HttpOnly, SameSite=Strict cookie) for a browser. Files are served only
+ * (which sets an HttpOnly, SameSite=Strict cookie) for a browser. A POST is refused (403)
+ * when Origin or Sec-Fetch-Site say another origin sent it, and, when it authenticated by
+ * cookie, unless its form carries the session's form token (csrf, written into every form
+ * of the pages; the session is the HttpOnly cookie vagt_session). Files are served only
  * from inside the state folder: the path is canonicalised with realpath and its prefix
  * checked, and ".." is refused outright. */
 #ifndef AG_WEB_H

@@ -391,7 +391,7 @@ int ag_main(int argc, char **argv)
     rc = 2;
     goto out;
   }
-  ag_run_recover(&x);
+  ag_run_recover(&x, &g_stop);
   if (c->listen) {
     char *tok = ag_token_read(c->token_file, err, sizeof err);
     if (!tok || ag_web_start(&x, tok, err, sizeof err) != 0) {

@@ -5,6 +5,7 @@
 # exits $FAKE_EXIT (default 3: a drift
 # halt, with alert.json and evidence/diff.png as the monitor writes them); FAKE_SLEEP makes
 # it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5"). `approve DIR` marks the folder approved.
+# FAKE_FIFO="alert.json run.json" replaces those files of the run folder by FIFOs at the end.
 set -u
 cmd=${1:-}; [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -61,4 +62,5 @@ if [ "$code" = 3 ]; then
   "evidence": { "current": "evidence/step-003-current.png", "diff": "evidence/step-003-diff.png" } }
 JSON
 fi
+for f in ${FAKE_FIFO:-}; do rm -f "$d/$f"; mkfifo "$d/$f"; done
 exit "$code"
