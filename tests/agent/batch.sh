@@ -1,8 +1,9 @@
 #!/bin/sh
 # Resumable batch: a robot registers 10 citizens from a CSV file with robot.items, through
 # the agent (--once, its private Xvfb); the run is killed (SIGKILL to its process group)
-# after the 4th is saved; the next run resumes, and the demo app's output file holds each
-# citizen exactly once.
+# after the 4th is saved (in the 3 s the robot waits for the app to confirm: time for the
+# test to see the save and kill on a loaded machine); the next run resumes, and the demo
+# app's output file holds each citizen exactly once.
 . "$(dirname "$0")/aglib.sh"
 DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
 BIN=$VAGT
@@ -35,7 +36,7 @@ listen = false
 robot "borgere" {
   script = "batch.lua", timeout = 600,
   params = { app = "$DEMO_APP", out = "$T/saved.tsv", batch = "borgere.csv",
-             batch_name = "borgere-2026-11-26", pause = "1.5" },
+             batch_name = "borgere-2026-11-26", pause = "3" },
 }
 LUA
 export VAGT_BIN="$BIN"
