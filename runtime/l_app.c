@@ -1,11 +1,14 @@
 /* robot.app and the robot.App type: applications started by a robot (argv, never a shell),
  * ended with the run unless started with keep = true. */
+#include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "host.h"
@@ -70,7 +73,21 @@ static int l_app_start(lua_State *L)
   rt_winfo_free(all, cnt);
   free(all);
   char err[1024] = "out of memory";
-  pid_t pid = oom ? -1 : rt_proc_spawn(argv, keep, -1, false, err, sizeof err);
+  /* what the application prints (it may echo what the robot typed) goes to the run
+   * folder's apps.log, owner-only, not to vagt's output and the agent's log */
+  int out = RT_PROC_INHERIT;
+  if (!oom && run->run_dir) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/apps.log", run->run_dir);
+    out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0) {
+      snprintf(err, sizeof err, "%.900s: %s", path, strerror(errno));
+      oom = true;
+    }
+  }
+  pid_t pid = oom ? -1 : rt_proc_spawn(argv, keep, -1, out, err, sizeof err);
+  if (out >= 0)
+    close(out);
   if (pid < 0) {
     free_argv(argv);
     if (app)

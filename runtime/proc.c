@@ -38,7 +38,7 @@ void rt_proc_kill_all_now(void)
       kill(-children[i], SIGKILL);
 }
 
-pid_t rt_proc_spawn(char *const argv[], bool keep, int extra_fd, bool quiet, char *err,
+pid_t rt_proc_spawn(char *const argv[], bool keep, int extra_fd, int out, char *err,
                     size_t errlen)
 {
   int pfd[2];
@@ -68,14 +68,12 @@ pid_t rt_proc_spawn(char *const argv[], bool keep, int extra_fd, bool quiet, cha
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_DFL);
-    if (quiet) {
-      int dn = open("/dev/null", O_RDWR);
-      if (dn >= 0) {
-        dup2(dn, 1);
-        dup2(dn, 2);
-        if (dn > 2)
-          close(dn);
-      }
+    int to = out == RT_PROC_QUIET ? open("/dev/null", O_RDWR) : out;
+    if (to >= 0) {
+      dup2(to, 1);
+      dup2(to, 2);
+      if (to > 2)
+        close(to);
     }
     for (int fd = 3; fd < 1024; fd++)
       if (fd != pfd[1] && fd != extra_fd)

@@ -22,8 +22,8 @@ pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, s
   snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
   char *argv[] = {"Xvfb", "-displayfd", fdarg, "-noreset", "-nolisten", "tcp",
                   "-screen", "0", (char *)screen, NULL};
-  bool quiet = !getenv("VAGT_DEBUG");
-  pid_t pid = rt_proc_spawn(argv, false, fds[1], quiet, err, errlen);
+  int out = getenv("VAGT_DEBUG") ? RT_PROC_INHERIT : RT_PROC_QUIET;
+  pid_t pid = rt_proc_spawn(argv, false, fds[1], out, err, errlen);
   close(fds[1]);
   if (pid < 0) {
     close(fds[0]);

@@ -77,6 +77,16 @@ expect_rc 1 c "(c) a run past its deadline ends"
   fail "(c) core file size limit '$core'"
 no_data c
 
+pv e run --set mode=echo
+expect_rc 0 e "an application that echoes the CPR number"
+grep -qF "$CPR" e.err e.out && fail "(e) the application's output reached vagt's output" ||
+  ok "(e) nothing of it in vagt's output (nor the agent's log)"
+log=$(ls runs-e/*/apps.log 2>/dev/null)
+[ -n "$log" ] && [ "$(grep -c "$CPR" "$log")" -eq 2 ] && ok "(e) both lines in the run folder's apps.log" ||
+  fail "(e) apps.log: $(cat "$log" 2>/dev/null)"
+[ "$(stat -c %a "$log" 2>/dev/null)" = 600 ] && ok "(e) apps.log is owner-only" ||
+  fail "(e) apps.log mode $(stat -c %a "$log" 2>/dev/null)"
+
 pv f run --set mode=popup --evidence full
 expect_rc 3 f "positive control: halted"
 cur=$(ls runs-f/*/evidence/*current.png 2>/dev/null | head -n1)
