@@ -83,6 +83,64 @@ void rt_runfolder_freeze(double wait)
   frozen = 1;
 }
 
+/* Room kept for the end of the run in its folder: a full disk must not cost the run its
+ * final status or its alert. Freed when a write of the run's record (steps, run.json,
+ * report, alert; not evidence images) meets a full disk, and when the run ends. */
+#define RESERVE_BYTES ((off_t)4 << 20)
+static char reserve_path[4096];
+
+/* Test hook: VAGT_TEST_ENOSPC_AFTER=N makes the run folder's writes fail with ENOSPC once
+ * N bytes are written, as a full disk would (freeing the reserve gives its bytes back), so
+ * tests need no full file system. */
+static long long fault_limit = -2, fault_written;
+
+static ssize_t fs_write(int fd, const void *buf, size_t n)
+{
+  if (fault_limit == -2) {
+    const char *e = getenv("VAGT_TEST_ENOSPC_AFTER");
+    fault_limit = e && *e ? atoll(e) : -1;
+  }
+  if (fault_limit >= 0) {
+    long long room = fault_limit - fault_written;
+    if (room <= 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    if ((long long)n > room)
+      n = (size_t)room; /* a short write, as the kernel's */
+  }
+  ssize_t w = write(fd, buf, n);
+  if (w > 0)
+    fault_written += w;
+  return w;
+}
+
+static void reserve_take(const char *dir)
+{
+  snprintf(reserve_path, sizeof reserve_path, "%s/.reserve", dir);
+  int fd = open(reserve_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0 && posix_fallocate(fd, 0, RESERVE_BYTES) == 0) {
+    close(fd);
+    return;
+  }
+  if (fd >= 0) { /* the disk is full already: no reserve */
+    close(fd);
+    unlink(reserve_path);
+  }
+  reserve_path[0] = '\0';
+}
+
+static bool reserve_release(void)
+{
+  if (!reserve_path[0])
+    return false;
+  unlink(reserve_path);
+  reserve_path[0] = '\0';
+  if (fault_limit >= 0)
+    fault_limit += RESERVE_BYTES;
+  return true;
+}
+
 char *rt_read_file_max(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -295,6 +353,11 @@ int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen)
     snprintf(err, errlen, "cannot create %s: %s", lp, strerror(errno));
     return -1;
   }
+  char pid[24];
+  int pl = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  ssize_t w = write(l->lock_fd, pid, (size_t)pl); /* for people only: the flock is the lock */
+  (void)w;
+  reserve_take(dir);
   return 0;
 }
 
@@ -364,11 +427,18 @@ static int append_line(rt_steplog *l, const cJSON *o, char *err, size_t errlen)
   int rc = 0;
   gate_enter();
   while (off < len + 1) {
-    ssize_t w = write(l->fd, text + off, len + 1 - off);
+    ssize_t w = fs_write(l->fd, text + off, len + 1 - off);
     if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && errno == ENOSPC && reserve_release())
       continue;
     if (w <= 0) {
       snprintf(err, errlen, "cannot write %s: %s", l->path, strerror(errno));
+      /* no half line: the next step's line must start a line of its own */
+      if (ftruncate(l->fd, (off_t)l->bytes) != 0)
+        snprintf(err, errlen, "cannot write %s: %s (a part line is left)", l->path,
+                 strerror(errno));
+      off = 0;
       rc = -1;
       break;
     }
@@ -551,8 +621,8 @@ static int open_temp(const char *dst, char *tmp, size_t n)
   return -1;
 }
 
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len,
-                        char *err, size_t errlen)
+static int write_atomic_once(const char *dir, const char *name, const char *data, size_t len,
+                             char *err, size_t errlen)
 {
   char tmp[4096], dst[4096];
   snprintf(dst, sizeof dst, "%s/%s", dir, name);
@@ -571,23 +641,40 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
   }
   size_t off = 0;
   while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
+    ssize_t w = fs_write(fd, data + off, len - off);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0) {
-      snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+      int e = w < 0 ? errno : EIO;
+      snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
       close(fd);
       unlink(tmp);
+      errno = e;
       return -1;
     }
     off += (size_t)w;
   }
   if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, dst) != 0) {
-    snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
+    int e = errno;
+    snprintf(err, errlen, "cannot write %s: %s", dst, strerror(e));
     unlink(tmp);
+    errno = e;
     return -1;
   }
   return 0;
+}
+
+/* A whole new file or none: never an empty or cut one. The run's record may use the
+ * reserve on a full disk; evidence images may not (an image is worth less than the
+ * record that says what happened). */
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len,
+                        char *err, size_t errlen)
+{
+  int rc = write_atomic_once(dir, name, data, len, err, errlen);
+  if (rc != 0 && (errno == ENOSPC || errno == EDQUOT) && strncmp(name, "evidence/", 9) != 0 &&
+      reserve_release())
+    rc = write_atomic_once(dir, name, data, len, err, errlen);
+  return rc;
 }
 
 int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
@@ -636,6 +723,13 @@ static int steplog_write(rt_steplog *l, const char *dir, const char *status, int
   }
   int rc = write_atomic(dir, "run.json", text, strlen(text), err, errlen);
   cJSON_free(text);
+  if (over && rc == 0) { /* the end is written: the room kept for it goes back */
+    char rp[4096];
+    snprintf(rp, sizeof rp, "%s/.reserve", dir);
+    unlink(rp);
+    if (!strcmp(rp, reserve_path))
+      reserve_path[0] = '\0';
+  }
   return rc;
 }
 
@@ -985,8 +1079,8 @@ int rt_runfolder_reap(const char *dir, char *err, size_t errlen)
   if (status && strcmp(status, "running") == 0) {
     rc = end_from_files(dir, "killed", RT_EXIT_KILLED,
                         "the run ended without writing its end (killed with SIGKILL, a "
-                        "crash or the machine stopped); steps.jsonl holds every step that "
-                        "acted", err, errlen) == 0 ? 1 : -1;
+                        "crash, the machine stopped or the disk was full); steps.jsonl holds "
+                        "every step that acted", err, errlen) == 0 ? 1 : -1;
   }
   cJSON_Delete(root);
   close(fd);
