@@ -55,6 +55,18 @@ bool rt_sleep(rt_run *run, double secs)
   }
 }
 
+const char *rt_run_status(const rt_run *run, int code)
+{
+  switch (code) {
+  case RT_EXIT_OK: return "passed";
+  case RT_EXIT_DRIFT: return "drift";
+  case RT_EXIT_SCRIPT:
+    return run && run->abort == RT_ABORT_SCRIPT_TIMEOUT ? "timeout" : "failed";
+  case 130: return "interrupted";
+  default: return "error";
+  }
+}
+
 int rt_abort_exit_code(rt_abort why)
 {
   switch (why) {

@@ -126,6 +126,9 @@ bool rt_sleep(rt_run *run, double secs);
 void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int rt_abort_exit_code(rt_abort why);
+/* run.json's status for a run ending with `code`: "passed", "failed", "timeout" (the
+ * script deadline), "drift", "interrupted" (130), "error". */
+const char *rt_run_status(const rt_run *run, int code);
 
 /* The run's OCR engine with robot.ocr.lang, loaded on first use (l_ocr.c); NULL + err
  * when the language data is missing (run->exit_code is then 4). Never raises. */
