@@ -352,6 +352,7 @@ static int cmd_run(int argc, char **argv, bool record)
   run.started = rt_now();
   run.script_deadline = run.started + o.timeout;
   rt_watchdog_start(run.run_dir, run.script_deadline, o.timeout);
+  bool ran = false;
   code = rt_host_open(&run, o.params, o.nparams, err, sizeof err);
   if (code != RT_EXIT_OK) {
     run.error = strdup(err);
@@ -360,14 +361,15 @@ static int cmd_run(int argc, char **argv, bool record)
     rt_log(&run, "vagt %s: running %s on %s%s, run folder %s", VAGT_VERSION, o.script,
            DisplayString(run.dpy), xvfb > 0 ? " (private Xvfb)" : "", run.run_dir);
     code = rt_host_run(&run);
-    if (record && run.abort != RT_ABORT_CONFIG) {
-      int n = rt_monitor_finish(mon, err, sizeof err);
-      if (n < 0)
-        rt_log(&run, "vagt: %s", err);
-    }
+    ran = true;
   }
   rt_host_close(&run); /* finalizers run here: still the script's time */
   rt_watchdog_disarm();
+  if (record && ran && run.abort != RT_ABORT_CONFIG) {
+    int n = rt_monitor_finish(mon, err, sizeof err);
+    if (n < 0)
+      rt_log(&run, "vagt: %s", err);
+  }
   finish(&run, rt_run_status(&run, code), code);
   if (code != RT_EXIT_OK && code != RT_EXIT_DRIFT && run.error)
     fprintf(stderr, "vagt: %s\n", run.error);
