@@ -51,7 +51,7 @@ static int l_robot_log(lua_State *L)
   luaL_pushresult(&b);
   const char *file;
   int line = rt_host_script_line(L, &file);
-  rt_log(run, "[%s:%d] %s", file ? file : "?", line, lua_tostring(L, -1));
+  rt_log_script(run, file, line, lua_tostring(L, -1));
   return 0;
 }
 

@@ -1,12 +1,21 @@
 /* `vagt approve RUN_DIR`: after an operator has reviewed a drift-halted run (its report
  * shows recorded, current and diff side by side), today's screen of the halted step (the
  * target window and the pop-ups and dialogs of its scene) becomes that step's baseline
- * entry. Replacing a baseline is always this explicit. */
+ * entry. Replacing a baseline is always this explicit.
+ *
+ * The run folder belongs to whoever ran the robot and approve may run as someone else
+ * (root, the agent): nothing in it is trusted. The baseline, the step key and the image
+ * come from the run's own record (run.json and its halted step) and alert.json must agree
+ * with it; the image must lie in the folder's evidence/; every file read is a regular
+ * file of a bounded size; approved.json is written through a file approve creates. */
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fp.h"
 #include "monitor.h"
@@ -261,7 +270,8 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
       in->win_class = jstr(step, "window_class") ? jstr(step, "window_class") : "";
       in->win_name = "";
     }
-    if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || r.x + r.w > W || r.y + r.h > H) {
+    if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || (int64_t)r.x + r.w > W ||
+        (int64_t)r.y + r.h > H) {
       snprintf(err, n, "field 'scene.windows[%d]': (%d,%d) %dx%d is not inside the %dx%d image",
                i, r.x, r.y, r.w, r.h, W, H);
       return -1;
@@ -287,7 +297,16 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
       if (!sc->masks[i])
         break;
       const char *src = jstr(it, "source");
-      sc->masks[i][k].r = (fp_rect){jint(it, "x"), jint(it, "y"), jint(it, "w"), jint(it, "h")};
+      /* bounded to the window: nothing outside it, no arithmetic that overflows */
+      int64_t x0 = jint(it, "x"), y0 = jint(it, "y");
+      int64_t x1 = x0 + jint(it, "w"), y1 = y0 + jint(it, "h");
+      x0 = x0 < 0 ? 0 : x0;
+      y0 = y0 < 0 ? 0 : y0;
+      x1 = x1 > r.w ? r.w : x1;
+      y1 = y1 > r.h ? r.h : y1;
+      if (x1 <= x0 || y1 <= y0)
+        continue;
+      sc->masks[i][k].r = (fp_rect){(int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0)};
       sc->masks[i][k].source = src && !strcmp(src, "occluded") ? FP_MASK_OCCLUDED : FP_MASK_DECLARED;
       k++;
     }
@@ -304,6 +323,89 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
   return 0;
 }
 
+#define RUN_JSON_MAX ((size_t)64 << 20) /* the previous layout held every step */
+#define ALERT_MAX ((size_t)4 << 20)
+#define PNG_MAX ((size_t)256 << 20)
+#define SIDE_MAX 16384
+#define PIXELS_MAX ((int64_t)64 << 20)
+
+/* A JSON object from a regular file of the run folder of at most max bytes; NULL with a
+ * message naming the file. */
+static cJSON *read_json(const char *dir, const char *name, size_t max)
+{
+  char path[4096], err[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  char *text = rt_read_file_max(path, max, NULL, err, sizeof err);
+  if (!text) {
+    fprintf(stderr, "vagt approve: %s\n", err);
+    return NULL;
+  }
+  cJSON *j = cJSON_Parse(text);
+  free(text);
+  if (!cJSON_IsObject(j)) {
+    fprintf(stderr, "vagt approve: %s: not a JSON object\n", path);
+    cJSON_Delete(j);
+    return NULL;
+  }
+  return j;
+}
+
+/* The step the run halted on, as the run recorded it: run.json's "last_step" (format 2,
+ * steps in steps.jsonl) or the last of its "steps" (the previous layout). */
+static const cJSON *halted_step(const cJSON *run)
+{
+  const cJSON *steps = cJSON_GetObjectItemCaseSensitive(run, "steps");
+  if (cJSON_IsArray(steps))
+    return cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
+  return cJSON_GetObjectItemCaseSensitive(run, "last_step");
+}
+
+/* "evidence/NAME.png" with a plain file name: nothing outside the folder's evidence/. */
+static bool evidence_name_ok(const char *p)
+{
+  if (strncmp(p, "evidence/", 9) != 0 || p[9] == '.' || p[9] == '\0')
+    return false;
+  size_t n = strlen(p);
+  if (n < 14 || strcmp(p + n - 4, ".png") != 0)
+    return false;
+  for (const char *c = p + 9; *c; c++)
+    if (!isalnum((unsigned char)*c) && *c != '-' && *c != '_' && *c != '.')
+      return false;
+  return true;
+}
+
+/* The halted step's screen: a regular PNG file in the folder's own evidence/ (no symlink
+ * on the way), of bounded size and dimensions, checked before it is decoded. */
+static PIX *read_evidence(const char *dir, const char *rel)
+{
+  char path[4096], err[4200];
+  snprintf(path, sizeof path, "%s/evidence", dir);
+  struct stat st;
+  if (lstat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    fprintf(stderr, "vagt approve: %s is not a folder (a symlink is refused)\n", path);
+    return NULL;
+  }
+  snprintf(path, sizeof path, "%s/%s", dir, rel);
+  size_t len = 0;
+  char *data = rt_read_file_max(path, PNG_MAX, &len, err, sizeof err);
+  if (!data) {
+    fprintf(stderr, "vagt approve: %s\n", err);
+    return NULL;
+  }
+  l_int32 fmt = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
+  PIX *img = NULL;
+  if (pixReadHeaderMem((const l_uint8 *)data, len, &fmt, &w, &h, &bps, &spp, &cmap) != 0 ||
+      fmt != IFF_PNG)
+    fprintf(stderr, "vagt approve: %s: not a PNG image\n", path);
+  else if (w < 1 || h < 1 || w > SIDE_MAX || h > SIDE_MAX || (int64_t)w * h > PIXELS_MAX)
+    fprintf(stderr, "vagt approve: %s: %dx%d pixels, larger than any screen: refused\n", path,
+            (int)w, (int)h);
+  else if (!(img = pixReadMem((const l_uint8 *)data, len)))
+    fprintf(stderr, "vagt approve: cannot read the screen %s\n", path);
+  free(data);
+  return img;
+}
+
 int rt_cmd_approve(int argc, char **argv)
 {
   if (argc != 2 || argv[1][0] == '-') {
@@ -313,29 +415,74 @@ int rt_cmd_approve(int argc, char **argv)
   }
   const char *dir = argv[1];
   char path[4096];
-  snprintf(path, sizeof path, "%s/alert.json", dir);
-  char *text = rt_read_file(path, NULL);
-  if (!text) {
-    fprintf(stderr, "vagt approve: %s: no alert.json: not a run that halted on drift\n", dir);
+  char rerr[512];
+  /* A run that died without writing its end is marked so, and is no drift to approve. */
+  if (rt_runfolder_reap(dir, rerr, sizeof rerr) < 0)
+    fprintf(stderr, "vagt approve: %s\n", rerr);
+  cJSON *run = read_json(dir, "run.json", RUN_JSON_MAX);
+  if (!run)
+    return RT_EXIT_USAGE;
+  const char *status = jstr(run, "status");
+  const cJSON *hs = halted_step(run);
+  const char *baseline = jstr(run, "baseline"), *key = jstr(hs, "key");
+  const char *current = jstr(cJSON_GetObjectItemCaseSensitive(hs, "evidence"), "current");
+  snprintf(path, sizeof path, "%s/run.json", dir);
+  if (!status || strcmp(status, "drift") != 0) {
+    fprintf(stderr, "vagt approve: %s: field 'status' is '%s': only a run that halted on "
+                    "drift can be approved\n", path, status ? status : "(missing)");
+    cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
-  cJSON *a = cJSON_Parse(text);
-  free(text);
+  const char *field = NULL, *why = "is missing or not a string";
+  if (!baseline || !*baseline)
+    field = "baseline";
+  else if (!key || !*key)
+    field = "last_step.key";
+  else if (strcmp(jstr(hs, "verdict") ? jstr(hs, "verdict") : "", "drift") != 0)
+    field = "last_step.verdict", why = "is not \"drift\": the run did not halt on this step";
+  else if (!current)
+    field = "last_step.evidence.current";
+  else if (!evidence_name_ok(current))
+    field = "last_step.evidence.current",
+    why = "must name a PNG file in the run's evidence/ folder: refused";
+  if (field) {
+    fprintf(stderr, "vagt approve: %s: field '%s' %s\n", path, field, why);
+    cJSON_Delete(run);
+    return RT_EXIT_USAGE;
+  }
+  struct stat bst;
+  if (stat(baseline, &bst) != 0 || !S_ISDIR(bst.st_mode)) {
+    fprintf(stderr, "vagt approve: %s: field 'baseline': %s is not a folder\n", path,
+            baseline);
+    cJSON_Delete(run);
+    return RT_EXIT_USAGE;
+  }
+  cJSON *a = read_json(dir, "alert.json", ALERT_MAX);
+  if (!a) {
+    fprintf(stderr, "vagt approve: %s: a run that halted on drift has an alert.json\n", dir);
+    cJSON_Delete(run);
+    return RT_EXIT_USAGE;
+  }
+  /* alert.json describes the scene; where it names the baseline, the step or the image it
+   * must say what the run recorded. */
   const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
-  const cJSON *ev = cJSON_GetObjectItemCaseSensitive(a, "evidence");
-  const char *baseline = jstr(a, "baseline"), *key = jstr(step, "key");
-  const char *current = jstr(ev, "current");
-  if (!a || !baseline || !key || !current) {
-    fprintf(stderr, "vagt approve: %s: field %s missing or not a string\n", path,
-            !a ? "(JSON)" : !baseline ? "baseline" : !key ? "step.key" : "evidence.current");
+  const char *abase = jstr(a, "baseline"), *akey = jstr(step, "key");
+  const char *acur = jstr(cJSON_GetObjectItemCaseSensitive(a, "evidence"), "current");
+  const char *bad = abase && strcmp(abase, baseline) ? "baseline"
+                    : !akey || strcmp(akey, key)     ? "step.key"
+                    : acur && strcmp(acur, current)  ? "evidence.current"
+                                                     : NULL;
+  if (bad) {
+    fprintf(stderr, "vagt approve: %s/alert.json: field '%s' does not match the run's record "
+                    "(run.json): refused\n", dir, bad);
     cJSON_Delete(a);
+    cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
-  snprintf(path, sizeof path, "%s/%s", dir, current);
-  PIX *img = pixRead(path);
+  PIX *img = read_evidence(dir, current);
   if (!img) {
-    fprintf(stderr, "vagt approve: cannot read the screen %s\n", path);
     cJSON_Delete(a);
+    cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
   /* Anchors come from OCR of the approved screen, as when recording. */
@@ -345,6 +492,7 @@ int rt_cmd_approve(int argc, char **argv)
     fprintf(stderr, "vagt approve: OCR: %s\n", err);
     pixDestroy(&img);
     cJSON_Delete(a);
+    cJSON_Delete(run);
     return RT_EXIT_ENV;
   }
   approved sc;
@@ -354,6 +502,7 @@ int rt_cmd_approve(int argc, char **argv)
     rt_ocr_free(ocr);
     pixDestroy(&img);
     cJSON_Delete(a);
+    cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
   fp_options opt;
@@ -422,5 +571,6 @@ int rt_cmd_approve(int argc, char **argv)
   rt_ocr_free(ocr);
   pixDestroy(&img);
   cJSON_Delete(a);
+  cJSON_Delete(run);
   return code;
 }

@@ -39,10 +39,14 @@ static int l_app_start(lua_State *L)
   luaL_checktype(L, 1, LUA_TTABLE);
   lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
   luaL_argcheck(L, n >= 1, 1, "give the program and its arguments: { \"xcalc\", ... }");
-  for (lua_Integer i = 1; i <= n; i++)
-    if (lua_rawgeti(L, 1, i) != LUA_TSTRING && !lua_isnumber(L, -1))
+  /* One value on the stack at a time: a long argv must not outgrow the C stack Lua gives
+   * this function (LUA_MINSTACK slots, unchecked in release builds). */
+  for (lua_Integer i = 1; i <= n; i++) {
+    bool ok = lua_rawgeti(L, 1, i) == LUA_TSTRING || lua_isnumber(L, -1);
+    lua_pop(L, 1);
+    if (!ok)
       return rt_raise(L, "robot.app.start: argument %d must be a string", (int)i);
-  lua_pop(L, (int)n);
+  }
   lua_getfield(L, 1, "keep");
   bool keep = lua_toboolean(L, -1);
   lua_pop(L, 1);

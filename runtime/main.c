@@ -32,6 +32,7 @@
 #include "xio/capture.h"
 #include "xio/damage.h"
 #include "xio/input.h"
+#include "watchdog.h"
 #include "xvfb.h"
 #include "xwin.h"
 
@@ -62,13 +63,15 @@ static void usage(FILE *f)
 static void on_signal(int sig)
 {
   (void)sig;
-  if (++g_signals > 1 || !g_run) {
+  /* While a script runs, the watchdog ends the run if the script does not come back. */
+  if (!rt_watchdog_signal() && (++g_signals > 1 || !g_run)) {
     rt_proc_kill_all_now();
     _exit(130);
   }
-  if (!g_run->abort)
+  if (g_run && !g_run->abort)
     g_run->abort = RT_ABORT_INTERRUPT;
-  rt_host_arm(g_run);
+  if (g_run)
+    rt_host_arm(g_run);
 }
 
 static void finish(rt_run *run, const char *status, int code);
@@ -125,16 +128,6 @@ static void finish(rt_run *run, const char *status, int code)
                          sizeof err) != 0 ||
         rt_report_write(run->steps, run->run_dir, err, sizeof err) != 0)
       fprintf(stderr, "vagt: %s\n", err);
-  }
-}
-
-static const char *status_of(int code)
-{
-  switch (code) {
-  case RT_EXIT_OK: return "passed";
-  case RT_EXIT_DRIFT: return "drift";
-  case RT_EXIT_SCRIPT: return "failed";
-  default: return "error";
   }
 }
 
@@ -358,6 +351,8 @@ static int cmd_run(int argc, char **argv, bool record)
   }
   run.started = rt_now();
   run.script_deadline = run.started + o.timeout;
+  rt_watchdog_start(run.run_dir, run.script_deadline, o.timeout);
+  bool ran = false;
   code = rt_host_open(&run, o.params, o.nparams, err, sizeof err);
   if (code != RT_EXIT_OK) {
     run.error = strdup(err);
@@ -366,13 +361,16 @@ static int cmd_run(int argc, char **argv, bool record)
     rt_log(&run, "vagt %s: running %s on %s%s, run folder %s", VAGT_VERSION, o.script,
            DisplayString(run.dpy), xvfb > 0 ? " (private Xvfb)" : "", run.run_dir);
     code = rt_host_run(&run);
-    if (record && run.abort != RT_ABORT_CONFIG) {
-      int n = rt_monitor_finish(mon, err, sizeof err);
-      if (n < 0)
-        rt_log(&run, "vagt: %s", err);
-    }
+    ran = true;
   }
-  finish(&run, status_of(code), code);
+  rt_host_close(&run); /* finalizers run here: still the script's time */
+  rt_watchdog_disarm();
+  if (record && ran && run.abort != RT_ABORT_CONFIG) {
+    int n = rt_monitor_finish(mon, err, sizeof err);
+    if (n < 0)
+      rt_log(&run, "vagt: %s", err);
+  }
+  finish(&run, rt_run_status(&run, code), code);
   if (code != RT_EXIT_OK && code != RT_EXIT_DRIFT && run.error)
     fprintf(stderr, "vagt: %s\n", run.error);
   int nrec, nmerged, nmatch;
@@ -386,7 +384,8 @@ static int cmd_run(int argc, char **argv, bool record)
   if (code == RT_EXIT_DRIFT && record)
     fprintf(stderr, "vagt: the screen differs from the stored baseline by more than data; "
                     "after review: vagt record --replace %s\n", o.script);
-  fprintf(stderr, "vagt: %s (exit %d), %zu step%s, run folder %s\n", status_of(code), code,
+  fprintf(stderr, "vagt: %s (exit %d), %zu step%s, run folder %s\n", rt_run_status(&run, code),
+          code,
           rt_steplog_count(run.steps), rt_steplog_count(run.steps) == 1 ? "" : "s",
           run.run_dir);
 

@@ -548,10 +548,19 @@ static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p
   if (!p || !run->run_dir || run->evidence == RT_EVIDENCE_NONE)
     return;
   snprintf(m->ev[k], sizeof m->ev[k], "evidence/step-%03d-%s.png", m->nstep, what);
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", run->run_dir, m->ev[k]);
-  if (pixWrite(path, p, IFF_PNG) != 0)
+  /* a whole image or none (a full disk once left empty PNGs the report pointed at) */
+  l_uint8 *data = NULL;
+  size_t size = 0;
+  char err[512];
+  if (pixWriteMem(&data, &size, p, IFF_PNG) != 0 || !data) {
+    rt_log(run, "vagt: cannot encode %s", m->ev[k]);
     m->ev[k][0] = '\0';
+  } else if (rt_write_file_atomic(run->run_dir, m->ev[k], (const char *)data, size, err,
+                                  sizeof err) != 0) {
+    rt_log(run, "vagt: %s", err);
+    m->ev[k][0] = '\0';
+  }
+  lept_free(data);
 }
 
 static void json_rect(cJSON *o, fp_rect r)

@@ -3,12 +3,14 @@
 #include "run.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lua.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "host.h"
 
@@ -50,6 +52,18 @@ bool rt_sleep(rt_run *run, double secs)
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
       if (run && run->abort)
         return false;
+  }
+}
+
+const char *rt_run_status(const rt_run *run, int code)
+{
+  switch (code) {
+  case RT_EXIT_OK: return "passed";
+  case RT_EXIT_DRIFT: return "drift";
+  case RT_EXIT_SCRIPT:
+    return run && run->abort == RT_ABORT_SCRIPT_TIMEOUT ? "timeout" : "failed";
+  case 130: return "interrupted";
+  default: return "error";
   }
 }
 
@@ -107,29 +121,91 @@ char *rt_redact(const rt_run *run, const char *s)
   return out;
 }
 
+/* printf into a malloc'd string of any length. */
+static char *vformat(const char *fmt, va_list ap)
+{
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (s)
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+  return s;
+}
+
+/* Cuts a message longer than RT_LOG_LINE_MAX on a UTF-8 character boundary, saying how
+ * much went. Only ever after the secrets are masked: a cut must not leave half a secret. */
+static void cut(char *s)
+{
+  size_t len = strlen(s);
+  if (len <= RT_LOG_LINE_MAX)
+    return;
+  size_t b = RT_LOG_LINE_MAX - 40;
+  while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80)
+    b--;
+  snprintf(s + b, len - b + 1, " ... (%zu bytes cut)", len - b);
+}
+
+static void emit(rt_run *run, const char *msg)
+{
+  fprintf(stderr, "%s\n", msg);
+  if (!run || !run->run_dir)
+    return;
+  char path[4096];
+  snprintf(path, sizeof path, "%s/log.txt", run->run_dir);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  FILE *f = fd >= 0 ? fdopen(fd, "a") : NULL;
+  if (!f) {
+    if (fd >= 0)
+      close(fd);
+    return;
+  }
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char ts[32];
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  fprintf(f, "%s %s\n", ts, msg);
+  fclose(f);
+}
+
 void rt_log(rt_run *run, const char *fmt, ...)
 {
-  char buf[4096];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(buf, sizeof buf, fmt, ap);
+  char *raw = vformat(fmt, ap);
   va_end(ap);
-  char *clean = rt_redact(run, buf);
-  const char *msg = clean ? clean : "(out of memory)";
-  fprintf(stderr, "%s\n", msg);
-  if (run && run->run_dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/log.txt", run->run_dir);
-    FILE *f = fopen(path, "a");
-    if (f) {
-      time_t t = time(NULL);
-      struct tm tm;
-      gmtime_r(&t, &tm);
-      char ts[32];
-      strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-      fprintf(f, "%s %s\n", ts, msg);
-      fclose(f);
-    }
+  char *clean = raw ? rt_redact(run, raw) : NULL;
+  free(raw);
+  if (clean)
+    cut(clean);
+  emit(run, clean ? clean : "(out of memory)");
+  free(clean);
+}
+
+void rt_log_script(rt_run *run, const char *file, int line, const char *text)
+{
+  if (run && run->log_capped)
+    return;
+  char *raw = NULL;
+  size_t n = strlen(text) + (file ? strlen(file) : 1) + 32;
+  if ((raw = malloc(n)))
+    snprintf(raw, n, "[%s:%d] %s", file ? file : "?", line, text);
+  char *clean = raw ? rt_redact(run, raw) : NULL;
+  free(raw);
+  if (clean)
+    cut(clean);
+  size_t len = clean ? strlen(clean) + 1 : 0;
+  if (run && run->log_script_bytes + len > RT_LOG_SCRIPT_MAX) {
+    run->log_capped = true;
+    rt_log(run, "vagt: the script has logged %llu bytes, the most a run keeps: robot.log and "
+                "print say nothing more in this run", run->log_script_bytes);
+    free(clean);
+    return;
   }
+  if (run)
+    run->log_script_bytes += len;
+  emit(run, clean ? clean : "(out of memory)");
   free(clean);
 }

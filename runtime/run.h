@@ -121,6 +121,9 @@ typedef struct rt_run {
   char *error;              /* final message, redacted */
   char *error_where;        /* "file:line" of the failure */
 
+  unsigned long long log_script_bytes; /* what robot.log and print have written */
+  bool log_capped;          /* RT_LOG_SCRIPT_MAX reached: the script's messages are dropped */
+
   struct lua_State *L;
 } rt_run;
 
@@ -133,6 +136,9 @@ bool rt_sleep(rt_run *run, double secs);
 void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int rt_abort_exit_code(rt_abort why);
+/* run.json's status for a run ending with `code`: "passed", "failed", "timeout" (the
+ * script deadline), "drift", "interrupted" (130), "error". */
+const char *rt_run_status(const rt_run *run, int code);
 
 /* The run's OCR engine with robot.ocr.lang, loaded on first use (l_ocr.c); NULL + err
  * when the language data is missing (run->exit_code is then 4). Never raises. */
@@ -150,7 +156,15 @@ void rt_ocr_release(rt_run *run);
 /* Replace every secret handed out to the script by "***"; returns a malloc'd string. */
 char *rt_redact(const rt_run *run, const char *s);
 
-/* Logging to stderr and the run folder's log, always redacted. */
+/* Logging to stderr and the run folder's log, always redacted (secrets are masked before a
+ * message longer than RT_LOG_LINE_MAX is cut). */
+#define RT_LOG_LINE_MAX 4096
 void rt_log(rt_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* What the script logs (robot.log, print), as "[file:line] text": at most
+ * RT_LOG_SCRIPT_MAX bytes a run, then one line says the log is full and the rest is
+ * dropped, so a logging loop cannot fill the disk. */
+#define RT_LOG_SCRIPT_MAX ((unsigned long long)4 << 20)
+void rt_log_script(rt_run *run, const char *file, int line, const char *text);
 
 #endif

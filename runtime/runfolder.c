@@ -3,9 +3,11 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@ typedef struct {
 struct rt_steplog {
   cJSON *root;
   int fd;              /* steps.jsonl */
+  int lock_fd;         /* run.lock, held (flock) while the run lives */
   char *path;
   size_t count;
   unsigned long long bytes;
@@ -48,6 +51,146 @@ void rt_rfc3339(char *buf, size_t n)
   char base[32];
   strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
   snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
+}
+
+/* Every write to a run folder passes this gate, so the watchdog can stop the run's own
+ * writes (rt_runfolder_freeze) before it writes the end of the run itself. */
+static pthread_mutex_t write_gate = PTHREAD_MUTEX_INITIALIZER;
+static volatile int frozen;
+
+static void gate_enter(void)
+{
+  pthread_mutex_lock(&write_gate);
+}
+
+static void gate_leave(void)
+{
+  pthread_mutex_unlock(&write_gate);
+}
+
+void rt_runfolder_freeze(double wait)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += (time_t)wait;
+  ts.tv_nsec += (long)((wait - (double)(time_t)wait) * 1e9);
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  /* Not got in time: a write of the run is stuck (a full disk); write the end anyway. */
+  pthread_mutex_timedlock(&write_gate, &ts);
+  frozen = 1;
+}
+
+/* Room kept for the end of the run in its folder: a full disk must not cost the run its
+ * final status or its alert. Freed when a write of the run's record (steps, run.json,
+ * report, alert; not evidence images) meets a full disk, and when the run ends. */
+#define RESERVE_BYTES ((off_t)4 << 20)
+static char reserve_path[4096];
+
+/* Test hook: VAGT_TEST_ENOSPC_AFTER=N makes the run folder's writes fail with ENOSPC once
+ * N bytes are written, as a full disk would (freeing the reserve gives its bytes back), so
+ * tests need no full file system. */
+static long long fault_limit = -2, fault_written;
+
+static ssize_t fs_write(int fd, const void *buf, size_t n)
+{
+  if (fault_limit == -2) {
+    const char *e = getenv("VAGT_TEST_ENOSPC_AFTER");
+    fault_limit = e && *e ? atoll(e) : -1;
+  }
+  if (fault_limit >= 0) {
+    long long room = fault_limit - fault_written;
+    if (room <= 0) {
+      errno = ENOSPC;
+      return -1;
+    }
+    if ((long long)n > room)
+      n = (size_t)room; /* a short write, as the kernel's */
+  }
+  ssize_t w = write(fd, buf, n);
+  if (w > 0)
+    fault_written += w;
+  return w;
+}
+
+static void reserve_take(const char *dir)
+{
+  snprintf(reserve_path, sizeof reserve_path, "%s/.reserve", dir);
+  int fd = open(reserve_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd >= 0 && posix_fallocate(fd, 0, RESERVE_BYTES) == 0) {
+    close(fd);
+    return;
+  }
+  if (fd >= 0) { /* the disk is full already: no reserve */
+    close(fd);
+    unlink(reserve_path);
+  }
+  reserve_path[0] = '\0';
+}
+
+static bool reserve_release(void)
+{
+  if (!reserve_path[0])
+    return false;
+  unlink(reserve_path);
+  reserve_path[0] = '\0';
+  if (fault_limit >= 0)
+    fault_limit += RESERVE_BYTES;
+  return true;
+}
+
+char *rt_read_file_max(const char *path, size_t max, size_t *len, char *err, size_t errlen)
+{
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    snprintf(err, errlen, "%s: %s", path,
+             errno == ELOOP ? "is a symbolic link: refused" : strerror(errno));
+    return NULL;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "%s: not a regular file: refused", path);
+    close(fd);
+    return NULL;
+  }
+  if ((unsigned long long)st.st_size > max) {
+    snprintf(err, errlen, "%s: %lld bytes, more than the %zu this file may hold: refused",
+             path, (long long)st.st_size, max);
+    close(fd);
+    return NULL;
+  }
+  char *buf = malloc((size_t)st.st_size + 2);
+  size_t n = 0;
+  while (buf && n <= (size_t)st.st_size) { /* one byte more: a file still growing */
+    ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      snprintf(err, errlen, "%s: %s", path, strerror(errno));
+      free(buf);
+      close(fd);
+      return NULL;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  close(fd);
+  if (!buf) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return NULL;
+  }
+  if (n > (size_t)st.st_size) {
+    snprintf(err, errlen, "%s: changed while read: refused", path);
+    free(buf);
+    return NULL;
+  }
+  buf[n] = '\0';
+  if (len)
+    *len = n;
+  return buf;
 }
 
 char *rt_read_file(const char *path, size_t *len)
@@ -151,6 +294,7 @@ rt_steplog *rt_steplog_new(const char *script, const char *mode)
   if (!l)
     return NULL;
   l->fd = -1;
+  l->lock_fd = -1;
   l->root = cJSON_CreateObject();
   l->recent = cJSON_CreateArray();
   l->evidence = cJSON_CreateArray();
@@ -173,6 +317,8 @@ void rt_steplog_free(rt_steplog *l)
     return;
   if (l->fd >= 0)
     close(l->fd);
+  if (l->lock_fd >= 0)
+    close(l->lock_fd);
   free(l->path);
   cJSON_Delete(l->root);
   cJSON_Delete(l->last);
@@ -198,6 +344,20 @@ int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen)
     snprintf(err, errlen, "cannot create %s: %s", l->path, strerror(errno));
     return -1;
   }
+  /* Held until the process ends, however it ends: a "running" run.json whose lock is free
+   * belongs to a run that died without writing its end (rt_runfolder_reap). */
+  char lp[4096];
+  snprintf(lp, sizeof lp, "%s/run.lock", dir);
+  l->lock_fd = open(lp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (l->lock_fd < 0 || flock(l->lock_fd, LOCK_EX) != 0) {
+    snprintf(err, errlen, "cannot create %s: %s", lp, strerror(errno));
+    return -1;
+  }
+  char pid[24];
+  int pl = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  ssize_t w = write(l->lock_fd, pid, (size_t)pl); /* for people only: the flock is the lock */
+  (void)w;
+  reserve_take(dir);
   return 0;
 }
 
@@ -265,20 +425,54 @@ static int append_line(rt_steplog *l, const cJSON *o, char *err, size_t errlen)
   text[len] = '\n'; /* replaces the terminator: the buffer holds len + 1 bytes */
   size_t off = 0;
   int rc = 0;
+  gate_enter();
   while (off < len + 1) {
-    ssize_t w = write(l->fd, text + off, len + 1 - off);
+    ssize_t w = fs_write(l->fd, text + off, len + 1 - off);
     if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && errno == ENOSPC && reserve_release())
       continue;
     if (w <= 0) {
       snprintf(err, errlen, "cannot write %s: %s", l->path, strerror(errno));
+      /* no half line: the next step's line must start a line of its own */
+      if (ftruncate(l->fd, (off_t)l->bytes) != 0)
+        snprintf(err, errlen, "cannot write %s: %s (a part line is left)", l->path,
+                 strerror(errno));
+      off = 0;
       rc = -1;
       break;
     }
     off += (size_t)w;
   }
+  gate_leave();
   l->bytes += off;
   cJSON_free(text);
   return rc;
+}
+
+/* What the summary and the report keep of a step (o, owned from here on). */
+static void account(rt_steplog *l, cJSON *o, double settle, double capture, double guard,
+                    double total)
+{
+  const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
+  const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(o, "verdict");
+  l->settle += settle;
+  l->capture += capture;
+  l->guard += guard;
+  keystat *k = cJSON_IsString(key) ? keystat_of(l, key->valuestring) : NULL;
+  if (k) {
+    k->n++;
+    k->v[verdict_index(cJSON_IsString(verdict) ? verdict->valuestring : NULL)]++;
+    k->ms += total;
+  }
+  cJSON_Delete(l->last);
+  l->last = cJSON_Duplicate(o, 1);
+  if (cJSON_GetObjectItemCaseSensitive(o, "evidence") &&
+      cJSON_GetArraySize(l->evidence) < EVIDENCE_STEPS)
+    cJSON_AddItemToArray(l->evidence, cJSON_Duplicate(o, 1));
+  cJSON_AddItemToArray(l->recent, o);
+  if (cJSON_GetArraySize(l->recent) > RECENT_STEPS)
+    cJSON_DeleteItemFromArray(l->recent, 0);
 }
 
 size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errlen)
@@ -341,22 +535,7 @@ size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errl
     cJSON_AddStringToObject(c, "hash", h);
   }
   int rc = append_line(l, o, err, errlen);
-  l->settle += s->t_settle;
-  l->capture += s->t_capture;
-  l->guard += s->t_guard;
-  keystat *k = keystat_of(l, s->key);
-  if (k) {
-    k->n++;
-    k->v[verdict_index(s->verdict)]++;
-    k->ms += s->t_total;
-  }
-  cJSON_Delete(l->last);
-  l->last = cJSON_Duplicate(o, 1);
-  if (ev && cJSON_GetArraySize(l->evidence) < EVIDENCE_STEPS)
-    cJSON_AddItemToArray(l->evidence, cJSON_Duplicate(o, 1));
-  cJSON_AddItemToArray(l->recent, o);
-  if (cJSON_GetArraySize(l->recent) > RECENT_STEPS)
-    cJSON_DeleteItemFromArray(l->recent, 0);
+  account(l, o, s->t_settle, s->t_capture, s->t_guard, s->t_total);
   return rc == 0 ? n : 0;
 }
 
@@ -381,6 +560,8 @@ static void amend_held(rt_steplog *l, size_t n, const char *reason)
   }
 }
 
+static void amend_account(rt_steplog *l, size_t n, const char *reason, double input_ms);
+
 void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_ms)
 {
   char err[256];
@@ -393,6 +574,11 @@ void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_
   cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "ms"), "input", ms(input_ms));
   append_line(l, o, err, sizeof err);
   cJSON_Delete(o);
+  amend_account(l, n, reason ? reason : "", input_ms);
+}
+
+static void amend_account(rt_steplog *l, size_t n, const char *reason, double input_ms)
+{
   l->input += input_ms;
   const cJSON *key = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "key") : NULL;
   const cJSON *v = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "verdict") : NULL;
@@ -412,40 +598,96 @@ void rt_steplog_input(rt_steplog *l, double input_ms)
   l->input += input_ms;
 }
 
-int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
-                         char *err, size_t errlen)
+/* A temporary file beside dst that did not exist before (O_EXCL: never a planted file or
+ * symlink), 0600; its name into tmp. */
+static int open_temp(const char *dst, char *tmp, size_t n)
+{
+  static unsigned long seq; /* under the write gate */
+  const char *slash = strrchr(dst, '/');
+  int dl = slash ? (int)(slash - dst + 1) : 0;
+  for (int i = 0; i < 100; i++) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int k = snprintf(tmp, n, "%.*s.%s.%ld-%lu-%lx.tmp", dl, dst, dst + dl, (long)getpid(),
+                     ++seq, (unsigned long)ts.tv_nsec);
+    if (k < 0 || (size_t)k >= n) {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EEXIST)
+      return fd;
+  }
+  return -1;
+}
+
+static int write_atomic_once(const char *dir, const char *name, const char *data, size_t len,
+                             char *err, size_t errlen)
 {
   char tmp[4096], dst[4096];
   snprintf(dst, sizeof dst, "%s/%s", dir, name);
-  snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  int fd = open_temp(dst, tmp, sizeof tmp);
+  struct stat ds;
+  /* root (an operator's approve, a reaper) leaves the folder's files to the folder's owner */
+  if (fd >= 0 && geteuid() == 0 && stat(dir, &ds) == 0 && ds.st_uid != 0 &&
+      fchown(fd, ds.st_uid, ds.st_gid) != 0) {
+    close(fd);
+    unlink(tmp);
+    fd = -1;
+  }
   if (fd < 0) {
     snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
     return -1;
   }
   size_t off = 0;
   while (off < len) {
-    ssize_t w = write(fd, data + off, len - off);
+    ssize_t w = fs_write(fd, data + off, len - off);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0) {
-      snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+      int e = w < 0 ? errno : EIO;
+      snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(e));
       close(fd);
       unlink(tmp);
+      errno = e;
       return -1;
     }
     off += (size_t)w;
   }
   if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, dst) != 0) {
-    snprintf(err, errlen, "cannot write %s: %s", dst, strerror(errno));
+    int e = errno;
+    snprintf(err, errlen, "cannot write %s: %s", dst, strerror(e));
     unlink(tmp);
+    errno = e;
     return -1;
   }
   return 0;
 }
 
-int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
-                     const char *error, char *err, size_t errlen)
+/* A whole new file or none: never an empty or cut one. The run's record may use the
+ * reserve on a full disk; evidence images may not (an image is worth less than the
+ * record that says what happened). */
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len,
+                        char *err, size_t errlen)
+{
+  int rc = write_atomic_once(dir, name, data, len, err, errlen);
+  if (rc != 0 && (errno == ENOSPC || errno == EDQUOT) && strncmp(name, "evidence/", 9) != 0 &&
+      reserve_release())
+    rc = write_atomic_once(dir, name, data, len, err, errlen);
+  return rc;
+}
+
+int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
+                         char *err, size_t errlen)
+{
+  gate_enter();
+  int rc = write_atomic(dir, name, data, len, err, errlen);
+  gate_leave();
+  return rc;
+}
+
+static int steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
+                         const char *error, char *err, size_t errlen)
 {
   rt_steplog_set(l, "status", status);
   cJSON_DeleteItemFromObjectCaseSensitive(l->root, "exit_code");
@@ -479,8 +721,24 @@ int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exi
     snprintf(err, errlen, "out of memory writing run.json");
     return -1;
   }
-  int rc = rt_write_file_atomic(dir, "run.json", text, strlen(text), err, errlen);
+  int rc = write_atomic(dir, "run.json", text, strlen(text), err, errlen);
   cJSON_free(text);
+  if (over && rc == 0) { /* the end is written: the room kept for it goes back */
+    char rp[4096];
+    snprintf(rp, sizeof rp, "%s/.reserve", dir);
+    unlink(rp);
+    if (!strcmp(rp, reserve_path))
+      reserve_path[0] = '\0';
+  }
+  return rc;
+}
+
+int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
+                     const char *error, char *err, size_t errlen)
+{
+  gate_enter();
+  int rc = steplog_write(l, dir, status, exit_code, error, err, errlen);
+  gate_leave();
   return rc;
 }
 
@@ -504,7 +762,7 @@ static const char *jstr(const cJSON *o, const char *k)
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
+static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
 {
   char *buf = NULL;
   size_t len = 0;
@@ -655,7 +913,176 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
   }
   fputs("</body></html>\n", f);
   fclose(f);
-  int rc = rt_write_file_atomic(dir, "report.html", buf, len, err, errlen);
+  int rc = write_atomic(dir, "report.html", buf, len, err, errlen);
   free(buf);
+  return rc;
+}
+
+int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
+{
+  gate_enter();
+  int rc = report_write(l, dir, err, errlen);
+  gate_leave();
+  return rc;
+}
+
+
+/* ---- the end of a run written from its files ---- */
+
+#define RUN_JSON_MAX ((size_t)64 << 20) /* the previous layout held every step */
+#define STEP_LINE_MAX ((size_t)1 << 20)
+
+static double jnum_in(const cJSON *o, const char *obj, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, obj), k);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0.0;
+}
+
+static void replay_line(rt_steplog *l, const char *line)
+{
+  cJSON *o = cJSON_Parse(line);
+  if (!cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return;
+  }
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
+  if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "key"))) {
+    l->count++;
+    account(l, o, jnum_in(o, "ms", "settle"), jnum_in(o, "ms", "capture"),
+            jnum_in(o, "ms", "guard"), jnum_in(o, "ms", "total"));
+    return;
+  }
+  if (cJSON_IsNumber(n) && n->valuedouble >= 1) /* an amendment: the step's input failed */
+    amend_account(l, (size_t)n->valuedouble, jstr(o, "reason") ? jstr(o, "reason") : "",
+                  jnum_in(o, "ms", "input"));
+  cJSON_Delete(o);
+}
+
+/* Every whole line of steps.jsonl (a line cut by a kill is no step). */
+static void replay(rt_steplog *l, int fd)
+{
+  char *buf = malloc(STEP_LINE_MAX + 1);
+  size_t have = 0;
+  bool skipping = false; /* inside a line longer than any vagt writes */
+  for (;;) {
+    if (!buf)
+      return;
+    ssize_t r = read(fd, buf + have, STEP_LINE_MAX - have);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r <= 0)
+      break;
+    l->bytes += (unsigned long long)r;
+    have += (size_t)r;
+    size_t start = 0;
+    char *nl;
+    while ((nl = memchr(buf + start, '\n', have - start))) {
+      *nl = '\0';
+      if (!skipping)
+        replay_line(l, buf + start);
+      skipping = false;
+      start = (size_t)(nl - buf) + 1;
+    }
+    memmove(buf, buf + start, have - start);
+    have -= start;
+    if (have == STEP_LINE_MAX) {
+      skipping = true;
+      have = 0;
+    }
+  }
+  free(buf);
+}
+
+/* The record of a run as its files hold it: run.json's fields, and for the current layout
+ * every step of steps.jsonl replayed. */
+static rt_steplog *steplog_load(const char *dir, char *err, size_t errlen)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/run.json", dir);
+  char *text = rt_read_file_max(path, RUN_JSON_MAX, NULL, err, errlen);
+  if (!text)
+    return NULL;
+  cJSON *root = cJSON_Parse(text);
+  free(text);
+  rt_steplog *l = cJSON_IsObject(root) ? calloc(1, sizeof *l) : NULL;
+  if (!l) {
+    snprintf(err, errlen, "%s: %s", path, root ? "out of memory" : "not a JSON object");
+    cJSON_Delete(root);
+    return NULL;
+  }
+  l->fd = l->lock_fd = -1;
+  l->root = root;
+  l->recent = cJSON_CreateArray();
+  l->evidence = cJSON_CreateArray();
+  snprintf(path, sizeof path, "%s/steps.jsonl", dir);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+    replay(l, fd);
+  if (fd >= 0)
+    close(fd);
+  return l;
+}
+
+static int end_from_files(const char *dir, const char *status, int exit_code,
+                          const char *error, char *err, size_t errlen)
+{
+  rt_steplog *l = steplog_load(dir, err, errlen);
+  if (!l)
+    return -1;
+  int rc = steplog_write(l, dir, status, exit_code, error, err, errlen);
+  if (rc == 0)
+    rc = report_write(l, dir, err, errlen);
+  rt_steplog_free(l);
+  return rc;
+}
+
+int rt_runfolder_end(const char *dir, const char *status, int exit_code, const char *error,
+                     char *err, size_t errlen)
+{
+  return end_from_files(dir, status, exit_code, error, err, errlen);
+}
+
+int rt_runfolder_reap(const char *dir, char *err, size_t errlen)
+{
+  char path[4096];
+  snprintf(path, sizeof path, "%s/run.lock", dir);
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    if (errno == ENOENT) /* a vagt before run.lock, or no run at all: nothing to judge */
+      return 0;
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    return -1;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "%s: not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) { /* the run (or another reaper) holds it */
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      return 0;
+    snprintf(err, errlen, "%s: %s", path, strerror(e));
+    return -1;
+  }
+  /* Read under the lock: a second reaper finds the folder already marked. */
+  snprintf(path, sizeof path, "%s/run.json", dir);
+  char *text = rt_read_file_max(path, RUN_JSON_MAX, NULL, err, errlen);
+  bool unreadable = !text && access(path, F_OK) == 0; /* none: it died before writing one */
+  cJSON *root = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  const char *status = jstr(root, "status");
+  int rc = unreadable ? -1 : 0;
+  if (status && strcmp(status, "running") == 0) {
+    rc = end_from_files(dir, "killed", RT_EXIT_KILLED,
+                        "the run ended without writing its end (killed with SIGKILL, a "
+                        "crash, the machine stopped or the disk was full); steps.jsonl holds "
+                        "every step that acted", err, errlen) == 0 ? 1 : -1;
+  }
+  cJSON_Delete(root);
+  close(fd);
   return rc;
 }

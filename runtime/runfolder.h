@@ -63,7 +63,34 @@ int rt_steplog_write(rt_steplog *l, const char *dir, const char *status, int exi
  * last steps, and every step with evidence; at most 500 step rows whatever the run's length. */
 int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen);
 
-/* Writes `data` to dir/name atomically with mode 0600. */
+/* Every run holds an exclusive flock on dir/run.lock while it lives (taken by
+ * rt_steplog_open). A run.json that says "running" while nobody holds the lock belongs to
+ * a run that died without writing its end (SIGKILL, a crash, the machine stopped): this
+ * marks it "killed" (exit code RT_EXIT_KILLED) from what steps.jsonl holds, and writes
+ * its report. Returns 1 when it marked the folder, 0 when there was nothing to do (the
+ * run ended, still runs, or was written by a vagt without run.lock), -1 with err. Any
+ * reader of run folders may call it (approve, the agent, its pages); concurrent reapers
+ * and the run itself are safe. */
+#define RT_EXIT_KILLED 137
+int rt_runfolder_reap(const char *dir, char *err, size_t errlen);
+
+/* The final run.json and report.html written from the folder's files alone (run.json and
+ * steps.jsonl), for the watchdog, which cannot trust the run's memory. Call it after
+ * rt_runfolder_freeze. */
+int rt_runfolder_end(const char *dir, const char *status, int exit_code, const char *error,
+                     char *err, size_t errlen);
+
+/* Stops every later write of this process to its run folder (steps, run.json, report,
+ * alert, evidence: they block for good), waiting up to `wait` seconds for one in progress;
+ * the watchdog then writes the end itself and exits. */
+void rt_runfolder_freeze(double wait);
+
+/* A regular file (never a symlink, FIFO or device) of at most `max` bytes, NUL-terminated
+ * and malloc'd; NULL with err naming the file and why. */
+char *rt_read_file_max(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+
+/* Writes `data` to dir/name atomically with mode 0600, through a temporary file of its own
+ * (O_EXCL: a planted file or symlink is never opened); `name` may hold a sub-folder. */
 int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
                          char *err, size_t errlen);
 

@@ -3,10 +3,14 @@
 #include <ctype.h>
 #include <stdbool.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#define SECRETS_MAX (1 << 20)
 
 void rt_secret_envname(const char *name, char *out, size_t n)
 {
@@ -53,21 +57,37 @@ int rt_secret_get(const char *name, const char *file, char **value, char *err, s
     file = def;
     optional = 1;
   }
-  struct stat st;
-  if (stat(file, &st) != 0) {
+  /* Non-blocking, checked on the descriptor it reads: a FIFO or a device would hang the
+   * run or feed it without end. */
+  int fd = open(file, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
     if (optional && errno == ENOENT)
       goto missing;
     snprintf(err, errlen, "secrets file %s: %s", file, strerror(errno));
     return RT_SECRET_BADFILE;
   }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    snprintf(err, errlen, "secrets file %s: not a regular file: refused", file);
+    close(fd);
+    return RT_SECRET_BADFILE;
+  }
   if (st.st_mode & 077) {
     snprintf(err, errlen, "secrets file %s is readable by others (mode %03o): refused; "
                           "run chmod 600 %s", file, (unsigned)(st.st_mode & 0777), file);
+    close(fd);
     return RT_SECRET_BADFILE;
   }
-  FILE *f = fopen(file, "r");
+  if (st.st_size > SECRETS_MAX) {
+    snprintf(err, errlen, "secrets file %s: %lld bytes, more than %d: refused", file,
+             (long long)st.st_size, SECRETS_MAX);
+    close(fd);
+    return RT_SECRET_BADFILE;
+  }
+  FILE *f = fdopen(fd, "r");
   if (!f) {
     snprintf(err, errlen, "secrets file %s: %s", file, strerror(errno));
+    close(fd);
     return RT_SECRET_BADFILE;
   }
   char line[8192];

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runfolder.h"
@@ -213,9 +215,204 @@ static void unwritable_folder_is_an_error(void **state)
   assert_non_null(strstr(err, "/proc/vagt-cannot"));
 }
 
+static void rm_rf(const char *dir)
+{
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static cJSON *run_json(const char *dir)
+{
+  char path[512];
+  snprintf(path, sizeof path, "%s/run.json", dir);
+  char *text = slurp(path);
+  assert_non_null(text);
+  cJSON *j = cJSON_Parse(text);
+  free(text);
+  assert_non_null(j);
+  return j;
+}
+
+/* Three steps of a run that is then killed with SIGKILL (in a child process). */
+static void run_and_die(const char *dir, bool die)
+{
+  char err[256];
+  rt_steplog *l = rt_steplog_new("kill.lua", "run");
+  assert_int_equal(rt_steplog_open(l, dir, err, sizeof err), 0);
+  rt_steplog_set(l, "baseline", "kill.baseline");
+  assert_int_equal(rt_steplog_write(l, dir, "running", 0, NULL, err, sizeof err), 0);
+  for (int i = 1; i <= 3; i++) {
+    char key[32];
+    snprintf(key, sizeof key, "Borger#%d:click", i);
+    rt_steprec s = {.key = key, .kind = "click", .name = "Borger", .ordinal = i,
+                    .file = "kill.lua", .line = 4 + i, .verdict = "match", .t_total = 12};
+    assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), (size_t)i);
+  }
+  if (die)
+    raise(SIGKILL);
+  rt_steplog_free(l);
+}
+
+/* A run killed with SIGKILL leaves run.json "running" and its lock free: the reaper marks
+ * it "killed" from steps.jsonl, once; the steps that acted stay in steps.jsonl. */
+static void killed_run_is_reaped(void **state)
+{
+  (void)state;
+  char tmpl[] = "/tmp/vagt-reap-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0)
+    run_and_die(tmpl, true);
+  int st;
+  assert_int_equal(waitpid(pid, &st, 0), pid);
+  assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+  cJSON *j = run_json(tmpl);
+  assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "running");
+  cJSON_Delete(j);
+  char path[512];
+  snprintf(path, sizeof path, "%s/steps.jsonl", tmpl);
+  char *before = slurp(path);
+
+  char err[256] = "";
+  assert_int_equal(rt_runfolder_reap(tmpl, err, sizeof err), 1);
+  j = run_json(tmpl);
+  assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "killed");
+  assert_int_equal(cJSON_GetObjectItem(j, "exit_code")->valueint, RT_EXIT_KILLED);
+  assert_int_equal(cJSON_GetObjectItem(j, "steps")->valueint, 3);
+  assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "last_step"), "key")->valuestring,
+                      "Borger#3:click");
+  assert_string_equal(cJSON_GetObjectItem(j, "baseline")->valuestring, "kill.baseline");
+  assert_non_null(cJSON_GetObjectItem(j, "finished"));
+  cJSON_Delete(j);
+  char *after = slurp(path);
+  assert_string_equal(before, after);
+  free(before);
+  free(after);
+  snprintf(path, sizeof path, "%s/report.html", tmpl);
+  char *report = slurp(path);
+  assert_non_null(report);
+  assert_non_null(strstr(report, "killed"));
+  assert_non_null(strstr(report, "Borger#3:click"));
+  free(report);
+  /* a second reader finds nothing to do */
+  assert_int_equal(rt_runfolder_reap(tmpl, err, sizeof err), 0);
+  rm_rf(tmpl);
+}
+
+/* A live run holds its lock: the reaper leaves it alone; a finished run too. */
+static void live_run_is_not_reaped(void **state)
+{
+  (void)state;
+  char tmpl[] = "/tmp/vagt-live-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char err[256];
+  rt_steplog *l = rt_steplog_new("live.lua", "run");
+  assert_int_equal(rt_steplog_open(l, tmpl, err, sizeof err), 0);
+  assert_int_equal(rt_steplog_write(l, tmpl, "running", 0, NULL, err, sizeof err), 0);
+  assert_int_equal(rt_runfolder_reap(tmpl, err, sizeof err), 0);
+  cJSON *j = run_json(tmpl);
+  assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "running");
+  cJSON_Delete(j);
+  assert_int_equal(rt_steplog_write(l, tmpl, "passed", 0, NULL, err, sizeof err), 0);
+  rt_steplog_free(l);
+  assert_int_equal(rt_runfolder_reap(tmpl, err, sizeof err), 0);
+  j = run_json(tmpl);
+  assert_string_equal(cJSON_GetObjectItem(j, "status")->valuestring, "passed");
+  cJSON_Delete(j);
+  /* a folder without run.lock (an older vagt) is not judged */
+  char tmpl2[] = "/tmp/vagt-old-XXXXXX";
+  assert_non_null(mkdtemp(tmpl2));
+  l = rt_steplog_new("old.lua", "run");
+  assert_int_equal(rt_steplog_write(l, tmpl2, "running", 0, NULL, err, sizeof err), 0);
+  rt_steplog_free(l);
+  assert_int_equal(rt_runfolder_reap(tmpl2, err, sizeof err), 0);
+  rm_rf(tmpl);
+  rm_rf(tmpl2);
+}
+
+/* Symlinks planted in a run folder (at the old fixed temporary name and at the file
+ * itself) are replaced, never followed: the files they point at stay as they were. */
+static void atomic_write_follows_no_planted_symlink(void **state)
+{
+  (void)state;
+  char tmpl[] = "/tmp/vagt-plant-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char victim[512], victim2[512], link[512], path[512], err[256];
+  snprintf(victim, sizeof victim, "%s/victim", tmpl);
+  snprintf(victim2, sizeof victim2, "%s/victim2", tmpl);
+  FILE *f = fopen(victim, "w");
+  fputs("precious\n", f);
+  fclose(f);
+  f = fopen(victim2, "w");
+  fputs("precious2\n", f);
+  fclose(f);
+  char run[256];
+  snprintf(run, sizeof run, "%s/run", tmpl);
+  assert_int_equal(mkdir(run, 0700), 0);
+  snprintf(link, sizeof link, "%s/.approved.json.tmp", run);
+  assert_int_equal(symlink(victim, link), 0);
+  snprintf(link, sizeof link, "%s/approved.json", run);
+  assert_int_equal(symlink(victim2, link), 0);
+  assert_int_equal(rt_write_file_atomic(run, "approved.json", "{}\n", 3, err, sizeof err), 0);
+  char *v = slurp(victim);
+  assert_string_equal(v, "precious\n");
+  free(v);
+  v = slurp(victim2);
+  assert_string_equal(v, "precious2\n");
+  free(v);
+  struct stat st;
+  snprintf(path, sizeof path, "%s/approved.json", run);
+  assert_int_equal(lstat(path, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+  assert_int_equal(st.st_mode & 0777, 0600);
+  v = slurp(path);
+  assert_string_equal(v, "{}\n");
+  free(v);
+  rm_rf(tmpl);
+}
+
+/* Files read from a run folder: regular files of a bounded size only, never a FIFO (which
+ * would hang), a device or a symlink (/dev/zero would eat memory). */
+static void bounded_read_refuses_fifo_device_and_symlink(void **state)
+{
+  (void)state;
+  char tmpl[] = "/tmp/vagt-read-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char path[512], err[512];
+  snprintf(path, sizeof path, "%s/fifo", tmpl);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  assert_null(rt_read_file_max(path, 1 << 20, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "not a regular file"));
+  assert_non_null(strstr(err, path));
+  snprintf(path, sizeof path, "%s/zero", tmpl);
+  assert_int_equal(symlink("/dev/zero", path), 0);
+  assert_null(rt_read_file_max(path, 1 << 20, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "symbolic link"));
+  assert_null(rt_read_file_max("/dev/zero", 1 << 20, NULL, err, sizeof err));
+  snprintf(path, sizeof path, "%s/big", tmpl);
+  FILE *f = fopen(path, "w");
+  for (int i = 0; i < 2000; i++)
+    fputs("0123456789", f);
+  fclose(f);
+  assert_null(rt_read_file_max(path, 1000, NULL, err, sizeof err));
+  assert_non_null(strstr(err, "more than"));
+  size_t n = 0;
+  char *t = rt_read_file_max(path, 20000, &n, err, sizeof err);
+  assert_non_null(t);
+  assert_int_equal(n, 20000);
+  free(t);
+  rm_rf(tmpl);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(killed_run_is_reaped),
+    cmocka_unit_test(live_run_is_not_reaped),
+    cmocka_unit_test(atomic_write_follows_no_planted_symlink),
+    cmocka_unit_test(bounded_read_refuses_fifo_device_and_symlink),
     cmocka_unit_test(run_json_has_steps_and_modes),
     cmocka_unit_test(long_run_report_stays_small),
     cmocka_unit_test(html_is_escaped),

@@ -99,10 +99,37 @@ static void malformed_line_names_file_and_line(void **state)
   assert_non_null(strstr(err, want));
 }
 
+/* A FIFO (owner-only) as the secrets file: refused at once, never waited on. The alarm
+ * only turns a hang into a failure; it bounds nothing that should take time. */
+static void fifo_is_refused(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/vagt-fifo-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char fifo[128];
+  snprintf(fifo, sizeof fifo, "%s/secrets", dir);
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  char *v = NULL, err[512];
+  alarm(60);
+  int rc = rt_secret_get("sag-login", fifo, &v, err, sizeof err);
+  alarm(0);
+  assert_int_equal(rc, RT_SECRET_BADFILE);
+  assert_null(v);
+  assert_non_null(strstr(err, fifo));
+  assert_non_null(strstr(err, "not a regular file"));
+  unlink(fifo);
+  /* a folder neither */
+  rc = rt_secret_get("sag-login", dir, &v, err, sizeof err);
+  assert_int_equal(rc, RT_SECRET_BADFILE);
+  assert_non_null(strstr(err, "not a regular file"));
+  rmdir(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(envname),
+    cmocka_unit_test(fifo_is_refused),
     cmocka_unit_test_setup_teardown(from_environment_first, setup, teardown),
     cmocka_unit_test_setup_teardown(from_owner_only_file, setup, teardown),
     cmocka_unit_test_setup_teardown(file_readable_by_others_is_refused, setup, teardown),
