@@ -122,6 +122,13 @@ static void finish(rt_run *run, const char *status, int code)
   }
   if (run->input && run->dpy)
     rt_input_restore(run->input);
+  if (run->run_dir) { /* an application that printed nothing leaves no empty apps.log */
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/apps.log", run->run_dir);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+      unlink(path);
+  }
   if (run->run_dir && run->steps) {
     char err[512];
     if (rt_steplog_write(run->steps, run->run_dir, status, code, run->error, err,
