@@ -318,6 +318,14 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
     for (int i = 0; i < fp->n_layers; i++)
         if (!fp->layers[i] || !fp->layers[i]->image)
             return seterr(err, FP_ERR_ARG, "fp_store_save: layer without image");
+    for (int i = -1; i < fp->n_layers; i++) {
+        const fp_fingerprint *w = i < 0 ? fp : fp->layers[i];
+        if (w->n_masks > FP_MAX_MASKS || w->n_anchors > FP_MAX_ANCHORS)
+            return seterr(err, FP_ERR_ARG,
+                          "step '%s': %d masks and %d anchors, more than a baseline entry "
+                          "may hold (%d, %d)", fp->key, w->n_masks, w->n_anchors,
+                          FP_MAX_MASKS, FP_MAX_ANCHORS);
+    }
     int rc = ensure_dir(dir, err);
     if (rc)
         return rc;
@@ -401,8 +409,12 @@ static cJSON *jget(jctx *c, const cJSON *o, const char *name, const char *path)
     return it;
 }
 
-static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
-                int *out, int min)
+/* Coordinates and sizes in an entry lie within this bound, so sums of two
+ * never overflow an int; rectangles are then bounded to their window. */
+#define COORD_MAX 1000000
+
+static int jint_range(jctx *c, const cJSON *o, const char *name, const char *prefix,
+                      int *out, int min, int max)
 {
     char path[256];
     snprintf(path, sizeof path, "%s%s", prefix, name);
@@ -412,15 +424,25 @@ static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
     if (!cJSON_IsNumber(it))
         return jfail(c, path, "expected a number");
     double d = it->valuedouble;
-    if (d != (double)(int)d)
-        return jfail(c, path, "expected a whole number");
-    if ((int)d < min) {
-        char m[64];
+    char m[64];
+    if (d < min) {
         snprintf(m, sizeof m, "must be at least %d", min);
         return jfail(c, path, m);
     }
+    if (d > max) {
+        snprintf(m, sizeof m, "must be at most %d", max);
+        return jfail(c, path, m);
+    }
+    if (d != (double)(int)d)
+        return jfail(c, path, "expected a whole number");
     *out = (int)d;
     return 1;
+}
+
+static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
+                int *out, int min)
+{
+    return jint_range(c, o, name, prefix, out, min, COORD_MAX);
 }
 
 static const char *jstr(jctx *c, const cJSON *o, const char *name, const char *prefix)
@@ -482,49 +504,6 @@ static int jrect(jctx *c, const cJSON *o, const char *prefix, const char *wk,
            jint(c, o, wk, prefix, &r->w, 0) && jint(c, o, hk, prefix, &r->h, 0);
 }
 
-static char *read_file(const char *path, size_t limit, size_t *len, int *eno)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *eno = errno;
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > limit) {
-                *eno = EFBIG;
-                goto fail;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                *eno = ENOMEM;
-                goto fail;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, 4096, f);
-        n += r;
-        if (r < 4096) {
-            if (ferror(f)) {
-                *eno = EIO;
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-fail:
-    fclose(f);
-    free(buf);
-    return NULL;
-}
-
 /* The reference PNG `image` beside the JSON at json_path, checked against its
  * digest and the window size. */
 static int load_png(jctx *c, const char *json_path, const char *image, const char *digest,
@@ -546,13 +525,21 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
     else
         snprintf(pngpath, n, "%s", image);
     size_t plen = 0;
-    int peno = 0, ok = 0;
-    char *pdata = read_file(pngpath, MAX_PNG_BYTES, &plen, &peno);
+    int ok = 0;
+    char *pdata = NULL;
+    fp_error fe = {0};
+    int rc = fp__file_read(pngpath, MAX_PNG_BYTES, &pdata, &plen, &fe);
     char have[17];
     PIX *p = NULL;
-    if (!pdata) {
-        c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': reference image %s is %s",
-                       json_path, field, pngpath, peno == ENOENT ? "missing" : strerror(peno));
+    if (rc) {
+        if (rc == FP_ERR_NOTFOUND)
+            c->rc = seterr(c->err, FP_ERR_CORRUPT,
+                           "%s: field '%s': reference image %s is missing", json_path, field,
+                           pngpath);
+        else
+            c->rc = seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
+                           "%s: field '%s': reference image: %s", json_path, field,
+                           fe.message);
         goto out;
     }
     digest_hex((const unsigned char *)pdata, plen, have);
@@ -563,9 +550,23 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
                        json_path, dfield, pngpath, have, digest);
         goto out;
     }
-    if (!(p = pixReadMem((const l_uint8 *)pdata, plen))) {
+    /* the header's size must be the entry's before anything is decoded */
+    l_int32 fmt = 0, hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0;
+    if (pixReadHeaderMem((const l_uint8 *)pdata, plen, &fmt, &hw, &hh, &bps, &spp, &cmap) ||
+        fmt != IFF_PNG) {
         c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s is not a readable PNG",
                        json_path, field, pngpath);
+        goto out;
+    }
+    if (hw != fp->width || hh != fp->height) {
+        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+                       "%s: field '%s': size %dx%d does not match %s (%dx%d)", json_path,
+                       field, fp->width, fp->height, pngpath, hw, hh);
+        goto out;
+    }
+    if ((rc = fp_image_read_mem(pdata, plen, pngpath, &p, &fe))) {
+        c->rc = seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
+                       "%s: field '%s': %s", json_path, field, fe.message);
         goto out;
     }
     if (!(fp->image = fp__to32(p))) {
@@ -628,6 +629,10 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
     /* anchors */
     if (!(arr = jarray(c, data, "anchors", dpfx)))
         return 0;
+    if (cJSON_GetArraySize(arr) > FP_MAX_ANCHORS) {
+        snprintf(path, sizeof path, "%sanchors", dpfx);
+        return jfail(c, path, "more than " FP_STR(FP_MAX_ANCHORS) " anchors");
+    }
     fp->anchors = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->anchors);
     if (!fp->anchors)
         goto nomem;
@@ -658,6 +663,10 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
     /* masks */
     if (!(arr = jarray(c, data, "masks", dpfx)))
         return 0;
+    if (cJSON_GetArraySize(arr) > FP_MAX_MASKS) {
+        snprintf(path, sizeof path, "%smasks", dpfx);
+        return jfail(c, path, "more than " FP_STR(FP_MAX_MASKS) " masks");
+    }
     fp->masks = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->masks);
     if (!fp->masks)
         goto nomem;
@@ -671,6 +680,8 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
         if (k < 0)
             return 0;
         m->source = (fp_mask_source)k;
+        /* bounded to the window: only the part on it means anything */
+        m->r = fp__rect_clip(m->r, fp->width, fp->height);
         fp->n_masks = ++i;
     }
     /* learned cells */
@@ -682,7 +693,8 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
         fp_rect r;
         if (!jrect(c, it, pfx, "w", "h", &r))
             return 0;
-        if (r.x < 0 || r.y < 0 || r.x + r.w > fp->width || r.y + r.h > fp->height) {
+        if (r.x < 0 || r.y < 0 || (long long)r.x + r.w > fp->width ||
+            (long long)r.y + r.h > fp->height) {
             snprintf(path, sizeof path, "%.*s", (int)strlen(pfx) - 1, pfx);
             return jfail(c, path, "outside the window");
         }
@@ -707,11 +719,10 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
         return seterr(err, FP_ERR_ARG, "fp_entry_load: bad arguments");
     *out = NULL;
     size_t len = 0;
-    int eno = 0;
-    char *text = read_file(path, MAX_JSON_BYTES, &len, &eno);
-    if (!text)
-        return seterr(err, eno == ENOENT ? FP_ERR_NOTFOUND : FP_ERR_IO,
-                      "%s: cannot read: %s", path, strerror(eno));
+    char *text = NULL;
+    int frc = fp__file_read(path, MAX_JSON_BYTES, &text, &len, err);
+    if (frc)
+        return frc;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
