@@ -413,11 +413,13 @@ int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, 
         r.y += dy;
         rc = fp__verdict_rect(v, r);
     }
-    for (int i = 0; i < sub->n_ignored && !rc; i++) {
-        fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
-        if (!n)
-            return FP_ERR_NOMEM;
+    fp_rect *n = NULL;
+    if (!rc && sub->n_ignored > 0 &&
+        !(n = realloc(v->ignored, ((size_t)v->n_ignored + sub->n_ignored) * sizeof *n)))
+        return FP_ERR_NOMEM;
+    if (n)
         v->ignored = n;
+    for (int i = 0; i < sub->n_ignored && !rc; i++) {
         n[v->n_ignored] = sub->ignored[i];
         n[v->n_ignored].x += dx;
         n[v->n_ignored].y += dy;
@@ -876,19 +878,27 @@ static int rect_explained(fp_rect r, const fp_rect *e, int n)
     return 0;
 }
 
+/* v->ignored has room (list_ignored made it) */
 static int add_ignored(fp_verdict *v, fp_rect r)
 {
-    fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
-    if (!n)
-        return FP_ERR_NOMEM;
-    v->ignored = n;
-    n[v->n_ignored++] = r;
+    v->ignored[v->n_ignored++] = r;
     return FP_OK;
 }
 
 /* masks and learned cells (as row runs), for the evidence image */
 static int list_ignored(const fp_fingerprint *base, const fp_input *cur, fp_verdict *v)
 {
+    /* room for all at once: growing by one per mask is quadratic in the masks */
+    size_t runs = 0;
+    for (int r = 0; r < base->rows; r++)
+        for (int c = 0; c < base->cols; c++)
+            runs += base->learned[r * base->cols + c] &&
+                    (c == 0 || !base->learned[r * base->cols + c - 1]);
+    size_t want = (size_t)v->n_ignored + (size_t)base->n_masks + (size_t)cur->n_masks + runs;
+    fp_rect *room = realloc(v->ignored, (want + 1) * sizeof *room);
+    if (!room)
+        return FP_ERR_NOMEM;
+    v->ignored = room;
     int rc = FP_OK;
     for (int i = 0; i < base->n_masks && !rc; i++)
         rc = add_ignored(v, base->masks[i].r);
@@ -1175,14 +1185,17 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
             rc = fp__verdict_reason(v, "%s", target.reasons[i]);
         for (int i = 0; i < target.n_changed && !rc; i++)
             rc = fp__verdict_rect(v, target.changed[i]);
-        for (int i = 0; i < target.n_ignored && !rc; i++) {
-            fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
+        if (!rc && target.n_ignored > 0) { /* at once: one by one is quadratic */
+            fp_rect *n = realloc(v->ignored, ((size_t)v->n_ignored + target.n_ignored) *
+                                                 sizeof *n);
             if (!n) {
                 rc = FP_ERR_NOMEM;
-                break;
+            } else {
+                v->ignored = n;
+                memcpy(n + v->n_ignored, target.ignored,
+                       (size_t)target.n_ignored * sizeof *n);
+                v->n_ignored += target.n_ignored;
             }
-            v->ignored = n;
-            n[v->n_ignored++] = target.ignored[i];
         }
         v->cells_total += target.cells_total;
         v->cells_checked += target.cells_checked;
