@@ -20,16 +20,26 @@
  * learned at the top level, window {class, width, height}, toplevels [...]
  * (ignored), no layers. Its learned cells may come from guessed text fields,
  * so fp_entry_load marks it version 1 and the runtime refuses to judge with it.
- * Cell descriptors are not stored: they are recomputed from the PNG. */
+ * Cell descriptors are not stored: they are recomputed from the PNG.
+ *
+ * Replacing an entry is one rename: PNGs are named by their content
+ * (<stem>.<image_fnv1a64>.png), written first under names no entry uses yet,
+ * then the JSON that names them is renamed over the old one. A crash before
+ * that rename leaves the old entry whole (its PNGs are untouched), after it
+ * the new one; PNGs no entry names any more (the old entry's, or a crashed
+ * save's) are removed by the next save of the same key. Entries written
+ * before this (<stem>.png, <stem>.<n>.png) are read as they are. */
 #include "fp_int.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -227,6 +237,15 @@ static char *entry_json(const fp_fingerprint *fp, char **png_names, char (*diges
     return s;
 }
 
+/* Test hook: called at each step of a save; nonzero stops the save there as a
+ * crash would (nothing after it happens, nothing is undone). */
+int (*fp__store_fault)(const char *step);
+
+static int fault(const char *step)
+{
+    return fp__store_fault && fp__store_fault(step);
+}
+
 static void fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -308,6 +327,49 @@ static int ensure_dir(const char *dir, fp_error *err)
     return FP_OK;
 }
 
+/* Is name one of this stem's PNG names: <stem>.png, <stem>.<n>.png (before
+ * content names) or <stem>.<16 hex digits>.png? Other keys' files never match:
+ * their stems end in '-' and eight hex digits of their own. */
+static int stem_png(const char *name, const char *stem)
+{
+    size_t sl = strlen(stem);
+    if (strncmp(name, stem, sl))
+        return 0;
+    const char *p = name + sl;
+    if (!strcmp(p, ".png"))
+        return 1;
+    if (*p++ != '.')
+        return 0;
+    size_t n = strspn(p, "0123456789abcdef");
+    if (n == 0 || strcmp(p + n, ".png"))
+        return 0;
+    return n == 16 || strspn(p, "0123456789") == n;
+}
+
+/* After the switch: this key's PNGs that the entry no longer names (the
+ * replaced entry's, or those of a save that stopped before its switch). */
+static void remove_unnamed(const char *dir, const char *stem, char **names, int n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!stem_png(e->d_name, stem))
+            continue;
+        int named = 0;
+        for (int i = 0; i < n && !named; i++)
+            named = !strcmp(e->d_name, names[i]);
+        if (named)
+            continue;
+        char *p = join(dir, e->d_name, "");
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
 int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
 {
     if (err)
@@ -329,6 +391,15 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
     int rc = ensure_dir(dir, err);
     if (rc)
         return rc;
+    /* one save at a time in a folder: a concurrent save's fresh PNGs are not
+     * the stale ones this one removes after its switch */
+    int lockfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX) != 0) {
+        int e = errno;
+        if (lockfd >= 0)
+            close(lockfd);
+        return seterr(err, FP_ERR_IO, "%s: cannot lock the folder: %s", dir, strerror(e));
+    }
     int nimg = 1 + fp->n_layers;
     char *stem = fp_sanitize_key(fp->key);
     char *js = stem ? join(dir, stem, ".json") : NULL;
@@ -343,27 +414,27 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
     for (int i = 0; i < nimg; i++) {
         const fp_fingerprint *w = i ? fp->layers[i - 1] : fp;
         size_t n = strlen(stem) + 16;
-        if (!(names[i] = malloc(n))) {
+        if (!(names[i] = malloc(n + 16))) {
             rc = seterr(err, FP_ERR_NOMEM, "out of memory");
             goto out;
         }
-        if (i)
-            snprintf(names[i], n, "%s.%d.png", stem, i);
-        else
-            snprintf(names[i], n, "%s.png", stem);
         if (pixWriteMem(&data[i], &size[i], w->image, IFF_PNG) || !data[i]) {
-            rc = seterr(err, FP_ERR_NOMEM, "%s/%s: cannot encode the reference image", dir,
-                        names[i]);
+            rc = seterr(err, FP_ERR_NOMEM, "%s: cannot encode the reference image of step "
+                        "'%s'", dir, fp->key);
             goto out;
         }
         digest_hex(data[i], size[i], digests[i]);
+        snprintf(names[i], n + 16, "%s.%s.png", stem, digests[i]);
     }
     if (!(text = entry_json(fp, names, digests))) {
         rc = seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* PNGs first, JSON last: the JSON names the entry and the PNGs' digests */
+    /* PNGs first, under their content's names (the old entry's stay as they
+     * are), then the JSON that names them: its rename is the switch */
     for (int i = 0; i < nimg; i++) {
+        if (i && !strcmp(names[i], names[i - 1]))
+            continue;
         char *png = join(dir, names[i], "");
         membuf mb = {data[i], size[i]};
         rc = png ? atomic_write(dir, png, write_buf_cb, &mb, err)
@@ -372,9 +443,19 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
         if (rc)
             goto out;
     }
+    fsync_dir(dir);
+    if (fault("images written")) {
+        rc = seterr(err, FP_ERR_IO, "%s: save stopped after the images (test)", dir);
+        goto out;
+    }
     if ((rc = atomic_write(dir, js, write_text_cb, text, err)))
         goto out;
     fsync_dir(dir);
+    if (fault("entry switched")) {
+        rc = seterr(err, FP_ERR_IO, "%s: save stopped after the switch (test)", dir);
+        goto out;
+    }
+    remove_unnamed(dir, stem, names, nimg);
 out:
     for (int i = 0; i < nimg; i++) {
         lept_free(data[i]);
@@ -383,6 +464,7 @@ out:
     free(text);
     free(stem);
     free(js);
+    close(lockfd); /* releases the lock */
     return rc;
 }
 
