@@ -255,7 +255,7 @@ int fp_image_read(const char *path, PIX **out, fp_error *err);
 int fp_image_read_mem(const void *data, size_t size, const char *name, PIX **out,
                       fp_error *err);
 
-/* Baseline store: DIR/<sanitized-key>.json + .png, written atomically,
+/* Baseline store: DIR/<sanitized-key>.json + its PNGs, written all or nothing,
  * files 0600, folder 0700. err (may be NULL) receives a message that names
  * the file and, for a corrupt entry, the field. */
 struct fp_error {
@@ -275,6 +275,23 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err);
  * a hand-edited or damaged entry: the message names the file and field. */
 int fp_store_record(const char *dir, const fp_fingerprint *rec,
                     const fp_options *opt, fp_verdict *refusal, fp_error *err);
+/* A recording: entries saved or recorded into it become visible together, at
+ * fp_recording_commit, or not at all (a crash or fp_recording_abort before the
+ * commit leaves the baseline as it was; a crash during the commit leaves the
+ * whole new recording, finished by the next commit in the folder). Readers
+ * (fp_store_load) need nothing special. fp_store_save and fp_store_record are
+ * recordings of one entry. commit and abort free the recording. */
+typedef struct fp_recording fp_recording;
+int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err);
+int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err);
+/* The entry as this recording holds it (saved into it), else the stored one. */
+int fp_recording_load(fp_recording *r, const char *key, fp_fingerprint **out,
+                      fp_error *err);
+/* As fp_store_record, merging with what this recording already holds for the key. */
+int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
+                        const fp_options *opt, fp_verdict *refusal, fp_error *err);
+int fp_recording_commit(fp_recording *r, fp_error *err);
+void fp_recording_abort(fp_recording *r);
 /* Load one entry file directly (path to the .json). */
 int fp_entry_load(const char *json_path, fp_fingerprint **out, fp_error *err);
 

@@ -71,9 +71,10 @@ int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, 
  * *data is NUL-terminated, malloc'd. */
 int fp__file_read(const char *path, size_t limit, char **data, size_t *size, fp_error *err);
 
-/* Test hook of fp_store_save: called with "images written" (the new PNGs are in
- * place, the JSON not yet switched) and "entry switched"; a nonzero return stops the
- * save there, as a crash would. NULL in production. */
+/* Test hook of fp_recording_commit (and so fp_store_save): called with "entries
+ * staged" (before the switch), "recording switched" (after it) and "entry moved"
+ * (the first entry moved into place); a nonzero return stops the commit there, as
+ * a crash would, and leaves the staging folder. NULL in production. */
 extern int (*fp__store_fault)(const char *step);
 
 /* Most frequent colour (0xRRGGBB) of an image, sampled. */
