@@ -32,8 +32,11 @@ for t in $targets; do
   mkdir -p "$work/$t"
   log=$out/$t.log
   start=$(date +%s)
+  past=""
+  [ -d "$here/crashes/$t" ] && past="$here/crashes/$t" # past findings seed it too
+  # shellcheck disable=SC2086
   if "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2560 -print_final_stats=1 \
-      -artifact_prefix="$out/$t-" "$work/$t" "$here/corpus/$t" >"$log" 2>&1; then
+      -artifact_prefix="$out/$t-" "$work/$t" "$here/corpus/$t" $past >"$log" 2>&1; then
     status=ok
   else
     status=FAILED
