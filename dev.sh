@@ -5,20 +5,22 @@
 #   ./dev.sh test     the test suite (ctest)
 #   ./dev.sh asan     the test suite under AddressSanitizer + UBSan
 #   ./dev.sh bench    the benchmarks
+#   ./dev.sh fuzz [SECONDS]  every fuzz target (clang, libFuzzer, ASan + UBSan), 30 s each
 #   ./dev.sh build    just build
 set -eu
 cd "$(dirname "$0")"
 
 # Build and run-time libraries, the demo app's toolkit, and what the tests drive or compare
 # with (xterm, x11-apps, xdotool, ImageMagick, window managers, the tesseract command), the
-# real toolkits the guard is tried on (Tk, Motif's NEdit, Java Swing) and the fonts Xaw
-# applications draw with.
+# real toolkits the guard is tried on (Tk, Motif's NEdit, Java Swing), the fonts Xaw
+# applications draw with, and clang with its libFuzzer runtime for the fuzz targets.
 PACKAGES="build-essential cmake pkg-config liblua5.4-dev libxdo-dev libx11-dev libxext-dev
 libxtst-dev libxres-dev libxdamage-dev libxfixes-dev libtesseract-dev libleptonica-dev
 tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan xvfb xauth libcjson-dev libsqlite3-dev
 libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libxaw7-dev libxmu-dev libxt-dev
 xfonts-base fonts-dejavu-core x11-utils xterm x11-apps xdotool imagemagick openbox twm procps
-python3 tk nedit default-jdk xfonts-75dpi xfonts-100dpi"
+python3 tk nedit default-jdk xfonts-75dpi xfonts-100dpi
+clang libclang-rt-14-dev"
 
 deps() {
   missing=""
@@ -52,5 +54,11 @@ case "${1:-}" in
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       exec ctest --output-on-failure -j2 ;;
   bench) deps; build build; exec tests/bench/run build ;;
-  *) echo "usage: ./dev.sh demo|test|asan|bench|build" >&2; exit 2 ;;
+  fuzz)
+    # gcc has no libFuzzer: a build folder of its own, compiled by clang
+    deps
+    CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVAGT_FUZZ=ON >/dev/null
+    cmake --build build-fuzz -j"$(nproc)" --target fuzz_targets
+    exec tests/fuzz/run.sh build-fuzz "${2:-30}" ;;
+  *) echo "usage: ./dev.sh demo|test|asan|bench|fuzz|build" >&2; exit 2 ;;
 esac

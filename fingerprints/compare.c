@@ -9,90 +9,210 @@
 
 enum { CELL_CHECK = 0, CELL_PARTIAL = 1, CELL_SKIP = 2 };
 
-static int touches_word(fp_rect cell, const fp_word *w, int n)
+/* Masks are applied in O(cells + masks) for the grid and O(pixels + masks) for
+ * the pixels of partly masked cells, whatever their number: a stored entry
+ * with thousands of masks must not make one comparison take minutes. */
+
+/* 2D difference array over a cols x rows grid: add rectangles, then read
+ * coverage counts after fp__grid_sum. */
+static void grid_add(int *d, int cols, int c0, int r0, int c1, int r1)
 {
-    for (int i = 0; i < n; i++)
-        if (fp__rect_intersects(cell, w[i].box))
-            return 1;
-    return 0;
+    int stride = cols + 1; /* cells [c0,c1] x [r0,r1], inclusive */
+    d[r0 * stride + c0]++;
+    d[r0 * stride + c1 + 1]--;
+    d[(r1 + 1) * stride + c0]--;
+    d[(r1 + 1) * stride + c1 + 1]++;
 }
 
-static void mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m,
-                       int n, const fp_word *protect, int nprotect)
+static void grid_sum(int *d, int cols, int rows)
 {
-    for (int i = 0; i < n; i++) {
-        fp_rect r = m[i].r;
+    int stride = cols + 1;
+    for (int r = 0; r <= rows; r++)
+        for (int c = 0; c <= cols; c++) {
+            int v = d[r * stride + c];
+            if (c)
+                v += d[r * stride + c - 1];
+            if (r)
+                v += d[(r - 1) * stride + c];
+            if (r && c)
+                v -= d[(r - 1) * stride + c - 1];
+            d[r * stride + c] = v;
+        }
+}
+
+/* Cells a mask touches get CELL_PARTIAL; cells it covers whole CELL_SKIP, except
+ * that an FP_MASK_ROBOT mask never skips a cell touching a recorded anchor (its
+ * cells are checked pixel by pixel, the anchor's own pixels always). */
+static int mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m1, int n1,
+                      const fp_mask *m2, int n2, const fp_word *protect, int nprotect)
+{
+    if (n1 + n2 <= 0)
+        return FP_OK;
+    size_t gs = (size_t)(cols + 1) * (rows + 1);
+    int *touch = calloc(gs, sizeof *touch), *full = calloc(gs, sizeof *full);
+    int *rfull = calloc(gs, sizeof *rfull), *word = calloc(gs, sizeof *word);
+    if (!touch || !full || !rfull || !word) {
+        free(touch); free(full); free(rfull); free(word);
+        return FP_ERR_NOMEM;
+    }
+    int gw = cols * FP_CELL, gh = rows * FP_CELL, robot = 0;
+    for (int k = 0; k < n1 + n2; k++) {
+        const fp_mask *m = k < n1 ? &m1[k] : &m2[k - n1];
+        fp_rect r = fp__rect_clip(m->r, gw, gh);
         if (r.w <= 0 || r.h <= 0)
             continue;
-        if (m[i].source == FP_MASK_ROBOT) {
-            /* never over a recorded anchor: a cell it touches is checked pixel by
-             * pixel, the anchor's own pixels always */
-            int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
-            int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
-            for (int y = r0; y <= r1 && y < rows; y++)
-                for (int x = c0; x <= c1 && x < cols; x++) {
-                    fp_rect cell = {x * FP_CELL, y * FP_CELL, FP_CELL, FP_CELL};
-                    uint8_t *s = &state[y * cols + x];
-                    if (*s == CELL_SKIP)
-                        continue;
-                    if (!touches_word(cell, protect, nprotect) &&
-                        fp__rect_area(fp__rect_and(cell, r)) == FP_CELL * FP_CELL)
-                        *s = CELL_SKIP;
-                    else
-                        *s = CELL_PARTIAL;
-                }
-            continue;
-        }
-        int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
-        int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
-        if (c1 >= cols) c1 = cols - 1;
-        if (r1 >= rows) r1 = rows - 1;
-        for (int y = r0; y <= r1; y++)
-            for (int x = c0; x <= c1; x++) {
-                uint8_t *s = &state[y * cols + x];
-                if (*s == CELL_SKIP)
-                    continue;
-                fp_rect cell = {x * FP_CELL, y * FP_CELL, FP_CELL, FP_CELL};
-                if (r.x <= cell.x && r.y <= cell.y &&
-                    r.x + r.w >= cell.x + cell.w && r.y + r.h >= cell.y + cell.h)
-                    *s = CELL_SKIP;
-                else
-                    *s = CELL_PARTIAL;
-            }
+        grid_add(touch, cols, r.x / FP_CELL, r.y / FP_CELL, (r.x + r.w - 1) / FP_CELL,
+                 (r.y + r.h - 1) / FP_CELL);
+        int fc0 = (r.x + FP_CELL - 1) / FP_CELL, fr0 = (r.y + FP_CELL - 1) / FP_CELL;
+        int fc1 = (r.x + r.w) / FP_CELL - 1, fr1 = (r.y + r.h) / FP_CELL - 1;
+        if (fc0 <= fc1 && fr0 <= fr1)
+            grid_add(m->source == FP_MASK_ROBOT ? rfull : full, cols, fc0, fr0, fc1, fr1);
+        robot |= m->source == FP_MASK_ROBOT;
     }
+    for (int i = 0; robot && i < nprotect; i++) {
+        fp_rect b = fp__rect_clip(protect[i].box, gw, gh);
+        if (b.w > 0 && b.h > 0)
+            grid_add(word, cols, b.x / FP_CELL, b.y / FP_CELL, (b.x + b.w - 1) / FP_CELL,
+                     (b.y + b.h - 1) / FP_CELL);
+    }
+    grid_sum(touch, cols, rows);
+    grid_sum(full, cols, rows);
+    grid_sum(rfull, cols, rows);
+    if (robot)
+        grid_sum(word, cols, rows);
+    for (int y = 0; y < rows; y++)
+        for (int x = 0; x < cols; x++) {
+            uint8_t *s = &state[y * cols + x];
+            int g = y * (cols + 1) + x;
+            if (*s == CELL_SKIP || !touch[g])
+                continue;
+            *s = full[g] || (rfull[g] && !word[g]) ? CELL_SKIP : CELL_PARTIAL;
+        }
+    free(touch); free(full); free(rfull); free(word);
+    return FP_OK;
 }
 
-/* A pixel of a recorded anchor (with a pixel around it for anti-aliasing). */
-static int in_anchor(int x, int y, const fp_word *p, int n)
+/* Which pixels of a band of rows are masked: a sweep down the image keeps, per
+ * kind (mask, robot mask, anchor with a pixel around it), a difference array
+ * over the columns updated by the rectangles that start or end on each row;
+ * a row's coverage is its prefix sum. */
+enum { RK_MASK = 0, RK_ROBOT = 1, RK_ANCHOR = 2 };
+typedef struct {
+    int x0, x1, kind, delta;
+} rev;
+typedef struct {
+    int w, h, y;      /* next row to apply */
+    int *start;       /* h+1 offsets into ev, by row */
+    rev *ev;
+    int *col[3];      /* w+1 each */
+    uint8_t *band;    /* FP_CELL rows of w: 1 = masked */
+    int band_y0;
+} raster;
+
+static void raster_free(raster *r)
 {
-    for (int i = 0; i < n; i++)
-        if (x >= p[i].box.x - 1 && y >= p[i].box.y - 1 && x <= p[i].box.x + p[i].box.w &&
-            y <= p[i].box.y + p[i].box.h)
-            return 1;
-    return 0;
+    free(r->start);
+    free(r->ev);
+    for (int k = 0; k < 3; k++)
+        free(r->col[k]);
+    free(r->band);
 }
 
-static int masked_by(int x, int y, const fp_mask *m, int n, const fp_word *p, int np)
+static int raster_init(raster *r, int w, int h, const fp_mask *m1, int n1,
+                       const fp_mask *m2, int n2, const fp_word *p, int np)
 {
-    for (int i = 0; i < n; i++)
-        if (fp__rect_contains_point(m[i].r, x, y) &&
-            (m[i].source != FP_MASK_ROBOT || !in_anchor(x, y, p, np)))
-            return 1;
-    return 0;
+    memset(r, 0, sizeof *r);
+    r->w = w;
+    r->h = h;
+    r->band_y0 = -1;
+    size_t nrect = (size_t)n1 + n2 + np;
+    r->start = calloc((size_t)h + 2, sizeof *r->start);
+    r->ev = malloc((2 * nrect + 1) * sizeof *r->ev);
+    for (int k = 0; k < 3; k++)
+        r->col[k] = calloc((size_t)w + 1, sizeof *r->col[k]);
+    r->band = calloc((size_t)w * FP_CELL + 1, 1);
+    if (!r->start || !r->ev || !r->col[0] || !r->col[1] || !r->col[2] || !r->band) {
+        raster_free(r);
+        return FP_ERR_NOMEM;
+    }
+    /* two passes (count per row, then place): a counting sort by row */
+    for (int pass = 0; pass < 2; pass++) {
+        int *fill = NULL;
+        if (pass == 1) {
+            for (int y = 0; y <= h; y++)
+                r->start[y + 1] += r->start[y];
+            if (!(fill = calloc((size_t)h + 1, sizeof *fill)))
+                return raster_free(r), FP_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < nrect; i++) {
+            fp_rect q;
+            int kind;
+            if (i < (size_t)n1 + n2) {
+                const fp_mask *m = i < (size_t)n1 ? &m1[i] : &m2[i - n1];
+                q = m->r;
+                kind = m->source == FP_MASK_ROBOT ? RK_ROBOT : RK_MASK;
+            } else {
+                fp_rect b = p[i - n1 - n2].box;
+                if (b.w <= 0 || b.h <= 0)
+                    continue;
+                q = (fp_rect){b.x, b.y, b.w, b.h};
+                /* grown by a pixel each side, without overflow */
+                q = fp__rect_and(q, (fp_rect){-1, -1, w + 2, h + 2});
+                if (q.w <= 0 || q.h <= 0)
+                    continue;
+                q.x--; q.y--; q.w += 2; q.h += 2;
+                kind = RK_ANCHOR;
+            }
+            q = fp__rect_clip(q, w, h);
+            if (q.w <= 0 || q.h <= 0)
+                continue;
+            int ends[2] = {q.y, q.y + q.h};
+            for (int e = 0; e < 2; e++) {
+                if (ends[e] >= h)
+                    continue;
+                if (pass == 0) {
+                    r->start[ends[e] + 1]++;
+                } else {
+                    rev *v = &r->ev[r->start[ends[e]] + fill[ends[e]]++];
+                    *v = (rev){q.x, q.x + q.w, kind, e ? -1 : 1};
+                }
+            }
+        }
+        free(fill);
+    }
+    return FP_OK;
 }
 
-static int pixel_masked(int x, int y, const fp_mask *m1, int n1, const fp_mask *m2, int n2,
-                        const fp_word *p, int np)
+/* Rows [y0, y1) into r->band; rows must come in order. */
+static void raster_band(raster *r, int y0, int y1)
 {
-    return masked_by(x, y, m1, n1, p, np) || masked_by(x, y, m2, n2, p, np);
+    int w = r->w;
+    for (; r->y < y1; r->y++) {
+        int y = r->y;
+        for (int i = r->start[y]; i < r->start[y + 1]; i++) {
+            rev *v = &r->ev[i];
+            r->col[v->kind][v->x0] += v->delta;
+            r->col[v->kind][v->x1] -= v->delta;
+        }
+        if (y < y0)
+            continue;
+        uint8_t *out = r->band + (size_t)(y - y0) * w;
+        int a = 0, b = 0, c = 0;
+        for (int x = 0; x < w; x++) {
+            a += r->col[RK_MASK][x];
+            b += r->col[RK_ROBOT][x];
+            c += r->col[RK_ANCHOR][x];
+            out[x] = a > 0 || (b > 0 && c == 0);
+        }
+    }
+    r->band_y0 = y0;
 }
 
 /* Slow path for one cell whose bytes differ: count pixels whose YIQ distance
  * exceeds the threshold. No anti-aliasing suppression: it hides the few
  * pixels a one-character rename changes. */
-static int cell_changed(PIX *ref, PIX *cur, int col, int row, int partial,
-                        const fp_mask *m1, int n1, const fp_mask *m2, int n2,
-                        const fp_word *p, int np, double maxd, int min_pixels)
+static int cell_changed(PIX *ref, PIX *cur, int col, int row, const uint8_t *band,
+                        double maxd, int min_pixels)
 {
     int w = pixGetWidth(ref), h = pixGetHeight(ref);
     int wpla = pixGetWpl(ref), wplb = pixGetWpl(cur);
@@ -103,7 +223,7 @@ static int cell_changed(PIX *ref, PIX *cur, int col, int row, int partial,
         for (int x = col * FP_CELL; x < col * FP_CELL + FP_CELL && x < w; x++) {
             if (!((pa[x] ^ pb[x]) & FP_ALPHA_MASK))
                 continue;
-            if (partial && pixel_masked(x, y, m1, n1, m2, n2, p, np))
+            if (band && band[(size_t)(y - row * FP_CELL) * w + x])
                 continue;
             if (fp__yiq_delta(pa[x], pb[x]) > maxd && ++count >= min_pixels)
                 return 1;
@@ -125,17 +245,21 @@ int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
     const l_uint32 *da = pixGetData(ref), *db = pixGetData(cur);
     uint8_t *state = calloc((size_t)cols * rows + 1, 1);
     uint32_t *acc = malloc(((size_t)cols + 1) * sizeof *acc);
-    if (!state || !acc) {
-        free(state);
-        free(acc);
-        return FP_ERR_NOMEM;
-    }
+    raster ras;
+    int rc = FP_ERR_NOMEM, have_ras = 0;
+    if (!state || !acc)
+        goto out;
     if (learned)
         for (int i = 0; i < cols * rows; i++)
             if (learned[i])
                 state[i] = CELL_SKIP;
-    mark_masks(state, cols, rows, m1, n1, protect, nprotect);
-    mark_masks(state, cols, rows, m2, n2, protect, nprotect);
+    if ((rc = mark_masks(state, cols, rows, m1, n1, m2, n2, protect, nprotect)))
+        goto out;
+    if (n1 + n2 > 0) {
+        if ((rc = raster_init(&ras, w, h, m1, n1, m2, n2, protect, nprotect)))
+            goto out;
+        have_ras = 1;
+    }
     double maxd = fp__max_delta(opt->threshold);
     int min_pixels = opt->min_pixels > 0 ? opt->min_pixels : 1;
 
@@ -180,16 +304,25 @@ int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
             v->cells_checked++;
             if (!(acc[c] & FP_ALPHA_MASK))
                 continue;
-            if (cell_changed(ref, cur, c, row, state[idx] == CELL_PARTIAL, m1,
-                             n1, m2, n2, protect, nprotect, maxd, min_pixels)) {
+            const uint8_t *band = NULL;
+            if (state[idx] == CELL_PARTIAL && have_ras) {
+                if (ras.band_y0 != y0)
+                    raster_band(&ras, y0, y1);
+                band = ras.band;
+            }
+            if (cell_changed(ref, cur, c, row, band, maxd, min_pixels)) {
                 changed[idx] = 1;
                 v->cells_changed++;
             }
         }
     }
+    rc = FP_OK;
+out:
+    if (have_ras)
+        raster_free(&ras);
     free(state);
     free(acc);
-    return FP_OK;
+    return rc;
 }
 
 int fp__cells_to_rects(const uint8_t *changed, int cols, int rows, int w,
@@ -280,11 +413,13 @@ int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, 
         r.y += dy;
         rc = fp__verdict_rect(v, r);
     }
-    for (int i = 0; i < sub->n_ignored && !rc; i++) {
-        fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
-        if (!n)
-            return FP_ERR_NOMEM;
+    fp_rect *n = NULL;
+    if (!rc && sub->n_ignored > 0 &&
+        !(n = realloc(v->ignored, ((size_t)v->n_ignored + sub->n_ignored) * sizeof *n)))
+        return FP_ERR_NOMEM;
+    if (n)
         v->ignored = n;
+    for (int i = 0; i < sub->n_ignored && !rc; i++) {
         n[v->n_ignored] = sub->ignored[i];
         n[v->n_ignored].x += dx;
         n[v->n_ignored].y += dy;
@@ -422,10 +557,12 @@ static int pixel_stable(fp_rect b, const uint8_t *changed, const uint8_t *skippe
 {
     if (!changed || !skipped)
         return 0;
-    int c0 = b.x < 0 ? 0 : b.x / FP_CELL, r0 = b.y < 0 ? 0 : b.y / FP_CELL;
+    if (b.w <= 0 || b.h <= 0 || b.x < 0 || b.y < 0 ||
+        (long long)b.x + b.w > (long long)cols * FP_CELL ||
+        (long long)b.y + b.h > (long long)rows * FP_CELL)
+        return 0; /* not wholly on the grid: judged by OCR */
+    int c0 = b.x / FP_CELL, r0 = b.y / FP_CELL;
     int c1 = (b.x + b.w - 1) / FP_CELL, r1 = (b.y + b.h - 1) / FP_CELL;
-    if (c1 >= cols || r1 >= rows || b.w <= 0 || b.h <= 0)
-        return 0;
     int total = 0, seen = 0;
     for (int r = r0; r <= r1; r++)
         for (int c = c0; c <= c1; c++) {
@@ -741,19 +878,27 @@ static int rect_explained(fp_rect r, const fp_rect *e, int n)
     return 0;
 }
 
+/* v->ignored has room (list_ignored made it) */
 static int add_ignored(fp_verdict *v, fp_rect r)
 {
-    fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
-    if (!n)
-        return FP_ERR_NOMEM;
-    v->ignored = n;
-    n[v->n_ignored++] = r;
+    v->ignored[v->n_ignored++] = r;
     return FP_OK;
 }
 
 /* masks and learned cells (as row runs), for the evidence image */
 static int list_ignored(const fp_fingerprint *base, const fp_input *cur, fp_verdict *v)
 {
+    /* room for all at once: growing by one per mask is quadratic in the masks */
+    size_t runs = 0;
+    for (int r = 0; r < base->rows; r++)
+        for (int c = 0; c < base->cols; c++)
+            runs += base->learned[r * base->cols + c] &&
+                    (c == 0 || !base->learned[r * base->cols + c - 1]);
+    size_t want = (size_t)v->n_ignored + (size_t)base->n_masks + (size_t)cur->n_masks + runs;
+    fp_rect *room = realloc(v->ignored, (want + 1) * sizeof *room);
+    if (!room)
+        return FP_ERR_NOMEM;
+    v->ignored = room;
     int rc = FP_OK;
     for (int i = 0; i < base->n_masks && !rc; i++)
         rc = add_ignored(v, base->masks[i].r);
@@ -1040,14 +1185,17 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
             rc = fp__verdict_reason(v, "%s", target.reasons[i]);
         for (int i = 0; i < target.n_changed && !rc; i++)
             rc = fp__verdict_rect(v, target.changed[i]);
-        for (int i = 0; i < target.n_ignored && !rc; i++) {
-            fp_rect *n = realloc(v->ignored, (size_t)(v->n_ignored + 1) * sizeof *n);
+        if (!rc && target.n_ignored > 0) { /* at once: one by one is quadratic */
+            fp_rect *n = realloc(v->ignored, ((size_t)v->n_ignored + target.n_ignored) *
+                                                 sizeof *n);
             if (!n) {
                 rc = FP_ERR_NOMEM;
-                break;
+            } else {
+                v->ignored = n;
+                memcpy(n + v->n_ignored, target.ignored,
+                       (size_t)target.n_ignored * sizeof *n);
+                v->n_ignored += target.n_ignored;
             }
-            v->ignored = n;
-            n[v->n_ignored++] = target.ignored[i];
         }
         v->cells_total += target.cells_total;
         v->cells_checked += target.cells_checked;

@@ -50,22 +50,33 @@ double fp__now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Rectangles come from files and scripts: sums are taken in 64 bits so huge
+ * coordinates cannot overflow. */
 int fp__rect_intersects(fp_rect a, fp_rect b)
 {
-    return a.w > 0 && a.h > 0 && b.w > 0 && b.h > 0 && a.x < b.x + b.w &&
-           b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+    return a.w > 0 && a.h > 0 && b.w > 0 && b.h > 0 && a.x < (long long)b.x + b.w &&
+           b.x < (long long)a.x + a.w && a.y < (long long)b.y + b.h &&
+           b.y < (long long)a.y + a.h;
 }
 
 fp_rect fp__rect_and(fp_rect a, fp_rect b)
 {
     fp_rect r = {0, 0, 0, 0};
-    int x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
-    int x1 = a.x + a.w < b.x + b.w ? a.x + a.w : b.x + b.w;
-    int y1 = a.y + a.h < b.y + b.h ? a.y + a.h : b.y + b.h;
-    if (x1 > x0 && y1 > y0) {
-        r.x = x0; r.y = y0; r.w = x1 - x0; r.h = y1 - y0;
+    if (a.w <= 0 || a.h <= 0 || b.w <= 0 || b.h <= 0)
+        return r;
+    long long x0 = a.x > b.x ? a.x : b.x, y0 = a.y > b.y ? a.y : b.y;
+    long long ax1 = (long long)a.x + a.w, bx1 = (long long)b.x + b.w;
+    long long ay1 = (long long)a.y + a.h, by1 = (long long)b.y + b.h;
+    long long x1 = ax1 < bx1 ? ax1 : bx1, y1 = ay1 < by1 ? ay1 : by1;
+    if (x1 > x0 && y1 > y0) { /* each side at most min(a.w, b.w): fits an int */
+        r.x = (int)x0; r.y = (int)y0; r.w = (int)(x1 - x0); r.h = (int)(y1 - y0);
     }
     return r;
+}
+
+fp_rect fp__rect_clip(fp_rect r, int w, int h)
+{
+    return fp__rect_and(r, (fp_rect){0, 0, w, h});
 }
 
 long fp__rect_area(fp_rect r)
@@ -75,7 +86,7 @@ long fp__rect_area(fp_rect r)
 
 int fp__rect_contains_point(fp_rect r, int x, int y)
 {
-    return x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
+    return x >= r.x && x < (long long)r.x + r.w && y >= r.y && y < (long long)r.y + r.h;
 }
 
 int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
@@ -209,12 +220,15 @@ int fp_descriptor_distance(uint64_t a, uint64_t b)
 
 void fp_learn_rect(fp_fingerprint *fp, fp_rect r)
 {
-    if (!fp || !fp->learned || r.w <= 0 || r.h <= 0)
+    if (!fp || !fp->learned)
         return;
-    int c0 = r.x < 0 ? 0 : r.x / FP_CELL, r0 = r.y < 0 ? 0 : r.y / FP_CELL;
+    r = fp__rect_clip(r, fp->cols * FP_CELL, fp->rows * FP_CELL);
+    if (r.w <= 0 || r.h <= 0)
+        return;
+    int c0 = r.x / FP_CELL, r0 = r.y / FP_CELL;
     int c1 = (r.x + r.w - 1) / FP_CELL, r1 = (r.y + r.h - 1) / FP_CELL;
-    for (int y = r0; y <= r1 && y < fp->rows; y++)
-        for (int x = c0; x <= c1 && x < fp->cols; x++)
+    for (int y = r0; y <= r1; y++)
+        for (int x = c0; x <= c1; x++)
             fp->learned[y * fp->cols + x] = 1;
 }
 
@@ -357,10 +371,15 @@ static int compute_one(const fp_input *in, const char *key, const fp_options *op
         if (!fp->masks)
             goto fail;
         for (int i = 0; i < in->n_masks; i++) {
-            if (in->masks[i].source == FP_MASK_LEARNED)
-                fp_learn_rect(fp, in->masks[i].r);
+            /* a script's or alert's rectangle is bounded to the window here */
+            fp_mask m = in->masks[i];
+            m.r = fp__rect_clip(m.r, fp->width, fp->height);
+            if (m.r.w <= 0 || m.r.h <= 0)
+                continue;
+            if (m.source == FP_MASK_LEARNED)
+                fp_learn_rect(fp, m.r);
             else
-                fp->masks[fp->n_masks++] = in->masks[i];
+                fp->masks[fp->n_masks++] = m;
         }
     }
     /* Anchors: confident phrases with letters or digits, outside masks ("Gem
@@ -581,13 +600,13 @@ int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, 
             ch[r * cols + c] = !fp_cell_equal(before, after, c, r, NULL);
     }
     for (int i = 0; i < nkeep; i++) {
-        fp_rect k = keep[i];
+        fp_rect k = fp__rect_clip(keep[i], w, h);
         if (k.w <= 0 || k.h <= 0)
             continue;
-        int c0 = k.x < 0 ? 0 : k.x / FP_CELL, r0 = k.y < 0 ? 0 : k.y / FP_CELL;
+        int c0 = k.x / FP_CELL, r0 = k.y / FP_CELL;
         int c1 = (k.x + k.w - 1) / FP_CELL, r1 = (k.y + k.h - 1) / FP_CELL;
-        for (int r = r0; r <= r1 && r < rows; r++)
-            for (int c = c0; c <= c1 && c < cols; c++)
+        for (int r = r0; r <= r1; r++)
+            for (int c = c0; c <= c1; c++)
                 ch[r * cols + c] = 0;
     }
     fp_verdict v;

@@ -48,6 +48,13 @@ extern "C" {
 #define FP_FORMAT_OLDEST 1
 #define FP_CELL 16 /* cell edge in pixels */
 #define FP_MAX_LAYERS 16 /* windows besides the target in one step */
+/* Masks and anchors one window of a stored entry may hold: a baseline asking
+ * for more is refused as corrupt, so a hostile file cannot make a comparison
+ * slow (comparison is O(pixels + masks) anyway). */
+#define FP_MAX_MASKS 4096
+#define FP_MAX_ANCHORS 4096
+#define FP_STR_(x) #x
+#define FP_STR(x) FP_STR_(x)
 
 /* Return codes (0 = success). The runtime maps FP_ERR_CORRUPT to exit 2. */
 enum {
@@ -235,13 +242,26 @@ PIX *fp_diff_scene(const fp_fingerprint *base, const fp_input *cur, const fp_ver
  * pixDestroy()s it. */
 PIX *fp_diff_image(PIX *recorded, PIX *current, const fp_verdict *v);
 
-/* Baseline store: DIR/<sanitized-key>.json + .png, written atomically,
+/* Images from outside (baseline and evidence PNGs, files given by a user):
+ * the PNG header is read first and an image larger than FP_MAX_IMAGE_SIDE on
+ * a side or FP_MAX_IMAGE_PIXELS in all is refused (FP_ERR_CORRUPT, the
+ * message names the file and the size it claims) before it is decoded. A
+ * FIFO or other non-regular file is refused without blocking. */
+#define FP_MAX_IMAGE_SIDE 16384
+#define FP_MAX_IMAGE_PIXELS (64 * 1024 * 1024)
+typedef struct fp_error fp_error;
+int fp_image_read(const char *path, PIX **out, fp_error *err);
+/* name: for messages (a file name). */
+int fp_image_read_mem(const void *data, size_t size, const char *name, PIX **out,
+                      fp_error *err);
+
+/* Baseline store: DIR/<sanitized-key>.json + its PNGs, written all or nothing,
  * files 0600, folder 0700. err (may be NULL) receives a message that names
  * the file and, for a corrupt entry, the field. */
-typedef struct fp_error {
+struct fp_error {
     int code;
     char message[1024];
-} fp_error;
+};
 
 /* Deterministic, safe file stem for a key (malloc'd). */
 char *fp_sanitize_key(const char *key);
@@ -255,6 +275,23 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err);
  * a hand-edited or damaged entry: the message names the file and field. */
 int fp_store_record(const char *dir, const fp_fingerprint *rec,
                     const fp_options *opt, fp_verdict *refusal, fp_error *err);
+/* A recording: entries saved or recorded into it become visible together, at
+ * fp_recording_commit, or not at all (a crash or fp_recording_abort before the
+ * commit leaves the baseline as it was; a crash during the commit leaves the
+ * whole new recording, finished by the next commit in the folder). Readers
+ * (fp_store_load) need nothing special. fp_store_save and fp_store_record are
+ * recordings of one entry. commit and abort free the recording. */
+typedef struct fp_recording fp_recording;
+int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err);
+int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err);
+/* The entry as this recording holds it (saved into it), else the stored one. */
+int fp_recording_load(fp_recording *r, const char *key, fp_fingerprint **out,
+                      fp_error *err);
+/* As fp_store_record, merging with what this recording already holds for the key. */
+int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
+                        const fp_options *opt, fp_verdict *refusal, fp_error *err);
+int fp_recording_commit(fp_recording *r, fp_error *err);
+void fp_recording_abort(fp_recording *r);
 /* Load one entry file directly (path to the .json). */
 int fp_entry_load(const char *json_path, fp_fingerprint **out, fp_error *err);
 

@@ -12,6 +12,8 @@ double fp__now_ms(void);
 
 int fp__rect_intersects(fp_rect a, fp_rect b);
 fp_rect fp__rect_and(fp_rect a, fp_rect b);
+/* r bounded to the image {0, 0, w, h} (empty: w or h 0). */
+fp_rect fp__rect_clip(fp_rect r, int w, int h);
 long fp__rect_area(fp_rect r);
 int fp__rect_contains_point(fp_rect r, int x, int y);
 
@@ -64,6 +66,16 @@ void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, 
  * (dx, dy). */
 int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, int dx,
                        int dy);
+
+/* A regular file of at most limit bytes, read without blocking on a FIFO;
+ * *data is NUL-terminated, malloc'd. */
+int fp__file_read(const char *path, size_t limit, char **data, size_t *size, fp_error *err);
+
+/* Test hook of fp_recording_commit (and so fp_store_save): called with "entries
+ * staged" (before the switch), "recording switched" (after it) and "entry moved"
+ * (the first entry moved into place); a nonzero return stops the commit there, as
+ * a crash would, and leaves the staging folder. NULL in production. */
+extern int (*fp__store_fault)(const char *step);
 
 /* Most frequent colour (0xRRGGBB) of an image, sampled. */
 uint32_t fp__mode_colour(PIX *pix32);

@@ -20,17 +20,26 @@
  * learned at the top level, window {class, width, height}, toplevels [...]
  * (ignored), no layers. Its learned cells may come from guessed text fields,
  * so fp_entry_load marks it version 1 and the runtime refuses to judge with it.
- * Cell descriptors are not stored: they are recomputed from the PNG. */
+ * Cell descriptors are not stored: they are recomputed from the PNG.
+ *
+ * Writing is all or nothing for a whole recording (fp_recording_*; a save is
+ * a recording of one entry): see "A recording" below. PNGs are named by their
+ * content (<stem>.<image_fnv1a64>.png), so a new entry's never overwrite the
+ * entry in use. Entries written before this (<stem>.png, <stem>.<n>.png) are
+ * read as they are and replaced like any other. */
 #include "fp_int.h"
 
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_JSON_BYTES (16 * 1024 * 1024)
@@ -227,6 +236,15 @@ static char *entry_json(const fp_fingerprint *fp, char **png_names, char (*diges
     return s;
 }
 
+/* Test hook: called at each step of a commit; nonzero stops it there as a
+ * crash would (nothing after it happens, nothing is undone). */
+int (*fp__store_fault)(const char *step);
+
+static int fault(const char *step)
+{
+    return fp__store_fault && fp__store_fault(step);
+}
+
 static void fsync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY | O_DIRECTORY);
@@ -308,20 +326,312 @@ static int ensure_dir(const char *dir, fp_error *err)
     return FP_OK;
 }
 
-int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
+/* Is name one of this stem's PNG names: <stem>.png, <stem>.<n>.png (before
+ * content names) or <stem>.<16 hex digits>.png? Other keys' files never match:
+ * their stems end in '-' and eight hex digits of their own. */
+static int stem_png(const char *name, const char *stem)
+{
+    size_t sl = strlen(stem);
+    if (strncmp(name, stem, sl))
+        return 0;
+    const char *p = name + sl;
+    if (!strcmp(p, ".png"))
+        return 1;
+    if (*p++ != '.')
+        return 0;
+    size_t n = strspn(p, "0123456789abcdef");
+    if (n == 0 || strcmp(p + n, ".png"))
+        return 0;
+    return n == 16 || strspn(p, "0123456789") == n;
+}
+
+/* After an entry was switched: this key's PNGs in dir that the entry no
+ * longer names (the replaced entry's). */
+static void remove_unnamed(const char *dir, const char *stem, char **names, int n)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!stem_png(e->d_name, stem))
+            continue;
+        int named = 0;
+        for (int i = 0; i < n && !named; i++)
+            named = names[i] && !strcmp(e->d_name, names[i]);
+        if (named)
+            continue;
+        char *p = join(dir, e->d_name, "");
+        if (p)
+            unlink(p);
+        free(p);
+    }
+    closedir(d);
+}
+
+/* A recording writes each entry (JSON and PNGs, PNGs named by their content)
+ * into a staging folder of its own, DIR/.fp-stage-XXXXXX, where no reader
+ * looks. Committing renames that folder to DIR/.fp-commit: the one switch
+ * for every entry of the recording. Readers look in .fp-commit first, so from
+ * that rename on they see the whole new recording; the entries are then moved
+ * into DIR one by one (PNGs linked first, then the JSON renamed: an entry is
+ * whole in one place or the other at every moment), and .fp-commit removed.
+ * A crash before the switch leaves the old baseline; after it, the next
+ * commit (any save) finishes the move. Commits in one folder are serialised
+ * by a lock on the folder; fp_store_save is a recording of one entry. */
+#define COMMIT_DIR ".fp-commit"
+
+struct fp_recording {
+    char *dir, *stage;
+};
+
+static int lock_dir(const char *dir, fp_error *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || flock(fd, LOCK_EX) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        seterr(err, FP_ERR_IO, "%s: cannot lock the folder: %s", dir, strerror(e));
+        return -1;
+    }
+    return fd;
+}
+
+/* The image file names an entry's JSON names (target and layers). */
+static int entry_images(const char *json_path, char **names, int max)
+{
+    fp_error fe;
+    char *text = NULL;
+    size_t len = 0;
+    int n = 0;
+    if (fp__file_read(json_path, MAX_JSON_BYTES, &text, &len, &fe))
+        return 0;
+    cJSON *root = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *win = cJSON_GetObjectItemCaseSensitive(root, "window"), *l;
+    const cJSON *img = cJSON_GetObjectItemCaseSensitive(win, "image");
+    if (cJSON_IsString(img) && n < max)
+        names[n++] = fp__strdup(img->valuestring);
+    img = cJSON_GetObjectItemCaseSensitive(root, "image"); /* format 1 */
+    if (cJSON_IsString(img) && n < max)
+        names[n++] = fp__strdup(img->valuestring);
+    cJSON_ArrayForEach(l, cJSON_GetObjectItemCaseSensitive(root, "layers")) {
+        img = cJSON_GetObjectItemCaseSensitive(l, "image");
+        if (cJSON_IsString(img) && n < max)
+            names[n++] = fp__strdup(img->valuestring);
+    }
+    cJSON_Delete(root);
+    return n;
+}
+
+/* Moves the entries of a committed recording (DIR/.fp-commit) into DIR.
+ * Called with the folder locked. */
+static int roll_forward(const char *dir, fp_error *err)
+{
+    char *cdir = join(dir, COMMIT_DIR, "");
+    if (!cdir)
+        return seterr(err, FP_ERR_NOMEM, "out of memory");
+    DIR *d = opendir(cdir);
+    if (!d) {
+        free(cdir);
+        return FP_OK; /* nothing committed and not yet moved */
+    }
+    int rc = FP_OK, moved = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 6 || e->d_name[0] == '.' || strcmp(e->d_name + l - 5, ".json"))
+            continue;
+        char *from = join(cdir, e->d_name, ""), *to = join(dir, e->d_name, "");
+        char *names[1 + FP_MAX_LAYERS + 1] = {0};
+        int n = from ? entry_images(from, names, 1 + FP_MAX_LAYERS + 1) : 0;
+        for (int i = 0; i < n && !rc; i++) {
+            if (!names[i] || strchr(names[i], '/') || names[i][0] == '.')
+                continue;
+            char *pf = join(cdir, names[i], ""), *pt = join(dir, names[i], "");
+            if (pf && pt && link(pf, pt) != 0 && errno != EEXIST && errno != ENOENT)
+                rc = seterr(err, FP_ERR_IO, "%s: cannot move into the baseline: %s", pf,
+                            strerror(errno));
+            free(pf);
+            free(pt);
+        }
+        fsync_dir(dir);
+        if (!rc && (!from || !to || rename(from, to) != 0))
+            rc = seterr(err, FP_ERR_IO, "%s: cannot move into the baseline: %s",
+                        from ? from : cdir, strerror(errno));
+        if (!rc) {
+            fsync_dir(dir);
+            char *stem = strndup(e->d_name, l - 5);
+            if (stem)
+                remove_unnamed(dir, stem, names, n);
+            free(stem);
+            if (!moved++ && fault("entry moved"))
+                rc = seterr(err, FP_ERR_IO, "%s: stopped after moving an entry (test)", dir);
+        }
+        for (int i = 0; i < n; i++)
+            free(names[i]);
+        free(from);
+        free(to);
+    }
+    closedir(d);
+    if (!rc) { /* what is left: the moved entries' PNGs, temp files */
+        if ((d = opendir(cdir))) {
+            while ((e = readdir(d)))
+                if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+                    char *p = join(cdir, e->d_name, "");
+                    if (p)
+                        unlink(p);
+                    free(p);
+                }
+            closedir(d);
+        }
+        if (rmdir(cdir) != 0)
+            rc = seterr(err, FP_ERR_IO, "%s: cannot remove: %s", cdir, strerror(errno));
+        fsync_dir(dir);
+    }
+    free(cdir);
+    return rc;
+}
+
+static void remove_tree1(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            char *p = join(dir, e->d_name, "");
+            if (p)
+                unlink(p);
+            free(p);
+        }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* Staging folders of recordings that crashed (a day old: a recording in
+ * progress is younger, a run ends within hours). Called with the folder locked. */
+static void remove_stale_stages(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    time_t day_ago = time(NULL) - 86400;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, ".fp-stage-", 10))
+            continue;
+        char *p = join(dir, e->d_name, "");
+        struct stat st;
+        if (p && lstat(p, &st) == 0 && S_ISDIR(st.st_mode) && st.st_mtime < day_ago)
+            remove_tree1(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+}
+
+int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err)
 {
     if (err)
         memset(err, 0, sizeof *err);
-    if (!dir || !fp || !fp->key || !fp->image || fp->n_layers < 0 ||
+    if (!dir || !out)
+        return seterr(err, FP_ERR_ARG, "fp_recording_begin: bad arguments");
+    *out = NULL;
+    int rc = ensure_dir(dir, err);
+    if (rc)
+        return rc;
+    fp_recording *r = calloc(1, sizeof *r);
+    size_t n = strlen(dir) + 32;
+    if (!r || !(r->dir = fp__strdup(dir)) || !(r->stage = malloc(n))) {
+        if (r)
+            free(r->dir);
+        free(r);
+        return seterr(err, FP_ERR_NOMEM, "out of memory");
+    }
+    snprintf(r->stage, n, "%s/.fp-stage-XXXXXX", dir);
+    if (!mkdtemp(r->stage)) { /* mode 0700 */
+        int e = errno;
+        free(r->stage);
+        free(r->dir);
+        free(r);
+        return seterr(err, FP_ERR_IO, "%s: cannot create a staging folder: %s", dir,
+                      strerror(e));
+    }
+    *out = r;
+    return FP_OK;
+}
+
+void fp_recording_abort(fp_recording *r)
+{
+    if (!r)
+        return;
+    remove_tree1(r->stage);
+    free(r->stage);
+    free(r->dir);
+    free(r);
+}
+
+int fp_recording_commit(fp_recording *r, fp_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!r)
+        return seterr(err, FP_ERR_ARG, "fp_recording_commit: no recording");
+    int lockfd = lock_dir(r->dir, err), rc = FP_OK;
+    char *cdir = join(r->dir, COMMIT_DIR, "");
+    if (lockfd < 0) {
+        rc = err ? err->code : FP_ERR_IO;
+    } else if (!cdir) {
+        rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+    } else if (!(rc = roll_forward(r->dir, err))) { /* an earlier commit, if unfinished */
+        fsync_dir(r->stage);
+        if (fault("entries staged"))
+            rc = seterr(err, FP_ERR_IO, "%s: stopped before the switch (test)", r->dir);
+        else if (rename(r->stage, cdir) != 0)
+            rc = seterr(err, FP_ERR_IO, "%s: cannot commit the recording: %s", r->dir,
+                        strerror(errno));
+        else {
+            fsync_dir(r->dir);
+            if (fault("recording switched"))
+                rc = seterr(err, FP_ERR_IO, "%s: stopped after the switch (test)", r->dir);
+            else
+                rc = roll_forward(r->dir, err);
+        }
+    }
+    if (lockfd >= 0 && !rc)
+        remove_stale_stages(r->dir);
+    if (lockfd >= 0)
+        close(lockfd);
+    free(cdir);
+    if (rc && rc != FP_ERR_NOMEM && !fp__store_fault)
+        remove_tree1(r->stage); /* not switched: nothing of it is visible */
+    free(r->stage);
+    free(r->dir);
+    free(r);
+    return rc;
+}
+
+/* The entry's JSON and PNGs into the recording's staging folder. */
+int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!r || !fp || !fp->key || !fp->image || fp->n_layers < 0 ||
         fp->n_layers > FP_MAX_LAYERS)
         return seterr(err, FP_ERR_ARG, "fp_store_save: fingerprint without key or image");
     for (int i = 0; i < fp->n_layers; i++)
         if (!fp->layers[i] || !fp->layers[i]->image)
             return seterr(err, FP_ERR_ARG, "fp_store_save: layer without image");
-    int rc = ensure_dir(dir, err);
-    if (rc)
-        return rc;
-    int nimg = 1 + fp->n_layers;
+    for (int i = -1; i < fp->n_layers; i++) {
+        const fp_fingerprint *w = i < 0 ? fp : fp->layers[i];
+        if (w->n_masks > FP_MAX_MASKS || w->n_anchors > FP_MAX_ANCHORS)
+            return seterr(err, FP_ERR_ARG,
+                          "step '%s': %d masks and %d anchors, more than a baseline entry "
+                          "may hold (%d, %d)", fp->key, w->n_masks, w->n_anchors,
+                          FP_MAX_MASKS, FP_MAX_ANCHORS);
+    }
+    const char *dir = r->stage;
+    int rc = FP_OK, nimg = 1 + fp->n_layers;
     char *stem = fp_sanitize_key(fp->key);
     char *js = stem ? join(dir, stem, ".json") : NULL;
     char *names[1 + FP_MAX_LAYERS] = {0}, digests[1 + FP_MAX_LAYERS][17];
@@ -334,27 +644,23 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
     }
     for (int i = 0; i < nimg; i++) {
         const fp_fingerprint *w = i ? fp->layers[i - 1] : fp;
-        size_t n = strlen(stem) + 16;
+        size_t n = strlen(stem) + 32;
         if (!(names[i] = malloc(n))) {
             rc = seterr(err, FP_ERR_NOMEM, "out of memory");
             goto out;
         }
-        if (i)
-            snprintf(names[i], n, "%s.%d.png", stem, i);
-        else
-            snprintf(names[i], n, "%s.png", stem);
         if (pixWriteMem(&data[i], &size[i], w->image, IFF_PNG) || !data[i]) {
-            rc = seterr(err, FP_ERR_NOMEM, "%s/%s: cannot encode the reference image", dir,
-                        names[i]);
+            rc = seterr(err, FP_ERR_NOMEM, "%s: cannot encode the reference image of step "
+                        "'%s'", r->dir, fp->key);
             goto out;
         }
         digest_hex(data[i], size[i], digests[i]);
+        snprintf(names[i], n, "%s.%s.png", stem, digests[i]);
     }
     if (!(text = entry_json(fp, names, digests))) {
         rc = seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
-    /* PNGs first, JSON last: the JSON names the entry and the PNGs' digests */
     for (int i = 0; i < nimg; i++) {
         char *png = join(dir, names[i], "");
         membuf mb = {data[i], size[i]};
@@ -364,9 +670,9 @@ int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
         if (rc)
             goto out;
     }
-    if ((rc = atomic_write(dir, js, write_text_cb, text, err)))
-        goto out;
-    fsync_dir(dir);
+    /* an entry saved twice in one recording: the second wins; its PNGs of
+     * the first are left for the commit to drop */
+    rc = atomic_write(dir, js, write_text_cb, text, err);
 out:
     for (int i = 0; i < nimg; i++) {
         lept_free(data[i]);
@@ -376,6 +682,19 @@ out:
     free(stem);
     free(js);
     return rc;
+}
+
+int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err)
+{
+    fp_recording *r = NULL;
+    int rc = fp_recording_begin(dir, &r, err);
+    if (rc)
+        return rc;
+    if ((rc = fp_recording_save(r, fp, err))) {
+        fp_recording_abort(r);
+        return rc;
+    }
+    return fp_recording_commit(r, err);
 }
 
 /* ---- reading ---- */
@@ -401,8 +720,12 @@ static cJSON *jget(jctx *c, const cJSON *o, const char *name, const char *path)
     return it;
 }
 
-static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
-                int *out, int min)
+/* Coordinates and sizes in an entry lie within this bound, so sums of two
+ * never overflow an int; rectangles are then bounded to their window. */
+#define COORD_MAX 1000000
+
+static int jint_range(jctx *c, const cJSON *o, const char *name, const char *prefix,
+                      int *out, int min, int max)
 {
     char path[256];
     snprintf(path, sizeof path, "%s%s", prefix, name);
@@ -412,15 +735,25 @@ static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
     if (!cJSON_IsNumber(it))
         return jfail(c, path, "expected a number");
     double d = it->valuedouble;
-    if (d != (double)(int)d)
-        return jfail(c, path, "expected a whole number");
-    if ((int)d < min) {
-        char m[64];
+    char m[64];
+    if (d < min) {
         snprintf(m, sizeof m, "must be at least %d", min);
         return jfail(c, path, m);
     }
+    if (d > max) {
+        snprintf(m, sizeof m, "must be at most %d", max);
+        return jfail(c, path, m);
+    }
+    if (d != (double)(int)d)
+        return jfail(c, path, "expected a whole number");
     *out = (int)d;
     return 1;
+}
+
+static int jint(jctx *c, const cJSON *o, const char *name, const char *prefix,
+                int *out, int min)
+{
+    return jint_range(c, o, name, prefix, out, min, COORD_MAX);
 }
 
 static const char *jstr(jctx *c, const cJSON *o, const char *name, const char *prefix)
@@ -482,49 +815,6 @@ static int jrect(jctx *c, const cJSON *o, const char *prefix, const char *wk,
            jint(c, o, wk, prefix, &r->w, 0) && jint(c, o, hk, prefix, &r->h, 0);
 }
 
-static char *read_file(const char *path, size_t limit, size_t *len, int *eno)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        *eno = errno;
-        return NULL;
-    }
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = cap ? cap * 2 : 8192;
-            if (cap > limit) {
-                *eno = EFBIG;
-                goto fail;
-            }
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                *eno = ENOMEM;
-                goto fail;
-            }
-            buf = nb;
-        }
-        size_t r = fread(buf + n, 1, 4096, f);
-        n += r;
-        if (r < 4096) {
-            if (ferror(f)) {
-                *eno = EIO;
-                goto fail;
-            }
-            break;
-        }
-    }
-    fclose(f);
-    buf[n] = 0;
-    *len = n;
-    return buf;
-fail:
-    fclose(f);
-    free(buf);
-    return NULL;
-}
-
 /* The reference PNG `image` beside the JSON at json_path, checked against its
  * digest and the window size. */
 static int load_png(jctx *c, const char *json_path, const char *image, const char *digest,
@@ -546,13 +836,21 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
     else
         snprintf(pngpath, n, "%s", image);
     size_t plen = 0;
-    int peno = 0, ok = 0;
-    char *pdata = read_file(pngpath, MAX_PNG_BYTES, &plen, &peno);
+    int ok = 0;
+    char *pdata = NULL;
+    fp_error fe = {0};
+    int rc = fp__file_read(pngpath, MAX_PNG_BYTES, &pdata, &plen, &fe);
     char have[17];
     PIX *p = NULL;
-    if (!pdata) {
-        c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': reference image %s is %s",
-                       json_path, field, pngpath, peno == ENOENT ? "missing" : strerror(peno));
+    if (rc) {
+        if (rc == FP_ERR_NOTFOUND)
+            c->rc = seterr(c->err, FP_ERR_CORRUPT,
+                           "%s: field '%s': reference image %s is missing", json_path, field,
+                           pngpath);
+        else
+            c->rc = seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
+                           "%s: field '%s': reference image: %s", json_path, field,
+                           fe.message);
         goto out;
     }
     digest_hex((const unsigned char *)pdata, plen, have);
@@ -563,9 +861,23 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
                        json_path, dfield, pngpath, have, digest);
         goto out;
     }
-    if (!(p = pixReadMem((const l_uint8 *)pdata, plen))) {
+    /* the header's size must be the entry's before anything is decoded */
+    l_int32 fmt = 0, hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0;
+    if (pixReadHeaderMem((const l_uint8 *)pdata, plen, &fmt, &hw, &hh, &bps, &spp, &cmap) ||
+        fmt != IFF_PNG) {
         c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s is not a readable PNG",
                        json_path, field, pngpath);
+        goto out;
+    }
+    if (hw != fp->width || hh != fp->height) {
+        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+                       "%s: field '%s': size %dx%d does not match %s (%dx%d)", json_path,
+                       field, fp->width, fp->height, pngpath, hw, hh);
+        goto out;
+    }
+    if ((rc = fp_image_read_mem(pdata, plen, pngpath, &p, &fe))) {
+        c->rc = seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
+                       "%s: field '%s': %s", json_path, field, fe.message);
         goto out;
     }
     if (!(fp->image = fp__to32(p))) {
@@ -628,6 +940,10 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
     /* anchors */
     if (!(arr = jarray(c, data, "anchors", dpfx)))
         return 0;
+    if (cJSON_GetArraySize(arr) > FP_MAX_ANCHORS) {
+        snprintf(path, sizeof path, "%sanchors", dpfx);
+        return jfail(c, path, "more than " FP_STR(FP_MAX_ANCHORS) " anchors");
+    }
     fp->anchors = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->anchors);
     if (!fp->anchors)
         goto nomem;
@@ -658,6 +974,10 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
     /* masks */
     if (!(arr = jarray(c, data, "masks", dpfx)))
         return 0;
+    if (cJSON_GetArraySize(arr) > FP_MAX_MASKS) {
+        snprintf(path, sizeof path, "%smasks", dpfx);
+        return jfail(c, path, "more than " FP_STR(FP_MAX_MASKS) " masks");
+    }
     fp->masks = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *fp->masks);
     if (!fp->masks)
         goto nomem;
@@ -671,6 +991,8 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
         if (k < 0)
             return 0;
         m->source = (fp_mask_source)k;
+        /* bounded to the window: only the part on it means anything */
+        m->r = fp__rect_clip(m->r, fp->width, fp->height);
         fp->n_masks = ++i;
     }
     /* learned cells */
@@ -682,7 +1004,8 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
         fp_rect r;
         if (!jrect(c, it, pfx, "w", "h", &r))
             return 0;
-        if (r.x < 0 || r.y < 0 || r.x + r.w > fp->width || r.y + r.h > fp->height) {
+        if (r.x < 0 || r.y < 0 || (long long)r.x + r.w > fp->width ||
+            (long long)r.y + r.h > fp->height) {
             snprintf(path, sizeof path, "%.*s", (int)strlen(pfx) - 1, pfx);
             return jfail(c, path, "outside the window");
         }
@@ -707,11 +1030,10 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
         return seterr(err, FP_ERR_ARG, "fp_entry_load: bad arguments");
     *out = NULL;
     size_t len = 0;
-    int eno = 0;
-    char *text = read_file(path, MAX_JSON_BYTES, &len, &eno);
-    if (!text)
-        return seterr(err, eno == ENOENT ? FP_ERR_NOTFOUND : FP_ERR_IO,
-                      "%s: cannot read: %s", path, strerror(eno));
+    char *text = NULL;
+    int frc = fp__file_read(path, MAX_JSON_BYTES, &text, &len, err);
+    if (frc)
+        return frc;
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -842,11 +1164,18 @@ int fp_store_load(const char *dir, const char *key, fp_fingerprint **out,
         return seterr(err, FP_ERR_ARG, "fp_store_load: bad arguments");
     *out = NULL;
     char *stem = fp_sanitize_key(key);
-    char *js = stem ? join(dir, stem, ".json") : NULL;
+    char *cdir = join(dir, COMMIT_DIR, "");
+    /* a committed recording not yet moved into place holds the newest entry */
+    char *js = stem && cdir ? join(cdir, stem, ".json") : NULL;
+    struct stat st;
+    if (js && stat(js, &st) != 0) {
+        free(js);
+        js = stem ? join(dir, stem, ".json") : NULL;
+    }
     free(stem);
+    free(cdir);
     if (!js)
         return seterr(err, FP_ERR_NOMEM, "out of memory");
-    struct stat st;
     if (stat(js, &st) != 0 && errno == ENOENT) {
         seterr(err, FP_ERR_NOTFOUND, "no baseline for step '%s' (%s)", key, js);
         free(js);
@@ -864,17 +1193,37 @@ int fp_store_load(const char *dir, const char *key, fp_fingerprint **out,
     return rc;
 }
 
-int fp_store_record(const char *dir, const fp_fingerprint *rec,
-                    const fp_options *opt, fp_verdict *refusal, fp_error *err)
+int fp_recording_load(fp_recording *r, const char *key, fp_fingerprint **out,
+                      fp_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!r || !key || !out)
+        return seterr(err, FP_ERR_ARG, "fp_recording_load: bad arguments");
+    *out = NULL;
+    char *stem = fp_sanitize_key(key);
+    char *staged = stem ? join(r->stage, stem, ".json") : NULL;
+    free(stem);
+    struct stat st;
+    int rc = staged && stat(staged, &st) == 0 ? fp_entry_load(staged, out, err)
+                                               : fp_store_load(r->dir, key, out, err);
+    free(staged);
+    return rc;
+}
+
+int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
+                        const fp_options *opt, fp_verdict *refusal, fp_error *err)
 {
     if (refusal)
         memset(refusal, 0, sizeof *refusal);
-    if (!rec || !rec->key)
+    if (!r || !rec || !rec->key)
         return seterr(err, FP_ERR_ARG, "fp_store_record: recording without key");
     fp_fingerprint *base = NULL;
-    int rc = fp_store_load(dir, rec->key, &base, err);
+    /* the same step met again in this recording (a loop over items) merges
+     * with what this recording staged for it */
+    int rc = fp_recording_load(r, rec->key, &base, err);
     if (rc == FP_ERR_NOTFOUND)
-        return fp_store_save(dir, rec, err);
+        return fp_recording_save(r, rec, err);
     if (rc)
         return rc;
     fp_fingerprint *merged = NULL;
@@ -899,7 +1248,25 @@ int fp_store_record(const char *dir, const fp_fingerprint *rec,
     fp_verdict_free(&v);
     if (rc)
         return seterr(err, rc, "merge failed (code %d)", rc);
-    rc = fp_store_save(dir, merged, err);
+    rc = fp_recording_save(r, merged, err);
     fp_fingerprint_free(merged);
     return rc;
+}
+
+int fp_store_record(const char *dir, const fp_fingerprint *rec,
+                    const fp_options *opt, fp_verdict *refusal, fp_error *err)
+{
+    if (refusal)
+        memset(refusal, 0, sizeof *refusal);
+    if (!rec || !rec->key)
+        return seterr(err, FP_ERR_ARG, "fp_store_record: recording without key");
+    fp_recording *r = NULL;
+    int rc = fp_recording_begin(dir, &r, err);
+    if (rc)
+        return rc;
+    if ((rc = fp_recording_record(r, rec, opt, refusal, err))) {
+        fp_recording_abort(r);
+        return rc;
+    }
+    return fp_recording_commit(r, err);
 }

@@ -33,4 +33,9 @@
  * abort (to tell a drift halt from other errors). */
 void rt_items_open(lua_State *L);
 
+/* The CSV reader on its own: parses len bytes of NUL-terminated text (path names it in
+ * errors) and pushes the list of items (tables keyed by the header's names), or raises a
+ * Lua error naming the file and record. Needs no run. */
+int rt_items_parse_csv(lua_State *L, const char *text, size_t len, const char *path);
+
 #endif

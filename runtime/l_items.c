@@ -188,7 +188,14 @@ static int l_readcsv(lua_State *L)
   fclose(f);
   luaL_pushresult(&all);
   size_t len;
-  const char *s = lua_tolstring(L, -1, &len);
+  const char *text = lua_tolstring(L, -1, &len);
+  rt_items_parse_csv(L, text, len, path);
+  return 1;
+}
+
+int rt_items_parse_csv(lua_State *L, const char *text, size_t len, const char *path)
+{
+  const char *s = text;
   const char *end = s + len;
   if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
     s += 3;
@@ -197,6 +204,7 @@ static int l_readcsv(lua_State *L)
   for (size_t i = 0; i < hl; i++)
     commas += s[i] == ',', semis += s[i] == ';', tabs += s[i] == '\t';
   char sep = tabs > commas && tabs > semis ? '\t' : semis > commas ? ';' : ',';
+  lua_pushnil(L); /* becomes the list */
   int data = lua_gettop(L);
   if (!csv_record(L, &s, end, sep))
     return rt_raise(L, "robot.items: %s is empty (a header row names the fields)", path);

@@ -2,6 +2,7 @@
  * corrupt or hand-edited entries named by file and field. */
 #include "form.h"
 #include "test_util.h"
+#include "fp_int.h" /* fp__store_fault */
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -30,7 +31,8 @@ static void rm_tree(const char *dir)
     while ((e = readdir(d)))
         if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
             snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-            unlink(p);
+            if (unlink(p) != 0)
+                rm_tree(p); /* a staging folder a stopped save left */
         }
     closedir(d);
     rmdir(dir);
@@ -75,12 +77,30 @@ static int teardown(void **state)
     return 0;
 }
 
+/* the target's PNG as the saved entry names it (content-addressed) */
+static void png_of_entry(ctx *c)
+{
+    FILE *f = fopen(c->json, "r");
+    static char buf[65536];
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    cJSON *root = cJSON_Parse(buf);
+    const cJSON *img = cJSON_GetObjectItem(cJSON_GetObjectItem(root, "window"), "image");
+    if (cJSON_IsString(img))
+        snprintf(c->png, sizeof c->png, "%s/%s", c->dir, img->valuestring);
+    cJSON_Delete(root);
+}
+
 static int save(ctx *c)
 {
     fp_error err;
     int rc = fp_store_save(c->dir, c->fp, &err);
     if (rc)
         fprintf(stderr, "save: %s\n", err.message);
+    else
+        png_of_entry(c);
     return rc;
 }
 
@@ -360,6 +380,163 @@ static void test_api_arguments(void **state)
     fp_fingerprint_free(fp);
 }
 
+/* ---- replacing an entry is all or nothing ---- */
+
+static const char *stop_at;
+static int stop_hook(const char *step)
+{
+    return stop_at && !strcmp(step, stop_at);
+}
+
+/* the key's PNG files in the folder */
+static int count_pngs(ctx *c)
+{
+    char *stem = fp_sanitize_key(KEY);
+    DIR *d = opendir(c->dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d)))
+        n += !strncmp(e->d_name, stem, strlen(stem)) && strstr(e->d_name, ".png");
+    if (d)
+        closedir(d);
+    free(stem);
+    return n;
+}
+
+static void expect_entry_is(ctx *c, const fp_fingerprint *want)
+{
+    fp_fingerprint *l = NULL;
+    fp_error err;
+    int rc = fp_store_load(c->dir, KEY, &l, &err);
+    if (rc != FP_OK)
+        fail_msg("entry unreadable (%d): %s", rc, err.message);
+    l_int32 same = 0;
+    pixEqual(l->image, want->image, &same);
+    assert_true(same);
+    assert_int_equal(l->n_anchors, want->n_anchors);
+    fp_fingerprint_free(l);
+}
+
+static fp_fingerprint *other_fp(const char *key, enum form_variant variant)
+{
+    const form_spec other = {variant, {"0202802345", "Mette Hansen", NULL, "8200"},
+                             "13:00:00", 0, 10, 10};
+    form f;
+    form_make(&other, &f);
+    fp_input in = form_input(&f, 1, 2);
+    fp_fingerprint *fp = NULL;
+    assert_int_equal(fp_compute(&in, key, NULL, &fp), FP_OK);
+    form_free(&f);
+    return fp;
+}
+
+/* A save stopped (a crash, simulated by the hook) before its switch leaves the
+ * old entry; stopped after it, the new one; never a mix. The next save finishes
+ * what a stopped one switched. */
+static void test_replace_is_all_or_nothing(void **state)
+{
+    ctx *c = *state;
+    assert_int_equal(save(c), FP_OK);
+    fp_fingerprint *nw = other_fp(KEY, V_RENAMED);
+    fp_error err;
+    fp__store_fault = stop_hook;
+    stop_at = "entries staged";
+    assert_int_equal(fp_store_save(c->dir, nw, &err), FP_ERR_IO);
+    expect_entry_is(c, c->fp); /* the old one, whole */
+    assert_int_equal(count_pngs(c), 1);
+    stop_at = "recording switched";
+    assert_int_equal(fp_store_save(c->dir, nw, &err), FP_ERR_IO);
+    expect_entry_is(c, nw); /* the new one, whole */
+    fp__store_fault = NULL;
+    stop_at = NULL;
+    assert_int_equal(save(c), FP_OK); /* moves the switched one in, then its own */
+    expect_entry_is(c, c->fp);
+    assert_int_equal(count_pngs(c), 1);
+    fp_fingerprint_free(nw);
+}
+
+/* Several steps of one recording switch together. */
+static void test_recording_is_all_or_nothing(void **state)
+{
+    ctx *c = *state;
+    const char *k2 = "cpr-opslag/Opslag#2 type";
+    fp_fingerprint *old2 = other_fp(k2, V_NORMAL), *new1 = other_fp(KEY, V_RENAMED),
+                   *new2 = other_fp(k2, V_SWAPPED);
+    fp_error err;
+    assert_int_equal(save(c), FP_OK);
+    assert_int_equal(fp_store_save(c->dir, old2, &err), FP_OK);
+    const char *stops[] = {"entries staged", "recording switched", "entry moved", NULL};
+    for (int i = 0; i < 4; i++) {
+        fp_recording *r = NULL;
+        assert_int_equal(fp_recording_begin(c->dir, &r, &err), FP_OK);
+        assert_int_equal(fp_recording_save(r, new1, &err), FP_OK);
+        assert_int_equal(fp_recording_save(r, new2, &err), FP_OK);
+        expect_entry_is(c, c->fp); /* nothing visible before the commit */
+        fp_fingerprint *mine = NULL; /* but the recording sees its own */
+        assert_int_equal(fp_recording_load(r, k2, &mine, &err), FP_OK);
+        l_int32 eq = 0;
+        pixEqual(mine->image, new2->image, &eq);
+        assert_true(eq);
+        fp_fingerprint_free(mine);
+        fp__store_fault = stops[i] ? stop_hook : NULL;
+        stop_at = stops[i];
+        int rc = fp_recording_commit(r, &err);
+        fp__store_fault = NULL;
+        assert_int_equal(rc, stops[i] ? FP_ERR_IO : FP_OK);
+        int is_new = i > 0;
+        expect_entry_is(c, is_new ? new1 : c->fp);
+        fp_fingerprint *l = NULL;
+        assert_int_equal(fp_store_load(c->dir, k2, &l, &err), FP_OK);
+        l_int32 same = 0;
+        pixEqual(l->image, (is_new ? new2 : old2)->image, &same);
+        assert_true(same);
+        fp_fingerprint_free(l);
+        /* back to the old pair for the next round (finishes a stopped commit) */
+        fp_recording *back = NULL;
+        assert_int_equal(fp_recording_begin(c->dir, &back, &err), FP_OK);
+        assert_int_equal(fp_recording_save(back, c->fp, &err), FP_OK);
+        assert_int_equal(fp_recording_save(back, old2, &err), FP_OK);
+        assert_int_equal(fp_recording_commit(back, &err), FP_OK);
+        expect_entry_is(c, c->fp);
+    }
+    struct stat st;
+    char cdir[200];
+    snprintf(cdir, sizeof cdir, "%s/.fp-commit", c->dir);
+    assert_int_equal(stat(cdir, &st), -1); /* every commit finished */
+    assert_int_equal(count_pngs(c), 1);
+    /* an aborted recording leaves nothing */
+    fp_recording *r = NULL;
+    assert_int_equal(fp_recording_begin(c->dir, &r, &err), FP_OK);
+    assert_int_equal(fp_recording_save(r, new1, &err), FP_OK);
+    fp_recording_abort(r);
+    expect_entry_is(c, c->fp);
+    fp_fingerprint_free(old2);
+    fp_fingerprint_free(new1);
+    fp_fingerprint_free(new2);
+}
+
+/* Entries written before content-named PNGs (<stem>.png) are read as they are,
+ * and replaced like any other. */
+static void test_entry_with_old_png_name(void **state)
+{
+    ctx *c = *state;
+    assert_int_equal(save(c), FP_OK);
+    char *stem = fp_sanitize_key(KEY);
+    char old[300], oldname[128];
+    snprintf(oldname, sizeof oldname, "%s.png", stem);
+    snprintf(old, sizeof old, "%s/%s", c->dir, oldname);
+    free(stem);
+    assert_int_equal(rename(c->png, old), 0);
+    const char *slash = strrchr(c->png, '/');
+    edit(c, slash + 1, oldname);
+    expect_entry_is(c, c->fp);
+    assert_int_equal(save(c), FP_OK);
+    expect_entry_is(c, c->fp);
+    struct stat st;
+    assert_int_equal(stat(old, &st), -1); /* replaced, and removed */
+    assert_int_equal(count_pngs(c), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -376,6 +553,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_png_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_png_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_key_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replace_is_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recording_is_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_with_old_png_name, setup, teardown),
     };
     return cmocka_run_group_tests_name("fp_store", tests, NULL, NULL);
 }

@@ -1,0 +1,2 @@
+state = "/tmp/s"
+robot "a" { script = "a.lua" }

@@ -1,0 +1,3 @@
+state = "/tmp/s"
+local t = setmetatable({}, { __index = function() retern "x" end })
+robot "a" (t)
