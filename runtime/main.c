@@ -372,19 +372,28 @@ static int cmd_run(int argc, char **argv, bool record)
   }
   rt_host_close(&run); /* finalizers run here: still the script's time */
   rt_watchdog_disarm();
-  if (record && ran && run.abort != RT_ABORT_CONFIG) {
+  bool stored = false;
+  if (record && ran && code == RT_EXIT_OK) {
     int n = rt_monitor_finish(mon, err, sizeof err);
-    if (n < 0)
+    if (n < 0) {
       rt_log(&run, "vagt: %s", err);
+      code = RT_EXIT_ENV;
+    }
+    stored = n >= 0;
+  } else if (record) {
+    rt_monitor_discard(mon);
   }
   finish(&run, rt_run_status(&run, code), code);
   if (code != RT_EXIT_OK && code != RT_EXIT_DRIFT && run.error)
     fprintf(stderr, "vagt: %s\n", run.error);
   int nrec, nmerged, nmatch;
   rt_monitor_counts(mon, &nrec, &nmerged, &nmatch);
-  if (record)
+  if (record && stored)
     fprintf(stderr, "vagt: baseline %s: %d step%s recorded, %d merged\n", baseline, nrec,
             nrec == 1 ? "" : "s", nmerged);
+  else if (record)
+    fprintf(stderr, "vagt: baseline %s left as it was: a recording is stored only when its "
+                    "run passes\n", baseline);
   if (code == RT_EXIT_DRIFT)
     fprintf(stderr, "vagt: HALTED before sending input: %s\nvagt: report: %s/report.html\n",
             run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);

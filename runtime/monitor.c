@@ -63,6 +63,9 @@ struct rt_monitor {
   char ev[3][96];
   int nstep;
   int recorded, merged, matched;
+  /* This recording's entries: stored together when the run passes (rt_monitor_finish),
+   * else not at all. Begun at the first recorded step. */
+  fp_recording *rec;
 };
 
 static wstate *wstate_of(rt_monitor *m, Window w)
@@ -787,24 +790,30 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   fp_verdict why = {0};
   fp_fingerprint *old = NULL; /* the stored entry, for the evidence of a refusal */
   blank_entry(fp);
+  if (!m->rec && (rc = fp_recording_begin(m->dir, &m->rec, &e)) != FP_OK) {
+    fp_fingerprint_free(fp);
+    rt_run_abort(run, RT_ABORT_CONFIG, "baseline %s: %s", m->dir, e.message);
+    snprintf(out->reason, sizeof out->reason, "%s", e.message);
+    return RT_GUARD_ERROR;
+  }
   if (m->replace && !seen_key(m, s->key)) {
-    rc = fp_store_save(m->dir, fp, &e);
+    rc = fp_recording_save(m->rec, fp, &e);
     m->recorded++;
     out->verdict = "recorded";
   } else {
     seen_key(m, s->key);
-    bool existed = fp_store_load(m->dir, s->key, &old, &e) == FP_OK;
+    bool existed = fp_recording_load(m->rec, s->key, &old, &e) == FP_OK;
     memset(&e, 0, sizeof e);
     if (existed && too_old(run, m, old, out)) {
       fp_fingerprint_free(fp);
       fp_fingerprint_free(old);
       return RT_GUARD_ERROR;
     }
-    rc = fp_store_record(m->dir, fp, &m->opt, &why, &e);
+    rc = fp_recording_record(m->rec, fp, &m->opt, &why, &e);
     fp_fingerprint *merged = NULL;
-    if (rc == FP_OK && existed && fp_store_load(m->dir, s->key, &merged, &e) == FP_OK) {
+    if (rc == FP_OK && existed && fp_recording_load(m->rec, s->key, &merged, &e) == FP_OK) {
       blank_entry(merged); /* cells the merge learned hold data from one recording */
-      rc = fp_store_save(m->dir, merged, &e);
+      rc = fp_recording_save(m->rec, merged, &e);
     }
     fp_fingerprint_free(merged);
     if (rc == FP_OK) {
@@ -1109,7 +1118,7 @@ static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *ou
  * cover the entry's anchors (fp_compare checks those cells whatever the masks). */
 int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen)
 {
-  if (!m->record)
+  if (!m->record || !m->rec)
     return 0;
   int updated = 0;
   for (int i = 0; i < m->nrecd; i++) {
@@ -1119,7 +1128,7 @@ int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen)
     wstate *w = wstate_of(m, m->recd[i].win);
     fp_fingerprint *e = NULL;
     fp_error fe = {0};
-    if (dup || !w || !w->robot || fp_store_load(m->dir, m->recd[i].key, &e, &fe) != FP_OK) {
+    if (dup || !w || !w->robot || fp_recording_load(m->rec, m->recd[i].key, &e, &fe) != FP_OK) {
       fp_fingerprint_free(e);
       continue;
     }
@@ -1160,7 +1169,7 @@ int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen)
     e->n_anchors = na;
     if (k)
       blank_entry(e);
-    if (k && fp_store_save(m->dir, e, &fe) != FP_OK) {
+    if (k && fp_recording_save(m->rec, e, &fe) != FP_OK) {
       snprintf(err, errlen, "baseline %s: %s", m->dir, fe.message);
       fp_fingerprint_free(e);
       return -1;
@@ -1168,7 +1177,23 @@ int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen)
     updated += k > 0;
     fp_fingerprint_free(e);
   }
+  fp_error fe = {0};
+  int rc = fp_recording_commit(m->rec, &fe);
+  m->rec = NULL;
+  if (rc != FP_OK) {
+    snprintf(err, errlen, "baseline %s: %s", m->dir, fe.message);
+    return -1;
+  }
   return updated;
+}
+
+bool rt_monitor_discard(rt_monitor *m)
+{
+  if (!m || !m->rec)
+    return false;
+  fp_recording_abort(m->rec);
+  m->rec = NULL;
+  return true;
 }
 
 rt_monitor *rt_monitor_new(const char *dir, bool record, bool replace)
@@ -1193,6 +1218,7 @@ void rt_monitor_free(rt_monitor *m)
 {
   if (!m)
     return;
+  rt_monitor_discard(m);
   clear_reasons(m);
   for (int i = 0; i < m->ncache; i++)
     fp_fingerprint_free(m->cache[i]);

@@ -31,9 +31,14 @@ void rt_monitor_sensitive(rt_monitor *m, Window w, rt_rect r);
  * length written to buf. */
 size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf,
                          size_t n);
-/* End of a recording: the regions the robot changed in a window become data in every entry
- * of that window recorded in this run. Returns how many entries changed, -1 + err. */
+/* End of a recording that passed: the regions the robot changed in a window become data in
+ * every entry of that window recorded in this run, and the recording's entries are stored
+ * together (one switch: all or nothing). Returns how many entries the post-pass changed,
+ * -1 + err (nothing stored). */
 int rt_monitor_finish(rt_monitor *m, char *err, size_t errlen);
+/* A recording that did not pass: its entries are dropped, the baseline stays as it was.
+ * True when there was something to drop. (rt_monitor_free does the same.) */
+bool rt_monitor_discard(rt_monitor *m);
 /* Steps recorded, merged, matched in this run. */
 void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *matched);
 

@@ -4,7 +4,8 @@
 # iteration and the note field's in the other. Recording stops with exit 1 naming both
 # script lines, and nothing is saved past that point; naming the conditional action
 # (key = "note") keeps every key's meaning, and the app saves both citizens; two actions
-# named alike in one invocation are an error.
+# named alike in one invocation are an error. A recording that fails stores nothing: a new
+# baseline stays empty, an existing one byte for byte as it was.
 . "$(dirname "$0")/lib.sh"
 k() { # k PREFIX [--set k=v]...
   p=$1; shift
@@ -30,6 +31,17 @@ ls bl-named | grep -q '^Borger_note_click' && ok "the named action has its own b
 run_vagt named2 run "$ROBOTS/keys.lua" --display "$DISPLAY" --runs runs-named2 \
   --baseline bl-named --set "app=$DEMO_APP" --set "out=$T/named2.tsv" --set named=1
 expect_rc 0 named2 "and runs unchanged"
+
+[ -z "$(ls bl-shifted/*.json 2>/dev/null)" ] && ok "the failed recording stored nothing" ||
+  fail "entries after a failed recording: $(ls bl-shifted)"
+expect_in shifted.err "left as it was" "and says so"
+sum() { find "$1" -type f ! -name '.*' | sort | xargs cat | md5sum; }
+before=$(sum bl-named)
+run_vagt again record "$ROBOTS/keys.lua" --display "$DISPLAY" --runs runs-again \
+  --baseline bl-named --set "app=$DEMO_APP" --set "out=$T/again.tsv"
+expect_rc 1 again "recording into a good baseline fails halfway"
+[ "$(sum bl-named)" = "$before" ] && ok "and the baseline is as it was, byte for byte" ||
+  fail "the baseline changed: $(ls -la bl-named)"
 
 k twice --set twice=1
 expect_rc 1 twice "two actions named alike in one step fail"
