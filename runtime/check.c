@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "api.h"
+#include "host.h"
+#include "run.h"
 #include "runfolder.h"
 #include "sandbox.h"
 
@@ -274,4 +276,28 @@ void rt_check_print_api(lua_State *L, FILE *out)
     list_table(L, types[i].name, out);
     lua_pop(L, 3);
   }
+}
+
+int rt_check_file(const char *path, FILE *out, char *err, size_t errlen)
+{
+  rt_run run = {.mode = RT_MODE_CHECK, .script = path};
+  if (rt_host_open(&run, NULL, 0, err, errlen) != 0) {
+    rt_host_close(&run);
+    return -1;
+  }
+  int rc = rt_check_script(run.L, path, out);
+  rt_host_close(&run);
+  return rc;
+}
+
+int rt_check_api(FILE *out, char *err, size_t errlen)
+{
+  rt_run run = {.mode = RT_MODE_CHECK};
+  if (rt_host_open(&run, NULL, 0, err, errlen) != 0) {
+    rt_host_close(&run);
+    return -1;
+  }
+  rt_check_print_api(run.L, out);
+  rt_host_close(&run);
+  return 0;
 }

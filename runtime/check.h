@@ -13,4 +13,12 @@ int rt_check_script(lua_State *L, const char *path, FILE *out);
 /* Prints every API name, one a line ("robot.step", "Window:click"). */
 void rt_check_print_api(lua_State *L, FILE *out);
 
+/* The whole check of one script file, as `vagt check` and `vagt agent --check` do it: a
+ * Lua state with the robot API in check mode, rt_check_script, closed. Returns its exit
+ * code, or -1 with err when the state cannot be made. */
+int rt_check_file(const char *path, FILE *out, char *err, size_t errlen);
+
+/* rt_check_print_api on a state of its own; -1 with err when it cannot be made. */
+int rt_check_api(FILE *out, char *err, size_t errlen);
+
 #endif

@@ -9,7 +9,7 @@ set -u
 cd "$(dirname "$0")/.."
 build=${1:-build}
 variant=${2:-swapped}
-vagt="$build/runtime/vagt"
+vagt="$build/cli/vagt"
 app="$build/tests/apps/vagt-demo-app"
 [ -x "$vagt" ] && [ -x "$app" ] || { echo "demo: build first (./dev.sh build)" >&2; exit 2; }
 mkdir -p -m 700 runs

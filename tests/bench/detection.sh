@@ -13,7 +13,7 @@ if [ -z "${VAGT_DETECT_INNER:-}" ]; then
   # On a private 1920x1080 display of its own.
   VAGT_DETECT_INNER=1 exec "$src/tests/lib/with-xvfb" --screen 1920x1080x24 -- "$0" "$build" "$per"
 fi
-vagt="$build/runtime/vagt"
+vagt="$build/cli/vagt"
 app="$build/tests/apps/vagt-demo-app"
 T=$(mktemp -d /tmp/vagt-detect-XXXXXX)
 trap 'rm -rf "$T"' EXIT

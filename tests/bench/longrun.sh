@@ -17,7 +17,7 @@ fi
 for c in xcalc xdotool wish python3; do
   command -v $c >/dev/null || { echo "longrun.sh: $c missing" >&2; exit 4; }
 done
-V="$build/runtime/vagt"
+V="$build/cli/vagt"
 robot="$here/robots/xcalc_loop.lua"
 T=$(mktemp -d /tmp/vagt-longrun-XXXXXX)
 trap 'rm -rf "$T"; pkill -u "$(id -u)" -x xcalc 2>/dev/null' EXIT

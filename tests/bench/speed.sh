@@ -15,7 +15,7 @@ fi
 for c in xdotool python3; do
   command -v $c >/dev/null || { echo "speed.sh: $c missing" >&2; exit 4; }
 done
-V="$build/runtime/vagt"
+V="$build/cli/vagt"
 A="$build/tests/apps/vagt-demo-app"
 B="$build/tests/apps/vagt-keymap-bind"
 T=$(mktemp -d /tmp/vagt-speed-XXXXXX)

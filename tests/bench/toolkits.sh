@@ -15,7 +15,7 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${VAGT_TK_INNER:-}" ]; then
   VAGT_TK_INNER=1 exec "$src/tests/lib/with-xvfb" -- "$0" "$build" "$per"
 fi
-V="$build/runtime/vagt"
+V="$build/cli/vagt"
 R="$src/tests/integration/robots"
 J="$src/tests/apps/tk/vagt-tk-journal"
 S="$src/tests/apps/swing/vagt-swing-sag"

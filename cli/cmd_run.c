@@ -1,29 +1,20 @@
-/* vagt: an RPA runtime that guards every step.
- *
- * How it is put together: main.c parses the command line and owns the life of a run
- * (display, run folder, Lua host, cleanup on every exit path). host.c runs the Lua script
- * in the sandbox of sandbox.c with deadlines; api.c, l_window.c and l_app.c are the
- * `robot` API. Every action on a window goes through step.c (settle, capture, guard hook,
- * input); xwin.c finds and activates windows; xio/ types, presses keys and captures;
- * runfolder.c writes run.json and report.html; proc.c and xvfb.c own child processes.
- * Start reading at cmd_run() below, then rt_step_run() in step.c. */
+/* vagt run / vagt record: the life of one run, from the display to the last file of its
+ * run folder, on every exit path (the watchdog ends it when the script does not come
+ * back). Reading guide: cli_run() below, then rt_host_run() (runtime/host.c) and
+ * rt_step_run() (runtime/step.c), where every action is settled, judged by the monitor
+ * (runtime/monitor.c, fingerprints/) and sent; OCR is runtime/ocr/, the step log and
+ * report runtime/runfolder.c; the agent (agent/) starts this same command for its runs. */
 #include <getopt.h>
-#include <langinfo.h>
-#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xdo.h>
 
-#include "agent.h"
-#include "check.h"
+#include "cmd.h"
 #include "host.h"
-#include "inspect.h"
 #include "monitor.h"
 #include "ocr/rt_ocr.h"
 #include "proc.h"
@@ -39,28 +30,7 @@
 static rt_run *g_run;       /* for the signal and X I/O error handlers */
 static volatile sig_atomic_t g_signals;
 
-static void usage(FILE *f)
-{
-  fputs("usage:\n"
-        "  vagt run SCRIPT.lua [--baseline DIR] [--runs DIR] [--display :N | --xvfb]\n"
-        "                      [--set k=v]... [--timeout SECONDS] [--step-timeout SECONDS]\n"
-        "                      [--secrets FILE] [--screen WxHxD]\n"
-        "                      [--evidence masked|none|full]  (default masked: data blanked)\n"
-        "  vagt record SCRIPT.lua [same options] [--replace]\n"
-        "                      run and record the baseline (a second recording merges)\n"
-        "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"
-        "  vagt inspect [--window CLASS|TITLE] [--png OUT.png] [--image IN.png]\n"
-        "                         windows, and the words OCR reads with their boxes\n"
-        "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
-        "  vagt check --api           list the robot API\n"
-        "  vagt agent --config agent.lua [--check | --once ROBOT]   scheduled runs\n"
-        "  vagt --version\n"
-        "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
-        "             3 halted on UI drift, 4 environment error (no display, ...)\n",
-        f);
-}
-
-static void on_signal(int sig)
+void cli_on_signal(int sig)
 {
   (void)sig;
   /* While a script runs, the watchdog ends the run if the script does not come back. */
@@ -86,18 +56,6 @@ static int on_x_io_error(Display *dpy)
   fprintf(stderr, "vagt: the connection to the X display was lost\n");
   rt_proc_kill_all_now();
   _exit(RT_EXIT_ENV);
-}
-
-/* Robots type citizens' names: the runtime and the applications it starts need a UTF-8
- * LC_CTYPE whatever the environment says. */
-static void ensure_utf8_locale(void)
-{
-  setlocale(LC_ALL, "");
-  const char *cs = nl_langinfo(CODESET);
-  if (!cs || strcmp(cs, "UTF-8") != 0) {
-    setenv("LC_ALL", "C.UTF-8", 1);
-    setlocale(LC_ALL, "C.UTF-8");
-  }
 }
 
 static char *stem_of(const char *path)
@@ -198,8 +156,8 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
       *(c == 't' ? &o->timeout : &o->step_timeout) = v;
       break;
     }
-    case 'h': usage(stdout); exit(0);
-    default: usage(stderr); return RT_EXIT_USAGE;
+    case 'h': cli_usage(stdout); exit(0);
+    default: cli_usage(stderr); return RT_EXIT_USAGE;
     }
   }
   if (o->xvfb && o->display) {
@@ -208,37 +166,11 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
   }
   if (optind != argc - 1) {
     fprintf(stderr, "vagt: expected one SCRIPT.lua\n");
-    usage(stderr);
+    cli_usage(stderr);
     return RT_EXIT_USAGE;
   }
   o->script = argv[optind];
   return 0;
-}
-
-static int cmd_check(int argc, char **argv)
-{
-  if (argc == 2 && strcmp(argv[1], "--api") != 0 && argv[1][0] != '-') {
-    rt_run run = {.mode = RT_MODE_CHECK, .script = argv[1]};
-    char err[512];
-    if (rt_host_open(&run, NULL, 0, err, sizeof err) != 0) {
-      fprintf(stderr, "vagt: %s\n", err);
-      return RT_EXIT_ENV;
-    }
-    int rc = rt_check_script(run.L, argv[1], stdout);
-    rt_host_close(&run);
-    return rc;
-  }
-  if (argc == 2 && strcmp(argv[1], "--api") == 0) {
-    rt_run run = {.mode = RT_MODE_CHECK};
-    char err[512];
-    if (rt_host_open(&run, NULL, 0, err, sizeof err) != 0)
-      return RT_EXIT_ENV;
-    rt_check_print_api(run.L, stdout);
-    rt_host_close(&run);
-    return 0;
-  }
-  usage(stderr);
-  return RT_EXIT_USAGE;
 }
 
 /* SCRIPT_STEM.baseline/ beside the script. */
@@ -449,50 +381,6 @@ out:
   return code;
 }
 
-int main(int argc, char **argv)
-{
-  /* Tesseract's OpenMP threads make recognition several times slower on a small machine;
-   * libgomp reads the limit at load time, so set it and re-execute once. */
-  rt_ocr_reexec_single_thread(argv);
-  umask(077); /* screens and run files hold citizens' personal data */
-  /* ... and so does this process's memory (screens, secrets): no core dump of it */
-  setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
-  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  ensure_utf8_locale();
-  struct sigaction sa = {0};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
-  signal(SIGPIPE, SIG_IGN);
+int cli_run(int argc, char **argv) { return cmd_run(argc, argv, false); }
 
-  if (argc < 2) {
-    usage(stderr);
-    return RT_EXIT_USAGE;
-  }
-  const char *cmd = argv[1];
-  if (strcmp(cmd, "--version") == 0) {
-    printf("vagt %s\n", VAGT_VERSION);
-    return 0;
-  }
-  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
-    usage(stdout);
-    return 0;
-  }
-  if (strcmp(cmd, "run") == 0)
-    return cmd_run(argc - 1, argv + 1, false);
-  if (strcmp(cmd, "record") == 0)
-    return cmd_run(argc - 1, argv + 1, true);
-  if (strcmp(cmd, "check") == 0)
-    return cmd_check(argc - 1, argv + 1);
-  if (strcmp(cmd, "approve") == 0)
-    return rt_cmd_approve(argc - 1, argv + 1);
-  if (strcmp(cmd, "inspect") == 0)
-    return rt_cmd_inspect(argc - 1, argv + 1);
-  if (strcmp(cmd, "agent") == 0)
-    return ag_main(argc - 1, argv + 1);
-  fprintf(stderr, "vagt: unknown command '%s'\n", cmd);
-  usage(stderr);
-  return RT_EXIT_USAGE;
-}
+int cli_record(int argc, char **argv) { return cmd_run(argc, argv, true); }

@@ -1,0 +1,104 @@
+/* vagt: an RPA runtime that guards every step. The command line's composition root: the
+ * process-wide setup every command shares, and a table of commands, each in a file of its
+ * own (cmd_run.c, cmd_check.c) or in the library that owns it (approve and inspect in
+ * runtime/, agent in agent/). Start reading at cmd_run.c. */
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "agent.h"
+#include "cmd.h"
+#include "inspect.h"
+#include "monitor.h"
+#include "ocr/rt_ocr.h"
+#include "run.h"
+
+void cli_usage(FILE *f)
+{
+  fputs("usage:\n"
+        "  vagt run SCRIPT.lua [--baseline DIR] [--runs DIR] [--display :N | --xvfb]\n"
+        "                      [--set k=v]... [--timeout SECONDS] [--step-timeout SECONDS]\n"
+        "                      [--secrets FILE] [--screen WxHxD]\n"
+        "                      [--evidence masked|none|full]  (default masked: data blanked)\n"
+        "  vagt record SCRIPT.lua [same options] [--replace]\n"
+        "                      run and record the baseline (a second recording merges)\n"
+        "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"
+        "  vagt inspect [--window CLASS|TITLE] [--png OUT.png] [--image IN.png]\n"
+        "                         windows, and the words OCR reads with their boxes\n"
+        "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
+        "  vagt check --api           list the robot API\n"
+        "  vagt agent --config agent.lua [--check | --once ROBOT]   scheduled runs\n"
+        "  vagt --version\n"
+        "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
+        "             3 halted on UI drift, 4 environment error (no display, ...)\n",
+        f);
+}
+
+/* Robots type citizens' names: the runtime and the applications it starts need a UTF-8
+ * LC_CTYPE whatever the environment says. */
+static void ensure_utf8_locale(void)
+{
+  setlocale(LC_ALL, "");
+  const char *cs = nl_langinfo(CODESET);
+  if (!cs || strcmp(cs, "UTF-8") != 0) {
+    setenv("LC_ALL", "C.UTF-8", 1);
+    setlocale(LC_ALL, "C.UTF-8");
+  }
+}
+
+static const struct {
+  const char *name;
+  int (*fn)(int argc, char **argv);
+} commands[] = {
+  {"run", cli_run},
+  {"record", cli_record},
+  {"check", cli_check},
+  {"approve", rt_cmd_approve},
+  {"inspect", rt_cmd_inspect},
+  {"agent", ag_main},
+};
+
+int main(int argc, char **argv)
+{
+  /* Tesseract's OpenMP threads make recognition several times slower on a small machine;
+   * libgomp reads the limit at load time, so set it and re-execute once. */
+  rt_ocr_reexec_single_thread(argv);
+  umask(077); /* screens and run files hold citizens' personal data */
+  /* ... and so does this process's memory (screens, secrets): no core dump of it */
+  setrlimit(RLIMIT_CORE, &(struct rlimit){0, 0});
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ensure_utf8_locale();
+  struct sigaction sa = {0};
+  sa.sa_handler = cli_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (argc < 2) {
+    cli_usage(stderr);
+    return RT_EXIT_USAGE;
+  }
+  const char *cmd = argv[1];
+  if (strcmp(cmd, "--version") == 0) {
+    printf("vagt %s\n", VAGT_VERSION);
+    return 0;
+  }
+  if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+    cli_usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(cmd, commands[i].name) == 0)
+      return commands[i].fn(argc - 1, argv + 1);
+  fprintf(stderr, "vagt: unknown command '%s'\n", cmd);
+  cli_usage(stderr);
+  return RT_EXIT_USAGE;
+}
