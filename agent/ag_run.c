@@ -1,5 +1,4 @@
 #include "ag_run.h"
-#include "runfolder.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -19,6 +18,7 @@
 #include "ag_alert.h"
 #include "ag_db.h"
 #include "ag_util.h"
+#include "runfolder.h"
 
 double ag_mono(void)
 {
@@ -313,12 +313,18 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
   ag_runinfo ri = {.status = status, .exit_code = code, .finished = ag_time()};
   char *dir = r ? find_run_dir(x, r->name, since) : NULL;
   ri.run_dir = dir;
+  char rerr[512];
+  /* a run killed outright (SIGKILL) could not write its end: its folder says "running"
+   * with nobody holding run.lock; mark it killed, so the folder ends consistent too */
+  if (dir && rt_runfolder_reap(dir, rerr, sizeof rerr) < 0)
+    fprintf(stderr, "vagt agent: %s\n", rerr);
   cJSON *rj = read_run_json(dir);
   const cJSON *js = cJSON_GetObjectItemCaseSensitive(rj, "status");
   const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rj, "exit_code");
   bool from_folder = false;
   if (!status) {
-    static const char *const final[] = {"passed", "failed", "drift", "error", "timeout", NULL};
+    static const char *const final[] = {"passed", "failed", "drift",       "error",
+                                        "timeout", "killed", "interrupted", NULL};
     for (const char *const *f = final; cJSON_IsString(js) && cJSON_IsNumber(jc) && *f; f++)
       if (strcmp(js->valuestring, *f) == 0) {
         ri.status = *f;

@@ -51,6 +51,9 @@ check "the killed run ends the --once (exit $rc)" test $rc -ne 0
 n=$(lines saved.tsv)
 check "killed with 4 saved ($n)" test "$n" -eq 4
 check "the history has it as killed" test "$(sql state/vagt.db "SELECT status, exit_code FROM runs WHERE id=1")" = "error|137"
+d1=$(sql state/vagt.db "SELECT run_dir FROM runs WHERE id=1")
+check "its run folder, which it could not end itself, is marked killed by the agent" \
+  grep -q '"status":[[:space:]]*"killed"' "$d1/run.json"
 
 "$VAGT" agent --once borgere --config agent.lua >r2.out 2>r2.err
 rc=$?
