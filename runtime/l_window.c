@@ -98,8 +98,10 @@ static int find_once(lua_State *L, rt_run *run, const win_query *q, char *seen, 
     }
     if (seen && all[i].viewable) {
       size_t l = strlen(seen);
-      snprintf(seen + l, n - l, "%s%s '%s'", l ? ", " : "",
-               all[i].res_class ? all[i].res_class : "?", all[i].title ? all[i].title : "");
+      /* classes and sizes, never titles: a title often names a citizen or a case */
+      snprintf(seen + l, n - l, "%s%s %dx%d", l ? ", " : "",
+               all[i].res_class && *all[i].res_class ? all[i].res_class : "(no class)",
+               all[i].w, all[i].h);
     }
   }
   rt_winfo_free(all, cnt);
@@ -145,8 +147,10 @@ int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, siz
   }
   char what[512];
   describe_query(&q, what, sizeof what);
-  return rt_raise(L, "no window with %s appeared within %.1f s; windows on the display: %s",
-                    what, timeout, *seen ? seen : "none");
+  return rt_raise(L,
+                  "no window with %s appeared within %.1f s; windows on the display (titles "
+                  "not quoted): %s",
+                  what, timeout, *seen ? seen : "none");
 }
 
 static int l_window_wait(lua_State *L)

@@ -77,6 +77,12 @@ expect_rc 1 c "(c) a run past its deadline ends"
   fail "(c) core file size limit '$core'"
 no_data c
 
+pv t run --set mode=nowindow
+expect_rc 1 t "(t) a window that never comes fails"
+expect_in t.err "titles not quoted" "(t) the message lists the windows without their titles"
+expect_in t.err "Xmessage" "(t) by class"
+no_data t
+
 pv e run --set mode=echo
 expect_rc 0 e "an application that echoes the CPR number"
 grep -qF "$CPR" e.err e.out && fail "(e) the application's output reached vagt's output" ||

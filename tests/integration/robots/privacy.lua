@@ -22,6 +22,11 @@ robot.step("Borger", function()
 end)
 if p.mode == "wait" then w:wait_text("Kvittering", { timeout = 1 }) end
 if p.mode == "timeout" then robot.sleep(60) end
+if p.mode == "nowindow" then -- a window titled with the citizen's name; another never comes
+  robot.app.start{ "xmessage", "-title", "Sag: Søren Ærø 010190-1234", "Sag åbnet" }
+  robot.sleep(0.5)
+  robot.window.wait{ class = "Findes", timeout = 1 }
+end
 if p.mode == "echo" then -- an application that echoes what it was given
   robot.app.start{ "sh", "-c", "echo borger 010190-1234; echo fejl 010190-1234 >&2" }
   robot.sleep(0.5)
