@@ -89,6 +89,18 @@ int fp__rect_contains_point(fp_rect r, int x, int y)
     return x >= r.x && x < (long long)r.x + r.w && y >= r.y && y < (long long)r.y + r.h;
 }
 
+int fp__seterr(fp_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof err->message, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
 int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
 {
     char buf[1024];

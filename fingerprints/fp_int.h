@@ -17,6 +17,10 @@ fp_rect fp__rect_clip(fp_rect r, int w, int h);
 long fp__rect_area(fp_rect r);
 int fp__rect_contains_point(fp_rect r, int x, int y);
 
+/* Fills err (may be NULL) with code and the message; returns code. */
+int fp__seterr(fp_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int fp__verdict_rect(fp_verdict *v, fp_rect r);

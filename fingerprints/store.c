@@ -45,19 +45,6 @@
 #define MAX_JSON_BYTES (16 * 1024 * 1024)
 #define MAX_PNG_BYTES (256 * 1024 * 1024)
 
-static int seterr(fp_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int seterr(fp_error *err, int code, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->message, sizeof err->message, fmt, ap);
-        va_end(ap);
-        err->code = code;
-    }
-    return code;
-}
 
 char *fp_sanitize_key(const char *key)
 {
@@ -263,13 +250,13 @@ static int atomic_write(const char *dir, const char *final, write_cb cb,
     size_t n = strlen(dir) + 32;
     char *tmp = malloc(n);
     if (!tmp)
-        return seterr(err, FP_ERR_NOMEM, "out of memory");
+        return fp__seterr(err, FP_ERR_NOMEM, "out of memory");
     snprintf(tmp, n, "%s/.fp-tmp-XXXXXX", dir);
     int fd = mkstemp(tmp); /* mode 0600 */
     if (fd < 0) {
         int e = errno;
         free(tmp);
-        return seterr(err, FP_ERR_IO, "%s: cannot create a file: %s", dir, strerror(e));
+        return fp__seterr(err, FP_ERR_IO, "%s: cannot create a file: %s", dir, strerror(e));
     }
     fchmod(fd, 0600);
     FILE *f = fdopen(fd, "wb");
@@ -277,7 +264,7 @@ static int atomic_write(const char *dir, const char *final, write_cb cb,
         close(fd);
         unlink(tmp);
         free(tmp);
-        return seterr(err, FP_ERR_IO, "%s: fdopen failed", dir);
+        return fp__seterr(err, FP_ERR_IO, "%s: fdopen failed", dir);
     }
     int ok = cb(f, arg) == 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
     int e = errno;
@@ -288,7 +275,7 @@ static int atomic_write(const char *dir, const char *final, write_cb cb,
             e = errno;
         unlink(tmp);
         free(tmp);
-        return seterr(err, FP_ERR_IO, "%s: cannot write: %s", final, strerror(e));
+        return fp__seterr(err, FP_ERR_IO, "%s: cannot write: %s", final, strerror(e));
     }
     free(tmp);
     return FP_OK;
@@ -319,10 +306,10 @@ static int ensure_dir(const char *dir, fp_error *err)
     if (mkdir(dir, 0700) == 0)
         return FP_OK;
     if (errno != EEXIST)
-        return seterr(err, FP_ERR_IO, "%s: cannot create folder: %s", dir, strerror(errno));
+        return fp__seterr(err, FP_ERR_IO, "%s: cannot create folder: %s", dir, strerror(errno));
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return seterr(err, FP_ERR_IO, "%s: not a folder", dir);
+        return fp__seterr(err, FP_ERR_IO, "%s: not a folder", dir);
     return FP_OK;
 }
 
@@ -392,7 +379,7 @@ static int lock_dir(const char *dir, fp_error *err)
         int e = errno;
         if (fd >= 0)
             close(fd);
-        seterr(err, FP_ERR_IO, "%s: cannot lock the folder: %s", dir, strerror(e));
+        fp__seterr(err, FP_ERR_IO, "%s: cannot lock the folder: %s", dir, strerror(e));
         return -1;
     }
     return fd;
@@ -431,7 +418,7 @@ static int roll_forward(const char *dir, fp_error *err)
 {
     char *cdir = join(dir, COMMIT_DIR, "");
     if (!cdir)
-        return seterr(err, FP_ERR_NOMEM, "out of memory");
+        return fp__seterr(err, FP_ERR_NOMEM, "out of memory");
     DIR *d = opendir(cdir);
     if (!d) {
         free(cdir);
@@ -451,14 +438,14 @@ static int roll_forward(const char *dir, fp_error *err)
                 continue;
             char *pf = join(cdir, names[i], ""), *pt = join(dir, names[i], "");
             if (pf && pt && link(pf, pt) != 0 && errno != EEXIST && errno != ENOENT)
-                rc = seterr(err, FP_ERR_IO, "%s: cannot move into the baseline: %s", pf,
+                rc = fp__seterr(err, FP_ERR_IO, "%s: cannot move into the baseline: %s", pf,
                             strerror(errno));
             free(pf);
             free(pt);
         }
         fsync_dir(dir);
         if (!rc && (!from || !to || rename(from, to) != 0))
-            rc = seterr(err, FP_ERR_IO, "%s: cannot move into the baseline: %s",
+            rc = fp__seterr(err, FP_ERR_IO, "%s: cannot move into the baseline: %s",
                         from ? from : cdir, strerror(errno));
         if (!rc) {
             fsync_dir(dir);
@@ -467,7 +454,7 @@ static int roll_forward(const char *dir, fp_error *err)
                 remove_unnamed(dir, stem, names, n);
             free(stem);
             if (!moved++ && fault("entry moved"))
-                rc = seterr(err, FP_ERR_IO, "%s: stopped after moving an entry (test)", dir);
+                rc = fp__seterr(err, FP_ERR_IO, "%s: stopped after moving an entry (test)", dir);
         }
         for (int i = 0; i < n; i++)
             free(names[i]);
@@ -487,7 +474,7 @@ static int roll_forward(const char *dir, fp_error *err)
             closedir(d);
         }
         if (rmdir(cdir) != 0)
-            rc = seterr(err, FP_ERR_IO, "%s: cannot remove: %s", cdir, strerror(errno));
+            rc = fp__seterr(err, FP_ERR_IO, "%s: cannot remove: %s", cdir, strerror(errno));
         fsync_dir(dir);
     }
     free(cdir);
@@ -535,7 +522,7 @@ int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err)
     if (err)
         memset(err, 0, sizeof *err);
     if (!dir || !out)
-        return seterr(err, FP_ERR_ARG, "fp_recording_begin: bad arguments");
+        return fp__seterr(err, FP_ERR_ARG, "fp_recording_begin: bad arguments");
     *out = NULL;
     int rc = ensure_dir(dir, err);
     if (rc)
@@ -546,7 +533,7 @@ int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err)
         if (r)
             free(r->dir);
         free(r);
-        return seterr(err, FP_ERR_NOMEM, "out of memory");
+        return fp__seterr(err, FP_ERR_NOMEM, "out of memory");
     }
     snprintf(r->stage, n, "%s/.fp-stage-XXXXXX", dir);
     if (!mkdtemp(r->stage)) { /* mode 0700 */
@@ -554,7 +541,7 @@ int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err)
         free(r->stage);
         free(r->dir);
         free(r);
-        return seterr(err, FP_ERR_IO, "%s: cannot create a staging folder: %s", dir,
+        return fp__seterr(err, FP_ERR_IO, "%s: cannot create a staging folder: %s", dir,
                       strerror(e));
     }
     *out = r;
@@ -576,24 +563,24 @@ int fp_recording_commit(fp_recording *r, fp_error *err)
     if (err)
         memset(err, 0, sizeof *err);
     if (!r)
-        return seterr(err, FP_ERR_ARG, "fp_recording_commit: no recording");
+        return fp__seterr(err, FP_ERR_ARG, "fp_recording_commit: no recording");
     int lockfd = lock_dir(r->dir, err), rc = FP_OK;
     char *cdir = join(r->dir, COMMIT_DIR, "");
     if (lockfd < 0) {
         rc = err ? err->code : FP_ERR_IO;
     } else if (!cdir) {
-        rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+        rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
     } else if (!(rc = roll_forward(r->dir, err))) { /* an earlier commit, if unfinished */
         fsync_dir(r->stage);
         if (fault("entries staged"))
-            rc = seterr(err, FP_ERR_IO, "%s: stopped before the switch (test)", r->dir);
+            rc = fp__seterr(err, FP_ERR_IO, "%s: stopped before the switch (test)", r->dir);
         else if (rename(r->stage, cdir) != 0)
-            rc = seterr(err, FP_ERR_IO, "%s: cannot commit the recording: %s", r->dir,
+            rc = fp__seterr(err, FP_ERR_IO, "%s: cannot commit the recording: %s", r->dir,
                         strerror(errno));
         else {
             fsync_dir(r->dir);
             if (fault("recording switched"))
-                rc = seterr(err, FP_ERR_IO, "%s: stopped after the switch (test)", r->dir);
+                rc = fp__seterr(err, FP_ERR_IO, "%s: stopped after the switch (test)", r->dir);
             else
                 rc = roll_forward(r->dir, err);
         }
@@ -618,14 +605,14 @@ int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err)
         memset(err, 0, sizeof *err);
     if (!r || !fp || !fp->key || !fp->image || fp->n_layers < 0 ||
         fp->n_layers > FP_MAX_LAYERS)
-        return seterr(err, FP_ERR_ARG, "fp_store_save: fingerprint without key or image");
+        return fp__seterr(err, FP_ERR_ARG, "fp_store_save: fingerprint without key or image");
     for (int i = 0; i < fp->n_layers; i++)
         if (!fp->layers[i] || !fp->layers[i]->image)
-            return seterr(err, FP_ERR_ARG, "fp_store_save: layer without image");
+            return fp__seterr(err, FP_ERR_ARG, "fp_store_save: layer without image");
     for (int i = -1; i < fp->n_layers; i++) {
         const fp_fingerprint *w = i < 0 ? fp : fp->layers[i];
         if (w->n_masks > FP_MAX_MASKS || w->n_anchors > FP_MAX_ANCHORS)
-            return seterr(err, FP_ERR_ARG,
+            return fp__seterr(err, FP_ERR_ARG,
                           "step '%s': %d masks and %d anchors, more than a baseline entry "
                           "may hold (%d, %d)", fp->key, w->n_masks, w->n_anchors,
                           FP_MAX_MASKS, FP_MAX_ANCHORS);
@@ -639,18 +626,18 @@ int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err)
     size_t size[1 + FP_MAX_LAYERS] = {0};
     char *text = NULL;
     if (!stem || !js) {
-        rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+        rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
     for (int i = 0; i < nimg; i++) {
         const fp_fingerprint *w = i ? fp->layers[i - 1] : fp;
         size_t n = strlen(stem) + 32;
         if (!(names[i] = malloc(n))) {
-            rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+            rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
             goto out;
         }
         if (pixWriteMem(&data[i], &size[i], w->image, IFF_PNG) || !data[i]) {
-            rc = seterr(err, FP_ERR_NOMEM, "%s: cannot encode the reference image of step "
+            rc = fp__seterr(err, FP_ERR_NOMEM, "%s: cannot encode the reference image of step "
                         "'%s'", r->dir, fp->key);
             goto out;
         }
@@ -658,14 +645,14 @@ int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err)
         snprintf(names[i], n, "%s.%s.png", stem, digests[i]);
     }
     if (!(text = entry_json(fp, names, digests))) {
-        rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+        rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
     for (int i = 0; i < nimg; i++) {
         char *png = join(dir, names[i], "");
         membuf mb = {data[i], size[i]};
         rc = png ? atomic_write(dir, png, write_buf_cb, &mb, err)
-                 : seterr(err, FP_ERR_NOMEM, "out of memory");
+                 : fp__seterr(err, FP_ERR_NOMEM, "out of memory");
         free(png);
         if (rc)
             goto out;
@@ -708,7 +695,7 @@ typedef struct {
 static int jfail(jctx *c, const char *field, const char *what)
 {
     if (!c->rc)
-        c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s", c->file, field, what);
+        c->rc = fp__seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s", c->file, field, what);
     return 0;
 }
 
@@ -828,7 +815,7 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
     size_t dl = slash ? (size_t)(slash - json_path) : 0, n = dl + strlen(image) + 2;
     char *pngpath = malloc(n);
     if (!pngpath) {
-        c->rc = seterr(c->err, FP_ERR_NOMEM, "out of memory");
+        c->rc = fp__seterr(c->err, FP_ERR_NOMEM, "out of memory");
         return 0;
     }
     if (slash)
@@ -844,18 +831,18 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
     PIX *p = NULL;
     if (rc) {
         if (rc == FP_ERR_NOTFOUND)
-            c->rc = seterr(c->err, FP_ERR_CORRUPT,
+            c->rc = fp__seterr(c->err, FP_ERR_CORRUPT,
                            "%s: field '%s': reference image %s is missing", json_path, field,
                            pngpath);
         else
-            c->rc = seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
+            c->rc = fp__seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
                            "%s: field '%s': reference image: %s", json_path, field,
                            fe.message);
         goto out;
     }
     digest_hex((const unsigned char *)pdata, plen, have);
     if (strcmp(have, digest)) {
-        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+        c->rc = fp__seterr(c->err, FP_ERR_CORRUPT,
                        "%s: field '%s': %s was changed after it was stored (digest %s, "
                        "entry says %s)",
                        json_path, dfield, pngpath, have, digest);
@@ -865,27 +852,27 @@ static int load_png(jctx *c, const char *json_path, const char *image, const cha
     l_int32 fmt = 0, hw = 0, hh = 0, bps = 0, spp = 0, cmap = 0;
     if (pixReadHeaderMem((const l_uint8 *)pdata, plen, &fmt, &hw, &hh, &bps, &spp, &cmap) ||
         fmt != IFF_PNG) {
-        c->rc = seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s is not a readable PNG",
+        c->rc = fp__seterr(c->err, FP_ERR_CORRUPT, "%s: field '%s': %s is not a readable PNG",
                        json_path, field, pngpath);
         goto out;
     }
     if (hw != fp->width || hh != fp->height) {
-        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+        c->rc = fp__seterr(c->err, FP_ERR_CORRUPT,
                        "%s: field '%s': size %dx%d does not match %s (%dx%d)", json_path,
                        field, fp->width, fp->height, pngpath, hw, hh);
         goto out;
     }
     if ((rc = fp_image_read_mem(pdata, plen, pngpath, &p, &fe))) {
-        c->rc = seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
+        c->rc = fp__seterr(c->err, rc == FP_ERR_NOMEM ? rc : FP_ERR_CORRUPT,
                        "%s: field '%s': %s", json_path, field, fe.message);
         goto out;
     }
     if (!(fp->image = fp__to32(p))) {
-        c->rc = seterr(c->err, FP_ERR_NOMEM, "out of memory");
+        c->rc = fp__seterr(c->err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
     if ((int)pixGetWidth(fp->image) != fp->width || (int)pixGetHeight(fp->image) != fp->height) {
-        c->rc = seterr(c->err, FP_ERR_CORRUPT,
+        c->rc = fp__seterr(c->err, FP_ERR_CORRUPT,
                        "%s: field '%s': size %dx%d does not match %s (%dx%d)", json_path,
                        field, fp->width, fp->height, pngpath, pixGetWidth(fp->image),
                        pixGetHeight(fp->image));
@@ -1018,7 +1005,7 @@ static int load_window(jctx *c, const cJSON *meta, const char *mpfx, const cJSON
     snprintf(path, sizeof path, "%simage", dpfx);
     return load_png(c, json_path, image, digest, path, fp);
 nomem:
-    c->rc = seterr(c->err, FP_ERR_NOMEM, "out of memory");
+    c->rc = fp__seterr(c->err, FP_ERR_NOMEM, "out of memory");
     return 0;
 }
 
@@ -1027,7 +1014,7 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
     if (err)
         memset(err, 0, sizeof *err);
     if (!path || !out)
-        return seterr(err, FP_ERR_ARG, "fp_entry_load: bad arguments");
+        return fp__seterr(err, FP_ERR_ARG, "fp_entry_load: bad arguments");
     *out = NULL;
     size_t len = 0;
     char *text = NULL;
@@ -1043,7 +1030,7 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
             for (const char *p = text; p < at; p++)
                 line += *p == '\n';
         free(text);
-        return seterr(err, FP_ERR_CORRUPT, "%s: not valid JSON (error near line %d)",
+        return fp__seterr(err, FP_ERR_CORRUPT, "%s: not valid JSON (error near line %d)",
                       path, line);
     }
     free(text);
@@ -1051,7 +1038,7 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
     fp_fingerprint *fp = calloc(1, sizeof *fp);
     if (!fp) {
         cJSON_Delete(root);
-        return seterr(err, FP_ERR_NOMEM, "out of memory");
+        return fp__seterr(err, FP_ERR_NOMEM, "out of memory");
     }
     if (!cJSON_IsObject(root)) {
         jfail(&c, "(top level)", "expected an object");
@@ -1082,7 +1069,7 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
     fp->version = version;
     fp->role = FP_WIN_TARGET;
     if (!(fp->key = fp__strdup(key))) {
-        c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+        c.rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
     cJSON *win = jget(&c, root, "window", "window");
@@ -1107,7 +1094,7 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
     }
     fp->layers = calloc((size_t)n + 1, sizeof *fp->layers);
     if (!fp->layers) {
-        c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+        c.rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
         goto out;
     }
     int i = 0;
@@ -1116,7 +1103,7 @@ int fp_entry_load(const char *path, fp_fingerprint **out, fp_error *err)
         snprintf(pfx, sizeof pfx, "layers[%d].", i);
         fp_fingerprint *l = calloc(1, sizeof *l);
         if (!l) {
-            c.rc = seterr(err, FP_ERR_NOMEM, "out of memory");
+            c.rc = fp__seterr(err, FP_ERR_NOMEM, "out of memory");
             goto out;
         }
         fp->layers[fp->n_layers++] = l;
@@ -1161,7 +1148,7 @@ int fp_store_load(const char *dir, const char *key, fp_fingerprint **out,
     if (err)
         memset(err, 0, sizeof *err);
     if (!dir || !key || !out)
-        return seterr(err, FP_ERR_ARG, "fp_store_load: bad arguments");
+        return fp__seterr(err, FP_ERR_ARG, "fp_store_load: bad arguments");
     *out = NULL;
     char *stem = fp_sanitize_key(key);
     char *cdir = join(dir, COMMIT_DIR, "");
@@ -1175,15 +1162,15 @@ int fp_store_load(const char *dir, const char *key, fp_fingerprint **out,
     free(stem);
     free(cdir);
     if (!js)
-        return seterr(err, FP_ERR_NOMEM, "out of memory");
+        return fp__seterr(err, FP_ERR_NOMEM, "out of memory");
     if (stat(js, &st) != 0 && errno == ENOENT) {
-        seterr(err, FP_ERR_NOTFOUND, "no baseline for step '%s' (%s)", key, js);
+        fp__seterr(err, FP_ERR_NOTFOUND, "no baseline for step '%s' (%s)", key, js);
         free(js);
         return FP_ERR_NOTFOUND;
     }
     int rc = fp_entry_load(js, out, err);
     if (rc == FP_OK && strcmp((*out)->key, key)) {
-        rc = seterr(err, FP_ERR_CORRUPT,
+        rc = fp__seterr(err, FP_ERR_CORRUPT,
                     "%s: field 'key': '%s' is not the step key '%s'", js,
                     (*out)->key, key);
         fp_fingerprint_free(*out);
@@ -1199,7 +1186,7 @@ int fp_recording_load(fp_recording *r, const char *key, fp_fingerprint **out,
     if (err)
         memset(err, 0, sizeof *err);
     if (!r || !key || !out)
-        return seterr(err, FP_ERR_ARG, "fp_recording_load: bad arguments");
+        return fp__seterr(err, FP_ERR_ARG, "fp_recording_load: bad arguments");
     *out = NULL;
     char *stem = fp_sanitize_key(key);
     char *staged = stem ? join(r->stage, stem, ".json") : NULL;
@@ -1217,7 +1204,7 @@ int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
     if (refusal)
         memset(refusal, 0, sizeof *refusal);
     if (!r || !rec || !rec->key)
-        return seterr(err, FP_ERR_ARG, "fp_store_record: recording without key");
+        return fp__seterr(err, FP_ERR_ARG, "fp_store_record: recording without key");
     fp_fingerprint *base = NULL;
     /* the same step met again in this recording (a loop over items) merges
      * with what this recording staged for it */
@@ -1238,7 +1225,7 @@ int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
         for (int i = 0; i < v.n_reasons && n < sizeof msg; i++)
             n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s", i ? ";" : "",
                                   v.reasons[i]);
-        seterr(err, FP_ERR_REFUSED, "%s", msg);
+        fp__seterr(err, FP_ERR_REFUSED, "%s", msg);
         if (refusal)
             *refusal = v;
         else
@@ -1247,7 +1234,7 @@ int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
     }
     fp_verdict_free(&v);
     if (rc)
-        return seterr(err, rc, "merge failed (code %d)", rc);
+        return fp__seterr(err, rc, "merge failed (code %d)", rc);
     rc = fp_recording_save(r, merged, err);
     fp_fingerprint_free(merged);
     return rc;
@@ -1259,7 +1246,7 @@ int fp_store_record(const char *dir, const fp_fingerprint *rec,
     if (refusal)
         memset(refusal, 0, sizeof *refusal);
     if (!rec || !rec->key)
-        return seterr(err, FP_ERR_ARG, "fp_store_record: recording without key");
+        return fp__seterr(err, FP_ERR_ARG, "fp_store_record: recording without key");
     fp_recording *r = NULL;
     int rc = fp_recording_begin(dir, &r, err);
     if (rc)
