@@ -559,30 +559,24 @@ static int l_window_key(lua_State *L)
   return run_action(L, &a);
 }
 
-/* w:ignore{x=, y=, w=, h=}: a dynamic region of this window for the rest of the run. */
-static int l_window_ignore(lua_State *L)
+/* w:ignore{...} and w:sensitive{...}: a region of this window handed to the monitor. */
+static int declare_region(lua_State *L, void (*declare)(rt_monitor *, Window, rt_rect))
 {
   l_window *w = check_window(L, 1);
   rt_rect r;
   rt_rect_from(L, 2, &r);
   rt_run *run = rt_host_run_of(L);
   if (run->monitor)
-    rt_monitor_ignore(run->monitor, w->id, r);
+    declare(run->monitor, w->id, r);
   return 0;
 }
 
+/* w:ignore{x=, y=, w=, h=}: a dynamic region of this window for the rest of the run. */
+static int l_window_ignore(lua_State *L) { return declare_region(L, rt_monitor_ignore); }
+
 /* w:sensitive{x=, y=, w=, h=}: a region of this window that holds data (a CPR number, a
  * name): not compared, and blanked in every evidence image, for the rest of the run. */
-static int l_window_sensitive(lua_State *L)
-{
-  l_window *w = check_window(L, 1);
-  rt_rect r;
-  rt_rect_from(L, 2, &r);
-  rt_run *run = rt_host_run_of(L);
-  if (run->monitor)
-    rt_monitor_sensitive(run->monitor, w->id, r);
-  return 0;
-}
+static int l_window_sensitive(lua_State *L) { return declare_region(L, rt_monitor_sensitive); }
 
 static int l_window_tostring(lua_State *L)
 {
