@@ -20,6 +20,7 @@
 
 #include "ag_util.h"
 #include "sandbox.h"
+#include "spawn.h"
 
 #define CFG_MEM_LIMIT ((size_t)64 << 20)
 #define CFG_TIME_LIMIT 5.0
@@ -97,7 +98,7 @@ static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char 
 }
 
 static const char *const known_globals[] = {"state",      "listen",       "token_file",
-                                            "max_parallel", "public_url", NULL};
+                                            "max_parallel", "public_url", "allow", NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -110,15 +111,9 @@ static int l_env_newindex(lua_State *L)
       lua_setfield(L, -2, k);
       return 0;
     }
-  if (k && strcmp(k, "allow") == 0) {
-    err_add(errs_of(L), caller_line(L),
-            "'allow' (what robots may start and read) is not supported yet: a robot runs "
-            "with the agent user's rights (README, \"Security model\")");
-    return 0;
-  }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
-          "public_url; use `local` for helper variables)",
+          "public_url, allow; use `local` for helper variables)",
           k ? k : luaL_typename(L, 2));
   return 0;
 }
@@ -383,7 +378,59 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
 
 static const char *const robot_keys[] = {"script", "baseline", "schedule", "tz", "timeout",
                                          "params", "alert", "alert_on", "catch_up",
-                                         "enabled", "screen", NULL};
+                                         "enabled", "screen", "allow", NULL};
+static const char *const allow_keys[] = {"programs", "files", NULL};
+
+/* allow = { programs = { "xcalc", "/opt/sag/bin/sag" }, files = { "/srv/vagt/in" } } at
+ * idx: programs must exist now (found in the agent's PATH, or a path from the file's
+ * folder), files and folders too; both become absolute paths. */
+static void load_allow(lua_State *L, int idx, ag_allow *a, const ag_config *c, errlist *e,
+                       int line, const char *owner)
+{
+  char what[160];
+  snprintf(what, sizeof what, "%s'allow'", owner);
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) != LUA_TTABLE) {
+    err_add(e, line, "%s must be a table { programs = {...}, files = {...} }, got %s", what,
+            luaL_typename(L, idx));
+    return;
+  }
+  if (!plain_table(L, idx, e, line, what))
+    return;
+  check_keys(L, idx, allow_keys, e, line, what);
+  a->set = true;
+  rawfield(L, idx, "programs");
+  a->programs = lua_isnil(L, -1) ? NULL : str_list(L, -1, e, line, what, "programs");
+  lua_pop(L, 1);
+  rawfield(L, idx, "files");
+  a->files = lua_isnil(L, -1) ? calloc(1, sizeof *a->files)
+                              : str_list(L, -1, e, line, what, "files");
+  lua_pop(L, 1);
+  if (!a->programs || !a->programs[0])
+    err_add(e, line, "%s: 'programs' must list at least one program (a robot that may start "
+                     "nothing has nothing to drive)", what);
+  for (char **p = a->programs; p && *p; p++) {
+    char path[4096], why[512];
+    char *given = strchr(*p, '/') ? abs_path(c->dir, *p) : strdup(*p);
+    if (given && rt_spawn_which(given, NULL, NULL, path, sizeof path, why, sizeof why) != 0)
+      err_add(e, line, "%s: program '%s': %s", what, *p, why);
+    else if (given) {
+      free(*p);
+      *p = strdup(path);
+    }
+    free(given);
+  }
+  for (char **f = a->files; f && *f; f++) {
+    char *full = abs_path(c->dir, *f);
+    struct stat st;
+    if (full && stat(full, &st) != 0)
+      err_add(e, line, "%s: file '%s': %s", what, full, strerror(errno));
+    if (full) {
+      free(*f);
+      *f = full;
+    }
+  }
+}
 
 static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *e)
 {
@@ -436,6 +483,13 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
     r->timeout = lua_tonumber(L, -1);
   else if (!lua_isnil(L, -1))
     err_add(e, line, "%s: 'timeout' must be a number of seconds > 0", what);
+  lua_pop(L, 1);
+  rawfield(L, t, "allow");
+  if (!lua_isnil(L, -1)) {
+    char owner[160];
+    snprintf(owner, sizeof owner, "%s: ", what);
+    load_allow(L, -1, &r->allow, c, e, line, owner);
+  }
   lua_pop(L, 1);
   str_field(L, t, "screen", &r->screen, e, line, what);
   if (r->screen) {
@@ -600,6 +654,11 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
 
 static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
 {
+  rawfield(L, env, "allow");
+  if (!lua_isnil(L, -1))
+    load_allow(L, -1, &c->allow, c, e, gline(L, "allow"), "");
+  lua_pop(L, 1);
+
   const char *st = getenv("STATE_DIRECTORY"); /* systemd's StateDirectory= */
   rawfield(L, env, "state");
   if (lua_type(L, -1) == LUA_TSTRING)
@@ -850,6 +909,15 @@ static void j_list(cJSON *o, const char *k, char **v)
     cJSON_AddItemToArray(a, cJSON_CreateString(*v));
 }
 
+static void j_allow(cJSON *o, const ag_allow *a)
+{
+  if (!a->set)
+    return;
+  cJSON *x = cJSON_AddObjectToObject(o, "allow");
+  j_list(x, "programs", a->programs);
+  j_list(x, "files", a->files);
+}
+
 static cJSON *config_to_json(const ag_config *c)
 {
   cJSON *o = cJSON_CreateObject();
@@ -860,6 +928,7 @@ static cJSON *config_to_json(const ag_config *c)
   j_str(o, "token_file", c->token_file);
   j_str(o, "public_url", c->public_url);
   cJSON_AddNumberToObject(o, "max_parallel", c->max_parallel);
+  j_allow(o, &c->allow);
   cJSON *rs = cJSON_AddArrayToObject(o, "robots");
   for (size_t i = 0; i < c->nrobots; i++) {
     const ag_robot *r = &c->robots[i];
@@ -878,6 +947,7 @@ static cJSON *config_to_json(const ag_config *c)
     cJSON_AddBoolToObject(x, "catch_up", r->catch_up);
     cJSON_AddBoolToObject(x, "enabled", r->enabled);
     j_str(x, "screen", r->screen);
+    j_allow(x, &r->allow);
     cJSON_AddItemToArray(rs, x);
   }
   cJSON *cs = cJSON_AddArrayToObject(o, "channels");
@@ -926,6 +996,20 @@ static bool g_bool(const cJSON *o, const char *k)
   return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
 }
 
+static void g_allow(const cJSON *o, ag_allow *a)
+{
+  const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, "allow");
+  if (!cJSON_IsObject(x))
+    return;
+  a->set = true;
+  a->programs = g_list(x, "programs");
+  a->files = g_list(x, "files");
+  if (!a->programs)
+    a->programs = calloc(1, sizeof *a->programs);
+  if (!a->files)
+    a->files = calloc(1, sizeof *a->files);
+}
+
 static ag_config *config_from_json(const cJSON *o)
 {
   ag_config *c = calloc(1, sizeof *c);
@@ -938,6 +1022,7 @@ static ag_config *config_from_json(const cJSON *o)
   c->token_file = g_str(o, "token_file");
   c->public_url = g_str(o, "public_url");
   c->max_parallel = (int)g_num(o, "max_parallel");
+  g_allow(o, &c->allow);
   const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "robots"), *x;
   const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "channels");
   c->robots = calloc((size_t)cJSON_GetArraySize(rs) + 1, sizeof *c->robots);
@@ -966,6 +1051,7 @@ static ag_config *config_from_json(const cJSON *o)
     r->catch_up = g_bool(x, "catch_up");
     r->enabled = g_bool(x, "enabled");
     r->screen = g_str(x, "screen");
+    g_allow(x, &r->allow);
     if (!r->params)
       r->params = calloc(1, sizeof *r->params);
     if (!r->alert)
@@ -1169,6 +1255,8 @@ void ag_config_free(ag_config *c)
     free(r->screen);
     free_list(r->params);
     free_list(r->alert);
+    free_list(r->allow.programs);
+    free_list(r->allow.files);
   }
   for (size_t i = 0; i < c->nchannels; i++) {
     ag_channel *ch = &c->channels[i];
@@ -1188,5 +1276,7 @@ void ag_config_free(ag_config *c)
   free(c->listen);
   free(c->token_file);
   free(c->public_url);
+  free_list(c->allow.programs);
+  free_list(c->allow.files);
   free(c);
 }

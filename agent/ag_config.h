@@ -4,7 +4,7 @@
  *   channel "ops" { webhook = URL, email = { to =, from =, smtp = }, syslog = true }
  *   robot "name" { script =, schedule =, tz =, timeout =, params = {}, alert = {"ops"}, ... }
  *
- * and the globals state, listen, token_file, max_parallel, public_url. Unknown globals and
+ * and the globals state, listen, token_file, max_parallel, public_url, allow. Unknown globals and
  * unknown keys are errors, every mistake is reported as "file:line: message" (the line of
  * the `robot "x" {` or `channel "x" {` that holds it), and all of them are collected, not
  * just the first. Relative paths are relative to the configuration file's folder. */
@@ -26,6 +26,14 @@ typedef struct ag_channel {
   bool syslog;
 } ag_channel;
 
+/* allow = { programs = {...}, files = {...} }: what a robot may start and read (given to
+ * `vagt run` as --allow-program / --allow-file; absolute paths, programs found in PATH). */
+typedef struct ag_allow {
+  bool set;
+  char **programs;          /* NULL-terminated, at least one when set */
+  char **files;             /* NULL-terminated, may be empty */
+} ag_allow;
+
 typedef struct ag_robot {
   char *name;
   int line;
@@ -41,6 +49,7 @@ typedef struct ag_robot {
   bool catch_up;            /* default true */
   bool enabled;             /* default true */
   char *screen;             /* Xvfb screen "WxHxD" or NULL */
+  ag_allow allow;           /* its own allow-list, else the configuration's */
 } ag_robot;
 
 typedef struct ag_config {
@@ -51,6 +60,7 @@ typedef struct ag_config {
   char *token_file;         /* absolute or NULL */
   char *public_url;         /* base URL of the pages for links in alerts, or NULL */
   int max_parallel;
+  ag_allow allow;           /* for every robot without its own */
   ag_robot *robots;
   size_t nrobots;
   ag_channel *channels;

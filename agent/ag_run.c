@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "ag_db.h"
 #include "ag_util.h"
 #include "runfolder.h"
+#include "spawn.h"
 
 double ag_mono(void)
 {
@@ -95,46 +95,25 @@ static bool utf8_locale(void)
 
 extern char **environ;
 
-static void free_env(char **env)
+static bool not_run_own(const char *e)
 {
-  for (size_t i = 0; env && env[i]; i++)
-    free(env[i]);
-  free(env);
-}
-
-static bool env_is(const char *entry, const char *name)
-{
-  size_t n = strlen(name);
-  return strncmp(entry, name, n) == 0 && entry[n] == '=';
+  static const char *const own[] = {"VAGT_ITEMS_DB=", "VAGT_AGENT_RUN_ID=", "VAGT_ROBOT="};
+  for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+    if (strncmp(e, own[i], strlen(own[i])) == 0)
+      return false;
+  return true;
 }
 
 /* The agent's environment with the run's own variables set (and a UTF-8 locale). */
-static char **child_env(ag_ctx *x, ag_robot *r, const char *run_id, bool utf8)
+static int child_env(rt_env *env, ag_ctx *x, ag_robot *r, const char *run_id, bool utf8)
 {
-  size_t n = 0;
-  while (environ[n])
-    n++;
-  char **env = calloc(n + 8, sizeof *env);
-  if (!env)
-    return NULL;
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    const char *e = environ[i];
-    if (env_is(e, "VAGT_ITEMS_DB") || env_is(e, "VAGT_AGENT_RUN_ID") ||
-        env_is(e, "VAGT_ROBOT") || (!utf8 && env_is(e, "LC_ALL")))
-      continue;
-    if (!(env[k++] = strdup(e)))
-      goto oom;
-  }
-  if (ag_asprintf(&env[k++], "VAGT_ITEMS_DB=%s", x->items_db) < 0 ||
-      ag_asprintf(&env[k++], "VAGT_AGENT_RUN_ID=%s", run_id) < 0 ||
-      ag_asprintf(&env[k++], "VAGT_ROBOT=%s", r->name) < 0 ||
-      (!utf8 && !(env[k++] = strdup("LC_ALL=C.UTF-8"))))
-    goto oom;
-  return env;
-oom:
-  free_env(env);
-  return NULL;
+  if (rt_env_copy(env, environ, not_run_own) != 0 ||
+      rt_env_set(env, "VAGT_ITEMS_DB", x->items_db) != 0 ||
+      rt_env_set(env, "VAGT_AGENT_RUN_ID", run_id) != 0 ||
+      rt_env_set(env, "VAGT_ROBOT", r->name) != 0 ||
+      (!utf8 && rt_env_set(env, "LC_ALL", "C.UTF-8") != 0))
+    return -1;
+  return 0;
 }
 
 int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
@@ -164,7 +143,13 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   size_t np = 0;
   while (r->params[np])
     np++;
-  char **argv = calloc(16 + 2 * np, sizeof *argv);
+  const ag_allow *allow = r->allow.set ? &r->allow : &x->cfg->allow;
+  size_t nallow = 0;
+  for (char **p = allow->set ? allow->programs : NULL; p && *p; p++)
+    nallow++;
+  for (char **p = allow->set ? allow->files : NULL; p && *p; p++)
+    nallow++;
+  char **argv = calloc(16 + 2 * np + 2 * nallow, sizeof *argv);
   char tbuf[32], idbuf[32];
   if (!argv) {
     free(logpath);
@@ -195,60 +180,46 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
     argv[a++] = "--set";
     argv[a++] = r->params[i];
   }
+  for (char **p = allow->set ? allow->programs : NULL; p && *p; p++) {
+    argv[a++] = "--allow-program";
+    argv[a++] = *p;
+  }
+  for (char **p = allow->set ? allow->files : NULL; p && *p; p++) {
+    argv[a++] = "--allow-file";
+    argv[a++] = *p;
+  }
   argv[a] = NULL;
-  /* The child's environment, built here: between fork and exec only async-signal-safe
-   * calls are allowed (other threads may hold locks, setenv's among them). */
-  bool utf8 = utf8_locale();
-  char **envp = child_env(x, r, idbuf, utf8);
-  if (!argv || !envp) {
+  rt_env env = {0};
+  if (child_env(&env, x, r, idbuf, utf8_locale()) != 0) {
     free(argv);
-    free_env(envp);
+    rt_env_free(&env);
     free(logpath);
     free(rdir);
     snprintf(err, errlen, "out of memory");
     return -1;
   }
   int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-      _exit(130);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGPIPE, SIG_DFL);
-    int nul = open("/dev/null", O_RDONLY);
-    if (nul >= 0) {
-      dup2(nul, 0);
-      close(nul);
-    }
-    if (logfd >= 0) {
-      dup2(logfd, 1);
-      dup2(logfd, 2);
-    }
-    if (chdir(x->cfg->dir) != 0)
-      _exit(4);
-    execve(argv[0], argv, envp);
-    dprintf(2, "vagt agent: cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(4);
-  }
+  rt_spawn sp = rt_spawn_defaults(argv);
+  sp.envp = rt_env_array(&env);
+  sp.cwd = x->cfg->dir;
+  sp.in = RT_SPAWN_NULL;
+  sp.out = sp.err = logfd >= 0 ? logfd : RT_SPAWN_NULL;
+  sp.die_with_parent = true;
+  char serr[512];
+  pid_t pid = rt_spawn_start(&sp, serr, sizeof serr);
   if (logfd >= 0)
     close(logfd);
   free(argv);
-  free_env(envp);
+  rt_env_free(&env);
   free(logpath);
   free(rdir);
   if (pid < 0) {
-    snprintf(err, errlen, "cannot start a run: %s", strerror(errno));
-    ag_runinfo ri = {.status = "error", .exit_code = 4, .error = "fork failed",
+    snprintf(err, errlen, "cannot start a run: %s", serr);
+    ag_runinfo ri = {.status = "error", .exit_code = 4, .error = "the run could not start",
                      .finished = ag_time()};
     ag_db_run_finish(x->db, id, &ri);
     return -1;
   }
-  setpgid(pid, pid); /* both sides, so the group exists before any kill */
   ch->pid = pid;
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(x->db, "UPDATE runs SET pid=? WHERE id=?", -1, &st, NULL) ==

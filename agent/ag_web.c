@@ -1,5 +1,6 @@
 #include "ag_web.h"
 #include "runfolder.h"
+#include "spawn.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -567,30 +568,21 @@ static enum MHD_Result serve_run_file(struct MHD_Connection *c, long long id, co
 static int run_approve(const char *dir, char *out, size_t outlen)
 {
   int pfd[2];
-  if (pipe(pfd) != 0) {
+  /* close-on-exec: no other child may hold the write end and keep this page waiting */
+  if (pipe(pfd) != 0 || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) != 0 ||
+      fcntl(pfd[1], F_SETFD, FD_CLOEXEC) != 0) {
     snprintf(out, outlen, "pipe: %s", strerror(errno));
     return -1;
   }
   char *argv[] = {g_x->vagt, "approve", (char *)dir, NULL};
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    dup2(pfd[1], 1);
-    dup2(pfd[1], 2);
-    close(pfd[0]);
-    close(pfd[1]);
-    int nul = open("/dev/null", O_RDONLY);
-    if (nul >= 0)
-      dup2(nul, 0);
-    if (chdir(g_x->cfg->dir) != 0) /* where the runs ran: relative paths agree */
-      _exit(127);
-    execv(argv[0], argv);
-    _exit(127);
-  }
+  rt_spawn sp = rt_spawn_defaults(argv);
+  sp.cwd = g_x->cfg->dir; /* where the runs ran: relative paths agree */
+  sp.in = RT_SPAWN_NULL;
+  sp.out = sp.err = pfd[1];
+  pid_t pid = rt_spawn_start(&sp, out, outlen);
   close(pfd[1]);
   if (pid < 0) {
     close(pfd[0]);
-    snprintf(out, outlen, "fork: %s", strerror(errno));
     return -1;
   }
   size_t got = 0;

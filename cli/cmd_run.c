@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <xdo.h>
 
+#include "allow.h"
 #include "cmd.h"
 #include "host.h"
 #include "monitor.h"
@@ -103,6 +104,8 @@ typedef struct {
   double timeout, step_timeout;
   char **params;
   int nparams;
+  char **allow; /* "p" or "f" then the entry, from --allow-program / --allow-file */
+  int nallow;
 } run_opts;
 
 static int parse_run_opts(int argc, char **argv, run_opts *o)
@@ -114,6 +117,7 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     {"secrets", required_argument, 0, 'S'},  {"screen", required_argument, 0, 'g'},
     {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
     {"replace", no_argument, 0, 'R'},        {"evidence", required_argument, 0, 'e'},
+    {"allow-program", required_argument, 0, 'P'}, {"allow-file", required_argument, 0, 'F'},
     {0, 0, 0, 0},
   };
   memset(o, 0, sizeof *o);
@@ -123,6 +127,9 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
   o->step_timeout = 600;
   o->evidence = -1;
   o->params = calloc((size_t)argc, sizeof *o->params);
+  o->allow = calloc((size_t)argc * 2, sizeof *o->allow);
+  if (!o->params || !o->allow)
+    return RT_EXIT_ENV;
   optind = 1;
   int c;
   char *end;
@@ -136,6 +143,11 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     case 'g': o->screen = optarg; break;
     case 'b': o->baseline = optarg; break;
     case 'R': o->replace = true; break;
+    case 'P':
+    case 'F':
+      o->allow[o->nallow++] = c == 'P' ? "p" : "f";
+      o->allow[o->nallow++] = optarg;
+      break;
     case 'e':
       o->evidence = !strcmp(optarg, "masked") ? RT_EVIDENCE_MASKED
                     : !strcmp(optarg, "none") ? RT_EVIDENCE_NONE
@@ -173,6 +185,34 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
   return 0;
 }
 
+/* --allow-program / --allow-file: any of them puts the run under an allow-list (what is
+ * not listed may not be started or read). NULL and *ok false on a bad entry. */
+static rt_allow *allow_list(const run_opts *o, bool *ok)
+{
+  *ok = true;
+  if (!o->nallow)
+    return NULL;
+  rt_allow *a = rt_allow_new();
+  char err[1024] = "out of memory";
+  for (int i = 0; a && i < o->nallow; i += 2) {
+    bool prog = o->allow[i][0] == 'p';
+    int rc = prog ? rt_allow_add_program(a, o->allow[i + 1], err, sizeof err)
+                  : rt_allow_add_file(a, o->allow[i + 1], err, sizeof err);
+    if (rc != 0) {
+      fprintf(stderr, "vagt: --allow-%s %s: %s\n", prog ? "program" : "file", o->allow[i + 1],
+              err);
+      rt_allow_free(a);
+      *ok = false;
+      return NULL;
+    }
+  }
+  if (!a) {
+    fprintf(stderr, "vagt: out of memory\n");
+    *ok = false;
+  }
+  return a;
+}
+
 /* SCRIPT_STEM.baseline/ beside the script. */
 static char *default_baseline(const char *script)
 {
@@ -195,26 +235,38 @@ static int cmd_run(int argc, char **argv, bool record)
   int rc = parse_run_opts(argc, argv, &o);
   if (rc) {
     free(o.params);
+    free(o.allow);
     return rc;
   }
   if (o.replace && !record) {
     fprintf(stderr, "vagt: --replace belongs to vagt record\n");
     free(o.params);
+    free(o.allow);
     return RT_EXIT_USAGE;
   }
   if (access(o.script, R_OK) != 0) {
     fprintf(stderr, "vagt: cannot read script %s: %m\n", o.script);
     free(o.params);
+    free(o.allow);
+    return RT_EXIT_USAGE;
+  }
+  bool allow_ok;
+  rt_allow *allow = allow_list(&o, &allow_ok);
+  if (!allow_ok) {
+    free(o.params);
+    free(o.allow);
     return RT_EXIT_USAGE;
   }
   rt_run run = {.mode = record ? RT_MODE_RECORD : RT_MODE_RUN, .script = o.script,
-                .secrets_file = o.secrets};
+                .secrets_file = o.secrets, .allow = allow};
   char *baseline = o.baseline ? strdup(o.baseline) : default_baseline(o.script);
   rt_monitor *mon = baseline ? rt_monitor_new(baseline, record, o.replace) : NULL;
   if (!mon) {
     fprintf(stderr, "vagt: out of memory\n");
     free(baseline);
     free(o.params);
+    free(o.allow);
+    rt_allow_free(allow);
     return RT_EXIT_ENV;
   }
   run.guard = rt_monitor_guard(mon);
@@ -378,6 +430,8 @@ out:
   rt_monitor_free(mon);
   free(baseline);
   free(o.params);
+  free(o.allow);
+  rt_allow_free(allow);
   return code;
 }
 

@@ -26,6 +26,8 @@ void cli_usage(FILE *f)
         "                      [--set k=v]... [--timeout SECONDS] [--step-timeout SECONDS]\n"
         "                      [--secrets FILE] [--screen WxHxD]\n"
         "                      [--evidence masked|none|full]  (default masked: data blanked)\n"
+        "                      [--allow-program PROG]... [--allow-file PATH]...\n"
+        "                      only these may be started / read (any of them: a list)\n"
         "  vagt record SCRIPT.lua [same options] [--replace]\n"
         "                      run and record the baseline (a second recording merges)\n"
         "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"

@@ -1,12 +1,16 @@
 #include "items.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lauxlib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "allow.h"
 #include "host.h"
 #include "run.h"
 
@@ -176,9 +180,25 @@ static bool csv_record(lua_State *L, const char **p, const char *end, char sep)
 static int l_readcsv(lua_State *L)
 {
   const char *path = luaL_checkstring(L, 1);
-  FILE *f = fopen(path, "rb");
-  if (!f)
+  rt_run *run = rt_host_run_of(L);
+  char real[4096];
+  if (run->allow && !rt_allow_file(run->allow, path, real, sizeof real))
+    return rt_raise(L, "robot.items: %s is not in the allow-list of files this robot may "
+                       "read", path);
+  /* non-blocking and checked on the descriptor: a FIFO or a device would hang the run */
+  int fd = open(run->allow ? real : path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  struct stat st;
+  if (fd < 0)
     return rt_raise(L, "robot.items: cannot read %s: %s", path, strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return rt_raise(L, "robot.items: %s is not a regular file", path);
+  }
+  FILE *f = fdopen(fd, "rb");
+  if (!f) {
+    close(fd);
+    return rt_raise(L, "robot.items: cannot read %s: %s", path, strerror(errno));
+  }
   luaL_Buffer all;
   luaL_buffinit(L, &all);
   char tmp[8192];

@@ -1,12 +1,10 @@
 #include "proc.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,65 +36,11 @@ void rt_proc_kill_all_now(void)
       kill(-children[i], SIGKILL);
 }
 
-pid_t rt_proc_spawn(char *const argv[], bool keep, int extra_fd, int out, char *err,
-                    size_t errlen)
+pid_t rt_proc_spawn(rt_spawn *s, bool keep, char *err, size_t errlen)
 {
-  int pfd[2];
-  if (pipe(pfd) != 0 || fcntl(pfd[0], F_SETFD, FD_CLOEXEC) != 0 ||
-      fcntl(pfd[1], F_SETFD, FD_CLOEXEC) != 0) {
-    snprintf(err, errlen, "pipe: %s", strerror(errno));
-    return -1;
-  }
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    snprintf(err, errlen, "cannot start '%s': fork: %s", argv[0], strerror(errno));
-    close(pfd[0]);
-    close(pfd[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    setpgid(0, 0);
-    if (!keep) {
-      prctl(PR_SET_PDEATHSIG, SIGTERM);
-      if (getppid() != parent)
-        _exit(127);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    int to = out == RT_PROC_QUIET ? open("/dev/null", O_RDWR) : out;
-    if (to >= 0) {
-      dup2(to, 1);
-      dup2(to, 2);
-      if (to > 2)
-        close(to);
-    }
-    for (int fd = 3; fd < 1024; fd++)
-      if (fd != pfd[1] && fd != extra_fd)
-        close(fd);
-    execvp(argv[0], argv);
-    int e = errno;
-    ssize_t w = write(pfd[1], &e, sizeof e);
-    (void)w;
-    _exit(127);
-  }
-  setpgid(pid, pid); /* also here: no race with a kill before the child ran */
-  close(pfd[1]);
-  int e = 0;
-  ssize_t r;
-  while ((r = read(pfd[0], &e, sizeof e)) < 0 && errno == EINTR)
-    ;
-  close(pfd[0]);
-  if (r == (ssize_t)sizeof e) {
-    snprintf(err, errlen, "cannot start '%s': %s", argv[0], strerror(e));
-    waitpid(pid, NULL, 0);
-    return -1;
-  }
-  if (!keep)
+  s->die_with_parent = !keep;
+  pid_t pid = rt_spawn_start(s, err, errlen);
+  if (pid > 0 && !keep)
     track(pid);
   return pid;
 }

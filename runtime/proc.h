@@ -9,17 +9,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Where a child's stdout and stderr go: RT_PROC_QUIET (/dev/null), RT_PROC_INHERIT, or a
- * file descriptor (the run folder's apps.log). */
-#define RT_PROC_INHERIT (-1)
-#define RT_PROC_QUIET (-2)
+#include "spawn.h"
 
-/* Starts argv[0] (PATH search). Returns the pid, or -1 with err set (including exec
- * failures such as "No such file or directory", reported through a close-on-exec pipe).
- * `keep`: not ended with the run and not tied to vagt's life. `extra_fd`, if >= 0, is kept
- * open in the child (Xvfb's -displayfd). `out`: where its output goes (above). */
-pid_t rt_proc_spawn(char *const argv[], bool keep, int extra_fd, int out, char *err,
-                    size_t errlen);
+/* Starts s (runtime/spawn.h) and keeps its group in the table, unless `keep`: then it is
+ * neither ended with the run nor tied to vagt's life. Returns the pid, or -1 with err set. */
+pid_t rt_proc_spawn(rt_spawn *s, bool keep, char *err, size_t errlen);
 
 /* SIGTERM to the process group, SIGKILL after `grace` seconds; reaps the child. Returns
  * its wait status, or -1 when it was already reaped. */

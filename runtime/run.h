@@ -92,6 +92,7 @@ typedef struct rt_run {
 
   rt_app **apps;
   size_t napps;
+  struct rt_allow *allow;   /* what robots may start and read; NULL: anything the user may */
 
   rt_step_frame *frames;
   size_t nframes, cframes;

@@ -22,12 +22,15 @@ pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, s
   snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
   char *argv[] = {"Xvfb", "-displayfd", fdarg, "-noreset", "-nolisten", "tcp",
                   "-screen", "0", (char *)screen, NULL};
-  int out = getenv("VAGT_DEBUG") ? RT_PROC_INHERIT : RT_PROC_QUIET;
-  pid_t pid = rt_proc_spawn(argv, false, fds[1], out, err, errlen);
+  rt_spawn s = rt_spawn_defaults(argv);
+  s.in = RT_SPAWN_NULL;
+  s.out = s.err = getenv("VAGT_DEBUG") ? RT_SPAWN_INHERIT : RT_SPAWN_NULL;
+  s.keep_fd = fds[1];
+  pid_t pid = rt_proc_spawn(&s, false, err, errlen);
   close(fds[1]);
   if (pid < 0) {
     close(fds[0]);
-    if (strstr(err, "No such file"))
+    if (strstr(err, "not found"))
       snprintf(err, errlen, "Xvfb not found: install it (apt-get install xvfb)");
     return -1;
   }

@@ -63,8 +63,14 @@ robot.app = {}
 ---@class robot.AppStart
 ---@field [integer] string program and arguments (no shell)
 ---@field keep? boolean keep it running after the run (default: it ends with the run)
+---@field cwd? string its working folder (a program named "./x" is found there)
+---@field env? table<string, string|number|false> added to (or, false, removed from) its environment
 
 ---Starts an application. It and its children end with the run unless `keep = true`.
+---Its environment is DISPLAY, XAUTHORITY, HOME, PATH and LANG (vagt's UTF-8 locale) and
+---nothing else of vagt's (no VAGT_SECRET_*); `env` adds, replaces or removes entries,
+---e.g. `env = { LANG = "da_DK.ISO-8859-1" }` for an 8-bit legacy application. Its output
+---goes to the run folder's apps.log. Under an allow-list only listed programs start.
 ---@param argv robot.AppStart
 ---@return App
 function robot.app.start(argv) end

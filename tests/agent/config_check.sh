@@ -65,8 +65,22 @@ expect smtpcrlf "smtpcrlf.lua:3: channel 'c' email: 'smtp' .* control character"
 expect urlcrlf "urlcrlf.lua:3: 'public_url' .* control character" \
   'state = "s"' 'listen = false' 'public_url = "http://h/\r\nx"'
 
-expect allow "allow.lua:3: 'allow' .* is not supported yet: a robot runs with the agent user's rights" \
-  'state = "s"' 'listen = false' 'allow = { programs = { "/usr/bin/true" }, files = { "/srv" } }'
+# allow = { programs, files }: checked when the configuration is read, with its line.
+expect allowprog "allowprog.lua:3: 'allow': program 'no-such-prog-x': cannot start 'no-such-prog-x': not found in PATH" \
+  'state = "s"' 'listen = false' 'allow = { programs = { "true", "no-such-prog-x" } }'
+expect allowfile "allowfile.lua:3: 'allow': file '$T/no-such-dir': No such file or directory" \
+  'state = "s"' 'listen = false' 'allow = { programs = { "true" }, files = { "no-such-dir" } }'
+expect allowempty "allowempty.lua:3: 'allow': 'programs' must list at least one program" \
+  'state = "s"' 'listen = false' 'allow = { files = { "." } }'
+expect allowkey "allowkey.lua:3: 'allow': unknown key 'program' (known: programs, files)" \
+  'state = "s"' 'listen = false' 'allow = { program = { "true" } }'
+expect allowtype "allowtype.lua:3: 'allow' must be a table" \
+  'state = "s"' 'listen = false' 'allow = "true"'
+expect allowrobot "allowrobot.lua:3: robot 'a': 'allow': program 'nope-x'" \
+  'state = "s"' 'listen = false' 'robot "a" { script = "good.lua", allow = { programs = { "nope-x" } } }'
+printf 'state = "s"\nlisten = false\nallow = { programs = { "true" }, files = { "." } }\nrobot "a" { script = "good.lua", allow = { programs = { "/usr/bin/touch" } } }\n' > allowok.lua
+"$VAGT" agent --check --config allowok.lua >allowok.out 2>allowok.err
+check "a valid allow-list is accepted" test $? -eq 0
 
 printf 'state = "s"\nlisten = false\nrobot "a" { script = "good.lua", schedule = "0 1 * * *", tz = "Europe/Copenhagen" }\n' > zone.lua
 "$VAGT" agent --check --config zone.lua >zone.out 2>zone.err

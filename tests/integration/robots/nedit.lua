@@ -2,6 +2,7 @@
 -- sleeps; the posted menu must survive the next step, which must neither re-focus the
 -- window nor move the pointer).
 --   --set file=PATH (an existing file) [--set text=...] [--set xrm="res: value;..."]
+--   [--set lang=LOCALE --set locpath=FOLDER]: the locale NEdit runs in (env)
 local p = robot.params
 local argv = { "nedit", "-geometry", "80x20+0+0" }
 for r in (p.xrm or ""):gmatch("[^;]+") do
@@ -9,6 +10,7 @@ for r in (p.xrm or ""):gmatch("[^;]+") do
   argv[#argv + 1] = r
 end
 argv[#argv + 1] = p.file
+if p.lang then argv.env = { LANG = p.lang, LOCPATH = p.locpath } end
 local app = robot.app.start(argv)
 local w = app:wait_window{ class = "NEdit", timeout = 15 }
 
