@@ -1102,6 +1102,59 @@ static _Noreturn void loader_child(const char *path, int flags, int fd)
   _exit(text ? 0 : 3);
 }
 
+/* Every robot and channel has a name, a robot a script, and the names are unique: what the
+ * rest of the agent takes for granted, checked on the answer it came in. */
+static bool result_sane(const ag_config *c)
+{
+  if (!c->path || !c->dir || !c->state || c->max_parallel < 1 || c->max_parallel > 64 ||
+      (c->allow.set && !c->allow.programs[0]))
+    return false;
+  for (size_t i = 0; i < c->nrobots; i++) {
+    const ag_robot *r = &c->robots[i];
+    ag_cron cron;
+    char err[256];
+    if (!r->name || !r->script || !r->params || !r->alert || !(r->timeout > 0) ||
+        (r->schedule && ag_cron_parse(r->schedule, &cron, err, sizeof err) != 0) ||
+        (r->tz && !ag_tz_valid(r->tz)) || (r->allow.set && !r->allow.programs[0]))
+      return false;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(c->robots[i].name, c->robots[j].name) == 0)
+        return false;
+  }
+  for (size_t i = 0; i < c->nchannels; i++) {
+    if (!c->channels[i].name)
+      return false;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(c->channels[i].name, c->channels[j].name) == 0)
+        return false;
+  }
+  return true;
+}
+
+/* The loader's answer: its errors, printed, or the configuration. */
+static ag_config *read_result(const char *path, const cJSON *o, FILE *errf)
+{
+  const cJSON *errs = cJSON_GetObjectItemCaseSensitive(o, "errors"), *x;
+  int nerr = 0;
+  cJSON_ArrayForEach(x, errs) if (cJSON_IsString(x))
+  {
+    fprintf(errf, "%s\n", x->valuestring);
+    nerr++;
+  }
+  const cJSON *cj = cJSON_GetObjectItemCaseSensitive(o, "config");
+  ag_config *c = nerr == 0 && cJSON_IsObject(cj) ? config_from_json(cj) : NULL;
+  if (c && !result_sane(c)) {
+    fprintf(errf, "%s: loading the configuration failed (a malformed answer from the "
+                  "loader)\n", path);
+    ag_config_free(c);
+    return NULL;
+  }
+  if (!c && nerr == 0)
+    fprintf(errf, "%s: loading the configuration failed (%s)\n", path,
+            cJSON_IsObject(cj) ? "out of memory" : "no configuration in the answer");
+  return c;
+}
+
 /* The configuration is a program: it runs in a child process with a deadline, so a loop in
  * a finalizer or a pattern that backtracks for ever (where no Lua hook fires), or anything
  * that crashes Lua, ends as an error with the line it was at, never as a hung or aborted
@@ -1201,6 +1254,8 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
                     "finalizer, or a pattern that backtracks without end?); it was last at "
                     "this line\n",
               path, where, (int)CFG_KILL_AFTER);
+    else if (WIFSIGNALED(ws) && (flags & AG_CFG_ABORT_ON_CRASH))
+      abort();
     else if (WIFSIGNALED(ws))
       fprintf(errf, "%s:%s loading the configuration crashed (signal %d); it was last at "
                     "this line\n",
@@ -1210,17 +1265,19 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
               too_big ? "too large a result" : "no result");
     return NULL;
   }
-  const cJSON *errs = cJSON_GetObjectItemCaseSensitive(o, "errors"), *x;
-  int nerr = 0;
-  cJSON_ArrayForEach(x, errs) if (cJSON_IsString(x))
-  {
-    fprintf(errf, "%s\n", x->valuestring);
-    nerr++;
+  ag_config *c = read_result(path, o, errf);
+  cJSON_Delete(o);
+  return c;
+}
+
+ag_config *ag_config_from_result(const char *path, const char *text, size_t len, FILE *errf)
+{
+  cJSON *o = cJSON_ParseWithLength(text, len);
+  if (!o) {
+    fprintf(errf, "%s: loading the configuration failed (no result)\n", path);
+    return NULL;
   }
-  const cJSON *cj = cJSON_GetObjectItemCaseSensitive(o, "config");
-  ag_config *c = nerr == 0 && cJSON_IsObject(cj) ? config_from_json(cj) : NULL;
-  if (!c && nerr == 0)
-    fprintf(errf, "%s: loading the configuration failed (out of memory)\n", path);
+  ag_config *c = read_result(path, o, errf);
   cJSON_Delete(o);
   return c;
 }

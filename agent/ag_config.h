@@ -73,9 +73,16 @@ typedef struct ag_config {
  * ever, where no Lua hook fires) and its settings are read with raw access under
  * lua_pcall; what it configured comes back as JSON on a pipe. The file must be regular. With AG_CFG_WEB the token file is checked too (the pages
  * need it; `--once` does not). */
-enum { AG_CFG_WEB = 1 };
+enum {
+  AG_CFG_WEB = 1,
+  AG_CFG_ABORT_ON_CRASH = 2, /* the fuzz target's: abort when the loader child crashed */
+};
 ag_config *ag_config_load(const char *path, int flags, FILE *errf);
 void ag_config_free(ag_config *c);
+
+/* The agent's side of ag_config_load: reads the loader child's answer (JSON text: the
+ * errors, or the configuration), as ag_config_load does. For the fuzz target. */
+ag_config *ag_config_from_result(const char *path, const char *text, size_t len, FILE *errf);
 
 ag_robot *ag_config_robot(ag_config *c, const char *name);
 ag_channel *ag_config_channel(ag_config *c, const char *name);
