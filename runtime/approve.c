@@ -22,6 +22,7 @@
 #include "ocr/rt_ocr.h"
 #include "run.h"
 #include "runfolder.h"
+#include "approve.h"
 
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -212,9 +213,9 @@ static int propagate(const char *baseline, const fp_fingerprint *old, const fp_f
   return updated;
 }
 
-/* The halted step's scene, rebuilt from evidence "current" and alert.json's "scene": each
+/* The halted step's scene, rebuilt from evidence "current" and the plan's windows: each
  * window cropped from the image, with its OCR words and the masks that belong to the
- * baseline. An alert.json without "scene" (an older vagt) names the target alone. */
+ * baseline. */
 typedef struct {
   fp_input in;
   fp_input layers[FP_MAX_LAYERS];
@@ -233,9 +234,8 @@ static void approved_free(approved *sc)
   }
 }
 
-static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char *err, size_t n)
+int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err, size_t n)
 {
-  memset(sc, 0, sizeof *sc);
   const cJSON *scene = cJSON_GetObjectItemCaseSensitive(a, "scene");
   const cJSON *wins = cJSON_GetObjectItemCaseSensitive(scene, "windows");
   const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
@@ -245,10 +245,9 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
     return -1;
   }
   static const char *const roles[] = {"target", "popup", "dialog", "over"};
-  int W = (int)pixGetWidth(cur), H = (int)pixGetHeight(cur), tx = 0, ty = 0;
   for (int i = 0; i < nw; i++) {
     const cJSON *w = scene ? cJSON_GetArrayItem(wins, i) : NULL;
-    fp_input *in = i ? &sc->layers[i - 1] : &sc->in;
+    rt_approve_win *pw = &p->w[i];
     fp_rect r = {0, 0, W, H};
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(w ? w : a, "masks");
     if (w) {
@@ -262,13 +261,14 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
                  i ? "expected \"popup\", \"dialog\" or \"over\"" : "expected \"target\"");
         return -1;
       }
-      in->role = (fp_win_role)k;
-      in->front = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "front"));
-      in->win_class = jstr(w, "class") ? jstr(w, "class") : "";
-      in->win_name = jstr(w, "name") ? jstr(w, "name") : "";
+      pw->role = (fp_win_role)k;
+      pw->front = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "front"));
+      pw->win_class = jstr(w, "class") ? jstr(w, "class") : "";
+      pw->win_name = jstr(w, "name") ? jstr(w, "name") : "";
     } else {
-      in->win_class = jstr(step, "window_class") ? jstr(step, "window_class") : "";
-      in->win_name = "";
+      pw->role = FP_WIN_TARGET;
+      pw->win_class = jstr(step, "window_class") ? jstr(step, "window_class") : "";
+      pw->win_name = "";
     }
     if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || (int64_t)r.x + r.w > W ||
         (int64_t)r.y + r.h > H) {
@@ -276,26 +276,19 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
                i, r.x, r.y, r.w, r.h, W, H);
       return -1;
     }
-    if (i == 0) {
-      tx = r.x;
-      ty = r.y;
-    }
-    in->x = r.x - tx;
-    in->y = r.y - ty;
-    BOX *b = boxCreate(r.x, r.y, r.w, r.h);
-    sc->img[i] = b ? pixClipRectangle(cur, b, NULL) : NULL;
-    boxDestroy(&b);
-    if (!sc->img[i]) {
-      snprintf(err, n, "cannot cut window %d out of the image", i);
+    pw->r = r;
+    int nm = cJSON_GetArraySize(ms), k = 0;
+    if (nm > FP_MAX_MASKS) {
+      snprintf(err, n, "field 'scene.windows[%d].masks': more than %d masks", i, FP_MAX_MASKS);
       return -1;
     }
-    in->image = sc->img[i];
-    int nm = cJSON_GetArraySize(ms), k = 0;
-    sc->masks[i] = calloc((size_t)nm + 1, sizeof(fp_mask));
+    if (!(pw->masks = calloc((size_t)nm + 1, sizeof(fp_mask)))) {
+      snprintf(err, n, "out of memory");
+      return -1;
+    }
+    p->nw = i + 1;
     const cJSON *it;
     cJSON_ArrayForEach(it, ms) {
-      if (!sc->masks[i])
-        break;
       const char *src = jstr(it, "source");
       /* bounded to the window: nothing outside it, no arithmetic that overflows */
       int64_t x0 = jint(it, "x"), y0 = jint(it, "y");
@@ -306,12 +299,48 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
       y1 = y1 > r.h ? r.h : y1;
       if (x1 <= x0 || y1 <= y0)
         continue;
-      sc->masks[i][k].r = (fp_rect){(int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0)};
-      sc->masks[i][k].source = src && !strcmp(src, "occluded") ? FP_MASK_OCCLUDED : FP_MASK_DECLARED;
+      pw->masks[k].r = (fp_rect){(int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0)};
+      pw->masks[k].source = src && !strcmp(src, "occluded") ? FP_MASK_OCCLUDED : FP_MASK_DECLARED;
       k++;
     }
+    pw->nmasks = k;
+  }
+  return 0;
+}
+
+void rt_approve_plan_free(rt_approve_plan *p)
+{
+  for (int i = 0; i < p->nw; i++)
+    free(p->w[i].masks);
+  p->nw = 0;
+}
+
+static int scene_from(rt_approve_plan *p, PIX *cur, rt_ocr *ocr, approved *sc, char *err,
+                      size_t n)
+{
+  memset(sc, 0, sizeof *sc);
+  int tx = p->w[0].r.x, ty = p->w[0].r.y;
+  for (int i = 0; i < p->nw; i++) {
+    rt_approve_win *pw = &p->w[i];
+    fp_input *in = i ? &sc->layers[i - 1] : &sc->in;
+    in->role = pw->role;
+    in->front = pw->front;
+    in->win_class = pw->win_class;
+    in->win_name = pw->win_name;
+    in->x = pw->r.x - tx;
+    in->y = pw->r.y - ty;
+    BOX *b = boxCreate(pw->r.x, pw->r.y, pw->r.w, pw->r.h);
+    sc->img[i] = b ? pixClipRectangle(cur, b, NULL) : NULL;
+    boxDestroy(&b);
+    if (!sc->img[i]) {
+      snprintf(err, n, "cannot cut window %d out of the image", i);
+      return -1;
+    }
+    in->image = sc->img[i];
+    sc->masks[i] = pw->masks; /* the scene owns them from here */
+    pw->masks = NULL;
     in->masks = sc->masks[i];
-    in->n_masks = k;
+    in->n_masks = pw->nmasks;
     char oerr[512];
     sc->words[i] = rt_monitor_words(ocr, sc->img[i], &sc->nwords[i], oerr, sizeof oerr);
     in->words = sc->words[i];
@@ -319,15 +348,13 @@ static int scene_from(const cJSON *a, PIX *cur, rt_ocr *ocr, approved *sc, char 
     in->has_words = sc->nwords[i] >= 0;
   }
   sc->in.layers = sc->layers;
-  sc->in.n_layers = nw - 1;
+  sc->in.n_layers = p->nw - 1;
   return 0;
 }
 
 #define RUN_JSON_MAX ((size_t)64 << 20) /* the previous layout held every step */
 #define ALERT_MAX ((size_t)4 << 20)
 #define PNG_MAX ((size_t)256 << 20)
-#define SIDE_MAX 16384
-#define PIXELS_MAX ((int64_t)64 << 20)
 
 /* A JSON object from a regular file of the run folder of at most max bytes; NULL with a
  * message naming the file. */
@@ -392,18 +419,60 @@ static PIX *read_evidence(const char *dir, const char *rel)
     fprintf(stderr, "vagt approve: %s\n", err);
     return NULL;
   }
-  l_int32 fmt = 0, w = 0, h = 0, bps = 0, spp = 0, cmap = 0;
   PIX *img = NULL;
-  if (pixReadHeaderMem((const l_uint8 *)data, len, &fmt, &w, &h, &bps, &spp, &cmap) != 0 ||
-      fmt != IFF_PNG)
-    fprintf(stderr, "vagt approve: %s: not a PNG image\n", path);
-  else if (w < 1 || h < 1 || w > SIDE_MAX || h > SIDE_MAX || (int64_t)w * h > PIXELS_MAX)
-    fprintf(stderr, "vagt approve: %s: %dx%d pixels, larger than any screen: refused\n", path,
-            (int)w, (int)h);
-  else if (!(img = pixReadMem((const l_uint8 *)data, len)))
-    fprintf(stderr, "vagt approve: cannot read the screen %s\n", path);
+  fp_error fe = {0};
+  if (fp_image_read_mem(data, len, path, &img, &fe) != FP_OK) /* size checked first */
+    fprintf(stderr, "vagt approve: %s\n", fe.message[0] ? fe.message : path);
   free(data);
   return img;
+}
+
+int rt_approve_record(const cJSON *run, rt_approve_plan *p, char *err, size_t n)
+{
+  memset(p, 0, sizeof *p);
+  const char *status = jstr(run, "status");
+  const cJSON *hs = halted_step(run);
+  p->baseline = jstr(run, "baseline");
+  p->key = jstr(hs, "key");
+  p->current = jstr(cJSON_GetObjectItemCaseSensitive(hs, "evidence"), "current");
+  if (!status || strcmp(status, "drift") != 0) {
+    snprintf(err, n, "field 'status' is '%.64s': only a run that halted on drift can be "
+                     "approved", status ? status : "(missing)");
+    return -1;
+  }
+  const char *field = NULL, *why = "is missing or not a string";
+  if (!p->baseline || !*p->baseline)
+    field = "baseline";
+  else if (!p->key || !*p->key)
+    field = "last_step.key";
+  else if (strcmp(jstr(hs, "verdict") ? jstr(hs, "verdict") : "", "drift") != 0)
+    field = "last_step.verdict", why = "is not \"drift\": the run did not halt on this step";
+  else if (!p->current)
+    field = "last_step.evidence.current";
+  else if (!evidence_name_ok(p->current))
+    field = "last_step.evidence.current",
+    why = "must name a PNG file in the run's evidence/ folder: refused";
+  if (field) {
+    snprintf(err, n, "field '%s' %s", field, why);
+    return -1;
+  }
+  return 0;
+}
+
+int rt_approve_agree(const cJSON *a, const rt_approve_plan *p, char *err, size_t n)
+{
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
+  const char *abase = jstr(a, "baseline"), *akey = jstr(step, "key");
+  const char *acur = jstr(cJSON_GetObjectItemCaseSensitive(a, "evidence"), "current");
+  const char *bad = abase && strcmp(abase, p->baseline) ? "baseline"
+                    : !akey || strcmp(akey, p->key)     ? "step.key"
+                    : acur && strcmp(acur, p->current)  ? "evidence.current"
+                                                        : NULL;
+  if (bad) {
+    snprintf(err, n, "field '%s' does not match the run's record (run.json): refused", bad);
+    return -1;
+  }
+  return 0;
 }
 
 int rt_cmd_approve(int argc, char **argv)
@@ -422,34 +491,15 @@ int rt_cmd_approve(int argc, char **argv)
   cJSON *run = read_json(dir, "run.json", RUN_JSON_MAX);
   if (!run)
     return RT_EXIT_USAGE;
-  const char *status = jstr(run, "status");
-  const cJSON *hs = halted_step(run);
-  const char *baseline = jstr(run, "baseline"), *key = jstr(hs, "key");
-  const char *current = jstr(cJSON_GetObjectItemCaseSensitive(hs, "evidence"), "current");
+  char err[1024];
+  rt_approve_plan plan;
   snprintf(path, sizeof path, "%s/run.json", dir);
-  if (!status || strcmp(status, "drift") != 0) {
-    fprintf(stderr, "vagt approve: %s: field 'status' is '%s': only a run that halted on "
-                    "drift can be approved\n", path, status ? status : "(missing)");
+  if (rt_approve_record(run, &plan, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt approve: %s: %s\n", path, err);
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
-  const char *field = NULL, *why = "is missing or not a string";
-  if (!baseline || !*baseline)
-    field = "baseline";
-  else if (!key || !*key)
-    field = "last_step.key";
-  else if (strcmp(jstr(hs, "verdict") ? jstr(hs, "verdict") : "", "drift") != 0)
-    field = "last_step.verdict", why = "is not \"drift\": the run did not halt on this step";
-  else if (!current)
-    field = "last_step.evidence.current";
-  else if (!evidence_name_ok(current))
-    field = "last_step.evidence.current",
-    why = "must name a PNG file in the run's evidence/ folder: refused";
-  if (field) {
-    fprintf(stderr, "vagt approve: %s: field '%s' %s\n", path, field, why);
-    cJSON_Delete(run);
-    return RT_EXIT_USAGE;
-  }
+  const char *baseline = plan.baseline, *key = plan.key, *current = plan.current;
   struct stat bst;
   if (stat(baseline, &bst) != 0 || !S_ISDIR(bst.st_mode)) {
     fprintf(stderr, "vagt approve: %s: field 'baseline': %s is not a folder\n", path,
@@ -465,16 +515,8 @@ int rt_cmd_approve(int argc, char **argv)
   }
   /* alert.json describes the scene; where it names the baseline, the step or the image it
    * must say what the run recorded. */
-  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
-  const char *abase = jstr(a, "baseline"), *akey = jstr(step, "key");
-  const char *acur = jstr(cJSON_GetObjectItemCaseSensitive(a, "evidence"), "current");
-  const char *bad = abase && strcmp(abase, baseline) ? "baseline"
-                    : !akey || strcmp(akey, key)     ? "step.key"
-                    : acur && strcmp(acur, current)  ? "evidence.current"
-                                                     : NULL;
-  if (bad) {
-    fprintf(stderr, "vagt approve: %s/alert.json: field '%s' does not match the run's record "
-                    "(run.json): refused\n", dir, bad);
+  if (rt_approve_agree(a, &plan, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt approve: %s/alert.json: %s\n", dir, err);
     cJSON_Delete(a);
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
@@ -485,18 +527,29 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
+  if (rt_approve_scene(a, (int)pixGetWidth(img), (int)pixGetHeight(img), &plan, err,
+                       sizeof err) != 0) {
+    fprintf(stderr, "vagt approve: %s/alert.json: %s\n", dir, err);
+    rt_approve_plan_free(&plan);
+    pixDestroy(&img);
+    cJSON_Delete(a);
+    cJSON_Delete(run);
+    return RT_EXIT_USAGE;
+  }
   /* Anchors come from OCR of the approved screen, as when recording. */
-  char err[1024];
   rt_ocr *ocr = rt_ocr_new(NULL, err, sizeof err);
   if (!ocr) {
     fprintf(stderr, "vagt approve: OCR: %s\n", err);
+    rt_approve_plan_free(&plan);
     pixDestroy(&img);
     cJSON_Delete(a);
     cJSON_Delete(run);
     return RT_EXIT_ENV;
   }
   approved sc;
-  if (scene_from(a, img, ocr, &sc, err, sizeof err) != 0) {
+  int sr = scene_from(&plan, img, ocr, &sc, err, sizeof err);
+  rt_approve_plan_free(&plan); /* what it held is the scene's now */
+  if (sr != 0) {
     fprintf(stderr, "vagt approve: %s/alert.json: %s\n", dir, err);
     approved_free(&sc);
     rt_ocr_free(ocr);

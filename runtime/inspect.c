@@ -209,9 +209,10 @@ int rt_cmd_inspect(int argc, char **argv)
     return RT_EXIT_USAGE;
   }
   if (image) {
-    PIX *img = pixRead(image);
-    if (!img) {
-      fprintf(stderr, "vagt inspect: cannot read image %s\n", image);
+    PIX *img = NULL;
+    fp_error fe = {0};
+    if (fp_image_read(image, &img, &fe) != FP_OK) { /* size checked before decoding */
+      fprintf(stderr, "vagt inspect: %s\n", fe.message[0] ? fe.message : image);
       return RT_EXIT_USAGE;
     }
     int rc = print_words(img, lang, png);

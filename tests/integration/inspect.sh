@@ -45,4 +45,15 @@ kill $jpid 2>/dev/null
 run_vagt nl record "$ROBOTS/ocr_lang.lua" --display "$DISPLAY" --runs runs --baseline bl
 expect_rc 4 nl "missing OCR language"
 expect_in nl.err "tesseract-ocr-xyz" "names the Debian package"
+# A PNG that claims 60000x60000 pixels is refused from its header, not decoded.
+python3 - <<'PY'
+import struct, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+ihdr = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)
+open("bomb.png", "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+                             chunk(b"IDAT", zlib.compress(b"\0" * 100)) + chunk(b"IEND", b""))
+PY
+run_vagt bomb inspect --image bomb.png
+expect_rc 2 bomb "a decompression bomb"
+expect_in bomb.err "60000x60000" "it names the size the file claims"
 finish
