@@ -193,6 +193,7 @@ PIX *fp_diff_scene(const fp_fingerprint *base, const fp_input *cur, const fp_ver
         shifted.ignored = v->n_ignored ? malloc((size_t)v->n_ignored * sizeof(fp_rect)) : NULL;
         shifted.n_changed = shifted.changed ? v->n_changed : 0;
         shifted.n_ignored = shifted.ignored ? v->n_ignored : 0;
+        shifted.cap_changed = shifted.n_changed;
         for (int i = 0; i < shifted.n_changed; i++) {
             shifted.changed[i] = v->changed[i];
             shifted.changed[i].x -= minx;

@@ -108,10 +108,15 @@ int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    char **r = realloc(v->reasons, (size_t)(v->n_reasons + 1) * sizeof *r);
-    if (!r)
-        return FP_ERR_NOMEM;
-    v->reasons = r;
+    if (v->n_reasons >= v->cap_reasons) {
+        int cap = v->cap_reasons ? 2 * v->cap_reasons : 8;
+        char **r = realloc(v->reasons, (size_t)cap * sizeof *r);
+        if (!r)
+            return FP_ERR_NOMEM;
+        v->reasons = r;
+        v->cap_reasons = cap;
+    }
+    char **r = v->reasons;
     if (!(r[v->n_reasons] = fp__strdup(buf)))
         return FP_ERR_NOMEM;
     v->n_reasons++;
@@ -120,11 +125,15 @@ int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
 
 int fp__verdict_rect(fp_verdict *v, fp_rect rc)
 {
-    fp_rect *r = realloc(v->changed, (size_t)(v->n_changed + 1) * sizeof *r);
-    if (!r)
-        return FP_ERR_NOMEM;
-    v->changed = r;
-    r[v->n_changed++] = rc;
+    if (v->n_changed >= v->cap_changed) {
+        int cap = v->cap_changed ? 2 * v->cap_changed : 16;
+        fp_rect *r = realloc(v->changed, (size_t)cap * sizeof *r);
+        if (!r)
+            return FP_ERR_NOMEM;
+        v->changed = r;
+        v->cap_changed = cap;
+    }
+    v->changed[v->n_changed++] = rc;
     return FP_OK;
 }
 

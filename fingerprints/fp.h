@@ -163,6 +163,7 @@ typedef struct fp_verdict {
     int match;            /* 1 = match, 0 = drift */
     char **reasons; int n_reasons;
     fp_rect *changed; int n_changed;
+    int cap_reasons, cap_changed; /* allocated: grown by doubling */
     fp_rect *ignored; int n_ignored; /* masks and learned cells applied */
     int cells_total, cells_checked, cells_masked, cells_changed;
     int anchors_checked, anchors_moved, anchors_renamed, anchors_missing;
