@@ -119,6 +119,8 @@ static bool api_has(lua_State *L, char parts[][128], int n)
 {
   if (strcmp(parts[0], "params") == 0)
     return true; /* robot.params holds whatever --set gives */
+  if (strcmp(parts[0], "evidence") == 0 && n == 1)
+    return true; /* a setting: read and written through the metatable */
   lua_getfield(L, LUA_REGISTRYINDEX, "vagt.env");
   lua_pushliteral(L, "robot");
   lua_rawget(L, -2);
@@ -137,6 +139,113 @@ static bool api_has(lua_State *L, char parts[][128], int n)
   return ok;
 }
 
+/* ---- where actions run: a walk over the script's tokens with a stack of brackets and
+ * blocks (function, if, loops, do), which knows whether an action lies in the body of a
+ * robot.step, in a named helper function (then: where is that called from?), in a loop,
+ * or conditionally inside a step. What the walk cannot see (a helper passed as a value,
+ * or never called in this file) is said as "cannot tell". */
+
+typedef enum { F_BRACKET, F_FUNC, F_IF, F_LOOP, F_DO, F_REPEAT } frame_kind;
+
+typedef struct {
+  frame_kind kind;
+  char open;      /* for F_BRACKET: ( { [ */
+  bool step;      /* the argument list of a robot.step call */
+  int step_id;
+  int func;       /* F_FUNC: index into the named functions, -1 anonymous */
+  int if_id;      /* F_IF: which if statement, and the branch the walk is in */
+  int branch;
+} frame;
+
+typedef struct {
+  char name[128];
+  int line;
+  bool value_use; /* used other than by calling it: cannot tell where it runs */
+} func_def;
+
+typedef struct {
+  int func;       /* the called function (index into defs) */
+  int line;
+  bool in_step;
+  int caller;     /* the named function the call lies in, -1 none */
+} call_site;
+
+typedef struct {
+  char what[16];
+  int line;
+  size_t tok;
+  bool in_step, in_loop, named;
+  int step_id, func;
+  int outer_if, inner_if, branch; /* the if statements around it inside its step, or -1 */
+} action_site;
+
+typedef struct {
+  token *t;
+  size_t n, cap;
+} tokens;
+
+static bool is_punct(const token *t, char c)
+{
+  return t->kind == T_PUNCT && t->s[0] == c;
+}
+
+static bool is_name(const token *t, const char *s)
+{
+  return t->kind == T_NAME && strcmp(t->s, s) == 0;
+}
+
+/* Every name that is not a keyword or a field, method or action. */
+static bool plain_name(const tokens *tk, size_t i)
+{
+  static const char *const kw[] = {"and", "break", "do", "else", "elseif", "end", "false",
+                                   "for", "function", "goto", "if", "in", "local", "nil",
+                                   "not", "or", "repeat", "return", "then", "true", "until",
+                                   "while", NULL};
+  if (tk->t[i].kind != T_NAME)
+    return false;
+  for (const char *const *k = kw; *k; k++)
+    if (strcmp(tk->t[i].s, *k) == 0)
+      return false;
+  return !(i > 0 && (is_punct(&tk->t[i - 1], '.') || is_punct(&tk->t[i - 1], ':')));
+}
+
+static int find_def(const func_def *defs, int n, const char *name)
+{
+  for (int i = n - 1; i >= 0; i--)
+    if (strcmp(defs[i].name, name) == 0)
+      return i;
+  return -1;
+}
+
+/* Where helper f runs: 1 always inside a step, 0 at some call outside (its line in *at),
+ * -1 cannot tell. */
+static int helper_in_step(int f, const func_def *defs, const call_site *calls, int ncalls,
+                          unsigned char *visiting, int *at)
+{
+  if (defs[f].value_use || visiting[f])
+    return -1;
+  visiting[f] = 1;
+  int result = 1, seen = 0;
+  for (int i = 0; i < ncalls && result != 0; i++) {
+    if (calls[i].func != f)
+      continue;
+    seen++;
+    if (calls[i].in_step)
+      continue;
+    if (calls[i].caller < 0) {
+      *at = calls[i].line;
+      result = 0;
+    } else {
+      int r = helper_in_step(calls[i].caller, defs, calls, ncalls, visiting, at);
+      if (r == 0 && *at == 0)
+        *at = calls[i].line;
+      if (r <= 0)
+        result = r;
+    }
+  }
+  visiting[f] = 0;
+  return seen ? result : -1;
+}
 
 int rt_check_script(lua_State *L, const char *path, FILE *out)
 {
@@ -156,67 +265,275 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
     fprintf(out, "%s: cannot read\n", path);
     return 2;
   }
-  const char *base = strrchr(path, '/');
-  base = base ? base + 1 : path;
-  int errors = 0, warnings = 0, depth = 0;
-  int stepdepth[256], nstep = 0;
-  token prev2 = {0}, prev = {0}, t;
-  char parts[4][128];
-  while ((t = next(&x)).kind != T_EOF) {
-    if (t.kind == T_PUNCT && (t.s[0] == '(' || t.s[0] == '{' || t.s[0] == '[')) {
-      depth++;
-      if (t.s[0] == '(' && prev.kind == T_NAME && strcmp(prev.s, "step") == 0 &&
-          prev2.kind == T_PUNCT && prev2.s[0] == '.' && nstep < 256)
-        stepdepth[nstep++] = depth;
-    } else if (t.kind == T_PUNCT && (t.s[0] == ')' || t.s[0] == '}' || t.s[0] == ']')) {
-      if (nstep && stepdepth[nstep - 1] == depth)
-        nstep--;
-      depth--;
+  tokens tk = {0};
+  for (;;) {
+    if (tk.n == tk.cap) {
+      size_t cap = tk.cap ? 2 * tk.cap : 1024;
+      token *nt = realloc(tk.t, cap * sizeof *nt);
+      if (!nt) {
+        free(tk.t);
+        free(x.text);
+        fprintf(out, "%s: out of memory\n", path);
+        return 2;
+      }
+      tk.t = nt;
+      tk.cap = cap;
     }
-    /* robot.a.b... : check the path */
-    if (t.kind == T_NAME && strcmp(t.s, "robot") == 0 &&
-        !(prev.kind == T_PUNCT && (prev.s[0] == '.' || prev.s[0] == ':'))) {
-      int n = 0, line = t.line;
-      token u = next(&x);
-      while (u.kind == T_PUNCT && u.s[0] == '.' && n < 4) {
-        token v = next(&x);
-        if (v.kind != T_NAME) {
-          u = v;
-          break;
-        }
-        strcpy(parts[n++], v.s);
-        u = next(&x);
-      }
-      if (n && !api_has(L, parts, n)) {
-        fprintf(out, "%s:%d: error: robot.%s%s%s is not part of the robot API\n", path, line,
-                parts[0], n > 1 ? "." : "", n > 1 ? parts[1] : "");
-        errors++;
-      }
-      /* u is the token after the path: account for brackets it opens or closes. */
-      if (u.kind == T_PUNCT && (u.s[0] == '(' || u.s[0] == '{' || u.s[0] == '[')) {
-        depth++;
-        if (u.s[0] == '(' && n == 1 && strcmp(parts[0], "step") == 0 && nstep < 256)
-          stepdepth[nstep++] = depth;
-      } else if (u.kind == T_PUNCT && (u.s[0] == ')' || u.s[0] == '}' || u.s[0] == ']')) {
-        if (nstep && stepdepth[nstep - 1] == depth)
-          nstep--;
-        depth--;
-      }
-      prev2 = prev;
-      prev = u;
-      continue;
-    }
-    if (t.kind == T_NAME && prev.kind == T_PUNCT && prev.s[0] == ':' && nstep == 0)
-      for (const char *const *a = actions; *a; a++)
-        if (strcmp(t.s, *a) == 0) {
-          fprintf(out, "%s:%d: note: %s outside robot.step: its baseline key is '%s:%d:%s' "
-                       "and changes when lines move\n", path, t.line, t.s, base, t.line, t.s);
-          warnings++;
-        }
-    prev2 = prev;
-    prev = t;
+    tk.t[tk.n] = next(&x);
+    if (tk.t[tk.n].kind == T_EOF)
+      break;
+    tk.n++;
   }
   free(x.text);
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  int errors = 0, warnings = 0;
+
+  /* robot.a.b...: each path must name something of the API */
+  char parts[4][128];
+  for (size_t i = 0; i < tk.n; i++) {
+    if (!is_name(&tk.t[i], "robot") || !plain_name(&tk, i))
+      continue;
+    int n = 0;
+    size_t j = i + 1;
+    while (n < 4 && j + 1 < tk.n && is_punct(&tk.t[j], '.') && tk.t[j + 1].kind == T_NAME) {
+      snprintf(parts[n++], sizeof parts[0], "%s", tk.t[j + 1].s);
+      j += 2;
+    }
+    if (n && !api_has(L, parts, n)) {
+      fprintf(out, "%s:%d: error: robot.%s%s%s is not part of the robot API\n", path,
+              tk.t[i].line, parts[0], n > 1 ? "." : "", n > 1 ? parts[1] : "");
+      errors++;
+    }
+  }
+
+  /* the walk */
+  size_t cap = tk.n + 1;
+  frame *stack = calloc(cap, sizeof *stack);
+  func_def *defs = calloc(cap, sizeof *defs);
+  call_site *calls = calloc(cap, sizeof *calls);
+  action_site *acts = calloc(cap, sizeof *acts);
+  int nstack = 0, ndefs = 0, ncalls = 0, nacts = 0, nsteps = 0, nifs = 0;
+  size_t *if_end = calloc(cap, sizeof *if_end);
+  bool pending_loop = false;
+  if (!stack || !defs || !calls || !acts || !if_end) {
+    fprintf(out, "%s: out of memory\n", path);
+    errors++;
+    tk.n = 0;
+  }
+  for (size_t i = 0; i < tk.n; i++) {
+    token *t = &tk.t[i];
+    if (t->kind == T_PUNCT && strchr("({[", t->s[0])) {
+      frame f = {F_BRACKET, t->s[0], false, -1, -1, -1, 0};
+      f.step = t->s[0] == '(' && i >= 3 && is_name(&tk.t[i - 1], "step") &&
+               is_punct(&tk.t[i - 2], '.') && is_name(&tk.t[i - 3], "robot");
+      if (f.step)
+        f.step_id = nsteps++;
+      stack[nstack++] = f;
+      continue;
+    }
+    if (t->kind == T_PUNCT && strchr(")}]", t->s[0])) {
+      while (nstack > 0 && stack[nstack - 1].kind != F_BRACKET)
+        nstack--;
+      if (nstack > 0)
+        nstack--;
+      continue;
+    }
+    if (t->kind != T_NAME)
+      continue;
+    if (is_name(t, "function")) {
+      frame f = {F_FUNC, 0, false, -1, -1, -1, 0};
+      const char *name = NULL;
+      if (i + 1 < tk.n && tk.t[i + 1].kind == T_NAME) { /* function a.b:c( */
+        size_t j = i + 1;
+        name = tk.t[j].s;
+        while (j + 2 < tk.n && (is_punct(&tk.t[j + 1], '.') || is_punct(&tk.t[j + 1], ':')) &&
+               tk.t[j + 2].kind == T_NAME) {
+          j += 2;
+          name = tk.t[j].s;
+        }
+      } else if (i >= 2 && is_punct(&tk.t[i - 1], '=') && tk.t[i - 2].kind == T_NAME &&
+                 !(i >= 3 && (is_punct(&tk.t[i - 3], '.') || is_punct(&tk.t[i - 3], ':') ||
+                              is_punct(&tk.t[i - 3], ',')))) {
+        name = tk.t[i - 2].s; /* [local] name = function( */
+      }
+      if (name) {
+        f.func = ndefs;
+        snprintf(defs[ndefs].name, sizeof defs[0].name, "%s", name);
+        defs[ndefs++].line = t->line;
+      }
+      stack[nstack++] = f;
+      continue;
+    }
+    if (is_name(t, "if")) {
+      stack[nstack++] = (frame){F_IF, 0, false, -1, -1, nifs++, 0};
+      continue;
+    }
+    if (is_name(t, "else") || is_name(t, "elseif")) {
+      if (nstack > 0 && stack[nstack - 1].kind == F_IF)
+        stack[nstack - 1].branch++;
+      continue;
+    }
+    if (is_name(t, "while") || is_name(t, "for")) {
+      pending_loop = true;
+      continue;
+    }
+    if (is_name(t, "do")) {
+      stack[nstack++] = (frame){pending_loop ? F_LOOP : F_DO, 0, false, -1, -1, -1, 0};
+      pending_loop = false;
+      continue;
+    }
+    if (is_name(t, "repeat")) {
+      stack[nstack++] = (frame){F_REPEAT, 0, false, -1, -1, -1, 0};
+      continue;
+    }
+    if (is_name(t, "end") || is_name(t, "until")) {
+      while (nstack > 0 && stack[nstack - 1].kind == F_BRACKET)
+        nstack--; /* not in a valid script: brackets close before their block ends */
+      if (nstack > 0 && stack[nstack - 1].kind == F_IF)
+        if_end[stack[nstack - 1].if_id] = i;
+      if (nstack > 0)
+        nstack--;
+      continue;
+    }
+    /* where this token lies: the innermost named function, a step around it, a loop or a
+     * condition between it and that step or function */
+    int func = -1, step_id = -1, outer_if = -1, inner_if = -1, branch = 0;
+    bool in_loop = false;
+    for (int k = nstack - 1; k >= 0; k--) {
+      if (stack[k].step) {
+        step_id = stack[k].step_id;
+        break;
+      }
+      if (stack[k].kind == F_FUNC && stack[k].func >= 0) {
+        func = stack[k].func;
+        break;
+      }
+      if (stack[k].kind == F_LOOP || stack[k].kind == F_REPEAT)
+        in_loop = true;
+      if (stack[k].kind == F_IF) {
+        if (inner_if < 0) {
+          inner_if = stack[k].if_id;
+          branch = stack[k].branch;
+        }
+        outer_if = stack[k].if_id;
+      }
+    }
+    bool called = i + 1 < tk.n && (is_punct(&tk.t[i + 1], '(') || is_punct(&tk.t[i + 1], '{') ||
+                                   (tk.t[i + 1].kind == T_OTHER && tk.t[i + 1].s[0] == '"'));
+    if (i > 0 && is_punct(&tk.t[i - 1], ':') && called) {
+      for (const char *const *a = actions; *a; a++)
+        if (strcmp(t->s, *a) == 0) {
+          action_site *as = &acts[nacts++];
+          snprintf(as->what, sizeof as->what, "%s", t->s);
+          as->line = t->line;
+          as->in_step = step_id >= 0;
+          as->step_id = step_id;
+          as->func = func;
+          as->in_loop = in_loop;
+          as->tok = i;
+          as->outer_if = outer_if;
+          as->inner_if = inner_if;
+          as->branch = branch;
+          /* key = "..." among its arguments names it */
+          int d = 0;
+          for (size_t j = i + 1; j < tk.n; j++) {
+            if (tk.t[j].kind == T_PUNCT && strchr("({[", tk.t[j].s[0]))
+              d++;
+            else if (tk.t[j].kind == T_PUNCT && strchr(")}]", tk.t[j].s[0]) && --d <= 0)
+              break;
+            if (d <= 2 && is_name(&tk.t[j], "key") && j + 2 < tk.n &&
+                is_punct(&tk.t[j + 1], '=') && !is_punct(&tk.t[j + 2], '='))
+              as->named = true;
+            if (d == 0)
+              break;
+          }
+        }
+      continue;
+    }
+    if (!plain_name(&tk, i))
+      continue;
+    int def = find_def(defs, ndefs, t->s);
+    if (def < 0 || (i > 0 && is_name(&tk.t[i - 1], "function")) ||
+        (i + 1 < tk.n && is_punct(&tk.t[i + 1], '=') &&
+         !(i + 2 < tk.n && is_punct(&tk.t[i + 2], '='))))
+      continue; /* not a helper, or its definition */
+    if (called)
+      calls[ncalls++] = (call_site){def, t->line, step_id >= 0, func};
+    else
+      defs[def].value_use = true;
+  }
+  /* a name used before its definition in the file: calls were matched by the walk only to
+   * definitions already seen, so look again for the later ones */
+  for (size_t i = 0; i < tk.n; i++) {
+    if (!plain_name(&tk, i))
+      continue;
+    int def = find_def(defs, ndefs, tk.t[i].s);
+    if (def >= 0 && defs[def].line > tk.t[i].line && !is_name(&tk.t[i > 0 ? i - 1 : 0], "function"))
+      defs[def].value_use = true; /* seen before it was defined: cannot tell */
+  }
+
+  unsigned char *visiting = calloc((size_t)ndefs + 1, 1);
+  for (int i = 0; i < nacts && visiting; i++) {
+    action_site *as = &acts[i];
+    if (as->named)
+      continue;
+    if (as->in_step) {
+      /* an unnamed action that runs only on a condition shifts the numbers of the step's
+       * unnamed actions after its if statement, and shares its number with a like action
+       * in another branch: either way one key comes to mean two controls */
+      bool shifts = false;
+      for (int k = 0; k < nacts && as->outer_if >= 0 && !shifts; k++) {
+        const action_site *o = &acts[k];
+        if (k == i || !o->in_step || o->step_id != as->step_id || o->named)
+          continue;
+        shifts = o->tok > if_end[as->outer_if] ||
+                 (o->inner_if == as->inner_if && o->branch != as->branch &&
+                  !strcmp(o->what, as->what));
+      }
+      if (shifts) {
+        fprintf(out, "%s:%d: note: %s runs on a condition inside robot.step: the numbers in "
+                     "the keys of the step's unnamed actions change with it, so one key can "
+                     "mean two controls; name it: key = \"...\"\n", path, as->line, as->what);
+        warnings++;
+      }
+      continue;
+    }
+    if (as->func >= 0) {
+      int at = 0;
+      int r = helper_in_step(as->func, defs, calls, ncalls, visiting, &at);
+      if (r == 1)
+        continue;
+      if (r == 0)
+        fprintf(out, "%s:%d: note: %s in function '%s', which is called outside robot.step "
+                     "at line %d: there its baseline key is '%s:%d:%s' and changes when lines "
+                     "move\n", path, as->line, as->what, defs[as->func].name, at, base,
+                as->line, as->what);
+      else
+        fprintf(out, "%s:%d: note: %s in function '%s': cannot tell whether it runs inside "
+                     "robot.step (it is %s); vagt record says so when it does not\n", path,
+                as->line, as->what, defs[as->func].name,
+                defs[as->func].value_use ? "passed as a value" : "not called in this file");
+      warnings++;
+      continue;
+    }
+    if (as->in_loop)
+      fprintf(out, "%s:%d: note: %s in a loop outside robot.step: every pass shares the key "
+                   "'%s:%d:%s' (one baseline for whatever it acts on); wrap the body in "
+                   "robot.step\n", path, as->line, as->what, base, as->line, as->what);
+    else
+      fprintf(out, "%s:%d: note: %s outside robot.step: its baseline key is '%s:%d:%s' "
+                   "and changes when lines move\n", path, as->line, as->what, base, as->line,
+              as->what);
+    warnings++;
+  }
+  free(visiting);
+  free(if_end);
+  free(stack);
+  free(defs);
+  free(calls);
+  free(acts);
+  free(tk.t);
   fprintf(out, "%s: %s (%d error%s, %d note%s)\n", path, errors ? "FAILED" : "ok", errors,
           errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
   return errors ? 1 : 0;

@@ -434,7 +434,7 @@ static void target_sig(const rt_action *a, int level, char *out, size_t n)
  * would merge two screens); a run says so once. Returns 1 with res->msg when the step
  * must fail. */
 static int key_moved(rt_run *run, const char *key, const rt_action *a, int level,
-                     rt_step_result *res)
+                     bool in_step, rt_step_result *res)
 {
   const char *file = a->file ? a->file : "?";
   char sig[256];
@@ -443,6 +443,12 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
     struct rt_keyline *k = &run->keylines[i];
     if (strcmp(k->key, key))
       continue;
+    if (!in_step && strcmp(k->sig, sig) && !k->told && run->mode == RT_MODE_RECORD) {
+      rt_log(run, "vagt: note: the action at %s:%d runs outside robot.step with another "
+                  "target each time (a loop?): all of them share the key '%.500s' and one "
+                  "baseline; wrap the body in robot.step", file, a->line, key);
+      k->told = true;
+    }
     if ((k->line == a->line && !strcmp(k->file, file)) || !strcmp(k->sig, sig))
       return 0;
     char msg[2048];
@@ -468,6 +474,9 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
   *k = (struct rt_keyline){strdup(key), strdup(file), strdup(sig), a->line, false};
   if (k->key && k->file && k->sig) {
     run->nkeylines++;
+    if (!in_step && run->mode == RT_MODE_RECORD)
+      rt_log(run, "vagt: note: the action at %s:%d runs outside robot.step: its key "
+                  "'%.500s' changes when lines move", file, a->line, key);
   } else {
     free(k->key);
     free(k->file);
@@ -493,7 +502,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
              kind);
   else if (rt_stepkey(key, sizeof key, stepname, ordinal, base, a->line, kind) < 0)
     snprintf(key, sizeof key, "%s:%d:%s", base ? base : "?", a->line, kind);
-  if (key_moved(run, key, a, level, res))
+  if (key_moved(run, key, a, level, stepname != NULL || a->name != NULL, res))
     return RT_STEP_FAILED;
   rt_steprec rec = {.key = key, .kind = kind, .name = stepname, .ordinal = ordinal,
                     .file = a->file, .line = a->line, .window = a->win, .detail = detail};

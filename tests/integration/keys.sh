@@ -46,4 +46,11 @@ expect_rc 1 again "recording into a good baseline fails halfway"
 k twice --set twice=1
 expect_rc 1 twice "two actions named alike in one step fail"
 expect_in twice.err "two click actions named 'cpr'" "the message names the name"
+# Actions outside robot.step: recording says so, and a loop there shares one key.
+k loose --set named=1 --set loose=1
+expect_rc 0 loose "a loop outside steps records"
+expect_in loose.err "note: the action at $ROBOTS/keys.lua:21 runs outside robot.step: its key 'keys.lua:21:click' changes when lines move" "recording notes the action outside a step"
+expect_in loose.err "runs outside robot.step with another target each time (a loop?): all of them share the key 'keys.lua:21:click'" "and that a loop shares its key"
+"$VAGT" check "$ROBOTS/keys.lua" > kc.out 2>&1
+expect_in kc.out "keys.lua:21: note: click in a loop outside robot.step" "vagt check sees the loop statically"
 finish
