@@ -191,7 +191,7 @@ void rt_ocr_find_opts_from(lua_State *L, int idx, rt_ocr_find_opts *o)
     o->near_y = lua_isnumber(L, -1) ? (int)lua_tonumber(L, -1) : (int)rt_opt_number(L, t, "y", 0);
     lua_pop(L, 2);
   } else if (!lua_isnil(L, -1)) {
-    rt_raise(L, "option 'near' must be {x, y}");
+    rt_raise(L, "option 'near' must be a point { x = , y = }");
   }
   lua_pop(L, 1);
   o->has_region = opt_box(L, idx, "region", &o->region);

@@ -143,10 +143,14 @@ function Window:activate(opts) end
 ---@field w integer
 ---@field h integer
 
+---@class robot.Point
+---@field x integer
+---@field y integer
+
 ---@class robot.FindOpts
 ---@field timeout? number seconds to keep looking (find_text: 0 = one look; wait_text: 10)
 ---@field region? robot.Region only matches whose centre lies inside
----@field near? integer[] {x, y}: the match nearest this point
+---@field near? robot.Point the match nearest this point ({ x =, y = }; {x, y} also works)
 ---@field nth? integer the nth match in reading order
 ---@field ignore_case? boolean
 
