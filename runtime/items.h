@@ -27,6 +27,8 @@
 #define VAGT_ITEMS_H
 
 #include <lua.h>
+#include <stdbool.h>
+#include <stddef.h>
 
 /* Sets robot.items in the robot table at the top of the stack (which stays). Needs from
  * the run only what rt_host_run_of(L) gives: run_dir (for the default database path) and
@@ -37,5 +39,16 @@ void rt_items_open(lua_State *L);
  * errors) and pushes the list of items (tables keyed by the header's names), or raises a
  * Lua error naming the file and record. Needs no run. */
 int rt_items_parse_csv(lua_State *L, const char *text, size_t len, const char *path);
+
+/* Retention (`vagt prune`, the agent's retention_days): deletes, with SQLite's
+ * secure_delete, the done and failed rows of the database at `path` last changed before
+ * `cutoff` (Unix seconds), except in batches that still have a pending or running item:
+ * such a batch is unfinished, and a later run would do its done items again without their
+ * rows. Failed items thus stay for a person to check and retry until the age passes.
+ * Pending and running rows never go by age. *deleted: rows deleted (with dry_run: rows
+ * that would be); *kept: rows older than the cutoff kept because their batch is
+ * unfinished. 0, or -1 with err (also for a file that is not a robot.items database). */
+int rt_items_prune(const char *path, double cutoff, bool dry_run, long long *deleted,
+                   long long *kept, char *err, size_t errlen);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "allow.h"
 #include "host.h"
@@ -57,7 +58,7 @@ static sqlite3 *items_db(lua_State *L)
   sqlite3_busy_timeout(db, 10000);
   char *err = NULL;
   if (sqlite3_exec(db,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
                    "CREATE TABLE IF NOT EXISTS items ("
                    " batch TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER,"
                    " state TEXT NOT NULL, reason TEXT, run TEXT, attempts INTEGER DEFAULT 0,"
@@ -582,4 +583,91 @@ void rt_items_open(lua_State *L)
   lua_pop(L, 1);
   lua_pushcfunction(L, l_items);
   lua_setfield(L, -2, "items");
+}
+
+/* ---- retention ---- */
+
+/* The rows that go: done and failed ones last changed before the cutoff, of batches with no
+ * pending or running item. */
+#define PRUNABLE                                                                              \
+  "FROM items WHERE state IN ('done','failed') AND updated < ?1 AND batch NOT IN "           \
+  "(SELECT batch FROM items WHERE state IN ('pending','running'))"
+
+static long long count_of(sqlite3 *db, const char *sql, const char *cut)
+{
+  sqlite3_stmt *st = NULL;
+  long long n = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, cut, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+  }
+  sqlite3_finalize(st);
+  return n;
+}
+
+int rt_items_prune(const char *path, double cutoff, bool dry_run, long long *deleted,
+                   long long *kept, char *err, size_t errlen)
+{
+  *deleted = *kept = 0;
+  sqlite3 *db = NULL;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return -1;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  char cut[32];
+  time_t t = (time_t)cutoff;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(cut, sizeof cut, "%Y-%m-%dT%H:%M:%SZ", &tm); /* as `updated` is written */
+  int rc = -1;
+  if (count_of(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='items'",
+               cut) != 1) {
+    snprintf(err, errlen, "%s: not a robot.items database (no table items)", path);
+    goto out;
+  }
+  if (sqlite3_exec(db, "PRAGMA secure_delete=ON; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
+      SQLITE_OK) {
+    snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+    goto out;
+  }
+  *kept = count_of(db, "SELECT count(*) FROM items WHERE updated < ?1 AND batch IN "
+                       "(SELECT batch FROM items WHERE state IN ('pending','running'))",
+                   cut);
+  if (dry_run) {
+    *deleted = count_of(db, "SELECT count(*) " PRUNABLE, cut);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    rc = *deleted < 0 || *kept < 0 ? -1 : 0;
+    if (rc)
+      snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+    goto out;
+  }
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "DELETE " PRUNABLE, -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, cut, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_DONE)
+      rc = 0;
+  }
+  sqlite3_finalize(st);
+  if (rc == 0) {
+    *deleted = sqlite3_changes(db);
+    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+      rc = -1;
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    *deleted = 0;
+    goto out;
+  }
+  if (*kept < 0)
+    *kept = 0;
+  /* Old versions of the deleted pages stay in the write-ahead log until it is reset. */
+  if (*deleted > 0)
+    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+out:
+  sqlite3_close(db);
+  return rc;
 }
