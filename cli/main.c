@@ -1,7 +1,7 @@
 /* vagt: an RPA runtime that guards every step. The command line's composition root: the
  * process-wide setup every command shares, and a table of commands, each in a file of its
- * own (cmd_run.c, cmd_check.c) or in the library that owns it (approve and inspect in
- * runtime/, agent in agent/). Start reading at cmd_run.c. */
+ * own (cmd_run.c, cmd_check.c, cmd_prune.c) or in the library that owns it (approve and
+ * inspect in runtime/, agent in agent/). Start reading at cmd_run.c. */
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>
@@ -36,6 +36,8 @@ void cli_usage(FILE *f)
         "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
         "  vagt check --api           list the robot API\n"
         "  vagt agent --config agent.lua [--check | --once ROBOT]   scheduled runs\n"
+        "  vagt prune --older-than 30d [--runs DIR] [--items-db FILE] [--dry-run]\n"
+        "                         delete run folders and finished work items past an age\n"
         "  vagt --version\n"
         "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
         "             3 halted on UI drift, 4 environment error (no display, ...)\n",
@@ -64,6 +66,7 @@ static const struct {
   {"approve", rt_cmd_approve},
   {"inspect", rt_cmd_inspect},
   {"agent", ag_main},
+  {"prune", cli_prune},
 };
 
 int main(int argc, char **argv)
