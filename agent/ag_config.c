@@ -98,7 +98,8 @@ static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char 
 }
 
 static const char *const known_globals[] = {"state",      "listen",       "token_file",
-                                            "max_parallel", "public_url", "allow", NULL};
+                                            "max_parallel", "public_url", "allow",
+                                            "retention_days", NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -113,7 +114,7 @@ static int l_env_newindex(lua_State *L)
     }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
-          "public_url, allow; use `local` for helper variables)",
+          "public_url, allow, retention_days; use `local` for helper variables)",
           k ? k : luaL_typename(L, 2));
   return 0;
 }
@@ -739,6 +740,16 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
   else if (!lua_isnil(L, -1))
     err_add(e, gline(L, "max_parallel"), "'max_parallel' must be a whole number 1-64");
   lua_pop(L, 1);
+
+  c->retention_days = AG_RETENTION_DEFAULT;
+  rawfield(L, env, "retention_days");
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+      lua_tointeger(L, -1) <= AG_RETENTION_MAX)
+    c->retention_days = (int)lua_tointeger(L, -1);
+  else if (!lua_isnil(L, -1))
+    err_add(e, gline(L, "retention_days"), "'retention_days' must be a whole number of days "
+                                           "1-%d", AG_RETENTION_MAX);
+  lua_pop(L, 1);
 }
 
 typedef struct {
@@ -929,6 +940,7 @@ static cJSON *config_to_json(const ag_config *c)
   j_str(o, "public_url", c->public_url);
   cJSON_AddNumberToObject(o, "max_parallel", c->max_parallel);
   j_allow(o, &c->allow);
+  cJSON_AddNumberToObject(o, "retention_days", c->retention_days);
   cJSON *rs = cJSON_AddArrayToObject(o, "robots");
   for (size_t i = 0; i < c->nrobots; i++) {
     const ag_robot *r = &c->robots[i];
@@ -1023,6 +1035,7 @@ static ag_config *config_from_json(const cJSON *o)
   c->public_url = g_str(o, "public_url");
   c->max_parallel = (int)g_num(o, "max_parallel");
   g_allow(o, &c->allow);
+  c->retention_days = (int)g_num(o, "retention_days");
   const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "robots"), *x;
   const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "channels");
   c->robots = calloc((size_t)cJSON_GetArraySize(rs) + 1, sizeof *c->robots);

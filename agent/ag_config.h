@@ -4,10 +4,11 @@
  *   channel "ops" { webhook = URL, email = { to =, from =, smtp = }, syslog = true }
  *   robot "name" { script =, schedule =, tz =, timeout =, params = {}, alert = {"ops"}, ... }
  *
- * and the globals state, listen, token_file, max_parallel, public_url, allow. Unknown globals and
- * unknown keys are errors, every mistake is reported as "file:line: message" (the line of
- * the `robot "x" {` or `channel "x" {` that holds it), and all of them are collected, not
- * just the first. Relative paths are relative to the configuration file's folder. */
+ * and the globals state, listen, token_file, max_parallel, public_url, allow,
+ * retention_days. Unknown globals and unknown keys are errors, every mistake is reported as
+ * "file:line: message" (the line of the `robot "x" {` or `channel "x" {` that holds it),
+ * and all of them are collected, not just the first. Relative paths are relative to the
+ * configuration file's folder. */
 #ifndef AG_CONFIG_H
 #define AG_CONFIG_H
 
@@ -52,6 +53,9 @@ typedef struct ag_robot {
   ag_allow allow;           /* its own allow-list, else the configuration's */
 } ag_robot;
 
+#define AG_RETENTION_DEFAULT 30
+#define AG_RETENTION_MAX 3650
+
 typedef struct ag_config {
   char *path;               /* as given */
   char *dir;                /* absolute folder of the file */
@@ -61,6 +65,7 @@ typedef struct ag_config {
   char *public_url;         /* base URL of the pages for links in alerts, or NULL */
   int max_parallel;
   ag_allow allow;           /* for every robot without its own */
+  int retention_days;       /* runs, evidence, history rows older than this go (ag_prune.h) */
   ag_robot *robots;
   size_t nrobots;
   ag_channel *channels;

@@ -86,6 +86,7 @@ static void good(void **state)
     fail_msg("did not load:\n%s", errs);
   free(errs);
   assert_int_equal(c->max_parallel, 3);
+  assert_int_equal(c->retention_days, 30); /* the default */
   assert_null(c->listen);
   char want[128];
   snprintf(want, sizeof want, "%s/st", dir);
@@ -159,6 +160,32 @@ static void all_mistakes(void **state)
   free(errs);
 }
 
+/* retention_days: a whole number of days, 1 to 3650; a mistake names its line. */
+static void retention(void **state)
+{
+  (void)state;
+  char *errs = NULL;
+  const char *p = write_cfg("ret.lua", "state = \"st\"\nlisten = false\nretention_days = 7\n");
+  ag_config *c = load(p, 0, &errs);
+  if (!c)
+    fail_msg("did not load:\n%s", errs);
+  free(errs);
+  assert_int_equal(c->retention_days, 7);
+  ag_config_free(c);
+  static const char *const bad[] = {"0", "-1", "1.5", "\"30d\"", "3651", "true", NULL};
+  for (const char *const *b = bad; *b; b++) {
+    char text[128];
+    snprintf(text, sizeof text, "state = \"st\"\nlisten = false\n\nretention_days = %s\n", *b);
+    p = write_cfg("ret.lua", text);
+    errs = NULL;
+    c = load(p, 0, &errs);
+    if (c)
+      fail_msg("retention_days = %s was accepted", *b);
+    has(errs, "ret.lua:4: 'retention_days' must be a whole number of days 1-3650");
+    free(errs);
+  }
+}
+
 static void lua_errors(void **state)
 {
   (void)state;
@@ -226,6 +253,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(good),
     cmocka_unit_test(all_mistakes),
+    cmocka_unit_test(retention),
     cmocka_unit_test(lua_errors),
     cmocka_unit_test(token_file),
   };
