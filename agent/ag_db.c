@@ -39,7 +39,27 @@ static const char schema[] =
   "  delivered REAL,"
   "  last_error TEXT,"
   "  UNIQUE(alert_id, channel, kind));"
-  "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered, next_attempt);";
+  "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered, next_attempt);"
+  /* Retention (ag_prune.c): one row per prune, what it deleted; and per robot and status
+   * the runs deleted, so counts and the last success outlive the rows. */
+  "CREATE TABLE IF NOT EXISTS prunes ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  at REAL NOT NULL,"                 /* when (Unix seconds) */
+  "  cutoff REAL NOT NULL,"             /* what ended before this went */
+  "  runs INTEGER NOT NULL,"            /* runs deleted: folder, history row or both */
+  "  folders INTEGER NOT NULL,"         /* run folders deleted */
+  "  run_rows INTEGER NOT NULL,"        /* rows of runs */
+  "  outbox_rows INTEGER NOT NULL,"     /* delivered alerts */
+  "  item_rows INTEGER NOT NULL,"       /* robot.items rows (items.db) */
+  "  logs INTEGER NOT NULL,"            /* per-run logs */
+  "  bytes INTEGER NOT NULL,"           /* of the files deleted */
+  "  kept INTEGER NOT NULL);"           /* old runs kept (approval, undelivered alert) */
+  "CREATE TABLE IF NOT EXISTS runs_pruned ("
+  "  robot TEXT NOT NULL,"
+  "  status TEXT NOT NULL,"
+  "  n INTEGER NOT NULL,"
+  "  last_finished REAL,"
+  "  PRIMARY KEY(robot, status));";
 
 sqlite3 *ag_db_open(const char *path, char *err, size_t errlen)
 {
@@ -54,8 +74,10 @@ sqlite3 *ag_db_open(const char *path, char *err, size_t errlen)
   }
   sqlite3_busy_timeout(db, 10000);
   char *msg = NULL;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-                   &msg) != SQLITE_OK ||
+  /* secure_delete: a deleted row's bytes are overwritten, not left in free pages */
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                       "PRAGMA secure_delete=ON;",
+                   NULL, NULL, &msg) != SQLITE_OK ||
       sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
     snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errmsg(db));
     sqlite3_free(msg);

@@ -1,6 +1,7 @@
 /* The agent's state in SQLite (STATE/vagt.db, WAL): run history, the last scheduled time
- * of every robot (so a restart knows what it missed) and the alert outbox. Every thread
- * opens its own connection. */
+ * of every robot (so a restart knows what it missed), the alert outbox, and what retention
+ * deleted (prunes, runs_pruned: ag_prune.h). Every thread opens its own connection, with
+ * secure_delete on. */
 #ifndef AG_DB_H
 #define AG_DB_H
 

@@ -3,8 +3,9 @@
  * How it is put together: ag_config.c loads and validates the Lua configuration (with
  * ag_cron.c for schedules), ag_run.c starts and supervises one `vagt run` child per run and
  * records it in SQLite (ag_db.c), ag_alert.c turns a drift or failure into outbox rows and
- * delivers them from a thread, ag_web.c serves the operator pages. This file holds the
- * command line and the scheduler loop. */
+ * delivers them from a thread, ag_web.c serves the operator pages, ag_prune.c deletes what
+ * is past retention_days from a thread. This file holds the command line and the scheduler
+ * loop. */
 #include "agent.h"
 
 #include <curl/curl.h>
@@ -24,6 +25,7 @@
 #include "ag_config.h"
 #include "ag_cron.h"
 #include "ag_db.h"
+#include "ag_prune.h"
 #include "ag_run.h"
 #include "ag_util.h"
 #include "ag_web.h"
@@ -112,10 +114,10 @@ static int cmd_check(ag_config *c)
   if (check_scripts(c) > 0)
     return 2;
   printf("%s: configuration OK: %zu robot%s, %zu channel%s; state %s; pages %s; "
-         "max_parallel %d\n",
+         "max_parallel %d; retention %d days\n",
          c->path, c->nrobots, c->nrobots == 1 ? "" : "s", c->nchannels,
          c->nchannels == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
-         c->max_parallel);
+         c->max_parallel, c->retention_days);
   time_t now = (time_t)ag_time();
   for (size_t i = 0; i < c->nrobots; i++) {
     ag_robot *r = &c->robots[i];
@@ -405,12 +407,19 @@ int ag_main(int argc, char **argv)
     rc = 4;
     goto out;
   }
+  /* after ag_run_recover: no run of an earlier agent is left "running" in the history */
+  if (ag_prune_start(&x) != 0) {
+    fprintf(stderr, "vagt agent: cannot start the retention thread\n");
+    rc = 4;
+    goto out;
+  }
   fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s\n", VAGT_VERSION,
           c->nrobots, c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off");
   rc = daemon_loop(&x);
   fprintf(stderr, "vagt agent: stopped\n");
 
 out:
+  ag_prune_stop();
   ag_web_stop();
   ag_outbox_stop();
   ag_ctx_close(&x);

@@ -1,0 +1,450 @@
+#include "ag_prune.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ag_db.h"
+#include "ag_util.h"
+#include "items.h"
+#include "prune.h"
+
+typedef struct {
+  char **v;
+  size_t n, cap;
+} strs;
+
+static bool strs_add(strs *s, char *p)
+{
+  if (!p)
+    return false;
+  if (s->n == s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 16;
+    char **nv = realloc(s->v, nc * sizeof *nv);
+    if (!nv) {
+      free(p);
+      return false;
+    }
+    s->v = nv;
+    s->cap = nc;
+  }
+  s->v[s->n++] = p;
+  return true;
+}
+
+static void strs_free(strs *s)
+{
+  for (size_t i = 0; i < s->n; i++)
+    free(s->v[i]);
+  free(s->v);
+}
+
+typedef struct {
+  long long *v;
+  size_t n, cap;
+} ids;
+
+static void ids_add(ids *s, long long id)
+{
+  for (size_t i = 0; i < s->n; i++)
+    if (s->v[i] == id)
+      return;
+  if (s->n == s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 16;
+    long long *nv = realloc(s->v, nc * sizeof *nv);
+    if (!nv)
+      return;
+    s->v = nv;
+    s->cap = nc;
+  }
+  s->v[s->n++] = id;
+}
+
+static char *join(const char *a, const char *b)
+{
+  char *s = NULL;
+  return ag_asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
+}
+
+/* An alert of the run in this folder waits for delivery. */
+static bool alert_pending(sqlite3 *db, const char *dir)
+{
+  sqlite3_stmt *st = NULL;
+  bool pending = true; /* when in doubt, keep */
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox o JOIN runs r ON o.run_id = r.id "
+                             "WHERE r.run_dir = ? AND o.delivered IS NULL",
+                         -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, dir, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      pending = sqlite3_column_int64(st, 0) > 0;
+  }
+  sqlite3_finalize(st);
+  return pending;
+}
+
+/* The old run folders of every robot (STATE/runs/ROBOT/...): deleted, their paths in gone. */
+static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone,
+                          ag_prune_result *res, volatile sig_atomic_t *stop)
+{
+  DIR *d = opendir(x->runs);
+  if (!d) {
+    fprintf(stderr, "vagt agent: retention: cannot read %s: %s\n", x->runs, strerror(errno));
+    res->errors++;
+    return;
+  }
+  struct dirent *de;
+  char err[1024];
+  while ((de = readdir(d)) && !(stop && *stop)) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+      continue;
+    struct stat st;
+    if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode))
+      continue; /* a robot's runs folder is a real folder; anything else is not ours */
+    char *rdir = join(x->runs, de->d_name);
+    rt_prune_list l;
+    if (!rdir || rt_prune_scan(rdir, cutoff, &l, err, sizeof err) != 0) {
+      fprintf(stderr, "vagt agent: retention: %s\n", rdir ? err : "out of memory");
+      res->errors++;
+      free(rdir);
+      continue;
+    }
+    for (size_t i = 0; i < l.n && !(stop && *stop); i++) {
+      rt_prune_entry *e = &l.v[i];
+      if (e->kind == RT_PRUNE_AWAITING)
+        res->kept_approval++;
+      if (e->kind != RT_PRUNE_OLD)
+        continue;
+      char *path = join(rdir, e->name);
+      if (!path)
+        continue;
+      if (alert_pending(db, path)) {
+        res->kept_alert++;
+        free(path);
+        continue;
+      }
+      int rc = rt_prune_remove(rdir, e, &res->bytes, err, sizeof err);
+      if (rc == 1) {
+        fprintf(stderr, "vagt agent: retention: kept %s\n", err);
+        free(path);
+        continue;
+      }
+      if (rc < 0) { /* what is left is no run any more: its row goes all the same */
+        fprintf(stderr, "vagt agent: retention: %s\n", err);
+        res->errors++;
+      } else {
+        res->folders++;
+      }
+      strs_add(gone, path);
+    }
+    rt_prune_list_free(&l);
+    free(rdir);
+  }
+  closedir(d);
+}
+
+/* The rows to delete: those of the folders deleted now, and those that ended before the
+ * cutoff whose folder is gone (or never was), unless an alert of theirs waits. *extra:
+ * how many of the latter (runs deleted now that had no folder left). */
+static void rows_to_delete(sqlite3 *db, double cutoff, const strs *gone, ids *out,
+                           long long *extra)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE run_dir = ? AND status != 'running'",
+                         -1, &st, NULL) == SQLITE_OK) {
+    for (size_t i = 0; i < gone->n; i++) {
+      sqlite3_reset(st);
+      sqlite3_bind_text(st, 1, gone->v[i], -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(st) == SQLITE_ROW)
+        ids_add(out, sqlite3_column_int64(st, 0));
+    }
+  }
+  sqlite3_finalize(st);
+  size_t from_folders = out->n;
+  st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT id, run_dir FROM runs WHERE status != 'running' AND "
+                             "coalesce(finished, started) < ? AND NOT EXISTS (SELECT 1 FROM "
+                             "outbox WHERE run_id = runs.id AND delivered IS NULL)",
+                         -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_double(st, 1, cutoff);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      const char *dir = (const char *)sqlite3_column_text(st, 1);
+      struct stat sb;
+      if (!dir || !*dir || (lstat(dir, &sb) != 0 && errno == ENOENT))
+        ids_add(out, sqlite3_column_int64(st, 0));
+    }
+  }
+  sqlite3_finalize(st);
+  *extra = (long long)(out->n - from_folders);
+}
+
+static void remove_log(int logfd, const char *name, ag_prune_result *res)
+{
+  struct stat st;
+  if (fstatat(logfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return;
+  if (!S_ISREG(st.st_mode))
+    return;
+  if (unlinkat(logfd, name, 0) == 0) {
+    res->logs++;
+    res->bytes += (long long)st.st_size;
+  } else {
+    fprintf(stderr, "vagt agent: retention: cannot delete log %s: %s\n", name,
+            strerror(errno));
+    res->errors++;
+  }
+}
+
+static bool row_exists(sqlite3 *db, long long id)
+{
+  sqlite3_stmt *st = NULL;
+  bool found = true; /* when in doubt, keep */
+  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM runs WHERE id = ?", -1, &st, NULL) ==
+      SQLITE_OK) {
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      found = sqlite3_column_int64(st, 0) > 0;
+  }
+  sqlite3_finalize(st);
+  return found;
+}
+
+/* STATE/logs/ID.log of the rows to delete, and logs older than the cutoff no row names. */
+static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows,
+                       ag_prune_result *res)
+{
+  int logfd = open(x->logs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (logfd < 0)
+    return;
+  char name[40];
+  for (size_t i = 0; i < rows->n; i++) {
+    snprintf(name, sizeof name, "%lld.log", rows->v[i]);
+    remove_log(logfd, name, res);
+  }
+  int fd2 = dup(logfd);
+  DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    char *end;
+    long long id = strtoll(de->d_name, &end, 10);
+    struct stat st;
+    if (de->d_name[0] < '0' || de->d_name[0] > '9' || strcmp(end, ".log") != 0 ||
+        fstatat(logfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+        (double)st.st_mtime >= cutoff || row_exists(db, id))
+      continue;
+    remove_log(logfd, de->d_name, res);
+  }
+  if (d)
+    closedir(d);
+  else if (fd2 >= 0)
+    close(fd2);
+  close(logfd);
+}
+
+static long long exec_changes(sqlite3 *db, sqlite3_stmt *st, bool *ok)
+{
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE) {
+    fprintf(stderr, "vagt agent: retention: database: %s\n", sqlite3_errmsg(db));
+    *ok = false;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? sqlite3_changes(db) : 0;
+}
+
+/* The rows go, counted, in one transaction with the record of this prune. */
+static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows,
+                       long long extra, ag_prune_result *res)
+{
+  if (ag_db_exec(db, "BEGIN IMMEDIATE") != 0)
+    return -1;
+  sqlite3_stmt *info = NULL, *del_out = NULL, *del_run = NULL, *tally = NULL, *old_out = NULL,
+               *rec = NULL;
+  bool ok =
+      sqlite3_prepare_v2(db, "SELECT robot, status, finished FROM runs WHERE id = ?", -1,
+                         &info, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE run_id = ? AND delivered IS NOT NULL",
+                         -1, &del_out, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "DELETE FROM runs WHERE id = ? AND status != 'running' AND NOT "
+                             "EXISTS (SELECT 1 FROM outbox WHERE run_id = ? AND delivered IS "
+                             "NULL)",
+                         -1, &del_run, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "INSERT INTO runs_pruned(robot, status, n, last_finished) "
+                             "VALUES(?, ?, 1, ?) ON CONFLICT(robot, status) DO UPDATE SET "
+                             "n = n + 1, last_finished = max(coalesce(last_finished, 0), "
+                             "coalesce(excluded.last_finished, 0))",
+                         -1, &tally, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?",
+                         -1, &old_out, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "INSERT INTO prunes(at, cutoff, runs, folders, run_rows, "
+                             "outbox_rows, item_rows, logs, bytes, kept) "
+                             "VALUES(?,?,?,?,?,?,?,?,?,?)",
+                         -1, &rec, NULL) == SQLITE_OK;
+  if (!ok)
+    fprintf(stderr, "vagt agent: retention: database: %s\n", sqlite3_errmsg(db));
+  long long deleted_extra = 0;
+  for (size_t i = 0; ok && i < rows->n; i++) {
+    long long id = rows->v[i];
+    sqlite3_bind_int64(info, 1, id);
+    if (sqlite3_step(info) != SQLITE_ROW) {
+      sqlite3_reset(info);
+      continue;
+    }
+    char robot[256], status[64];
+    snprintf(robot, sizeof robot, "%s", (const char *)sqlite3_column_text(info, 0));
+    snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(info, 1));
+    bool has_fin = sqlite3_column_type(info, 2) != SQLITE_NULL;
+    double fin = sqlite3_column_double(info, 2);
+    sqlite3_reset(info);
+    sqlite3_bind_int64(del_out, 1, id);
+    res->outbox_rows += exec_changes(db, del_out, &ok);
+    sqlite3_bind_int64(del_run, 1, id);
+    sqlite3_bind_int64(del_run, 2, id);
+    long long n = exec_changes(db, del_run, &ok);
+    if (n <= 0)
+      continue;
+    res->run_rows += n;
+    if ((size_t)(rows->n - (size_t)extra) <= i)
+      deleted_extra++;
+    sqlite3_bind_text(tally, 1, robot, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(tally, 2, status, -1, SQLITE_TRANSIENT);
+    if (has_fin)
+      sqlite3_bind_double(tally, 3, fin);
+    else
+      sqlite3_bind_null(tally, 3);
+    exec_changes(db, tally, &ok);
+  }
+  if (ok) {
+    sqlite3_bind_double(old_out, 1, cutoff);
+    res->outbox_rows += exec_changes(db, old_out, &ok);
+  }
+  res->runs = res->folders + deleted_extra;
+  if (ok) {
+    long long v[] = {res->runs, res->folders, res->run_rows, res->outbox_rows, res->item_rows,
+                     res->logs, res->bytes, res->kept_approval + res->kept_alert};
+    sqlite3_bind_double(rec, 1, now);
+    sqlite3_bind_double(rec, 2, cutoff);
+    for (int k = 0; k < 8; k++)
+      sqlite3_bind_int64(rec, 3 + k, v[k]);
+    exec_changes(db, rec, &ok);
+  }
+  sqlite3_finalize(info);
+  sqlite3_finalize(del_out);
+  sqlite3_finalize(del_run);
+  sqlite3_finalize(tally);
+  sqlite3_finalize(old_out);
+  sqlite3_finalize(rec);
+  if (ok && ag_db_exec(db, "COMMIT") == 0)
+    return 0;
+  if (!sqlite3_get_autocommit(db))
+    ag_db_exec(db, "ROLLBACK");
+  return -1;
+}
+
+int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
+                  volatile sig_atomic_t *stop)
+{
+  memset(res, 0, sizeof *res);
+  int days = x->cfg->retention_days > 0 ? x->cfg->retention_days : AG_RETENTION_DEFAULT;
+  double cutoff = now - (double)days * 86400;
+  strs gone = {0};
+  ids rows = {0};
+  long long extra = 0;
+  /* Folders first: a row stays while its folder stays (a page never shows a run whose
+   * folder went while the row did not, except for a moment). */
+  prune_folders(x, db, cutoff, &gone, res, stop);
+  rows_to_delete(db, cutoff, &gone, &rows, &extra);
+  prune_logs(x, db, cutoff, &rows, res);
+  char err[1024];
+  struct stat st;
+  if (lstat(x->items_db, &st) == 0 &&
+      rt_items_prune(x->items_db, cutoff, false, &res->item_rows, &res->kept_items, err,
+                     sizeof err) != 0) {
+    fprintf(stderr, "vagt agent: retention: %s\n", err);
+    res->errors++;
+  }
+  int rc = delete_rows(db, now, cutoff, &rows, extra, res);
+  if (rc != 0) {
+    fprintf(stderr, "vagt agent: retention: the database did not take the deletion of %zu "
+                    "history rows; they go at the next prune\n",
+            rows.n);
+    res->errors++;
+  }
+  if (res->run_rows + res->outbox_rows > 0)
+    ag_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"); /* old pages leave the log */
+  if (res->runs + res->run_rows + res->outbox_rows + res->item_rows + res->logs +
+          res->kept_approval + res->kept_alert + res->kept_items + res->errors >
+      0)
+    fprintf(stderr, "vagt agent: retention %d days: deleted %lld run%s (%lld run folder%s, "
+                    "%lld bytes of files), %lld history row%s (%lld runs, %lld alerts), "
+                    "%lld work-item row%s, %lld log%s; kept %lld drift halt%s awaiting "
+                    "approval, %lld run%s with alerts not yet delivered, %lld work-item "
+                    "row%s of unfinished batches%s\n",
+            days, res->runs, res->runs == 1 ? "" : "s", res->folders,
+            res->folders == 1 ? "" : "s", res->bytes, res->run_rows + res->outbox_rows,
+            res->run_rows + res->outbox_rows == 1 ? "" : "s", res->run_rows, res->outbox_rows,
+            res->item_rows, res->item_rows == 1 ? "" : "s", res->logs,
+            res->logs == 1 ? "" : "s", res->kept_approval, res->kept_approval == 1 ? "" : "s",
+            res->kept_alert, res->kept_alert == 1 ? "" : "s", res->kept_items,
+            res->kept_items == 1 ? "" : "s", res->errors ? "; with errors (above)" : "");
+  strs_free(&gone);
+  free(rows.v);
+  return rc;
+}
+
+/* ---- the thread ---- */
+
+static pthread_t g_thr;
+static bool g_started;
+static volatile sig_atomic_t g_stop;
+
+static void *prune_thread(void *arg)
+{
+  ag_ctx *x = arg;
+  char err[1024];
+  sqlite3 *db = ag_db_open(x->dbpath, err, sizeof err);
+  if (!db) {
+    fprintf(stderr, "vagt agent: retention: %s; nothing is deleted until the agent restarts\n",
+            err);
+    return NULL;
+  }
+  const char *s = getenv("VAGT_AGENT_PRUNE_SECONDS");
+  double every = s && strtod(s, NULL) > 0 ? strtod(s, NULL) : 86400;
+  double next = ag_mono();
+  while (!g_stop) {
+    if (ag_mono() >= next) {
+      ag_prune_result res;
+      ag_prune_once(x, db, ag_time(), &res, &g_stop);
+      next = ag_mono() + every;
+    }
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+  ag_db_close(db);
+  return NULL;
+}
+
+int ag_prune_start(ag_ctx *x)
+{
+  g_stop = 0;
+  if (pthread_create(&g_thr, NULL, prune_thread, x) != 0)
+    return -1;
+  g_started = true;
+  return 0;
+}
+
+void ag_prune_stop(void)
+{
+  if (!g_started)
+    return;
+  g_stop = 1;
+  pthread_join(g_thr, NULL);
+  g_started = false;
+}
