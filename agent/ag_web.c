@@ -253,6 +253,56 @@ static void fmt_time(double t, char *buf, size_t n)
 
 /* ---- pages ---- */
 
+/* When the robot's last passed run finished, NULL when never: from the history, or from
+ * runs_pruned once retention deleted that run (ag_prune.h). One parameter: the robot. */
+#define LAST_SUCCESS_SQL                                                                     \
+  "SELECT nullif(max(coalesce((SELECT max(finished) FROM runs WHERE robot=?1 AND "          \
+  "status='passed'), 0), coalesce((SELECT last_finished FROM runs_pruned WHERE robot=?1 "   \
+  "AND status='passed'), 0)), 0)"
+
+/* Runs of a robot (?1) with a status (?2): those in the history and those retention
+ * deleted, so a counter never goes down. */
+#define RUNS_COUNT_SQL                                                                       \
+  "SELECT (SELECT count(*) FROM runs WHERE robot=?1 AND status=?2) + coalesce((SELECT n "   \
+  "FROM runs_pruned WHERE robot=?1 AND status=?2), 0)"
+
+/* What retention_days deleted: the last prune and the totals. */
+static void retention_section(FILE *f)
+{
+  fprintf(f, "<h2>Retention</h2>\n<p>Run folders, evidence, per-run logs, history rows, "
+             "delivered alerts and finished work items are deleted %d days after the run "
+             "(<code>retention_days</code>); a drift halt waiting for approval is kept.</p>\n",
+          g_x->cfg->retention_days);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, "SELECT at, runs, folders, run_rows + outbox_rows, item_rows, "
+                               "bytes, kept FROM prunes ORDER BY id DESC LIMIT 1",
+                         -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    char t[48];
+    fmt_time(sqlite3_column_double(st, 0), t, sizeof t);
+    fprintf(f, "<p id=\"last-prune\">Last prune %s: deleted %lld runs (%lld run folders, "
+               "%lld bytes), %lld history rows, %lld work-item rows; kept %lld old runs.</p>\n",
+            t, (long long)sqlite3_column_int64(st, 1), (long long)sqlite3_column_int64(st, 2),
+            (long long)sqlite3_column_int64(st, 5), (long long)sqlite3_column_int64(st, 3),
+            (long long)sqlite3_column_int64(st, 4), (long long)sqlite3_column_int64(st, 6));
+  } else {
+    fputs("<p id=\"last-prune\">No prune yet.</p>\n", f);
+  }
+  sqlite3_finalize(st);
+  st = NULL;
+  if (sqlite3_prepare_v2(g_db, "SELECT coalesce(sum(runs), 0), coalesce(sum(run_rows + "
+                               "outbox_rows), 0), coalesce(sum(item_rows), 0), "
+                               "coalesce(sum(bytes), 0), count(*) FROM prunes",
+                         -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 4) > 0)
+    fprintf(f, "<p id=\"pruned-total\">In all: %lld runs, %lld history rows, %lld work-item "
+               "rows, %lld bytes in %lld prunes.</p>\n",
+            (long long)sqlite3_column_int64(st, 0), (long long)sqlite3_column_int64(st, 1),
+            (long long)sqlite3_column_int64(st, 2), (long long)sqlite3_column_int64(st, 3),
+            (long long)sqlite3_column_int64(st, 4));
+  sqlite3_finalize(st);
+}
+
 static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
 {
   char *buf = NULL;
@@ -302,9 +352,7 @@ static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
       sqlite3_finalize(st);
     }
     fputs("</td><td>", f);
-    if (sqlite3_prepare_v2(g_db, "SELECT max(finished) FROM runs WHERE robot=? AND "
-                                 "status='passed'",
-                           -1, &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(g_db, LAST_SUCCESS_SQL, -1, &st, NULL) == SQLITE_OK) {
       sqlite3_bind_text(st, 1, r->name, -1, SQLITE_TRANSIENT);
       char t[48] = "-";
       if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
@@ -348,7 +396,9 @@ static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
     }
     sqlite3_finalize(st);
   }
-  fputs("</table>\n<p><a href=\"/metrics\">metrics</a></p></body></html>\n", f);
+  fputs("</table>\n", f);
+  retention_section(f);
+  fputs("<p><a href=\"/metrics\">metrics</a></p></body></html>\n", f);
   fclose(f);
   return send_page(c, rq, MHD_HTTP_OK, buf, len);
 }
@@ -394,7 +444,8 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
 {
   runrow r;
   if (!load_run(id, &r))
-    return send_text(c, MHD_HTTP_NOT_FOUND, "no such run\n");
+    return send_text(c, MHD_HTTP_NOT_FOUND, "no such run (runs are deleted after "
+                                            "retention_days)\n");
   char *buf = NULL;
   size_t len = 0;
   char title[256];
@@ -758,6 +809,39 @@ static void metric_per_robot(FILE *f, const ag_config *cfg, const char *name, co
   sqlite3_finalize(st);
 }
 
+/* What retention deleted, summed over the prunes table (which is never pruned). */
+static void pruned_metrics(FILE *f)
+{
+  sqlite3_stmt *st = NULL;
+  long long v[5] = {0};
+  double last = 0;
+  if (sqlite3_prepare_v2(g_db, "SELECT coalesce(sum(runs), 0), coalesce(sum(run_rows), 0), "
+                               "coalesce(sum(outbox_rows), 0), coalesce(sum(item_rows), 0), "
+                               "coalesce(sum(bytes), 0), coalesce(max(at), 0) FROM prunes",
+                         -1, &st, NULL) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW) {
+    for (int i = 0; i < 5; i++)
+      v[i] = sqlite3_column_int64(st, i);
+    last = sqlite3_column_double(st, 5);
+  }
+  sqlite3_finalize(st);
+  fprintf(f, "# HELP vagt_pruned_runs_total Runs deleted by retention (folder, history row or "
+             "both).\n# TYPE vagt_pruned_runs_total counter\nvagt_pruned_runs_total %lld\n"
+             "# HELP vagt_pruned_rows_total Database rows deleted by retention, by table.\n"
+             "# TYPE vagt_pruned_rows_total counter\n"
+             "vagt_pruned_rows_total{table=\"runs\"} %lld\n"
+             "vagt_pruned_rows_total{table=\"outbox\"} %lld\n"
+             "vagt_pruned_rows_total{table=\"items\"} %lld\n"
+             "# HELP vagt_pruned_bytes_total Bytes of files deleted by retention.\n"
+             "# TYPE vagt_pruned_bytes_total counter\nvagt_pruned_bytes_total %lld\n",
+          v[0], v[1], v[2], v[3], v[4]);
+  if (last > 0)
+    fprintf(f, "# HELP vagt_last_prune_timestamp_seconds When retention last ran (Unix "
+               "time).\n# TYPE vagt_last_prune_timestamp_seconds gauge\n"
+               "vagt_last_prune_timestamp_seconds %.3f\n",
+            last);
+}
+
 static enum MHD_Result page_metrics(struct MHD_Connection *c)
 {
   char *buf = NULL;
@@ -772,8 +856,7 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
         "# TYPE vagt_runs_total counter\n",
         f);
   sqlite3_stmt *st = NULL;
-  sqlite3_prepare_v2(g_db, "SELECT count(*) FROM runs WHERE robot=? AND status=?", -1, &st,
-                     NULL);
+  sqlite3_prepare_v2(g_db, RUNS_COUNT_SQL, -1, &st, NULL);
   for (size_t i = 0; st && i < cfg->nrobots; i++)
     for (const char *const *s = statuses; *s; s++) {
       sqlite3_reset(st);
@@ -785,10 +868,12 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
     }
   sqlite3_finalize(st);
   metric_per_robot(f, cfg, "vagt_drift_total", "counter", "Runs halted on UI drift, by robot.",
-                   "SELECT count(*) FROM runs WHERE robot=? AND status='drift'", 0);
+                   "SELECT (SELECT count(*) FROM runs WHERE robot=?1 AND status='drift') + "
+                   "coalesce((SELECT n FROM runs_pruned WHERE robot=?1 AND status='drift'), 0)",
+                   0);
   metric_per_robot(f, cfg, "vagt_last_success_timestamp_seconds", "gauge",
-                   "When the robot's last passed run finished (Unix time).",
-                   "SELECT max(finished) FROM runs WHERE robot=? AND status='passed'", 1);
+                   "When the robot's last passed run finished (Unix time).", LAST_SUCCESS_SQL,
+                   1);
   metric_per_robot(f, cfg, "vagt_running", "gauge", "Runs in progress, by robot.",
                    "SELECT count(*) FROM runs WHERE robot=? AND status='running'", 0);
   fputs("# HELP vagt_alerts_pending Alert deliveries waiting in the outbox.\n"
@@ -802,6 +887,7 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
     pend = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
   fprintf(f, "vagt_alerts_pending %lld\n", pend);
+  pruned_metrics(f);
   fclose(f);
   return send_buf(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", buf, len);
 }
