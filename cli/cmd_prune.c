@@ -76,6 +76,11 @@ int cli_prune(int argc, char **argv)
             age);
     return RT_EXIT_USAGE;
   }
+  char runs_buf[4096];
+  snprintf(runs_buf, sizeof runs_buf, "%s", runs); /* "runs/" is printed as "runs" */
+  for (size_t n = strlen(runs_buf); n > 1 && runs_buf[n - 1] == '/'; n--)
+    runs_buf[n - 1] = '\0';
+  runs = runs_buf;
   struct stat st;
   if (stat(runs, &st) != 0 || !S_ISDIR(st.st_mode)) {
     fprintf(stderr, "vagt prune: --runs '%s': no such folder\n", runs);
