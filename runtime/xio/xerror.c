@@ -1,6 +1,7 @@
 /* vagt X error traps; see xerror.h */
 #include "xerror.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,45 @@ void rt_xerror_set_callback(rt_xerror_callback cb, void *user)
   untrapped_user = user;
 }
 
+/* Connections that a thread of their own reads (xio/selection.c): their errors go to
+ * their callback, on that thread, and never touch the traps of the main thread. The
+ * callback and user are written before the display is published (release) and read after
+ * it is seen (acquire). */
+#define RT_XROUTE_MAX 4
+static struct {
+  _Atomic(Display *) dpy;
+  rt_xerror_callback cb;
+  void *user;
+} routes[RT_XROUTE_MAX];
+
+int rt_xerror_route(Display *dpy, rt_xerror_callback cb, void *user)
+{
+  for (int i = 0; i < RT_XROUTE_MAX; i++)
+    if (!atomic_load_explicit(&routes[i].dpy, memory_order_acquire)) {
+      routes[i].cb = cb;
+      routes[i].user = user;
+      atomic_store_explicit(&routes[i].dpy, dpy, memory_order_release);
+      return 0;
+    }
+  return -1;
+}
+
+void rt_xerror_unroute(Display *dpy)
+{
+  for (int i = 0; i < RT_XROUTE_MAX; i++)
+    if (atomic_load_explicit(&routes[i].dpy, memory_order_acquire) == dpy)
+      atomic_store_explicit(&routes[i].dpy, NULL, memory_order_release);
+}
+
 static int rt_handler(Display *dpy, XErrorEvent *ev)
 {
+  for (int i = 0; i < RT_XROUTE_MAX; i++)
+    if (atomic_load_explicit(&routes[i].dpy, memory_order_acquire) == dpy) {
+      rt_xerror_info e = {ev->error_code, ev->request_code, ev->minor_code, ev->resourceid,
+                          ev->serial};
+      routes[i].cb(dpy, &e, routes[i].user);
+      return 0;
+    }
   for (int i = ntraps - 1; i >= 0; i--) {
     trap_t *t = &traps[i];
     if (t->dpy != dpy || ev->serial < t->first_serial)

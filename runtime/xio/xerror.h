@@ -9,7 +9,9 @@
  *
  * Traps nest (up to RT_XTRAP_MAX deep). rt_x_trap_begin installs the vagt handler for
  * the duration of the trap even if the caller installed another one afterwards, and
- * rt_x_trap_end puts the previous handler back. Single-threaded use of Xlib is assumed.
+ * rt_x_trap_end puts the previous handler back. The traps belong to the main thread; a
+ * connection that another thread uses for itself alone registers with rt_xerror_route and
+ * gets its errors there, on its own thread.
  */
 #ifndef VAGT_RT_XERROR_H
 #define VAGT_RT_XERROR_H
@@ -37,6 +39,13 @@ XErrorHandler rt_xerror_install(void);
  * Runs inside the Xlib error handler: it must not make X requests. */
 typedef void (*rt_xerror_callback)(Display *dpy, const rt_xerror_info *e, void *user);
 void rt_xerror_set_callback(rt_xerror_callback cb, void *user);
+
+/* Errors of requests on `dpy` go to cb, called on whichever thread reads that connection,
+ * instead of to the traps, rt_xerror_last and the untrapped callback. For a Display used
+ * by one thread of its own (the selection service). At most 4 at once: -1 when full.
+ * Route before the thread starts and unroute after it has ended. */
+int rt_xerror_route(Display *dpy, rt_xerror_callback cb, void *user);
+void rt_xerror_unroute(Display *dpy);
 
 /* Start catching errors of requests issued from now on. XSync first, so errors of
  * earlier requests are not blamed on this trap. */
