@@ -24,6 +24,7 @@
 #include "xio/capture.h"
 #include "xio/damage.h"
 #include "xio/input.h"
+#include "xio/selection.h"
 #include "watchdog.h"
 #include "xvfb.h"
 #include "xwin.h"
@@ -49,7 +50,10 @@ static void finish(rt_run *run, const char *status, int code);
 
 static int on_x_io_error(Display *dpy)
 {
-  (void)dpy;
+  /* Another connection of the run (robot.clipboard's, on a thread of its own) ends its
+   * thread by its exit handler; the run notices on its own connection. */
+  if (g_run && g_run->dpy && dpy != g_run->dpy)
+    return 0;
   if (g_run) {
     g_run->dpy = NULL;
     finish(g_run, "error", RT_EXIT_ENV);
@@ -392,6 +396,7 @@ static int cmd_run(int argc, char **argv, bool record)
 out:
   g_run = NULL;
   rt_host_close(&run);
+  rt_sel_close(run.sel); /* the selections set by the robot are served until here */
   rt_ocr_release(&run);
   rt_input_free(run.input);
   rt_capture_free(run.capture);

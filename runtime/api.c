@@ -232,6 +232,8 @@ int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err
   lua_setfield(L, -2, "ocr");
   rt_app_open(L);
   lua_setfield(L, -2, "app");
+  rt_clip_open(L);
+  lua_setfield(L, -2, "clipboard");
   rt_items_open(L);
   lua_setfield(L, -2, "robot");
   return RT_EXIT_OK;

@@ -1,6 +1,6 @@
 /* The `robot` API that scripts see (README "The robot API"). api.c builds the robot
  * table (step, log, sleep, secret, params); l_window.c the robot.Window type and
- * robot.window; l_app.c the robot.App type and robot.app. */
+ * robot.window; l_app.c the robot.App type and robot.app; l_clip.c robot.clipboard. */
 #ifndef VAGT_API_H
 #define VAGT_API_H
 
@@ -18,6 +18,7 @@ int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err
 
 void rt_window_open(lua_State *L);  /* pushes robot.window, registers the metatable */
 void rt_app_open(lua_State *L);     /* pushes robot.app, registers the metatable */
+void rt_clip_open(lua_State *L);    /* pushes robot.clipboard (l_clip.c) */
 void rt_window_push(lua_State *L, Window id, const char *cls);
 /* Waits for a window matching the query table at `opts` (class, name, timeout); windows in
  * `exclude` only count when their _NET_WM_PID is `pid`. Pushes it or raises. */

@@ -21,8 +21,7 @@ double rt_now(void)
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The earliest deadline in force, 0 when none. */
-static double next_deadline(const rt_run *run)
+double rt_run_deadline(const rt_run *run)
 {
   double d = run->script_deadline;
   for (size_t i = 0; i < run->nframes; i++)
@@ -36,7 +35,7 @@ bool rt_sleep(rt_run *run, double secs)
   double end = rt_now() + secs;
   if (run) {
     /* Wake just past the deadline, so the caller's check raises it. */
-    double d = next_deadline(run);
+    double d = rt_run_deadline(run);
     if (d > 0 && d + 0.001 < end)
       end = d + 0.001;
   }

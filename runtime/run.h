@@ -19,6 +19,7 @@ struct rt_guard;
 struct rt_ocr;
 struct rt_monitor;
 struct rt_damage;
+struct rt_sel;
 
 /* Exit status, as `vagt --help` and README list them. */
 enum {
@@ -84,6 +85,7 @@ typedef struct rt_run {
   bool evidence_fixed;      /* --evidence given: the operator's choice stands */ /* the default languages loading since the run began */
   bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
   struct rt_damage *damage; /* the server's drawing signals; NULL: compare captures */
+  struct rt_sel *sel;       /* robot.clipboard's connection and thread, from first use */
   const struct rt_guard *guard; /* judges every step; NULL = record only */
   struct rt_monitor *monitor;   /* the guard behind it, for w:ignore */
 
@@ -130,6 +132,8 @@ typedef struct rt_run {
 
 /* Monotonic clock in seconds. */
 double rt_now(void);
+/* The earliest deadline in force (the script's, the steps'), 0 when none. */
+double rt_run_deadline(const rt_run *run);
 /* Sleep up to `secs`, waking early when the run is aborted. Returns false when aborted. */
 bool rt_sleep(rt_run *run, double secs);
 
