@@ -58,6 +58,27 @@ robot.ocr = {}
 ---@type string
 robot.ocr.lang = "dan+eng"
 
+robot.clipboard = {}
+
+---@class robot.ClipboardGetOpts
+---@field timeout? number seconds to wait for the owner (and between two INCR parts); default 2
+
+---Reads a selection as UTF-8 text: "CLIPBOARD" (default) or "PRIMARY". Whatever the owner
+---offers (UTF8_STRING, Latin-1 STRING, COMPOUND_TEXT, TEXT; INCR for large texts).
+---Returns nil and a reason when nobody owns it, it offers no text or does not answer in
+---time; more than 16 MiB raises. The log says only how many bytes were read.
+---@param selection_or_opts? "CLIPBOARD"|"PRIMARY"|robot.ClipboardGetOpts
+---@param opts? robot.ClipboardGetOpts
+---@return string|nil text
+---@return string? reason
+function robot.clipboard.get(selection_or_opts, opts) end
+
+---Owns the selection ("CLIPBOARD" by default, or "PRIMARY") with this UTF-8 text and serves
+---it to any application that pastes, until the run ends or another application takes it.
+---@param text string
+---@param selection? "CLIPBOARD"|"PRIMARY"
+function robot.clipboard.set(text, selection) end
+
 robot.app = {}
 
 ---@class robot.AppStart
