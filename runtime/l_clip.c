@@ -31,6 +31,15 @@ static rt_sel_which which_from(lua_State *L, int idx, const char *fn)
   return RT_SEL_CLIPBOARD;
 }
 
+/* The selection's connection is gone: most likely the display went with it, and the run's
+ * own connection says so (a round trip ends the run as an environment error, exit 4);
+ * otherwise the caller raises a script error. */
+static void check_display(rt_run *run, rt_sel *s)
+{
+  if (rt_sel_lost(s) && run->dpy)
+    XSync(run->dpy, False);
+}
+
 static rt_sel *sel_of(lua_State *L, rt_run *run, const char *fn)
 {
   if (run->sel)
@@ -89,6 +98,8 @@ static int l_clip_get(lua_State *L)
     free(text);
     return 1;
   }
+  if (rc == RT_SEL_FAILED)
+    check_display(run, s);
   if (rc == RT_SEL_TOOBIG || rc == RT_SEL_FAILED)
     return rt_raise(L, "robot.clipboard.get: %s", err);
   rt_log(run, "clipboard: nothing read: %s", err);
@@ -115,8 +126,10 @@ static int l_clip_set(lua_State *L)
     return rt_raise(L, "robot.clipboard.set: the text is not valid UTF-8");
   rt_sel *s = sel_of(L, run, "set");
   char err[512];
-  if (rt_sel_set(s, which, text, len, err, sizeof err) != RT_SEL_OK)
+  if (rt_sel_set(s, which, text, len, err, sizeof err) != RT_SEL_OK) {
+    check_display(run, s);
     return rt_raise(L, "robot.clipboard.set: %s", err);
+  }
   rt_log(run, "clipboard: set %s (%zu bytes), served until the run ends", rt_sel_name(which),
          len);
   rt_host_check(L);

@@ -986,6 +986,14 @@ void rt_sel_close(rt_sel *s)
   free(s);
 }
 
+bool rt_sel_lost(rt_sel *s)
+{
+  pthread_mutex_lock(&s->mu);
+  bool dead = s->dead;
+  pthread_mutex_unlock(&s->mu);
+  return dead;
+}
+
 /* Hands the command to the thread and waits for it; a cancelled wait gives the thread a
  * moment to stop, then leaves the command to it. Returns the command when it completed
  * (the caller frees it), NULL when it was abandoned (err says why). */

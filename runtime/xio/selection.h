@@ -68,6 +68,10 @@ int rt_sel_get(rt_sel *s, rt_sel_which which, const rt_sel_get_opts *o, char **o
 int rt_sel_set(rt_sel *s, rt_sel_which which, const char *utf8, size_t len, char *err,
                size_t errlen);
 
+/* True once the service's connection to the display is gone (every call fails from then on:
+ * the display itself is most likely gone too). */
+bool rt_sel_lost(rt_sel *s);
+
 /* True when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past
  * U+10FFFF). */
 bool rt_utf8_valid(const char *s, size_t len);
