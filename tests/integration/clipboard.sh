@@ -2,7 +2,7 @@
 # robot.clipboard.get/set on real applications: owners that offer only Latin-1 STRING or
 # COMPOUND_TEXT, or never answer (vagt-clip-owner); a Tk form (wish) that copies what the
 # robot typed, pastes what the robot set and writes it to a file, and moves 1.4 MB each way
-# by INCR; xterm, whose double-click selection (PRIMARY) the robot reads and into which it
+# by INCR (Tk reads it as STRING and as UTF8_STRING); xterm, whose double-click selection (PRIMARY) the robot reads and into which it
 # pastes. The files the applications wrote are compared byte for byte; the run folder and
 # vagt's output never hold any of the texts.
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +29,7 @@ proc big {} { string repeat "\u00e6\u00f8\u00e5 \u00c6\u00d8\u00c5 0123456789 ab
 bind .e <Return> {save pasted.txt [.e get]}
 bind .e <F6> {save string.txt [selection get -selection CLIPBOARD -type STRING]}
 bind .e <F5> {after 300 {save big.txt [clipboard get]}}
+bind .e <F9> {save bigutf8.txt [selection get -selection CLIPBOARD -type UTF8_STRING]}
 bind .e <F7> {clipboard clear; clipboard append [big]; done}
 bind .e <F8> {clipboard clear; clipboard append [string repeat x 17000000]; done}
 TCL
@@ -65,8 +66,10 @@ for f in pasted string; do
   else fail "Tk wrote no $f.txt"; fi
 done
 python3 -c 'import sys; sys.stdout.write("æøå ÆØÅ 0123456789 abc\n" * 50000)' > want-big.txt
-if [ -f out/big.txt ]; then expect_file_eq out/big.txt want-big.txt "Tk read the 1.4 MB set text (INCR)"
-else fail "Tk wrote no big.txt"; fi
+for f in big bigutf8; do
+  if [ -f "out/$f.txt" ]; then expect_file_eq "out/$f.txt" want-big.txt "Tk read the 1.4 MB set text (INCR): $f.txt"
+  else fail "Tk wrote no $f.txt"; fi
+done
 printf '%s\n' 'Søren Ærø 010190-1234' > want-xterm.txt
 if [ -f xterm.txt ]; then expect_file_eq xterm.txt want-xterm.txt "xterm pasted the set PRIMARY"
 else fail "xterm wrote nothing"; fi
