@@ -81,4 +81,14 @@ for s in 'Ødegård' 'Søren' '010190' '241285' 'Łódź' 'Ωμέγα' 'ß ½' '
 done
 [ "$leak" -eq 0 ] && ok "no clipboard text in the run folder or vagt's output"
 expect_in r.err "clipboard: read CLIPBOARD (" "the log says what was read, by size"
+
+# A get waiting on a hung owner gives way to the step's deadline.
+start=$(date +%s)
+run_vagt d run "$ROBOTS/clip_deadline.lua" --display "$DISPLAY" --runs runs-d --baseline bl-d \
+  --set "owner=$CLIP_OWNER" --set "latin1=$T/latin1.txt"
+took=$(( $(date +%s) - start ))
+expect_rc 1 d "a get past the step's deadline fails the run"
+expect_in d.err "step 'Vent' exceeded its deadline" "naming the step's deadline"
+[ "$took" -lt 15 ] && ok "at the deadline, not at the get's 30 s (${took} s)" ||
+  fail "the run took $took s"
 finish
