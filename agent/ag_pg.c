@@ -1,0 +1,645 @@
+/* Fleet mode's shared work items in PostgreSQL: see ag_pg.h. */
+#include "ag_pg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The schema's advisory lock (any constant: 'vagt' in ASCII). */
+#define SCHEMA_LOCK "1986095988"
+
+struct ag_pg {
+  PGconn *conn;
+  char err[512];
+  char node[128];
+  int reconnects;
+  bool reset_tried;      /* this operation has reset the connection once already */
+  bool migrating;
+  double next_sweep;     /* monotonic seconds: when ag_pg_claim settles expired leases */
+};
+
+/* ---- schema ---------------------------------------------------------------------------- */
+
+static const char *const MIGRATE_1[] = {
+  "CREATE TABLE vagt_items ("
+  " id bigserial PRIMARY KEY,"
+  " batch text NOT NULL,"
+  " key text NOT NULL,"
+  " seq integer NOT NULL,"
+  " payload text,"
+  " state text NOT NULL DEFAULT 'pending'"
+  "  CHECK (state IN ('pending', 'claimed', 'done', 'failed', 'needs_review')),"
+  " attempts integer NOT NULL DEFAULT 0,"
+  " max_attempts integer NOT NULL DEFAULT 3,"
+  " claim bigint,"           /* the current (or last) claim: vagt_claims.id */
+  " node text, run text, step text,"
+  " lease_until timestamptz,"
+  " input_sent_at timestamptz,"
+  " reason text,"
+  " enqueued_at timestamptz NOT NULL DEFAULT now(),"
+  " updated_at timestamptz NOT NULL DEFAULT now(),"
+  " UNIQUE (batch, key))",
+  "CREATE INDEX vagt_items_pending ON vagt_items (batch, seq, id) WHERE state = 'pending'",
+  "CREATE INDEX vagt_items_leased ON vagt_items (lease_until) WHERE state = 'claimed'",
+  "CREATE INDEX vagt_items_batch_state ON vagt_items (batch, state)",
+  "CREATE TABLE vagt_claims ("
+  " id bigint PRIMARY KEY,"
+  " item bigint NOT NULL REFERENCES vagt_items (id) ON DELETE CASCADE,"
+  " node text NOT NULL,"
+  " run text NOT NULL,"
+  " attempt integer NOT NULL,"
+  " claimed_at timestamptz NOT NULL,"
+  " lease_until timestamptz NOT NULL,"
+  " input_sent_at timestamptz,"
+  " released_at timestamptz,"
+  " outcome text)",
+  "CREATE SEQUENCE vagt_claims_id_seq OWNED BY vagt_claims.id",
+  "CREATE INDEX vagt_claims_item ON vagt_claims (item)",
+  NULL,
+};
+
+/* MIGRATIONS[v] takes a database at version v-1 to version v. */
+static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = { NULL, MIGRATE_1 };
+
+/* ---- errors and statements -------------------------------------------------------------- */
+
+static void seterr(ag_pg *pg, const char *op, const char *fmt, ...)
+{
+  int n = snprintf(pg->err, sizeof pg->err, "%s: ", op);
+  if (n < 0 || (size_t)n >= sizeof pg->err) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(pg->err + n, sizeof pg->err - (size_t)n, fmt, ap);
+  va_end(ap);
+  size_t len = strlen(pg->err); /* libpq's messages end in newlines */
+  while (len > 0 && (pg->err[len - 1] == '\n' || pg->err[len - 1] == ' ')) pg->err[--len] = 0;
+  for (char *p = pg->err; *p; p++)
+    if (*p == '\n') *p = ' ';
+}
+
+const char *ag_pg_error(const ag_pg *pg) { return pg ? pg->err : ""; }
+int ag_pg_reconnects(const ag_pg *pg) { return pg ? pg->reconnects : 0; }
+
+static double mono(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void nap_ms(long ms)
+{
+  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
+}
+
+static bool is_retryable(const char *state)
+{
+  /* serialization failure, deadlock */
+  return state && (!strcmp(state, "40001") || !strcmp(state, "40P01"));
+}
+
+static bool is_disconnect(const char *state)
+{
+  /* admin shutdown, crash shutdown, cannot connect now; class 08: connection exception */
+  return state && (!strcmp(state, "57P01") || !strcmp(state, "57P02") ||
+                   !strcmp(state, "57P03") || !strncmp(state, "08", 2));
+}
+
+/* Executes one parameterised statement once. NULL on failure with pg->err set and the
+ * SQLSTATE copied into sqlstate (empty when there was none, e.g. a lost connection). Only
+ * the primary message is kept: details may quote values. */
+static PGresult *raw(ag_pg *pg, const char *op, const char *sql, int n,
+                     const char *const *vals, char sqlstate[6])
+{
+  sqlstate[0] = 0;
+  PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, NULL, NULL, 0);
+  ExecStatusType st = PQresultStatus(r);
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+  const char *code = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+  const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+  if (code) snprintf(sqlstate, 6, "%s", code);
+  if (msg)
+    seterr(pg, op, "%s (SQLSTATE %s)", msg, code ? code : "?");
+  else
+    seterr(pg, op, "%s", PQerrorMessage(pg->conn));
+  PQclear(r);
+  return NULL;
+}
+
+static int check_schema(ag_pg *pg, const char *op);
+
+/* After a failure: true when the connection was broken and is now reset (retry the
+ * operation), once per operation. */
+static bool reconnect(ag_pg *pg, const char *op, const char *sqlstate)
+{
+  if (PQstatus(pg->conn) != CONNECTION_BAD && !is_disconnect(sqlstate)) return false;
+  if (pg->reset_tried) return false;
+  pg->reset_tried = true;
+  PQreset(pg->conn);
+  if (PQstatus(pg->conn) != CONNECTION_OK) {
+    seterr(pg, op, "the connection broke and reconnecting failed: %s",
+           PQerrorMessage(pg->conn));
+    return false;
+  }
+  pg->reconnects++;
+  /* another node may have upgraded the schema meanwhile (not while migrating it) */
+  if (!pg->migrating && check_schema(pg, op) != AG_PG_OK) return false;
+  return true;
+}
+
+static void rollback(ag_pg *pg)
+{
+  PGTransactionStatusType ts = PQtransactionStatus(pg->conn);
+  if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) PQclear(PQexec(pg->conn, "ROLLBACK"));
+}
+
+/* One autocommitted statement, retried once after a reconnection and a few times after a
+ * serialization failure or deadlock. */
+static PGresult *exec1(ag_pg *pg, const char *op, const char *sql, int n,
+                       const char *const *vals)
+{
+  for (int tries = 0;; tries++) {
+    char st[6];
+    PGresult *r = raw(pg, op, sql, n, vals, st);
+    if (r) return r;
+    if (reconnect(pg, op, st)) continue;
+    if (is_retryable(st) && tries < 5) {
+      nap_ms(5L << tries);
+      continue;
+    }
+    return NULL;
+  }
+}
+
+static void begin_op(ag_pg *pg)
+{
+  pg->err[0] = 0;
+  pg->reset_tried = false;
+}
+
+/* ---- connecting and migrating ------------------------------------------------------------ */
+
+static void quiet(void *arg, const char *msg) { (void)arg; (void)msg; }
+
+/* Reads the first line of an owner-only regular file (not a symlink). */
+static int read_password(const char *path, char *out, size_t outlen, char *err, size_t errlen)
+{
+  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    snprintf(err, errlen, "connect: password_file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    snprintf(err, errlen, "connect: password_file %s: not a regular file", path);
+    close(fd);
+    return -1;
+  }
+  if ((sb.st_mode & 077) != 0 || sb.st_uid != geteuid()) {
+    snprintf(err, errlen, "connect: password_file %s must be owner-only (chmod 600) and "
+             "owned by this user", path);
+    close(fd);
+    return -1;
+  }
+  ssize_t n = read(fd, out, outlen - 1);
+  close(fd);
+  if (n < 0) {
+    snprintf(err, errlen, "connect: password_file %s: %s", path, strerror(errno));
+    return -1;
+  }
+  out[n] = 0;
+  out[strcspn(out, "\r\n")] = 0;
+  if (!out[0]) {
+    snprintf(err, errlen, "connect: password_file %s is empty", path);
+    return -1;
+  }
+  return 0;
+}
+
+/* Reads the schema version (0 when there is no schema table yet). -1 on error. */
+static int schema_version(ag_pg *pg, const char *op, int *v)
+{
+  char st[6];
+  PGresult *r = raw(pg, op, "SELECT to_regclass('vagt_schema') IS NOT NULL", 0, NULL, st);
+  if (!r) return -1;
+  bool exists = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+  PQclear(r);
+  *v = 0;
+  if (!exists) return 0;
+  r = raw(pg, op, "SELECT version FROM vagt_schema WHERE id = 1", 0, NULL, st);
+  if (!r) return -1;
+  if (PQntuples(r) == 1) *v = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return 0;
+}
+
+static int newer(ag_pg *pg, const char *op, int v)
+{
+  seterr(pg, op, "the database's schema version %d is newer than this agent's (%d): "
+         "upgrade vagt on this node", v, AG_PG_SCHEMA_VERSION);
+  return AG_PG_NEWER;
+}
+
+static int check_schema(ag_pg *pg, const char *op)
+{
+  int v;
+  if (schema_version(pg, op, &v) != 0) return AG_PG_ERR;
+  if (v > AG_PG_SCHEMA_VERSION) return newer(pg, op, v);
+  if (v < AG_PG_SCHEMA_VERSION) {
+    seterr(pg, op, "the database's schema version %d is older than this agent's (%d)", v,
+           AG_PG_SCHEMA_VERSION);
+    return AG_PG_ERR;
+  }
+  return AG_PG_OK;
+}
+
+/* Creates or upgrades the schema in one transaction under the schema's advisory lock, so
+ * agents starting at once migrate once. */
+static int migrate(ag_pg *pg)
+{
+  const char *op = "schema";
+  for (int tries = 0;; tries++) {
+    char st[6] = "";
+    int v = 0;
+    PGresult *r = raw(pg, op, "BEGIN", 0, NULL, st);
+    if (!r) goto fail;
+    PQclear(r);
+    const char *lock[] = { SCHEMA_LOCK };
+    if (!(r = raw(pg, op, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, st))) goto fail;
+    PQclear(r);
+    if (!(r = raw(pg, op,
+                  "CREATE TABLE IF NOT EXISTS vagt_schema ("
+                  " id integer PRIMARY KEY CHECK (id = 1),"
+                  " version integer NOT NULL,"
+                  " upgraded_at timestamptz NOT NULL DEFAULT now())", 0, NULL, st)))
+      goto fail;
+    PQclear(r);
+    if (schema_version(pg, op, &v) != 0) goto fail;
+    if (v > AG_PG_SCHEMA_VERSION) {
+      rollback(pg);
+      return newer(pg, op, v);
+    }
+    for (int k = v + 1; k <= AG_PG_SCHEMA_VERSION; k++)
+      for (const char *const *s = MIGRATIONS[k]; *s; s++) {
+        if (!(r = raw(pg, op, *s, 0, NULL, st))) goto fail;
+        PQclear(r);
+      }
+    if (v < AG_PG_SCHEMA_VERSION) {
+      char ver[16];
+      snprintf(ver, sizeof ver, "%d", AG_PG_SCHEMA_VERSION);
+      const char *p[] = { ver };
+      if (!(r = raw(pg, op,
+                    "INSERT INTO vagt_schema (id, version) VALUES (1, $1::integer)"
+                    " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version,"
+                    " upgraded_at = now()", 1, p, st)))
+        goto fail;
+      PQclear(r);
+    }
+    if (!(r = raw(pg, op, "COMMIT", 0, NULL, st))) goto fail;
+    PQclear(r);
+    return AG_PG_OK;
+  fail:
+    rollback(pg);
+    if (reconnect(pg, op, st) || (is_retryable(st) && tries < 5)) continue;
+    return AG_PG_ERR;
+  }
+}
+
+ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
+{
+  int dummy;
+  if (!code) code = &dummy;
+  *code = AG_PG_ERR;
+  if (!o || !o->conninfo || !o->node || !o->node[0]) {
+    snprintf(err, errlen, "connect: conninfo and node are required");
+    return NULL;
+  }
+  char *perr = NULL;
+  PQconninfoOption *opts = PQconninfoParse(o->conninfo, &perr);
+  if (!opts) {
+    /* libpq's message names the problem, not the values */
+    snprintf(err, errlen, "connect: database address: %s", perr ? perr : "not valid");
+    size_t l = strlen(err);
+    while (l && err[l - 1] == '\n') err[--l] = 0;
+    PQfreemem(perr);
+    return NULL;
+  }
+  bool has_pw = false;
+  for (PQconninfoOption *p = opts; p->keyword; p++)
+    if (!strcmp(p->keyword, "password") && p->val && p->val[0]) has_pw = true;
+  PQconninfoFree(opts);
+  if (has_pw) {
+    snprintf(err, errlen, "connect: the database address holds a password: remove it and "
+             "use password_file, PGPASSFILE or ~/.pgpass");
+    return NULL;
+  }
+  char pw[1024] = "";
+  if (o->password_file && read_password(o->password_file, pw, sizeof pw, err, errlen) != 0)
+    return NULL;
+  char timeout[16];
+  snprintf(timeout, sizeof timeout, "%d", o->connect_timeout > 0 ? o->connect_timeout : 10);
+  /* dbname first: expanded, its settings come before (and yield to) the ones after it */
+  const char *keys[] = { "dbname", "connect_timeout", "application_name", "password", NULL };
+  const char *vals[] = { o->conninfo, timeout, "vagt-agent", pw[0] ? pw : NULL, NULL };
+  if (!pw[0]) keys[3] = NULL;
+  PGconn *conn = PQconnectdbParams(keys, vals, 1);
+  explicit_bzero(pw, sizeof pw);
+  if (!conn) {
+    snprintf(err, errlen, "connect: out of memory");
+    return NULL;
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    snprintf(err, errlen, "connect: %s", PQerrorMessage(conn));
+    size_t l = strlen(err);
+    while (l && (err[l - 1] == '\n' || err[l - 1] == ' ')) err[--l] = 0;
+    for (char *p = err; *p; p++)
+      if (*p == '\n') *p = ' ';
+    PQfinish(conn);
+    return NULL;
+  }
+  PQsetNoticeProcessor(conn, quiet, NULL);
+  PQsetErrorVerbosity(conn, PQERRORS_TERSE);
+  ag_pg *pg = calloc(1, sizeof *pg);
+  if (!pg) {
+    PQfinish(conn);
+    snprintf(err, errlen, "connect: out of memory");
+    return NULL;
+  }
+  pg->conn = conn;
+  snprintf(pg->node, sizeof pg->node, "%s", o->node);
+  begin_op(pg);
+  pg->migrating = true;
+  int rc = migrate(pg);
+  pg->migrating = false;
+  if (rc != AG_PG_OK) {
+    *code = rc;
+    snprintf(err, errlen, "%s", pg->err);
+    ag_pg_close(pg);
+    return NULL;
+  }
+  *code = AG_PG_OK;
+  return pg;
+}
+
+void ag_pg_close(ag_pg *pg)
+{
+  if (!pg) return;
+  PQfinish(pg->conn);
+  free(pg);
+}
+
+/* ---- work items --------------------------------------------------------------------------- */
+
+int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size_t n,
+                  int max_attempts, size_t *added)
+{
+  const char *op = "enqueue";
+  begin_op(pg);
+  if (added) *added = 0;
+  char maxa[16];
+  snprintf(maxa, sizeof maxa, "%d", max_attempts > 0 ? max_attempts : 3);
+  for (int tries = 0;; tries++) {
+    char st[6] = "";
+    size_t count = 0;
+    PGresult *r = raw(pg, op, "BEGIN", 0, NULL, st);
+    if (!r) goto fail;
+    PQclear(r);
+    for (size_t i = 0; i < n; i++) {
+      char seq[16];
+      snprintf(seq, sizeof seq, "%d", items[i].seq);
+      const char *p[] = { batch, items[i].key, seq, items[i].payload, maxa };
+      if (!(r = raw(pg, op,
+                    "INSERT INTO vagt_items (batch, key, seq, payload, max_attempts)"
+                    " VALUES ($1, $2, $3::integer, $4, $5::integer)"
+                    " ON CONFLICT (batch, key) DO NOTHING", 5, p, st)))
+        goto fail;
+      count += (size_t)atol(PQcmdTuples(r));
+      PQclear(r);
+    }
+    if (!(r = raw(pg, op, "COMMIT", 0, NULL, st))) goto fail;
+    PQclear(r);
+    if (added) *added = count;
+    return AG_PG_OK;
+  fail:
+    rollback(pg);
+    if (reconnect(pg, op, st) || (is_retryable(st) && tries < 5)) continue;
+    return AG_PG_ERR;
+  }
+}
+
+int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
+{
+  begin_op(pg);
+  if (n) *n = 0;
+  const char *p[] = { batch };
+  PGresult *r = exec1(pg, "expire",
+    "WITH exp AS ("
+    "  SELECT id FROM vagt_items"
+    "   WHERE state = 'claimed' AND lease_until <= now() AND ($1::text IS NULL OR batch = $1)"
+    "   FOR UPDATE SKIP LOCKED),"
+    " u AS ("
+    "  UPDATE vagt_items i SET"
+    "   state = CASE WHEN i.input_sent_at IS NOT NULL THEN 'needs_review'"
+    "                WHEN i.attempts >= i.max_attempts THEN 'failed' ELSE 'pending' END,"
+    "   reason = CASE WHEN i.input_sent_at IS NOT NULL THEN"
+    "                  'the lease ran out after input was sent: may be partly done, check it'"
+    "                WHEN i.attempts >= i.max_attempts THEN 'attempts exhausted'"
+    "                ELSE i.reason END,"
+    "   lease_until = NULL, updated_at = now()"
+    "  FROM exp WHERE i.id = exp.id"
+    "  RETURNING i.claim, i.state)"
+    " UPDATE vagt_claims c SET released_at = now(), outcome = 'expired: ' || u.state"
+    " FROM u WHERE c.id = u.claim", 1, p);
+  if (!r) return AG_PG_ERR;
+  if (n) *n = atoi(PQcmdTuples(r));
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+static int claim_once(ag_pg *pg, const char *batch, const char *run, const char *lease,
+                      ag_pg_held *c)
+{
+  const char *p[] = { batch, pg->node, run, lease };
+  PGresult *r = exec1(pg, "claim",
+    "WITH pick AS ("
+    "  SELECT id FROM vagt_items"
+    "   WHERE batch = $1 AND state = 'pending'"
+    "   ORDER BY seq, id LIMIT 1"
+    "   FOR UPDATE SKIP LOCKED),"
+    " upd AS ("
+    "  UPDATE vagt_items i SET state = 'claimed', attempts = i.attempts + 1,"
+    "   claim = nextval('vagt_claims_id_seq'), node = $2, run = $3, step = NULL,"
+    "   input_sent_at = NULL, reason = NULL,"
+    "   lease_until = now() + make_interval(secs => $4::float8), updated_at = now()"
+    "  FROM pick WHERE i.id = pick.id"
+    "  RETURNING i.id, i.claim, i.seq, i.attempts, i.key, i.payload, i.node, i.run,"
+    "   i.lease_until),"
+    " log AS ("
+    "  INSERT INTO vagt_claims (id, item, node, run, attempt, claimed_at, lease_until)"
+    "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
+    " SELECT id, claim, seq, attempts, key, coalesce(payload, ''),"
+    "  extract(epoch FROM lease_until - now()) FROM upd", 4, p);
+  if (!r) return AG_PG_ERR;
+  if (PQntuples(r) == 0) {
+    PQclear(r);
+    return AG_PG_NONE;
+  }
+  memset(c, 0, sizeof *c);
+  c->item = atoll(PQgetvalue(r, 0, 0));
+  c->claim = atoll(PQgetvalue(r, 0, 1));
+  c->seq = atoi(PQgetvalue(r, 0, 2));
+  c->attempt = atoi(PQgetvalue(r, 0, 3));
+  snprintf(c->key, sizeof c->key, "%s", PQgetvalue(r, 0, 4));
+  snprintf(c->payload, sizeof c->payload, "%s", PQgetvalue(r, 0, 5));
+  c->lease_left = strtod(PQgetvalue(r, 0, 6), NULL);
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
+                ag_pg_held *c)
+{
+  if (!batch || !run || lease_s <= 0) {
+    seterr(pg, "claim", "batch, run and a positive lease are required");
+    return AG_PG_ERR;
+  }
+  char lease[32];
+  snprintf(lease, sizeof lease, "%.3f", lease_s);
+  double now = mono();
+  bool swept = false;
+  if (now >= pg->next_sweep) {
+    if (ag_pg_expire(pg, batch, NULL) != AG_PG_OK) return AG_PG_ERR;
+    double every = lease_s / 2 < 1.0 ? lease_s / 2 : 1.0;
+    pg->next_sweep = now + every;
+    swept = true;
+  }
+  begin_op(pg);
+  int rc = claim_once(pg, batch, run, lease, c);
+  if (rc == AG_PG_NONE && !swept) {
+    /* nothing pending: a lease that ran out since the last sweep may have freed one */
+    if (ag_pg_expire(pg, batch, NULL) != AG_PG_OK) return AG_PG_ERR;
+    pg->next_sweep = mono() + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
+    begin_op(pg);
+    rc = claim_once(pg, batch, run, lease, c);
+  }
+  return rc;
+}
+
+/* Runs a statement that returns one row while the claim holds, none when it is lost. */
+static int on_claim(ag_pg *pg, const char *op, const char *sql, int n, const char *const *p)
+{
+  PGresult *r = exec1(pg, op, sql, n, p);
+  if (!r) return AG_PG_ERR;
+  int rows = PQntuples(r);
+  PQclear(r);
+  return rows > 0 ? AG_PG_OK : AG_PG_LOST;
+}
+
+int ag_pg_renew(ag_pg *pg, const ag_pg_held *c, double lease_s)
+{
+  begin_op(pg);
+  char item[24], claim[24], lease[32];
+  snprintf(item, sizeof item, "%lld", c->item);
+  snprintf(claim, sizeof claim, "%lld", c->claim);
+  snprintf(lease, sizeof lease, "%.3f", lease_s);
+  const char *p[] = { item, claim, lease };
+  int rc = on_claim(pg, "renew",
+    "WITH u AS ("
+    "  UPDATE vagt_items SET lease_until = now() + make_interval(secs => $3::float8),"
+    "   updated_at = now()"
+    "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+    "   AND lease_until > now()"
+    "  RETURNING claim, lease_until)"
+    " UPDATE vagt_claims c SET lease_until = u.lease_until FROM u WHERE c.id = u.claim"
+    " RETURNING c.id", 3, p);
+  if (rc == AG_PG_LOST) seterr(pg, "renew", "the lease of item %lld ran out or was taken over",
+                               c->item);
+  return rc;
+}
+
+int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step)
+{
+  begin_op(pg);
+  char item[24], claim[24];
+  snprintf(item, sizeof item, "%lld", c->item);
+  snprintf(claim, sizeof claim, "%lld", c->claim);
+  const char *p[] = { item, claim, step };
+  int rc = on_claim(pg, "input sent",
+    "WITH u AS ("
+    "  UPDATE vagt_items SET input_sent_at = coalesce(input_sent_at, now()),"
+    "   step = coalesce($3, step), updated_at = now()"
+    "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+    "   AND lease_until > now()"
+    "  RETURNING claim, input_sent_at)"
+    " UPDATE vagt_claims c SET input_sent_at = u.input_sent_at FROM u WHERE c.id = u.claim"
+    " RETURNING c.id", 3, p);
+  if (rc == AG_PG_LOST)
+    seterr(pg, "input sent", "the lease of item %lld ran out or was taken over: send nothing",
+           c->item);
+  return rc;
+}
+
+int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason)
+{
+  begin_op(pg);
+  char item[24], claim[24];
+  snprintf(item, sizeof item, "%lld", c->item);
+  snprintf(claim, sizeof claim, "%lld", c->claim);
+  const char *state = done ? "done" : "failed";
+  if (!done && (!reason || !reason[0])) reason = "failed";
+  const char *p[] = { item, claim, state, done ? NULL : reason };
+  int rc = on_claim(pg, "complete",
+    "WITH u AS ("
+    "  UPDATE vagt_items SET state = $3,"
+    "   reason = CASE WHEN $4::text IS NULL THEN NULL"
+    "                 WHEN length(key) >= 4 THEN left(replace($4::text, key, '[key]'), 500)"
+    "                 ELSE left($4::text, 500) END,"
+    "   lease_until = NULL, updated_at = now()"
+    "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+    "  RETURNING claim)"
+    " UPDATE vagt_claims c SET released_at = now(), outcome = $3 FROM u WHERE c.id = u.claim"
+    " RETURNING c.id", 4, p);
+  if (rc != AG_PG_LOST) return rc;
+  /* Repeated (e.g. the first reply was lost with the connection): already so? */
+  const char *q[] = { item, claim };
+  PGresult *r = exec1(pg, "complete",
+                      "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint",
+                      2, q);
+  if (!r) return AG_PG_ERR;
+  bool same = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), state);
+  PQclear(r);
+  if (same) return AG_PG_OK;
+  seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)", c->item);
+  return AG_PG_LOST;
+}
+
+int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)
+{
+  begin_op(pg);
+  memset(out, 0, sizeof *out);
+  const char *p[] = { batch };
+  PGresult *r = exec1(pg, "counts",
+                      "SELECT state, count(*) FROM vagt_items WHERE batch = $1 GROUP BY state",
+                      1, p);
+  if (!r) return AG_PG_ERR;
+  for (int i = 0; i < PQntuples(r); i++) {
+    const char *s = PQgetvalue(r, i, 0);
+    long long k = atoll(PQgetvalue(r, i, 1));
+    if (!strcmp(s, "pending")) out->pending = k;
+    else if (!strcmp(s, "claimed")) out->claimed = k;
+    else if (!strcmp(s, "done")) out->done = k;
+    else if (!strcmp(s, "failed")) out->failed = k;
+    else if (!strcmp(s, "needs_review")) out->needs_review = k;
+    out->total += k;
+  }
+  PQclear(r);
+  return AG_PG_OK;
+}

@@ -1,0 +1,112 @@
+/* Fleet mode's shared work items in PostgreSQL (libpq): the claims core.
+ *
+ * Every node's agent connects to one PostgreSQL. A batch's items are enqueued once (batch +
+ * idempotency key); a node claims one item at a time with SELECT ... FOR UPDATE SKIP LOCKED
+ * under a lease whose expiry the database's clock computes; it marks "input sent" (committed
+ * before the robot's first input for the item), renews the lease while it works and completes
+ * the item. A lease that runs out makes the item claimable again only while no input was sent;
+ * an item whose input may have been sent is never redone automatically: it becomes
+ * "needs_review" with the node and run that held it, for a person.
+ *
+ * Every claim is logged (vagt_claims: item, node, run, attempt, claimed_at, lease_until,
+ * input_sent_at, released_at, outcome), so it can be shown that no item was held by two
+ * claimers at once. A claim is identified by its id, the fencing token every later call
+ * carries: a node whose claim was taken over can no longer mark, renew or complete it.
+ *
+ * Not thread-safe: one ag_pg per thread. No call prints; errors come back as messages that
+ * name the operation (and never an item's data). */
+#ifndef AG_PG_H
+#define AG_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The schema version this agent reads and writes. */
+#define AG_PG_SCHEMA_VERSION 1
+
+enum {
+  AG_PG_OK = 0,
+  AG_PG_ERR = -1,
+  AG_PG_NONE = 1,    /* claim: no pending item in the batch now */
+  AG_PG_LOST = 2,    /* the claim is no longer this node's (lease ran out, taken over) */
+  AG_PG_NEWER = 3,   /* open: the database's schema is newer than this agent */
+};
+
+typedef struct ag_pg ag_pg;
+
+typedef struct ag_pg_opts {
+  /* libpq connection string or URI ("host=/run/pg dbname=vagt sslmode=verify-full" or
+   * "postgresql://vagt@db/vagt?sslmode=verify-full"). A password in it is refused: use
+   * ~/.pgpass, PGPASSFILE or password_file. */
+  const char *conninfo;
+  /* Optional: a file (owner-only, not a symlink) whose first line is the password. */
+  const char *password_file;
+  const char *node;          /* this node's name (claims record it) */
+  int connect_timeout;       /* seconds; 0: 10 */
+} ag_pg_opts;
+
+/* Connects and brings the schema to AG_PG_SCHEMA_VERSION (creating it in an empty database,
+ * upgrading an older one inside a transaction under pg_advisory_xact_lock). Refuses a newer
+ * schema (*code = AG_PG_NEWER) naming both versions. NULL with err on failure. */
+ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen);
+void ag_pg_close(ag_pg *pg);
+
+/* The last error's message ("claim: ..."), empty when none. */
+const char *ag_pg_error(const ag_pg *pg);
+
+/* Reconnections made so far (a broken connection is reset and the operation retried once). */
+int ag_pg_reconnects(const ag_pg *pg);
+
+typedef struct ag_pg_item_in {
+  const char *key;       /* idempotency key, unique within the batch */
+  int seq;               /* row number in the source (order of claiming) */
+  const char *payload;   /* a reference to the item's data (row, file), not the data */
+} ag_pg_item_in;
+
+/* Adds the items not yet in the batch (by key), in one transaction; *added = how many were
+ * new. Enqueueing the same batch again adds nothing twice. max_attempts <= 0: 3. */
+int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size_t n,
+                  int max_attempts, size_t *added);
+
+typedef struct ag_pg_held {
+  long long item;        /* the item's id */
+  long long claim;       /* this claim's id: the fencing token for the calls below */
+  int seq;
+  int attempt;           /* 1 for the first claim of the item */
+  char key[256];         /* truncated when longer (the database keeps it whole) */
+  char payload[512];
+  double lease_left;     /* seconds of lease, by the database's clock, when claimed */
+} ag_pg_held;
+
+/* Claims the batch's first pending item (by seq) for node + run under a lease of lease_s
+ * seconds: AG_PG_OK and *c, AG_PG_NONE when there is none now, AG_PG_ERR. Expired leases
+ * of the batch are settled first when due (see ag_pg_expire). */
+int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
+                ag_pg_held *c);
+
+/* Extends the lease to now() + lease_s: AG_PG_OK, or AG_PG_LOST when it had run out or the
+ * item is no longer this claim's. */
+int ag_pg_renew(ag_pg *pg, const ag_pg_held *c, double lease_s);
+
+/* Records that the robot is about to send the item's first input (step: optional name of
+ * the step, kept for a person). Only while the lease holds: AG_PG_LOST otherwise, and then
+ * the robot must not send any input for the item. Repeating it is harmless. */
+int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step);
+
+/* Finishes the claim: done (reason NULL) or failed with a reason. The reason is stored with
+ * the item's key replaced by "[key]" and cut at 500 bytes; it must not quote item data.
+ * AG_PG_LOST when the item is no longer this claim's. Repeating it is harmless. */
+int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason);
+
+/* Settles claims whose lease ran out (batch NULL: every batch): no input sent -> pending
+ * again, or failed "attempts exhausted" after max_attempts claims; input sent ->
+ * needs_review. *n (optional) = how many were settled. */
+int ag_pg_expire(ag_pg *pg, const char *batch, int *n);
+
+typedef struct ag_pg_counts {
+  long long pending, claimed, done, failed, needs_review, total;
+} ag_pg_counts;
+
+int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out);
+
+#endif

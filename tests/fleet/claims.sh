@@ -1,0 +1,46 @@
+#!/bin/sh
+# 60 items over 3 claimers at once: every item exactly once in their output together, each
+# did part of the batch, no item held by two claimers at once; enqueueing twice adds nothing.
+# Three agents migrating an empty database at once migrate it once.
+. "$(dirname "$0")/pg.sh"
+pg_start || exit 1
+
+for n in 1 2 3; do claimer --node "n$n" migrate > "$PG_T/migrate$n.out" 2>&1 & PIDS="$PIDS $!"; done
+m=0; for p in $PIDS; do wait "$p" || m=$((m + 1)); done; PIDS=""
+check "three agents migrating an empty database at once all succeed" [ "$m" -eq 0 ]
+check "the schema is at version 1, one row" [ "$(psqlq 'SELECT version FROM vagt_schema')" = 1 ]
+
+check "enqueue adds 60" [ "$(claimer enqueue b1 60)" = "added 60" ]
+check "enqueue of the same batch again adds nothing" [ "$(claimer enqueue b1 60)" = "added 0" ]
+check "an overlapping enqueue adds only the new keys" [ "$(claimer enqueue b1 62)" = "added 2" ]
+psqlq "DELETE FROM vagt_items WHERE batch = 'b1' AND seq > 60" >/dev/null
+check "60 items in the batch" [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'b1'")" = 60 ]
+
+OUT="$PG_T/out"
+at=$(( $(now_ms) + 700 ))
+for n in 1 2 3; do
+  claimer --node "n$n" work b1 --run "r$n" --out "$OUT" --lease 5 --pause-ms 15 --start-at "$at" \
+    > "$PG_T/n$n.log" 2>&1 & PIDS="$PIDS $!"
+done
+bad=0; for p in $PIDS; do wait "$p" || bad=$((bad + 1)); done; PIDS=""
+check "the three claimers finished" [ "$bad" -eq 0 ]
+cat "$PG_T"/n?.log
+
+check "60 lines in the output" [ "$(wc -l < "$OUT")" -eq 60 ]
+check "every item exactly once" [ "$(cut -d' ' -f2 "$OUT" | sort | uniq -c | awk '$1 != 1' | wc -l)" -eq 0 ]
+check "the items are k1..k60" [ "$(cut -d' ' -f2 "$OUT" | sort -u | tr '\n' ' ')" = "$(seq 1 60 | sed 's/^/k/' | sort | tr '\n' ' ')" ]
+for n in 1 2 3; do
+  c=$(grep -c "^n$n " "$OUT")
+  echo "n$n did $c"
+  check "n$n did part of the batch" [ "$c" -gt 0 ] && [ "$c" -lt 60 ]
+done
+check "counts: all done" [ "$(claimer counts b1)" = "pending=0 claimed=0 done=60 failed=0 needs_review=0 total=60" ]
+check "one claim per item, every one released as done" \
+  [ "$(psqlq "SELECT count(*), count(DISTINCT item), count(*) FILTER (WHERE outcome = 'done' AND released_at IS NOT NULL) FROM vagt_claims")" = "60|60|60" ]
+check "the claims log: no item held by two claimers at once" [ "$(overlaps)" = 0 ]
+check "the claims log names the node and run of each output line" \
+  [ "$(psqlq "SELECT c.node || ' ' || i.key FROM vagt_claims c JOIN vagt_items i ON i.id = c.item ORDER BY 1" | sort)" = "$(sort "$OUT")" ]
+check "every item attempted once" [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE attempts <> 1")" = 0 ]
+check "input sent recorded before completion" \
+  [ "$(psqlq "SELECT count(*) FROM vagt_claims WHERE input_sent_at IS NULL OR input_sent_at > released_at")" = 0 ]
+finish
