@@ -22,6 +22,7 @@ struct ag_pg {
   int reconnects;
   bool reset_tried;      /* this operation has reset the connection once already */
   bool migrating;
+  int newer;             /* a newer schema was found after a reconnection: refuse all */
   double next_sweep;     /* monotonic seconds: when ag_pg_claim settles expired leases */
 };
 
@@ -81,7 +82,7 @@ static void seterr(ag_pg *pg, const char *op, const char *fmt, ...)
   size_t len = strlen(pg->err); /* libpq's messages end in newlines */
   while (len > 0 && (pg->err[len - 1] == '\n' || pg->err[len - 1] == ' ')) pg->err[--len] = 0;
   for (char *p = pg->err; *p; p++)
-    if (*p == '\n') *p = ' ';
+    if (*p == '\n' || *p == '\t') *p = ' ';
 }
 
 const char *ag_pg_error(const ag_pg *pg) { return pg ? pg->err : ""; }
@@ -135,6 +136,7 @@ static PGresult *raw(ag_pg *pg, const char *op, const char *sql, int n,
 }
 
 static int check_schema(ag_pg *pg, const char *op);
+static int newer(ag_pg *pg, const char *op, int v);
 
 /* After a failure: true when the connection was broken and is now reset (retry the
  * operation), once per operation. */
@@ -179,11 +181,17 @@ static PGresult *exec1(ag_pg *pg, const char *op, const char *sql, int n,
   }
 }
 
-static void begin_op(ag_pg *pg)
+/* Starts an operation: AG_PG_NEWER once a newer schema was seen (until reopened). */
+static int begin_op(ag_pg *pg, const char *op)
 {
   pg->err[0] = 0;
   pg->reset_tried = false;
+  if (pg->newer) return newer(pg, op, pg->newer);
+  return AG_PG_OK;
 }
+
+/* The code of a failed operation. */
+static int failed(const ag_pg *pg) { return pg->newer ? AG_PG_NEWER : AG_PG_ERR; }
 
 /* ---- connecting and migrating ------------------------------------------------------------ */
 
@@ -252,7 +260,10 @@ static int check_schema(ag_pg *pg, const char *op)
 {
   int v;
   if (schema_version(pg, op, &v) != 0) return AG_PG_ERR;
-  if (v > AG_PG_SCHEMA_VERSION) return newer(pg, op, v);
+  if (v > AG_PG_SCHEMA_VERSION) {
+    pg->newer = v;
+    return newer(pg, op, v);
+  }
   if (v < AG_PG_SCHEMA_VERSION) {
     seterr(pg, op, "the database's schema version %d is older than this agent's (%d)", v,
            AG_PG_SCHEMA_VERSION);
@@ -361,7 +372,7 @@ ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
     size_t l = strlen(err);
     while (l && (err[l - 1] == '\n' || err[l - 1] == ' ')) err[--l] = 0;
     for (char *p = err; *p; p++)
-      if (*p == '\n') *p = ' ';
+      if (*p == '\n' || *p == '\t') *p = ' ';
     PQfinish(conn);
     return NULL;
   }
@@ -375,7 +386,7 @@ ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
   }
   pg->conn = conn;
   snprintf(pg->node, sizeof pg->node, "%s", o->node);
-  begin_op(pg);
+  begin_op(pg, "schema");
   pg->migrating = true;
   int rc = migrate(pg);
   pg->migrating = false;
@@ -402,7 +413,8 @@ int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size
                   int max_attempts, size_t *added)
 {
   const char *op = "enqueue";
-  begin_op(pg);
+  int rc0 = begin_op(pg, "enqueue");
+  if (rc0 != AG_PG_OK) return rc0;
   if (added) *added = 0;
   char maxa[16];
   snprintf(maxa, sizeof maxa, "%d", max_attempts > 0 ? max_attempts : 3);
@@ -431,13 +443,14 @@ int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size
   fail:
     rollback(pg);
     if (reconnect(pg, op, st) || (is_retryable(st) && tries < 5)) continue;
-    return AG_PG_ERR;
+    return failed(pg);
   }
 }
 
 int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
 {
-  begin_op(pg);
+  int rc0 = begin_op(pg, "expire");
+  if (rc0 != AG_PG_OK) return rc0;
   if (n) *n = 0;
   const char *p[] = { batch };
   PGresult *r = exec1(pg, "expire",
@@ -458,7 +471,7 @@ int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
     "  RETURNING i.claim, i.state)"
     " UPDATE vagt_claims c SET released_at = now(), outcome = 'expired: ' || u.state"
     " FROM u WHERE c.id = u.claim", 1, p);
-  if (!r) return AG_PG_ERR;
+  if (!r) return failed(pg);
   if (n) *n = atoi(PQcmdTuples(r));
   PQclear(r);
   return AG_PG_OK;
@@ -487,7 +500,7 @@ static int claim_once(ag_pg *pg, const char *batch, const char *run, const char 
     "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
     " SELECT id, claim, seq, attempts, key, coalesce(payload, ''),"
     "  extract(epoch FROM lease_until - now()) FROM upd", 4, p);
-  if (!r) return AG_PG_ERR;
+  if (!r) return failed(pg);
   if (PQntuples(r) == 0) {
     PQclear(r);
     return AG_PG_NONE;
@@ -509,25 +522,26 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
 {
   if (!batch || !run || lease_s <= 0) {
     seterr(pg, "claim", "batch, run and a positive lease are required");
-    return AG_PG_ERR;
+    return failed(pg);
   }
   char lease[32];
   snprintf(lease, sizeof lease, "%.3f", lease_s);
   double now = mono();
   bool swept = false;
+  int rc;
   if (now >= pg->next_sweep) {
-    if (ag_pg_expire(pg, batch, NULL) != AG_PG_OK) return AG_PG_ERR;
+    if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK) return rc;
     double every = lease_s / 2 < 1.0 ? lease_s / 2 : 1.0;
     pg->next_sweep = now + every;
     swept = true;
   }
-  begin_op(pg);
-  int rc = claim_once(pg, batch, run, lease, c);
+  if ((rc = begin_op(pg, "claim")) != AG_PG_OK) return rc;
+  rc = claim_once(pg, batch, run, lease, c);
   if (rc == AG_PG_NONE && !swept) {
     /* nothing pending: a lease that ran out since the last sweep may have freed one */
-    if (ag_pg_expire(pg, batch, NULL) != AG_PG_OK) return AG_PG_ERR;
+    if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK) return rc;
     pg->next_sweep = mono() + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
-    begin_op(pg);
+    if ((rc = begin_op(pg, "claim")) != AG_PG_OK) return rc;
     rc = claim_once(pg, batch, run, lease, c);
   }
   return rc;
@@ -537,7 +551,7 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
 static int on_claim(ag_pg *pg, const char *op, const char *sql, int n, const char *const *p)
 {
   PGresult *r = exec1(pg, op, sql, n, p);
-  if (!r) return AG_PG_ERR;
+  if (!r) return failed(pg);
   int rows = PQntuples(r);
   PQclear(r);
   return rows > 0 ? AG_PG_OK : AG_PG_LOST;
@@ -545,7 +559,8 @@ static int on_claim(ag_pg *pg, const char *op, const char *sql, int n, const cha
 
 int ag_pg_renew(ag_pg *pg, const ag_pg_held *c, double lease_s)
 {
-  begin_op(pg);
+  int rc0 = begin_op(pg, "renew");
+  if (rc0 != AG_PG_OK) return rc0;
   char item[24], claim[24], lease[32];
   snprintf(item, sizeof item, "%lld", c->item);
   snprintf(claim, sizeof claim, "%lld", c->claim);
@@ -567,7 +582,8 @@ int ag_pg_renew(ag_pg *pg, const ag_pg_held *c, double lease_s)
 
 int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step)
 {
-  begin_op(pg);
+  int rc0 = begin_op(pg, "input sent");
+  if (rc0 != AG_PG_OK) return rc0;
   char item[24], claim[24];
   snprintf(item, sizeof item, "%lld", c->item);
   snprintf(claim, sizeof claim, "%lld", c->claim);
@@ -589,7 +605,8 @@ int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step)
 
 int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason)
 {
-  begin_op(pg);
+  int rc0 = begin_op(pg, "complete");
+  if (rc0 != AG_PG_OK) return rc0;
   char item[24], claim[24];
   snprintf(item, sizeof item, "%lld", c->item);
   snprintf(claim, sizeof claim, "%lld", c->claim);
@@ -613,7 +630,7 @@ int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason
   PGresult *r = exec1(pg, "complete",
                       "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint",
                       2, q);
-  if (!r) return AG_PG_ERR;
+  if (!r) return failed(pg);
   bool same = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), state);
   PQclear(r);
   if (same) return AG_PG_OK;
@@ -623,13 +640,14 @@ int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason
 
 int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)
 {
-  begin_op(pg);
+  int rc0 = begin_op(pg, "counts");
+  if (rc0 != AG_PG_OK) return rc0;
   memset(out, 0, sizeof *out);
   const char *p[] = { batch };
   PGresult *r = exec1(pg, "counts",
                       "SELECT state, count(*) FROM vagt_items WHERE batch = $1 GROUP BY state",
                       1, p);
-  if (!r) return AG_PG_ERR;
+  if (!r) return failed(pg);
   for (int i = 0; i < PQntuples(r); i++) {
     const char *s = PQgetvalue(r, i, 0);
     long long k = atoll(PQgetvalue(r, i, 1));

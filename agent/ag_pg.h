@@ -13,6 +13,10 @@
  * claimers at once. A claim is identified by its id, the fencing token every later call
  * carries: a node whose claim was taken over can no longer mark, renew or complete it.
  *
+ * Every operation reconnects a broken connection once (PQreset) and retries itself; after a
+ * reconnection it checks the schema version again, and once it has seen a newer one every
+ * operation returns AG_PG_NEWER. Serialization failures and deadlocks are retried.
+ *
  * Not thread-safe: one ag_pg per thread. No call prints; errors come back as messages that
  * name the operation (and never an item's data). */
 #ifndef AG_PG_H

@@ -131,6 +131,8 @@ static void die_now(const opts *o, const char *point, const ag_pg_held *c)
     }                                                                               \
   } while (0)
 
+#define BAD(rc) ((rc) == AG_PG_ERR || (rc) == AG_PG_NEWER)
+
 static int work(ag_pg *pg, const char *batch, const opts *o)
 {
   int fd = open(o->out, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
@@ -143,11 +145,11 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
   for (;;) {
     ag_pg_held c;
     PATIENTLY(rc, ag_pg_claim(pg, batch, o->run, o->lease, &c));
-    if (rc == AG_PG_ERR) goto fail;
+    if (BAD(rc)) goto fail;
     if (rc == AG_PG_NONE) {
       ag_pg_counts n;
       PATIENTLY(rc, ag_pg_counts_get(pg, batch, &n));
-      if (rc == AG_PG_ERR) goto fail;
+      if (BAD(rc)) goto fail;
       if (n.pending == 0 && n.claimed == 0) break;
       nap_ms(100); /* others hold items: one may come back when its lease runs out */
       continue;
@@ -157,7 +159,7 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
       die_now(o, "claimed", &c);
     if (o->stall_ms && k == 1) nap_ms(o->stall_ms);
     PATIENTLY(rc, ag_pg_input_sent(pg, &c, "work"));
-    if (rc == AG_PG_ERR) goto fail;
+    if (BAD(rc)) goto fail;
     if (rc == AG_PG_LOST) {
       printf("%s lost %s before input\n", node, c.key);
       lost++;
@@ -173,7 +175,7 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
       left -= d;
       if (left > 0) {
         PATIENTLY(rc, ag_pg_renew(pg, &c, o->lease));
-        if (rc == AG_PG_ERR) goto fail;
+        if (BAD(rc)) goto fail;
         holds = rc == AG_PG_OK;
       }
     }
@@ -191,7 +193,7 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
     if (o->die_at && !strcmp(o->die_at, "worked") && k == o->die_item)
       die_now(o, "worked", &c);
     PATIENTLY(rc, ag_pg_complete(pg, &c, true, NULL));
-    if (rc == AG_PG_ERR) goto fail;
+    if (BAD(rc)) goto fail;
     if (rc == AG_PG_LOST) {
       printf("%s lost %s at completion\n", node, c.key);
       lost++;
@@ -206,7 +208,7 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
 fail:
   fprintf(stderr, "claimer %s: %s\n", node, ag_pg_error(pg));
   close(fd);
-  return 1;
+  return rc == AG_PG_NEWER ? 4 : 1;
 }
 
 static int bench(ag_pg *pg, const char *batch, const opts *o)
