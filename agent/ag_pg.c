@@ -477,6 +477,19 @@ int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
   return AG_PG_OK;
 }
 
+/* Columns from col on: id, claim, seq, attempts, key, payload, seconds of lease left. */
+static void read_held(PGresult *r, int col, ag_pg_held *c)
+{
+  memset(c, 0, sizeof *c);
+  c->item = atoll(PQgetvalue(r, 0, col));
+  c->claim = atoll(PQgetvalue(r, 0, col + 1));
+  c->seq = atoi(PQgetvalue(r, 0, col + 2));
+  c->attempt = atoi(PQgetvalue(r, 0, col + 3));
+  snprintf(c->key, sizeof c->key, "%s", PQgetvalue(r, 0, col + 4));
+  snprintf(c->payload, sizeof c->payload, "%s", PQgetvalue(r, 0, col + 5));
+  c->lease_left = strtod(PQgetvalue(r, 0, col + 6), NULL);
+}
+
 static int claim_once(ag_pg *pg, const char *batch, const char *run, const char *lease,
                       ag_pg_held *c)
 {
@@ -505,14 +518,7 @@ static int claim_once(ag_pg *pg, const char *batch, const char *run, const char 
     PQclear(r);
     return AG_PG_NONE;
   }
-  memset(c, 0, sizeof *c);
-  c->item = atoll(PQgetvalue(r, 0, 0));
-  c->claim = atoll(PQgetvalue(r, 0, 1));
-  c->seq = atoi(PQgetvalue(r, 0, 2));
-  c->attempt = atoi(PQgetvalue(r, 0, 3));
-  snprintf(c->key, sizeof c->key, "%s", PQgetvalue(r, 0, 4));
-  snprintf(c->payload, sizeof c->payload, "%s", PQgetvalue(r, 0, 5));
-  c->lease_left = strtod(PQgetvalue(r, 0, 6), NULL);
+  read_held(r, 0, c);
   PQclear(r);
   return AG_PG_OK;
 }
@@ -636,6 +642,80 @@ int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason
   if (same) return AG_PG_OK;
   seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)", c->item);
   return AG_PG_LOST;
+}
+
+int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason,
+                         const char *batch, const char *run, double lease_s)
+{
+  int rc = begin_op(pg, "complete");
+  if (rc != AG_PG_OK) return rc;
+  if (!batch || !run || lease_s <= 0) {
+    seterr(pg, "complete", "batch, run and a positive lease are required");
+    return failed(pg);
+  }
+  double now = mono();
+  if (now >= pg->next_sweep) {
+    if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK) return rc;
+    pg->next_sweep = now + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
+    if ((rc = begin_op(pg, "complete")) != AG_PG_OK) return rc;
+  }
+  char item[24], claim[24], lease[32];
+  snprintf(item, sizeof item, "%lld", c->item);
+  snprintf(claim, sizeof claim, "%lld", c->claim);
+  snprintf(lease, sizeof lease, "%.3f", lease_s);
+  const char *state = done ? "done" : "failed";
+  if (!done && (!reason || !reason[0])) reason = "failed";
+  const char *p[] = { item, claim, state, done ? NULL : reason, batch, pg->node, run, lease };
+  PGresult *r = exec1(pg, "complete",
+    "WITH fin AS ("
+    "  UPDATE vagt_items SET state = $3,"
+    "   reason = CASE WHEN $4::text IS NULL THEN NULL"
+    "                 WHEN length(key) >= 4 THEN left(replace($4::text, key, '[key]'), 500)"
+    "                 ELSE left($4::text, 500) END,"
+    "   lease_until = NULL, updated_at = now()"
+    "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+    "  RETURNING claim),"
+    " finlog AS ("
+    "  UPDATE vagt_claims c SET released_at = now(), outcome = $3 FROM fin WHERE c.id = fin.claim),"
+    " pick AS ("
+    "  SELECT id FROM vagt_items"
+    "   WHERE batch = $5 AND state = 'pending' AND EXISTS (SELECT 1 FROM fin)"
+    "   ORDER BY seq, id LIMIT 1"
+    "   FOR UPDATE SKIP LOCKED),"
+    " upd AS ("
+    "  UPDATE vagt_items i SET state = 'claimed', attempts = i.attempts + 1,"
+    "   claim = nextval('vagt_claims_id_seq'), node = $6, run = $7, step = NULL,"
+    "   input_sent_at = NULL, reason = NULL,"
+    "   lease_until = now() + make_interval(secs => $8::float8), updated_at = now()"
+    "  FROM pick WHERE i.id = pick.id"
+    "  RETURNING i.id, i.claim, i.seq, i.attempts, i.key, i.payload, i.node, i.run,"
+    "   i.lease_until),"
+    " log AS ("
+    "  INSERT INTO vagt_claims (id, item, node, run, attempt, claimed_at, lease_until)"
+    "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
+    " SELECT (SELECT count(*) FROM fin), upd.id, upd.claim, upd.seq, upd.attempts, upd.key,"
+    "  coalesce(upd.payload, ''), extract(epoch FROM upd.lease_until - now())"
+    " FROM (SELECT 1) one LEFT JOIN upd ON true", 8, p);
+  if (!r) return failed(pg);
+  bool completed = atoi(PQgetvalue(r, 0, 0)) > 0, next = !PQgetisnull(r, 0, 1);
+  if (next) read_held(r, 1, c);
+  PQclear(r);
+  if (next) return AG_PG_OK;
+  if (!completed) {
+    /* a repeat (the first reply lost with the connection), or no longer this claim's */
+    const char *q[] = { item, claim };
+    r = exec1(pg, "complete",
+              "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint", 2, q);
+    if (!r) return failed(pg);
+    bool same = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), state);
+    PQclear(r);
+    if (!same) {
+      seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)", c->item);
+      return AG_PG_LOST;
+    }
+  }
+  /* nothing pending in that snapshot: the plain claim, which settles expired leases */
+  return ag_pg_claim(pg, batch, run, lease_s, c);
 }
 
 int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)

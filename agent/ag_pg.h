@@ -102,6 +102,14 @@ int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step);
  * AG_PG_LOST when the item is no longer this claim's. Repeating it is harmless. */
 int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason);
 
+/* Completes *c as ag_pg_complete does and claims the batch's next item in the same
+ * statement (one round trip, one commit instead of two): AG_PG_OK with *c the next claim,
+ * AG_PG_NONE when completed and nothing is pending now, AG_PG_LOST when the completion was
+ * refused (nothing claimed then), AG_PG_ERR (*c unchanged; as with ag_pg_complete, repeating
+ * the call is harmless). */
+int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason,
+                         const char *batch, const char *run, double lease_s);
+
 /* Settles claims whose lease ran out (batch NULL: every batch): no input sent -> pending
  * again, or failed "attempts exhausted" after max_attempts claims; input sent ->
  * needs_review. *n (optional) = how many were settled. */

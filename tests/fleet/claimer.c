@@ -11,7 +11,8 @@
  *          [--die-at claimed|sent|worked --die-item K [--die-how kill|exit]]
  *          [--stall-ms MS]   (sleep between claiming the first item and marking it sent)
  *          [--patience S]    (how long to keep retrying while the database is unreachable)
- *     bench BATCH [--start-at EPOCH_MS] [--lease S] [--with-sent]
+ *          [--next]          (complete and claim the next item in one statement)
+ *     bench BATCH [--start-at EPOCH_MS] [--lease S] [--with-sent] [--next]
  *     sqlite-init FILE BATCH COUNT
  *     sqlite-bench FILE BATCH [--start-at EPOCH_MS]
  * Exit: 0 done, 1 failure, 2 usage, 4 the database's schema is newer; a chosen death by
@@ -84,7 +85,7 @@ typedef struct opts {
   long pause_ms, stall_ms;
   long long start_at;
   int die_item, max_attempts;
-  int with_sent;
+  int with_sent, next;
 } opts;
 
 static int parse_opts(int argc, char **argv, int i, opts *o)
@@ -92,6 +93,7 @@ static int parse_opts(int argc, char **argv, int i, opts *o)
   for (; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp(a, "--with-sent")) { o->with_sent = 1; continue; }
+    if (!strcmp(a, "--next")) { o->next = 1; continue; }
     if (!v) return -1;
     if (!strcmp(a, "--out")) o->out = v;
     else if (!strcmp(a, "--run")) o->run = v;
@@ -141,10 +143,13 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
     return 1;
   }
   wait_until(o->start_at);
-  int k = 0, done = 0, lost = 0, rc;
+  int k = 0, done = 0, lost = 0, rc, have = 0;
+  ag_pg_held c;
   for (;;) {
-    ag_pg_held c;
-    PATIENTLY(rc, ag_pg_claim(pg, batch, o->run, o->lease, &c));
+    if (have) /* claimed with the previous completion */
+      rc = AG_PG_OK, have = 0;
+    else
+      PATIENTLY(rc, ag_pg_claim(pg, batch, o->run, o->lease, &c));
     if (BAD(rc)) goto fail;
     if (rc == AG_PG_NONE) {
       ag_pg_counts n;
@@ -192,12 +197,25 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
     }
     if (o->die_at && !strcmp(o->die_at, "worked") && k == o->die_item)
       die_now(o, "worked", &c);
-    PATIENTLY(rc, ag_pg_complete(pg, &c, true, NULL));
-    if (BAD(rc)) goto fail;
-    if (rc == AG_PG_LOST) {
-      printf("%s lost %s at completion\n", node, c.key);
-      lost++;
-      continue;
+    if (o->next) {
+      char key[sizeof c.key];
+      snprintf(key, sizeof key, "%s", c.key);
+      PATIENTLY(rc, ag_pg_complete_claim(pg, &c, true, NULL, batch, o->run, o->lease));
+      if (BAD(rc)) goto fail;
+      if (rc == AG_PG_LOST) {
+        printf("%s lost %s at completion\n", node, key);
+        lost++;
+        continue;
+      }
+      have = rc == AG_PG_OK;
+    } else {
+      PATIENTLY(rc, ag_pg_complete(pg, &c, true, NULL));
+      if (BAD(rc)) goto fail;
+      if (rc == AG_PG_LOST) {
+        printf("%s lost %s at completion\n", node, c.key);
+        lost++;
+        continue;
+      }
     }
     done++;
   }
@@ -214,20 +232,24 @@ fail:
 static int bench(ag_pg *pg, const char *batch, const opts *o)
 {
   wait_until(o->start_at);
-  long long first = 0, last = 0;
+  long long last = 0;
   int done = 0;
-  for (;;) {
-    ag_pg_held c;
-    int rc = ag_pg_claim(pg, batch, o->run, o->lease, &c);
-    if (rc == AG_PG_NONE) break;
-    if (rc == AG_PG_OK && o->with_sent) rc = ag_pg_input_sent(pg, &c, NULL);
-    if (rc == AG_PG_OK) rc = ag_pg_complete(pg, &c, true, NULL);
-    if (rc != AG_PG_OK) {
-      fprintf(stderr, "claimer %s: %s\n", node, ag_pg_error(pg));
-      return 1;
-    }
-    if (!first) first = wall_ms();
+  ag_pg_held c;
+  int rc = ag_pg_claim(pg, batch, o->run, o->lease, &c);
+  while (rc == AG_PG_OK) {
+    if (o->with_sent) rc = ag_pg_input_sent(pg, &c, NULL);
+    if (rc != AG_PG_OK) break;
     done++;
+    if (o->next) {
+      rc = ag_pg_complete_claim(pg, &c, true, NULL, batch, o->run, o->lease);
+    } else {
+      rc = ag_pg_complete(pg, &c, true, NULL);
+      if (rc == AG_PG_OK) rc = ag_pg_claim(pg, batch, o->run, o->lease, &c);
+    }
+  }
+  if (rc != AG_PG_NONE) {
+    fprintf(stderr, "claimer %s: %s\n", node, ag_pg_error(pg));
+    return 1;
   }
   last = wall_ms();
   printf("%s done=%d last_ms=%lld\n", node, done, last);

@@ -14,7 +14,7 @@ w() { n=$1; shift; claimer --node "$n" work b2 --run "run-$n" --out "$OUT" --lea
 w n1 --die-at worked --die-item 5 --die-how kill; p1=$!
 w n2 --die-at claimed --die-item 5 --die-how exit; p2=$!
 w n3; p3=$!
-w n4; p4=$!
+w n4 --next; p4=$!
 PIDS="$p1 $p2 $p3 $p4"
 wait $p1; s1=$?; wait $p2; s2=$?; wait $p3; s3=$?; wait $p4; s4=$?; PIDS=""
 cat "$PG_T"/n?.log
