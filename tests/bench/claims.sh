@@ -24,7 +24,7 @@ if [ -x "$PG_BIN/pg_test_fsync" ]; then
 fi
 pg_start >/dev/null || exit 1
 echo "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}'): fsync=$(psqlq 'SHOW fsync') synchronous_commit=$(psqlq 'SHOW synchronous_commit') wal_sync_method=$(psqlq 'SHOW wal_sync_method')"
-echo "$ITEMS items a round; a row is one round; rate = items / (last claimer's end - start)"
+echo "$ITEMS items a round, one row each; items/s = items / (last claimer's end - common start)"
 echo
 
 # run_round KIND N BATCH: starts N claimers at one moment; prints "RATE SHARES"
@@ -49,32 +49,52 @@ run_round() {
   rm -f "$PG_T"/r.*
 }
 
-W=24
-printf "%-8s | %-${W}s | %-${W}s | %-${W}s | %s\n" claimers "PG 2 commits/item" "PG 1 commit/item" "SQLite 2 commits/item" "each item once"
-printf "%-8s | %-${W}s | %-${W}s | %-${W}s | %s\n" "" "items/s (shares %)" "items/s (shares %)" "items/s (shares %)" "(PG, PG, SQLite)"
+# WAL syncs and the time they took, from pg_stat_wal (track_wal_io_timing): how many
+# commits shared one fsync (group commit) and how much of the round the WAL spent in fsync.
+psqlq "ALTER SYSTEM SET track_wal_io_timing = on" >/dev/null && psqlq "SELECT pg_reload_conf()" >/dev/null
+wal() { psqlq "SELECT wal_sync || ' ' || round(wal_sync_time) FROM pg_stat_wal"; }
+
+# pg_row LABEL N BATCH [claimer options]: one PostgreSQL round and its table row.
+pg_row() {
+  label=$1 n=$2 batch=$3; shift 3
+  extra="$*"
+  "$CLAIMER" --db "$PG_DB" --password-file "$PG_PWFILE" enqueue "$batch" "$ITEMS" >/dev/null || exit 1
+  sleep 1; set -- $(wal); s0=$1 t0=$2
+  r0=$(now_ms)
+  set -- $(run_round pg "$n" "$batch" $extra); rate=$1 shares=$2
+  ms=$(( $(now_ms) - r0 ))
+  sleep 1.2; set -- $(wal); s1=$1 t1=$2
+  once=$(psqlq "SELECT CASE WHEN count(*) = $ITEMS AND count(DISTINCT c.item) = $ITEMS
+                 AND bool_and(i.state = 'done' AND i.attempts = 1) THEN 'yes' ELSE 'NO' END
+                FROM vagt_claims c JOIN vagt_items i ON i.id = c.item WHERE i.batch = '$batch'")
+  syncs=$((s1 - s0))
+  row "$label" "$n" "$rate" "$once" "$(awk -v i="$ITEMS" -v s="$syncs" 'BEGIN { printf "%.1f", s ? i / s : 0 }')" \
+    "$(awk -v t="$((t1 - t0))" -v ms="$ms" 'BEGIN { printf "%.0f%%", 100 * t / ms }')" "$shares"
+}
+row() { printf '%-34s | %2s | %7s | %-4s | %10s | %9s | %s\n' "$@"; }
+
+row "loop" n "items/s" once "items/sync" "in fsync" "shares %"
+row "----------------------------------" -- ------- ---- ---------- --------- --------
 for n in 1 2 4 8; do
-  for mode in a b; do
-    "$CLAIMER" --db "$PG_DB" --password-file "$PG_PWFILE" enqueue "bench$mode$n" "$ITEMS" >/dev/null || exit 1
-  done
-  set -- $(run_round pg "$n" "bencha$n"); pga="$1 ($2)"
-  set -- $(run_round pg "$n" "benchb$n" --next); pgb="$1 ($2)"
-  once=$(psqlq "SELECT string_agg(ok, ', ' ORDER BY batch) FROM (
-                 SELECT i.batch, CASE WHEN count(*) = $ITEMS AND count(DISTINCT c.item) = $ITEMS
-                 AND bool_and(i.state = 'done' AND i.attempts = 1) THEN 'yes' ELSE 'NO' END ok
-                FROM vagt_claims c JOIN vagt_items i ON i.id = c.item
-                WHERE i.batch IN ('bencha$n', 'benchb$n') GROUP BY i.batch) x")
+  pg_row "PostgreSQL, claim; complete" "$n" "a$n"
+done
+for n in 1 2 4 8; do
+  pg_row "PostgreSQL, complete+claim next" "$n" "b$n" --next
+done
+pg_row "PostgreSQL, claim; sent; complete" 8 c8 --with-sent
+pg_row "PostgreSQL, claim; sent; compl+next" 8 d8 --with-sent --next
+for n in 1 2 4 8; do
   "$CLAIMER" sqlite-init "$PG_T/sq$n.sqlite" "sq$n" "$ITEMS" || exit 1
-  set -- $(run_round sqlite "$n" "sq$n"); sq="$1 ($2)"
-  sqonce=$(python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); print('yes' if d.execute(\"select count(*) from items where state='done' and attempts=1\").fetchone()[0]==int(sys.argv[2]) else 'NO')" "$PG_T/sq$n.sqlite" "$ITEMS")
-  printf "%-8s | %-${W}s | %-${W}s | %-${W}s | %s\n" "$n" "$(echo "$pga" | tr -d '%')" "$(echo "$pgb" | tr -d '%')" "$(echo "$sq" | tr -d '%')" "$once, $sqonce"
+  set -- $(run_round sqlite "$n" "sq$n"); rate=$1 shares=$2
+  once=$(python3 -c "import sqlite3,sys; d=sqlite3.connect(sys.argv[1]); print('yes' if d.execute(\"select count(*) from items where state='done' and attempts=1\").fetchone()[0]==int(sys.argv[2]) else 'NO')" "$PG_T/sq$n.sqlite" "$ITEMS")
+  row "SQLite, claim; complete" "$n" "$rate" "$once" - - "$shares"
 done
+# What the durable figures would be without waiting for fsync: the ceiling the CPUs and
+# round trips set. Not durable: a diagnostic, not a mode to run in.
+PGOPTIONS="-c synchronous_commit=off" pg_row "diag.: PG, compl+next, no fsync wait" 8 e8 --next
 echo
-echo "shares: the part of the round's items each claimer did, in per cent"
-for mode in a b; do
-  "$CLAIMER" --db "$PG_DB" --password-file "$PG_PWFILE" enqueue "benchs$mode" "$ITEMS" >/dev/null
-done
-set -- $(run_round pg 8 benchsa --with-sent)
-echo "8 claimers, the whole loop (claim, input sent, complete): $1 items/s (shares $2), 3 commits an item"
-set -- $(run_round pg 8 benchsb --with-sent --next)
-echo "8 claimers, the whole loop with complete+claim in one: $1 items/s (shares $2), 2 commits an item"
+echo "claim; complete: two commits an item; complete+claim next (ag_pg_complete_claim): one;"
+echo "sent: ag_pg_input_sent, a commit of its own. items/sync: items per WAL fsync (group"
+echo "commit); in fsync: WAL fsync time / round time. SQLite: WAL, synchronous=FULL, BEGIN"
+echo "IMMEDIATE, one file on the same disk."
 echo "load after:$(uptime | sed 's/.*load average://')"
