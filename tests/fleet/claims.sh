@@ -18,7 +18,7 @@ psqlq "DELETE FROM vagt_items WHERE batch = 'b1' AND seq > 60" >/dev/null
 check "60 items in the batch" [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'b1'")" = 60 ]
 
 OUT="$PG_T/out"
-at=$(( $(now_ms) + 700 ))
+at=$(( $(now_ms) + 1500 ))
 for n in 1 2 3; do
   next=""; [ $n -eq 3 ] && next=--next # n3 completes and claims the next in one statement
   claimer --node "n$n" work b1 --run "r$n" --out "$OUT" --lease 5 --pause-ms 15 --start-at "$at" $next \

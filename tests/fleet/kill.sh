@@ -9,10 +9,10 @@ pg_start || exit 1
 claimer enqueue b2 60 >/dev/null || exit 1
 OUT="$PG_T/out"
 t0=$(date +%s)
-at=$(( $(now_ms) + 700 ))
+at=$(( $(now_ms) + 1500 ))
 w() { n=$1; shift; claimer --node "$n" work b2 --run "run-$n" --out "$OUT" --lease 2 --pause-ms 20 --start-at "$at" "$@" > "$PG_T/$n.log" 2>&1 & }
-w n1 --die-at worked --die-item 5 --die-how kill; p1=$!
-w n2 --die-at claimed --die-item 5 --die-how exit; p2=$!
+w n1 --die-at worked --die-item 3 --die-how kill; p1=$!
+w n2 --die-at claimed --die-item 3 --die-how exit; p2=$!
 w n3; p3=$!
 w n4 --next; p4=$!
 PIDS="$p1 $p2 $p3 $p4"
@@ -67,9 +67,9 @@ check "stalled item: done on attempt 2" [ "$(psqlq "SELECT state, attempts, node
 
 # a holder that renews its lease keeps the item through work longer than the lease
 claimer enqueue b5 1 --key-prefix r >/dev/null
-claimer --node n9 work b5 --run run-n9 --out "$OUT" --lease 1 --pause-ms 2500 > "$PG_T/n9.log" 2>&1 & p9=$!; PIDS=$p9
+claimer --node n9 work b5 --run run-n9 --out "$OUT" --lease 2 --pause-ms 4000 > "$PG_T/n9.log" 2>&1 & p9=$!; PIDS=$p9
 sleep 0.6
-claimer --node n10 work b5 --run run-n10 --out "$OUT" --lease 1 > "$PG_T/n10.log" 2>&1
+claimer --node n10 work b5 --run run-n10 --out "$OUT" --lease 2 > "$PG_T/n10.log" 2>&1
 wait $p9; PIDS=""
 check "the renewing holder did it, once, on attempt 1" \
   [ "$(grep -c ' r1$' "$OUT")" -eq 1 ] && grep -q '^n9 r1$' "$OUT" && \

@@ -7,7 +7,7 @@
 pg_start || exit 1
 claimer enqueue b6 300 >/dev/null || exit 1
 OUT="$PG_T/out"
-at=$(( $(now_ms) + 700 ))
+at=$(( $(now_ms) + 1500 ))
 for n in 1 2 3; do
   claimer --node "n$n" work b6 --run "r$n" --out "$OUT" --lease 6 --pause-ms 10 --patience 40 \
     --start-at "$at" > "$PG_T/n$n.log" 2> "$PG_T/n$n.err" & PIDS="$PIDS $!"
