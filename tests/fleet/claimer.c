@@ -12,6 +12,7 @@
  *          [--stall-ms MS]   (sleep between claiming the first item and marking it sent)
  *          [--patience S]    (how long to keep retrying while the database is unreachable)
  *          [--next]          (complete and claim the next item in one statement)
+ *          [--fail-every K]  (complete every K-th item as failed, the reason quoting its key)
  *     bench BATCH [--start-at EPOCH_MS] [--lease S] [--with-sent] [--next]
  *     sqlite-init FILE BATCH COUNT
  *     sqlite-bench FILE BATCH [--start-at EPOCH_MS]
@@ -84,7 +85,7 @@ typedef struct opts {
   double lease, patience;
   long pause_ms, stall_ms;
   long long start_at;
-  int die_item, max_attempts;
+  int die_item, max_attempts, fail_every;
   int with_sent, next;
 } opts;
 
@@ -107,6 +108,7 @@ static int parse_opts(int argc, char **argv, int i, opts *o)
     else if (!strcmp(a, "--patience")) o->patience = atof(v);
     else if (!strcmp(a, "--max-attempts")) o->max_attempts = atoi(v);
     else if (!strcmp(a, "--key-prefix")) o->key_prefix = v;
+    else if (!strcmp(a, "--fail-every")) o->fail_every = atoi(v);
     else return -1;
     i++;
   }
@@ -197,6 +199,14 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
     }
     if (o->die_at && !strcmp(o->die_at, "worked") && k == o->die_item)
       die_now(o, "worked", &c);
+    if (o->fail_every > 0 && k % o->fail_every == 0) {
+      /* a failure whose message quotes the item's key: stored without it */
+      char why[400];
+      snprintf(why, sizeof why, "could not save citizen %s: field rejected", c.key);
+      PATIENTLY(rc, ag_pg_complete(pg, &c, false, why));
+      if (BAD(rc)) goto fail;
+      continue;
+    }
     if (o->next) {
       char key[sizeof c.key];
       snprintf(key, sizeof key, "%s", c.key);

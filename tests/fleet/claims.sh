@@ -45,4 +45,14 @@ check "the claims log names the node and run of each output line" \
 check "every item attempted once" [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE attempts <> 1")" = 0 ]
 check "input sent recorded before completion" \
   [ "$(psqlq "SELECT count(*) FROM vagt_claims WHERE input_sent_at IS NULL OR input_sent_at > released_at")" = 0 ]
+
+# a failure's reason never keeps the item's key
+claimer enqueue b7 4 --key-prefix 0101901234- >/dev/null
+claimer --node n4 work b7 --run r4 --out "$PG_T/out7" --fail-every 2 >/dev/null
+check "every second item failed, with its reason" \
+  [ "$(claimer counts b7)" = "pending=0 claimed=0 done=2 failed=2 needs_review=0 total=4" ]
+check "the reason has the key replaced" \
+  [ "$(psqlq "SELECT DISTINCT reason FROM vagt_items WHERE batch = 'b7' AND state = 'failed'")" = "could not save citizen [key]: field rejected" ]
+check "no stored reason or outcome holds a key" \
+  [ "$(psqlq "SELECT count(*) FROM vagt_items i WHERE position(i.key IN coalesce(i.reason, '')) > 0")" = 0 ]
 finish
