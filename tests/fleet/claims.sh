@@ -46,6 +46,13 @@ check "every item attempted once" [ "$(psqlq "SELECT count(*) FROM vagt_items WH
 check "input sent recorded before completion" \
   [ "$(psqlq "SELECT count(*) FROM vagt_claims WHERE input_sent_at IS NULL OR input_sent_at > released_at")" = 0 ]
 
+# three nodes enqueueing the same batch at once: each item once
+for n in 1 2 3; do claimer --node "n$n" enqueue b8 300 > "$PG_T/enq$n" 2>&1 & PIDS="$PIDS $!"; done
+bad=0; for p in $PIDS; do wait "$p" || bad=$((bad + 1)); done; PIDS=""
+check "three concurrent enqueues of one batch: 300 items, added 300 in all" \
+  [ "$bad" -eq 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'b8'")" = 300 ] && \
+  [ "$(cat "$PG_T"/enq? | awk '{s += $2} END {print s}')" = 300 ]
+
 # a failure's reason never keeps the item's key
 claimer enqueue b7 4 --key-prefix 0101901234- >/dev/null
 claimer --node n4 work b7 --run r4 --out "$PG_T/out7" --fail-every 2 >/dev/null
