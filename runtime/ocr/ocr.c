@@ -325,8 +325,185 @@ static int result_copy(rt_ocr_result *dst, const rt_ocr_result *src) {
   return 0;
 }
 
+/* ---- single glyphs: a careful reading of the known confusions ----
+ *
+ * A caption of one character (an xcalc key "9", "C", "-") is read alone, without the line
+ * whose x-height and baseline tell 9 from g and C from c, and upscaled like every blob,
+ * which makes it worse. When the phrase looked for is one such character, a word that
+ * reads as one of its known confusions is a candidate, never a match: it is read again
+ * from the image at its own size, as a single character restricted to the phrase and its
+ * confusions, and only a reading of the phrase itself settles it. */
+static const struct {
+  const char *ch, *like; /* the character, and what it is read as (space-separated) */
+} confusions[] = {
+    {"9", "g q"},   {"g", "9"},     {"0", "O o Q D"}, {"O", "0 o Q D"}, {"o", "0 O"},
+    {"1", "l I | i ]"}, {"l", "1 I |"}, {"I", "1 l |"}, {"5", "S s"}, {"S", "5 s"},
+    {"s", "S 5"},   {"8", "B &"},   {"B", "8"},     {"C", "c ("},   {"c", "C"},
+    {"6", "b G"},   {"G", "6"},     {"2", "Z z"},   {"Z", "2 z"},   {"z", "Z 2"},
+    {"7", "T"},     {"x", "X \u00d7"}, {"X", "x"}, {"v", "V"},     {"V", "v"},
+    {"w", "W"},     {"W", "w"},     {"u", "U"},     {"U", "u"},     {"k", "K"},
+    {"K", "k"},     {"p", "P"},     {"P", "p"},     {"y", "Y"},     {"Y", "y"},
+    {"-", "\u2014 \u2013 _ ~ ."}, {")", "] }"}, {"(", "[ {"},
+};
+
+/* The confusion entry of a phrase of one character (after trimming), or -1. */
+static int glyph_entry(const char *hint, char *ch, size_t n) {
+  while (*hint == ' ') hint++;
+  size_t len = strlen(hint);
+  while (len && hint[len - 1] == ' ') len--;
+  if (!len || len >= n) return -1;
+  memcpy(ch, hint, len);
+  ch[len] = 0;
+  for (size_t i = 0; i < sizeof confusions / sizeof *confusions; i++)
+    if (!strcmp(confusions[i].ch, ch)) return (int)i;
+  return -1;
+}
+
+/* The entry's readings, split at spaces. */
+static void like_list(int ent, char out[][8], int *n) {
+  *n = 0;
+  const char *p = confusions[ent].like;
+  while (*p && *n < 8) {
+    while (*p == ' ') p++;
+    if (!*p) break;
+    const char *e = strchr(p, ' ');
+    size_t l = e ? (size_t)(e - p) : strlen(p);
+    if (l < 8) {
+      memcpy(out[*n], p, l);
+      out[*n][l] = 0;
+      (*n)++;
+    }
+    p += l;
+  }
+}
+
+/* One careful reading of box in img: a single character among `allowed`, at its own size.
+ * Writes the reading (or "") to got. */
+static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed, char *got,
+                       size_t n, float *conf) {
+  got[0] = 0;
+  *conf = 0;
+  /* English's model reads a lone digit better than Danish's: it goes first when loaded */
+  TessBaseAPI *api = o->api[0][o->screen > 0 ? o->screen : 0];
+  int W = pixGetWidth(img), H = pixGetHeight(img);
+  int x0 = box.x - 2 < 0 ? 0 : box.x - 2, y0 = box.y - 2 < 0 ? 0 : box.y - 2;
+  int x1 = box.x + box.w + 2 > W ? W : box.x + box.w + 2;
+  int y1 = box.y + box.h + 2 > H ? H : box.y + box.h + 2;
+  if (!api || x1 <= x0 || y1 <= y0) return;
+  BOX *b = boxCreate(x0, y0, x1 - x0, y1 - y0);
+  PIX *c = b ? pixClipRectangle(img, b, NULL) : NULL;
+  boxDestroy(&b);
+  PIX *g = c ? pixConvertTo8(c, 0) : NULL;
+  pixDestroy(&c);
+  if (!g) return;
+  l_float32 mean = 255;
+  pixGetAverageMasked(g, NULL, 0, 0, 1, L_MEAN_ABSVAL, &mean);
+  if (mean < 128) pixInvert(g, g); /* light text on a dark key: dark on light */
+  PIX *m = pixAddBorder(g, 10, 255);
+  pixDestroy(&g);
+  if (!m) return;
+  TessBaseAPISetVariable(api, "tessedit_char_whitelist", allowed);
+  TessBaseAPISetImage2(api, m);
+  TessBaseAPISetSourceResolution(api, 300);
+  TessBaseAPISetPageSegMode(api, PSM_SINGLE_CHAR);
+  if (TessBaseAPIRecognize(api, NULL) == 0) {
+    TessResultIterator *it = TessBaseAPIGetIterator(api);
+    char *t = it ? TessResultIteratorGetUTF8Text(it, RIL_SYMBOL) : NULL;
+    if (t) {
+      t[strcspn(t, " \n")] = 0;
+      snprintf(got, n, "%s", t);
+      *conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
+      TessDeleteText(t);
+    }
+    if (it) TessResultIteratorDelete(it);
+  }
+  __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
+  TessBaseAPIClear(api);
+  TessBaseAPISetVariable(api, "tessedit_char_whitelist", "");
+  pixDestroy(&m);
+}
+
+/* The median height of the confident words of res made only of letters in `set`: the
+ * window's own cap height ("STO", "EXC") or x-height ("cos", "xor"); 0 when none. */
+static int median_height(const rt_ocr_result *res, const char *set) {
+  int h[64], n = 0;
+  for (size_t w = 0; w < res->n && n < 64; w++) {
+    const char *t = res->words[w].text;
+    if (res->words[w].conf < 80 || strlen(t) < 2 || strspn(t, set) != strlen(t)) continue;
+    h[n++] = res->words[w].box.h;
+  }
+  for (int i = 1; i < n; i++) /* insertion sort: a handful */
+    for (int j = i; j > 0 && h[j - 1] > h[j]; j--) {
+      int x = h[j];
+      h[j] = h[j - 1];
+      h[j - 1] = x;
+    }
+  return n ? h[n / 2] : 0;
+}
+
+/* A letter read in the other case (C for c): its height against the window's cap height
+ * and x-height says which it is; 1 upper, 0 lower, -1 cannot tell. */
+static int upper_by_height(const rt_ocr_result *res, int h) {
+  int cap = median_height(res, "ABCDEFGHIKLMNORSTUVWXZ");
+  int xh = median_height(res, "acemnorsuvwxz");
+  if (!cap || !xh || cap - xh < 2) return -1;
+  return abs(h - cap) < abs(h - xh) ? 1 : abs(h - xh) < abs(h - cap) ? 0 : -1;
+}
+
+/* Candidates that read as a confusion of the one-character hint are read with care; those
+ * that then read as the hint take its text. */
+static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *res) {
+  char ch[8], like[8][8], allowed[96];
+  int ent = hint ? glyph_entry(hint, ch, sizeof ch) : -1, nl = 0;
+  if (ent < 0) return;
+  like_list(ent, like, &nl);
+  size_t k = (size_t)snprintf(allowed, sizeof allowed, "%s", ch);
+  for (int i = 0; i < nl && k < sizeof allowed; i++)
+    k += (size_t)snprintf(allowed + k, sizeof allowed - k, "%s", like[i]);
+  for (size_t w = 0; w < res->n; w++) {
+    const char *t = res->words[w].text;
+    if (!strcmp(t, ch)) continue;
+    /* a candidate reads as confusions of the character only ("g", or "-—" for "-") */
+    bool cand = true;
+    for (const char *q = t; *q && cand;) {
+      size_t l = strlen(ch);
+      bool hit = !strncmp(q, ch, l);
+      for (int i = 0; i < nl && !hit; i++)
+        if (like[i][0] && !strncmp(q, like[i], (l = strlen(like[i])))) hit = true;
+      cand = hit;
+      q += hit ? l : 1;
+    }
+    if (!cand || strlen(t) > 4 * strlen(ch) + 6) continue;
+    char got[16];
+    float conf = res->words[w].conf;
+    unsigned char a = (unsigned char)ch[0], b = (unsigned char)t[0];
+    if (!ch[1] && !t[1] && isalpha(a) && tolower(a) == tolower(b)) {
+      int up = upper_by_height(res, res->words[w].box.h); /* C or c: by its size alone */
+      if (up < 0 || up != (isupper(a) != 0)) continue;
+    } else {
+      read_glyph(o, img, res->words[w].box, allowed, got, sizeof got, &conf);
+      if (strcmp(got, ch) != 0) continue;
+    }
+    char *nt = strdup(ch);
+    if (!nt) continue;
+    free(res->words[w].text);
+    res->words[w].text = nt;
+    res->words[w].conf = conf;
+  }
+}
+
+static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
+                      char *err, size_t errlen);
+
 int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
                  char *err, size_t errlen) {
+  int rc = read_words(o, img, opts, out, err, errlen);
+  if (rc == RT_OCR_OK && opts && opts->hint) settle_glyphs(o, img, opts->hint, out);
+  return rc;
+}
+
+static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
+                      char *err, size_t errlen) {
   if (out) memset(out, 0, sizeof *out);
   if (!o || !img || !out) {
     seterr(err, errlen, "rt_ocr_words: missing argument");
