@@ -224,7 +224,12 @@ static int locate(lua_State *L, rt_run *run, Window win, const char *text,
                   const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m)
 {
   double end = rt_now() + timeout;
-  char err[2048];
+  char err[2048], bad[8];
+  rt_ocr *ocr = ocr_of(L, run);
+  if (rt_ocr_unreadable(ocr, text, bad, sizeof bad))
+    rt_raise(L, "find '%s': the OCR models (%s) cannot produce '%s', so no reading of the "
+                "screen can match it: find this caption by its position, or by a label "
+                "beside it (dx, dy)", text, rt_ocr_langs(ocr), bad);
   /* only what can hold the phrase is read with full care: the unsure words
    * that could be it, the text blobs that reach into the region */
   rt_ocr_opts ro = {.hint = text, .has_region = fo->has_region, .region = fo->region};

@@ -127,6 +127,13 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
     snprintf(msg, n, "OCR: %.1500s", err);
     return RT_OCR_ERROR;
   }
+  char bad[8];
+  if (rt_ocr_unreadable(ocr, t->text, bad, sizeof bad)) {
+    snprintf(msg, n, "text '%.200s' cannot be found by OCR: the models (%s) cannot produce "
+                     "'%s'; find it by its position, or by a label beside it (dx, dy)",
+             t->text, rt_ocr_langs(ocr), bad);
+    return RT_OCR_ERROR;
+  }
   int ox = sc->x - sc->win[0].x, oy = sc->y - sc->win[0].y; /* frame -> window */
   rt_ocr_find_opts fo = t->find;
   rt_ocr_opts ro = {.hint = t->text};

@@ -160,6 +160,16 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
     }
     o->napi = k;
     o->screen = -1;
+    if (wk == 0) { /* what the models can produce: every language's characters */
+      o->charset_ok = 1;
+      for (const char *q = langs; *q;) {
+        size_t n = strcspn(q, "+");
+        snprintf(path, sizeof path, "%s/%.*s.traineddata", dir, (int)n, q);
+        if (rt_ocr__charset_load(&o->charset, path) != 0) o->charset_ok = 0;
+        q += n;
+        if (*q == '+') q++;
+      }
+    }
     for (int i = 1, j = 0; i < k; i++) { /* the i-th name in langs */
       const char *q = langs;
       for (j = 0; j < i; j++) q += strcspn(q, "+") + (q[strcspn(q, "+")] == '+');
@@ -192,6 +202,7 @@ void rt_ocr_cache_clear(rt_ocr *o) {
 
 void rt_ocr_free(rt_ocr *o) {
   if (!o) return;
+  rt_ocr_charset_free(&o->charset);
   if (o->tab) rt_ocr_cache_clear(o);
   free(o->tab);
   for (int w = 0; w < MAX_WORKERS; w++)

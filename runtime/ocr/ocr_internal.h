@@ -69,6 +69,8 @@ struct rt_ocr {
   int screen;          /* index of "eng" among the languages when it is not the first,
                           else -1: the screening language of find (see rt_ocr_words) */
   char langs[128];
+  rt_ocr_charset charset; /* what the models can produce (charset_ok: known) */
+  int charset_ok;
   centry *tab;
   size_t tabcap, count;
   uint32_t gen;
@@ -132,5 +134,8 @@ PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float
 int rt_ocr__recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline, const char *hint);
 int rt_ocr__retry_due(const rt_ocr *o, const pending *q, const char *hint);
 int rt_ocr__may_hold(const centry *e, const char *hint);
+
+/* Adds the characters of the traineddata file at path; -1 when it cannot be read. */
+int rt_ocr__charset_load(rt_ocr_charset *cs, const char *path);
 
 #endif

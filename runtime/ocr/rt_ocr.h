@@ -46,6 +46,7 @@
 #define RT_OCR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -195,6 +196,20 @@ typedef struct {
   int threads;                /* recognition threads */
 } rt_ocr_stats;
 void rt_ocr_get_stats(const rt_ocr *ocr, rt_ocr_stats *st);
+
+/* The characters the loaded models can produce (ocr_charset.c): sorted code points. */
+typedef struct {
+  uint32_t *cp;
+  size_t n, cap;
+} rt_ocr_charset;
+/* Adds the characters of a .traineddata file's unicharset held in memory (LSTM, else
+ * legacy). -1 when the data is not such a file. */
+int rt_ocr_charset_parse(const unsigned char *data, size_t len, rt_ocr_charset *cs);
+void rt_ocr_charset_free(rt_ocr_charset *cs);
+/* 1 when phrase holds a character none of ocr's models can produce (spaces aside): the
+ * first such character (UTF-8) is written to ch. 0 also when the models' characters are
+ * not known. */
+int rt_ocr_unreadable(const rt_ocr *ocr, const char *phrase, char *ch, size_t n);
 
 #ifdef __cplusplus
 }

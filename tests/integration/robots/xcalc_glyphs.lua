@@ -9,6 +9,8 @@ local g = w:find_text("9")
 robot.log(string.format("9 at %d,%d", g.x, g.y))
 local ok, err = pcall(w.find_text, w, "-")
 robot.log("- alone: " .. (ok and "found" or tostring(err)))
+ok, err = pcall(w.find_text, w, "÷")
+robot.log("divide: " .. (ok and "found" or tostring(err)))
 local KEYS = { x = 0, y = 55, w = 240, h = 370 } -- the keypad: the display shows digits too
 robot.step("Regn", function()
   w:click{ text = "AC" }
