@@ -82,6 +82,20 @@ static const char *role_name(fp_win_role r)
                                                                          : "window";
 }
 
+/* What a script writer should know about a reading: unsure (confidence below 60), or a
+ * lone character that may really be another ("g" for the key "9"). */
+static void word_note(const rt_ocr_word *w, char *note, size_t n)
+{
+  char maybe[48], first[16];
+  note[0] = 0;
+  if (rt_ocr_maybe(w->text, maybe, sizeof maybe)) {
+    snprintf(first, sizeof first, "%.*s", (int)strcspn(maybe, " "), maybe);
+    snprintf(note, n, "   [may be %s: find_text(\"%s\") reads it again with care]", maybe,
+             first);
+  } else if (w->conf < 60)
+    snprintf(note, n, "   [unsure: confidence %.0f]", (double)w->conf);
+}
+
 /* The scene of one window: its windows, then every word of the frame (window-relative),
  * with the scene window it lies in. */
 static int inspect_scene(Display *dpy, Window win, const char *lang, const char *png_out)
@@ -116,15 +130,18 @@ static int inspect_scene(Display *dpy, Window win, const char *lang, const char 
     fprintf(stderr, "vagt inspect: OCR: %s\n", err);
     rc = RT_EXIT_ENV;
   } else {
-    printf("# %zu words in %.0f ms; x y w h conf line window text\n", res.n, res.ms);
+    printf("# %zu words in %.0f ms; x y w h conf line window text [note]\n", res.n, res.ms);
     for (size_t i = 0; i < res.n; i++) {
       const rt_ocr_word *w = &res.words[i];
       int x, y, cx, cy;
       rt_scene_to_target(&sc, w->box.x, w->box.y, &x, &y);
       rt_scene_to_target(&sc, w->box.x + w->box.w / 2, w->box.y + w->box.h / 2, &cx, &cy);
       int k = rt_scene_window_at(&sc, cx, cy);
-      printf("%4d %4d %4d %4d %5.1f %3d %-7s %s\n", x, y, w->box.w, w->box.h, (double)w->conf,
-             w->line + 1, k < 0 ? "-" : role_name(sc.win[k].role), w->text);
+      char note[160];
+      word_note(w, note, sizeof note);
+      printf("%4d %4d %4d %4d %5.1f %3d %-7s %s%s\n", x, y, w->box.w, w->box.h,
+             (double)w->conf, w->line + 1, k < 0 ? "-" : role_name(sc.win[k].role), w->text,
+             note);
     }
     if (png_out) {
       PIX *out = rt_ocr_draw(sc.frame, &res);
@@ -159,12 +176,14 @@ static int print_words(PIX *img, const char *lang, const char *png_out)
     rt_ocr_free(ocr);
     return RT_EXIT_ENV;
   }
-  printf("# %zu words in %.0f ms (%dx%d); x y w h conf line text\n", res.n, res.ms,
+  printf("# %zu words in %.0f ms (%dx%d); x y w h conf line text [note]\n", res.n, res.ms,
          res.width, res.height);
   for (size_t i = 0; i < res.n; i++) {
     const rt_ocr_word *w = &res.words[i];
-    printf("%4d %4d %4d %4d %5.1f %3d %s\n", w->box.x, w->box.y, w->box.w, w->box.h,
-           (double)w->conf, w->line + 1, w->text);
+    char note[160];
+    word_note(w, note, sizeof note);
+    printf("%4d %4d %4d %4d %5.1f %3d %s%s\n", w->box.x, w->box.y, w->box.w, w->box.h,
+           (double)w->conf, w->line + 1, w->text, note);
   }
   int rc = 0;
   if (png_out) {

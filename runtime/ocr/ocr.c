@@ -388,6 +388,23 @@ static void like_list(int ent, char out[][8], int *n) {
   }
 }
 
+size_t rt_ocr_maybe(const char *text, char *out, size_t n) {
+  size_t k = 0, found = 0;
+  if (n) out[0] = 0;
+  for (size_t i = 0; i < sizeof confusions / sizeof *confusions; i++) {
+    char like[8][8];
+    int nl;
+    like_list((int)i, like, &nl);
+    for (int j = 0; j < nl; j++)
+      if (!strcmp(like[j], text) && k + strlen(confusions[i].ch) + 2 < n) {
+        k += (size_t)snprintf(out + k, n - k, "%s%s", found ? " " : "", confusions[i].ch);
+        found++;
+        break;
+      }
+  }
+  return found;
+}
+
 /* One careful reading of box in img: a single character among `allowed`, at its own size.
  * Writes the reading (or "") to got. */
 static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed, char *got,

@@ -210,6 +210,10 @@ void rt_ocr_charset_free(rt_ocr_charset *cs);
  * first such character (UTF-8) is written to ch. 0 also when the models' characters are
  * not known. */
 int rt_ocr_unreadable(const rt_ocr *ocr, const char *phrase, char *ch, size_t n);
+/* What a word read as one character may really be (its known confusions: "9" for "g"),
+ * space-separated into out; returns how many. A phrase of one of them is read again with
+ * care when looked for (rt_ocr_opts.hint). */
+size_t rt_ocr_maybe(const char *text, char *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -13,4 +13,13 @@ expect_in g.err "9 at 153,280" "9 is the 9 key (not read as g and missed)"
 expect_in g.err "- alone: text '-' is ambiguous: 2 equally good matches" "'-' twice (the root's bar too): ambiguous, never a guess"
 expect_in g.err "result 96" "xcalc computed 99-3 = 96"
 expect_in g.err "divide: find '÷': the OCR models (dan+eng) cannot produce '÷'" "a caption no model can produce is said so, not 'not found'"
+
+# vagt inspect says which readings are lone characters that may be others.
+xcalc -geometry +0+0 & xp=$!
+i=0; until "$VAGT" inspect 2>/dev/null | grep -q XCalc || [ $i -gt 50 ]; do sleep 0.2; i=$((i+1)); done
+run_vagt in inspect --window XCalc
+kill $xp 2>/dev/null
+expect_rc 0 in "vagt inspect of xcalc"
+grep -F ' g   [may be 9: find_text("9") reads it again with care]' in.out >/dev/null &&
+  ok "inspect: the 9 key's reading 'g' may be 9" || fail "inspect: no note on the 9 key: $(grep ' g ' in.out)"
 finish
