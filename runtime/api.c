@@ -109,6 +109,9 @@ static int l_robot_step(lua_State *L)
   const char *name = luaL_checkstring(L, 1);
   luaL_argcheck(L, *name && !strchr(name, '#') && !strchr(name, '/'), 1,
                 "step names must be non-empty and contain no '#' or '/'");
+  if (rt_holds_secret(run, name)) /* a step name is a baseline key, kept and sent */
+    return rt_raise(L, "robot.step: the step name holds a secret: step names are kept in "
+                       "the baseline, the run's files and its alerts; name the step without it");
   int fn = 2;
   double timeout = run->step_timeout;
   if (lua_type(L, 2) == LUA_TTABLE) {

@@ -438,6 +438,9 @@ static void action_init(lua_State *L, rt_action *a, rt_act_kind kind, l_window *
       if (!k || !*k || strlen(k) > 64 || strpbrk(k, "#:/\n"))
         rt_raise(L, "option 'key' must be a name of 1 to 64 characters without '#', ':', "
                     "'/' or a line break");
+      if (rt_holds_secret(rt_host_run_of(L), k))
+        rt_raise(L, "option 'key' holds a secret: keys are kept in the baseline, the run's "
+                    "files and its alerts; name the action without it");
       a->name = k; /* kept alive by the options table on the stack */
     }
     lua_pop(L, 1);

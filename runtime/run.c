@@ -94,6 +94,14 @@ void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
     rt_host_arm(run);
 }
 
+bool rt_holds_secret(const rt_run *run, const char *s)
+{
+  for (size_t i = 0; s && run && i < run->nsecrets; i++)
+    if (run->secrets[i][0] && strstr(s, run->secrets[i]))
+      return true;
+  return false;
+}
+
 char *rt_redact(const rt_run *run, const char *s)
 {
   if (!s)

@@ -159,6 +159,8 @@ void rt_ocr_preload(rt_run *run);
 void rt_ocr_release(rt_run *run);
 
 /* Replace every secret handed out to the script by "***"; returns a malloc'd string. */
+/* True when s holds one of the secrets handed out to the script (robot.secret). */
+bool rt_holds_secret(const rt_run *run, const char *s);
 char *rt_redact(const rt_run *run, const char *s);
 
 /* Logging to stderr and the run folder's log, always redacted (secrets are masked before a

@@ -394,7 +394,13 @@ static size_t save_log(rt_run *run, const rt_steprec *rec)
   if (!run->steps)
     return 0;
   char err[512];
-  size_t n = rt_steplog_add(run->steps, rec, err, sizeof err);
+  /* an error text may quote what the script gave (a key name that was a secret) */
+  char *reason = rec->reason ? rt_redact(run, rec->reason) : NULL;
+  rt_steprec r = *rec;
+  if (reason)
+    r.reason = reason;
+  size_t n = rt_steplog_add(run->steps, &r, err, sizeof err);
+  free(reason);
   if (!n)
     rt_log(run, "vagt: %s", err);
   return n;
@@ -624,6 +630,8 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     break;
   }
   describe(a, &p, entry, detail, sizeof detail);
+  if (rt_holds_secret(run, detail)) /* a PIN sent with w:key, a secret looked for by text */
+    snprintf(detail, sizeof detail, "(holds a secret: not kept)");
   if (rc == 0 && st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort) {
     double tg = rt_now();
     rt_guard_verdict v = g->check(g->ud, run, &si, true, &out);
@@ -681,8 +689,11 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
   }
   if (st != RT_STEP_OK)
     release_safely(run, &sc);
-  if (logged && rc != 0 && run->steps)
-    rt_steplog_amend(run->steps, logged, err, rec.t_input); /* the input itself failed */
+  if (logged && rc != 0 && run->steps) { /* the input itself failed */
+    char *clean = rt_redact(run, err);
+    rt_steplog_amend(run->steps, logged, clean ? clean : "(out of memory)", rec.t_input);
+    free(clean);
+  }
   else if (!logged) {
     rec.t_total = (rt_now() - t0) * 1000.0;
     save_log(run, &rec);

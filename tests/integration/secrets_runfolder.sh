@@ -21,4 +21,18 @@ chmod 600 secrets
 run_vagt g run "$ROBOTS/secret_log.lua" --xvfb --runs runs --secrets secrets
 expect_rc 1 g "owner-only secrets file"
 expect_in g.err "login rejected for ***" "file secret masked"
+
+# A secret in a step name or a key = name is refused; one sent by w:key is not kept.
+rm -rf runs
+VAGT_SECRET_PIN=Hyper_R run_vagt n record "$ROBOTS/secret_names.lua" --xvfb --runs runs \
+  --baseline nbl --set "app=$DEMO_APP" --set "out=$T/n.tsv"
+expect_rc 0 n "the robot ran"
+expect_in n.err "step name: " "a step name with a secret"
+expect_in n.err "the step name holds a secret" "is refused"
+expect_in n.err "option 'key' holds a secret" "a key = name with one too"
+grep -q "holds a secret: not kept" runs/*/steps.jsonl && ok "w:key's secret is not kept in the step log" ||
+  fail "steps.jsonl: $(cat runs/*/steps.jsonl | head -5)"
+if grep -rqa "Hyper_R" runs nbl n.out n.err; then
+  fail "the secret is in: $(grep -rla Hyper_R runs nbl n.out n.err)"
+else ok "the secret is in no run file, baseline file or output"; fi
 finish
