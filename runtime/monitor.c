@@ -642,6 +642,10 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
   snprintf(report, sizeof report, "%s/report.html", run->run_dir);
   cJSON_AddStringToObject(a, "report", report);
   alert_scene(a, in, ox, oy);
+  /* what the images below keep: the agent attaches one to an e-mail only when "full" */
+  cJSON_AddStringToObject(a, "evidence_mode", run->evidence == RT_EVIDENCE_FULL   ? "full"
+                                              : run->evidence == RT_EVIDENCE_NONE ? "none"
+                                                                                  : "masked");
   cJSON *ev = cJSON_AddObjectToObject(a, "evidence");
   static const char *const names[3] = {"recorded", "current", "diff"};
   for (int k = 0; k < 3; k++)

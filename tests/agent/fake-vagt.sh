@@ -3,7 +3,8 @@
 # vagt does (run.json, report.html, evidence/; FAKE_LAYOUT=1, the default, as vagt wrote it
 # before 2026-12 with every step in run.json; 2: run.json a summary beside steps.jsonl) and
 # exits $FAKE_EXIT (default 3: a drift
-# halt, with alert.json and evidence/diff.png as the monitor writes them); FAKE_SLEEP makes
+# halt, with alert.json and evidence/diff.png as the monitor writes them; FAKE_EVIDENCE
+# masked (default), none (no images) or full: alert.json's evidence_mode); FAKE_SLEEP makes
 # it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5"). `approve DIR` marks the folder approved.
 # FAKE_FIFO="alert.json run.json" replaces those files of the run folder by FIFOs at the end.
 set -u
@@ -51,15 +52,19 @@ JSON
 fi
 echo "<html><body>fake report $st</body></html>" > "$d/report.html"
 if [ "$code" = 3 ]; then
-  # A 1x1 PNG.
+  ev=${FAKE_EVIDENCE:-masked}
+  # A 1x1 PNG (with a byte that tells the modes apart).
   printf '\211PNG\r\n\032\n\000\000\000\rIHDR\000\000\000\001\000\000\000\001\010\006\000\000\000\037\025\304\211\000\000\000\rIDATx\234c\370\317\300\360\037\000\005\000\001\377\211\231=\035\000\000\000\000IEND\256B`\202' > "$d/evidence/step-003-diff.png"
+  printf '%s' "$ev" >> "$d/evidence/step-003-diff.png"
   cp "$d/evidence/step-003-diff.png" "$d/evidence/step-003-current.png"
+  images='"current": "evidence/step-003-current.png", "diff": "evidence/step-003-diff.png"'
+  [ "$ev" = none ] && { rm -f "$d"/evidence/*.png; images=; }
   cat > "$d/alert.json" <<JSON
 { "status": "drift", "exit_code": 3, "script": "$script", "baseline": "x.baseline",
   "step": { "key": "Registrer borger#3:type", "action": "type", "name": "Registrer borger", "file": "demo.lua", "line": 42 },
   "reasons": [ "label 'CPR-nummer' moved from (120,80) to (120,140)", "window size 400x300, was 400x280" ],
-  "time": "$now", "run": "$d", "report": "$d/report.html",
-  "evidence": { "current": "evidence/step-003-current.png", "diff": "evidence/step-003-diff.png" } }
+  "time": "$now", "run": "$d", "report": "$d/report.html", "evidence_mode": "$ev",
+  "evidence": { $images } }
 JSON
 fi
 for f in ${FAKE_FIFO:-}; do rm -f "$d/$f"; mkfifo "$d/$f"; done
