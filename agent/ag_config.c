@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -312,7 +313,45 @@ static void no_ctl(const char *v, errlist *e, int line, const char *what, const 
 }
 
 static const char *const channel_keys[] = {"webhook", "email", "syslog", NULL};
-static const char *const email_keys[] = {"to", "from", "smtp", "user", "password_file", NULL};
+static const char *const email_keys[] = {"to",   "from",   "smtp", "user", "password_file",
+                                         "cainfo", NULL};
+static const char *const syslog_keys[] = {"socket", NULL};
+
+/* syslog = true | false | { socket = "/path" }: the unix datagram socket the line goes to
+ * (default /dev/log; relative to the configuration's folder). */
+static void load_syslog(lua_State *L, int t, ag_channel *ch, ag_config *c, errlist *e,
+                        int line, const char *what)
+{
+  rawfield(L, t, "syslog");
+  int s = lua_gettop(L);
+  if (lua_type(L, s) == LUA_TBOOLEAN) {
+    ch->syslog = lua_toboolean(L, s);
+  } else if (lua_type(L, s) == LUA_TTABLE) {
+    char sw[160];
+    snprintf(sw, sizeof sw, "%s syslog", what);
+    if (plain_table(L, s, e, line, sw)) {
+      check_keys(L, s, syslog_keys, e, line, sw);
+      char *sock = NULL;
+      if (str_field(L, s, "socket", &sock, e, line, sw) && sock) {
+        struct sockaddr_un sa;
+        if (!sock[0] || has_ctl(sock))
+          err_add(e, line, "%s: 'socket' must be the path of a unix socket, got \"%s\"", sw,
+                  has_ctl(sock) ? "(a control character)" : sock);
+        else if (!(ch->syslog_socket = abs_path(c->dir, sock)))
+          err_add(e, line, "%s: out of memory", sw);
+        else if (strlen(ch->syslog_socket) >= sizeof sa.sun_path)
+          err_add(e, line, "%s: socket path '%s' is longer than a unix socket allows (%zu)",
+                  sw, ch->syslog_socket, sizeof sa.sun_path - 1);
+      }
+      free(sock);
+      ch->syslog = true;
+    }
+  } else if (!lua_isnil(L, s)) {
+    err_add(e, line, "%s: 'syslog' must be true, false or { socket = \"/path\" }, got %s",
+            what, luaL_typename(L, s));
+  }
+  lua_pop(L, 1);
+}
 
 static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errlist *e)
 {
@@ -330,7 +369,7 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
   else if (ch->webhook && strncmp(ch->webhook, "http://", 7) != 0 &&
            strncmp(ch->webhook, "https://", 8) != 0)
     err_add(e, line, "%s: webhook '%s' must be an http:// or https:// URL", what, ch->webhook);
-  bool_field(L, t, "syslog", &ch->syslog, false, e, line, what);
+  load_syslog(L, t, ch, c, e, line, what);
   rawfield(L, t, "email");
   if (lua_type(L, -1) == LUA_TTABLE) {
     int m = lua_gettop(L);
@@ -360,6 +399,22 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
       ch->smtp_password_file = abs_path(c->dir, pw);
       free(pw);
     }
+    char *ca = NULL;
+    if (str_field(L, m, "cainfo", &ca, e, line, ew) && ca) {
+      struct stat st;
+      if (!ca[0] || has_ctl(ca))
+        err_add(e, line, "%s: 'cainfo' must be the path of a PEM file of CA certificates", ew);
+      else if (!(ch->smtp_cainfo = abs_path(c->dir, ca)))
+        err_add(e, line, "%s: out of memory", ew);
+      else if (stat(ch->smtp_cainfo, &st) != 0)
+        err_add(e, line, "%s: cainfo %s: %s", ew, ch->smtp_cainfo, strerror(errno));
+      else if (!S_ISREG(st.st_mode))
+        err_add(e, line, "%s: cainfo %s is not a regular file", ew, ch->smtp_cainfo);
+      else if (access(ch->smtp_cainfo, R_OK) != 0)
+        err_add(e, line, "%s: cainfo %s is not readable: %s", ew, ch->smtp_cainfo,
+                strerror(errno));
+    }
+    free(ca);
     if (!ch->email_from)
       err_add(e, line, "%s: 'from' is required", ew);
     if (!ch->smtp)
@@ -974,7 +1029,9 @@ static cJSON *config_to_json(const ag_config *c)
     j_str(x, "smtp", ch->smtp);
     j_str(x, "smtp_user", ch->smtp_user);
     j_str(x, "smtp_password_file", ch->smtp_password_file);
+    j_str(x, "smtp_cainfo", ch->smtp_cainfo);
     cJSON_AddBoolToObject(x, "syslog", ch->syslog);
+    j_str(x, "syslog_socket", ch->syslog_socket);
     cJSON_AddItemToArray(cs, x);
   }
   return o;
@@ -1081,7 +1138,9 @@ static ag_config *config_from_json(const cJSON *o)
     ch->smtp = g_str(x, "smtp");
     ch->smtp_user = g_str(x, "smtp_user");
     ch->smtp_password_file = g_str(x, "smtp_password_file");
+    ch->smtp_cainfo = g_str(x, "smtp_cainfo");
     ch->syslog = g_bool(x, "syslog");
+    ch->syslog_socket = g_str(x, "syslog_socket");
   }
   return c;
 }
@@ -1337,6 +1396,8 @@ void ag_config_free(ag_config *c)
     free(ch->smtp);
     free(ch->smtp_user);
     free(ch->smtp_password_file);
+    free(ch->smtp_cainfo);
+    free(ch->syslog_socket);
   }
   free(c->robots);
   free(c->channels);

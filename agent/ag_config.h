@@ -1,7 +1,8 @@
 /* The agent's configuration (README "Nightly runs: the agent"): a Lua file run in the
  * robot sandbox with two declarations added,
  *
- *   channel "ops" { webhook = URL, email = { to =, from =, smtp = }, syslog = true }
+ *   channel "ops" { webhook = URL, email = { to =, from =, smtp =, cainfo = },
+ *                   syslog = true or { socket = PATH } }
  *   robot "name" { script =, schedule =, tz =, timeout =, params = {}, alert = {"ops"}, ... }
  *
  * and the globals state, listen, token_file, max_parallel, public_url, allow,
@@ -24,7 +25,11 @@ typedef struct ag_channel {
   char *webhook;            /* URL or NULL */
   char **email_to;          /* NULL-terminated, or NULL */
   char *email_from, *smtp, *smtp_user, *smtp_password_file;
+  char *smtp_cainfo;        /* email.cainfo: CA certificates (PEM) to verify the server, or
+                             * NULL: the system's */
   bool syslog;
+  char *syslog_socket;      /* syslog = { socket = PATH }: a unix datagram socket; NULL:
+                             * /dev/log (syslog = true) */
 } ag_channel;
 
 /* allow = { programs = {...}, files = {...} }: what a robot may start and read (given to

@@ -248,6 +248,73 @@ static void token_file(void **state)
   free(errs);
 }
 
+/* A channel's TLS and syslog settings: email.cainfo (a readable regular file) and
+ * syslog = true | { socket = PATH }; paths relative to the configuration's folder, every
+ * mistake with its line. */
+static void channel_tls_syslog(void **state)
+{
+  (void)state;
+  write_cfg("ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  const char *p = write_cfg("tls.lua",
+      "state = \"st\"\nlisten = false\n"
+      "channel \"a\" { syslog = { socket = \"log.sock\" },\n"
+      "  email = { to = \"a@x.dk\", from = \"v@x.dk\", smtp = \"smtps://m.x.dk\", "
+      "cainfo = \"ca.pem\" } }\n"
+      "channel \"b\" { syslog = true }\n"
+      "channel \"c\" { webhook = \"http://x/\", syslog = false }\n");
+  char *errs = NULL;
+  ag_config *c = load(p, 0, &errs);
+  if (!c)
+    fail_msg("did not load:\n%s", errs);
+  free(errs);
+  char *real = realpath(dir, NULL), want[256];
+  ag_channel *ch = ag_config_channel(c, "a");
+  assert_true(ch->syslog);
+  snprintf(want, sizeof want, "%s/log.sock", real);
+  assert_string_equal(ch->syslog_socket, want);
+  snprintf(want, sizeof want, "%s/ca.pem", real);
+  assert_string_equal(ch->smtp_cainfo, want);
+  ch = ag_config_channel(c, "b");
+  assert_true(ch->syslog);
+  assert_null(ch->syslog_socket); /* /dev/log */
+  assert_null(ch->smtp_cainfo);
+  assert_false(ag_config_channel(c, "c")->syslog);
+  ag_config_free(c);
+  free(real);
+
+  char text[2048], longpath[160];
+  memset(longpath, 'x', sizeof longpath - 1);
+  longpath[sizeof longpath - 1] = '\0';
+#define MAIL "to = \"a@x\", from = \"v@x\", smtp = \"smtp://m:25\""
+  snprintf(text, sizeof text,
+           "state = \"st\"\nlisten = false\n"
+           "channel \"a\" { syslog = \"yes\" }\n"                          /* 3 */
+           "channel \"b\" { syslog = { sock = \"x\" } }\n"                 /* 4 */
+           "channel \"c\" { syslog = { socket = 5 } }\n"                   /* 5 */
+           "channel \"d\" { syslog = { socket = \"/%s\" } }\n"             /* 6 */
+           "channel \"e\" { email = { " MAIL ", cainfo = \"missing.pem\" } }\n" /* 7 */
+           "channel \"f\" { email = { " MAIL ", cainfo = \".\" } }\n"      /* 8 */
+           "channel \"g\" { email = { " MAIL ", cainfo = 1 } }\n",         /* 9 */
+           longpath);
+#undef MAIL
+  p = write_cfg("tlsbad.lua", text);
+  errs = NULL;
+  c = load(p, 0, &errs);
+  assert_null(c);
+  has(errs, "tlsbad.lua:3: channel 'a': 'syslog' must be true, false or { socket = \"/path\" }, "
+            "got string");
+  has(errs, "tlsbad.lua:4: channel 'b' syslog: unknown key 'sock' (known: socket)");
+  has(errs, "tlsbad.lua:5: channel 'c' syslog: 'socket' must be a string, got number");
+  has(errs, "tlsbad.lua:6: channel 'd' syslog: socket path '/xxx");
+  has(errs, "is longer than a unix socket allows (107)");
+  has(errs, "tlsbad.lua:7: channel 'e' email: cainfo ");
+  has(errs, "/missing.pem: No such file or directory");
+  has(errs, "tlsbad.lua:8: channel 'f' email: cainfo ");
+  has(errs, " is not a regular file");
+  has(errs, "tlsbad.lua:9: channel 'g' email: 'cainfo' must be a string, got number");
+  free(errs);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -256,6 +323,7 @@ int main(void)
     cmocka_unit_test(retention),
     cmocka_unit_test(lua_errors),
     cmocka_unit_test(token_file),
+    cmocka_unit_test(channel_tls_syslog),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
