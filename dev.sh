@@ -19,7 +19,7 @@ libxtst-dev libxres-dev libxdamage-dev libxfixes-dev libtesseract-dev libleptoni
 tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan xvfb xauth libcjson-dev libsqlite3-dev
 libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libxaw7-dev libxmu-dev libxt-dev
 xfonts-base fonts-dejavu-core x11-utils xterm x11-apps xdotool imagemagick openbox twm procps
-python3 tk nedit default-jdk xfonts-75dpi xfonts-100dpi postgresql libpq-dev
+python3 openssl tk nedit default-jdk xfonts-75dpi xfonts-100dpi postgresql libpq-dev
 clang libclang-rt-14-dev"
 
 deps() {

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,7 +104,15 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   cJSON *step = cJSON_AddObjectToObject(a, "step");
   cJSON *reasons = cJSON_AddArrayToObject(a, "reasons");
   const char *diff = NULL;
+  bool full = false; /* evidence "full": the only images an e-mail may carry */
   if (aj) {
+    /* what the run's images keep (the monitor writes it; a run folder from before it
+     * was written is taken as not full) */
+    const char *mode = jstr(aj, "evidence_mode");
+    if (mode && (!strcmp(mode, "masked") || !strcmp(mode, "none") || !strcmp(mode, "full"))) {
+      cJSON_AddStringToObject(a, "evidence_mode", mode);
+      full = strcmp(mode, "full") == 0;
+    }
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(aj, "step");
     if (jstr(s, "key"))
       cJSON_AddStringToObject(step, "key", jstr(s, "key"));
@@ -167,7 +177,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   cJSON_AddStringToObject(a, "time", when);
 
   char *attach = NULL;
-  if (ri->run_dir) {
+  if (ri->run_dir && full) {
     char p[4096];
     snprintf(p, sizeof p, "%s/%s", ri->run_dir,
              diff && !strstr(diff, "..") ? diff : "evidence/diff.png");
@@ -206,6 +216,8 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
         cJSON_AddStringToObject(t, "user", ch->smtp_user);
       if (ch->smtp_password_file)
         cJSON_AddStringToObject(t, "password_file", ch->smtp_password_file);
+      if (ch->smtp_cainfo)
+        cJSON_AddStringToObject(t, "cainfo", ch->smtp_cainfo);
       char *ts = cJSON_PrintUnformatted(t);
       cJSON_Delete(t);
       if (ag_db_outbox_add(db, id, run_id, r->name, ch->name, "email", ts, payload, attach,
@@ -216,11 +228,17 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
       cJSON_free(ts);
     }
     if (ch->syslog) {
-      if (ag_db_outbox_add(db, id, run_id, r->name, ch->name, "syslog", "{}", payload, NULL,
-                           now) != 0)
+      cJSON *t = cJSON_CreateObject();
+      if (ch->syslog_socket)
+        cJSON_AddStringToObject(t, "socket", ch->syslog_socket);
+      char *ts = cJSON_PrintUnformatted(t);
+      cJSON_Delete(t);
+      if (!ts || ag_db_outbox_add(db, id, run_id, r->name, ch->name, "syslog", ts, payload,
+                                  NULL, now) != 0)
         added = -1;
       else if (added >= 0)
         added++;
+      cJSON_free(ts);
     }
   }
   cJSON_free(payload);
@@ -288,7 +306,14 @@ static void ascii_only(char *s)
       *s = '?';
 }
 
-static char *mail_text(const cJSON *a)
+/* Why an e-mail carries no image, or that it does (mail_text). */
+typedef enum {
+  IMG_ATTACHED,
+  IMG_NOT_FULL, /* evidence "masked" or "none": images stay in the run folder */
+  IMG_NO_TLS,   /* evidence "full", but the SMTP server offered no TLS */
+} img_note;
+
+static char *mail_text(const cJSON *a, img_note img)
 {
   char *buf = NULL;
   size_t len = 0;
@@ -323,6 +348,25 @@ static char *mail_text(const cJSON *a)
     cJSON_ArrayForEach(x, ev) if (cJSON_IsString(x))
       fprintf(f, "  %s: %s\n", x->string, x->valuestring);
   }
+  const char *mode = jstr(a, "evidence_mode");
+  if (img == IMG_ATTACHED)
+    fputs("\nAttached: diff.png, the difference between the recorded screen and today's "
+          "(this robot's evidence is \"full\": unmasked, it may show citizens' data).\n",
+          f);
+  else if (img == IMG_NO_TLS)
+    fprintf(f, "\nThe difference image is not attached: the mail server offered no TLS "
+               "(STARTTLS), and vagt sends images only encrypted (use smtps:// or a server "
+               "with STARTTLS). See the report: %s\n",
+            jstr(a, "report"));
+  else if (drift && mode && !strcmp(mode, "full"))
+    fprintf(f, "\nNo image is attached: the run kept no difference image. See the report: "
+               "%s\n",
+            jstr(a, "report"));
+  else if (drift)
+    fprintf(f, "\nNo image is attached (evidence \"%s\": images leave the run folder by "
+               "e-mail only with evidence \"full\"). The recorded and current screens and "
+               "their difference are in the report: %s\n",
+            mode ? mode : "masked", jstr(a, "report"));
   if (drift)
     fputs("\nAfter checking the vendor's update, approve the new screen as the baseline on "
           "the agent's pages (Approve) or with `vagt approve RUN_FOLDER`.\n",
@@ -331,37 +375,18 @@ static char *mail_text(const cJSON *a)
   return buf;
 }
 
-struct mailsrc {
-  const char *data;
-  size_t len, off;
-};
-
-static int deliver_email(const cJSON *target, const char *alert_id, const cJSON *a,
-                         const char *attach, char *err, size_t errlen)
+/* One SMTP transaction: the alert's text, and the diff image when `attach` is given.
+ * Returns curl's code; err gets the message. */
+static CURLcode send_mail(const cJSON *target, const char *alert_id, const cJSON *a,
+                          const char *attach, img_note img, long use_ssl,
+                          const char *password, char *err, size_t errlen)
 {
   const char *smtp = jstr(target, "smtp"), *from = jstr(target, "from");
   const cJSON *to = cJSON_GetObjectItemCaseSensitive(target, "to"), *x;
-  if (!smtp || !from || !cJSON_IsArray(to)) {
-    snprintf(err, errlen, "incomplete e-mail settings");
-    return -1;
-  }
   CURL *h = curl_easy_init();
   if (!h) {
     snprintf(err, errlen, "curl_easy_init failed");
-    return -1;
-  }
-  char *password = NULL;
-  if (jstr(target, "password_file")) {
-    struct stat st;
-    const char *pf = jstr(target, "password_file");
-    if (stat(pf, &st) != 0 || (st.st_mode & 077)) {
-      snprintf(err, errlen, "SMTP password file %s is missing or readable by others", pf);
-      curl_easy_cleanup(h);
-      return -1;
-    }
-    password = ag_read_file(pf, 4096, NULL);
-    if (password)
-      password[strcspn(password, "\r\n")] = '\0';
+    return CURLE_FAILED_INIT;
   }
   struct curl_slist *rcpt = NULL, *hd = NULL;
   char line[2304], tolist[2048] = ""; /* line holds "To: " + the whole list */
@@ -397,11 +422,11 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
 
   curl_mime *mime = curl_mime_init(h);
   curl_mimepart *part = curl_mime_addpart(mime);
-  char *text = mail_text(a);
+  char *text = mail_text(a, img);
   curl_mime_data(part, text ? text : "", CURL_ZERO_TERMINATED);
   curl_mime_type(part, "text/plain; charset=utf-8");
   curl_mime_encoder(part, "quoted-printable");
-  if (attach && access(attach, R_OK) == 0) {
+  if (attach) {
     part = curl_mime_addpart(mime);
     curl_mime_filedata(part, attach);
     curl_mime_filename(part, "diff.png");
@@ -419,10 +444,15 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
   curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, ebuf);
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L); /* never off, private CA or not */
+  curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+  if (jstr(target, "cainfo"))
+    curl_easy_setopt(h, CURLOPT_CAINFO, jstr(target, "cainfo"));
+  if (use_ssl != CURLUSESSL_NONE)
+    curl_easy_setopt(h, CURLOPT_USE_SSL, use_ssl);
   if (jstr(target, "user")) {
     curl_easy_setopt(h, CURLOPT_USERNAME, jstr(target, "user"));
     curl_easy_setopt(h, CURLOPT_PASSWORD, password ? password : "");
-    curl_easy_setopt(h, CURLOPT_USE_SSL, (long)CURLUSESSL_TRY);
   }
   CURLcode rc = curl_easy_perform(h);
   curl_mime_free(mime);
@@ -430,30 +460,128 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
   curl_slist_free_all(hd);
   curl_easy_cleanup(h);
   free(text);
+  if (rc != CURLE_OK)
+    snprintf(err, errlen, "e-mail via %s: %s", smtp, ebuf[0] ? ebuf : curl_easy_strerror(rc));
+  return rc;
+}
+
+/* An e-mail with an image goes only over TLS: smtps://, or smtp:// with STARTTLS required
+ * (CURLUSESSL_ALL), the server's certificate verified (the system's CAs or the channel's
+ * cainfo). When an smtp:// server offers no STARTTLS, the same delivery sends the mail
+ * without the image, saying why: the alert arrives, the image never goes out in clear.
+ * Any other TLS failure (a certificate that does not verify) fails the delivery, which is
+ * retried. A mail without an image keeps the plain settings: STARTTLS when offered and a
+ * user is set. */
+static int deliver_email(const cJSON *target, const char *alert_id, const cJSON *a,
+                         const char *attach, char *err, size_t errlen)
+{
+  const char *smtp = jstr(target, "smtp"), *from = jstr(target, "from");
+  const cJSON *to = cJSON_GetObjectItemCaseSensitive(target, "to");
+  if (!smtp || !from || !cJSON_IsArray(to)) {
+    snprintf(err, errlen, "incomplete e-mail settings");
+    return -1;
+  }
+  char *password = NULL;
+  if (jstr(target, "password_file")) {
+    struct stat st;
+    const char *pf = jstr(target, "password_file");
+    if (stat(pf, &st) != 0 || (st.st_mode & 077)) {
+      snprintf(err, errlen, "SMTP password file %s is missing or readable by others", pf);
+      return -1;
+    }
+    password = ag_read_file(pf, 4096, NULL);
+    if (password)
+      password[strcspn(password, "\r\n")] = '\0';
+  }
+  long plain = jstr(target, "user") ? (long)CURLUSESSL_TRY : (long)CURLUSESSL_NONE;
+  bool with = attach && access(attach, R_OK) == 0;
+  CURLcode rc;
+  if (with) {
+    rc = send_mail(target, alert_id, a, attach, IMG_ATTACHED, (long)CURLUSESSL_ALL, password,
+                   err, errlen);
+    if (rc == CURLE_USE_SSL_FAILED && strncmp(smtp, "smtps://", 8) != 0) {
+      fprintf(stderr,
+              "vagt agent: alert %s: %s offers no STARTTLS: the e-mail goes without the "
+              "image (images are sent only encrypted)\n",
+              alert_id, smtp);
+      rc = send_mail(target, alert_id, a, NULL, IMG_NO_TLS, plain, password, err, errlen);
+    }
+  } else {
+    rc = send_mail(target, alert_id, a, NULL, IMG_NOT_FULL, plain, password, err, errlen);
+  }
   if (password) {
     memset(password, 0, strlen(password));
     free(password);
   }
-  if (rc != CURLE_OK) {
-    snprintf(err, errlen, "e-mail via %s: %s", smtp, ebuf[0] ? ebuf : curl_easy_strerror(rc));
-    return -1;
-  }
-  return 0;
+  return rc == CURLE_OK ? 0 : -1;
 }
 
-static int deliver_syslog(const cJSON *a)
+/* Control characters (a newline in a reason) would split or forge log lines. */
+static void no_ctl(char *s)
 {
+  for (; *s; s++)
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      *s = ' ';
+}
+
+/* Cuts s to at most n bytes (n > 0) without splitting a UTF-8 character. */
+static void cut_utf8(char *s, size_t n)
+{
+  if (strlen(s) <= n)
+    return;
+  while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+    n--;
+  s[n] = '\0';
+}
+
+#define SYSLOG_DEFAULT "/dev/log"
+#define SYSLOG_MAX 2048
+
+/* One line (RFC 3164, as syslog(3) writes it: facility daemon, warning for a drift, error
+ * for a failure) as a datagram to the channel's unix socket, /dev/log unless configured.
+ * A socket nobody reads fails the delivery, which is retried like any other. */
+static int deliver_syslog(const cJSON *target, const cJSON *a, char *err, size_t errlen)
+{
+  const char *path = jstr(target, "socket") ? jstr(target, "socket") : SYSLOG_DEFAULT;
   const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
   const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, "reasons");
   const cJSON *r0 = cJSON_GetArrayItem(rs, 0);
   const cJSON *ec = cJSON_GetObjectItemCaseSensitive(a, "exit_code");
   bool drift = jstr(a, "status") && strcmp(jstr(a, "status"), "drift") == 0;
-  openlog("vagt-agent", LOG_PID, LOG_DAEMON);
-  syslog(drift ? LOG_WARNING : LOG_ERR,
-         "robot %s %s (exit %d) at step %s: %s; report %s [alert %s]", jstr(a, "robot"),
-         drift ? "halted on UI drift" : "failed", cJSON_IsNumber(ec) ? ec->valueint : -1,
-         jstr(step, "key") ? jstr(step, "key") : "-",
-         cJSON_IsString(r0) ? r0->valuestring : "-", jstr(a, "report"), jstr(a, "id"));
+  char msg[SYSLOG_MAX + 1];
+  snprintf(msg, sizeof msg, "robot %s %s (exit %d) at step %s: %s; report %s [alert %s]",
+           jstr(a, "robot"), drift ? "halted on UI drift" : "failed",
+           cJSON_IsNumber(ec) ? ec->valueint : -1,
+           jstr(step, "key") ? jstr(step, "key") : "-",
+           cJSON_IsString(r0) ? r0->valuestring : "-", jstr(a, "report"), jstr(a, "id"));
+  no_ctl(msg);
+  cut_utf8(msg, SYSLOG_MAX - 64);
+  char stamp[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
+  char line[SYSLOG_MAX + 128];
+  int n = snprintf(line, sizeof line, "<%d>%s vagt-agent[%d]: %s",
+                   LOG_DAEMON | (drift ? LOG_WARNING : LOG_ERR), stamp, (int)getpid(), msg);
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  if (strlen(path) >= sizeof sa.sun_path) {
+    snprintf(err, errlen, "syslog socket %s: path too long", path);
+    return -1;
+  }
+  memcpy(sa.sun_path, path, strlen(path) + 1);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    snprintf(err, errlen, "syslog: socket: %s", strerror(errno));
+    return -1;
+  }
+  ssize_t w = sendto(fd, line, (size_t)n, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof sa);
+  int e = errno;
+  close(fd);
+  if (w != n) {
+    snprintf(err, errlen, "syslog via %s: %s", path, w < 0 ? strerror(e) : "short write");
+    return -1;
+  }
   return 0;
 }
 
@@ -506,7 +634,7 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
     else if (strcmp(r->kind, "email") == 0)
       rc = deliver_email(target, r->alert_id, a, r->attach, err, sizeof err);
     else if (strcmp(r->kind, "syslog") == 0)
-      rc = deliver_syslog(a);
+      rc = deliver_syslog(target, a, err, sizeof err);
     cJSON_Delete(target);
     cJSON_Delete(a);
     double t = ag_time();

@@ -2,10 +2,11 @@
 # --once runs a robot through the agent's path: a robot that fails (a real `vagt run` on
 # its private Xvfb, error() in the script: exit 1) and one that halts on drift (exit 3, the
 # fake vagt writing alert.json and a diff image as the monitor does) each produce a webhook
-# call and an e-mail with the right content; the runs are in SQLite; a receiver that fails
-# first gets the alert on a retry.
+# call, an e-mail (no image: the evidence is masked, the default) and a syslog line (to a
+# socket the test owns) with the right content; the runs are in SQLite; a receiver that
+# fails first gets the alert on a retry.
 . "$(dirname "$0")/aglib.sh"
-start_receiver --fail-first 1
+start_receiver --fail-first 1 --syslog "$T/syslog.sock"
 cat > failing.lua <<'LUA'
 robot.log("about to fail")
 error("kunne ikke finde CPR-nummer")
@@ -25,7 +26,7 @@ channel "ops" {
   webhook = "http://127.0.0.1:$HTTP_PORT/hook",
   email = { to = { "drift@kommune.example", "it@kommune.example" }, from = "vagt@kommune.example",
             smtp = "smtp://127.0.0.1:$SMTP_PORT" },
-  syslog = true,
+  syslog = { socket = "syslog.sock" },
 }
 robot "failing" { script = "failing.lua", alert = { "ops" }, timeout = 120 }
 robot "drifting" { script = "drifting.lua", alert = "ops", params = { batch = "in.csv" } }
@@ -98,10 +99,10 @@ if dm:
     body = text[0].get_payload(decode=True).decode("utf-8") if text else ""
     check("drift e-mail text names the step and the reason",
           "Registrer borger#3:type (script line 42)" in body and "moved from (120,80)" in body)
-    run = d["run"] if d else ""
-    want = open(os.path.join(run, "evidence/step-003-diff.png"), "rb").read() if run else b""
-    check("the diff image is attached, byte for byte",
-          len(png) == 1 and png[0].get_filename() == "diff.png" and png[0].get_payload(decode=True) == want)
+    check("masked evidence (the default): no image attached", png == [])
+    check("the text says so and where the report is",
+          'No image is attached (evidence "masked"' in body and
+          "report: http://vagt.example:8470/runs/2/report.html" in body)
 smtp = open(os.path.join(rx, "smtp.log")).read()
 check("SMTP envelope", "MAIL FROM:<vagt@kommune.example>" in smtp and "RCPT TO:<it@kommune.example>" in smtp)
 db = sqlite3.connect(dbp)
@@ -115,6 +116,14 @@ pend = db.execute("SELECT count(*) FROM outbox WHERE delivered IS NULL").fetchon
 check("outbox: everything delivered", pend == 0)
 mode = db.execute("PRAGMA journal_mode").fetchone()[0]
 check("SQLite in WAL mode", mode == "wal")
+sl = open(os.path.join(rx, "syslog.log"), encoding="utf-8").read().splitlines()
+check("two syslog lines, one per alert: %r" % sl, len(sl) == 2)
+check("the drift's syslog line: warning, robot, step, reason",
+      any(l.startswith("<28>") and "robot drifting halted on UI drift (exit 3) at step Registrer "
+          "borger#3:type: label 'CPR-nummer' moved from (120,80) to (120,140)" in l for l in sl))
+check("the failure's syslog line: error, robot, the script's error",
+      any(l.startswith("<27>") and "robot failing failed (exit 1)" in l and
+          "kunne ikke finde CPR-nummer" in l for l in sl))
 sys.exit(1 if bad else 0)
 PY
 check "the robot ran with its params, from the config's folder, with the items db set" \

@@ -1,12 +1,13 @@
 #!/bin/sh
 # The drift path for real: a robot recorded against the demo app, then run by the agent
 # against a "vendor update" (variant renamed: the label Navn now reads Fulde navn). The
-# real `vagt run` halts with exit 3 and writes alert.json and the diff image; the webhook
-# and the e-mail carry the monitor's step and reason and the diff image; the operator
+# real `vagt run` halts with exit 3 and writes alert.json and the diff image; the webhook,
+# the e-mail and the syslog line (to a socket the test owns) carry the monitor's step and
+# reason, and the e-mail no image (the evidence is masked, the default); the operator
 # approves on the pages (POST, runs `vagt approve`), and the next run passes.
 . "$(dirname "$0")/aglib.sh"
 DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
-start_receiver
+start_receiver --syslog "$T/syslog.sock"
 PORT=$(free_port)
 TOKEN=drift-token-0123456789-$$
 printf '%s\n' "$TOKEN" > token; chmod 600 token
@@ -31,6 +32,7 @@ token_file = "token"
 channel "ops" {
   webhook = "http://127.0.0.1:$HTTP_PORT/hook",
   email = { to = "drift@kommune.example", from = "vagt@kommune.example", smtp = "smtp://127.0.0.1:$SMTP_PORT" },
+  syslog = { socket = "syslog.sock" },
 }
 robot "sag" { script = "sag.lua", alert = "ops",
   params = { app = "$DEMO_APP", variant = "renamed", out = "$T/saved.tsv" } }
@@ -62,10 +64,17 @@ if hooks:
     if mails:
         m = email.message_from_bytes(open(os.path.join(rx, mails[0]), "rb").read())
         png = [p for p in m.walk() if p.get_content_type() == "image/png"]
-        want = open(diff, "rb").read() if os.path.exists(diff) else None
-        check("the monitor's diff image is attached (%s)" % diff,
-              len(png) == 1 and want is not None and png[0].get_payload(decode=True) == want)
-        check("the e-mail names the reason", "label 'Navn' now reads" in m.get_payload()[0].get_payload(decode=True).decode())
+        body = m.get_payload()[0].get_payload(decode=True).decode()
+        check("the run kept the monitor's (masked) diff image (%s)" % diff, os.path.exists(diff))
+        check("but the e-mail attaches no image: the evidence is masked", png == [])
+        check("the e-mail names the reason and says where the report is",
+              "label 'Navn' now reads" in body and 'No image is attached (evidence "masked"' in body)
+sl = open(os.path.join(rx, "syslog.log"), encoding="utf-8").read().splitlines() if os.path.exists(os.path.join(rx, "syslog.log")) else []
+check("one syslog line: %r" % sl, len(sl) == 1)
+check("it names the robot, the monitor's step and reason",
+      len(sl) == 1 and sl[0].startswith("<28>") and "robot sag halted on UI drift (exit 3) at step "
+      "Registrer borger#1:click: label 'Navn' now reads" in sl[0])
+check("and no screen data", not any("010190" in l or "Søren" in l or "Ærø" in l for l in sl))
 sys.exit(1 if bad else 0)
 PY
 
