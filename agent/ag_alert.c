@@ -494,7 +494,10 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
       password[strcspn(password, "\r\n")] = '\0';
   }
   long plain = jstr(target, "user") ? (long)CURLUSESSL_TRY : (long)CURLUSESSL_NONE;
-  bool with = attach && access(attach, R_OK) == 0;
+  /* the enqueue attaches only with "full"; a row written before it knew (no
+   * evidence_mode in the alert) gets no image either */
+  const char *mode = jstr(a, "evidence_mode");
+  bool with = attach && mode && strcmp(mode, "full") == 0 && access(attach, R_OK) == 0;
   CURLcode rc;
   if (with) {
     rc = send_mail(target, alert_id, a, attach, IMG_ATTACHED, (long)CURLUSESSL_ALL, password,

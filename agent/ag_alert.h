@@ -2,8 +2,10 @@
  * robot with `alert = { ... }` becomes one alert with an id derived from the run's identity
  * and status (ag_alert_id: a retry, a restart or another node makes the same), written to
  * the outbox table once per channel and way of delivery, in the same transaction that
- * records the run's end. A delivery thread then sends what is due (webhook: JSON POST; e-mail: SMTP
- * with the diff image attached; syslog) and retries failures with exponential backoff
+ * records the run's end. A delivery thread then sends what is due (webhook: JSON POST; e-mail: SMTP,
+ * with the diff image attached only when alert.json's evidence_mode is "full" and only over
+ * TLS (smtps://, or STARTTLS required; without STARTTLS the mail goes without the image);
+ * syslog: a datagram to the channel's socket, /dev/log by default) and retries failures with exponential backoff
  * (30 s doubling up to an hour; $VAGT_AGENT_RETRY_BASE seconds for tests) until delivered.
  * A row is marked delivered only after the receiver accepted it, so a SIGKILL at any moment
  * loses nothing; a receiver may see an alert twice and drops duplicates by its id. */

@@ -31,6 +31,11 @@ no_glyphs() { # no_glyphs PNG: the insides of the CPR and Navn fields show no te
   [ "$left" -lt 60 ] && ok "$(basename "$1"): the typed fields are blank" ||
     fail "$(basename "$1"): $left text pixels left in a typed field"
 }
+mode_is() { # mode_is PREFIX MODE: the run's alert.json records what its images keep
+  m=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("evidence_mode"))' \
+    runs-$1/*/alert.json 2>/dev/null)
+  [ "$m" = "$2" ] && ok "$1: alert.json says evidence_mode $2" || fail "$1: alert.json evidence_mode '$m', wanted $2"
+}
 ocr_has() { # ocr_has PNG TEXT -> 0 when OCR reads TEXT in the image
   tesseract "$1" - -l eng 2>/dev/null | tr -d ' ' | grep -qF "$2"
 }
@@ -64,6 +69,7 @@ for f in runs-b/*/evidence/*.png; do
   else ok "(b) OCR finds no CPR number in $(basename "$f")"; fi
 done
 [ "$n" -ge 3 ] && ok "(b) recorded, current and diff images kept" || fail "(b) $n evidence images"
+mode_is b masked
 
 "$VAGT" run "$ROBOTS/privacy.lua" --display "$DISPLAY" --runs runs-c --baseline bl \
   --set "app=$DEMO_APP" --set "out=$T/c.tsv" --set mode=timeout --timeout 4 >c.out 2>c.err &
@@ -100,11 +106,13 @@ if [ -n "$cur" ] && ocr_has "$cur" "$CPR"; then ok "positive control: full evide
 else fail "positive control: no CPR number read in '$cur'"; fi
 hits=$(grep -rlF -e "$CPR" -e "$NAME" "runs-f" f.err 2>/dev/null)
 [ -z "$hits" ] && ok "positive control: only in the images" || fail "positive control: in $hits"
+mode_is f full
 
 pv g run --set mode=popup --set evidence=none
 expect_rc 3 g "robot.evidence = none: halted"
 [ -z "$(ls runs-g/*/evidence/*.png 2>/dev/null)" ] && ok "robot.evidence = none keeps no image" ||
   fail "images kept: $(ls runs-g/*/evidence/)"
+mode_is g none
 pv h run --set evidence=all
 expect_rc 1 h "robot.evidence with an unknown mode is a script error"
 expect_in h.err "privacy.lua:11:" "the error names the script line"
