@@ -11,11 +11,13 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fp.h"
 #include "monitor.h"
@@ -125,8 +127,10 @@ static bool same_window(const fp_fingerprint *a, const fp_fingerprint *b)
  * it. A cell is patched only where that step showed exactly what the approved step showed
  * before (static content), never where it held other data. Returns how many entries
  * changed. */
+static void entry_files(const char *baseline, const char *key, cJSON *files);
+
 static int propagate(const char *baseline, const fp_fingerprint *old, const fp_fingerprint *now,
-                     rt_ocr *ocr)
+                     rt_ocr *ocr, cJSON *files)
 {
   if (old->width != now->width || old->height != now->height) {
     printf("  the window changed size (%dx%d -> %dx%d): the other steps are not carried "
@@ -199,6 +203,7 @@ static int propagate(const char *baseline, const fp_fingerprint *old, const fp_f
     }
     if (cells && rc == FP_OK && fp_store_save(baseline, e, &fe) == FP_OK) {
       printf("  carried over to step '%s' (%d cells)\n", e->key, cells);
+      entry_files(baseline, e->key, files);
       updated++;
     } else if (cells) {
       fprintf(stderr, "  could not update step '%s': %s\n", e->key,
@@ -475,14 +480,63 @@ int rt_approve_agree(const cJSON *a, const rt_approve_plan *p, char *err, size_t
   return 0;
 }
 
+/* The files of the baseline entry for `key` (DIR/<stem>.json and its PNGs), by name, added
+ * to `files`: what an approval replaced. */
+static void entry_files(const char *baseline, const char *key, cJSON *files)
+{
+  char *stem = fp_sanitize_key(key);
+  DIR *d = stem && files ? opendir(baseline) : NULL;
+  size_t sl = stem ? strlen(stem) : 0;
+  struct dirent *de;
+  while (d && (de = readdir(d)))
+    if (strncmp(de->d_name, stem, sl) == 0 &&
+        (de->d_name[sl] == '.' || de->d_name[sl] == '-' || de->d_name[sl] == '_'))
+      cJSON_AddItemToArray(files, cJSON_CreateString(de->d_name));
+  if (d)
+    closedir(d);
+  free(stem);
+}
+
+/* Who approves on the command line: the login user (SUDO_USER under sudo, else the user of
+ * the real uid), never $USER, which anyone can set. */
+static void login_user(char *buf, size_t n)
+{
+  const char *su = getenv("SUDO_USER");
+  struct passwd *pw = getpwuid(getuid());
+  if (su && *su)
+    snprintf(buf, n, "%s", su);
+  else if (pw && pw->pw_name)
+    snprintf(buf, n, "%s", pw->pw_name);
+  else
+    snprintf(buf, n, "uid %u", (unsigned)getuid());
+}
+
+#define APPROVE_MAX_BY 16
+
 int rt_cmd_approve(int argc, char **argv)
 {
-  if (argc != 2 || argv[1][0] == '-') {
-    fprintf(stderr, "usage: vagt approve RUN_DIR\n"
-                    "  accept today's screen of a drift-halted run as the step's baseline\n");
+  /* --by NAME (repeatable): the operators who approved on the agent's pages, in order. The
+   * agent's word, not proof: whoever runs `vagt approve` may write any name here. */
+  const char *by[APPROVE_MAX_BY];
+  int nby = 0, ai = 1;
+  while (ai + 1 < argc && strcmp(argv[ai], "--by") == 0 && nby < APPROVE_MAX_BY) {
+    by[nby++] = argv[ai + 1];
+    ai += 2;
+  }
+  bool by_ok = true;
+  for (int i = 0; i < nby; i++)
+    for (const char *p = by[i]; *p; p++)
+      if ((unsigned char)*p < 0x20 || *p == 0x7f)
+        by_ok = false;
+  if (argc != ai + 1 || argv[ai][0] == '-' || !by_ok) {
+    fprintf(stderr, "usage: vagt approve [--by NAME]... RUN_DIR\n"
+                    "  accept today's screen of a drift-halted run as the step's baseline\n"
+                    "  --by NAME  the operator(s) who approved on the agent's pages (the agent "
+                    "passes it;\n"
+                    "             recorded as the agent's word, beside the login user)\n");
     return RT_EXIT_USAGE;
   }
-  const char *dir = argv[1];
+  const char *dir = argv[ai];
   char path[4096];
   char rerr[512];
   /* A run that died without writing its end is marked so, and is no drift to approve. */
@@ -578,12 +632,14 @@ int rt_cmd_approve(int argc, char **argv)
   old = NULL;
   memset(&fe, 0, sizeof fe);
   int rc = fp_compute(&sc.in, key, &opt, &fp);
+  cJSON *replaced = cJSON_CreateArray(); /* the entry's files before (approved.json) */
   if (rc == FP_OK) {
     /* Keep what earlier recordings learned to be volatile when the window kept its size. */
     if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version == FP_FORMAT_VERSION &&
         old->cols == fp->cols && old->rows == fp->rows && old->learned && fp->learned)
       memcpy(fp->learned, old->learned, (size_t)fp->cols * (size_t)fp->rows);
     memset(&fe, 0, sizeof fe);
+    entry_files(baseline, key, replaced);
     rc = fp_store_save(baseline, fp, &fe);
   }
   int code = RT_EXIT_OK;
@@ -598,26 +654,53 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_AddStringToObject(ap, "approved", now);
     cJSON_AddStringToObject(ap, "step", key);
     cJSON_AddStringToObject(ap, "baseline", baseline);
-    const char *user = getenv("SUDO_USER") ? getenv("SUDO_USER") : getenv("USER");
-    cJSON_AddStringToObject(ap, "by", user ? user : "");
+    char login[256];
+    login_user(login, sizeof login);
+    /* who: the operators the agent names (--by), else the login user */
+    cJSON_AddStringToObject(ap, "by", nby ? by[nby - 1] : login);
+    cJSON_AddStringToObject(ap, "by_source", nby ? "agent" : "login");
+    cJSON *who = cJSON_AddArrayToObject(ap, "approvers");
+    for (int i = 0; i < nby; i++)
+      cJSON_AddItemToArray(who, cJSON_CreateString(by[i]));
+    if (!nby)
+      cJSON_AddItemToArray(who, cJSON_CreateString(login));
+    cJSON_AddStringToObject(ap, "login_user", login);
+    cJSON_AddStringToObject(ap, "run", dir);
+    const cJSON *r;
+    cJSON *reasons = cJSON_AddArrayToObject(ap, "reasons");
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "reasons"))
+      if (cJSON_IsString(r))
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(r->valuestring));
+    cJSON_AddItemToObject(ap, "files_replaced", replaced);
+    replaced = NULL;
+    cJSON *files = cJSON_AddArrayToObject(ap, "files");
+    entry_files(baseline, key, files);
+    cJSON *also = cJSON_AddArrayToObject(ap, "carried_over");
+    int carried = -1;
+    if (old && old->image) {
+      printf("approved: step '%s' now expects the screen of %s (baseline %s)\n", key, dir,
+             baseline);
+      carried = propagate(baseline, old, fp, ocr, also);
+    }
     char *t = cJSON_Print(ap);
     if (t && rt_write_file_atomic(dir, "approved.json", t, strlen(t), err, sizeof err) != 0)
       fprintf(stderr, "vagt approve: %s\n", err);
     cJSON_free(t);
     cJSON_Delete(ap);
-    printf("approved: step '%s' now expects the screen of %s (baseline %s)\n", key, dir,
-           baseline);
-    const cJSON *r;
+    if (carried < 0)
+      printf("approved: step '%s' now expects the screen of %s (baseline %s)\n", key, dir,
+             baseline);
+    printf("  approved by %s (%s)\n", nby ? by[nby - 1] : login,
+           nby ? "named by the agent" : "login user");
     cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "reasons"))
       if (cJSON_IsString(r))
         printf("  accepted: %s\n", r->valuestring);
     printf("  note: robots click where the script says; if fields moved or swapped, fix the "
            "script's coordinates or labels too\n");
-    if (old && old->image) {
-      int n = propagate(baseline, old, fp, ocr);
-      printf("  %d other step%s of this window updated\n", n, n == 1 ? "" : "s");
-    }
+    if (carried >= 0)
+      printf("  %d other step%s of this window updated\n", carried, carried == 1 ? "" : "s");
   }
+  cJSON_Delete(replaced);
   fp_fingerprint_free(old);
   fp_fingerprint_free(fp);
   approved_free(&sc);
