@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -100,7 +101,7 @@ static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char 
 
 static const char *const known_globals[] = {"state",      "listen",       "token_file",
                                             "max_parallel", "public_url", "allow",
-                                            "retention_days", NULL};
+                                            "retention_days", "approvals", NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -115,7 +116,7 @@ static int l_env_newindex(lua_State *L)
     }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
-          "public_url, allow, retention_days; use `local` for helper variables)",
+          "public_url, allow, retention_days, approvals; use `local` for helper variables)",
           k ? k : luaL_typename(L, 2));
   return 0;
 }
@@ -710,6 +711,7 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
 
 static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
 {
+  (void)flags; /* the pages' tokens: operators_check */
   rawfield(L, env, "allow");
   if (!lua_isnil(L, -1))
     load_allow(L, -1, &c->allow, c, e, gline(L, "allow"), "");
@@ -760,19 +762,6 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
   else if (!lua_isnil(L, -1))
     err_add(e, gline(L, "token_file"), "'token_file' must be a file name (string)");
   lua_pop(L, 1);
-  if (c->listen && (flags & AG_CFG_WEB)) {
-    if (!c->token_file) {
-      err_add(e, 0, "the operator pages (listen = \"%s\") need token_file = \"...\", an "
-                    "owner-only file with the access token (or set listen = false)",
-              c->listen);
-    } else {
-      char err[512];
-      char *tok = ag_token_read(c->token_file, err, sizeof err);
-      if (!tok)
-        err_add(e, gline(L, "token_file"), "%s", err);
-      free(tok);
-    }
-  }
 
   rawfield(L, env, "public_url");
   if (lua_type(L, -1) == LUA_TSTRING) {
@@ -807,6 +796,100 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
   lua_pop(L, 1);
 }
 
+/* ---- operators (operator "x" { token_file = ... }, or the token_file shorthand) and
+ * approvals ---- */
+
+static const char *const operator_keys[] = {"token_file", NULL};
+
+static void load_operator(lua_State *L, int t, ag_operator *op, ag_config *c, errlist *e)
+{
+  char what[128];
+  snprintf(what, sizeof what, "operator '%s'", op->name);
+  if (!plain_table(L, t, e, op->line, what))
+    return;
+  check_keys(L, t, operator_keys, e, op->line, what);
+  char *tf = NULL;
+  if (str_field(L, t, "token_file", &tf, e, op->line, what) && !tf)
+    err_add(e, op->line, "%s: 'token_file' is required: an owner-only file with the "
+                         "operator's own token",
+            what);
+  if (tf)
+    op->token_file = abs_path(c->dir, tf);
+  free(tf);
+}
+
+/* The shorthand's operator is named after the agent's user. */
+static char *shorthand_name(void)
+{
+  struct passwd *pw = getpwuid(geteuid());
+  return strdup(pw && pw->pw_name && valid_name(pw->pw_name) ? pw->pw_name : "operator");
+}
+
+/* After the declarations: the token_file shorthand, every operator's token (with the
+ * pages: readable, owner-only, and none shared by two operators), and approvals. */
+static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int flags)
+{
+  if (c->token_file && c->noperators) {
+    err_add(e, gline(L, "token_file"), "token_file is the shorthand for one operator: with "
+                                       "operator \"name\" { token_file = ... } declarations, "
+                                       "declare every operator that way");
+  } else if (c->token_file) {
+    ag_operator *op = &c->operators[c->noperators++];
+    op->name = shorthand_name();
+    op->line = gline(L, "token_file");
+    op->token_file = strdup(c->token_file);
+  }
+  c->approvals = 1;
+  rawfield(L, env, "approvals");
+  int aline = gline(L, "approvals");
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
+      lua_tointeger(L, -1) <= AG_APPROVALS_MAX)
+    c->approvals = (int)lua_tointeger(L, -1);
+  else if (!lua_isnil(L, -1))
+    err_add(e, aline, "'approvals' must be a whole number 1-%d (how many different operators "
+                      "a new baseline needs)",
+            AG_APPROVALS_MAX);
+  lua_pop(L, 1);
+  if (c->approvals > 1 && c->noperators < (size_t)c->approvals)
+    err_add(e, aline, "approvals = %d needs %d different operators, and %zu %s declared%s: "
+                      "declare each with operator \"name\" { token_file = ... }",
+            c->approvals, c->approvals, c->noperators,
+            c->noperators == 1 ? "is" : "are",
+            c->token_file ? " (token_file is the shorthand for one operator)" : "");
+  if (!c->listen || !(flags & AG_CFG_WEB))
+    return;
+  if (!c->noperators) {
+    err_add(e, 0, "the operator pages (listen = \"%s\") need token_file = \"...\", an "
+                  "owner-only file with the access token, or operator \"name\" { token_file "
+                  "= ... } declarations (or set listen = false)",
+            c->listen);
+    return;
+  }
+  char **tok = calloc(c->noperators, sizeof *tok);
+  for (size_t i = 0; tok && i < c->noperators; i++) {
+    ag_operator *op = &c->operators[i];
+    char err[512];
+    if (!op->token_file)
+      continue;
+    tok[i] = ag_token_read(op->token_file, err, sizeof err);
+    if (!tok[i]) {
+      if (c->token_file)
+        err_add(e, op->line, "%s", err);
+      else
+        err_add(e, op->line, "operator '%s': %s", op->name, err);
+      continue;
+    }
+    for (size_t j = 0; j < i; j++)
+      if (tok[j] && strcmp(tok[j], tok[i]) == 0)
+        err_add(e, op->line, "operator '%s' has the same token as operator '%s' (line %d): "
+                             "every operator needs a token of their own",
+                op->name, c->operators[j].name, c->operators[j].line);
+  }
+  for (size_t i = 0; tok && i < c->noperators; i++)
+    free(tok[i]);
+  free(tok);
+}
+
 typedef struct {
   ag_config *c;
   errlist *e;
@@ -828,7 +911,8 @@ static int l_extract(lua_State *L)
   size_t nd = lua_rawlen(L, decls);
   c->robots = calloc(nd + 1, sizeof *c->robots);
   c->channels = calloc(nd + 1, sizeof *c->channels);
-  if (!c->robots || !c->channels)
+  c->operators = calloc(nd + 1, sizeof *c->operators);
+  if (!c->robots || !c->channels || !c->operators)
     return luaL_error(L, "out of memory");
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = 1; i <= nd; i++) {
@@ -836,13 +920,32 @@ static int l_extract(lua_State *L)
       int d = lua_gettop(L);
       lua_getfield(L, d, "kind");
       bool is_robot = strcmp(lua_tostring(L, -1), "robot") == 0;
+      bool is_operator = strcmp(lua_tostring(L, -1), "operator") == 0;
       lua_getfield(L, d, "name");
       const char *name = lua_tostring(L, -1);
       lua_getfield(L, d, "line");
       int line = (int)lua_tointeger(L, -1);
       lua_getfield(L, d, "t");
       int t = lua_gettop(L);
-      if (is_robot == (pass == 1)) {
+      if (is_operator && pass == 0) {
+        if (!valid_name(name))
+          err_add(e, line, "operator name '%s': use letters, digits, '-', '_' and '.' (at "
+                           "most 64)",
+                  name);
+        bool dup = ag_config_operator(c, name) != NULL;
+        if (dup)
+          err_add(e, line, "operator '%s' is declared twice", name);
+        if (lua_isnil(L, t)) {
+          err_add(e, line, "operator '%s' has no settings: write operator \"%s\" { "
+                           "token_file = ... }",
+                  name, name);
+        } else if (!dup) {
+          ag_operator *op = &c->operators[c->noperators++];
+          op->name = strdup(name);
+          op->line = line;
+          load_operator(L, t, op, c, e);
+        }
+      } else if (!is_operator && is_robot == (pass == 1)) {
         const char *kind = is_robot ? "robot" : "channel";
         if (!valid_name(name))
           err_add(e, line, "%s name '%s': use letters, digits, '-', '_' and '.' (at most 64)",
@@ -875,6 +978,7 @@ static int l_extract(lua_State *L)
         err_add(e, c->robots[i].line, "robot '%s': alert channel '%s' is not declared "
                                       "(channel \"%s\" { ... })",
                 c->robots[i].name, *a2, *a2);
+  operators_check(L, 2, c, e, a->flags);
   return 0;
 }
 
@@ -932,6 +1036,10 @@ static ag_config *load_here(const char *path, int flags, errlist *e)
   lua_rawset(L, env);
   lua_pushliteral(L, "robot");
   lua_pushliteral(L, "robot");
+  lua_pushcclosure(L, l_decl, 1);
+  lua_rawset(L, env);
+  lua_pushliteral(L, "operator");
+  lua_pushliteral(L, "operator");
   lua_pushcclosure(L, l_decl, 1);
   lua_rawset(L, env);
   if (lua_getmetatable(L, env)) {
@@ -1034,6 +1142,15 @@ static cJSON *config_to_json(const ag_config *c)
     j_str(x, "syslog_socket", ch->syslog_socket);
     cJSON_AddItemToArray(cs, x);
   }
+  cJSON *os = cJSON_AddArrayToObject(o, "operators");
+  for (size_t i = 0; i < c->noperators; i++) {
+    cJSON *x = cJSON_CreateObject();
+    j_str(x, "name", c->operators[i].name);
+    cJSON_AddNumberToObject(x, "line", c->operators[i].line);
+    j_str(x, "token_file", c->operators[i].token_file);
+    cJSON_AddItemToArray(os, x);
+  }
+  cJSON_AddNumberToObject(o, "approvals", c->approvals);
   return o;
 }
 
@@ -1142,6 +1259,20 @@ static ag_config *config_from_json(const cJSON *o)
     ch->syslog = g_bool(x, "syslog");
     ch->syslog_socket = g_str(x, "syslog_socket");
   }
+  const cJSON *os = cJSON_GetObjectItemCaseSensitive(o, "operators");
+  c->operators = calloc((size_t)cJSON_GetArraySize(os) + 1, sizeof *c->operators);
+  if (!c->operators) {
+    ag_config_free(c);
+    return NULL;
+  }
+  cJSON_ArrayForEach(x, os)
+  {
+    ag_operator *op = &c->operators[c->noperators++];
+    op->name = g_str(x, "name");
+    op->line = (int)g_num(x, "line");
+    op->token_file = g_str(x, "token_file");
+  }
+  c->approvals = (int)g_num(o, "approvals");
   return c;
 }
 
@@ -1191,6 +1322,15 @@ static bool result_sane(const ag_config *c)
       return false;
     for (size_t j = 0; j < i; j++)
       if (strcmp(c->robots[i].name, c->robots[j].name) == 0)
+        return false;
+  }
+  if (c->approvals < 1 || c->approvals > AG_APPROVALS_MAX)
+    return false;
+  for (size_t i = 0; i < c->noperators; i++) {
+    if (!c->operators[i].name || !c->operators[i].token_file)
+      return false;
+    for (size_t j = 0; j < i; j++)
+      if (strcmp(c->operators[i].name, c->operators[j].name) == 0)
         return false;
   }
   for (size_t i = 0; i < c->nchannels; i++) {
@@ -1362,6 +1502,14 @@ ag_robot *ag_config_robot(ag_config *c, const char *name)
   return NULL;
 }
 
+ag_operator *ag_config_operator(ag_config *c, const char *name)
+{
+  for (size_t i = 0; i < c->noperators; i++)
+    if (strcmp(c->operators[i].name, name) == 0)
+      return &c->operators[i];
+  return NULL;
+}
+
 ag_channel *ag_config_channel(ag_config *c, const char *name)
 {
   for (size_t i = 0; i < c->nchannels; i++)
@@ -1399,6 +1547,11 @@ void ag_config_free(ag_config *c)
     free(ch->smtp_cainfo);
     free(ch->syslog_socket);
   }
+  for (size_t i = 0; i < c->noperators; i++) {
+    free(c->operators[i].name);
+    free(c->operators[i].token_file);
+  }
+  free(c->operators);
   free(c->robots);
   free(c->channels);
   free(c->path);

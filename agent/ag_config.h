@@ -4,9 +4,10 @@
  *   channel "ops" { webhook = URL, email = { to =, from =, smtp =, cainfo = },
  *                   syslog = true or { socket = PATH } }
  *   robot "name" { script =, schedule =, tz =, timeout =, params = {}, alert = {"ops"}, ... }
+ *   operator "anne" { token_file = "/etc/vagt/anne.token" }
  *
  * and the globals state, listen, token_file, max_parallel, public_url, allow,
- * retention_days. Unknown globals and unknown keys are errors, every mistake is reported as
+ * retention_days, approvals. Unknown globals and unknown keys are errors, every mistake is reported as
  * "file:line: message" (the line of the `robot "x" {` or `channel "x" {` that holds it),
  * and all of them are collected, not just the first. Relative paths are relative to the
  * configuration file's folder. */
@@ -58,6 +59,17 @@ typedef struct ag_robot {
   ag_allow allow;           /* its own allow-list, else the configuration's */
 } ag_robot;
 
+/* operator "anne" { token_file = ... }: who may use the pages, known by a token of their
+ * own. token_file (global) is the single-operator shorthand: an operator named after the
+ * agent's user ("operator" when it has no name). */
+typedef struct ag_operator {
+  char *name;
+  int line;
+  char *token_file;         /* absolute */
+} ag_operator;
+
+#define AG_APPROVALS_MAX 8
+
 #define AG_RETENTION_DEFAULT 30
 #define AG_RETENTION_MAX 3650
 
@@ -75,6 +87,9 @@ typedef struct ag_config {
   size_t nrobots;
   ag_channel *channels;
   size_t nchannels;
+  ag_operator *operators;   /* the declared ones, or the token_file shorthand's one */
+  size_t noperators;
+  int approvals;            /* different operators a new baseline needs (default 1) */
 } ag_config;
 
 /* Loads and validates. On failure returns NULL and prints every error to `errf`, one
@@ -96,6 +111,7 @@ ag_config *ag_config_from_result(const char *path, const char *text, size_t len,
 
 ag_robot *ag_config_robot(ag_config *c, const char *name);
 ag_channel *ag_config_channel(ag_config *c, const char *name);
+ag_operator *ag_config_operator(ag_config *c, const char *name);
 
 /* Reads the token file: a regular file owned by us, readable by nobody else, at most
  * AG_TOKEN_FILE_MAX bytes (read whole, never cut). Returns a malloc'd token (whitespace
