@@ -59,7 +59,24 @@ static const char schema[] =
   "  status TEXT NOT NULL,"
   "  n INTEGER NOT NULL,"
   "  last_finished REAL,"
-  "  PRIMARY KEY(robot, status));";
+  "  PRIMARY KEY(robot, status));"
+  /* The audit trail of baselines (ag_web.c): one row per operator's approval of a
+   * drift-halted run. With approvals = N the first N-1 different operators' rows are
+   * 'pending'; the N-th runs `vagt approve` and every row of the run becomes 'approved'
+   * (or the N-th 'failed'). `changed` is vagt approve's approved.json: the step's key, the
+   * files replaced, the reasons accepted. Kept for the audit, not pruned with the run. */
+  "CREATE TABLE IF NOT EXISTS approvals ("
+  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+  "  run_id INTEGER NOT NULL,"
+  "  robot TEXT NOT NULL,"
+  "  step TEXT,"                        /* the halted step's key */
+  "  run_dir TEXT,"
+  "  by TEXT NOT NULL,"                 /* the operator */
+  "  at REAL NOT NULL,"                 /* Unix seconds */
+  "  state TEXT NOT NULL,"              /* pending, approved, failed */
+  "  changed TEXT);"
+  "CREATE INDEX IF NOT EXISTS approvals_run ON approvals(run_id);"
+  "CREATE INDEX IF NOT EXISTS approvals_robot ON approvals(robot, id);";
 
 sqlite3 *ag_db_open(const char *path, char *err, size_t errlen)
 {

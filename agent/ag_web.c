@@ -29,7 +29,12 @@
 static struct MHD_Daemon *g_d;
 static sqlite3 *g_db;
 static ag_ctx *g_x;
-static char *g_token;
+/* The operators and their tokens (read at start). */
+typedef struct {
+  char *name, *token;
+} web_op;
+static web_op *g_ops;
+static size_t g_nops;
 static char *g_state_real; /* realpath of the state folder */
 static pthread_mutex_t g_pending_mu = PTHREAD_MUTEX_INITIALIZER;
 static int g_pending;                     /* approvals running in their threads */
@@ -45,6 +50,7 @@ typedef struct {
   size_t csrf_len;
   char form[40];        /* the session's form token for the forms of this page */
   char new_sid[40];     /* a session made for this request: set its cookie */
+  char who[72];         /* the operator whose token the request carries */
   /* Approve runs in a thread of its own while MHD holds the connection suspended; the
    * thread leaves the reply here and resumes it. */
   struct MHD_Connection *conn;
@@ -153,15 +159,32 @@ static void form_token_field(FILE *f, const req *rq)
 /* ---- helpers ---- */
 
 
-static bool token_ok(const char *t)
+/* The operator whose token t is, or -1: compared with every operator's token in constant
+ * time (no early end), so the time says nothing about which one nearly matched. */
+static int operator_of(const char *t)
 {
-  if (!t || !g_token)
-    return false;
-  size_t a = strlen(t), b = strlen(g_token);
-  unsigned char d = (unsigned char)(a != b);
-  for (size_t i = 0; i < b; i++)
-    d |= (unsigned char)(g_token[i] ^ (i < a ? t[i] : 0));
-  return d == 0;
+  int who = -1;
+  if (!t)
+    return -1;
+  for (size_t k = 0; k < g_nops; k++) {
+    const char *tok = g_ops[k].token;
+    size_t a = strlen(t), b = strlen(tok);
+    unsigned char d = (unsigned char)(a != b);
+    for (size_t i = 0; i < b; i++)
+      d |= (unsigned char)(tok[i] ^ (i < a ? t[i] : 0));
+    /* branch-free select: who = k when d == 0 */
+    int m = -(int)(d == 0);
+    who = (who & ~m) | ((int)k & m);
+  }
+  return who;
+}
+
+/* "signed in as anne" at the top of a page. */
+static void signed_in(FILE *f, const req *rq)
+{
+  fputs("<p class=\"who\">signed in as <b>", f);
+  rt_html_esc(f, rq->who);
+  fputs("</b></p>\n", f);
 }
 
 static void common_headers(struct MHD_Response *r)
@@ -311,16 +334,20 @@ static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
   if (!f)
     return MHD_NO;
   ag_config *cfg = g_x->cfg;
-  fputs("<h1>vagt agent</h1>\n<h2>Robots</h2>\n<table><tr><th>robot</th><th>schedule</th>"
+  fputs("<h1>vagt agent</h1>\n", f);
+  signed_in(f, rq);
+  fputs("<h2>Robots</h2>\n<table><tr><th>robot</th><th>schedule</th>"
         "<th>next run</th><th>last run</th><th>last success</th><th>alerts to</th><th></th>"
         "</tr>\n",
         f);
   time_t now = (time_t)ag_time();
   for (size_t i = 0; i < cfg->nrobots; i++) {
     ag_robot *r = &cfg->robots[i];
-    fputs("<tr><td>", f);
+    fputs("<tr><td><a href=\"/robots/", f);
     rt_html_esc(f, r->name);
-    fputs("</td><td>", f);
+    fputs("\">", f);
+    rt_html_esc(f, r->name);
+    fputs("</a></td><td>", f);
     rt_html_esc(f, r->schedule ? r->schedule : "on demand");
     if (r->tz) {
       fputs(" (", f);
@@ -440,6 +467,146 @@ static bool load_run(long long id, runrow *r)
   return found;
 }
 
+static void free_names(char **v, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    free(v[i]);
+}
+
+static size_t pending_approvals(long long id, char **names, size_t max);
+
+/* approved.json's account of what changed: the step, the files replaced, the reasons. */
+static void what_changed(FILE *f, const char *json)
+{
+  cJSON *o = json ? cJSON_Parse(json) : NULL;
+  if (!o)
+    return;
+  const cJSON *x;
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+  if (cJSON_IsString(step)) {
+    fputs("step <code>", f);
+    rt_html_esc(f, step->valuestring);
+    fputs("</code>", f);
+  }
+  static const char *const lists[][2] = {{"files_replaced", "files replaced"},
+                                          {"files", "now"},
+                                          {"carried_over", "also updated"}};
+  for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, lists[i][0]);
+    if (cJSON_GetArraySize(files) <= 0)
+      continue;
+    fprintf(f, "; %s:", lists[i][1]);
+    cJSON_ArrayForEach(x, files) if (cJSON_IsString(x))
+    {
+      fputs(" <code>", f);
+      rt_html_esc(f, x->valuestring);
+      fputs("</code>", f);
+    }
+  }
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "reasons");
+  if (cJSON_GetArraySize(rs) > 0) {
+    fputs("; accepted:<ul>", f);
+    cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
+    {
+      fputs("<li>", f);
+      rt_html_esc(f, x->valuestring);
+      fputs("</li>", f);
+    }
+    fputs("</ul>", f);
+  }
+  cJSON_Delete(o);
+}
+
+/* The approvals (audit trail) of a run (where = "run_id=?", id) or a robot (where =
+ * "robot=?", name). */
+static void approvals_table(FILE *f, const char *where, long long id, const char *robot)
+{
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT run_id, step, by, at, state, changed FROM approvals "
+                            "WHERE %s ORDER BY id DESC LIMIT 200",
+           where);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, sql, -1, &st, NULL) != SQLITE_OK)
+    return;
+  if (robot)
+    sqlite3_bind_text(st, 1, robot, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_bind_int64(st, 1, id);
+  bool any = false;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (!any)
+      fputs("<table class=\"approvals\"><tr><th>run</th><th>step</th><th>approved by</th>"
+            "<th>at</th><th>state</th><th>what changed</th></tr>\n",
+            f);
+    any = true;
+    char t[48];
+    fmt_time(sqlite3_column_double(st, 3), t, sizeof t);
+    long long rid = sqlite3_column_int64(st, 0);
+    fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", rid, rid);
+    rt_html_esc(f, col(st, 1));
+    fputs("</td><td class=\"by\">", f);
+    rt_html_esc(f, col(st, 2));
+    fprintf(f, "</td><td>%s</td><td>", t);
+    rt_html_esc(f, col(st, 4));
+    fputs("</td><td>", f);
+    what_changed(f, (const char *)sqlite3_column_text(st, 5));
+    fputs("</td></tr>\n", f);
+  }
+  if (any)
+    fputs("</table>\n", f);
+  else
+    fputs("<p>No approvals.</p>\n", f);
+  sqlite3_finalize(st);
+}
+
+/* A robot: its approvals (the audit trail of its baseline) and its latest runs. */
+static enum MHD_Result page_robot(struct MHD_Connection *c, const char *name, const req *rq)
+{
+  ag_robot *rb = ag_config_robot(g_x->cfg, name);
+  if (!rb)
+    return send_text(c, MHD_HTTP_NOT_FOUND, "no such robot\n");
+  char *buf = NULL;
+  size_t len = 0;
+  char title[256];
+  snprintf(title, sizeof title, "vagt robot %s", rb->name);
+  FILE *f = page(&buf, &len, title);
+  if (!f)
+    return MHD_NO;
+  fputs("<p><a href=\"/\">all robots and runs</a></p>\n<h1>Robot ", f);
+  rt_html_esc(f, rb->name);
+  fputs("</h1>\n", f);
+  signed_in(f, rq);
+  fprintf(f, "<h2>Approvals of its baseline</h2><p>A new baseline needs %d approval%s by "
+             "different operators.</p>\n",
+          g_x->cfg->approvals, g_x->cfg->approvals == 1 ? "" : "s");
+  approvals_table(f, "robot=?", 0, rb->name);
+  fputs("<h2>Runs</h2><table><tr><th>run</th><th>trigger</th><th>started</th><th>status</th>"
+        "</tr>\n",
+        f);
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, "SELECT id, trigger, started, status FROM runs WHERE robot=? "
+                               "ORDER BY id DESC LIMIT 100",
+                         -1, &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, rb->name, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      long long rid = sqlite3_column_int64(st, 0);
+      char t[48];
+      fmt_time(sqlite3_column_double(st, 2), t, sizeof t);
+      fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", rid, rid);
+      rt_html_esc(f, col(st, 1));
+      fprintf(f, "</td><td>%s</td><td class=\"", t);
+      rt_html_esc(f, col(st, 3));
+      fputs("\">", f);
+      rt_html_esc(f, col(st, 3));
+      fputs("</td></tr>\n", f);
+    }
+    sqlite3_finalize(st);
+  }
+  fputs("</table></body></html>\n", f);
+  fclose(f);
+  return send_page(c, rq, MHD_HTTP_OK, buf, len);
+}
+
 static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const req *rq)
 {
   runrow r;
@@ -458,7 +625,9 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
   fmt_time(r.finished, t2, sizeof t2);
   fprintf(f, "<p><a href=\"/\">all robots and runs</a></p>\n<h1>Run %lld: ", id);
   rt_html_esc(f, r.robot);
-  fputs("</h1>\n<table><tr><th>status</th><td class=\"", f);
+  fputs("</h1>\n", f);
+  signed_in(f, rq);
+  fputs("<table><tr><th>status</th><td class=\"", f);
   rt_html_esc(f, r.status);
   fputs("\">", f);
   rt_html_esc(f, r.status);
@@ -519,13 +688,28 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
     }
   }
   if (strcmp(r.status, "drift") == 0) {
+    char *names[AG_APPROVALS_MAX + 1];
+    size_t np = r.approved > 0 ? 0 : pending_approvals(id, names, AG_APPROVALS_MAX);
     if (r.approved > 0) {
       char t[48];
       fmt_time(r.approved, t, sizeof t);
-      fprintf(f, "<h2>Approved</h2><p>at %s</p><pre>", t);
+      fprintf(f, "<h2>Approved</h2><p>at %s</p>", t);
+      approvals_table(f, "run_id=?", id, NULL);
+      fputs("<pre>", f);
       rt_html_esc(f, r.approve_result);
       fputs("</pre>\n", f);
     } else {
+      if (np) {
+        fprintf(f, "<h2>Approvals</h2><p class=\"pending\">%zu of %d approvals (", np,
+                g_x->cfg->approvals);
+        for (size_t i = 0; i < np; i++) {
+          rt_html_esc(f, names[i]);
+          fputs(i + 1 < np ? ", " : "", f);
+        }
+        fputs(")</p>", f);
+        approvals_table(f, "run_id=?", id, NULL);
+      }
+      free_names(names, np);
       fprintf(f, "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
                  "checked), accept them as the baseline: the next run judges against "
                  "them.</p><form method=\"post\" action=\"/runs/%lld/approve\">",
@@ -615,8 +799,9 @@ static enum MHD_Result serve_run_file(struct MHD_Connection *c, long long id, co
   return ret;
 }
 
-/* Runs `vagt approve RUN_DIR`, capturing its output. */
-static int run_approve(const char *dir, char *out, size_t outlen)
+/* Runs `vagt approve --by NAME... RUN_DIR` (the operators who approved, in order),
+ * capturing its output. */
+static int run_approve(const char *dir, char **by, size_t nby, char *out, size_t outlen)
 {
   int pfd[2];
   /* close-on-exec: no other child may hold the write end and keep this page waiting */
@@ -625,7 +810,16 @@ static int run_approve(const char *dir, char *out, size_t outlen)
     snprintf(out, outlen, "pipe: %s", strerror(errno));
     return -1;
   }
-  char *argv[] = {g_x->vagt, "approve", (char *)dir, NULL};
+  char *argv[4 + 2 * (AG_APPROVALS_MAX + 1)];
+  size_t na = 0;
+  argv[na++] = g_x->vagt;
+  argv[na++] = "approve";
+  for (size_t i = 0; i < nby && i <= AG_APPROVALS_MAX; i++) {
+    argv[na++] = "--by";
+    argv[na++] = by[i];
+  }
+  argv[na++] = (char *)dir;
+  argv[na] = NULL;
   rt_spawn sp = rt_spawn_defaults(argv);
   sp.cwd = g_x->cfg->dir; /* where the runs ran: relative paths agree */
   sp.in = RT_SPAWN_NULL;
@@ -636,6 +830,7 @@ static int run_approve(const char *dir, char *out, size_t outlen)
     close(pfd[0]);
     return -1;
   }
+  (void)na;
   size_t got = 0;
   double end = ag_mono() + 300;
   for (;;) {
@@ -742,6 +937,87 @@ static void reply_text(req *rq, unsigned code, const char *text)
   rq->reply_len = rq->reply ? strlen(rq->reply) : 0;
 }
 
+/* The halted step's key, as the run's alert.json names it ("" when it does not). */
+static void run_step_key(const char *run_dir, char *key, size_t n)
+{
+  key[0] = '\0';
+  char p[PATH_MAX + 32];
+  snprintf(p, sizeof p, "%s/alert.json", run_dir);
+  char *text = ag_read_file(p, 1 << 20, NULL);
+  cJSON *a = text ? cJSON_Parse(text) : NULL;
+  free(text);
+  const cJSON *k = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(a, "step"), "key");
+  if (cJSON_IsString(k))
+    snprintf(key, n, "%s", k->valuestring);
+  cJSON_Delete(a);
+}
+
+/* The operators whose approvals of run `id` wait for more (state 'pending'), in order. */
+static size_t pending_approvals(long long id, char **names, size_t max)
+{
+  size_t n = 0;
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, "SELECT by FROM approvals WHERE run_id=? AND state='pending' "
+                               "ORDER BY id",
+                         -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_int64(st, 1, id);
+  while (n < max && sqlite3_step(st) == SQLITE_ROW)
+    names[n++] = strdup(col(st, 0));
+  sqlite3_finalize(st);
+  return n;
+}
+
+static void add_approval(const runrow *r, const char *step, const char *by, const char *state,
+                         const char *changed)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(g_db, "INSERT INTO approvals(run_id, robot, step, run_dir, by, at, "
+                               "state, changed) VALUES(?,?,?,?,?,?,?,?)",
+                         -1, &st, NULL) != SQLITE_OK) {
+    fprintf(stderr, "vagt agent: cannot record the approval: %s\n", sqlite3_errmsg(g_db));
+    return;
+  }
+  sqlite3_bind_int64(st, 1, r->id);
+  sqlite3_bind_text(st, 2, r->robot, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 3, step, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 4, r->run_dir, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, 5, by, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_double(st, 6, ag_time());
+  sqlite3_bind_text(st, 7, state, -1, SQLITE_STATIC);
+  if (changed)
+    sqlite3_bind_text(st, 8, changed, -1, SQLITE_TRANSIENT);
+  if (sqlite3_step(st) != SQLITE_DONE)
+    fprintf(stderr, "vagt agent: cannot record the approval: %s\n", sqlite3_errmsg(g_db));
+  sqlite3_finalize(st);
+}
+
+/* A reply page for an approval that is recorded but waits for another operator. */
+static void pending_reply(req *rq, long long id, char **names, size_t n)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = page(&buf, &len, "approve");
+  if (!f)
+    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+  signed_in(f, rq);
+  fprintf(f, "<h1>Approval recorded</h1><p>%zu of %d approvals (", n, g_x->cfg->approvals);
+  for (size_t i = 0; i < n; i++) {
+    rt_html_esc(f, names[i]);
+    fputs(i + 1 < n ? ", " : "", f);
+  }
+  fputs(")</p><p>A new baseline needs the approval of different operators: another operator "
+        "must approve this run too. The baseline is unchanged until then.</p>",
+        f);
+  fprintf(f, "<p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
+  fclose(f);
+  rq->reply_code = MHD_HTTP_OK;
+  rq->reply_type = "text/html; charset=utf-8";
+  rq->reply = buf;
+  rq->reply_len = len;
+}
+
 static void approve_reply(req *rq)
 {
   long long id = rq->approve_id;
@@ -752,13 +1028,56 @@ static void approve_reply(req *rq)
     return reply_text(rq, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
   if (r.approved > 0)
     return reply_text(rq, MHD_HTTP_CONFLICT, "this run was approved already\n");
+  char step[1024];
+  run_step_key(r.run_dir, step, sizeof step);
+  int need = g_x->cfg->approvals;
+  char *names[AG_APPROVALS_MAX + 1];
+  size_t np = pending_approvals(id, names, AG_APPROVALS_MAX);
+  for (size_t i = 0; i < np; i++)
+    if (strcmp(names[i], rq->who) == 0) {
+      char msg[512];
+      snprintf(msg, sizeof msg, "409: %s has approved this run already; a new baseline needs "
+                                "%d approvals by different operators: another operator must "
+                                "approve it\n",
+               rq->who, need);
+      free_names(names, np);
+      fprintf(stderr, "vagt agent: approve of run %lld by %s refused: approved by %s already\n",
+              id, rq->who, rq->who);
+      return reply_text(rq, MHD_HTTP_CONFLICT, msg);
+    }
+  names[np++] = strdup(rq->who);
+  if ((int)np < need) {
+    add_approval(&r, step, rq->who, "pending", NULL);
+    fprintf(stderr, "vagt agent: approve of run %lld by %s: %zu of %d approvals\n", id,
+            rq->who, np, need);
+    pending_reply(rq, id, names, np);
+    free_names(names, np);
+    return;
+  }
   char out[4096];
-  int code = run_approve(r.run_dir, out, sizeof out);
+  int code = run_approve(r.run_dir, names, np, out, sizeof out);
   char *result = NULL;
-  if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0)
+  if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0) {
+    free_names(names, np);
     return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+  }
   if (code == 0) {
+    char p[PATH_MAX + 32];
+    snprintf(p, sizeof p, "%s/approved.json", r.run_dir);
+    char *changed = ag_read_file(p, 1 << 20, NULL);
     sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(g_db, "UPDATE approvals SET state='approved', changed=? WHERE "
+                                 "run_id=? AND state='pending'",
+                           -1, &st, NULL) == SQLITE_OK) {
+      if (changed)
+        sqlite3_bind_text(st, 1, changed, -1, SQLITE_TRANSIENT);
+      sqlite3_bind_int64(st, 2, id);
+      sqlite3_step(st);
+      sqlite3_finalize(st);
+    }
+    add_approval(&r, step, rq->who, "approved", changed);
+    free(changed);
+    st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE runs SET approved=?, approve_result=? WHERE id=?", -1,
                            &st, NULL) == SQLITE_OK) {
       sqlite3_bind_double(st, 1, ag_time());
@@ -767,8 +1086,12 @@ static void approve_reply(req *rq)
       sqlite3_step(st);
       sqlite3_finalize(st);
     }
+  } else {
+    add_approval(&r, step, rq->who, "failed", NULL);
   }
-  fprintf(stderr, "vagt agent: approve of run %lld (%s): exit %d\n", id, r.run_dir, code);
+  free_names(names, np);
+  fprintf(stderr, "vagt agent: approve of run %lld (%s) by %s: exit %d\n", id, r.run_dir,
+          rq->who, code);
   char *buf = NULL;
   size_t len = 0;
   FILE *f = page(&buf, &len, "approve");
@@ -776,6 +1099,7 @@ static void approve_reply(req *rq)
     free(result);
     return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   }
+  signed_in(f, rq);
   fprintf(f, "<h1>%s</h1><pre>", code == 0 ? "Approved" : "Approve failed");
   rt_html_esc(f, result);
   fprintf(f, "</pre><p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
@@ -976,10 +1300,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   int how;
   const char *tok = request_token(c, &how);
   bool from_query = how == AUTH_QUERY;
-  if (!token_ok(tok))
+  int op = operator_of(tok);
+  if (op < 0)
     return send_text(c, MHD_HTTP_UNAUTHORIZED,
-                     "401: this page needs the agent's token: send \"Authorization: Bearer "
+                     "401: this page needs an operator's token: send \"Authorization: Bearer "
                      "TOKEN\", or open it once with ?token=TOKEN in a browser\n");
+  snprintf(rq->who, sizeof rq->who, "%s", g_ops[op].name);
   if (from_query && get) {
     /* Keep the token out of the address bar and the history: a cookie, and back. */
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
@@ -1019,6 +1345,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   }
   if (get && strcmp(url, "/metrics") == 0)
     return page_metrics(c);
+  if (get && strncmp(url, "/robots/", 8) == 0 && url[8] && !strchr(url + 8, '/')) {
+    if (how != AUTH_HEADER)
+      session_for(sid, rq);
+    return page_robot(c, url + 8, rq);
+  }
   long long id;
   int n = 0;
   if (sscanf(url, "/runs/%lld%n", &id, &n) == 1 && id > 0) {
@@ -1062,7 +1393,52 @@ static unsigned connection_limit(void)
   return n > 4000 ? 4000 : (unsigned)n;
 }
 
-int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
+static void ops_free(void)
+{
+  for (size_t i = 0; i < g_nops; i++) {
+    free(g_ops[i].name);
+    free(g_ops[i].token);
+  }
+  free(g_ops);
+  g_ops = NULL;
+  g_nops = 0;
+}
+
+/* Every operator's token, checked as the configuration's loader did (owner-only, regular,
+ * read whole), and none shared: the token is who the operator is. */
+static int ops_read(const ag_config *cfg, char *err, size_t errlen)
+{
+  if (!cfg->noperators) {
+    snprintf(err, errlen, "the operator pages need token_file or operator declarations");
+    return -1;
+  }
+  g_ops = calloc(cfg->noperators, sizeof *g_ops);
+  if (!g_ops) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < cfg->noperators; i++) {
+    char e[512];
+    char *tok = ag_token_read(cfg->operators[i].token_file, e, sizeof e);
+    if (!tok) {
+      snprintf(err, errlen, "operator '%s': %s", cfg->operators[i].name, e);
+      ops_free();
+      return -1;
+    }
+    g_ops[g_nops].name = strdup(cfg->operators[i].name);
+    g_ops[g_nops++].token = tok;
+    for (size_t j = 0; j + 1 < g_nops; j++)
+      if (strcmp(g_ops[j].token, tok) == 0) {
+        snprintf(err, errlen, "operators '%s' and '%s' have the same token",
+                 g_ops[j].name, cfg->operators[i].name);
+        ops_free();
+        return -1;
+      }
+  }
+  return 0;
+}
+
+int ag_web_start(ag_ctx *x, char *err, size_t errlen)
 {
   const char *l = x->cfg->listen;
   const char *colon = strrchr(l, ':');
@@ -1095,11 +1471,14 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
     return -1;
   }
   g_x = x;
-  g_token = strdup(token);
+  if (ops_read(x->cfg, err, errlen) != 0)
+    return -1;
   g_state_real = realpath(x->cfg->state, NULL);
   g_db = ag_db_open(x->dbpath, err, errlen);
-  if (!g_db)
+  if (!g_db) {
+    ops_free();
     return -1;
+  }
   unsigned limit = connection_limit();
   g_stopping = 0;
   g_d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR,
@@ -1113,6 +1492,7 @@ int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen)
     snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)", l);
     ag_db_close(g_db);
     g_db = NULL;
+    ops_free();
     return -1;
   }
   fprintf(stderr, "vagt agent: operator pages on http://%s/ (up to %u connections)\n", l,
@@ -1137,8 +1517,7 @@ void ag_web_stop(void)
   if (g_db)
     ag_db_close(g_db);
   g_db = NULL;
-  free(g_token);
-  g_token = NULL;
+  ops_free();
   free(g_state_real);
   g_state_real = NULL;
 }

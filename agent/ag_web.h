@@ -7,7 +7,9 @@
  *   POST /runs/ID/approve   runs `vagt approve RUN_DIR` for a drift-halted run
  *   POST /robots/NAME/run   asks the scheduler for a run now ("manual")
  *   /metrics          Prometheus text format
- * Every request needs the token: "Authorization: Bearer TOKEN", or "?token=TOKEN" once
+ *   /robots/NAME      a robot: its runs and the approvals of its baselines (audit trail)
+ * Every request needs an operator's token (each operator has their own; the pages name
+ * who is signed in and record who approved): "Authorization: Bearer TOKEN", or "?token=TOKEN" once
  * (which sets an HttpOnly, SameSite=Strict cookie) for a browser. A POST is refused (403)
  * when Origin or Sec-Fetch-Site say another origin sent it, and, when it authenticated by
  * cookie, unless its form carries the session's form token (csrf, written into every form
@@ -23,7 +25,8 @@
 /* Implemented by the scheduler (agent.c): queue a manual run of r. Thread-safe. */
 void ag_request_run(ag_robot *r);
 
-int ag_web_start(ag_ctx *x, const char *token, char *err, size_t errlen);
+/* Reads every operator's token (x->cfg->operators); a request's token names its operator. */
+int ag_web_start(ag_ctx *x, char *err, size_t errlen);
 void ag_web_stop(void);
 
 #endif

@@ -393,14 +393,11 @@ int ag_main(int argc, char **argv)
   }
   ag_run_recover(&x, &g_stop);
   if (c->listen) {
-    char *tok = ag_token_read(c->token_file, err, sizeof err);
-    if (!tok || ag_web_start(&x, tok, err, sizeof err) != 0) {
+    if (ag_web_start(&x, err, sizeof err) != 0) {
       fprintf(stderr, "vagt agent: %s\n", err);
-      free(tok);
       rc = 2;
       goto out;
     }
-    free(tok);
   }
   if (ag_outbox_start(x.dbpath) != 0) {
     fprintf(stderr, "vagt agent: cannot start the alert delivery thread\n");

@@ -5,12 +5,15 @@
 # exits $FAKE_EXIT (default 3: a drift
 # halt, with alert.json and evidence/diff.png as the monitor writes them; FAKE_EVIDENCE
 # masked (default), none (no images) or full: alert.json's evidence_mode); FAKE_SLEEP makes
-# it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5"). `approve DIR` marks the folder approved.
+# it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5").
+# `approve [--by NAME]... DIR` marks the folder approved (file `approved`: the names).
 # FAKE_FIFO="alert.json run.json" replaces those files of the run folder by FIFOs at the end.
 set -u
 cmd=${1:-}; [ $# -gt 0 ] && shift
 case "$cmd" in
-  approve) echo "fake vagt: approved $1"; touch "$1/approved"; exit 0 ;;
+  approve)
+    by=""; while [ "${1:-}" = --by ]; do by="$by $2"; shift 2; done
+    echo "fake vagt: approved $1 (by:$by)"; echo "by:$by" > "$1/approved"; exit 0 ;;
   run) ;;
   *) echo "fake vagt: unknown command $cmd" >&2; exit 2 ;;
 esac
