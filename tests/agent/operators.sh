@@ -50,7 +50,7 @@ start() {
   D=$!; PIDS="$PIDS $D"
   wait_for 10 up || { fail "the pages did not come up"; show d.err; finish; }
 }
-stop() { kill -TERM $D; wait $D; }
+stop() { kill -TERM $D; wait $D; rc=$?; check "the daemon stops cleanly (exit $rc)" test $rc -eq 0; }
 run_dir() { sql state/vagt.db "SELECT run_dir FROM runs WHERE id=$1"; }
 
 config renamed 1
