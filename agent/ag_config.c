@@ -101,7 +101,8 @@ static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char 
 
 static const char *const known_globals[] = {"state",      "listen",       "token_file",
                                             "max_parallel", "public_url", "allow",
-                                            "retention_days", "approvals", NULL};
+                                            "retention_days", "approvals",
+                                            "trusted_proxy", NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -116,7 +117,8 @@ static int l_env_newindex(lua_State *L)
     }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
-          "public_url, allow, retention_days, approvals; use `local` for helper variables)",
+          "public_url, allow, retention_days, approvals, trusted_proxy; use `local` for helper "
+          "variables)",
           k ? k : luaL_typename(L, 2));
   return 0;
 }
@@ -825,6 +827,45 @@ static char *shorthand_name(void)
   return strdup(pw && pw->pw_name && valid_name(pw->pw_name) ? pw->pw_name : "operator");
 }
 
+static const char *const proxy_keys[] = {"address", "header", NULL};
+
+/* trusted_proxy = { address = "127.0.0.1", header = "X-Remote-User" }: the user a reverse
+ * proxy names in that header, believed only from that peer address. */
+static void load_proxy(lua_State *L, int env, ag_config *c, errlist *e)
+{
+  rawfield(L, env, "trusted_proxy");
+  int line = gline(L, "trusted_proxy");
+  const char *what = "trusted_proxy";
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return;
+  }
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    err_add(e, line, "'trusted_proxy' must be a table: { address = \"127.0.0.1\", header = "
+                     "\"X-Remote-User\" }");
+    lua_pop(L, 1);
+    return;
+  }
+  int t = lua_gettop(L);
+  if (plain_table(L, t, e, line, what)) {
+    check_keys(L, t, proxy_keys, e, line, what);
+    str_field(L, t, "address", &c->proxy_address, e, line, what);
+    str_field(L, t, "header", &c->proxy_header, e, line, what);
+    unsigned char addr[sizeof(struct in6_addr)];
+    if (!c->proxy_address || (inet_pton(AF_INET, c->proxy_address, addr) != 1 &&
+                              inet_pton(AF_INET6, c->proxy_address, addr) != 1))
+      err_add(e, line, "trusted_proxy: 'address' must be the proxy's numeric address (e.g. "
+                       "\"127.0.0.1\")");
+    bool hok = c->proxy_header && *c->proxy_header && strlen(c->proxy_header) <= 64;
+    for (const char *p = c->proxy_header; hok && *p; p++)
+      hok = isalnum((unsigned char)*p) || *p == '-' || *p == '_';
+    if (!hok)
+      err_add(e, line, "trusted_proxy: 'header' must be a header name (letters, digits, '-'), "
+                       "e.g. \"X-Remote-User\"");
+  }
+  lua_settop(L, t - 1);
+}
+
 /* After the declarations: the token_file shorthand, every operator's token (with the
  * pages: readable, owner-only, and none shared by two operators), and approvals. */
 static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int flags)
@@ -839,6 +880,7 @@ static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int
     op->line = gline(L, "token_file");
     op->token_file = strdup(c->token_file);
   }
+  load_proxy(L, env, c, e);
   c->approvals = 1;
   rawfield(L, env, "approvals");
   int aline = gline(L, "approvals");
@@ -850,7 +892,7 @@ static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int
                       "a new baseline needs)",
             AG_APPROVALS_MAX);
   lua_pop(L, 1);
-  if (c->approvals > 1 && c->noperators < (size_t)c->approvals)
+  if (c->approvals > 1 && c->noperators < (size_t)c->approvals && !c->proxy_address)
     err_add(e, aline, "approvals = %d needs %d different operators, and %zu %s declared%s: "
                       "declare each with operator \"name\" { token_file = ... }",
             c->approvals, c->approvals, c->noperators,
@@ -858,7 +900,7 @@ static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int
             c->token_file ? " (token_file is the shorthand for one operator)" : "");
   if (!c->listen || !(flags & AG_CFG_WEB))
     return;
-  if (!c->noperators) {
+  if (!c->noperators && !c->proxy_address) {
     err_add(e, 0, "the operator pages (listen = \"%s\") need token_file = \"...\", an "
                   "owner-only file with the access token, or operator \"name\" { token_file "
                   "= ... } declarations (or set listen = false)",
@@ -1151,6 +1193,8 @@ static cJSON *config_to_json(const ag_config *c)
     cJSON_AddItemToArray(os, x);
   }
   cJSON_AddNumberToObject(o, "approvals", c->approvals);
+  j_str(o, "proxy_address", c->proxy_address);
+  j_str(o, "proxy_header", c->proxy_header);
   return o;
 }
 
@@ -1273,6 +1317,8 @@ static ag_config *config_from_json(const cJSON *o)
     op->token_file = g_str(x, "token_file");
   }
   c->approvals = (int)g_num(o, "approvals");
+  c->proxy_address = g_str(o, "proxy_address");
+  c->proxy_header = g_str(o, "proxy_header");
   return c;
 }
 
@@ -1324,7 +1370,8 @@ static bool result_sane(const ag_config *c)
       if (strcmp(c->robots[i].name, c->robots[j].name) == 0)
         return false;
   }
-  if (c->approvals < 1 || c->approvals > AG_APPROVALS_MAX)
+  if (c->approvals < 1 || c->approvals > AG_APPROVALS_MAX ||
+      !c->proxy_address != !c->proxy_header)
     return false;
   for (size_t i = 0; i < c->noperators; i++) {
     if (!c->operators[i].name || !c->operators[i].token_file)
@@ -1552,6 +1599,8 @@ void ag_config_free(ag_config *c)
     free(c->operators[i].token_file);
   }
   free(c->operators);
+  free(c->proxy_address);
+  free(c->proxy_header);
   free(c->robots);
   free(c->channels);
   free(c->path);

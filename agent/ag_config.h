@@ -90,6 +90,8 @@ typedef struct ag_config {
   ag_operator *operators;   /* the declared ones, or the token_file shorthand's one */
   size_t noperators;
   int approvals;            /* different operators a new baseline needs (default 1) */
+  char *proxy_address;      /* trusted_proxy: the reverse proxy's address (numeric), or NULL */
+  char *proxy_header;       /* and the header that names its user */
 } ag_config;
 
 /* Loads and validates. On failure returns NULL and prints every error to `errf`, one

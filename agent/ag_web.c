@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -1218,7 +1219,53 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
 
 /* ---- dispatch ---- */
 
-enum { AUTH_HEADER, AUTH_QUERY, AUTH_COOKIE };
+enum { AUTH_HEADER, AUTH_QUERY, AUTH_COOKIE, AUTH_PROXY };
+
+/* trusted_proxy: the user its header names, believed only when the connection comes from
+ * the proxy's own address. True with the name in `who`. */
+static bool proxy_user(struct MHD_Connection *c, char *who, size_t n)
+{
+  const ag_config *cfg = g_x->cfg;
+  if (!cfg->proxy_address || !cfg->proxy_header)
+    return false;
+  const union MHD_ConnectionInfo *ci =
+      MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!ci || !ci->client_addr)
+    return false;
+  const struct sockaddr *sa = ci->client_addr;
+  unsigned char peer[16], want[16];
+  size_t plen = 0;
+  if (sa->sa_family == AF_INET) {
+    memcpy(peer, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    plen = 4;
+  } else if (sa->sa_family == AF_INET6) {
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (IN6_IS_ADDR_V4MAPPED(a6)) {
+      memcpy(peer, (const unsigned char *)a6 + 12, 4);
+      plen = 4;
+    } else {
+      memcpy(peer, a6, 16);
+      plen = 16;
+    }
+  } else {
+    return false;
+  }
+  bool same = plen == 4 ? inet_pton(AF_INET, cfg->proxy_address, want) == 1 &&
+                              memcmp(peer, want, 4) == 0
+                        : inet_pton(AF_INET6, cfg->proxy_address, want) == 1 &&
+                              memcmp(peer, want, 16) == 0;
+  if (!same)
+    return false;
+  const char *u = MHD_lookup_connection_value(c, MHD_HEADER_KIND, cfg->proxy_header);
+  size_t ul = u ? strlen(u) : 0;
+  if (!ul || ul > 64 || ul >= n)
+    return false;
+  for (const char *p = u; *p; p++)
+    if (!isalnum((unsigned char)*p) && !strchr("-_.@", *p))
+      return false;
+  snprintf(who, n, "%s", u);
+  return true;
+}
 
 static const char *request_token(struct MHD_Connection *c, int *how)
 {
@@ -1252,7 +1299,8 @@ static const char *post_refused(struct MHD_Connection *c, int how, const req *rq
     if (!host || !o || strcasecmp(o, host) != 0)
       return "403: this form was sent from another origin\n";
   }
-  if (how == AUTH_COOKIE &&
+  /* a proxy's user, like a cookie, is sent by the browser for any page that asks */
+  if ((how == AUTH_COOKIE || how == AUTH_PROXY) &&
       !form_token_ok(MHD_lookup_connection_value(c, MHD_COOKIE_KIND, "vagt_session"),
                      rq->csrf))
     return "403: the form's token is missing or stale: reload the page and try again\n";
@@ -1301,11 +1349,16 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
   const char *tok = request_token(c, &how);
   bool from_query = how == AUTH_QUERY;
   int op = operator_of(tok);
-  if (op < 0)
+  if (op >= 0) {
+    snprintf(rq->who, sizeof rq->who, "%s", g_ops[op].name);
+  } else if (proxy_user(c, rq->who, sizeof rq->who)) {
+    how = AUTH_PROXY;
+    from_query = false;
+  } else {
     return send_text(c, MHD_HTTP_UNAUTHORIZED,
                      "401: this page needs an operator's token: send \"Authorization: Bearer "
                      "TOKEN\", or open it once with ?token=TOKEN in a browser\n");
-  snprintf(rq->who, sizeof rq->who, "%s", g_ops[op].name);
+  }
   if (from_query && get) {
     /* Keep the token out of the address bar and the history: a cookie, and back. */
     struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
@@ -1408,10 +1461,12 @@ static void ops_free(void)
  * read whole), and none shared: the token is who the operator is. */
 static int ops_read(const ag_config *cfg, char *err, size_t errlen)
 {
-  if (!cfg->noperators) {
+  if (!cfg->noperators && !cfg->proxy_address) {
     snprintf(err, errlen, "the operator pages need token_file or operator declarations");
     return -1;
   }
+  if (!cfg->noperators)
+    return 0;
   g_ops = calloc(cfg->noperators, sizeof *g_ops);
   if (!g_ops) {
     snprintf(err, errlen, "out of memory");

@@ -5,7 +5,8 @@
 # pages: approved.json, the approvals table and the run page say anne, and the baseline's
 # files changed. Then, with approvals = 2, the next drift: anne's approval is only pending
 # (the baseline's files unchanged), anne again is refused, bob's replaces the baseline and
-# both names are recorded. Configuration mistakes end --check with exit 2 and file:line.
+# both names are recorded. A reverse proxy's user header counts only from the proxy's
+# address. Configuration mistakes end --check with exit 2 and file:line.
 . "$(dirname "$0")/aglib.sh"
 DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
 PORT=$(free_port)
@@ -140,6 +141,29 @@ check "the robot page lists bob" grep -q 'class="by">bob<' body
 check "a third approval: 409" test "$(code -X POST -H "Authorization: Bearer $ANNE" "$U/runs/2/approve")" = 409
 stop
 
+# A reverse proxy's user header, believed only from the proxy's address (127.0.0.2 here:
+# the whole of 127/8 is this host).
+cat > agent.lua <<LUA
+state = "state"
+listen = "127.0.0.1:$PORT"
+operator "anne" { token_file = "anne.token" }
+trusted_proxy = { address = "127.0.0.2", header = "X-Remote-User" }
+robot "sag" { script = "sag.lua" }
+LUA
+check "--check accepts trusted_proxy" "$VAGT" agent --check --config agent.lua
+start
+P="--interface 127.0.0.2"
+check "the proxy's user: 200" test "$(code $P -H "X-Remote-User: carol" "$U/")" = 200
+check "the page names carol" grep -q "signed in as <b>carol</b>" body
+check "the header from another address (127.0.0.1): 401" \
+  test "$(code -H "X-Remote-User: carol" "$U/")" = 401
+check "from the proxy without the header: 401" test "$(code $P "$U/")" = 401
+check "a name that is no name: 401" test "$(code $P -H "X-Remote-User: carol <x>" "$U/")" = 401
+check "tokens still work beside the proxy" test "$(code -H "Authorization: Bearer $ANNE" "$U/")" = 200
+check "the proxy's user needs the form token to POST: 403" \
+  test "$(code $P -H "X-Remote-User: carol" -X POST "$U/runs/2/approve")" = 403
+stop
+
 # Configuration mistakes: exit 2 and file:line.
 bad() { # bad NAME LINE-PATTERN: --check exits 2 and names the file and line
   "$VAGT" agent --check --config "$1.lua" >"$1.out" 2>"$1.err"; rc=$?
@@ -178,4 +202,11 @@ robot "sag" { script = "sag.lua" }
 LUA
 bad two-needed 3 "approvals = 2 needs 2 different operators"
 check "which says to declare operators" grep -q 'declare each with operator "name"' two-needed.err
+cat > bad-proxy.lua <<LUA
+state = "state"
+operator "anne" { token_file = "anne.token" }
+trusted_proxy = { address = "localhost", header = "X-Remote-User" }
+robot "sag" { script = "sag.lua" }
+LUA
+bad bad-proxy 3 "trusted_proxy: 'address' must be the proxy's numeric address"
 finish
