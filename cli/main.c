@@ -31,6 +31,7 @@ void cli_usage(FILE *f)
         "  vagt record SCRIPT.lua [same options] [--replace]\n"
         "                      run and record the baseline (a second recording merges)\n"
         "  vagt approve RUN_DIR   accept the screens of a drift-halted run as the baseline\n"
+        "                         (--by NAME: the operator, as the agent's pages name them)\n"
         "  vagt inspect [--window CLASS|TITLE] [--png OUT.png] [--image IN.png]\n"
         "                         windows, and the words OCR reads with their boxes\n"
         "  vagt check SCRIPT.lua      syntax and API check, no display needed\n"
