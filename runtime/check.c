@@ -171,7 +171,7 @@ typedef struct {
 } call_site;
 
 typedef struct {
-  char what[16];
+  const char *what; /* the action's name (actions[]) */
   int line;
   size_t tok;
   bool in_step, in_loop, named;
@@ -425,7 +425,7 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
       for (const char *const *a = actions; *a; a++)
         if (strcmp(t->s, *a) == 0) {
           action_site *as = &acts[nacts++];
-          snprintf(as->what, sizeof as->what, "%s", t->s);
+          as->what = *a;
           as->line = t->line;
           as->in_step = step_id >= 0;
           as->step_id = step_id;
