@@ -12,7 +12,7 @@
 
 double rt_opt_number(lua_State *L, int idx, const char *field, double def)
 {
-  if (lua_type(L, idx) != LUA_TTABLE)
+  if (idx == 0 || lua_type(L, idx) != LUA_TTABLE) /* 0: no options (and no stack slot) */
     return def;
   lua_getfield(L, idx, field);
   double v = def;

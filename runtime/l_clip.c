@@ -77,7 +77,8 @@ static int l_clip_get(lua_State *L)
       opts = 2;
     }
   }
-  double timeout = rt_opt_number(L, opts, "timeout", CLIP_TIMEOUT);
+  /* index 0 is no stack slot: without options there is nothing to read */
+  double timeout = opts ? rt_opt_number(L, opts, "timeout", CLIP_TIMEOUT) : CLIP_TIMEOUT;
   if (!(timeout > 0 && timeout <= 3600))
     rt_raise(L, "robot.clipboard.get: option 'timeout' must be more than 0 and at most 3600 "
                 "seconds");
