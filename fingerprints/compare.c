@@ -400,6 +400,18 @@ void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, 
         }
 }
 
+const char *fp__static_title(const fp_fingerprint *base, const char *name)
+{
+    if (!base || !name || !*name)
+        return NULL;
+    if (base->win_name && !strcmp(base->win_name, name))
+        return name;
+    for (int i = 0; i < base->n_layers; i++)
+        if (base->layers[i]->win_name && !strcmp(base->layers[i]->win_name, name))
+            return name;
+    return NULL;
+}
+
 int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, int dx,
                        int dy)
 {
@@ -1093,11 +1105,15 @@ static int compare_layers(const fp_fingerprint *base, const fp_input *cur,
                                     ck[j].cls && *ck[j].cls ? ck[j].cls : "",
                                     ck[j].cls && *ck[j].cls ? ")" : "", ck[j].x, ck[j].y,
                                     ck[j].w, ck[j].h);
-        else
+        else if (fp__static_title(base, ck[j].name))
             rc = fp__verdict_reason(v, "new window '%s'%s at (%d,%d) %dx%d (class %s)",
-                                    ck[j].name && *ck[j].name ? ck[j].name : "?",
-                                    ck[j].front ? " in front" : "", ck[j].x, ck[j].y,
-                                    ck[j].w, ck[j].h, ck[j].cls && *ck[j].cls ? ck[j].cls : "?");
+                                    ck[j].name, ck[j].front ? " in front" : "", ck[j].x,
+                                    ck[j].y, ck[j].w, ck[j].h,
+                                    ck[j].cls && *ck[j].cls ? ck[j].cls : "?");
+        else
+            rc = fp__verdict_reason(v, "new window%s at (%d,%d) %dx%d (class %s)",
+                                    ck[j].front ? " in front" : "", ck[j].x, ck[j].y, ck[j].w,
+                                    ck[j].h, ck[j].cls && *ck[j].cls ? ck[j].cls : "?");
     }
     for (int i = 0; i < nb && !rc; i++) {
         if (bm[i] >= 0)
@@ -1168,13 +1184,14 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
     memset(&target, 0, sizeof target);
     int rc = FP_OK;
     /* Another window than the recorded one (a dialog with the same class in front): its
-     * title and size say so first. Titles may hold data, so they are only told here. */
+     * title and size say so first. Only the recorded title is quoted: today's may name a
+     * citizen or a case. */
     int w = pixGetWidth(cur->image), h = pixGetHeight(cur->image);
     if ((w != base->width || h != base->height) && base->win_name && cur->win_name &&
         *base->win_name && *cur->win_name && strcmp(base->win_name, cur->win_name))
-        rc = fp__verdict_reason(v, "the window is '%s' %dx%d, recorded was '%s' %dx%d",
-                                cur->win_name, w, h, base->win_name, base->width,
-                                base->height);
+        rc = fp__verdict_reason(v, "the window is another one (its title differs) %dx%d, "
+                                "recorded was '%s' %dx%d", w, h, base->win_name,
+                                base->width, base->height);
     if (!rc)
         rc = compare_layers(base, cur, opt, v);
     if (!rc)

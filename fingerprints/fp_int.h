@@ -65,6 +65,9 @@ typedef struct fp__winkey {
  * class. bm[i] = index into c or -1; cm[j] = index into b or -1. */
 void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, int *bm,
                       int *cm);
+/* name when the baseline holds it as a title (its own or a layer's), else NULL: a title
+ * not recorded may name a citizen or a case, so reasons quote only recorded ones. */
+const char *fp__static_title(const fp_fingerprint *base, const char *name);
 /* Appends the reasons, rectangles and cell counts of a window's verdict to v:
  * reasons prefixed with label (none when NULL or ""), rectangles offset by
  * (dx, dy). */

@@ -320,8 +320,8 @@ int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec,
     for (int j = 0; j < nr; j++)
         if (rm[j] < 0) {
             v->windows_new++;
-            fp_layer_label(rk[j].role, rk[j].cls, rk[j].name, rk[j].x, rk[j].y, label,
-                           sizeof label);
+            fp_layer_label(rk[j].role, rk[j].cls, fp__static_title(base, rk[j].name),
+                           rk[j].x, rk[j].y, label, sizeof label);
             fp__verdict_rect(v, (fp_rect){rk[j].x, rk[j].y, rk[j].w, rk[j].h});
             fp__verdict_reason(v, "new %s%s, %dx%d", label, rk[j].front ? " in front" : "",
                                rk[j].w, rk[j].h);

@@ -119,7 +119,7 @@ mut Motif "nedit: menu bar font" "size|font"
 ned m15 run "x" "nedit*menuBar*background: orange"; n=m15; mut Motif "nedit: menu bar colour" "colours|File"
 ned m16 run "x" "nedit*fileMenu.save.acceleratorText: F2"; n=m16; mut Motif "nedit: accelerator F2" "F2|Ctrl+S"
 for v in menu-swapped:"Slet alle notater" menu-renamed:"Gem journalen" menu-inserted:"Eksportér" \
-         dialog:"Nyheder i version 2.0" combo-renamed:"Klagesag" combo-inserted:"Anke" \
+         dialog:"new window" combo-renamed:"Klagesag" combo-inserted:"Anke" \
          label-renamed:"Fulde navn" button-moved:"'Gem'|'Annuller'" counter-relabeled:"Læg til"; do
   var=${v%%:*}; tok=${v#*:}
   jou "t$var" run --set "variant=$var"; n="t$var"; mut Tk "journal: $var" "$tok"
@@ -127,7 +127,7 @@ done
 sag s1 run --set variant=menu-swapped; n=s1; mut Swing "sag: menu-swapped" "Slet sag"
 sag s2 run --set variant=menu-renamed; n=s2; mut Swing "sag: menu-renamed" "Gem sagen"
 sag s3 run --set variant=menu-inserted; n=s3; mut Swing "sag: menu-inserted" "Eksportér|Gem sag"
-sag s4 run --set variant=dialog; n=s4; mut Swing "sag: dialog" "Nyheder i version 2.0"
+sag s4 run --set variant=dialog; n=s4; mut Swing "sag: dialog" "new window"
 sag s5 run --set variant=combo-renamed; n=s5; mut Swing "sag: combo-renamed" "Klagesag"
 sag s6 run --set variant=combo-inserted; n=s6; mut Swing "sag: combo-inserted" "Anke|Klage"
 sag s7 run --set variant=label-renamed; n=s7; mut Swing "sag: label-renamed" "Fulde navn"

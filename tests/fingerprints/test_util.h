@@ -37,6 +37,14 @@ static inline int has_reason(const fp_verdict *v, const char *sub)
         }                                                                  \
     } while (0)
 
+#define assert_no_reason(v, sub)                                           \
+    do {                                                                   \
+        if (has_reason((v), (sub))) {                                      \
+            dump_verdict("verdict", (v));                                  \
+            fail_msg("a reason contains \"%s\"", (sub));                   \
+        }                                                                  \
+    } while (0)
+
 #define assert_match(v)                                                    \
     do {                                                                   \
         if (!(v)->match) {                                                 \

@@ -2,7 +2,7 @@
 # Menus, pop-ups and dialogs on a second real toolkit (Tk, tests/apps/tk): what the input
 # can reach is judged before the input. The fixture's own log proves which action ran.
 #   - every "vendor update" halts with exit 3 before the changed element is used, and the
-#     reason names the changed caption or the new window's title;
+#     reason names the changed caption or that a new window came (never its title);
 #   - a robot that picks the destructive menu's entry by position halts, nothing deleted;
 #   - unchanged runs pass: other data, the window moved, CPU load, keyboard menus without
 #     sleeps, the calculator-like display recorded twice with other results;
@@ -53,7 +53,13 @@ check_variant() { # variant caption-in-reason must-not-log
 check_variant menu-swapped "Slet alle notater" "menu "
 check_variant menu-renamed "Gem journalen" "menu "
 check_variant menu-inserted "Eksportér" "menu "
-check_variant dialog "Nyheder i version 2.0" "gem cpr"
+check_variant dialog "new window" "gem cpr"
+# a title the baseline does not hold may name a citizen or a case: never quoted in the
+# reasons, the log, run.json, the report or stderr (alert.json's scene keeps it for approve)
+d=$(ls -d runs-dialog/*/ | head -n1)
+if grep '"reasons"' "$d/alert.json" | cat - "$d/log.txt" "$d/run.json" "$d/report.html" dialog.err |
+    grep -q "Nyheder i version"; then fail "dialog: the new window's title is quoted"
+else ok "dialog: the new window's title is not quoted"; fi
 check_variant combo-renamed "Klagesag" "sagstype"
 check_variant combo-inserted "Anke" "sagstype"
 check_variant label-renamed "Fulde navn" "gem cpr"
