@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ag_util.h"
+#include "vu.h"
 
 /* ---- building the alert ---- */
 
@@ -26,7 +27,7 @@ static cJSON *read_json(const char *dir, const char *name)
     return NULL;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  char *text = ag_read_file(path, 4 << 20, NULL);
+  char *text = vu_read_file(path, 4 << 20, 0, NULL, NULL, 0);
   if (!text)
     return NULL;
   cJSON *j = cJSON_Parse(text);
@@ -173,7 +174,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   cJSON_AddStringToObject(a, "report", report ? report : "");
   free(report);
   char when[48];
-  ag_rfc3339(now, when, sizeof when);
+  vu_rfc3339(now, false, when, sizeof when);
   cJSON_AddStringToObject(a, "time", when);
 
   char *attach = NULL;
@@ -489,7 +490,7 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
       snprintf(err, errlen, "SMTP password file %s is missing or readable by others", pf);
       return -1;
     }
-    password = ag_read_file(pf, 4096, NULL);
+    password = vu_read_file(pf, 4096, 0, NULL, NULL, 0);
     if (password)
       password[strcspn(password, "\r\n")] = '\0';
   }

@@ -23,6 +23,7 @@
 #include "ag_util.h"
 #include "sandbox.h"
 #include "spawn.h"
+#include "vu.h"
 
 #define CFG_MEM_LIMIT ((size_t)64 << 20)
 #define CFG_TIME_LIMIT 5.0
@@ -173,9 +174,7 @@ static void cfg_hook(lua_State *L, lua_Debug *ar)
   lua_getfield(L, LUA_REGISTRYINDEX, "ag.deadline");
   double dl = lua_tonumber(L, -1);
   lua_pop(L, 1);
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  if (ts.tv_sec + ts.tv_nsec / 1e9 > dl)
+  if (vu_mono() > dl)
     luaL_error(L, "the configuration took longer than %d s to run", (int)CFG_TIME_LIMIT);
 }
 
@@ -1064,9 +1063,7 @@ static ag_config *load_here(const char *path, int flags, errlist *e)
   lua_setfield(L, LUA_REGISTRYINDEX, "ag.decls");
   lua_newtable(L);
   lua_setfield(L, LUA_REGISTRYINDEX, "ag.glines");
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  lua_pushnumber(L, ts.tv_sec + ts.tv_nsec / 1e9 + CFG_TIME_LIMIT);
+  lua_pushnumber(L, vu_mono() + CFG_TIME_LIMIT);
   lua_setfield(L, LUA_REGISTRYINDEX, "ag.deadline");
   lua_sethook(L, cfg_hook, LUA_MASKCOUNT | LUA_MASKLINE, 10000);
 
@@ -1460,13 +1457,10 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
   char *buf = NULL;
   size_t len = 0;
   FILE *mem = open_memstream(&buf, &len);
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  double end = ts.tv_sec + ts.tv_nsec / 1e9 + CFG_KILL_AFTER;
+  double end = vu_mono() + CFG_KILL_AFTER;
   bool timed_out = false, too_big = false;
   for (;;) {
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double left = end - (ts.tv_sec + ts.tv_nsec / 1e9);
+    double left = end - vu_mono();
     if (left <= 0) {
       timed_out = true;
       break;

@@ -16,6 +16,7 @@
 #include "ag_util.h"
 #include "items.h"
 #include "prune.h"
+#include "vu.h"
 
 typedef struct {
   char **v;
@@ -417,12 +418,12 @@ static void *prune_thread(void *arg)
   }
   const char *s = getenv("VAGT_AGENT_PRUNE_SECONDS");
   double every = s && strtod(s, NULL) > 0 ? strtod(s, NULL) : 86400;
-  double next = ag_mono();
+  double next = vu_mono();
   while (!g_stop) {
-    if (ag_mono() >= next) {
+    if (vu_mono() >= next) {
       ag_prune_result res;
       ag_prune_once(x, db, ag_time(), &res, &g_stop);
-      next = ag_mono() + every;
+      next = vu_mono() + every;
     }
     struct timespec ts = {0, 200 * 1000000L};
     nanosleep(&ts, NULL);

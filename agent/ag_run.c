@@ -19,13 +19,7 @@
 #include "ag_util.h"
 #include "runfolder.h"
 #include "spawn.h"
-
-double ag_mono(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "vu.h"
 
 const char *ag_status_of(int code)
 {
@@ -67,8 +61,8 @@ int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen)
   x->logs = join(cfg->state, "logs");
   x->items_db = join(cfg->state, "items.db");
   char merr[512];
-  if (rt_mkdir_p(cfg->state, merr, sizeof merr) != 0 ||
-      rt_mkdir_p(x->runs, merr, sizeof merr) != 0 || rt_mkdir_p(x->logs, merr, sizeof merr) != 0) {
+  if (vu_mkdir_p(cfg->state, merr, sizeof merr) != 0 ||
+      vu_mkdir_p(x->runs, merr, sizeof merr) != 0 || vu_mkdir_p(x->logs, merr, sizeof merr) != 0) {
     snprintf(err, errlen, "state folder %s: %s", cfg->state, merr);
     return -1;
   }
@@ -122,7 +116,7 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   memset(ch, 0, sizeof *ch);
   ch->r = r;
   ch->started_real = (double)time(NULL);
-  ch->mono_start = ag_mono();
+  ch->mono_start = vu_mono();
   long long id = ag_db_run_insert(x->db, r->name, trigger, scheduled, ag_time(), 0);
   if (id < 0) {
     snprintf(err, errlen, "cannot record the run in %s", x->dbpath);
@@ -134,7 +128,7 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   snprintf(logname, sizeof logname, "%lld.log", id);
   char *logpath = join(x->logs, logname);
   char merr[512];
-  if (!rdir || !logpath || rt_mkdir_p(rdir, merr, sizeof merr) != 0) {
+  if (!rdir || !logpath || vu_mkdir_p(rdir, merr, sizeof merr) != 0) {
     snprintf(err, errlen, "%s", rdir ? merr : "out of memory");
     free(rdir);
     free(logpath);
@@ -267,7 +261,7 @@ static cJSON *read_run_json(const char *dir)
   if (!dir)
     return NULL;
   char *p = join(dir, "run.json");
-  char *text = p ? ag_read_file(p, 16 << 20, NULL) : NULL;
+  char *text = p ? vu_read_file(p, 16 << 20, 0, NULL, NULL, 0) : NULL;
   cJSON *rj = text ? cJSON_Parse(text) : NULL;
   free(text);
   free(p);
@@ -354,10 +348,10 @@ void ag_run_stop(ag_child *ch)
 {
   if (ch->pid > 0 && !ch->term_at && !ch->reaped) {
     kill(-ch->pid, SIGTERM);
-    ch->term_at = ag_mono();
+    ch->term_at = vu_mono();
   }
   if (!ch->stopping)
-    ch->give_up_at = ag_mono() + 30;
+    ch->give_up_at = vu_mono() + 30;
   ch->stopping = true;
 }
 
@@ -367,7 +361,7 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
     int st;
     pid_t w = waitpid(ch->pid, &st, WNOHANG);
     if (w == 0) {
-      double now = ag_mono();
+      double now = vu_mono();
       if (!ch->term_at && now > ch->mono_start + ch->r->timeout) {
         fprintf(stderr, "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
                         "it\n",
@@ -391,7 +385,7 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
     ch->reaped = true;
     ch->code = c;
   }
-  double now = ag_mono();
+  double now = vu_mono();
   if (now < ch->retry_at)
     return false;
   const char *status = ch->timed_out ? "timeout" : ag_status_of(ch->code);

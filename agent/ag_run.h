@@ -69,6 +69,5 @@ void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop);
 /* Status word of an exit code: passed, failed, error, drift, interrupted. */
 const char *ag_status_of(int code);
 
-double ag_mono(void);
 
 #endif

@@ -30,14 +30,6 @@ double ag_time(void)
   return real_now() + g_offset;
 }
 
-void ag_rfc3339(double t, char *buf, size_t n)
-{
-  time_t s = (time_t)t;
-  struct tm tm;
-  gmtime_r(&s, &tm);
-  strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void ag_uuid(char *buf, size_t n)
 {
   unsigned char b[16];
@@ -84,35 +76,6 @@ void ag_stable_id(const char *text, char *buf, size_t n)
            b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
            b[15]);
 }
-
-char *ag_read_file(const char *path, size_t max, size_t *len)
-{
-  /* Regular files only, opened without blocking: a FIFO or a device put in a run folder
-   * must not hang the agent that reads its run.json or alert.json. */
-  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  struct stat st;
-  if (fd < 0)
-    return NULL;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    close(fd);
-    return NULL;
-  }
-  FILE *f = fdopen(fd, "rb");
-  if (!f) {
-    close(fd);
-    return NULL;
-  }
-  char *buf = malloc(max + 1);
-  size_t n = buf ? fread(buf, 1, max, f) : 0;
-  fclose(f);
-  if (!buf)
-    return NULL;
-  buf[n] = '\0';
-  if (len)
-    *len = n;
-  return buf;
-}
-
 
 #include <stdarg.h>
 

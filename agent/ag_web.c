@@ -26,6 +26,7 @@
 #include "ag_cron.h"
 #include "ag_db.h"
 #include "ag_util.h"
+#include "vu.h"
 
 static struct MHD_Daemon *g_d;
 static sqlite3 *g_db;
@@ -91,7 +92,7 @@ static void session_for(const char *sid, req *rq)
   size_t oldest = 0;
   for (size_t i = 0; i < NSESS; i++) {
     if (sid && g_sess[i].sid[0] && same_secret(sid, g_sess[i].sid)) {
-      g_sess[i].used = ag_mono();
+      g_sess[i].used = vu_mono();
       snprintf(rq->form, sizeof rq->form, "%s", g_sess[i].form);
       pthread_mutex_unlock(&g_sess_mu);
       return;
@@ -101,7 +102,7 @@ static void session_for(const char *sid, req *rq)
   }
   ag_uuid(g_sess[oldest].sid, sizeof g_sess[oldest].sid);
   ag_uuid(g_sess[oldest].form, sizeof g_sess[oldest].form);
-  g_sess[oldest].used = ag_mono();
+  g_sess[oldest].used = vu_mono();
   snprintf(rq->form, sizeof rq->form, "%s", g_sess[oldest].form);
   snprintf(rq->new_sid, sizeof rq->new_sid, "%s", g_sess[oldest].sid);
   pthread_mutex_unlock(&g_sess_mu);
@@ -272,7 +273,7 @@ static void fmt_time(double t, char *buf, size_t n)
     snprintf(buf, n, "-");
     return;
   }
-  ag_rfc3339(t, buf, n);
+  vu_rfc3339(t, false, buf, n);
 }
 
 /* ---- pages ---- */
@@ -360,7 +361,7 @@ static enum MHD_Result page_index(struct MHD_Connection *c, const req *rq)
     if (r->schedule && r->enabled) {
       time_t n = ag_cron_next(&r->cron, r->tz, now);
       if (n != (time_t)-1)
-        ag_rfc3339((double)n, when, sizeof when);
+        vu_rfc3339((double)n, false, when, sizeof when);
     }
     rt_html_esc(f, r->enabled ? when : "disabled");
     fputs("</td><td>", f);
@@ -647,7 +648,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
   if (r.run_dir[0]) {
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/alert.json", r.run_dir);
-    char *text = ag_read_file(p, 1 << 20, NULL);
+    char *text = vu_read_file(p, 1 << 20, 0, NULL, NULL, 0);
     cJSON *a = text ? cJSON_Parse(text) : NULL;
     free(text);
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, "reasons"), *x;
@@ -833,7 +834,7 @@ static int run_approve(const char *dir, char **by, size_t nby, char *out, size_t
   }
   (void)na;
   size_t got = 0;
-  double end = ag_mono() + 300;
+  double end = vu_mono() + 300;
   for (;;) {
     struct pollfd pf = {pfd[0], POLLIN, 0};
     int pr = poll(&pf, 1, 1000);
@@ -848,7 +849,7 @@ static int run_approve(const char *dir, char **by, size_t nby, char *out, size_t
       memcpy(out + got, tmp, k);
       got += k;
     }
-    if (ag_mono() > end || g_stopping) {
+    if (vu_mono() > end || g_stopping) {
       kill(-pid, SIGKILL);
       break;
     }
@@ -944,7 +945,7 @@ static void run_step_key(const char *run_dir, char *key, size_t n)
   key[0] = '\0';
   char p[PATH_MAX + 32];
   snprintf(p, sizeof p, "%s/alert.json", run_dir);
-  char *text = ag_read_file(p, 1 << 20, NULL);
+  char *text = vu_read_file(p, 1 << 20, 0, NULL, NULL, 0);
   cJSON *a = text ? cJSON_Parse(text) : NULL;
   free(text);
   const cJSON *k = cJSON_GetObjectItemCaseSensitive(
@@ -1065,7 +1066,7 @@ static void approve_reply(req *rq)
   if (code == 0) {
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/approved.json", r.run_dir);
-    char *changed = ag_read_file(p, 1 << 20, NULL);
+    char *changed = vu_read_file(p, 1 << 20, 0, NULL, NULL, 0);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE approvals SET state='approved', changed=? WHERE "
                                  "run_id=? AND state='pending'",

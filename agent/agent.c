@@ -31,6 +31,7 @@
 #include "ag_web.h"
 #include "check.h"
 #include "host.h"
+#include "vu.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -147,10 +148,10 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   }
   const char *s = getenv("VAGT_AGENT_DELIVER_SECONDS");
   double limit = s ? strtod(s, NULL) : 60;
-  double end = ag_mono() + limit;
+  double end = vu_mono() + limit;
   int pending = 0;
   ag_outbox_deliver_due(x->db, ag_time(), &pending);
-  while (pending > 0 && ag_mono() < end && !g_stop) {
+  while (pending > 0 && vu_mono() < end && !g_stop) {
     usleep(500 * 1000);
     ag_outbox_deliver_due(x->db, ag_time(), &pending);
   }

@@ -28,6 +28,7 @@
 #include "watchdog.h"
 #include "xvfb.h"
 #include "xwin.h"
+#include "vu.h"
 
 static rt_run *g_run;       /* for the signal and X I/O error handlers */
 static volatile sig_atomic_t g_signals;
@@ -344,7 +345,7 @@ static int cmd_run(int argc, char **argv, bool record)
     code = RT_EXIT_ENV;
     goto out;
   }
-  run.started = rt_now();
+  run.started = vu_mono();
   run.script_deadline = run.started + o.timeout;
   rt_watchdog_start(run.run_dir, run.script_deadline, o.timeout);
   bool ran = false;

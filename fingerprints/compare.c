@@ -2,6 +2,7 @@
  * windows, then per window L2 cell grid (fast path), L3 anchors (when OCR
  * words are given). */
 #include "fp_int.h"
+#include "vu.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -1165,7 +1166,7 @@ out:
 int fp_compare(const fp_fingerprint *base, const fp_input *cur,
                const fp_options *opt, fp_verdict *v)
 {
-    double t0 = fp__now_ms();
+    double t0 = (vu_mono() * 1e3);
     fp_options defo;
     if (!opt) {
         fp_options_default(&defo);
@@ -1228,7 +1229,7 @@ int fp_compare(const fp_fingerprint *base, const fp_input *cur,
                                      v->windows_moved || v->windows_changed);
     }
     fp_verdict_free(&target);
-    v->elapsed_ms = fp__now_ms() - t0;
+    v->elapsed_ms = (vu_mono() * 1e3) - t0;
     if (rc)
         fp_verdict_free(v);
     return rc;

@@ -43,13 +43,6 @@ int fp__has_alnum(const char *s)
     return 0;
 }
 
-double fp__now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Rectangles come from files and scripts: sums are taken in 64 bits so huge
  * coordinates cannot overflow. */
 int fp__rect_intersects(fp_rect a, fp_rect b)

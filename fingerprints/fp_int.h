@@ -8,7 +8,6 @@
 
 char *fp__strdup(const char *s);
 int fp__has_alnum(const char *s);
-double fp__now_ms(void);
 
 int fp__rect_intersects(fp_rect a, fp_rect b);
 fp_rect fp__rect_and(fp_rect a, fp_rect b);

@@ -9,6 +9,7 @@
 #include "items.h"
 #include "secrets.h"
 #include "stepkey.h"
+#include "vu.h"
 
 double rt_opt_number(lua_State *L, int idx, const char *field, double def)
 {
@@ -131,7 +132,7 @@ static int l_robot_step(lua_State *L)
   if (!path)
     return rt_raise(L, "out of memory");
   size_t depth = run->nframes;
-  double dl = timeout > 0 ? rt_now() + timeout : 0;
+  double dl = timeout > 0 ? vu_mono() + timeout : 0;
   if (depth && run->frames[depth - 1].deadline > 0 &&
       (dl == 0 || run->frames[depth - 1].deadline < dl))
     dl = run->frames[depth - 1].deadline;

@@ -25,6 +25,7 @@
 #include "run.h"
 #include "runfolder.h"
 #include "approve.h"
+#include "vu.h"
 
 
 static const char *jstr(const cJSON *o, const char *k)
@@ -367,7 +368,7 @@ static cJSON *read_json(const char *dir, const char *name, size_t max)
 {
   char path[4096], err[4200];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  char *text = rt_read_file_max(path, max, NULL, err, sizeof err);
+  char *text = vu_read_file(path, max, VU_NOFOLLOW, NULL, err, sizeof err);
   if (!text) {
     fprintf(stderr, "vagt approve: %s\n", err);
     return NULL;
@@ -419,7 +420,7 @@ static PIX *read_evidence(const char *dir, const char *rel)
   }
   snprintf(path, sizeof path, "%s/%s", dir, rel);
   size_t len = 0;
-  char *data = rt_read_file_max(path, PNG_MAX, &len, err, sizeof err);
+  char *data = vu_read_file(path, PNG_MAX, VU_NOFOLLOW, &len, err, sizeof err);
   if (!data) {
     fprintf(stderr, "vagt approve: %s\n", err);
     return NULL;
@@ -649,7 +650,7 @@ int rt_cmd_approve(int argc, char **argv)
     code = RT_EXIT_ENV;
   } else {
     char now[40];
-    rt_rfc3339(now, sizeof now);
+    vu_rfc3339(vu_wall(), true, now, sizeof now);
     cJSON *ap = cJSON_CreateObject();
     cJSON_AddStringToObject(ap, "approved", now);
     cJSON_AddStringToObject(ap, "step", key);

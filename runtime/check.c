@@ -11,6 +11,7 @@
 #include "run.h"
 #include "runfolder.h"
 #include "sandbox.h"
+#include "vu.h"
 
 typedef struct {
   char *text;
@@ -259,7 +260,7 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
   lua_pop(L, 2);
 
   lexer x = {0};
-  x.text = rt_read_file(path, &x.len);
+  x.text = vu_read_file(path, 64u << 20, 0, &x.len, NULL, 0);
   x.line = 1;
   if (!x.text) {
     fprintf(out, "%s: cannot read\n", path);

@@ -8,6 +8,7 @@
 
 #include "api.h"
 #include "sandbox.h"
+#include "vu.h"
 
 #define HOOK_EVERY 1000
 #define MEM_LIMIT ((size_t)1 << 30)
@@ -34,7 +35,7 @@ static void deadline_check(rt_run *run)
 {
   if (run->abort)
     return;
-  double now = rt_now();
+  double now = vu_mono();
   if (run->script_deadline > 0 && now > run->script_deadline) {
     rt_run_abort(run, RT_ABORT_SCRIPT_TIMEOUT,
                  "script timeout: the run exceeded its %.0f s limit (--timeout)",

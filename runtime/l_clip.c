@@ -13,6 +13,7 @@
 #include "api.h"
 #include "host.h"
 #include "xio/selection.h"
+#include "vu.h"
 
 #define CLIP_MAX ((size_t)16 << 20) /* bytes of text at most, either way */
 #define CLIP_TIMEOUT 2.0            /* default seconds to wait for the owner */
@@ -58,7 +59,7 @@ static bool stop_waiting(void *user)
 {
   rt_run *run = user;
   double d = rt_run_deadline(run);
-  return run->abort || (d > 0 && rt_now() > d);
+  return run->abort || (d > 0 && vu_mono() > d);
 }
 
 /* robot.clipboard.get([selection] [, opts]) -> text | nil, reason */

@@ -16,6 +16,7 @@
 #include "ocr/rt_ocr.h"
 #include "scene.h"
 #include "step.h"
+#include "vu.h"
 
 /* Polls per second while waiting for text (SikuliX scans 3 times a second). */
 #define POLL_SECS 0.2
@@ -31,7 +32,7 @@ static void *preload_main(void *arg)
   struct rt_ocr_preload *p = arg;
   char err[256];
   p->ocr = rt_ocr_new(RT_OCR_DEFAULT_LANGS, err, sizeof err);
-  p->ms = (rt_now() - p->started) * 1000.0;
+  p->ms = (vu_mono() - p->started) * 1000.0;
   return NULL;
 }
 
@@ -40,7 +41,7 @@ void rt_ocr_preload(rt_run *run)
   struct rt_ocr_preload *p = calloc(1, sizeof *p);
   if (!p)
     return;
-  p->started = rt_now();
+  p->started = vu_mono();
   if (pthread_create(&p->thread, NULL, preload_main, p) != 0) {
     free(p);
     return;
@@ -54,9 +55,9 @@ static rt_ocr *preloaded(rt_run *run, double *load_ms, double *wait_ms)
   struct rt_ocr_preload *p = run->ocr_pre;
   if (!p)
     return NULL;
-  double t = rt_now();
+  double t = vu_mono();
   pthread_join(p->thread, NULL);
-  *wait_ms = (rt_now() - t) * 1000.0;
+  *wait_ms = (vu_mono() - t) * 1000.0;
   *load_ms = p->ms;
   rt_ocr *o = p->ocr;
   free(p);
@@ -99,14 +100,14 @@ rt_ocr *rt_ocr_get(rt_run *run, char *err, size_t errlen)
   }
   rt_ocr_free(pre);
   rt_ocr_free(run->ocr);
-  double t = rt_now();
+  double t = vu_mono();
   run->ocr = rt_ocr_new(langs, err, errlen);
   if (!run->ocr) {
     if (rt_ocr_missing_language())
       run->exit_code = RT_EXIT_ENV;
     return NULL;
   }
-  rt_log(run, "OCR ready (%s) in %.0f ms", langs, (rt_now() - t) * 1000.0);
+  rt_log(run, "OCR ready (%s) in %.0f ms", langs, (vu_mono() - t) * 1000.0);
   return run->ocr;
 }
 
@@ -223,7 +224,7 @@ static void push_match(lua_State *L, const rt_ocr_match *m)
 static int locate(lua_State *L, rt_run *run, Window win, const char *text,
                   const rt_ocr_find_opts *fo, double timeout, rt_ocr_match *m)
 {
-  double end = rt_now() + timeout;
+  double end = vu_mono() + timeout;
   char err[2048], bad[8];
   rt_ocr *ocr = ocr_of(L, run);
   if (rt_ocr_unreadable(ocr, text, bad, sizeof bad))
@@ -245,7 +246,7 @@ static int locate(lua_State *L, rt_run *run, Window win, const char *text,
       rt_raise(L, "%s", err);
     if (rc == RT_OCR_ERROR)
       rt_raise(L, "find '%s': %s", text, err);
-    if (rt_now() >= end)
+    if (vu_mono() >= end)
       return RT_OCR_NOT_FOUND;
     rt_sleep(run, POLL_SECS);
   }

@@ -13,6 +13,7 @@
 #include "ocr/rt_ocr.h"
 #include "step.h"
 #include "xwin.h"
+#include "vu.h"
 
 typedef struct {
   Window id;
@@ -134,13 +135,13 @@ int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, siz
   q.exclude = exclude;
   q.nexclude = nexclude;
   double timeout = rt_opt_number(L, opts, "timeout", 10.0);
-  double end = rt_now() + timeout;
+  double end = vu_mono() + timeout;
   char seen[2048];
   for (;;) {
     if (find_once(L, run, &q, seen, sizeof seen))
       return 1;
     lua_pop(L, 1);
-    if (rt_now() >= end)
+    if (vu_mono() >= end)
       break;
     rt_sleep(run, 0.1);
     rt_host_check(L);
@@ -244,7 +245,7 @@ static int l_window_wait_closed(lua_State *L)
   l_window *w = check_window(L, 1);
   double timeout = rt_opt_number(L, 2, "timeout", 10);
   rt_run *run = rt_host_run_of(L);
-  double end = rt_now() + timeout;
+  double end = vu_mono() + timeout;
   for (;;) {
     rt_host_check(L);
     rt_winfo wi;
@@ -257,7 +258,7 @@ static int l_window_wait_closed(lua_State *L)
       lua_pushboolean(L, 1);
       return 1;
     }
-    if (rt_now() >= end)
+    if (vu_mono() >= end)
       return rt_raise(L, "window 0x%lx (%s) did not close within %.1f s", (unsigned long)w->id,
                       w->cls, timeout);
     rt_sleep(run, 0.05);
@@ -273,7 +274,7 @@ static int l_window_wait_title(lua_State *L)
   const char *pattern = luaL_checkstring(L, 2);
   double timeout = rt_opt_number(L, 3, "timeout", 10);
   rt_run *run = rt_host_run_of(L);
-  double end = rt_now() + timeout;
+  double end = vu_mono() + timeout;
   for (;;) {
     rt_host_check(L);
     rt_winfo wi;
@@ -285,7 +286,7 @@ static int l_window_wait_title(lua_State *L)
     if (rt_pattern_match(L, lua_tostring(L, -1), pattern))
       return 1;
     lua_pop(L, 1);
-    if (rt_now() >= end)
+    if (vu_mono() >= end)
       return rt_raise(L, "the title of window 0x%lx (%s) did not match '%s' within %.1f s",
                       (unsigned long)w->id, w->cls, pattern, timeout);
     rt_sleep(run, 0.05);

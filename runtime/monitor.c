@@ -9,6 +9,7 @@
 #include "fp.h"
 #include "runfolder.h"
 #include "scene.h"
+#include "vu.h"
 
 /* What the robot's own input changed, a text line or three high (a display, a status line,
  * a field it typed into): taller changes are a new page or a dialog, never data. */
@@ -619,7 +620,7 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
     return;
   cJSON *a = cJSON_CreateObject();
   char now[40];
-  rt_rfc3339(now, sizeof now);
+  vu_rfc3339(vu_wall(), true, now, sizeof now);
   cJSON_AddStringToObject(a, "status", "drift");
   cJSON_AddNumberToObject(a, "exit_code", RT_EXIT_DRIFT);
   cJSON_AddStringToObject(a, "script", run->script);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "vu.h"
 
 #define MAX_CHILDREN 256
 static volatile pid_t children[MAX_CHILDREN]; /* groups to kill on an emergency exit */
@@ -67,8 +68,8 @@ int rt_proc_stop(pid_t pid, double grace)
     return st;
   }
   kill(-pid, SIGTERM);
-  double end = rt_now() + grace;
-  while (rt_now() < end) {
+  double end = vu_mono() + grace;
+  while (vu_mono() < end) {
     pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid || (r < 0 && errno == ECHILD)) {
       kill(-pid, SIGKILL);

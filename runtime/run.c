@@ -13,13 +13,7 @@
 #include <unistd.h>
 
 #include "host.h"
-
-double rt_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "vu.h"
 
 double rt_run_deadline(const rt_run *run)
 {
@@ -32,7 +26,7 @@ double rt_run_deadline(const rt_run *run)
 
 bool rt_sleep(rt_run *run, double secs)
 {
-  double end = rt_now() + secs;
+  double end = vu_mono() + secs;
   if (run) {
     /* Wake just past the deadline, so the caller's check raises it. */
     double d = rt_run_deadline(run);
@@ -42,7 +36,7 @@ bool rt_sleep(rt_run *run, double secs)
   for (;;) {
     if (run && run->abort)
       return false;
-    double left = end - rt_now();
+    double left = end - vu_mono();
     if (left <= 0)
       return true;
     if (left > 0.05)

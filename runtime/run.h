@@ -130,8 +130,6 @@ typedef struct rt_run {
   struct lua_State *L;
 } rt_run;
 
-/* Monotonic clock in seconds. */
-double rt_now(void);
 /* The earliest deadline in force (the script's, the steps'), 0 when none. */
 double rt_run_deadline(const rt_run *run);
 /* Sleep up to `secs`, waking early when the run is aborted. Returns false when aborted. */

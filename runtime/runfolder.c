@@ -1,4 +1,5 @@
 #include "runfolder.h"
+#include "vu.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -41,17 +42,6 @@ struct rt_steplog {
   size_t nkeys, ckeys, keys_dropped;
   double settle, capture, guard, input;
 };
-
-void rt_rfc3339(char *buf, size_t n)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char base[32];
-  strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf, n, "%s.%03ldZ", base, ts.tv_nsec / 1000000);
-}
 
 /* Every write to a run folder passes this gate, so the watchdog can stop the run's own
  * writes (rt_runfolder_freeze) before it writes the end of the run itself. */
@@ -141,117 +131,9 @@ static bool reserve_release(void)
   return true;
 }
 
-char *rt_read_file_max(const char *path, size_t max, size_t *len, char *err, size_t errlen)
-{
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    snprintf(err, errlen, "%s: %s", path,
-             errno == ELOOP ? "is a symbolic link: refused" : strerror(errno));
-    return NULL;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s: not a regular file: refused", path);
-    close(fd);
-    return NULL;
-  }
-  if ((unsigned long long)st.st_size > max) {
-    snprintf(err, errlen, "%s: %lld bytes, more than the %zu this file may hold: refused",
-             path, (long long)st.st_size, max);
-    close(fd);
-    return NULL;
-  }
-  char *buf = malloc((size_t)st.st_size + 2);
-  size_t n = 0;
-  while (buf && n <= (size_t)st.st_size) { /* one byte more: a file still growing */
-    ssize_t r = read(fd, buf + n, (size_t)st.st_size + 1 - n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r < 0) {
-      snprintf(err, errlen, "%s: %s", path, strerror(errno));
-      free(buf);
-      close(fd);
-      return NULL;
-    }
-    if (r == 0)
-      break;
-    n += (size_t)r;
-  }
-  close(fd);
-  if (!buf) {
-    snprintf(err, errlen, "%s: out of memory", path);
-    return NULL;
-  }
-  if (n > (size_t)st.st_size) {
-    snprintf(err, errlen, "%s: changed while read: refused", path);
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  if (len)
-    *len = n;
-  return buf;
-}
-
-char *rt_read_file(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  char *buf = NULL;
-  size_t cap = 0, n = 0, r;
-  do {
-    if (n + 1 >= cap) {
-      cap = cap ? cap * 2 : 65536;
-      char *b = realloc(buf, cap);
-      if (!b) {
-        free(buf);
-        fclose(f);
-        return NULL;
-      }
-      buf = b;
-    }
-    r = fread(buf + n, 1, cap - n - 1, f);
-    n += r;
-  } while (r > 0);
-  bool bad = ferror(f);
-  fclose(f);
-  if (bad) {
-    free(buf);
-    return NULL;
-  }
-  buf[n] = '\0';
-  if (len)
-    *len = n;
-  return buf;
-}
-
-int rt_mkdir_p(const char *path, char *err, size_t errlen)
-{
-  char *p = strdup(path);
-  if (!p)
-    return -1;
-  for (char *s = p + 1; ; s++) {
-    if (*s == '/' || *s == '\0') {
-      char c = *s;
-      *s = '\0';
-      if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create folder %s: %s", p, strerror(errno));
-        free(p);
-        return -1;
-      }
-      *s = c;
-      if (!c)
-        break;
-    }
-  }
-  free(p);
-  return 0;
-}
-
 char *rt_runfolder_create(const char *runs, const char *stem, char *err, size_t errlen)
 {
-  if (rt_mkdir_p(runs, err, errlen) != 0)
+  if (vu_mkdir_p(runs, err, errlen) != 0)
     return NULL;
   time_t t = time(NULL);
   struct tm tm;
@@ -299,7 +181,7 @@ rt_steplog *rt_steplog_new(const char *script, const char *mode)
   l->recent = cJSON_CreateArray();
   l->evidence = cJSON_CreateArray();
   char now[40];
-  rt_rfc3339(now, sizeof now);
+  vu_rfc3339(vu_wall(), true, now, sizeof now);
   cJSON_AddStringToObject(l->root, "format", "vagt-run");
   cJSON_AddNumberToObject(l->root, "version", RT_RUN_FORMAT);
   cJSON_AddStringToObject(l->root, "vagt", VAGT_VERSION);
@@ -696,7 +578,7 @@ static int steplog_write(rt_steplog *l, const char *dir, const char *status, int
   bool over = strcmp(status, "running") != 0;
   if (over) {
     char now[40];
-    rt_rfc3339(now, sizeof now);
+    vu_rfc3339(vu_wall(), true, now, sizeof now);
     rt_steplog_set(l, "finished", now);
     if (l->fd >= 0 && fsync(l->fd) != 0) {
       snprintf(err, errlen, "cannot write %s: %s", l->path, strerror(errno));
@@ -926,7 +808,6 @@ int rt_report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
   return rc;
 }
 
-
 /* ---- the end of a run written from its files ---- */
 
 #define RUN_JSON_MAX ((size_t)64 << 20) /* the previous layout held every step */
@@ -999,7 +880,7 @@ static rt_steplog *steplog_load(const char *dir, char *err, size_t errlen)
 {
   char path[4096];
   snprintf(path, sizeof path, "%s/run.json", dir);
-  char *text = rt_read_file_max(path, RUN_JSON_MAX, NULL, err, errlen);
+  char *text = vu_read_file(path, RUN_JSON_MAX, VU_NOFOLLOW, NULL, err, errlen);
   if (!text)
     return NULL;
   cJSON *root = cJSON_Parse(text);
@@ -1070,7 +951,7 @@ int rt_runfolder_reap(const char *dir, char *err, size_t errlen)
   }
   /* Read under the lock: a second reaper finds the folder already marked. */
   snprintf(path, sizeof path, "%s/run.json", dir);
-  char *text = rt_read_file_max(path, RUN_JSON_MAX, NULL, err, errlen);
+  char *text = vu_read_file(path, RUN_JSON_MAX, VU_NOFOLLOW, NULL, err, errlen);
   bool unreadable = !text && access(path, F_OK) == 0; /* none: it died before writing one */
   cJSON *root = text ? cJSON_Parse(text) : NULL;
   free(text);

@@ -85,25 +85,12 @@ int rt_runfolder_end(const char *dir, const char *status, int exit_code, const c
  * the watchdog then writes the end itself and exits. */
 void rt_runfolder_freeze(double wait);
 
-/* A regular file (never a symlink, FIFO or device) of at most `max` bytes, NUL-terminated
- * and malloc'd; NULL with err naming the file and why. */
-char *rt_read_file_max(const char *path, size_t max, size_t *len, char *err, size_t errlen);
-
 /* Writes `data` to dir/name atomically with mode 0600, through a temporary file of its own
  * (O_EXCL: a planted file or symlink is never opened); `name` may hold a sub-folder. */
 int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
                          char *err, size_t errlen);
 
-/* A whole file, NUL-terminated (malloc'd); NULL when unreadable. len may be NULL. */
-char *rt_read_file(const char *path, size_t *len);
-
-/* mkdir -p with mode 0700 for every folder it creates. */
-int rt_mkdir_p(const char *path, char *err, size_t errlen);
-
 /* Writes s to f with HTML's special characters escaped. */
 void rt_html_esc(FILE *f, const char *s);
-
-/* RFC 3339 UTC time of now into buf. */
-void rt_rfc3339(char *buf, size_t n);
 
 #endif

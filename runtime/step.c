@@ -13,6 +13,7 @@
 #include "xio/input.h"
 #include "xio/xerror.h"
 #include "xwin.h"
+#include "vu.h"
 
 #define GRACE_POLL 0.15
 #define LOCATE_POLL 0.2
@@ -42,7 +43,7 @@ static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, si
   bool record = run->mode == RT_MODE_RECORD;
   double first = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_FIRST;
   double quiet = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_QUIET;
-  double hard = rt_now() + RT_SETTLE_MAX;
+  double hard = vu_mono() + RT_SETTLE_MAX;
   /* the quiet period began at the previous input (send_input resets it): what was drawn
    * since, while the script ran between steps, counts */
   for (bool list = true;;) {
@@ -52,14 +53,14 @@ static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, si
         return -1;
       rt_damage_area(run->damage, sc->x, sc->y, sc->w, sc->h);
     }
-    double slice = rt_now() + 0.05; /* the abort flag is looked at between slices */
+    double slice = vu_mono() + 0.05; /* the abort flag is looked at between slices */
     int changed = 0;
     int quiet_now = rt_damage_wait(run->damage, first, quiet, slice < hard ? slice : hard,
                                    &changed);
     list = changed;
     if (quiet_now && !changed)
       return 1;
-    if (rt_now() >= hard || run->abort)
+    if (vu_mono() >= hard || run->abort)
       return 0;
   }
 }
@@ -68,7 +69,7 @@ static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, si
 static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
 {
   double quiet = run->mode == RT_MODE_RECORD ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_QUIET;
-  double start = rt_now(), quiet_since = start;
+  double start = vu_mono(), quiet_since = start;
   uint64_t last = 0;
   bool have = false;
   for (;;) {
@@ -76,7 +77,7 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, s
     if (rt_scene_list(run, target, sc, err, n) != 0 ||
         rt_scene_grab(run, sc, false, err, n) != 0)
       return -1;
-    double now = rt_now();
+    double now = vu_mono();
     if (!have || sc->hash != last)
       quiet_since = now;
     have = true;
@@ -100,7 +101,7 @@ static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, doubl
   if (r < 0)
     return -1;
   *settled = r == 1;
-  double tc = rt_now();
+  double tc = vu_mono();
   if (run->damage) { /* the windows as they are now, captured once */
     rt_scene_free(sc);
     if (rt_scene_list(run, target, sc, err, n) != 0 ||
@@ -111,7 +112,7 @@ static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, doubl
   if (rt_scene_pix(sc, err, n) != 0)
     return -1;
   rt_scene_describe(run, sc);
-  *cap_ms = (rt_now() - tc) * 1000.0;
+  *cap_ms = (vu_mono() - tc) * 1000.0;
   return 0;
 }
 
@@ -207,14 +208,14 @@ static int pointer_to(rt_run *run, const rt_scene *sc, int x, int y, char *err, 
 static void wait_delivered(rt_run *run, int b)
 {
   unsigned bit = b >= 1 && b <= 5 ? (Button1Mask << (b - 1)) : 0;
-  double until = rt_now() + 2.0;
+  double until = vu_mono() + 2.0;
   for (;;) {
     Window root, child;
     int rx, ry, wx, wy;
     unsigned mask = 0;
     if (!XQueryPointer(run->dpy, DefaultRootWindow(run->dpy), &root, &child, &rx, &ry, &wx,
                        &wy, &mask) ||
-        !(mask & bit) || rt_now() >= until)
+        !(mask & bit) || vu_mono() >= until)
       return;
     rt_sleep(NULL, 0.002);
   }
@@ -501,7 +502,7 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
 static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
                                const char *stepname, int level, rt_step_result *res)
 {
-  double t0 = rt_now();
+  double t0 = vu_mono();
   const rt_guard *g = run->guard ? run->guard : &rt_guard_none;
   const char *base = a->file ? strrchr(a->file, '/') : NULL;
   base = base ? base + 1 : a->file;
@@ -547,25 +548,25 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     if (rc == 0)
       rt_x_pointer_park(run->dpy, run->xdo, &wi);
   }
-  double t = rt_now(), look_until = t + (at.text ? a->timeout : 0), grace_until = 0;
+  double t = vu_mono(), look_until = t + (at.text ? a->timeout : 0), grace_until = 0;
   while (rc == 0) {
     if (settle(run, a->win, &sc, &rec.settled, &rec.t_capture, err, sizeof err) != 0) {
       rc = -1;
       break;
     }
-    rec.t_settle = (rt_now() - t) * 1000.0;
+    rec.t_settle = (vu_mono() - t) * 1000.0;
     rec.cap_w = sc.win[0].w;
     rec.cap_h = sc.win[0].h;
     rec.cap_hash = sc.hash;
     rec.wclass = sc.win[0].cls;
     if (run->mode != RT_MODE_RECORD) {
-      double tg = rt_now();
+      double tg = vu_mono();
       rt_guard_verdict v = g->check(g->ud, run, &si, false, &out);
       if (v == RT_GUARD_DRIFT && !grace_until)
-        grace_until = rt_now() + RT_GRACE_SECS;
-      if (v == RT_GUARD_DRIFT && rt_now() >= grace_until)
+        grace_until = vu_mono() + RT_GRACE_SECS;
+      if (v == RT_GUARD_DRIFT && vu_mono() >= grace_until)
         v = g->check(g->ud, run, &si, true, &out); /* explains, keeps evidence: HALT */
-      rec.t_guard = (rt_now() - tg) * 1000.0;
+      rec.t_guard = (vu_mono() - tg) * 1000.0;
       copy_out(&rec, &out);
       if (v == RT_GUARD_DRIFT && !run->abort) {
         rt_sleep(run, GRACE_POLL);
@@ -601,7 +602,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
       int scope = level == 1 ? 0 : in_popup ? rt_scene_newest_popup(&sc) : -1;
       int lr = in_popup && scope < 0 ? RT_OCR_NOT_FOUND
                                       : locate(run, &sc, &at, scope, &p.x, &p.y, err, sizeof err);
-      if (lr == RT_OCR_NOT_FOUND && rt_now() < look_until && !run->abort) {
+      if (lr == RT_OCR_NOT_FOUND && vu_mono() < look_until && !run->abort) {
         rt_sleep(run, LOCATE_POLL);
         continue;
       }
@@ -633,9 +634,9 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
   if (rt_holds_secret(run, detail)) /* a PIN sent with w:key, a secret looked for by text */
     snprintf(detail, sizeof detail, "(holds a secret: not kept)");
   if (rc == 0 && st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort) {
-    double tg = rt_now();
+    double tg = vu_mono();
     rt_guard_verdict v = g->check(g->ud, run, &si, true, &out);
-    rec.t_guard = (rt_now() - tg) * 1000.0;
+    rec.t_guard = (vu_mono() - tg) * 1000.0;
     copy_out(&rec, &out);
     if (v == RT_GUARD_HALT) {
       rt_run_abort(run, RT_ABORT_DRIFT, "halted at step '%s' (%s:%d): %s", key,
@@ -649,16 +650,16 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
   }
   size_t logged = 0;
   if (rc == 0 && st == RT_STEP_OK && run->abort == RT_ABORT_NONE) {
-    rec.t_total = (rt_now() - t0) * 1000.0;
+    rec.t_total = (vu_mono() - t0) * 1000.0;
     logged = save_log(run, &rec);
-    t = rt_now();
+    t = vu_mono();
     /* the next step's quiet period begins with this input: what the application draws in
      * answer to it, from the first key on, counts */
     if (run->damage)
       rt_damage_reset(run->damage);
     rc = send_input(run, a, &sc, &p, err, sizeof err);
     XSync(run->dpy, False); /* a round trip: the server has handled the input */
-    rec.t_input = (rt_now() - t) * 1000.0;
+    rec.t_input = (vu_mono() - t) * 1000.0;
     if (run->steps && rc == 0)
       rt_steplog_input(run->steps, rec.t_input);
     if (g->after)
@@ -695,7 +696,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     free(clean);
   }
   else if (!logged) {
-    rec.t_total = (rt_now() - t0) * 1000.0;
+    rec.t_total = (vu_mono() - t0) * 1000.0;
     save_log(run, &rec);
   }
   rt_scene_free(&sc);

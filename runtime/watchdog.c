@@ -12,6 +12,7 @@
 #include "proc.h"
 #include "run.h"
 #include "runfolder.h"
+#include "vu.h"
 
 /* The count hook's turn comes first: it ends a script cleanly, with the script's line. */
 #define DEADLINE_GRACE 1.5
@@ -53,7 +54,7 @@ static void *watch(void *arg)
   double fire_at = deadline + DEADLINE_GRACE;
   bool interrupted = false, signalled = false;
   for (;;) {
-    double left = fire_at - rt_now();
+    double left = fire_at - vu_mono();
     if (left <= 0)
       break;
     struct pollfd p = {read_fd, POLLIN, 0};
@@ -63,7 +64,7 @@ static void *watch(void *arg)
       continue;
     if (c == 'd')
       return NULL;
-    double now = rt_now();
+    double now = vu_mono();
     if (signalled) {
       fire_at = now; /* a second signal: at once */
     } else {

@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-/* Watches the run with folder `run_dir` whose script must end by `deadline` (rt_now()
+/* Watches the run with folder `run_dir` whose script must end by `deadline` (vu_mono()
  * seconds; `timeout` is the limit in seconds, for the message). Failing to start it is
  * logged; the count hook still works. */
 void rt_watchdog_start(const char *run_dir, double deadline, double timeout);

@@ -10,6 +10,7 @@
 
 #include "proc.h"
 #include "run.h"
+#include "vu.h"
 
 pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, size_t errlen)
 {
@@ -36,9 +37,9 @@ pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, s
   }
   char buf[32];
   size_t got = 0;
-  double end = rt_now() + 20.0;
+  double end = vu_mono() + 20.0;
   while (got < sizeof buf - 1 && !memchr(buf, '\n', got)) {
-    int left = (int)((end - rt_now()) * 1000);
+    int left = (int)((end - vu_mono()) * 1000);
     struct pollfd p = {fds[0], POLLIN, 0};
     if (left <= 0 || poll(&p, 1, left) <= 0) {
       snprintf(err, errlen, "Xvfb did not report a display within 20 s");
@@ -59,7 +60,7 @@ pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, s
   int num = atoi(buf);
   snprintf(name, namelen, ":%d", num);
   /* -displayfd is written when the server listens; confirm it answers. */
-  while (rt_now() < end) {
+  while (vu_mono() < end) {
     Display *d = XOpenDisplay(name);
     if (d) {
       XCloseDisplay(d);

@@ -10,6 +10,7 @@
 
 #include "run.h"
 #include "xio/xerror.h"
+#include "vu.h"
 
 Display *rt_x_open(const char *name, char *err, size_t errlen)
 {
@@ -400,7 +401,7 @@ static bool wait_focus(Display *dpy, Window w, double until)
   for (;;) {
     if (rt_x_has_focus(dpy, w))
       return true;
-    if (rt_now() > until)
+    if (vu_mono() > until)
       return false;
     rt_sleep(NULL, 0.01);
   }
@@ -409,7 +410,7 @@ static bool wait_focus(Display *dpy, Window w, double until)
 int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double timeout,
                   char *err, size_t errlen)
 {
-  double start = rt_now();
+  double start = vu_mono();
   (void)xdo;
   rt_x_trap_begin(dpy);
   if (ewmh) {

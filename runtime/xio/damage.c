@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "xerror.h"
+#include "vu.h"
 
 struct rt_damage {
   Display *dpy;
@@ -17,13 +18,6 @@ struct rt_damage {
   double last;          /* when something last happened there */
   int seen;             /* something happened since the reset */
 };
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int drain(rt_damage *d, int *windows_changed);
 
@@ -115,7 +109,7 @@ void rt_damage_reset(rt_damage *d)
   /* keep the server's region small: forget what was drawn so far */
   XDamageSubtract(d->dpy, d->damage, None, None);
   rt_x_trap_end(d->dpy, NULL);
-  d->reset = d->last = now_s();
+  d->reset = d->last = vu_mono();
   d->seen = 0;
 }
 
@@ -126,10 +120,10 @@ int rt_damage_wait(rt_damage *d, double first, double quiet, double deadline,
     *windows_changed = 0;
   for (;;) {
     if (drain(d, windows_changed)) {
-      d->last = now_s();
+      d->last = vu_mono();
       d->seen = 1;
     }
-    double now = now_s();
+    double now = vu_mono();
     double until = d->seen ? d->last + quiet : d->reset + first;
     if (now >= until)
       return 1;

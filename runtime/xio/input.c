@@ -3,6 +3,7 @@
 
 #include "keyseq.h"
 #include "xerror.h"
+#include "vu.h"
 
 #include <X11/XKBlib.h>
 #include <X11/Xutil.h>
@@ -40,13 +41,6 @@ struct rt_input {
   unsigned long clock;
   double grace;               /* seconds */
 };
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_s(double s)
 {
@@ -372,7 +366,7 @@ static int scratch_keycode(rt_input *in, KeySym ks, KeyCode *kc, char *err, size
   if (best->bound != NoSymbol) {
     /* evicting: every event on it must have reached the server and the clients */
     XSync(in->dpy, False);
-    sleep_s(best->last_used + in->grace - now_s());
+    sleep_s(best->last_used + in->grace - vu_mono());
   }
   if (slot_write(in, best, ks, err, errlen) != 0)
     return -1;
@@ -463,7 +457,7 @@ static void mark_used(rt_input *in, KeyCode kc)
 {
   for (int i = 0; i < in->nslots; i++)
     if (in->slots[i].kc == kc && in->slots[i].bound != NoSymbol)
-      in->slots[i].last_used = now_s();
+      in->slots[i].last_used = vu_mono();
 }
 
 /* the keycode and shift level for a keysym */
@@ -670,7 +664,7 @@ void rt_input_restore(rt_input *in)
   if (!any)
     return;
   XSync(in->dpy, False);
-  sleep_s(latest + in->grace - now_s());
+  sleep_s(latest + in->grace - vu_mono());
   rt_x_trap_begin(in->dpy);
   int r = refresh_map(in);
   rt_x_trap_end(in->dpy, NULL);

@@ -18,6 +18,7 @@
 #include <X11/Xutil.h>
 
 #include "xerror.h"
+#include "vu.h"
 
 #define INCR_AT_MOST (256 * 1024) /* larger texts go by INCR (and any past the request size) */
 #define CHUNK (64 * 1024)         /* bytes per INCR part we send */
@@ -113,13 +114,6 @@ struct rt_sel {
     double deadline;
   } g;
 };
-
-static double now_s(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 const char *rt_sel_name(rt_sel_which which)
 {
@@ -343,7 +337,7 @@ static void get_next(rt_sel *s)
     return;
   }
   s->g.stage = ST_DATA;
-  s->g.deadline = now_s() + s->g.c->timeout;
+  s->g.deadline = vu_mono() + s->g.c->timeout;
   XConvertSelection(s->dpy, s->g.sel, s->g.cand[s->g.icand], s->a[A_PROP], s->g.win,
                     CurrentTime);
 }
@@ -364,7 +358,7 @@ static void get_start(rt_sel *s, cmd *c)
   s->g.win = w;
   s->g.sel = sel;
   s->g.stage = ST_TARGETS;
-  s->g.deadline = now_s() + c->timeout;
+  s->g.deadline = vu_mono() + c->timeout;
   XConvertSelection(s->dpy, sel, s->a[A_TARGETS], s->a[A_PROP], w, CurrentTime);
 }
 
@@ -563,7 +557,7 @@ static void on_data(rt_sel *s, const XSelectionEvent *ev)
     /* deleting the property (done) asks the owner for the first part */
     s->g.stage = ST_INCR;
     s->g.type = None;
-    s->g.deadline = now_s() + c->timeout;
+    s->g.deadline = vu_mono() + c->timeout;
     return;
   }
   if (fmt != 8) {
@@ -597,7 +591,7 @@ static void on_incr_part(rt_sel *s)
     get_end(s, RT_SEL_TOOBIG, "%s%s holds more than %.0f bytes of text", NULL, (double)c->max);
     return;
   }
-  s->g.deadline = now_s() + c->timeout;
+  s->g.deadline = vu_mono() + c->timeout;
   if (n == 0) { /* the empty part ends the transfer */
     free(p);
     if (s->g.type == None)
@@ -659,7 +653,7 @@ static bool serve(rt_sel *s, Window req, Atom prop, Atom type, sbuf *b, const vo
   b->refs++;
   x->data = data;
   x->len = len;
-  x->idle_since = now_s();
+  x->idle_since = vu_mono();
   x->next = s->xfers;
   s->xfers = x;
   /* watch for the requestor deleting the property before telling it anything */
@@ -737,7 +731,7 @@ static void on_property(rt_sel *s, const XPropertyEvent *ev)
       XChangeProperty(s->dpy, x->req, x->prop, x->type, 8, PropModeReplace, x->data + x->off,
                       (int)n);
       x->off += n;
-      x->idle_since = now_s();
+      x->idle_since = vu_mono();
       if (n == 0) /* the empty part was the last */
         xfer_drop(s, x);
       break;
@@ -860,7 +854,7 @@ static void *thread_main(void *arg)
       XNextEvent(s->dpy, &ev);
       dispatch(s, &ev);
     }
-    double now = now_s();
+    double now = vu_mono();
     if (s->g.active && now >= s->g.deadline) {
       if (s->g.stage == ST_INCR)
         get_end(s, RT_SEL_TIMEOUT, "the owner of %s%s stopped sending for %.1f s", NULL,
@@ -1028,10 +1022,10 @@ static cmd *submit(rt_sel *s, cmd *c, char *err, size_t errlen)
       pthread_mutex_lock(&s->mu);
       if (stop && !c->done) {
         c->cancel = true;
-        give_up = now_s() + GIVE_UP;
+        give_up = vu_mono() + GIVE_UP;
         wake(s);
       }
-    } else if (c->cancel && now_s() > give_up) {
+    } else if (c->cancel && vu_mono() > give_up) {
       break;
     }
   }

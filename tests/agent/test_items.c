@@ -17,6 +17,7 @@
 #include "host.h"
 #include "items.h"
 #include "run.h"
+#include "vu.h"
 
 static char dir[64], dbpath[128], notes[4096];
 
@@ -70,7 +71,7 @@ static int run_script(const char *code, char *err, size_t errlen)
   rt_run run = {.mode = RT_MODE_RUN, .script = path, .script_base = "robot.lua"};
   run.run_dir = rd;
   run.step_timeout = 600;
-  run.started = rt_now();
+  run.started = vu_mono();
   char e[512];
   if (rt_host_open(&run, NULL, 0, e, sizeof e) != 0)
     fail_msg("rt_host_open: %s", e);

@@ -9,6 +9,7 @@
  * Usage: bench_fp [ITERATIONS]   (default 300)
  */
 #include "fp.h"
+#include "vu.h"
 
 #include <spawn.h>
 #include <stdio.h>
@@ -19,13 +20,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -90,7 +84,7 @@ static double run_im(const char *a, const char *b)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", 1, 0);
     posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", 1, 0);
-    double t0 = now_ms();
+    double t0 = (vu_mono() * 1e3);
     pid_t pid;
     if (posix_spawnp(&pid, "compare", &fa, NULL, argv, environ) != 0) {
         posix_spawn_file_actions_destroy(&fa);
@@ -101,7 +95,7 @@ static double run_im(const char *a, const char *b)
     posix_spawn_file_actions_destroy(&fa);
     if (!WIFEXITED(st) || WEXITSTATUS(st) > 1)
         return -1;
-    return now_ms() - t0;
+    return (vu_mono() * 1e3) - t0;
 }
 
 int main(int argc, char **argv)
@@ -150,9 +144,9 @@ int main(int argc, char **argv)
             fp_verdict_free(&v);
         }
         for (int i = 0; i < iters; i++) {
-            double t0 = now_ms();
+            double t0 = (vu_mono() * 1e3);
             fp_compare(base, &ci, NULL, &v);
-            t[i] = now_ms() - t0;
+            t[i] = (vu_mono() * 1e3) - t0;
             if (i == 0) {
                 drift[k] = !v.match;
                 if (v.n_reasons)
@@ -163,13 +157,13 @@ int main(int argc, char **argv)
         stats(t, iters, &fp_med[k], &fp_p95[k]);
         int n = iters / 10 > 10 ? iters / 10 : 10;
         for (int i = 0; i < n; i++) {
-            double t0 = now_ms();
+            double t0 = (vu_mono() * 1e3);
             PIX *p = pixRead(file[k]);
             ci.image = p;
             fp_compare(base, &ci, NULL, &v);
             fp_verdict_free(&v);
             pixDestroy(&p);
-            t[i] = now_ms() - t0;
+            t[i] = (vu_mono() * 1e3) - t0;
         }
         stats(t, n, &io_med[k], &io_p95[k]);
         int m = 0;

@@ -19,6 +19,7 @@
  * Exit: 0 done, 1 failure, 2 usage, 4 the database's schema is newer; a chosen death by
  * _exit is 3. */
 #include "ag_pg.h"
+#include "vu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,13 +38,6 @@ static void nap_ms(long ms)
 {
   struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
   while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
-}
-
-static double mono(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static long long wall_ms(void)
@@ -128,8 +122,8 @@ static void die_now(const opts *o, const char *point, const ag_pg_held *c)
  * o->patience seconds: a node pauses instead of guessing. */
 #define PATIENTLY(rc, call)                                                         \
   do {                                                                              \
-    double t0_ = mono();                                                            \
-    while (((rc) = (call)) == AG_PG_ERR && mono() - t0_ < o->patience) {            \
+    double t0_ = vu_mono();                                                            \
+    while (((rc) = (call)) == AG_PG_ERR && vu_mono() - t0_ < o->patience) {            \
       fprintf(stderr, "claimer %s: %s (retrying)\n", node, ag_pg_error(pg));        \
       nap_ms(200);                                                                  \
     }                                                                               \

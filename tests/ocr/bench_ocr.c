@@ -8,6 +8,7 @@
  * command on the same image and the ratio; RSS with the languages loaded. */
 #include "ocr_gt.h"
 #include "rt_ocr.h"
+#include "vu.h"
 
 #include <leptonica/allheaders.h>
 #include <stdio.h>
@@ -21,12 +22,6 @@
 #ifndef OCR_FIXTURE_DIR
 #define OCR_FIXTURE_DIR "tests/ocr/fixtures"
 #endif
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static double cpu_self_ms(void) {
   struct timespec ts;
@@ -101,7 +96,7 @@ static double run_cli(const char *png, const char *langs, int single_thread, rt_
   snprintf(cmd, sizeof cmd, "%s tesseract '%s' stdout -l %s tsv 2>/dev/null",
            single_thread ? "OMP_THREAD_LIMIT=1" : "env -u OMP_THREAD_LIMIT", png, langs);
   memset(res, 0, sizeof *res);
-  double t0 = now_ms();
+  double t0 = (vu_mono() * 1e3);
   FILE *p = popen(cmd, "r");
   if (!p) return -1;
   char line[2048];
@@ -132,7 +127,7 @@ static double run_cli(const char *png, const char *langs, int single_thread, rt_
     res->words[res->n++] = (rt_ocr_word){strdup(t), {x, y, w, h}, conf, res->nlines - 1};
   }
   int st = pclose(p);
-  double dt = now_ms() - t0;
+  double dt = (vu_mono() * 1e3) - t0;
   g_cli_cpu = cpu_children_ms() - cc0;
   return (st == 0) ? dt : -1;
 }
@@ -164,7 +159,7 @@ int main(int argc, char **argv) {
   printf("bench_ocr: CPU %s; OMP_THREAD_LIMIT=%s; load average at start: %s\n", cpu,
          getenv("OMP_THREAD_LIMIT") ? getenv("OMP_THREAD_LIMIT") : "(unset)", la);
   long rss0 = status_kb("VmRSS");
-  double t0 = now_ms();
+  double t0 = (vu_mono() * 1e3);
   char err[512];
   rt_ocr *o = rt_ocr_new(langs, err, sizeof err);
   if (!o) {
@@ -172,7 +167,7 @@ int main(int argc, char **argv) {
     return 4;
   }
   const char *L = rt_ocr_langs(o);
-  printf("languages %s loaded in %.0f ms; RSS %.1f MB (before %.1f MB)\n\n", L, now_ms() - t0,
+  printf("languages %s loaded in %.0f ms; RSS %.1f MB (before %.1f MB)\n\n", L, (vu_mono() * 1e3) - t0,
          status_kb("VmRSS") / 1024.0, rss0 / 1024.0);
 
   static const char *fx[] = {"demo",  "demo-prefill", "demo-theme", "demo-font", "demo-renamed",
@@ -207,18 +202,18 @@ int main(int argc, char **argv) {
        * the phrase as hint, one find */
       rt_ocr_cache_clear(o);
       rt_ocr_result_free(&res);
-      double a = now_ms(), ac = cpu_self_ms();
+      double a = (vu_mono() * 1e3), ac = cpu_self_ms();
       rt_ocr_words(o, img, &hinted, &res, err, sizeof err);
       rt_ocr_match m;
       rt_ocr_find(&res, probe, NULL, &m, err, sizeof err);
-      cold[r] = now_ms() - a;
+      cold[r] = (vu_mono() * 1e3) - a;
       coldcpu[r] = cpu_self_ms() - ac;
       /* every word with full care (w:words, vagt inspect), empty cache */
       rt_ocr_cache_clear(o);
       rt_ocr_result_free(&res);
-      a = now_ms();
+      a = (vu_mono() * 1e3);
       rt_ocr_words(o, img, NULL, &res, err, sizeof err);
-      full[r] = now_ms() - a;
+      full[r] = (vu_mono() * 1e3) - a;
       if (cli && r < 3) {
         rt_ocr_result cr;
         cli1[ncli] = run_cli(png, L, 1, &cr);
@@ -234,11 +229,11 @@ int main(int argc, char **argv) {
     }
     for (int r = 0; r < nr; r++) { /* unchanged window: cache */
       rt_ocr_result r2;
-      double a = now_ms();
+      double a = (vu_mono() * 1e3);
       rt_ocr_words(o, img, &hinted, &r2, err, sizeof err);
       rt_ocr_match m;
       rt_ocr_find(&r2, probe, NULL, &m, err, sizeof err);
-      warm[r] = now_ms() - a;
+      warm[r] = (vu_mono() * 1e3) - a;
       rt_ocr_result_free(&r2);
     }
     /* labels as scripts find them: one w:find_text per label, cache shared */

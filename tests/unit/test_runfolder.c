@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "runfolder.h"
+#include "vu.h"
 
 static char *slurp(const char *path)
 {
@@ -383,23 +384,23 @@ static void bounded_read_refuses_fifo_device_and_symlink(void **state)
   char path[512], err[512];
   snprintf(path, sizeof path, "%s/fifo", tmpl);
   assert_int_equal(mkfifo(path, 0600), 0);
-  assert_null(rt_read_file_max(path, 1 << 20, NULL, err, sizeof err));
+  assert_null(vu_read_file(path, 1 << 20, VU_NOFOLLOW, NULL, err, sizeof err));
   assert_non_null(strstr(err, "not a regular file"));
   assert_non_null(strstr(err, path));
   snprintf(path, sizeof path, "%s/zero", tmpl);
   assert_int_equal(symlink("/dev/zero", path), 0);
-  assert_null(rt_read_file_max(path, 1 << 20, NULL, err, sizeof err));
+  assert_null(vu_read_file(path, 1 << 20, VU_NOFOLLOW, NULL, err, sizeof err));
   assert_non_null(strstr(err, "symbolic link"));
-  assert_null(rt_read_file_max("/dev/zero", 1 << 20, NULL, err, sizeof err));
+  assert_null(vu_read_file("/dev/zero", 1 << 20, VU_NOFOLLOW, NULL, err, sizeof err));
   snprintf(path, sizeof path, "%s/big", tmpl);
   FILE *f = fopen(path, "w");
   for (int i = 0; i < 2000; i++)
     fputs("0123456789", f);
   fclose(f);
-  assert_null(rt_read_file_max(path, 1000, NULL, err, sizeof err));
+  assert_null(vu_read_file(path, 1000, VU_NOFOLLOW, NULL, err, sizeof err));
   assert_non_null(strstr(err, "more than"));
   size_t n = 0;
-  char *t = rt_read_file_max(path, 20000, &n, err, sizeof err);
+  char *t = vu_read_file(path, 20000, VU_NOFOLLOW, &n, err, sizeof err);
   assert_non_null(t);
   assert_int_equal(n, 20000);
   free(t);

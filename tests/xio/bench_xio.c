@@ -11,6 +11,7 @@
 #include "keyseq.h"
 #include "xerror.h"
 #include "xio_common.h"
+#include "vu.h"
 
 #include <spawn.h>
 #include <stdio.h>
@@ -63,10 +64,10 @@ static int bench_capture(Display *dpy, int n)
     for (int kind = 0; kind < 3; kind++) {
       volatile uint64_t sink = 0;
       for (int i = 0; i < n; i++) {
-        double t0 = xc_now();
+        double t0 = vu_mono();
         if (kind == 0) {
           PIX *p = rt_capture_screen(cap, err, sizeof err);
-          ms[i] = (xc_now() - t0) * 1000;
+          ms[i] = (vu_mono() - t0) * 1000;
           if (!p) {
             fprintf(stderr, "capture failed: %s\n", err);
             return 1;
@@ -80,7 +81,7 @@ static int bench_capture(Display *dpy, int n)
           }
           if (kind == 2)
             sink ^= rt_frame_hash(&f);
-          ms[i] = (xc_now() - t0) * 1000;
+          ms[i] = (vu_mono() - t0) * 1000;
         }
       }
       (void)sink;
@@ -94,9 +95,9 @@ static int bench_capture(Display *dpy, int n)
   PIX *p = rt_capture_screen(cap, err, sizeof err);
   volatile uint64_t sink = 0;
   for (int i = 0; i < n; i++) {
-    double t0 = xc_now();
+    double t0 = vu_mono();
     sink ^= rt_pix_hash(p);
-    ms[i] = (xc_now() - t0) * 1000;
+    ms[i] = (vu_mono() - t0) * 1000;
   }
   (void)sink;
   stats("rt_pix_hash of a 1080p PIX alone", ms, n, NULL);
@@ -116,7 +117,7 @@ static int bench_import(int n)
   double *ms = calloc((size_t)n, sizeof *ms);
   char *argv[] = {"import", "-silent", "-window", "root", "rgb:/dev/null", NULL};
   for (int i = 0; i < n; i++) {
-    double t0 = xc_now();
+    double t0 = vu_mono();
     pid_t pid;
     if (posix_spawnp(&pid, "import", NULL, NULL, argv, environ) != 0) {
       fprintf(stderr, "cannot run import (ImageMagick)\n");
@@ -124,7 +125,7 @@ static int bench_import(int n)
     }
     int st;
     waitpid(pid, &st, 0);
-    ms[i] = (xc_now() - t0) * 1000;
+    ms[i] = (vu_mono() - t0) * 1000;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
       fprintf(stderr, "import failed\n");
       return 1;
@@ -181,7 +182,7 @@ static size_t edit_distance(const uint32_t *a, size_t n, const uint32_t *b, size
 static int bench_type(Display *dpy, const char *file, int use_xdotool, long delay)
 {
   size_t tl;
-  char *text = xc_read_file(file, &tl);
+  char *text = vu_read_file(file, 256u << 20, 0, &tl, NULL, 0);
   if (!text) {
     fprintf(stderr, "cannot read %s\n", file);
     return 1;
@@ -201,7 +202,7 @@ static int bench_type(Display *dpy, const char *file, int use_xdotool, long dela
   }
   rt_input *in = rt_input_new(dpy);
   char err[256] = "";
-  double t0 = xc_now();
+  double t0 = vu_mono();
   int rc = 0;
   if (!use_xdotool) {
     rc = rt_input_type(in, text, delay < 0 ? RT_INPUT_DELAY_DEFAULT : (unsigned)delay, err,
@@ -225,21 +226,21 @@ static int bench_type(Display *dpy, const char *file, int use_xdotool, long dela
     fprintf(stderr, "typing failed: %s\n", err);
   /* end: head has written the line and exited */
   int st = -1;
-  double t1 = 0, end = xc_now() + 120;
-  while (xc_now() < end) {
+  double t1 = 0, end = vu_mono() + 120;
+  while (vu_mono() < end) {
     if (waitpid(xt, &st, WNOHANG) == xt) {
-      t1 = xc_now();
+      t1 = vu_mono();
       break;
     }
     xc_sleep_ms(2);
   }
   if (!t1) {
     xc_wait_pid(xt, 0);
-    t1 = xc_now();
+    t1 = vu_mono();
   }
   rt_input_free(in);
   size_t gl = 0;
-  char *got = xc_read_file(out, &gl);
+  char *got = vu_read_file(out, 256u << 20, 0, &gl, NULL, 0);
   if (got && gl && got[gl - 1] == '\n')
     got[gl - 1] = '\0';
   uint32_t *a, *b;

@@ -1,4 +1,5 @@
 #include "xio_common.h"
+#include "vu.h"
 
 #include <X11/Xutil.h>
 #include <errno.h>
@@ -11,13 +12,6 @@
 #include <time.h>
 
 extern char **environ;
-
-double xc_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void xc_sleep_ms(unsigned ms)
 {
@@ -72,9 +66,9 @@ Window xc_find_client(Display *dpy, const char *name)
 
 Window xc_wait_and_focus(Display *dpy, const char *name, unsigned timeout_ms)
 {
-  double end = xc_now() + timeout_ms / 1000.0;
+  double end = vu_mono() + timeout_ms / 1000.0;
   Window w = 0;
-  while (xc_now() < end) {
+  while (vu_mono() < end) {
     w = xc_find_client(dpy, name);
     if (w) {
       XWindowAttributes a;
@@ -100,9 +94,9 @@ Window xc_wait_and_focus(Display *dpy, const char *name, unsigned timeout_ms)
 
 int xc_wait_pid(pid_t pid, unsigned timeout_ms)
 {
-  double end = xc_now() + timeout_ms / 1000.0;
+  double end = vu_mono() + timeout_ms / 1000.0;
   int st;
-  while (xc_now() < end) {
+  while (vu_mono() < end) {
     pid_t r = waitpid(pid, &st, WNOHANG);
     if (r == pid)
       return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
@@ -113,32 +107,3 @@ int xc_wait_pid(pid_t pid, unsigned timeout_ms)
   return -1;
 }
 
-char *xc_read_file(const char *path, size_t *len)
-{
-  FILE *f = fopen(path, "rb");
-  if (!f)
-    return NULL;
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap + 1);
-  size_t r;
-  while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
-    n += r;
-    if (n == cap) {
-      char *nb = realloc(buf, cap * 2 + 1);
-      if (!nb) {
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = nb;
-      cap *= 2;
-    }
-  }
-  fclose(f);
-  if (!buf)
-    return NULL;
-  buf[n] = '\0';
-  if (len)
-    *len = n;
-  return buf;
-}

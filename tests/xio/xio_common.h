@@ -5,7 +5,8 @@
 #include <X11/Xlib.h>
 #include <sys/types.h>
 
-double xc_now(void);
+#include "vu.h"
+
 void xc_sleep_ms(unsigned ms);
 
 /* start `xterm -u8 -name NAME -e sh -c 'head -n1 > OUT'` with LC_ALL=C.UTF-8;
@@ -21,8 +22,5 @@ Window xc_wait_and_focus(Display *dpy, const char *name, unsigned timeout_ms);
 
 /* wait for pid to exit within timeout_ms; returns exit status or -1 (then kills it) */
 int xc_wait_pid(pid_t pid, unsigned timeout_ms);
-
-/* read a whole file (malloc'd, NUL-terminated), NULL if missing */
-char *xc_read_file(const char *path, size_t *len);
 
 #endif

@@ -20,6 +20,7 @@
 #include "keyseq.h"
 #include "xerror.h"
 #include "xio_common.h"
+#include "vu.h"
 
 #include <X11/XKBlib.h>
 #include <X11/Xutil.h>
@@ -132,13 +133,13 @@ static int cmd_type(Display *dpy, int argc, char **argv)
     XSync(dpy, False);
   }
   char err[256] = "";
-  double t0 = xc_now(), t1 = t0;
+  double t0 = vu_mono(), t1 = t0;
   size_t nchars = 0;
   for (int i = 0; i < nacts; i++) {
     if (kinds[i] == 't') {
-      double a = xc_now();
+      double a = vu_mono();
       int r = rt_input_type(in, acts[i], delay, err, sizeof err);
-      t1 += xc_now() - a;
+      t1 += vu_mono() - a;
       CHECK(r == 0, "rt_input_type: %s", err);
       for (const char *p = acts[i]; *p; p++)
         nchars += ((unsigned char)*p & 0xc0) != 0x80;
@@ -150,7 +151,7 @@ static int cmd_type(Display *dpy, int argc, char **argv)
   int st = xc_wait_pid(pid, 15000);
   CHECK(st == 0, "xterm did not finish (status %d): the line was not completed", st);
   size_t glen = 0;
-  char *got = xc_read_file(out, &glen);
+  char *got = vu_read_file(out, 256u << 20, 0, &glen, NULL, 0);
   size_t elen = strlen(expect);
   char *exp = malloc(elen + 2);
   memcpy(exp, expect, elen);
