@@ -3,6 +3,7 @@
  * put in reading order. */
 #include "rt_ocr.h"
 #include "ocr_internal.h"
+#include "vu.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -31,12 +32,6 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
   va_end(ap);
-}
-
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* ---- setup ---- */
@@ -188,7 +183,6 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
 
 const char *rt_ocr_langs(const rt_ocr *o) { return o ? o->langs : NULL; }
 
-
 void rt_ocr_cache_clear(rt_ocr *o) {
   if (!o) return;
   for (size_t i = 0; i < o->tabcap; i++)
@@ -198,6 +192,7 @@ void rt_ocr_cache_clear(rt_ocr *o) {
     rt_ocr_result_free(&o->img[i].res);
     memset(&o->img[i], 0, sizeof o->img[i]);
   }
+  memset(o->glyph, 0, sizeof o->glyph);
 }
 
 void rt_ocr_free(rt_ocr *o) {
@@ -430,6 +425,17 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
   PIX *m = pixAddBorder(g, 10, 255);
   pixDestroy(&g);
   if (!m) return;
+  uint64_t key = rt_ocr__hash_bytes(allowed, strlen(allowed), 0x676c797068ull);
+  key = rt_ocr__hash_bytes(pixGetData(m), (size_t)pixGetWpl(m) * 4 * pixGetHeight(m),
+                           key ^ ((uint64_t)pixGetWidth(m) << 32 | pixGetHeight(m)));
+  for (size_t i = 0; i < sizeof o->glyph / sizeof *o->glyph; i++)
+    if (o->glyph[i].key == key) {
+      snprintf(got, n, "%s", o->glyph[i].got);
+      *conf = o->glyph[i].conf;
+      o->st.blob_hits++;
+      pixDestroy(&m);
+      return;
+    }
   TessBaseAPISetVariable(api, "tessedit_char_whitelist", allowed);
   TessBaseAPISetImage2(api, m);
   TessBaseAPISetSourceResolution(api, 300);
@@ -449,6 +455,10 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
   TessBaseAPIClear(api);
   TessBaseAPISetVariable(api, "tessedit_char_whitelist", "");
   pixDestroy(&m);
+  unsigned slot = o->glyph_next++ % (sizeof o->glyph / sizeof *o->glyph);
+  o->glyph[slot].key = key;
+  snprintf(o->glyph[slot].got, sizeof o->glyph[slot].got, "%s", got);
+  o->glyph[slot].conf = *conf;
 }
 
 /* The median height of the confident words of res made only of letters in `set`: the
@@ -537,7 +547,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
     seterr(err, errlen, "rt_ocr_words: missing argument");
     return RT_OCR_ERROR;
   }
-  double t0 = now_ms();
+  double t0 = (vu_mono() * 1e3);
   rt_ocr_opts def = {0};
   if (!opts) opts = &def;
   int deadline = opts->deadline_ms > 0 ? opts->deadline_ms : 1000;
@@ -597,7 +607,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
         out->image_cached = 1;
         out->blobs_cached = out->blobs;
         out->timed_out = 0;
-        out->ms = now_ms() - t0;
+        out->ms = (vu_mono() * 1e3) - t0;
         return RT_OCR_OK;
       }
 
@@ -790,7 +800,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   out->blobs = nb;
   out->blobs_cached = cached;
   out->timed_out = timed_out;
-  out->ms = now_ms() - t0;
+  out->ms = (vu_mono() * 1e3) - t0;
 
   if (!timed_out && !opts->has_region) { /* remember the whole result for an unchanged image */
     int slot = 0;

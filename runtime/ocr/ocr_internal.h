@@ -75,6 +75,14 @@ struct rt_ocr {
   size_t tabcap, count;
   uint32_t gen;
   img_entry img[4];
+  /* careful single-glyph readings (settle_glyphs), by the glyph's pixels and the allowed
+   * characters: a guard polling a keypad reads each key once, not on every poll */
+  struct {
+    uint64_t key;
+    char got[16];
+    float conf;
+  } glyph[64];
+  unsigned glyph_next;
   rt_ocr_stats st;
 };
 

@@ -425,6 +425,34 @@ static void test_hint(void **st) {
   }
 }
 
+/* a one-character phrase read as a confusion ("9" as "g" on xcalc's key) is settled by a
+ * careful reading of the glyph; the guard polls, so the same glyph is read only once */
+static void test_glyph_memo(void **st) {
+  (void)st;
+  char err[512];
+  PIX *img = load("xcalc");
+  rt_ocr_cache_clear(g_ocr);
+  rt_ocr_opts ho = {.hint = "9"};
+  rt_ocr_result r1, r2;
+  rt_ocr_stats s1, s2;
+  assert_int_equal(rt_ocr_words(g_ocr, img, &ho, &r1, err, sizeof err), RT_OCR_OK);
+  rt_ocr_get_stats(g_ocr, &s1);
+  assert_int_equal(rt_ocr_words(g_ocr, img, &ho, &r2, err, sizeof err), RT_OCR_OK);
+  rt_ocr_get_stats(g_ocr, &s2);
+  for (int k = 0; k < 2; k++) {
+    rt_ocr_match m[4];
+    size_t n = rt_ocr_find_all(k ? &r2 : &r1, "9", NULL, m, 4);
+    if (n != 1) fail_msg("call %d: %zu boxes read as '9'", k + 1, n);
+    assert_true(m[0].cx >= 136 && m[0].cx < 176 && m[0].cy >= 273 && m[0].cy < 297);
+  }
+  /* the second call read nothing: the words from the image cache, the glyph memoised */
+  assert_int_equal(s2.recognitions, s1.recognitions);
+  assert_true(s2.blob_hits > s1.blob_hits);
+  rt_ocr_result_free(&r1);
+  rt_ocr_result_free(&r2);
+  pixDestroy(&img);
+}
+
 /* text cursors and empty boxes are not words: xedit's filled and hollow
  * cursors, the demo app's cursor after typed text */
 static void test_no_cursor_words(void **st) {
@@ -523,6 +551,7 @@ int main(int argc, char **argv) {
       {"cache", cmocka_unit_test(test_cache)},
       {"deadline", cmocka_unit_test(test_deadline)},
       {"hint", cmocka_unit_test(test_hint)},
+      {"glyph_memo", cmocka_unit_test(test_glyph_memo)},
       {"no_cursor_words", cmocka_unit_test(test_no_cursor_words)},
       {"missing_language", cmocka_unit_test(test_missing_language)},
   };
