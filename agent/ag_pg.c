@@ -1,5 +1,6 @@
 /* Fleet mode's shared work items in PostgreSQL: see ag_pg.h. */
 #include "ag_pg.h"
+#include "vu.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -88,13 +89,6 @@ static void seterr(ag_pg *pg, const char *op, const char *fmt, ...)
 const char *ag_pg_error(const ag_pg *pg) { return pg ? pg->err : ""; }
 int ag_pg_reconnects(const ag_pg *pg) { return pg ? pg->reconnects : 0; }
 
-static double mono(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void nap_ms(long ms)
 {
   struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
@@ -178,6 +172,38 @@ static PGresult *exec1(ag_pg *pg, const char *op, const char *sql, int n,
       continue;
     }
     return NULL;
+  }
+}
+
+/* What a transaction's body returns: TX_OK to commit, TX_FAIL after a failed statement
+ * (sqlstate in st: rolled back, then retried when the connection was reset or the failure
+ * was a serialization failure or deadlock), or an AG_PG_ code to roll back and return. */
+enum { TX_OK = -100, TX_FAIL = -101 }; /* apart from every AG_PG_ code */
+typedef int (*tx_body)(ag_pg *pg, const char *op, void *arg, char st[6]);
+
+/* Runs body in one transaction (BEGIN ... COMMIT), retried as a whole: AG_PG_ERR when it
+ * cannot be done. */
+static int in_tx(ag_pg *pg, const char *op, tx_body body, void *arg)
+{
+  for (int tries = 0;; tries++) {
+    char st[6] = "";
+    PGresult *r = raw(pg, op, "BEGIN", 0, NULL, st);
+    int rc = TX_FAIL;
+    if (r) {
+      PQclear(r);
+      rc = body(pg, op, arg, st);
+    }
+    if (rc == TX_OK) {
+      if ((r = raw(pg, op, "COMMIT", 0, NULL, st))) {
+        PQclear(r);
+        return AG_PG_OK;
+      }
+      rc = TX_FAIL;
+    }
+    rollback(pg);
+    if (rc != TX_FAIL) return rc;
+    if (reconnect(pg, op, st) || (is_retryable(st) && tries < 5)) continue;
+    return AG_PG_ERR;
   }
 }
 
@@ -274,54 +300,45 @@ static int check_schema(ag_pg *pg, const char *op)
 
 /* Creates or upgrades the schema in one transaction under the schema's advisory lock, so
  * agents starting at once migrate once. */
-static int migrate(ag_pg *pg)
+static int migrate_tx(ag_pg *pg, const char *op, void *arg, char st[6])
 {
-  const char *op = "schema";
-  for (int tries = 0;; tries++) {
-    char st[6] = "";
-    int v = 0;
-    PGresult *r = raw(pg, op, "BEGIN", 0, NULL, st);
-    if (!r) goto fail;
-    PQclear(r);
-    const char *lock[] = { SCHEMA_LOCK };
-    if (!(r = raw(pg, op, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, st))) goto fail;
-    PQclear(r);
-    if (!(r = raw(pg, op,
-                  "CREATE TABLE IF NOT EXISTS vagt_schema ("
-                  " id integer PRIMARY KEY CHECK (id = 1),"
-                  " version integer NOT NULL,"
-                  " upgraded_at timestamptz NOT NULL DEFAULT now())", 0, NULL, st)))
-      goto fail;
-    PQclear(r);
-    if (schema_version(pg, op, &v) != 0) goto fail;
-    if (v > AG_PG_SCHEMA_VERSION) {
-      rollback(pg);
-      return newer(pg, op, v);
-    }
-    for (int k = v + 1; k <= AG_PG_SCHEMA_VERSION; k++)
-      for (const char *const *s = MIGRATIONS[k]; *s; s++) {
-        if (!(r = raw(pg, op, *s, 0, NULL, st))) goto fail;
-        PQclear(r);
-      }
-    if (v < AG_PG_SCHEMA_VERSION) {
-      char ver[16];
-      snprintf(ver, sizeof ver, "%d", AG_PG_SCHEMA_VERSION);
-      const char *p[] = { ver };
-      if (!(r = raw(pg, op,
-                    "INSERT INTO vagt_schema (id, version) VALUES (1, $1::integer)"
-                    " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version,"
-                    " upgraded_at = now()", 1, p, st)))
-        goto fail;
+  (void)arg;
+  int v = 0;
+  const char *lock[] = { SCHEMA_LOCK };
+  PGresult *r = raw(pg, op, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, st);
+  if (!r) return TX_FAIL;
+  PQclear(r);
+  if (!(r = raw(pg, op,
+                "CREATE TABLE IF NOT EXISTS vagt_schema ("
+                " id integer PRIMARY KEY CHECK (id = 1),"
+                " version integer NOT NULL,"
+                " upgraded_at timestamptz NOT NULL DEFAULT now())", 0, NULL, st)))
+    return TX_FAIL;
+  PQclear(r);
+  if (schema_version(pg, op, &v) != 0) return TX_FAIL;
+  if (v > AG_PG_SCHEMA_VERSION) return newer(pg, op, v);
+  for (int k = v + 1; k <= AG_PG_SCHEMA_VERSION; k++)
+    for (const char *const *q = MIGRATIONS[k]; *q; q++) {
+      if (!(r = raw(pg, op, *q, 0, NULL, st))) return TX_FAIL;
       PQclear(r);
     }
-    if (!(r = raw(pg, op, "COMMIT", 0, NULL, st))) goto fail;
+  if (v < AG_PG_SCHEMA_VERSION) {
+    char ver[16];
+    snprintf(ver, sizeof ver, "%d", AG_PG_SCHEMA_VERSION);
+    const char *p[] = { ver };
+    if (!(r = raw(pg, op,
+                  "INSERT INTO vagt_schema (id, version) VALUES (1, $1::integer)"
+                  " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version,"
+                  " upgraded_at = now()", 1, p, st)))
+      return TX_FAIL;
     PQclear(r);
-    return AG_PG_OK;
-  fail:
-    rollback(pg);
-    if (reconnect(pg, op, st) || (is_retryable(st) && tries < 5)) continue;
-    return AG_PG_ERR;
   }
+  return TX_OK;
+}
+
+static int migrate(ag_pg *pg)
+{
+  return in_tx(pg, "schema", migrate_tx, NULL);
 }
 
 ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
@@ -409,42 +426,44 @@ void ag_pg_close(ag_pg *pg)
 
 /* ---- work items --------------------------------------------------------------------------- */
 
+typedef struct {
+  const char *batch;
+  const ag_pg_item_in *items;
+  size_t n, count;
+  const char *maxa;
+} enqueue_arg;
+
+static int enqueue_tx(ag_pg *pg, const char *op, void *arg, char st[6])
+{
+  enqueue_arg *a = arg;
+  a->count = 0;
+  for (size_t i = 0; i < a->n; i++) {
+    char seq[16];
+    snprintf(seq, sizeof seq, "%d", a->items[i].seq);
+    const char *p[] = { a->batch, a->items[i].key, seq, a->items[i].payload, a->maxa };
+    PGresult *r = raw(pg, op,
+                      "INSERT INTO vagt_items (batch, key, seq, payload, max_attempts)"
+                      " VALUES ($1, $2, $3::integer, $4, $5::integer)"
+                      " ON CONFLICT (batch, key) DO NOTHING", 5, p, st);
+    if (!r) return TX_FAIL;
+    a->count += (size_t)atol(PQcmdTuples(r));
+    PQclear(r);
+  }
+  return TX_OK;
+}
+
 int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size_t n,
                   int max_attempts, size_t *added)
 {
-  const char *op = "enqueue";
   int rc0 = begin_op(pg, "enqueue");
   if (rc0 != AG_PG_OK) return rc0;
   if (added) *added = 0;
   char maxa[16];
   snprintf(maxa, sizeof maxa, "%d", max_attempts > 0 ? max_attempts : 3);
-  for (int tries = 0;; tries++) {
-    char st[6] = "";
-    size_t count = 0;
-    PGresult *r = raw(pg, op, "BEGIN", 0, NULL, st);
-    if (!r) goto fail;
-    PQclear(r);
-    for (size_t i = 0; i < n; i++) {
-      char seq[16];
-      snprintf(seq, sizeof seq, "%d", items[i].seq);
-      const char *p[] = { batch, items[i].key, seq, items[i].payload, maxa };
-      if (!(r = raw(pg, op,
-                    "INSERT INTO vagt_items (batch, key, seq, payload, max_attempts)"
-                    " VALUES ($1, $2, $3::integer, $4, $5::integer)"
-                    " ON CONFLICT (batch, key) DO NOTHING", 5, p, st)))
-        goto fail;
-      count += (size_t)atol(PQcmdTuples(r));
-      PQclear(r);
-    }
-    if (!(r = raw(pg, op, "COMMIT", 0, NULL, st))) goto fail;
-    PQclear(r);
-    if (added) *added = count;
-    return AG_PG_OK;
-  fail:
-    rollback(pg);
-    if (reconnect(pg, op, st) || (is_retryable(st) && tries < 5)) continue;
-    return failed(pg);
-  }
+  enqueue_arg a = { batch, items, n, 0, maxa };
+  int rc = in_tx(pg, "enqueue", enqueue_tx, &a);
+  if (rc == AG_PG_OK && added) *added = a.count;
+  return rc == AG_PG_ERR ? failed(pg) : rc;
 }
 
 int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
@@ -532,7 +551,7 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
   }
   char lease[32];
   snprintf(lease, sizeof lease, "%.3f", lease_s);
-  double now = mono();
+  double now = vu_mono();
   bool swept = false;
   int rc;
   if (now >= pg->next_sweep) {
@@ -546,7 +565,7 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
   if (rc == AG_PG_NONE && !swept) {
     /* nothing pending: a lease that ran out since the last sweep may have freed one */
     if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK) return rc;
-    pg->next_sweep = mono() + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
+    pg->next_sweep = vu_mono() + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
     if ((rc = begin_op(pg, "claim")) != AG_PG_OK) return rc;
     rc = claim_once(pg, batch, run, lease, c);
   }
@@ -653,7 +672,7 @@ int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason
     seterr(pg, "complete", "batch, run and a positive lease are required");
     return failed(pg);
   }
-  double now = mono();
+  double now = vu_mono();
   if (now >= pg->next_sweep) {
     if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK) return rc;
     pg->next_sweep = now + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
