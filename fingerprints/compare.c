@@ -587,211 +587,210 @@ static int pixel_stable(fp_rect b, const uint8_t *changed, const uint8_t *skippe
     return seen * 2 >= total; /* mostly compared by pixels, none changed */
 }
 
-/* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
- * counts anchors whose box changed size (font hint) out of *matched. */
-static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
-                           const uint8_t *changed, const uint8_t *skipped,
-                           const fp_options *opt, fp_verdict *v,
-                           fp_rect **explained, int *nexp, int *sized,
-                           int *matched, char *font_example, size_t fe_len)
+/* What the phases of L3 share: the recorded anchors and their state, today's phrases,
+ * and the boxes the reasons explain. */
+typedef struct {
+    const fp_fingerprint *base;
+    const fp_input *cur;
+    const fp_options *opt;
+    fp_verdict *v;
+    int na, nw, tol;
+    astate *as;
+    cword *cw;
+    fp_rect *explained;
+    int nexp, sized, matched;
+    char *font_example;
+    size_t fe_len;
+    char buf[512];
+} anchors;
+
+static void explain(anchors *x, fp_rect r)
 {
-    /* anchors are phrases ("Gem journal"): read today's words the same way */
-    fp_word *ph = NULL;
-    int na = base->n_anchors, nw = fp__phrases(cur->words, cur->n_words, &ph);
-    if (nw < 0)
-        return FP_ERR_NOMEM;
-    astate *as = calloc((size_t)na + 1, sizeof *as);
-    cword *cw = calloc((size_t)nw + 1, sizeof *cw);
-    *explained = calloc((size_t)(2 * na + nw) + 1, sizeof **explained);
-    *nexp = 0;
-    *sized = 0;
-    *matched = 0;
-    if (!as || !cw || !*explained) {
-        free(as);
-        free(cw);
-        fp__free_words(ph, nw);
-        return FP_ERR_NOMEM;
-    }
-    int tol = opt->pos_tolerance;
-    for (int i = 0; i < nw; i++) {
-        cw[i].w = &ph[i];
-        /* empty, punctuation-only or very unsure words explain nothing */
-        if (!fp__has_alnum(ph[i].text) || ph[i].conf < 20.0f)
-            cw[i].used = 1;
-    }
-    for (int a = 0; a < na; a++) {
-        if (!in_region(cur->words_region, base->anchors[a].box) ||
-            covered(base->anchors[a].box, cur->masks, cur->n_masks))
-            as[a].state = 4; /* not in view today: judged by the window in front */
-        else if (pixel_stable(base->anchors[a].box, changed, skipped, base->cols,
-                              base->rows)) {
-            as[a].state = 5; /* checked by pixels: unchanged */
-            /* whatever OCR read there belongs to this anchor */
-            for (int i = 0; i < nw; i++) {
-                long wa = fp__rect_area(cw[i].w->box);
-                long ov = fp__rect_area(fp__rect_and(cw[i].w->box, base->anchors[a].box));
-                if (!cw[i].used && wa > 0 && ov * 2 >= wa)
-                    cw[i].used = 1;
-            }
-        }
-    }
-    /* 1: same text at the same place */
-    for (int a = 0; a < na; a++) {
-        if (as[a].state == 4 || as[a].state == 5)
-            continue;
-        const fp_word *an = &base->anchors[a];
-        int best = -1;
-        for (int i = 0; i < nw; i++)
-            if (!cw[i].used && !strcmp(cw[i].w->text, an->text) &&
-                near_pos(cw[i].w->box, an->box, tol)) {
-                best = i;
-                break;
-            }
-        if (best >= 0) {
-            cw[best].used = 1;
-            as[a].state = 0;
-            as[a].now = cw[best].w->box;
-            (*matched)++;
-            if (size_differs(an->box, as[a].now)) {
-                as[a].size_changed = 1;
-                if (!(*sized)++)
-                    snprintf(font_example, fe_len, "'%s' %dx%d -> %dx%d",
-                             an->text, an->box.w, an->box.h, as[a].now.w,
-                             as[a].now.h);
+    x->explained[x->nexp++] = r;
+}
+
+/* Anchors out of view today (state 4) or whose pixels did not change (5): the latter own
+ * whatever OCR read over them. */
+static void anchors_in_view(anchors *x, const uint8_t *changed, const uint8_t *skipped)
+{
+    const fp_fingerprint *base = x->base;
+    for (int a = 0; a < x->na; a++) {
+        fp_rect ab = base->anchors[a].box;
+        if (!in_region(x->cur->words_region, ab) ||
+            covered(ab, x->cur->masks, x->cur->n_masks)) {
+            x->as[a].state = 4; /* not in view today: judged by the window in front */
+        } else if (pixel_stable(ab, changed, skipped, base->cols, base->rows)) {
+            x->as[a].state = 5; /* checked by pixels: unchanged */
+            for (int i = 0; i < x->nw; i++) {
+                long wa = fp__rect_area(x->cw[i].w->box);
+                long ov = fp__rect_area(fp__rect_and(x->cw[i].w->box, ab));
+                if (!x->cw[i].used && wa > 0 && ov * 2 >= wa)
+                    x->cw[i].used = 1;
             }
         } else {
-            as[a].state = -1; /* undecided */
+            x->as[a].state = -1; /* undecided */
         }
     }
-    /* 2: same text elsewhere (nearest) */
-    for (int a = 0; a < na; a++) {
-        if (as[a].state != -1)
+}
+
+/* Anchor a is today's phrase i: state 0 (in place) or 1 (moved). */
+static void anchor_found(anchors *x, int a, int i, int state)
+{
+    const fp_word *an = &x->base->anchors[a];
+    x->cw[i].used = 1;
+    x->as[a].state = state;
+    x->as[a].now = x->cw[i].w->box;
+    x->matched++;
+    if (size_differs(an->box, x->as[a].now)) {
+        x->as[a].size_changed = 1;
+        if (!x->sized++)
+            snprintf(x->font_example, x->fe_len, "'%s' %dx%d -> %dx%d", an->text, an->box.w,
+                     an->box.h, x->as[a].now.w, x->as[a].now.h);
+    }
+}
+
+/* 1: the same text at the same place; 2: the same text elsewhere (the nearest). */
+static void anchors_same_text(anchors *x)
+{
+    for (int a = 0; a < x->na; a++) {
+        if (x->as[a].state != -1)
             continue;
-        const fp_word *an = &base->anchors[a];
+        const fp_word *an = &x->base->anchors[a];
+        for (int i = 0; i < x->nw; i++)
+            if (!x->cw[i].used && !strcmp(x->cw[i].w->text, an->text) &&
+                near_pos(x->cw[i].w->box, an->box, x->tol)) {
+                anchor_found(x, a, i, 0);
+                break;
+            }
+    }
+    for (int a = 0; a < x->na; a++) {
+        if (x->as[a].state != -1)
+            continue;
+        const fp_word *an = &x->base->anchors[a];
         int best = -1;
         long bd = 0;
-        for (int i = 0; i < nw; i++) {
-            if (cw[i].used || strcmp(cw[i].w->text, an->text))
+        for (int i = 0; i < x->nw; i++) {
+            if (x->cw[i].used || strcmp(x->cw[i].w->text, an->text))
                 continue;
-            long dx = cw[i].w->box.x - an->box.x, dy = cw[i].w->box.y - an->box.y;
+            long dx = x->cw[i].w->box.x - an->box.x, dy = x->cw[i].w->box.y - an->box.y;
             long d = dx * dx + dy * dy;
             if (best < 0 || d < bd) {
                 best = i;
                 bd = d;
             }
         }
-        if (best >= 0) {
-            cw[best].used = 1;
-            as[a].state = 1;
-            as[a].now = cw[best].w->box;
-            (*matched)++;
-            if (size_differs(an->box, as[a].now)) {
-                as[a].size_changed = 1;
-                if (!(*sized)++)
-                    snprintf(font_example, fe_len, "'%s' %dx%d -> %dx%d",
-                             an->text, an->box.w, an->box.h, as[a].now.w,
-                             as[a].now.h);
-            }
-        }
+        if (best >= 0)
+            anchor_found(x, a, best, 1);
     }
-    /* 3: other text where the anchor was: renamed */
-    char buf[512];
-    for (int a = 0; a < na; a++) {
-        if (as[a].state != -1)
+}
+
+/* 3: other text where the anchor was: renamed. */
+static void anchors_renamed(anchors *x)
+{
+    for (int a = 0; a < x->na; a++) {
+        if (x->as[a].state != -1)
             continue;
-        const fp_word *an = &base->anchors[a];
+        const fp_word *an = &x->base->anchors[a];
         int start = -1;
-        for (int i = 0; i < nw; i++) {
-            if (cw[i].used || !fp__rect_intersects(cw[i].w->box, an->box) ||
-                !vert_overlap(cw[i].w->box, an->box))
+        for (int i = 0; i < x->nw; i++) {
+            const fp_rect wb = x->cw[i].w->box;
+            if (x->cw[i].used || !fp__rect_intersects(wb, an->box) ||
+                !vert_overlap(wb, an->box))
                 continue;
-            if (start < 0 || cw[i].w->box.x < cw[start].w->box.x)
+            if (start < 0 || wb.x < x->cw[start].w->box.x)
                 start = i;
         }
         if (start < 0)
             continue;
-        /* extend to the left while words touch the line start */
-        fp_rect pb;
-        phrase_from(cw, nw, start, buf, sizeof buf, &pb, 1);
-        as[a].state = 2;
-        as[a].now = pb;
-        v->anchors_renamed++;
-        fp__verdict_reason(v, "%s '%s' now reads '%s' at (%d,%d)", noun(an->kind),
-                           an->text, buf, pb.x, pb.y);
-        (*explained)[(*nexp)++] = an->box;
-        (*explained)[(*nexp)++] = pb;
+        fp_rect pb; /* extended to the left while words touch the line start */
+        phrase_from(x->cw, x->nw, start, x->buf, sizeof x->buf, &pb, 1);
+        x->as[a].state = 2;
+        x->as[a].now = pb;
+        x->v->anchors_renamed++;
+        fp__verdict_reason(x->v, "%s '%s' now reads '%s' at (%d,%d)", noun(an->kind),
+                           an->text, x->buf, pb.x, pb.y);
+        explain(x, an->box);
+        explain(x, pb);
     }
-    /* 4: missing; many at once (another window, a blank screen) are told
-     * in one reason */
+}
+
+/* 4: missing; many at once (another window, a blank screen) are told in one reason. */
+static void anchors_missing(anchors *x)
+{
+    fp_verdict *v = x->v;
     int nmiss = 0, nconsidered = 0;
-    for (int a = 0; a < na; a++) {
-        nmiss += as[a].state == -1;
-        nconsidered += as[a].state != 4;
+    for (int a = 0; a < x->na; a++) {
+        nmiss += x->as[a].state == -1;
+        nconsidered += x->as[a].state != 4;
     }
     if (nmiss >= 3 && nmiss * 2 >= nconsidered) {
         char list[512] = "";
         size_t l = 0;
         int shown = 0;
-        for (int a = 0; a < na && l < sizeof list; a++) {
-            if (as[a].state != -1)
+        for (int a = 0; a < x->na && l < sizeof list; a++) {
+            if (x->as[a].state != -1)
                 continue;
-            const fp_word *an = &base->anchors[a];
-            as[a].state = 3;
+            const fp_word *an = &x->base->anchors[a];
+            x->as[a].state = 3;
             v->anchors_missing++;
-            (*explained)[(*nexp)++] = an->box;
+            explain(x, an->box);
             if (shown++ < 4)
                 l += (size_t)snprintf(list + l, sizeof list - l, "%s'%s' (%d,%d)",
                                       shown > 1 ? ", " : "", an->text, an->box.x,
                                       an->box.y);
         }
-        fp__verdict_reason(v, "%d of %d labels not found: %s%s", nmiss, nconsidered,
-                           list, nmiss > 4 ? ", ..." : "");
+        fp__verdict_reason(v, "%d of %d labels not found: %s%s", nmiss, nconsidered, list,
+                           nmiss > 4 ? ", ..." : "");
     }
-    for (int a = 0; a < na; a++) {
-        if (as[a].state != -1)
+    for (int a = 0; a < x->na; a++) {
+        if (x->as[a].state != -1)
             continue;
-        const fp_word *an = &base->anchors[a];
-        as[a].state = 3;
+        const fp_word *an = &x->base->anchors[a];
+        x->as[a].state = 3;
         v->anchors_missing++;
         if (an->kind == FP_WORD_LABEL)
-            fp__verdict_reason(v, "label '%s' not found (was at (%d,%d))",
-                               an->text, an->box.x, an->box.y);
+            fp__verdict_reason(v, "label '%s' not found (was at (%d,%d))", an->text,
+                               an->box.x, an->box.y);
         else
             fp__verdict_reason(v, "%s '%s' missing (was at (%d,%d))", noun(an->kind),
                                an->text, an->box.x, an->box.y);
-        (*explained)[(*nexp)++] = an->box;
+        explain(x, an->box);
     }
-    /* moved, with swaps told as such; a common shift is summed up first */
-    {
-        int best_n = 0, bdx = 0, bdy = 0;
-        for (int a = 0; a < na; a++) {
-            if (as[a].state != 1)
-                continue;
-            int dx = as[a].now.x - base->anchors[a].box.x;
-            int dy = as[a].now.y - base->anchors[a].box.y, n = 0;
-            for (int b = 0; b < na; b++)
-                if (as[b].state == 1 &&
-                    abs(as[b].now.x - base->anchors[b].box.x - dx) <= 2 &&
-                    abs(as[b].now.y - base->anchors[b].box.y - dy) <= 2)
-                    n++;
-            if (n > best_n) {
-                best_n = n;
-                bdx = dx;
-                bdy = dy;
-            }
+}
+
+/* Moved anchors: a common shift summed up first, then each, swaps told as such. */
+static void anchors_moved(anchors *x)
+{
+    const fp_fingerprint *base = x->base;
+    fp_verdict *v = x->v;
+    astate *as = x->as;
+    int na = x->na, best_n = 0, bdx = 0, bdy = 0;
+    for (int a = 0; a < na; a++) {
+        if (as[a].state != 1)
+            continue;
+        int dx = as[a].now.x - base->anchors[a].box.x;
+        int dy = as[a].now.y - base->anchors[a].box.y, n = 0;
+        for (int b = 0; b < na; b++)
+            if (as[b].state == 1 && abs(as[b].now.x - base->anchors[b].box.x - dx) <= 2 &&
+                abs(as[b].now.y - base->anchors[b].box.y - dy) <= 2)
+                n++;
+        if (n > best_n) {
+            best_n = n;
+            bdx = dx;
+            bdy = dy;
         }
-        if (best_n >= 3) {
-            char dir[96] = "";
-            if (bdy)
-                snprintf(dir, sizeof dir, "%s by %d px", bdy > 0 ? "down" : "up", abs(bdy));
-            if (bdx) {
-                size_t l = strlen(dir);
-                snprintf(dir + l, sizeof dir - l, "%s%s by %d px", l ? " and " : "",
-                         bdx > 0 ? "right" : "left", abs(bdx));
-            }
-            fp__verdict_reason(v, "%d %s moved %s", best_n,
-                               base->role == FP_WIN_POPUP ? "entries" : "labels", dir);
+    }
+    if (best_n >= 3) {
+        char dir[96] = "";
+        if (bdy)
+            snprintf(dir, sizeof dir, "%s by %d px", bdy > 0 ? "down" : "up", abs(bdy));
+        if (bdx) {
+            size_t l = strlen(dir);
+            snprintf(dir + l, sizeof dir - l, "%s%s by %d px", l ? " and " : "",
+                     bdx > 0 ? "right" : "left", abs(bdx));
         }
+        fp__verdict_reason(v, "%d %s moved %s", best_n,
+                           base->role == FP_WIN_POPUP ? "entries" : "labels", dir);
     }
     for (int a = 0; a < na; a++) {
         if (as[a].state != 1 || as[a].reported)
@@ -799,15 +798,15 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
         const fp_word *an = &base->anchors[a];
         v->anchors_moved++;
         as[a].reported = 1;
-        (*explained)[(*nexp)++] = an->box;
-        (*explained)[(*nexp)++] = as[a].now;
+        explain(x, an->box);
+        explain(x, as[a].now);
         int partner = -1;
         for (int b = 0; b < na; b++) {
             if (b == a || as[b].state != 1 || as[b].reported)
                 continue;
             const fp_word *bn = &base->anchors[b];
-            if (near_pos(as[a].now, bn->box, tol * 2 + 2) &&
-                near_pos(as[b].now, an->box, tol * 2 + 2)) {
+            if (near_pos(as[a].now, bn->box, x->tol * 2 + 2) &&
+                near_pos(as[b].now, an->box, x->tol * 2 + 2)) {
                 partner = b;
                 break;
             }
@@ -819,28 +818,29 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
             fp__verdict_reason(v,
                                "%s '%s' and '%s' swapped: '%s' moved from "
                                "(%d,%d) to (%d,%d), '%s' from (%d,%d) to (%d,%d)",
-                               an->kind == FP_WORD_ENTRY ? "entries" : "labels", an->text, bn->text, an->text, an->box.x,
-                               an->box.y, as[a].now.x, as[a].now.y, bn->text,
-                               bn->box.x, bn->box.y, as[partner].now.x,
-                               as[partner].now.y);
+                               an->kind == FP_WORD_ENTRY ? "entries" : "labels", an->text,
+                               bn->text, an->text, an->box.x, an->box.y, as[a].now.x,
+                               as[a].now.y, bn->text, bn->box.x, bn->box.y,
+                               as[partner].now.x, as[partner].now.y);
         } else {
-            fp__verdict_reason(v, "%s '%s' moved from (%d,%d) to (%d,%d)",
-                               noun(an->kind), an->text, an->box.x, an->box.y,
-                               as[a].now.x, as[a].now.y);
+            fp__verdict_reason(v, "%s '%s' moved from (%d,%d) to (%d,%d)", noun(an->kind),
+                               an->text, an->box.x, an->box.y, as[a].now.x, as[a].now.y);
         }
     }
-    for (int a = 0; a < na; a++)
-        if (as[a].state != 4)
-            v->anchors_checked++;
-    /* new text: unmatched confident words in changed cells, outside masks */
-    int shown = 0;
+}
+
+/* New text: unmatched confident words in changed cells, outside masks. */
+static void anchors_new_text(anchors *x)
+{
+    fp_verdict *v = x->v;
+    cword *cw = x->cw;
+    int nw = x->nw, shown = 0;
     for (int i = 0; i < nw; i++) {
-        if (cw[i].used || cw[i].w->conf < opt->min_conf ||
-            !fp__has_alnum(cw[i].w->text))
+        if (cw[i].used || cw[i].w->conf < x->opt->min_conf || !fp__has_alnum(cw[i].w->text))
             continue;
         fp_rect b = cw[i].w->box;
-        if (word_in_masks(b, base->masks, base->n_masks) ||
-            word_in_masks(b, cur->masks, cur->n_masks))
+        if (word_in_masks(b, x->base->masks, x->base->n_masks) ||
+            word_in_masks(b, x->cur->masks, x->cur->n_masks))
             continue;
         if (!v->size_changed && !rect_touches_changed(b, v, v->n_changed))
             continue;
@@ -861,13 +861,62 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
             }
         }
         fp_rect pb;
-        phrase_from(cw, nw, s, buf, sizeof buf, &pb, 1);
-        (*explained)[(*nexp)++] = pb;
+        phrase_from(cw, nw, s, x->buf, sizeof x->buf, &pb, 1);
+        explain(x, pb);
         if (shown++ < 5)
-            fp__verdict_reason(v, "new text '%s' at (%d,%d)", buf, pb.x, pb.y);
+            fp__verdict_reason(v, "new text '%s' at (%d,%d)", x->buf, pb.x, pb.y);
     }
-    free(as);
-    free(cw);
+}
+
+/* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
+ * counts anchors whose box changed size (font hint) out of *matched. */
+static int compare_anchors(const fp_fingerprint *base, const fp_input *cur,
+                           const uint8_t *changed, const uint8_t *skipped,
+                           const fp_options *opt, fp_verdict *v,
+                           fp_rect **explained, int *nexp, int *sized,
+                           int *matched, char *font_example, size_t fe_len)
+{
+    /* anchors are phrases ("Gem journal"): read today's words the same way */
+    fp_word *ph = NULL;
+    int na = base->n_anchors, nw = fp__phrases(cur->words, cur->n_words, &ph);
+    if (nw < 0)
+        return FP_ERR_NOMEM;
+    anchors x = {.base = base, .cur = cur, .opt = opt, .v = v, .na = na, .nw = nw,
+                 .tol = opt->pos_tolerance, .font_example = font_example, .fe_len = fe_len};
+    x.as = calloc((size_t)na + 1, sizeof *x.as);
+    x.cw = calloc((size_t)nw + 1, sizeof *x.cw);
+    /* each anchor explains at most two boxes, each phrase one */
+    x.explained = calloc((size_t)(2 * na + nw) + 1, sizeof *x.explained);
+    if (!x.as || !x.cw || !x.explained) {
+        free(x.as);
+        free(x.cw);
+        free(x.explained);
+        fp__free_words(ph, nw);
+        *explained = NULL;
+        *nexp = *sized = *matched = 0;
+        return FP_ERR_NOMEM;
+    }
+    for (int i = 0; i < nw; i++) {
+        x.cw[i].w = &ph[i];
+        /* empty, punctuation-only or very unsure words explain nothing */
+        if (!fp__has_alnum(ph[i].text) || ph[i].conf < 20.0f)
+            x.cw[i].used = 1;
+    }
+    anchors_in_view(&x, changed, skipped);
+    anchors_same_text(&x);
+    anchors_renamed(&x);
+    anchors_missing(&x);
+    anchors_moved(&x);
+    for (int a = 0; a < na; a++)
+        if (x.as[a].state != 4)
+            v->anchors_checked++;
+    anchors_new_text(&x);
+    *explained = x.explained;
+    *nexp = x.nexp;
+    *sized = x.sized;
+    *matched = x.matched;
+    free(x.as);
+    free(x.cw);
     fp__free_words(ph, nw);
     return FP_OK;
 }
