@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <xdo.h>
 
 #include "guard.h"
@@ -16,6 +17,17 @@
 #include "vu.h"
 
 #define GRACE_POLL 0.15
+
+/* RT_GRACE_SECS, longer on a machine busier than its cores. */
+static double grace_secs(void)
+{
+  double load[1];
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  if (getloadavg(load, 1) != 1 || cores < 1)
+    return RT_GRACE_SECS;
+  double per_core = load[0] / (double)cores, g = RT_GRACE_SECS * (per_core > 1 ? per_core : 1);
+  return g < RT_GRACE_MAX_SECS ? g : RT_GRACE_MAX_SECS;
+}
 #define LOCATE_POLL 0.2
 
 static const char *const act_names[RT_ACT_N] = {"click", "type", "key",  "press",
@@ -563,7 +575,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
       double tg = vu_mono();
       rt_guard_verdict v = g->check(g->ud, run, &si, false, &out);
       if (v == RT_GUARD_DRIFT && !grace_until)
-        grace_until = vu_mono() + RT_GRACE_SECS;
+        grace_until = vu_mono() + grace_secs();
       if (v == RT_GUARD_DRIFT && vu_mono() >= grace_until)
         v = g->check(g->ud, run, &si, true, &out); /* explains, keeps evidence: HALT */
       rec.t_guard = (vu_mono() - tg) * 1000.0;

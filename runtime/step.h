@@ -99,7 +99,10 @@ rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)
 #define RT_SETTLE_QUIET 0.10
 #define RT_SETTLE_QUIET_RECORD 0.40
 #define RT_SETTLE_MAX 2.0
-/* A mismatch must persist this long before the run halts: the app may still be drawing. */
+/* A mismatch must persist this long before the run halts: the app may still be drawing.
+ * On a machine busier than its cores (load average per core above 1) the application
+ * draws later: the grace grows with the load, up to RT_GRACE_MAX_SECS. */
 #define RT_GRACE_SECS 1.2
+#define RT_GRACE_MAX_SECS 4.0
 
 #endif
