@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <libpq-fe.h>
 #include <lua.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -103,7 +104,8 @@ static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char 
 static const char *const known_globals[] = {"state",      "listen",       "token_file",
                                             "max_parallel", "public_url", "allow",
                                             "retention_days", "approvals",
-                                            "trusted_proxy", NULL};
+                                            "trusted_proxy", "database",
+                                            "database_password_file", "node", NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -118,7 +120,8 @@ static int l_env_newindex(lua_State *L)
     }
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
-          "public_url, allow, retention_days, approvals, trusted_proxy; use `local` for helper "
+          "public_url, allow, retention_days, approvals, trusted_proxy, database, "
+          "database_password_file, node; use `local` for helper "
           "variables)",
           k ? k : luaL_typename(L, 2));
   return 0;
@@ -710,6 +713,65 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
   return strdup(s);
 }
 
+/* Fleet mode: database = libpq connection string or URI (checked by libpq's own parser; a
+ * password in it is refused), database_password_file = an owner-only file, node = this
+ * machine's name in the fleet (default: its host name). */
+static void load_fleet(lua_State *L, int env, ag_config *c, errlist *e)
+{
+  rawfield(L, env, "database");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    const char *db = lua_tostring(L, -1);
+    char *perr = NULL;
+    PQconninfoOption *opts = PQconninfoParse(db, &perr);
+    if (!opts) {
+      err_add(e, gline(L, "database"), "'database': not a PostgreSQL connection string or "
+                                       "URI: %s", perr ? perr : "out of memory");
+    } else {
+      bool pw = false;
+      for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (!strcmp(o->keyword, "password") && o->val && *o->val)
+          pw = true;
+      if (pw)
+        err_add(e, gline(L, "database"), "'database' holds a password: keep it out of the "
+                                         "configuration (database_password_file, ~/.pgpass "
+                                         "or PGPASSFILE)");
+      else
+        c->database = strdup(db);
+      PQconninfoFree(opts);
+    }
+    PQfreemem(perr);
+  } else if (!lua_isnil(L, -1)) {
+    err_add(e, gline(L, "database"), "'database' must be a PostgreSQL connection string, "
+                                     "e.g. \"postgresql://vagt@db/vagt?sslmode=verify-full\"");
+  }
+  lua_pop(L, 1);
+  rawfield(L, env, "database_password_file");
+  if (lua_type(L, -1) == LUA_TSTRING)
+    c->database_password_file = abs_path(c->dir, lua_tostring(L, -1));
+  else if (!lua_isnil(L, -1))
+    err_add(e, gline(L, "database_password_file"),
+            "'database_password_file' must be a file name (string)");
+  lua_pop(L, 1);
+  if (c->database_password_file && !c->database)
+    err_add(e, gline(L, "database_password_file"),
+            "'database_password_file' without 'database'");
+  rawfield(L, env, "node");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    if (valid_name(lua_tostring(L, -1)))
+      c->node = strdup(lua_tostring(L, -1));
+    else
+      err_add(e, gline(L, "node"), "'node' must be 1-64 letters, digits, '-', '_' or '.'");
+  } else if (!lua_isnil(L, -1)) {
+    err_add(e, gline(L, "node"), "'node' must be a name (string)");
+  } else {
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    host[strcspn(host, ".")] = '\0'; /* the short name */
+    c->node = strdup(valid_name(host) ? host : "node");
+  }
+  lua_pop(L, 1);
+}
+
 static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
 {
   (void)flags; /* the pages' tokens: operators_check */
@@ -785,6 +847,8 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
   else if (!lua_isnil(L, -1))
     err_add(e, gline(L, "max_parallel"), "'max_parallel' must be a whole number 1-64");
   lua_pop(L, 1);
+
+  load_fleet(L, env, c, e);
 
   c->retention_days = AG_RETENTION_DEFAULT;
   rawfield(L, env, "retention_days");
@@ -1143,6 +1207,9 @@ static cJSON *config_to_json(const ag_config *c)
   cJSON_AddNumberToObject(o, "max_parallel", c->max_parallel);
   j_allow(o, &c->allow);
   cJSON_AddNumberToObject(o, "retention_days", c->retention_days);
+  j_str(o, "database", c->database);
+  j_str(o, "database_password_file", c->database_password_file);
+  j_str(o, "node", c->node);
   cJSON *rs = cJSON_AddArrayToObject(o, "robots");
   for (size_t i = 0; i < c->nrobots; i++) {
     const ag_robot *r = &c->robots[i];
@@ -1251,6 +1318,9 @@ static ag_config *config_from_json(const cJSON *o)
   c->max_parallel = (int)g_num(o, "max_parallel");
   g_allow(o, &c->allow);
   c->retention_days = (int)g_num(o, "retention_days");
+  c->database = g_str(o, "database");
+  c->database_password_file = g_str(o, "database_password_file");
+  c->node = g_str(o, "node");
   const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "robots"), *x;
   const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "channels");
   c->robots = calloc((size_t)cJSON_GetArraySize(rs) + 1, sizeof *c->robots);
@@ -1603,6 +1673,9 @@ void ag_config_free(ag_config *c)
   free(c->listen);
   free(c->token_file);
   free(c->public_url);
+  free(c->database);
+  free(c->database_password_file);
+  free(c->node);
   free_list(c->allow.programs);
   free_list(c->allow.files);
   free(c);

@@ -92,6 +92,9 @@ typedef struct ag_config {
   int approvals;            /* different operators a new baseline needs (default 1) */
   char *proxy_address;      /* trusted_proxy: the reverse proxy's address (numeric), or NULL */
   char *proxy_header;       /* and the header that names its user */
+  char *database;           /* fleet mode: PostgreSQL conninfo (no password), or NULL */
+  char *database_password_file; /* absolute, or NULL (libpq's ~/.pgpass, PGPASSFILE) */
+  char *node;               /* this machine's name in the fleet (default: the host name) */
 } ag_config;
 
 /* Loads and validates. On failure returns NULL and prints every error to `errf`, one

@@ -67,8 +67,22 @@ static const char *const MIGRATE_1[] = {
   NULL,
 };
 
+/* Version 2: schedules fire once per fleet. One row per robot and scheduled time (Unix
+ * seconds of the cron time): the node that inserts it runs it. */
+static const char *const MIGRATE_2[] = {
+  "CREATE TABLE vagt_schedule ("
+  " robot text NOT NULL,"
+  " scheduled bigint NOT NULL,"
+  " trigger text NOT NULL,"
+  " node text NOT NULL,"
+  " claimed_at timestamptz NOT NULL DEFAULT now(),"
+  " PRIMARY KEY (robot, scheduled))",
+  NULL,
+};
+
 /* MIGRATIONS[v] takes a database at version v-1 to version v. */
-static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = { NULL, MIGRATE_1 };
+static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = { NULL, MIGRATE_1,
+                                                                         MIGRATE_2 };
 
 /* ---- errors and statements -------------------------------------------------------------- */
 
@@ -759,4 +773,50 @@ int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)
   }
   PQclear(r);
   return AG_PG_OK;
+}
+
+/* ---- schedules ------------------------------------------------------------------------- */
+
+int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const char *trigger,
+                      bool *won, char *holder, size_t holder_len)
+{
+  int rc0 = begin_op(pg, "schedule");
+  if (rc0 != AG_PG_OK) return rc0;
+  *won = false;
+  if (holder_len) holder[0] = 0;
+  char when[32];
+  snprintf(when, sizeof when, "%lld", scheduled);
+  const char *p[] = { robot, when, trigger, pg->node };
+  /* one statement: the insert wins, or the row that won is read back */
+  PGresult *r = exec1(pg, "schedule",
+                      "WITH ins AS (INSERT INTO vagt_schedule (robot, scheduled, trigger, node)"
+                      " VALUES ($1, $2::bigint, $3, $4) ON CONFLICT DO NOTHING RETURNING node)"
+                      " SELECT node, true FROM ins"
+                      " UNION ALL SELECT node, false FROM vagt_schedule"
+                      "  WHERE robot = $1 AND scheduled = $2::bigint"
+                      "  AND NOT EXISTS (SELECT 1 FROM ins)", 4, p);
+  if (!r) return failed(pg);
+  if (PQntuples(r) >= 1) {
+    *won = !strcmp(PQgetvalue(r, 0, 1), "t");
+    if (holder_len) snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 0));
+  }
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last)
+{
+  int rc0 = begin_op(pg, "schedule");
+  if (rc0 != AG_PG_OK) return rc0;
+  const char *p[] = { robot };
+  PGresult *r = exec1(pg, "schedule",
+                      "SELECT max(scheduled) FROM vagt_schedule WHERE robot = $1", 1, p);
+  if (!r) return failed(pg);
+  int rc = AG_PG_NONE;
+  if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
+    *last = atoll(PQgetvalue(r, 0, 0));
+    rc = AG_PG_OK;
+  }
+  PQclear(r);
+  return rc;
 }

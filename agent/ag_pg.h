@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 /* The schema version this agent reads and writes. */
-#define AG_PG_SCHEMA_VERSION 1
+#define AG_PG_SCHEMA_VERSION 2
 
 enum {
   AG_PG_OK = 0,
@@ -120,5 +120,15 @@ typedef struct ag_pg_counts {
 } ag_pg_counts;
 
 int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out);
+
+/* Schedules fire once per fleet: claims the robot's run at the cron time `scheduled` (Unix
+ * seconds) for this node. *won: this node runs it; else holder names the node that does.
+ * Claiming the same time again answers the same. AG_PG_ERR when the database cannot say
+ * (then nobody may assume the run is theirs: try again later). */
+int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const char *trigger,
+                      bool *won, char *holder, size_t holder_len);
+/* The latest scheduled time any node claimed for the robot: AG_PG_OK and *last,
+ * AG_PG_NONE when none ever was. */
+int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last);
 
 #endif

@@ -24,6 +24,7 @@ typedef struct ag_ctx {
   char *runs;          /* STATE/runs */
   char *logs;          /* STATE/logs */
   char *items_db;      /* STATE/items.db */
+  struct ag_pg *pg;    /* fleet mode's database (the daemon loop's thread only), or NULL */
 } ag_ctx;
 
 typedef struct ag_child {

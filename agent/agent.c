@@ -25,6 +25,7 @@
 #include "ag_config.h"
 #include "ag_cron.h"
 #include "ag_db.h"
+#include "ag_pg.h"
 #include "ag_prune.h"
 #include "ag_run.h"
 #include "ag_util.h"
@@ -170,7 +171,39 @@ typedef struct {
   time_t scheduled;   /* of the queued run */
   ag_child ch;
   bool running;
+  time_t retry_at;    /* fleet: the database could not say whose run it is; ask again then */
+  bool told_unreachable;
 } slot;
+
+/* Fleet mode: is the queued scheduled run this node's? 1 yes, 0 another node's (told,
+ * and the slot let go), -1 the database cannot say now (the slot waits and asks again). */
+static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
+{
+  if (!x->pg || sl->scheduled <= 0)
+    return 1;
+  bool won = false;
+  char holder[128], when[64];
+  fmt_local(sl->r->tz, sl->scheduled, when, sizeof when);
+  if (ag_pg_sched_claim(x->pg, sl->r->name, (long long)sl->scheduled, sl->trigger, &won,
+                        holder, sizeof holder) != AG_PG_OK) {
+    if (!sl->told_unreachable)
+      fprintf(stderr, "vagt agent: robot %s: its run at %s waits: the fleet database cannot "
+                      "say whose it is (%s)\n",
+              sl->r->name, when, ag_pg_error(x->pg));
+    sl->told_unreachable = true;
+    sl->retry_at = now + 2;
+    return -1;
+  }
+  sl->told_unreachable = false;
+  sl->retry_at = 0;
+  if (won)
+    return 1;
+  fprintf(stderr, "vagt agent: robot %s: its run at %s is node %s's\n", sl->r->name, when,
+          holder);
+  ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
+  sl->queued = false;
+  return 0;
+}
 
 /* The latest scheduled time <= now after `last`, or -1 when none is due. */
 static time_t latest_due(const ag_robot *r, time_t last, time_t now)
@@ -207,6 +240,10 @@ static int daemon_loop(ag_ctx *x)
       last = now; /* first start with this robot: from now on */
       ag_db_sched_set(x->db, r->name, last);
     }
+    long long fleet_last;
+    if (x->pg && ag_pg_sched_last(x->pg, r->name, &fleet_last) == AG_PG_OK &&
+        fleet_last > (long long)last)
+      last = (time_t)fleet_last; /* another node ran it since */
     time_t missed = latest_due(r, last, now);
     if (missed != (time_t)-1) {
       char when[64];
@@ -276,10 +313,16 @@ static int daemon_loop(ag_ctx *x)
     while (!g_stop && running < c->max_parallel) {
       slot *pick = NULL;
       for (size_t i = 0; i < c->nrobots; i++)
-        if (s[i].queued && !s[i].running && (!pick || s[i].scheduled < pick->scheduled))
+        if (s[i].queued && !s[i].running && s[i].retry_at <= now &&
+            (!pick || s[i].scheduled < pick->scheduled))
           pick = &s[i];
       if (!pick)
         break;
+      int mine = fleet_claim(x, pick, now);
+      if (mine < 0)
+        continue; /* waits: retry_at is in the future now */
+      if (mine == 0)
+        continue;
       pick->queued = false;
       char err[1024];
       if (pick->scheduled > 0)
@@ -411,12 +454,24 @@ int ag_main(int argc, char **argv)
     rc = 4;
     goto out;
   }
-  fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s\n", VAGT_VERSION,
-          c->nrobots, c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off");
+  if (c->database) {
+    ag_pg_opts po = {.conninfo = c->database, .password_file = c->database_password_file,
+                     .node = c->node};
+    int code;
+    if (!(x.pg = ag_pg_open(&po, &code, err, sizeof err))) {
+      fprintf(stderr, "vagt agent: fleet database: %s\n", err);
+      rc = code == AG_PG_NEWER ? 4 : 3;
+      goto out;
+    }
+  }
+  fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s%s%s\n", VAGT_VERSION,
+          c->nrobots, c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
+          c->database ? ", fleet node " : "", c->database ? c->node : "");
   rc = daemon_loop(&x);
   fprintf(stderr, "vagt agent: stopped\n");
 
 out:
+  ag_pg_close(x.pg);
   ag_prune_stop();
   ag_web_stop();
   ag_outbox_stop();

@@ -212,6 +212,58 @@ static void lua_errors(void **state)
   free(errs);
 }
 
+/* Fleet mode: the database address goes to libpq's parser, a password in it is refused
+ * (and not echoed), node names are checked, the node defaults to the host name. */
+static void fleet_settings(void **state)
+{
+  (void)state;
+  char *errs = NULL;
+  const char *p = write_cfg("fleet.lua",
+                            "state = \"s\"\nlisten = false\n"
+                            "database = \"postgresql://vagt@db.example/vagt?sslmode=verify-full\"\n"
+                            "database_password_file = \"pg.pw\"\nnode = \"robot-3\"\n"
+                            "robot \"a\" { script = \"robot.lua\" }\n");
+  ag_config *c = load(p, 0, &errs);
+  assert_non_null(c);
+  assert_string_equal(c->database, "postgresql://vagt@db.example/vagt?sslmode=verify-full");
+  assert_non_null(strstr(c->database_password_file, "/pg.pw"));
+  assert_int_equal(c->database_password_file[0], '/');
+  assert_string_equal(c->node, "robot-3");
+  ag_config_free(c);
+  free(errs);
+  p = write_cfg("fleet2.lua", "listen = false\nrobot \"a\" { script = \"robot.lua\" }\n");
+  c = load(p, 0, &errs);
+  assert_non_null(c);
+  assert_null(c->database);
+  assert_non_null(c->node); /* the host name, or "node" */
+  assert_true(c->node[0] != 0);
+  ag_config_free(c);
+  free(errs);
+  p = write_cfg("fleetbad.lua",
+                "listen = false\n"
+                "database = \"host=db bogus_option=1\"\n"
+                "node = \"a b\"\n"
+                "robot \"a\" { script = \"robot.lua\" }\n");
+  assert_null(load(p, 0, &errs));
+  has(errs, "fleetbad.lua:2: 'database': not a PostgreSQL connection string");
+  has(errs, "fleetbad.lua:3: 'node' must be 1-64 letters");
+  free(errs);
+  p = write_cfg("fleetkv.lua",
+                "listen = false\ndatabase = \"host=db dbname=vagt password=Hemmelig42\"\n"
+                "robot \"a\" { script = \"robot.lua\" }\n");
+  assert_null(load(p, 0, &errs));
+  has(errs, "fleetkv.lua:2: 'database' holds a password");
+  assert_null(strstr(errs, "Hemmelig42"));
+  free(errs);
+  p = write_cfg("fleetpw.lua",
+                "listen = false\ndatabase = \"postgresql://vagt:Hemmelig42@db/vagt\"\n"
+                "robot \"a\" { script = \"robot.lua\" }\n");
+  assert_null(load(p, 0, &errs));
+  has(errs, "fleetpw.lua:2: 'database' holds a password");
+  assert_null(strstr(errs, "Hemmelig42"));
+  free(errs);
+}
+
 static void token_file(void **state)
 {
   (void)state;
@@ -322,6 +374,7 @@ int main(void)
     cmocka_unit_test(all_mistakes),
     cmocka_unit_test(retention),
     cmocka_unit_test(lua_errors),
+      cmocka_unit_test(fleet_settings),
     cmocka_unit_test(token_file),
     cmocka_unit_test(channel_tls_syslog),
   };
