@@ -16,7 +16,7 @@ cd "$(dirname "$0")"
 # applications draw with, and clang with its libFuzzer runtime for the fuzz targets.
 PACKAGES="build-essential cmake pkg-config liblua5.4-dev libxdo-dev libx11-dev libxext-dev
 libxtst-dev libxres-dev libxdamage-dev libxfixes-dev libtesseract-dev libleptonica-dev
-tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan xvfb xauth libcjson-dev libsqlite3-dev
+tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan xvfb xauth libcjson-dev libsqlite3-dev libssl-dev
 libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libxaw7-dev libxmu-dev libxt-dev
 xfonts-base fonts-dejavu-core x11-utils xterm x11-apps xdotool imagemagick openbox twm procps
 python3 openssl tk nedit default-jdk xfonts-75dpi xfonts-100dpi postgresql libpq-dev

@@ -5,9 +5,15 @@
  *
  * The source is a CSV file (the header row names the fields; ',', ';' or TAB separated,
  * quotes as RFC 4180, a UTF-8 BOM is skipped) or a Lua list (of tables or strings). Each
- * item has a key: its `key` field when opts.key is given, else its whole content. The
- * state of every key within NAME is kept in SQLite ($VAGT_ITEMS_DB, set by the agent,
- * else items.db in the runs folder):
+ * item has a key: its `key` field's value when opts.key is given (the script chose to
+ * store it), else the HMAC-SHA256 (hex) of its content under the installation's secret
+ * key, so the database never holds a citizen's data it was not told to. The content is a
+ * string item itself, or a table's "field=value" pairs (string, number and boolean values)
+ * sorted by their bytes and joined with 0x1f. The key file is $VAGT_ITEMS_KEY_FILE, else
+ * items.key beside the database: 32 random bytes, created owner-only on first use, refused
+ * when group or others may read it or it is not a regular file; the database records a
+ * check of it (table meta) and refuses another key. The state of every key within NAME is
+ * kept in SQLite ($VAGT_ITEMS_DB, set by the agent, else items.db in the runs folder):
  *   pending  not yet started, or left by a drift halt (the guard sent no input);
  *   running  entered: its loop body has not returned yet;
  *   done     its loop body returned;
@@ -27,13 +33,38 @@
 #define VAGT_ITEMS_H
 
 #include <lua.h>
+#include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#define RT_ITEMS_KEY_LEN 32  /* bytes of the key file */
+#define RT_ITEMS_HASH_HEX 65 /* a hashed key in hex, with its NUL */
+/* PRAGMA user_version of items.db: 0 keys as given (content or key field), 1 hashed. */
+#define RT_ITEMS_SCHEMA 1
 
 /* Sets robot.items in the robot table at the top of the stack (which stays). Needs from
  * the run only what rt_host_run_of(L) gives: run_dir (for the default database path) and
  * abort (to tell a drift halt from other errors). */
 void rt_items_open(lua_State *L);
+
+/* Opens (with `create`, creates) the items database at `path`, loads its key (creating the
+ * key file for a database that has none recorded yet) and brings the schema up to date in
+ * one transaction: an older database's keys are hashed (their content never stays in the
+ * files). The key goes to `key`. NULL with err. */
+sqlite3 *rt_items_open_db(const char *path, bool create, unsigned char key[RT_ITEMS_KEY_LEN],
+                          char *err, size_t errlen);
+
+/* HMAC-SHA256 of len bytes under key, as lowercase hex. */
+void rt_items_hash(const unsigned char key[RT_ITEMS_KEY_LEN], const char *content, size_t len,
+                   char hex[RT_ITEMS_HASH_HEX]);
+
+/* An item's content from its "field=value" parts (sorted here, by bytes): a malloc'd string
+ * of *outlen bytes, or NULL when out of memory. */
+typedef struct {
+  const char *s;
+  size_t len;
+} rt_items_part;
+char *rt_items_canonical(rt_items_part *parts, size_t n, size_t *outlen);
 
 /* The CSV reader on its own: parses len bytes of NUL-terminated text (path names it in
  * errors) and pushes the list of items (tables keyed by the header's names), or raises a

@@ -3,6 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lauxlib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,8 @@
 
 typedef struct {
   sqlite3 *db;
+  unsigned char hkey[RT_ITEMS_KEY_LEN]; /* the installation's key for content keys */
+  bool keyfield;                        /* opts.key named a field: keys are its values */
   char *name;
   int items_ref;      /* Lua list of items */
   int keys_ref;       /* Lua list of their keys */
@@ -28,9 +34,358 @@ typedef struct {
   int done, failed, skipped;
 } batch;
 
+/* ---- keys: an item's content is never stored, only its HMAC under the installation's key */
+
+void rt_items_hash(const unsigned char key[RT_ITEMS_KEY_LEN], const char *content, size_t len,
+                   char hex[RT_ITEMS_HASH_HEX])
+{
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int maclen = 0;
+  if (!HMAC(EVP_sha256(), key, RT_ITEMS_KEY_LEN, (const unsigned char *)content, len, mac,
+            &maclen) ||
+      maclen != 32) {
+    /* only on allocation failure inside OpenSSL: never fall back to anything weaker */
+    fputs("vagt: HMAC-SHA256 failed\n", stderr);
+    abort();
+  }
+  for (unsigned int i = 0; i < maclen; i++)
+    snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+}
+
+static int part_cmp(const void *a, const void *b)
+{
+  const rt_items_part *x = a, *y = b;
+  int c = memcmp(x->s, y->s, x->len < y->len ? x->len : y->len);
+  return c ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+char *rt_items_canonical(rt_items_part *parts, size_t n, size_t *outlen)
+{
+  qsort(parts, n, sizeof *parts, part_cmp);
+  size_t len = 0;
+  for (size_t i = 0; i < n; i++)
+    len += parts[i].len + (i > 0);
+  char *out = malloc(len + 1);
+  if (!out)
+    return NULL;
+  char *p = out;
+  for (size_t i = 0; i < n; i++) {
+    if (i > 0)
+      *p++ = '\x1f';
+    memcpy(p, parts[i].s, parts[i].len);
+    p += parts[i].len;
+  }
+  *p = '\0';
+  *outlen = len;
+  return out;
+}
+
+/* The key file's path: $VAGT_ITEMS_KEY_FILE, else items.key beside the database. */
+static void key_path(const char *dbpath, char *out, size_t n)
+{
+  const char *env = getenv("VAGT_ITEMS_KEY_FILE");
+  if (env && *env) {
+    snprintf(out, n, "%s", env);
+    return;
+  }
+  const char *slash = strrchr(dbpath, '/');
+  if (slash)
+    snprintf(out, n, "%.*sitems.key", (int)(slash + 1 - dbpath), dbpath);
+  else
+    snprintf(out, n, "items.key");
+}
+
+static int read_key(const char *path, unsigned char key[RT_ITEMS_KEY_LEN], char *err,
+                    size_t errlen)
+{
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return -errno;
+  struct stat st;
+  int rc = -1;
+  if (fstat(fd, &st) != 0)
+    snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
+  else if (!S_ISREG(st.st_mode))
+    snprintf(err, errlen, "key file %s is not a regular file", path);
+  else if (st.st_mode & 077)
+    snprintf(err, errlen, "key file %s may be read or written by group or others (mode %03o);"
+             " it must be owner-only (chmod 600)", path, (unsigned)(st.st_mode & 0777));
+  else if (st.st_uid != geteuid())
+    snprintf(err, errlen, "key file %s is not owned by the user vagt runs as", path);
+  else if (st.st_size != RT_ITEMS_KEY_LEN)
+    snprintf(err, errlen, "key file %s is %lld bytes, not %d", path, (long long)st.st_size,
+             RT_ITEMS_KEY_LEN);
+  else if (read(fd, key, RT_ITEMS_KEY_LEN) != RT_ITEMS_KEY_LEN)
+    snprintf(err, errlen, "cannot read key file %s", path);
+  else
+    rc = 0;
+  close(fd);
+  return rc;
+}
+
+/* Writes a new random key to a temporary file (O_EXCL, 0600, fsync) and links it to `path`,
+ * so no reader ever sees a partial key and two runs starting at once agree on one. 0, 1 when
+ * another process made it first (read that one), -1 with err. */
+static int make_key(const char *path, char *err, size_t errlen)
+{
+  unsigned char key[RT_ITEMS_KEY_LEN];
+  if (RAND_bytes(key, sizeof key) != 1) {
+    snprintf(err, errlen, "no random bytes for a key file");
+    return -1;
+  }
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot create key file %s: %s", tmp, strerror(errno));
+    OPENSSL_cleanse(key, sizeof key);
+    return -1;
+  }
+  bool ok = write(fd, key, sizeof key) == (ssize_t)sizeof key && fsync(fd) == 0;
+  int e = errno;
+  OPENSSL_cleanse(key, sizeof key);
+  if (close(fd) != 0 && ok) {
+    ok = false;
+    e = errno;
+  }
+  int rc = 0;
+  if (!ok) {
+    snprintf(err, errlen, "cannot write key file %s: %s", tmp, strerror(e));
+    rc = -1;
+  } else if (link(tmp, path) != 0) {
+    if (errno == EEXIST) {
+      rc = 1;
+    } else {
+      snprintf(err, errlen, "cannot create key file %s: %s", path, strerror(errno));
+      rc = -1;
+    }
+  }
+  unlink(tmp);
+  if (rc == 0) { /* the new name must survive a crash as the database rows written with it */
+    char dirp[4200];
+    snprintf(dirp, sizeof dirp, "%s", path);
+    char *slash = strrchr(dirp, '/');
+    if (slash == dirp)
+      slash[1] = '\0';
+    else if (slash)
+      *slash = '\0';
+    else
+      snprintf(dirp, sizeof dirp, ".");
+    int dfd = open(dirp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+      fsync(dfd);
+      close(dfd);
+    }
+  }
+  return rc;
+}
+
+/* The key: read, or created when `create` (a database that has no rows hashed yet). */
+static int load_key(const char *dbpath, bool create, unsigned char key[RT_ITEMS_KEY_LEN],
+                    char *err, size_t errlen)
+{
+  char path[4096];
+  key_path(dbpath, path, sizeof path);
+  for (int tries = 0; tries < 3; tries++) {
+    int rc = read_key(path, key, err, errlen);
+    if (rc == 0)
+      return 0;
+    if (rc == -1)
+      return -1;
+    if (rc != -ENOENT) {
+      snprintf(err, errlen, "cannot open key file %s: %s", path, strerror(-rc));
+      return -1;
+    }
+    if (!create) {
+      snprintf(err, errlen, "key file %s is missing, and %s holds items hashed with it: "
+               "restore it (a new key would enter every item again)", path, dbpath);
+      return -1;
+    }
+    if (make_key(path, err, errlen) < 0)
+      return -1;
+  }
+  snprintf(err, errlen, "cannot read key file %s", path);
+  return -1;
+}
+
+static void key_check(const unsigned char key[RT_ITEMS_KEY_LEN], char hex[RT_ITEMS_HASH_HEX])
+{
+  static const char what[] = "vagt robot.items key check";
+  rt_items_hash(key, what, sizeof what - 1, hex);
+}
+
+static bool has_table(sqlite3 *db, const char *name)
+{
+  sqlite3_stmt *st = NULL;
+  bool yes = false;
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
+                         &st, NULL) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    yes = sqlite3_step(st) == SQLITE_ROW;
+  }
+  sqlite3_finalize(st);
+  return yes;
+}
+
+static int int_of(sqlite3 *db, const char *sql)
+{
+  sqlite3_stmt *st = NULL;
+  int v = -1;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Schema 0 (before user_version was set) kept each item's key as given: its content, or
+ * its key field's value. Schema 1 hashes every such key string as it stands (so the content
+ * key of an item hashes to the same value a run computes now, and a key field's value is
+ * found by its hash, see advance()); rows of an old database thus keep their state. */
+static int migrate_v0(sqlite3 *db, const unsigned char key[RT_ITEMS_KEY_LEN], long long *n)
+{
+  /* All hashed first, then written: an UPDATE of the key while a scan (possibly of the
+   * (batch, key) index) is open could meet a row again and hash it twice. */
+  sqlite3_stmt *sel = NULL, *upd = NULL;
+  struct row {
+    sqlite3_int64 id;
+    char hex[RT_ITEMS_HASH_HEX];
+  } *rows = NULL;
+  size_t nr = 0, cap = 0;
+  int rc = SQLITE_ERROR;
+  *n = 0;
+  if (sqlite3_prepare_v2(db, "SELECT rowid, key FROM items", -1, &sel, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db, "UPDATE items SET key=? WHERE rowid=?", -1, &upd, NULL) !=
+          SQLITE_OK)
+    goto out;
+  while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
+    if (nr == cap) {
+      cap = cap ? 2 * cap : 256;
+      struct row *r = realloc(rows, cap * sizeof *r);
+      if (!r) {
+        rc = SQLITE_NOMEM;
+        goto out;
+      }
+      rows = r;
+    }
+    rows[nr].id = sqlite3_column_int64(sel, 0);
+    rt_items_hash(key, (const char *)sqlite3_column_blob(sel, 1),
+                  (size_t)sqlite3_column_bytes(sel, 1), rows[nr].hex);
+    nr++;
+  }
+  if (rc != SQLITE_DONE)
+    goto out;
+  for (size_t i = 0; i < nr; i++) {
+    sqlite3_bind_text(upd, 1, rows[i].hex, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(upd, 2, rows[i].id);
+    if ((rc = sqlite3_step(upd)) != SQLITE_DONE)
+      goto out;
+    sqlite3_reset(upd);
+  }
+  *n = (long long)nr;
+  rc = SQLITE_OK;
+out:
+  free(rows);
+  sqlite3_finalize(sel);
+  sqlite3_finalize(upd);
+  return rc;
+}
+
+sqlite3 *rt_items_open_db(const char *path, bool create, unsigned char key[RT_ITEMS_KEY_LEN],
+                          char *err, size_t errlen)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+  if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+    snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+    sqlite3_close(db);
+    return NULL;
+  }
+  sqlite3_busy_timeout(db, 10000);
+  long long migrated = 0;
+  bool began = false;
+  char hex[RT_ITEMS_HASH_HEX], *e = NULL;
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                       "PRAGMA secure_delete=ON; BEGIN IMMEDIATE", NULL, NULL, &e) != SQLITE_OK)
+    goto sqlerr;
+  began = true;
+  int version = int_of(db, "PRAGMA user_version");
+  if (version > RT_ITEMS_SCHEMA) {
+    snprintf(err, errlen, "%s is of a newer vagt (schema %d, this one knows %d)", path,
+             version, RT_ITEMS_SCHEMA);
+    goto fail;
+  }
+  bool old = has_table(db, "items"), meta = has_table(db, "meta");
+  char check[RT_ITEMS_HASH_HEX] = "";
+  if (meta) {
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name='key_check'", -1, &st,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+      snprintf(check, sizeof check, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+  }
+  if (!create && !old) {
+    snprintf(err, errlen, "%s: not a robot.items database (no table items)", path);
+    goto fail;
+  }
+  if (load_key(path, !check[0], key, err, errlen) != 0)
+    goto fail;
+  key_check(key, hex);
+  if (check[0] && strcmp(check, hex) != 0) {
+    char kp[4096];
+    key_path(path, kp, sizeof kp);
+    snprintf(err, errlen, "key file %s is not the key %s was written with", kp, path);
+    goto fail;
+  }
+  if (sqlite3_exec(db,
+                   "CREATE TABLE IF NOT EXISTS items ("
+                   " batch TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER,"
+                   " state TEXT NOT NULL, reason TEXT, run TEXT, attempts INTEGER DEFAULT 0,"
+                   " updated TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
+                   " PRIMARY KEY(batch, key));"
+                   "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);",
+                   NULL, NULL, &e) != SQLITE_OK)
+    goto sqlerr;
+  if (old && version < 1 && migrate_v0(db, key, &migrated) != SQLITE_OK)
+    goto sqlerr;
+  if (!check[0]) {
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, "INSERT INTO meta(name, value) VALUES('key_check', ?)", -1,
+                                &st, NULL);
+    if (rc == SQLITE_OK) {
+      sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
+      rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_OK)
+      goto sqlerr;
+  }
+  if (version != RT_ITEMS_SCHEMA) {
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", RT_ITEMS_SCHEMA);
+    if (sqlite3_exec(db, sql, NULL, NULL, &e) != SQLITE_OK)
+      goto sqlerr;
+  }
+  if (sqlite3_exec(db, "COMMIT", NULL, NULL, &e) != SQLITE_OK)
+    goto sqlerr;
+  /* The content keys of the old rows are in the log's copies of the pages: reset it. */
+  if (migrated > 0)
+    sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  return db;
+sqlerr:
+  snprintf(err, errlen, "cannot set up %s: %s", path, e ? e : sqlite3_errmsg(db));
+  sqlite3_free(e);
+fail:
+  if (began)
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  OPENSSL_cleanse(key, RT_ITEMS_KEY_LEN);
+  sqlite3_close(db);
+  return NULL;
+}
+
 /* ---- the database ---- */
 
-static sqlite3 *items_db(lua_State *L)
+static sqlite3 *items_db(lua_State *L, unsigned char key[RT_ITEMS_KEY_LEN])
 {
   rt_run *run = rt_host_run_of(L);
   const char *env = getenv("VAGT_ITEMS_DB");
@@ -47,30 +402,10 @@ static sqlite3 *items_db(lua_State *L)
   } else {
     rt_raise(L, "robot.items needs a run folder or $VAGT_ITEMS_DB");
   }
-  sqlite3 *db = NULL;
-  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-      SQLITE_OK) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", db ? sqlite3_errmsg(db) : "out of memory");
-    sqlite3_close(db);
-    rt_raise(L, "robot.items: cannot open %s: %s", path, msg);
-  }
-  sqlite3_busy_timeout(db, 10000);
-  char *err = NULL;
-  if (sqlite3_exec(db,
-                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA secure_delete=ON;"
-                   "CREATE TABLE IF NOT EXISTS items ("
-                   " batch TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER,"
-                   " state TEXT NOT NULL, reason TEXT, run TEXT, attempts INTEGER DEFAULT 0,"
-                   " updated TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
-                   " PRIMARY KEY(batch, key));",
-                   NULL, NULL, &err) != SQLITE_OK) {
-    char msg[512];
-    snprintf(msg, sizeof msg, "%s", err ? err : sqlite3_errmsg(db));
-    sqlite3_free(err);
-    sqlite3_close(db);
-    rt_raise(L, "robot.items: cannot set up %s: %s", path, msg);
-  }
+  char err[4096 + 512];
+  sqlite3 *db = rt_items_open_db(path, true, key, err, sizeof err);
+  if (!db)
+    rt_raise(L, "robot.items: %s", err);
   return db;
 }
 
@@ -265,8 +600,9 @@ int rt_items_parse_csv(lua_State *L, const char *text, size_t len, const char *p
   return 1;
 }
 
-/* The key of the item at idx: opts.key's field, else its content. */
-static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i)
+/* The key of the item at idx: opts.key's field, else the HMAC of its content. */
+static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i,
+                     const unsigned char hkey[RT_ITEMS_KEY_LEN])
 {
   idx = lua_absindex(L, idx);
   if (keyfield) {
@@ -280,18 +616,25 @@ static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i)
     lua_tostring(L, -1);
     return;
   }
+  char hex[RT_ITEMS_HASH_HEX];
   if (lua_type(L, idx) == LUA_TSTRING || lua_type(L, idx) == LUA_TNUMBER) {
+    size_t len;
     lua_pushvalue(L, idx);
-    lua_tostring(L, -1);
+    const char *s = lua_tolstring(L, -1, &len);
+    rt_items_hash(hkey, s, len, hex);
+    lua_pop(L, 1);
+    lua_pushstring(L, hex);
     return;
   }
   if (lua_type(L, idx) != LUA_TTABLE)
     rt_raise(L, "robot.items: item %lld is a %s; items are tables or strings", (long long)i,
              luaL_typename(L, idx));
-  /* Content key: "k=v" of the string and number fields, sorted, joined with 0x1f. */
+  /* Content: "k=v" of the string and number fields, sorted by bytes, joined with 0x1f. The
+   * strings stay referenced by `strs` while `parts` points into them. */
   lua_newtable(L);
-  int parts = lua_gettop(L);
-  lua_Integer np = 0;
+  int strs = lua_gettop(L);
+  size_t np = 0, cap = 0;
+  rt_items_part *parts = NULL;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     if ((lua_type(L, -2) == LUA_TSTRING || lua_type(L, -2) == LUA_TNUMBER) &&
@@ -302,23 +645,31 @@ static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i)
       lua_pushliteral(L, "=");
       luaL_tolstring(L, kv, NULL);     /* value */
       lua_concat(L, 3);
-      lua_rawseti(L, parts, ++np);
+      if (np == cap) {
+        cap = cap ? 2 * cap : 16;
+        rt_items_part *p = realloc(parts, cap * sizeof *p);
+        if (!p) {
+          free(parts);
+          rt_raise(L, "robot.items: out of memory");
+        }
+        parts = p;
+      }
+      parts[np].s = lua_tolstring(L, -1, &parts[np].len);
+      np++;
+      lua_rawseti(L, strs, (lua_Integer)np);
     }
     lua_pop(L, 1);
   }
-  lua_getfield(L, LUA_REGISTRYINDEX, "vagt.tablesort");
-  lua_pushvalue(L, parts);
-  lua_call(L, 1, 0);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  for (lua_Integer k = 1; k <= np; k++) {
-    if (k > 1)
-      luaL_addchar(&b, '\x1f');
-    lua_rawgeti(L, parts, k);
-    luaL_addvalue(&b);
-  }
-  luaL_pushresult(&b);
-  lua_remove(L, parts);
+  size_t len = 0;
+  char *content = rt_items_canonical(parts, np, &len);
+  free(parts);
+  if (!content)
+    rt_raise(L, "robot.items: out of memory");
+  rt_items_hash(hkey, content, len, hex);
+  OPENSSL_cleanse(content, len);
+  free(content);
+  lua_pop(L, 1); /* strs */
+  lua_pushstring(L, hex);
 }
 
 /* ---- the batch ---- */
@@ -332,6 +683,7 @@ static int l_batch_gc(lua_State *L)
   if (b->db)
     sqlite3_close(b->db);
   b->db = NULL;
+  OPENSSL_cleanse(b->hkey, sizeof b->hkey);
   free(b->name);
   b->name = NULL;
   free(b->cur);
@@ -373,6 +725,16 @@ static bool advance(lua_State *L, batch *b)
     if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
       rt_raise(L, "robot.items: cannot lock the item database: %s", sqlite3_errmsg(b->db));
     const char *state = get_state(b, key);
+    char hex[RT_ITEMS_HASH_HEX];
+    if (state && !state[0] && b->keyfield) {
+      /* A key field's value written before schema 1 was hashed by the migration. */
+      rt_items_hash(b->hkey, key, lua_rawlen(L, -1), hex);
+      state = get_state(b, hex);
+      if (state && state[0])
+        key = hex;
+      else if (state)
+        state = get_state(b, key);
+    }
     if (!state) {
       sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
       rt_raise(L, "robot.items: cannot read item state: %s", sqlite3_errmsg(b->db));
@@ -494,25 +856,6 @@ static int l_items(lua_State *L)
   }
   int items = lua_gettop(L);
   lua_Integer n = (lua_Integer)lua_rawlen(L, items);
-  lua_createtable(L, (int)n, 0);
-  int keys = lua_gettop(L);
-  lua_newtable(L);
-  int seen = lua_gettop(L);
-  for (lua_Integer i = 1; i <= n; i++) {
-    lua_rawgeti(L, items, i);
-    push_key(L, -1, keyfield, i);
-    lua_pushvalue(L, -1);
-    if (lua_rawget(L, seen) != LUA_TNIL)
-      return rt_raise(L, "robot.items: items %lld and %lld have the same key '%s'%s",
-                      (long long)lua_tointeger(L, -1), (long long)i, lua_tostring(L, -2),
-                      keyfield ? "" : " (the same content); give opts.key");
-    lua_pop(L, 1);
-    lua_pushvalue(L, -1);
-    lua_pushinteger(L, i);
-    lua_rawset(L, seen);
-    lua_rawseti(L, keys, i);
-    lua_pop(L, 1);
-  }
   batch *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   b->items_ref = b->keys_ref = LUA_NOREF;
@@ -521,7 +864,31 @@ static int l_items(lua_State *L)
   b->name = strdup(name);
   b->n = n;
   b->retry_failed = retry;
-  b->db = items_db(L);
+  b->keyfield = keyfield != NULL;
+  b->db = items_db(L, b->hkey); /* first: content keys are hashed with its key */
+  lua_createtable(L, (int)n, 0);
+  int keys = lua_gettop(L);
+  lua_newtable(L);
+  int seen = lua_gettop(L);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, items, i);
+    push_key(L, -1, keyfield, i, b->hkey);
+    lua_pushvalue(L, -1);
+    /* never the key in the message: it is a citizen's data (or its hash) */
+    if (lua_rawget(L, seen) != LUA_TNIL) {
+      if (keyfield)
+        return rt_raise(L, "robot.items: items %lld and %lld have the same '%s' (the key "
+                           "field)", (long long)lua_tointeger(L, -1), (long long)i, keyfield);
+      return rt_raise(L, "robot.items: items %lld and %lld have the same content; give "
+                         "opts.key", (long long)lua_tointeger(L, -1), (long long)i);
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, -1);
+    lua_pushinteger(L, i);
+    lua_rawset(L, seen);
+    lua_rawseti(L, keys, i);
+    lua_pop(L, 1);
+  }
   lua_pushvalue(L, items);
   b->items_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, keys);
@@ -576,10 +943,6 @@ void rt_items_open(lua_State *L)
     lua_pushliteral(L, "locked");
     lua_setfield(L, -2, "__metatable");
   }
-  lua_pop(L, 1);
-  lua_getglobal(L, "table");
-  lua_getfield(L, -1, "sort");
-  lua_setfield(L, LUA_REGISTRYINDEX, "vagt.tablesort");
   lua_pop(L, 1);
   lua_pushcfunction(L, l_items);
   lua_setfield(L, -2, "items");
