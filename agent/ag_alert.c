@@ -81,6 +81,8 @@ static bool wants_alert(const ag_robot *r, const char *status)
     return false;
   if (strcmp(status, "drift") == 0)
     return r->alert_drift;
+  if (strcmp(status, "needs_review") == 0)
+    return r->alert_review;
   return r->alert_failure;
 }
 
@@ -90,12 +92,13 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   if (!wants_alert(r, ri->status) || !r->alert || !r->alert[0])
     return 0;
   bool drift = strcmp(ri->status, "drift") == 0;
+  bool review = strcmp(ri->status, "needs_review") == 0;
   char id[64];
   ag_alert_id(db, r->name, run_id, ri->status, id, sizeof id);
   cJSON *a = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "id", id);
   cJSON_AddStringToObject(a, "robot", r->name);
-  cJSON_AddStringToObject(a, "status", drift ? "drift" : "failed");
+  cJSON_AddStringToObject(a, "status", drift ? "drift" : review ? "needs_review" : "failed");
   cJSON_AddStringToObject(a, "run_status", ri->status);
   cJSON_AddNumberToObject(a, "exit_code", ri->exit_code);
   cJSON_AddNumberToObject(a, "run_id", (double)run_id);
@@ -154,6 +157,38 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
         cJSON_AddNumberToObject(step, "line", line->valuedouble);
     }
   }
+  /* robot.items' items left for a person, as run.json lists them: batch, row, run */
+  cJSON *rn = rj ? NULL : read_json(ri->run_dir, "run.json");
+  const cJSON *need = cJSON_GetObjectItemCaseSensitive(rj ? rj : rn, "items_need_person"), *it;
+  if (cJSON_GetArraySize(need) > 0) {
+    cJSON *list = cJSON_AddArrayToObject(a, "items_need_person");
+    cJSON_ArrayForEach(it, need)
+    {
+      const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "batch");
+      const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
+      const cJSON *by = cJSON_GetObjectItemCaseSensitive(it, "run");
+      if (!cJSON_IsString(b) || !cJSON_IsNumber(seq))
+        continue;
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "batch", b->valuestring);
+      cJSON_AddNumberToObject(o, "seq", seq->valuedouble);
+      if (cJSON_IsString(by))
+        cJSON_AddStringToObject(o, "run", by->valuestring);
+      else
+        cJSON_AddNullToObject(o, "run");
+      cJSON_AddItemToArray(list, o);
+    }
+    if (review && cJSON_GetArraySize(reasons) == 0) {
+      char m[160];
+      snprintf(m, sizeof m, "%d work item%s of robot.items failed and wait%s for a person: "
+               "check %s, then retry with retry_failed = true",
+               cJSON_GetArraySize(list), cJSON_GetArraySize(list) == 1 ? "" : "s",
+               cJSON_GetArraySize(list) == 1 ? "s" : "",
+               cJSON_GetArraySize(list) == 1 ? "it" : "each");
+      cJSON_AddItemToArray(reasons, cJSON_CreateString(m));
+    }
+  }
+  cJSON_Delete(rn);
   if (cJSON_GetArraySize(reasons) == 0) {
     const char *err = ri->error ? ri->error : jstr(rj, "error");
     if (err) {
@@ -324,10 +359,12 @@ static char *mail_text(const cJSON *a, img_note img)
   const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
   const cJSON *ec = cJSON_GetObjectItemCaseSensitive(a, "exit_code");
   bool drift = jstr(a, "status") && strcmp(jstr(a, "status"), "drift") == 0;
+  bool review = jstr(a, "status") && strcmp(jstr(a, "status"), "needs_review") == 0;
   fprintf(f, "Robot %s %s (exit %d).\n\n", jstr(a, "robot"),
           drift ? "halted on UI drift: the application's screen no longer matches its "
                   "recorded baseline, and no further input was sent"
-                : "failed",
+          : review ? "finished, but left work items for a person"
+                   : "failed",
           cJSON_IsNumber(ec) ? ec->valueint : -1);
   if (jstr(step, "key")) {
     const cJSON *line = cJSON_GetObjectItemCaseSensitive(step, "line");
@@ -340,6 +377,17 @@ static char *mail_text(const cJSON *a, img_note img)
   if (cJSON_GetArraySize(rs) > 0) {
     fputs("Reasons:\n", f);
     cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x)) fprintf(f, "  - %s\n", x->valuestring);
+  }
+  const cJSON *need = cJSON_GetObjectItemCaseSensitive(a, "items_need_person");
+  if (cJSON_GetArraySize(need) > 0) {
+    fputs("Work items for a person (batch, row; the run that left it):\n", f);
+    cJSON_ArrayForEach(x, need)
+    {
+      const cJSON *seq = cJSON_GetObjectItemCaseSensitive(x, "seq");
+      fprintf(f, "  - %s row %lld (run %s)\n", jstr(x, "batch") ? jstr(x, "batch") : "?",
+              cJSON_IsNumber(seq) ? (long long)seq->valuedouble : -1LL,
+              jstr(x, "run") ? jstr(x, "run") : "unknown");
+    }
   }
   fprintf(f, "\nReport: %s\nRun folder: %s\nTime: %s\nAlert id: %s\n", jstr(a, "report"),
           jstr(a, "run"), jstr(a, "time"), jstr(a, "id"));
@@ -552,9 +600,11 @@ static int deliver_syslog(const cJSON *target, const cJSON *a, char *err, size_t
   const cJSON *r0 = cJSON_GetArrayItem(rs, 0);
   const cJSON *ec = cJSON_GetObjectItemCaseSensitive(a, "exit_code");
   bool drift = jstr(a, "status") && strcmp(jstr(a, "status"), "drift") == 0;
+  bool review = jstr(a, "status") && strcmp(jstr(a, "status"), "needs_review") == 0;
   char msg[SYSLOG_MAX + 1];
   snprintf(msg, sizeof msg, "robot %s %s (exit %d) at step %s: %s; report %s [alert %s]",
-           jstr(a, "robot"), drift ? "halted on UI drift" : "failed",
+           jstr(a, "robot"),
+           drift ? "halted on UI drift" : review ? "needs review of work items" : "failed",
            cJSON_IsNumber(ec) ? ec->valueint : -1,
            jstr(step, "key") ? jstr(step, "key") : "-",
            cJSON_IsString(r0) ? r0->valuestring : "-", jstr(a, "report"), jstr(a, "id"));
@@ -567,7 +617,7 @@ static int deliver_syslog(const cJSON *target, const cJSON *a, char *err, size_t
   strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
   char line[SYSLOG_MAX + 128];
   int n = snprintf(line, sizeof line, "<%d>%s vagt-agent[%d]: %s",
-                   LOG_DAEMON | (drift ? LOG_WARNING : LOG_ERR), stamp, (int)getpid(), msg);
+                   LOG_DAEMON | (drift || review ? LOG_WARNING : LOG_ERR), stamp, (int)getpid(), msg);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof sa.sun_path) {
     snprintf(err, errlen, "syslog socket %s: path too long", path);

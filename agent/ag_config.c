@@ -615,19 +615,21 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
   if (!r->alert)
     r->alert = calloc(1, sizeof *r->alert);
 
-  r->alert_drift = r->alert_failure = true;
+  r->alert_drift = r->alert_failure = r->alert_review = true;
   rawfield(L, t, "alert_on");
   if (!lua_isnil(L, -1)) {
     char **on = str_list(L, -1, e, line, what, "alert_on");
-    r->alert_drift = r->alert_failure = false;
+    r->alert_drift = r->alert_failure = r->alert_review = false;
     for (size_t i = 0; on && on[i]; i++) {
       if (strcmp(on[i], "drift") == 0)
         r->alert_drift = true;
       else if (strcmp(on[i], "failure") == 0)
         r->alert_failure = true;
+      else if (strcmp(on[i], "review") == 0)
+        r->alert_review = true;
       else
-        err_add(e, line, "%s: alert_on: unknown '%s' (known: \"drift\", \"failure\")", what,
-                on[i]);
+        err_add(e, line, "%s: alert_on: unknown '%s' (known: \"drift\", \"failure\", "
+                "\"review\")", what, on[i]);
     }
     free_list(on);
   }
@@ -1225,6 +1227,7 @@ static cJSON *config_to_json(const ag_config *c)
     j_list(x, "alert", r->alert);
     cJSON_AddBoolToObject(x, "alert_drift", r->alert_drift);
     cJSON_AddBoolToObject(x, "alert_failure", r->alert_failure);
+    cJSON_AddBoolToObject(x, "alert_review", r->alert_review);
     cJSON_AddBoolToObject(x, "catch_up", r->catch_up);
     cJSON_AddBoolToObject(x, "enabled", r->enabled);
     j_str(x, "screen", r->screen);
@@ -1346,6 +1349,9 @@ static ag_config *config_from_json(const cJSON *o)
     r->alert = g_list(x, "alert");
     r->alert_drift = g_bool(x, "alert_drift");
     r->alert_failure = g_bool(x, "alert_failure");
+    r->alert_review = cJSON_GetObjectItemCaseSensitive(x, "alert_review")
+                          ? g_bool(x, "alert_review")
+                          : r->alert_failure; /* written before the field was */
     r->catch_up = g_bool(x, "catch_up");
     r->enabled = g_bool(x, "enabled");
     r->screen = g_str(x, "screen");

@@ -53,6 +53,7 @@ typedef struct ag_robot {
   char **params;            /* "k=v", NULL-terminated */
   char **alert;             /* channel names, NULL-terminated */
   bool alert_drift, alert_failure;
+  bool alert_review;   /* a run that left work items for a person (needs_review) */
   bool catch_up;            /* default true */
   bool enabled;             /* default true */
   char *screen;             /* Xvfb screen "WxHxD" or NULL */

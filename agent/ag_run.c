@@ -27,6 +27,7 @@ const char *ag_status_of(int code)
   case 0: return "passed";
   case 1: return "failed";
   case 3: return "drift";
+  case 5: return "needs_review";
   case 130: return "interrupted";
   default: return "error";
   }
@@ -288,8 +289,9 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
   const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rj, "exit_code");
   bool from_folder = false;
   if (!status) {
-    static const char *const final[] = {"passed", "failed", "drift",       "error",
-                                        "timeout", "killed", "interrupted", NULL};
+    static const char *const final[] = {"passed",  "needs_review", "failed",      "drift",
+                                        "error",   "timeout",      "killed",      "interrupted",
+                                        NULL};
     for (const char *const *f = final; cJSON_IsString(js) && cJSON_IsNumber(jc) && *f; f++)
       if (strcmp(js->valuestring, *f) == 0) {
         ri.status = *f;

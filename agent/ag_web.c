@@ -253,7 +253,7 @@ static FILE *page(char **buf, size_t *len, const char *title)
   rt_html_esc(f, title);
   fputs("</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:"
         "collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.25em .6em;"
-        "text-align:left}.passed{color:#060}.failed,.drift,.error,.timeout,.interrupted"
+        "text-align:left}.passed{color:#060}.needs_review{color:#a60;font-weight:bold}.failed,.drift,.error,.timeout,.interrupted"
         "{color:#a00;font-weight:bold}.running{color:#05a}pre{background:#f4f4f4;padding:.5em;"
         "white-space:pre-wrap}img{max-width:32%;border:1px solid #888;margin-right:1%}"
         "</style></head><body>\n",
@@ -661,6 +661,33 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
         fputs("</li>", f);
       }
       fputs("</ul>\n", f);
+    }
+    cJSON_Delete(a);
+    /* robot.items' items left for a person: batch and row number, never their data */
+    snprintf(p, sizeof p, "%s/run.json", r.run_dir);
+    text = ag_read_file(p, 8 << 20, NULL);
+    a = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    rs = cJSON_GetObjectItemCaseSensitive(a, "items_need_person");
+    if (cJSON_GetArraySize(rs) > 0) {
+      fprintf(f, "<h2>Work items for a person</h2><p>%d item%s failed and %s not retried by "
+                 "itself: check each, then retry with <code>retry_failed = true</code>.</p>"
+                 "<table><tr><th>batch</th><th>row</th><th>left by run</th></tr>\n",
+              cJSON_GetArraySize(rs), cJSON_GetArraySize(rs) == 1 ? "" : "s",
+              cJSON_GetArraySize(rs) == 1 ? "is" : "are");
+      cJSON_ArrayForEach(x, rs)
+      {
+        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(x, "seq");
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "batch");
+        const cJSON *by = cJSON_GetObjectItemCaseSensitive(x, "run");
+        fputs("<tr><td>", f);
+        rt_html_esc(f, cJSON_IsString(b) ? b->valuestring : "?");
+        fprintf(f, "</td><td>%lld</td><td>",
+                cJSON_IsNumber(seq) ? (long long)seq->valuedouble : -1LL);
+        rt_html_esc(f, cJSON_IsString(by) ? by->valuestring : "?");
+        fputs("</td></tr>\n", f);
+      }
+      fputs("</table>\n", f);
     }
     cJSON_Delete(a);
     fprintf(f, "<p><a href=\"/runs/%lld/report.html\">the run's report</a></p>\n", id);
@@ -1176,8 +1203,8 @@ static enum MHD_Result page_metrics(struct MHD_Connection *c)
   if (!f)
     return MHD_NO;
   ag_config *cfg = g_x->cfg;
-  static const char *const statuses[] = {"passed", "failed", "drift", "error", "timeout",
-                                         "interrupted", NULL};
+  static const char *const statuses[] = {"passed", "needs_review", "failed", "drift", "error",
+                                         "timeout", "interrupted", NULL};
   fputs("# HELP vagt_runs_total Robot runs the agent recorded, by robot and final status.\n"
         "# TYPE vagt_runs_total counter\n",
         f);

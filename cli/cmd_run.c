@@ -362,7 +362,7 @@ static int cmd_run(int argc, char **argv, bool record)
   rt_host_close(&run); /* finalizers run here: still the script's time */
   rt_watchdog_disarm();
   bool stored = false;
-  if (record && ran && code == RT_EXIT_OK) {
+  if (record && ran && (code == RT_EXIT_OK || code == RT_EXIT_REVIEW)) {
     int n = rt_monitor_finish(mon, err, sizeof err);
     if (n < 0) {
       rt_log(&run, "vagt: %s", err);
@@ -386,6 +386,11 @@ static int cmd_run(int argc, char **argv, bool record)
   if (code == RT_EXIT_DRIFT)
     fprintf(stderr, "vagt: HALTED before sending input: %s\nvagt: report: %s/report.html\n",
             run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);
+  if (code == RT_EXIT_REVIEW)
+    fprintf(stderr, "vagt: %d work item%s of robot.items wait%s for a person (failed, not "
+                    "retried): run.json's items_need_person, %s/report.html\n",
+            run.items_need_person, run.items_need_person == 1 ? "" : "s",
+            run.items_need_person == 1 ? "s" : "", run.run_dir);
   if (code == RT_EXIT_DRIFT && record)
     fprintf(stderr, "vagt: the screen differs from the stored baseline by more than data; "
                     "after review: vagt record --replace %s\n", o.script);

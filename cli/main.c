@@ -41,7 +41,8 @@ void cli_usage(FILE *f)
         "                         delete run folders and finished work items past an age\n"
         "  vagt --version\n"
         "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
-        "             3 halted on UI drift, 4 environment error (no display, ...)\n",
+        "             3 halted on UI drift, 4 environment error (no display, ...),\n"
+        "             5 passed, but robot.items left work items for a person (needs_review)\n",
         f);
 }
 

@@ -265,6 +265,8 @@ int rt_host_run(rt_run *run)
     /* Aborted in C between instructions and nothing ran afterwards to raise it. */
     set_error(run, run->abort_msg ? run->abort_msg : "stopped");
     code = rt_abort_exit_code(run->abort);
+  } else if (run->items_need_person > 0) {
+    code = RT_EXIT_REVIEW; /* passed, but not everything is done: a person must look */
   }
   lua_settop(L, msgh - 1);
   return code;

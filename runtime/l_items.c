@@ -18,6 +18,7 @@
 #include "allow.h"
 #include "host.h"
 #include "run.h"
+#include "runfolder.h"
 
 #define BATCH_MT "robot.ItemBatch"
 
@@ -31,7 +32,9 @@ typedef struct {
   lua_Integer n, pos; /* pos: index of the current item, 0 before the first */
   char *cur;          /* key of the item being worked on, NULL when none */
   bool retry_failed;
-  int done, failed, skipped;
+  int done, failed;   /* entered in this run: done, failed now */
+  int waiting;        /* failed before (or interrupted), not retried: for a person */
+  int skipped_done;   /* done before */
 } batch;
 
 /* ---- keys: an item's content is never stored, only its HMAC under the installation's key */
@@ -409,20 +412,73 @@ static sqlite3 *items_db(lua_State *L, unsigned char key[RT_ITEMS_KEY_LEN])
   return db;
 }
 
-static const char *get_state(batch *b, const char *key)
+/* The item's state ("" when it has no row), and in `run` the run folder that last
+ * changed it ("" when none). */
+static const char *get_state(batch *b, const char *key, char *run, size_t runlen)
 {
   static char state[16];
   sqlite3_stmt *st = NULL;
   state[0] = '\0';
-  if (sqlite3_prepare_v2(b->db, "SELECT state FROM items WHERE batch=? AND key=?", -1, &st,
-                         NULL) != SQLITE_OK)
+  run[0] = '\0';
+  if (sqlite3_prepare_v2(b->db, "SELECT state, run FROM items WHERE batch=? AND key=?", -1,
+                         &st, NULL) != SQLITE_OK)
     return NULL;
   sqlite3_bind_text(st, 1, b->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-  if (sqlite3_step(st) == SQLITE_ROW)
+  if (sqlite3_step(st) == SQLITE_ROW) {
     snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (sqlite3_column_type(st, 1) == SQLITE_TEXT)
+      snprintf(run, runlen, "%s", (const char *)sqlite3_column_text(st, 1));
+  }
   sqlite3_finalize(st);
   return state;
+}
+
+/* An item left failed by a run that ended inside it: the row keeps that run's folder. */
+static void mark_interrupted(lua_State *L, batch *b, const char *key)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(
+      b->db,
+      "UPDATE items SET state='failed', reason=?, updated=strftime('%Y-%m-%dT%H:%M:%SZ','now') "
+      "WHERE batch=? AND key=?",
+      -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, "interrupted: a run ended while this item was in progress, so "
+                             "it may be partly done; check it, then retry it with "
+                             "retry_failed = true", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, b->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  if (rc != SQLITE_DONE) {
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(b->db));
+    sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+    rt_raise(L, "robot.items: cannot record item state: %s", msg);
+  }
+}
+
+/* An item left failed, for a person: counted for the run's status, listed in run.json
+ * and the log by batch and row number, never by its data. */
+static void need_person(lua_State *L, batch *b, lua_Integer seq, const char *leftby,
+                        bool now)
+{
+  rt_run *run = rt_host_run_of(L);
+  if (!run)
+    return;
+  run->items_need_person++;
+  if (run->steps)
+    rt_steplog_need_person(run->steps, b->name, (long long)seq,
+                           leftby && *leftby ? leftby : NULL);
+  if (now)
+    rt_log(run, "robot.items %s: row %lld failed in this run; it waits for a person", b->name,
+           (long long)seq);
+  else
+    rt_log(run, "robot.items %s: row %lld waits for a person: failed before (run %s), not "
+                "retried (retry_failed = true retries it)",
+           b->name, (long long)seq, leftby && *leftby ? leftby : "unknown");
 }
 
 /* Upserts the item's state; raises when the database refuses (a state we cannot record
@@ -695,8 +751,9 @@ static void log_summary(lua_State *L, batch *b)
 {
   rt_run *run = rt_host_run_of(L);
   if (run)
-    rt_log(run, "robot.items %s: %d done, %d failed, %d skipped (done or failed before)",
-           b->name, b->done, b->failed, b->skipped);
+    rt_log(run, "robot.items %s: %d done, %d failed now, %d waiting for a person (failed "
+                "before, not retried), %d skipped because done",
+           b->name, b->done, b->failed, b->waiting, b->skipped_done);
 }
 
 /* Ends the current item as `state`. */
@@ -705,10 +762,13 @@ static void finish_current(lua_State *L, batch *b, const char *state, const char
   if (!b->cur)
     return;
   set_state(L, b, b->cur, b->pos, state, reason, false);
-  if (strcmp(state, "done") == 0)
+  if (strcmp(state, "done") == 0) {
     b->done++;
-  else if (strcmp(state, "failed") == 0)
+  } else if (strcmp(state, "failed") == 0) {
     b->failed++;
+    rt_run *run = rt_host_run_of(L);
+    need_person(L, b, b->pos, run ? run->run_dir : NULL, true);
+  }
   free(b->cur);
   b->cur = NULL;
 }
@@ -724,33 +784,34 @@ static bool advance(lua_State *L, batch *b)
     /* Claim it atomically: two runs working on the same NAME never enter one item both. */
     if (sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
       rt_raise(L, "robot.items: cannot lock the item database: %s", sqlite3_errmsg(b->db));
-    const char *state = get_state(b, key);
+    char leftby[4096];
+    const char *state = get_state(b, key, leftby, sizeof leftby);
     char hex[RT_ITEMS_HASH_HEX];
     if (state && !state[0] && b->keyfield) {
       /* A key field's value written before schema 1 was hashed by the migration. */
       rt_items_hash(b->hkey, key, lua_rawlen(L, -1), hex);
-      state = get_state(b, hex);
+      state = get_state(b, hex, leftby, sizeof leftby);
       if (state && state[0])
         key = hex;
       else if (state)
-        state = get_state(b, key);
+        state = get_state(b, key, leftby, sizeof leftby);
     }
     if (!state) {
       sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
       rt_raise(L, "robot.items: cannot read item state: %s", sqlite3_errmsg(b->db));
     }
-    bool enter = true;
+    bool enter = true, waits = false;
     if (strcmp(state, "done") == 0) {
       enter = false;
+      b->skipped_done++;
     } else if (strcmp(state, "running") == 0) {
       /* Left by a run that ended inside it: it may be partly done. Never again by itself. */
-      set_state(L, b, key, b->pos, "failed",
-                "interrupted: a run ended while this item was in progress, so it may be "
-                "partly done; check it, then retry it with retry_failed = true",
-                false);
+      mark_interrupted(L, b, key);
       enter = b->retry_failed;
+      waits = !enter;
     } else if (strcmp(state, "failed") == 0) {
       enter = b->retry_failed;
+      waits = !enter;
     }
     if (enter)
       set_state(L, b, key, b->pos, "running", NULL, true);
@@ -759,7 +820,10 @@ static bool advance(lua_State *L, batch *b)
       rt_raise(L, "robot.items: cannot record item state: %s", sqlite3_errmsg(b->db));
     }
     if (!enter) {
-      b->skipped++;
+      if (waits) {
+        b->waiting++;
+        need_person(L, b, b->pos, leftby, false);
+      }
       lua_pop(L, 2);
       continue;
     }
@@ -923,12 +987,16 @@ static int l_items(lua_State *L)
     lua_settop(L, item - 1);
   }
   log_summary(L, b);
-  lua_createtable(L, 0, 3);
+  lua_createtable(L, 0, 5);
   lua_pushinteger(L, b->done);
   lua_setfield(L, -2, "done");
   lua_pushinteger(L, b->failed);
   lua_setfield(L, -2, "failed");
-  lua_pushinteger(L, b->skipped);
+  lua_pushinteger(L, b->waiting);
+  lua_setfield(L, -2, "waiting");
+  lua_pushinteger(L, b->skipped_done);
+  lua_setfield(L, -2, "skipped_done");
+  lua_pushinteger(L, b->waiting + b->skipped_done); /* as before: done or failed before */
   lua_setfield(L, -2, "skipped");
   return 1;
 }

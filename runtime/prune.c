@@ -172,7 +172,8 @@ static void keep_awaiting(rt_prune_list *l)
       if (k == i || o->kind == RT_PRUNE_FOREIGN || !o->script || !o->status ||
           strcmp(o->script, e->script) != 0 || !later(o, e))
         continue;
-      superseded = strcmp(o->status, "drift") == 0 || strcmp(o->status, "passed") == 0;
+      superseded = strcmp(o->status, "drift") == 0 || strcmp(o->status, "passed") == 0 ||
+                   strcmp(o->status, "needs_review") == 0; /* its screens passed */
     }
     if (!superseded)
       e->kind = RT_PRUNE_AWAITING;

@@ -52,6 +52,7 @@ const char *rt_run_status(const rt_run *run, int code)
 {
   switch (code) {
   case RT_EXIT_OK: return "passed";
+  case RT_EXIT_REVIEW: return "needs_review";
   case RT_EXIT_DRIFT: return "drift";
   case RT_EXIT_SCRIPT:
     return run && run->abort == RT_ABORT_SCRIPT_TIMEOUT ? "timeout" : "failed";

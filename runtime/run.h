@@ -28,6 +28,9 @@ enum {
   RT_EXIT_USAGE = 2,
   RT_EXIT_DRIFT = 3,
   RT_EXIT_ENV = 4,
+  /* The script passed, but robot.items left work items for a person (failed, not
+   * retried): run.json's status "needs_review", its items_need_person lists them. */
+  RT_EXIT_REVIEW = 5,
 };
 
 typedef enum { RT_MODE_RUN, RT_MODE_RECORD, RT_MODE_CHECK } rt_mode;
@@ -124,6 +127,8 @@ typedef struct rt_run {
   char *error;              /* final message, redacted */
   char *error_where;        /* "file:line" of the failure */
 
+  int items_need_person;     /* work items robot.items left failed for a person (l_items.c) */
+
   unsigned long long log_script_bytes; /* what robot.log and print have written */
   bool log_capped;          /* RT_LOG_SCRIPT_MAX reached: the script's messages are dropped */
 
@@ -139,8 +144,9 @@ bool rt_sleep(rt_run *run, double secs);
 void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int rt_abort_exit_code(rt_abort why);
-/* run.json's status for a run ending with `code`: "passed", "failed", "timeout" (the
- * script deadline), "drift", "interrupted" (130), "error". */
+/* run.json's status for a run ending with `code`: "passed", "needs_review" (5: passed,
+ * with work items left for a person), "failed", "timeout" (the script deadline), "drift",
+ * "interrupted" (130), "error". */
 const char *rt_run_status(const rt_run *run, int code);
 
 /* The run's OCR engine with robot.ocr.lang, loaded on first use (l_ocr.c); NULL + err

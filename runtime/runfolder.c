@@ -250,6 +250,25 @@ void rt_steplog_set(rt_steplog *l, const char *field, const char *value)
     cJSON_AddStringToObject(l->root, field, value);
 }
 
+void rt_steplog_need_person(rt_steplog *l, const char *batch, long long seq, const char *run)
+{
+  cJSON *a = cJSON_GetObjectItemCaseSensitive(l->root, "items_need_person");
+  if (!cJSON_IsArray(a))
+    a = cJSON_AddArrayToObject(l->root, "items_need_person");
+  cJSON *o = cJSON_CreateObject();
+  if (!a || !o) {
+    cJSON_Delete(o);
+    return;
+  }
+  cJSON_AddStringToObject(o, "batch", batch);
+  cJSON_AddNumberToObject(o, "seq", (double)seq);
+  if (run)
+    cJSON_AddStringToObject(o, "run", run);
+  else
+    cJSON_AddNullToObject(o, "run");
+  cJSON_AddItemToArray(a, o);
+}
+
 size_t rt_steplog_count(const rt_steplog *l)
 {
   return l->count;
@@ -658,7 +677,7 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
   rt_html_esc(f, jstr(l->root, "script"));
   fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
         "collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}"
-        ".passed{color:#060}.failed,.drift,.error{color:#a00}"
+        ".passed{color:#060}.failed,.drift,.error{color:#a00}.needs_review{color:#a60}"
         "img{max-width:48%;border:1px solid #888;margin-right:1%}img.wide{max-width:100%}"
         ".cap{display:flex;max-width:100%}.cap span{flex:1;font-weight:bold}"
         "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
@@ -684,6 +703,26 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
     fputs("<pre>", f);
     rt_html_esc(f, jstr(l->root, "error"));
     fputs("</pre>\n", f);
+  }
+  const cJSON *need = cJSON_GetObjectItemCaseSensitive(l->root, "items_need_person"), *it;
+  if (cJSON_GetArraySize(need) > 0) {
+    fprintf(f, "<h2>Work items for a person</h2>\n<p>%d item%s of robot.items failed and "
+               "%s not retried by itself: check each in the application, then retry with "
+               "<code>retry_failed = true</code>.</p>\n<table><tr><th>batch</th><th>row</th>"
+               "<th>left by run</th></tr>\n",
+            cJSON_GetArraySize(need), cJSON_GetArraySize(need) == 1 ? "" : "s",
+            cJSON_GetArraySize(need) == 1 ? "is" : "are");
+    cJSON_ArrayForEach(it, need)
+    {
+      const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
+      fputs("<tr><td>", f);
+      rt_html_esc(f, jstr(it, "batch"));
+      fprintf(f, "</td><td>%lld</td><td>", cJSON_IsNumber(seq) ? (long long)seq->valuedouble
+                                                                : -1LL);
+      rt_html_esc(f, jstr(it, "run") ? jstr(it, "run") : "?");
+      fputs("</td></tr>\n", f);
+    }
+    fputs("</table>\n", f);
   }
   /* The steps folded by key: a 30,000-step run is a few dozen rows here. */
   fprintf(f, "<p>%zu step%s, %zu step key%s.</p>\n", l->count, l->count == 1 ? "" : "s",

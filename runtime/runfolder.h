@@ -46,6 +46,10 @@ void rt_steplog_free(rt_steplog *l);
 /* Opens dir/steps.jsonl (0600) for the steps; without it steps are counted, not written. */
 int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen);
 void rt_steplog_set(rt_steplog *l, const char *field, const char *value);
+/* Adds {"batch", "seq", "run"} to run.json's items_need_person: a robot.items item left
+ * failed for a person, by batch name and row number (never its data), with the folder of
+ * the run that left it (NULL: unknown). report.html lists them. */
+void rt_steplog_need_person(rt_steplog *l, const char *batch, long long seq, const char *run);
 /* Appends a step (one line of steps.jsonl); returns its number (1-based), 0 when the
  * line could not be written (err says why; the step is still counted). */
 size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errlen);

@@ -12,7 +12,9 @@ local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
 w:activate()
 robot.step("Ryd formular", function() w:click(ANNULLER) end)
 
-for item in robot.items(robot.params.batch_name, robot.params.batch, { key = "cpr" }) do
+-- retry = "1": a person checked the failed items and asks for them to be entered again
+local opts = { key = "cpr", retry_failed = robot.params.retry == "1" }
+for item in robot.items(robot.params.batch_name, robot.params.batch, opts) do
   robot.step("Registrer borger", function()
     for _, f in ipairs(fields) do
       w:click{ x = f[2], y = f[3] }

@@ -71,8 +71,8 @@ static int run_script(const char *code, char *err, size_t errlen)
   fputs(code, f);
   fclose(f);
   snprintf(rd, sizeof rd, "%s/runs/20261126T000000Z-robot", dir);
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "mkdir -p %s", rd);
+  char cmd[320];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s && rm -f %s/log.txt", rd, rd);
   if (system(cmd) != 0)
     return -1;
   rt_run run = {.mode = RT_MODE_RUN, .script = path, .script_base = "robot.lua"};
@@ -100,6 +100,24 @@ static int run_script(const char *code, char *err, size_t errlen)
   free(run.abort_msg);
   free(run.frames);
   return rc;
+}
+
+/* Whether the last run's log.txt has a line ending in `text` (after its time stamp). */
+static bool logged(const char *text)
+{
+  char p[160], line[4096];
+  snprintf(p, sizeof p, "%s/runs/20261126T000000Z-robot/log.txt", dir);
+  FILE *f = fopen(p, "r");
+  bool found = false;
+  while (f && fgets(line, sizeof line, f)) {
+    line[strcspn(line, "\n")] = '\0';
+    char *sp = strchr(line, ' ');
+    if (sp && strcmp(sp + 1, text) == 0)
+      found = true;
+  }
+  if (f)
+    fclose(f);
+  return found;
 }
 
 /* "key=state[:reason]" of a batch, in item order, space separated. */
@@ -227,13 +245,22 @@ static void resume_after_error(void **state)
   char code2[1024];
   snprintf(code2, sizeof code2, "%s"
            "for item in robot.items('b', rows, { key = 'n' }) do robot.note(item.n) end\n", ten);
-  RUN(code2, 0);
-  assert_string_equal(notes, "6 7 8 9 10"); /* the failed one is not retried by itself */
+  /* the failed one is not retried by itself, and the run says a person must look at it */
+  RUN(code2, RT_EXIT_REVIEW);
+  assert_string_equal(notes, "6 7 8 9 10");
+  char want[512];
+  snprintf(want, sizeof want, "robot.items b: row 5 waits for a person: failed before (run "
+           "%s/runs/20261126T000000Z-robot), not retried (retry_failed = true retries it)", dir);
+  assert_true(logged(want));
+  assert_true(logged("robot.items b: 5 done, 0 failed now, 1 waiting for a person (failed "
+                     "before, not retried), 4 skipped because done"));
   snprintf(code2, sizeof code2, "%s"
            "for item in robot.items('b', rows, { key = 'n', retry_failed = true }) do\n"
            "  robot.note(item.n) end\n", ten);
   RUN(code2, 0);
   assert_string_equal(notes, "5");
+  assert_true(logged("robot.items b: 1 done, 0 failed now, 0 waiting for a person (failed "
+                     "before, not retried), 9 skipped because done"));
   assert_string_equal(states("b"), "1=done 2=done 3=done 4=done 5=done 6=done 7=done 8=done "
                                    "9=done 10=done");
 }
@@ -253,13 +280,24 @@ static void killed_mid_item(void **state)
   /* A SIGKILL inside item 3 leaves it "running": */
   sqlite3 *db;
   sqlite3_open(dbpath, &db);
-  sqlite3_exec(db, "UPDATE items SET state='running', reason=NULL WHERE batch='k' AND key='3'",
-               NULL, NULL, NULL);
+  sqlite3_exec(db, "UPDATE items SET state='running', reason=NULL, run='/runs/killed' "
+               "WHERE batch='k' AND key='3'", NULL, NULL, NULL);
   sqlite3_close(db);
   snprintf(code, sizeof code, "%s"
            "for item in robot.items('k', rows, { key = 'n' }) do robot.note(item.n) end\n", ten);
-  RUN(code, 0);
+  RUN(code, RT_EXIT_REVIEW); /* passed, but row 3 needs a person */
   assert_string_equal(notes, "4 5 6 7 8 9 10"); /* never entered twice */
+  assert_true(logged("robot.items k: row 3 waits for a person: failed before (run "
+                     "/runs/killed), not retried (retry_failed = true retries it)"));
+  assert_true(logged("robot.items k: 7 done, 0 failed now, 1 waiting for a person (failed "
+                     "before, not retried), 2 skipped because done"));
+  sqlite3_open(dbpath, &db);
+  sqlite3_stmt *st;
+  sqlite3_prepare_v2(db, "SELECT run FROM items WHERE batch='k' AND key='3'", -1, &st, NULL);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal(sqlite3_column_text(st, 0), "/runs/killed"); /* who left it */
+  sqlite3_finalize(st);
+  sqlite3_close(db);
   assert_string_equal(states("k"), "1=done 2=done 3=failed:interrupted: a run ended 4=done 5=done "
                                    "6=done 7=done 8=done 9=done 10=done");
 }
@@ -290,17 +328,27 @@ static void callback_form(void **state)
       "  if item == 'b' then error('no b') end\n"
       "end)\n"
       "robot.note(('done=%d failed=%d skipped=%d'):format(r.done, r.failed, r.skipped))\n",
-      0);
+      RT_EXIT_REVIEW); /* the script went on: it passed, but b waits for a person */
   assert_string_equal(notes, "a b c done=2 failed=1 skipped=0");
+  assert_true(logged("robot.items cb: row 2 failed in this run; it waits for a person"));
+  assert_true(logged("robot.items cb: 2 done, 1 failed now, 0 waiting for a person (failed "
+                     "before, not retried), 0 skipped because done"));
   char want[512];
   snprintf(want, sizeof want, "%s=done %s=failed:robot.lua:3: no b %s=done", H("a"), H("b"),
            H("c"));
   assert_string_equal(states("cb"), want);
   RUN("local r = robot.items('cb', { 'a', 'b', 'c' }, { retry_failed = true }, function(item)\n"
       "  robot.note(item) end)\n"
-      "robot.note(('done=%d skipped=%d'):format(r.done, r.skipped))\n",
+      "robot.note(('done=%d skipped=%d waiting=%d skipped_done=%d'):format(r.done, "
+      "r.skipped, r.waiting, r.skipped_done))\n",
       0);
-  assert_string_equal(notes, "b done=1 skipped=2");
+  assert_string_equal(notes, "b done=1 skipped=2 waiting=0 skipped_done=2");
+  RUN("local r = robot.items('cb', { 'a', 'b', 'c', 'd' }, function(item) robot.note(item) "
+      "end)\n"
+      "robot.note(('done=%d skipped=%d waiting=%d skipped_done=%d'):format(r.done, "
+      "r.skipped, r.waiting, r.skipped_done))\n",
+      0);
+  assert_string_equal(notes, "d done=1 skipped=3 waiting=0 skipped_done=3");
   /* A drift inside the callback stops the batch and the run. */
   RUN("robot.items('cbd', { 'x', 'y' }, function(item) robot.note(item) robot.drift() end)\n",
       3);
@@ -488,7 +536,7 @@ static void migrate_old_db(void **state)
       "for it in robot.items('m2', { { cpr = '030390-3456' }, { cpr = '040490-4567' } },\n"
       "                      { key = 'cpr' }) do robot.note(it.cpr) end\n"
       "for it in robot.items('m3', { 'plain item', 'new item' }) do robot.note(it) end\n",
-      0);
+      RT_EXIT_REVIEW); /* the migrated failed row waits for a person */
   /* done and failed rows of before stay done and failed: only the new ones are entered */
   assert_string_equal(notes, "050590-5678 040490-4567 new item");
   char kp[160];
