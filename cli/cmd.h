@@ -11,6 +11,7 @@ int cli_run(int argc, char **argv);    /* vagt run */
 int cli_record(int argc, char **argv); /* vagt record */
 int cli_check(int argc, char **argv);  /* vagt check */
 int cli_prune(int argc, char **argv);  /* vagt prune */
+int cli_items(int argc, char **argv);  /* vagt items list|who */
 
 /* SIGINT/SIGTERM/SIGHUP: ends the run in progress (cmd_run.c). */
 void cli_on_signal(int sig);

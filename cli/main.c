@@ -1,6 +1,6 @@
 /* vagt: an RPA runtime that guards every step. The command line's composition root: the
  * process-wide setup every command shares, and a table of commands, each in a file of its
- * own (cmd_run.c, cmd_check.c, cmd_prune.c) or in the library that owns it (approve and
+ * own (cmd_run.c, cmd_check.c, cmd_prune.c, cmd_items.c) or in the library that owns it (approve and
  * inspect in runtime/, agent in agent/). Start reading at cmd_run.c. */
 #include <langinfo.h>
 #include <locale.h>
@@ -39,6 +39,11 @@ void cli_usage(FILE *f)
         "  vagt agent --config agent.lua [--check | --once ROBOT]   scheduled runs\n"
         "  vagt prune --older-than 30d [--runs DIR] [--items-db FILE] [--dry-run]\n"
         "                         delete run folders and finished work items past an age\n"
+        "  vagt items list --batch NAME [--items-db FILE]\n"
+        "                         a batch's work items: row, state, attempts, run, time\n"
+        "  vagt items who --batch NAME [--items-db FILE] FIELD=VALUE... | --key VALUE\n"
+        "                         the runs that processed one person's item (access or\n"
+        "                         erasure requests); prints none of the person's data\n"
         "  vagt --version\n"
         "exit status: 0 success, 1 script failed, 2 usage or configuration error,\n"
         "             3 halted on UI drift, 4 environment error (no display, ...),\n"
@@ -69,6 +74,7 @@ static const struct {
   {"inspect", rt_cmd_inspect},
   {"agent", ag_main},
   {"prune", cli_prune},
+  {"items", cli_items},
 };
 
 int main(int argc, char **argv)

@@ -39,8 +39,10 @@
 
 #define RT_ITEMS_KEY_LEN 32  /* bytes of the key file */
 #define RT_ITEMS_HASH_HEX 65 /* a hashed key in hex, with its NUL */
-/* PRAGMA user_version of items.db: 0 keys as given (content or key field), 1 hashed. */
-#define RT_ITEMS_SCHEMA 1
+/* PRAGMA user_version of items.db: 0 keys as given (content or key field), 1 hashed,
+ * 2 with the history item_runs (batch, key, run, state, at): every entering and end of an
+ * item by a run. */
+#define RT_ITEMS_SCHEMA 2
 
 /* Sets robot.items in the robot table at the top of the stack (which stays). Needs from
  * the run only what rt_host_run_of(L) gives: run_dir (for the default database path) and
@@ -75,7 +77,8 @@ int rt_items_parse_csv(lua_State *L, const char *text, size_t len, const char *p
  * secure_delete, the done and failed rows of the database at `path` last changed before
  * `cutoff` (Unix seconds), except in batches that still have a pending or running item:
  * such a batch is unfinished, and a later run would do its done items again without their
- * rows. Failed items thus stay for a person to check and retry until the age passes.
+ * rows. Failed items thus stay for a person to check and retry until the age passes. The
+ * history (item_runs) of the deleted items is deleted with them.
  * Pending and running rows never go by age. *deleted: rows deleted (with dry_run: rows
  * that would be); *kept: rows older than the cutoff kept because their batch is
  * unfinished. 0, or -1 with err (also for a file that is not a robot.items database). */

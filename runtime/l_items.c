@@ -304,6 +304,11 @@ sqlite3 *rt_items_open_db(const char *path, bool create, unsigned char key[RT_IT
     return NULL;
   }
   sqlite3_busy_timeout(db, 10000);
+  /* Owner-only: the WAL and shared-memory files SQLite makes take the database's mode. */
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) &&
+      st.st_uid == geteuid())
+    chmod(path, st.st_mode & 0700);
   long long migrated = 0;
   bool began = false;
   char hex[RT_ITEMS_HASH_HEX], *e = NULL;
@@ -346,7 +351,13 @@ sqlite3 *rt_items_open_db(const char *path, bool create, unsigned char key[RT_IT
                    " state TEXT NOT NULL, reason TEXT, run TEXT, attempts INTEGER DEFAULT 0,"
                    " updated TEXT DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
                    " PRIMARY KEY(batch, key));"
-                   "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);",
+                   "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);"
+                   /* schema 2: which runs entered and finished each item, for a citizen's
+                    * access or erasure request (vagt items who); pruned with the items */
+                   "CREATE TABLE IF NOT EXISTS item_runs ("
+                   " batch TEXT NOT NULL, key TEXT NOT NULL, run TEXT, state TEXT NOT NULL,"
+                   " at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')));"
+                   "CREATE INDEX IF NOT EXISTS item_runs_item ON item_runs(batch, key);",
                    NULL, NULL, &e) != SQLITE_OK)
     goto sqlerr;
   if (old && version < 1 && migrate_v0(db, key, &migrated) != SQLITE_OK)
@@ -412,6 +423,26 @@ static sqlite3 *items_db(lua_State *L, unsigned char key[RT_ITEMS_KEY_LEN])
   return db;
 }
 
+/* Appends to the item's history (item_runs): the run and the state it gave the item. */
+static int add_history(batch *b, const char *key, const char *run, const char *state)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(b->db, "INSERT INTO item_runs(batch, key, run, state) "
+                                     "VALUES(?,?,?,?)", -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, b->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if (run && *run)
+      sqlite3_bind_text(st, 3, run, -1, SQLITE_STATIC);
+    else
+      sqlite3_bind_null(st, 3);
+    sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+  }
+  sqlite3_finalize(st);
+  return rc;
+}
+
 /* The item's state ("" when it has no row), and in `run` the run folder that last
  * changed it ("" when none). */
 static const char *get_state(batch *b, const char *key, char *run, size_t runlen)
@@ -434,8 +465,9 @@ static const char *get_state(batch *b, const char *key, char *run, size_t runlen
   return state;
 }
 
-/* An item left failed by a run that ended inside it: the row keeps that run's folder. */
-static void mark_interrupted(lua_State *L, batch *b, const char *key)
+/* An item left failed by a run that ended inside it: the row keeps that run's folder, and
+ * the history gets the end of that run's work on it. */
+static void mark_interrupted(lua_State *L, batch *b, const char *key, const char *leftby)
 {
   sqlite3_stmt *st = NULL;
   int rc = sqlite3_prepare_v2(
@@ -452,6 +484,8 @@ static void mark_interrupted(lua_State *L, batch *b, const char *key)
     rc = sqlite3_step(st);
   }
   sqlite3_finalize(st);
+  if (rc == SQLITE_DONE)
+    rc = add_history(b, key, leftby, "failed");
   if (rc != SQLITE_DONE) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(b->db));
@@ -488,6 +522,9 @@ static void set_state(lua_State *L, batch *b, const char *key, lua_Integer seq,
 {
   rt_run *run = rt_host_run_of(L);
   sqlite3_stmt *st = NULL;
+  bool own = sqlite3_get_autocommit(b->db); /* the row and its history: one transaction */
+  if (own && sqlite3_exec(b->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    rt_raise(L, "robot.items: cannot lock the item database: %s", sqlite3_errmsg(b->db));
   const char *sql =
       "INSERT INTO items(batch, key, seq, state, reason, run, attempts) VALUES(?,?,?,?,?,?,?) "
       "ON CONFLICT(batch, key) DO UPDATE SET state=excluded.state, reason=excluded.reason, "
@@ -511,6 +548,10 @@ static void set_state(lua_State *L, batch *b, const char *key, lua_Integer seq,
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
   }
+  if (rc == SQLITE_DONE)
+    rc = add_history(b, key, run ? run->run_dir : NULL, state);
+  if (rc == SQLITE_DONE && own && sqlite3_exec(b->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    rc = SQLITE_ERROR;
   if (rc != SQLITE_DONE) {
     char msg[512];
     snprintf(msg, sizeof msg, "%s", sqlite3_errmsg(b->db));
@@ -806,7 +847,7 @@ static bool advance(lua_State *L, batch *b)
       b->skipped_done++;
     } else if (strcmp(state, "running") == 0) {
       /* Left by a run that ended inside it: it may be partly done. Never again by itself. */
-      mark_interrupted(L, b, key);
+      mark_interrupted(L, b, key, leftby);
       enter = b->retry_failed;
       waits = !enter;
     } else if (strcmp(state, "failed") == 0) {
@@ -1084,6 +1125,15 @@ int rt_items_prune(const char *path, double cutoff, bool dry_run, long long *del
   sqlite3_finalize(st);
   if (rc == 0) {
     *deleted = sqlite3_changes(db);
+    /* the history of the deleted items goes with them (schema 2; none before) */
+    if (count_of(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                     "name='item_runs'", cut) == 1 &&
+        sqlite3_exec(db, "DELETE FROM item_runs WHERE NOT EXISTS (SELECT 1 FROM items i "
+                         "WHERE i.batch = item_runs.batch AND i.key = item_runs.key)",
+                     NULL, NULL, NULL) != SQLITE_OK)
+      rc = -1;
+  }
+  if (rc == 0) {
     if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
       rc = -1;
   }

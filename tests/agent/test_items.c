@@ -297,6 +297,16 @@ static void killed_mid_item(void **state)
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_string_equal(sqlite3_column_text(st, 0), "/runs/killed"); /* who left it */
   sqlite3_finalize(st);
+  /* the history: entered by the first run, then its end as the killed run's */
+  sqlite3_prepare_v2(db, "SELECT group_concat(state || '@' || coalesce(run, '-'), ' ') FROM "
+                         "(SELECT state, run FROM item_runs WHERE batch='k' AND key='3' "
+                         "ORDER BY rowid)", -1, &st, NULL);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  char hist[512];
+  snprintf(hist, sizeof hist, "running@%s/runs/20261126T000000Z-robot pending@%s/runs/"
+           "20261126T000000Z-robot failed@/runs/killed", dir, dir);
+  assert_string_equal(sqlite3_column_text(st, 0), hist);
+  sqlite3_finalize(st);
   sqlite3_close(db);
   assert_string_equal(states("k"), "1=done 2=done 3=failed:interrupted: a run ended 4=done 5=done "
                                    "6=done 7=done 8=done 9=done 10=done");
@@ -564,7 +574,7 @@ static void migrate_old_db(void **state)
   assert_string_equal(got, want);
   sqlite3_prepare_v2(d, "PRAGMA user_version", -1, &q, NULL);
   assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-  assert_int_equal(sqlite3_column_int(q, 0), 1);
+  assert_int_equal(sqlite3_column_int(q, 0), RT_ITEMS_SCHEMA);
   sqlite3_finalize(q);
   sqlite3_exec(d, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
   sqlite3_close(d);
