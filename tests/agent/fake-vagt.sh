@@ -2,7 +2,7 @@
 # A stand-in for `vagt` in the agent's tests (VAGT_BIN): `run` makes a run folder the way
 # vagt does (run.json, report.html, evidence/; FAKE_LAYOUT=1, the default, as vagt wrote it
 # before 2026-12 with every step in run.json; 2: run.json a summary beside steps.jsonl) and
-# exits $FAKE_EXIT (default 3: a drift
+# exits $FAKE_EXIT (default 3: a drift; 5: needs_review with items_need_person
 # halt, with alert.json and evidence/diff.png as the monitor writes them; FAKE_EVIDENCE
 # masked (default), none (no images) or full: alert.json's evidence_mode); FAKE_SLEEP makes
 # it take that long (also settable per script: a line "-- fake: FAKE_EXIT=1 FAKE_SLEEP=5").
@@ -35,11 +35,13 @@ mkdir -p "$d/evidence"
 echo "fake vagt: run folder $d (cwd $(pwd), items db ${VAGT_ITEMS_DB:-unset}, run id ${VAGT_AGENT_RUN_ID:-unset}, LC_ALL ${LC_ALL:-unset})"
 [ -n "${FAKE_SLEEP:-}" ] && sleep "$FAKE_SLEEP"
 code=${FAKE_EXIT:-3}
-case $code in 0) st=passed ;; 1) st=failed ;; 3) st=drift ;; *) st=error ;; esac
+case $code in 0) st=passed ;; 1) st=failed ;; 3) st=drift ;; 5) st=needs_review ;; *) st=error ;; esac
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 step1='{ "key": "Ryd formular#1:click", "action": "click", "step": "Ryd formular", "line": 33, "verdict": "match" }'
 step2='{ "key": "Registrer borger#3:type", "action": "type", "step": "Registrer borger", "line": 42, "verdict": "'"$st"'" }'
 error=$( [ "$code" = 1 ] && echo ', "error": "fake.lua:42: text not found: Gem\nstack traceback: ..."' )
+# exit 5: robot.items left row 4 of batch "borgere" for a person (run.json as vagt writes it)
+[ "$code" = 5 ] && error=', "items_need_person": [ { "batch": "borgere", "seq": 4, "run": "'"$d"'" } ]'
 if [ "${FAKE_LAYOUT:-1}" = 2 ]; then
   printf '%s\n%s\n' "$step1" "$step2" | sed 's/^{ /{ "n": 0, /' > "$d/steps.jsonl"
   cat > "$d/run.json" <<JSON

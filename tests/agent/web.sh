@@ -2,7 +2,8 @@
 # The operator pages: 401 without the token; with it (Bearer, or ?token= then a cookie) the
 # robots and runs, a run's page, its report and evidence; nothing outside the state folder;
 # Approve (POST) runs `vagt approve RUN_DIR`; /metrics in Prometheus text format; a token
-# file others can read is refused.
+# file others can read is refused. A needs_review run's page lists the work items left for a
+# person (batch, row, the run that left it).
 . "$(dirname "$0")/aglib.sh"
 PORT=$(free_port)
 TOKEN=tok-0123456789abcdef-$$
@@ -10,17 +11,21 @@ printf '%s\n' "$TOKEN" > token
 chmod 600 token
 printf -- '-- fake: FAKE_EXIT=3\n' > drift.lua
 printf -- '-- fake: FAKE_EXIT=0\n' > pass.lua
+printf -- '-- fake: FAKE_EXIT=5\n' > review.lua
 cat > agent.lua <<LUA
 state = "state"
 listen = "127.0.0.1:$PORT"
 token_file = "token"
 robot "cpr-opslag" { script = "drift.lua", schedule = "30 2 * * 1-5", tz = "Europe/Copenhagen" }
 robot "fine" { script = "pass.lua" }
+robot "review" { script = "review.lua" }
 LUA
 export VAGT_BIN="$FAKE"
 "$VAGT" agent --once cpr-opslag --config agent.lua >o1.out 2>o1.err
 "$VAGT" agent --once fine --config agent.lua >o2.out 2>o2.err
 "$VAGT" agent --once fine --config agent.lua >o3.out 2>o3.err
+"$VAGT" agent --once review --config agent.lua >o4.out 2>o4.err
+check "a needs_review run: --once exits 5" test $? -eq 5
 "$VAGT" agent --config agent.lua >d.out 2>d.err &
 D=$!; PIDS="$PIDS $D"
 U="http://127.0.0.1:$PORT"
@@ -61,10 +66,16 @@ check "/metrics: 200" test "$(code -H "$A" "$U/metrics")" = 200
 check "runs by robot and status" grep -qx 'vagt_runs_total{robot="fine",status="passed"} 2' body
 check "robots that never failed count 0" grep -qx 'vagt_runs_total{robot="fine",status="failed"} 0' body
 check "drift runs" grep -qx 'vagt_runs_total{robot="cpr-opslag",status="drift"} 1' body
+check "needs_review runs" grep -qx 'vagt_runs_total{robot="review",status="needs_review"} 1' body
 check "drift count" grep -qx 'vagt_drift_total{robot="cpr-opslag"} 1' body
 check "metric types" grep -qx '# TYPE vagt_last_success_timestamp_seconds gauge' body
 check "last success of a robot" grep -q '^vagt_last_success_timestamp_seconds{robot="fine"} [0-9]' body
 check "no last success for a robot that never passed" sh -c "! grep -q 'timestamp_seconds{robot=\"cpr-opslag\"}' body"
+check "a needs_review run's page: 200" test "$(code -H "$A" "$U/runs/4")" = 200
+check "... its status" grep -q 'class="needs_review">needs_review (exit 5)' body
+d4=$(sql state/vagt.db "SELECT run_dir FROM runs WHERE id=4")
+check "... and the item left for a person, by batch and row" \
+  grep -qF "<tr><td>borgere</td><td>4</td><td>$d4</td></tr>" body
 
 check "Run now without the token: 401" test "$(code -X POST "$U/robots/fine/run")" = 401
 check "Run now: 303 back to the list" test "$(code -X POST -H "$A" "$U/robots/fine/run")" = 303
