@@ -44,6 +44,8 @@ void rt_items_hash(const unsigned char key[RT_ITEMS_KEY_LEN], const char *conten
 {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int maclen = 0;
+  if (!content) /* an empty value as SQLite gives it */
+    content = "";
   if (!HMAC(EVP_sha256(), key, RT_ITEMS_KEY_LEN, (const unsigned char *)content, len, mac,
             &maclen) ||
       maclen != 32) {
@@ -98,6 +100,7 @@ static void key_path(const char *dbpath, char *out, size_t n)
     snprintf(out, n, "items.key");
 }
 
+/* 0; 1 refused, with err; -errno when it cannot be opened. */
 static int read_key(const char *path, unsigned char key[RT_ITEMS_KEY_LEN], char *err,
                     size_t errlen)
 {
@@ -105,7 +108,7 @@ static int read_key(const char *path, unsigned char key[RT_ITEMS_KEY_LEN], char 
   if (fd < 0)
     return -errno;
   struct stat st;
-  int rc = -1;
+  int rc = 1;
   if (fstat(fd, &st) != 0)
     snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
   else if (!S_ISREG(st.st_mode))
@@ -193,7 +196,7 @@ static int load_key(const char *dbpath, bool create, unsigned char key[RT_ITEMS_
     int rc = read_key(path, key, err, errlen);
     if (rc == 0)
       return 0;
-    if (rc == -1)
+    if (rc == 1)
       return -1;
     if (rc != -ENOENT) {
       snprintf(err, errlen, "cannot open key file %s: %s", path, strerror(-rc));
