@@ -471,6 +471,12 @@ static void key_file(void **state)
   snprintf(want, sizeof want, "robot.items: key file %s is not the key %s was written with",
            other, db);
   assert_non_null(strstr(err, want));
+  f = fopen(other, "wb"); /* a short one */
+  fputs("0123456789abcdef0123456789abcde", f);
+  fclose(f);
+  assert_int_equal(run_script(code, err, sizeof err), 1);
+  snprintf(want, sizeof want, "robot.items: key file %s is 31 bytes, not 32", other);
+  assert_non_null(strstr(err, want));
   setenv("VAGT_ITEMS_KEY_FILE", sub, 1); /* a folder */
   assert_int_equal(run_script(code, err, sizeof err), 1);
   snprintf(want, sizeof want, "robot.items: key file %s is not a regular file", sub);
