@@ -4,7 +4,8 @@
 # fake vagt writing alert.json and a diff image as the monitor does) each produce a webhook
 # call, an e-mail (no image: the evidence is masked, the default) and a syslog line (to a
 # socket the test owns) with the right content; the runs are in SQLite; a receiver that
-# fails first gets the alert on a retry.
+# fails first gets the alert on a retry. A run that ends needs_review (exit 5: work items
+# left for a person) alerts on all three, naming the batch and row.
 . "$(dirname "$0")/aglib.sh"
 start_receiver --fail-first 1 --syslog "$T/syslog.sock"
 cat > failing.lua <<'LUA'
@@ -16,6 +17,10 @@ robot.log("fake")
 LUA
 cat > quiet.lua <<'LUA'
 -- fake: FAKE_LAYOUT=2
+robot.log("fake")
+LUA
+cat > review.lua <<'LUA'
+-- fake: FAKE_EXIT=5 FAKE_LAYOUT=2
 robot.log("fake")
 LUA
 cat > agent.lua <<LUA
@@ -31,6 +36,7 @@ channel "ops" {
 robot "failing" { script = "failing.lua", alert = { "ops" }, timeout = 120 }
 robot "drifting" { script = "drifting.lua", alert = "ops", params = { batch = "in.csv" } }
 robot "quiet" { script = "quiet.lua", alert = "ops", alert_on = { "failure" } }
+robot "review" { script = "review.lua", alert = "ops" }
 LUA
 export VAGT_AGENT_RETRY_BASE=0.3
 
@@ -132,4 +138,48 @@ check "VAGT_ITEMS_DB points into the state folder" grep -q "items db $T/state/it
 check "a UTF-8 locale for the run, even when the agent's is C" grep -q "LC_ALL C.UTF-8" state/logs/2.log
 check "syslog deliveries recorded too" test "$(sql state/vagt.db "SELECT count(*) FROM outbox WHERE kind='syslog' AND delivered IS NOT NULL")" -eq 2
 check "run folders are owner-only" test "$(stat -c %a state/runs)" = 700
+
+# A run that passed but left work items for a person (fake vagt: exit 5, run.json with
+# items_need_person) alerts too: webhook, e-mail and syslog name the batch and row.
+VAGT_BIN="$FAKE" "$VAGT" agent --once review --config agent.lua >once4.out 2>once4.err
+rc=$?
+[ $rc -eq 5 ] && ok "--once review: exit 5" || { fail "--once review: exit $rc, wanted 5"; show once4.err; }
+d4=$(sql state/vagt.db "SELECT run_dir FROM runs WHERE id=4")
+python3 - "$RX" "$d4" <<'PY' || failures=$((failures + 1))
+import email, json, os, sys
+rx, d4 = sys.argv[1:3]
+bad = 0
+def check(what, cond):
+    global bad
+    print(("ok: " if cond else "FAIL: ") + what, file=sys.stdout if cond else sys.stderr)
+    bad += not cond
+hooks = [json.loads(l) for l in open(os.path.join(rx, "webhooks.jsonl"))]
+h = [x for x in hooks if x["robot"] == "review"]
+check("a webhook for the review robot", len(h) == 1)
+if h:
+    h = h[0]
+    check("needs_review: status, run_status, exit code", h["status"] == "needs_review" and
+          h["run_status"] == "needs_review" and h["exit_code"] == 5)
+    check("needs_review: the items %r" % h.get("items_need_person"),
+          h.get("items_need_person") == [{"batch": "borgere", "seq": 4, "run": d4}])
+    check("needs_review: the reason %r" % h["reasons"], h["reasons"] == [
+        "1 work item of robot.items failed and waits for a person: check it, then retry "
+        "with retry_failed = true"])
+mails = [email.message_from_bytes(open(os.path.join(rx, m), "rb").read())
+         for m in sorted(os.listdir(rx)) if m.startswith("mail-")]
+rm = [m for m in mails if "review" in m["Subject"]]
+check("a needs_review e-mail: %r" % [m["Subject"] for m in rm],
+      len(rm) == 1 and rm[0]["Subject"] == "[vagt] needs_review: robot review (exit 5)")
+if rm:
+    text = [p for p in rm[0].walk() if p.get_content_type() == "text/plain"]
+    body = text[0].get_payload(decode=True).decode("utf-8") if text else ""
+    check("its text says so and lists the row",
+          "Robot review finished, but left work items for a person (exit 5)." in body and
+          "Work items for a person (batch, row; the run that left it):\n  - borgere row 4 (run %s)\n" % d4 in body)
+sl = open(os.path.join(rx, "syslog.log"), encoding="utf-8").read().splitlines()
+check("its syslog line: warning %r" % sl[-1:], any(l.startswith("<28>") and
+      "robot review needs review of work items (exit 5) at step Registrer borger#3:type: 1 work "
+      "item of robot.items failed and waits for a person" in l for l in sl))
+sys.exit(1 if bad else 0)
+PY
 finish
