@@ -21,14 +21,20 @@
  *            out, interrupted) while the item was running, so it may be partly done.
  * A run skips items done and failed (opts.retry_failed = true retries failed ones), and
  * never enters an item a second time by itself: an item left "running" by a killed run
- * becomes failed("interrupted ...") for a person to check. Keys are done for good within
- * NAME: give each batch its own NAME (e.g. with the input file's date).
+ * becomes failed("interrupted ...", keeping that run's folder) for a person to check. Each
+ * failed item a run skips (or fails now) is for a person: counted in run->items_need_person
+ * (a run that passes then ends RT_EXIT_REVIEW, "needs_review"), listed in run.json's
+ * items_need_person by batch and row number and logged, never by its data. Every entering
+ * and end of an item is appended to item_runs (vagt items who). Keys are done for good
+ * within NAME: give each batch its own NAME (e.g. with the input file's date).
  *
  * The for form marks an item done when the loop asks for the next one (or ends); leaving
  * the loop with break or return leaves the current item pending; an error marks it failed
  * and ends the run as usual. The callback form calls fn(item) in a protected call, marks
  * the item done or failed (with the error) and goes on with the next one; it returns
- * { done =, failed =, skipped = }. A drift halt leaves the current item pending in both. */
+ * { done =, failed =, waiting =, skipped_done =, skipped = } (failed: now; waiting: failed
+ * before, not retried; skipped: both kinds of skipped, as before). A drift halt leaves the
+ * current item pending in both. */
 #ifndef VAGT_ITEMS_H
 #define VAGT_ITEMS_H
 
