@@ -665,7 +665,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
     cJSON_Delete(a);
     /* robot.items' items left for a person: batch and row number, never their data */
     snprintf(p, sizeof p, "%s/run.json", r.run_dir);
-    text = ag_read_file(p, 8 << 20, NULL);
+    text = vu_read_file(p, 8 << 20, 0, NULL, NULL, 0);
     a = text ? cJSON_Parse(text) : NULL;
     free(text);
     rs = cJSON_GetObjectItemCaseSensitive(a, "items_need_person");
