@@ -373,16 +373,23 @@ PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float
   uint32_t *kd = pixGetData(keep);
   int kwpl = pixGetWpl(keep);
 
-  /* background colour: the most common colour (12-bit quantised) */
+  /* background colour: the most common colour (12-bit quantised) of the pixels
+   * outside the text's components (all pixels when there are none). Counted over the
+   * whole crop, a gradient (Swing's Metal buttons: a colour a row) loses the vote to
+   * the text's one colour, and the text would come out white on grey */
   uint32_t hist[4096];
-  memset(hist, 0, sizeof hist);
-  int best = 0;
-  for (int y = y0; y <= y1; y++)
-    for (int x = x0; x <= x1; x++) {
-      uint32_t v = data[(size_t)y * wpl + x];
-      int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
-      if (++hist[q] > hist[best]) best = q;
-    }
+  int best = -1;
+  for (int pass = 0; pass < 2 && best < 0; pass++) {
+    memset(hist, 0, sizeof hist);
+    for (int y = y0; y <= y1; y++)
+      for (int x = x0; x <= x1; x++) {
+        if (!pass && GET_DATA_BIT(kd + (size_t)y * kwpl, x)) continue;
+        uint32_t v = data[(size_t)y * wpl + x];
+        int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
+        hist[q]++;
+        if (best < 0 || hist[q] > hist[best]) best = q;
+      }
+  }
   long sr = 0, sg = 0, sb = 0, sn = 0;
   for (int y = y0; y <= y1; y++)
     for (int x = x0; x <= x1; x++) {
