@@ -191,6 +191,9 @@ int rt_ocr__could_be(const char *word, const char *phrase) {
   append_norm(w, 0, sizeof w, word, strlen(word), 3);
   size_t off, l;
   strip_punct(w, 1, 1, &off, &l);
+  if (!l) /* only punctuation (">" for xcalc's ")" key): as it is, as a phrase of
+             punctuation is compared */
+    return near_phrase(w, strlen(w), phrase);
   if (near_phrase(w + off, l, phrase)) return 1;
   /* a delimited part ("wght" in "fmly-wght-slant") */
   for (size_t i = off, a = off; i <= off + l; i++)
