@@ -530,12 +530,34 @@ static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
   }
 }
 
+/* A lone mark read as "+" (or "*", a middle dot, a bullet, a degree sign) no bigger
+ * than about half the window's x-height is a full stop: xcalc's "." key is a 3x3 cross
+ * that Tesseract reads as "+" at any size, and "+" then named two keys. Its "+" key is
+ * 5x5 beside an x-height of 7. */
+static void settle_dots(rt_ocr_result *res) {
+  static const char *const like[] = {"+", "*", "\u00b7", "\u2022", "\u00b0", NULL};
+  int xh = -1;
+  for (size_t w = 0; w < res->n; w++) {
+    rt_ocr_word *wd = &res->words[w];
+    int k = 0;
+    while (like[k] && strcmp(like[k], wd->text)) k++;
+    if (!like[k]) continue;
+    if (xh < 0) xh = median_height(res, "acemnorsuvwxz");
+    if (!xh || wd->box.w * 5 > xh * 3 || wd->box.h * 5 > xh * 3) continue;
+    char *nt = strdup(".");
+    if (!nt) continue;
+    free(wd->text);
+    wd->text = nt;
+  }
+}
+
 static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
                       char *err, size_t errlen);
 
 int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
                  char *err, size_t errlen) {
   int rc = read_words(o, img, opts, out, err, errlen);
+  if (rc == RT_OCR_OK) settle_dots(out);
   if (rc == RT_OCR_OK && opts && opts->hint) settle_glyphs(o, img, opts->hint, out);
   return rc;
 }
