@@ -551,6 +551,81 @@ static void settle_dots(rt_ocr_result *res) {
   }
 }
 
+/* The bands of rows with ink inside box of img (ink: 40 grey levels from the box's most
+ * common grey): how many (up to max), and each one's ink width in wid[]. -1 on error. */
+static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max) {
+  BOX *b = boxCreate(box.x - 1, box.y - 1, box.w + 2, box.h + 2);
+  PIX *c = b ? pixClipRectangle(img, b, NULL) : NULL;
+  boxDestroy(&b);
+  PIX *g = c ? pixConvertTo8(c, 0) : NULL;
+  pixDestroy(&c);
+  if (!g) return -1;
+  int w = pixGetWidth(g), h = pixGetHeight(g), hist[256] = {0}, bg = 0, n = 0, in = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      l_uint32 v;
+      pixGetPixel(g, x, y, &v);
+      if (++hist[v] > hist[bg]) bg = (int)v;
+    }
+  int x0 = w, x1 = -1;
+  for (int y = 0; y <= h; y++) {
+    int any = 0;
+    for (int x = 0; y < h && x < w; x++) {
+      l_uint32 v;
+      pixGetPixel(g, x, y, &v);
+      if (abs((int)v - bg) > 40) {
+        any = 1;
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+      }
+    }
+    if (any) in = 1;
+    else if (in) { /* a band ends */
+      if (n < max) wid[n] = x1 - x0 + 1;
+      n++;
+      in = 0;
+      x0 = w;
+      x1 = -1;
+    }
+  }
+  pixDestroy(&g);
+  return n;
+}
+
+static int dash_like(const char *t) {
+  return !strcmp(t, "-") || !strcmp(t, "\u2014") || !strcmp(t, "\u2013") || !strcmp(t, "_") ||
+         !strcmp(t, "~");
+}
+
+/* Marks that are parts of symbols the models cannot produce, so that they do not pass
+ * for the characters they resemble (xcalc's keys):
+ * - "=" whose ink is three bands, the outer two less than half as wide as the middle
+ *   one, is a division sign (÷), not "=" (two bars of one width);
+ * - a dash whose top is the top of the word just before it on its line, at most 12 px
+ *   away and three times as tall, is the overline of a radical (√ drawn as two
+ *   glyphs), not "-". */
+static void settle_marks(PIX *img, rt_ocr_result *res) {
+  for (size_t w = 0; w < res->n; w++) {
+    rt_ocr_word *wd = &res->words[w];
+    const char *nt = NULL;
+    if (!strcmp(wd->text, "=")) {
+      int wid[4];
+      int n = ink_bands(img, wd->box, wid, 4);
+      if (n == 3 && wid[0] * 2 < wid[1] && wid[2] * 2 < wid[1]) nt = "\u00f7";
+    } else if (dash_like(wd->text) && w > 0) {
+      const rt_ocr_word *pv = &res->words[w - 1];
+      int gap = wd->box.x - (pv->box.x + pv->box.w);
+      if (pv->line == wd->line && gap >= 0 && gap <= 12 && abs(pv->box.y - wd->box.y) <= 2 &&
+          pv->box.h >= 3 * wd->box.h)
+        nt = "\u203e";
+    }
+    char *d = nt ? strdup(nt) : NULL;
+    if (!d) continue;
+    free(wd->text);
+    wd->text = d;
+  }
+}
+
 static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
                       char *err, size_t errlen);
 
@@ -558,6 +633,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
                  char *err, size_t errlen) {
   int rc = read_words(o, img, opts, out, err, errlen);
   if (rc == RT_OCR_OK) settle_dots(out);
+  if (rc == RT_OCR_OK) settle_marks(img, out);
   if (rc == RT_OCR_OK && opts && opts->hint) settle_glyphs(o, img, opts->hint, out);
   return rc;
 }
