@@ -115,10 +115,10 @@ static double entry_score(const centry *e) {
 }
 
 
-static int word_letters(const char *t) {
+static int word_letters(const char *t, int digits) {
   int letters = 0;
   for (const unsigned char *p = (const unsigned char *)t; *p; p++)
-    if (isalpha(*p) || *p >= 0xC0) letters++;
+    if (isalpha(*p) || *p >= 0xC0 || (digits && isdigit(*p))) letters++;
   return letters;
 }
 
@@ -174,7 +174,10 @@ static int retry_refs(const pending *q, int k, const char *hint, retry_ref *ref)
   }
   for (int j = 0; j < e->n; j++) {
     const cword *w = &e->w[j];
-    if (w->conf >= RETRY_CONF || (w->tried & (1u << k)) || word_letters(w->text) < 2) continue;
+    /* without a hint, numbers and marks are not read again (data, mostly); a word that
+     * could be the phrase is ("+l1" for the caption "+1": English reads "+1") */
+    if (w->conf >= RETRY_CONF || (w->tried & (1u << k)) || word_letters(w->text, hint != NULL) < 2)
+      continue;
     /* a "word" of more than ~25 characters (xfontsel's dash-joined field
      * names) is not a misread label: reading it again costs much and gains
      * little */
