@@ -821,14 +821,15 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       pd[b].care = NULL;
     }
   }
-  /* partial: a later call without a hint has unsure words to read again,
+  /* partial: a later call without a hint, or with another one, has unsure words to
+   * read again (a hint makes words of digits and marks due too: retry_refs, hint ""),
    * or screening readings to read with care */
   int partial = 0;
   for (int b = 0; hint && a && b < nb && !partial; b++)
     if (pd[b].img && pd[b].src) {
       pending q = pd[b];
       q.e = q.src;
-      partial = pd[b].src_screen || rt_ocr__retry_due(o, &q, NULL);
+      partial = pd[b].src_screen || rt_ocr__retry_due(o, &q, "");
     }
   /* 3: collect words, window coordinates */
   for (int b = 0; a && b < nb; b++) {

@@ -115,10 +115,11 @@ static double entry_score(const centry *e) {
 }
 
 
-static int word_letters(const char *t, int digits) {
+/* Letters in t; with any, every character but spaces (UTF-8 lead bytes). */
+static int word_letters(const char *t, int any) {
   int letters = 0;
   for (const unsigned char *p = (const unsigned char *)t; *p; p++)
-    if (isalpha(*p) || *p >= 0xC0 || (digits && isdigit(*p))) letters++;
+    if (isalpha(*p) || *p >= 0xC0 || (any && *p != ' ' && (*p < 0x80 || *p >= 0xC0))) letters++;
   return letters;
 }
 
@@ -175,14 +176,15 @@ static int retry_refs(const pending *q, int k, const char *hint, retry_ref *ref)
   for (int j = 0; j < e->n; j++) {
     const cword *w = &e->w[j];
     /* without a hint, numbers and marks are not read again (data, mostly); a word that
-     * could be the phrase is ("+l1" for the caption "+1": English reads "+1") */
+     * could be the phrase is ("+l1" for the caption "+1": English reads "+1"), lone
+     * characters aside (the mark reading and settle_glyphs see to them) */
     if (w->conf >= RETRY_CONF || (w->tried & (1u << k)) || word_letters(w->text, hint != NULL) < 2)
       continue;
     /* a "word" of more than ~25 characters (xfontsel's dash-joined field
      * names) is not a misread label: reading it again costs much and gains
      * little */
     if (w->box.w > RETRY_MAX_W * w->box.h) continue;
-    if (hint && !rt_ocr__could_be(w->text, hint)) continue;
+    if (hint && *hint && !rt_ocr__could_be(w->text, hint)) continue; /* "": any phrase */
     if (ref) ref[m] = (retry_ref){j, 0, 0};
     m++;
   }
