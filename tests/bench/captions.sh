@@ -260,7 +260,7 @@ geo=$(xwininfo -id "$id" | awk '/Width:/{w=$NF} /Height:/{h=$NF} END{print w "x"
 python3 - "$V" "$B/ocr_first.lua" "$runs" "$geo" <<'PY'
 import os, re, statistics, subprocess, sys, time
 vagt, robot, runs, geo = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-win, start, cpu, box = [], [], [], ""
+win, start, cpu, box, load, waited = [], [], [], "", [], []
 for _ in range(runs):
     t0 = time.monotonic()
     p = subprocess.Popen([vagt, "run", robot, "--display", os.environ["DISPLAY"], "--runs", "runs",
@@ -268,6 +268,9 @@ for _ in range(runs):
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     st = {}
     for line in p.stderr:
+        m = re.search(r"OCR ready .* in (\d+) ms, (\d+) ms of it waited for", line)
+        if m:
+            load.append(int(m.group(1))); waited.append(int(m.group(2)))
         m = re.search(r"T (start|window|found) (\S+) ?(.*)", line)
         if m:
             st[m.group(1)] = (time.monotonic(), float(m.group(2)))
@@ -292,6 +295,9 @@ if win:
           % (statistics.median(win), min(win), max(win), statistics.median(cpu)))
     print("  from the vagt process's start: median %.0f ms (min %.0f, max %.0f); box %s"
           % (statistics.median(start), min(start), max(start), box))
+if waited:
+    print("  of which loading the models (dan+eng, from the run's start, in the background): "
+          "median %d ms, %d ms of it waited for by find_text" % (statistics.median(load), statistics.median(waited)))
 print("  tesseract command, same window image (dan+eng, OMP_THREAD_LIMIT=1): median %.0f ms "
       "(min %.0f), 'Preferences' among its words: %s" % (statistics.median(cli), min(cli), "yes" if seen else "no"))
 PY
