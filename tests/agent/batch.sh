@@ -1,9 +1,9 @@
 #!/bin/sh
 # Resumable batch: a robot registers 10 citizens from a CSV file with robot.items, through
 # the agent (--once, its private Xvfb); the run is killed (SIGKILL to its process group)
-# after the 4th is saved (in the 3 s the robot waits for the app to confirm: time for the
-# test to see the save and kill on a loaded machine); the next run resumes, and the demo
-# app's output file holds each citizen exactly once. The interrupted 4th waits for a person:
+# after the 4th is saved (in the 3 s the robot waits after the 4th only: time for the test
+# to see the save and kill on a loaded machine); the next run resumes, and the demo app's
+# output file holds each citizen exactly once. The interrupted 4th waits for a person:
 # the second run ends "needs_review" (exit 5), lists row 4 with the killed run's folder in
 # its log, run.json and report.html, and alerts by webhook (row numbers, no citizen's data);
 # after a person's check, a run with retry_failed = true enters it again and passes.
@@ -41,7 +41,8 @@ channel "ops" { webhook = "http://127.0.0.1:$HTTP_PORT/hook" }
 robot "borgere" {
   script = "batch.lua", timeout = 600, alert = "ops",
   params = { app = "$DEMO_APP", out = "$T/saved.tsv", batch = "borgere.csv",
-             batch_name = "borgere-2026-11-26", pause = "3" },
+             batch_name = "borgere-2026-11-26", pause = "3",
+             pause_after = "040190-1204" },
 }
 robot "borgere-retry" {
   script = "batch.lua", timeout = 600, alert = "ops",

@@ -23,6 +23,7 @@ for item in robot.items(robot.params.batch_name, robot.params.batch, opts) do
     w:click(GEM)
   end)
   robot.log("gemt: " .. item.cpr)
-  robot.sleep(tonumber(robot.params.pause) or 0) -- the app confirms the save
+  -- the window in which the test kills the run (agent/batch.sh): after that item only
+  if item.cpr == robot.params.pause_after then robot.sleep(tonumber(robot.params.pause) or 0) end
 end
 robot.sleep(0.5)
