@@ -1,12 +1,13 @@
 #!/bin/sh
 # Resumable batch: a robot registers 10 citizens from a CSV file with robot.items, through
 # the agent (--once, its private Xvfb); the run is killed (SIGKILL to its process group)
-# after the 4th is saved (in the 3 s the robot waits after the 4th only: time for the test
-# to see the save and kill on a loaded machine); the next run resumes, and the demo app's
-# output file holds each citizen exactly once. The interrupted 4th waits for a person:
-# the second run ends "needs_review" (exit 5), lists row 4 with the killed run's folder in
-# its log, run.json and report.html, and alerts by webhook (row numbers, no citizen's data);
-# after a person's check, a run with retry_failed = true enters it again and passes.
+# after the 4th is saved (in the pause the robot makes after the 4th only, 60 s that the
+# kill cuts short: however loaded the machine, the test sees the save and kills before the
+# 5th); the next run resumes, and the demo app's output file holds each citizen exactly once.
+# The interrupted 4th waits for a person: the second run ends "needs_review" (exit 5), lists
+# row 4 with the killed run's folder in its log, run.json and report.html, and alerts by
+# webhook (row numbers, no citizen's data); after a person's check, a run with
+# retry_failed = true enters it again and passes.
 . "$(dirname "$0")/aglib.sh"
 DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
 BIN=$VAGT
@@ -41,7 +42,7 @@ channel "ops" { webhook = "http://127.0.0.1:$HTTP_PORT/hook" }
 robot "borgere" {
   script = "batch.lua", timeout = 600, alert = "ops",
   params = { app = "$DEMO_APP", out = "$T/saved.tsv", batch = "borgere.csv",
-             batch_name = "borgere-2026-11-26", pause = "3",
+             batch_name = "borgere-2026-11-26", pause = "60",
              pause_after = "040190-1204" },
 }
 robot "borgere-retry" {
