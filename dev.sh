@@ -42,7 +42,7 @@ deps() {
 tjobs=${CTEST_PARALLEL_LEVEL:-$(( $(nproc) + 1 ))}
 
 # The tests start python3 hundreds of times (sqlite checks, some polled every 0.1 s). Through
-# a version manager's shim (pyenv's, first in root's PATH on the CI machine) each start
+# a version manager's shim (pyenv's, first in root's PATH on some machines) each start
 # costs ~0.6 CPU-s instead of ~0.05: ctest gets the interpreter itself first in PATH.
 direct_python() {
   py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || return 0
