@@ -668,27 +668,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
     text = vu_read_file(p, 8 << 20, 0, NULL, NULL, 0);
     a = text ? cJSON_Parse(text) : NULL;
     free(text);
-    rs = cJSON_GetObjectItemCaseSensitive(a, "items_need_person");
-    if (cJSON_GetArraySize(rs) > 0) {
-      fprintf(f, "<h2>Work items for a person</h2><p>%d item%s failed and %s not retried by "
-                 "itself: check each, then retry with <code>retry_failed = true</code>.</p>"
-                 "<table><tr><th>batch</th><th>row</th><th>left by run</th></tr>\n",
-              cJSON_GetArraySize(rs), cJSON_GetArraySize(rs) == 1 ? "" : "s",
-              cJSON_GetArraySize(rs) == 1 ? "is" : "are");
-      cJSON_ArrayForEach(x, rs)
-      {
-        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(x, "seq");
-        const cJSON *b = cJSON_GetObjectItemCaseSensitive(x, "batch");
-        const cJSON *by = cJSON_GetObjectItemCaseSensitive(x, "run");
-        fputs("<tr><td>", f);
-        rt_html_esc(f, cJSON_IsString(b) ? b->valuestring : "?");
-        fprintf(f, "</td><td>%lld</td><td>",
-                cJSON_IsNumber(seq) ? (long long)seq->valuedouble : -1LL);
-        rt_html_esc(f, cJSON_IsString(by) ? by->valuestring : "?");
-        fputs("</td></tr>\n", f);
-      }
-      fputs("</table>\n", f);
-    }
+    rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(a, "items_need_person"));
     cJSON_Delete(a);
     fprintf(f, "<p><a href=\"/runs/%lld/report.html\">the run's report</a></p>\n", id);
     snprintf(p, sizeof p, "%s/evidence", r.run_dir);

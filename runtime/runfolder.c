@@ -663,6 +663,30 @@ static const char *jstr(const cJSON *o, const char *k)
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+void rt_html_items_need_person(FILE *f, const cJSON *need)
+{
+  if (cJSON_GetArraySize(need) <= 0)
+    return;
+  const cJSON *it;
+  fprintf(f, "<h2>Work items for a person</h2>\n<p>%d item%s of robot.items failed and "
+             "%s not retried by itself: check each in the application, then retry with "
+             "<code>retry_failed = true</code>.</p>\n<table><tr><th>batch</th><th>row</th>"
+             "<th>left by run</th></tr>\n",
+          cJSON_GetArraySize(need), cJSON_GetArraySize(need) == 1 ? "" : "s",
+          cJSON_GetArraySize(need) == 1 ? "is" : "are");
+  cJSON_ArrayForEach(it, need)
+  {
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
+    fputs("<tr><td>", f);
+    rt_html_esc(f, jstr(it, "batch") ? jstr(it, "batch") : "?");
+    fprintf(f, "</td><td>%lld</td><td>", cJSON_IsNumber(seq) ? (long long)seq->valuedouble
+                                                              : -1LL);
+    rt_html_esc(f, jstr(it, "run") ? jstr(it, "run") : "?");
+    fputs("</td></tr>\n", f);
+  }
+  fputs("</table>\n", f);
+}
+
 static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen)
 {
   char *buf = NULL;
@@ -704,26 +728,7 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
     rt_html_esc(f, jstr(l->root, "error"));
     fputs("</pre>\n", f);
   }
-  const cJSON *need = cJSON_GetObjectItemCaseSensitive(l->root, "items_need_person"), *it;
-  if (cJSON_GetArraySize(need) > 0) {
-    fprintf(f, "<h2>Work items for a person</h2>\n<p>%d item%s of robot.items failed and "
-               "%s not retried by itself: check each in the application, then retry with "
-               "<code>retry_failed = true</code>.</p>\n<table><tr><th>batch</th><th>row</th>"
-               "<th>left by run</th></tr>\n",
-            cJSON_GetArraySize(need), cJSON_GetArraySize(need) == 1 ? "" : "s",
-            cJSON_GetArraySize(need) == 1 ? "is" : "are");
-    cJSON_ArrayForEach(it, need)
-    {
-      const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
-      fputs("<tr><td>", f);
-      rt_html_esc(f, jstr(it, "batch"));
-      fprintf(f, "</td><td>%lld</td><td>", cJSON_IsNumber(seq) ? (long long)seq->valuedouble
-                                                                : -1LL);
-      rt_html_esc(f, jstr(it, "run") ? jstr(it, "run") : "?");
-      fputs("</td></tr>\n", f);
-    }
-    fputs("</table>\n", f);
-  }
+  rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(l->root, "items_need_person"));
   /* The steps folded by key: a 30,000-step run is a few dozen rows here. */
   fprintf(f, "<p>%zu step%s, %zu step key%s.</p>\n", l->count, l->count == 1 ? "" : "s",
           l->nkeys + l->keys_dropped, l->nkeys + l->keys_dropped == 1 ? "" : "s");

@@ -97,4 +97,9 @@ int rt_write_file_atomic(const char *dir, const char *name, const char *data, si
 /* Writes s to f with HTML's special characters escaped. */
 void rt_html_esc(FILE *f, const char *s);
 
+/* run.json's items_need_person as an HTML section (batch, row, the run that left it; never
+ * an item's data); nothing when the list is empty or absent. For report.html and the pages. */
+struct cJSON;
+void rt_html_items_need_person(FILE *f, const struct cJSON *need);
+
 #endif
