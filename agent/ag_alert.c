@@ -27,7 +27,7 @@ static cJSON *read_json(const char *dir, const char *name)
     return NULL;
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  char *text = vu_read_file(path, 4 << 20, 0, NULL, NULL, 0);
+  char *text = vu_read_file(path, 4 << 20, VU_NOFOLLOW, NULL, NULL, 0);
   if (!text)
     return NULL;
   cJSON *j = cJSON_Parse(text);

@@ -262,7 +262,7 @@ static cJSON *read_run_json(const char *dir)
   if (!dir)
     return NULL;
   char *p = join(dir, "run.json");
-  char *text = p ? vu_read_file(p, 16 << 20, 0, NULL, NULL, 0) : NULL;
+  char *text = p ? vu_read_file(p, 16 << 20, VU_NOFOLLOW, NULL, NULL, 0) : NULL;
   cJSON *rj = text ? cJSON_Parse(text) : NULL;
   free(text);
   free(p);

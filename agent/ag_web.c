@@ -648,7 +648,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
   if (r.run_dir[0]) {
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/alert.json", r.run_dir);
-    char *text = vu_read_file(p, 1 << 20, 0, NULL, NULL, 0);
+    char *text = vu_read_file(p, 1 << 20, VU_NOFOLLOW, NULL, NULL, 0);
     cJSON *a = text ? cJSON_Parse(text) : NULL;
     free(text);
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, "reasons"), *x;
@@ -665,7 +665,7 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
     cJSON_Delete(a);
     /* robot.items' items left for a person: batch and row number, never their data */
     snprintf(p, sizeof p, "%s/run.json", r.run_dir);
-    text = vu_read_file(p, 8 << 20, 0, NULL, NULL, 0);
+    text = vu_read_file(p, 8 << 20, VU_NOFOLLOW, NULL, NULL, 0);
     a = text ? cJSON_Parse(text) : NULL;
     free(text);
     rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(a, "items_need_person"));
@@ -952,7 +952,7 @@ static void run_step_key(const char *run_dir, char *key, size_t n)
   key[0] = '\0';
   char p[PATH_MAX + 32];
   snprintf(p, sizeof p, "%s/alert.json", run_dir);
-  char *text = vu_read_file(p, 1 << 20, 0, NULL, NULL, 0);
+  char *text = vu_read_file(p, 1 << 20, VU_NOFOLLOW, NULL, NULL, 0);
   cJSON *a = text ? cJSON_Parse(text) : NULL;
   free(text);
   const cJSON *k = cJSON_GetObjectItemCaseSensitive(
@@ -1073,7 +1073,7 @@ static void approve_reply(req *rq)
   if (code == 0) {
     char p[PATH_MAX + 32];
     snprintf(p, sizeof p, "%s/approved.json", r.run_dir);
-    char *changed = vu_read_file(p, 1 << 20, 0, NULL, NULL, 0);
+    char *changed = vu_read_file(p, 1 << 20, VU_NOFOLLOW, NULL, NULL, 0);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE approvals SET state='approved', changed=? WHERE "
                                  "run_id=? AND state='pending'",
