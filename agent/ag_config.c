@@ -105,7 +105,8 @@ static const char *const known_globals[] = {"state",      "listen",       "token
                                             "max_parallel", "public_url", "allow",
                                             "retention_days", "approvals",
                                             "trusted_proxy", "database",
-                                            "database_password_file", "node", NULL};
+                                            "database_password_file", "node",
+                                            "item_lease", "items_key_file", NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -121,7 +122,8 @@ static int l_env_newindex(lua_State *L)
   err_add(errs_of(L), caller_line(L),
           "unknown setting '%s' (known: state, listen, token_file, max_parallel, "
           "public_url, allow, retention_days, approvals, trusted_proxy, database, "
-          "database_password_file, node; use `local` for helper "
+          "database_password_file, node, item_lease, items_key_file; use `local` for "
+          "helper "
           "variables)",
           k ? k : luaL_typename(L, 2));
   return 0;
@@ -772,6 +774,19 @@ static void load_fleet(lua_State *L, int env, ag_config *c, errlist *e)
     c->node = strdup(valid_name(host) ? host : "node");
   }
   lua_pop(L, 1);
+  c->item_lease = AG_ITEM_LEASE_DEFAULT;
+  rawfield(L, env, "item_lease");
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 2 && lua_tointeger(L, -1) <= 3600)
+    c->item_lease = (int)lua_tointeger(L, -1);
+  else if (!lua_isnil(L, -1))
+    err_add(e, gline(L, "item_lease"), "'item_lease' must be a whole number of seconds 2-3600");
+  lua_pop(L, 1);
+  rawfield(L, env, "items_key_file");
+  if (lua_type(L, -1) == LUA_TSTRING)
+    c->items_key_file = abs_path(c->dir, lua_tostring(L, -1));
+  else if (!lua_isnil(L, -1))
+    err_add(e, gline(L, "items_key_file"), "'items_key_file' must be a file name (string)");
+  lua_pop(L, 1);
 }
 
 static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
@@ -1212,6 +1227,8 @@ static cJSON *config_to_json(const ag_config *c)
   j_str(o, "database", c->database);
   j_str(o, "database_password_file", c->database_password_file);
   j_str(o, "node", c->node);
+  cJSON_AddNumberToObject(o, "item_lease", c->item_lease);
+  j_str(o, "items_key_file", c->items_key_file);
   cJSON *rs = cJSON_AddArrayToObject(o, "robots");
   for (size_t i = 0; i < c->nrobots; i++) {
     const ag_robot *r = &c->robots[i];
@@ -1324,6 +1341,8 @@ static ag_config *config_from_json(const cJSON *o)
   c->database = g_str(o, "database");
   c->database_password_file = g_str(o, "database_password_file");
   c->node = g_str(o, "node");
+  c->item_lease = (int)g_num(o, "item_lease");
+  c->items_key_file = g_str(o, "items_key_file");
   const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "robots"), *x;
   const cJSON *cs = cJSON_GetObjectItemCaseSensitive(o, "channels");
   c->robots = calloc((size_t)cJSON_GetArraySize(rs) + 1, sizeof *c->robots);
@@ -1682,6 +1701,7 @@ void ag_config_free(ag_config *c)
   free(c->database);
   free(c->database_password_file);
   free(c->node);
+  free(c->items_key_file);
   free_list(c->allow.programs);
   free_list(c->allow.files);
   free(c);

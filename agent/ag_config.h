@@ -96,7 +96,12 @@ typedef struct ag_config {
   char *database;           /* fleet mode: PostgreSQL conninfo (no password), or NULL */
   char *database_password_file; /* absolute, or NULL (libpq's ~/.pgpass, PGPASSFILE) */
   char *node;               /* this machine's name in the fleet (default: the host name) */
+  int item_lease;           /* fleet: seconds a claimed work item stays a node's unrenewed */
+  char *items_key_file;     /* the key work items' content keys are hashed under (absolute),
+                               or NULL: STATE/items.key. A fleet's nodes need the same one. */
 } ag_config;
+
+#define AG_ITEM_LEASE_DEFAULT 60
 
 /* Loads and validates. On failure returns NULL and prints every error to `errf`, one
  * "file:line: message" a line. The configuration runs in a child process with a deadline

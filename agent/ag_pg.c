@@ -80,9 +80,20 @@ static const char *const MIGRATE_2[] = {
   NULL,
 };
 
+/* Version 3: the fleet's settings that every node must share (vagt_meta), e.g. the check
+ * value of the key that work items' content keys are hashed under. */
+static const char *const MIGRATE_3[] = {
+  "CREATE TABLE vagt_meta ("
+  " name text PRIMARY KEY,"
+  " value text NOT NULL,"
+  " node text NOT NULL,"
+  " set_at timestamptz NOT NULL DEFAULT now())",
+  NULL,
+};
+
 /* MIGRATIONS[v] takes a database at version v-1 to version v. */
 static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = { NULL, MIGRATE_1,
-                                                                         MIGRATE_2 };
+                                                                         MIGRATE_2, MIGRATE_3 };
 
 /* ---- errors and statements -------------------------------------------------------------- */
 
@@ -749,6 +760,77 @@ int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason
   }
   /* nothing pending in that snapshot: the plain claim, which settles expired leases */
   return ag_pg_claim(pg, batch, run, lease_s, c);
+}
+
+int ag_pg_release(ag_pg *pg, const ag_pg_held *c, const char *reason, bool *review)
+{
+  int rc0 = begin_op(pg, "release");
+  if (rc0 != AG_PG_OK) return rc0;
+  char item[24], claim[24];
+  snprintf(item, sizeof item, "%lld", c->item);
+  snprintf(claim, sizeof claim, "%lld", c->claim);
+  const char *p[] = { item, claim, reason && *reason ? reason : "released" };
+  PGresult *r = exec1(pg, "release",
+    "WITH u AS ("
+    "  UPDATE vagt_items SET"
+    "   state = CASE WHEN input_sent_at IS NOT NULL THEN 'needs_review' ELSE 'pending' END,"
+    "   attempts = CASE WHEN input_sent_at IS NOT NULL THEN attempts"
+    "                   ELSE greatest(attempts - 1, 0) END,"
+    "   reason = CASE WHEN input_sent_at IS NOT NULL THEN"
+    "     left($3::text || ' after input was sent: may be partly done, check it', 500)"
+    "     ELSE reason END,"
+    "   lease_until = NULL, updated_at = now()"
+    "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+    "  RETURNING claim, state)"
+    " UPDATE vagt_claims c SET released_at = now(), outcome = 'released: ' || u.state"
+    " FROM u WHERE c.id = u.claim RETURNING u.state", 3, p);
+  if (!r) return failed(pg);
+  int rows = PQntuples(r);
+  if (review) *review = rows > 0 && !strcmp(PQgetvalue(r, 0, 0), "needs_review");
+  PQclear(r);
+  if (rows > 0) return AG_PG_OK;
+  seterr(pg, "release", "item %lld is no longer this claim's (its lease ran out)", c->item);
+  return AG_PG_LOST;
+}
+
+int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
+                     char *holder, size_t holder_len)
+{
+  int rc0 = begin_op(pg, "settings");
+  if (rc0 != AG_PG_OK) return rc0;
+  *same = false;
+  if (holder_len) holder[0] = 0;
+  const char *p[] = { name, value, pg->node };
+  PGresult *r = exec1(pg, "settings",
+                      "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
+                      " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING value, node)"
+                      " SELECT value, node FROM ins"
+                      " UNION ALL SELECT value, node FROM vagt_meta"
+                      "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)", 3, p);
+  if (!r) return failed(pg);
+  if (PQntuples(r) >= 1) {
+    *same = !strcmp(PQgetvalue(r, 0, 0), value);
+    if (holder_len) snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_need_person(ag_pg *pg, const char *batch, ag_pg_person_fn fn, void *ud)
+{
+  int rc0 = begin_op(pg, "items for a person");
+  if (rc0 != AG_PG_OK) return rc0;
+  const char *p[] = { batch };
+  PGresult *r = exec1(pg, "items for a person",
+                      "SELECT seq, state, coalesce(node, ''), coalesce(run, '')"
+                      " FROM vagt_items WHERE batch = $1 AND state IN ('failed', 'needs_review')"
+                      " ORDER BY seq, id", 1, p);
+  if (!r) return failed(pg);
+  for (int i = 0; i < PQntuples(r); i++)
+    fn(ud, atoi(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
+       PQgetvalue(r, i, 3));
+  PQclear(r);
+  return AG_PG_OK;
 }
 
 int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)

@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 /* The schema version this agent reads and writes. */
-#define AG_PG_SCHEMA_VERSION 2
+#define AG_PG_SCHEMA_VERSION 3
 
 enum {
   AG_PG_OK = 0,
@@ -114,6 +114,24 @@ int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason
  * again, or failed "attempts exhausted" after max_attempts claims; input sent ->
  * needs_review. *n (optional) = how many were settled. */
 int ag_pg_expire(ag_pg *pg, const char *batch, int *n);
+
+/* Gives the claim back without an outcome (the run stopped inside the item, e.g. on a drift
+ * halt): pending again when no input was sent under it (the attempt is not counted), else
+ * needs_review with the reason, for a person. *review (optional): it went to a person.
+ * AG_PG_LOST when the claim is no longer this node's. */
+int ag_pg_release(ag_pg *pg, const ag_pg_held *c, const char *reason, bool *review);
+
+/* A setting every node of the fleet must share (vagt_meta): the first node to ask records
+ * `value`; later askers learn whether theirs is the same (*same) and which node recorded it
+ * (holder). Holds no secret: give a check value, never a key. */
+int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
+                     char *holder, size_t holder_len);
+
+/* The batch's items that wait for a person (failed, needs_review), by row number, with the
+ * node and run that last held them (never their key or data). */
+typedef void (*ag_pg_person_fn)(void *ud, int seq, const char *state, const char *node,
+                                const char *run);
+int ag_pg_need_person(ag_pg *pg, const char *batch, ag_pg_person_fn fn, void *ud);
 
 typedef struct ag_pg_counts {
   long long pending, claimed, done, failed, needs_review, total;

@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "ag_alert.h"
+#include "ag_broker.h"
 #include "ag_db.h"
 #include "ag_util.h"
 #include "runfolder.h"
@@ -100,10 +102,16 @@ static bool not_run_own(const char *e)
 }
 
 /* The agent's environment with the run's own variables set (and a UTF-8 locale). */
-static int child_env(rt_env *env, ag_ctx *x, ag_robot *r, const char *run_id, bool utf8)
+static int child_env(rt_env *env, ag_ctx *x, ag_robot *r, const char *run_id, bool utf8,
+                     int items_fd)
 {
+  char fdbuf[16];
+  snprintf(fdbuf, sizeof fdbuf, "%d", items_fd);
   if (rt_env_copy(env, environ, not_run_own) != 0 ||
       rt_env_set(env, "VAGT_ITEMS_DB", x->items_db) != 0 ||
+      (x->cfg->items_key_file &&
+       rt_env_set(env, "VAGT_ITEMS_KEY_FILE", x->cfg->items_key_file) != 0) ||
+      (items_fd >= 0 && rt_env_set(env, "VAGT_ITEMS_FD", fdbuf) != 0) ||
       rt_env_set(env, "VAGT_AGENT_RUN_ID", run_id) != 0 ||
       rt_env_set(env, "VAGT_ROBOT", r->name) != 0 ||
       (!utf8 && rt_env_set(env, "LC_ALL", "C.UTF-8") != 0))
@@ -184,8 +192,21 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
     argv[a++] = *p;
   }
   argv[a] = NULL;
+  /* Fleet mode: the run's work items go through us (it holds no database credentials). */
+  int sv[2] = {-1, -1};
+  if (x->cfg->database && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    snprintf(err, errlen, "cannot make the run's work-items socket: %s", strerror(errno));
+    free(argv);
+    free(logpath);
+    free(rdir);
+    return -1;
+  }
   rt_env env = {0};
-  if (child_env(&env, x, r, idbuf, utf8_locale()) != 0) {
+  if (child_env(&env, x, r, idbuf, utf8_locale(), sv[1]) != 0) {
+    if (sv[0] >= 0) {
+      close(sv[0]);
+      close(sv[1]);
+    }
     free(argv);
     rt_env_free(&env);
     free(logpath);
@@ -200,10 +221,23 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   sp.in = RT_SPAWN_NULL;
   sp.out = sp.err = logfd >= 0 ? logfd : RT_SPAWN_NULL;
   sp.die_with_parent = true;
+  sp.keep_fd = sv[1];
   char serr[512];
   pid_t pid = rt_spawn_start(&sp, serr, sizeof serr);
   if (logfd >= 0)
     close(logfd);
+  if (sv[1] >= 0)
+    close(sv[1]);
+  if (sv[0] >= 0 && pid >= 0) {
+    char berr[256];
+    if (!(ch->broker = ag_broker_start(x->cfg, sv[0], id, berr, sizeof berr))) {
+      /* the run sees its socket closed: robot.items refuses, nothing is claimed */
+      fprintf(stderr, "vagt agent: run %lld: %s\n", id, berr);
+      close(sv[0]);
+    }
+  } else if (sv[0] >= 0) {
+    close(sv[0]);
+  }
   free(argv);
   rt_env_free(&env);
   free(logpath);
@@ -384,6 +418,8 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
         c = 128 + WTERMSIG(st);
     }
     kill(-ch->pid, SIGKILL); /* anything left in its group */
+    ag_broker_finish(ch->broker);
+    ch->broker = NULL;
     ch->reaped = true;
     ch->code = c;
   }

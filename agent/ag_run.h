@@ -1,7 +1,8 @@
 /* One robot run under the agent: a child `vagt run SCRIPT --xvfb --runs STATE/runs/ROBOT
  * --set k=v...` in its own process group, started in the configuration's folder with a
  * UTF-8 locale, $VAGT_ITEMS_DB (STATE/items.db) and $VAGT_AGENT_RUN_ID set, output to
- * STATE/logs/RUN_ID.log, ended with the agent (PR_SET_PDEATHSIG). Past its timeout the
+ * STATE/logs/RUN_ID.log (in fleet mode also $VAGT_ITEMS_FD: its end of a socket pair whose
+ * other end an ag_broker serves), ended with the agent (PR_SET_PDEATHSIG). Past its timeout the
  * group gets SIGTERM, then SIGKILL 10 s later, and the run's status is "timeout". When it
  * has ended, its run folder's run.json gives the steps and error; the run's row in
  * STATE/vagt.db and its alert (if any) are written in one transaction. */
@@ -29,6 +30,7 @@ typedef struct ag_ctx {
 
 typedef struct ag_child {
   ag_robot *r;
+  struct ag_broker *broker; /* fleet mode: serves the run's robot.items (ag_broker.h) */
   long long id;
   pid_t pid;
   double started_real; /* real Unix time, to find the run folder */

@@ -28,13 +28,20 @@
  * and end of an item is appended to item_runs (vagt items who). Keys are done for good
  * within NAME: give each batch its own NAME (e.g. with the input file's date).
  *
+ * In a fleet ($VAGT_ITEMS_FD set by the agent, items_fleet.h) the state is the fleet's:
+ * the keys are entered once in the fleet's database, each item is claimed through the agent
+ * under a lease, "input sent" is recorded before the item's first input (rt_run's
+ * input_gate), and the end is done, failed or given back (pending, or needs_review when
+ * input was sent). Items other runs left for a person are counted and listed as above, by
+ * row, node and run. retry_failed is refused there.
+ *
  * The for form marks an item done when the loop asks for the next one (or ends); leaving
  * the loop with break or return leaves the current item pending; an error marks it failed
  * and ends the run as usual. The callback form calls fn(item) in a protected call, marks
  * the item done or failed (with the error) and goes on with the next one; it returns
  * { done =, failed =, waiting =, skipped_done =, skipped = } (failed: now; waiting: failed
  * before, not retried; skipped: both kinds of skipped, as before). A drift halt leaves the
- * current item pending in both. */
+ * current item pending in both (in a fleet: given back). */
 #ifndef VAGT_ITEMS_H
 #define VAGT_ITEMS_H
 

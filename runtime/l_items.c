@@ -15,8 +15,11 @@
 #include <unistd.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "allow.h"
 #include "host.h"
+#include "items_fleet.h"
 #include "run.h"
 #include "runfolder.h"
 
@@ -35,6 +38,10 @@ typedef struct {
   int done, failed;   /* entered in this run: done, failed now */
   int waiting;        /* failed before (or interrupted), not retried: for a person */
   int skipped_done;   /* done before */
+  int fleet;          /* the agent's socket in a fleet (items_fleet.h), -1 on one machine */
+  bool sent;          /* fleet: "input sent" is recorded for the current item */
+  bool lost;          /* fleet: the current item is no longer this run's */
+  bool fleet_done;    /* fleet: nothing was pending at the last claim */
 } batch;
 
 /* ---- keys: an item's content is never stored, only its HMAC under the installation's key */
@@ -772,11 +779,241 @@ static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i,
   lua_pushstring(L, hex);
 }
 
+/* ---- in a fleet: the items are claimed through the agent (items_fleet.h) ---- */
+
+/* Asks the agent; raises when it cannot answer at all. wait: abortable (a claim). */
+static cJSON *fleet_ask(lua_State *L, batch *b, cJSON *req, bool wait)
+{
+  char err[512];
+  cJSON *r = rt_fleet_ask(wait ? rt_host_run_of(L) : NULL, b->fleet, req, err, sizeof err);
+  cJSON_Delete(req);
+  if (!r)
+    rt_raise(L, "robot.items %s: %s", b->name, err);
+  return r;
+}
+
+static bool flag(const cJSON *r, const char *k)
+{
+  return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r, k));
+}
+
+static const char *errmsg(const cJSON *r)
+{
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(r, "error");
+  return cJSON_IsString(e) ? e->valuestring : "refused";
+}
+
+/* Asks until the fleet's database answers: while it is unreachable the robot pauses before
+ * its next item instead of guessing. The reply is ok (the caller frees it). */
+static cJSON *fleet_ask_patiently(lua_State *L, batch *b, cJSON *req)
+{
+  rt_run *run = rt_host_run_of(L);
+  bool told = false;
+  for (;;) {
+    cJSON *r = fleet_ask(L, b, cJSON_Duplicate(req, true), true);
+    if (flag(r, "ok")) {
+      if (told && run)
+        rt_log(run, "robot.items %s: the fleet database answers again", b->name);
+      cJSON_Delete(req);
+      return r;
+    }
+    if (!flag(r, "wait")) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", errmsg(r));
+      cJSON_Delete(r);
+      cJSON_Delete(req);
+      rt_raise(L, "robot.items %s: %s", b->name, msg);
+    }
+    if (!told && run)
+      rt_log(run, "robot.items %s: waiting before the next item: %s", b->name, errmsg(r));
+    told = true;
+    cJSON_Delete(r);
+    if (!rt_sleep(run, 2.0)) {
+      cJSON_Delete(req);
+      rt_raise(L, "robot.items %s: the run was stopped while the fleet database was "
+                  "unreachable", b->name);
+    }
+  }
+}
+
+/* Enqueues the batch's keys (the fleet adds only those it has not seen). */
+static void fleet_open(lua_State *L, batch *b)
+{
+  cJSON *req = cJSON_CreateObject();
+  cJSON_AddStringToObject(req, "op", "open");
+  cJSON_AddStringToObject(req, "batch", b->name);
+  char check[RT_ITEMS_HASH_HEX];
+  key_check(b->hkey, check);
+  cJSON_AddStringToObject(req, "check", check);
+  cJSON *items = cJSON_AddArrayToObject(req, "items");
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->keys_ref);
+  for (lua_Integer i = 1; i <= b->n; i++) {
+    lua_rawgeti(L, -1, i);
+    cJSON *it = cJSON_CreateArray();
+    cJSON_AddItemToArray(it, cJSON_CreateNumber((double)i));
+    cJSON_AddItemToArray(it, cJSON_CreateString(lua_tostring(L, -1)));
+    cJSON_AddItemToArray(items, it);
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  cJSON_Delete(fleet_ask_patiently(L, b, req));
+}
+
+/* The input gate while an item is held: "input sent" is committed before its first input. */
+static int fleet_gate(rt_run *run, void *ud, const char *where, char *err, size_t n)
+{
+  (void)run;
+  batch *b = ud;
+  if (b->sent)
+    return 0;
+  if (b->lost) {
+    snprintf(err, n, "robot.items %s: row %lld is no longer this run's (its lease ran out): "
+                     "no input sent", b->name, (long long)b->pos);
+    return -1;
+  }
+  cJSON *req = cJSON_CreateObject();
+  cJSON_AddStringToObject(req, "op", "sent");
+  cJSON_AddStringToObject(req, "step", where);
+  char e[512];
+  cJSON *r = rt_fleet_ask(NULL, b->fleet, req, e, sizeof e);
+  cJSON_Delete(req);
+  if (r && flag(r, "ok")) {
+    b->sent = true;
+    cJSON_Delete(r);
+    return 0;
+  }
+  if (r && flag(r, "lost"))
+    b->lost = true;
+  snprintf(err, n, "robot.items %s: row %lld: cannot record that its input is sent, so none "
+                   "is: %s", b->name, (long long)b->pos, r ? errmsg(r) : e);
+  cJSON_Delete(r);
+  return -1;
+}
+
+/* Ends the held item as done, failed or pending (given back). */
+static void fleet_end(lua_State *L, batch *b, const char *state, const char *reason)
+{
+  rt_run *run = rt_host_run_of(L);
+  if (run && run->input_gate == fleet_gate && run->input_gate_ud == b) {
+    run->input_gate = NULL;
+    run->input_gate_ud = NULL;
+  }
+  if (b->lost) {
+    if (run)
+      rt_log(run, "robot.items %s: row %lld was no longer this run's when it ended", b->name,
+             (long long)b->pos);
+    return;
+  }
+  cJSON *req = cJSON_CreateObject();
+  cJSON_AddStringToObject(req, "op", "end");
+  cJSON_AddStringToObject(req, "state", state);
+  if (reason)
+    cJSON_AddStringToObject(req, "reason", reason);
+  cJSON *r = fleet_ask(L, b, req, false);
+  bool ok = flag(r, "ok"), review = flag(r, "review");
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", ok ? "" : errmsg(r));
+  cJSON_Delete(r);
+  if (!ok)
+    rt_raise(L, "robot.items %s: cannot record the end of row %lld: %s", b->name,
+             (long long)b->pos, msg);
+  if (review && run)
+    rt_log(run, "robot.items %s: row %lld was given back after its input was sent: it waits "
+                "for a person", b->name, (long long)b->pos);
+}
+
+/* Claims the next item from the fleet; pushes it, or nothing when none is pending. */
+static bool fleet_advance(lua_State *L, batch *b)
+{
+  cJSON *req = cJSON_CreateObject();
+  cJSON_AddStringToObject(req, "op", "claim");
+  cJSON_AddStringToObject(req, "batch", b->name);
+  cJSON *r;
+  bool told = false;
+  while (flag(r = fleet_ask_patiently(L, b, cJSON_Duplicate(req, true)), "later")) {
+    /* other runs hold the last items: one whose node died comes back after its lease */
+    rt_run *run = rt_host_run_of(L);
+    if (!told && run)
+      rt_log(run, "robot.items %s: nothing pending; waiting while other runs hold %d rows",
+             b->name, cJSON_GetObjectItemCaseSensitive(r, "held")
+                          ? (int)cJSON_GetObjectItemCaseSensitive(r, "held")->valuedouble : 0);
+    told = true;
+    cJSON_Delete(r);
+    if (!rt_sleep(run, 1.0)) {
+      cJSON_Delete(req);
+      rt_raise(L, "robot.items %s: the run was stopped", b->name);
+    }
+  }
+  cJSON_Delete(req);
+  if (flag(r, "none")) {
+    cJSON_Delete(r);
+    return false;
+  }
+  const cJSON *seq = cJSON_GetObjectItemCaseSensitive(r, "seq");
+  const cJSON *key = cJSON_GetObjectItemCaseSensitive(r, "key");
+  lua_Integer pos = cJSON_IsNumber(seq) ? (lua_Integer)seq->valuedouble : 0;
+  bool same = false;
+  if (pos >= 1 && pos <= b->n && cJSON_IsString(key)) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, b->keys_ref);
+    lua_rawgeti(L, -1, pos);
+    same = lua_tostring(L, -1) && !strcmp(lua_tostring(L, -1), key->valuestring);
+    lua_pop(L, 2);
+  }
+  b->pos = pos;
+  b->cur = strdup(same ? key->valuestring : "");
+  b->sent = b->lost = false;
+  cJSON_Delete(r);
+  if (!same) {
+    /* give it back untouched: this node's input is not the one the batch was made from */
+    fleet_end(L, b, "pending", "a node's input differed");
+    free(b->cur);
+    b->cur = NULL;
+    rt_raise(L, "robot.items %s: the fleet's row %lld is another item than this node's input "
+                "holds there: every node must read the same input for a batch name",
+             b->name, (long long)pos);
+  }
+  rt_run *run = rt_host_run_of(L);
+  if (run) {
+    run->input_gate = fleet_gate;
+    run->input_gate_ud = b;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, b->items_ref);
+  lua_rawgeti(L, -1, pos);
+  lua_remove(L, -2);
+  return true;
+}
+
+/* The batch's items other runs left for a person: counted and listed like one machine's. */
+static void fleet_review(lua_State *L, batch *b)
+{
+  cJSON *req = cJSON_CreateObject();
+  cJSON_AddStringToObject(req, "op", "review");
+  cJSON_AddStringToObject(req, "batch", b->name);
+  cJSON *r = fleet_ask_patiently(L, b, req);
+  const cJSON *it;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "items")) {
+    const cJSON *seq = cJSON_GetArrayItem(it, 0), *node = cJSON_GetArrayItem(it, 2),
+                *run = cJSON_GetArrayItem(it, 3);
+    char by[160];
+    snprintf(by, sizeof by, "node %s, run %s",
+             cJSON_IsString(node) ? node->valuestring : "?",
+             cJSON_IsString(run) ? run->valuestring : "?");
+    b->waiting++;
+    need_person(L, b, cJSON_IsNumber(seq) ? (lua_Integer)seq->valuedouble : 0, by, false);
+  }
+  cJSON_Delete(r);
+}
+
 /* ---- the batch ---- */
 
 static int l_batch_gc(lua_State *L)
 {
   batch *b = luaL_checkudata(L, 1, BATCH_MT);
+  rt_run *run = rt_host_run_of(L);
+  if (run && run->input_gate_ud == b) {
+    run->input_gate = NULL;
+    run->input_gate_ud = NULL;
+  }
   luaL_unref(L, LUA_REGISTRYINDEX, b->items_ref);
   luaL_unref(L, LUA_REGISTRYINDEX, b->keys_ref);
   b->items_ref = b->keys_ref = LUA_NOREF;
@@ -805,7 +1042,10 @@ static void finish_current(lua_State *L, batch *b, const char *state, const char
 {
   if (!b->cur)
     return;
-  set_state(L, b, b->cur, b->pos, state, reason, false);
+  if (b->fleet >= 0)
+    fleet_end(L, b, state, reason);
+  else
+    set_state(L, b, b->cur, b->pos, state, reason, false);
   if (strcmp(state, "done") == 0) {
     b->done++;
   } else if (strcmp(state, "failed") == 0) {
@@ -820,6 +1060,15 @@ static void finish_current(lua_State *L, batch *b, const char *state, const char
 /* Moves to the next item to work on and marks it running; pushes it, or nothing. */
 static bool advance(lua_State *L, batch *b)
 {
+  if (b->fleet >= 0) {
+    if (b->fleet_done)
+      return false;
+    if (fleet_advance(L, b))
+      return true;
+    fleet_review(L, b);
+    b->fleet_done = true;
+    return false;
+  }
   while (b->pos < b->n) {
     b->pos++;
     lua_rawgeti(L, LUA_REGISTRYINDEX, b->keys_ref);
@@ -967,12 +1216,20 @@ static int l_items(lua_State *L)
   batch *b = lua_newuserdatauv(L, sizeof *b, 0);
   memset(b, 0, sizeof *b);
   b->items_ref = b->keys_ref = LUA_NOREF;
+  b->fleet = -1;
   luaL_setmetatable(L, BATCH_MT);
   int bi = lua_gettop(L);
   b->name = strdup(name);
   b->n = n;
   b->retry_failed = retry;
   b->keyfield = keyfield != NULL;
+  char ferr[256];
+  b->fleet = rt_fleet_items_fd(ferr, sizeof ferr);
+  if (b->fleet == -2)
+    return rt_raise(L, "robot.items: %s", ferr);
+  if (b->fleet >= 0 && retry)
+    return rt_raise(L, "robot.items: retry_failed is not available in a fleet yet: a person "
+                       "puts the checked items back (see the operators' guide)");
   b->db = items_db(L, b->hkey); /* first: content keys are hashed with its key */
   lua_createtable(L, (int)n, 0);
   int keys = lua_gettop(L);
@@ -1001,6 +1258,8 @@ static int l_items(lua_State *L)
   b->items_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   lua_pushvalue(L, keys);
   b->keys_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (b->fleet >= 0)
+    fleet_open(L, b);
 
   if (!fn) {
     lua_pushcfunction(L, l_batch_iter);

@@ -128,6 +128,11 @@ typedef struct rt_run {
   char *error_where;        /* "file:line" of the failure */
 
   int items_need_person;     /* work items robot.items left failed for a person (l_items.c) */
+  /* Asked right before a step sends its input (after the guard judged the screen): nonzero
+   * refuses, with the reason in err, and the step fails without sending anything. A fleet's
+   * robot.items records "input sent" for its item here first (l_items.c). */
+  int (*input_gate)(struct rt_run *run, void *ud, const char *where, char *err, size_t n);
+  void *input_gate_ud;
 
   unsigned long long log_script_bytes; /* what robot.log and print have written */
   bool log_capped;          /* RT_LOG_SCRIPT_MAX reached: the script's messages are dropped */

@@ -29,4 +29,8 @@ char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *e
 /* mkdir -p with mode 0700 for each folder it creates; -1 with a message in err. */
 int vu_mkdir_p(const char *path, char *err, size_t errlen);
 
+/* Sends all n bytes on a socket (no SIGPIPE when the peer is gone), retrying after
+ * signals; false with errno on failure. */
+bool vu_send_all(int fd, const char *p, size_t n);
+
 #endif

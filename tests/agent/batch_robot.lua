@@ -14,7 +14,15 @@ robot.step("Ryd formular", function() w:click(ANNULLER) end)
 
 -- retry = "1": a person checked the failed items and asks for them to be entered again
 local opts = { key = "cpr", retry_failed = robot.params.retry == "1" }
+-- pause_before_nth / pause_after_nth: the fleet test's window to kill a node holding its
+-- n-th item before its input / after it was saved (tests/fleet/batch.sh)
+local nth = 0
 for item in robot.items(robot.params.batch_name, robot.params.batch, opts) do
+  nth = nth + 1
+  if tonumber(robot.params.pause_before_nth) == nth then
+    robot.log("holding item " .. nth .. " before its input")
+    robot.sleep(tonumber(robot.params.pause) or 0)
+  end
   robot.step("Registrer borger", function()
     for _, f in ipairs(fields) do
       w:click{ x = f[2], y = f[3] }
@@ -25,5 +33,9 @@ for item in robot.items(robot.params.batch_name, robot.params.batch, opts) do
   robot.log("gemt: " .. item.cpr)
   -- the window in which the test kills the run (agent/batch.sh): after that item only
   if item.cpr == robot.params.pause_after then robot.sleep(tonumber(robot.params.pause) or 0) end
+  if tonumber(robot.params.pause_after_nth) == nth then
+    robot.log("holding item " .. nth .. " after its input")
+    robot.sleep(tonumber(robot.params.pause) or 0)
+  end
 end
 robot.sleep(0.5)

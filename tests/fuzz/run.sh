@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "$1" && pwd)
 secs=${2:-30}
 [ $# -ge 2 ] && shift 2 || shift $#
-targets=${*:-"baseline image alert config cron items approve traineddata"}
+targets=${*:-"baseline image alert config cron items approve traineddata broker"}
 out=${FUZZ_OUT:-$build/fuzz-findings}
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/vagt-fuzz-run.XXXXXX")
