@@ -81,13 +81,37 @@ static const char *const MIGRATE_2[] = {
 };
 
 /* Version 3: the fleet's settings that every node must share (vagt_meta), e.g. the check
- * value of the key that work items' content keys are hashed under. */
+ * value of the key that work items' content keys are hashed under; the fleet's baselines
+ * and drift pauses. */
 static const char *const MIGRATE_3[] = {
   "CREATE TABLE vagt_meta ("
   " name text PRIMARY KEY,"
   " value text NOT NULL,"
   " node text NOT NULL,"
   " set_at timestamptz NOT NULL DEFAULT now())",
+  /* the fleet's baselines: every approved version of a robot's baseline folder, files and
+   * all; the highest version is the current one */
+  "CREATE TABLE vagt_baseline ("
+  " robot text NOT NULL,"
+  " version integer NOT NULL,"
+  " digest text NOT NULL,"
+  " node text NOT NULL,"
+  " published_at timestamptz NOT NULL DEFAULT now(),"
+  " PRIMARY KEY (robot, version))",
+  "CREATE TABLE vagt_baseline_file ("
+  " robot text NOT NULL,"
+  " version integer NOT NULL,"
+  " name text NOT NULL,"
+  " content bytea NOT NULL,"
+  " PRIMARY KEY (robot, version, name),"
+  " FOREIGN KEY (robot, version) REFERENCES vagt_baseline ON DELETE CASCADE)",
+  /* a robot halted on drift is paused on every node until a new baseline is published */
+  "CREATE TABLE vagt_pause ("
+  " robot text PRIMARY KEY,"
+  " node text NOT NULL,"
+  " run text NOT NULL,"
+  " alert_id text,"
+  " since timestamptz NOT NULL DEFAULT now())",
   NULL,
 };
 
@@ -901,4 +925,175 @@ int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last)
   }
   PQclear(r);
   return rc;
+}
+
+/* ---- baselines and drift pauses ----------------------------------------------------------- */
+
+int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest,
+                           size_t dlen, char *node, size_t nlen)
+{
+  int rc0 = begin_op(pg, "baseline");
+  if (rc0 != AG_PG_OK) return rc0;
+  const char *p[] = { robot };
+  PGresult *r = exec1(pg, "baseline",
+                      "SELECT version, digest, node FROM vagt_baseline WHERE robot = $1"
+                      " ORDER BY version DESC LIMIT 1", 1, p);
+  if (!r) return failed(pg);
+  int rc = AG_PG_NONE;
+  if (PQntuples(r) == 1) {
+    *version = atoi(PQgetvalue(r, 0, 0));
+    if (dlen) snprintf(digest, dlen, "%s", PQgetvalue(r, 0, 1));
+    if (nlen) snprintf(node, nlen, "%s", PQgetvalue(r, 0, 2));
+    rc = AG_PG_OK;
+  }
+  PQclear(r);
+  return rc;
+}
+
+int ag_pg_baseline_get(ag_pg *pg, const char *robot, int version, ag_pg_file_fn fn, void *ud)
+{
+  int rc0 = begin_op(pg, "baseline");
+  if (rc0 != AG_PG_OK) return rc0;
+  char v[16];
+  snprintf(v, sizeof v, "%d", version);
+  const char *p[] = { robot, v };
+  PGresult *r = exec1(pg, "baseline",
+                      "SELECT name, encode(content, 'hex') FROM vagt_baseline_file"
+                      " WHERE robot = $1 AND version = $2::integer ORDER BY name", 2, p);
+  if (!r) return failed(pg);
+  int rc = AG_PG_OK;
+  for (int i = 0; i < PQntuples(r) && rc == AG_PG_OK; i++) {
+    const char *hex = PQgetvalue(r, i, 1);
+    size_t n = strlen(hex) / 2;
+    unsigned char *data = malloc(n + 1);
+    if (!data) {
+      seterr(pg, "baseline", "out of memory");
+      rc = AG_PG_ERR;
+      break;
+    }
+    for (size_t k = 0; k < n; k++) {
+      unsigned hi, lo;
+      sscanf(hex + 2 * k, "%1x%1x", &hi, &lo);
+      data[k] = (unsigned char)(hi << 4 | lo);
+    }
+    if (fn(ud, PQgetvalue(r, i, 0), data, n) != 0) {
+      seterr(pg, "baseline", "cannot keep file %d of version %d", i + 1, version);
+      rc = AG_PG_ERR;
+    }
+    free(data);
+  }
+  PQclear(r);
+  return rc;
+}
+
+typedef struct {
+  const char *robot, *digest;
+  int prev, version;
+  const ag_pg_file *files;
+  size_t n;
+} put_arg;
+
+static int put_tx(ag_pg *pg, const char *op, void *arg, char st[6])
+{
+  put_arg *a = arg;
+  char prev[16], ver[16];
+  snprintf(prev, sizeof prev, "%d", a->prev);
+  snprintf(ver, sizeof ver, "%d", a->prev + 1);
+  /* the current version must still be prev: else another node published first */
+  const char *q[] = { a->robot };
+  PGresult *r = raw(pg, op, "SELECT coalesce(max(version), 0) FROM vagt_baseline"
+                            " WHERE robot = $1", 1, q, st);
+  if (!r) return TX_FAIL;
+  int cur = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  if (cur != a->prev) {
+    seterr(pg, op, "another node published version %d of the baseline meanwhile", cur);
+    return AG_PG_LOST;
+  }
+  const char *p[] = { a->robot, ver, a->digest, pg->node };
+  if (!(r = raw(pg, op, "INSERT INTO vagt_baseline (robot, version, digest, node)"
+                        " VALUES ($1, $2::integer, $3, $4)", 4, p, st))) {
+    if (!strcmp(st, "23505")) { /* unique: published by another node at the same moment */
+      seterr(pg, op, "another node published the baseline at the same moment");
+      return AG_PG_LOST;
+    }
+    return TX_FAIL;
+  }
+  PQclear(r);
+  for (size_t i = 0; i < a->n; i++) {
+    char *hex = malloc(a->files[i].len * 2 + 1);
+    if (!hex) {
+      seterr(pg, op, "out of memory");
+      return AG_PG_ERR;
+    }
+    for (size_t k = 0; k < a->files[i].len; k++)
+      snprintf(hex + 2 * k, 3, "%02x", a->files[i].data[k]);
+    hex[a->files[i].len * 2] = 0;
+    const char *f[] = { a->robot, ver, a->files[i].name, hex };
+    r = raw(pg, op, "INSERT INTO vagt_baseline_file (robot, version, name, content)"
+                    " VALUES ($1, $2::integer, $3, decode($4, 'hex'))", 4, f, st);
+    free(hex);
+    if (!r) return TX_FAIL;
+    PQclear(r);
+  }
+  if (!(r = raw(pg, op, "DELETE FROM vagt_pause WHERE robot = $1", 1, q, st))) return TX_FAIL;
+  PQclear(r);
+  a->version = a->prev + 1;
+  return TX_OK;
+}
+
+int ag_pg_baseline_put(ag_pg *pg, const char *robot, int prev_version, const char *digest,
+                       const ag_pg_file *files, size_t n, int *version)
+{
+  int rc0 = begin_op(pg, "publish baseline");
+  if (rc0 != AG_PG_OK) return rc0;
+  put_arg a = { robot, digest, prev_version, 0, files, n };
+  int rc = in_tx(pg, "publish baseline", put_tx, &a);
+  if (rc == AG_PG_OK && version) *version = a.version;
+  return rc == AG_PG_ERR ? failed(pg) : rc;
+}
+
+int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id,
+                bool *first, char *holder, size_t hlen)
+{
+  int rc0 = begin_op(pg, "pause");
+  if (rc0 != AG_PG_OK) return rc0;
+  *first = false;
+  if (hlen) holder[0] = 0;
+  const char *p[] = { robot, pg->node, run, alert_id };
+  PGresult *r = exec1(pg, "pause",
+                      "WITH ins AS (INSERT INTO vagt_pause (robot, node, run, alert_id)"
+                      " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING node, run)"
+                      " SELECT node, run, true FROM ins"
+                      " UNION ALL SELECT node, run, false FROM vagt_pause"
+                      "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)", 4, p);
+  if (!r) return failed(pg);
+  if (PQntuples(r) >= 1) {
+    *first = !strcmp(PQgetvalue(r, 0, 2), "t");
+    if (hlen) snprintf(holder, hlen, "node %s, run %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+  }
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen)
+{
+  int rc0 = begin_op(pg, "pause");
+  if (rc0 != AG_PG_OK) return rc0;
+  *paused = false;
+  if (blen) by[0] = 0;
+  const char *p[] = { robot };
+  PGresult *r = exec1(pg, "pause",
+                      "SELECT node, run, to_char(since AT TIME ZONE 'UTC',"
+                      " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM vagt_pause WHERE robot = $1",
+                      1, p);
+  if (!r) return failed(pg);
+  if (PQntuples(r) == 1) {
+    *paused = true;
+    if (blen)
+      snprintf(by, blen, "node %s, run %s, at %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+               PQgetvalue(r, 0, 2));
+  }
+  PQclear(r);
+  return AG_PG_OK;
 }

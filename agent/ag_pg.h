@@ -149,4 +149,35 @@ int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const c
  * AG_PG_NONE when none ever was. */
 int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last);
 
+/* ---- the fleet's baselines and drift pauses ---- */
+
+/* The robot's current baseline version (the highest published), its digest and the node
+ * that published it: AG_PG_OK, or AG_PG_NONE when none was published. */
+int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest,
+                           size_t dlen, char *node, size_t nlen);
+
+/* One file of a baseline folder. */
+typedef struct ag_pg_file {
+  const char *name;
+  const unsigned char *data;
+  size_t len;
+} ag_pg_file;
+/* Calls fn for every file of the version (by name); fn returns nonzero to stop (AG_PG_ERR). */
+typedef int (*ag_pg_file_fn)(void *ud, const char *name, const unsigned char *data, size_t len);
+int ag_pg_baseline_get(ag_pg *pg, const char *robot, int version, ag_pg_file_fn fn, void *ud);
+
+/* Publishes the files as version prev_version + 1 (*version), in one transaction that also
+ * ends the robot's drift pause. AG_PG_LOST when the current version is no longer
+ * prev_version (another node published first: read it, then decide again). */
+int ag_pg_baseline_put(ag_pg *pg, const char *robot, int prev_version, const char *digest,
+                       const ag_pg_file *files, size_t n, int *version);
+
+/* Pauses the robot fleet-wide after a drift halt of `run` (this node's). *first: this call
+ * paused it (its alert is the fleet's one); else it was paused already, by `holder` ("node
+ * N, run R"). The pause lasts until a baseline is published. */
+int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id,
+                bool *first, char *holder, size_t hlen);
+/* Whether the robot is paused, and by what ("node N, run R, at TIME"). */
+int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);
+
 #endif

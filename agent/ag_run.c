@@ -17,6 +17,7 @@
 
 #include "ag_alert.h"
 #include "ag_broker.h"
+#include "ag_fleet.h"
 #include "ag_db.h"
 #include "ag_util.h"
 #include "runfolder.h"
@@ -357,9 +358,16 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
   }
   ri.error = msg;
   int na = 0, rc = -1;
+  /* a fleet's drift: the robot pauses on every node, and only the first node to halt alerts */
+  bool alert = true;
+  if (r && x->pg && !strcmp(ri.status, "drift")) {
+    char aid[80];
+    ag_alert_id(x->db, r->name, id, ri.status, aid, sizeof aid);
+    alert = ag_fleet_on_drift(x, r, id, aid);
+  }
   if (ag_db_exec(x->db, "BEGIN IMMEDIATE") == 0) {
     int done = ag_db_run_finish(x->db, id, &ri);
-    na = done == 1 && r ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
+    na = done == 1 && r && alert ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
     if (done >= 0 && na >= 0 && ag_db_exec(x->db, "COMMIT") == 0) {
       rc = 0;
       if (done == 0)

@@ -25,6 +25,7 @@
 
 #include "ag_cron.h"
 #include "ag_db.h"
+#include "ag_fleet.h"
 #include "ag_util.h"
 #include "vu.h"
 
@@ -1086,6 +1087,12 @@ static void approve_reply(req *rq)
     }
     add_approval(&r, step, rq->who, "approved", changed);
     free(changed);
+    /* a fleet's node: the new baseline is the fleet's, and the drift pause ends */
+    const ag_robot *rb = ag_config_robot(g_x->cfg, r.robot);
+    char fmsg[512];
+    if (rb && ag_fleet_publish(g_x, rb, fmsg, sizeof fmsg) != 0)
+      fprintf(stderr, "vagt agent: approve of run %lld: %s; the next run on this node "
+                      "publishes it\n", id, fmsg);
     st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE runs SET approved=?, approve_result=? WHERE id=?", -1,
                            &st, NULL) == SQLITE_OK) {

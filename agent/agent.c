@@ -24,6 +24,7 @@
 #include "ag_alert.h"
 #include "ag_config.h"
 #include "ag_cron.h"
+#include "ag_fleet.h"
 #include "ag_db.h"
 #include "ag_pg.h"
 #include "ag_prune.h"
@@ -137,6 +138,20 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
 {
   ag_child ch;
   char err[1024];
+  if (x->cfg->database) {
+    ag_pg_opts po = {.conninfo = x->cfg->database,
+                     .password_file = x->cfg->database_password_file, .node = x->cfg->node};
+    int code;
+    if (!(x->pg = ag_pg_open(&po, &code, err, sizeof err))) {
+      fprintf(stderr, "vagt agent: fleet database: %s\n", err);
+      return code == AG_PG_NEWER ? 4 : 3;
+    }
+    int ready = ag_fleet_before_run(x, r, err, sizeof err);
+    if (ready != 0) {
+      fprintf(stderr, "vagt agent: robot %s does not run: %s\n", r->name, err);
+      return ready > 0 ? 3 : 4;
+    }
+  }
   if (ag_run_start(x, r, "once", 0, &ch, err, sizeof err) != 0) {
     fprintf(stderr, "vagt agent: %s\n", err);
     return 4;
@@ -203,6 +218,32 @@ static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
   ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
   sl->queued = false;
   return 0;
+}
+
+/* Fleet mode: may the robot run here now (ag_fleet_before_run)? 1 yes (its baseline is the
+ * fleet's); 0 it is paused after a drift halt (told, the slot let go); -1 the fleet cannot
+ * say now (the slot waits and asks again). */
+static int fleet_ready(ag_ctx *x, slot *sl, time_t now)
+{
+  char why[1024];
+  int rc = ag_fleet_before_run(x, sl->r, why, sizeof why);
+  if (rc == 0)
+    return 1;
+  if (rc > 0) {
+    fprintf(stderr, "vagt agent: robot %s does not run: %s\n", sl->r->name, why);
+    if (sl->scheduled > 0)
+      ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
+    sl->queued = false;
+    return 0;
+  }
+  char when[64] = "now";
+  if (sl->scheduled > 0)
+    fmt_local(sl->r->tz, sl->scheduled, when, sizeof when);
+  if (!sl->told_unreachable)
+    fprintf(stderr, "vagt agent: robot %s: its run at %s waits: %s\n", sl->r->name, when, why);
+  sl->told_unreachable = true;
+  sl->retry_at = now + 2;
+  return -1;
 }
 
 /* The latest scheduled time <= now after `last`, or -1 when none is due. */
@@ -318,6 +359,9 @@ static int daemon_loop(ag_ctx *x)
           pick = &s[i];
       if (!pick)
         break;
+      int ready = fleet_ready(x, pick, now);
+      if (ready <= 0)
+        continue; /* paused (let go), or waits: retry_at is in the future now */
       int mine = fleet_claim(x, pick, now);
       if (mine < 0)
         continue; /* waits: retry_at is in the future now */

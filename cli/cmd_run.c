@@ -218,22 +218,6 @@ static rt_allow *allow_list(const run_opts *o, bool *ok)
   return a;
 }
 
-/* SCRIPT_STEM.baseline/ beside the script. */
-static char *default_baseline(const char *script)
-{
-  size_t n = strlen(script) + 16;
-  char *b = malloc(n);
-  if (!b)
-    return NULL;
-  snprintf(b, n, "%s", script);
-  char *slash = strrchr(b, '/');
-  char *dot = strrchr(b, '.');
-  if (dot && (!slash || dot > slash + 1))
-    *dot = '\0';
-  strcat(b, ".baseline");
-  return b;
-}
-
 static int cmd_run(int argc, char **argv, bool record)
 {
   run_opts o;
@@ -264,7 +248,7 @@ static int cmd_run(int argc, char **argv, bool record)
   }
   rt_run run = {.mode = record ? RT_MODE_RECORD : RT_MODE_RUN, .script = o.script,
                 .secrets_file = o.secrets, .allow = allow};
-  char *baseline = o.baseline ? strdup(o.baseline) : default_baseline(o.script);
+  char *baseline = o.baseline ? strdup(o.baseline) : rt_baseline_default(o.script);
   rt_monitor *mon = baseline ? rt_monitor_new(baseline, record, o.replace) : NULL;
   if (!mon) {
     fprintf(stderr, "vagt: out of memory\n");

@@ -211,3 +211,18 @@ void rt_log_script(rt_run *run, const char *file, int line, const char *text)
   emit(run, clean ? clean : "(out of memory)");
   free(clean);
 }
+
+char *rt_baseline_default(const char *script)
+{
+  size_t n = strlen(script) + 16;
+  char *b = malloc(n);
+  if (!b)
+    return NULL;
+  snprintf(b, n, "%s", script);
+  char *slash = strrchr(b, '/');
+  char *dot = strrchr(b, '.');
+  if (dot && (!slash || dot > slash + 1))
+    *dot = '\0';
+  strcat(b, ".baseline");
+  return b;
+}

@@ -183,4 +183,8 @@ void rt_log(rt_run *run, const char *fmt, ...) __attribute__((format(printf, 2, 
 #define RT_LOG_SCRIPT_MAX ((unsigned long long)4 << 20)
 void rt_log_script(rt_run *run, const char *file, int line, const char *text);
 
+/* The baseline folder a script uses when none is given: SCRIPT_STEM.baseline beside it
+ * (malloc'd, NULL when out of memory). */
+char *rt_baseline_default(const char *script);
+
 #endif

@@ -11,18 +11,7 @@ start_receiver --syslog "$T/syslog.sock"
 PORT=$(free_port)
 TOKEN=drift-token-0123456789-$$
 printf '%s\n' "$TOKEN" > token; chmod 600 token
-cat > sag.lua <<'LUA'
-local app = robot.app.start{ robot.params.app, "--variant", robot.params.variant,
-  "--out", robot.params.out, "-geometry", "+0+0" }
-local w = app:wait_window{ class = "VagtDemo", timeout = 15 }
-w:activate()
-robot.step("Registrer borger", function()
-  w:click{ x = 190, y = 37 } w:type("010190-1234")
-  w:click{ x = 190, y = 71 } w:type("Søren Ærø")
-  w:click{ x = 222, y = 261 }
-end)
-robot.sleep(0.3)
-LUA
+cp "$AGT/sag_robot.lua" sag.lua # registers one citizen in one step (line 6: its click)
 "$VAGT" record sag.lua --xvfb --runs recruns --set "app=$DEMO_APP" --set variant=normal \
   --set out="$T/rec.tsv" >rec.out 2>rec.err || { fail "vagt record failed"; show rec.err; finish; }
 cat > agent.lua <<LUA

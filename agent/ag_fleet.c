@@ -1,0 +1,439 @@
+/* A robot's fleet-wide baseline and drift pause (ag_fleet.h). */
+#include "ag_fleet.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ag_pg.h"
+#include "ag_util.h"
+#include "run.h"
+#include "runfolder.h"
+#include "vu.h"
+
+#define FILE_MAX (64u << 20)  /* one file of a baseline folder */
+#define DIGEST_HEX 65
+
+char *ag_fleet_baseline_dir(const ag_robot *r)
+{
+  return r->baseline ? strdup(r->baseline) : rt_baseline_default(r->script);
+}
+
+/* ---- a baseline folder's files ---- */
+
+typedef struct {
+  char **names;
+  unsigned char **data;
+  size_t *len;
+  size_t n, cap;
+} folder;
+
+static void folder_free(folder *f)
+{
+  for (size_t i = 0; i < f->n; i++) {
+    free(f->names[i]);
+    free(f->data[i]);
+  }
+  free(f->names);
+  free(f->data);
+  free(f->len);
+  memset(f, 0, sizeof *f);
+}
+
+static int add_file(folder *f, const char *name, const unsigned char *data, size_t len)
+{
+  if (f->n == f->cap) {
+    size_t cap = f->cap ? f->cap * 2 : 32;
+    char **nn = realloc(f->names, cap * sizeof *nn);
+    if (nn)
+      f->names = nn;
+    unsigned char **nd = realloc(f->data, cap * sizeof *nd);
+    if (nd)
+      f->data = nd;
+    size_t *nl = realloc(f->len, cap * sizeof *nl);
+    if (nl)
+      f->len = nl;
+    if (!nn || !nd || !nl)
+      return -1;
+    f->cap = cap;
+  }
+  f->names[f->n] = strdup(name);
+  f->data[f->n] = malloc(len ? len : 1);
+  if (!f->names[f->n] || !f->data[f->n]) {
+    free(f->names[f->n]);
+    free(f->data[f->n]);
+    return -1;
+  }
+  memcpy(f->data[f->n], data, len);
+  f->len[f->n] = len;
+  f->n++;
+  return 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the folder's regular files (not its hidden staging folders). 0 (a missing folder is
+ * empty), or -1 with err; err also when a recording is being committed there. */
+static int folder_read(const char *dir, folder *f, char *err, size_t errlen)
+{
+  memset(f, 0, sizeof *f);
+  DIR *d = opendir(dir);
+  if (!d) {
+    if (errno == ENOENT)
+      return 0;
+    snprintf(err, errlen, "baseline %s: %s", dir, strerror(errno));
+    return -1;
+  }
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (e = readdir(d))) {
+    if (e->d_name[0] == '.') {
+      if (!strcmp(e->d_name, ".fp-commit")) {
+        snprintf(err, errlen, "baseline %s: a recording is being committed", dir);
+        rc = -1;
+      }
+      continue;
+    }
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      char **nn = realloc(names, cap * sizeof *nn);
+      if (!nn) {
+        rc = -1;
+        snprintf(err, errlen, "out of memory");
+        break;
+      }
+      names = nn;
+    }
+    if (!(names[n] = strdup(e->d_name))) {
+      rc = -1;
+      snprintf(err, errlen, "out of memory");
+      break;
+    }
+    n++;
+  }
+  closedir(d);
+  qsort(names, n, sizeof *names, by_name);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    char *path = NULL;
+    if (ag_asprintf(&path, "%s/%s", dir, names[i]) < 0) {
+      rc = -1;
+      snprintf(err, errlen, "out of memory");
+      break;
+    }
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+      size_t len = 0;
+      char *data = vu_read_file(path, FILE_MAX, VU_NOFOLLOW, &len, err, errlen);
+      if (!data || add_file(f, names[i], (unsigned char *)data, len) != 0) {
+        if (data)
+          snprintf(err, errlen, "out of memory");
+        rc = -1;
+      }
+      free(data);
+    }
+    free(path);
+  }
+  for (size_t i = 0; i < n; i++)
+    free(names[i]);
+  free(names);
+  if (rc != 0)
+    folder_free(f);
+  return rc;
+}
+
+/* SHA-256 over every file's name, length and content, in name order; "" for no files. */
+static void folder_digest(const folder *f, char hex[DIGEST_HEX])
+{
+  hex[0] = 0;
+  if (f->n == 0)
+    return;
+  EVP_MD_CTX *c = EVP_MD_CTX_new();
+  unsigned char md[32];
+  unsigned mdlen = 0;
+  if (c && EVP_DigestInit_ex(c, EVP_sha256(), NULL)) {
+    for (size_t i = 0; i < f->n; i++) {
+      char head[64];
+      int hl = snprintf(head, sizeof head, "%zu:", f->len[i]);
+      EVP_DigestUpdate(c, f->names[i], strlen(f->names[i]) + 1);
+      EVP_DigestUpdate(c, head, (size_t)hl);
+      EVP_DigestUpdate(c, f->data[i], f->len[i]);
+    }
+    EVP_DigestFinal_ex(c, md, &mdlen);
+  }
+  EVP_MD_CTX_free(c);
+  for (unsigned i = 0; i < mdlen && i < 32; i++)
+    snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static int rm_tree(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (!d)
+    return errno == ENOENT ? 0 : -1;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    char *p = NULL;
+    if (ag_asprintf(&p, "%s/%s", dir, e->d_name) < 0)
+      continue;
+    struct stat st;
+    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
+      rm_tree(p);
+    else
+      unlink(p);
+    free(p);
+  }
+  closedir(d);
+  return rmdir(dir);
+}
+
+static int keep_file(void *ud, const char *name, const unsigned char *data, size_t len)
+{
+  if (!name[0] || name[0] == '.' || strchr(name, '/'))
+    return -1; /* only plain names: never a path out of the folder */
+  return add_file(ud, name, data, len);
+}
+
+/* Replaces the folder by the files: written into a folder beside it, then swapped in. */
+static int folder_install(const char *dir, const folder *f, char *err, size_t errlen)
+{
+  char *fresh = NULL, *old = NULL;
+  if (ag_asprintf(&fresh, "%s.fleet-XXXXXX", dir) < 0 ||
+      ag_asprintf(&old, "%s.old-XXXXXX", dir) < 0) {
+    free(fresh);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  int rc = -1;
+  if (!mkdtemp(fresh)) {
+    snprintf(err, errlen, "cannot make %s: %s", fresh, strerror(errno));
+    goto out;
+  }
+  for (size_t i = 0; i < f->n; i++)
+    if (rt_write_file_atomic(fresh, f->names[i], (const char *)f->data[i], f->len[i], err,
+                             errlen) != 0) {
+      rm_tree(fresh);
+      goto out;
+    }
+  /* an empty folder is replaced by rename: the old one moves there, then the new one in */
+  bool had = access(dir, F_OK) == 0;
+  if (had && (!mkdtemp(old) || rename(dir, old) != 0)) {
+    snprintf(err, errlen, "cannot move %s aside: %s", dir, strerror(errno));
+    rm_tree(fresh);
+    goto out;
+  }
+  if (rename(fresh, dir) != 0) {
+    snprintf(err, errlen, "cannot put the fleet's baseline in %s: %s", dir, strerror(errno));
+    if (had)
+      rename(old, dir);
+    rm_tree(fresh);
+    goto out;
+  }
+  if (had)
+    rm_tree(old);
+  rc = 0;
+out:
+  free(fresh);
+  free(old);
+  return rc;
+}
+
+/* ---- what this node last had from the fleet ---- */
+
+static char *mark_dir(const ag_ctx *x)
+{
+  char *p = NULL;
+  return ag_asprintf(&p, "%s/fleet", x->cfg->state) < 0 ? NULL : p;
+}
+
+static void mark_read(const ag_ctx *x, const ag_robot *r, int *version, char digest[DIGEST_HEX])
+{
+  *version = 0;
+  digest[0] = 0;
+  char *dir = mark_dir(x), *path = NULL;
+  if (dir && ag_asprintf(&path, "%s/%s.baseline", dir, r->name) >= 0) {
+    char *t = vu_read_file(path, 256, VU_NOFOLLOW, NULL, NULL, 0);
+    char d[DIGEST_HEX + 1] = "";
+    if (t && sscanf(t, "%d %64s", version, d) == 2 && strlen(d) == 64)
+      snprintf(digest, DIGEST_HEX, "%s", d);
+    else
+      *version = 0;
+    free(t);
+  }
+  free(path);
+  free(dir);
+}
+
+static int mark_write(const ag_ctx *x, const ag_robot *r, int version, const char *digest,
+                      char *err, size_t errlen)
+{
+  char *dir = mark_dir(x), *name = NULL, text[128];
+  int n = snprintf(text, sizeof text, "%d %s\n", version, digest);
+  int rc = -1;
+  if (dir && ag_asprintf(&name, "%s.baseline", r->name) >= 0 &&
+      vu_mkdir_p(dir, err, errlen) == 0)
+    rc = rt_write_file_atomic(dir, name, text, (size_t)n, err, errlen);
+  free(name);
+  free(dir);
+  return rc;
+}
+
+/* ---- sync ---- */
+
+static int publish(ag_pg *pg, const ag_ctx *x, const ag_robot *r, const folder *f,
+                   const char *digest, int prev, char *msg, size_t msglen)
+{
+  ag_pg_file *files = calloc(f->n + 1, sizeof *files);
+  if (!files) {
+    snprintf(msg, msglen, "out of memory");
+    return -1;
+  }
+  for (size_t i = 0; i < f->n; i++)
+    files[i] = (ag_pg_file){f->names[i], f->data[i], f->len[i]};
+  int version = 0;
+  int rc = ag_pg_baseline_put(pg, r->name, prev, digest, files, f->n, &version);
+  free(files);
+  if (rc != AG_PG_OK) {
+    snprintf(msg, msglen, "cannot publish the baseline of robot %s: %s", r->name,
+             ag_pg_error(pg));
+    return rc == AG_PG_LOST ? 1 : -1;
+  }
+  fprintf(stderr, "vagt agent: robot %s: this node's baseline is the fleet's version %d now\n",
+          r->name, version);
+  return mark_write(x, r, version, digest, msg, msglen) == 0 ? 0 : -1;
+}
+
+/* Brings the folder and the fleet to one version (see ag_fleet.h). */
+static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool publish_local,
+                         char *msg, size_t msglen)
+{
+  char *dir = ag_fleet_baseline_dir(r);
+  if (!dir) {
+    snprintf(msg, msglen, "out of memory");
+    return -1;
+  }
+  int rc = -1;
+  for (int tries = 0; tries < 3 && rc != 0; tries++) {
+    folder f;
+    if (folder_read(dir, &f, msg, msglen) != 0)
+      break;
+    char digest[DIGEST_HEX], had[DIGEST_HEX], fleet_digest[DIGEST_HEX] = "", node[80] = "";
+    folder_digest(&f, digest);
+    int mine, fleet = 0;
+    mark_read(x, r, &mine, had);
+    int c = ag_pg_baseline_current(pg, r->name, &fleet, fleet_digest, sizeof fleet_digest,
+                                   node, sizeof node);
+    if (c != AG_PG_OK && c != AG_PG_NONE) {
+      snprintf(msg, msglen, "the fleet database cannot say which baseline is current: %s",
+               ag_pg_error(pg));
+      folder_free(&f);
+      break;
+    }
+    if (c == AG_PG_NONE) {
+      rc = f.n ? publish(pg, x, r, &f, digest, 0, msg, msglen) : 0; /* nothing yet: recording */
+    } else if (f.n && !strcmp(digest, fleet_digest)) {
+      rc = mine == fleet ? 0 : mark_write(x, r, fleet, digest, msg, msglen);
+    } else if (f.n && mine > 0 && strcmp(digest, had) != 0 && publish_local) {
+      /* changed here since this node last synced: an approval or a recording here */
+      rc = publish(pg, x, r, &f, digest, fleet, msg, msglen);
+    } else {
+      folder nf = {0};
+      int g = ag_pg_baseline_get(pg, r->name, fleet, keep_file, &nf);
+      char got[DIGEST_HEX];
+      folder_digest(&nf, got);
+      if (g != AG_PG_OK)
+        snprintf(msg, msglen, "cannot fetch the fleet's baseline: %s", ag_pg_error(pg));
+      else if (strcmp(got, fleet_digest) != 0)
+        snprintf(msg, msglen, "the fleet's baseline version %d does not match its digest",
+                 fleet);
+      else if (folder_install(dir, &nf, msg, msglen) == 0 &&
+               mark_write(x, r, fleet, got, msg, msglen) == 0) {
+        fprintf(stderr, "vagt agent: robot %s: installed the fleet's baseline version %d "
+                        "(published by node %s)\n", r->name, fleet, node);
+        rc = 0;
+      }
+      folder_free(&nf);
+      if (rc != 0) {
+        folder_free(&f);
+        break;
+      }
+    }
+    folder_free(&f);
+    if (rc < 0)
+      break;
+    /* rc 1: another node published meanwhile; look again */
+  }
+  free(dir);
+  return rc == 0 ? 0 : -1;
+}
+
+int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
+{
+  if (!x->pg)
+    return 0;
+  bool paused = false;
+  char by[200];
+  if (ag_pg_paused(x->pg, r->name, &paused, by, sizeof by) != AG_PG_OK) {
+    snprintf(why, whylen, "the fleet database cannot say whether it is paused: %s",
+             ag_pg_error(x->pg));
+    return -1;
+  }
+  if (paused) {
+    snprintf(why, whylen, "it is paused on every node since its drift halt (%s): approve a new "
+                          "baseline on any node's pages", by);
+    return 1;
+  }
+  return sync_baseline(x->pg, x, r, true, why, whylen) == 0 ? 0 : -1;
+}
+
+bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const char *alert_id)
+{
+  if (!x->pg)
+    return true;
+  char run[32], holder[160];
+  snprintf(run, sizeof run, "%lld", run_id);
+  bool first = false;
+  if (ag_pg_pause(x->pg, r->name, run, alert_id, &first, holder, sizeof holder) != AG_PG_OK) {
+    fprintf(stderr, "vagt agent: robot %s: cannot pause it in the fleet (%s): alerting from "
+                    "here\n", r->name, ag_pg_error(x->pg));
+    return true;
+  }
+  char me[160];
+  snprintf(me, sizeof me, "node %s, run %s", x->cfg->node, run);
+  if (!first && !strcmp(holder, me))
+    return true; /* this run's end recorded again (the history was busy): still its alert */
+  if (first)
+    fprintf(stderr, "vagt agent: robot %s: paused on every node until a new baseline is "
+                    "approved\n", r->name);
+  else
+    fprintf(stderr, "vagt agent: robot %s: paused already (%s), which alerted: no second "
+                    "alert\n", r->name, holder);
+  return first;
+}
+
+int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msglen)
+{
+  const ag_config *c = x->cfg;
+  if (!c->database)
+    return 0;
+  ag_pg_opts o = {.conninfo = c->database, .password_file = c->database_password_file,
+                  .node = c->node};
+  int code = 0;
+  ag_pg *pg = ag_pg_open(&o, &code, msg, msglen);
+  if (!pg)
+    return -1;
+  int rc = sync_baseline(pg, x, r, true, msg, msglen);
+  ag_pg_close(pg);
+  return rc;
+}

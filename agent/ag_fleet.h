@@ -1,0 +1,44 @@
+/* A robot's fleet-wide state, kept in the fleet's PostgreSQL (ag_pg.h): the baseline every
+ * node judges against, and the pause a drift halt puts on the robot on every node.
+ *
+ * Baselines. A node remembers which fleet version its baseline folder holds
+ * (STATE/fleet/ROBOT.baseline: "VERSION DIGEST"; the digest is SHA-256 over the folder's
+ * files, names and contents, in name order). Before each run:
+ *   - no version published yet: this node's folder (when it has one) becomes version 1;
+ *   - the folder is the fleet's current version: run;
+ *   - the folder is what this node last had from the fleet (or missing, or never synced) and
+ *     the fleet has a newer version: it is installed (written beside, then swapped in);
+ *   - the folder changed since this node last synced (an approval or a recording on this
+ *     node): it is published as the next version.
+ * A run therefore never judges against a baseline older than the fleet's.
+ *
+ * Drift. The first node to record a drift halt of a robot pauses it for the fleet and sends
+ * the one alert; later drift halts of the same robot (on any node, before the pause was
+ * seen) send none. A paused robot starts on no node. Publishing a new baseline version (an
+ * approval on any node's pages, or a changed folder found before a run) ends the pause. */
+#ifndef AG_FLEET_H
+#define AG_FLEET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ag_run.h"
+
+/* The robot's baseline folder (its `baseline`, else the script's default); malloc'd. */
+char *ag_fleet_baseline_dir(const ag_robot *r);
+
+/* Before a run of r: 0 to start it; 1 when the robot is paused (why says by what run);
+ * -1 when the fleet cannot say (database unreachable, a baseline that cannot be written):
+ * the run must not start (why says why). Logs what it installed or published. */
+int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen);
+
+/* After a drift halt of run `run_id`: pauses the robot fleet-wide. True when this node
+ * should send the alert (it paused it, or the database could not say). */
+bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const char *alert_id);
+
+/* After an approval on this node's pages changed r's baseline folder: publishes it as the
+ * fleet's next version (which ends the pause). Opens a connection of its own (any thread).
+ * 0, or -1 with msg. */
+int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msglen);
+
+#endif

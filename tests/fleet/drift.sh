@@ -1,0 +1,101 @@
+#!/bin/sh
+# A drift in a fleet: two nodes (n1, n2), each with its own copy of the robot's folder and
+# its own state, share one PostgreSQL. The baseline recorded on n1 becomes the fleet's on
+# n1's first run, and n2 installs it before its own (its folder had none). After a vendor
+# update both nodes run at once and halt on drift: the robot is paused on every node and one
+# alert goes out (to a local webhook receiver), not two. A paused robot starts nowhere (n2
+# refuses without starting the app). An operator approves on n1's pages: the new baseline
+# is published, the pause ends, and the next runs pass on both nodes (n2 installs it).
+. "$(dirname "$0")/pg.sh"
+VAGT=${VAGT:?VAGT must name the vagt binary}
+SRC=${SRC:?SRC must name the source tree}
+DEMO_APP=${DEMO_APP:?DEMO_APP must name vagt-demo-app}
+pg_start || exit 1
+cd "$PG_T" || exit 1
+export VAGT_BIN="$VAGT" VAGT_OCR_THREADS=1 VAGT_AGENT_DELIVER_SECONDS=20
+show() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done; }
+lines() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
+T=$PG_T AGT="$SRC/tests/agent"
+RX="$T/rx"; mkdir -p "$RX"
+python3 "$AGT/receiver.py" "$RX" 2>"$RX/receiver.err" & PIDS="$!"
+i=0; while [ ! -f "$RX/ports" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+read HTTP_PORT SMTP_PORT SMTP_PLAIN_PORT SMTPS_PORT < "$RX/ports" || { echo "receiver did not start" >&2; exit 1; }
+hooks() { [ -f "$RX/webhooks.jsonl" ] && wc -l < "$RX/webhooks.jsonl" || echo 0; }
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+TOKEN=fleet-drift-token-0123456789-$$
+
+for n in n1 n2; do
+  mkdir -m 700 $n
+  cp "$AGT/sag_robot.lua" $n/sag.lua
+  printf '%s\n' "$TOKEN" > $n/token; chmod 600 $n/token
+done
+conf() { # conf NODE VARIANT
+  cat > $1/agent.lua <<LUA
+state = "state"
+listen = "127.0.0.1:$PORT"
+token_file = "token"
+node = "$1"
+database = "$PG_DB"
+database_password_file = "$PG_PWFILE"
+channel "ops" { webhook = "http://127.0.0.1:$HTTP_PORT/hook" }
+robot "sag" { script = "sag.lua", alert = "ops",
+  params = { app = "$DEMO_APP", variant = "$2", out = "$T/saved-$1.tsv" } }
+LUA
+}
+once() { (cd $1 && "$VAGT" agent --once sag --config agent.lua > "$T/$1-$2.out" 2> "$T/$1-$2.err"); }
+
+(cd n1 && "$VAGT" record sag.lua --xvfb --runs recruns --set "app=$DEMO_APP" --set variant=normal \
+  --set out="$T/rec.tsv" > "$T/rec.out" 2> "$T/rec.err")
+check "baseline recorded on n1" [ -d n1/sag.baseline ] || show rec.err
+check "n2 has no baseline of its own" [ ! -e n2/sag.baseline ]
+conf n1 normal; conf n2 normal
+
+once n1 a; r=$?
+check "n1's first run passes (exit $r) and publishes its baseline as version 1" \
+  [ "$r" -eq 0 ] && [ "$(psqlq "SELECT string_agg(version || ':' || node, ' ') FROM vagt_baseline WHERE robot = 'sag'")" = "1:n1" ] || show n1-a.err
+once n2 a; r=$?
+check "n2 installs the fleet's baseline and passes (exit $r)" [ "$r" -eq 0 ] && grep -q "installed the fleet's baseline version 1" n2-a.err || show n2-a.err
+check "n2's folder now holds the same files as n1's" diff -r n1/sag.baseline n2/sag.baseline
+check "both saved the record" [ "$(lines saved-n1.tsv)" -eq 1 ] && [ "$(lines saved-n2.tsv)" -eq 1 ]
+
+# the vendor update; both nodes run at once and both halt
+conf n1 renamed; conf n2 renamed
+once n1 b & p1=$!; once n2 b & p2=$!
+wait $p1; r1=$?; wait $p2; r2=$?
+echo "n1 exit $r1, n2 exit $r2"
+check "the update halts: both exit 3 (or one was paused before it started)" [ "$r1" -eq 3 ] && [ "$r2" -eq 3 ]
+check "no input into the changed form on either node" [ "$(lines saved-n1.tsv)" -eq 1 ] && [ "$(lines saved-n2.tsv)" -eq 1 ]
+check "the robot is paused fleet-wide" [ "$(psqlq "SELECT count(*) FROM vagt_pause WHERE robot = 'sag'")" = 1 ]
+check "one alert, not one per node ($(hooks) webhooks)" [ "$(hooks)" -eq 1 ]
+holder=$(psqlq "SELECT node FROM vagt_pause WHERE robot = 'sag'")
+check "the alert came from the node that paused it ($holder)" grep -q "paused on every node" $holder-b.err
+other=n1; [ "$holder" = n1 ] && other=n2
+check "the other node says it was paused already, or did not start" \
+  grep -Eq "paused already|does not run: it is paused" $other-b.err
+
+once n2 c; r=$?
+check "a paused robot does not start on n2 (exit $r), nothing typed, no alert" \
+  [ "$r" -eq 3 ] && grep -q "does not run: it is paused on every node" n2-c.err && \
+  [ "$(lines saved-n2.tsv)" -eq 1 ] && [ "$(hooks)" -eq 1 ]
+
+# the operator approves the drift on the node that holds its evidence
+(cd $holder && "$VAGT" agent --config agent.lua > "$T/$holder-d.out" 2> "$T/$holder-d.err") & D=$!
+PIDS="$PIDS $D"
+U="http://127.0.0.1:$PORT"
+i=0; until curl -s -o /dev/null "$U/" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+rid=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs WHERE status = '"'drift'"'").fetchone()[0])' "$holder/state/vagt.db")
+code=$(curl -s -o body -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$U/runs/$rid/approve")
+check "approve on $holder's pages: 200" [ "$code" = 200 ] || cat body
+kill -TERM $D; wait $D; PIDS=${PIDS% $D}
+check "the approval published version 2 and ended the pause" \
+  [ "$(psqlq "SELECT max(version) FROM vagt_baseline WHERE robot = 'sag'")" = 2 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 0 ] || show $holder-d.err
+
+once $other e; r=$?
+check "$other installs version 2 and passes (exit $r)" [ "$r" -eq 0 ] && grep -q "installed the fleet's baseline version 2" $other-e.err || show $other-e.err
+once $holder e; r=$?
+check "$holder passes too (exit $r)" [ "$r" -eq 0 ] || show $holder-e.err
+check "both saved the record after the approval" [ "$(lines saved-n1.tsv)" -eq 2 ] && [ "$(lines saved-n2.tsv)" -eq 2 ]
+check "still one alert in all" [ "$(hooks)" -eq 1 ]
+check "both folders hold version 2" diff -r n1/sag.baseline n2/sag.baseline
+finish
