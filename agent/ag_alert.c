@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ag_util.h"
+#include "ag_pg.h"
 #include "vu.h"
 
 /* ---- building the alert ---- */
@@ -639,6 +640,25 @@ static int deliver_syslog(const cJSON *target, const cJSON *a, char *err, size_t
   return 0;
 }
 
+/* Delivers one outbox row: 0, or -1 with err. */
+static int deliver_one(const char *kind, const char *alert_id, const char *target_json,
+                       const char *payload, const char *attach, char *err, size_t errlen)
+{
+  cJSON *target = cJSON_Parse(target_json), *a = cJSON_Parse(payload);
+  int rc = -1;
+  if (!target || !a)
+    snprintf(err, errlen, "unreadable outbox row");
+  else if (strcmp(kind, "webhook") == 0)
+    rc = deliver_webhook(target, alert_id, payload, err, errlen);
+  else if (strcmp(kind, "email") == 0)
+    rc = deliver_email(target, alert_id, a, attach, err, errlen);
+  else if (strcmp(kind, "syslog") == 0)
+    rc = deliver_syslog(target, a, err, errlen);
+  cJSON_Delete(target);
+  cJSON_Delete(a);
+  return rc;
+}
+
 static double retry_base(void)
 {
   const char *s = getenv("VAGT_AGENT_RETRY_BASE");
@@ -679,18 +699,8 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
   for (int i = 0; i < n; i++) {
     row *r = &rows[i];
     char err[1024] = "";
-    cJSON *target = cJSON_Parse(r->target), *a = cJSON_Parse(r->payload);
-    int rc = -1;
-    if (!target || !a)
-      snprintf(err, sizeof err, "unreadable outbox row");
-    else if (strcmp(r->kind, "webhook") == 0)
-      rc = deliver_webhook(target, r->alert_id, r->payload, err, sizeof err);
-    else if (strcmp(r->kind, "email") == 0)
-      rc = deliver_email(target, r->alert_id, a, r->attach, err, sizeof err);
-    else if (strcmp(r->kind, "syslog") == 0)
-      rc = deliver_syslog(target, a, err, sizeof err);
-    cJSON_Delete(target);
-    cJSON_Delete(a);
+    int rc = deliver_one(r->kind, r->alert_id, r->target, r->payload, r->attach, err,
+                         sizeof err);
     double t = ag_time();
     sqlite3_stmt *u = NULL;
     if (rc == 0) {
@@ -739,6 +749,122 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
   return delivered;
 }
 
+/* ---- a fleet's outbox ---- */
+
+static double backoff(int attempts)
+{
+  double delay = retry_base() * pow(2.0, attempts < 20 ? attempts : 20);
+  return delay > 3600 ? 3600 : delay;
+}
+
+static double outbox_lease(void)
+{
+  const char *s = getenv("VAGT_AGENT_OUTBOX_LEASE");
+  double l = s ? strtod(s, NULL) : 0;
+  return l > 0 ? l : 300.0; /* longer than any delivery's own timeout */
+}
+
+/* Hands this node's undelivered rows to the fleet's outbox; a row handed over is marked
+ * delivered here, with a note saying where it went. */
+static void hand_over(sqlite3 *db, ag_pg *pg)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT id, alert_id, coalesce(robot, ''), channel, kind, target, "
+                             "payload, attach FROM outbox WHERE delivered IS NULL ORDER BY id "
+                             "LIMIT 50", -1, &st, NULL) != SQLITE_OK)
+    return;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ag_pg_alert a = {0};
+    long long id = sqlite3_column_int64(st, 0);
+    a.alert_id = (const char *)sqlite3_column_text(st, 1);
+    a.robot = (const char *)sqlite3_column_text(st, 2);
+    a.channel = (const char *)sqlite3_column_text(st, 3);
+    a.kind = (const char *)sqlite3_column_text(st, 4);
+    a.target = (const char *)sqlite3_column_text(st, 5);
+    a.payload = (const char *)sqlite3_column_text(st, 6);
+    const char *attach = (const char *)sqlite3_column_text(st, 7);
+    char *data = attach ? vu_read_file(attach, 32u << 20, VU_NOFOLLOW, &a.attach_len, NULL, 0)
+                        : NULL;
+    if (data) {
+      a.attach = (const unsigned char *)data;
+      const char *slash = strrchr(attach, '/');
+      a.attach_name = slash ? slash + 1 : attach;
+    }
+    bool added = false;
+    int rc = ag_pg_outbox_add(pg, &a, &added);
+    free(data);
+    if (rc != AG_PG_OK)
+      break; /* stays here; handed over when the database answers */
+    sqlite3_stmt *u = NULL;
+    if (sqlite3_prepare_v2(db, "UPDATE outbox SET delivered=?, last_error=? WHERE id=?", -1, &u,
+                           NULL) == SQLITE_OK) {
+      sqlite3_bind_double(u, 1, ag_time());
+      sqlite3_bind_text(u, 2, added ? "handed to the fleet's outbox"
+                                    : "in the fleet's outbox already (another node's)",
+                        -1, SQLITE_STATIC);
+      sqlite3_bind_int64(u, 3, id);
+      sqlite3_step(u);
+      sqlite3_finalize(u);
+    }
+  }
+  sqlite3_finalize(st);
+}
+
+typedef struct {
+  ag_pg *pg;
+  int delivered;
+} fleet_arg;
+
+static void deliver_claimed(void *ud, const ag_pg_alert *a)
+{
+  fleet_arg *f = ud;
+  char err[1024] = "", tmp[] = "/tmp/vagt-attach-XXXXXX";
+  const char *attach = NULL;
+  if (a->attach) { /* the e-mail's image, from the database, in a private file for curl */
+    int fd = mkstemp(tmp);
+    if (fd >= 0) {
+      if (vu_write_all(fd, (const char *)a->attach, a->attach_len))
+        attach = tmp;
+      close(fd);
+    }
+  }
+  int rc = deliver_one(a->kind, a->alert_id, a->target, a->payload, attach, err, sizeof err);
+  if (a->attach)
+    unlink(tmp);
+  double delay = backoff(a->attempts - 1);
+  if (rc == 0) {
+    f->delivered++;
+    fprintf(stderr, "vagt agent: alert %s delivered by %s (the fleet's outbox)\n", a->alert_id,
+            a->kind);
+  } else {
+    fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n",
+            a->alert_id, a->kind, err, delay);
+  }
+  if (ag_pg_outbox_result(f->pg, a->id, rc == 0, err, delay) != AG_PG_OK)
+    fprintf(stderr, "vagt agent: fleet outbox: %s\n", ag_pg_error(f->pg));
+}
+
+int ag_outbox_fleet_due(sqlite3 *db, ag_pg *pg, int *pending)
+{
+  hand_over(db, pg);
+  fleet_arg f = {pg, 0};
+  if (ag_pg_outbox_claim(pg, outbox_lease(), deliver_claimed, &f) != AG_PG_OK)
+    fprintf(stderr, "vagt agent: fleet outbox: %s\n", ag_pg_error(pg));
+  if (pending) {
+    long long n = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1, &st,
+                           NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+      n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    long long m = 0;
+    if (ag_pg_outbox_pending(pg, &m) == AG_PG_OK)
+      n += m;
+    *pending = (int)n;
+  }
+  return f.delivered;
+}
+
 /* ---- the delivery thread ---- */
 
 static pthread_t g_thread;
@@ -746,6 +872,7 @@ static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
 static bool g_stop, g_kick, g_running;
 static char *g_dbpath;
+static const ag_config *g_cfg;
 
 static void *outbox_main(void *arg)
 {
@@ -756,11 +883,23 @@ static void *outbox_main(void *arg)
     fprintf(stderr, "vagt agent: outbox: %s\n", err);
     return NULL;
   }
+  ag_pg *pg = NULL; /* a fleet's node: its own connection, opened (again) when needed */
   pthread_mutex_lock(&g_mu);
   while (!g_stop) {
     g_kick = false;
     pthread_mutex_unlock(&g_mu);
-    ag_outbox_deliver_due(db, ag_time(), NULL);
+    if (g_cfg && g_cfg->database) {
+      if (!pg) {
+        ag_pg_opts o = {.conninfo = g_cfg->database,
+                        .password_file = g_cfg->database_password_file, .node = g_cfg->node};
+        int code;
+        pg = ag_pg_open(&o, &code, err, sizeof err);
+      }
+      if (pg)
+        ag_outbox_fleet_due(db, pg, NULL);
+    } else {
+      ag_outbox_deliver_due(db, ag_time(), NULL);
+    }
     pthread_mutex_lock(&g_mu);
     if (g_stop || g_kick)
       continue;
@@ -774,12 +913,14 @@ static void *outbox_main(void *arg)
     pthread_cond_timedwait(&g_cv, &g_mu, &ts);
   }
   pthread_mutex_unlock(&g_mu);
+  ag_pg_close(pg);
   ag_db_close(db);
   return NULL;
 }
 
-int ag_outbox_start(const char *dbpath)
+int ag_outbox_start(const char *dbpath, const ag_config *c)
 {
+  g_cfg = c;
   g_dbpath = strdup(dbpath);
   g_stop = false;
   if (pthread_create(&g_thread, NULL, outbox_main, NULL) != 0)

@@ -106,6 +106,22 @@ static const char *const MIGRATE_3[] = {
   " PRIMARY KEY (robot, version, name),"
   " FOREIGN KEY (robot, version) REFERENCES vagt_baseline ON DELETE CASCADE)",
   /* a robot halted on drift is paused on every node until a new baseline is published */
+  /* the fleet's alert outbox: a row is delivered by whichever node holds its lease */
+  "CREATE TABLE vagt_outbox ("
+  " id bigserial PRIMARY KEY,"
+  " alert_id text NOT NULL,"
+  " robot text, channel text NOT NULL, kind text NOT NULL,"
+  " target text NOT NULL, payload text NOT NULL,"
+  " attach bytea, attach_name text,"
+  " node text NOT NULL,"                 /* the node that added it */
+  " created_at timestamptz NOT NULL DEFAULT now(),"
+  " attempts integer NOT NULL DEFAULT 0,"
+  " next_attempt timestamptz NOT NULL DEFAULT now(),"
+  " held_by text, lease_until timestamptz,"
+  " delivered_at timestamptz, delivered_by text,"
+  " last_error text,"
+  " UNIQUE (alert_id, channel, kind))",
+  "CREATE INDEX vagt_outbox_due ON vagt_outbox (next_attempt) WHERE delivered_at IS NULL",
   "CREATE TABLE vagt_pause ("
   " robot text PRIMARY KEY,"
   " node text NOT NULL,"
@@ -1094,6 +1110,126 @@ int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t bl
       snprintf(by, blen, "node %s, run %s, at %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
                PQgetvalue(r, 0, 2));
   }
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+/* ---- the fleet's alert outbox --------------------------------------------------------------- */
+
+static char *to_hex(const unsigned char *d, size_t n)
+{
+  char *h = malloc(n * 2 + 1);
+  if (!h) return NULL;
+  for (size_t k = 0; k < n; k++) snprintf(h + 2 * k, 3, "%02x", d[k]);
+  h[n * 2] = 0;
+  return h;
+}
+
+int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added)
+{
+  int rc0 = begin_op(pg, "outbox");
+  if (rc0 != AG_PG_OK) return rc0;
+  if (added) *added = false;
+  char *hex = a->attach ? to_hex(a->attach, a->attach_len) : NULL;
+  if (a->attach && !hex) {
+    seterr(pg, "outbox", "out of memory");
+    return AG_PG_ERR;
+  }
+  const char *p[] = { a->alert_id, a->robot, a->channel, a->kind, a->target, a->payload, hex,
+                      hex ? a->attach_name : NULL, pg->node };
+  PGresult *r = exec1(pg, "outbox",
+                      "INSERT INTO vagt_outbox (alert_id, robot, channel, kind, target, payload,"
+                      " attach, attach_name, node)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'hex'), $8, $9)"
+                      " ON CONFLICT (alert_id, channel, kind) DO NOTHING", 9, p);
+  free(hex);
+  if (!r) return failed(pg);
+  if (added) *added = atoi(PQcmdTuples(r)) > 0;
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
+{
+  int rc0 = begin_op(pg, "outbox");
+  if (rc0 != AG_PG_OK) return rc0;
+  char lease[32];
+  snprintf(lease, sizeof lease, "%.3f", lease_s);
+  const char *p[] = { pg->node, lease };
+  PGresult *r = exec1(pg, "outbox",
+    "WITH due AS ("
+    "  SELECT id FROM vagt_outbox"
+    "   WHERE delivered_at IS NULL AND next_attempt <= now()"
+    "    AND (lease_until IS NULL OR lease_until <= now())"
+    "   ORDER BY id LIMIT 20 FOR UPDATE SKIP LOCKED)"
+    " UPDATE vagt_outbox o SET held_by = $1, attempts = o.attempts + 1,"
+    "  lease_until = now() + make_interval(secs => $2::float8)"
+    " FROM due WHERE o.id = due.id"
+    " RETURNING o.id, o.alert_id, coalesce(o.robot, ''), o.channel, o.kind, o.target, o.payload,"
+    "  encode(o.attach, 'hex'), o.attach_name, o.attempts", 2, p);
+  if (!r) return failed(pg);
+  for (int i = 0; i < PQntuples(r); i++) {
+    ag_pg_alert a = {0};
+    unsigned char *att = NULL;
+    if (!PQgetisnull(r, i, 7)) {
+      const char *hex = PQgetvalue(r, i, 7);
+      a.attach_len = strlen(hex) / 2;
+      att = malloc(a.attach_len + 1);
+      for (size_t k = 0; att && k < a.attach_len; k++) {
+        unsigned hi, lo;
+        sscanf(hex + 2 * k, "%1x%1x", &hi, &lo);
+        att[k] = (unsigned char)(hi << 4 | lo);
+      }
+      a.attach = att;
+      a.attach_name = PQgetvalue(r, i, 8);
+    }
+    a.id = atoll(PQgetvalue(r, i, 0));
+    a.alert_id = PQgetvalue(r, i, 1);
+    a.robot = PQgetvalue(r, i, 2);
+    a.channel = PQgetvalue(r, i, 3);
+    a.kind = PQgetvalue(r, i, 4);
+    a.target = PQgetvalue(r, i, 5);
+    a.payload = PQgetvalue(r, i, 6);
+    a.attempts = atoi(PQgetvalue(r, i, 9));
+    fn(ud, &a);
+    free(att);
+  }
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_outbox_result(ag_pg *pg, long long id, bool delivered, const char *error,
+                        double retry_s)
+{
+  int rc0 = begin_op(pg, "outbox");
+  if (rc0 != AG_PG_OK) return rc0;
+  char sid[24], retry[32];
+  snprintf(sid, sizeof sid, "%lld", id);
+  snprintf(retry, sizeof retry, "%.3f", retry_s);
+  const char *p[] = { sid, pg->node, delivered ? NULL : (error ? error : "failed"), retry };
+  PGresult *r = exec1(pg, "outbox",
+    delivered ? "UPDATE vagt_outbox SET delivered_at = now(), delivered_by = $2,"
+                " lease_until = NULL, last_error = NULL"
+                " WHERE id = $1::bigint AND held_by = $2 AND delivered_at IS NULL"
+                "  AND $3::text IS NULL AND $4::float8 >= 0"
+              : "UPDATE vagt_outbox SET lease_until = NULL, last_error = left($3, 500),"
+                " next_attempt = now() + make_interval(secs => $4::float8)"
+                " WHERE id = $1::bigint AND held_by = $2 AND delivered_at IS NULL", 4, p);
+  if (!r) return failed(pg);
+  PQclear(r);
+  return AG_PG_OK;
+}
+
+int ag_pg_outbox_pending(ag_pg *pg, long long *n)
+{
+  int rc0 = begin_op(pg, "outbox");
+  if (rc0 != AG_PG_OK) return rc0;
+  const char *p[] = { pg->node };
+  PGresult *r = exec1(pg, "outbox",
+                      "SELECT count(*) FROM vagt_outbox WHERE delivered_at IS NULL AND node = $1",
+                      1, p);
+  if (!r) return failed(pg);
+  *n = atoll(PQgetvalue(r, 0, 0));
   PQclear(r);
   return AG_PG_OK;
 }

@@ -180,4 +180,28 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
 /* Whether the robot is paused, and by what ("node N, run R, at TIME"). */
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);
 
+/* ---- the fleet's alert outbox ---- */
+
+/* One alert delivery: an outbox row (the node's own outbox hands its rows over). */
+typedef struct ag_pg_alert {
+  long long id;                  /* the fleet row's (claim) */
+  const char *alert_id, *robot, *channel, *kind, *target, *payload;
+  const unsigned char *attach;   /* the diff image for an e-mail, or NULL */
+  size_t attach_len;
+  const char *attach_name;
+  int attempts;                  /* including this one (claim) */
+} ag_pg_alert;
+
+/* Adds the row once per (alert id, channel, kind) across the fleet; *added: it was new. */
+int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added);
+/* Takes up to 20 due rows for this node under a lease of lease_s seconds (a node that dies
+ * while delivering lets them go when it runs out) and calls fn for each. */
+typedef void (*ag_pg_alert_fn)(void *ud, const ag_pg_alert *a);
+int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud);
+/* The outcome of a claimed row: delivered, or failed (due again in retry_s seconds). */
+int ag_pg_outbox_result(ag_pg *pg, long long id, bool delivered, const char *error,
+                        double retry_s);
+/* Rows this node added that are not delivered yet. */
+int ag_pg_outbox_pending(ag_pg *pg, long long *n);
+
 #endif

@@ -166,11 +166,12 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   double limit = s ? strtod(s, NULL) : 60;
   double end = vu_mono() + limit;
   int pending = 0;
-  ag_outbox_deliver_due(x->db, ag_time(), &pending);
-  while (pending > 0 && vu_mono() < end && !g_stop) {
-    usleep(500 * 1000);
-    ag_outbox_deliver_due(x->db, ag_time(), &pending);
-  }
+  do {
+    if (x->pg)
+      ag_outbox_fleet_due(x->db, x->pg, &pending);
+    else
+      ag_outbox_deliver_due(x->db, ag_time(), &pending);
+  } while (pending > 0 && vu_mono() < end && !g_stop && usleep(500 * 1000) == 0);
   if (pending > 0)
     fprintf(stderr, "vagt agent: %d alert deliver%s still pending in the outbox; the agent "
                     "daemon retries them\n",
@@ -487,7 +488,7 @@ int ag_main(int argc, char **argv)
       goto out;
     }
   }
-  if (ag_outbox_start(x.dbpath) != 0) {
+  if (ag_outbox_start(x.dbpath, c) != 0) {
     fprintf(stderr, "vagt agent: cannot start the alert delivery thread\n");
     rc = 4;
     goto out;

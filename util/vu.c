@@ -135,10 +135,10 @@ int vu_mkdir_p(const char *path, char *err, size_t errlen)
   return 0;
 }
 
-bool vu_send_all(int fd, const char *p, size_t n)
+static bool put_all(int fd, const char *p, size_t n, bool sock)
 {
   while (n > 0) {
-    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
     if (w < 0 && errno == EINTR)
       continue;
     if (w <= 0)
@@ -148,3 +148,7 @@ bool vu_send_all(int fd, const char *p, size_t n)
   }
   return true;
 }
+
+bool vu_send_all(int fd, const char *p, size_t n) { return put_all(fd, p, n, true); }
+
+bool vu_write_all(int fd, const char *p, size_t n) { return put_all(fd, p, n, false); }

@@ -32,5 +32,7 @@ int vu_mkdir_p(const char *path, char *err, size_t errlen);
 /* Sends all n bytes on a socket (no SIGPIPE when the peer is gone), retrying after
  * signals; false with errno on failure. */
 bool vu_send_all(int fd, const char *p, size_t n);
+/* The same with write(2), for files and pipes. */
+bool vu_write_all(int fd, const char *p, size_t n);
 
 #endif

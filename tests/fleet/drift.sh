@@ -3,9 +3,11 @@
 # its own state, share one PostgreSQL. The baseline recorded on n1 becomes the fleet's on
 # n1's first run, and n2 installs it before its own (its folder had none). After a vendor
 # update both nodes run at once and halt on drift: the robot is paused on every node and one
-# alert goes out (to a local webhook receiver), not two. A paused robot starts nowhere (n2
-# refuses without starting the app). An operator approves on n1's pages: the new baseline
-# is published, the pause ends, and the next runs pass on both nodes (n2 installs it).
+# alert goes to the fleet's outbox, not two. The node delivering it is SIGKILLed while the
+# receiver holds the request; after the lease the other node delivers it (the receiver
+# answers one delivery; every request carries the one alert id). A paused robot starts
+# nowhere (refused without starting the app). An operator approves on the pausing node's
+# pages: the new baseline is published, the pause ends, and the next runs pass on both nodes.
 . "$(dirname "$0")/pg.sh"
 VAGT=${VAGT:?VAGT must name the vagt binary}
 SRC=${SRC:?SRC must name the source tree}
@@ -17,11 +19,15 @@ show() { for f in "$@"; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; d
 lines() { [ -f "$1" ] && wc -l < "$1" || echo 0; }
 T=$PG_T AGT="$SRC/tests/agent"
 RX="$T/rx"; mkdir -p "$RX"
-python3 "$AGT/receiver.py" "$RX" 2>"$RX/receiver.err" & PIDS="$!"
+# the first webhook is held 25 s: the node delivering it is killed meanwhile
+python3 "$AGT/receiver.py" "$RX" --hold-first 25 2>"$RX/receiver.err" & PIDS="$!"
 i=0; while [ ! -f "$RX/ports" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 read HTTP_PORT SMTP_PORT SMTP_PLAIN_PORT SMTPS_PORT < "$RX/ports" || { echo "receiver did not start" >&2; exit 1; }
 hooks() { [ -f "$RX/webhooks.jsonl" ] && wc -l < "$RX/webhooks.jsonl" || echo 0; }
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+arrived() { [ -f "$RX/arrived.log" ] && wc -l < "$RX/arrived.log" || echo 0; }
+ids() { [ -f "$RX/arrived.log" ] && sort -u "$RX/arrived.log" | wc -l || echo 0; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+export VAGT_AGENT_OUTBOX_LEASE=4
 TOKEN=fleet-drift-token-0123456789-$$
 
 for n in n1 n2; do
@@ -29,10 +35,12 @@ for n in n1 n2; do
   cp "$AGT/sag_robot.lua" $n/sag.lua
   printf '%s\n' "$TOKEN" > $n/token; chmod 600 $n/token
 done
+P_n1=$(free_port); P_n2=$(free_port)
 conf() { # conf NODE VARIANT
+  eval "port=\$P_$1"
   cat > $1/agent.lua <<LUA
 state = "state"
-listen = "127.0.0.1:$PORT"
+listen = "127.0.0.1:$port"
 token_file = "token"
 node = "$1"
 database = "$PG_DB"
@@ -60,33 +68,48 @@ check "both saved the record" [ "$(lines saved-n1.tsv)" -eq 1 ] && [ "$(lines sa
 
 # the vendor update; both nodes run at once and both halt
 conf n1 renamed; conf n2 renamed
-once n1 b & p1=$!; once n2 b & p2=$!
+(cd n1 && exec "$VAGT" agent --once sag --config agent.lua > "$T/n1-b.out" 2> "$T/n1-b.err") & p1=$!
+(cd n2 && exec "$VAGT" agent --once sag --config agent.lua > "$T/n2-b.out" 2> "$T/n2-b.err") & p2=$!
+i=0; until [ "$(arrived)" -ge 1 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+holder=$(psqlq "SELECT node FROM vagt_pause WHERE robot = 'sag'")
+other=n1; [ "$holder" = n1 ] && other=n2
+check "the robot is paused fleet-wide, by one node ($holder)" [ -n "$holder" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_pause WHERE robot = 'sag'")" = 1 ]
+check "its alert went to the fleet's outbox once, and is being delivered" \
+  [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 1 ] && [ "$(arrived)" -eq 1 ]
+eval "pk=\$p${holder#n}"
+kill -KILL "$pk" # the delivering node dies during the delivery (its agent)
 wait $p1; r1=$?; wait $p2; r2=$?
 echo "n1 exit $r1, n2 exit $r2"
-check "the update halts: both exit 3 (or one was paused before it started)" [ "$r1" -eq 3 ] && [ "$r2" -eq 3 ]
+eval "ro=\$r${other#n}"
+check "the other node halted on the drift too (exit $ro) or was paused before it started" [ "$ro" -eq 3 ]
 check "no input into the changed form on either node" [ "$(lines saved-n1.tsv)" -eq 1 ] && [ "$(lines saved-n2.tsv)" -eq 1 ]
-check "the robot is paused fleet-wide" [ "$(psqlq "SELECT count(*) FROM vagt_pause WHERE robot = 'sag'")" = 1 ]
-check "one alert, not one per node ($(hooks) webhooks)" [ "$(hooks)" -eq 1 ]
-holder=$(psqlq "SELECT node FROM vagt_pause WHERE robot = 'sag'")
-check "the alert came from the node that paused it ($holder)" grep -q "paused on every node" $holder-b.err
-other=n1; [ "$holder" = n1 ] && other=n2
 check "the other node says it was paused already, or did not start" \
   grep -Eq "paused already|does not run: it is paused" $other-b.err
 
-once n2 c; r=$?
-check "a paused robot does not start on n2 (exit $r), nothing typed, no alert" \
-  [ "$r" -eq 3 ] && grep -q "does not run: it is paused on every node" n2-c.err && \
-  [ "$(lines saved-n2.tsv)" -eq 1 ] && [ "$(hooks)" -eq 1 ]
+once $other c; r=$?
+check "a paused robot does not start on $other (exit $r), nothing typed, no new alert" \
+  [ "$r" -eq 3 ] && grep -q "does not run: it is paused on every node" $other-c.err && \
+  [ "$(lines saved-$other.tsv)" -eq 1 ] && [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 1 ]
 
-# the operator approves the drift on the node that holds its evidence
-(cd $holder && "$VAGT" agent --config agent.lua > "$T/$holder-d.out" 2> "$T/$holder-d.err") & D=$!
-PIDS="$PIDS $D"
-U="http://127.0.0.1:$PORT"
+# both daemons up: the other node delivers the alert after the dead node's lease; the
+# operator approves the drift on the node that holds its evidence
+for n in n1 n2; do
+  (cd $n && exec "$VAGT" agent --config agent.lua > "$T/$n-d.out" 2> "$T/$n-d.err") &
+  eval "D_$n=\$!"
+done
+PIDS="$PIDS $D_n1 $D_n2"
+i=0; until [ "$(hooks)" -ge 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); done
+check "the alert was delivered once, by the other node, on the second attempt ($(hooks) answered)" \
+  [ "$(hooks)" -eq 1 ] && [ "$(psqlq "SELECT delivered_by, attempts FROM vagt_outbox")" = "$other|2" ]
+check "one alert id in all the requests ($(arrived) requests)" [ "$(ids)" -eq 1 ]
+eval "port=\$P_$holder"
+U="http://127.0.0.1:$port"
 i=0; until curl -s -o /dev/null "$U/" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
 rid=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs WHERE status = '"'drift'"'").fetchone()[0])' "$holder/state/vagt.db")
 code=$(curl -s -o body -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$U/runs/$rid/approve")
 check "approve on $holder's pages: 200" [ "$code" = 200 ] || cat body
-kill -TERM $D; wait $D; PIDS=${PIDS% $D}
+kill -TERM $D_n1 $D_n2; wait $D_n1; wait $D_n2; PIDS=${PIDS%% *}
 check "the approval published version 2 and ended the pause" \
   [ "$(psqlq "SELECT max(version) FROM vagt_baseline WHERE robot = 'sag'")" = 2 ] && \
   [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 0 ] || show $holder-d.err
@@ -96,6 +119,6 @@ check "$other installs version 2 and passes (exit $r)" [ "$r" -eq 0 ] && grep -q
 once $holder e; r=$?
 check "$holder passes too (exit $r)" [ "$r" -eq 0 ] || show $holder-e.err
 check "both saved the record after the approval" [ "$(lines saved-n1.tsv)" -eq 2 ] && [ "$(lines saved-n2.tsv)" -eq 2 ]
-check "still one alert in all" [ "$(hooks)" -eq 1 ]
+check "still one alert id in all" [ "$(ids)" -eq 1 ] && [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 1 ]
 check "both folders hold version 2" diff -r n1/sag.baseline n2/sag.baseline
 finish

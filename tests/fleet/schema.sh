@@ -56,7 +56,7 @@ check "a URI address works too" \
 cat "$PG_T/ssl.err"
 check "sslmode goes to libpq as given (an invalid one is libpq's error)" grep -q "^claimer x: connect: .*sslmode" "$PG_T/ssl.err"
 # a database an agent of schema 1 made (items, no schedule or settings table) is upgraded
-psqlq "DROP TABLE vagt_schedule, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause; UPDATE vagt_schema SET version = 1" >/dev/null
+psqlq "DROP TABLE vagt_schedule, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox; UPDATE vagt_schema SET version = 1" >/dev/null
 items_before=$(psqlq "SELECT count(*) FROM vagt_items")
 check "a version 1 database is upgraded to 3" [ "$(claimer migrate)" = "schema 3" ]
 check "with the schedule and settings tables added and the items kept" \
