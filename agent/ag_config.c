@@ -439,9 +439,23 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
     err_add(e, line, "%s: no way to deliver: give webhook, email or syslog = true", what);
 }
 
+/* An optional whole number from lo to hi, def when absent. */
+static void int_field(lua_State *L, int t, const char *k, int *out, int def, int lo, int hi,
+                      errlist *e, int line, const char *what)
+{
+  *out = def;
+  rawfield(L, t, k);
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= lo && lua_tointeger(L, -1) <= hi)
+    *out = (int)lua_tointeger(L, -1);
+  else if (!lua_isnil(L, -1))
+    err_add(e, line, "%s: '%s' must be a whole number %d-%d", what, k, lo, hi);
+  lua_pop(L, 1);
+}
+
 static const char *const robot_keys[] = {"script", "baseline", "schedule", "tz", "timeout",
                                          "params", "alert", "alert_on", "catch_up",
-                                         "enabled", "screen", "allow", NULL};
+                                         "enabled", "screen", "allow", "seats", "spread",
+                                         NULL};
 static const char *const allow_keys[] = {"programs", "files", NULL};
 
 /* allow = { programs = { "xcalc", "/opt/sag/bin/sag" }, files = { "/srv/vagt/in" } } at
@@ -564,6 +578,10 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
   }
   bool_field(L, t, "catch_up", &r->catch_up, true, e, line, what);
   bool_field(L, t, "enabled", &r->enabled, true, e, line, what);
+  int_field(L, t, "seats", &r->seats, 0, 1, 1000, e, line, what);
+  int_field(L, t, "spread", &r->spread, 1, 1, 64, e, line, what);
+  if ((r->seats || r->spread > 1) && !c->database)
+    err_add(e, line, "%s: 'seats' and 'spread' are for a fleet: they need 'database'", what);
 
   rawfield(L, t, "params");
   size_t np = 0;
@@ -1246,6 +1264,8 @@ static cJSON *config_to_json(const ag_config *c)
     cJSON_AddBoolToObject(x, "alert_failure", r->alert_failure);
     cJSON_AddBoolToObject(x, "alert_review", r->alert_review);
     cJSON_AddBoolToObject(x, "catch_up", r->catch_up);
+    cJSON_AddNumberToObject(x, "seats", r->seats);
+    cJSON_AddNumberToObject(x, "spread", r->spread);
     cJSON_AddBoolToObject(x, "enabled", r->enabled);
     j_str(x, "screen", r->screen);
     j_allow(x, &r->allow);
@@ -1372,6 +1392,8 @@ static ag_config *config_from_json(const cJSON *o)
                           ? g_bool(x, "alert_review")
                           : r->alert_failure; /* written before the field was */
     r->catch_up = g_bool(x, "catch_up");
+    r->seats = (int)g_num(x, "seats");
+    r->spread = (int)g_num(x, "spread");
     r->enabled = g_bool(x, "enabled");
     r->screen = g_str(x, "screen");
     g_allow(x, &r->allow);

@@ -55,6 +55,8 @@ typedef struct ag_robot {
   bool alert_drift, alert_failure;
   bool alert_review;   /* a run that left work items for a person (needs_review) */
   bool catch_up;            /* default true */
+  int seats;                /* fleet: runs of it at once across the fleet (licences); 0: any */
+  int spread;               /* fleet: nodes that run each scheduled time (default 1) */
   bool enabled;             /* default true */
   char *screen;             /* Xvfb screen "WxHxD" or NULL */
   ag_allow allow;           /* its own allow-list, else the configuration's */

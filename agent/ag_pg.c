@@ -106,6 +106,18 @@ static const char *const MIGRATE_3[] = {
   " PRIMARY KEY (robot, version, name),"
   " FOREIGN KEY (robot, version) REFERENCES vagt_baseline ON DELETE CASCADE)",
   /* a robot halted on drift is paused on every node until a new baseline is published */
+  /* spread: up to N nodes run each scheduled time, one slot each */
+  "ALTER TABLE vagt_schedule ADD COLUMN slot integer NOT NULL DEFAULT 1",
+  "ALTER TABLE vagt_schedule DROP CONSTRAINT vagt_schedule_pkey",
+  "ALTER TABLE vagt_schedule ADD PRIMARY KEY (robot, scheduled, slot)",
+  /* seats: runs of a robot at once across the fleet, each seat held under a lease */
+  "CREATE TABLE vagt_seat ("
+  " robot text NOT NULL,"
+  " seat integer NOT NULL,"
+  " node text NOT NULL,"
+  " run text NOT NULL,"
+  " lease_until timestamptz NOT NULL,"
+  " PRIMARY KEY (robot, seat))",
   /* the fleet's alert outbox: a row is delivered by whichever node holds its lease */
   "CREATE TABLE vagt_outbox ("
   " id bigserial PRIMARY KEY,"
@@ -900,28 +912,113 @@ int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)
 /* ---- schedules ------------------------------------------------------------------------- */
 
 int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const char *trigger,
-                      bool *won, char *holder, size_t holder_len)
+                      int spread, bool *won, char *holder, size_t holder_len)
 {
   int rc0 = begin_op(pg, "schedule");
   if (rc0 != AG_PG_OK) return rc0;
   *won = false;
   if (holder_len) holder[0] = 0;
-  char when[32];
+  char when[32], n[16];
   snprintf(when, sizeof when, "%lld", scheduled);
-  const char *p[] = { robot, when, trigger, pg->node };
-  /* one statement: the insert wins, or the row that won is read back */
-  PGresult *r = exec1(pg, "schedule",
-                      "WITH ins AS (INSERT INTO vagt_schedule (robot, scheduled, trigger, node)"
-                      " VALUES ($1, $2::bigint, $3, $4) ON CONFLICT DO NOTHING RETURNING node)"
-                      " SELECT node, true FROM ins"
-                      " UNION ALL SELECT node, false FROM vagt_schedule"
-                      "  WHERE robot = $1 AND scheduled = $2::bigint"
-                      "  AND NOT EXISTS (SELECT 1 FROM ins)", 4, p);
-  if (!r) return failed(pg);
-  if (PQntuples(r) >= 1) {
-    *won = !strcmp(PQgetvalue(r, 0, 1), "t");
-    if (holder_len) snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 0));
+  snprintf(n, sizeof n, "%d", spread > 1 ? spread : 1);
+  const char *p[] = { robot, when, trigger, pg->node, n };
+  /* one statement: the insert of the first free slot wins (none for a node that holds one
+   * already), or the nodes that won are read back; a race for the same slot is tried again
+   * while slots are free */
+  for (int tries = 0; tries < (spread > 1 ? spread : 1); tries++) {
+    PGresult *r = exec1(pg, "schedule",
+      "WITH free AS ("
+      "  SELECT g AS slot FROM generate_series(1, $5::integer) g"
+      "   WHERE NOT EXISTS (SELECT 1 FROM vagt_schedule s WHERE s.robot = $1"
+      "                      AND s.scheduled = $2::bigint AND (s.slot = g OR s.node = $4))"
+      "   ORDER BY g LIMIT 1),"
+      " ins AS (INSERT INTO vagt_schedule (robot, scheduled, slot, trigger, node)"
+      "  SELECT $1, $2::bigint, slot, $3, $4 FROM free ON CONFLICT DO NOTHING RETURNING node)"
+      " SELECT node, true, 0 FROM ins"
+      " UNION ALL SELECT string_agg(node, ', ' ORDER BY slot), false, count(*) FROM vagt_schedule"
+      "  WHERE robot = $1 AND scheduled = $2::bigint AND NOT EXISTS (SELECT 1 FROM ins)"
+      "  HAVING count(*) > 0", 5, p);
+    if (!r) return failed(pg);
+    bool again = false;
+    if (PQntuples(r) >= 1) {
+      *won = !strcmp(PQgetvalue(r, 0, 1), "t");
+      if (holder_len) snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 0));
+      again = !*won && atoi(PQgetvalue(r, 0, 2)) < spread && !strstr(PQgetvalue(r, 0, 0),
+                                                                        pg->node);
+    } else {
+      again = true; /* lost a race for the slot before any row was visible */
+    }
+    PQclear(r);
+    if (!again) break;
   }
+  return AG_PG_OK;
+}
+
+int ag_pg_seat_take(ag_pg *pg, const char *robot, int seats, const char *run, double lease_s,
+                    int *seat)
+{
+  int rc0 = begin_op(pg, "seat");
+  if (rc0 != AG_PG_OK) return rc0;
+  char n[16], lease[32];
+  snprintf(n, sizeof n, "%d", seats);
+  snprintf(lease, sizeof lease, "%.3f", lease_s);
+  const char *p[] = { robot, n, pg->node, run, lease };
+  for (int tries = 0; tries < 5; tries++) {
+    PGresult *r = exec1(pg, "seat",
+      "WITH free AS ("
+      "  SELECT g AS seat FROM generate_series(1, $2::integer) g"
+      "   WHERE NOT EXISTS (SELECT 1 FROM vagt_seat s WHERE s.robot = $1 AND s.seat = g"
+      "                      AND s.lease_until > now())"
+      "   ORDER BY g LIMIT 1)"
+      " INSERT INTO vagt_seat (robot, seat, node, run, lease_until)"
+      "  SELECT $1, seat, $3, $4, now() + make_interval(secs => $5::float8) FROM free"
+      " ON CONFLICT (robot, seat) DO UPDATE SET node = excluded.node, run = excluded.run,"
+      "  lease_until = excluded.lease_until WHERE vagt_seat.lease_until <= now()"
+      " RETURNING seat, (SELECT count(*) FROM free)", 5, p);
+    if (!r) return failed(pg);
+    int rows = PQntuples(r);
+    if (rows == 1) *seat = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (rows == 1) return AG_PG_OK;
+    /* none free, or another node took the free one at the same moment: look again */
+    const char *q[] = { robot, n };
+    if (!(r = exec1(pg, "seat", "SELECT count(*) FROM vagt_seat WHERE robot = $1"
+                                " AND seat <= $2::integer AND lease_until > now()", 2, q)))
+      return failed(pg);
+    bool full = atoi(PQgetvalue(r, 0, 0)) >= seats;
+    PQclear(r);
+    if (full) return AG_PG_NONE;
+  }
+  return AG_PG_NONE;
+}
+
+int ag_pg_seat_renew(ag_pg *pg, const char *robot, int seat, const char *run, double lease_s)
+{
+  int rc0 = begin_op(pg, "seat");
+  if (rc0 != AG_PG_OK) return rc0;
+  char s[16], lease[32];
+  snprintf(s, sizeof s, "%d", seat);
+  snprintf(lease, sizeof lease, "%.3f", lease_s);
+  const char *p[] = { robot, s, pg->node, run, lease };
+  int rc = on_claim(pg, "seat",
+                    "UPDATE vagt_seat SET lease_until = now() + make_interval(secs => $5::float8)"
+                    " WHERE robot = $1 AND seat = $2::integer AND node = $3 AND run = $4"
+                    " RETURNING seat", 5, p);
+  if (rc == AG_PG_LOST) seterr(pg, "seat", "seat %d is no longer this run's", seat);
+  return rc;
+}
+
+int ag_pg_seat_release(ag_pg *pg, const char *robot, int seat, const char *run)
+{
+  int rc0 = begin_op(pg, "seat");
+  if (rc0 != AG_PG_OK) return rc0;
+  char s[16];
+  snprintf(s, sizeof s, "%d", seat);
+  const char *p[] = { robot, s, pg->node, run };
+  PGresult *r = exec1(pg, "seat",
+                      "DELETE FROM vagt_seat WHERE robot = $1 AND seat = $2::integer"
+                      " AND node = $3 AND run = $4", 4, p);
+  if (!r) return failed(pg);
   PQclear(r);
   return AG_PG_OK;
 }

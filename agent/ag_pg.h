@@ -144,7 +144,18 @@ int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out);
  * Claiming the same time again answers the same. AG_PG_ERR when the database cannot say
  * (then nobody may assume the run is theirs: try again later). */
 int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const char *trigger,
-                      bool *won, char *holder, size_t holder_len);
+                      int spread, bool *won, char *holder, size_t holder_len);
+/* (spread > 1: up to that many nodes claim the time, one slot each; holder then names the
+ * nodes that hold it, in slot order.) */
+
+/* Seats: at most `seats` runs of the robot at once across the fleet (licences, sessions).
+ * Takes a free seat (or one whose lease ran out) for the run under a lease: AG_PG_OK and
+ * *seat, AG_PG_NONE when every seat is held now. Renew it while the run lasts
+ * (AG_PG_LOST: it ran out and was taken), release it at its end. */
+int ag_pg_seat_take(ag_pg *pg, const char *robot, int seats, const char *run, double lease_s,
+                    int *seat);
+int ag_pg_seat_renew(ag_pg *pg, const char *robot, int seat, const char *run, double lease_s);
+int ag_pg_seat_release(ag_pg *pg, const char *robot, int seat, const char *run);
 /* The latest scheduled time any node claimed for the robot: AG_PG_OK and *last,
  * AG_PG_NONE when none ever was. */
 int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last);

@@ -18,6 +18,7 @@
 #include "ag_alert.h"
 #include "ag_broker.h"
 #include "ag_fleet.h"
+#include "ag_pg.h"
 #include "ag_db.h"
 #include "ag_util.h"
 #include "runfolder.h"
@@ -120,11 +121,55 @@ static int child_env(rt_env *env, ag_ctx *x, ag_robot *r, const char *run_id, bo
   return 0;
 }
 
+int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err,
+                size_t errlen)
+{
+  static unsigned counter;
+  *seat = 0;
+  seat_run[0] = 0;
+  if (!x->pg || r->seats <= 0)
+    return 1;
+  snprintf(seat_run, 48, "%.20s:%ld:%u", x->cfg->node, (long)getpid(), ++counter);
+  int rc = ag_pg_seat_take(x->pg, r->name, r->seats, seat_run, x->cfg->item_lease, seat);
+  if (rc == AG_PG_OK)
+    return 1;
+  if (rc == AG_PG_NONE)
+    return 0;
+  snprintf(err, errlen, "the fleet database cannot give a seat: %s", ag_pg_error(x->pg));
+  return -1;
+}
+
+/* Renews the run's seat when due; releases it once the run has ended. */
+static void seat_keep(ag_ctx *x, ag_child *ch, bool ended)
+{
+  if (!ch->seat || !x->pg)
+    return;
+  if (ended) {
+    if (ag_pg_seat_release(x->pg, ch->r->name, ch->seat, ch->seat_run) != AG_PG_OK)
+      fprintf(stderr, "vagt agent: run %lld: its seat goes when its lease runs out: %s\n",
+              ch->id, ag_pg_error(x->pg));
+    ch->seat = 0;
+    return;
+  }
+  double now = vu_mono();
+  if (now < ch->seat_renew_at)
+    return;
+  int rc = ag_pg_seat_renew(x->pg, ch->r->name, ch->seat, ch->seat_run, x->cfg->item_lease);
+  if (rc != AG_PG_OK)
+    fprintf(stderr, "vagt agent: run %lld: cannot renew its seat %d: %s\n", ch->id, ch->seat,
+            ag_pg_error(x->pg));
+  ch->seat_renew_at = now + (rc == AG_PG_OK ? x->cfg->item_lease / 3.0 : 1.0);
+}
+
 int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
-                 char *err, size_t errlen)
+                 int seat, const char *seat_run, char *err, size_t errlen)
 {
   memset(ch, 0, sizeof *ch);
   ch->r = r;
+  ch->seat = seat;
+  if (seat_run)
+    snprintf(ch->seat_run, sizeof ch->seat_run, "%s", seat_run);
+  ch->seat_renew_at = vu_mono() + x->cfg->item_lease / 3.0;
   ch->started_real = (double)time(NULL);
   ch->mono_start = vu_mono();
   long long id = ag_db_run_insert(x->db, r->name, trigger, scheduled, ag_time(), 0);
@@ -405,6 +450,7 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
     int st;
     pid_t w = waitpid(ch->pid, &st, WNOHANG);
     if (w == 0) {
+      seat_keep(x, ch, false);
       double now = vu_mono();
       if (!ch->term_at && now > ch->mono_start + ch->r->timeout) {
         fprintf(stderr, "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
@@ -428,6 +474,7 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
     kill(-ch->pid, SIGKILL); /* anything left in its group */
     ag_broker_finish(ch->broker);
     ch->broker = NULL;
+    seat_keep(x, ch, true);
     ch->reaped = true;
     ch->code = c;
   }

@@ -31,6 +31,9 @@ typedef struct ag_ctx {
 typedef struct ag_child {
   ag_robot *r;
   struct ag_broker *broker; /* fleet mode: serves the run's robot.items (ag_broker.h) */
+  int seat;            /* fleet mode: the seat it holds (robot's `seats`), 0: none */
+  char seat_run[48];   /* the seat's holder name */
+  double seat_renew_at;  /* monotonic */
   long long id;
   pid_t pid;
   double started_real; /* real Unix time, to find the run folder */
@@ -49,9 +52,16 @@ typedef struct ag_child {
 int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen);
 void ag_ctx_close(ag_ctx *x);
 
-/* Starts a run. trigger: "schedule", "catch-up", "once" or "manual". */
+/* Fleet mode, a robot with `seats`: takes a seat for its next run into *seat / seat_run
+ * (the seat's holder name, 48 bytes). 1 taken (or no seats to take), 0 every seat is held
+ * now, -1 the database cannot say (err). */
+int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err,
+                size_t errlen);
+
+/* Starts a run. trigger: "schedule", "catch-up", "once" or "manual". seat / seat_run: what
+ * ag_run_seat took (0, NULL: none); the run holds it, renewed, until it ends. */
 int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
-                 char *err, size_t errlen);
+                 int seat, const char *seat_run, char *err, size_t errlen);
 
 /* Checks a started run without blocking and enforces its timeout. Returns true once it has
  * ended and been recorded; *code gets the exit status for `--once` (a timeout is 1). When

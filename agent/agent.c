@@ -152,7 +152,28 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
       return ready > 0 ? 3 : 4;
     }
   }
-  if (ag_run_start(x, r, "once", 0, &ch, err, sizeof err) != 0) {
+  int seat = 0;
+  char seat_run[48] = "";
+  double give_up = vu_mono() + r->timeout;
+  bool told = false;
+  for (;;) {
+    int got = ag_run_seat(x, r, &seat, seat_run, err, sizeof err);
+    if (got > 0)
+      break;
+    if (g_stop || vu_mono() > give_up) {
+      fprintf(stderr, "vagt agent: robot %s got no seat within its timeout: %s\n", r->name,
+              got == 0 ? "all its seats stayed in use in the fleet" : err);
+      return 4;
+    }
+    if (!told)
+      fprintf(stderr, "vagt agent: robot %s waits for a seat: %s\n", r->name,
+              got == 0 ? "all its seats are in use in the fleet" : err);
+    told = true;
+    usleep(500 * 1000);
+  }
+  if (ag_run_start(x, r, "once", 0, &ch, seat, seat_run, err, sizeof err) != 0) {
+    if (seat)
+      ag_pg_seat_release(x->pg, r->name, seat, seat_run);
     fprintf(stderr, "vagt agent: %s\n", err);
     return 4;
   }
@@ -188,6 +209,8 @@ typedef struct {
   ag_child ch;
   bool running;
   time_t retry_at;    /* fleet: the database could not say whose run it is; ask again then */
+  bool claimed;       /* fleet: the queued scheduled run is this node's (it waits for a seat) */
+  bool told_seats;
   bool told_unreachable;
 } slot;
 
@@ -200,7 +223,8 @@ static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
   bool won = false;
   char holder[128], when[64];
   fmt_local(sl->r->tz, sl->scheduled, when, sizeof when);
-  if (ag_pg_sched_claim(x->pg, sl->r->name, (long long)sl->scheduled, sl->trigger, &won,
+  if (ag_pg_sched_claim(x->pg, sl->r->name, (long long)sl->scheduled, sl->trigger,
+                        sl->r->spread, &won,
                         holder, sizeof holder) != AG_PG_OK) {
     if (!sl->told_unreachable)
       fprintf(stderr, "vagt agent: robot %s: its run at %s waits: the fleet database cannot "
@@ -363,18 +387,31 @@ static int daemon_loop(ag_ctx *x)
       int ready = fleet_ready(x, pick, now);
       if (ready <= 0)
         continue; /* paused (let go), or waits: retry_at is in the future now */
-      int mine = fleet_claim(x, pick, now);
-      if (mine < 0)
-        continue; /* waits: retry_at is in the future now */
-      if (mine == 0)
+      if (!pick->claimed) {
+        int mine = fleet_claim(x, pick, now);
+        if (mine <= 0)
+          continue; /* another node's, or waits: retry_at is in the future now */
+        pick->claimed = true;
+      }
+      int seat;
+      char seat_run[48], err[1024];
+      int got = ag_run_seat(x, pick->r, &seat, seat_run, err, sizeof err);
+      if (got <= 0) { /* every seat is held (or the database cannot say): wait for one */
+        if (!pick->told_seats)
+          fprintf(stderr, "vagt agent: robot %s waits for a seat: %s\n", pick->r->name,
+                  got == 0 ? "all its seats are in use in the fleet" : err);
+        pick->told_seats = true;
+        pick->retry_at = now + 1;
         continue;
-      pick->queued = false;
-      char err[1024];
+      }
+      pick->queued = pick->claimed = pick->told_seats = false;
       if (pick->scheduled > 0)
         ag_db_sched_set(x->db, pick->r->name, pick->scheduled);
-      if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, err,
-                       sizeof err) != 0) {
+      if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, seat, seat_run,
+                       err, sizeof err) != 0) {
         fprintf(stderr, "vagt agent: robot %s: %s\n", pick->r->name, err);
+        if (seat)
+          ag_pg_seat_release(x->pg, pick->r->name, seat, seat_run);
         continue;
       }
       pick->running = true;
