@@ -130,6 +130,30 @@ check "no citizen's data in the fleet database but keys the script chose (cpr)" 
   [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE payload LIKE '%Ærø%' OR reason LIKE '%Ærø%'")" = 0 ]
 check "the runs hold no database password" sh -c "! grep -rqs '$PG_VAGTPW' s*/logs s*/runs"
 
+# PostgreSQL restarted twice during a run (item_lease 10 s): the agent reconnects, the robot
+# pauses before its next item while the database is away, and nothing is lost or done twice
+python3 - <<'PY'
+import csv
+rows = list(csv.reader(open("borgere.csv", encoding="utf-8"), delimiter=";"))
+with open("restart.csv", "w", newline="", encoding="utf-8") as f:
+    w = csv.writer(f, delimiter=";")
+    w.writerow(rows[0])
+    for r in rows[1:13]:
+        w.writerow([r[0].replace("71-", "72-")] + r[1:])
+PY
+conf n5
+sed -i 's/item_lease = 3/item_lease = 10/; s/borgere-2026-12/restart-2026-12/; s/"borgere.csv"/"restart.csv"/' n5.lua
+"$VAGT" agent --once borgere --config n5.lua > n5.out 2> n5.err & P5=$!; PIDS=$P5
+i=0; until [ "$(lines saved-n5.tsv)" -ge 3 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+pg_restart; sleep 1
+i=0; until [ "$(lines saved-n5.tsv)" -ge 8 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
+pg_restart
+wait $P5; r5=$?; PIDS=""
+check "a run through two restarts of the database passes (exit $r5)" [ "$r5" -eq 0 ] || show n5.err sn5/logs/1.log
+check "all 12 citizens saved once" [ "$(lines saved-n5.tsv)" -eq 12 ] && [ "$(cut -f1 saved-n5.tsv | sort -u | wc -l)" -eq 12 ]
+check "the fleet has them done once each" \
+  [ "$(psqlq "SELECT count(*), sum(attempts) FROM vagt_items WHERE batch = 'restart-2026-12' AND state = 'done'")" = "12|12" ]
+
 # a node with a key of its own is refused before it enters anything
 head -c 32 /dev/urandom > other.key; chmod 600 other.key
 conf n4 '' other.key
