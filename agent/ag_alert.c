@@ -18,6 +18,7 @@
 
 #include "ag_util.h"
 #include "ag_pg.h"
+#include "runfile.h"
 #include "vu.h"
 
 /* ---- building the alert ---- */
@@ -104,8 +105,8 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   cJSON_AddNumberToObject(a, "exit_code", ri->exit_code);
   cJSON_AddNumberToObject(a, "run_id", (double)run_id);
 
-  cJSON *aj = read_json(ri->run_dir, "alert.json");
-  cJSON *rj = aj ? NULL : read_json(ri->run_dir, "run.json");
+  cJSON *aj = read_json(ri->run_dir, RT_ALERT_JSON);
+  cJSON *rj = aj ? NULL : read_json(ri->run_dir, RT_RUN_JSON);
   cJSON *step = cJSON_AddObjectToObject(a, "step");
   cJSON *reasons = cJSON_AddArrayToObject(a, "reasons");
   const char *diff = NULL;
@@ -113,25 +114,25 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   if (aj) {
     /* what the run's images keep (the monitor writes it; a run folder from before it
      * was written is taken as not full) */
-    const char *mode = jstr(aj, "evidence_mode");
+    const char *mode = jstr(aj, RT_ALERTJ_EVIDENCE_MODE);
     if (mode && (!strcmp(mode, "masked") || !strcmp(mode, "none") || !strcmp(mode, "full"))) {
       cJSON_AddStringToObject(a, "evidence_mode", mode);
       full = strcmp(mode, "full") == 0;
     }
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(aj, "step");
-    if (jstr(s, "key"))
-      cJSON_AddStringToObject(step, "key", jstr(s, "key"));
-    if (jstr(s, "name"))
-      cJSON_AddStringToObject(step, "name", jstr(s, "name"));
-    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(aj, RT_ALERTJ_STEP);
+    if (jstr(s, RT_ALERTJ_STEP_KEY))
+      cJSON_AddStringToObject(step, "key", jstr(s, RT_ALERTJ_STEP_KEY));
+    if (jstr(s, RT_ALERTJ_STEP_NAME))
+      cJSON_AddStringToObject(step, "name", jstr(s, RT_ALERTJ_STEP_NAME));
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, RT_ALERTJ_STEP_LINE);
     if (cJSON_IsNumber(line))
       cJSON_AddNumberToObject(step, "line", line->valuedouble);
-    if (jstr(s, "file"))
-      cJSON_AddStringToObject(step, "file", jstr(s, "file"));
-    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(aj, "reasons"), *x;
+    if (jstr(s, RT_ALERTJ_STEP_FILE))
+      cJSON_AddStringToObject(step, "file", jstr(s, RT_ALERTJ_STEP_FILE));
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(aj, RT_ALERTJ_REASONS), *x;
     cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
       cJSON_AddItemToArray(reasons, cJSON_CreateString(x->valuestring));
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(aj, "evidence");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(aj, RT_ALERTJ_EVIDENCE);
     if (cJSON_IsObject(ev)) {
       cJSON *evo = cJSON_AddObjectToObject(a, "evidence");
       cJSON_ArrayForEach(x, ev) if (cJSON_IsString(x) && !strstr(x->valuestring, "..")) {
@@ -140,34 +141,31 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
           cJSON_AddStringToObject(evo, x->string, l);
         free(l);
       }
-      diff = jstr(ev, "diff");
+      diff = jstr(ev, RT_EVJ_DIFF);
     }
   } else {
     /* run.json format 2 keeps the last step; format 1 listed every step */
-    const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rj, "steps");
-    const cJSON *last = cJSON_IsArray(steps) && cJSON_GetArraySize(steps) > 0
-                            ? cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1)
-                            : cJSON_GetObjectItemCaseSensitive(rj, "last_step");
+    const cJSON *last = rt_runjson_last_step(rj);
     if (last) {
-      if (jstr(last, "key"))
-        cJSON_AddStringToObject(step, "key", jstr(last, "key"));
-      if (jstr(last, "step"))
-        cJSON_AddStringToObject(step, "name", jstr(last, "step"));
-      const cJSON *line = cJSON_GetObjectItemCaseSensitive(last, "line");
+      if (jstr(last, RT_STEPJ_KEY))
+        cJSON_AddStringToObject(step, "key", jstr(last, RT_STEPJ_KEY));
+      if (jstr(last, RT_STEPJ_NAME))
+        cJSON_AddStringToObject(step, "name", jstr(last, RT_STEPJ_NAME));
+      const cJSON *line = cJSON_GetObjectItemCaseSensitive(last, RT_STEPJ_LINE);
       if (cJSON_IsNumber(line))
         cJSON_AddNumberToObject(step, "line", line->valuedouble);
     }
   }
   /* robot.items' items left for a person, as run.json lists them: batch, row, run */
-  cJSON *rn = rj ? NULL : read_json(ri->run_dir, "run.json");
-  const cJSON *need = cJSON_GetObjectItemCaseSensitive(rj ? rj : rn, "items_need_person"), *it;
+  cJSON *rn = rj ? NULL : read_json(ri->run_dir, RT_RUN_JSON);
+  const cJSON *need = cJSON_GetObjectItemCaseSensitive(rj ? rj : rn, RT_RUNJ_NEED_PERSON), *it;
   if (cJSON_GetArraySize(need) > 0) {
     cJSON *list = cJSON_AddArrayToObject(a, "items_need_person");
     cJSON_ArrayForEach(it, need)
     {
-      const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, "batch");
-      const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
-      const cJSON *by = cJSON_GetObjectItemCaseSensitive(it, "run");
+      const cJSON *b = cJSON_GetObjectItemCaseSensitive(it, RT_NEEDJ_BATCH);
+      const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, RT_NEEDJ_SEQ);
+      const cJSON *by = cJSON_GetObjectItemCaseSensitive(it, RT_NEEDJ_RUN);
       if (!cJSON_IsString(b) || !cJSON_IsNumber(seq))
         continue;
       cJSON *o = cJSON_CreateObject();
@@ -191,7 +189,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   }
   cJSON_Delete(rn);
   if (cJSON_GetArraySize(reasons) == 0) {
-    const char *err = ri->error ? ri->error : jstr(rj, "error");
+    const char *err = ri->error ? ri->error : jstr(rj, RT_RUNJ_ERROR);
     if (err) {
       size_t n = strcspn(err, "\n");
       char *first = strndup(err, n);
@@ -206,7 +204,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
     }
   }
   cJSON_AddStringToObject(a, "run", ri->run_dir ? ri->run_dir : "");
-  char *report = run_link(c, run_id, ri->run_dir, "report.html");
+  char *report = run_link(c, run_id, ri->run_dir, RT_REPORT_HTML);
   cJSON_AddStringToObject(a, "report", report ? report : "");
   free(report);
   char when[48];

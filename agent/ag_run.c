@@ -341,7 +341,7 @@ static cJSON *read_run_json(const char *dir)
 {
   if (!dir)
     return NULL;
-  char *p = join(dir, "run.json");
+  char *p = join(dir, RT_RUN_JSON);
   char *text = p ? vu_read_file(p, 16 << 20, VU_NOFOLLOW, NULL, NULL, 0) : NULL;
   cJSON *rj = text ? cJSON_Parse(text) : NULL;
   free(text);
@@ -365,8 +365,8 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
   if (dir && rt_runfolder_reap(dir, rerr, sizeof rerr) < 0)
     fprintf(stderr, "vagt agent: %s\n", rerr);
   cJSON *rj = read_run_json(dir);
-  const cJSON *js = cJSON_GetObjectItemCaseSensitive(rj, "status");
-  const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rj, "exit_code");
+  const cJSON *js = cJSON_GetObjectItemCaseSensitive(rj, RT_RUNJ_STATUS);
+  const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rj, RT_RUNJ_EXIT_CODE);
   bool from_folder = false;
   if (!status) {
     static const char *const final[] = {"passed",  "needs_review", "failed",      "drift",
@@ -384,11 +384,8 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
     }
   }
   /* run.json format 2 counts the steps; format 1 listed them */
-  const cJSON *steps = cJSON_GetObjectItemCaseSensitive(rj, "steps");
-  ri.steps = cJSON_IsArray(steps)    ? cJSON_GetArraySize(steps)
-             : cJSON_IsNumber(steps) ? (int)steps->valuedouble
-                                     : 0;
-  const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, "error");
+  ri.steps = rt_runjson_steps(rj);
+  const cJSON *e = cJSON_GetObjectItemCaseSensitive(rj, RT_RUNJ_ERROR);
   if (from_folder)
     why = "the agent stopped before it recorded the end; status and exit code from the run's "
           "folder";

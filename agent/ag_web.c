@@ -485,15 +485,15 @@ static void what_changed(FILE *f, const char *json)
   if (!o)
     return;
   const cJSON *x;
-  const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, "step");
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(o, RT_APPRJ_STEP);
   if (cJSON_IsString(step)) {
     fputs("step <code>", f);
     rt_html_esc(f, step->valuestring);
     fputs("</code>", f);
   }
-  static const char *const lists[][2] = {{"files_replaced", "files replaced"},
-                                          {"files", "now"},
-                                          {"carried_over", "also updated"}};
+  static const char *const lists[][2] = {{RT_APPRJ_FILES_REPLACED, "files replaced"},
+                                          {RT_APPRJ_FILES, "now"},
+                                          {RT_APPRJ_CARRIED_OVER, "also updated"}};
   for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, lists[i][0]);
     if (cJSON_GetArraySize(files) <= 0)
@@ -506,7 +506,7 @@ static void what_changed(FILE *f, const char *json)
       fputs("</code>", f);
     }
   }
-  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, "reasons");
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(o, RT_APPRJ_REASONS);
   if (cJSON_GetArraySize(rs) > 0) {
     fputs("; accepted:<ul>", f);
     cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
@@ -648,11 +648,11 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
   }
   if (r.run_dir[0]) {
     char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/alert.json", r.run_dir);
+    snprintf(p, sizeof p, "%s/" RT_ALERT_JSON, r.run_dir);
     char *text = vu_read_file(p, 1 << 20, VU_NOFOLLOW, NULL, NULL, 0);
     cJSON *a = text ? cJSON_Parse(text) : NULL;
     free(text);
-    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, "reasons"), *x;
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS), *x;
     if (cJSON_GetArraySize(rs) > 0) {
       fputs("<h2>Why it halted</h2><ul>", f);
       cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
@@ -665,11 +665,11 @@ static enum MHD_Result page_run(struct MHD_Connection *c, long long id, const re
     }
     cJSON_Delete(a);
     /* robot.items' items left for a person: batch and row number, never their data */
-    snprintf(p, sizeof p, "%s/run.json", r.run_dir);
+    snprintf(p, sizeof p, "%s/" RT_RUN_JSON, r.run_dir);
     text = vu_read_file(p, 8 << 20, VU_NOFOLLOW, NULL, NULL, 0);
     a = text ? cJSON_Parse(text) : NULL;
     free(text);
-    rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(a, "items_need_person"));
+    rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(a, RT_RUNJ_NEED_PERSON));
     cJSON_Delete(a);
     fprintf(f, "<p><a href=\"/runs/%lld/report.html\">the run's report</a></p>\n", id);
     snprintf(p, sizeof p, "%s/evidence", r.run_dir);
@@ -952,12 +952,12 @@ static void run_step_key(const char *run_dir, char *key, size_t n)
 {
   key[0] = '\0';
   char p[PATH_MAX + 32];
-  snprintf(p, sizeof p, "%s/alert.json", run_dir);
+  snprintf(p, sizeof p, "%s/" RT_ALERT_JSON, run_dir);
   char *text = vu_read_file(p, 1 << 20, VU_NOFOLLOW, NULL, NULL, 0);
   cJSON *a = text ? cJSON_Parse(text) : NULL;
   free(text);
   const cJSON *k = cJSON_GetObjectItemCaseSensitive(
-      cJSON_GetObjectItemCaseSensitive(a, "step"), "key");
+      cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_STEP), RT_ALERTJ_STEP_KEY);
   if (cJSON_IsString(k))
     snprintf(key, n, "%s", k->valuestring);
   cJSON_Delete(a);
@@ -1073,7 +1073,7 @@ static void approve_reply(req *rq)
   }
   if (code == 0) {
     char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s/approved.json", r.run_dir);
+    snprintf(p, sizeof p, "%s/" RT_APPROVED_JSON, r.run_dir);
     char *changed = vu_read_file(p, 1 << 20, VU_NOFOLLOW, NULL, NULL, 0);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(g_db, "UPDATE approvals SET state='approved', changed=? WHERE "
@@ -1430,9 +1430,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (post && strcmp(rest, "/approve") == 0)
       return do_approve(c, id, rq);
     if (get && strcmp(rest, "/report.html") == 0)
-      return serve_run_file(c, id, "report.html");
+      return serve_run_file(c, id, RT_REPORT_HTML);
     if (get && strcmp(rest, "/run.json") == 0)
-      return serve_run_file(c, id, "run.json");
+      return serve_run_file(c, id, RT_RUN_JSON);
     if (get && strncmp(rest, "/evidence/", 10) == 0 && rest[10] && !strchr(rest + 10, '/'))
       return serve_run_file(c, id, rest + 1);
   }

@@ -321,9 +321,9 @@ static int cmd_run(int argc, char **argv, bool record)
     code = RT_EXIT_ENV;
     goto out;
   }
-  rt_steplog_set(run.steps, "baseline", baseline);
-  rt_steplog_set(run.steps, "display", DisplayString(run.dpy));
-  rt_steplog_set(run.steps, "window_manager", run.ewmh ? "ewmh" : "none or non-EWMH");
+  rt_steplog_set(run.steps, RT_RUNJ_BASELINE, baseline);
+  rt_steplog_set(run.steps, RT_RUNJ_DISPLAY, DisplayString(run.dpy));
+  rt_steplog_set(run.steps, RT_RUNJ_WINDOW_MANAGER, run.ewmh ? "ewmh" : "none or non-EWMH");
   if (rt_steplog_write(run.steps, run.run_dir, "running", 0, NULL, err, sizeof err) != 0) {
     fprintf(stderr, "vagt: %s\n", err);
     code = RT_EXIT_ENV;

@@ -242,9 +242,9 @@ static void approved_free(approved *sc)
 
 int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err, size_t n)
 {
-  const cJSON *scene = cJSON_GetObjectItemCaseSensitive(a, "scene");
-  const cJSON *wins = cJSON_GetObjectItemCaseSensitive(scene, "windows");
-  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
+  const cJSON *scene = cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_SCENE);
+  const cJSON *wins = cJSON_GetObjectItemCaseSensitive(scene, RT_ALERTJ_WINDOWS);
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_STEP);
   int nw = scene ? cJSON_GetArraySize(wins) : 1;
   if (nw < 1 || nw > 1 + FP_MAX_LAYERS) {
     snprintf(err, n, "field 'scene.windows' must list 1 to %d windows", 1 + FP_MAX_LAYERS);
@@ -255,10 +255,10 @@ int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err
     const cJSON *w = scene ? cJSON_GetArrayItem(wins, i) : NULL;
     rt_approve_win *pw = &p->w[i];
     fp_rect r = {0, 0, W, H};
-    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(w ? w : a, "masks");
+    const cJSON *ms = cJSON_GetObjectItemCaseSensitive(w ? w : a, RT_ALERTJ_WIN_MASKS);
     if (w) {
-      r = (fp_rect){jint(w, "x"), jint(w, "y"), jint(w, "w"), jint(w, "h")};
-      const char *role = jstr(w, "role");
+      r = (fp_rect){jint(w, RT_ALERTJ_X), jint(w, RT_ALERTJ_Y), jint(w, RT_ALERTJ_W), jint(w, RT_ALERTJ_H)};
+      const char *role = jstr(w, RT_ALERTJ_WIN_ROLE);
       int k = 0;
       while (k < 4 && (!role || strcmp(role, roles[k])))
         k++;
@@ -268,12 +268,12 @@ int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err
         return -1;
       }
       pw->role = (fp_win_role)k;
-      pw->front = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, "front"));
-      pw->win_class = jstr(w, "class") ? jstr(w, "class") : "";
-      pw->win_name = jstr(w, "name") ? jstr(w, "name") : "";
+      pw->front = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(w, RT_ALERTJ_WIN_FRONT));
+      pw->win_class = jstr(w, RT_ALERTJ_WIN_CLASS) ? jstr(w, RT_ALERTJ_WIN_CLASS) : "";
+      pw->win_name = jstr(w, RT_ALERTJ_WIN_NAME) ? jstr(w, RT_ALERTJ_WIN_NAME) : "";
     } else {
       pw->role = FP_WIN_TARGET;
-      pw->win_class = jstr(step, "window_class") ? jstr(step, "window_class") : "";
+      pw->win_class = jstr(step, RT_ALERTJ_STEP_WINDOW_CLASS) ? jstr(step, RT_ALERTJ_STEP_WINDOW_CLASS) : "";
       pw->win_name = "";
     }
     if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || (int64_t)r.x + r.w > W ||
@@ -295,10 +295,10 @@ int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err
     p->nw = i + 1;
     const cJSON *it;
     cJSON_ArrayForEach(it, ms) {
-      const char *src = jstr(it, "source");
+      const char *src = jstr(it, RT_ALERTJ_MASK_SOURCE);
       /* bounded to the window: nothing outside it, no arithmetic that overflows */
-      int64_t x0 = jint(it, "x"), y0 = jint(it, "y");
-      int64_t x1 = x0 + jint(it, "w"), y1 = y0 + jint(it, "h");
+      int64_t x0 = jint(it, RT_ALERTJ_X), y0 = jint(it, RT_ALERTJ_Y);
+      int64_t x1 = x0 + jint(it, RT_ALERTJ_W), y1 = y0 + jint(it, RT_ALERTJ_H);
       x0 = x0 < 0 ? 0 : x0;
       y0 = y0 < 0 ? 0 : y0;
       x1 = x1 > r.w ? r.w : x1;
@@ -383,16 +383,6 @@ static cJSON *read_json(const char *dir, const char *name, size_t max)
   return j;
 }
 
-/* The step the run halted on, as the run recorded it: run.json's "last_step" (format 2,
- * steps in steps.jsonl) or the last of its "steps" (the previous layout). */
-static const cJSON *halted_step(const cJSON *run)
-{
-  const cJSON *steps = cJSON_GetObjectItemCaseSensitive(run, "steps");
-  if (cJSON_IsArray(steps))
-    return cJSON_GetArrayItem(steps, cJSON_GetArraySize(steps) - 1);
-  return cJSON_GetObjectItemCaseSensitive(run, "last_step");
-}
-
 /* "evidence/NAME.png" with a plain file name: nothing outside the folder's evidence/. */
 static bool evidence_name_ok(const char *p)
 {
@@ -436,11 +426,11 @@ static PIX *read_evidence(const char *dir, const char *rel)
 int rt_approve_record(const cJSON *run, rt_approve_plan *p, char *err, size_t n)
 {
   memset(p, 0, sizeof *p);
-  const char *status = jstr(run, "status");
-  const cJSON *hs = halted_step(run);
-  p->baseline = jstr(run, "baseline");
-  p->key = jstr(hs, "key");
-  p->current = jstr(cJSON_GetObjectItemCaseSensitive(hs, "evidence"), "current");
+  const char *status = jstr(run, RT_RUNJ_STATUS);
+  const cJSON *hs = rt_runjson_last_step(run);
+  p->baseline = jstr(run, RT_RUNJ_BASELINE);
+  p->key = jstr(hs, RT_STEPJ_KEY);
+  p->current = jstr(cJSON_GetObjectItemCaseSensitive(hs, RT_STEPJ_EVIDENCE), RT_EVJ_CURRENT);
   if (!status || strcmp(status, "drift") != 0) {
     snprintf(err, n, "field 'status' is '%.64s': only a run that halted on drift can be "
                      "approved", status ? status : "(missing)");
@@ -451,7 +441,7 @@ int rt_approve_record(const cJSON *run, rt_approve_plan *p, char *err, size_t n)
     field = "baseline";
   else if (!p->key || !*p->key)
     field = "last_step.key";
-  else if (strcmp(jstr(hs, "verdict") ? jstr(hs, "verdict") : "", "drift") != 0)
+  else if (strcmp(jstr(hs, RT_STEPJ_VERDICT) ? jstr(hs, RT_STEPJ_VERDICT) : "", "drift") != 0)
     field = "last_step.verdict", why = "is not \"drift\": the run did not halt on this step";
   else if (!p->current)
     field = "last_step.evidence.current";
@@ -467,9 +457,9 @@ int rt_approve_record(const cJSON *run, rt_approve_plan *p, char *err, size_t n)
 
 int rt_approve_agree(const cJSON *a, const rt_approve_plan *p, char *err, size_t n)
 {
-  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, "step");
-  const char *abase = jstr(a, "baseline"), *akey = jstr(step, "key");
-  const char *acur = jstr(cJSON_GetObjectItemCaseSensitive(a, "evidence"), "current");
+  const cJSON *step = cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_STEP);
+  const char *abase = jstr(a, RT_ALERTJ_BASELINE), *akey = jstr(step, RT_ALERTJ_STEP_KEY);
+  const char *acur = jstr(cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_EVIDENCE), RT_EVJ_CURRENT);
   const char *bad = abase && strcmp(abase, p->baseline) ? "baseline"
                     : !akey || strcmp(akey, p->key)     ? "step.key"
                     : acur && strcmp(acur, p->current)  ? "evidence.current"
@@ -543,7 +533,7 @@ int rt_cmd_approve(int argc, char **argv)
   /* A run that died without writing its end is marked so, and is no drift to approve. */
   if (rt_runfolder_reap(dir, rerr, sizeof rerr) < 0)
     fprintf(stderr, "vagt approve: %s\n", rerr);
-  cJSON *run = read_json(dir, "run.json", RUN_JSON_MAX);
+  cJSON *run = read_json(dir, RT_RUN_JSON, RUN_JSON_MAX);
   if (!run)
     return RT_EXIT_USAGE;
   char err[1024];
@@ -562,7 +552,7 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
-  cJSON *a = read_json(dir, "alert.json", ALERT_MAX);
+  cJSON *a = read_json(dir, RT_ALERT_JSON, ALERT_MAX);
   if (!a) {
     fprintf(stderr, "vagt approve: %s: a run that halted on drift has an alert.json\n", dir);
     cJSON_Delete(run);
@@ -652,31 +642,31 @@ int rt_cmd_approve(int argc, char **argv)
     char now[40];
     vu_rfc3339(vu_wall(), true, now, sizeof now);
     cJSON *ap = cJSON_CreateObject();
-    cJSON_AddStringToObject(ap, "approved", now);
-    cJSON_AddStringToObject(ap, "step", key);
-    cJSON_AddStringToObject(ap, "baseline", baseline);
+    cJSON_AddStringToObject(ap, RT_APPRJ_APPROVED, now);
+    cJSON_AddStringToObject(ap, RT_APPRJ_STEP, key);
+    cJSON_AddStringToObject(ap, RT_APPRJ_BASELINE, baseline);
     char login[256];
     login_user(login, sizeof login);
     /* who: the operators the agent names (--by), else the login user */
-    cJSON_AddStringToObject(ap, "by", nby ? by[nby - 1] : login);
-    cJSON_AddStringToObject(ap, "by_source", nby ? "agent" : "login");
-    cJSON *who = cJSON_AddArrayToObject(ap, "approvers");
+    cJSON_AddStringToObject(ap, RT_APPRJ_BY, nby ? by[nby - 1] : login);
+    cJSON_AddStringToObject(ap, RT_APPRJ_BY_SOURCE, nby ? "agent" : "login");
+    cJSON *who = cJSON_AddArrayToObject(ap, RT_APPRJ_APPROVERS);
     for (int i = 0; i < nby; i++)
       cJSON_AddItemToArray(who, cJSON_CreateString(by[i]));
     if (!nby)
       cJSON_AddItemToArray(who, cJSON_CreateString(login));
-    cJSON_AddStringToObject(ap, "login_user", login);
-    cJSON_AddStringToObject(ap, "run", dir);
+    cJSON_AddStringToObject(ap, RT_APPRJ_LOGIN_USER, login);
+    cJSON_AddStringToObject(ap, RT_APPRJ_RUN, dir);
     const cJSON *r;
-    cJSON *reasons = cJSON_AddArrayToObject(ap, "reasons");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "reasons"))
+    cJSON *reasons = cJSON_AddArrayToObject(ap, RT_APPRJ_REASONS);
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS))
       if (cJSON_IsString(r))
         cJSON_AddItemToArray(reasons, cJSON_CreateString(r->valuestring));
-    cJSON_AddItemToObject(ap, "files_replaced", replaced);
+    cJSON_AddItemToObject(ap, RT_APPRJ_FILES_REPLACED, replaced);
     replaced = NULL;
-    cJSON *files = cJSON_AddArrayToObject(ap, "files");
+    cJSON *files = cJSON_AddArrayToObject(ap, RT_APPRJ_FILES);
     entry_files(baseline, key, files);
-    cJSON *also = cJSON_AddArrayToObject(ap, "carried_over");
+    cJSON *also = cJSON_AddArrayToObject(ap, RT_APPRJ_CARRIED_OVER);
     int carried = -1;
     if (old && old->image) {
       printf("approved: step '%s' now expects the screen of %s (baseline %s)\n", key, dir,
@@ -684,7 +674,7 @@ int rt_cmd_approve(int argc, char **argv)
       carried = propagate(baseline, old, fp, ocr, also);
     }
     char *t = cJSON_Print(ap);
-    if (t && rt_write_file_atomic(dir, "approved.json", t, strlen(t), err, sizeof err) != 0)
+    if (t && rt_write_file_atomic(dir, RT_APPROVED_JSON, t, strlen(t), err, sizeof err) != 0)
       fprintf(stderr, "vagt approve: %s\n", err);
     cJSON_free(t);
     cJSON_Delete(ap);
@@ -693,7 +683,7 @@ int rt_cmd_approve(int argc, char **argv)
              baseline);
     printf("  approved by %s (%s)\n", nby ? by[nby - 1] : login,
            nby ? "named by the agent" : "login user");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, "reasons"))
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS))
       if (cJSON_IsString(r))
         printf("  accepted: %s\n", r->valuestring);
     printf("  note: robots click where the script says; if fields moved or swapped, fix the "

@@ -569,10 +569,10 @@ static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p
 
 static void json_rect(cJSON *o, fp_rect r)
 {
-  cJSON_AddNumberToObject(o, "x", r.x);
-  cJSON_AddNumberToObject(o, "y", r.y);
-  cJSON_AddNumberToObject(o, "w", r.w);
-  cJSON_AddNumberToObject(o, "h", r.h);
+  cJSON_AddNumberToObject(o, RT_ALERTJ_X, r.x);
+  cJSON_AddNumberToObject(o, RT_ALERTJ_Y, r.y);
+  cJSON_AddNumberToObject(o, RT_ALERTJ_W, r.w);
+  cJSON_AddNumberToObject(o, RT_ALERTJ_H, r.h);
 }
 
 static const char *const role_names[] = {"target", "popup", "dialog", "over"};
@@ -583,27 +583,27 @@ static const char *const role_names[] = {"target", "popup", "dialog", "over"};
  * in the new entry; what the stored entry learned is carried over by approve). */
 static void alert_scene(cJSON *a, const fp_input *in, int ox, int oy)
 {
-  cJSON *sc = cJSON_AddObjectToObject(a, "scene");
+  cJSON *sc = cJSON_AddObjectToObject(a, RT_ALERTJ_SCENE);
   if (!sc)
     return;
-  cJSON *ws = cJSON_AddArrayToObject(sc, "windows");
+  cJSON *ws = cJSON_AddArrayToObject(sc, RT_ALERTJ_WINDOWS);
   for (int i = 0; ws && i <= in->n_layers; i++) {
     const fp_input *w = i ? &in->layers[i - 1] : in;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "role", role_names[w->role <= FP_WIN_OVER ? w->role : 0]);
-    cJSON_AddBoolToObject(o, "front", w->front);
-    cJSON_AddStringToObject(o, "class", w->win_class ? w->win_class : "");
-    cJSON_AddStringToObject(o, "name", w->win_name ? w->win_name : "");
+    cJSON_AddStringToObject(o, RT_ALERTJ_WIN_ROLE, role_names[w->role <= FP_WIN_OVER ? w->role : 0]);
+    cJSON_AddBoolToObject(o, RT_ALERTJ_WIN_FRONT, w->front);
+    cJSON_AddStringToObject(o, RT_ALERTJ_WIN_CLASS, w->win_class ? w->win_class : "");
+    cJSON_AddStringToObject(o, RT_ALERTJ_WIN_NAME, w->win_name ? w->win_name : "");
     json_rect(o, (fp_rect){ox + w->x, oy + w->y, (int)pixGetWidth(w->image),
                            (int)pixGetHeight(w->image)});
-    cJSON *ms = cJSON_AddArrayToObject(o, "masks");
+    cJSON *ms = cJSON_AddArrayToObject(o, RT_ALERTJ_WIN_MASKS);
     for (int k = 0; ms && k < w->n_masks; k++) {
       fp_mask_source src = w->masks[k].source;
       if (src == FP_MASK_LEARNED)
         continue; /* the stored entry's, carried over by approve */
       cJSON *mk = cJSON_CreateObject();
       json_rect(mk, w->masks[k].r);
-      cJSON_AddStringToObject(mk, "source",
+      cJSON_AddStringToObject(mk, RT_ALERTJ_MASK_SOURCE,
                               src == FP_MASK_DECLARED   ? "declared"
                               : src == FP_MASK_OCCLUDED ? "occluded"
                                                         : "robot");
@@ -621,40 +621,40 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
   cJSON *a = cJSON_CreateObject();
   char now[40];
   vu_rfc3339(vu_wall(), true, now, sizeof now);
-  cJSON_AddStringToObject(a, "status", "drift");
-  cJSON_AddNumberToObject(a, "exit_code", RT_EXIT_DRIFT);
-  cJSON_AddStringToObject(a, "script", run->script);
-  cJSON_AddStringToObject(a, "baseline", m->dir);
-  cJSON *st = cJSON_AddObjectToObject(a, "step");
-  cJSON_AddStringToObject(st, "key", s->key);
-  cJSON_AddStringToObject(st, "action", s->kind);
+  cJSON_AddStringToObject(a, RT_ALERTJ_STATUS, "drift");
+  cJSON_AddNumberToObject(a, RT_ALERTJ_EXIT_CODE, RT_EXIT_DRIFT);
+  cJSON_AddStringToObject(a, RT_ALERTJ_SCRIPT, run->script);
+  cJSON_AddStringToObject(a, RT_ALERTJ_BASELINE, m->dir);
+  cJSON *st = cJSON_AddObjectToObject(a, RT_ALERTJ_STEP);
+  cJSON_AddStringToObject(st, RT_ALERTJ_STEP_KEY, s->key);
+  cJSON_AddStringToObject(st, RT_ALERTJ_STEP_ACTION, s->kind);
   if (s->name)
-    cJSON_AddStringToObject(st, "name", s->name);
+    cJSON_AddStringToObject(st, RT_ALERTJ_STEP_NAME, s->name);
   if (s->file)
-    cJSON_AddStringToObject(st, "file", s->file);
-  cJSON_AddNumberToObject(st, "line", s->line);
-  cJSON_AddStringToObject(st, "window_class", in->win_class ? in->win_class : "");
-  cJSON *r = cJSON_AddArrayToObject(a, "reasons");
+    cJSON_AddStringToObject(st, RT_ALERTJ_STEP_FILE, s->file);
+  cJSON_AddNumberToObject(st, RT_ALERTJ_STEP_LINE, s->line);
+  cJSON_AddStringToObject(st, RT_ALERTJ_STEP_WINDOW_CLASS, in->win_class ? in->win_class : "");
+  cJSON *r = cJSON_AddArrayToObject(a, RT_ALERTJ_REASONS);
   for (int i = 0; i < m->nreasons; i++)
     cJSON_AddItemToArray(r, cJSON_CreateString(m->reasons[i]));
-  cJSON_AddStringToObject(a, "time", now);
-  cJSON_AddStringToObject(a, "run", run->run_dir);
+  cJSON_AddStringToObject(a, RT_ALERTJ_TIME, now);
+  cJSON_AddStringToObject(a, RT_ALERTJ_RUN, run->run_dir);
   char report[4096];
   snprintf(report, sizeof report, "%s/report.html", run->run_dir);
-  cJSON_AddStringToObject(a, "report", report);
+  cJSON_AddStringToObject(a, RT_ALERTJ_REPORT, report);
   alert_scene(a, in, ox, oy);
   /* what the images below keep: the agent attaches one to an e-mail only when "full" */
-  cJSON_AddStringToObject(a, "evidence_mode", run->evidence == RT_EVIDENCE_FULL   ? "full"
+  cJSON_AddStringToObject(a, RT_ALERTJ_EVIDENCE_MODE, run->evidence == RT_EVIDENCE_FULL   ? "full"
                                               : run->evidence == RT_EVIDENCE_NONE ? "none"
                                                                                   : "masked");
-  cJSON *ev = cJSON_AddObjectToObject(a, "evidence");
-  static const char *const names[3] = {"recorded", "current", "diff"};
+  cJSON *ev = cJSON_AddObjectToObject(a, RT_ALERTJ_EVIDENCE);
+  static const char *const names[3] = {RT_EVJ_RECORDED, RT_EVJ_CURRENT, RT_EVJ_DIFF};
   for (int k = 0; k < 3; k++)
     if (m->ev[k][0])
       cJSON_AddStringToObject(ev, names[k], m->ev[k]);
   char *text = cJSON_Print(a);
   char err[512];
-  if (text && rt_write_file_atomic(run->run_dir, "alert.json", text, strlen(text), err,
+  if (text && rt_write_file_atomic(run->run_dir, RT_ALERT_JSON, text, strlen(text), err,
                                    sizeof err) != 0)
     rt_log(run, "vagt: %s", err);
   cJSON_free(text);

@@ -182,14 +182,14 @@ rt_steplog *rt_steplog_new(const char *script, const char *mode)
   l->evidence = cJSON_CreateArray();
   char now[40];
   vu_rfc3339(vu_wall(), true, now, sizeof now);
-  cJSON_AddStringToObject(l->root, "format", "vagt-run");
-  cJSON_AddNumberToObject(l->root, "version", RT_RUN_FORMAT);
-  cJSON_AddStringToObject(l->root, "vagt", VAGT_VERSION);
-  cJSON_AddStringToObject(l->root, "script", script);
-  cJSON_AddStringToObject(l->root, "mode", mode);
-  cJSON_AddStringToObject(l->root, "started", now);
-  cJSON_AddStringToObject(l->root, "status", "running");
-  cJSON_AddStringToObject(l->root, "steps_file", "steps.jsonl");
+  cJSON_AddStringToObject(l->root, RT_RUNJ_FORMAT, RT_RUN_FORMAT_NAME);
+  cJSON_AddNumberToObject(l->root, RT_RUNJ_VERSION, RT_RUN_FORMAT);
+  cJSON_AddStringToObject(l->root, RT_RUNJ_VAGT, VAGT_VERSION);
+  cJSON_AddStringToObject(l->root, RT_RUNJ_SCRIPT, script);
+  cJSON_AddStringToObject(l->root, RT_RUNJ_MODE, mode);
+  cJSON_AddStringToObject(l->root, RT_RUNJ_STARTED, now);
+  cJSON_AddStringToObject(l->root, RT_RUNJ_STATUS, "running");
+  cJSON_AddStringToObject(l->root, RT_RUNJ_STEPS_FILE, RT_STEPS_JSONL);
   return l;
 }
 
@@ -220,7 +220,7 @@ int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen)
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  snprintf(l->path, n, "%s/steps.jsonl", dir);
+  snprintf(l->path, n, "%s/" RT_STEPS_JSONL, dir);
   l->fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (l->fd < 0) {
     snprintf(err, errlen, "cannot create %s: %s", l->path, strerror(errno));
@@ -229,7 +229,7 @@ int rt_steplog_open(rt_steplog *l, const char *dir, char *err, size_t errlen)
   /* Held until the process ends, however it ends: a "running" run.json whose lock is free
    * belongs to a run that died without writing its end (rt_runfolder_reap). */
   char lp[4096];
-  snprintf(lp, sizeof lp, "%s/run.lock", dir);
+  snprintf(lp, sizeof lp, "%s/" RT_RUN_LOCK, dir);
   l->lock_fd = open(lp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (l->lock_fd < 0 || flock(l->lock_fd, LOCK_EX) != 0) {
     snprintf(err, errlen, "cannot create %s: %s", lp, strerror(errno));
@@ -252,20 +252,20 @@ void rt_steplog_set(rt_steplog *l, const char *field, const char *value)
 
 void rt_steplog_need_person(rt_steplog *l, const char *batch, long long seq, const char *run)
 {
-  cJSON *a = cJSON_GetObjectItemCaseSensitive(l->root, "items_need_person");
+  cJSON *a = cJSON_GetObjectItemCaseSensitive(l->root, RT_RUNJ_NEED_PERSON);
   if (!cJSON_IsArray(a))
-    a = cJSON_AddArrayToObject(l->root, "items_need_person");
+    a = cJSON_AddArrayToObject(l->root, RT_RUNJ_NEED_PERSON);
   cJSON *o = cJSON_CreateObject();
   if (!a || !o) {
     cJSON_Delete(o);
     return;
   }
-  cJSON_AddStringToObject(o, "batch", batch);
-  cJSON_AddNumberToObject(o, "seq", (double)seq);
+  cJSON_AddStringToObject(o, RT_NEEDJ_BATCH, batch);
+  cJSON_AddNumberToObject(o, RT_NEEDJ_SEQ, (double)seq);
   if (run)
-    cJSON_AddStringToObject(o, "run", run);
+    cJSON_AddStringToObject(o, RT_NEEDJ_RUN, run);
   else
-    cJSON_AddNullToObject(o, "run");
+    cJSON_AddNullToObject(o, RT_NEEDJ_RUN);
   cJSON_AddItemToArray(a, o);
 }
 
@@ -355,8 +355,8 @@ static int append_line(rt_steplog *l, const cJSON *o, char *err, size_t errlen)
 static void account(rt_steplog *l, cJSON *o, double settle, double capture, double guard,
                     double total)
 {
-  const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "key");
-  const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(o, "verdict");
+  const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_KEY);
+  const cJSON *verdict = cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_VERDICT);
   l->settle += settle;
   l->capture += capture;
   l->guard += guard;
@@ -368,7 +368,7 @@ static void account(rt_steplog *l, cJSON *o, double settle, double capture, doub
   }
   cJSON_Delete(l->last);
   l->last = cJSON_Duplicate(o, 1);
-  if (cJSON_GetObjectItemCaseSensitive(o, "evidence") &&
+  if (cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_EVIDENCE) &&
       cJSON_GetArraySize(l->evidence) < EVIDENCE_STEPS)
     cJSON_AddItemToArray(l->evidence, cJSON_Duplicate(o, 1));
   cJSON_AddItemToArray(l->recent, o);
@@ -384,56 +384,56 @@ size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errl
     return 0;
   }
   size_t n = ++l->count;
-  cJSON_AddNumberToObject(o, "n", (double)n);
-  cJSON_AddStringToObject(o, "key", s->key);
-  cJSON_AddStringToObject(o, "action", s->kind);
+  cJSON_AddNumberToObject(o, RT_STEPJ_N, (double)n);
+  cJSON_AddStringToObject(o, RT_STEPJ_KEY, s->key);
+  cJSON_AddStringToObject(o, RT_STEPJ_ACTION, s->kind);
   if (s->name) {
-    cJSON_AddStringToObject(o, "step", s->name);
-    cJSON_AddNumberToObject(o, "ordinal", s->ordinal);
+    cJSON_AddStringToObject(o, RT_STEPJ_NAME, s->name);
+    cJSON_AddNumberToObject(o, RT_STEPJ_ORDINAL, s->ordinal);
   }
   if (s->file)
-    cJSON_AddStringToObject(o, "file", s->file);
+    cJSON_AddStringToObject(o, RT_STEPJ_FILE, s->file);
   if (s->line > 0)
-    cJSON_AddNumberToObject(o, "line", s->line);
+    cJSON_AddNumberToObject(o, RT_STEPJ_LINE, s->line);
   if (s->window) {
     char id[24];
     snprintf(id, sizeof id, "0x%lx", s->window);
-    cJSON *w = cJSON_AddObjectToObject(o, "window");
-    cJSON_AddStringToObject(w, "id", id);
+    cJSON *w = cJSON_AddObjectToObject(o, RT_STEPJ_WINDOW);
+    cJSON_AddStringToObject(w, RT_STEPJ_WINDOW_ID, id);
     if (s->wclass)
-      cJSON_AddStringToObject(w, "class", s->wclass);
+      cJSON_AddStringToObject(w, RT_STEPJ_WINDOW_CLASS, s->wclass);
   }
   if (s->detail)
-    cJSON_AddStringToObject(o, "detail", s->detail);
-  cJSON_AddStringToObject(o, "verdict", s->verdict ? s->verdict : "none");
+    cJSON_AddStringToObject(o, RT_STEPJ_DETAIL, s->detail);
+  cJSON_AddStringToObject(o, RT_STEPJ_VERDICT, s->verdict ? s->verdict : "none");
   if (s->reason)
-    cJSON_AddStringToObject(o, "reason", s->reason);
+    cJSON_AddStringToObject(o, RT_STEPJ_REASON, s->reason);
   if (s->nreasons > 0) {
-    cJSON *r = cJSON_AddArrayToObject(o, "reasons");
+    cJSON *r = cJSON_AddArrayToObject(o, RT_STEPJ_REASONS);
     for (int i = 0; i < s->nreasons; i++)
       cJSON_AddItemToArray(r, cJSON_CreateString(s->reasons[i]));
   }
   bool ev = s->evidence[0] || s->evidence[1] || s->evidence[2];
   if (ev) {
-    static const char *const names[3] = {"recorded", "current", "diff"};
-    cJSON *e = cJSON_AddObjectToObject(o, "evidence");
+    static const char *const names[3] = {RT_EVJ_RECORDED, RT_EVJ_CURRENT, RT_EVJ_DIFF};
+    cJSON *e = cJSON_AddObjectToObject(o, RT_STEPJ_EVIDENCE);
     for (int i = 0; i < 3; i++)
       if (s->evidence[i])
         cJSON_AddStringToObject(e, names[i], s->evidence[i]);
   }
-  cJSON *t = cJSON_AddObjectToObject(o, "ms");
-  cJSON_AddNumberToObject(t, "settle", ms(s->t_settle));
-  cJSON_AddNumberToObject(t, "capture", ms(s->t_capture));
-  cJSON_AddNumberToObject(t, "guard", ms(s->t_guard));
-  cJSON_AddNumberToObject(t, "total", ms(s->t_total));
-  cJSON_AddBoolToObject(o, "settled", s->settled);
+  cJSON *t = cJSON_AddObjectToObject(o, RT_STEPJ_MS);
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_SETTLE, ms(s->t_settle));
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_CAPTURE, ms(s->t_capture));
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_GUARD, ms(s->t_guard));
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_TOTAL, ms(s->t_total));
+  cJSON_AddBoolToObject(o, RT_STEPJ_SETTLED, s->settled);
   if (s->cap_w > 0) {
-    cJSON *c = cJSON_AddObjectToObject(o, "capture");
-    cJSON_AddNumberToObject(c, "w", s->cap_w);
-    cJSON_AddNumberToObject(c, "h", s->cap_h);
+    cJSON *c = cJSON_AddObjectToObject(o, RT_STEPJ_CAPTURE);
+    cJSON_AddNumberToObject(c, RT_STEPJ_CAPTURE_W, s->cap_w);
+    cJSON_AddNumberToObject(c, RT_STEPJ_CAPTURE_H, s->cap_h);
     char h[24];
     snprintf(h, sizeof h, "%016llx", (unsigned long long)s->cap_hash);
-    cJSON_AddStringToObject(c, "hash", h);
+    cJSON_AddStringToObject(c, RT_STEPJ_CAPTURE_HASH, h);
   }
   int rc = append_line(l, o, err, errlen);
   account(l, o, s->t_settle, s->t_capture, s->t_guard, s->t_total);
@@ -448,16 +448,16 @@ static void amend_held(rt_steplog *l, size_t n, const char *reason)
     cJSON *o = i == 2 ? l->last : NULL;
     if (i < 2)
       cJSON_ArrayForEach(it, lists[i]) {
-        const cJSON *nn = cJSON_GetObjectItemCaseSensitive(it, "n");
+        const cJSON *nn = cJSON_GetObjectItemCaseSensitive(it, RT_STEPJ_N);
         if (cJSON_IsNumber(nn) && (size_t)nn->valuedouble == n)
           o = it;
       }
-    const cJSON *nn = o ? cJSON_GetObjectItemCaseSensitive(o, "n") : NULL;
+    const cJSON *nn = o ? cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_N) : NULL;
     if (!o || !cJSON_IsNumber(nn) || (size_t)nn->valuedouble != n)
       continue;
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "verdict", cJSON_CreateString("error"));
-    cJSON_DeleteItemFromObjectCaseSensitive(o, "reason");
-    cJSON_AddStringToObject(o, "reason", reason);
+    cJSON_ReplaceItemInObjectCaseSensitive(o, RT_STEPJ_VERDICT, cJSON_CreateString("error"));
+    cJSON_DeleteItemFromObjectCaseSensitive(o, RT_STEPJ_REASON);
+    cJSON_AddStringToObject(o, RT_STEPJ_REASON, reason);
   }
 }
 
@@ -469,10 +469,10 @@ void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_
   cJSON *o = cJSON_CreateObject();
   if (!o || !n)
     return;
-  cJSON_AddNumberToObject(o, "n", (double)n);
-  cJSON_AddStringToObject(o, "verdict", "error");
-  cJSON_AddStringToObject(o, "reason", reason ? reason : "");
-  cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, "ms"), "input", ms(input_ms));
+  cJSON_AddNumberToObject(o, RT_STEPJ_N, (double)n);
+  cJSON_AddStringToObject(o, RT_STEPJ_VERDICT, "error");
+  cJSON_AddStringToObject(o, RT_STEPJ_REASON, reason ? reason : "");
+  cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, RT_STEPJ_MS), RT_STEPJ_MS_INPUT, ms(input_ms));
   append_line(l, o, err, sizeof err);
   cJSON_Delete(o);
   amend_account(l, n, reason ? reason : "", input_ms);
@@ -481,9 +481,9 @@ void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_
 static void amend_account(rt_steplog *l, size_t n, const char *reason, double input_ms)
 {
   l->input += input_ms;
-  const cJSON *key = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "key") : NULL;
-  const cJSON *v = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "verdict") : NULL;
-  const cJSON *ln = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, "n") : NULL;
+  const cJSON *key = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, RT_STEPJ_KEY) : NULL;
+  const cJSON *v = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, RT_STEPJ_VERDICT) : NULL;
+  const cJSON *ln = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, RT_STEPJ_N) : NULL;
   if (cJSON_IsString(key) && cJSON_IsNumber(ln) && (size_t)ln->valuedouble == n) {
     keystat *k = keystat_of(l, key->valuestring);
     if (k) {
@@ -590,39 +590,39 @@ int rt_write_file_atomic(const char *dir, const char *name, const char *data, si
 static int steplog_write(rt_steplog *l, const char *dir, const char *status, int exit_code,
                          const char *error, char *err, size_t errlen)
 {
-  rt_steplog_set(l, "status", status);
-  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "exit_code");
-  cJSON_AddNumberToObject(l->root, "exit_code", exit_code);
-  rt_steplog_set(l, "error", error);
+  rt_steplog_set(l, RT_RUNJ_STATUS, status);
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, RT_RUNJ_EXIT_CODE);
+  cJSON_AddNumberToObject(l->root, RT_RUNJ_EXIT_CODE, exit_code);
+  rt_steplog_set(l, RT_RUNJ_ERROR, error);
   bool over = strcmp(status, "running") != 0;
   if (over) {
     char now[40];
     vu_rfc3339(vu_wall(), true, now, sizeof now);
-    rt_steplog_set(l, "finished", now);
+    rt_steplog_set(l, RT_RUNJ_FINISHED, now);
     if (l->fd >= 0 && fsync(l->fd) != 0) {
       snprintf(err, errlen, "cannot write %s: %s", l->path, strerror(errno));
       return -1;
     }
   }
-  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "steps");
-  cJSON_AddNumberToObject(l->root, "steps", (double)l->count);
-  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "last_step");
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, RT_RUNJ_STEPS);
+  cJSON_AddNumberToObject(l->root, RT_RUNJ_STEPS, (double)l->count);
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, RT_RUNJ_LAST_STEP);
   if (l->last)
-    cJSON_AddItemToObject(l->root, "last_step", cJSON_Duplicate(l->last, 1));
-  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "ms");
-  cJSON *t = cJSON_AddObjectToObject(l->root, "ms");
-  cJSON_AddNumberToObject(t, "settle", ms(l->settle));
-  cJSON_AddNumberToObject(t, "capture", ms(l->capture));
-  cJSON_AddNumberToObject(t, "guard", ms(l->guard));
-  cJSON_AddNumberToObject(t, "input", ms(l->input));
-  cJSON_DeleteItemFromObjectCaseSensitive(l->root, "steps_bytes");
-  cJSON_AddNumberToObject(l->root, "steps_bytes", (double)l->bytes);
+    cJSON_AddItemToObject(l->root, RT_RUNJ_LAST_STEP, cJSON_Duplicate(l->last, 1));
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, RT_RUNJ_MS);
+  cJSON *t = cJSON_AddObjectToObject(l->root, RT_RUNJ_MS);
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_SETTLE, ms(l->settle));
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_CAPTURE, ms(l->capture));
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_GUARD, ms(l->guard));
+  cJSON_AddNumberToObject(t, RT_STEPJ_MS_INPUT, ms(l->input));
+  cJSON_DeleteItemFromObjectCaseSensitive(l->root, RT_RUNJ_STEPS_BYTES);
+  cJSON_AddNumberToObject(l->root, RT_RUNJ_STEPS_BYTES, (double)l->bytes);
   char *text = cJSON_Print(l->root);
   if (!text) {
     snprintf(err, errlen, "out of memory writing run.json");
     return -1;
   }
-  int rc = write_atomic(dir, "run.json", text, strlen(text), err, errlen);
+  int rc = write_atomic(dir, RT_RUN_JSON, text, strlen(text), err, errlen);
   cJSON_free(text);
   if (over && rc == 0) { /* the end is written: the room kept for it goes back */
     char rp[4096];
@@ -676,12 +676,12 @@ void rt_html_items_need_person(FILE *f, const cJSON *need)
           cJSON_GetArraySize(need) == 1 ? "is" : "are");
   cJSON_ArrayForEach(it, need)
   {
-    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, "seq");
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, RT_NEEDJ_SEQ);
     fputs("<tr><td>", f);
-    rt_html_esc(f, jstr(it, "batch") ? jstr(it, "batch") : "?");
+    rt_html_esc(f, jstr(it, RT_NEEDJ_BATCH) ? jstr(it, RT_NEEDJ_BATCH) : "?");
     fprintf(f, "</td><td>%lld</td><td>", cJSON_IsNumber(seq) ? (long long)seq->valuedouble
                                                               : -1LL);
-    rt_html_esc(f, jstr(it, "run") ? jstr(it, "run") : "?");
+    rt_html_esc(f, jstr(it, RT_NEEDJ_RUN) ? jstr(it, RT_NEEDJ_RUN) : "?");
     fputs("</td></tr>\n", f);
   }
   fputs("</table>\n", f);
@@ -696,9 +696,9 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
     snprintf(err, errlen, "out of memory writing report.html");
     return -1;
   }
-  const char *status = jstr(l->root, "status");
+  const char *status = jstr(l->root, RT_RUNJ_STATUS);
   fputs("<!DOCTYPE html>\n<html lang=\"da\"><head><meta charset=\"utf-8\">\n<title>vagt run ", f);
-  rt_html_esc(f, jstr(l->root, "script"));
+  rt_html_esc(f, jstr(l->root, RT_RUNJ_SCRIPT));
   fputs("</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
         "collapse}td,th{border:1px solid #bbb;padding:.3em .6em;text-align:left}"
         ".passed{color:#060}.failed,.drift,.error{color:#a00}.needs_review{color:#a60}"
@@ -707,28 +707,28 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
         "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
         "</style></head><body>\n", f);
   fputs("<h1>vagt run: ", f);
-  rt_html_esc(f, jstr(l->root, "script"));
+  rt_html_esc(f, jstr(l->root, RT_RUNJ_SCRIPT));
   fputs("</h1>\n<p>Status: <b class=\"", f);
   rt_html_esc(f, status);
   fputs("\">", f);
   rt_html_esc(f, status);
   fputs("</b>", f);
-  const cJSON *ec = cJSON_GetObjectItemCaseSensitive(l->root, "exit_code");
+  const cJSON *ec = cJSON_GetObjectItemCaseSensitive(l->root, RT_RUNJ_EXIT_CODE);
   if (cJSON_IsNumber(ec))
     fprintf(f, " (exit code %d)", ec->valueint);
   fputs(". Started ", f);
-  rt_html_esc(f, jstr(l->root, "started"));
-  if (jstr(l->root, "finished")) {
+  rt_html_esc(f, jstr(l->root, RT_RUNJ_STARTED));
+  if (jstr(l->root, RT_RUNJ_FINISHED)) {
     fputs(", finished ", f);
-    rt_html_esc(f, jstr(l->root, "finished"));
+    rt_html_esc(f, jstr(l->root, RT_RUNJ_FINISHED));
   }
   fputs(".</p>\n", f);
-  if (jstr(l->root, "error")) {
+  if (jstr(l->root, RT_RUNJ_ERROR)) {
     fputs("<pre>", f);
-    rt_html_esc(f, jstr(l->root, "error"));
+    rt_html_esc(f, jstr(l->root, RT_RUNJ_ERROR));
     fputs("</pre>\n", f);
   }
-  rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(l->root, "items_need_person"));
+  rt_html_items_need_person(f, cJSON_GetObjectItemCaseSensitive(l->root, RT_RUNJ_NEED_PERSON));
   /* The steps folded by key: a 30,000-step run is a few dozen rows here. */
   fprintf(f, "<p>%zu step%s, %zu step key%s.</p>\n", l->count, l->count == 1 ? "" : "s",
           l->nkeys + l->keys_dropped, l->nkeys + l->keys_dropped == 1 ? "" : "s");
@@ -757,24 +757,24 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
           "<th>ms</th></tr>\n", f);
     const cJSON *s;
     cJSON_ArrayForEach(s, l->recent) {
-      const cJSON *n = cJSON_GetObjectItemCaseSensitive(s, "n");
+      const cJSON *n = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_N);
       fprintf(f, "<tr><td>%.0f</td><td>", cJSON_IsNumber(n) ? n->valuedouble : 0.0);
-      rt_html_esc(f, jstr(s, "key"));
-      const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
+      rt_html_esc(f, jstr(s, RT_STEPJ_KEY));
+      const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_LINE);
       fprintf(f, "</td><td>%d</td><td>", cJSON_IsNumber(line) ? line->valueint : 0);
-      rt_html_esc(f, jstr(s, "action"));
-      if (jstr(s, "detail")) {
+      rt_html_esc(f, jstr(s, RT_STEPJ_ACTION));
+      if (jstr(s, RT_STEPJ_DETAIL)) {
         fputs(" ", f);
-        rt_html_esc(f, jstr(s, "detail"));
+        rt_html_esc(f, jstr(s, RT_STEPJ_DETAIL));
       }
       fputs("</td><td>", f);
-      rt_html_esc(f, jstr(s, "verdict"));
-      if (jstr(s, "reason")) {
+      rt_html_esc(f, jstr(s, RT_STEPJ_VERDICT));
+      if (jstr(s, RT_STEPJ_REASON)) {
         fputs(": ", f);
-        rt_html_esc(f, jstr(s, "reason"));
+        rt_html_esc(f, jstr(s, RT_STEPJ_REASON));
       }
-      const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "ms");
-      const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, "total");
+      const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_MS);
+      const cJSON *tot = cJSON_GetObjectItemCaseSensitive(t, RT_STEPJ_MS_TOTAL);
       fprintf(f, "</td><td>%.1f</td></tr>\n", cJSON_IsNumber(tot) ? tot->valuedouble : 0.0);
     }
     fputs("</table>\n", f);
@@ -783,23 +783,23 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
   /* Evidence: for every step the guard stopped, the recorded screen, today's screen and
    * the difference side by side, with the reasons in words. */
   cJSON_ArrayForEach(s, l->evidence) {
-    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, "evidence");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_EVIDENCE);
     if (!ev)
       continue;
     fputs("<h2>", f);
-    rt_html_esc(f, jstr(s, "verdict"));
+    rt_html_esc(f, jstr(s, RT_STEPJ_VERDICT));
     fputs(" at step <code>", f);
-    rt_html_esc(f, jstr(s, "key"));
+    rt_html_esc(f, jstr(s, RT_STEPJ_KEY));
     fputs("</code>", f);
-    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, "line");
+    const cJSON *line = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_LINE);
     if (cJSON_IsNumber(line)) {
       fputs(" (", f);
-      rt_html_esc(f, jstr(s, "file"));
+      rt_html_esc(f, jstr(s, RT_STEPJ_FILE));
       fprintf(f, ":%d)", line->valueint);
     }
     fputs("</h2>\n<ul>\n", f);
     const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s, "reasons")) {
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_REASONS)) {
       fputs("<li>", f);
       rt_html_esc(f, cJSON_IsString(r) ? r->valuestring : "");
       fputs("</li>\n", f);
@@ -807,7 +807,7 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
     fputs("</ul>\n", f);
     /* The diff image already holds recorded | today | difference side by side; without
      * one (no baseline for the step) show what there is. */
-    const char *diff = jstr(ev, "diff");
+    const char *diff = jstr(ev, RT_EVJ_DIFF);
     if (diff) {
       fputs("<p class=\"cap\"><span>recorded (baseline)</span><span>today</span>"
             "<span>difference</span></p>\n<p><a href=\"", f);
@@ -817,7 +817,7 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
       fputs("\"></a></p>\n", f);
     }
     fputs("<p>", f);
-    static const char *const names[2] = {"recorded", "current"};
+    static const char *const names[2] = {RT_EVJ_RECORDED, RT_EVJ_CURRENT};
     static const char *const titles[2] = {"recorded screen", "today's screen"};
     for (int k = 0; k < 2; k++) {
       const char *p = jstr(ev, names[k]);
@@ -839,7 +839,7 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
   }
   fputs("</body></html>\n", f);
   fclose(f);
-  int rc = write_atomic(dir, "report.html", buf, len, err, errlen);
+  int rc = write_atomic(dir, RT_REPORT_HTML, buf, len, err, errlen);
   free(buf);
   return rc;
 }
@@ -870,16 +870,16 @@ static void replay_line(rt_steplog *l, const char *line)
     cJSON_Delete(o);
     return;
   }
-  const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, "n");
-  if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, "key"))) {
+  const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_N);
+  if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_KEY))) {
     l->count++;
-    account(l, o, jnum_in(o, "ms", "settle"), jnum_in(o, "ms", "capture"),
-            jnum_in(o, "ms", "guard"), jnum_in(o, "ms", "total"));
+    account(l, o, jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_SETTLE), jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_CAPTURE),
+            jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_GUARD), jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_TOTAL));
     return;
   }
   if (cJSON_IsNumber(n) && n->valuedouble >= 1) /* an amendment: the step's input failed */
-    amend_account(l, (size_t)n->valuedouble, jstr(o, "reason") ? jstr(o, "reason") : "",
-                  jnum_in(o, "ms", "input"));
+    amend_account(l, (size_t)n->valuedouble, jstr(o, RT_STEPJ_REASON) ? jstr(o, RT_STEPJ_REASON) : "",
+                  jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_INPUT));
   cJSON_Delete(o);
 }
 
@@ -923,7 +923,7 @@ static void replay(rt_steplog *l, int fd)
 static rt_steplog *steplog_load(const char *dir, char *err, size_t errlen)
 {
   char path[4096];
-  snprintf(path, sizeof path, "%s/run.json", dir);
+  snprintf(path, sizeof path, "%s/" RT_RUN_JSON, dir);
   char *text = vu_read_file(path, RUN_JSON_MAX, VU_NOFOLLOW, NULL, err, errlen);
   if (!text)
     return NULL;
@@ -939,7 +939,7 @@ static rt_steplog *steplog_load(const char *dir, char *err, size_t errlen)
   l->root = root;
   l->recent = cJSON_CreateArray();
   l->evidence = cJSON_CreateArray();
-  snprintf(path, sizeof path, "%s/steps.jsonl", dir);
+  snprintf(path, sizeof path, "%s/" RT_STEPS_JSONL, dir);
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   struct stat st;
   if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
@@ -971,7 +971,7 @@ int rt_runfolder_end(const char *dir, const char *status, int exit_code, const c
 int rt_runfolder_reap(const char *dir, char *err, size_t errlen)
 {
   char path[4096];
-  snprintf(path, sizeof path, "%s/run.lock", dir);
+  snprintf(path, sizeof path, "%s/" RT_RUN_LOCK, dir);
   int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     if (errno == ENOENT) /* a vagt before run.lock, or no run at all: nothing to judge */
@@ -994,12 +994,12 @@ int rt_runfolder_reap(const char *dir, char *err, size_t errlen)
     return -1;
   }
   /* Read under the lock: a second reaper finds the folder already marked. */
-  snprintf(path, sizeof path, "%s/run.json", dir);
+  snprintf(path, sizeof path, "%s/" RT_RUN_JSON, dir);
   char *text = vu_read_file(path, RUN_JSON_MAX, VU_NOFOLLOW, NULL, err, errlen);
   bool unreadable = !text && access(path, F_OK) == 0; /* none: it died before writing one */
   cJSON *root = text ? cJSON_Parse(text) : NULL;
   free(text);
-  const char *status = jstr(root, "status");
+  const char *status = jstr(root, RT_RUNJ_STATUS);
   int rc = unreadable ? -1 : 0;
   if (status && strcmp(status, "running") == 0) {
     rc = end_from_files(dir, "killed", RT_EXIT_KILLED,

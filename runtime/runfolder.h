@@ -5,8 +5,7 @@
  * status changes and at the end), log.txt, report.html and evidence/. What a run keeps in
  * memory is bounded whatever its length (per-key counts, the last steps, the steps with
  * evidence). Text a robot types is never written, only its length.
- * Format 1 (read by the agent, written by vagt before 2026-12): run.json held every step
- * in an array "steps" and no steps.jsonl. */
+ * The files' names, keys and format versions: runfile.h. */
 #ifndef VAGT_RUNFOLDER_H
 #define VAGT_RUNFOLDER_H
 
@@ -15,9 +14,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-typedef struct rt_steplog rt_steplog;
+#include "runfile.h" /* RT_RUN_FORMAT, the files' keys */
 
-#define RT_RUN_FORMAT 2
+typedef struct rt_steplog rt_steplog;
 
 typedef struct rt_steprec {
   const char *key, *kind, *name; /* name: robot.step path, NULL outside named steps */

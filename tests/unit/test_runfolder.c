@@ -407,6 +407,63 @@ static void bounded_read_refuses_fifo_device_and_symlink(void **state)
   rm_rf(tmpl);
 }
 
+/* The readers' view of run.json: format 2 as vagt writes it, format 1 (vagt before 2026-12:
+ * no "format", every step listed) still read, anything else refused. */
+static void run_json_formats_are_read(void **state)
+{
+  (void)state;
+  char tmpl[] = "/tmp/vagt-runs-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char err[256];
+  char *dir = rt_runfolder_create(tmpl, "demo", err, sizeof err);
+  assert_non_null(dir);
+  rt_steplog *l = rt_steplog_new("demo.lua", "run");
+  assert_int_equal(rt_steplog_open(l, dir, err, sizeof err), 0);
+  rt_steprec s = {.key = "demo.lua:3:click", .kind = "click", .file = "demo.lua", .line = 3,
+                  .verdict = "match"};
+  assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 1);
+  s.key = "demo.lua:4:key";
+  s.line = 4;
+  s.verdict = "drift";
+  assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 2);
+  assert_int_equal(rt_steplog_write(l, dir, "drift", 3, NULL, err, sizeof err), 0);
+  rt_steplog_free(l);
+  cJSON *j = run_json(dir);
+  assert_int_equal(rt_runjson_version(j), 2);
+  assert_int_equal(rt_runjson_steps(j), 2);
+  assert_string_equal(cJSON_GetObjectItem(rt_runjson_last_step(j), "key")->valuestring,
+                      "demo.lua:4:key");
+  cJSON_Delete(j);
+
+  /* a run.json as vagt 0.x wrote it */
+  j = cJSON_Parse("{\"vagt\": \"0.4.0\", \"script\": \"demo.lua\", \"mode\": \"run\", "
+                  "\"started\": \"2026-11-02T08:00:00Z\", \"status\": \"drift\", "
+                  "\"steps\": [{\"key\": \"demo.lua:3:click\", \"line\": 3}, "
+                  "{\"key\": \"demo.lua:4:key\", \"step\": \"Gem\", \"line\": 4, "
+                  "\"verdict\": \"drift\"}], \"exit_code\": 3, "
+                  "\"finished\": \"2026-11-02T08:00:09Z\"}");
+  assert_int_equal(rt_runjson_version(j), 1);
+  assert_int_equal(rt_runjson_steps(j), 2);
+  assert_string_equal(cJSON_GetObjectItem(rt_runjson_last_step(j), "step")->valuestring, "Gem");
+  cJSON_Delete(j);
+
+  static const char *const foreign[] = {
+      "{\"status\": \"passed\"}",
+      "{\"format\": \"vagt-run\", \"version\": 3, \"steps\": 1}",
+      "{\"format\": \"other\", \"version\": 2}",
+      "{\"format\": 1, \"vagt\": \"0.4.0\", \"steps\": []}",
+      "[1, 2]",
+  };
+  for (size_t i = 0; i < sizeof foreign / sizeof *foreign; i++) {
+    j = cJSON_Parse(foreign[i]);
+    assert_non_null(j);
+    assert_int_equal(rt_runjson_version(j), 0);
+    cJSON_Delete(j);
+  }
+  rm_rf(tmpl);
+  free(dir);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -415,6 +472,7 @@ int main(void)
     cmocka_unit_test(atomic_write_follows_no_planted_symlink),
     cmocka_unit_test(bounded_read_refuses_fifo_device_and_symlink),
     cmocka_unit_test(run_json_has_steps_and_modes),
+    cmocka_unit_test(run_json_formats_are_read),
     cmocka_unit_test(long_run_report_stays_small),
     cmocka_unit_test(html_is_escaped),
     cmocka_unit_test(unwritable_folder_is_an_error),
