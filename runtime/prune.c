@@ -1,5 +1,7 @@
 #include "prune.h"
 
+#include "runfile.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* run.json of format 2 is a summary (kilobytes); anything much larger is not one. */
+/* run.json of format 2 is a summary (kilobytes); anything much larger is not one (a format 1
+ * run.json listed every step: one of a run past some ten thousand steps is left alone). */
 #define PRUNE_RUN_JSON_MAX ((size_t)4 << 20)
 /* Run folders are two levels deep (evidence/); a deeper tree is walked to this depth. */
 #define PRUNE_MAX_DEPTH 32
@@ -24,7 +27,7 @@ static double mtime_of(const struct stat *st)
 /* dfd/run.json, read through the open folder (no path is resolved again). */
 static cJSON *read_run_json(int dfd, struct stat *st, char *why, size_t whylen)
 {
-  int fd = openat(dfd, "run.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(dfd, RT_RUN_JSON, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
     snprintf(why, whylen, "%s", errno == ENOENT ? "no run.json"
                                 : errno == ELOOP ? "run.json is a symbolic link"
@@ -59,9 +62,8 @@ static cJSON *read_run_json(int dfd, struct stat *st, char *why, size_t whylen)
   buf[n] = '\0';
   cJSON *j = cJSON_Parse(buf);
   free(buf);
-  const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, "format");
-  if (!cJSON_IsString(f) || strcmp(f->valuestring, "vagt-run") != 0) {
-    snprintf(why, whylen, "run.json has no format \"vagt-run\"");
+  if (rt_runjson_version(j) == 0) {
+    snprintf(why, whylen, "run.json has no format \"" RT_RUN_FORMAT_NAME "\" (nor format 1's layout)");
     cJSON_Delete(j);
     return NULL;
   }
@@ -80,7 +82,7 @@ static int lock_state(int dfd, bool keep, int *lfd)
 {
   if (lfd)
     *lfd = -1;
-  int fd = openat(dfd, "run.lock", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  int fd = openat(dfd, RT_RUN_LOCK, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return errno == ENOENT ? -1 : 1;
   struct stat st;
@@ -137,8 +139,8 @@ static void judge(int rfd, dev_t dev, double cutoff, rt_prune_entry *e)
     return;
   }
   e->mtime = mtime_of(&jst);
-  e->script = jdup(j, "script");
-  e->status = jdup(j, "status");
+  e->script = jdup(j, RT_RUNJ_SCRIPT);
+  e->status = jdup(j, RT_RUNJ_STATUS);
   cJSON_Delete(j);
   bool running_status = e->status && strcmp(e->status, "running") == 0;
   int lock = lock_state(dfd, false, NULL);
@@ -148,8 +150,8 @@ static void judge(int rfd, dev_t dev, double cutoff, rt_prune_entry *e)
     e->kind = RT_PRUNE_RECENT;
   else
     e->kind = RT_PRUNE_OLD;
-  e->unapproved = e->status && strcmp(e->status, "drift") == 0 && exists_at(dfd, "alert.json") &&
-                  !exists_at(dfd, "approved.json");
+  e->unapproved = e->status && strcmp(e->status, "drift") == 0 && exists_at(dfd, RT_ALERT_JSON) &&
+                  !exists_at(dfd, RT_APPROVED_JSON);
   close(dfd);
 }
 

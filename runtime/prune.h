@@ -4,8 +4,8 @@
  *
  * What counts as a run folder, and so may be deleted: a real folder (never a symbolic
  * link: the link and what it points to are left alone) directly inside the runs folder,
- * holding a regular run.json whose "format" is "vagt-run" (what vagt writes since run.json
- * format 2). Anything else in the runs folder is left alone and reported. A run folder is
+ * holding a regular run.json that vagt wrote: "format" "vagt-run" (run.json format 2 on) or
+ * format 1's layout (runfile.h). Anything else in the runs folder is left alone and reported. A run folder is
  * old when its run.json was last written (the run's end) before the cutoff. An old run
  * folder is still kept when
  *   - its run still runs: somebody holds run.lock (or, from a vagt without run.lock, its

@@ -17,6 +17,7 @@ conf() { # conf NODE STATE [DATABASE]
   cat > "$1.lua" <<LUA
 state = "$2"
 listen = false
+retention_days = 365 -- the clocks run a month ahead of the run folders' files
 node = "$1"
 database = "${3:-$PG_DB}"
 database_password_file = "$PG_PWFILE"

@@ -124,6 +124,21 @@ expect_rc 0 h "--older-than 1h"
 kept "$NEW/run.json" "a run seconds old with --older-than 1h"
 kill -INT "$wpid"; wait "$wpid" 2>/dev/null
 
+# A run folder of run.json format 1 (vagt before 2026-12: no "format", every step listed)
+# is a vagt run folder too: an old one goes, a drift halt of it waiting for approval stays.
+mkdir -p runs/20240101T000000Z-v1/evidence runs/20240102T000000Z-v1halt
+printf '{ "vagt": "0.4.0", "script": "v1.lua", "mode": "run", "started": "2024-01-01T00:00:00Z", "status": "passed", "steps": [{ "key": "v1.lua:3:click", "line": 3 }], "exit_code": 0 }\n' > runs/20240101T000000Z-v1/run.json
+echo png > runs/20240101T000000Z-v1/evidence/step-001-current.png
+printf '{ "vagt": "0.4.0", "script": "v1halt.lua", "mode": "run", "started": "2024-01-02T00:00:00Z", "status": "drift", "steps": [{ "key": "v1halt.lua:3:click", "line": 3, "verdict": "drift" }], "exit_code": 3 }\n' > runs/20240102T000000Z-v1halt/run.json
+echo '{}' > runs/20240102T000000Z-v1halt/alert.json
+touch -d '40 days ago' runs/20240101T000000Z-v1/run.json runs/20240102T000000Z-v1halt/run.json
+run_vagt v1 prune --older-than 30d --runs runs
+expect_rc 0 v1 "prune with run.json format 1 folders"
+gone runs/20240101T000000Z-v1 "an old run of run.json format 1"
+kept runs/20240102T000000Z-v1halt/alert.json "the newest unapproved drift halt of run.json format 1"
+kept runs/other/run.json "a folder with another program's run.json, beside format 1 folders"
+expect_in v1.out "vagt prune: deleted 1 run folder " "counts the format 1 folder"
+
 # Bad arguments: exit 2, naming the argument.
 bad() { # bad TEXT ARGS...
   want=$1; shift
