@@ -60,7 +60,7 @@ static const char schema[] =
   "  n INTEGER NOT NULL,"
   "  last_finished REAL,"
   "  PRIMARY KEY(robot, status));"
-  /* The audit trail of baselines (ag_web.c): one row per operator's approval of a
+  /* The audit trail of baselines (ag_web_approve.c): one row per operator's approval of a
    * drift-halted run. With approvals = N the first N-1 different operators' rows are
    * 'pending'; the N-th runs `vagt approve` and every row of the run becomes 'approved'
    * (or the N-th 'failed'). `changed` is vagt approve's approved.json: the step's key, the

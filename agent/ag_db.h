@@ -10,9 +10,14 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "ag_store.h"
+
 /* Opens (creating) the database and its tables. NULL with err on failure. */
 sqlite3 *ag_db_open(const char *path, char *err, size_t errlen);
 void ag_db_close(sqlite3 *db);
+/* The operator pages' store (ag_store.h) over its own connection to the database at path;
+ * NULL with err. Closed by its ops->close. */
+ag_store *ag_db_store_open(const char *path, char *err, size_t errlen);
 
 /* Executes SQL without results; logs and returns -1 on error. */
 int ag_db_exec(sqlite3 *db, const char *sql);
