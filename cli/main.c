@@ -1,7 +1,24 @@
 /* vagt: an RPA runtime that guards every step. The command line's composition root: the
  * process-wide setup every command shares, and a table of commands, each in a file of its
  * own (cmd_run.c, cmd_check.c, cmd_prune.c, cmd_items.c) or in the library that owns it (approve and
- * inspect in runtime/, agent in agent/). Start reading at cmd_run.c. */
+ * inspect in runtime/, agent in agent/).
+ *
+ * Where to read, in the order a run goes:
+ *   cli/cmd_run.c        `vagt run` and `vagt record`: the display, the run folder, the
+ *                        script under its watchdog, the end.
+ *   runtime/run.h        one run's state; api.h and l_*.c the `robot` API scripts call.
+ *   runtime/step.h       the step engine: settle, capture the scene (scene.h), judge, input
+ *                        (xio/: capture, damage, XTest input, selections).
+ *   runtime/monitor.h    the guard: fingerprints each step's scene when recording, judges it
+ *                        when running, halts on drift and writes the evidence and alert.json.
+ *   fingerprints/fp.h    the fingerprint engine, free of X11 and Lua: image in, fingerprint
+ *                        out, compare, the baseline folder, diff images.
+ *   runtime/ocr/rt_ocr.h OCR of window images (Tesseract), for robot's text lookups and to
+ *                        explain a drift in words.
+ *   runtime/runfolder.h  the run folder (steps.jsonl, run.json, report.html); runfile.h
+ *                        names its files' keys and format versions.
+ *   agent/agent.h        `vagt agent`: schedules (ag_cron), runs (ag_run), history (ag_db),
+ *                        alerts (ag_alert), retention (ag_prune), operator pages (ag_web). */
 #include <langinfo.h>
 #include <locale.h>
 #include <signal.h>

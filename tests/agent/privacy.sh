@@ -1,5 +1,5 @@
 #!/bin/sh
-# Issue 11 through the agent: a real robot types a CPR number and a name into the demo app
+# Citizens' data through the agent: a real robot types a CPR number and a name into the demo app
 # and halts on drift mid-form (a notice of another program over the form). With masked
 # evidence (the default) no webhook body, e-mail, syslog line (to a socket the test owns)
 # or agent log holds either, byte for byte, and the e-mail carries no image; the syslog

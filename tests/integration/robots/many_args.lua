@@ -3,7 +3,7 @@ local a = { "sh", "-c", 'echo "$#" > "$0"', robot.params.out }
 for i = #a + 1, 1000 do a[i] = "x" .. i end
 local app = robot.app.start(a)
 while app:running() do robot.sleep(0.05) end
--- the issue's reproducer, verbatim
+-- 1,000 one-byte arguments (the check once pushed one Lua value per element and crashed)
 local b = { "true" }
 for i = 2, 1000 do b[i] = "x" end
 local t = robot.app.start(b)
