@@ -437,6 +437,7 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
       return;
     }
   TessBaseAPISetVariable(api, "tessedit_char_whitelist", allowed);
+  TessBaseAPISetVariable(api, "lstm_choice_mode", "2"); /* each symbol's alternatives */
   TessBaseAPISetImage2(api, m);
   TessBaseAPISetSourceResolution(api, 300);
   TessBaseAPISetPageSegMode(api, PSM_SINGLE_CHAR);
@@ -445,8 +446,24 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
     char *t = it ? TessResultIteratorGetUTF8Text(it, RIL_SYMBOL) : NULL;
     if (t) {
       t[strcspn(t, " \n")] = 0;
-      snprintf(got, n, "%s", t);
-      *conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
+      /* a reading is sure only when the other allowed characters are far behind: xcalc's
+       * pi key read as 7 or T is a coin toss (7 69.5, T 68.6), its 9 key is not (9 90.6,
+       * g 56.9) */
+      float mine = -1, other = -1;
+      TessChoiceIterator *ci = TessResultIteratorGetChoiceIterator(it);
+      if (ci) {
+        do {
+          const char *c = TessChoiceIteratorGetUTF8Text(ci);
+          float cf = TessChoiceIteratorConfidence(ci);
+          if (c && !strcmp(c, t)) mine = cf > mine ? cf : mine;
+          else if (c && cf > other) other = cf;
+        } while (TessChoiceIteratorNext(ci));
+        TessChoiceIteratorDelete(ci);
+      }
+      if (mine < 0 || mine - other >= GLYPH_MARGIN) {
+        snprintf(got, n, "%s", t);
+        *conf = TessResultIteratorConfidence(it, RIL_SYMBOL);
+      }
       TessDeleteText(t);
     }
     if (it) TessResultIteratorDelete(it);
@@ -454,6 +471,7 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
   __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
   TessBaseAPIClear(api);
   TessBaseAPISetVariable(api, "tessedit_char_whitelist", "");
+  TessBaseAPISetVariable(api, "lstm_choice_mode", "0");
   pixDestroy(&m);
   unsigned slot = o->glyph_next++ % (sizeof o->glyph / sizeof *o->glyph);
   o->glyph[slot].key = key;

@@ -35,6 +35,8 @@ enum {
   MAX_WORKERS = 4,    /* recognition threads (each with its own Tesseract instances) */
   RETRY_CONF = 85,    /* a blob read less surely is read again in the next language */
   RETRY_MAX_W = 16,   /* ... unless the word is wider than this many times its height */
+  GLYPH_MARGIN = 10,  /* a careful single-glyph reading settles a confusion only when its
+                         character's confidence leads every other allowed one by this */
 };
 
 typedef struct {
