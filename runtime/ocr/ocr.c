@@ -645,19 +645,121 @@ static void settle_marks(PIX *img, rt_ocr_result *res) {
 }
 
 static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
-                      char *err, size_t errlen);
+                      char *err, size_t errlen, int narrow, int *skipped);
+
+/* The narrowest a word of `phrase` can be, in multiples of its line height (the tallest
+ * glyph): per character a lower bound over screen fonts, condensed and bitmap ones
+ * included (an 'e' is 0.5-0.8 line heights wide, an 'i' or 'l' a stroke); 0 when the
+ * phrase has a word of fewer than 3 characters (no bound worth the risk). */
+static double min_width(const char *phrase) {
+  double best = 0;
+  for (const char *s = phrase; *s;) {
+    s += strspn(s, " \t\n");
+    size_t n = strcspn(s, " \t\n");
+    if (!n) break;
+    double w = 0;
+    int chars = 0;
+    for (size_t i = 0; i < n; i++) {
+      unsigned char c = (unsigned char)s[i];
+      if ((c & 0xC0) == 0x80) continue;
+      chars++;
+      w += strchr("iIl1!|.,:;'`\"", c) ? 0.1 : strchr("fjJrt()[]{}-/\\", c) ? 0.25 : 0.45;
+    }
+    if (chars < 3) return 0;
+    if (best == 0 || w < best) best = w;
+    s += n;
+  }
+  return best;
+}
+
+/* Does res hold a match of phrase at tier 0-2 (exact, edge punctuation, part of a word)?
+ * Case-sensitive: a case-blind find's best is at least as good. */
+static int has_close_match(const rt_ocr_result *res, const char *phrase) {
+  rt_ocr_match m[1];
+  if (!rt_ocr_find_all(res, phrase, NULL, m, 1)) return 0;
+  return m[0].tier < 3; /* tier 3 may be slips, which a narrower word can hold */
+}
 
 int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
                  char *err, size_t errlen) {
-  int rc = read_words(o, img, opts, out, err, errlen);
-  if (rc == RT_OCR_OK) settle_dots(out);
-  if (rc == RT_OCR_OK) settle_marks(img, out);
-  if (rc == RT_OCR_OK && opts && opts->hint) settle_glyphs(o, img, opts->hint, out);
+  int skipped = 0;
+  int rc = read_words(o, img, opts, out, err, errlen, 1, &skipped);
+  for (int pass = 0; pass < 2 && rc == RT_OCR_OK; pass++) {
+    settle_dots(out);
+    settle_marks(img, out);
+    if (opts && opts->hint) settle_glyphs(o, img, opts->hint, out);
+    /* blobs too narrow to hold the phrase were left unread: they cannot hold a match as
+     * good as one found here; without one, they are read too (a match with slips) */
+    if (pass || !skipped || has_close_match(out, opts->hint)) break;
+    rt_ocr_result_free(out);
+    rc = read_words(o, img, opts, out, err, errlen, 0, &skipped);
+  }
   return rc;
 }
 
+/* The blobs of several lines split at the blank rows between their lines (of keep, the
+ * text pixels), one blob a line: find measures and screens lines, not columns (NEdit's 30
+ * lines of "types" above each other touched within BLOB_VGAP and made one blob, read as
+ * a block in 250 ms). Lines that touch stay one blob. NULL when out of memory. */
+static blob *split_lines(blob *bl, int *nb, PIX *keep) {
+  uint32_t *kd = pixGetData(keep);
+  int kwpl = pixGetWpl(keep), n = *nb, cap = n + 16;
+  blob *out = malloc((size_t)cap * sizeof *out);
+  int m = 0;
+  for (int b = 0; out && b < n; b++) {
+    const blob *p = &bl[b];
+    int y = p->y, done = 0;
+    if (p->h > p->lineh * 3 / 2 + 2) {
+      int start = m;
+      while (y < p->y + p->h) {
+        int x0 = p->x + p->w, x1 = -1, y0 = -1;
+        for (; y < p->y + p->h; y++) { /* a band of rows with ink */
+          int lo = -1, hi = -1;
+          for (int x = p->x; x < p->x + p->w; x++)
+            if (GET_DATA_BIT(kd + (size_t)y * kwpl, x)) {
+              if (lo < 0) lo = x;
+              hi = x;
+            }
+          if (lo < 0 && y0 >= 0) break;
+          if (lo < 0) continue;
+          if (y0 < 0) y0 = y;
+          if (lo < x0) x0 = lo;
+          if (hi > x1) x1 = hi;
+        }
+        if (y0 < 0) break;
+        if (m == cap) {
+          blob *nbl = realloc(out, (size_t)(cap *= 2) * sizeof *out);
+          if (!nbl) {
+            free(out);
+            return NULL;
+          }
+          out = nbl;
+        }
+        int bh = y - y0;
+        out[m++] = (blob){x0, y0, x1 - x0 + 1, bh, bh < p->lineh ? bh : p->lineh};
+      }
+      done = m - start >= 2;
+      if (!done) m = start;
+    }
+    if (!done) {
+      if (m == cap) {
+        blob *nbl = realloc(out, (size_t)(cap *= 2) * sizeof *out);
+        if (!nbl) {
+          free(out);
+          return NULL;
+        }
+        out = nbl;
+      }
+      out[m++] = *p;
+    }
+  }
+  *nb = m;
+  return out;
+}
+
 static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
-                      char *err, size_t errlen) {
+                      char *err, size_t errlen, int narrow, int *skipped) {
+  *skipped = 0;
   if (out) memset(out, 0, sizeof *out);
   if (!o || !img || !out) {
     seterr(err, errlen, "rt_ocr_words: missing argument");
@@ -696,6 +798,12 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   }
   const char *hint = opts->hint && *opts->hint ? opts->hint : NULL;
   uint64_t hkey = hint ? rt_ocr__hash_bytes(hint, strlen(hint), 0x41) : 0;
+  /* find in a window dense with text: a blob narrower than the phrase's narrowest word
+   * can be (min_width) is not read. A phrase's word lies within one blob (its letters
+   * are less than BLOB_HGAP apart) up to a line height of NARROW_MAX_H; taller text, a
+   * blob of several lines and a phrase with a short word are read as before. */
+  double minw = narrow && hint && !opts->no_cache ? min_width(hint) : 0;
+  if (minw > 0) hkey ^= 0x6e6172726f77ull;
   /* Screening: find with a phrase of plain ASCII reads the window first in
    * English, whose model is about a third cheaper than the Danish one (36 px
    * rows instead of 48), and only the blobs whose reading may hold the
@@ -719,6 +827,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
           return RT_OCR_ERROR;
         }
         o->img[i].gen = o->gen;
+        *skipped = o->img[i].skipped;
         o->st.image_hits++;
         out->image_cached = 1;
         out->blobs_cached = out->blobs;
@@ -735,6 +844,35 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
     seterr(err, errlen, "out of memory in the OCR pipeline");
     return RT_OCR_ERROR;
   }
+  if (minw > 0 && bl) {
+    blob *sp = split_lines(bl, &nb, keep);
+    free(bl);
+    bl = sp;
+    if (!bl) {
+      pixDestroy(&keep);
+      pixDestroy(&p32);
+      seterr(err, errlen, "out of memory in the OCR pipeline");
+      return RT_OCR_ERROR;
+    }
+  }
+  /* the line height a blob's width is measured in: its tallest glyph, but no more than a
+   * quarter above the window's usual one (two lines' glyphs touching make one tall
+   * component; a smaller height only makes the bound safer) */
+  int medh = 0;
+  if (minw > 0 && nb > 0) {
+    int *hs = malloc((size_t)nb * sizeof *hs), k = 0;
+    for (int b = 0; hs && b < nb; b++)
+      if (bl[b].h <= bl[b].lineh * 3 / 2 + 2) hs[k++] = bl[b].lineh;
+    for (int i = 1; i < k; i++)
+      for (int j = i; j > 0 && hs[j - 1] > hs[j]; j--) {
+        int t = hs[j];
+        hs[j] = hs[j - 1];
+        hs[j - 1] = t;
+      }
+    medh = k ? hs[k / 2] : 0;
+    free(hs);
+    if (!medh) minw = 0;
+  }
   size_t cap = 64, n = 0;
   wtmp *a = malloc(cap * sizeof *a);
   pending *pd = calloc(nb ? (size_t)nb : 1, sizeof *pd);
@@ -750,6 +888,15 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
         (bl[b].x + bl[b].w <= opts->region.x || bl[b].x >= opts->region.x + opts->region.w ||
          bl[b].y + bl[b].h <= opts->region.y || bl[b].y >= opts->region.y + opts->region.h))
       continue;
+    if (minw > 0 && bl[b].lineh <= NARROW_MAX_H) {
+      /* lines under 4 px (an underline, a stippled caption's dots) measured as 4 */
+      double lh = bl[b].lineh < medh * 1.25 ? bl[b].lineh : medh * 1.25;
+      if (lh < 4) lh = 4;
+      if (bl[b].w < minw * lh) {
+        (*skipped)++;
+        continue;
+      }
+    }
     float scale = 1, xscale = 1;
     PIX *bi = rt_ocr__blob_image(p32, keep, &bl[b], &scale, &xscale);
     if (!bi) continue;
@@ -842,7 +989,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   /* partial: a later call without a hint, or with another one, has unsure words to
    * read again (a hint makes words of digits and marks due too: retry_refs, hint ""),
    * or screening readings to read with care */
-  int partial = 0;
+  int partial = *skipped > 0;
   for (int b = 0; hint && a && b < nb && !partial; b++)
     if (pd[b].img && pd[b].src) {
       pending q = pd[b];
@@ -931,6 +1078,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       o->img[slot].min_conf = opts->min_conf;
       o->img[slot].hint = hkey;
       o->img[slot].partial = partial;
+      o->img[slot].skipped = *skipped;
     } else {
       memset(&o->img[slot], 0, sizeof o->img[slot]);
     }

@@ -30,6 +30,8 @@ enum {
   SCREEN_H = 18,      /* ... and screened at this one (find's English look) */
   RESCALE_PCT = 115,  /* a blob with a word read less surely than RETRY_CONF is read
                          again this much larger (percent) */
+  NARROW_MAX_H = 30,  /* find leaves unread blobs too narrow for the phrase up to this line
+                         height (rt_ocr_words) */
   CACHE_MAX = 8192,   /* blob cache entries */
   MAX_LANGS = 4,
   MAX_WORKERS = 4,    /* recognition threads (each with its own Tesseract instances) */
@@ -62,6 +64,7 @@ typedef struct {
   int min_conf;
   uint64_t hint;  /* hash of the hint it was read with (0: none) */
   int partial;    /* 1: some unsure words were not read again (the hint) */
+  int skipped;    /* blobs too narrow for the hint, not read */
   rt_ocr_result res;
 } img_entry;
 

@@ -489,6 +489,58 @@ static void test_glyph_sure(void **st) {
   pixDestroy(&img);
 }
 
+/* find in a window dense with text (NEdit, 30 lines in a monospace font) leaves unread
+ * the blobs too narrow to hold the phrase, and reads lines, not columns of lines: far
+ * fewer readings than the whole window takes, and the same matches as a careful reading
+ * of everything: one "Preferences" in the menu bar; two when line 17 holds it too (the
+ * ambiguity is kept); a phrase with a slip or not there at all as without a hint. */
+static void test_narrow(void **st) {
+  (void)st;
+  char err[512];
+  static const struct {
+    const char *fixture, *phrase;
+    size_t matches;
+  } cases[] = {{"nedit", "Preferences", 1}, {"nedit-twice", "Preferences", 2},
+               {"nedit", "Preferencez", 1}, {"nedit", "Xylophones", 0},
+               {"nedit-twice", "Default Settings", 1}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    PIX *img = load(cases[c].fixture);
+    rt_ocr_result full, hinted;
+    rt_ocr_stats s0, s1, s2;
+    rt_ocr_cache_clear(g_ocr);
+    rt_ocr_get_stats(g_ocr, &s0);
+    rt_ocr_opts ho = {.hint = cases[c].phrase};
+    assert_int_equal(rt_ocr_words(g_ocr, img, &ho, &hinted, err, sizeof err), RT_OCR_OK);
+    rt_ocr_get_stats(g_ocr, &s1);
+    rt_ocr_cache_clear(g_ocr);
+    assert_int_equal(rt_ocr_words(g_ocr, img, NULL, &full, err, sizeof err), RT_OCR_OK);
+    rt_ocr_get_stats(g_ocr, &s2);
+    rt_ocr_match a[4], b[4];
+    size_t na = rt_ocr_find_all(&full, cases[c].phrase, NULL, a, 4);
+    size_t nb = rt_ocr_find_all(&hinted, cases[c].phrase, NULL, b, 4);
+    if (na != cases[c].matches || nb != na)
+      fail_msg("%s '%s': %zu matches read with care, %zu with the hint, %zu expected",
+               cases[c].fixture, cases[c].phrase, na, nb, cases[c].matches);
+    for (size_t i = 0; i < na && i < 4; i++) {
+      assert_int_equal(a[i].cx, b[i].cx);
+      assert_int_equal(a[i].cy, b[i].cy);
+      assert_string_equal(a[i].text, b[i].text);
+    }
+    if (!strcmp(cases[c].phrase, "Preferences") && cases[c].matches == 1) {
+      /* the menu caption (xwininfo: NEdit's menu bar button at 143,3 87x22) */
+      assert_true(a[0].cx >= 143 && a[0].cx < 230 && a[0].cy >= 3 && a[0].cy < 25);
+      /* 61 readings when every distinct word of the body is screened */
+      unsigned long hint_reads = s1.recognitions - s0.recognitions;
+      if (hint_reads > 12)
+        fail_msg("nedit 'Preferences': %lu readings with the hint (%lu for the whole window)",
+                 hint_reads, s2.recognitions - s1.recognitions);
+    }
+    rt_ocr_result_free(&full);
+    rt_ocr_result_free(&hinted);
+    pixDestroy(&img);
+  }
+}
+
 /* text cursors and empty boxes are not words: xedit's filled and hollow
  * cursors, the demo app's cursor after typed text */
 static void test_no_cursor_words(void **st) {
@@ -589,6 +641,7 @@ int main(int argc, char **argv) {
       {"hint", cmocka_unit_test(test_hint)},
       {"glyph_memo", cmocka_unit_test(test_glyph_memo)},
       {"glyph_sure", cmocka_unit_test(test_glyph_sure)},
+      {"narrow", cmocka_unit_test(test_narrow)},
       {"no_cursor_words", cmocka_unit_test(test_no_cursor_words)},
       {"missing_language", cmocka_unit_test(test_missing_language)},
   };
