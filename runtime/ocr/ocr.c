@@ -54,6 +54,52 @@ static const char *tessdata_dir(char *buf, size_t len) {
   return buf;
 }
 
+/* One worker's Tesseract instances, a language each, and a first reading of a small
+ * image by each (its first reading allocates the network's buffers: done now, while the
+ * run starts, not in the first find). */
+static void *load_worker(void *arg) {
+  struct rt_ocr_loader *l = arg;
+  /* No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not words, and
+   * skipping them saves memory and start-up time. LSTM only: Debian's data has no
+   * legacy models. */
+  char *vars[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg",
+                  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
+  char *vals[] = {"0", "0", "1", "1", "0", "0"};
+  PIX *warm = pixCreate(60, 20, 8);
+  if (warm) {
+    pixSetAll(warm);
+    pixRasterop(warm, 10, 6, 30, 2, PIX_SET, NULL, 0, 0); /* a dash */
+  }
+  int k = 0;
+  for (const char *q = l->o->langs; *q && k < MAX_LANGS; k++) {
+    size_t n = strcspn(q, "+");
+    char one[64];
+    snprintf(one, sizeof one, "%.*s", (int)n, q);
+    q += n;
+    if (*q == '+') q++;
+    TessBaseAPI *api = TessBaseAPICreate();
+    if (!api || TessBaseAPIInit4(api, l->o->dir, one, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
+      if (api) TessBaseAPIDelete(api);
+      l->failed = 1;
+      snprintf(l->lang, sizeof l->lang, "%s", one);
+      break;
+    }
+    TessBaseAPISetVariable(api, "user_defined_dpi", "300");
+    /* the pipeline already turned light-on-dark text into dark-on-light */
+    TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
+    if (warm) {
+      TessBaseAPISetImage2(api, warm);
+      TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE);
+      TessBaseAPIRecognize(api, NULL);
+      TessBaseAPIClear(api);
+    }
+    l->o->api[l->worker][k] = api;
+  }
+  pixDestroy(&warm);
+  if (!l->failed) __atomic_store_n(&l->ready, 1, __ATOMIC_RELEASE);
+  return NULL;
+}
+
 rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   g_missing_lang = 0;
   if (!langs || !*langs) langs = RT_OCR_DEFAULT_LANGS;
@@ -115,61 +161,59 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   /* One Tesseract instance per language, loaded once: a blob is read with the
    * first language, and only when that reading is not confident with the
    * next ones (Tesseract's own "eng+dan" runs every line through both,
-   * doubling the time). LSTM only: Debian's data has no legacy models.
-   * No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not
-   * words, and skipping them saves memory and start-up time. */
-  char *vars[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg",
-                  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
-  char *vals[] = {"0", "0", "1", "1", "0", "0"};
-  /* Recognition threads: Tesseract runs one line at a time per instance, so
+   * doubling the time) (load_worker).
+   * Recognition threads: Tesseract runs one line at a time per instance, so
    * a second instance on a second core halves the wait for a new window.
    * VAGT_OCR_THREADS overrides (1 = no threads). */
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o->nworkers = ncpu >= 2 ? 2 : 1;
   const char *ev = getenv("VAGT_OCR_THREADS");
   if (ev && atoi(ev) >= 1) o->nworkers = atoi(ev) > MAX_WORKERS ? MAX_WORKERS : atoi(ev);
-  for (int wk = 0; wk < o->nworkers; wk++) {
-    int k = 0;
-    for (const char *q = langs; *q && k < MAX_LANGS;) {
-      size_t n = strcspn(q, "+");
-      memcpy(one, q, n);
-      one[n] = 0;
-      q += n;
-      if (*q == '+') q++;
-      TessBaseAPI *api = TessBaseAPICreate();
-      if (!api || TessBaseAPIInit4(api, dir, one, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
-        if (api) TessBaseAPIDelete(api);
-        rt_ocr_free(o);
-        g_missing_lang = 1;
-        seterr(err, errlen,
-               "Tesseract could not load OCR language '%s' from %s (damaged data?): "
-               "reinstall the Debian package tesseract-ocr-%s",
-               one, dir, one);
-        return NULL;
-      }
-      TessBaseAPISetVariable(api, "debug_file", "/dev/null");
-      TessBaseAPISetVariable(api, "user_defined_dpi", "300");
-      /* the pipeline already turned light-on-dark text into dark-on-light */
-      TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
-      o->api[wk][k++] = api;
-    }
-    o->napi = k;
-    o->screen = -1;
-    if (wk == 0) { /* what the models can produce: every language's characters */
-      o->charset_ok = 1;
-      for (const char *q = langs; *q;) {
-        size_t n = strcspn(q, "+");
-        snprintf(path, sizeof path, "%s/%.*s.traineddata", dir, (int)n, q);
-        if (rt_ocr__charset_load(&o->charset, path) != 0) o->charset_ok = 0;
-        q += n;
-        if (*q == '+') q++;
-      }
-    }
-    for (int i = 1, j = 0; i < k; i++) { /* the i-th name in langs */
-      const char *q = langs;
-      for (j = 0; j < i; j++) q += strcspn(q, "+") + (q[strcspn(q, "+")] == '+');
-      if (!strncmp(q, "eng", 3) && (q[3] == 0 || q[3] == '+')) o->screen = i;
-    }
+  /* worker 0's instances load on this thread, and the call returns when they are: a
+   * find starts with them; the other workers' load on threads of their own from then on
+   * (not before: on a busy machine they would slow worker 0's) and take blobs once ready */
+  snprintf(o->dir, sizeof o->dir, "%s", dir);
+  /* Tesseract's messages to /dev/null: a process-wide setting, made once before the
+   * loading threads start (an instance without languages carries it) */
+  TessBaseAPI *quiet = TessBaseAPICreate();
+  if (quiet) {
+    TessBaseAPISetVariable(quiet, "debug_file", "/dev/null");
+    TessBaseAPIDelete(quiet);
+  }
+  o->ld[0].o = o;
+  load_worker(&o->ld[0]);
+  if (o->ld[0].failed) {
+    snprintf(one, sizeof one, "%s", o->ld[0].lang);
+    rt_ocr_free(o);
+    g_missing_lang = 1;
+    seterr(err, errlen,
+           "Tesseract could not load OCR language '%s' from %s (damaged data?): "
+           "reinstall the Debian package tesseract-ocr-%s",
+           one, dir, one);
+    return NULL;
+  }
+  /* what the models can produce: every language's characters */
+  o->charset_ok = 1;
+  for (const char *q = langs; *q;) {
+    size_t n = strcspn(q, "+");
+    snprintf(path, sizeof path, "%s/%.*s.traineddata", dir, (int)n, q);
+    if (rt_ocr__charset_load(&o->charset, path) != 0) o->charset_ok = 0;
+    q += n;
+    if (*q == '+') q++;
+  }
+  for (int wk = 1; wk < o->nworkers; wk++) {
+    o->ld[wk].o = o;
+    o->ld[wk].worker = wk;
+    o->ld[wk].started = pthread_create(&o->ld[wk].th, NULL, load_worker, &o->ld[wk]) == 0;
+  }
+  o->napi = 0;
+  for (const char *q = langs; *q && o->napi < MAX_LANGS; o->napi++)
+    q += strcspn(q, "+") + (q[strcspn(q, "+")] == '+');
+  o->screen = -1;
+  for (int i = 1, j = 0; i < o->napi; i++) { /* the i-th name in langs */
+    const char *q = langs;
+    for (j = 0; j < i; j++) q += strcspn(q, "+") + (q[strcspn(q, "+")] == '+');
+    if (!strncmp(q, "eng", 3) && (q[3] == 0 || q[3] == '+')) o->screen = i;
   }
   o->tabcap = 2 * CACHE_MAX;
   o->tab = calloc(o->tabcap, sizeof *o->tab);
@@ -197,6 +241,8 @@ void rt_ocr_cache_clear(rt_ocr *o) {
 
 void rt_ocr_free(rt_ocr *o) {
   if (!o) return;
+  for (int w = 1; w < MAX_WORKERS; w++)
+    if (o->ld[w].started) pthread_join(o->ld[w].th, NULL);
   rt_ocr_charset_free(&o->charset);
   if (o->tab) rt_ocr_cache_clear(o);
   free(o->tab);

@@ -7,6 +7,7 @@
 
 #include <leptonica/allheaders.h>
 #include <tesseract/capi.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +72,18 @@ typedef struct {
 struct rt_ocr {
   TessBaseAPI *api[MAX_WORKERS][MAX_LANGS]; /* [worker][language] */
   int napi, nworkers;
+  /* the workers' instances load on threads of their own; rt_ocr_new returns once worker
+   * 0's are loaded, and the others take blobs from when they are ready */
+  struct rt_ocr_loader {
+    struct rt_ocr *o;
+    int worker;
+    pthread_t th;
+    int started;
+    int ready;    /* set (release) when api[worker][*] are loaded */
+    int failed;
+    char lang[64]; /* the language that failed */
+  } ld[MAX_WORKERS];
+  char dir[512];  /* the language data's directory */
   int screen;          /* index of "eng" among the languages when it is not the first,
                           else -1: the screening language of find (see rt_ocr_words) */
   char langs[128];

@@ -382,11 +382,16 @@ int rt_ocr__recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline, cons
   for (int b = 0; b < nb; b++)
     if (pd[b].img && pd[b].e) list[n++] = &pd[b];
   qsort(list, (size_t)n, sizeof *list, cmp_pending_work);
-  int nw = o->nworkers < n ? o->nworkers : n, next = 0;
+  /* the workers whose instances are loaded (worker 0's always are) */
+  int ready[MAX_WORKERS], nr = 0;
+  for (int w = 0; w < o->nworkers; w++)
+    if (w == 0 || __atomic_load_n(&o->ld[w].ready, __ATOMIC_ACQUIRE)) ready[nr++] = w;
+  int nw = nr < n ? nr : n, next = 0;
   job jobs[MAX_WORKERS];
   pthread_t th[MAX_WORKERS];
   int started[MAX_WORKERS] = {0};
-  for (int w = 0; w < (nw > 0 ? nw : 1); w++) jobs[w] = (job){o, w, list, n, deadline, hint, &next};
+  for (int w = 0; w < (nw > 0 ? nw : 1); w++)
+    jobs[w] = (job){o, ready[w], list, n, deadline, hint, &next};
   for (int w = 1; w < nw; w++) started[w] = pthread_create(&th[w], NULL, run_job, &jobs[w]) == 0;
   run_job(&jobs[0]);
   for (int w = 1; w < nw; w++)
