@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <leptonica/allheaders.h>
@@ -59,6 +61,9 @@ static const char *tessdata_dir(char *buf, size_t len) {
  * run starts, not in the first find). */
 static void *load_worker(void *arg) {
   struct rt_ocr_loader *l = arg;
+  /* the other workers' loading yields to the first find, which worker 0 reads alone: on
+   * Linux a thread's nice value is its own */
+  if (l->worker > 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
   /* No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not words, and
    * skipping them saves memory and start-up time. LSTM only: Debian's data has no
    * legacy models. */
