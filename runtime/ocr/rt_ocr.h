@@ -8,7 +8,9 @@
  *
  * Make one rt_ocr per process: it loads the languages once (one Tesseract
  * instance per language and recognition thread; 2 threads on a machine with 2+
- * CPUs, VAGT_OCR_THREADS=n overrides) and keeps a cache keyed by the pixel
+ * CPUs, VAGT_OCR_THREADS=n overrides; rt_ocr_new returns when the first thread's
+ * are loaded, the others load behind it at a lower priority and join when ready)
+ * and keeps a cache keyed by the pixel
  * content of each text blob, so the unchanged parts of a screen cost nothing
  * the next time. An rt_ocr is not thread-safe: call it from one thread (or
  * lock around it); it runs its own recognition threads inside a call.
@@ -34,7 +36,12 @@
  * px rows, the Danish one 48: a third cheaper), at a smaller size, only the
  * blobs whose screening may hold the phrase then read with full care. Matches and
  * ambiguity come from careful readings; screening readings are cached apart,
- * and a later call without a hint reads with full care what was skipped.
+ * and a later call without a hint reads with full care what was skipped. A window
+ * dense with text is not read whole: with a hint whose words have 3 characters or
+ * more, a blob (a blob of several lines: each line) narrower than the phrase's
+ * narrowest word can be in any screen font is not read at all, and when what was read
+ * holds no match better than one with slips, the skipped blobs are read too (so
+ * not-found, slips and ambiguity are what a full reading gives).
  *
  * Threads: Debian's Tesseract links OpenMP, and its default thread count makes
  * recognition several times slower. libgomp reads OMP_THREAD_LIMIT when it is
