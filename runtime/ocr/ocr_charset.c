@@ -114,22 +114,52 @@ int rt_ocr_charset_parse(const unsigned char *d, size_t n, rt_ocr_charset *cs) {
   return rc;
 }
 
+/* Reads n bytes at off; 0 when all were read. */
+static int read_at(int fd, void *buf, size_t n, off_t off) {
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = pread(fd, (char *)buf + got, n - got, off + (off_t)got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+/* Only the container's offsets and the unicharset are read (a few kB of a file of
+ * megabytes: the whole file took 40-70 ms of the engine's start), put together as a
+ * container of that one component for rt_ocr_charset_parse. */
 int rt_ocr__charset_load(rt_ocr_charset *cs, const char *path) {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return -1;
   struct stat st;
-  unsigned char *d = NULL;
+  unsigned char head[4 + 8 * TD_MAX_COMPONENTS], *d = NULL;
   int rc = -1;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (size_t)st.st_size <= TD_MAX_FILE && (d = malloc((size_t)st.st_size))) {
-    size_t got = 0;
-    while (got < (size_t)st.st_size) {
-      ssize_t r = read(fd, d + got, (size_t)st.st_size - got);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) break;
-      got += (size_t)r;
+  int32_t nc = 0;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 4 &&
+      (size_t)st.st_size <= TD_MAX_FILE && read_at(fd, head, 4, 0) == 0 &&
+      (memcpy(&nc, head, 4), nc >= 1 && nc <= TD_MAX_COMPONENTS) &&
+      4 + 8 * (off_t)nc <= st.st_size && read_at(fd, head + 4, 8 * (size_t)nc, 4) == 0) {
+    int64_t off[TD_MAX_COMPONENTS];
+    memcpy(off, head + 4, 8 * (size_t)nc);
+    int want = nc > TD_LSTM_UNICHARSET && off[TD_LSTM_UNICHARSET] > 0 ? TD_LSTM_UNICHARSET
+               : nc > TD_UNICHARSET && off[TD_UNICHARSET] > 0     ? TD_UNICHARSET
+                                                                    : -1;
+    int64_t start = want >= 0 ? off[want] : -1, end = (int64_t)st.st_size;
+    for (int i = want + 1; want >= 0 && i < nc; i++)
+      if (off[i] > 0) {
+        end = off[i];
+        break;
+      }
+    size_t h = 4 + 8 * (size_t)nc;
+    if (want >= 0 && start >= (int64_t)h && start < end && end <= (int64_t)st.st_size &&
+        (d = malloc(h + (size_t)(end - start)))) {
+      for (int i = 0; i < nc; i++) off[i] = i == want ? (int64_t)h : -1;
+      memcpy(d, &nc, 4);
+      memcpy(d + 4, off, 8 * (size_t)nc);
+      if (read_at(fd, d + h, (size_t)(end - start), (off_t)start) == 0)
+        rc = rt_ocr_charset_parse(d, h + (size_t)(end - start), cs);
     }
-    if (got == (size_t)st.st_size) rc = rt_ocr_charset_parse(d, got, cs);
   }
   free(d);
   close(fd);

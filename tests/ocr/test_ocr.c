@@ -541,6 +541,19 @@ static void test_narrow(void **st) {
   }
 }
 
+/* the characters the loaded models can produce, from the unicharsets of their files
+ * (read in part: the container's offsets and that component): dan+eng have æ ø å and
+ * the ASCII marks, not ÷ π √ */
+static void test_charset(void **st) {
+  (void)st;
+  char ch[8];
+  assert_int_equal(rt_ocr_unreadable(g_ocr, "Bemærkning: Søg på år (1/x) +/- *", ch, sizeof ch), 0);
+  assert_int_equal(rt_ocr_unreadable(g_ocr, "5 \u00f7 3", ch, sizeof ch), 1);
+  assert_string_equal(ch, "\u00f7");
+  assert_int_equal(rt_ocr_unreadable(g_ocr, "\u03c0", ch, sizeof ch), 1);
+  assert_string_equal(ch, "\u03c0");
+}
+
 /* text cursors and empty boxes are not words: xedit's filled and hollow
  * cursors, the demo app's cursor after typed text */
 static void test_no_cursor_words(void **st) {
@@ -642,6 +655,7 @@ int main(int argc, char **argv) {
       {"glyph_memo", cmocka_unit_test(test_glyph_memo)},
       {"glyph_sure", cmocka_unit_test(test_glyph_sure)},
       {"narrow", cmocka_unit_test(test_narrow)},
+      {"charset", cmocka_unit_test(test_charset)},
       {"no_cursor_words", cmocka_unit_test(test_no_cursor_words)},
       {"missing_language", cmocka_unit_test(test_missing_language)},
   };
