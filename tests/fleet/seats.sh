@@ -22,6 +22,7 @@ node = "$1"
 database = "$PG_DB"
 database_password_file = "$PG_PWFILE"
 item_lease = 5
+retention_days = 365
 robot "lic" { script = "r.lua", schedule = "* * * * *", spread = 3, seats = 2 }
 robot "solo" { script = "r.lua", schedule = "* * * * *" }
 LUA
