@@ -44,8 +44,7 @@ static const char *jstr(const cJSON *o, const char *k)
 }
 
 /* A link to a file of the run: through the pages when public_url is set, else its path. */
-static char *run_link(const ag_config *c, long long run_id, const char *run_dir,
-                      const char *rel)
+static char *run_link(const ag_config *c, long long run_id, const char *run_dir, const char *rel)
 {
   char *s = NULL;
   int rc;
@@ -56,13 +55,12 @@ static char *run_link(const ag_config *c, long long run_id, const char *run_dir,
   return rc < 0 ? NULL : s;
 }
 
-void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status,
-                 char *buf, size_t n)
+void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status, char *buf,
+                 size_t n)
 {
   double started = 0;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT started FROM runs WHERE id=?", -1, &st, NULL) ==
-      SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT started FROM runs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int64(st, 1, run_id);
     if (sqlite3_step(st) == SQLITE_ROW)
       started = sqlite3_column_double(st, 0);
@@ -131,11 +129,12 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
       cJSON_AddStringToObject(step, "file", jstr(s, RT_ALERTJ_STEP_FILE));
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(aj, RT_ALERTJ_REASONS), *x;
     cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x))
-      cJSON_AddItemToArray(reasons, cJSON_CreateString(x->valuestring));
+        cJSON_AddItemToArray(reasons, cJSON_CreateString(x->valuestring));
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(aj, RT_ALERTJ_EVIDENCE);
     if (cJSON_IsObject(ev)) {
       cJSON *evo = cJSON_AddObjectToObject(a, "evidence");
-      cJSON_ArrayForEach(x, ev) if (cJSON_IsString(x) && !strstr(x->valuestring, "..")) {
+      cJSON_ArrayForEach(x, ev) if (cJSON_IsString(x) && !strstr(x->valuestring, ".."))
+      {
         char *l = run_link(c, run_id, ri->run_dir, x->valuestring);
         if (l)
           cJSON_AddStringToObject(evo, x->string, l);
@@ -179,7 +178,8 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
     }
     if (review && cJSON_GetArraySize(reasons) == 0) {
       char m[160];
-      snprintf(m, sizeof m, "%d work item%s of robot.items failed and wait%s for a person: "
+      snprintf(m, sizeof m,
+               "%d work item%s of robot.items failed and wait%s for a person: "
                "check %s, then retry with retry_failed = true",
                cJSON_GetArraySize(list), cJSON_GetArraySize(list) == 1 ? "" : "s",
                cJSON_GetArraySize(list) == 1 ? "s" : "",
@@ -198,8 +198,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
       free(first);
     } else {
       char m[128];
-      snprintf(m, sizeof m, "the run ended with status %s (exit %d)", ri->status,
-               ri->exit_code);
+      snprintf(m, sizeof m, "the run ended with status %s (exit %d)", ri->status, ri->exit_code);
       cJSON_AddItemToArray(reasons, cJSON_CreateString(m));
     }
   }
@@ -233,8 +232,8 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
       cJSON_AddStringToObject(t, "url", ch->webhook);
       char *ts = cJSON_PrintUnformatted(t);
       cJSON_Delete(t);
-      if (ag_db_outbox_add(db, id, run_id, r->name, ch->name, "webhook", ts, payload, NULL,
-                           now) != 0)
+      if (ag_db_outbox_add(db, id, run_id, r->name, ch->name, "webhook", ts, payload, NULL, now) !=
+          0)
         added = -1;
       else if (added >= 0)
         added++;
@@ -255,8 +254,8 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
         cJSON_AddStringToObject(t, "cainfo", ch->smtp_cainfo);
       char *ts = cJSON_PrintUnformatted(t);
       cJSON_Delete(t);
-      if (ag_db_outbox_add(db, id, run_id, r->name, ch->name, "email", ts, payload, attach,
-                           now) != 0)
+      if (ag_db_outbox_add(db, id, run_id, r->name, ch->name, "email", ts, payload, attach, now) !=
+          0)
         added = -1;
       else if (added >= 0)
         added++;
@@ -268,8 +267,8 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
         cJSON_AddStringToObject(t, "socket", ch->syslog_socket);
       char *ts = cJSON_PrintUnformatted(t);
       cJSON_Delete(t);
-      if (!ts || ag_db_outbox_add(db, id, run_id, r->name, ch->name, "syslog", ts, payload,
-                                  NULL, now) != 0)
+      if (!ts || ag_db_outbox_add(db, id, run_id, r->name, ch->name, "syslog", ts, payload, NULL,
+                                  now) != 0)
         added = -1;
       else if (added >= 0)
         added++;
@@ -360,8 +359,8 @@ static char *mail_text(const cJSON *a, img_note img)
   bool drift = jstr(a, "status") && strcmp(jstr(a, "status"), "drift") == 0;
   bool review = jstr(a, "status") && strcmp(jstr(a, "status"), "needs_review") == 0;
   fprintf(f, "Robot %s %s (exit %d).\n\n", jstr(a, "robot"),
-          drift ? "halted on UI drift: the application's screen no longer matches its "
-                  "recorded baseline, and no further input was sent"
+          drift    ? "halted on UI drift: the application's screen no longer matches its "
+                     "recorded baseline, and no further input was sent"
           : review ? "finished, but left work items for a person"
                    : "failed",
           cJSON_IsNumber(ec) ? ec->valueint : -1);
@@ -394,7 +393,7 @@ static char *mail_text(const cJSON *a, img_note img)
   if (cJSON_IsObject(ev)) {
     fputs("Evidence:\n", f);
     cJSON_ArrayForEach(x, ev) if (cJSON_IsString(x))
-      fprintf(f, "  %s: %s\n", x->string, x->valuestring);
+        fprintf(f, "  %s: %s\n", x->string, x->valuestring);
   }
   const char *mode = jstr(a, "evidence_mode");
   if (img == IMG_ATTACHED)
@@ -402,18 +401,21 @@ static char *mail_text(const cJSON *a, img_note img)
           "(this robot's evidence is \"full\": unmasked, it may show citizens' data).\n",
           f);
   else if (img == IMG_NO_TLS)
-    fprintf(f, "\nThe difference image is not attached: the mail server offered no TLS "
-               "(STARTTLS), and vagt sends images only encrypted (use smtps:// or a server "
-               "with STARTTLS). See the report: %s\n",
+    fprintf(f,
+            "\nThe difference image is not attached: the mail server offered no TLS "
+            "(STARTTLS), and vagt sends images only encrypted (use smtps:// or a server "
+            "with STARTTLS). See the report: %s\n",
             jstr(a, "report"));
   else if (drift && mode && !strcmp(mode, "full"))
-    fprintf(f, "\nNo image is attached: the run kept no difference image. See the report: "
-               "%s\n",
+    fprintf(f,
+            "\nNo image is attached: the run kept no difference image. See the report: "
+            "%s\n",
             jstr(a, "report"));
   else if (drift)
-    fprintf(f, "\nNo image is attached (evidence \"%s\": images leave the run folder by "
-               "e-mail only with evidence \"full\"). The recorded and current screens and "
-               "their difference are in the report: %s\n",
+    fprintf(f,
+            "\nNo image is attached (evidence \"%s\": images leave the run folder by "
+            "e-mail only with evidence \"full\"). The recorded and current screens and "
+            "their difference are in the report: %s\n",
             mode ? mode : "masked", jstr(a, "report"));
   if (drift)
     fputs("\nAfter checking the vendor's update, approve the new screen as the baseline on "
@@ -426,8 +428,8 @@ static char *mail_text(const cJSON *a, img_note img)
 /* One SMTP transaction: the alert's text, and the diff image when `attach` is given.
  * Returns curl's code; err gets the message. */
 static CURLcode send_mail(const cJSON *target, const char *alert_id, const cJSON *a,
-                          const char *attach, img_note img, long use_ssl,
-                          const char *password, char *err, size_t errlen)
+                          const char *attach, img_note img, long use_ssl, const char *password,
+                          char *err, size_t errlen)
 {
   const char *smtp = jstr(target, "smtp"), *from = jstr(target, "from");
   const cJSON *to = cJSON_GetObjectItemCaseSensitive(target, "to"), *x;
@@ -548,8 +550,8 @@ static int deliver_email(const cJSON *target, const char *alert_id, const cJSON 
   bool with = attach && mode && strcmp(mode, "full") == 0 && access(attach, R_OK) == 0;
   CURLcode rc;
   if (with) {
-    rc = send_mail(target, alert_id, a, attach, IMG_ATTACHED, (long)CURLUSESSL_ALL, password,
-                   err, errlen);
+    rc = send_mail(target, alert_id, a, attach, IMG_ATTACHED, (long)CURLUSESSL_ALL, password, err,
+                   errlen);
     if (rc == CURLE_USE_SSL_FAILED && strncmp(smtp, "smtps://", 8) != 0) {
       fprintf(stderr,
               "vagt agent: alert %s: %s offers no STARTTLS: the e-mail goes without the "
@@ -603,9 +605,10 @@ static int deliver_syslog(const cJSON *target, const cJSON *a, char *err, size_t
   char msg[SYSLOG_MAX + 1];
   snprintf(msg, sizeof msg, "robot %s %s (exit %d) at step %s: %s; report %s [alert %s]",
            jstr(a, "robot"),
-           drift ? "halted on UI drift" : review ? "needs review of work items" : "failed",
-           cJSON_IsNumber(ec) ? ec->valueint : -1,
-           jstr(step, "key") ? jstr(step, "key") : "-",
+           drift    ? "halted on UI drift"
+           : review ? "needs review of work items"
+                    : "failed",
+           cJSON_IsNumber(ec) ? ec->valueint : -1, jstr(step, "key") ? jstr(step, "key") : "-",
            cJSON_IsString(r0) ? r0->valuestring : "-", jstr(a, "report"), jstr(a, "id"));
   no_ctl(msg);
   cut_utf8(msg, SYSLOG_MAX - 64);
@@ -615,8 +618,9 @@ static int deliver_syslog(const cJSON *target, const cJSON *a, char *err, size_t
   localtime_r(&now, &tm);
   strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm);
   char line[SYSLOG_MAX + 128];
-  int n = snprintf(line, sizeof line, "<%d>%s vagt-agent[%d]: %s",
-                   LOG_DAEMON | (drift || review ? LOG_WARNING : LOG_ERR), stamp, (int)getpid(), msg);
+  int n =
+      snprintf(line, sizeof line, "<%d>%s vagt-agent[%d]: %s",
+               LOG_DAEMON | (drift || review ? LOG_WARNING : LOG_ERR), stamp, (int)getpid(), msg);
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof sa.sun_path) {
     snprintf(err, errlen, "syslog socket %s: path too long", path);
@@ -697,14 +701,14 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
   for (int i = 0; i < n; i++) {
     row *r = &rows[i];
     char err[1024] = "";
-    int rc = deliver_one(r->kind, r->alert_id, r->target, r->payload, r->attach, err,
-                         sizeof err);
+    int rc = deliver_one(r->kind, r->alert_id, r->target, r->payload, r->attach, err, sizeof err);
     double t = ag_time();
     sqlite3_stmt *u = NULL;
     if (rc == 0) {
       delivered++;
-      if (sqlite3_prepare_v2(db, "UPDATE outbox SET delivered=?, attempts=attempts+1, "
-                                 "last_error=NULL WHERE id=?",
+      if (sqlite3_prepare_v2(db,
+                             "UPDATE outbox SET delivered=?, attempts=attempts+1, "
+                             "last_error=NULL WHERE id=?",
                              -1, &u, NULL) == SQLITE_OK) {
         sqlite3_bind_double(u, 1, t);
         sqlite3_bind_int64(u, 2, r->id);
@@ -714,8 +718,9 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
       double delay = retry_base() * pow(2.0, r->attempts < 20 ? r->attempts : 20);
       if (delay > 3600)
         delay = 3600;
-      if (sqlite3_prepare_v2(db, "UPDATE outbox SET attempts=attempts+1, next_attempt=?, "
-                                 "last_error=? WHERE id=?",
+      if (sqlite3_prepare_v2(db,
+                             "UPDATE outbox SET attempts=attempts+1, next_attempt=?, "
+                             "last_error=? WHERE id=?",
                              -1, &u, NULL) == SQLITE_OK) {
         sqlite3_bind_double(u, 1, t + delay);
         sqlite3_bind_text(u, 2, err, -1, SQLITE_TRANSIENT);
@@ -767,9 +772,11 @@ static double outbox_lease(void)
 static void hand_over(sqlite3 *db, ag_pg *pg)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT id, alert_id, coalesce(robot, ''), channel, kind, target, "
-                             "payload, attach FROM outbox WHERE delivered IS NULL ORDER BY id "
-                             "LIMIT 50", -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db,
+                         "SELECT id, alert_id, coalesce(robot, ''), channel, kind, target, "
+                         "payload, attach FROM outbox WHERE delivered IS NULL ORDER BY id "
+                         "LIMIT 50",
+                         -1, &st, NULL) != SQLITE_OK)
     return;
   while (sqlite3_step(st) == SQLITE_ROW) {
     ag_pg_alert a = {0};
@@ -781,8 +788,8 @@ static void hand_over(sqlite3 *db, ag_pg *pg)
     a.target = (const char *)sqlite3_column_text(st, 5);
     a.payload = (const char *)sqlite3_column_text(st, 6);
     const char *attach = (const char *)sqlite3_column_text(st, 7);
-    char *data = attach ? vu_read_file(attach, 32u << 20, VU_NOFOLLOW, &a.attach_len, NULL, 0)
-                        : NULL;
+    char *data =
+        attach ? vu_read_file(attach, 32u << 20, VU_NOFOLLOW, &a.attach_len, NULL, 0) : NULL;
     if (data) {
       a.attach = (const unsigned char *)data;
       const char *slash = strrchr(attach, '/');
@@ -797,8 +804,9 @@ static void hand_over(sqlite3 *db, ag_pg *pg)
     if (sqlite3_prepare_v2(db, "UPDATE outbox SET delivered=?, last_error=? WHERE id=?", -1, &u,
                            NULL) == SQLITE_OK) {
       sqlite3_bind_double(u, 1, ag_time());
-      sqlite3_bind_text(u, 2, added ? "handed to the fleet's outbox"
-                                    : "in the fleet's outbox already (another node's)",
+      sqlite3_bind_text(u, 2,
+                        added ? "handed to the fleet's outbox"
+                              : "in the fleet's outbox already (another node's)",
                         -1, SQLITE_STATIC);
       sqlite3_bind_int64(u, 3, id);
       sqlite3_step(u);
@@ -835,8 +843,8 @@ static void deliver_claimed(void *ud, const ag_pg_alert *a)
     fprintf(stderr, "vagt agent: alert %s delivered by %s (the fleet's outbox)\n", a->alert_id,
             a->kind);
   } else {
-    fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n",
-            a->alert_id, a->kind, err, delay);
+    fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n", a->alert_id,
+            a->kind, err, delay);
   }
   if (ag_pg_outbox_result(f->pg, a->id, rc == 0, err, delay) != AG_PG_OK)
     fprintf(stderr, "vagt agent: fleet outbox: %s\n", ag_pg_error(f->pg));
@@ -852,7 +860,8 @@ int ag_outbox_fleet_due(sqlite3 *db, ag_pg *pg, int *pending)
     long long n = 0;
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1, &st,
-                           NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
       n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     long long m = 0;
@@ -889,7 +898,8 @@ static void *outbox_main(void *arg)
     if (g_cfg && g_cfg->database) {
       if (!pg) {
         ag_pg_opts o = {.conninfo = g_cfg->database,
-                        .password_file = g_cfg->database_password_file, .node = g_cfg->node};
+                        .password_file = g_cfg->database_password_file,
+                        .node = g_cfg->node};
         int code;
         pg = ag_pg_open(&o, &code, err, sizeof err);
       }

@@ -19,8 +19,8 @@
 #include "ag_db.h"
 
 /* The alert id of run `run_id` (its row gives when it started) ending with `status`. */
-void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status,
-                 char *buf, size_t n);
+void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status, char *buf,
+                 size_t n);
 
 /* Builds the alert of a finished run and adds it to the outbox when the robot's alert_on
  * and channels call for one. Run it inside the transaction that finishes the run.
@@ -44,7 +44,7 @@ int ag_outbox_fleet_due(sqlite3 *db, struct ag_pg *pg, int *pending);
 /* The background delivery thread, with its own connection to `dbpath` (and in a fleet to
  * the fleet's database). */
 int ag_outbox_start(const char *dbpath, const ag_config *c);
-void ag_outbox_kick(void);   /* deliver now (a new alert was added) */
+void ag_outbox_kick(void); /* deliver now (a new alert was added) */
 void ag_outbox_stop(void);
 
 #endif

@@ -22,12 +22,12 @@ struct ag_broker_state {
   const ag_config *cfg;
   char run[32];
   ag_pg *pg;
-  bool newer;              /* the database's schema is newer: nothing more */
+  bool newer; /* the database's schema is newer: nothing more */
   bool holding;
   ag_pg_held held;
-  char batch[256];         /* the held item's batch */
-  double renew_at;         /* monotonic */
-  bool lost;               /* the held item's lease ran out or was taken over */
+  char batch[256]; /* the held item's batch */
+  double renew_at; /* monotonic */
+  bool lost;       /* the held item's lease ran out or was taken over */
   bool key_agreed;
 };
 
@@ -93,7 +93,8 @@ static ag_pg *db(ag_broker_state *s, cJSON **why)
     *why = refuse("wait", "no fleet database is configured");
     return NULL;
   }
-  ag_pg_opts o = {.conninfo = s->cfg->database, .password_file = s->cfg->database_password_file,
+  ag_pg_opts o = {.conninfo = s->cfg->database,
+                  .password_file = s->cfg->database_password_file,
                   .node = s->cfg->node};
   char err[512];
   int code = 0;
@@ -131,7 +132,7 @@ static const char *str_of(const cJSON *o, const char *k)
 
 static bool name_ok(const char *b)
 {
-  return b && *b && strlen(b) < sizeof ((ag_broker_state *)0)->batch;
+  return b && *b && strlen(b) < sizeof((ag_broker_state *)0)->batch;
 }
 
 /* ---- operations ---- */
@@ -144,7 +145,7 @@ static cJSON *op_open(ag_broker_state *s, const cJSON *q)
     return refuse(NULL, "open: needs batch, check and items");
   int n = cJSON_GetArraySize(items);
   ag_pg_item_in *in = calloc((size_t)n + 1, sizeof *in);
-  char (*payload)[32] = calloc((size_t)n + 1, sizeof *payload);
+  char(*payload)[32] = calloc((size_t)n + 1, sizeof *payload);
   if (!in || !payload) {
     free(in);
     free(payload);
@@ -152,7 +153,8 @@ static cJSON *op_open(ag_broker_state *s, const cJSON *q)
   }
   int i = 0;
   const cJSON *it;
-  cJSON_ArrayForEach(it, items) {
+  cJSON_ArrayForEach(it, items)
+  {
     const cJSON *seq = cJSON_GetArrayItem(it, 0), *key = cJSON_GetArrayItem(it, 1);
     if (!cJSON_IsArray(it) || !cJSON_IsNumber(seq) || seq->valuedouble < 1 ||
         seq->valuedouble > 1e9 || !cJSON_IsString(key) || !key->valuestring[0]) {
@@ -174,9 +176,10 @@ static cJSON *op_open(ag_broker_state *s, const cJSON *q)
     char holder[80];
     rc = ag_pg_meta_agree(pg, META_ITEMS_KEY, check, &same, holder, sizeof holder);
     if (rc == AG_PG_OK && !same)
-      why = refuse(NULL, "this node's work-items key differs from the fleet's (first recorded "
-                         "by node %s): content keys would differ, and items be done twice. "
-                         "Give every node the same items_key_file",
+      why = refuse(NULL,
+                   "this node's work-items key differs from the fleet's (first recorded "
+                   "by node %s): content keys would differ, and items be done twice. "
+                   "Give every node the same items_key_file",
                    holder);
     s->key_agreed = rc == AG_PG_OK && same;
   }
@@ -252,8 +255,7 @@ static int do_end(ag_broker_state *s, const cJSON *q, bool *review)
   return ag_pg_complete(s->pg, &s->held, state && !strcmp(state, "done"), reason);
 }
 
-static cJSON *on_held(ag_broker_state *s, const cJSON *q, const char *op, held_op fn,
-                      bool ends)
+static cJSON *on_held(ag_broker_state *s, const cJSON *q, const char *op, held_op fn, bool ends)
 {
   if (!s->holding)
     return refuse(NULL, "%s: this run holds no item", op);
@@ -426,8 +428,7 @@ static void *serve(void *arg)
   return NULL;
 }
 
-ag_broker *ag_broker_start(const ag_config *cfg, int fd, long long run, char *err,
-                           size_t errlen)
+ag_broker *ag_broker_start(const ag_config *cfg, int fd, long long run, char *err, size_t errlen)
 {
   ag_broker *b = calloc(1, sizeof *b);
   if (b && !(b->s = ag_broker_state_new(cfg, run))) {

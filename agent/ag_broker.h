@@ -34,8 +34,7 @@ typedef struct ag_broker ag_broker;
 /* Serves the run's end `fd` of the socket pair (taken over: closed by ag_broker_finish) on a
  * thread of its own, with its own database connection (opened on the first request). run:
  * the run's name in claims (the agent's run id). NULL with err when no thread starts. */
-ag_broker *ag_broker_start(const ag_config *cfg, int fd, long long run, char *err,
-                           size_t errlen);
+ag_broker *ag_broker_start(const ag_config *cfg, int fd, long long run, char *err, size_t errlen);
 
 /* After the run ended: waits for the thread (it ends when the run's end of the socket is
  * closed) and frees everything. NULL is fine. */

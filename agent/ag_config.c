@@ -101,12 +101,21 @@ static bool plain_table(lua_State *L, int idx, errlist *e, int line, const char 
   return false;
 }
 
-static const char *const known_globals[] = {"state",      "listen",       "token_file",
-                                            "max_parallel", "public_url", "allow",
-                                            "retention_days", "approvals",
-                                            "trusted_proxy", "database",
-                                            "database_password_file", "node",
-                                            "item_lease", "items_key_file", NULL};
+static const char *const known_globals[] = {"state",
+                                            "listen",
+                                            "token_file",
+                                            "max_parallel",
+                                            "public_url",
+                                            "allow",
+                                            "retention_days",
+                                            "approvals",
+                                            "trusted_proxy",
+                                            "database",
+                                            "database_password_file",
+                                            "node",
+                                            "item_lease",
+                                            "items_key_file",
+                                            NULL};
 
 static int l_env_newindex(lua_State *L)
 {
@@ -137,8 +146,9 @@ static int l_decl_body(lua_State *L)
   const char *kind = (rawfield(L, -1, "kind"), lua_tostring(L, -1));
   lua_pop(L, 1);
   if (lua_type(L, 1) != LUA_TTABLE)
-    return luaL_error(L, "%s: expected a table of settings after the name, as in "
-                         "%s \"name\" { ... }, got %s",
+    return luaL_error(L,
+                      "%s: expected a table of settings after the name, as in "
+                      "%s \"name\" { ... }, got %s",
                       kind, kind, luaL_typename(L, 1));
   lua_pushvalue(L, 1);
   lua_setfield(L, -2, "t");
@@ -228,8 +238,7 @@ static void check_keys(lua_State *L, int t, const char *const *known, errlist *e
   while (lua_next(L, t)) {
     lua_pop(L, 1);
     if (lua_type(L, -1) != LUA_TSTRING) {
-      err_add(e, line, "%s: unexpected %s key in the settings table", what,
-              luaL_typename(L, -1));
+      err_add(e, line, "%s: unexpected %s key in the settings table", what, luaL_typename(L, -1));
       continue;
     }
     const char *k = lua_tostring(L, -1);
@@ -249,8 +258,7 @@ static void check_keys(lua_State *L, int t, const char *const *known, errlist *e
 }
 
 /* A string or a list of strings into a NULL-terminated array. */
-static char **str_list(lua_State *L, int idx, errlist *e, int line, const char *what,
-                       const char *k)
+static char **str_list(lua_State *L, int idx, errlist *e, int line, const char *what, const char *k)
 {
   idx = lua_absindex(L, idx);
   if (lua_type(L, idx) == LUA_TSTRING) {
@@ -314,20 +322,21 @@ static bool has_ctl(const char *s)
 static void no_ctl(const char *v, errlist *e, int line, const char *what, const char *k)
 {
   if (has_ctl(v))
-    err_add(e, line, "%s: '%s' holds a control character (CR, LF, ...): not allowed in an "
-                     "address or URL",
+    err_add(e, line,
+            "%s: '%s' holds a control character (CR, LF, ...): not allowed in an "
+            "address or URL",
             what, k);
 }
 
 static const char *const channel_keys[] = {"webhook", "email", "syslog", NULL};
-static const char *const email_keys[] = {"to",   "from",   "smtp", "user", "password_file",
+static const char *const email_keys[] = {"to",     "from", "smtp", "user", "password_file",
                                          "cainfo", NULL};
 static const char *const syslog_keys[] = {"socket", NULL};
 
 /* syslog = true | false | { socket = "/path" }: the unix datagram socket the line goes to
  * (default /dev/log; relative to the configuration's folder). */
-static void load_syslog(lua_State *L, int t, ag_channel *ch, ag_config *c, errlist *e,
-                        int line, const char *what)
+static void load_syslog(lua_State *L, int t, ag_channel *ch, ag_config *c, errlist *e, int line,
+                        const char *what)
 {
   rawfield(L, t, "syslog");
   int s = lua_gettop(L);
@@ -347,15 +356,15 @@ static void load_syslog(lua_State *L, int t, ag_channel *ch, ag_config *c, errli
         else if (!(ch->syslog_socket = abs_path(c->dir, sock)))
           err_add(e, line, "%s: out of memory", sw);
         else if (strlen(ch->syslog_socket) >= sizeof sa.sun_path)
-          err_add(e, line, "%s: socket path '%s' is longer than a unix socket allows (%zu)",
-                  sw, ch->syslog_socket, sizeof sa.sun_path - 1);
+          err_add(e, line, "%s: socket path '%s' is longer than a unix socket allows (%zu)", sw,
+                  ch->syslog_socket, sizeof sa.sun_path - 1);
       }
       free(sock);
       ch->syslog = true;
     }
   } else if (!lua_isnil(L, s)) {
-    err_add(e, line, "%s: 'syslog' must be true, false or { socket = \"/path\" }, got %s",
-            what, luaL_typename(L, s));
+    err_add(e, line, "%s: 'syslog' must be true, false or { socket = \"/path\" }, got %s", what,
+            luaL_typename(L, s));
   }
   lua_pop(L, 1);
 }
@@ -370,8 +379,9 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
   check_keys(L, t, channel_keys, e, line, what);
   if (str_field(L, t, "webhook", &ch->webhook, e, line, what) && ch->webhook &&
       has_ctl(ch->webhook))
-    err_add(e, line, "%s: webhook holds a control character (CR, LF, ...): not allowed in a "
-                     "URL",
+    err_add(e, line,
+            "%s: webhook holds a control character (CR, LF, ...): not allowed in a "
+            "URL",
             what);
   else if (ch->webhook && strncmp(ch->webhook, "http://", 7) != 0 &&
            strncmp(ch->webhook, "https://", 8) != 0)
@@ -418,8 +428,7 @@ static void load_channel(lua_State *L, int t, ag_channel *ch, ag_config *c, errl
       else if (!S_ISREG(st.st_mode))
         err_add(e, line, "%s: cainfo %s is not a regular file", ew, ch->smtp_cainfo);
       else if (access(ch->smtp_cainfo, R_OK) != 0)
-        err_add(e, line, "%s: cainfo %s is not readable: %s", ew, ch->smtp_cainfo,
-                strerror(errno));
+        err_add(e, line, "%s: cainfo %s is not readable: %s", ew, ch->smtp_cainfo, strerror(errno));
     }
     free(ca);
     if (!ch->email_from)
@@ -452,17 +461,16 @@ static void int_field(lua_State *L, int t, const char *k, int *out, int def, int
   lua_pop(L, 1);
 }
 
-static const char *const robot_keys[] = {"script", "baseline", "schedule", "tz", "timeout",
-                                         "params", "alert", "alert_on", "catch_up",
-                                         "enabled", "screen", "allow", "seats", "spread",
-                                         NULL};
+static const char *const robot_keys[] = {"script", "baseline", "schedule", "tz",       "timeout",
+                                         "params", "alert",    "alert_on", "catch_up", "enabled",
+                                         "screen", "allow",    "seats",    "spread",   NULL};
 static const char *const allow_keys[] = {"programs", "files", NULL};
 
 /* allow = { programs = { "xcalc", "/opt/sag/bin/sag" }, files = { "/srv/vagt/in" } } at
  * idx: programs must exist now (found in the agent's PATH, or a path from the file's
  * folder), files and folders too; both become absolute paths. */
-static void load_allow(lua_State *L, int idx, ag_allow *a, const ag_config *c, errlist *e,
-                       int line, const char *owner)
+static void load_allow(lua_State *L, int idx, ag_allow *a, const ag_config *c, errlist *e, int line,
+                       const char *owner)
 {
   char what[160];
   snprintf(what, sizeof what, "%s'allow'", owner);
@@ -480,12 +488,14 @@ static void load_allow(lua_State *L, int idx, ag_allow *a, const ag_config *c, e
   a->programs = lua_isnil(L, -1) ? NULL : str_list(L, -1, e, line, what, "programs");
   lua_pop(L, 1);
   rawfield(L, idx, "files");
-  a->files = lua_isnil(L, -1) ? calloc(1, sizeof *a->files)
-                              : str_list(L, -1, e, line, what, "files");
+  a->files =
+      lua_isnil(L, -1) ? calloc(1, sizeof *a->files) : str_list(L, -1, e, line, what, "files");
   lua_pop(L, 1);
   if (!a->programs || !a->programs[0])
-    err_add(e, line, "%s: 'programs' must list at least one program (a robot that may start "
-                     "nothing has nothing to drive)", what);
+    err_add(e, line,
+            "%s: 'programs' must list at least one program (a robot that may start "
+            "nothing has nothing to drive)",
+            what);
   for (char **p = a->programs; p && *p; p++) {
     char path[4096], why[512];
     char *given = strchr(*p, '/') ? abs_path(c->dir, *p) : strdup(*p);
@@ -548,8 +558,9 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
       err_add(e, line, "%s: schedule '%s': %s", what, r->schedule, err);
   }
   if (str_field(L, t, "tz", &r->tz, e, line, what) && r->tz && !ag_tz_valid(r->tz))
-    err_add(e, line, "%s: unknown time zone '%s' (a name under /usr/share/zoneinfo, e.g. "
-                     "\"Europe/Copenhagen\")",
+    err_add(e, line,
+            "%s: unknown time zone '%s' (a name under /usr/share/zoneinfo, e.g. "
+            "\"Europe/Copenhagen\")",
             what, r->tz);
   if (r->schedule && (!r->tz || ag_tz_valid(r->tz)) && r->cron.minute &&
       ag_cron_next(&r->cron, r->tz, time(NULL)) == (time_t)-1)
@@ -648,8 +659,10 @@ static void load_robot(lua_State *L, int t, ag_robot *r, ag_config *c, errlist *
       else if (strcmp(on[i], "review") == 0)
         r->alert_review = true;
       else
-        err_add(e, line, "%s: alert_on: unknown '%s' (known: \"drift\", \"failure\", "
-                "\"review\")", what, on[i]);
+        err_add(e, line,
+                "%s: alert_on: unknown '%s' (known: \"drift\", \"failure\", "
+                "\"review\")",
+                what, on[i]);
     }
     free_list(on);
   }
@@ -680,8 +693,7 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
     return NULL;
   }
   if (st.st_mode & 077) {
-    snprintf(err, errlen,
-             "token file %s can be read by group or others (mode %03o): chmod 600 it",
+    snprintf(err, errlen, "token file %s can be read by group or others (mode %03o): chmod 600 it",
              path, (unsigned)(st.st_mode & 0777));
     close(fd);
     return NULL;
@@ -723,13 +735,15 @@ char *ag_token_read(const char *path, char *err, size_t errlen)
     s[--len] = '\0';
   for (size_t i = 0; i < len; i++)
     if (s[i] <= ' ' || s[i] >= 127 || strchr(";,\"\\", s[i])) {
-      snprintf(err, errlen, "token file %s: the token may hold letters, digits and "
-                            "-._~+/= only", path);
+      snprintf(err, errlen,
+               "token file %s: the token may hold letters, digits and "
+               "-._~+/= only",
+               path);
       return NULL;
     }
   if (len < 16) {
-    snprintf(err, errlen, "token file %s holds %s token (at least 16 characters please)",
-             path, len ? "too short a" : "no");
+    snprintf(err, errlen, "token file %s holds %s token (at least 16 characters please)", path,
+             len ? "too short a" : "no");
     return NULL;
   }
   return strdup(s);
@@ -746,25 +760,29 @@ static void load_fleet(lua_State *L, int env, ag_config *c, errlist *e)
     char *perr = NULL;
     PQconninfoOption *opts = PQconninfoParse(db, &perr);
     if (!opts) {
-      err_add(e, gline(L, "database"), "'database': not a PostgreSQL connection string or "
-                                       "URI: %s", perr ? perr : "out of memory");
+      err_add(e, gline(L, "database"),
+              "'database': not a PostgreSQL connection string or "
+              "URI: %s",
+              perr ? perr : "out of memory");
     } else {
       bool pw = false;
       for (PQconninfoOption *o = opts; o->keyword; o++)
         if (!strcmp(o->keyword, "password") && o->val && *o->val)
           pw = true;
       if (pw)
-        err_add(e, gline(L, "database"), "'database' holds a password: keep it out of the "
-                                         "configuration (database_password_file, ~/.pgpass "
-                                         "or PGPASSFILE)");
+        err_add(e, gline(L, "database"),
+                "'database' holds a password: keep it out of the "
+                "configuration (database_password_file, ~/.pgpass "
+                "or PGPASSFILE)");
       else
         c->database = strdup(db);
       PQconninfoFree(opts);
     }
     PQfreemem(perr);
   } else if (!lua_isnil(L, -1)) {
-    err_add(e, gline(L, "database"), "'database' must be a PostgreSQL connection string, "
-                                     "e.g. \"postgresql://vagt@db/vagt?sslmode=verify-full\"");
+    err_add(e, gline(L, "database"),
+            "'database' must be a PostgreSQL connection string, "
+            "e.g. \"postgresql://vagt@db/vagt?sslmode=verify-full\"");
   }
   lua_pop(L, 1);
   rawfield(L, env, "database_password_file");
@@ -775,8 +793,7 @@ static void load_fleet(lua_State *L, int env, ag_config *c, errlist *e)
             "'database_password_file' must be a file name (string)");
   lua_pop(L, 1);
   if (c->database_password_file && !c->database)
-    err_add(e, gline(L, "database_password_file"),
-            "'database_password_file' without 'database'");
+    err_add(e, gline(L, "database_password_file"), "'database_password_file' without 'database'");
   rawfield(L, env, "node");
   if (lua_type(L, -1) == LUA_TSTRING) {
     if (valid_name(lua_tostring(L, -1)))
@@ -841,8 +858,9 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
     unsigned char addr[sizeof(struct in6_addr)];
     if (!colon || colon == l || *end || port < 1 || port > 65535 ||
         (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1))
-      err_add(e, gline(L, "listen"), "listen '%s': expected \"ADDRESS:PORT\" with a numeric "
-                                     "address, e.g. \"127.0.0.1:8470\" (or false for no pages)",
+      err_add(e, gline(L, "listen"),
+              "listen '%s': expected \"ADDRESS:PORT\" with a numeric "
+              "address, e.g. \"127.0.0.1:8470\" (or false for no pages)",
               l);
     c->listen = strdup(l);
   } else if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
@@ -868,8 +886,9 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
     while (n > 1 && c->public_url[n - 1] == '/')
       c->public_url[--n] = '\0';
     if (has_ctl(c->public_url))
-      err_add(e, gline(L, "public_url"), "'public_url' holds a control character (CR, LF, "
-                                         "...): not allowed in a URL");
+      err_add(e, gline(L, "public_url"),
+              "'public_url' holds a control character (CR, LF, "
+              "...): not allowed in a URL");
   } else if (!lua_isnil(L, -1)) {
     err_add(e, gline(L, "public_url"), "'public_url' must be a string (the pages' base URL)");
   }
@@ -887,12 +906,13 @@ static void globals(lua_State *L, int env, ag_config *c, errlist *e, int flags)
 
   c->retention_days = AG_RETENTION_DEFAULT;
   rawfield(L, env, "retention_days");
-  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
-      lua_tointeger(L, -1) <= AG_RETENTION_MAX)
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= AG_RETENTION_MAX)
     c->retention_days = (int)lua_tointeger(L, -1);
   else if (!lua_isnil(L, -1))
-    err_add(e, gline(L, "retention_days"), "'retention_days' must be a whole number of days "
-                                           "1-%d", AG_RETENTION_MAX);
+    err_add(e, gline(L, "retention_days"),
+            "'retention_days' must be a whole number of days "
+            "1-%d",
+            AG_RETENTION_MAX);
   lua_pop(L, 1);
 }
 
@@ -910,8 +930,9 @@ static void load_operator(lua_State *L, int t, ag_operator *op, ag_config *c, er
   check_keys(L, t, operator_keys, e, op->line, what);
   char *tf = NULL;
   if (str_field(L, t, "token_file", &tf, e, op->line, what) && !tf)
-    err_add(e, op->line, "%s: 'token_file' is required: an owner-only file with the "
-                         "operator's own token",
+    err_add(e, op->line,
+            "%s: 'token_file' is required: an owner-only file with the "
+            "operator's own token",
             what);
   if (tf)
     op->token_file = abs_path(c->dir, tf);
@@ -939,8 +960,9 @@ static void load_proxy(lua_State *L, int env, ag_config *c, errlist *e)
     return;
   }
   if (lua_type(L, -1) != LUA_TTABLE) {
-    err_add(e, line, "'trusted_proxy' must be a table: { address = \"127.0.0.1\", header = "
-                     "\"X-Remote-User\" }");
+    err_add(e, line,
+            "'trusted_proxy' must be a table: { address = \"127.0.0.1\", header = "
+            "\"X-Remote-User\" }");
     lua_pop(L, 1);
     return;
   }
@@ -952,14 +974,16 @@ static void load_proxy(lua_State *L, int env, ag_config *c, errlist *e)
     unsigned char addr[sizeof(struct in6_addr)];
     if (!c->proxy_address || (inet_pton(AF_INET, c->proxy_address, addr) != 1 &&
                               inet_pton(AF_INET6, c->proxy_address, addr) != 1))
-      err_add(e, line, "trusted_proxy: 'address' must be the proxy's numeric address (e.g. "
-                       "\"127.0.0.1\")");
+      err_add(e, line,
+              "trusted_proxy: 'address' must be the proxy's numeric address (e.g. "
+              "\"127.0.0.1\")");
     bool hok = c->proxy_header && *c->proxy_header && strlen(c->proxy_header) <= 64;
     for (const char *p = c->proxy_header; hok && *p; p++)
       hok = isalnum((unsigned char)*p) || *p == '-' || *p == '_';
     if (!hok)
-      err_add(e, line, "trusted_proxy: 'header' must be a header name (letters, digits, '-'), "
-                       "e.g. \"X-Remote-User\"");
+      err_add(e, line,
+              "trusted_proxy: 'header' must be a header name (letters, digits, '-'), "
+              "e.g. \"X-Remote-User\"");
   }
   lua_settop(L, t - 1);
 }
@@ -969,9 +993,10 @@ static void load_proxy(lua_State *L, int env, ag_config *c, errlist *e)
 static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int flags)
 {
   if (c->token_file && c->noperators) {
-    err_add(e, gline(L, "token_file"), "token_file is the shorthand for one operator: with "
-                                       "operator \"name\" { token_file = ... } declarations, "
-                                       "declare every operator that way");
+    err_add(e, gline(L, "token_file"),
+            "token_file is the shorthand for one operator: with "
+            "operator \"name\" { token_file = ... } declarations, "
+            "declare every operator that way");
   } else if (c->token_file) {
     ag_operator *op = &c->operators[c->noperators++];
     op->name = shorthand_name();
@@ -982,26 +1007,27 @@ static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int
   c->approvals = 1;
   rawfield(L, env, "approvals");
   int aline = gline(L, "approvals");
-  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 &&
-      lua_tointeger(L, -1) <= AG_APPROVALS_MAX)
+  if (lua_isinteger(L, -1) && lua_tointeger(L, -1) >= 1 && lua_tointeger(L, -1) <= AG_APPROVALS_MAX)
     c->approvals = (int)lua_tointeger(L, -1);
   else if (!lua_isnil(L, -1))
-    err_add(e, aline, "'approvals' must be a whole number 1-%d (how many different operators "
-                      "a new baseline needs)",
+    err_add(e, aline,
+            "'approvals' must be a whole number 1-%d (how many different operators "
+            "a new baseline needs)",
             AG_APPROVALS_MAX);
   lua_pop(L, 1);
   if (c->approvals > 1 && c->noperators < (size_t)c->approvals && !c->proxy_address)
-    err_add(e, aline, "approvals = %d needs %d different operators, and %zu %s declared%s: "
-                      "declare each with operator \"name\" { token_file = ... }",
-            c->approvals, c->approvals, c->noperators,
-            c->noperators == 1 ? "is" : "are",
+    err_add(e, aline,
+            "approvals = %d needs %d different operators, and %zu %s declared%s: "
+            "declare each with operator \"name\" { token_file = ... }",
+            c->approvals, c->approvals, c->noperators, c->noperators == 1 ? "is" : "are",
             c->token_file ? " (token_file is the shorthand for one operator)" : "");
   if (!c->listen || !(flags & AG_CFG_WEB))
     return;
   if (!c->noperators && !c->proxy_address) {
-    err_add(e, 0, "the operator pages (listen = \"%s\") need token_file = \"...\", an "
-                  "owner-only file with the access token, or operator \"name\" { token_file "
-                  "= ... } declarations (or set listen = false)",
+    err_add(e, 0,
+            "the operator pages (listen = \"%s\") need token_file = \"...\", an "
+            "owner-only file with the access token, or operator \"name\" { token_file "
+            "= ... } declarations (or set listen = false)",
             c->listen);
     return;
   }
@@ -1021,8 +1047,9 @@ static void operators_check(lua_State *L, int env, ag_config *c, errlist *e, int
     }
     for (size_t j = 0; j < i; j++)
       if (tok[j] && strcmp(tok[j], tok[i]) == 0)
-        err_add(e, op->line, "operator '%s' has the same token as operator '%s' (line %d): "
-                             "every operator needs a token of their own",
+        err_add(e, op->line,
+                "operator '%s' has the same token as operator '%s' (line %d): "
+                "every operator needs a token of their own",
                 op->name, c->operators[j].name, c->operators[j].line);
   }
   for (size_t i = 0; tok && i < c->noperators; i++)
@@ -1069,15 +1096,17 @@ static int l_extract(lua_State *L)
       int t = lua_gettop(L);
       if (is_operator && pass == 0) {
         if (!valid_name(name))
-          err_add(e, line, "operator name '%s': use letters, digits, '-', '_' and '.' (at "
-                           "most 64)",
+          err_add(e, line,
+                  "operator name '%s': use letters, digits, '-', '_' and '.' (at "
+                  "most 64)",
                   name);
         bool dup = ag_config_operator(c, name) != NULL;
         if (dup)
           err_add(e, line, "operator '%s' is declared twice", name);
         if (lua_isnil(L, t)) {
-          err_add(e, line, "operator '%s' has no settings: write operator \"%s\" { "
-                           "token_file = ... }",
+          err_add(e, line,
+                  "operator '%s' has no settings: write operator \"%s\" { "
+                  "token_file = ... }",
                   name, name);
         } else if (!dup) {
           ag_operator *op = &c->operators[c->noperators++];
@@ -1088,15 +1117,14 @@ static int l_extract(lua_State *L)
       } else if (!is_operator && is_robot == (pass == 1)) {
         const char *kind = is_robot ? "robot" : "channel";
         if (!valid_name(name))
-          err_add(e, line, "%s name '%s': use letters, digits, '-', '_' and '.' (at most 64)",
-                  kind, name);
-        bool dup = is_robot ? ag_config_robot(c, name) != NULL
-                            : ag_config_channel(c, name) != NULL;
+          err_add(e, line, "%s name '%s': use letters, digits, '-', '_' and '.' (at most 64)", kind,
+                  name);
+        bool dup = is_robot ? ag_config_robot(c, name) != NULL : ag_config_channel(c, name) != NULL;
         if (dup)
           err_add(e, line, "%s '%s' is declared twice", kind, name);
         if (lua_isnil(L, t)) {
-          err_add(e, line, "%s '%s' has no settings: write %s \"%s\" { ... }", kind, name,
-                  kind, name);
+          err_add(e, line, "%s '%s' has no settings: write %s \"%s\" { ... }", kind, name, kind,
+                  name);
         } else if (is_robot && !dup) {
           ag_robot *r = &c->robots[c->nrobots++];
           r->name = strdup(name);
@@ -1115,8 +1143,9 @@ static int l_extract(lua_State *L)
   for (size_t i = 0; i < c->nrobots; i++)
     for (char **a2 = c->robots[i].alert; a2 && *a2; a2++)
       if (!ag_config_channel(c, *a2))
-        err_add(e, c->robots[i].line, "robot '%s': alert channel '%s' is not declared "
-                                      "(channel \"%s\" { ... })",
+        err_add(e, c->robots[i].line,
+                "robot '%s': alert channel '%s' is not declared "
+                "(channel \"%s\" { ... })",
                 c->robots[i].name, *a2, *a2);
   operators_check(L, 2, c, e, a->flags);
   return 0;
@@ -1484,8 +1513,7 @@ static bool result_sane(const ag_config *c)
       if (strcmp(c->robots[i].name, c->robots[j].name) == 0)
         return false;
   }
-  if (c->approvals < 1 || c->approvals > AG_APPROVALS_MAX ||
-      !c->proxy_address != !c->proxy_header)
+  if (c->approvals < 1 || c->approvals > AG_APPROVALS_MAX || !c->proxy_address != !c->proxy_header)
     return false;
   for (size_t i = 0; i < c->noperators; i++) {
     if (!c->operators[i].name || !c->operators[i].token_file)
@@ -1517,8 +1545,10 @@ static ag_config *read_result(const char *path, const cJSON *o, FILE *errf)
   const cJSON *cj = cJSON_GetObjectItemCaseSensitive(o, "config");
   ag_config *c = nerr == 0 && cJSON_IsObject(cj) ? config_from_json(cj) : NULL;
   if (c && !result_sane(c)) {
-    fprintf(errf, "%s: loading the configuration failed (a malformed answer from the "
-                  "loader)\n", path);
+    fprintf(errf,
+            "%s: loading the configuration failed (a malformed answer from the "
+            "loader)\n",
+            path);
     ag_config_free(c);
     return NULL;
   }
@@ -1546,8 +1576,7 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
     return NULL;
   }
   close(fd);
-  int *line = mmap(NULL, sizeof *line, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                   -1, 0);
+  int *line = mmap(NULL, sizeof *line, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   int pfd[2];
   if (line == MAP_FAILED || pipe(pfd) != 0) {
     fprintf(errf, "%s: cannot start the configuration loader: %s\n", path, strerror(errno));
@@ -1620,15 +1649,17 @@ ag_config *ag_config_load(const char *path, int flags, FILE *errf)
   free(buf);
   if (!o) {
     if (timed_out)
-      fprintf(errf, "%s:%s the configuration did not finish within %d s (a loop in a __gc "
-                    "finalizer, or a pattern that backtracks without end?); it was last at "
-                    "this line\n",
+      fprintf(errf,
+              "%s:%s the configuration did not finish within %d s (a loop in a __gc "
+              "finalizer, or a pattern that backtracks without end?); it was last at "
+              "this line\n",
               path, where, (int)CFG_KILL_AFTER);
     else if (WIFSIGNALED(ws) && (flags & AG_CFG_ABORT_ON_CRASH))
       abort();
     else if (WIFSIGNALED(ws))
-      fprintf(errf, "%s:%s loading the configuration crashed (signal %d); it was last at "
-                    "this line\n",
+      fprintf(errf,
+              "%s:%s loading the configuration crashed (signal %d); it was last at "
+              "this line\n",
               path, where, WTERMSIG(ws));
     else
       fprintf(errf, "%s:%s loading the configuration failed (%s)\n", path, where,

@@ -23,13 +23,13 @@
 typedef struct ag_channel {
   char *name;
   int line;
-  char *webhook;            /* URL or NULL */
-  char **email_to;          /* NULL-terminated, or NULL */
+  char *webhook;   /* URL or NULL */
+  char **email_to; /* NULL-terminated, or NULL */
   char *email_from, *smtp, *smtp_user, *smtp_password_file;
-  char *smtp_cainfo;        /* email.cainfo: CA certificates (PEM) to verify the server, or
+  char *smtp_cainfo; /* email.cainfo: CA certificates (PEM) to verify the server, or
                              * NULL: the system's */
   bool syslog;
-  char *syslog_socket;      /* syslog = { socket = PATH }: a unix datagram socket; NULL:
+  char *syslog_socket; /* syslog = { socket = PATH }: a unix datagram socket; NULL:
                              * /dev/log (syslog = true) */
 } ag_channel;
 
@@ -37,29 +37,29 @@ typedef struct ag_channel {
  * `vagt run` as --allow-program / --allow-file; absolute paths, programs found in PATH). */
 typedef struct ag_allow {
   bool set;
-  char **programs;          /* NULL-terminated, at least one when set */
-  char **files;             /* NULL-terminated, may be empty */
+  char **programs; /* NULL-terminated, at least one when set */
+  char **files;    /* NULL-terminated, may be empty */
 } ag_allow;
 
 typedef struct ag_robot {
   char *name;
   int line;
-  char *script;             /* absolute */
-  char *baseline;           /* absolute or NULL: the script's default */
-  char *schedule;           /* NULL: only on demand (--once, the pages' Run now) */
+  char *script;   /* absolute */
+  char *baseline; /* absolute or NULL: the script's default */
+  char *schedule; /* NULL: only on demand (--once, the pages' Run now) */
   ag_cron cron;
-  char *tz;                 /* NULL: local time */
-  double timeout;           /* seconds, default 3600 */
-  char **params;            /* "k=v", NULL-terminated */
-  char **alert;             /* channel names, NULL-terminated */
+  char *tz;       /* NULL: local time */
+  double timeout; /* seconds, default 3600 */
+  char **params;  /* "k=v", NULL-terminated */
+  char **alert;   /* channel names, NULL-terminated */
   bool alert_drift, alert_failure;
-  bool alert_review;   /* a run that left work items for a person (needs_review) */
-  bool catch_up;            /* default true */
-  int seats;                /* fleet: runs of it at once across the fleet (licences); 0: any */
-  int spread;               /* fleet: nodes that run each scheduled time (default 1) */
-  bool enabled;             /* default true */
-  char *screen;             /* Xvfb screen "WxHxD" or NULL */
-  ag_allow allow;           /* its own allow-list, else the configuration's */
+  bool alert_review; /* a run that left work items for a person (needs_review) */
+  bool catch_up;     /* default true */
+  int seats;         /* fleet: runs of it at once across the fleet (licences); 0: any */
+  int spread;        /* fleet: nodes that run each scheduled time (default 1) */
+  bool enabled;      /* default true */
+  char *screen;      /* Xvfb screen "WxHxD" or NULL */
+  ag_allow allow;    /* its own allow-list, else the configuration's */
 } ag_robot;
 
 /* operator "anne" { token_file = ... }: who may use the pages, known by a token of their
@@ -68,7 +68,7 @@ typedef struct ag_robot {
 typedef struct ag_operator {
   char *name;
   int line;
-  char *token_file;         /* absolute */
+  char *token_file; /* absolute */
 } ag_operator;
 
 #define AG_APPROVALS_MAX 8
@@ -77,29 +77,29 @@ typedef struct ag_operator {
 #define AG_RETENTION_MAX 3650
 
 typedef struct ag_config {
-  char *path;               /* as given */
-  char *dir;                /* absolute folder of the file */
-  char *state;              /* absolute */
-  char *listen;             /* "host:port" or NULL (pages off) */
-  char *token_file;         /* absolute or NULL */
-  char *public_url;         /* base URL of the pages for links in alerts, or NULL */
+  char *path;       /* as given */
+  char *dir;        /* absolute folder of the file */
+  char *state;      /* absolute */
+  char *listen;     /* "host:port" or NULL (pages off) */
+  char *token_file; /* absolute or NULL */
+  char *public_url; /* base URL of the pages for links in alerts, or NULL */
   int max_parallel;
-  ag_allow allow;           /* for every robot without its own */
-  int retention_days;       /* runs, evidence, history rows older than this go (ag_prune.h) */
+  ag_allow allow;     /* for every robot without its own */
+  int retention_days; /* runs, evidence, history rows older than this go (ag_prune.h) */
   ag_robot *robots;
   size_t nrobots;
   ag_channel *channels;
   size_t nchannels;
-  ag_operator *operators;   /* the declared ones, or the token_file shorthand's one */
+  ag_operator *operators; /* the declared ones, or the token_file shorthand's one */
   size_t noperators;
-  int approvals;            /* different operators a new baseline needs (default 1) */
-  char *proxy_address;      /* trusted_proxy: the reverse proxy's address (numeric), or NULL */
-  char *proxy_header;       /* and the header that names its user */
-  char *database;           /* fleet mode: PostgreSQL conninfo (no password), or NULL */
+  int approvals;                /* different operators a new baseline needs (default 1) */
+  char *proxy_address;          /* trusted_proxy: the reverse proxy's address (numeric), or NULL */
+  char *proxy_header;           /* and the header that names its user */
+  char *database;               /* fleet mode: PostgreSQL conninfo (no password), or NULL */
   char *database_password_file; /* absolute, or NULL (libpq's ~/.pgpass, PGPASSFILE) */
-  char *node;               /* this machine's name in the fleet (default: the host name) */
-  int item_lease;           /* fleet: seconds a claimed work item stays a node's unrenewed */
-  char *items_key_file;     /* the key work items' content keys are hashed under (absolute),
+  char *node;                   /* this machine's name in the fleet (default: the host name) */
+  int item_lease;               /* fleet: seconds a claimed work item stays a node's unrenewed */
+  char *items_key_file;         /* the key work items' content keys are hashed under (absolute),
                                or NULL: STATE/items.key. A fleet's nodes need the same one. */
 } ag_config;
 

@@ -32,9 +32,8 @@ static int parse_value(int field, const char **p, int *v)
     *p = s;
     return 0;
   }
-  if ((field == 3 || field == 4) && isalpha((unsigned char)s[0]) &&
-      isalpha((unsigned char)s[1]) && isalpha((unsigned char)s[2]) &&
-      !isalpha((unsigned char)s[3])) {
+  if ((field == 3 || field == 4) && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]) &&
+      isalpha((unsigned char)s[2]) && !isalpha((unsigned char)s[3])) {
     const char *const *names = field == 3 ? months : days;
     int n = field == 3 ? 12 : 7;
     for (int i = 0; i < n; i++)
@@ -52,8 +51,8 @@ static int field_err(char *err, size_t errlen, int field, const char *text, size
 {
   char what[160];
   snprintf(what, sizeof what, fmt, a, b, c);
-  snprintf(err, errlen, "field %d (%s) '%.*s': %s", field + 1, field_names[field], (int)len,
-           text, what);
+  snprintf(err, errlen, "field %d (%s) '%.*s': %s", field + 1, field_names[field], (int)len, text,
+           what);
   return -1;
 }
 
@@ -91,21 +90,18 @@ static int parse_field(int field, const char *text, size_t len, uint64_t *mask, 
       if (*p == '-') {
         p++;
         if (parse_value(field, &p, &b) != 0)
-          return field_err(err, errlen, field, text, len, "a range needs an end value", 0,
-                           0, 0);
+          return field_err(err, errlen, field, text, len, "a range needs an end value", 0, 0, 0);
         range = true;
       }
     }
     if (*p == '/') {
       p++;
       if (!isdigit((unsigned char)*p) || parse_value(0, &p, &step) != 0 || step < 1)
-        return field_err(err, errlen, field, text, len, "a step needs a number >= 1", 0, 0,
-                         0);
+        return field_err(err, errlen, field, text, len, "a step needs a number >= 1", 0, 0, 0);
       if (!range)
         b = hi == 7 ? 6 : hi; /* "5/15": from 5 to the end, as cronie */
       if (step > hi)
-        return field_err(err, errlen, field, text, len, "step %d is larger than %d", step,
-                         hi, 0);
+        return field_err(err, errlen, field, text, len, "step %d is larger than %d", step, hi, 0);
     }
     if (*p)
       return field_err(err, errlen, field, text, len, "unexpected '%c'", *p, 0, 0);
@@ -124,9 +120,9 @@ static int parse_field(int field, const char *text, size_t len, uint64_t *mask, 
 static const struct {
   const char *name, *spec;
 } aliases[] = {
-  {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-  {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-  {"@hourly", "0 * * * *"},
+    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+    {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+    {"@hourly", "0 * * * *"},
 };
 
 int ag_cron_parse(const char *spec, ag_cron *c, char *err, size_t errlen)
@@ -164,8 +160,8 @@ int ag_cron_parse(const char *spec, ag_cron *c, char *err, size_t errlen)
     n++;
   }
   if (n != 5) {
-    snprintf(err, errlen,
-             "expected 5 fields (minute hour day-of-month month day-of-week), got %d", n);
+    snprintf(err, errlen, "expected 5 fields (minute hour day-of-month month day-of-week), got %d",
+             n);
     return -1;
   }
   uint64_t m[5];
@@ -259,8 +255,7 @@ bool ag_tz_valid(const char *tz)
   struct stat st;
   char magic[4];
   bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-            read(fd, magic, sizeof magic) == (ssize_t)sizeof magic &&
-            memcmp(magic, "TZif", 4) == 0;
+            read(fd, magic, sizeof magic) == (ssize_t)sizeof magic && memcmp(magic, "TZif", 4) == 0;
   close(fd);
   return ok;
 }

@@ -18,11 +18,11 @@
 #include <time.h>
 
 typedef struct ag_cron {
-  uint64_t minute;   /* bit 0..59 */
-  uint32_t hour;     /* bit 0..23 */
-  uint32_t dom;      /* bit 1..31 */
-  uint32_t month;    /* bit 1..12 */
-  uint32_t dow;      /* bit 0..6, Sunday = 0 */
+  uint64_t minute;         /* bit 0..59 */
+  uint32_t hour;           /* bit 0..23 */
+  uint32_t dom;            /* bit 1..31 */
+  uint32_t month;          /* bit 1..12 */
+  uint32_t dow;            /* bit 0..6, Sunday = 0 */
   bool dom_star, dow_star; /* field began with '*' */
   bool wild;               /* minute or hour field began with '*' */
 } ag_cron;

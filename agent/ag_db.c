@@ -4,86 +4,85 @@
 #include <string.h>
 
 static const char schema[] =
-  "CREATE TABLE IF NOT EXISTS runs ("
-  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-  "  robot TEXT NOT NULL,"
-  "  trigger TEXT NOT NULL,"          /* schedule, catch-up, once, manual */
-  "  scheduled INTEGER,"              /* the schedule's time (Unix seconds) */
-  "  started REAL NOT NULL,"          /* Unix seconds */
-  "  finished REAL,"
-  "  status TEXT NOT NULL,"
-  "  exit_code INTEGER,"
-  "  run_dir TEXT,"
-  "  steps INTEGER,"
-  "  error TEXT,"
-  "  pid INTEGER,"
-  "  approved REAL,"
-  "  approve_result TEXT);"
-  "CREATE INDEX IF NOT EXISTS runs_robot ON runs(robot, id);"
-  "CREATE TABLE IF NOT EXISTS sched ("
-  "  robot TEXT PRIMARY KEY,"
-  "  last_scheduled INTEGER NOT NULL);"
-  "CREATE TABLE IF NOT EXISTS outbox ("
-  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-  "  alert_id TEXT NOT NULL,"
-  "  run_id INTEGER,"
-  "  robot TEXT,"
-  "  channel TEXT NOT NULL,"
-  "  kind TEXT NOT NULL,"             /* webhook, email, syslog */
-  "  target TEXT NOT NULL,"           /* JSON: where to deliver */
-  "  payload TEXT NOT NULL,"          /* JSON: the alert */
-  "  attach TEXT,"                    /* a file to attach (the diff image) */
-  "  created REAL NOT NULL,"
-  "  attempts INTEGER NOT NULL DEFAULT 0,"
-  "  next_attempt REAL NOT NULL,"
-  "  delivered REAL,"
-  "  last_error TEXT,"
-  "  UNIQUE(alert_id, channel, kind));"
-  "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered, next_attempt);"
-  /* Retention (ag_prune.c): one row per prune, what it deleted; and per robot and status
+    "CREATE TABLE IF NOT EXISTS runs ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  robot TEXT NOT NULL,"
+    "  trigger TEXT NOT NULL," /* schedule, catch-up, once, manual */
+    "  scheduled INTEGER,"     /* the schedule's time (Unix seconds) */
+    "  started REAL NOT NULL," /* Unix seconds */
+    "  finished REAL,"
+    "  status TEXT NOT NULL,"
+    "  exit_code INTEGER,"
+    "  run_dir TEXT,"
+    "  steps INTEGER,"
+    "  error TEXT,"
+    "  pid INTEGER,"
+    "  approved REAL,"
+    "  approve_result TEXT);"
+    "CREATE INDEX IF NOT EXISTS runs_robot ON runs(robot, id);"
+    "CREATE TABLE IF NOT EXISTS sched ("
+    "  robot TEXT PRIMARY KEY,"
+    "  last_scheduled INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  alert_id TEXT NOT NULL,"
+    "  run_id INTEGER,"
+    "  robot TEXT,"
+    "  channel TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"    /* webhook, email, syslog */
+    "  target TEXT NOT NULL,"  /* JSON: where to deliver */
+    "  payload TEXT NOT NULL," /* JSON: the alert */
+    "  attach TEXT,"           /* a file to attach (the diff image) */
+    "  created REAL NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt REAL NOT NULL,"
+    "  delivered REAL,"
+    "  last_error TEXT,"
+    "  UNIQUE(alert_id, channel, kind));"
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered, next_attempt);"
+    /* Retention (ag_prune.c): one row per prune, what it deleted; and per robot and status
    * the runs deleted, so counts and the last success outlive the rows. */
-  "CREATE TABLE IF NOT EXISTS prunes ("
-  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-  "  at REAL NOT NULL,"                 /* when (Unix seconds) */
-  "  cutoff REAL NOT NULL,"             /* what ended before this went */
-  "  runs INTEGER NOT NULL,"            /* runs deleted: folder, history row or both */
-  "  folders INTEGER NOT NULL,"         /* run folders deleted */
-  "  run_rows INTEGER NOT NULL,"        /* rows of runs */
-  "  outbox_rows INTEGER NOT NULL,"     /* delivered alerts */
-  "  item_rows INTEGER NOT NULL,"       /* robot.items rows (items.db) */
-  "  logs INTEGER NOT NULL,"            /* per-run logs */
-  "  bytes INTEGER NOT NULL,"           /* of the files deleted */
-  "  kept INTEGER NOT NULL);"           /* old runs kept (approval, undelivered alert) */
-  "CREATE TABLE IF NOT EXISTS runs_pruned ("
-  "  robot TEXT NOT NULL,"
-  "  status TEXT NOT NULL,"
-  "  n INTEGER NOT NULL,"
-  "  last_finished REAL,"
-  "  PRIMARY KEY(robot, status));"
-  /* The audit trail of baselines (ag_web_approve.c): one row per operator's approval of a
+    "CREATE TABLE IF NOT EXISTS prunes ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  at REAL NOT NULL,"             /* when (Unix seconds) */
+    "  cutoff REAL NOT NULL,"         /* what ended before this went */
+    "  runs INTEGER NOT NULL,"        /* runs deleted: folder, history row or both */
+    "  folders INTEGER NOT NULL,"     /* run folders deleted */
+    "  run_rows INTEGER NOT NULL,"    /* rows of runs */
+    "  outbox_rows INTEGER NOT NULL," /* delivered alerts */
+    "  item_rows INTEGER NOT NULL,"   /* robot.items rows (items.db) */
+    "  logs INTEGER NOT NULL,"        /* per-run logs */
+    "  bytes INTEGER NOT NULL,"       /* of the files deleted */
+    "  kept INTEGER NOT NULL);"       /* old runs kept (approval, undelivered alert) */
+    "CREATE TABLE IF NOT EXISTS runs_pruned ("
+    "  robot TEXT NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  n INTEGER NOT NULL,"
+    "  last_finished REAL,"
+    "  PRIMARY KEY(robot, status));"
+    /* The audit trail of baselines (ag_web_approve.c): one row per operator's approval of a
    * drift-halted run. With approvals = N the first N-1 different operators' rows are
    * 'pending'; the N-th runs `vagt approve` and every row of the run becomes 'approved'
    * (or the N-th 'failed'). `changed` is vagt approve's approved.json: the step's key, the
    * files replaced, the reasons accepted. Kept for the audit, not pruned with the run. */
-  "CREATE TABLE IF NOT EXISTS approvals ("
-  "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
-  "  run_id INTEGER NOT NULL,"
-  "  robot TEXT NOT NULL,"
-  "  step TEXT,"                        /* the halted step's key */
-  "  run_dir TEXT,"
-  "  by TEXT NOT NULL,"                 /* the operator */
-  "  at REAL NOT NULL,"                 /* Unix seconds */
-  "  state TEXT NOT NULL,"              /* pending, approved, failed */
-  "  changed TEXT);"
-  "CREATE INDEX IF NOT EXISTS approvals_run ON approvals(run_id);"
-  "CREATE INDEX IF NOT EXISTS approvals_robot ON approvals(robot, id);";
+    "CREATE TABLE IF NOT EXISTS approvals ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  run_id INTEGER NOT NULL,"
+    "  robot TEXT NOT NULL,"
+    "  step TEXT," /* the halted step's key */
+    "  run_dir TEXT,"
+    "  by TEXT NOT NULL,"    /* the operator */
+    "  at REAL NOT NULL,"    /* Unix seconds */
+    "  state TEXT NOT NULL," /* pending, approved, failed */
+    "  changed TEXT);"
+    "CREATE INDEX IF NOT EXISTS approvals_run ON approvals(run_id);"
+    "CREATE INDEX IF NOT EXISTS approvals_robot ON approvals(robot, id);";
 
 sqlite3 *ag_db_open(const char *path, char *err, size_t errlen)
 {
   sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(path, &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-                           NULL);
+  int rc = sqlite3_open_v2(
+      path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL);
   if (rc != SQLITE_OK) {
     snprintf(err, errlen, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "no memory");
     sqlite3_close(db);
@@ -92,8 +91,9 @@ sqlite3 *ag_db_open(const char *path, char *err, size_t errlen)
   sqlite3_busy_timeout(db, 10000);
   char *msg = NULL;
   /* secure_delete: a deleted row's bytes are overwritten, not left in free pages */
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                       "PRAGMA secure_delete=ON;",
+  if (sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                   "PRAGMA secure_delete=ON;",
                    NULL, NULL, &msg) != SQLITE_OK ||
       sqlite3_exec(db, schema, NULL, NULL, &msg) != SQLITE_OK) {
     snprintf(err, errlen, "cannot set up %s: %s", path, msg ? msg : sqlite3_errmsg(db));
@@ -139,8 +139,8 @@ static int step_done(sqlite3 *db, sqlite3_stmt *st)
   return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
-long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger,
-                           time_t scheduled, double started, int pid)
+long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger, time_t scheduled,
+                           double started, int pid)
 {
   sqlite3_stmt *st = prep(db, "INSERT INTO runs(robot, trigger, scheduled, started, status, "
                               "pid) VALUES(?,?,?,?,'running',?)");
@@ -200,8 +200,9 @@ bool ag_db_sched_get(sqlite3 *db, const char *robot, time_t *t)
 
 int ag_db_sched_set(sqlite3 *db, const char *robot, time_t t)
 {
-  sqlite3_stmt *st = prep(db, "INSERT INTO sched(robot, last_scheduled) VALUES(?,?) "
-                              "ON CONFLICT(robot) DO UPDATE SET last_scheduled=excluded.last_scheduled");
+  sqlite3_stmt *st =
+      prep(db, "INSERT INTO sched(robot, last_scheduled) VALUES(?,?) "
+               "ON CONFLICT(robot) DO UPDATE SET last_scheduled=excluded.last_scheduled");
   if (!st)
     return -1;
   sqlite3_bind_text(st, 1, robot, -1, SQLITE_TRANSIENT);
@@ -210,8 +211,8 @@ int ag_db_sched_set(sqlite3 *db, const char *robot, time_t t)
 }
 
 int ag_db_outbox_add(sqlite3 *db, const char *alert_id, long long run_id, const char *robot,
-                     const char *channel, const char *kind, const char *target,
-                     const char *payload, const char *attach, double now)
+                     const char *channel, const char *kind, const char *target, const char *payload,
+                     const char *attach, double now)
 {
   sqlite3_stmt *st = prep(db, "INSERT OR IGNORE INTO outbox(alert_id, run_id, robot, channel, "
                               "kind, target, payload, attach, created, next_attempt) "

@@ -23,13 +23,13 @@ ag_store *ag_db_store_open(const char *path, char *err, size_t errlen);
 int ag_db_exec(sqlite3 *db, const char *sql);
 
 /* Inserts a run in status "running"; returns its id or -1. */
-long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger,
-                           time_t scheduled, double started, int pid);
+long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger, time_t scheduled,
+                           double started, int pid);
 
 typedef struct ag_runinfo {
-  const char *status;    /* passed, failed, drift, error, timeout, interrupted */
+  const char *status; /* passed, failed, drift, error, timeout, interrupted */
   int exit_code;
-  const char *run_dir;   /* NULL when none was found */
+  const char *run_dir; /* NULL when none was found */
   int steps;
   const char *error;
   double finished;
@@ -45,7 +45,7 @@ int ag_db_sched_set(sqlite3 *db, const char *robot, time_t t);
 
 /* Adds an outbox row (part of the caller's transaction, if any). */
 int ag_db_outbox_add(sqlite3 *db, const char *alert_id, long long run_id, const char *robot,
-                     const char *channel, const char *kind, const char *target,
-                     const char *payload, const char *attach, double now);
+                     const char *channel, const char *kind, const char *target, const char *payload,
+                     const char *attach, double now);
 
 #endif

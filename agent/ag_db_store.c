@@ -31,15 +31,15 @@ static double col_time(sqlite3_stmt *st, int i)
 
 /* When the robot's last passed run finished, NULL when never: from the history, or from
  * runs_pruned once retention deleted that run (ag_prune.h). One parameter: the robot. */
-#define LAST_SUCCESS_SQL                                                                     \
-  "SELECT nullif(max(coalesce((SELECT max(finished) FROM runs WHERE robot=?1 AND "          \
-  "status='passed'), 0), coalesce((SELECT last_finished FROM runs_pruned WHERE robot=?1 "   \
+#define LAST_SUCCESS_SQL                                                                           \
+  "SELECT nullif(max(coalesce((SELECT max(finished) FROM runs WHERE robot=?1 AND "                 \
+  "status='passed'), 0), coalesce((SELECT last_finished FROM runs_pruned WHERE robot=?1 "          \
   "AND status='passed'), 0)), 0)"
 
 /* Runs of a robot (?1) with a status (?2): those in the history and those retention
  * deleted, so a counter never goes down. */
-#define RUNS_COUNT_SQL                                                                       \
-  "SELECT (SELECT count(*) FROM runs WHERE robot=?1 AND status=?2) + coalesce((SELECT n "   \
+#define RUNS_COUNT_SQL                                                                             \
+  "SELECT (SELECT count(*) FROM runs WHERE robot=?1 AND status=?2) + coalesce((SELECT n "          \
   "FROM runs_pruned WHERE robot=?1 AND status=?2), 0)"
 
 static void sq_close(ag_store *s)
@@ -84,9 +84,10 @@ static bool sq_run_get(ag_store *s, long long id, ag_run_row *r)
 {
   sqlite3_stmt *st = NULL;
   memset(r, 0, sizeof *r);
-  if (sqlite3_prepare_v2(db_of(s), "SELECT robot, status, run_dir, error, trigger, exit_code, "
-                                   "steps, started, finished, approved, approve_result FROM "
-                                   "runs WHERE id=?",
+  if (sqlite3_prepare_v2(db_of(s),
+                         "SELECT robot, status, run_dir, error, trigger, exit_code, "
+                         "steps, started, finished, approved, approve_result FROM "
+                         "runs WHERE id=?",
                          -1, &st, NULL) != SQLITE_OK)
     return false;
   sqlite3_bind_int64(st, 1, id);
@@ -124,8 +125,7 @@ static int sq_last_success(ag_store *s, const char *robot, double *t)
   return rc;
 }
 
-static long long sq_runs_count(ag_store *s, const char *robot, const char *status,
-                               bool with_pruned)
+static long long sq_runs_count(ag_store *s, const char *robot, const char *status, bool with_pruned)
 {
   sqlite3_stmt *st = NULL;
   if (sqlite3_prepare_v2(db_of(s),
@@ -173,8 +173,9 @@ static size_t sq_approvals_pending(ag_store *s, long long run_id, char **names, 
 {
   size_t n = 0;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db_of(s), "SELECT by FROM approvals WHERE run_id=? AND "
-                                   "state='pending' ORDER BY id",
+  if (sqlite3_prepare_v2(db_of(s),
+                         "SELECT by FROM approvals WHERE run_id=? AND "
+                         "state='pending' ORDER BY id",
                          -1, &st, NULL) != SQLITE_OK)
     return 0;
   sqlite3_bind_int64(st, 1, run_id);
@@ -189,8 +190,9 @@ static void sq_approval_add(ag_store *s, const ag_run_row *r, const char *step, 
 {
   sqlite3 *db = db_of(s);
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "INSERT INTO approvals(run_id, robot, step, run_dir, by, at, "
-                             "state, changed) VALUES(?,?,?,?,?,?,?,?)",
+  if (sqlite3_prepare_v2(db,
+                         "INSERT INTO approvals(run_id, robot, step, run_dir, by, at, "
+                         "state, changed) VALUES(?,?,?,?,?,?,?,?)",
                          -1, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "vagt agent: cannot record the approval: %s\n", sqlite3_errmsg(db));
     return;
@@ -212,8 +214,9 @@ static void sq_approval_add(ag_store *s, const ag_run_row *r, const char *step, 
 static void sq_approvals_approved(ag_store *s, long long run_id, const char *changed)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db_of(s), "UPDATE approvals SET state='approved', changed=? WHERE "
-                                   "run_id=? AND state='pending'",
+  if (sqlite3_prepare_v2(db_of(s),
+                         "UPDATE approvals SET state='approved', changed=? WHERE "
+                         "run_id=? AND state='pending'",
                          -1, &st, NULL) != SQLITE_OK)
     return;
   if (changed)
@@ -226,8 +229,8 @@ static void sq_approvals_approved(ag_store *s, long long run_id, const char *cha
 static void sq_run_approved(ag_store *s, long long run_id, double at, const char *result)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db_of(s), "UPDATE runs SET approved=?, approve_result=? WHERE id=?",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db_of(s), "UPDATE runs SET approved=?, approve_result=? WHERE id=?", -1,
+                         &st, NULL) != SQLITE_OK)
     return;
   sqlite3_bind_double(st, 1, at);
   sqlite3_bind_text(st, 2, result, -1, SQLITE_TRANSIENT);
@@ -240,8 +243,9 @@ static int sq_deliveries(ag_store *s, long long run_id,
                          void (*each)(void *cls, const ag_delivery_row *d), void *cls)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db_of(s), "SELECT alert_id, channel, kind, attempts, delivered, "
-                                   "last_error FROM outbox WHERE run_id=? ORDER BY id",
+  if (sqlite3_prepare_v2(db_of(s),
+                         "SELECT alert_id, channel, kind, attempts, delivered, "
+                         "last_error FROM outbox WHERE run_id=? ORDER BY id",
                          -1, &st, NULL) != SQLITE_OK)
     return -1;
   sqlite3_bind_int64(st, 1, run_id);
@@ -264,8 +268,8 @@ static long long sq_deliveries_pending(ag_store *s)
 {
   sqlite3_stmt *st = NULL;
   long long n = 0;
-  if (sqlite3_prepare_v2(db_of(s), "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1,
-                         &st, NULL) == SQLITE_OK &&
+  if (sqlite3_prepare_v2(db_of(s), "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1, &st,
+                         NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW)
     n = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
@@ -276,9 +280,10 @@ static bool sq_prune_last(ag_store *s, ag_prune_last *p)
 {
   sqlite3_stmt *st = NULL;
   bool found = false;
-  if (sqlite3_prepare_v2(db_of(s), "SELECT at, runs, folders, run_rows + outbox_rows, "
-                                   "item_rows, bytes, kept FROM prunes ORDER BY id DESC "
-                                   "LIMIT 1",
+  if (sqlite3_prepare_v2(db_of(s),
+                         "SELECT at, runs, folders, run_rows + outbox_rows, "
+                         "item_rows, bytes, kept FROM prunes ORDER BY id DESC "
+                         "LIMIT 1",
                          -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW) {
     *p = (ag_prune_last){.at = sqlite3_column_double(st, 0),
@@ -299,10 +304,11 @@ static bool sq_prune_sums(ag_store *s, ag_prune_sums *p)
   sqlite3_stmt *st = NULL;
   bool ok = false;
   *p = (ag_prune_sums){0};
-  if (sqlite3_prepare_v2(db_of(s), "SELECT coalesce(sum(runs), 0), coalesce(sum(run_rows), 0), "
-                                   "coalesce(sum(outbox_rows), 0), coalesce(sum(item_rows), 0), "
-                                   "coalesce(sum(bytes), 0), count(*), coalesce(max(at), 0) "
-                                   "FROM prunes",
+  if (sqlite3_prepare_v2(db_of(s),
+                         "SELECT coalesce(sum(runs), 0), coalesce(sum(run_rows), 0), "
+                         "coalesce(sum(outbox_rows), 0), coalesce(sum(item_rows), 0), "
+                         "coalesce(sum(bytes), 0), count(*), coalesce(max(at), 0) "
+                         "FROM prunes",
                          -1, &st, NULL) == SQLITE_OK &&
       sqlite3_step(st) == SQLITE_ROW) {
     *p = (ag_prune_sums){.runs = sqlite3_column_int64(st, 0),

@@ -16,7 +16,7 @@
 #include "runfolder.h"
 #include "vu.h"
 
-#define FILE_MAX (64u << 20)  /* one file of a baseline folder */
+#define FILE_MAX (64u << 20) /* one file of a baseline folder */
 #define DIGEST_HEX 65
 
 char *ag_fleet_baseline_dir(const ag_robot *r)
@@ -281,8 +281,7 @@ static int mark_write(const ag_ctx *x, const ag_robot *r, int version, const cha
   char *dir = mark_dir(x), *name = NULL, text[128];
   int n = snprintf(text, sizeof text, "%d %s\n", version, digest);
   int rc = -1;
-  if (dir && ag_asprintf(&name, "%s.baseline", r->name) >= 0 &&
-      vu_mkdir_p(dir, err, errlen) == 0)
+  if (dir && ag_asprintf(&name, "%s.baseline", r->name) >= 0 && vu_mkdir_p(dir, err, errlen) == 0)
     rc = rt_write_file_atomic(dir, name, text, (size_t)n, err, errlen);
   free(name);
   free(dir);
@@ -305,8 +304,7 @@ static int publish(ag_pg *pg, const ag_ctx *x, const ag_robot *r, const folder *
   int rc = ag_pg_baseline_put(pg, r->name, prev, digest, files, f->n, &version);
   free(files);
   if (rc != AG_PG_OK) {
-    snprintf(msg, msglen, "cannot publish the baseline of robot %s: %s", r->name,
-             ag_pg_error(pg));
+    snprintf(msg, msglen, "cannot publish the baseline of robot %s: %s", r->name, ag_pg_error(pg));
     return rc == AG_PG_LOST ? 1 : -1;
   }
   fprintf(stderr, "vagt agent: robot %s: this node's baseline is the fleet's version %d now\n",
@@ -332,8 +330,8 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
     folder_digest(&f, digest);
     int mine, fleet = 0;
     mark_read(x, r, &mine, had);
-    int c = ag_pg_baseline_current(pg, r->name, &fleet, fleet_digest, sizeof fleet_digest,
-                                   node, sizeof node);
+    int c = ag_pg_baseline_current(pg, r->name, &fleet, fleet_digest, sizeof fleet_digest, node,
+                                   sizeof node);
     if (c != AG_PG_OK && c != AG_PG_NONE) {
       snprintf(msg, msglen, "the fleet database cannot say which baseline is current: %s",
                ag_pg_error(pg));
@@ -355,12 +353,13 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
       if (g != AG_PG_OK)
         snprintf(msg, msglen, "cannot fetch the fleet's baseline: %s", ag_pg_error(pg));
       else if (strcmp(got, fleet_digest) != 0)
-        snprintf(msg, msglen, "the fleet's baseline version %d does not match its digest",
-                 fleet);
+        snprintf(msg, msglen, "the fleet's baseline version %d does not match its digest", fleet);
       else if (folder_install(dir, &nf, msg, msglen) == 0 &&
                mark_write(x, r, fleet, got, msg, msglen) == 0) {
-        fprintf(stderr, "vagt agent: robot %s: installed the fleet's baseline version %d "
-                        "(published by node %s)\n", r->name, fleet, node);
+        fprintf(stderr,
+                "vagt agent: robot %s: installed the fleet's baseline version %d "
+                "(published by node %s)\n",
+                r->name, fleet, node);
         rc = 0;
       }
       folder_free(&nf);
@@ -390,8 +389,10 @@ int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
     return -1;
   }
   if (paused) {
-    snprintf(why, whylen, "it is paused on every node since its drift halt (%s): approve a new "
-                          "baseline on any node's pages", by);
+    snprintf(why, whylen,
+             "it is paused on every node since its drift halt (%s): approve a new "
+             "baseline on any node's pages",
+             by);
     return 1;
   }
   return sync_baseline(x->pg, x, r, true, why, whylen) == 0 ? 0 : -1;
@@ -405,8 +406,10 @@ bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const cha
   snprintf(run, sizeof run, "%lld", run_id);
   bool first = false;
   if (ag_pg_pause(x->pg, r->name, run, alert_id, &first, holder, sizeof holder) != AG_PG_OK) {
-    fprintf(stderr, "vagt agent: robot %s: cannot pause it in the fleet (%s): alerting from "
-                    "here\n", r->name, ag_pg_error(x->pg));
+    fprintf(stderr,
+            "vagt agent: robot %s: cannot pause it in the fleet (%s): alerting from "
+            "here\n",
+            r->name, ag_pg_error(x->pg));
     return true;
   }
   char me[160];
@@ -414,11 +417,15 @@ bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const cha
   if (!first && !strcmp(holder, me))
     return true; /* this run's end recorded again (the history was busy): still its alert */
   if (first)
-    fprintf(stderr, "vagt agent: robot %s: paused on every node until a new baseline is "
-                    "approved\n", r->name);
+    fprintf(stderr,
+            "vagt agent: robot %s: paused on every node until a new baseline is "
+            "approved\n",
+            r->name);
   else
-    fprintf(stderr, "vagt agent: robot %s: paused already (%s), which alerted: no second "
-                    "alert\n", r->name, holder);
+    fprintf(stderr,
+            "vagt agent: robot %s: paused already (%s), which alerted: no second "
+            "alert\n",
+            r->name, holder);
   return first;
 }
 
@@ -427,8 +434,8 @@ int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msgle
   const ag_config *c = x->cfg;
   if (!c->database)
     return 0;
-  ag_pg_opts o = {.conninfo = c->database, .password_file = c->database_password_file,
-                  .node = c->node};
+  ag_pg_opts o = {
+      .conninfo = c->database, .password_file = c->database_password_file, .node = c->node};
   int code = 0;
   ag_pg *pg = ag_pg_open(&o, &code, msg, msglen);
   if (!pg)

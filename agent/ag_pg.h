@@ -31,9 +31,9 @@
 enum {
   AG_PG_OK = 0,
   AG_PG_ERR = -1,
-  AG_PG_NONE = 1,    /* claim: no pending item in the batch now */
-  AG_PG_LOST = 2,    /* the claim is no longer this node's (lease ran out, taken over) */
-  AG_PG_NEWER = 3,   /* open: the database's schema is newer than this agent */
+  AG_PG_NONE = 1,  /* claim: no pending item in the batch now */
+  AG_PG_LOST = 2,  /* the claim is no longer this node's (lease ran out, taken over) */
+  AG_PG_NEWER = 3, /* open: the database's schema is newer than this agent */
 };
 
 typedef struct ag_pg ag_pg;
@@ -45,8 +45,8 @@ typedef struct ag_pg_opts {
   const char *conninfo;
   /* Optional: a file (owner-only, not a symlink) whose first line is the password. */
   const char *password_file;
-  const char *node;          /* this node's name (claims record it) */
-  int connect_timeout;       /* seconds; 0: 10 */
+  const char *node;    /* this node's name (claims record it) */
+  int connect_timeout; /* seconds; 0: 10 */
 } ag_pg_opts;
 
 /* Connects and brings the schema to AG_PG_SCHEMA_VERSION (creating it in an empty database,
@@ -62,9 +62,9 @@ const char *ag_pg_error(const ag_pg *pg);
 int ag_pg_reconnects(const ag_pg *pg);
 
 typedef struct ag_pg_item_in {
-  const char *key;       /* idempotency key, unique within the batch */
-  int seq;               /* row number in the source (order of claiming) */
-  const char *payload;   /* a reference to the item's data (row, file), not the data */
+  const char *key;     /* idempotency key, unique within the batch */
+  int seq;             /* row number in the source (order of claiming) */
+  const char *payload; /* a reference to the item's data (row, file), not the data */
 } ag_pg_item_in;
 
 /* Adds the items not yet in the batch (by key), in one transaction; *added = how many were
@@ -73,20 +73,19 @@ int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size
                   int max_attempts, size_t *added);
 
 typedef struct ag_pg_held {
-  long long item;        /* the item's id */
-  long long claim;       /* this claim's id: the fencing token for the calls below */
+  long long item;  /* the item's id */
+  long long claim; /* this claim's id: the fencing token for the calls below */
   int seq;
-  int attempt;           /* 1 for the first claim of the item */
-  char key[256];         /* truncated when longer (the database keeps it whole) */
+  int attempt;   /* 1 for the first claim of the item */
+  char key[256]; /* truncated when longer (the database keeps it whole) */
   char payload[512];
-  double lease_left;     /* seconds of lease, by the database's clock, when claimed */
+  double lease_left; /* seconds of lease, by the database's clock, when claimed */
 } ag_pg_held;
 
 /* Claims the batch's first pending item (by seq) for node + run under a lease of lease_s
  * seconds: AG_PG_OK and *c, AG_PG_NONE when there is none now, AG_PG_ERR. Expired leases
  * of the batch are settled first when due (see ag_pg_expire). */
-int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s,
-                ag_pg_held *c);
+int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s, ag_pg_held *c);
 
 /* Extends the lease to now() + lease_s: AG_PG_OK, or AG_PG_LOST when it had run out or the
  * item is no longer this claim's. */
@@ -107,8 +106,8 @@ int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason
  * AG_PG_NONE when completed and nothing is pending now, AG_PG_LOST when the completion was
  * refused (nothing claimed then), AG_PG_ERR (*c unchanged; as with ag_pg_complete, repeating
  * the call is harmless). */
-int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason,
-                         const char *batch, const char *run, double lease_s);
+int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason, const char *batch,
+                         const char *run, double lease_s);
 
 /* Settles claims whose lease ran out (batch NULL: every batch): no input sent -> pending
  * again, or failed "attempts exhausted" after max_attempts claims; input sent ->
@@ -124,8 +123,8 @@ int ag_pg_release(ag_pg *pg, const ag_pg_held *c, const char *reason, bool *revi
 /* A setting every node of the fleet must share (vagt_meta): the first node to ask records
  * `value`; later askers learn whether theirs is the same (*same) and which node recorded it
  * (holder). Holds no secret: give a check value, never a key. */
-int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
-                     char *holder, size_t holder_len);
+int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same, char *holder,
+                     size_t holder_len);
 
 /* The batch's items that wait for a person (failed, needs_review), by row number, with the
  * node and run that last held them (never their key or data). */
@@ -164,8 +163,8 @@ int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last);
 
 /* The robot's current baseline version (the highest published), its digest and the node
  * that published it: AG_PG_OK, or AG_PG_NONE when none was published. */
-int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest,
-                           size_t dlen, char *node, size_t nlen);
+int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
+                           char *node, size_t nlen);
 
 /* One file of a baseline folder. */
 typedef struct ag_pg_file {
@@ -186,8 +185,8 @@ int ag_pg_baseline_put(ag_pg *pg, const char *robot, int prev_version, const cha
 /* Pauses the robot fleet-wide after a drift halt of `run` (this node's). *first: this call
  * paused it (its alert is the fleet's one); else it was paused already, by `holder` ("node
  * N, run R"). The pause lasts until a baseline is published. */
-int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id,
-                bool *first, char *holder, size_t hlen);
+int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id, bool *first,
+                char *holder, size_t hlen);
 /* Whether the robot is paused, and by what ("node N, run R, at TIME"). */
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);
 
@@ -195,12 +194,12 @@ int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t bl
 
 /* One alert delivery: an outbox row (the node's own outbox hands its rows over). */
 typedef struct ag_pg_alert {
-  long long id;                  /* the fleet row's (claim) */
+  long long id; /* the fleet row's (claim) */
   const char *alert_id, *robot, *channel, *kind, *target, *payload;
-  const unsigned char *attach;   /* the diff image for an e-mail, or NULL */
+  const unsigned char *attach; /* the diff image for an e-mail, or NULL */
   size_t attach_len;
   const char *attach_name;
-  int attempts;                  /* including this one (claim) */
+  int attempts; /* including this one (claim) */
 } ag_pg_alert;
 
 /* Adds the row once per (alert id, channel, kind) across the fleet; *added: it was new. */
@@ -210,8 +209,7 @@ int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added);
 typedef void (*ag_pg_alert_fn)(void *ud, const ag_pg_alert *a);
 int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud);
 /* The outcome of a claimed row: delivered, or failed (due again in retry_s seconds). */
-int ag_pg_outbox_result(ag_pg *pg, long long id, bool delivered, const char *error,
-                        double retry_s);
+int ag_pg_outbox_result(ag_pg *pg, long long id, bool delivered, const char *error, double retry_s);
 /* Rows this node added that are not delivered yet. */
 int ag_pg_outbox_pending(ag_pg *pg, long long *n);
 

@@ -80,8 +80,9 @@ static bool alert_pending(sqlite3 *db, const char *dir)
 {
   sqlite3_stmt *st = NULL;
   bool pending = true; /* when in doubt, keep */
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox o JOIN runs r ON o.run_id = r.id "
-                             "WHERE r.run_dir = ? AND o.delivered IS NULL",
+  if (sqlite3_prepare_v2(db,
+                         "SELECT count(*) FROM outbox o JOIN runs r ON o.run_id = r.id "
+                         "WHERE r.run_dir = ? AND o.delivered IS NULL",
                          -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, dir, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st) == SQLITE_ROW)
@@ -92,8 +93,8 @@ static bool alert_pending(sqlite3 *db, const char *dir)
 }
 
 /* The old run folders of every robot (STATE/runs/ROBOT/...): deleted, their paths in gone. */
-static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone,
-                          ag_prune_result *res, volatile sig_atomic_t *stop)
+static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone, ag_prune_result *res,
+                          volatile sig_atomic_t *stop)
 {
   DIR *d = opendir(x->runs);
   if (!d) {
@@ -154,12 +155,11 @@ static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone,
 /* The rows to delete: those of the folders deleted now, and those that ended before the
  * cutoff whose folder is gone (or never was), unless an alert of theirs waits. *extra:
  * how many of the latter (runs deleted now that had no folder left). */
-static void rows_to_delete(sqlite3 *db, double cutoff, const strs *gone, ids *out,
-                           long long *extra)
+static void rows_to_delete(sqlite3 *db, double cutoff, const strs *gone, ids *out, long long *extra)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE run_dir = ? AND status != 'running'",
-                         -1, &st, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE run_dir = ? AND status != 'running'", -1,
+                         &st, NULL) == SQLITE_OK) {
     for (size_t i = 0; i < gone->n; i++) {
       sqlite3_reset(st);
       sqlite3_bind_text(st, 1, gone->v[i], -1, SQLITE_TRANSIENT);
@@ -170,9 +170,10 @@ static void rows_to_delete(sqlite3 *db, double cutoff, const strs *gone, ids *ou
   sqlite3_finalize(st);
   size_t from_folders = out->n;
   st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT id, run_dir FROM runs WHERE status != 'running' AND "
-                             "coalesce(finished, started) < ? AND NOT EXISTS (SELECT 1 FROM "
-                             "outbox WHERE run_id = runs.id AND delivered IS NULL)",
+  if (sqlite3_prepare_v2(db,
+                         "SELECT id, run_dir FROM runs WHERE status != 'running' AND "
+                         "coalesce(finished, started) < ? AND NOT EXISTS (SELECT 1 FROM "
+                         "outbox WHERE run_id = runs.id AND delivered IS NULL)",
                          -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_double(st, 1, cutoff);
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -197,8 +198,7 @@ static void remove_log(int logfd, const char *name, ag_prune_result *res)
     res->logs++;
     res->bytes += (long long)st.st_size;
   } else {
-    fprintf(stderr, "vagt agent: retention: cannot delete log %s: %s\n", name,
-            strerror(errno));
+    fprintf(stderr, "vagt agent: retention: cannot delete log %s: %s\n", name, strerror(errno));
     res->errors++;
   }
 }
@@ -218,8 +218,7 @@ static bool row_exists(sqlite3 *db, long long id)
 }
 
 /* STATE/logs/ID.log of the rows to delete, and logs older than the cutoff no row names. */
-static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows,
-                       ag_prune_result *res)
+static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows, ag_prune_result *res)
 {
   int logfd = open(x->logs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (logfd < 0)
@@ -261,32 +260,35 @@ static long long exec_changes(sqlite3 *db, sqlite3_stmt *st, bool *ok)
 }
 
 /* The rows go, counted, in one transaction with the record of this prune. */
-static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows,
-                       long long extra, ag_prune_result *res)
+static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows, long long extra,
+                       ag_prune_result *res)
 {
   if (ag_db_exec(db, "BEGIN IMMEDIATE") != 0)
     return -1;
   sqlite3_stmt *info = NULL, *del_out = NULL, *del_run = NULL, *tally = NULL, *old_out = NULL,
                *rec = NULL;
   bool ok =
-      sqlite3_prepare_v2(db, "SELECT robot, status, finished FROM runs WHERE id = ?", -1,
-                         &info, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE run_id = ? AND delivered IS NOT NULL",
-                         -1, &del_out, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "DELETE FROM runs WHERE id = ? AND status != 'running' AND NOT "
-                             "EXISTS (SELECT 1 FROM outbox WHERE run_id = ? AND delivered IS "
-                             "NULL)",
+      sqlite3_prepare_v2(db, "SELECT robot, status, finished FROM runs WHERE id = ?", -1, &info,
+                         NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE run_id = ? AND delivered IS NOT NULL", -1,
+                         &del_out, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db,
+                         "DELETE FROM runs WHERE id = ? AND status != 'running' AND NOT "
+                         "EXISTS (SELECT 1 FROM outbox WHERE run_id = ? AND delivered IS "
+                         "NULL)",
                          -1, &del_run, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "INSERT INTO runs_pruned(robot, status, n, last_finished) "
-                             "VALUES(?, ?, 1, ?) ON CONFLICT(robot, status) DO UPDATE SET "
-                             "n = n + 1, last_finished = max(coalesce(last_finished, 0), "
-                             "coalesce(excluded.last_finished, 0))",
+      sqlite3_prepare_v2(db,
+                         "INSERT INTO runs_pruned(robot, status, n, last_finished) "
+                         "VALUES(?, ?, 1, ?) ON CONFLICT(robot, status) DO UPDATE SET "
+                         "n = n + 1, last_finished = max(coalesce(last_finished, 0), "
+                         "coalesce(excluded.last_finished, 0))",
                          -1, &tally, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?",
-                         -1, &old_out, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "INSERT INTO prunes(at, cutoff, runs, folders, run_rows, "
-                             "outbox_rows, item_rows, logs, bytes, kept) "
-                             "VALUES(?,?,?,?,?,?,?,?,?,?)",
+      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?", -1,
+                         &old_out, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db,
+                         "INSERT INTO prunes(at, cutoff, runs, folders, run_rows, "
+                         "outbox_rows, item_rows, logs, bytes, kept) "
+                         "VALUES(?,?,?,?,?,?,?,?,?,?)",
                          -1, &rec, NULL) == SQLITE_OK;
   if (!ok)
     fprintf(stderr, "vagt agent: retention: database: %s\n", sqlite3_errmsg(db));
@@ -328,8 +330,9 @@ static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows,
   }
   res->runs = res->folders + deleted_extra;
   if (ok) {
-    long long v[] = {res->runs, res->folders, res->run_rows, res->outbox_rows, res->item_rows,
-                     res->logs, res->bytes, res->kept_approval + res->kept_alert};
+    long long v[] = {
+        res->runs,      res->folders, res->run_rows, res->outbox_rows,
+        res->item_rows, res->logs,    res->bytes,    res->kept_approval + res->kept_alert};
     sqlite3_bind_double(rec, 1, now);
     sqlite3_bind_double(rec, 2, cutoff);
     for (int k = 0; k < 8; k++)
@@ -365,16 +368,16 @@ int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
   prune_logs(x, db, cutoff, &rows, res);
   char err[1024];
   struct stat st;
-  if (lstat(x->items_db, &st) == 0 &&
-      rt_items_prune(x->items_db, cutoff, false, &res->item_rows, &res->kept_items, err,
-                     sizeof err) != 0) {
+  if (lstat(x->items_db, &st) == 0 && rt_items_prune(x->items_db, cutoff, false, &res->item_rows,
+                                                     &res->kept_items, err, sizeof err) != 0) {
     fprintf(stderr, "vagt agent: retention: %s\n", err);
     res->errors++;
   }
   int rc = delete_rows(db, now, cutoff, &rows, extra, res);
   if (rc != 0) {
-    fprintf(stderr, "vagt agent: retention: the database did not take the deletion of %zu "
-                    "history rows; they go at the next prune\n",
+    fprintf(stderr,
+            "vagt agent: retention: the database did not take the deletion of %zu "
+            "history rows; they go at the next prune\n",
             rows.n);
     res->errors++;
   }
@@ -383,18 +386,19 @@ int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
   if (res->runs + res->run_rows + res->outbox_rows + res->item_rows + res->logs +
           res->kept_approval + res->kept_alert + res->kept_items + res->errors >
       0)
-    fprintf(stderr, "vagt agent: retention %d days: deleted %lld run%s (%lld run folder%s, "
-                    "%lld bytes of files), %lld history row%s (%lld runs, %lld alerts), "
-                    "%lld work-item row%s, %lld log%s; kept %lld drift halt%s awaiting "
-                    "approval, %lld run%s with alerts not yet delivered, %lld work-item "
-                    "row%s of unfinished batches%s\n",
-            days, res->runs, res->runs == 1 ? "" : "s", res->folders,
-            res->folders == 1 ? "" : "s", res->bytes, res->run_rows + res->outbox_rows,
+    fprintf(stderr,
+            "vagt agent: retention %d days: deleted %lld run%s (%lld run folder%s, "
+            "%lld bytes of files), %lld history row%s (%lld runs, %lld alerts), "
+            "%lld work-item row%s, %lld log%s; kept %lld drift halt%s awaiting "
+            "approval, %lld run%s with alerts not yet delivered, %lld work-item "
+            "row%s of unfinished batches%s\n",
+            days, res->runs, res->runs == 1 ? "" : "s", res->folders, res->folders == 1 ? "" : "s",
+            res->bytes, res->run_rows + res->outbox_rows,
             res->run_rows + res->outbox_rows == 1 ? "" : "s", res->run_rows, res->outbox_rows,
-            res->item_rows, res->item_rows == 1 ? "" : "s", res->logs,
-            res->logs == 1 ? "" : "s", res->kept_approval, res->kept_approval == 1 ? "" : "s",
-            res->kept_alert, res->kept_alert == 1 ? "" : "s", res->kept_items,
-            res->kept_items == 1 ? "" : "s", res->errors ? "; with errors (above)" : "");
+            res->item_rows, res->item_rows == 1 ? "" : "s", res->logs, res->logs == 1 ? "" : "s",
+            res->kept_approval, res->kept_approval == 1 ? "" : "s", res->kept_alert,
+            res->kept_alert == 1 ? "" : "s", res->kept_items, res->kept_items == 1 ? "" : "s",
+            res->errors ? "; with errors (above)" : "");
   strs_free(&gone);
   free(rows.v);
   return rc;

@@ -24,7 +24,7 @@
 #include "ag_run.h"
 
 typedef struct ag_prune_result {
-  long long runs;         /* runs deleted: their folder, their row or both */
+  long long runs; /* runs deleted: their folder, their row or both */
   long long folders, bytes, run_rows, outbox_rows, item_rows, logs;
   long long kept_approval; /* old drift halts kept for `vagt approve` */
   long long kept_alert;    /* old runs kept: an alert of theirs is not delivered yet */

@@ -28,12 +28,12 @@
 const char *ag_status_of(int code)
 {
   switch (code) {
-  case 0: return "passed";
-  case 1: return "failed";
-  case 3: return "drift";
-  case 5: return "needs_review";
-  case 130: return "interrupted";
-  default: return "error";
+    case 0: return "passed";
+    case 1: return "failed";
+    case 3: return "drift";
+    case 5: return "needs_review";
+    case 130: return "interrupted";
+    default: return "error";
   }
 }
 
@@ -54,8 +54,7 @@ int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen)
     char buf[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
     if (n <= 0) {
-      snprintf(err, errlen, "cannot find the vagt binary (/proc/self/exe): %s",
-               strerror(errno));
+      snprintf(err, errlen, "cannot find the vagt binary (/proc/self/exe): %s", strerror(errno));
       return -1;
     }
     buf[n] = '\0';
@@ -121,8 +120,7 @@ static int child_env(rt_env *env, ag_ctx *x, ag_robot *r, const char *run_id, bo
   return 0;
 }
 
-int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err,
-                size_t errlen)
+int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err, size_t errlen)
 {
   static unsigned counter;
   *seat = 0;
@@ -146,8 +144,8 @@ static void seat_keep(ag_ctx *x, ag_child *ch, bool ended)
     return;
   if (ended) {
     if (ag_pg_seat_release(x->pg, ch->r->name, ch->seat, ch->seat_run) != AG_PG_OK)
-      fprintf(stderr, "vagt agent: run %lld: its seat goes when its lease runs out: %s\n",
-              ch->id, ag_pg_error(x->pg));
+      fprintf(stderr, "vagt agent: run %lld: its seat goes when its lease runs out: %s\n", ch->id,
+              ag_pg_error(x->pg));
     ch->seat = 0;
     return;
   }
@@ -290,22 +288,23 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   free(rdir);
   if (pid < 0) {
     snprintf(err, errlen, "cannot start a run: %s", serr);
-    ag_runinfo ri = {.status = "error", .exit_code = 4, .error = "the run could not start",
+    ag_runinfo ri = {.status = "error",
+                     .exit_code = 4,
+                     .error = "the run could not start",
                      .finished = ag_time()};
     ag_db_run_finish(x->db, id, &ri);
     return -1;
   }
   ch->pid = pid;
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(x->db, "UPDATE runs SET pid=? WHERE id=?", -1, &st, NULL) ==
-      SQLITE_OK) {
+  if (sqlite3_prepare_v2(x->db, "UPDATE runs SET pid=? WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
     sqlite3_bind_int(st, 1, pid);
     sqlite3_bind_int64(st, 2, id);
     sqlite3_step(st);
     sqlite3_finalize(st);
   }
-  fprintf(stderr, "vagt agent: run %lld: robot %s started (%s), pid %d\n", id, r->name,
-          trigger, (int)pid);
+  fprintf(stderr, "vagt agent: run %lld: robot %s started (%s), pid %d\n", id, r->name, trigger,
+          (int)pid);
   return 0;
 }
 
@@ -369,9 +368,8 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
   const cJSON *jc = cJSON_GetObjectItemCaseSensitive(rj, RT_RUNJ_EXIT_CODE);
   bool from_folder = false;
   if (!status) {
-    static const char *const final[] = {"passed",  "needs_review", "failed",      "drift",
-                                        "error",   "timeout",      "killed",      "interrupted",
-                                        NULL};
+    static const char *const final[] = {"passed",  "needs_review", "failed",      "drift", "error",
+                                        "timeout", "killed",       "interrupted", NULL};
     for (const char *const *f = final; cJSON_IsString(js) && cJSON_IsNumber(jc) && *f; f++)
       if (strcmp(js->valuestring, *f) == 0) {
         ri.status = *f;
@@ -421,9 +419,8 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
   if (rc == 0 && na > 0)
     ag_outbox_kick();
   if (rc == 0)
-    fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d)%s%s\n", id,
-            r ? r->name : "?", ri.status, ri.exit_code, dir ? ", run folder " : "",
-            dir ? dir : "");
+    fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d)%s%s\n", id, r ? r->name : "?",
+            ri.status, ri.exit_code, dir ? ", run folder " : "", dir ? dir : "");
   free(msg);
   free(dir);
   cJSON_Delete(rj);
@@ -450,8 +447,9 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
       seat_keep(x, ch, false);
       double now = vu_mono();
       if (!ch->term_at && now > ch->mono_start + ch->r->timeout) {
-        fprintf(stderr, "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
-                        "it\n",
+        fprintf(stderr,
+                "vagt agent: run %lld: robot %s exceeded its %.0f s timeout, stopping "
+                "it\n",
                 ch->id, ch->r->name, ch->r->timeout);
         ch->timed_out = true;
         kill(-ch->pid, SIGTERM);
@@ -485,12 +483,12 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
              ch->r->timeout);
   else if (ch->stopping)
     snprintf(why, sizeof why, "the agent was stopped during the run");
-  if (record_end(x, ch->id, ch->r, status, ch->code, ch->started_real,
-                 why[0] ? why : NULL) != 0) {
+  if (record_end(x, ch->id, ch->r, status, ch->code, ch->started_real, why[0] ? why : NULL) != 0) {
     if (ch->stopping && now > ch->give_up_at) {
-      fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d), but the database does not "
-                      "take its end: the next start of the agent records it from the run "
-                      "folder\n",
+      fprintf(stderr,
+              "vagt agent: run %lld: robot %s %s (exit %d), but the database does not "
+              "take its end: the next start of the agent records it from the run "
+              "folder\n",
               ch->id, ch->r->name, status, ch->code);
       if (code)
         *code = ch->timed_out ? 1 : ch->code;
@@ -499,8 +497,9 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
     int wait = ch->attempts < 5 ? 1 << ch->attempts : 30;
     ch->attempts++;
     ch->retry_at = now + wait;
-    fprintf(stderr, "vagt agent: run %lld: robot %s %s (exit %d), but the database does not "
-                    "take its end yet (busy or disk full): attempt %d, retrying in %d s\n",
+    fprintf(stderr,
+            "vagt agent: run %lld: robot %s %s (exit %d), but the database does not "
+            "take its end yet (busy or disk full): attempt %d, retrying in %d s\n",
             ch->id, ch->r->name, status, ch->code, ch->attempts, wait);
     return false;
   }
@@ -512,8 +511,8 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
 void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(x->db, "SELECT id, robot, started FROM runs WHERE status='running'",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(x->db, "SELECT id, robot, started FROM runs WHERE status='running'", -1,
+                         &st, NULL) != SQLITE_OK)
     return;
   typedef struct {
     long long id;
@@ -544,15 +543,18 @@ void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop)
         rc = record_end(x, v[i].id, r, NULL, 0, since,
                         "the agent stopped while the run was in progress");
       } else {
-        ag_runinfo ri = {.status = "interrupted", .exit_code = 130, .finished = ag_time(),
+        ag_runinfo ri = {.status = "interrupted",
+                         .exit_code = 130,
+                         .finished = ag_time(),
                          .error = "the agent stopped while the run was in progress"};
         rc = ag_db_run_finish(x->db, v[i].id, &ri) < 0 ? -1 : 0;
       }
       if (rc == 0)
         break;
       int wait = attempt < 5 ? 1 << attempt : 30;
-      fprintf(stderr, "vagt agent: run %lld: the database does not take its end yet (busy "
-                      "or disk full): retrying in %d s\n",
+      fprintf(stderr,
+              "vagt agent: run %lld: the database does not take its end yet (busy "
+              "or disk full): retrying in %d s\n",
               v[i].id, wait);
       for (int s = 0; s < wait * 10 && !*stop; s++)
         usleep(100 * 1000);

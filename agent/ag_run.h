@@ -20,32 +20,32 @@
 typedef struct ag_ctx {
   ag_config *cfg;
   sqlite3 *db;
-  char *vagt;          /* the vagt binary ($VAGT_BIN, else /proc/self/exe) */
-  char *dbpath;        /* STATE/vagt.db */
-  char *runs;          /* STATE/runs */
-  char *logs;          /* STATE/logs */
-  char *items_db;      /* STATE/items.db */
-  struct ag_pg *pg;    /* fleet mode's database (the daemon loop's thread only), or NULL */
+  char *vagt;       /* the vagt binary ($VAGT_BIN, else /proc/self/exe) */
+  char *dbpath;     /* STATE/vagt.db */
+  char *runs;       /* STATE/runs */
+  char *logs;       /* STATE/logs */
+  char *items_db;   /* STATE/items.db */
+  struct ag_pg *pg; /* fleet mode's database (the daemon loop's thread only), or NULL */
 } ag_ctx;
 
 typedef struct ag_child {
   ag_robot *r;
   struct ag_broker *broker; /* fleet mode: serves the run's robot.items (ag_broker.h) */
-  int seat;            /* fleet mode: the seat it holds (robot's `seats`), 0: none */
-  char seat_run[48];   /* the seat's holder name */
-  double seat_renew_at;  /* monotonic */
+  int seat;                 /* fleet mode: the seat it holds (robot's `seats`), 0: none */
+  char seat_run[48];        /* the seat's holder name */
+  double seat_renew_at;     /* monotonic */
   long long id;
   pid_t pid;
   double started_real; /* real Unix time, to find the run folder */
   double mono_start;
-  double term_at;      /* monotonic time SIGTERM was sent, 0 = not yet */
+  double term_at; /* monotonic time SIGTERM was sent, 0 = not yet */
   bool timed_out;
-  bool stopping;       /* the agent is shutting down */
-  bool reaped;         /* it has ended; its end is being recorded */
-  int code;            /* its exit status, once reaped */
-  int attempts;        /* to record its end */
-  double retry_at;     /* monotonic time of the next attempt */
-  double give_up_at;   /* stopping: monotonic time to leave it to the next start */
+  bool stopping;     /* the agent is shutting down */
+  bool reaped;       /* it has ended; its end is being recorded */
+  int code;          /* its exit status, once reaped */
+  int attempts;      /* to record its end */
+  double retry_at;   /* monotonic time of the next attempt */
+  double give_up_at; /* stopping: monotonic time to leave it to the next start */
 } ag_child;
 
 /* Sets up the state folder and database. Returns 0 or -1 with err. */
@@ -55,8 +55,7 @@ void ag_ctx_close(ag_ctx *x);
 /* Fleet mode, a robot with `seats`: takes a seat for its next run into *seat / seat_run
  * (the seat's holder name, 48 bytes). 1 taken (or no seats to take), 0 every seat is held
  * now, -1 the database cannot say (err). */
-int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err,
-                size_t errlen);
+int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err, size_t errlen);
 
 /* Starts a run. trigger: "schedule", "catch-up", "once" or "manual". seat / seat_run: what
  * ag_run_seat took (0, NULL: none); the run holds it, renewed, until it ends. */
@@ -81,6 +80,5 @@ void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop);
 
 /* Status word of an exit code: passed, failed, error, drift, interrupted. */
 const char *ag_status_of(int code);
-
 
 #endif

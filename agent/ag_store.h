@@ -16,7 +16,7 @@
 typedef struct ag_run_brief {
   long long id;
   const char *robot, *trigger, *status;
-  const char *exit_code; /* as text: "" while the run runs */
+  const char *exit_code;    /* as text: "" while the run runs */
   double started, finished; /* Unix seconds; finished 0 while the run runs */
   int steps;
 } ag_run_brief;
@@ -72,8 +72,7 @@ typedef struct ag_store_ops {
   int (*last_success)(ag_store *s, const char *robot, double *t);
   /* Runs of `robot` with `status`, with those retention deleted when with_pruned (so a
    * counter never goes down); -1 when the store failed. */
-  long long (*runs_count)(ag_store *s, const char *robot, const char *status,
-                          bool with_pruned);
+  long long (*runs_count)(ag_store *s, const char *robot, const char *status, bool with_pruned);
   /* The approvals of run `run_id` or (robot != NULL) of a robot, newest first, at most
    * 200. The number of rows, -1 when the store failed. */
   int (*approvals)(ag_store *s, long long run_id, const char *robot,

@@ -59,16 +59,16 @@ static bool form_token_ok(ag_web *w, const char *sid, const char *form)
   bool ok = false;
   pthread_mutex_lock(&w->sess_mu);
   for (size_t i = 0; sid && form && *form && i < NSESS && !ok; i++)
-    ok = w->sess[i].sid[0] && same_secret(sid, w->sess[i].sid) &&
-         same_secret(form, w->sess[i].form);
+    ok =
+        w->sess[i].sid[0] && same_secret(sid, w->sess[i].sid) && same_secret(form, w->sess[i].form);
   pthread_mutex_unlock(&w->sess_mu);
   return ok;
 }
 
 static enum MHD_Result form_field(void *cls, enum MHD_ValueKind kind, const char *key,
                                   const char *filename, const char *content_type,
-                                  const char *transfer_encoding, const char *data,
-                                  uint64_t off, size_t size)
+                                  const char *transfer_encoding, const char *data, uint64_t off,
+                                  size_t size)
 {
   (void)kind, (void)filename, (void)content_type, (void)transfer_encoding, (void)off;
   req *rq = cls;
@@ -149,10 +149,9 @@ static bool proxy_user(const ag_web *w, struct MHD_Connection *c, char *who, siz
   } else {
     return false;
   }
-  bool same = plen == 4 ? inet_pton(AF_INET, cfg->proxy_address, want) == 1 &&
-                              memcmp(peer, want, 4) == 0
-                        : inet_pton(AF_INET6, cfg->proxy_address, want) == 1 &&
-                              memcmp(peer, want, 16) == 0;
+  bool same =
+      plen == 4 ? inet_pton(AF_INET, cfg->proxy_address, want) == 1 && memcmp(peer, want, 4) == 0
+                : inet_pton(AF_INET6, cfg->proxy_address, want) == 1 && memcmp(peer, want, 16) == 0;
   if (!same)
     return false;
   const char *u = MHD_lookup_connection_value(c, MHD_HEADER_KIND, cfg->proxy_header);
@@ -209,8 +208,7 @@ static const char *post_refused(struct MHD_Connection *c, int how, const req *rq
 /* ---- routing ---- */
 
 /* "Run now": asks the scheduler loop for a manual run of the robot. */
-static enum MHD_Result do_run_now(ag_web *w, struct MHD_Connection *c, const char *name,
-                                  size_t len)
+static enum MHD_Result do_run_now(ag_web *w, struct MHD_Connection *c, const char *name, size_t len)
 {
   char n[128];
   if (len >= sizeof n)
@@ -234,8 +232,7 @@ static enum MHD_Result do_run_now(ag_web *w, struct MHD_Connection *c, const cha
 
 /* Sets the token's cookie and sends the browser back to the page without ?token=, so the
  * token stays out of the address bar and the history. */
-static enum MHD_Result token_to_cookie(struct MHD_Connection *c, const char *url,
-                                       const char *tok)
+static enum MHD_Result token_to_cookie(struct MHD_Connection *c, const char *url, const char *tok)
 {
   struct MHD_Response *r = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
   if (!r)
@@ -301,9 +298,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, bool get
  * the next ones take its form body, the last one authenticates it and routes it (or sends
  * the reply an approval's thread left). */
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
-                               const char *method, const char *version,
-                               const char *upload_data, size_t *upload_data_size,
-                               void **con_cls)
+                               const char *method, const char *version, const char *upload_data,
+                               size_t *upload_data_size, void **con_cls)
 {
   (void)version;
   ag_web *w = cls;
@@ -440,8 +436,8 @@ static int ops_read(ag_web *w, const ag_config *cfg, char *err, size_t errlen)
     w->ops[w->nops++].token = tok;
     for (size_t j = 0; j + 1 < w->nops; j++)
       if (strcmp(w->ops[j].token, tok) == 0) {
-        snprintf(err, errlen, "operators '%s' and '%s' have the same token",
-                 w->ops[j].name, cfg->operators[i].name);
+        snprintf(err, errlen, "operators '%s' and '%s' have the same token", w->ops[j].name,
+                 cfg->operators[i].name);
         ops_free(w);
         return -1;
       }
@@ -466,8 +462,8 @@ int ag_web_start(ag_ctx *x, char *err, size_t errlen)
   /* epoll in a small pool of threads: an idle or slow connection costs a descriptor and a
    * little memory, not a thread, so hundreds of them (a robot on this machine sending a
    * byte at a time) do not lock the operator out. */
-  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                   MHD_USE_ERROR_LOG;
   if (inet_pton(AF_INET, host, &a4.sin_addr) == 1) {
     a4.sin_family = AF_INET;
     a4.sin_port = htons((uint16_t)port);
@@ -501,21 +497,19 @@ int ag_web_start(ag_ctx *x, char *err, size_t errlen)
     return -1;
   }
   unsigned limit = connection_limit();
-  w->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, w, MHD_OPTION_SOCK_ADDR,
-                          sa, MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL,
-                          MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS,
-                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_IDLE_SECONDS,
-                          MHD_OPTION_CONNECTION_LIMIT, limit,
-                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY,
-                          MHD_OPTION_END);
+  w->d =
+      MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handler, w, MHD_OPTION_SOCK_ADDR, sa,
+                       MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_THREAD_POOL_SIZE,
+                       (unsigned)WEB_THREADS, MHD_OPTION_CONNECTION_TIMEOUT,
+                       (unsigned)WEB_IDLE_SECONDS, MHD_OPTION_CONNECTION_LIMIT, limit,
+                       MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)WEB_CONN_MEMORY, MHD_OPTION_END);
   if (!w->d) {
     snprintf(err, errlen, "cannot listen on %s (in use, or not an address of this machine)", l);
     web_free(w);
     return -1;
   }
   g_web = w;
-  fprintf(stderr, "vagt agent: operator pages on http://%s/ (up to %u connections)\n", l,
-          limit);
+  fprintf(stderr, "vagt agent: operator pages on http://%s/ (up to %u connections)\n", l, limit);
   return 0;
 }
 

@@ -21,8 +21,7 @@
 
 /* Runs `vagt approve --by NAME... RUN_DIR` (the operators who approved, in order),
  * capturing its output. */
-static int run_approve(ag_web *w, const char *dir, char **by, size_t nby, char *out,
-                       size_t outlen)
+static int run_approve(ag_web *w, const char *dir, char **by, size_t nby, char *out, size_t outlen)
 {
   int pfd[2];
   /* close-on-exec: no other child may hold the write end and keep this page waiting */
@@ -191,20 +190,21 @@ static void approve_reply(req *rq)
   for (size_t i = 0; i < np; i++)
     if (strcmp(names[i], rq->who) == 0) {
       char msg[512];
-      snprintf(msg, sizeof msg, "409: %s has approved this run already; a new baseline needs "
-                                "%d approvals by different operators: another operator must "
-                                "approve it\n",
+      snprintf(msg, sizeof msg,
+               "409: %s has approved this run already; a new baseline needs "
+               "%d approvals by different operators: another operator must "
+               "approve it\n",
                rq->who, need);
       web_free_names(names, np);
-      fprintf(stderr, "vagt agent: approve of run %lld by %s refused: approved by %s already\n",
-              id, rq->who, rq->who);
+      fprintf(stderr, "vagt agent: approve of run %lld by %s refused: approved by %s already\n", id,
+              rq->who, rq->who);
       return reply_text(rq, MHD_HTTP_CONFLICT, msg);
     }
   names[np++] = strdup(rq->who);
   if ((int)np < need) {
     s->ops->approval_add(s, &r, step, rq->who, ag_time(), "pending", NULL);
-    fprintf(stderr, "vagt agent: approve of run %lld by %s: %zu of %d approvals\n", id,
-            rq->who, np, need);
+    fprintf(stderr, "vagt agent: approve of run %lld by %s: %zu of %d approvals\n", id, rq->who, np,
+            need);
     pending_reply(rq, id, names, np);
     web_free_names(names, np);
     return;
@@ -221,11 +221,13 @@ static void approve_reply(req *rq)
   const ag_robot *rb = code == 0 ? ag_config_robot(w->x->cfg, r.robot) : NULL;
   char fmsg[512];
   if (rb && ag_fleet_publish(w->x, rb, fmsg, sizeof fmsg) != 0)
-    fprintf(stderr, "vagt agent: approve of run %lld: %s; the next run on this node "
-                    "publishes it\n", id, fmsg);
+    fprintf(stderr,
+            "vagt agent: approve of run %lld: %s; the next run on this node "
+            "publishes it\n",
+            id, fmsg);
   web_free_names(names, np);
-  fprintf(stderr, "vagt agent: approve of run %lld (%s) by %s: exit %d\n", id, r.run_dir,
-          rq->who, code);
+  fprintf(stderr, "vagt agent: approve of run %lld (%s) by %s: exit %d\n", id, r.run_dir, rq->who,
+          code);
   outcome_reply(rq, id, code, result);
 }
 

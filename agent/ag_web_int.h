@@ -39,9 +39,9 @@ typedef struct ag_web {
   size_t nops;
   char *state_real; /* realpath of the state folder */
   pthread_mutex_t pending_mu;
-  int pending;                     /* approvals running in their threads */
-  volatile sig_atomic_t stopping;  /* ag_web_stop: end them now */
-  pthread_mutex_t approve_mu;      /* one `vagt approve` at a time */
+  int pending;                    /* approvals running in their threads */
+  volatile sig_atomic_t stopping; /* ag_web_stop: end them now */
+  pthread_mutex_t approve_mu;     /* one `vagt approve` at a time */
   web_session sess[NSESS];
   pthread_mutex_t sess_mu;
 } ag_web;
@@ -53,9 +53,9 @@ typedef struct {
   struct MHD_PostProcessor *pp;
   char csrf[80];
   size_t csrf_len;
-  char form[40];        /* the session's form token for the forms of this page */
-  char new_sid[40];     /* a session made for this request: set its cookie */
-  char who[72];         /* the operator whose token the request carries */
+  char form[40];    /* the session's form token for the forms of this page */
+  char new_sid[40]; /* a session made for this request: set its cookie */
+  char who[72];     /* the operator whose token the request carries */
   /* Approve runs in a thread of its own while MHD holds the connection suspended; the
    * thread leaves the reply here and resumes it. */
   struct MHD_Connection *conn;
@@ -70,11 +70,11 @@ typedef struct {
 /* ---- ag_web_reply.c ---- */
 void web_common_headers(struct MHD_Response *r);
 /* Sends buf (malloc'd; freed whatever happens). */
-enum MHD_Result web_send_buf(struct MHD_Connection *c, unsigned code, const char *type,
-                             char *buf, size_t len);
+enum MHD_Result web_send_buf(struct MHD_Connection *c, unsigned code, const char *type, char *buf,
+                             size_t len);
 /* An HTML page with forms: sends the cookie of a session made for it. */
-enum MHD_Result web_send_page(struct MHD_Connection *c, const req *rq, unsigned code,
-                              char *buf, size_t len);
+enum MHD_Result web_send_page(struct MHD_Connection *c, const req *rq, unsigned code, char *buf,
+                              size_t len);
 enum MHD_Result web_send_text(struct MHD_Connection *c, unsigned code, const char *text);
 /* A page's head into a memory stream over *buf; NULL when out of memory. */
 FILE *web_page(char **buf, size_t *len, const char *title);

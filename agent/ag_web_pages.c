@@ -18,24 +18,27 @@
 /* What retention_days deleted: the last prune and the totals. */
 static void retention_section(ag_web *w, FILE *f)
 {
-  fprintf(f, "<h2>Retention</h2>\n<p>Run folders, evidence, per-run logs, history rows, "
-             "delivered alerts and finished work items are deleted %d days after the run "
-             "(<code>retention_days</code>); a drift halt waiting for approval is kept.</p>\n",
+  fprintf(f,
+          "<h2>Retention</h2>\n<p>Run folders, evidence, per-run logs, history rows, "
+          "delivered alerts and finished work items are deleted %d days after the run "
+          "(<code>retention_days</code>); a drift halt waiting for approval is kept.</p>\n",
           w->x->cfg->retention_days);
   ag_prune_last p;
   if (w->store->ops->prune_last(w->store, &p)) {
     char t[48];
     web_fmt_time(p.at, t, sizeof t);
-    fprintf(f, "<p id=\"last-prune\">Last prune %s: deleted %lld runs (%lld run folders, "
-               "%lld bytes), %lld history rows, %lld work-item rows; kept %lld old runs.</p>\n",
+    fprintf(f,
+            "<p id=\"last-prune\">Last prune %s: deleted %lld runs (%lld run folders, "
+            "%lld bytes), %lld history rows, %lld work-item rows; kept %lld old runs.</p>\n",
             t, p.runs, p.folders, p.bytes, p.rows, p.item_rows, p.kept);
   } else {
     fputs("<p id=\"last-prune\">No prune yet.</p>\n", f);
   }
   ag_prune_sums s;
   if (w->store->ops->prune_sums(w->store, &s) && s.prunes > 0)
-    fprintf(f, "<p id=\"pruned-total\">In all: %lld runs, %lld history rows, %lld work-item "
-               "rows, %lld bytes in %lld prunes.</p>\n",
+    fprintf(f,
+            "<p id=\"pruned-total\">In all: %lld runs, %lld history rows, %lld work-item "
+            "rows, %lld bytes in %lld prunes.</p>\n",
             s.runs, s.run_rows + s.outbox_rows, s.item_rows, s.bytes, s.prunes);
 }
 
@@ -194,8 +197,8 @@ static void what_changed(FILE *f, const char *json)
     fputs("</code>", f);
   }
   static const char *const lists[][2] = {{RT_APPRJ_FILES_REPLACED, "files replaced"},
-                                          {RT_APPRJ_FILES, "now"},
-                                          {RT_APPRJ_CARRIED_OVER, "also updated"}};
+                                         {RT_APPRJ_FILES, "now"},
+                                         {RT_APPRJ_CARRIED_OVER, "also updated"}};
   for (size_t i = 0; i < sizeof lists / sizeof *lists; i++) {
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, lists[i][0]);
     if (cJSON_GetArraySize(files) <= 0)
@@ -203,8 +206,7 @@ static void what_changed(FILE *f, const char *json)
     fprintf(f, "; %s:", lists[i][1]);
     strings_html(f, files, " <code>", "</code>");
   }
-  list_html(f, cJSON_GetObjectItemCaseSensitive(o, RT_APPRJ_REASONS), "; accepted:<ul>",
-            "</ul>");
+  list_html(f, cJSON_GetObjectItemCaseSensitive(o, RT_APPRJ_REASONS), "; accepted:<ul>", "</ul>");
   cJSON_Delete(o);
 }
 
@@ -225,8 +227,8 @@ static FILE *table_row(table_out *o, const char *head)
 static void approval_row(void *cls, const ag_approval_row *a)
 {
   FILE *f = table_row(cls, "<table class=\"approvals\"><tr><th>run</th><th>step</th>"
-                          "<th>approved by</th><th>at</th><th>state</th><th>what changed</th>"
-                          "</tr>\n");
+                           "<th>approved by</th><th>at</th><th>state</th><th>what changed</th>"
+                           "</tr>\n");
   char t[48];
   web_fmt_time(a->at, t, sizeof t);
   fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", a->run_id, a->run_id);
@@ -284,8 +286,9 @@ enum MHD_Result web_page_robot(struct MHD_Connection *c, const char *name, const
   rt_html_esc(f, rb->name);
   fputs("</h1>\n", f);
   web_signed_in(f, rq);
-  fprintf(f, "<h2>Approvals of its baseline</h2><p>A new baseline needs %d approval%s by "
-             "different operators.</p>\n",
+  fprintf(f,
+          "<h2>Approvals of its baseline</h2><p>A new baseline needs %d approval%s by "
+          "different operators.</p>\n",
           w->x->cfg->approvals, w->x->cfg->approvals == 1 ? "" : "s");
   web_approvals_table(w, f, 0, rb->name);
   fputs("<h2>Runs</h2><table><tr><th>run</th><th>trigger</th><th>started</th><th>status</th>"
@@ -313,8 +316,9 @@ static void run_summary(FILE *f, const ag_run_row *r, long long id, const req *r
   rt_html_esc(f, r->status);
   fprintf(f, " (exit %d)</td></tr><tr><th>trigger</th><td>", r->exit_code);
   rt_html_esc(f, r->trigger);
-  fprintf(f, "</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>finished</th><td>%s</td>"
-             "</tr><tr><th>steps</th><td>%d</td></tr><tr><th>run folder</th><td>",
+  fprintf(f,
+          "</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>finished</th><td>%s</td>"
+          "</tr><tr><th>steps</th><td>%d</td></tr><tr><th>run folder</th><td>",
           t1, t2, r->steps);
   rt_html_esc(f, r->run_dir[0] ? r->run_dir : "(none)");
   fputs("</td></tr></table>\n", f);
@@ -330,8 +334,8 @@ static void run_summary(FILE *f, const ag_run_row *r, long long id, const req *r
 static void run_folder(FILE *f, const ag_run_row *r, long long id)
 {
   cJSON *a = read_run_file(r->run_dir, RT_ALERT_JSON, 1 << 20);
-  list_html(f, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS),
-            "<h2>Why it halted</h2><ul>", "</ul>\n");
+  list_html(f, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS), "<h2>Why it halted</h2><ul>",
+            "</ul>\n");
   cJSON_Delete(a);
   /* robot.items' items left for a person: batch and row number, never their data */
   a = read_run_file(r->run_dir, RT_RUN_JSON, 8 << 20);
@@ -391,9 +395,10 @@ static void run_approval(ag_web *w, FILE *f, const ag_run_row *r, long long id, 
       web_approvals_table(w, f, id, NULL);
     }
     web_free_names(names, np);
-    fprintf(f, "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
-               "checked), accept them as the baseline: the next run judges against "
-               "them.</p><form method=\"post\" action=\"/runs/%lld/approve\">",
+    fprintf(f,
+            "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
+            "checked), accept them as the baseline: the next run judges against "
+            "them.</p><form method=\"post\" action=\"/runs/%lld/approve\">",
             id);
     web_form_token_field(f, rq);
     fputs("<button type=\"submit\">Approve the new screens</button></form>\n", f);
@@ -403,8 +408,8 @@ static void run_approval(ag_web *w, FILE *f, const ag_run_row *r, long long id, 
 static void delivery_row(void *cls, const ag_delivery_row *d)
 {
   FILE *f = table_row(cls, "<h2>Alerts</h2><table><tr><th>alert id</th><th>channel</th>"
-                          "<th>by</th><th>attempts</th><th>delivered</th><th>last error</th>"
-                          "</tr>\n");
+                           "<th>by</th><th>attempts</th><th>delivered</th><th>last error</th>"
+                           "</tr>\n");
   char t[48];
   web_fmt_time(d->delivered, t, sizeof t);
   fputs("<tr><td>", f);
@@ -423,8 +428,9 @@ enum MHD_Result web_page_run(struct MHD_Connection *c, long long id, const req *
   ag_web *w = rq->w;
   ag_run_row r;
   if (!w->store->ops->run_get(w->store, id, &r))
-    return web_send_text(c, MHD_HTTP_NOT_FOUND, "no such run (runs are deleted after "
-                                                "retention_days)\n");
+    return web_send_text(c, MHD_HTTP_NOT_FOUND,
+                         "no such run (runs are deleted after "
+                         "retention_days)\n");
   char *buf = NULL;
   size_t len = 0;
   char title[256];
@@ -456,8 +462,7 @@ enum MHD_Result web_serve_run_file(ag_web *w, struct MHD_Connection *c, long lon
   snprintf(p, sizeof p, "%s/%s", r.run_dir, rel);
   char *real = realpath(p, NULL);
   size_t sl = w->state_real ? strlen(w->state_real) : 0;
-  if (!real || !w->state_real || strncmp(real, w->state_real, sl) != 0 ||
-      real[sl] != '/') {
+  if (!real || !w->state_real || strncmp(real, w->state_real, sl) != 0 || real[sl] != '/') {
     free(real);
     return web_send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
   }
@@ -512,20 +517,22 @@ static void pruned_metrics(ag_web *w, FILE *f)
 {
   ag_prune_sums s;
   w->store->ops->prune_sums(w->store, &s);
-  fprintf(f, "# HELP vagt_pruned_runs_total Runs deleted by retention (folder, history row or "
-             "both).\n# TYPE vagt_pruned_runs_total counter\nvagt_pruned_runs_total %lld\n"
-             "# HELP vagt_pruned_rows_total Database rows deleted by retention, by table.\n"
-             "# TYPE vagt_pruned_rows_total counter\n"
-             "vagt_pruned_rows_total{table=\"runs\"} %lld\n"
-             "vagt_pruned_rows_total{table=\"outbox\"} %lld\n"
-             "vagt_pruned_rows_total{table=\"items\"} %lld\n"
-             "# HELP vagt_pruned_bytes_total Bytes of files deleted by retention.\n"
-             "# TYPE vagt_pruned_bytes_total counter\nvagt_pruned_bytes_total %lld\n",
+  fprintf(f,
+          "# HELP vagt_pruned_runs_total Runs deleted by retention (folder, history row or "
+          "both).\n# TYPE vagt_pruned_runs_total counter\nvagt_pruned_runs_total %lld\n"
+          "# HELP vagt_pruned_rows_total Database rows deleted by retention, by table.\n"
+          "# TYPE vagt_pruned_rows_total counter\n"
+          "vagt_pruned_rows_total{table=\"runs\"} %lld\n"
+          "vagt_pruned_rows_total{table=\"outbox\"} %lld\n"
+          "vagt_pruned_rows_total{table=\"items\"} %lld\n"
+          "# HELP vagt_pruned_bytes_total Bytes of files deleted by retention.\n"
+          "# TYPE vagt_pruned_bytes_total counter\nvagt_pruned_bytes_total %lld\n",
           s.runs, s.run_rows, s.outbox_rows, s.item_rows, s.bytes);
   if (s.last > 0)
-    fprintf(f, "# HELP vagt_last_prune_timestamp_seconds When retention last ran (Unix "
-               "time).\n# TYPE vagt_last_prune_timestamp_seconds gauge\n"
-               "vagt_last_prune_timestamp_seconds %.3f\n",
+    fprintf(f,
+            "# HELP vagt_last_prune_timestamp_seconds When retention last ran (Unix "
+            "time).\n# TYPE vagt_last_prune_timestamp_seconds gauge\n"
+            "vagt_last_prune_timestamp_seconds %.3f\n",
             s.last);
 }
 
@@ -537,8 +544,8 @@ enum MHD_Result web_page_metrics(ag_web *w, struct MHD_Connection *c)
   if (!f)
     return MHD_NO;
   ag_config *cfg = w->x->cfg;
-  static const char *const statuses[] = {"passed", "needs_review", "failed", "drift", "error",
-                                         "timeout", "interrupted", NULL};
+  static const char *const statuses[] = {"passed", "needs_review", "failed",      "drift",
+                                         "error",  "timeout",      "interrupted", NULL};
   fputs("# HELP vagt_runs_total Robot runs the agent recorded, by robot and final status.\n"
         "# TYPE vagt_runs_total counter\n",
         f);
@@ -556,13 +563,13 @@ enum MHD_Result web_page_metrics(ag_web *w, struct MHD_Connection *c)
   for (size_t i = 0; i < cfg->nrobots; i++) {
     double t;
     if (w->store->ops->last_success(w->store, cfg->robots[i].name, &t) > 0)
-      fprintf(f, "vagt_last_success_timestamp_seconds{robot=\"%s\"} %.3f\n",
-              cfg->robots[i].name, t);
+      fprintf(f, "vagt_last_success_timestamp_seconds{robot=\"%s\"} %.3f\n", cfg->robots[i].name,
+              t);
   }
-  count_per_robot(w, f, "vagt_running", "gauge", "Runs in progress, by robot.", "running",
-                  false);
-  fprintf(f, "# HELP vagt_alerts_pending Alert deliveries waiting in the outbox.\n"
-             "# TYPE vagt_alerts_pending gauge\nvagt_alerts_pending %lld\n",
+  count_per_robot(w, f, "vagt_running", "gauge", "Runs in progress, by robot.", "running", false);
+  fprintf(f,
+          "# HELP vagt_alerts_pending Alert deliveries waiting in the outbox.\n"
+          "# TYPE vagt_alerts_pending gauge\nvagt_alerts_pending %lld\n",
           w->store->ops->deliveries_pending(w->store));
   pruned_metrics(w, f);
   fclose(f);

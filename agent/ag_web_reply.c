@@ -29,8 +29,8 @@ static struct MHD_Response *buffer_response(char *buf, size_t len, const char *t
   return r;
 }
 
-enum MHD_Result web_send_buf(struct MHD_Connection *c, unsigned code, const char *type,
-                             char *buf, size_t len)
+enum MHD_Result web_send_buf(struct MHD_Connection *c, unsigned code, const char *type, char *buf,
+                             size_t len)
 {
   struct MHD_Response *r = buffer_response(buf, len, type);
   if (!r)
@@ -42,8 +42,8 @@ enum MHD_Result web_send_buf(struct MHD_Connection *c, unsigned code, const char
   return ret;
 }
 
-enum MHD_Result web_send_page(struct MHD_Connection *c, const req *rq, unsigned code,
-                              char *buf, size_t len)
+enum MHD_Result web_send_page(struct MHD_Connection *c, const req *rq, unsigned code, char *buf,
+                              size_t len)
 {
   struct MHD_Response *r = buffer_response(buf, len, "text/html; charset=utf-8");
   if (!r)
@@ -74,7 +74,8 @@ FILE *web_page(char **buf, size_t *len, const char *title)
   rt_html_esc(f, title);
   fputs("</title><style>body{font-family:sans-serif;margin:1.5em}table{border-collapse:"
         "collapse;margin-bottom:1.5em}td,th{border:1px solid #bbb;padding:.25em .6em;"
-        "text-align:left}.passed{color:#060}.needs_review{color:#a60;font-weight:bold}.failed,.drift,.error,.timeout,.interrupted"
+        "text-align:left}.passed{color:#060}.needs_review{color:#a60;font-weight:bold}.failed,."
+        "drift,.error,.timeout,.interrupted"
         "{color:#a00;font-weight:bold}.running{color:#05a}pre{background:#f4f4f4;padding:.5em;"
         "white-space:pre-wrap}img{max-width:32%;border:1px solid #888;margin-right:1%}"
         "</style></head><body>\n",

@@ -119,8 +119,8 @@ static int cmd_check(ag_config *c)
   printf("%s: configuration OK: %zu robot%s, %zu channel%s; state %s; pages %s; "
          "max_parallel %d; retention %d days\n",
          c->path, c->nrobots, c->nrobots == 1 ? "" : "s", c->nchannels,
-         c->nchannels == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
-         c->max_parallel, c->retention_days);
+         c->nchannels == 1 ? "" : "s", c->state, c->listen ? c->listen : "off", c->max_parallel,
+         c->retention_days);
   time_t now = (time_t)ag_time();
   for (size_t i = 0; i < c->nrobots; i++) {
     ag_robot *r = &c->robots[i];
@@ -140,7 +140,8 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   char err[1024];
   if (x->cfg->database) {
     ag_pg_opts po = {.conninfo = x->cfg->database,
-                     .password_file = x->cfg->database_password_file, .node = x->cfg->node};
+                     .password_file = x->cfg->database_password_file,
+                     .node = x->cfg->node};
     int code;
     if (!(x->pg = ag_pg_open(&po, &code, err, sizeof err))) {
       fprintf(stderr, "vagt agent: fleet database: %s\n", err);
@@ -194,22 +195,23 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
       ag_outbox_deliver_due(x->db, ag_time(), &pending);
   } while (pending > 0 && vu_mono() < end && !g_stop && usleep(500 * 1000) == 0);
   if (pending > 0)
-    fprintf(stderr, "vagt agent: %d alert deliver%s still pending in the outbox; the agent "
-                    "daemon retries them\n",
+    fprintf(stderr,
+            "vagt agent: %d alert deliver%s still pending in the outbox; the agent "
+            "daemon retries them\n",
             pending, pending == 1 ? "y is" : "ies are");
   return code;
 }
 
 typedef struct {
   ag_robot *r;
-  time_t next;        /* next scheduled time, -1 = none */
+  time_t next; /* next scheduled time, -1 = none */
   bool queued;
   const char *trigger;
-  time_t scheduled;   /* of the queued run */
+  time_t scheduled; /* of the queued run */
   ag_child ch;
   bool running;
-  time_t retry_at;    /* fleet: the database could not say whose run it is; ask again then */
-  bool claimed;       /* fleet: the queued scheduled run is this node's (it waits for a seat) */
+  time_t retry_at; /* fleet: the database could not say whose run it is; ask again then */
+  bool claimed;    /* fleet: the queued scheduled run is this node's (it waits for a seat) */
   bool told_seats;
   bool told_unreachable;
 } slot;
@@ -223,12 +225,12 @@ static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
   bool won = false;
   char holder[128], when[64];
   fmt_local(sl->r->tz, sl->scheduled, when, sizeof when);
-  if (ag_pg_sched_claim(x->pg, sl->r->name, (long long)sl->scheduled, sl->trigger,
-                        sl->r->spread, &won,
-                        holder, sizeof holder) != AG_PG_OK) {
+  if (ag_pg_sched_claim(x->pg, sl->r->name, (long long)sl->scheduled, sl->trigger, sl->r->spread,
+                        &won, holder, sizeof holder) != AG_PG_OK) {
     if (!sl->told_unreachable)
-      fprintf(stderr, "vagt agent: robot %s: its run at %s waits: the fleet database cannot "
-                      "say whose it is (%s)\n",
+      fprintf(stderr,
+              "vagt agent: robot %s: its run at %s waits: the fleet database cannot "
+              "say whose it is (%s)\n",
               sl->r->name, when, ag_pg_error(x->pg));
     sl->told_unreachable = true;
     sl->retry_at = now + 2;
@@ -238,8 +240,7 @@ static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
   sl->retry_at = 0;
   if (won)
     return 1;
-  fprintf(stderr, "vagt agent: robot %s: its run at %s is node %s's\n", sl->r->name, when,
-          holder);
+  fprintf(stderr, "vagt agent: robot %s: its run at %s is node %s's\n", sl->r->name, when, holder);
   ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
   sl->queued = false;
   return 0;
@@ -315,15 +316,17 @@ static int daemon_loop(ag_ctx *x)
       char when[64];
       fmt_local(r->tz, missed, when, sizeof when);
       if (r->catch_up) {
-        fprintf(stderr, "vagt agent: robot %s missed its run at %s while the agent was "
-                        "down: running it now (catch_up)\n",
+        fprintf(stderr,
+                "vagt agent: robot %s missed its run at %s while the agent was "
+                "down: running it now (catch_up)\n",
                 r->name, when);
         s[i].queued = true;
         s[i].trigger = "catch-up";
         s[i].scheduled = missed;
       } else {
-        fprintf(stderr, "vagt agent: robot %s missed its run at %s while the agent was "
-                        "down: skipped (catch_up = false)\n",
+        fprintf(stderr,
+                "vagt agent: robot %s missed its run at %s while the agent was "
+                "down: skipped (catch_up = false)\n",
                 r->name, when);
         ag_db_sched_set(x->db, r->name, missed);
       }
@@ -343,8 +346,9 @@ static int daemon_loop(ag_ctx *x)
       if (sl->next == (time_t)-1 || sl->next > now)
         continue;
       if (sl->running || sl->queued) {
-        fprintf(stderr, "vagt agent: robot %s is still running (or waiting for a free "
-                        "slot): its run due now is skipped\n",
+        fprintf(stderr,
+                "vagt agent: robot %s is still running (or waiting for a free "
+                "slot): its run due now is skipped\n",
                 sl->r->name);
         ag_db_sched_set(x->db, sl->r->name, sl->next);
       } else {
@@ -365,8 +369,9 @@ static int daemon_loop(ag_ctx *x)
       if (g_stop)
         continue;
       if (s[i].running || s[i].queued) {
-        fprintf(stderr, "vagt agent: robot %s is already running or waiting: the run asked "
-                        "for on the pages is not added\n",
+        fprintf(stderr,
+                "vagt agent: robot %s is already running or waiting: the run asked "
+                "for on the pages is not added\n",
                 s[i].r->name);
       } else {
         s[i].queued = true;
@@ -407,8 +412,8 @@ static int daemon_loop(ag_ctx *x)
       pick->queued = pick->claimed = pick->told_seats = false;
       if (pick->scheduled > 0)
         ag_db_sched_set(x->db, pick->r->name, pick->scheduled);
-      if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, seat, seat_run,
-                       err, sizeof err) != 0) {
+      if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, seat, seat_run, err,
+                       sizeof err) != 0) {
         fprintf(stderr, "vagt agent: robot %s: %s\n", pick->r->name, err);
         if (seat)
           ag_pg_seat_release(x->pg, pick->r->name, seat, seat_run);
@@ -442,9 +447,11 @@ static int daemon_loop(ag_ctx *x)
 int ag_main(int argc, char **argv)
 {
   static const struct option longopts[] = {
-    {"config", required_argument, 0, 'c'}, {"check", no_argument, 0, 'k'},
-    {"once", required_argument, 0, 'o'},   {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
+      {"config", required_argument, 0, 'c'},
+      {"check", no_argument, 0, 'k'},
+      {"once", required_argument, 0, 'o'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
   };
   const char *config = NULL, *once = NULL;
   bool check = false;
@@ -452,11 +459,11 @@ int ag_main(int argc, char **argv)
   int o;
   while ((o = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
     switch (o) {
-    case 'c': config = optarg; break;
-    case 'k': check = true; break;
-    case 'o': once = optarg; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return 2;
+      case 'c': config = optarg; break;
+      case 'k': check = true; break;
+      case 'o': once = optarg; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return 2;
     }
   }
   if (!config || optind != argc || (check && once)) {
@@ -512,8 +519,7 @@ int ag_main(int argc, char **argv)
   snprintf(lockpath, sizeof lockpath, "%s/agent.lock", c->state);
   lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
-    fprintf(stderr, "vagt agent: another agent is running with the state folder %s\n",
-            c->state);
+    fprintf(stderr, "vagt agent: another agent is running with the state folder %s\n", c->state);
     rc = 2;
     goto out;
   }
@@ -537,8 +543,8 @@ int ag_main(int argc, char **argv)
     goto out;
   }
   if (c->database) {
-    ag_pg_opts po = {.conninfo = c->database, .password_file = c->database_password_file,
-                     .node = c->node};
+    ag_pg_opts po = {
+        .conninfo = c->database, .password_file = c->database_password_file, .node = c->node};
     int code;
     if (!(x.pg = ag_pg_open(&po, &code, err, sizeof err))) {
       fprintf(stderr, "vagt agent: fleet database: %s\n", err);
@@ -546,8 +552,8 @@ int ag_main(int argc, char **argv)
       goto out;
     }
   }
-  fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s%s%s\n", VAGT_VERSION,
-          c->nrobots, c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
+  fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s%s%s\n", VAGT_VERSION, c->nrobots,
+          c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
           c->database ? ", fleet node " : "", c->database ? c->node : "");
   rc = daemon_loop(&x);
   fprintf(stderr, "vagt agent: stopped\n");

@@ -63,8 +63,10 @@ static int batch_exists(sqlite3 *db, const char *batch)
 static int list(sqlite3 *db, const char *batch)
 {
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT seq, state, attempts, run, updated FROM items "
-                             "WHERE batch=? ORDER BY seq, rowid", -1, &st, NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db,
+                         "SELECT seq, state, attempts, run, updated FROM items "
+                         "WHERE batch=? ORDER BY seq, rowid",
+                         -1, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "vagt items: %s\n", sqlite3_errmsg(db));
     return RT_EXIT_ENV;
   }
@@ -85,8 +87,8 @@ static int list(sqlite3 *db, const char *batch)
 }
 
 /* The item's row: seq and state, false when there is none. */
-static bool item_row(sqlite3 *db, const char *batch, const char *key, long long *seq,
-                     char *state, size_t n)
+static bool item_row(sqlite3 *db, const char *batch, const char *key, long long *seq, char *state,
+                     size_t n)
 {
   sqlite3_stmt *st = NULL;
   bool found = false;
@@ -109,15 +111,19 @@ static int who(sqlite3 *db, const char *batch, const char *key)
   long long seq = 0;
   char state[32];
   if (!item_row(db, batch, key, &seq, state, sizeof state)) {
-    fprintf(stderr, "vagt items: batch '%s' has no such item (or it was pruned). Give every "
-                    "field of the row, named as in the CSV header, with its value exactly; "
-                    "--key VALUE when the script gives opts.key\n", batch);
+    fprintf(stderr,
+            "vagt items: batch '%s' has no such item (or it was pruned). Give every "
+            "field of the row, named as in the CSV header, with its value exactly; "
+            "--key VALUE when the script gives opts.key\n",
+            batch);
     return RT_EXIT_SCRIPT;
   }
   printf("batch %s, row %lld: %s now\n", batch, seq, state);
   sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT at, state, run FROM item_runs WHERE batch=? AND key=? "
-                             "ORDER BY at, rowid", -1, &st, NULL) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db,
+                         "SELECT at, state, run FROM item_runs WHERE batch=? AND key=? "
+                         "ORDER BY at, rowid",
+                         -1, &st, NULL) != SQLITE_OK) {
     fprintf(stderr, "vagt items: %s\n", sqlite3_errmsg(db));
     return RT_EXIT_ENV;
   }
@@ -149,9 +155,9 @@ int cli_items(int argc, char **argv)
     return RT_EXIT_USAGE;
   }
   static const struct option longopts[] = {
-    {"batch", required_argument, 0, 'b'}, {"items-db", required_argument, 0, 'i'},
-    {"key", required_argument, 0, 'k'},   {"item", required_argument, 0, 't'},
-    {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+      {"batch", required_argument, 0, 'b'}, {"items-db", required_argument, 0, 'i'},
+      {"key", required_argument, 0, 'k'},   {"item", required_argument, 0, 't'},
+      {"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
   };
   const char *batch = NULL, *dbp = NULL, *keyv = NULL, *item = NULL;
   optind = 1;
@@ -160,18 +166,18 @@ int cli_items(int argc, char **argv)
   char **sargv = argv + 1; /* from the subcommand: getopt moves the operands to the end */
   while ((o = getopt_long(sargc, sargv, "h", longopts, NULL)) != -1) {
     switch (o) {
-    case 'b': batch = optarg; break;
-    case 'i': dbp = optarg; break;
-    case 'k': keyv = optarg; break;
-    case 't': item = optarg; break;
-    case 'h': items_usage(stdout); return 0;
-    default:
-      if (optopt == 'b' || optopt == 'i' || optopt == 'k' || optopt == 't')
-        fprintf(stderr, "vagt items: %s needs a value\n", sargv[optind - 1]);
-      else
-        fprintf(stderr, "vagt items: unknown argument '%s'\n", sargv[optind - 1]);
-      items_usage(stderr);
-      return RT_EXIT_USAGE;
+      case 'b': batch = optarg; break;
+      case 'i': dbp = optarg; break;
+      case 'k': keyv = optarg; break;
+      case 't': item = optarg; break;
+      case 'h': items_usage(stdout); return 0;
+      default:
+        if (optopt == 'b' || optopt == 'i' || optopt == 'k' || optopt == 't')
+          fprintf(stderr, "vagt items: %s needs a value\n", sargv[optind - 1]);
+        else
+          fprintf(stderr, "vagt items: unknown argument '%s'\n", sargv[optind - 1]);
+        items_usage(stderr);
+        return RT_EXIT_USAGE;
     }
   }
   /* the operands: FIELD=VALUE */
@@ -189,7 +195,8 @@ int cli_items(int argc, char **argv)
       goto out;
     }
     for (size_t k = 0; k < nf; k++)
-      if ((size_t)(eq - a) + 1 <= parts[k].len && memcmp(parts[k].s, a, (size_t)(eq - a) + 1) == 0) {
+      if ((size_t)(eq - a) + 1 <= parts[k].len &&
+          memcmp(parts[k].s, a, (size_t)(eq - a) + 1) == 0) {
         fprintf(stderr, "vagt items: a field is given twice\n");
         goto out;
       }

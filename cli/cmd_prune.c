@@ -35,9 +35,12 @@ static void prune_usage(FILE *f)
 int cli_prune(int argc, char **argv)
 {
   static const struct option longopts[] = {
-    {"older-than", required_argument, 0, 'o'}, {"runs", required_argument, 0, 'r'},
-    {"items-db", required_argument, 0, 'i'},   {"dry-run", no_argument, 0, 'n'},
-    {"help", no_argument, 0, 'h'},             {0, 0, 0, 0},
+      {"older-than", required_argument, 0, 'o'},
+      {"runs", required_argument, 0, 'r'},
+      {"items-db", required_argument, 0, 'i'},
+      {"dry-run", no_argument, 0, 'n'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
   };
   const char *age = NULL, *runs = "runs", *items = NULL;
   bool dry = false;
@@ -46,18 +49,18 @@ int cli_prune(int argc, char **argv)
   int o;
   while ((o = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (o) {
-    case 'o': age = optarg; break;
-    case 'r': runs = optarg; break;
-    case 'i': items = optarg; break;
-    case 'n': dry = true; break;
-    case 'h': prune_usage(stdout); return 0;
-    default:
-      if (optopt == 'o' || optopt == 'r' || optopt == 'i')
-        fprintf(stderr, "vagt prune: %s needs a value\n", argv[optind - 1]);
-      else
-        fprintf(stderr, "vagt prune: unknown argument '%s'\n", argv[optind - 1]);
-      prune_usage(stderr);
-      return RT_EXIT_USAGE;
+      case 'o': age = optarg; break;
+      case 'r': runs = optarg; break;
+      case 'i': items = optarg; break;
+      case 'n': dry = true; break;
+      case 'h': prune_usage(stdout); return 0;
+      default:
+        if (optopt == 'o' || optopt == 'r' || optopt == 'i')
+          fprintf(stderr, "vagt prune: %s needs a value\n", argv[optind - 1]);
+        else
+          fprintf(stderr, "vagt prune: unknown argument '%s'\n", argv[optind - 1]);
+        prune_usage(stderr);
+        return RT_EXIT_USAGE;
     }
   }
   if (optind < argc) {
@@ -71,8 +74,9 @@ int cli_prune(int argc, char **argv)
     return RT_EXIT_USAGE;
   }
   if (!rt_prune_parse_age(age, &secs)) {
-    fprintf(stderr, "vagt prune: --older-than '%s': expected a whole number of days or hours "
-                    "with its unit, e.g. 30d or 12h (1h to 3650d)\n",
+    fprintf(stderr,
+            "vagt prune: --older-than '%s': expected a whole number of days or hours "
+            "with its unit, e.g. 30d or 12h (1h to 3650d)\n",
             age);
     return RT_EXIT_USAGE;
   }
@@ -111,42 +115,38 @@ int cli_prune(int argc, char **argv)
   for (size_t i = 0; i < l.n; i++) {
     rt_prune_entry *e = &l.v[i];
     switch (e->kind) {
-    case RT_PRUNE_OLD:
-      if (dry) {
-        bytes += rt_prune_size(runs, e);
-        deleted++;
-        printf("would delete %s/%s\n", runs, e->name);
+      case RT_PRUNE_OLD:
+        if (dry) {
+          bytes += rt_prune_size(runs, e);
+          deleted++;
+          printf("would delete %s/%s\n", runs, e->name);
+          break;
+        }
+        switch (rt_prune_remove(runs, e, &bytes, err, sizeof err)) {
+          case 0:
+            deleted++;
+            printf("deleted %s/%s\n", runs, e->name);
+            break;
+          case 1: printf("kept %s\n", err); break;
+          default: fprintf(stderr, "vagt prune: %s\n", err); rc = RT_EXIT_ENV;
+        }
         break;
-      }
-      switch (rt_prune_remove(runs, e, &bytes, err, sizeof err)) {
-      case 0:
-        deleted++;
-        printf("deleted %s/%s\n", runs, e->name);
+      case RT_PRUNE_RECENT: recent++; break;
+      case RT_PRUNE_RUNNING:
+        running++;
+        printf("kept %s/%s: its run is still running\n", runs, e->name);
         break;
-      case 1:
-        printf("kept %s\n", err);
+      case RT_PRUNE_AWAITING:
+        awaiting++;
+        printf("kept %s/%s: the drift halt that approving the new screens needs (vagt approve "
+               "%s/%s)\n",
+               runs, e->name, runs, e->name);
         break;
-      default:
-        fprintf(stderr, "vagt prune: %s\n", err);
-        rc = RT_EXIT_ENV;
-      }
-      break;
-    case RT_PRUNE_RECENT: recent++; break;
-    case RT_PRUNE_RUNNING:
-      running++;
-      printf("kept %s/%s: its run is still running\n", runs, e->name);
-      break;
-    case RT_PRUNE_AWAITING:
-      awaiting++;
-      printf("kept %s/%s: the drift halt that approving the new screens needs (vagt approve "
-             "%s/%s)\n",
-             runs, e->name, runs, e->name);
-      break;
-    case RT_PRUNE_FOREIGN:
-      foreign++;
-      if (e->is_dir)
-        printf("left alone %s/%s: not a vagt run folder (%s)\n", runs, e->name, e->why);
-      break;
+      case RT_PRUNE_FOREIGN:
+        foreign++;
+        if (e->is_dir)
+          printf("left alone %s/%s: not a vagt run folder (%s)\n", runs, e->name, e->why);
+        break;
     }
   }
   rt_prune_list_free(&l);
@@ -162,8 +162,7 @@ int cli_prune(int argc, char **argv)
   printf("vagt prune: %s %lld run folder%s (%lld bytes) and %lld work-item row%s older than "
          "%s; kept %lld recent, %lld running, %lld awaiting approval; left alone %lld "
          "entr%s that %s not vagt run folders\n",
-         would, deleted, deleted == 1 ? "" : "s", bytes, irows, irows == 1 ? "" : "s", age,
-         recent, running, awaiting, foreign, foreign == 1 ? "y" : "ies",
-         foreign == 1 ? "is" : "are");
+         would, deleted, deleted == 1 ? "" : "s", bytes, irows, irows == 1 ? "" : "s", age, recent,
+         running, awaiting, foreign, foreign == 1 ? "y" : "ies", foreign == 1 ? "is" : "are");
   return rc;
 }

@@ -30,7 +30,7 @@
 #include "xwin.h"
 #include "vu.h"
 
-static rt_run *g_run;       /* for the signal and X I/O error handlers */
+static rt_run *g_run; /* for the signal and X I/O error handlers */
 static volatile sig_atomic_t g_signals;
 
 void cli_on_signal(int sig)
@@ -95,8 +95,8 @@ static void finish(rt_run *run, const char *status, int code)
   }
   if (run->run_dir && run->steps) {
     char err[512];
-    if (rt_steplog_write(run->steps, run->run_dir, status, code, run->error, err,
-                         sizeof err) != 0 ||
+    if (rt_steplog_write(run->steps, run->run_dir, status, code, run->error, err, sizeof err) !=
+            0 ||
         rt_report_write(run->steps, run->run_dir, err, sizeof err) != 0)
       fprintf(stderr, "vagt: %s\n", err);
   }
@@ -116,14 +116,21 @@ typedef struct {
 static int parse_run_opts(int argc, char **argv, run_opts *o)
 {
   static const struct option longopts[] = {
-    {"display", required_argument, 0, 'd'},  {"xvfb", no_argument, 0, 'x'},
-    {"runs", required_argument, 0, 'r'},     {"set", required_argument, 0, 's'},
-    {"timeout", required_argument, 0, 't'},  {"step-timeout", required_argument, 0, 'T'},
-    {"secrets", required_argument, 0, 'S'},  {"screen", required_argument, 0, 'g'},
-    {"baseline", required_argument, 0, 'b'}, {"help", no_argument, 0, 'h'},
-    {"replace", no_argument, 0, 'R'},        {"evidence", required_argument, 0, 'e'},
-    {"allow-program", required_argument, 0, 'P'}, {"allow-file", required_argument, 0, 'F'},
-    {0, 0, 0, 0},
+      {"display", required_argument, 0, 'd'},
+      {"xvfb", no_argument, 0, 'x'},
+      {"runs", required_argument, 0, 'r'},
+      {"set", required_argument, 0, 's'},
+      {"timeout", required_argument, 0, 't'},
+      {"step-timeout", required_argument, 0, 'T'},
+      {"secrets", required_argument, 0, 'S'},
+      {"screen", required_argument, 0, 'g'},
+      {"baseline", required_argument, 0, 'b'},
+      {"help", no_argument, 0, 'h'},
+      {"replace", no_argument, 0, 'R'},
+      {"evidence", required_argument, 0, 'e'},
+      {"allow-program", required_argument, 0, 'P'},
+      {"allow-file", required_argument, 0, 'F'},
+      {0, 0, 0, 0},
   };
   memset(o, 0, sizeof *o);
   o->runs = "runs";
@@ -140,41 +147,42 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
   char *end;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
-    case 'd': o->display = optarg; break;
-    case 'x': o->xvfb = true; break;
-    case 'r': o->runs = optarg; break;
-    case 's': o->params[o->nparams++] = optarg; break;
-    case 'S': o->secrets = optarg; break;
-    case 'g': o->screen = optarg; break;
-    case 'b': o->baseline = optarg; break;
-    case 'R': o->replace = true; break;
-    case 'P':
-    case 'F':
-      o->allow[o->nallow++] = c == 'P' ? "p" : "f";
-      o->allow[o->nallow++] = optarg;
-      break;
-    case 'e':
-      o->evidence = !strcmp(optarg, "masked") ? RT_EVIDENCE_MASKED
-                    : !strcmp(optarg, "none") ? RT_EVIDENCE_NONE
-                    : !strcmp(optarg, "full") ? RT_EVIDENCE_FULL : -1;
-      if (o->evidence < 0) {
-        fprintf(stderr, "vagt: --evidence: expected masked, none or full, got '%s'\n", optarg);
-        return RT_EXIT_USAGE;
+      case 'd': o->display = optarg; break;
+      case 'x': o->xvfb = true; break;
+      case 'r': o->runs = optarg; break;
+      case 's': o->params[o->nparams++] = optarg; break;
+      case 'S': o->secrets = optarg; break;
+      case 'g': o->screen = optarg; break;
+      case 'b': o->baseline = optarg; break;
+      case 'R': o->replace = true; break;
+      case 'P':
+      case 'F':
+        o->allow[o->nallow++] = c == 'P' ? "p" : "f";
+        o->allow[o->nallow++] = optarg;
+        break;
+      case 'e':
+        o->evidence = !strcmp(optarg, "masked") ? RT_EVIDENCE_MASKED
+                      : !strcmp(optarg, "none") ? RT_EVIDENCE_NONE
+                      : !strcmp(optarg, "full") ? RT_EVIDENCE_FULL
+                                                : -1;
+        if (o->evidence < 0) {
+          fprintf(stderr, "vagt: --evidence: expected masked, none or full, got '%s'\n", optarg);
+          return RT_EXIT_USAGE;
+        }
+        break;
+      case 't':
+      case 'T': {
+        double v = strtod(optarg, &end);
+        if (*end || v <= 0) {
+          fprintf(stderr, "vagt: --%s: expected a number of seconds > 0, got '%s'\n",
+                  c == 't' ? "timeout" : "step-timeout", optarg);
+          return RT_EXIT_USAGE;
+        }
+        *(c == 't' ? &o->timeout : &o->step_timeout) = v;
+        break;
       }
-      break;
-    case 't':
-    case 'T': {
-      double v = strtod(optarg, &end);
-      if (*end || v <= 0) {
-        fprintf(stderr, "vagt: --%s: expected a number of seconds > 0, got '%s'\n",
-                c == 't' ? "timeout" : "step-timeout", optarg);
-        return RT_EXIT_USAGE;
-      }
-      *(c == 't' ? &o->timeout : &o->step_timeout) = v;
-      break;
-    }
-    case 'h': cli_usage(stdout); exit(0);
-    default: cli_usage(stderr); return RT_EXIT_USAGE;
+      case 'h': cli_usage(stdout); exit(0);
+      default: cli_usage(stderr); return RT_EXIT_USAGE;
     }
   }
   if (o->xvfb && o->display) {
@@ -204,8 +212,7 @@ static rt_allow *allow_list(const run_opts *o, bool *ok)
     int rc = prog ? rt_allow_add_program(a, o->allow[i + 1], err, sizeof err)
                   : rt_allow_add_file(a, o->allow[i + 1], err, sizeof err);
     if (rc != 0) {
-      fprintf(stderr, "vagt: --allow-%s %s: %s\n", prog ? "program" : "file", o->allow[i + 1],
-              err);
+      fprintf(stderr, "vagt: --allow-%s %s: %s\n", prog ? "program" : "file", o->allow[i + 1], err);
       rt_allow_free(a);
       *ok = false;
       return NULL;
@@ -246,8 +253,10 @@ static int cmd_run(int argc, char **argv, bool record)
     free(o.allow);
     return RT_EXIT_USAGE;
   }
-  rt_run run = {.mode = record ? RT_MODE_RECORD : RT_MODE_RUN, .script = o.script,
-                .secrets_file = o.secrets, .allow = allow};
+  rt_run run = {.mode = record ? RT_MODE_RECORD : RT_MODE_RUN,
+                .script = o.script,
+                .secrets_file = o.secrets,
+                .allow = allow};
   char *baseline = o.baseline ? strdup(o.baseline) : rt_baseline_default(o.script);
   rt_monitor *mon = baseline ? rt_monitor_new(baseline, record, o.replace) : NULL;
   if (!mon) {
@@ -365,22 +374,26 @@ static int cmd_run(int argc, char **argv, bool record)
     fprintf(stderr, "vagt: baseline %s: %d step%s recorded, %d merged\n", baseline, nrec,
             nrec == 1 ? "" : "s", nmerged);
   else if (record)
-    fprintf(stderr, "vagt: baseline %s left as it was: a recording is stored only when its "
-                    "run passes\n", baseline);
+    fprintf(stderr,
+            "vagt: baseline %s left as it was: a recording is stored only when its "
+            "run passes\n",
+            baseline);
   if (code == RT_EXIT_DRIFT)
     fprintf(stderr, "vagt: HALTED before sending input: %s\nvagt: report: %s/report.html\n",
             run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);
   if (code == RT_EXIT_REVIEW)
-    fprintf(stderr, "vagt: %d work item%s of robot.items wait%s for a person (failed, not "
-                    "retried): run.json's items_need_person, %s/report.html\n",
+    fprintf(stderr,
+            "vagt: %d work item%s of robot.items wait%s for a person (failed, not "
+            "retried): run.json's items_need_person, %s/report.html\n",
             run.items_need_person, run.items_need_person == 1 ? "" : "s",
             run.items_need_person == 1 ? "s" : "", run.run_dir);
   if (code == RT_EXIT_DRIFT && record)
-    fprintf(stderr, "vagt: the screen differs from the stored baseline by more than data; "
-                    "after review: vagt record --replace %s\n", o.script);
+    fprintf(stderr,
+            "vagt: the screen differs from the stored baseline by more than data; "
+            "after review: vagt record --replace %s\n",
+            o.script);
   fprintf(stderr, "vagt: %s (exit %d), %zu step%s, run folder %s\n", rt_run_status(&run, code),
-          code,
-          rt_steplog_count(run.steps), rt_steplog_count(run.steps) == 1 ? "" : "s",
+          code, rt_steplog_count(run.steps), rt_steplog_count(run.steps) == 1 ? "" : "s",
           run.run_dir);
 
 out:
@@ -430,6 +443,12 @@ out:
   return code;
 }
 
-int cli_run(int argc, char **argv) { return cmd_run(argc, argv, false); }
+int cli_run(int argc, char **argv)
+{
+  return cmd_run(argc, argv, false);
+}
 
-int cli_record(int argc, char **argv) { return cmd_run(argc, argv, true); }
+int cli_record(int argc, char **argv)
+{
+  return cmd_run(argc, argv, true);
+}

@@ -84,14 +84,14 @@ static const struct {
   const char *name;
   int (*fn)(int argc, char **argv);
 } commands[] = {
-  {"run", cli_run},
-  {"record", cli_record},
-  {"check", cli_check},
-  {"approve", rt_cmd_approve},
-  {"inspect", rt_cmd_inspect},
-  {"agent", ag_main},
-  {"prune", cli_prune},
-  {"items", cli_items},
+    {"run", cli_run},
+    {"record", cli_record},
+    {"check", cli_check},
+    {"approve", rt_cmd_approve},
+    {"inspect", rt_cmd_inspect},
+    {"agent", ag_main},
+    {"prune", cli_prune},
+    {"items", cli_items},
 };
 
 int main(int argc, char **argv)

@@ -46,7 +46,7 @@ extern "C" {
  * refuse them: their learned cells may hide changes. */
 #define FP_FORMAT_VERSION 2
 #define FP_FORMAT_OLDEST 1
-#define FP_CELL 16 /* cell edge in pixels */
+#define FP_CELL 16       /* cell edge in pixels */
 #define FP_MAX_LAYERS 16 /* windows besides the target in one step */
 /* Masks and anchors one window of a stored entry may hold: a baseline asking
  * for more is refused as corrupt, so a hostile file cannot make a comparison
@@ -58,25 +58,25 @@ extern "C" {
 
 /* Return codes (0 = success). The runtime maps FP_ERR_CORRUPT to exit 2. */
 enum {
-    FP_OK = 0,
-    FP_ERR_ARG = 1,      /* bad argument (NULL image, wrong depth, ...) */
-    FP_ERR_NOMEM = 2,
-    FP_ERR_IO = 3,       /* cannot read/write a file or folder */
-    FP_ERR_NOTFOUND = 4, /* no baseline entry for this key */
-    FP_ERR_CORRUPT = 5,  /* entry unreadable: bad JSON, missing field, bad PNG */
-    FP_ERR_REFUSED = 6   /* merge refused: recording differs by more than data */
+  FP_OK = 0,
+  FP_ERR_ARG = 1, /* bad argument (NULL image, wrong depth, ...) */
+  FP_ERR_NOMEM = 2,
+  FP_ERR_IO = 3,       /* cannot read/write a file or folder */
+  FP_ERR_NOTFOUND = 4, /* no baseline entry for this key */
+  FP_ERR_CORRUPT = 5,  /* entry unreadable: bad JSON, missing field, bad PNG */
+  FP_ERR_REFUSED = 6   /* merge refused: recording differs by more than data */
 };
 
 typedef struct fp_rect {
-    int x, y, w, h;
+  int x, y, w, h;
 } fp_rect;
 
 /* The role of a window in a step's scene. */
 typedef enum {
-    FP_WIN_TARGET = 0, /* the window the action is aimed at */
-    FP_WIN_POPUP = 1,  /* override-redirect: a menu, a combo or list pop-up, a tooltip */
-    FP_WIN_DIALOG = 2, /* another top-level of the same application */
-    FP_WIN_OVER = 3    /* another application's window stacked over the target */
+  FP_WIN_TARGET = 0, /* the window the action is aimed at */
+  FP_WIN_POPUP = 1,  /* override-redirect: a menu, a combo or list pop-up, a tooltip */
+  FP_WIN_DIALOG = 2, /* another top-level of the same application */
+  FP_WIN_OVER = 3    /* another application's window stacked over the target */
 } fp_win_role;
 
 typedef enum { FP_WORD_LABEL = 0, FP_WORD_BUTTON = 1, FP_WORD_ENTRY = 2 } fp_word_kind;
@@ -86,73 +86,79 @@ typedef enum { FP_WORD_LABEL = 0, FP_WORD_BUTTON = 1, FP_WORD_ENTRY = 2 } fp_wor
  * by a closed rectangle (a push button) as FP_WORD_BUTTON and every word of
  * a pop-up as FP_WORD_ENTRY. */
 typedef struct fp_word {
-    char *text;
-    fp_rect box;
-    float conf; /* 0..100 */
-    fp_word_kind kind;
+  char *text;
+  fp_rect box;
+  float conf; /* 0..100 */
+  fp_word_kind kind;
 } fp_word;
 
 typedef enum {
-    FP_MASK_DECLARED = 0, /* ignore region declared by the script */
-    FP_MASK_TYPED = 1,    /* a field the robot typed into */
-    FP_MASK_LEARNED = 2,  /* differed between recordings */
-    FP_MASK_ROBOT = 3,    /* changed by the robot's own input (a display, a
+  FP_MASK_DECLARED = 0, /* ignore region declared by the script */
+  FP_MASK_TYPED = 1,    /* a field the robot typed into */
+  FP_MASK_LEARNED = 2,  /* differed between recordings */
+  FP_MASK_ROBOT = 3,    /* changed by the robot's own input (a display, a
                              status line): its cells are skipped except where
                              they touch a recorded anchor, so a button the robot
                              clicks that an update relabels still counts */
-    FP_MASK_OCCLUDED = 4  /* covered by another window (judged on its own) */
+  FP_MASK_OCCLUDED = 4  /* covered by another window (judged on its own) */
 } fp_mask_source;
 
 typedef struct fp_mask {
-    fp_rect r; /* window-relative */
-    fp_mask_source source;
+  fp_rect r; /* window-relative */
+  fp_mask_source source;
 } fp_mask;
 
 /* What the caller saw: the target window, with the scene's other windows as
  * layers (front-most first; a layer's own layers are ignored). Pointers are
  * borrowed, never freed by fp_. */
 typedef struct fp_input {
-    PIX *image;             /* window image, 32 bpp (other depths converted) */
-    const char *win_class;  /* WM_CLASS class ("" for pop-ups without one) */
-    const char *win_name;   /* title (may hold data: matched, not compared) */
-    fp_win_role role;       /* FP_WIN_TARGET for the target */
-    int x, y;               /* a layer's position relative to the target */
-    int front;              /* a layer: 1 when stacked over the target */
-    const struct fp_input *layers; int n_layers; /* NULL/0: no other window */
-    const fp_word *words; int n_words;       /* OCR words, if has_words */
-    int has_words;          /* 1 when OCR ran (n_words may then be 0) */
-    fp_rect words_region;   /* area OCR covered; w=0 means the whole window */
-    const fp_mask *masks; int n_masks;
+  PIX *image;            /* window image, 32 bpp (other depths converted) */
+  const char *win_class; /* WM_CLASS class ("" for pop-ups without one) */
+  const char *win_name;  /* title (may hold data: matched, not compared) */
+  fp_win_role role;      /* FP_WIN_TARGET for the target */
+  int x, y;              /* a layer's position relative to the target */
+  int front;             /* a layer: 1 when stacked over the target */
+  const struct fp_input *layers;
+  int n_layers; /* NULL/0: no other window */
+  const fp_word *words;
+  int n_words;          /* OCR words, if has_words */
+  int has_words;        /* 1 when OCR ran (n_words may then be 0) */
+  fp_rect words_region; /* area OCR covered; w=0 means the whole window */
+  const fp_mask *masks;
+  int n_masks;
 } fp_input;
 
 /* A fingerprint (owns everything in it): the target window's, with the
  * other windows of the scene as layers of the same type. */
 typedef struct fp_fingerprint {
-    int version;            /* format the entry was read as (FP_FORMAT_VERSION when computed) */
-    char *key;              /* step key (may be NULL until stored; NULL in layers) */
-    char *win_class;
-    char *win_name;
-    fp_win_role role;
-    int x, y, front;        /* layers: place relative to the target, stacking */
-    int width, height;
-    struct fp_fingerprint **layers; int n_layers; /* front-most first */
-    fp_word *anchors; int n_anchors;   /* static words */
-    fp_mask *masks; int n_masks;       /* declared/typed/robot/occluded masks kept */
-    int cols, rows;                    /* cell grid */
-    uint8_t *learned;                  /* cols*rows, 1 = learned volatile */
-    uint64_t *cells;                   /* cols*rows cell descriptors */
-    int recordings;                    /* how many recordings merged */
-    PIX *image;                        /* reference image, 32 bpp */
+  int version; /* format the entry was read as (FP_FORMAT_VERSION when computed) */
+  char *key;   /* step key (may be NULL until stored; NULL in layers) */
+  char *win_class;
+  char *win_name;
+  fp_win_role role;
+  int x, y, front; /* layers: place relative to the target, stacking */
+  int width, height;
+  struct fp_fingerprint **layers;
+  int n_layers; /* front-most first */
+  fp_word *anchors;
+  int n_anchors; /* static words */
+  fp_mask *masks;
+  int n_masks;      /* declared/typed/robot/occluded masks kept */
+  int cols, rows;   /* cell grid */
+  uint8_t *learned; /* cols*rows, 1 = learned volatile */
+  uint64_t *cells;  /* cols*rows cell descriptors */
+  int recordings;   /* how many recordings merged */
+  PIX *image;       /* reference image, 32 bpp */
 } fp_fingerprint;
 
 typedef struct fp_options {
-    double threshold;      /* YIQ distance, pixelmatch scale 0..1 (0.1) */
-    int min_pixels;        /* changed pixels that make a cell changed (2) */
-    int pos_tolerance;     /* px an anchor may shift and still match (4) */
-    float min_conf;        /* OCR confidence for a word to become an anchor (60) */
-    double theme_fraction; /* changed-cell share that suggests a theme (0.30) */
-    double max_learn_fraction; /* merge refuses above this share (0.25) */
-    int max_region_reasons;    /* region reasons listed before "and N more" (8) */
+  double threshold;          /* YIQ distance, pixelmatch scale 0..1 (0.1) */
+  int min_pixels;            /* changed pixels that make a cell changed (2) */
+  int pos_tolerance;         /* px an anchor may shift and still match (4) */
+  float min_conf;            /* OCR confidence for a word to become an anchor (60) */
+  double theme_fraction;     /* changed-cell share that suggests a theme (0.30) */
+  double max_learn_fraction; /* merge refuses above this share (0.25) */
+  int max_region_reasons;    /* region reasons listed before "and N more" (8) */
 } fp_options;
 
 /* The result of a comparison. Reasons are plain sentences with window
@@ -160,31 +166,33 @@ typedef struct fp_options {
  * coordinates); changed and ignored hold rectangles relative to the
  * target's origin (layers at their current place), for the diff image. */
 typedef struct fp_verdict {
-    int match;            /* 1 = match, 0 = drift */
-    char **reasons; int n_reasons;
-    fp_rect *changed; int n_changed;
-    int cap_reasons, cap_changed; /* allocated: grown by doubling */
-    fp_rect *ignored; int n_ignored; /* masks and learned cells applied */
-    int cells_total, cells_checked, cells_masked, cells_changed;
-    int anchors_checked, anchors_moved, anchors_renamed, anchors_missing;
-    int windows_new, windows_missing, windows_moved; /* scene layers */
-    int windows_changed;  /* matched layers whose content differs */
-    int size_changed, class_changed;
-    double elapsed_ms;    /* time spent in fp_compare */
+  int match; /* 1 = match, 0 = drift */
+  char **reasons;
+  int n_reasons;
+  fp_rect *changed;
+  int n_changed;
+  int cap_reasons, cap_changed; /* allocated: grown by doubling */
+  fp_rect *ignored;
+  int n_ignored; /* masks and learned cells applied */
+  int cells_total, cells_checked, cells_masked, cells_changed;
+  int anchors_checked, anchors_moved, anchors_renamed, anchors_missing;
+  int windows_new, windows_missing, windows_moved; /* scene layers */
+  int windows_changed;                             /* matched layers whose content differs */
+  int size_changed, class_changed;
+  double elapsed_ms; /* time spent in fp_compare */
 } fp_verdict;
 
 void fp_options_default(fp_options *o);
 
 /* Fingerprints */
-int fp_compute(const fp_input *in, const char *key, const fp_options *opt,
-               fp_fingerprint **out);
+int fp_compute(const fp_input *in, const char *key, const fp_options *opt, fp_fingerprint **out);
 void fp_fingerprint_free(fp_fingerprint *fp);
 /* Mark learned volatile cells overlapping r. */
 void fp_learn_rect(fp_fingerprint *fp, fp_rect r);
 /* A short name of a layer for reasons and logs: "pop-up (Menu) at (4,24)",
  * "window 'Nyheder i version 2.0'". */
-void fp_layer_label(fp_win_role role, const char *cls, const char *name, int x, int y,
-                    char *buf, size_t n);
+void fp_layer_label(fp_win_role role, const char *cls, const char *name, int x, int y, char *buf,
+                    size_t n);
 /* Descriptor of one cell: 4x4 sub-blocks, 4-bit mean luma each. */
 uint64_t fp_cell_descriptor(PIX *pix32, int col, int row);
 /* Sum of nibble differences between two descriptors (0 = alike). */
@@ -195,10 +203,10 @@ int fp_descriptor_distance(uint64_t a, uint64_t b);
  * matched to the words: reasons "moved", "now reads", "not found"/"missing",
  * "swapped", "new text", "font changed"; without, changed cells are
  * reported as regions. Theme/font reasons and L1 reasons come first. */
-int fp_compare(const fp_fingerprint *base, const fp_input *cur,
-               const fp_options *opt, fp_verdict *out);
-int fp_compare_fp(const fp_fingerprint *base, const fp_fingerprint *cur,
-                  const fp_options *opt, fp_verdict *out);
+int fp_compare(const fp_fingerprint *base, const fp_input *cur, const fp_options *opt,
+               fp_verdict *out);
+int fp_compare_fp(const fp_fingerprint *base, const fp_fingerprint *cur, const fp_options *opt,
+                  fp_verdict *out);
 void fp_verdict_free(fp_verdict *v);
 
 /* Merge a further recording into base. On FP_OK *out is a new fingerprint
@@ -211,8 +219,8 @@ void fp_verdict_free(fp_verdict *v);
  * reads differently or moved, label boxes resized (font), or more than
  * max_learn_fraction of the checked cells changed. Differences under masks
  * (typed, robot-changed, declared) are data and merge. */
-int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec,
-             const fp_options *opt, fp_fingerprint **out, fp_verdict *refusal);
+int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec, const fp_options *opt,
+             fp_fingerprint **out, fp_verdict *refusal);
 
 /* Cells (FP_CELL) where two same-sized images differ (RGB bits), grouped into
  * 8-connected boxes no taller than max_h pixels (taller changes: a page or a
@@ -253,29 +261,27 @@ PIX *fp_diff_image(PIX *recorded, PIX *current, const fp_verdict *v);
 typedef struct fp_error fp_error;
 int fp_image_read(const char *path, PIX **out, fp_error *err);
 /* name: for messages (a file name). */
-int fp_image_read_mem(const void *data, size_t size, const char *name, PIX **out,
-                      fp_error *err);
+int fp_image_read_mem(const void *data, size_t size, const char *name, PIX **out, fp_error *err);
 
 /* Baseline store: DIR/<sanitized-key>.json + its PNGs, written all or nothing,
  * files 0600, folder 0700. err (may be NULL) receives a message that names
  * the file and, for a corrupt entry, the field. */
 struct fp_error {
-    int code;
-    char message[1024];
+  int code;
+  char message[1024];
 };
 
 /* Deterministic, safe file stem for a key (malloc'd). */
 char *fp_sanitize_key(const char *key);
-int fp_store_load(const char *dir, const char *key, fp_fingerprint **out,
-                  fp_error *err);
+int fp_store_load(const char *dir, const char *key, fp_fingerprint **out, fp_error *err);
 /* Write (create or replace) the entry for fp->key. */
 int fp_store_save(const char *dir, const fp_fingerprint *fp, fp_error *err);
 /* Record: store when new, else merge into the stored entry; refusal reasons
  * go to *refusal (may be NULL) and to err->message; the entry is then left
  * untouched. Replacing is fp_store_save. FP_ERR_CORRUPT from any load means
  * a hand-edited or damaged entry: the message names the file and field. */
-int fp_store_record(const char *dir, const fp_fingerprint *rec,
-                    const fp_options *opt, fp_verdict *refusal, fp_error *err);
+int fp_store_record(const char *dir, const fp_fingerprint *rec, const fp_options *opt,
+                    fp_verdict *refusal, fp_error *err);
 /* A recording: entries saved or recorded into it become visible together, at
  * fp_recording_commit, or not at all (a crash or fp_recording_abort before the
  * commit leaves the baseline as it was; a crash during the commit leaves the
@@ -286,11 +292,10 @@ typedef struct fp_recording fp_recording;
 int fp_recording_begin(const char *dir, fp_recording **out, fp_error *err);
 int fp_recording_save(fp_recording *r, const fp_fingerprint *fp, fp_error *err);
 /* The entry as this recording holds it (saved into it), else the stored one. */
-int fp_recording_load(fp_recording *r, const char *key, fp_fingerprint **out,
-                      fp_error *err);
+int fp_recording_load(fp_recording *r, const char *key, fp_fingerprint **out, fp_error *err);
 /* As fp_store_record, merging with what this recording already holds for the key. */
-int fp_recording_record(fp_recording *r, const fp_fingerprint *rec,
-                        const fp_options *opt, fp_verdict *refusal, fp_error *err);
+int fp_recording_record(fp_recording *r, const fp_fingerprint *rec, const fp_options *opt,
+                        fp_verdict *refusal, fp_error *err);
 int fp_recording_commit(fp_recording *r, fp_error *err);
 void fp_recording_abort(fp_recording *r);
 /* Load one entry file directly (path to the .json). */

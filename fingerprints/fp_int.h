@@ -17,11 +17,9 @@ long fp__rect_area(fp_rect r);
 int fp__rect_contains_point(fp_rect r, int x, int y);
 
 /* Fills err (may be NULL) with code and the message; returns code. */
-int fp__seterr(fp_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int fp__seterr(fp_error *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-int fp__verdict_reason(fp_verdict *v, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int fp__verdict_reason(fp_verdict *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int fp__verdict_rect(fp_verdict *v, fp_rect r);
 
 int fp__copy_words(fp_word **dst, int *ndst, const fp_word *src, int n);
@@ -44,34 +42,29 @@ double fp__max_delta(double threshold);
  * masked or learned cells. FP_MASK_ROBOT masks skip whole cells, except
  * cells that touch a box in protect (the recorded anchors). Fills the cell
  * counts in v. */
-int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned,
-                      const fp_mask *m1, int n1, const fp_mask *m2, int n2,
-                      const fp_word *protect, int nprotect,
-                      const fp_options *opt, uint8_t *changed, uint8_t *skipped,
-                      fp_verdict *v);
+int fp__compare_cells(PIX *ref, PIX *cur, const uint8_t *learned, const fp_mask *m1, int n1,
+                      const fp_mask *m2, int n2, const fp_word *protect, int nprotect,
+                      const fp_options *opt, uint8_t *changed, uint8_t *skipped, fp_verdict *v);
 /* Merge changed cells into rectangles (8-connected), appended to v. */
-int fp__cells_to_rects(const uint8_t *changed, int cols, int rows, int w,
-                       int h, fp_verdict *v);
+int fp__cells_to_rects(const uint8_t *changed, int cols, int rows, int w, int h, fp_verdict *v);
 
 /* What identifies a window of a scene when two scenes are paired. */
 typedef struct fp__winkey {
-    fp_win_role role;
-    const char *cls, *name;
-    int x, y, w, h, front;
+  fp_win_role role;
+  const char *cls, *name;
+  int x, y, w, h, front;
 } fp__winkey;
 /* Pairs base windows with current ones (both front-most first): same role,
  * class, size and title; then same role, class and size; then same role and
  * class. bm[i] = index into c or -1; cm[j] = index into b or -1. */
-void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, int *bm,
-                      int *cm);
+void fp__match_layers(const fp__winkey *b, int nb, const fp__winkey *c, int nc, int *bm, int *cm);
 /* name when the baseline holds it as a title (its own or a layer's), else NULL: a title
  * not recorded may name a citizen or a case, so reasons quote only recorded ones. */
 const char *fp__static_title(const fp_fingerprint *base, const char *name);
 /* Appends the reasons, rectangles and cell counts of a window's verdict to v:
  * reasons prefixed with label (none when NULL or ""), rectangles offset by
  * (dx, dy). */
-int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, int dx,
-                       int dy);
+int fp__verdict_absorb(fp_verdict *v, const fp_verdict *sub, const char *label, int dx, int dy);
 
 /* A regular file of at most limit bytes, read without blocking on a FIFO;
  * *data is NUL-terminated, malloc'd. */

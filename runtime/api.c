@@ -195,12 +195,11 @@ static int robot_newindex(lua_State *L)
 }
 
 static const luaL_Reg robot_funcs[] = {
-  {"step", l_robot_step},     {"log", l_robot_log}, {"sleep", l_robot_sleep},
-  {"secret", l_robot_secret}, {NULL, NULL},
+    {"step", l_robot_step},     {"log", l_robot_log}, {"sleep", l_robot_sleep},
+    {"secret", l_robot_secret}, {NULL, NULL},
 };
 
-int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err,
-                size_t errlen)
+int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err, size_t errlen)
 {
   for (int i = 0; i < nparams; i++) {
     const char *eq = strchr(params[i], '=');

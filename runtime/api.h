@@ -13,17 +13,15 @@
 #define RT_APP_MT "robot.App"
 
 /* Pushes the robot table into the environment at the top of the stack, which stays. */
-int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err,
-                size_t errlen);
+int rt_api_open(lua_State *L, rt_run *run, char **params, int nparams, char *err, size_t errlen);
 
-void rt_window_open(lua_State *L);  /* pushes robot.window, registers the metatable */
-void rt_app_open(lua_State *L);     /* pushes robot.app, registers the metatable */
-void rt_clip_open(lua_State *L);    /* pushes robot.clipboard (l_clip.c) */
+void rt_window_open(lua_State *L); /* pushes robot.window, registers the metatable */
+void rt_app_open(lua_State *L);    /* pushes robot.app, registers the metatable */
+void rt_clip_open(lua_State *L);   /* pushes robot.clipboard (l_clip.c) */
 void rt_window_push(lua_State *L, Window id, const char *cls);
 /* Waits for a window matching the query table at `opts` (class, name, timeout); windows in
  * `exclude` only count when their _NET_WM_PID is `pid`. Pushes it or raises. */
 int rt_window_wait(lua_State *L, int opts, pid_t pid, const Window *exclude, size_t nexclude);
-
 
 /* Adds find_text, wait_text, read_text and words to the Window methods table on top. */
 void rt_ocr_api_open(lua_State *L);

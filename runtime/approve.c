@@ -27,7 +27,6 @@
 #include "approve.h"
 #include "vu.h"
 
-
 static const char *jstr(const cJSON *o, const char *k)
 {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -48,9 +47,17 @@ static int recompute_window(fp_fingerprint **w, PIX *img, rt_ocr *ocr)
   int nw;
   fp_fingerprint *e = *w;
   fp_word *words = rt_monitor_words(ocr, img, &nw, err, sizeof err);
-  fp_input in = {.image = img, .win_class = e->win_class, .win_name = e->win_name,
-                 .role = e->role, .x = e->x, .y = e->y, .front = e->front, .words = words,
-                 .n_words = nw > 0 ? nw : 0, .has_words = nw >= 0, .masks = e->masks,
+  fp_input in = {.image = img,
+                 .win_class = e->win_class,
+                 .win_name = e->win_name,
+                 .role = e->role,
+                 .x = e->x,
+                 .y = e->y,
+                 .front = e->front,
+                 .words = words,
+                 .n_words = nw > 0 ? nw : 0,
+                 .has_words = nw >= 0,
+                 .masks = e->masks,
                  .n_masks = e->n_masks};
   fp_options opt;
   fp_options_default(&opt);
@@ -118,8 +125,8 @@ static PIX *patched(const fp_fingerprint *e, PIX *old_img, PIX *new_img,
 
 static bool same_window(const fp_fingerprint *a, const fp_fingerprint *b)
 {
-  return a->role == b->role && !strcmp(a->win_class ? a->win_class : "",
-                                       b->win_class ? b->win_class : "") &&
+  return a->role == b->role &&
+         !strcmp(a->win_class ? a->win_class : "", b->win_class ? b->win_class : "") &&
          a->width == b->width && a->height == b->height;
 }
 
@@ -257,7 +264,8 @@ int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err
     fp_rect r = {0, 0, W, H};
     const cJSON *ms = cJSON_GetObjectItemCaseSensitive(w ? w : a, RT_ALERTJ_WIN_MASKS);
     if (w) {
-      r = (fp_rect){jint(w, RT_ALERTJ_X), jint(w, RT_ALERTJ_Y), jint(w, RT_ALERTJ_W), jint(w, RT_ALERTJ_H)};
+      r = (fp_rect){jint(w, RT_ALERTJ_X), jint(w, RT_ALERTJ_Y), jint(w, RT_ALERTJ_W),
+                    jint(w, RT_ALERTJ_H)};
       const char *role = jstr(w, RT_ALERTJ_WIN_ROLE);
       int k = 0;
       while (k < 4 && (!role || strcmp(role, roles[k])))
@@ -273,13 +281,14 @@ int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err
       pw->win_name = jstr(w, RT_ALERTJ_WIN_NAME) ? jstr(w, RT_ALERTJ_WIN_NAME) : "";
     } else {
       pw->role = FP_WIN_TARGET;
-      pw->win_class = jstr(step, RT_ALERTJ_STEP_WINDOW_CLASS) ? jstr(step, RT_ALERTJ_STEP_WINDOW_CLASS) : "";
+      pw->win_class =
+          jstr(step, RT_ALERTJ_STEP_WINDOW_CLASS) ? jstr(step, RT_ALERTJ_STEP_WINDOW_CLASS) : "";
       pw->win_name = "";
     }
     if (r.w <= 0 || r.h <= 0 || r.x < 0 || r.y < 0 || (int64_t)r.x + r.w > W ||
         (int64_t)r.y + r.h > H) {
-      snprintf(err, n, "field 'scene.windows[%d]': (%d,%d) %dx%d is not inside the %dx%d image",
-               i, r.x, r.y, r.w, r.h, W, H);
+      snprintf(err, n, "field 'scene.windows[%d]': (%d,%d) %dx%d is not inside the %dx%d image", i,
+               r.x, r.y, r.w, r.h, W, H);
       return -1;
     }
     pw->r = r;
@@ -294,7 +303,8 @@ int rt_approve_scene(const cJSON *a, int W, int H, rt_approve_plan *p, char *err
     }
     p->nw = i + 1;
     const cJSON *it;
-    cJSON_ArrayForEach(it, ms) {
+    cJSON_ArrayForEach(it, ms)
+    {
       const char *src = jstr(it, RT_ALERTJ_MASK_SOURCE);
       /* bounded to the window: nothing outside it, no arithmetic that overflows */
       int64_t x0 = jint(it, RT_ALERTJ_X), y0 = jint(it, RT_ALERTJ_Y);
@@ -321,8 +331,7 @@ void rt_approve_plan_free(rt_approve_plan *p)
   p->nw = 0;
 }
 
-static int scene_from(rt_approve_plan *p, PIX *cur, rt_ocr *ocr, approved *sc, char *err,
-                      size_t n)
+static int scene_from(rt_approve_plan *p, PIX *cur, rt_ocr *ocr, approved *sc, char *err, size_t n)
 {
   memset(sc, 0, sizeof *sc);
   int tx = p->w[0].r.x, ty = p->w[0].r.y;
@@ -432,8 +441,10 @@ int rt_approve_record(const cJSON *run, rt_approve_plan *p, char *err, size_t n)
   p->key = jstr(hs, RT_STEPJ_KEY);
   p->current = jstr(cJSON_GetObjectItemCaseSensitive(hs, RT_STEPJ_EVIDENCE), RT_EVJ_CURRENT);
   if (!status || strcmp(status, "drift") != 0) {
-    snprintf(err, n, "field 'status' is '%.64s': only a run that halted on drift can be "
-                     "approved", status ? status : "(missing)");
+    snprintf(err, n,
+             "field 'status' is '%.64s': only a run that halted on drift can be "
+             "approved",
+             status ? status : "(missing)");
     return -1;
   }
   const char *field = NULL, *why = "is missing or not a string";
@@ -547,8 +558,7 @@ int rt_cmd_approve(int argc, char **argv)
   const char *baseline = plan.baseline, *key = plan.key, *current = plan.current;
   struct stat bst;
   if (stat(baseline, &bst) != 0 || !S_ISDIR(bst.st_mode)) {
-    fprintf(stderr, "vagt approve: %s: field 'baseline': %s is not a folder\n", path,
-            baseline);
+    fprintf(stderr, "vagt approve: %s: field 'baseline': %s is not a folder\n", path, baseline);
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
@@ -572,8 +582,8 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
-  if (rt_approve_scene(a, (int)pixGetWidth(img), (int)pixGetHeight(img), &plan, err,
-                       sizeof err) != 0) {
+  if (rt_approve_scene(a, (int)pixGetWidth(img), (int)pixGetHeight(img), &plan, err, sizeof err) !=
+      0) {
     fprintf(stderr, "vagt approve: %s/alert.json: %s\n", dir, err);
     rt_approve_plan_free(&plan);
     pixDestroy(&img);
@@ -659,8 +669,8 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_AddStringToObject(ap, RT_APPRJ_RUN, dir);
     const cJSON *r;
     cJSON *reasons = cJSON_AddArrayToObject(ap, RT_APPRJ_REASONS);
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS))
-      if (cJSON_IsString(r))
+    cJSON_ArrayForEach(
+        r, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS)) if (cJSON_IsString(r))
         cJSON_AddItemToArray(reasons, cJSON_CreateString(r->valuestring));
     cJSON_AddItemToObject(ap, RT_APPRJ_FILES_REPLACED, replaced);
     replaced = NULL;
@@ -683,8 +693,8 @@ int rt_cmd_approve(int argc, char **argv)
              baseline);
     printf("  approved by %s (%s)\n", nby ? by[nby - 1] : login,
            nby ? "named by the agent" : "login user");
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS))
-      if (cJSON_IsString(r))
+    cJSON_ArrayForEach(
+        r, cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS)) if (cJSON_IsString(r))
         printf("  accepted: %s\n", r->valuestring);
     printf("  note: robots click where the script says; if fields moved or swapped, fix the "
            "script's coordinates or labels too\n");

@@ -12,18 +12,18 @@
 #include "fp.h"
 
 typedef struct rt_approve_win {
-  fp_rect r;                 /* in the screen image, inside it */
+  fp_rect r; /* in the screen image, inside it */
   fp_win_role role;
   bool front;
   const char *win_class, *win_name; /* into the alert's JSON */
-  fp_mask *masks;            /* bounded to the window; owned */
+  fp_mask *masks;                   /* bounded to the window; owned */
   int nmasks;
 } rt_approve_win;
 
 typedef struct rt_approve_plan {
   const char *baseline, *key, *current; /* into run.json's JSON */
   int nw;
-  rt_approve_win w[1 + FP_MAX_LAYERS];  /* the target first */
+  rt_approve_win w[1 + FP_MAX_LAYERS]; /* the target first */
 } rt_approve_plan;
 
 /* run.json: a drift halt with its baseline, step key and an evidence/NAME.png image. -1

@@ -78,8 +78,7 @@ static token next(lexer *x)
   char c = x->text[x->pos];
   if (isalpha((unsigned char)c) || c == '_') {
     size_t n = 0;
-    while (x->pos < x->len &&
-           (isalnum((unsigned char)x->text[x->pos]) || x->text[x->pos] == '_')) {
+    while (x->pos < x->len && (isalnum((unsigned char)x->text[x->pos]) || x->text[x->pos] == '_')) {
       if (n < sizeof t.s - 1)
         t.s[n++] = x->text[x->pos];
       x->pos++;
@@ -150,11 +149,11 @@ typedef enum { F_BRACKET, F_FUNC, F_IF, F_LOOP, F_DO, F_REPEAT } frame_kind;
 
 typedef struct {
   frame_kind kind;
-  char open;      /* for F_BRACKET: ( { [ */
-  bool step;      /* the argument list of a robot.step call */
+  char open; /* for F_BRACKET: ( { [ */
+  bool step; /* the argument list of a robot.step call */
   int step_id;
-  int func;       /* F_FUNC: index into the named functions, -1 anonymous */
-  int if_id;      /* F_IF: which if statement, and the branch the walk is in */
+  int func;  /* F_FUNC: index into the named functions, -1 anonymous */
+  int if_id; /* F_IF: which if statement, and the branch the walk is in */
   int branch;
 } frame;
 
@@ -165,10 +164,10 @@ typedef struct {
 } func_def;
 
 typedef struct {
-  int func;       /* the called function (index into defs) */
+  int func; /* the called function (index into defs) */
   int line;
   bool in_step;
-  int caller;     /* the named function the call lies in, -1 none */
+  int caller; /* the named function the call lies in, -1 none */
 } call_site;
 
 typedef struct {
@@ -198,10 +197,10 @@ static bool is_name(const token *t, const char *s)
 /* Every name that is not a keyword or a field, method or action. */
 static bool plain_name(const tokens *tk, size_t i)
 {
-  static const char *const kw[] = {"and", "break", "do", "else", "elseif", "end", "false",
-                                   "for", "function", "goto", "if", "in", "local", "nil",
-                                   "not", "or", "repeat", "return", "then", "true", "until",
-                                   "while", NULL};
+  static const char *const kw[] = {"and",   "break", "do",       "else",  "elseif", "end",
+                                   "false", "for",   "function", "goto",  "if",     "in",
+                                   "local", "nil",   "not",      "or",    "repeat", "return",
+                                   "then",  "true",  "until",    "while", NULL};
   if (tk->t[i].kind != T_NAME)
     return false;
   for (const char *const *k = kw; *k; k++)
@@ -302,8 +301,8 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
       j += 2;
     }
     if (n && !api_has(L, parts, n)) {
-      fprintf(out, "%s:%d: error: robot.%s%s%s is not part of the robot API\n", path,
-              tk.t[i].line, parts[0], n > 1 ? "." : "", n > 1 ? parts[1] : "");
+      fprintf(out, "%s:%d: error: robot.%s%s%s is not part of the robot API\n", path, tk.t[i].line,
+              parts[0], n > 1 ? "." : "", n > 1 ? parts[1] : "");
       errors++;
     }
   }
@@ -443,8 +442,8 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
               d++;
             else if (tk.t[j].kind == T_PUNCT && strchr(")}]", tk.t[j].s[0]) && --d <= 0)
               break;
-            if (d <= 2 && is_name(&tk.t[j], "key") && j + 2 < tk.n &&
-                is_punct(&tk.t[j + 1], '=') && !is_punct(&tk.t[j + 2], '='))
+            if (d <= 2 && is_name(&tk.t[j], "key") && j + 2 < tk.n && is_punct(&tk.t[j + 1], '=') &&
+                !is_punct(&tk.t[j + 2], '='))
               as->named = true;
             if (d == 0)
               break;
@@ -488,14 +487,16 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
         const action_site *o = &acts[k];
         if (k == i || !o->in_step || o->step_id != as->step_id || o->named)
           continue;
-        shifts = o->tok > if_end[as->outer_if] ||
-                 (o->inner_if == as->inner_if && o->branch != as->branch &&
-                  !strcmp(o->what, as->what));
+        shifts =
+            o->tok > if_end[as->outer_if] ||
+            (o->inner_if == as->inner_if && o->branch != as->branch && !strcmp(o->what, as->what));
       }
       if (shifts) {
-        fprintf(out, "%s:%d: note: %s runs on a condition inside robot.step: the numbers in "
-                     "the keys of the step's unnamed actions change with it, so one key can "
-                     "mean two controls; name it: key = \"...\"\n", path, as->line, as->what);
+        fprintf(out,
+                "%s:%d: note: %s runs on a condition inside robot.step: the numbers in "
+                "the keys of the step's unnamed actions change with it, so one key can "
+                "mean two controls; name it: key = \"...\"\n",
+                path, as->line, as->what);
         warnings++;
       }
       continue;
@@ -506,26 +507,31 @@ int rt_check_script(lua_State *L, const char *path, FILE *out)
       if (r == 1)
         continue;
       if (r == 0)
-        fprintf(out, "%s:%d: note: %s in function '%s', which is called outside robot.step "
-                     "at line %d: there its baseline key is '%s:%d:%s' and changes when lines "
-                     "move\n", path, as->line, as->what, defs[as->func].name, at, base,
-                as->line, as->what);
+        fprintf(out,
+                "%s:%d: note: %s in function '%s', which is called outside robot.step "
+                "at line %d: there its baseline key is '%s:%d:%s' and changes when lines "
+                "move\n",
+                path, as->line, as->what, defs[as->func].name, at, base, as->line, as->what);
       else
-        fprintf(out, "%s:%d: note: %s in function '%s': cannot tell whether it runs inside "
-                     "robot.step (it is %s); vagt record says so when it does not\n", path,
-                as->line, as->what, defs[as->func].name,
+        fprintf(out,
+                "%s:%d: note: %s in function '%s': cannot tell whether it runs inside "
+                "robot.step (it is %s); vagt record says so when it does not\n",
+                path, as->line, as->what, defs[as->func].name,
                 defs[as->func].value_use ? "passed as a value" : "not called in this file");
       warnings++;
       continue;
     }
     if (as->in_loop)
-      fprintf(out, "%s:%d: note: %s in a loop outside robot.step: every pass shares the key "
-                   "'%s:%d:%s' (one baseline for whatever it acts on); wrap the body in "
-                   "robot.step\n", path, as->line, as->what, base, as->line, as->what);
+      fprintf(out,
+              "%s:%d: note: %s in a loop outside robot.step: every pass shares the key "
+              "'%s:%d:%s' (one baseline for whatever it acts on); wrap the body in "
+              "robot.step\n",
+              path, as->line, as->what, base, as->line, as->what);
     else
-      fprintf(out, "%s:%d: note: %s outside robot.step: its baseline key is '%s:%d:%s' "
-                   "and changes when lines move\n", path, as->line, as->what, base, as->line,
-              as->what);
+      fprintf(out,
+              "%s:%d: note: %s outside robot.step: its baseline key is '%s:%d:%s' "
+              "and changes when lines move\n",
+              path, as->line, as->what, base, as->line, as->what);
     warnings++;
   }
   free(visiting);
@@ -584,8 +590,11 @@ void rt_check_print_api(lua_State *L, FILE *out)
   lua_rawget(L, -2);
   list_table(L, "robot.", out);
   lua_pop(L, 2);
-  static const struct { const char *mt, *name; } types[] = {
-    {RT_WINDOW_MT, "Window:"}, {RT_APP_MT, "App:"},
+  static const struct {
+    const char *mt, *name;
+  } types[] = {
+      {RT_WINDOW_MT, "Window:"},
+      {RT_APP_MT, "App:"},
   };
   for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
     luaL_getmetatable(L, types[i].mt);

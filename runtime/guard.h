@@ -12,27 +12,27 @@
 #include "step.h"
 
 typedef enum {
-  RT_GUARD_GO = 0,  /* matches (run) or stored (record): the input may be sent */
-  RT_GUARD_DRIFT,   /* run: differs; look again until the grace period ends */
-  RT_GUARD_HALT,    /* differs for good (or a recording refused): halt the run */
-  RT_GUARD_ERROR    /* out->reason says why; run->abort may be set (corrupt baseline) */
+  RT_GUARD_GO = 0, /* matches (run) or stored (record): the input may be sent */
+  RT_GUARD_DRIFT,  /* run: differs; look again until the grace period ends */
+  RT_GUARD_HALT,   /* differs for good (or a recording refused): halt the run */
+  RT_GUARD_ERROR   /* out->reason says why; run->abort may be set (corrupt baseline) */
 } rt_guard_verdict;
 
 /* What the guard says about one step, for run.json and the report. */
 typedef struct rt_guard_out {
-  const char *verdict;      /* "recorded", "merged", "match", "drift", "error" */
-  char reason[1024];        /* the first reason, or the error */
-  char *const *reasons;     /* all reasons, owned by the guard (valid until its next call) */
+  const char *verdict;  /* "recorded", "merged", "match", "drift", "error" */
+  char reason[1024];    /* the first reason, or the error */
+  char *const *reasons; /* all reasons, owned by the guard (valid until its next call) */
   int nreasons;
-  const char *evidence[3];  /* recorded, current, diff: paths relative to the run folder */
-  char labels[1024];        /* the step's static labels as recorded, for messages */
+  const char *evidence[3]; /* recorded, current, diff: paths relative to the run folder */
+  char labels[1024];       /* the step's static labels as recorded, for messages */
 } rt_guard_out;
 
 typedef struct rt_stepinfo {
   unsigned long serial; /* one per step (a step is judged several times in its grace period) */
-  const char *key;     /* step key: "name#ordinal:kind" (stepkey.h) */
-  const char *kind;    /* "click", "type", "menu.2", ... */
-  const char *name;    /* robot.step path or NULL */
+  const char *key;      /* step key: "name#ordinal:kind" (stepkey.h) */
+  const char *kind;     /* "click", "type", "menu.2", ... */
+  const char *name;     /* robot.step path or NULL */
   int ordinal;
   const char *file;
   int line;

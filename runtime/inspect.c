@@ -22,7 +22,8 @@ static void usage(FILE *f)
         "       vagt inspect --image IN.png [--png OUT.png] [--lang dan+eng]\n"
         "  no --window: list the windows and open pop-ups; with it: the window's scene (its\n"
         "  pop-up menus and lists, dialogs, windows over it) and every word OCR reads there,\n"
-        "  window-relative\n", f);
+        "  window-relative\n",
+        f);
 }
 
 static bool win_matches(const rt_winfo *w, const char *pat)
@@ -46,8 +47,8 @@ static int list_windows(Display *dpy)
     char geo[64];
     snprintf(geo, sizeof geo, "%dx%d+%d+%d", all[i].w, all[i].h, all[i].x, all[i].y);
     printf("0x%-8lx %-16s %-16s %-22s %s\n", (unsigned long)all[i].id,
-           all[i].res_class ? all[i].res_class : "", all[i].res_name ? all[i].res_name : "",
-           geo, all[i].title ? all[i].title : "");
+           all[i].res_class ? all[i].res_class : "", all[i].res_name ? all[i].res_name : "", geo,
+           all[i].title ? all[i].title : "");
   }
   rt_winfo_free(all, n);
   free(all);
@@ -77,9 +78,10 @@ static int list_windows(Display *dpy)
 
 static const char *role_name(fp_win_role r)
 {
-  return r == FP_WIN_POPUP ? "pop-up" : r == FP_WIN_DIALOG ? "dialog" : r == FP_WIN_OVER
-                                                                         ? "over"
-                                                                         : "window";
+  return r == FP_WIN_POPUP    ? "pop-up"
+         : r == FP_WIN_DIALOG ? "dialog"
+         : r == FP_WIN_OVER   ? "over"
+                              : "window";
 }
 
 /* What a script writer should know about a reading: unsure (confidence below 60), or a
@@ -90,8 +92,7 @@ static void word_note(const rt_ocr_word *w, char *note, size_t n)
   note[0] = 0;
   if (rt_ocr_maybe(w->text, maybe, sizeof maybe)) {
     snprintf(first, sizeof first, "%.*s", (int)strcspn(maybe, " "), maybe);
-    snprintf(note, n, "   [may be %s: find_text(\"%s\") reads it again with care]", maybe,
-             first);
+    snprintf(note, n, "   [may be %s: find_text(\"%s\") reads it again with care]", maybe, first);
   } else if (w->conf < 60)
     snprintf(note, n, "   [unsure: confidence %.0f]", (double)w->conf);
 }
@@ -113,9 +114,8 @@ static int inspect_scene(Display *dpy, Window win, const char *lang, const char 
   printf("# scene: %d window%s (window-relative places)\n", sc.n, sc.n == 1 ? "" : "s");
   for (int i = 0; i < sc.n; i++) {
     const rt_scene_win *w = &sc.win[i];
-    printf("#   %-8s 0x%-8lx %-16s %4d %4d %4dx%-4d %s\n", role_name(w->role),
-           (unsigned long)w->id, w->cls, w->x - sc.win[0].x, w->y - sc.win[0].y, w->w, w->h,
-           w->title);
+    printf("#   %-8s 0x%-8lx %-16s %4d %4d %4dx%-4d %s\n", role_name(w->role), (unsigned long)w->id,
+           w->cls, w->x - sc.win[0].x, w->y - sc.win[0].y, w->w, w->h, w->title);
   }
   rt_ocr *ocr = rt_ocr_new(lang, err, sizeof err);
   if (!ocr) {
@@ -139,9 +139,8 @@ static int inspect_scene(Display *dpy, Window win, const char *lang, const char 
       int k = rt_scene_window_at(&sc, cx, cy);
       char note[160];
       word_note(w, note, sizeof note);
-      printf("%4d %4d %4d %4d %5.1f %3d %-7s %s%s\n", x, y, w->box.w, w->box.h,
-             (double)w->conf, w->line + 1, k < 0 ? "-" : role_name(sc.win[k].role), w->text,
-             note);
+      printf("%4d %4d %4d %4d %5.1f %3d %-7s %s%s\n", x, y, w->box.w, w->box.h, (double)w->conf,
+             w->line + 1, k < 0 ? "-" : role_name(sc.win[k].role), w->text, note);
     }
     if (png_out) {
       PIX *out = rt_ocr_draw(sc.frame, &res);
@@ -149,8 +148,10 @@ static int inspect_scene(Display *dpy, Window win, const char *lang, const char 
         fprintf(stderr, "vagt inspect: cannot write %s\n", png_out);
         rc = RT_EXIT_USAGE;
       } else {
-        fprintf(stderr, "vagt inspect: boxes drawn into %s (the scene; the window's origin at "
-                        "(%d,%d))\n", png_out, sc.win[0].x - sc.x, sc.win[0].y - sc.y);
+        fprintf(stderr,
+                "vagt inspect: boxes drawn into %s (the scene; the window's origin at "
+                "(%d,%d))\n",
+                png_out, sc.win[0].x - sc.x, sc.win[0].y - sc.y);
       }
       pixDestroy(&out);
     }
@@ -204,23 +205,26 @@ static int print_words(PIX *img, const char *lang, const char *png_out)
 int rt_cmd_inspect(int argc, char **argv)
 {
   static const struct option longopts[] = {
-    {"display", required_argument, 0, 'd'}, {"window", required_argument, 0, 'w'},
-    {"png", required_argument, 0, 'p'},     {"image", required_argument, 0, 'i'},
-    {"lang", required_argument, 0, 'l'},    {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0},
+      {"display", required_argument, 0, 'd'},
+      {"window", required_argument, 0, 'w'},
+      {"png", required_argument, 0, 'p'},
+      {"image", required_argument, 0, 'i'},
+      {"lang", required_argument, 0, 'l'},
+      {"help", no_argument, 0, 'h'},
+      {0, 0, 0, 0},
   };
   const char *display = NULL, *pattern = NULL, *png = NULL, *image = NULL, *lang = NULL;
   int c;
   optind = 1;
   while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
     switch (c) {
-    case 'd': display = optarg; break;
-    case 'w': pattern = optarg; break;
-    case 'p': png = optarg; break;
-    case 'i': image = optarg; break;
-    case 'l': lang = optarg; break;
-    case 'h': usage(stdout); return 0;
-    default: usage(stderr); return RT_EXIT_USAGE;
+      case 'd': display = optarg; break;
+      case 'w': pattern = optarg; break;
+      case 'p': png = optarg; break;
+      case 'i': image = optarg; break;
+      case 'l': lang = optarg; break;
+      case 'h': usage(stdout); return 0;
+      default: usage(stderr); return RT_EXIT_USAGE;
     }
   }
   if (optind != argc) {
@@ -258,15 +262,14 @@ int rt_cmd_inspect(int argc, char **argv)
       if (all[i].viewable && win_matches(&all[i], pattern)) {
         hit = all[i].id;
         printf("# window 0x%lx %s '%s' %dx%d+%d+%d\n", (unsigned long)hit,
-               all[i].res_class ? all[i].res_class : "", all[i].title ? all[i].title : "",
-               all[i].w, all[i].h, all[i].x, all[i].y);
+               all[i].res_class ? all[i].res_class : "", all[i].title ? all[i].title : "", all[i].w,
+               all[i].h, all[i].x, all[i].y);
       }
     rt_winfo_free(all, n);
     free(all);
   }
   if (!hit) {
-    fprintf(stderr, "vagt inspect: no window with class '%s' or a title containing it\n",
-            pattern);
+    fprintf(stderr, "vagt inspect: no window with class '%s' or a title containing it\n", pattern);
     list_windows(dpy);
     XCloseDisplay(dpy);
     return RT_EXIT_SCRIPT;

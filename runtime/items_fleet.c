@@ -25,8 +25,8 @@ int rt_fleet_items_fd(char *err, size_t errlen)
   long fd = strtol(v, &end, 10);
   int type = 0;
   socklen_t len = sizeof type;
-  if (*end || fd < 3 || fd > 65535 ||
-      getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) {
+  if (*end || fd < 3 || fd > 65535 || getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+      type != SOCK_STREAM) {
     snprintf(err, errlen, "$VAGT_ITEMS_FD names no socket from the agent");
     return -2;
   }

@@ -67,8 +67,10 @@ static void check_env(lua_State *L, rt_run *run)
     if (t != LUA_TBOOLEAN && strlen(lua_tostring(L, -1)) != lua_rawlen(L, -1))
       rt_raise(L, "robot.app.start: env.%s holds a NUL byte", k);
     if (run->allow && rt_allow_env_refused(k))
-      rt_raise(L, "robot.app.start: env.%s: not allowed under the agent's allow-list "
-                  "(it would change which code a program loads)", k);
+      rt_raise(L,
+               "robot.app.start: env.%s: not allowed under the agent's allow-list "
+               "(it would change which code a program loads)",
+               k);
     lua_pop(L, 1);
   }
 }
@@ -151,12 +153,13 @@ static int l_app_start(lua_State *L)
   else
     lua_pushnil(L);
   const char *envpath = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-  if (rt_spawn_which(lua_tostring(L, iprog), envpath, cwd, path, sizeof path, err,
-                     sizeof err))
+  if (rt_spawn_which(lua_tostring(L, iprog), envpath, cwd, path, sizeof path, err, sizeof err))
     return rt_raise(L, "robot.app.start: %s", err);
   if (run->allow && !rt_allow_program(run->allow, path, real, sizeof real))
-    return rt_raise(L, "robot.app.start: '%s' (%s) is not in the allow-list of programs "
-                       "this robot may start", lua_tostring(L, iprog), path);
+    return rt_raise(L,
+                    "robot.app.start: '%s' (%s) is not in the allow-list of programs "
+                    "this robot may start",
+                    lua_tostring(L, iprog), path);
   lua_settop(L, iprog - 1);
 
   /* Reserve everything that can fail in Lua before allocating in C. */
@@ -251,9 +254,8 @@ static int l_app_wait_window(lua_State *L)
   }
   reap(a);
   if (a->exited)
-    return rt_raise(L, "%s (pid %d) has exited (status %d) before showing a window",
-                      a->name, (int)a->pid,
-                      WIFEXITED(a->status) ? WEXITSTATUS(a->status) : -1);
+    return rt_raise(L, "%s (pid %d) has exited (status %d) before showing a window", a->name,
+                    (int)a->pid, WIFEXITED(a->status) ? WEXITSTATUS(a->status) : -1);
   return rt_window_wait(L, 2, a->pid, a->known, a->nknown);
 }
 
@@ -302,8 +304,10 @@ static int l_app_tostring(lua_State *L)
 }
 
 static const luaL_Reg app_methods[] = {
-  {"wait_window", l_app_wait_window}, {"close", l_app_close}, {"running", l_app_running},
-  {NULL, NULL},
+    {"wait_window", l_app_wait_window},
+    {"close", l_app_close},
+    {"running", l_app_running},
+    {NULL, NULL},
 };
 
 void rt_app_open(lua_State *L)

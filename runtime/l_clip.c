@@ -122,8 +122,10 @@ static int l_clip_set(lua_State *L)
   const char *text = lua_tolstring(L, 1, &len);
   rt_sel_which which = which_from(L, 2, "set");
   if (len > CLIP_MAX)
-    return rt_raise(L, "robot.clipboard.set: the text has %zu bytes, more than the %zu a "
-                       "selection may hold here", len, CLIP_MAX);
+    return rt_raise(L,
+                    "robot.clipboard.set: the text has %zu bytes, more than the %zu a "
+                    "selection may hold here",
+                    len, CLIP_MAX);
   if (!rt_utf8_valid(text, len))
     return rt_raise(L, "robot.clipboard.set: the text is not valid UTF-8");
   rt_sel *s = sel_of(L, run, "set");
@@ -132,8 +134,7 @@ static int l_clip_set(lua_State *L)
     check_display(run, s);
     return rt_raise(L, "robot.clipboard.set: %s", err);
   }
-  rt_log(run, "clipboard: set %s (%zu bytes), served until the run ends", rt_sel_name(which),
-         len);
+  rt_log(run, "clipboard: set %s (%zu bytes), served until the run ends", rt_sel_name(which), len);
   rt_host_check(L);
   return 0;
 }

@@ -35,13 +35,13 @@ typedef struct {
   lua_Integer n, pos; /* pos: index of the current item, 0 before the first */
   char *cur;          /* key of the item being worked on, NULL when none */
   bool retry_failed;
-  int done, failed;   /* entered in this run: done, failed now */
-  int waiting;        /* failed before (or interrupted), not retried: for a person */
-  int skipped_done;   /* done before */
-  int fleet;          /* the agent's socket in a fleet (items_fleet.h), -1 on one machine */
-  bool sent;          /* fleet: "input sent" is recorded for the current item */
-  bool lost;          /* fleet: the current item is no longer this run's */
-  bool fleet_done;    /* fleet: nothing was pending at the last claim */
+  int done, failed; /* entered in this run: done, failed now */
+  int waiting;      /* failed before (or interrupted), not retried: for a person */
+  int skipped_done; /* done before */
+  int fleet;        /* the agent's socket in a fleet (items_fleet.h), -1 on one machine */
+  bool sent;        /* fleet: "input sent" is recorded for the current item */
+  bool lost;        /* fleet: the current item is no longer this run's */
+  bool fleet_done;  /* fleet: nothing was pending at the last claim */
 } batch;
 
 /* ---- keys: an item's content is never stored, only its HMAC under the installation's key */
@@ -108,8 +108,7 @@ static void key_path(const char *dbpath, char *out, size_t n)
 }
 
 /* 0; 1 refused, with err; -errno when it cannot be opened. */
-static int read_key(const char *path, unsigned char key[RT_ITEMS_KEY_LEN], char *err,
-                    size_t errlen)
+static int read_key(const char *path, unsigned char key[RT_ITEMS_KEY_LEN], char *err, size_t errlen)
 {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
@@ -121,8 +120,10 @@ static int read_key(const char *path, unsigned char key[RT_ITEMS_KEY_LEN], char 
   else if (!S_ISREG(st.st_mode))
     snprintf(err, errlen, "key file %s is not a regular file", path);
   else if (st.st_mode & 077)
-    snprintf(err, errlen, "key file %s may be read or written by group or others (mode %03o);"
-             " it must be owner-only (chmod 600)", path, (unsigned)(st.st_mode & 0777));
+    snprintf(err, errlen,
+             "key file %s may be read or written by group or others (mode %03o);"
+             " it must be owner-only (chmod 600)",
+             path, (unsigned)(st.st_mode & 0777));
   else if (st.st_uid != geteuid())
     snprintf(err, errlen, "key file %s is not owned by the user vagt runs as", path);
   else if (st.st_size != RT_ITEMS_KEY_LEN)
@@ -194,8 +195,8 @@ static int make_key(const char *path, char *err, size_t errlen)
 }
 
 /* The key: read, or created when `create` (a database that has no rows hashed yet). */
-static int load_key(const char *dbpath, bool create, unsigned char key[RT_ITEMS_KEY_LEN],
-                    char *err, size_t errlen)
+static int load_key(const char *dbpath, bool create, unsigned char key[RT_ITEMS_KEY_LEN], char *err,
+                    size_t errlen)
 {
   char path[4096];
   key_path(dbpath, path, sizeof path);
@@ -210,8 +211,10 @@ static int load_key(const char *dbpath, bool create, unsigned char key[RT_ITEMS_
       return -1;
     }
     if (!create) {
-      snprintf(err, errlen, "key file %s is missing, and %s holds items hashed with it: "
-               "restore it (a new key would enter every item again)", path, dbpath);
+      snprintf(err, errlen,
+               "key file %s is missing, and %s holds items hashed with it: "
+               "restore it (a new key would enter every item again)",
+               path, dbpath);
       return -1;
     }
     if (make_key(path, err, errlen) < 0)
@@ -231,8 +234,8 @@ static bool has_table(sqlite3 *db, const char *name)
 {
   sqlite3_stmt *st = NULL;
   bool yes = false;
-  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1,
-                         &st, NULL) == SQLITE_OK) {
+  if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1, &st,
+                         NULL) == SQLITE_OK) {
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     yes = sqlite3_step(st) == SQLITE_ROW;
   }
@@ -267,8 +270,7 @@ static int migrate_v0(sqlite3 *db, const unsigned char key[RT_ITEMS_KEY_LEN], lo
   int rc = SQLITE_ERROR;
   *n = 0;
   if (sqlite3_prepare_v2(db, "SELECT rowid, key FROM items", -1, &sel, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "UPDATE items SET key=? WHERE rowid=?", -1, &upd, NULL) !=
-          SQLITE_OK)
+      sqlite3_prepare_v2(db, "UPDATE items SET key=? WHERE rowid=?", -1, &upd, NULL) != SQLITE_OK)
     goto out;
   while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
     if (nr == cap) {
@@ -316,28 +318,29 @@ sqlite3 *rt_items_open_db(const char *path, bool create, unsigned char key[RT_IT
   sqlite3_busy_timeout(db, 10000);
   /* Owner-only: the WAL and shared-memory files SQLite makes take the database's mode. */
   struct stat st;
-  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) &&
-      st.st_uid == geteuid())
+  if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 077) && st.st_uid == geteuid())
     chmod(path, st.st_mode & 0700);
   long long migrated = 0;
   bool began = false;
   char hex[RT_ITEMS_HASH_HEX], *e = NULL;
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                       "PRAGMA secure_delete=ON; BEGIN IMMEDIATE", NULL, NULL, &e) != SQLITE_OK)
+  if (sqlite3_exec(db,
+                   "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                   "PRAGMA secure_delete=ON; BEGIN IMMEDIATE",
+                   NULL, NULL, &e) != SQLITE_OK)
     goto sqlerr;
   began = true;
   int version = int_of(db, "PRAGMA user_version");
   if (version > RT_ITEMS_SCHEMA) {
-    snprintf(err, errlen, "%s is of a newer vagt (schema %d, this one knows %d)", path,
-             version, RT_ITEMS_SCHEMA);
+    snprintf(err, errlen, "%s is of a newer vagt (schema %d, this one knows %d)", path, version,
+             RT_ITEMS_SCHEMA);
     goto fail;
   }
   bool old = has_table(db, "items"), meta = has_table(db, "meta");
   char check[RT_ITEMS_HASH_HEX] = "";
   if (meta) {
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name='key_check'", -1, &st,
-                           NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE name='key_check'", -1, &st, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(st) == SQLITE_ROW)
       snprintf(check, sizeof check, "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
@@ -374,8 +377,8 @@ sqlite3 *rt_items_open_db(const char *path, bool create, unsigned char key[RT_IT
     goto sqlerr;
   if (!check[0]) {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "INSERT INTO meta(name, value) VALUES('key_check', ?)", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(db, "INSERT INTO meta(name, value) VALUES('key_check', ?)", -1, &st,
+                                NULL);
     if (rc == SQLITE_OK) {
       sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
       rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
@@ -437,8 +440,10 @@ static sqlite3 *items_db(lua_State *L, unsigned char key[RT_ITEMS_KEY_LEN])
 static int add_history(batch *b, const char *key, const char *run, const char *state)
 {
   sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(b->db, "INSERT INTO item_runs(batch, key, run, state) "
-                                     "VALUES(?,?,?,?)", -1, &st, NULL);
+  int rc = sqlite3_prepare_v2(b->db,
+                              "INSERT INTO item_runs(batch, key, run, state) "
+                              "VALUES(?,?,?,?)",
+                              -1, &st, NULL);
   if (rc == SQLITE_OK) {
     sqlite3_bind_text(st, 1, b->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -461,8 +466,8 @@ static const char *get_state(batch *b, const char *key, char *run, size_t runlen
   sqlite3_stmt *st = NULL;
   state[0] = '\0';
   run[0] = '\0';
-  if (sqlite3_prepare_v2(b->db, "SELECT state, run FROM items WHERE batch=? AND key=?", -1,
-                         &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(b->db, "SELECT state, run FROM items WHERE batch=? AND key=?", -1, &st,
+                         NULL) != SQLITE_OK)
     return NULL;
   sqlite3_bind_text(st, 1, b->name, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
@@ -486,9 +491,11 @@ static void mark_interrupted(lua_State *L, batch *b, const char *key, const char
       "WHERE batch=? AND key=?",
       -1, &st, NULL);
   if (rc == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, "interrupted: a run ended while this item was in progress, so "
-                             "it may be partly done; check it, then retry it with "
-                             "retry_failed = true", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1,
+                      "interrupted: a run ended while this item was in progress, so "
+                      "it may be partly done; check it, then retry it with "
+                      "retry_failed = true",
+                      -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, b->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
@@ -506,29 +513,28 @@ static void mark_interrupted(lua_State *L, batch *b, const char *key, const char
 
 /* An item left failed, for a person: counted for the run's status, listed in run.json
  * and the log by batch and row number, never by its data. */
-static void need_person(lua_State *L, batch *b, lua_Integer seq, const char *leftby,
-                        bool now)
+static void need_person(lua_State *L, batch *b, lua_Integer seq, const char *leftby, bool now)
 {
   rt_run *run = rt_host_run_of(L);
   if (!run)
     return;
   run->items_need_person++;
   if (run->steps)
-    rt_steplog_need_person(run->steps, b->name, (long long)seq,
-                           leftby && *leftby ? leftby : NULL);
+    rt_steplog_need_person(run->steps, b->name, (long long)seq, leftby && *leftby ? leftby : NULL);
   if (now)
     rt_log(run, "robot.items %s: row %lld failed in this run; it waits for a person", b->name,
            (long long)seq);
   else
-    rt_log(run, "robot.items %s: row %lld waits for a person: failed before (run %s), not "
-                "retried (retry_failed = true retries it)",
+    rt_log(run,
+           "robot.items %s: row %lld waits for a person: failed before (run %s), not "
+           "retried (retry_failed = true retries it)",
            b->name, (long long)seq, leftby && *leftby ? leftby : "unknown");
 }
 
 /* Upserts the item's state; raises when the database refuses (a state we cannot record
  * must stop the batch, or an item could be entered twice). */
-static void set_state(lua_State *L, batch *b, const char *key, lua_Integer seq,
-                      const char *state, const char *reason, bool entering)
+static void set_state(lua_State *L, batch *b, const char *key, lua_Integer seq, const char *state,
+                      const char *reason, bool entering)
 {
   rt_run *run = rt_host_run_of(L);
   sqlite3_stmt *st = NULL;
@@ -626,8 +632,10 @@ static int l_readcsv(lua_State *L)
   rt_run *run = rt_host_run_of(L);
   char real[4096];
   if (run->allow && !rt_allow_file(run->allow, path, real, sizeof real))
-    return rt_raise(L, "robot.items: %s is not in the allow-list of files this robot may "
-                       "read", path);
+    return rt_raise(L,
+                    "robot.items: %s is not in the allow-list of files this robot may "
+                    "read",
+                    path);
   /* non-blocking and checked on the descriptor: a FIFO or a device would hang the run */
   int fd = open(run->allow ? real : path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   struct stat st;
@@ -690,8 +698,8 @@ int rt_items_parse_csv(lua_State *L, const char *text, size_t len, const char *p
       }
     }
     if (nf != nh)
-      return rt_raise(L, "robot.items: %s record %lld has %lld fields, the header %lld",
-                      path, (long long)(ni + 1), (long long)nf, (long long)nh);
+      return rt_raise(L, "robot.items: %s record %lld has %lld fields, the header %lld", path,
+                      (long long)(ni + 1), (long long)nf, (long long)nh);
     lua_createtable(L, 0, (int)nh);
     for (lua_Integer i = 1; i <= nh; i++) {
       lua_rawgeti(L, header, i);
@@ -714,12 +722,11 @@ static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i,
   idx = lua_absindex(L, idx);
   if (keyfield) {
     if (lua_type(L, idx) != LUA_TTABLE)
-      rt_raise(L, "robot.items: item %lld is not a table, so it has no '%s' field",
-               (long long)i, keyfield);
+      rt_raise(L, "robot.items: item %lld is not a table, so it has no '%s' field", (long long)i,
+               keyfield);
     lua_getfield(L, idx, keyfield);
     if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER)
-      rt_raise(L, "robot.items: item %lld has no '%s' (the key) field", (long long)i,
-               keyfield);
+      rt_raise(L, "robot.items: item %lld has no '%s' (the key) field", (long long)i, keyfield);
     lua_tostring(L, -1);
     return;
   }
@@ -750,7 +757,7 @@ static void push_key(lua_State *L, int idx, const char *keyfield, lua_Integer i,
       int kv = lua_gettop(L);
       luaL_tolstring(L, kv - 1, NULL); /* key */
       lua_pushliteral(L, "=");
-      luaL_tolstring(L, kv, NULL);     /* value */
+      luaL_tolstring(L, kv, NULL); /* value */
       lua_concat(L, 3);
       if (np == cap) {
         cap = cap ? 2 * cap : 16;
@@ -830,8 +837,10 @@ static cJSON *fleet_ask_patiently(lua_State *L, batch *b, cJSON *req)
     cJSON_Delete(r);
     if (!rt_sleep(run, 2.0)) {
       cJSON_Delete(req);
-      rt_raise(L, "robot.items %s: the run was stopped while the fleet database was "
-                  "unreachable", b->name);
+      rt_raise(L,
+               "robot.items %s: the run was stopped while the fleet database was "
+               "unreachable",
+               b->name);
     }
   }
 }
@@ -867,8 +876,10 @@ static int fleet_gate(rt_run *run, void *ud, const char *where, char *err, size_
   if (b->sent)
     return 0;
   if (b->lost) {
-    snprintf(err, n, "robot.items %s: row %lld is no longer this run's (its lease ran out): "
-                     "no input sent", b->name, (long long)b->pos);
+    snprintf(err, n,
+             "robot.items %s: row %lld is no longer this run's (its lease ran out): "
+             "no input sent",
+             b->name, (long long)b->pos);
     return -1;
   }
   cJSON *req = cJSON_CreateObject();
@@ -884,8 +895,10 @@ static int fleet_gate(rt_run *run, void *ud, const char *where, char *err, size_
   }
   if (r && flag(r, "lost"))
     b->lost = true;
-  snprintf(err, n, "robot.items %s: row %lld: cannot record that its input is sent, so none "
-                   "is: %s", b->name, (long long)b->pos, r ? errmsg(r) : e);
+  snprintf(err, n,
+           "robot.items %s: row %lld: cannot record that its input is sent, so none "
+           "is: %s",
+           b->name, (long long)b->pos, r ? errmsg(r) : e);
   cJSON_Delete(r);
   return -1;
 }
@@ -915,11 +928,13 @@ static void fleet_end(lua_State *L, batch *b, const char *state, const char *rea
   snprintf(msg, sizeof msg, "%s", ok ? "" : errmsg(r));
   cJSON_Delete(r);
   if (!ok)
-    rt_raise(L, "robot.items %s: cannot record the end of row %lld: %s", b->name,
-             (long long)b->pos, msg);
+    rt_raise(L, "robot.items %s: cannot record the end of row %lld: %s", b->name, (long long)b->pos,
+             msg);
   if (review && run)
-    rt_log(run, "robot.items %s: row %lld was given back after its input was sent: it waits "
-                "for a person", b->name, (long long)b->pos);
+    rt_log(run,
+           "robot.items %s: row %lld was given back after its input was sent: it waits "
+           "for a person",
+           b->name, (long long)b->pos);
 }
 
 /* Claims the next item from the fleet; pushes it, or nothing when none is pending. */
@@ -934,9 +949,10 @@ static bool fleet_advance(lua_State *L, batch *b)
     /* other runs hold the last items: one whose node died comes back after its lease */
     rt_run *run = rt_host_run_of(L);
     if (!told && run)
-      rt_log(run, "robot.items %s: nothing pending; waiting while other runs hold %d rows",
-             b->name, cJSON_GetObjectItemCaseSensitive(r, "held")
-                          ? (int)cJSON_GetObjectItemCaseSensitive(r, "held")->valuedouble : 0);
+      rt_log(run, "robot.items %s: nothing pending; waiting while other runs hold %d rows", b->name,
+             cJSON_GetObjectItemCaseSensitive(r, "held")
+                 ? (int)cJSON_GetObjectItemCaseSensitive(r, "held")->valuedouble
+                 : 0);
     told = true;
     cJSON_Delete(r);
     if (!rt_sleep(run, 1.0)) {
@@ -968,8 +984,9 @@ static bool fleet_advance(lua_State *L, batch *b)
     fleet_end(L, b, "pending", "a node's input differed");
     free(b->cur);
     b->cur = NULL;
-    rt_raise(L, "robot.items %s: the fleet's row %lld is another item than this node's input "
-                "holds there: every node must read the same input for a batch name",
+    rt_raise(L,
+             "robot.items %s: the fleet's row %lld is another item than this node's input "
+             "holds there: every node must read the same input for a batch name",
              b->name, (long long)pos);
   }
   rt_run *run = rt_host_run_of(L);
@@ -991,12 +1008,12 @@ static void fleet_review(lua_State *L, batch *b)
   cJSON_AddStringToObject(req, "batch", b->name);
   cJSON *r = fleet_ask_patiently(L, b, req);
   const cJSON *it;
-  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "items")) {
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r, "items"))
+  {
     const cJSON *seq = cJSON_GetArrayItem(it, 0), *node = cJSON_GetArrayItem(it, 2),
                 *run = cJSON_GetArrayItem(it, 3);
     char by[160];
-    snprintf(by, sizeof by, "node %s, run %s",
-             cJSON_IsString(node) ? node->valuestring : "?",
+    snprintf(by, sizeof by, "node %s, run %s", cJSON_IsString(node) ? node->valuestring : "?",
              cJSON_IsString(run) ? run->valuestring : "?");
     b->waiting++;
     need_person(L, b, cJSON_IsNumber(seq) ? (lua_Integer)seq->valuedouble : 0, by, false);
@@ -1032,8 +1049,9 @@ static void log_summary(lua_State *L, batch *b)
 {
   rt_run *run = rt_host_run_of(L);
   if (run)
-    rt_log(run, "robot.items %s: %d done, %d failed now, %d waiting for a person (failed "
-                "before, not retried), %d skipped because done",
+    rt_log(run,
+           "robot.items %s: %d done, %d failed now, %d waiting for a person (failed "
+           "before, not retried), %d skipped because done",
            b->name, b->done, b->failed, b->waiting, b->skipped_done);
 }
 
@@ -1242,10 +1260,14 @@ static int l_items(lua_State *L)
     /* never the key in the message: it is a citizen's data (or its hash) */
     if (lua_rawget(L, seen) != LUA_TNIL) {
       if (keyfield)
-        return rt_raise(L, "robot.items: items %lld and %lld have the same '%s' (the key "
-                           "field)", (long long)lua_tointeger(L, -1), (long long)i, keyfield);
-      return rt_raise(L, "robot.items: items %lld and %lld have the same content; give "
-                         "opts.key", (long long)lua_tointeger(L, -1), (long long)i);
+        return rt_raise(L,
+                        "robot.items: items %lld and %lld have the same '%s' (the key "
+                        "field)",
+                        (long long)lua_tointeger(L, -1), (long long)i, keyfield);
+      return rt_raise(L,
+                      "robot.items: items %lld and %lld have the same content; give "
+                      "opts.key",
+                      (long long)lua_tointeger(L, -1), (long long)i);
     }
     lua_pop(L, 1);
     lua_pushvalue(L, -1);
@@ -1323,8 +1345,8 @@ void rt_items_open(lua_State *L)
 
 /* The rows that go: done and failed ones last changed before the cutoff, of batches with no
  * pending or running item. */
-#define PRUNABLE                                                                              \
-  "FROM items WHERE state IN ('done','failed') AND updated < ?1 AND batch NOT IN "           \
+#define PRUNABLE                                                                                   \
+  "FROM items WHERE state IN ('done','failed') AND updated < ?1 AND batch NOT IN "                 \
   "(SELECT batch FROM items WHERE state IN ('pending','running'))"
 
 static long long count_of(sqlite3 *db, const char *sql, const char *cut)
@@ -1357,18 +1379,18 @@ int rt_items_prune(const char *path, double cutoff, bool dry_run, long long *del
   gmtime_r(&t, &tm);
   strftime(cut, sizeof cut, "%Y-%m-%dT%H:%M:%SZ", &tm); /* as `updated` is written */
   int rc = -1;
-  if (count_of(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='items'",
-               cut) != 1) {
+  if (count_of(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='items'", cut) !=
+      1) {
     snprintf(err, errlen, "%s: not a robot.items database (no table items)", path);
     goto out;
   }
-  if (sqlite3_exec(db, "PRAGMA secure_delete=ON; BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-      SQLITE_OK) {
+  if (sqlite3_exec(db, "PRAGMA secure_delete=ON; BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
     snprintf(err, errlen, "%s: %s", path, sqlite3_errmsg(db));
     goto out;
   }
-  *kept = count_of(db, "SELECT count(*) FROM items WHERE updated < ?1 AND batch IN "
-                       "(SELECT batch FROM items WHERE state IN ('pending','running'))",
+  *kept = count_of(db,
+                   "SELECT count(*) FROM items WHERE updated < ?1 AND batch IN "
+                   "(SELECT batch FROM items WHERE state IN ('pending','running'))",
                    cut);
   if (dry_run) {
     *deleted = count_of(db, "SELECT count(*) " PRUNABLE, cut);
@@ -1388,10 +1410,13 @@ int rt_items_prune(const char *path, double cutoff, bool dry_run, long long *del
   if (rc == 0) {
     *deleted = sqlite3_changes(db);
     /* the history of the deleted items goes with them (schema 2; none before) */
-    if (count_of(db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
-                     "name='item_runs'", cut) == 1 &&
-        sqlite3_exec(db, "DELETE FROM item_runs WHERE NOT EXISTS (SELECT 1 FROM items i "
-                         "WHERE i.batch = item_runs.batch AND i.key = item_runs.key)",
+    if (count_of(db,
+                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND "
+                 "name='item_runs'",
+                 cut) == 1 &&
+        sqlite3_exec(db,
+                     "DELETE FROM item_runs WHERE NOT EXISTS (SELECT 1 FROM items i "
+                     "WHERE i.batch = item_runs.batch AND i.key = item_runs.key)",
                      NULL, NULL, NULL) != SQLITE_OK)
       rc = -1;
   }

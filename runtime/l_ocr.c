@@ -23,7 +23,7 @@
 
 struct rt_ocr_preload {
   pthread_t thread;
-  rt_ocr *ocr;     /* NULL: failed (the error is found again by loading in rt_ocr_get) */
+  rt_ocr *ocr; /* NULL: failed (the error is found again by loading in rt_ocr_get) */
   double started, ms;
 };
 
@@ -228,9 +228,11 @@ static int locate(lua_State *L, rt_run *run, Window win, const char *text,
   char err[2048], bad[8];
   rt_ocr *ocr = ocr_of(L, run);
   if (rt_ocr_unreadable(ocr, text, bad, sizeof bad))
-    rt_raise(L, "find '%s': the OCR models (%s) cannot produce '%s', so no reading of the "
-                "screen can match it: find this caption by its position, or by a label "
-                "beside it (dx, dy)", text, rt_ocr_langs(ocr), bad);
+    rt_raise(L,
+             "find '%s': the OCR models (%s) cannot produce '%s', so no reading of the "
+             "screen can match it: find this caption by its position, or by a label "
+             "beside it (dx, dy)",
+             text, rt_ocr_langs(ocr), bad);
   /* only what can hold the phrase is read with full care: the unsure words
    * that could be it, the text blobs that reach into the region */
   rt_ocr_opts ro = {.hint = text, .has_region = fo->has_region, .region = fo->region};
@@ -292,14 +294,13 @@ static int l_window_wait_text(lua_State *L)
   char labels[700];
   size_t n = rt_monitor_labels(run->monitor, rt_window_class(L, 1), lua_tostring(L, 2), labels,
                                sizeof labels);
-  return rt_raise(L, "text '%s' did not appear within %.1f s; %s%s", lua_tostring(L, 2),
-                  timeout,
+  return rt_raise(L, "text '%s' did not appear within %.1f s; %s%s", lua_tostring(L, 2), timeout,
                   n ? "the window's labels as recorded: "
-                    : run->mode == RT_MODE_RECORD
-                        ? "(what the window shows is not quoted: it may hold data, and while "
-                          "recording no label is known yet)"
-                        : "(what the window shows is not quoted: it may hold data, and no "
-                          "recorded label of this window is known yet)",
+                  : run->mode == RT_MODE_RECORD
+                      ? "(what the window shows is not quoted: it may hold data, and while "
+                        "recording no label is known yet)"
+                      : "(what the window shows is not quoted: it may hold data, and no "
+                        "recorded label of this window is known yet)",
                   labels);
 }
 
@@ -337,8 +338,11 @@ static int l_window_words(lua_State *L)
   lua_createtable(L, (int)res.n, 0);
   for (size_t i = 0; i < res.n; i++) {
     const rt_ocr_word *w = &res.words[i];
-    rt_ocr_match m = {.box = w->box, .cx = w->box.x + w->box.w / 2,
-                      .cy = w->box.y + w->box.h / 2, .conf = w->conf, .line = w->line};
+    rt_ocr_match m = {.box = w->box,
+                      .cx = w->box.x + w->box.w / 2,
+                      .cy = w->box.y + w->box.h / 2,
+                      .conf = w->conf,
+                      .line = w->line};
     snprintf(m.text, sizeof m.text, "%s", w->text);
     push_match(L, &m);
     lua_pushinteger(L, w->line + 1);
@@ -350,9 +354,11 @@ static int l_window_words(lua_State *L)
 }
 
 static const luaL_Reg ocr_methods[] = {
-  {"find_text", l_window_find_text}, {"wait_text", l_window_wait_text},
-  {"read_text", l_window_read_text}, {"words", l_window_words},
-  {NULL, NULL},
+    {"find_text", l_window_find_text},
+    {"wait_text", l_window_wait_text},
+    {"read_text", l_window_read_text},
+    {"words", l_window_words},
+    {NULL, NULL},
 };
 
 void rt_ocr_api_open(lua_State *L)

@@ -101,8 +101,8 @@ static int find_once(lua_State *L, rt_run *run, const win_query *q, char *seen, 
       size_t l = strlen(seen);
       /* classes and sizes, never titles: a title often names a citizen or a case */
       snprintf(seen + l, n - l, "%s%s %dx%d", l ? ", " : "",
-               all[i].res_class && *all[i].res_class ? all[i].res_class : "(no class)",
-               all[i].w, all[i].h);
+               all[i].res_class && *all[i].res_class ? all[i].res_class : "(no class)", all[i].w,
+               all[i].h);
     }
   }
   rt_winfo_free(all, cnt);
@@ -117,8 +117,8 @@ static int find_once(lua_State *L, rt_run *run, const win_query *q, char *seen, 
 
 static void describe_query(const win_query *q, char *buf, size_t n)
 {
-  snprintf(buf, n, "%s%s%s%s%s", q->cls ? "class '" : "", q->cls ? q->cls : "",
-           q->cls ? "'" : "", q->name ? (q->cls ? " and name matching '" : "name matching '") : "",
+  snprintf(buf, n, "%s%s%s%s%s", q->cls ? "class '" : "", q->cls ? q->cls : "", q->cls ? "'" : "",
+           q->name ? (q->cls ? " and name matching '" : "name matching '") : "",
            q->name ? q->name : "");
   if (q->name)
     strncat(buf, "'", n - strlen(buf) - 1);
@@ -400,8 +400,7 @@ static void target_from(lua_State *L, int idx, rt_target *t, bool need, const ch
     if (have && (!lua_isinteger(L, -2) || !lua_isinteger(L, -1)))
       rt_raise(L, "%s: x and y must be integers (window-relative pixels)", what);
     if (!have && need)
-      rt_raise(L, "%s needs text = \"label\" or integer x and y (window-relative pixels)",
-               what);
+      rt_raise(L, "%s needs text = \"label\" or integer x and y (window-relative pixels)", what);
     t->given = have;
     t->x = have ? (int)lua_tointeger(L, -2) : 0;
     t->y = have ? (int)lua_tointeger(L, -1) : 0;
@@ -527,8 +526,10 @@ static int l_window_menu(lua_State *L)
   const char *path[MAX_MENU_LEVELS];
   lua_Integer n = (lua_Integer)lua_rawlen(L, 2);
   if (n < 1 || n > MAX_MENU_LEVELS)
-    return rt_raise(L, "menu needs 1 to %d entries by text, from the menu bar down: "
-                       "w:menu{ \"Filer\", \"Gem journal\" }", MAX_MENU_LEVELS);
+    return rt_raise(L,
+                    "menu needs 1 to %d entries by text, from the menu bar down: "
+                    "w:menu{ \"Filer\", \"Gem journal\" }",
+                    MAX_MENU_LEVELS);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, 2, i);
     if (lua_type(L, -1) != LUA_TSTRING || !*lua_tostring(L, -1))
@@ -576,11 +577,17 @@ static int declare_region(lua_State *L, void (*declare)(rt_monitor *, Window, rt
 }
 
 /* w:ignore{x=, y=, w=, h=}: a dynamic region of this window for the rest of the run. */
-static int l_window_ignore(lua_State *L) { return declare_region(L, rt_monitor_ignore); }
+static int l_window_ignore(lua_State *L)
+{
+  return declare_region(L, rt_monitor_ignore);
+}
 
 /* w:sensitive{x=, y=, w=, h=}: a region of this window that holds data (a CPR number, a
  * name): not compared, and blanked in every evidence image, for the rest of the run. */
-static int l_window_sensitive(lua_State *L) { return declare_region(L, rt_monitor_sensitive); }
+static int l_window_sensitive(lua_State *L)
+{
+  return declare_region(L, rt_monitor_sensitive);
+}
 
 static int l_window_tostring(lua_State *L)
 {
@@ -598,15 +605,22 @@ static int l_window_eq(lua_State *L)
 }
 
 static const luaL_Reg window_methods[] = {
-  {"activate", l_window_activate}, {"click", l_window_click},
-  {"type", l_window_type},         {"key", l_window_key},
-  {"press", l_window_press},       {"release", l_window_release},
-  {"move", l_window_move},         {"drag", l_window_drag},
-  {"menu", l_window_menu},         {"geometry", l_window_geometry},
-  {"exists", l_window_exists},     {"ignore", l_window_ignore},
-  {"sensitive", l_window_sensitive},
-  {"wait_closed", l_window_wait_closed}, {"wait_title", l_window_wait_title},
-  {NULL, NULL},
+    {"activate", l_window_activate},
+    {"click", l_window_click},
+    {"type", l_window_type},
+    {"key", l_window_key},
+    {"press", l_window_press},
+    {"release", l_window_release},
+    {"move", l_window_move},
+    {"drag", l_window_drag},
+    {"menu", l_window_menu},
+    {"geometry", l_window_geometry},
+    {"exists", l_window_exists},
+    {"ignore", l_window_ignore},
+    {"sensitive", l_window_sensitive},
+    {"wait_closed", l_window_wait_closed},
+    {"wait_title", l_window_wait_title},
+    {NULL, NULL},
 };
 
 /* w.id, w.class and w.title/w.x/... read fresh from the display. */
@@ -638,7 +652,10 @@ static int l_window_index(lua_State *L)
 }
 
 static const luaL_Reg window_module[] = {
-  {"wait", l_window_wait}, {"find", l_window_find}, {"list", l_window_list}, {NULL, NULL},
+    {"wait", l_window_wait},
+    {"find", l_window_find},
+    {"list", l_window_list},
+    {NULL, NULL},
 };
 
 void rt_window_open(lua_State *L)

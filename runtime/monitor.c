@@ -19,16 +19,16 @@
 /* What the monitor keeps about one target window for the rest of the run. */
 typedef struct {
   Window win;
-  rt_rect *declared;      /* w:ignore, w:sensitive */
+  rt_rect *declared; /* w:ignore, w:sensitive */
   int ndeclared;
-  rt_rect *sensitive;     /* w:sensitive: data, blanked in evidence */
+  rt_rect *sensitive; /* w:sensitive: data, blanked in evidence */
   int nsensitive;
-  uint8_t *robot;         /* cells the robot's input changed */
+  uint8_t *robot; /* cells the robot's input changed */
   int cols, rows;
-  PIX *prev;              /* the window before the last step's input */
-  fp_word *prev_words;    /* and what OCR read there (record) */
+  PIX *prev;           /* the window before the last step's input */
+  fp_word *prev_words; /* and what OCR read there (record) */
   int nprev;
-  fp_rect *prev_occ;      /* and the parts of it other windows covered */
+  fp_rect *prev_occ; /* and the parts of it other windows covered */
   int nprev_occ;
 } wstate;
 
@@ -39,7 +39,7 @@ struct rt_monitor {
   fp_options opt;
   wstate *ws;
   int nws;
-  char **seen;           /* keys recorded in this run (for --replace) */
+  char **seen; /* keys recorded in this run (for --replace) */
   int nseen;
   /* Baseline entries already loaded in this run: a loop judges the same keys again and
    * again, and decoding a reference PNG costs far more than comparing against it. */
@@ -50,7 +50,7 @@ struct rt_monitor {
   struct recd {
     char *key;
     Window win;
-  } *recd;
+  } * recd;
   int nrecd;
   /* The step being judged: its target image and words, kept for the next step. */
   unsigned long serial;
@@ -176,8 +176,8 @@ fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err, size_t 
   for (size_t i = 0; w && i < res.n; i++) {
     w[i].text = res.words[i].text; /* take ownership */
     res.words[i].text = NULL;
-    w[i].box = (fp_rect){res.words[i].box.x, res.words[i].box.y, res.words[i].box.w,
-                         res.words[i].box.h};
+    w[i].box =
+        (fp_rect){res.words[i].box.x, res.words[i].box.y, res.words[i].box.w, res.words[i].box.h};
     w[i].conf = res.words[i].conf;
   }
   *n = w ? (int)res.n : -1;
@@ -195,11 +195,11 @@ void rt_monitor_words_free(fp_word *w, int n)
 /* ---- the scene as fingerprint input ---- */
 
 typedef struct {
-  fp_input in;                        /* the target; in.layers = layers */
+  fp_input in; /* the target; in.layers = layers */
   fp_input layers[FP_MAX_LAYERS];
   PIX *img[1 + FP_MAX_LAYERS];
   fp_mask *masks[1 + FP_MAX_LAYERS];
-  fp_word *words[1 + FP_MAX_LAYERS];  /* after scene_words */
+  fp_word *words[1 + FP_MAX_LAYERS]; /* after scene_words */
   int nwords[1 + FP_MAX_LAYERS];
 } scene_in;
 
@@ -409,7 +409,8 @@ static void blank(PIX *p, fp_rect r)
 {
   long w = pixGetWidth(p), h = pixGetHeight(p);
   long x0 = r.x < 0 ? 0 : r.x, y0 = r.y < 0 ? 0 : r.y;
-  long x1 = (long)r.x + r.w < w ? (long)r.x + r.w : w, y1 = (long)r.y + r.h < h ? (long)r.y + r.h : h;
+  long x1 = (long)r.x + r.w < w ? (long)r.x + r.w : w,
+       y1 = (long)r.y + r.h < h ? (long)r.y + r.h : h;
   if (x1 <= x0 || y1 <= y0)
     return;
   BOX *b = boxCreate((l_int32)x0, (l_int32)y0, (l_int32)(x1 - x0), (l_int32)(y1 - y0));
@@ -525,7 +526,8 @@ static void mask_scene(const rt_monitor *m, Window target, const fp_input *in,
     for (int i = 0; i < n; i++) {
       const fp_input *l = &in->layers[i];
       mk->layers[i] = *l;
-      mk->layers[i].image = own(mk, masked_image(l->image, l->masks, l->n_masks, NULL, w, l->x, l->y));
+      mk->layers[i].image =
+          own(mk, masked_image(l->image, l->masks, l->n_masks, NULL, w, l->x, l->y));
     }
     mk->in.layers = mk->layers;
     mk->in.n_layers = n;
@@ -590,7 +592,8 @@ static void alert_scene(cJSON *a, const fp_input *in, int ox, int oy)
   for (int i = 0; ws && i <= in->n_layers; i++) {
     const fp_input *w = i ? &in->layers[i - 1] : in;
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, RT_ALERTJ_WIN_ROLE, role_names[w->role <= FP_WIN_OVER ? w->role : 0]);
+    cJSON_AddStringToObject(o, RT_ALERTJ_WIN_ROLE,
+                            role_names[w->role <= FP_WIN_OVER ? w->role : 0]);
     cJSON_AddBoolToObject(o, RT_ALERTJ_WIN_FRONT, w->front);
     cJSON_AddStringToObject(o, RT_ALERTJ_WIN_CLASS, w->win_class ? w->win_class : "");
     cJSON_AddStringToObject(o, RT_ALERTJ_WIN_NAME, w->win_name ? w->win_name : "");
@@ -644,9 +647,10 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
   cJSON_AddStringToObject(a, RT_ALERTJ_REPORT, report);
   alert_scene(a, in, ox, oy);
   /* what the images below keep: the agent attaches one to an e-mail only when "full" */
-  cJSON_AddStringToObject(a, RT_ALERTJ_EVIDENCE_MODE, run->evidence == RT_EVIDENCE_FULL   ? "full"
-                                              : run->evidence == RT_EVIDENCE_NONE ? "none"
-                                                                                  : "masked");
+  cJSON_AddStringToObject(a, RT_ALERTJ_EVIDENCE_MODE,
+                          run->evidence == RT_EVIDENCE_FULL   ? "full"
+                          : run->evidence == RT_EVIDENCE_NONE ? "none"
+                                                              : "masked");
   cJSON *ev = cJSON_AddObjectToObject(a, RT_ALERTJ_EVIDENCE);
   static const char *const names[3] = {RT_EVJ_RECORDED, RT_EVJ_CURRENT, RT_EVJ_DIFF};
   for (int k = 0; k < 3; k++)
@@ -654,8 +658,8 @@ static void write_alert(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const 
       cJSON_AddStringToObject(ev, names[k], m->ev[k]);
   char *text = cJSON_Print(a);
   char err[512];
-  if (text && rt_write_file_atomic(run->run_dir, RT_ALERT_JSON, text, strlen(text), err,
-                                   sizeof err) != 0)
+  if (text &&
+      rt_write_file_atomic(run->run_dir, RT_ALERT_JSON, text, strlen(text), err, sizeof err) != 0)
     rt_log(run, "vagt: %s", err);
   cJSON_free(text);
   cJSON_Delete(a);
@@ -673,9 +677,8 @@ static void fill_out(rt_monitor *m, rt_guard_out *out, const char *verdict)
 }
 
 /* Recorded, current and diff images of the scene, and alert.json. */
-static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
-                             const fp_input *in, rt_guard_out *out, const fp_fingerprint *base,
-                             const fp_verdict *v)
+static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s, const fp_input *in,
+                             rt_guard_out *out, const fp_fingerprint *base, const fp_verdict *v)
 {
   int bx, by, ox = 0, oy = 0;
   masked mk;
@@ -769,15 +772,15 @@ static void ignore_hint(rt_monitor *m, const fp_verdict *v)
   int shown = 0;
   for (int i = 0; i < v->n_changed && shown < 4 && l < sizeof hint; i++, shown++)
     l += (size_t)snprintf(hint + l, sizeof hint - l, "%sw:ignore{ x = %d, y = %d, w = %d, h = %d }",
-                          shown ? "; " : "", v->changed[i].x, v->changed[i].y,
-                          v->changed[i].w, v->changed[i].h);
+                          shown ? "; " : "", v->changed[i].x, v->changed[i].y, v->changed[i].w,
+                          v->changed[i].h);
   if (v->n_changed > 0)
     add_reason(m, hint);
   add_reason(m, "to replace the stored screens after review: vagt record --replace");
 }
 
-static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
-                                  scene_in *si, rt_guard_out *out)
+static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo *s, scene_in *si,
+                                  rt_guard_out *out)
 {
   char err[1024] = "OCR not available";
   if (!si->in.has_words && scene_words(run, s->scene, si, err, sizeof err) != 0) {
@@ -855,8 +858,8 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   return g;
 }
 
-static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *s,
-                                 scene_in *si, bool final, rt_guard_out *out)
+static rt_guard_verdict do_judge(rt_run *run, rt_monitor *m, const rt_stepinfo *s, scene_in *si,
+                                 bool final, rt_guard_out *out)
 {
   fp_fingerprint *base = NULL;
   fp_error e = {0};
@@ -954,8 +957,7 @@ static int distance(const char *a, const char *b)
   return d[lb];
 }
 
-size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf,
-                         size_t n)
+size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf, size_t n)
 {
   typedef struct {
     const fp_word *w;
@@ -1018,8 +1020,7 @@ static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool 
     /* robot-changed cells need the words of this look: labels stay checked */
     char err[1024];
     if (scene_words(run, s->scene, &si, err, sizeof err) == 0)
-      learn_robot(m, s->scene, si.img[0], si.words[0], si.nwords[0], si.masks[0],
-                  si.in.n_masks);
+      learn_robot(m, s->scene, si.img[0], si.words[0], si.nwords[0], si.masks[0], si.in.n_masks);
     window_masks(m, s, &si, 0);
     g = do_record(run, m, s, &si, out);
   } else {

@@ -29,8 +29,7 @@ void rt_monitor_sensitive(rt_monitor *m, Window w, rt_rect r);
  * judged so far), nearest to `like` first, with their recorded places: what an error may
  * say about a window without quoting what it shows. Nothing while recording. Returns the
  * length written to buf. */
-size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf,
-                         size_t n);
+size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf, size_t n);
 /* End of a recording that passed: the regions the robot changed in a window become data in
  * every entry of that window recorded in this run, and the recording's entries are stored
  * together (one switch: all or nothing). Returns how many entries the post-pass changed,
@@ -45,8 +44,7 @@ void rt_monitor_counts(const rt_monitor *m, int *recorded, int *merged, int *mat
 struct rt_ocr;
 struct fp_word;
 /* Every OCR word of img as fingerprint words (for anchors); *n = -1 on error. */
-struct fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err,
-                                 size_t errlen);
+struct fp_word *rt_monitor_words(struct rt_ocr *o, PIX *img, int *n, char *err, size_t errlen);
 void rt_monitor_words_free(struct fp_word *w, int n);
 
 /* `vagt approve RUN_DIR` (approve.c). */

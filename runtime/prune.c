@@ -29,9 +29,10 @@ static cJSON *read_run_json(int dfd, struct stat *st, char *why, size_t whylen)
 {
   int fd = openat(dfd, RT_RUN_JSON, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    snprintf(why, whylen, "%s", errno == ENOENT ? "no run.json"
-                                : errno == ELOOP ? "run.json is a symbolic link"
-                                                 : "run.json cannot be read");
+    snprintf(why, whylen, "%s",
+             errno == ENOENT  ? "no run.json"
+             : errno == ELOOP ? "run.json is a symbolic link"
+                              : "run.json cannot be read");
     return NULL;
   }
   if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
@@ -63,7 +64,8 @@ static cJSON *read_run_json(int dfd, struct stat *st, char *why, size_t whylen)
   cJSON *j = cJSON_Parse(buf);
   free(buf);
   if (rt_runjson_version(j) == 0) {
-    snprintf(why, whylen, "run.json has no format \"" RT_RUN_FORMAT_NAME "\" (nor format 1's layout)");
+    snprintf(why, whylen,
+             "run.json has no format \"" RT_RUN_FORMAT_NAME "\" (nor format 1's layout)");
     cJSON_Delete(j);
     return NULL;
   }
@@ -182,8 +184,7 @@ static void keep_awaiting(rt_prune_list *l)
   }
 }
 
-int rt_prune_scan(const char *runs, double cutoff, rt_prune_list *out, char *err,
-                  size_t errlen)
+int rt_prune_scan(const char *runs, double cutoff, rt_prune_list *out, char *err, size_t errlen)
 {
   memset(out, 0, sizeof *out);
   int rfd = open(runs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -256,8 +257,7 @@ void rt_prune_list_free(rt_prune_list *l)
 /* Every entry inside the open folder dfd: sizes added to *bytes, removed when del. Never
  * follows a link, never enters another file system. 0, or -1 with err (the first problem;
  * the rest is still done). */
-static int walk(int dfd, dev_t dev, bool del, int depth, long long *bytes, char *err,
-                size_t errlen)
+static int walk(int dfd, dev_t dev, bool del, int depth, long long *bytes, char *err, size_t errlen)
 {
   int fd2 = dup(dfd);
   DIR *d = fd2 >= 0 ? fdopendir(fd2) : NULL;
@@ -341,8 +341,8 @@ static int walk(int dfd, dev_t dev, bool del, int depth, long long *bytes, char 
 }
 
 /* Opens the entry judged, refusing anything that is no longer that folder. */
-static int open_judged(const char *runs, const rt_prune_entry *e, int *rfd, dev_t *dev,
-                       char *err, size_t errlen)
+static int open_judged(const char *runs, const rt_prune_entry *e, int *rfd, dev_t *dev, char *err,
+                       size_t errlen)
 {
   *rfd = open(runs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   struct stat rst, st;
@@ -380,8 +380,7 @@ int rt_prune_remove(const char *runs, const rt_prune_entry *e, long long *bytes,
   /* Held while it goes: a run or a reaper cannot take the folder meanwhile. */
   int lfd = -1;
   if (lock_state(dfd, true, &lfd) == 1) {
-    snprintf(err, errlen, "%s/%s: its run.lock is held (a run or a reaper): left", runs,
-             e->name);
+    snprintf(err, errlen, "%s/%s: its run.lock is held (a run or a reaper): left", runs, e->name);
     close(dfd);
     close(rfd);
     return 1;

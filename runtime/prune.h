@@ -34,14 +34,14 @@ typedef enum {
 } rt_prune_kind;
 
 typedef struct rt_prune_entry {
-  char *name;        /* the entry's name in the runs folder */
+  char *name; /* the entry's name in the runs folder */
   rt_prune_kind kind;
-  char why[160];     /* FOREIGN: why it is not taken for a run folder */
-  bool is_dir;       /* FOREIGN: a folder (or a link), not a plain file */
-  double mtime;      /* run.json's modification time (Unix seconds) */
-  char *script;      /* run.json's "script", or NULL */
-  char *status;      /* run.json's "status", or NULL */
-  bool unapproved;   /* a drift halt (alert.json) without approved.json */
+  char why[160];               /* FOREIGN: why it is not taken for a run folder */
+  bool is_dir;                 /* FOREIGN: a folder (or a link), not a plain file */
+  double mtime;                /* run.json's modification time (Unix seconds) */
+  char *script;                /* run.json's "script", or NULL */
+  char *status;                /* run.json's "status", or NULL */
+  bool unapproved;             /* a drift halt (alert.json) without approved.json */
   unsigned long long dev, ino; /* the folder judged, so a folder put in its place is not */
 } rt_prune_entry;
 
@@ -52,8 +52,7 @@ typedef struct rt_prune_list {
 
 /* Judges every entry of the folder `runs` against `cutoff` (Unix seconds). 0, or -1 with
  * err when the folder cannot be read. */
-int rt_prune_scan(const char *runs, double cutoff, rt_prune_list *out, char *err,
-                  size_t errlen);
+int rt_prune_scan(const char *runs, double cutoff, rt_prune_list *out, char *err, size_t errlen);
 void rt_prune_list_free(rt_prune_list *l);
 
 /* Deletes one entry that rt_prune_scan judged RT_PRUNE_OLD, judging again what can have

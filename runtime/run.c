@@ -51,25 +51,24 @@ bool rt_sleep(rt_run *run, double secs)
 const char *rt_run_status(const rt_run *run, int code)
 {
   switch (code) {
-  case RT_EXIT_OK: return "passed";
-  case RT_EXIT_REVIEW: return "needs_review";
-  case RT_EXIT_DRIFT: return "drift";
-  case RT_EXIT_SCRIPT:
-    return run && run->abort == RT_ABORT_SCRIPT_TIMEOUT ? "timeout" : "failed";
-  case 130: return "interrupted";
-  default: return "error";
+    case RT_EXIT_OK: return "passed";
+    case RT_EXIT_REVIEW: return "needs_review";
+    case RT_EXIT_DRIFT: return "drift";
+    case RT_EXIT_SCRIPT: return run && run->abort == RT_ABORT_SCRIPT_TIMEOUT ? "timeout" : "failed";
+    case 130: return "interrupted";
+    default: return "error";
   }
 }
 
 int rt_abort_exit_code(rt_abort why)
 {
   switch (why) {
-  case RT_ABORT_DRIFT: return RT_EXIT_DRIFT;
-  case RT_ABORT_DISPLAY: return RT_EXIT_ENV;
-  case RT_ABORT_CONFIG: return RT_EXIT_USAGE;
-  case RT_ABORT_INTERRUPT: return 130;
-  case RT_ABORT_NONE: return RT_EXIT_OK;
-  default: return RT_EXIT_SCRIPT;
+    case RT_ABORT_DRIFT: return RT_EXIT_DRIFT;
+    case RT_ABORT_DISPLAY: return RT_EXIT_ENV;
+    case RT_ABORT_CONFIG: return RT_EXIT_USAGE;
+    case RT_ABORT_INTERRUPT: return 130;
+    case RT_ABORT_NONE: return RT_EXIT_OK;
+    default: return RT_EXIT_SCRIPT;
   }
 }
 
@@ -201,8 +200,10 @@ void rt_log_script(rt_run *run, const char *file, int line, const char *text)
   size_t len = clean ? strlen(clean) + 1 : 0;
   if (run && run->log_script_bytes + len > RT_LOG_SCRIPT_MAX) {
     run->log_capped = true;
-    rt_log(run, "vagt: the script has logged %llu bytes, the most a run keeps: robot.log and "
-                "print say nothing more in this run", run->log_script_bytes);
+    rt_log(run,
+           "vagt: the script has logged %llu bytes, the most a run keeps: robot.log and "
+           "print say nothing more in this run",
+           run->log_script_bytes);
     free(clean);
     return;
   }

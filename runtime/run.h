@@ -44,7 +44,7 @@ typedef enum {
   RT_ABORT_DRIFT,
   RT_ABORT_INTERRUPT,
   RT_ABORT_DISPLAY,
-  RT_ABORT_CONFIG,   /* a corrupt baseline and the like: exit 2 */
+  RT_ABORT_CONFIG, /* a corrupt baseline and the like: exit 2 */
 } rt_abort;
 
 typedef struct rt_app {
@@ -53,16 +53,16 @@ typedef struct rt_app {
   bool exited;
   int status;
   char *name;
-  Window *known;      /* top-level windows that existed when it started */
+  Window *known; /* top-level windows that existed when it started */
   size_t nknown;
 } rt_app;
 
 typedef struct rt_step_frame {
-  char *name;         /* full path "outer/inner" */
-  int ordinal;        /* unnamed actions so far inside this invocation */
-  char **names;       /* the action names (key = ...) used in this invocation */
+  char *name;   /* full path "outer/inner" */
+  int ordinal;  /* unnamed actions so far inside this invocation */
+  char **names; /* the action names (key = ...) used in this invocation */
   int nnames;
-  double deadline;    /* monotonic seconds, 0 = none */
+  double deadline; /* monotonic seconds, 0 = none */
 } rt_step_frame;
 
 /* What evidence images keep of the screen (robot.evidence, vagt run --evidence). */
@@ -74,30 +74,31 @@ typedef enum {
 
 typedef struct rt_run {
   rt_mode mode;
-  const char *script;       /* path as given */
-  const char *script_base;  /* file name part, used in step keys */
+  const char *script;      /* path as given */
+  const char *script_base; /* file name part, used in step keys */
   char *stem;
 
   Display *dpy;
   struct xdo *xdo;
   struct rt_input *input;
   struct rt_capture *capture;
-  struct rt_ocr *ocr;       /* loaded on first use, with robot.ocr.lang */
+  struct rt_ocr *ocr; /* loaded on first use, with robot.ocr.lang */
   struct rt_ocr_preload *ocr_pre;
-  rt_evidence evidence;     /* robot.evidence (api.c), unless --evidence was given */
-  bool evidence_fixed;      /* --evidence given: the operator's choice stands */ /* the default languages loading since the run began */
-  bool ewmh;                /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
-  struct rt_damage *damage; /* the server's drawing signals; NULL: compare captures */
-  struct rt_sel *sel;       /* robot.clipboard's connection and thread, from first use */
+  rt_evidence evidence; /* robot.evidence (api.c), unless --evidence was given */
+  bool evidence_fixed;
+      /* --evidence given: the operator's choice stands */ /* the default languages loading since the run began */
+  bool ewmh;                    /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
+  struct rt_damage *damage;     /* the server's drawing signals; NULL: compare captures */
+  struct rt_sel *sel;           /* robot.clipboard's connection and thread, from first use */
   const struct rt_guard *guard; /* judges every step; NULL = record only */
   struct rt_monitor *monitor;   /* the guard behind it, for w:ignore */
 
-  char *run_dir;            /* NULL in check mode */
+  char *run_dir; /* NULL in check mode */
   struct rt_steplog *steps;
 
   rt_app **apps;
   size_t napps;
-  struct rt_allow *allow;   /* what robots may start and read; NULL: anything the user may */
+  struct rt_allow *allow; /* what robots may start and read; NULL: anything the user may */
 
   rt_step_frame *frames;
   size_t nframes, cframes;
@@ -107,27 +108,27 @@ typedef struct rt_run {
     char *key, *file, *sig;
     int line;
     bool told;
-  } *keylines;
+  } * keylines;
   size_t nkeylines;
 
-  char **secrets;           /* values handed out, redacted from every output */
+  char **secrets; /* values handed out, redacted from every output */
   size_t nsecrets;
   const char *secrets_file;
 
-  double started;           /* monotonic */
-  double script_deadline;   /* monotonic, 0 = none */
-  double step_timeout;      /* default per named step */
+  double started;         /* monotonic */
+  double script_deadline; /* monotonic, 0 = none */
+  double step_timeout;    /* default per named step */
 
-  unsigned buttons_held;    /* mouse buttons the robot pressed and has not released (bits) */
-  unsigned long nlooks;     /* guarded steps begun, for the guard's per-step state */
+  unsigned buttons_held; /* mouse buttons the robot pressed and has not released (bits) */
+  unsigned long nlooks;  /* guarded steps begun, for the guard's per-step state */
 
   volatile rt_abort abort;
   char *abort_msg;
-  int exit_code;            /* what the run ends with when the script fails */
-  char *error;              /* final message, redacted */
-  char *error_where;        /* "file:line" of the failure */
+  int exit_code;     /* what the run ends with when the script fails */
+  char *error;       /* final message, redacted */
+  char *error_where; /* "file:line" of the failure */
 
-  int items_need_person;     /* work items robot.items left failed for a person (l_items.c) */
+  int items_need_person; /* work items robot.items left failed for a person (l_items.c) */
   /* Asked right before a step sends its input (after the guard judged the screen): nonzero
    * refuses, with the reason in err, and the step fails without sending anything. A fleet's
    * robot.items records "input sent" for its item here first (l_items.c). */
@@ -135,7 +136,7 @@ typedef struct rt_run {
   void *input_gate_ud;
 
   unsigned long long log_script_bytes; /* what robot.log and print have written */
-  bool log_capped;          /* RT_LOG_SCRIPT_MAX reached: the script's messages are dropped */
+  bool log_capped; /* RT_LOG_SCRIPT_MAX reached: the script's messages are dropped */
 
   struct lua_State *L;
 } rt_run;

@@ -108,7 +108,7 @@
 #define RT_ALERTJ_WIN_FRONT "front"
 #define RT_ALERTJ_WIN_CLASS "class"
 #define RT_ALERTJ_WIN_NAME "name"
-#define RT_ALERTJ_WIN_MASKS "masks" /* [{x, y, w, h, "source"}] */
+#define RT_ALERTJ_WIN_MASKS "masks"    /* [{x, y, w, h, "source"}] */
 #define RT_ALERTJ_MASK_SOURCE "source" /* "declared", "occluded", "robot" */
 #define RT_ALERTJ_X "x"                /* a window's or mask's rectangle */
 #define RT_ALERTJ_Y "y"

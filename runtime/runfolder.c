@@ -30,14 +30,14 @@ typedef struct {
 
 struct rt_steplog {
   cJSON *root;
-  int fd;              /* steps.jsonl */
-  int lock_fd;         /* run.lock, held (flock) while the run lives */
+  int fd;      /* steps.jsonl */
+  int lock_fd; /* run.lock, held (flock) while the run lives */
   char *path;
   size_t count;
   unsigned long long bytes;
-  cJSON *last;         /* the last step */
-  cJSON *recent;       /* the last RECENT_STEPS steps */
-  cJSON *evidence;     /* the first EVIDENCE_STEPS steps with evidence */
+  cJSON *last;     /* the last step */
+  cJSON *recent;   /* the last RECENT_STEPS steps */
+  cJSON *evidence; /* the first EVIDENCE_STEPS steps with evidence */
   keystat *keys;
   size_t nkeys, ckeys, keys_dropped;
   double settle, capture, guard, input;
@@ -447,7 +447,8 @@ static void amend_held(rt_steplog *l, size_t n, const char *reason)
   for (int i = 0; i < 3; i++) {
     cJSON *o = i == 2 ? l->last : NULL;
     if (i < 2)
-      cJSON_ArrayForEach(it, lists[i]) {
+      cJSON_ArrayForEach(it, lists[i])
+      {
         const cJSON *nn = cJSON_GetObjectItemCaseSensitive(it, RT_STEPJ_N);
         if (cJSON_IsNumber(nn) && (size_t)nn->valuedouble == n)
           o = it;
@@ -509,8 +510,8 @@ static int open_temp(const char *dst, char *tmp, size_t n)
   for (int i = 0; i < 100; i++) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    int k = snprintf(tmp, n, "%.*s.%s.%ld-%lu-%lx.tmp", dl, dst, dst + dl, (long)getpid(),
-                     ++seq, (unsigned long)ts.tv_nsec);
+    int k = snprintf(tmp, n, "%.*s.%s.%ld-%lu-%lx.tmp", dl, dst, dst + dl, (long)getpid(), ++seq,
+                     (unsigned long)ts.tv_nsec);
     if (k < 0 || (size_t)k >= n) {
       errno = ENAMETOOLONG;
       return -1;
@@ -568,8 +569,8 @@ static int write_atomic_once(const char *dir, const char *name, const char *data
 /* A whole new file or none: never an empty or cut one. The run's record may use the
  * reserve on a full disk; evidence images may not (an image is worth less than the
  * record that says what happened). */
-static int write_atomic(const char *dir, const char *name, const char *data, size_t len,
-                        char *err, size_t errlen)
+static int write_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
+                        size_t errlen)
 {
   int rc = write_atomic_once(dir, name, data, len, err, errlen);
   if (rc != 0 && (errno == ENOSPC || errno == EDQUOT) && strncmp(name, "evidence/", 9) != 0 &&
@@ -578,8 +579,8 @@ static int write_atomic(const char *dir, const char *name, const char *data, siz
   return rc;
 }
 
-int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
-                         char *err, size_t errlen)
+int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
+                         size_t errlen)
 {
   gate_enter();
   int rc = write_atomic(dir, name, data, len, err, errlen);
@@ -647,12 +648,12 @@ void rt_html_esc(FILE *f, const char *s)
 {
   for (; s && *s; s++) {
     switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    case '\'': fputs("&#39;", f); break;
-    default: fputc(*s, f);
+      case '<': fputs("&lt;", f); break;
+      case '>': fputs("&gt;", f); break;
+      case '&': fputs("&amp;", f); break;
+      case '"': fputs("&quot;", f); break;
+      case '\'': fputs("&#39;", f); break;
+      default: fputc(*s, f);
     }
   }
 }
@@ -668,10 +669,11 @@ void rt_html_items_need_person(FILE *f, const cJSON *need)
   if (cJSON_GetArraySize(need) <= 0)
     return;
   const cJSON *it;
-  fprintf(f, "<h2>Work items for a person</h2>\n<p>%d item%s of robot.items failed and "
-             "%s not retried by itself: check each in the application, then retry with "
-             "<code>retry_failed = true</code>.</p>\n<table><tr><th>batch</th><th>row</th>"
-             "<th>left by run</th></tr>\n",
+  fprintf(f,
+          "<h2>Work items for a person</h2>\n<p>%d item%s of robot.items failed and "
+          "%s not retried by itself: check each in the application, then retry with "
+          "<code>retry_failed = true</code>.</p>\n<table><tr><th>batch</th><th>row</th>"
+          "<th>left by run</th></tr>\n",
           cJSON_GetArraySize(need), cJSON_GetArraySize(need) == 1 ? "" : "s",
           cJSON_GetArraySize(need) == 1 ? "is" : "are");
   cJSON_ArrayForEach(it, need)
@@ -679,8 +681,7 @@ void rt_html_items_need_person(FILE *f, const cJSON *need)
     const cJSON *seq = cJSON_GetObjectItemCaseSensitive(it, RT_NEEDJ_SEQ);
     fputs("<tr><td>", f);
     rt_html_esc(f, jstr(it, RT_NEEDJ_BATCH) ? jstr(it, RT_NEEDJ_BATCH) : "?");
-    fprintf(f, "</td><td>%lld</td><td>", cJSON_IsNumber(seq) ? (long long)seq->valuedouble
-                                                              : -1LL);
+    fprintf(f, "</td><td>%lld</td><td>", cJSON_IsNumber(seq) ? (long long)seq->valuedouble : -1LL);
     rt_html_esc(f, jstr(it, RT_NEEDJ_RUN) ? jstr(it, RT_NEEDJ_RUN) : "?");
     fputs("</td></tr>\n", f);
   }
@@ -705,7 +706,8 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
         "img{max-width:48%;border:1px solid #888;margin-right:1%}img.wide{max-width:100%}"
         ".cap{display:flex;max-width:100%}.cap span{flex:1;font-weight:bold}"
         "pre{white-space:pre-wrap;background:#f4f4f4;padding:.5em}"
-        "</style></head><body>\n", f);
+        "</style></head><body>\n",
+        f);
   fputs("<h1>vagt run: ", f);
   rt_html_esc(f, jstr(l->root, RT_RUNJ_SCRIPT));
   fputs("</h1>\n<p>Status: <b class=\"", f);
@@ -734,14 +736,16 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
           l->nkeys + l->keys_dropped, l->nkeys + l->keys_dropped == 1 ? "" : "s");
   if (l->nkeys > 0) {
     fputs("<table><tr><th>step key</th><th>steps</th><th>match</th><th>recorded</th>"
-          "<th>drift</th><th>error</th><th>ms (mean)</th></tr>\n", f);
+          "<th>drift</th><th>error</th><th>ms (mean)</th></tr>\n",
+          f);
     size_t shown = 0;
     for (size_t i = 0; i < l->nkeys && shown < REPORT_KEY_ROWS; i++, shown++) {
       const keystat *k = &l->keys[i];
       fputs("<tr><td>", f);
       rt_html_esc(f, k->key);
-      fprintf(f, "</td><td>%ld</td><td>%ld</td><td>%ld</td><td>%ld</td><td>%ld</td>"
-                 "<td>%.1f</td></tr>\n",
+      fprintf(f,
+              "</td><td>%ld</td><td>%ld</td><td>%ld</td><td>%ld</td><td>%ld</td>"
+              "<td>%.1f</td></tr>\n",
               k->n, k->v[V_MATCH], k->v[V_RECORDED], k->v[V_DRIFT], k->v[V_ERROR],
               k->n ? k->ms / (double)k->n : 0.0);
     }
@@ -754,9 +758,11 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
   if (nrecent > 0) {
     fprintf(f, "<h2>%s steps</h2>\n", (size_t)nrecent < l->count ? "The last" : "All");
     fputs("<table><tr><th>#</th><th>step key</th><th>line</th><th>action</th><th>verdict</th>"
-          "<th>ms</th></tr>\n", f);
+          "<th>ms</th></tr>\n",
+          f);
     const cJSON *s;
-    cJSON_ArrayForEach(s, l->recent) {
+    cJSON_ArrayForEach(s, l->recent)
+    {
       const cJSON *n = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_N);
       fprintf(f, "<tr><td>%.0f</td><td>", cJSON_IsNumber(n) ? n->valuedouble : 0.0);
       rt_html_esc(f, jstr(s, RT_STEPJ_KEY));
@@ -782,7 +788,8 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
   const cJSON *s;
   /* Evidence: for every step the guard stopped, the recorded screen, today's screen and
    * the difference side by side, with the reasons in words. */
-  cJSON_ArrayForEach(s, l->evidence) {
+  cJSON_ArrayForEach(s, l->evidence)
+  {
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_EVIDENCE);
     if (!ev)
       continue;
@@ -799,7 +806,8 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
     }
     fputs("</h2>\n<ul>\n", f);
     const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_REASONS)) {
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s, RT_STEPJ_REASONS))
+    {
       fputs("<li>", f);
       rt_html_esc(f, cJSON_IsString(r) ? r->valuestring : "");
       fputs("</li>\n", f);
@@ -810,7 +818,8 @@ static int report_write(rt_steplog *l, const char *dir, char *err, size_t errlen
     const char *diff = jstr(ev, RT_EVJ_DIFF);
     if (diff) {
       fputs("<p class=\"cap\"><span>recorded (baseline)</span><span>today</span>"
-            "<span>difference</span></p>\n<p><a href=\"", f);
+            "<span>difference</span></p>\n<p><a href=\"",
+            f);
       rt_html_esc(f, diff);
       fputs("\"><img class=\"wide\" alt=\"recorded, today and the difference\" src=\"", f);
       rt_html_esc(f, diff);
@@ -873,12 +882,14 @@ static void replay_line(rt_steplog *l, const char *line)
   const cJSON *n = cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_N);
   if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_KEY))) {
     l->count++;
-    account(l, o, jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_SETTLE), jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_CAPTURE),
+    account(l, o, jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_SETTLE),
+            jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_CAPTURE),
             jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_GUARD), jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_TOTAL));
     return;
   }
   if (cJSON_IsNumber(n) && n->valuedouble >= 1) /* an amendment: the step's input failed */
-    amend_account(l, (size_t)n->valuedouble, jstr(o, RT_STEPJ_REASON) ? jstr(o, RT_STEPJ_REASON) : "",
+    amend_account(l, (size_t)n->valuedouble,
+                  jstr(o, RT_STEPJ_REASON) ? jstr(o, RT_STEPJ_REASON) : "",
                   jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_INPUT));
   cJSON_Delete(o);
 }
@@ -949,8 +960,8 @@ static rt_steplog *steplog_load(const char *dir, char *err, size_t errlen)
   return l;
 }
 
-static int end_from_files(const char *dir, const char *status, int exit_code,
-                          const char *error, char *err, size_t errlen)
+static int end_from_files(const char *dir, const char *status, int exit_code, const char *error,
+                          char *err, size_t errlen)
 {
   rt_steplog *l = steplog_load(dir, err, errlen);
   if (!l)
@@ -1005,7 +1016,10 @@ int rt_runfolder_reap(const char *dir, char *err, size_t errlen)
     rc = end_from_files(dir, "killed", RT_EXIT_KILLED,
                         "the run ended without writing its end (killed with SIGKILL, a "
                         "crash, the machine stopped or the disk was full); steps.jsonl holds "
-                        "every step that acted", err, errlen) == 0 ? 1 : -1;
+                        "every step that acted",
+                        err, errlen) == 0
+             ? 1
+             : -1;
   }
   cJSON_Delete(root);
   close(fd);

@@ -25,12 +25,12 @@ typedef struct rt_steprec {
   int line;
   unsigned long window;
   const char *wclass;
-  const char *detail;            /* e.g. "17 chars", "ctrl+s", "(120,40)" */
-  const char *verdict;           /* "recorded", "match", "drift", "error" */
-  const char *reason;            /* first reason when not a match, or error text */
-  char *const *reasons;          /* every reason the guard gave */
+  const char *detail;   /* e.g. "17 chars", "ctrl+s", "(120,40)" */
+  const char *verdict;  /* "recorded", "match", "drift", "error" */
+  const char *reason;   /* first reason when not a match, or error text */
+  char *const *reasons; /* every reason the guard gave */
   int nreasons;
-  const char *evidence[3];       /* recorded, current, diff (relative to the run folder) */
+  const char *evidence[3]; /* recorded, current, diff (relative to the run folder) */
   double t_settle, t_capture, t_guard, t_input, t_total; /* milliseconds */
   bool settled;
   int cap_w, cap_h;
@@ -90,8 +90,8 @@ void rt_runfolder_freeze(double wait);
 
 /* Writes `data` to dir/name atomically with mode 0600, through a temporary file of its own
  * (O_EXCL: a planted file or symlink is never opened); `name` may hold a sub-folder. */
-int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len,
-                         char *err, size_t errlen);
+int rt_write_file_atomic(const char *dir, const char *name, const char *data, size_t len, char *err,
+                         size_t errlen);
 
 /* Writes s to f with HTML's special characters escaped. */
 void rt_html_esc(FILE *f, const char *s);

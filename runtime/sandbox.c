@@ -49,10 +49,10 @@ lua_State *rt_sandbox_newstate(size_t mem_limit)
   }
   lua_atpanic(L, l_panic);
   static const luaL_Reg libs[] = {
-    {LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
-    {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine},
-    {LUA_OSLIBNAME, luaopen_os},      {NULL, NULL},
+      {LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
+      {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+      {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine},
+      {LUA_OSLIBNAME, luaopen_os},      {NULL, NULL},
   };
   for (const luaL_Reg *l = libs; l->func; l++) {
     luaL_requiref(L, l->name, l->func, 1);
@@ -77,14 +77,14 @@ void rt_sandbox_close(lua_State *L)
 }
 
 static const char *const allowed_globals[] = {
-  "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring",
-  "type", "xpcall", "rawequal", "rawget", "rawlen", "rawset", "setmetatable",
-  "getmetatable", "collectgarbage", "_VERSION", "string", "table", "math", "utf8",
-  "coroutine", "print", NULL,
+    "assert",   "error",        "ipairs",       "next",           "pairs",    "pcall",  "select",
+    "tonumber", "tostring",     "type",         "xpcall",         "rawequal", "rawget", "rawlen",
+    "rawset",   "setmetatable", "getmetatable", "collectgarbage", "_VERSION", "string", "table",
+    "math",     "utf8",         "coroutine",    "print",          NULL,
 };
 
 static const char *const removed_globals[] = {
-  "io", "package", "require", "debug", "dofile", "loadfile", "load", "loadstring", NULL,
+    "io", "package", "require", "debug", "dofile", "loadfile", "load", "loadstring", NULL,
 };
 
 static int l_env_index(lua_State *L)
@@ -99,8 +99,10 @@ static int l_env_index(lua_State *L)
 static int l_os_index(lua_State *L)
 {
   const char *k = lua_tostring(L, 2);
-  return luaL_error(L, "'os.%s' is not available to robot scripts (vagt sandbox: only "
-                       "os.clock, os.time and os.date)", k ? k : "?");
+  return luaL_error(L,
+                    "'os.%s' is not available to robot scripts (vagt sandbox: only "
+                    "os.clock, os.time and os.date)",
+                    k ? k : "?");
 }
 
 static void lock(lua_State *L, lua_CFunction index)

@@ -13,8 +13,8 @@
 
 static bool intersects(int ax, int ay, int aw, int ah, int bx, int by, int bw, int bh)
 {
-  return aw > 0 && ah > 0 && bw > 0 && bh > 0 && ax < bx + bw && bx < ax + aw &&
-         ay < by + bh && by < ay + ah;
+  return aw > 0 && ah > 0 && bw > 0 && bh > 0 && ax < bx + bw && bx < ax + aw && ay < by + bh &&
+         by < ay + ah;
 }
 
 void rt_scene_free(rt_scene *s)
@@ -53,8 +53,8 @@ int rt_scene_list(rt_run *run, Window target, rt_scene *s, char *err, size_t err
     return -1;
   }
   const rt_xtop *t = &s->stack[ti];
-  s->win[s->n++] = (rt_scene_win){target, FP_WIN_TARGET, false, t->cx, t->cy, t->cw, t->ch,
-                                  ti, NULL, NULL};
+  s->win[s->n++] =
+      (rt_scene_win){target, FP_WIN_TARGET, false, t->cx, t->cy, t->cw, t->ch, ti, NULL, NULL};
   Screen *scr = DefaultScreenOfDisplay(run->dpy);
   int sw = WidthOfScreen(scr), sh = HeightOfScreen(scr);
   /* front-most first */
@@ -62,15 +62,15 @@ int rt_scene_list(rt_run *run, Window target, rt_scene *s, char *err, size_t err
     const rt_xtop *o = &s->stack[k];
     if (k == ti || !o->client || !intersects(o->cx, o->cy, o->cw, o->ch, 0, 0, sw, sh))
       continue;
-    bool mine = o->owner == t->owner, over = k > ti && intersects(o->x, o->y, o->w, o->h,
-                                                                  t->x, t->y, t->w, t->h);
+    bool mine = o->owner == t->owner,
+         over = k > ti && intersects(o->x, o->y, o->w, o->h, t->x, t->y, t->w, t->h);
     if (!mine && !over)
       continue;
     if (s->n > FP_MAX_LAYERS) /* more windows than a step judges: the rest stay unseen */
       break;
     fp_win_role role = o->popup ? FP_WIN_POPUP : mine ? FP_WIN_DIALOG : FP_WIN_OVER;
-    s->win[s->n++] = (rt_scene_win){o->client, role, k > ti, o->cx, o->cy, o->cw, o->ch, k,
-                                    NULL, NULL};
+    s->win[s->n++] =
+        (rt_scene_win){o->client, role, k > ti, o->cx, o->cy, o->cw, o->ch, k, NULL, NULL};
     if (mine && o->popup)
       s->app_popup = true;
   }
@@ -78,15 +78,23 @@ int rt_scene_list(rt_run *run, Window target, rt_scene *s, char *err, size_t err
   int x0 = sw, y0 = sh, x1 = 0, y1 = 0;
   for (int i = 0; i < s->n; i++) {
     const rt_scene_win *w = &s->win[i];
-    if (w->x < x0) x0 = w->x;
-    if (w->y < y0) y0 = w->y;
-    if (w->x + w->w > x1) x1 = w->x + w->w;
-    if (w->y + w->h > y1) y1 = w->y + w->h;
+    if (w->x < x0)
+      x0 = w->x;
+    if (w->y < y0)
+      y0 = w->y;
+    if (w->x + w->w > x1)
+      x1 = w->x + w->w;
+    if (w->y + w->h > y1)
+      y1 = w->y + w->h;
   }
-  if (x0 < 0) x0 = 0;
-  if (y0 < 0) y0 = 0;
-  if (x1 > sw) x1 = sw;
-  if (y1 > sh) y1 = sh;
+  if (x0 < 0)
+    x0 = 0;
+  if (y0 < 0)
+    y0 = 0;
+  if (x1 > sw)
+    x1 = sw;
+  if (y1 > sh)
+    y1 = sh;
   s->x = x0;
   s->y = y0;
   s->w = x1 > x0 ? x1 - x0 : 0;
@@ -98,10 +106,14 @@ static void paint(unsigned char *own, const rt_scene *s, int x, int y, int w, in
                   unsigned char v)
 {
   int xa = x - s->x, ya = y - s->y, xb = xa + w, yb = ya + h;
-  if (xa < 0) xa = 0;
-  if (ya < 0) ya = 0;
-  if (xb > s->w) xb = s->w;
-  if (yb > s->h) yb = s->h;
+  if (xa < 0)
+    xa = 0;
+  if (ya < 0)
+    ya = 0;
+  if (xb > s->w)
+    xb = s->w;
+  if (yb > s->h)
+    yb = s->h;
   for (int yy = ya; yy < yb && xb > xa; yy++)
     memset(own + (size_t)yy * s->w + xa, v, (size_t)(xb - xa));
 }
@@ -143,8 +155,8 @@ int rt_scene_grab(rt_run *run, rt_scene *s, bool pix, char *err, size_t errlen)
   uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)s->n;
   for (int i = 0; i < s->n; i++) {
     const rt_scene_win *w = &s->win[i];
-    uint64_t seed = (uint64_t)w->id * 0x100000001b3ULL ^ (uint64_t)w->role << 56 ^
-                    (uint64_t)w->front << 60;
+    uint64_t seed =
+        (uint64_t)w->id * 0x100000001b3ULL ^ (uint64_t)w->role << 56 ^ (uint64_t)w->front << 60;
     h = h * 31 + rt_frame_hash_rect(&f, w->x - s->x, w->y - s->y, w->w, w->h, seed);
   }
   s->hash = h;

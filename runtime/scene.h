@@ -20,24 +20,24 @@
 #include "xwin.h"
 
 typedef struct rt_scene_win {
-  Window id;           /* the application's window */
-  fp_win_role role;    /* FP_WIN_TARGET for win[0] */
-  bool front;          /* stacked over the target */
-  int x, y, w, h;      /* its area, root coordinates */
-  size_t stack;        /* index into the scene's stack (bottom first) */
-  char *cls, *title;   /* after rt_scene_describe ("" when it has none) */
+  Window id;         /* the application's window */
+  fp_win_role role;  /* FP_WIN_TARGET for win[0] */
+  bool front;        /* stacked over the target */
+  int x, y, w, h;    /* its area, root coordinates */
+  size_t stack;      /* index into the scene's stack (bottom first) */
+  char *cls, *title; /* after rt_scene_describe ("" when it has none) */
 } rt_scene_win;
 
 typedef struct rt_scene {
-  rt_scene_win *win;   /* [0] the target, then the others front-most first */
+  rt_scene_win *win; /* [0] the target, then the others front-most first */
   int n;
-  rt_xtop *stack;      /* every viewable root child, bottom to top (for occlusion) */
+  rt_xtop *stack; /* every viewable root child, bottom to top (for occlusion) */
   size_t nstack;
-  bool app_popup;      /* a pop-up of the target's application is mapped */
-  int x, y, w, h;      /* the frame's area on the screen (root coordinates) */
-  PIX *frame;          /* what the screen shows there; outside the scene's windows grey */
-  uint64_t hash;       /* windows, places and pixels: equal hashes = nothing changed */
-  rt_frame raw;        /* the last grab, valid until the next capture (rt_scene_pix) */
+  bool app_popup; /* a pop-up of the target's application is mapped */
+  int x, y, w, h; /* the frame's area on the screen (root coordinates) */
+  PIX *frame;     /* what the screen shows there; outside the scene's windows grey */
+  uint64_t hash;  /* windows, places and pixels: equal hashes = nothing changed */
+  rt_frame raw;   /* the last grab, valid until the next capture (rt_scene_pix) */
   bool have_raw;
 } rt_scene;
 

@@ -73,8 +73,10 @@ int rt_secret_get(const char *name, const char *file, char **value, char *err, s
     return RT_SECRET_BADFILE;
   }
   if (st.st_mode & 077) {
-    snprintf(err, errlen, "secrets file %s is readable by others (mode %03o): refused; "
-                          "run chmod 600 %s", file, (unsigned)(st.st_mode & 0777), file);
+    snprintf(err, errlen,
+             "secrets file %s is readable by others (mode %03o): refused; "
+             "run chmod 600 %s",
+             file, (unsigned)(st.st_mode & 0777), file);
     close(fd);
     return RT_SECRET_BADFILE;
   }
@@ -114,12 +116,13 @@ int rt_secret_get(const char *name, const char *file, char **value, char *err, s
   }
   memset(line, 0, sizeof line);
   fclose(f);
-  snprintf(err, errlen, "secret '%s' not found: set %s or add '%s = ...' to %s", name, env,
-           name, file);
+  snprintf(err, errlen, "secret '%s' not found: set %s or add '%s = ...' to %s", name, env, name,
+           file);
   return RT_SECRET_MISSING;
 missing:
-  snprintf(err, errlen, "secret '%s' not found: set %s or add '%s = ...' to an owner-only "
-                        "secrets file (--secrets FILE or ~/.config/vagt/secrets)", name, env,
-           name);
+  snprintf(err, errlen,
+           "secret '%s' not found: set %s or add '%s = ...' to an owner-only "
+           "secrets file (--secrets FILE or ~/.config/vagt/secrets)",
+           name, env, name);
   return RT_SECRET_MISSING;
 }

@@ -17,8 +17,11 @@ extern char **environ;
 
 rt_spawn rt_spawn_defaults(char *const *argv)
 {
-  return (rt_spawn){.argv = argv, .in = RT_SPAWN_INHERIT, .out = RT_SPAWN_INHERIT,
-                    .err = RT_SPAWN_INHERIT, .keep_fd = -1};
+  return (rt_spawn){.argv = argv,
+                    .in = RT_SPAWN_INHERIT,
+                    .out = RT_SPAWN_INHERIT,
+                    .err = RT_SPAWN_INHERIT,
+                    .keep_fd = -1};
 }
 
 static bool executable(const char *path)
@@ -33,8 +36,7 @@ int rt_spawn_which(const char *prog, const char *path, const char *cwd, char *ou
   char here[PATH_MAX], base[PATH_MAX];
   if (!cwd || cwd[0] != '/') { /* relative names are taken from an absolute folder */
     if (!getcwd(here, sizeof here)) {
-      snprintf(err, errlen, "cannot start '%s': the current folder: %s", prog,
-               strerror(errno));
+      snprintf(err, errlen, "cannot start '%s': the current folder: %s", prog, strerror(errno));
       return -1;
     }
     int k = cwd ? snprintf(base, sizeof base, "%s/%s", here, cwd)
@@ -73,7 +75,7 @@ int rt_spawn_which(const char *prog, const char *path, const char *cwd, char *ou
   for (const char *p = path;; p++) {
     const char *colon = strchr(p, ':');
     size_t len = colon ? (size_t)(colon - p) : strlen(p);
-    int k = len == 0 ? snprintf(out, n, "%s/%s", cwd, prog)
+    int k = len == 0      ? snprintf(out, n, "%s/%s", cwd, prog)
             : p[0] == '/' ? snprintf(out, n, "%.*s/%s", (int)len, p, prog)
                           : snprintf(out, n, "%s/%.*s/%s", cwd, (int)len, p, prog);
     if (k > 0 && (size_t)k < n && executable(out))
@@ -151,8 +153,8 @@ pid_t rt_spawn_start(const rt_spawn *s, char *err, size_t errlen)
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    static const int reset[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGCHLD, SIGQUIT, SIGUSR1,
-                                SIGUSR2, SIGALRM};
+    static const int reset[] = {SIGINT,  SIGTERM, SIGHUP,  SIGPIPE, SIGCHLD,
+                                SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM};
     for (size_t i = 0; i < sizeof reset / sizeof *reset; i++)
       signal(reset[i], SIG_DFL);
     if (redirect(s->in, 0) || redirect(s->out, 1) || redirect(s->err, 2))
@@ -183,8 +185,7 @@ pid_t rt_spawn_start(const rt_spawn *s, char *err, size_t errlen)
       snprintf(err, errlen, "cannot start '%s': folder %s: %s", s->argv[0], s->cwd,
                strerror(msg[1]));
     else if (msg[0] == FAIL_FDS)
-      snprintf(err, errlen, "cannot start '%s': its output: %s", s->argv[0],
-               strerror(msg[1]));
+      snprintf(err, errlen, "cannot start '%s': its output: %s", s->argv[0], strerror(msg[1]));
     else
       snprintf(err, errlen, "cannot start '%s': %s", s->argv[0], strerror(msg[1]));
     while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)

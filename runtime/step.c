@@ -30,7 +30,7 @@ static double grace_secs(void)
 }
 #define LOCATE_POLL 0.2
 
-static const char *const act_names[RT_ACT_N] = {"click", "type", "key",  "press",
+static const char *const act_names[RT_ACT_N] = {"click",   "type", "key",  "press",
                                                 "release", "move", "drag", "menu"};
 
 const char *rt_act_name(rt_act_kind k)
@@ -41,7 +41,7 @@ const char *rt_act_name(rt_act_kind k)
 static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
                                    rt_guard_out *out)
 {
-  (void)ud, (void)run, (void)s, (void)final;
+  (void)ud, (void)run, (void)s, (void) final;
   out->verdict = "seen";
   return RT_GUARD_GO;
 }
@@ -67,8 +67,8 @@ static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, si
     }
     double slice = vu_mono() + 0.05; /* the abort flag is looked at between slices */
     int changed = 0;
-    int quiet_now = rt_damage_wait(run->damage, first, quiet, slice < hard ? slice : hard,
-                                   &changed);
+    int quiet_now =
+        rt_damage_wait(run->damage, first, quiet, slice < hard ? slice : hard, &changed);
     list = changed;
     if (quiet_now && !changed)
       return 1;
@@ -86,8 +86,7 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, s
   bool have = false;
   for (;;) {
     rt_scene_free(sc);
-    if (rt_scene_list(run, target, sc, err, n) != 0 ||
-        rt_scene_grab(run, sc, false, err, n) != 0)
+    if (rt_scene_list(run, target, sc, err, n) != 0 || rt_scene_grab(run, sc, false, err, n) != 0)
       return -1;
     double now = vu_mono();
     if (!have || sc->hash != last)
@@ -116,8 +115,7 @@ static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, doubl
   double tc = vu_mono();
   if (run->damage) { /* the windows as they are now, captured once */
     rt_scene_free(sc);
-    if (rt_scene_list(run, target, sc, err, n) != 0 ||
-        rt_scene_grab(run, sc, false, err, n) != 0)
+    if (rt_scene_list(run, target, sc, err, n) != 0 || rt_scene_grab(run, sc, false, err, n) != 0)
       return -1;
   }
   /* the settled look itself becomes the judged frame (its capture is still in the buffer) */
@@ -131,8 +129,8 @@ static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, doubl
 /* Finds t->text on the judged frame; *x, *y window-relative (dx/dy applied). scope: -1
  * anywhere in the scene, else only inside that scene window. Returns an RT_OCR_ code;
  * msg says why when not RT_OCR_OK. */
-static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope, int *x,
-                  int *y, char *msg, size_t n)
+static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope, int *x, int *y,
+                  char *msg, size_t n)
 {
   char err[2048];
   rt_ocr *ocr = rt_ocr_get(run, err, sizeof err);
@@ -142,8 +140,9 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
   }
   char bad[8];
   if (rt_ocr_unreadable(ocr, t->text, bad, sizeof bad)) {
-    snprintf(msg, n, "text '%.200s' cannot be found by OCR: the models (%s) cannot produce "
-                     "'%s'; find it by its position, or by a label beside it (dx, dy)",
+    snprintf(msg, n,
+             "text '%.200s' cannot be found by OCR: the models (%s) cannot produce "
+             "'%s'; find it by its position, or by a label beside it (dx, dy)",
              t->text, rt_ocr_langs(ocr), bad);
     return RT_OCR_ERROR;
   }
@@ -154,7 +153,8 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
     const rt_scene_win *w = &sc->win[scope];
     rt_ocr_box sb = {w->x - sc->win[0].x, w->y - sc->win[0].y, w->w, w->h};
     if (fo.has_region) { /* both: their intersection */
-      int x0 = fo.region.x > sb.x ? fo.region.x : sb.x, y0 = fo.region.y > sb.y ? fo.region.y : sb.y;
+      int x0 = fo.region.x > sb.x ? fo.region.x : sb.x,
+          y0 = fo.region.y > sb.y ? fo.region.y : sb.y;
       int x1 = fo.region.x + fo.region.w < sb.x + sb.w ? fo.region.x + fo.region.w : sb.x + sb.w;
       int y1 = fo.region.y + fo.region.h < sb.y + sb.h ? fo.region.y + fo.region.h : sb.y + sb.h;
       sb = (rt_ocr_box){x0, y0, x1 > x0 ? x1 - x0 : 0, y1 > y0 ? y1 - y0 : 0};
@@ -202,8 +202,8 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
 static int pointer_to(rt_run *run, const rt_scene *sc, int x, int y, char *err, size_t n)
 {
   if (rt_scene_window_at(sc, x, y) < 0) {
-    snprintf(err, n, "(%d,%d) is outside the window (%dx%d) and its pop-ups", x, y,
-             sc->win[0].w, sc->win[0].h);
+    snprintf(err, n, "(%d,%d) is outside the window (%dx%d) and its pop-ups", x, y, sc->win[0].w,
+             sc->win[0].h);
     return -1;
   }
   rt_x_trap_begin(run->dpy);
@@ -225,8 +225,8 @@ static void wait_delivered(rt_run *run, int b)
     Window root, child;
     int rx, ry, wx, wy;
     unsigned mask = 0;
-    if (!XQueryPointer(run->dpy, DefaultRootWindow(run->dpy), &root, &child, &rx, &ry, &wx,
-                       &wy, &mask) ||
+    if (!XQueryPointer(run->dpy, DefaultRootWindow(run->dpy), &root, &child, &rx, &ry, &wx, &wy,
+                       &mask) ||
         !(mask & bit) || vu_mono() >= until)
       return;
     rt_sleep(NULL, 0.002);
@@ -269,64 +269,60 @@ static int send_input(rt_run *run, const rt_action *a, const rt_scene *sc, const
                       char *err, size_t n)
 {
   switch (a->kind) {
-  case RT_ACT_TYPE:
-    return rt_input_type(run->input, a->text, RT_INPUT_DELAY_DEFAULT, err, n);
-  case RT_ACT_KEY:
-    return rt_input_keys(run->input, a->keys, err, n);
-  case RT_ACT_CLICK:
-    if (pointer_to(run, sc, p->x, p->y, err, n))
-      return -1;
-    pause_ms(20);
-    for (int i = 0; i < a->count; i++)
-      if (button(run, a->button, true, err, n) || button(run, a->button, false, err, n))
+    case RT_ACT_TYPE: return rt_input_type(run->input, a->text, RT_INPUT_DELAY_DEFAULT, err, n);
+    case RT_ACT_KEY: return rt_input_keys(run->input, a->keys, err, n);
+    case RT_ACT_CLICK:
+      if (pointer_to(run, sc, p->x, p->y, err, n))
         return -1;
-    return 0;
-  case RT_ACT_PRESS:
-    if (a->at.given && pointer_to(run, sc, p->x, p->y, err, n))
-      return -1;
-    pause_ms(20);
-    return button(run, a->button, true, err, n);
-  case RT_ACT_RELEASE:
-    if (a->at.given && pointer_to(run, sc, p->x, p->y, err, n))
-      return -1;
-    pause_ms(20);
-    return button(run, a->button, false, err, n);
-  case RT_ACT_MOVE:
-    return pointer_to(run, sc, p->x, p->y, err, n);
-  case RT_ACT_DRAG: {
-    if (pointer_to(run, sc, p->x, p->y, err, n))
-      return -1;
-    pause_ms(20);
-    if (button(run, a->button, true, err, n))
-      return -1;
-    for (int i = 1; i <= 8; i++) { /* in steps: toolkits track the motion */
-      pause_ms(15);
-      int x = p->x + (p->x2 - p->x) * i / 8, y = p->y + (p->y2 - p->y) * i / 8;
-      if (rt_scene_window_at(sc, x, y) >= 0 && pointer_to(run, sc, x, y, err, n))
-        break;
-    }
-    pause_ms(20);
-    return button(run, a->button, false, err, n);
-  }
-  case RT_ACT_MENU:
-    /* open on press, walk with the button held, act on release: what Xaw menus need,
-     * and Motif, Tk and Swing menus do the same */
-    if (pointer_to(run, sc, p->x, p->y, err, n))
-      return -1;
-    pause_ms(20);
-    if (p->npath == 1) {
-      if (button(run, 1, true, err, n))
-        return -1;
-      return button(run, 1, false, err, n);
-    }
-    if (p->level == 1)
-      return button(run, 1, true, err, n);
-    if (p->level < p->npath)
+      pause_ms(20);
+      for (int i = 0; i < a->count; i++)
+        if (button(run, a->button, true, err, n) || button(run, a->button, false, err, n))
+          return -1;
       return 0;
-    pause_ms(30);
-    return button(run, 1, false, err, n);
-  case RT_ACT_N:
-    break;
+    case RT_ACT_PRESS:
+      if (a->at.given && pointer_to(run, sc, p->x, p->y, err, n))
+        return -1;
+      pause_ms(20);
+      return button(run, a->button, true, err, n);
+    case RT_ACT_RELEASE:
+      if (a->at.given && pointer_to(run, sc, p->x, p->y, err, n))
+        return -1;
+      pause_ms(20);
+      return button(run, a->button, false, err, n);
+    case RT_ACT_MOVE: return pointer_to(run, sc, p->x, p->y, err, n);
+    case RT_ACT_DRAG: {
+      if (pointer_to(run, sc, p->x, p->y, err, n))
+        return -1;
+      pause_ms(20);
+      if (button(run, a->button, true, err, n))
+        return -1;
+      for (int i = 1; i <= 8; i++) { /* in steps: toolkits track the motion */
+        pause_ms(15);
+        int x = p->x + (p->x2 - p->x) * i / 8, y = p->y + (p->y2 - p->y) * i / 8;
+        if (rt_scene_window_at(sc, x, y) >= 0 && pointer_to(run, sc, x, y, err, n))
+          break;
+      }
+      pause_ms(20);
+      return button(run, a->button, false, err, n);
+    }
+    case RT_ACT_MENU:
+      /* open on press, walk with the button held, act on release: what Xaw menus need,
+     * and Motif, Tk and Swing menus do the same */
+      if (pointer_to(run, sc, p->x, p->y, err, n))
+        return -1;
+      pause_ms(20);
+      if (p->npath == 1) {
+        if (button(run, 1, true, err, n))
+          return -1;
+        return button(run, 1, false, err, n);
+      }
+      if (p->level == 1)
+        return button(run, 1, true, err, n);
+      if (p->level < p->npath)
+        return 0;
+      pause_ms(30);
+      return button(run, 1, false, err, n);
+    case RT_ACT_N: break;
   }
   snprintf(err, n, "unknown action");
   return -1;
@@ -369,34 +365,27 @@ static void release_safely(rt_run *run, const rt_scene *sc)
 
 /* ---- one step ---- */
 
-static void describe(const rt_action *a, const input_at *p, const char *entry, char *buf,
-                     size_t n)
+static void describe(const rt_action *a, const input_at *p, const char *entry, char *buf, size_t n)
 {
   switch (a->kind) {
-  case RT_ACT_TYPE:
-    /* What is typed may be a citizen's data or a secret: only its length is kept. */
-    snprintf(buf, n, "%zu bytes", strlen(a->text));
-    break;
-  case RT_ACT_KEY:
-    snprintf(buf, n, "%s", a->keys);
-    break;
-  case RT_ACT_MENU:
-    snprintf(buf, n, "'%s' at (%d,%d)", entry, p->x, p->y);
-    break;
-  case RT_ACT_DRAG:
-    snprintf(buf, n, "(%d,%d) to (%d,%d)", p->x, p->y, p->x2, p->y2);
-    break;
-  case RT_ACT_RELEASE:
-    if (!a->at.given) {
-      snprintf(buf, n, "button %d", a->button);
+    case RT_ACT_TYPE:
+      /* What is typed may be a citizen's data or a secret: only its length is kept. */
+      snprintf(buf, n, "%zu bytes", strlen(a->text));
       break;
-    }
-    /* fall through */
-  default:
-    snprintf(buf, n, "(%d,%d)%s%s%s", p->x, p->y, a->count > 1 ? " double" : "",
-             a->at.text ? " at '" : "", a->at.text ? a->at.text : "");
-    if (a->at.text)
-      strncat(buf, "'", n - strlen(buf) - 1);
+    case RT_ACT_KEY: snprintf(buf, n, "%s", a->keys); break;
+    case RT_ACT_MENU: snprintf(buf, n, "'%s' at (%d,%d)", entry, p->x, p->y); break;
+    case RT_ACT_DRAG: snprintf(buf, n, "(%d,%d) to (%d,%d)", p->x, p->y, p->x2, p->y2); break;
+    case RT_ACT_RELEASE:
+      if (!a->at.given) {
+        snprintf(buf, n, "button %d", a->button);
+        break;
+      }
+      /* fall through */
+    default:
+      snprintf(buf, n, "(%d,%d)%s%s%s", p->x, p->y, a->count > 1 ? " double" : "",
+               a->at.text ? " at '" : "", a->at.text ? a->at.text : "");
+      if (a->at.text)
+        strncat(buf, "'", n - strlen(buf) - 1);
   }
 }
 
@@ -422,8 +411,8 @@ static size_t save_log(rt_run *run, const rt_steprec *rec)
 static bool has_point(const rt_action *a)
 {
   return a->kind == RT_ACT_CLICK || a->kind == RT_ACT_MOVE || a->kind == RT_ACT_DRAG ||
-         a->kind == RT_ACT_MENU || ((a->kind == RT_ACT_PRESS || a->kind == RT_ACT_RELEASE) &&
-                                    a->at.given);
+         a->kind == RT_ACT_MENU ||
+         ((a->kind == RT_ACT_PRESS || a->kind == RT_ACT_RELEASE) && a->at.given);
 }
 
 static void copy_out(rt_steprec *rec, const rt_guard_out *out)
@@ -459,8 +448,8 @@ static void target_sig(const rt_action *a, int level, char *out, size_t n)
  * `if` inside the step), and the key means two things: recording stops (its fingerprint
  * would merge two screens); a run says so once. Returns 1 with res->msg when the step
  * must fail. */
-static int key_moved(rt_run *run, const char *key, const rt_action *a, int level,
-                     bool in_step, rt_step_result *res)
+static int key_moved(rt_run *run, const char *key, const rt_action *a, int level, bool in_step,
+                     rt_step_result *res)
 {
   const char *file = a->file ? a->file : "?";
   char sig[256];
@@ -470,9 +459,11 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
     if (strcmp(k->key, key))
       continue;
     if (!in_step && strcmp(k->sig, sig) && !k->told && run->mode == RT_MODE_RECORD) {
-      rt_log(run, "vagt: note: the action at %s:%d runs outside robot.step with another "
-                  "target each time (a loop?): all of them share the key '%.500s' and one "
-                  "baseline; wrap the body in robot.step", file, a->line, key);
+      rt_log(run,
+             "vagt: note: the action at %s:%d runs outside robot.step with another "
+             "target each time (a loop?): all of them share the key '%.500s' and one "
+             "baseline; wrap the body in robot.step",
+             file, a->line, key);
       k->told = true;
     }
     if ((k->line == a->line && !strcmp(k->file, file)) || !strcmp(k->sig, sig))
@@ -501,8 +492,10 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
   if (k->key && k->file && k->sig) {
     run->nkeylines++;
     if (!in_step && run->mode == RT_MODE_RECORD)
-      rt_log(run, "vagt: note: the action at %s:%d runs outside robot.step: its key "
-                  "'%.500s' changes when lines move", file, a->line, key);
+      rt_log(run,
+             "vagt: note: the action at %s:%d runs outside robot.step: its key "
+             "'%.500s' changes when lines move",
+             file, a->line, key);
   } else {
     free(k->key);
     free(k->file);
@@ -511,8 +504,8 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
   return 0;
 }
 
-static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
-                               const char *stepname, int level, rt_step_result *res)
+static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, const char *stepname,
+                               int level, rt_step_result *res)
 {
   double t0 = vu_mono();
   const rt_guard *g = run->guard ? run->guard : &rt_guard_none;
@@ -524,22 +517,31 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
   else
     snprintf(kind, sizeof kind, "%s", rt_act_name(a->kind));
   if (a->name)
-    snprintf(key, sizeof key, "%s#%s:%s", stepname ? stepname : base ? base : "?", a->name,
-             kind);
+    snprintf(key, sizeof key, "%s#%s:%s", stepname ? stepname : base ? base : "?", a->name, kind);
   else if (rt_stepkey(key, sizeof key, stepname, ordinal, base, a->line, kind) < 0)
     snprintf(key, sizeof key, "%s:%d:%s", base ? base : "?", a->line, kind);
   if (key_moved(run, key, a, level, stepname != NULL || a->name != NULL, res))
     return RT_STEP_FAILED;
-  rt_steprec rec = {.key = key, .kind = kind, .name = stepname, .ordinal = ordinal,
-                    .file = a->file, .line = a->line, .window = a->win, .detail = detail};
+  rt_steprec rec = {.key = key,
+                    .kind = kind,
+                    .name = stepname,
+                    .ordinal = ordinal,
+                    .file = a->file,
+                    .line = a->line,
+                    .window = a->win,
+                    .detail = detail};
   rt_target at = a->at;
   const char *entry = NULL;
   if (level) {
     entry = a->path[level - 1];
     at = (rt_target){.given = true, .text = entry};
   }
-  input_at p = {.level = level, .npath = a->npath, .x = at.x, .y = at.y, .x2 = a->to.x,
-               .y2 = a->to.y}; /* points given by the script; a text is located later */
+  input_at p = {.level = level,
+                .npath = a->npath,
+                .x = at.x,
+                .y = at.y,
+                .x2 = a->to.x,
+                .y2 = a->to.y}; /* points given by the script; a text is located later */
   rt_scene sc = {0};
   rt_stepinfo si = {++run->nlooks, key, kind, stepname, ordinal, a->file, a->line, &sc, a};
   rt_guard_out out = {0};
@@ -555,8 +557,8 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
   if (!run->buttons_held && !sc.app_popup) {
     if ((a->kind == RT_ACT_TYPE || a->kind == RT_ACT_KEY) && !rt_x_has_focus(run->dpy, a->win))
       rc = rt_x_activate(run->dpy, run->xdo, run->ewmh, a->win, 2.0, err, sizeof err);
-    rt_winfo wi = {.id = a->win, .x = sc.win[0].x, .y = sc.win[0].y, .w = sc.win[0].w,
-                   .h = sc.win[0].h};
+    rt_winfo wi = {
+        .id = a->win, .x = sc.win[0].x, .y = sc.win[0].y, .w = sc.win[0].w, .h = sc.win[0].h};
     if (rc == 0)
       rt_x_pointer_park(run->dpy, run->xdo, &wi);
   }
@@ -613,7 +615,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
       bool in_popup = (level > 1 && rt_scene_newest_popup(&sc) >= 0) || at.popup;
       int scope = level == 1 ? 0 : in_popup ? rt_scene_newest_popup(&sc) : -1;
       int lr = in_popup && scope < 0 ? RT_OCR_NOT_FOUND
-                                      : locate(run, &sc, &at, scope, &p.x, &p.y, err, sizeof err);
+                                     : locate(run, &sc, &at, scope, &p.x, &p.y, err, sizeof err);
       if (lr == RT_OCR_NOT_FOUND && vu_mono() < look_until && !run->abort) {
         rt_sleep(run, LOCATE_POLL);
         continue;
@@ -622,8 +624,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
         char m[2300];
         if (lr == RT_OCR_NOT_FOUND)
           snprintf(m, sizeof m, "%s '%s' not found within %.1f s%s", level ? "menu entry" : "text",
-                   at.text, a->timeout,
-                   in_popup && scope < 0 ? ": no pop-up is open" : "");
+                   at.text, a->timeout, in_popup && scope < 0 ? ": no pop-up is open" : "");
         else
           snprintf(m, sizeof m, "%s", err);
         snprintf(err, sizeof err, "%.2000s", m);
@@ -651,8 +652,8 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     rec.t_guard = (vu_mono() - tg) * 1000.0;
     copy_out(&rec, &out);
     if (v == RT_GUARD_HALT) {
-      rt_run_abort(run, RT_ABORT_DRIFT, "halted at step '%s' (%s:%d): %s", key,
-                   base ? base : "?", a->line, out.reason);
+      rt_run_abort(run, RT_ABORT_DRIFT, "halted at step '%s' (%s:%d): %s", key, base ? base : "?",
+                   a->line, out.reason);
       rec.reason = out.reason;
       st = RT_STEP_STOPPED;
     } else if (v == RT_GUARD_ERROR) {
@@ -711,8 +712,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal,
     char *clean = rt_redact(run, err);
     rt_steplog_amend(run->steps, logged, clean ? clean : "(out of memory)", rec.t_input);
     free(clean);
-  }
-  else if (!logged) {
+  } else if (!logged) {
     rec.t_total = (vu_mono() - t0) * 1000.0;
     save_log(run, &rec);
   }

@@ -28,11 +28,11 @@ typedef enum {
   RT_ACT_CLICK,
   RT_ACT_TYPE,
   RT_ACT_KEY,
-  RT_ACT_PRESS,   /* a button down, held until a release */
+  RT_ACT_PRESS, /* a button down, held until a release */
   RT_ACT_RELEASE,
-  RT_ACT_MOVE,    /* the pointer only (hover; drags with a held button) */
-  RT_ACT_DRAG,    /* press at `at`, move to `to`, release */
-  RT_ACT_MENU,    /* a menu path by text: one step per level */
+  RT_ACT_MOVE, /* the pointer only (hover; drags with a held button) */
+  RT_ACT_DRAG, /* press at `at`, move to `to`, release */
+  RT_ACT_MENU, /* a menu path by text: one step per level */
   RT_ACT_N
 } rt_act_kind;
 
@@ -51,32 +51,32 @@ typedef struct rt_target {
   rt_ocr_find_opts find; /* region and near in window-relative pixels */
   rt_anchor anchor;
   int dx, dy;
-  bool popup;            /* the text only in the front-most pop-up */
+  bool popup; /* the text only in the front-most pop-up */
 } rt_target;
 
 typedef struct rt_action {
   rt_act_kind kind;
   Window win;
-  rt_target at;             /* click, press, release (optional), move, drag's start */
-  rt_target to;             /* drag's end */
-  int button, count;        /* count 2: a double click */
-  const char *text;         /* type: UTF-8, exactly as given */
-  const char *keys;         /* key: xdo key sequence */
-  const char *const *path;  /* menu: entries by text, from the menu bar down */
+  rt_target at;            /* click, press, release (optional), move, drag's start */
+  rt_target to;            /* drag's end */
+  int button, count;       /* count 2: a double click */
+  const char *text;        /* type: UTF-8, exactly as given */
+  const char *keys;        /* key: xdo key sequence */
+  const char *const *path; /* menu: entries by text, from the menu bar down */
   int npath;
-  double timeout;           /* text targets: how long to keep looking (seconds) */
-  const rt_rect *ignore;    /* ignore = {...} on this one action, window-relative */
+  double timeout;        /* text targets: how long to keep looking (seconds) */
+  const rt_rect *ignore; /* ignore = {...} on this one action, window-relative */
   int nignore;
-  const char *file;         /* the script position, for the step key and messages */
+  const char *file; /* the script position, for the step key and messages */
   int line;
-  const char *name;         /* key = "...": the action's own name in its step's key, in
+  const char *name; /* key = "...": the action's own name in its step's key, in
                                place of its ordinal (a conditional action shifts no key) */
 } rt_action;
 
 typedef enum {
   RT_STEP_OK = 0,
-  RT_STEP_FAILED,  /* exit 1: not found, ambiguous, input failed; msg says why */
-  RT_STEP_STOPPED  /* the run is aborted (drift halt, deadline, display gone): run->abort */
+  RT_STEP_FAILED, /* exit 1: not found, ambiguous, input failed; msg says why */
+  RT_STEP_STOPPED /* the run is aborted (drift halt, deadline, display gone): run->abort */
 } rt_step_status;
 
 typedef struct rt_step_result {

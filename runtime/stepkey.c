@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int rt_stepkey(char *out, size_t n, const char *step_path, int ordinal, const char *file,
-               int line, const char *kind)
+int rt_stepkey(char *out, size_t n, const char *step_path, int ordinal, const char *file, int line,
+               const char *kind)
 {
   if (!kind || !*kind)
     return -1;

@@ -10,8 +10,8 @@
 
 /* Writes the key into out; returns the length it needed (snprintf semantics), -1 on bad
  * arguments (no step path and no file, ordinal < 1 inside a step, empty kind). */
-int rt_stepkey(char *out, size_t n, const char *step_path, int ordinal, const char *file,
-               int line, const char *kind);
+int rt_stepkey(char *out, size_t n, const char *step_path, int ordinal, const char *file, int line,
+               const char *kind);
 
 /* Joins a nested step name onto its parent's path with '/'. Returns malloc'd string. */
 char *rt_stepkey_path(const char *parent, const char *name);

@@ -35,12 +35,15 @@ static void end_run(bool interrupted)
   const char *status = interrupted ? "interrupted" : "timeout";
   int code = interrupted ? 130 : RT_EXIT_SCRIPT;
   if (interrupted)
-    snprintf(msg, sizeof msg, "interrupted (signal); the script did not come back to Lua "
-                              "(a long pattern match or a finalizer): ended by the watchdog");
+    snprintf(msg, sizeof msg,
+             "interrupted (signal); the script did not come back to Lua "
+             "(a long pattern match or a finalizer): ended by the watchdog");
   else
-    snprintf(msg, sizeof msg, "script timeout: the run exceeded its %.0f s limit (--timeout); "
-                              "the script did not come back to Lua (a long pattern match or a "
-                              "finalizer): ended by the watchdog", limit);
+    snprintf(msg, sizeof msg,
+             "script timeout: the run exceeded its %.0f s limit (--timeout); "
+             "the script did not come back to Lua (a long pattern match or a "
+             "finalizer): ended by the watchdog",
+             limit);
   if (rt_runfolder_end(dir, status, code, msg, err, sizeof err) != 0)
     fprintf(stderr, "vagt: %s\n", err);
   fprintf(stderr, "vagt: %s\nvagt: %s (exit %d), run folder %s\n", msg, status, code, dir);

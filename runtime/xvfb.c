@@ -21,8 +21,8 @@ pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, s
   }
   char fdarg[16];
   snprintf(fdarg, sizeof fdarg, "%d", fds[1]);
-  char *argv[] = {"Xvfb", "-displayfd", fdarg, "-noreset", "-nolisten", "tcp",
-                  "-screen", "0", (char *)screen, NULL};
+  char *argv[] = {"Xvfb", "-displayfd", fdarg, "-noreset",     "-nolisten",
+                  "tcp",  "-screen",    "0",   (char *)screen, NULL};
   rt_spawn s = rt_spawn_defaults(argv);
   s.in = RT_SPAWN_NULL;
   s.out = s.err = getenv("VAGT_DEBUG") ? RT_SPAWN_INHERIT : RT_SPAWN_NULL;
@@ -49,8 +49,9 @@ pid_t rt_xvfb_start(const char *screen, char *name, size_t namelen, char *err, s
     if (r < 0 && errno == EINTR)
       continue;
     if (r <= 0) {
-      snprintf(err, errlen, "Xvfb exited before it reported a display (run with "
-                            "VAGT_DEBUG=1 to see its messages)");
+      snprintf(err, errlen,
+               "Xvfb exited before it reported a display (run with "
+               "VAGT_DEBUG=1 to see its messages)");
       goto fail;
     }
     got += (size_t)r;

@@ -20,7 +20,8 @@ Display *rt_x_open(const char *name, char *err, size_t errlen)
     const char *n = name ? name : getenv("DISPLAY");
     snprintf(err, errlen,
              "cannot open display '%s': run with --xvfb for a private virtual display, "
-             "or set DISPLAY (apt-get install xvfb)", n ? n : "");
+             "or set DISPLAY (apt-get install xvfb)",
+             n ? n : "");
   }
   return dpy;
 }
@@ -31,8 +32,9 @@ static char *prop_string(Display *dpy, Window w, Atom prop, Atom type)
   int fmt;
   unsigned long n, after;
   unsigned char *data = NULL;
-  if (XGetWindowProperty(dpy, w, prop, 0, 4096, False, type, &at, &fmt, &n, &after, &data)
-          != Success || !data)
+  if (XGetWindowProperty(dpy, w, prop, 0, 4096, False, type, &at, &fmt, &n, &after, &data) !=
+          Success ||
+      !data)
     return NULL;
   char *s = NULL;
   if (at != None && fmt == 8)
@@ -50,8 +52,8 @@ static bool has_wm_state(Display *dpy, Window w)
   int fmt;
   unsigned long n, after;
   unsigned char *data = NULL;
-  int rc = XGetWindowProperty(dpy, w, wm_state, 0, 2, False, AnyPropertyType, &at, &fmt, &n,
-                              &after, &data);
+  int rc = XGetWindowProperty(dpy, w, wm_state, 0, 2, False, AnyPropertyType, &at, &fmt, &n, &after,
+                              &data);
   if (data)
     XFree(data);
   return rc == Success && at != None;
@@ -122,8 +124,9 @@ static bool fill(Display *dpy, Window w, rt_winfo *o)
   int fmt;
   unsigned long n, after;
   unsigned char *data = NULL;
-  if (XGetWindowProperty(dpy, w, XInternAtom(dpy, "_NET_WM_PID", False), 0, 1, False,
-                         XA_CARDINAL, &at, &fmt, &n, &after, &data) == Success && data) {
+  if (XGetWindowProperty(dpy, w, XInternAtom(dpy, "_NET_WM_PID", False), 0, 1, False, XA_CARDINAL,
+                         &at, &fmt, &n, &after, &data) == Success &&
+      data) {
     if (at == XA_CARDINAL && fmt == 32 && n == 1)
       o->pid = (pid_t) * (unsigned long *)data;
     XFree(data);
@@ -189,8 +192,8 @@ int rt_x_toplevels(Display *dpy, rt_winfo **out, size_t *n)
     XWindowAttributes wa;
     /* Unmapped shells (Xt keeps popups and dialogs around) are not what a robot sees, and
      * every window costs round trips on the guard's path. */
-    if (!XGetWindowAttributes(dpy, kids[i], &wa) || wa.class == InputOnly ||
-        wa.override_redirect || wa.map_state != IsViewable)
+    if (!XGetWindowAttributes(dpy, kids[i], &wa) || wa.class == InputOnly || wa.override_redirect ||
+        wa.map_state != IsViewable)
       continue;
     /* A root child with WM_STATE or a class hint is the client itself (no window
      * manager); otherwise it is a frame and the client is below it. Checking first keeps
@@ -313,8 +316,7 @@ int rt_x_stack(Display *dpy, rt_xtop **out, size_t *n)
       Window child;
       if (!XGetWindowAttributes(dpy, t->client, &ca))
         continue;
-      XTranslateCoordinates(dpy, t->client, DefaultRootWindow(dpy), 0, 0, &t->cx, &t->cy,
-                            &child);
+      XTranslateCoordinates(dpy, t->client, DefaultRootWindow(dpy), 0, 0, &t->cx, &t->cy, &child);
       t->cw = ca.width;
       t->ch = ca.height;
     }
@@ -336,8 +338,9 @@ static bool atom_listed(Display *dpy, Window w, Atom prop, Atom want)
   unsigned long n, after;
   unsigned char *data = NULL;
   bool found = false;
-  if (XGetWindowProperty(dpy, w, prop, 0, 1024, False, XA_ATOM, &at, &fmt, &n, &after,
-                         &data) == Success && data) {
+  if (XGetWindowProperty(dpy, w, prop, 0, 1024, False, XA_ATOM, &at, &fmt, &n, &after, &data) ==
+          Success &&
+      data) {
     for (unsigned long i = 0; at == XA_ATOM && fmt == 32 && i < n; i++)
       if (((Atom *)data)[i] == want)
         found = true;
@@ -356,8 +359,9 @@ bool rt_x_ewmh(Display *dpy)
   unsigned char *data = NULL;
   bool wm = false;
   rt_x_trap_begin(dpy);
-  if (XGetWindowProperty(dpy, root, check, 0, 1, False, XA_WINDOW, &at, &fmt, &n, &after,
-                         &data) == Success && data) {
+  if (XGetWindowProperty(dpy, root, check, 0, 1, False, XA_WINDOW, &at, &fmt, &n, &after, &data) ==
+          Success &&
+      data) {
     if (at == XA_WINDOW && n == 1) {
       Window child = *(Window *)data;
       XWindowAttributes wa;
@@ -407,8 +411,8 @@ static bool wait_focus(Display *dpy, Window w, double until)
   }
 }
 
-int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double timeout,
-                  char *err, size_t errlen)
+int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double timeout, char *err,
+                  size_t errlen)
 {
   double start = vu_mono();
   (void)xdo;

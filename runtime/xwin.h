@@ -16,9 +16,9 @@ struct xdo;
 typedef struct rt_winfo {
   Window id;
   char *res_class, *res_name, *title;
-  int x, y, w, h;    /* root coordinates of the client area */
+  int x, y, w, h; /* root coordinates of the client area */
   bool viewable;
-  pid_t pid;         /* _NET_WM_PID, 0 when the client does not set it */
+  pid_t pid; /* _NET_WM_PID, 0 when the client does not set it */
 } rt_winfo;
 
 /* One child of the root window in stacking order: what input aimed at its area reaches.
@@ -26,12 +26,12 @@ typedef struct rt_winfo {
  * carrying WM_STATE) is inside; without one, and for override-redirect pop-ups (menus,
  * combo lists, tooltips), it is the application's window itself. */
 typedef struct rt_xtop {
-  Window top;        /* the root's child */
-  Window client;     /* the application's window; None when the root child has none */
-  bool popup;        /* override-redirect */
-  int x, y, w, h;    /* the root child's area on the root, border included */
+  Window top;         /* the root's child */
+  Window client;      /* the application's window; None when the root child has none */
+  bool popup;         /* override-redirect */
+  int x, y, w, h;     /* the root child's area on the root, border included */
   int cx, cy, cw, ch; /* the client's area on the root */
-  XID owner;         /* the X client connection that created `client` (resource base) */
+  XID owner;          /* the X client connection that created `client` (resource base) */
 } rt_xtop;
 
 /* Viewable, InputOutput children of the root, bottom to top. Cheap enough for every look
@@ -58,8 +58,8 @@ bool rt_x_winfo(Display *dpy, Window w, rt_winfo *out);
 /* True when an EWMH window manager runs and supports _NET_ACTIVE_WINDOW. */
 bool rt_x_ewmh(Display *dpy);
 bool rt_x_has_focus(Display *dpy, Window w);
-int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double timeout,
-                  char *err, size_t errlen);
+int rt_x_activate(Display *dpy, struct xdo *xdo, bool ewmh, Window w, double timeout, char *err,
+                  size_t errlen);
 
 /* Moves the pointer to (x,y) window-relative and clicks `count` times. */
 int rt_x_click(Display *dpy, struct xdo *xdo, Window w, int x, int y, int button, int count,

@@ -45,8 +45,7 @@ static void say(char *err, size_t errlen, const char *fmt, const char *path, con
     snprintf(err, errlen, fmt, path, what);
 }
 
-char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *err,
-                   size_t errlen)
+char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *err, size_t errlen)
 {
   int o = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
   if (flags & VU_NOFOLLOW)
@@ -54,8 +53,7 @@ char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *e
   int fd = open(path, o);
   if (fd < 0) {
     say(err, errlen, "%s: %s", path,
-        errno == ELOOP && (flags & VU_NOFOLLOW) ? "is a symbolic link: refused"
-                                                 : strerror(errno));
+        errno == ELOOP && (flags & VU_NOFOLLOW) ? "is a symbolic link: refused" : strerror(errno));
     return NULL;
   }
   struct stat st;
@@ -66,8 +64,8 @@ char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *e
   }
   if ((unsigned long long)st.st_size > max) {
     if (err && errlen)
-      snprintf(err, errlen, "%s: %lld bytes, more than the %zu this file may hold: refused",
-               path, (long long)st.st_size, max);
+      snprintf(err, errlen, "%s: %lld bytes, more than the %zu this file may hold: refused", path,
+               (long long)st.st_size, max);
     close(fd);
     return NULL;
   }
@@ -149,6 +147,12 @@ static bool put_all(int fd, const char *p, size_t n, bool sock)
   return true;
 }
 
-bool vu_send_all(int fd, const char *p, size_t n) { return put_all(fd, p, n, true); }
+bool vu_send_all(int fd, const char *p, size_t n)
+{
+  return put_all(fd, p, n, true);
+}
 
-bool vu_write_all(int fd, const char *p, size_t n) { return put_all(fd, p, n, false); }
+bool vu_write_all(int fd, const char *p, size_t n)
+{
+  return put_all(fd, p, n, false);
+}

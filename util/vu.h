@@ -23,8 +23,7 @@ enum {
  * file, anything but a regular file (a FIFO or device is never opened for a blocking
  * read), more than max bytes, a file that grows while read, and with VU_NOFOLLOW a
  * symbolic link. The caller frees the result. */
-char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *err,
-                   size_t errlen);
+char *vu_read_file(const char *path, size_t max, int flags, size_t *len, char *err, size_t errlen);
 
 /* mkdir -p with mode 0700 for each folder it creates; -1 with a message in err. */
 int vu_mkdir_p(const char *path, char *err, size_t errlen);

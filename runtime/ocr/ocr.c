@@ -26,10 +26,15 @@
 
 static int g_missing_lang;
 
-int rt_ocr_missing_language(void) { return g_missing_lang; }
+int rt_ocr_missing_language(void)
+{
+  return g_missing_lang;
+}
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...) {
-  if (!err || !errlen) return;
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+  if (!err || !errlen)
+    return;
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(err, errlen, fmt, ap);
@@ -37,19 +42,24 @@ static void seterr(char *err, size_t errlen, const char *fmt, ...) {
 }
 
 /* ---- setup ---- */
-int rt_ocr_reexec_single_thread(char **argv) {
-  if (getenv("OMP_THREAD_LIMIT")) return 0;
-  if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0) return -1;
+int rt_ocr_reexec_single_thread(char **argv)
+{
+  if (getenv("OMP_THREAD_LIMIT"))
+    return 0;
+  if (setenv("OMP_THREAD_LIMIT", "1", 1) != 0)
+    return -1;
   execv("/proc/self/exe", argv);
   return -1;
 }
 
-static const char *tessdata_dir(char *buf, size_t len) {
+static const char *tessdata_dir(char *buf, size_t len)
+{
   const char *p = getenv("TESSDATA_PREFIX");
   if (p && *p) {
     snprintf(buf, len, "%s", p);
     size_t l = strlen(buf);
-    while (l > 1 && buf[l - 1] == '/') buf[--l] = 0;
+    while (l > 1 && buf[l - 1] == '/')
+      buf[--l] = 0;
     return buf;
   }
   snprintf(buf, len, "%s", RT_OCR_DEFAULT_TESSDATA);
@@ -59,15 +69,17 @@ static const char *tessdata_dir(char *buf, size_t len) {
 /* One worker's Tesseract instances, a language each, and a first reading of a small
  * image by each (its first reading allocates the network's buffers: done now, while the
  * run starts, not in the first find). */
-static void *load_worker(void *arg) {
+static void *load_worker(void *arg)
+{
   struct rt_ocr_loader *l = arg;
   /* the other workers' loading yields to the first find, which worker 0 reads alone: on
    * Linux a thread's nice value is its own */
-  if (l->worker > 0) setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+  if (l->worker > 0)
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
   /* No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not words, and
    * skipping them saves memory and start-up time. LSTM only: Debian's data has no
    * legacy models. */
-  char *vars[] = {"load_system_dawg", "load_freq_dawg", "load_punc_dawg",
+  char *vars[] = {"load_system_dawg", "load_freq_dawg",    "load_punc_dawg",
                   "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
   char *vals[] = {"0", "0", "1", "1", "0", "0"};
   PIX *warm = pixCreate(60, 20, 8);
@@ -81,10 +93,13 @@ static void *load_worker(void *arg) {
     char one[64];
     snprintf(one, sizeof one, "%.*s", (int)n, q);
     q += n;
-    if (*q == '+') q++;
+    if (*q == '+')
+      q++;
     TessBaseAPI *api = TessBaseAPICreate();
-    if (!api || TessBaseAPIInit4(api, l->o->dir, one, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
-      if (api) TessBaseAPIDelete(api);
+    if (!api ||
+        TessBaseAPIInit4(api, l->o->dir, one, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
+      if (api)
+        TessBaseAPIDelete(api);
       l->failed = 1;
       snprintf(l->lang, sizeof l->lang, "%s", one);
       break;
@@ -101,13 +116,16 @@ static void *load_worker(void *arg) {
     l->o->api[l->worker][k] = api;
   }
   pixDestroy(&warm);
-  if (!l->failed) __atomic_store_n(&l->ready, 1, __ATOMIC_RELEASE);
+  if (!l->failed)
+    __atomic_store_n(&l->ready, 1, __ATOMIC_RELEASE);
   return NULL;
 }
 
-rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
+rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen)
+{
   g_missing_lang = 0;
-  if (!langs || !*langs) langs = RT_OCR_DEFAULT_LANGS;
+  if (!langs || !*langs)
+    langs = RT_OCR_DEFAULT_LANGS;
   if (strlen(langs) >= sizeof(((rt_ocr *)0)->langs)) {
     seterr(err, errlen, "OCR language list too long: '%s'", langs);
     return NULL;
@@ -145,14 +163,16 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
       return NULL;
     }
     s += n;
-    if (*s == '+') s++;
+    if (*s == '+')
+      s++;
   }
 
   /* Debian's Tesseract uses OpenMP; many threads make it slower, not faster.
    * (libgomp read the environment at load time: this reaches children only;
    * see rt_ocr_reexec_single_thread.) */
   static int omp_at_start = -1; /* what libgomp saw: the first look, before our setenv */
-  if (omp_at_start < 0) omp_at_start = getenv("OMP_THREAD_LIMIT") != NULL;
+  if (omp_at_start < 0)
+    omp_at_start = getenv("OMP_THREAD_LIMIT") != NULL;
   int omp_limited = omp_at_start;
   setenv("OMP_THREAD_LIMIT", "1", 0);
 
@@ -173,7 +193,8 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   o->nworkers = ncpu >= 2 ? 2 : 1;
   const char *ev = getenv("VAGT_OCR_THREADS");
-  if (ev && atoi(ev) >= 1) o->nworkers = atoi(ev) > MAX_WORKERS ? MAX_WORKERS : atoi(ev);
+  if (ev && atoi(ev) >= 1)
+    o->nworkers = atoi(ev) > MAX_WORKERS ? MAX_WORKERS : atoi(ev);
   /* worker 0's instances load on this thread, and the call returns when they are: a
    * find starts with them; the other workers' load on threads of their own from then on
    * (not before: on a busy machine they would slow worker 0's) and take blobs once ready */
@@ -202,9 +223,11 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   for (const char *q = langs; *q;) {
     size_t n = strcspn(q, "+");
     snprintf(path, sizeof path, "%s/%.*s.traineddata", dir, (int)n, q);
-    if (rt_ocr__charset_load(&o->charset, path) != 0) o->charset_ok = 0;
+    if (rt_ocr__charset_load(&o->charset, path) != 0)
+      o->charset_ok = 0;
     q += n;
-    if (*q == '+') q++;
+    if (*q == '+')
+      q++;
   }
   for (int wk = 1; wk < o->nworkers; wk++) {
     o->ld[wk].o = o;
@@ -217,8 +240,10 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   o->screen = -1;
   for (int i = 1, j = 0; i < o->napi; i++) { /* the i-th name in langs */
     const char *q = langs;
-    for (j = 0; j < i; j++) q += strcspn(q, "+") + (q[strcspn(q, "+")] == '+');
-    if (!strncmp(q, "eng", 3) && (q[3] == 0 || q[3] == '+')) o->screen = i;
+    for (j = 0; j < i; j++)
+      q += strcspn(q, "+") + (q[strcspn(q, "+")] == '+');
+    if (!strncmp(q, "eng", 3) && (q[3] == 0 || q[3] == '+'))
+      o->screen = i;
   }
   o->tabcap = 2 * CACHE_MAX;
   o->tab = calloc(o->tabcap, sizeof *o->tab);
@@ -230,12 +255,18 @@ rt_ocr *rt_ocr_new(const char *langs, char *err, size_t errlen) {
   return o;
 }
 
-const char *rt_ocr_langs(const rt_ocr *o) { return o ? o->langs : NULL; }
+const char *rt_ocr_langs(const rt_ocr *o)
+{
+  return o ? o->langs : NULL;
+}
 
-void rt_ocr_cache_clear(rt_ocr *o) {
-  if (!o) return;
+void rt_ocr_cache_clear(rt_ocr *o)
+{
+  if (!o)
+    return;
   for (size_t i = 0; i < o->tabcap; i++)
-    if (o->tab[i].key) rt_ocr__centry_clear(&o->tab[i]);
+    if (o->tab[i].key)
+      rt_ocr__centry_clear(&o->tab[i]);
   o->count = 0;
   for (int i = 0; i < 4; i++) {
     rt_ocr_result_free(&o->img[i].res);
@@ -244,12 +275,16 @@ void rt_ocr_cache_clear(rt_ocr *o) {
   memset(o->glyph, 0, sizeof o->glyph);
 }
 
-void rt_ocr_free(rt_ocr *o) {
-  if (!o) return;
+void rt_ocr_free(rt_ocr *o)
+{
+  if (!o)
+    return;
   for (int w = 1; w < MAX_WORKERS; w++)
-    if (o->ld[w].started) pthread_join(o->ld[w].th, NULL);
+    if (o->ld[w].started)
+      pthread_join(o->ld[w].th, NULL);
   rt_ocr_charset_free(&o->charset);
-  if (o->tab) rt_ocr_cache_clear(o);
+  if (o->tab)
+    rt_ocr_cache_clear(o);
   free(o->tab);
   for (int w = 0; w < MAX_WORKERS; w++)
     for (int i = 0; i < MAX_LANGS; i++)
@@ -260,10 +295,13 @@ void rt_ocr_free(rt_ocr *o) {
   free(o);
 }
 
-void rt_ocr_get_stats(const rt_ocr *o, rt_ocr_stats *st) {
-  if (!st) return;
+void rt_ocr_get_stats(const rt_ocr *o, rt_ocr_stats *st)
+{
+  if (!st)
+    return;
   memset(st, 0, sizeof *st);
-  if (!o) return;
+  if (!o)
+    return;
   *st = o->st;
   st->cache_entries = o->count;
   st->threads = o->nworkers;
@@ -276,7 +314,8 @@ typedef struct {
   int root;
 } wtmp;
 
-static int find_root(wtmp *a, int i) {
+static int find_root(wtmp *a, int i)
+{
   while (a[i].root != i) {
     a[i].root = a[a[i].root].root;
     i = a[i].root;
@@ -284,9 +323,11 @@ static int find_root(wtmp *a, int i) {
   return i;
 }
 
-static int cmp_line_order(const void *pa, const void *pb) {
+static int cmp_line_order(const void *pa, const void *pb)
+{
   const wtmp *a = pa, *b = pb;
-  if (a->w.line != b->w.line) return a->w.line - b->w.line;
+  if (a->w.line != b->w.line)
+    return a->w.line - b->w.line;
   return a->w.box.x - b->w.box.x;
 }
 
@@ -294,34 +335,43 @@ typedef struct {
   int root, top, bottom, left, band;
 } lineinfo;
 
-static int cmp_line_centre(const void *pa, const void *pb) {
+static int cmp_line_centre(const void *pa, const void *pb)
+{
   const lineinfo *a = pa, *b = pb;
   return (a->top + a->bottom) - (b->top + b->bottom);
 }
 
-static int cmp_line_band(const void *pa, const void *pb) {
+static int cmp_line_band(const void *pa, const void *pb)
+{
   const lineinfo *a = pa, *b = pb;
-  if (a->band != b->band) return a->band - b->band;
+  if (a->band != b->band)
+    return a->band - b->band;
   return a->left - b->left;
 }
 
-static void assign_lines(wtmp *a, size_t n, int *nlines) {
-  for (size_t i = 0; i < n; i++) a[i].root = (int)i;
+static void assign_lines(wtmp *a, size_t n, int *nlines)
+{
+  for (size_t i = 0; i < n; i++)
+    a[i].root = (int)i;
   for (size_t i = 0; i < n; i++)
     for (size_t j = i + 1; j < n; j++) {
       rt_ocr_box *p = &a[i].w.box, *q = &a[j].w.box;
       if (a[i].blob == a[j].blob) {
-        if (a[i].tline != a[j].tline) continue;
+        if (a[i].tline != a[j].tline)
+          continue;
       } else {
-        int ov = (p->y + p->h < q->y + q->h ? p->y + p->h : q->y + q->h) -
-                 (p->y > q->y ? p->y : q->y);
+        int ov =
+            (p->y + p->h < q->y + q->h ? p->y + p->h : q->y + q->h) - (p->y > q->y ? p->y : q->y);
         int mh = p->h < q->h ? p->h : q->h, xh = p->h > q->h ? p->h : q->h;
-        if (ov * 2 < mh) continue;
+        if (ov * 2 < mh)
+          continue;
         int gap = p->x > q->x ? p->x - (q->x + q->w) : q->x - (p->x + p->w);
-        if (gap > xh * 3 / 2) continue;
+        if (gap > xh * 3 / 2)
+          continue;
       }
       int ri = find_root(a, (int)i), rj = find_root(a, (int)j);
-      if (ri != rj) a[ri > rj ? ri : rj].root = ri < rj ? ri : rj;
+      if (ri != rj)
+        a[ri > rj ? ri : rj].root = ri < rj ? ri : rj;
     }
   lineinfo *li = malloc((n ? n : 1) * sizeof *li);
   size_t nl = 0;
@@ -329,11 +379,16 @@ static void assign_lines(wtmp *a, size_t n, int *nlines) {
     int r = find_root(a, (int)i);
     size_t k;
     for (k = 0; k < nl; k++)
-      if (li[k].root == r) break;
-    if (k == nl) li[nl++] = (lineinfo){r, a[i].w.box.y, a[i].w.box.y + a[i].w.box.h, a[i].w.box.x, 0};
-    if (a[i].w.box.y < li[k].top) li[k].top = a[i].w.box.y;
-    if (a[i].w.box.y + a[i].w.box.h > li[k].bottom) li[k].bottom = a[i].w.box.y + a[i].w.box.h;
-    if (a[i].w.box.x < li[k].left) li[k].left = a[i].w.box.x;
+      if (li[k].root == r)
+        break;
+    if (k == nl)
+      li[nl++] = (lineinfo){r, a[i].w.box.y, a[i].w.box.y + a[i].w.box.h, a[i].w.box.x, 0};
+    if (a[i].w.box.y < li[k].top)
+      li[k].top = a[i].w.box.y;
+    if (a[i].w.box.y + a[i].w.box.h > li[k].bottom)
+      li[k].bottom = a[i].w.box.y + a[i].w.box.h;
+    if (a[i].w.box.x < li[k].left)
+      li[k].left = a[i].w.box.x;
   }
   /* reading order: rows of lines (a line whose middle lies within the row
    * so far joins it), top to bottom; left to right within a row */
@@ -341,8 +396,10 @@ static void assign_lines(wtmp *a, size_t n, int *nlines) {
   int band = 0, bbottom = -1;
   for (size_t k = 0; k < nl; k++) {
     int mid = (li[k].top + li[k].bottom) / 2;
-    if (k > 0 && mid >= bbottom) band++;
-    if (k == 0 || mid >= bbottom) bbottom = li[k].bottom;
+    if (k > 0 && mid >= bbottom)
+      band++;
+    if (k == 0 || mid >= bbottom)
+      bbottom = li[k].bottom;
     li[k].band = band;
   }
   qsort(li, nl, sizeof *li, cmp_line_band);
@@ -359,17 +416,22 @@ static void assign_lines(wtmp *a, size_t n, int *nlines) {
   qsort(a, n, sizeof *a, cmp_line_order);
 }
 
-void rt_ocr_result_free(rt_ocr_result *r) {
-  if (!r) return;
-  for (size_t i = 0; i < r->n; i++) free(r->words[i].text);
+void rt_ocr_result_free(rt_ocr_result *r)
+{
+  if (!r)
+    return;
+  for (size_t i = 0; i < r->n; i++)
+    free(r->words[i].text);
   free(r->words);
   memset(r, 0, sizeof *r);
 }
 
-static int result_copy(rt_ocr_result *dst, const rt_ocr_result *src) {
+static int result_copy(rt_ocr_result *dst, const rt_ocr_result *src)
+{
   *dst = *src;
   dst->words = calloc(src->n ? src->n : 1, sizeof *dst->words);
-  if (!dst->words) return -1;
+  if (!dst->words)
+    return -1;
   for (size_t i = 0; i < src->n; i++) {
     dst->words[i] = src->words[i];
     dst->words[i].text = strdup(src->words[i].text);
@@ -393,36 +455,46 @@ static int result_copy(rt_ocr_result *dst, const rt_ocr_result *src) {
 static const struct {
   const char *ch, *like; /* the character, and what it is read as (space-separated) */
 } confusions[] = {
-    {"9", "g q"},   {"g", "9"},     {"0", "O o Q D"}, {"O", "0 o Q D"}, {"o", "0 O"},
-    {"1", "l I | i ]"}, {"l", "1 I |"}, {"I", "1 l |"}, {"5", "S s"}, {"S", "5 s"},
-    {"s", "S 5"},   {"8", "B &"},   {"B", "8"},     {"C", "c ("},   {"c", "C"},
-    {"6", "b G"},   {"G", "6"},     {"2", "Z z"},   {"Z", "2 z"},   {"z", "Z 2"},
-    {"7", "T"},     {"x", "X \u00d7"}, {"X", "x"}, {"v", "V"},     {"V", "v"},
-    {"w", "W"},     {"W", "w"},     {"u", "U"},     {"U", "u"},     {"k", "K"},
-    {"K", "k"},     {"p", "P"},     {"P", "p"},     {"y", "Y"},     {"Y", "y"},
-    {"-", "\u2014 \u2013 _ ~ ."}, {")", "] }"}, {"(", "[ {"},
+    {"9", "g q"}, {"g", "9"},         {"0", "O o Q D"}, {"O", "0 o Q D"},
+    {"o", "0 O"}, {"1", "l I | i ]"}, {"l", "1 I |"},   {"I", "1 l |"},
+    {"5", "S s"}, {"S", "5 s"},       {"s", "S 5"},     {"8", "B &"},
+    {"B", "8"},   {"C", "c ("},       {"c", "C"},       {"6", "b G"},
+    {"G", "6"},   {"2", "Z z"},       {"Z", "2 z"},     {"z", "Z 2"},
+    {"7", "T"},   {"x", "X \u00d7"},  {"X", "x"},       {"v", "V"},
+    {"V", "v"},   {"w", "W"},         {"W", "w"},       {"u", "U"},
+    {"U", "u"},   {"k", "K"},         {"K", "k"},       {"p", "P"},
+    {"P", "p"},   {"y", "Y"},         {"Y", "y"},       {"-", "\u2014 \u2013 _ ~ ."},
+    {")", "] }"}, {"(", "[ {"},
 };
 
 /* The confusion entry of a phrase of one character (after trimming), or -1. */
-static int glyph_entry(const char *hint, char *ch, size_t n) {
-  while (*hint == ' ') hint++;
+static int glyph_entry(const char *hint, char *ch, size_t n)
+{
+  while (*hint == ' ')
+    hint++;
   size_t len = strlen(hint);
-  while (len && hint[len - 1] == ' ') len--;
-  if (!len || len >= n) return -1;
+  while (len && hint[len - 1] == ' ')
+    len--;
+  if (!len || len >= n)
+    return -1;
   memcpy(ch, hint, len);
   ch[len] = 0;
   for (size_t i = 0; i < sizeof confusions / sizeof *confusions; i++)
-    if (!strcmp(confusions[i].ch, ch)) return (int)i;
+    if (!strcmp(confusions[i].ch, ch))
+      return (int)i;
   return -1;
 }
 
 /* The entry's readings, split at spaces. */
-static void like_list(int ent, char out[][8], int *n) {
+static void like_list(int ent, char out[][8], int *n)
+{
   *n = 0;
   const char *p = confusions[ent].like;
   while (*p && *n < 8) {
-    while (*p == ' ') p++;
-    if (!*p) break;
+    while (*p == ' ')
+      p++;
+    if (!*p)
+      break;
     const char *e = strchr(p, ' ');
     size_t l = e ? (size_t)(e - p) : strlen(p);
     if (l < 8) {
@@ -434,9 +506,11 @@ static void like_list(int ent, char out[][8], int *n) {
   }
 }
 
-size_t rt_ocr_maybe(const char *text, char *out, size_t n) {
+size_t rt_ocr_maybe(const char *text, char *out, size_t n)
+{
   size_t k = 0, found = 0;
-  if (n) out[0] = 0;
+  if (n)
+    out[0] = 0;
   for (size_t i = 0; i < sizeof confusions / sizeof *confusions; i++) {
     char like[8][8];
     int nl;
@@ -454,7 +528,8 @@ size_t rt_ocr_maybe(const char *text, char *out, size_t n) {
 /* One careful reading of box in img: a single character among `allowed`, at its own size.
  * Writes the reading (or "") to got. */
 static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed, char *got,
-                       size_t n, float *conf) {
+                       size_t n, float *conf)
+{
   got[0] = 0;
   *conf = 0;
   /* English's model reads a lone digit better than Danish's: it goes first when loaded */
@@ -463,19 +538,23 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
   int x0 = box.x - 2 < 0 ? 0 : box.x - 2, y0 = box.y - 2 < 0 ? 0 : box.y - 2;
   int x1 = box.x + box.w + 2 > W ? W : box.x + box.w + 2;
   int y1 = box.y + box.h + 2 > H ? H : box.y + box.h + 2;
-  if (!api || x1 <= x0 || y1 <= y0) return;
+  if (!api || x1 <= x0 || y1 <= y0)
+    return;
   BOX *b = boxCreate(x0, y0, x1 - x0, y1 - y0);
   PIX *c = b ? pixClipRectangle(img, b, NULL) : NULL;
   boxDestroy(&b);
   PIX *g = c ? pixConvertTo8(c, 0) : NULL;
   pixDestroy(&c);
-  if (!g) return;
+  if (!g)
+    return;
   l_float32 mean = 255;
   pixGetAverageMasked(g, NULL, 0, 0, 1, L_MEAN_ABSVAL, &mean);
-  if (mean < 128) pixInvert(g, g); /* light text on a dark key: dark on light */
+  if (mean < 128)
+    pixInvert(g, g); /* light text on a dark key: dark on light */
   PIX *m = pixAddBorder(g, 10, 255);
   pixDestroy(&g);
-  if (!m) return;
+  if (!m)
+    return;
   uint64_t key = rt_ocr__hash_bytes(allowed, strlen(allowed), 0x676c797068ull);
   key = rt_ocr__hash_bytes(pixGetData(m), (size_t)pixGetWpl(m) * 4 * pixGetHeight(m),
                            key ^ ((uint64_t)pixGetWidth(m) << 32 | pixGetHeight(m)));
@@ -506,8 +585,10 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
         do {
           const char *c = TessChoiceIteratorGetUTF8Text(ci);
           float cf = TessChoiceIteratorConfidence(ci);
-          if (c && !strcmp(c, t)) mine = cf > mine ? cf : mine;
-          else if (c && cf > other) other = cf;
+          if (c && !strcmp(c, t))
+            mine = cf > mine ? cf : mine;
+          else if (c && cf > other)
+            other = cf;
         } while (TessChoiceIteratorNext(ci));
         TessChoiceIteratorDelete(ci);
       }
@@ -517,7 +598,8 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
       }
       TessDeleteText(t);
     }
-    if (it) TessResultIteratorDelete(it);
+    if (it)
+      TessResultIteratorDelete(it);
   }
   __atomic_add_fetch(&o->st.recognitions, 1, __ATOMIC_RELAXED);
   TessBaseAPIClear(api);
@@ -532,11 +614,13 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
 
 /* The median height of the confident words of res made only of letters in `set`: the
  * window's own cap height ("STO", "EXC") or x-height ("cos", "xor"); 0 when none. */
-static int median_height(const rt_ocr_result *res, const char *set) {
+static int median_height(const rt_ocr_result *res, const char *set)
+{
   int h[64], n = 0;
   for (size_t w = 0; w < res->n && n < 64; w++) {
     const char *t = res->words[w].text;
-    if (res->words[w].conf < 80 || strlen(t) < 2 || strspn(t, set) != strlen(t)) continue;
+    if (res->words[w].conf < 80 || strlen(t) < 2 || strspn(t, set) != strlen(t))
+      continue;
     h[n++] = res->words[w].box.h;
   }
   for (int i = 1; i < n; i++) /* insertion sort: a handful */
@@ -550,49 +634,59 @@ static int median_height(const rt_ocr_result *res, const char *set) {
 
 /* A letter read in the other case (C for c): its height against the window's cap height
  * and x-height says which it is; 1 upper, 0 lower, -1 cannot tell. */
-static int upper_by_height(const rt_ocr_result *res, int h) {
+static int upper_by_height(const rt_ocr_result *res, int h)
+{
   int cap = median_height(res, "ABCDEFGHIKLMNORSTUVWXZ");
   int xh = median_height(res, "acemnorsuvwxz");
-  if (!cap || !xh || cap - xh < 2) return -1;
+  if (!cap || !xh || cap - xh < 2)
+    return -1;
   return abs(h - cap) < abs(h - xh) ? 1 : abs(h - xh) < abs(h - cap) ? 0 : -1;
 }
 
 /* Candidates that read as a confusion of the one-character hint are read with care; those
  * that then read as the hint take its text. */
-static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *res) {
+static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *res)
+{
   char ch[8], like[8][8], allowed[96];
   int ent = hint ? glyph_entry(hint, ch, sizeof ch) : -1, nl = 0;
-  if (ent < 0) return;
+  if (ent < 0)
+    return;
   like_list(ent, like, &nl);
   size_t k = (size_t)snprintf(allowed, sizeof allowed, "%s", ch);
   for (int i = 0; i < nl && k < sizeof allowed; i++)
     k += (size_t)snprintf(allowed + k, sizeof allowed - k, "%s", like[i]);
   for (size_t w = 0; w < res->n; w++) {
     const char *t = res->words[w].text;
-    if (!strcmp(t, ch)) continue;
+    if (!strcmp(t, ch))
+      continue;
     /* a candidate reads as confusions of the character only ("g", or "-—" for "-") */
     bool cand = true;
     for (const char *q = t; *q && cand;) {
       size_t l = strlen(ch);
       bool hit = !strncmp(q, ch, l);
       for (int i = 0; i < nl && !hit; i++)
-        if (like[i][0] && !strncmp(q, like[i], (l = strlen(like[i])))) hit = true;
+        if (like[i][0] && !strncmp(q, like[i], (l = strlen(like[i]))))
+          hit = true;
       cand = hit;
       q += hit ? l : 1;
     }
-    if (!cand || strlen(t) > 4 * strlen(ch) + 6) continue;
+    if (!cand || strlen(t) > 4 * strlen(ch) + 6)
+      continue;
     char got[16];
     float conf = res->words[w].conf;
     unsigned char a = (unsigned char)ch[0], b = (unsigned char)t[0];
     if (!ch[1] && !t[1] && isalpha(a) && tolower(a) == tolower(b)) {
       int up = upper_by_height(res, res->words[w].box.h); /* C or c: by its size alone */
-      if (up < 0 || up != (isupper(a) != 0)) continue;
+      if (up < 0 || up != (isupper(a) != 0))
+        continue;
     } else {
       read_glyph(o, img, res->words[w].box, allowed, got, sizeof got, &conf);
-      if (strcmp(got, ch) != 0) continue;
+      if (strcmp(got, ch) != 0)
+        continue;
     }
     char *nt = strdup(ch);
-    if (!nt) continue;
+    if (!nt)
+      continue;
     free(res->words[w].text);
     res->words[w].text = nt;
     res->words[w].conf = conf;
@@ -603,18 +697,24 @@ static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
  * than about half the window's x-height is a full stop: xcalc's "." key is a 3x3 cross
  * that Tesseract reads as "+" at any size, and "+" then named two keys. Its "+" key is
  * 5x5 beside an x-height of 7. */
-static void settle_dots(rt_ocr_result *res) {
+static void settle_dots(rt_ocr_result *res)
+{
   static const char *const like[] = {"+", "*", "\u00b7", "\u2022", "\u00b0", NULL};
   int xh = -1;
   for (size_t w = 0; w < res->n; w++) {
     rt_ocr_word *wd = &res->words[w];
     int k = 0;
-    while (like[k] && strcmp(like[k], wd->text)) k++;
-    if (!like[k]) continue;
-    if (xh < 0) xh = median_height(res, "acemnorsuvwxz");
-    if (!xh || wd->box.w * 5 > xh * 3 || wd->box.h * 5 > xh * 3) continue;
+    while (like[k] && strcmp(like[k], wd->text))
+      k++;
+    if (!like[k])
+      continue;
+    if (xh < 0)
+      xh = median_height(res, "acemnorsuvwxz");
+    if (!xh || wd->box.w * 5 > xh * 3 || wd->box.h * 5 > xh * 3)
+      continue;
     char *nt = strdup(".");
-    if (!nt) continue;
+    if (!nt)
+      continue;
     free(wd->text);
     wd->text = nt;
   }
@@ -622,19 +722,22 @@ static void settle_dots(rt_ocr_result *res) {
 
 /* The bands of rows with ink inside box of img (ink: 40 grey levels from the box's most
  * common grey): how many (up to max), and each one's ink width in wid[]. -1 on error. */
-static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max) {
+static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max)
+{
   BOX *b = boxCreate(box.x - 1, box.y - 1, box.w + 2, box.h + 2);
   PIX *c = b ? pixClipRectangle(img, b, NULL) : NULL;
   boxDestroy(&b);
   PIX *g = c ? pixConvertTo8(c, 0) : NULL;
   pixDestroy(&c);
-  if (!g) return -1;
+  if (!g)
+    return -1;
   int w = pixGetWidth(g), h = pixGetHeight(g), hist[256] = {0}, bg = 0, n = 0, in = 0;
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       l_uint32 v;
       pixGetPixel(g, x, y, &v);
-      if (++hist[v] > hist[bg]) bg = (int)v;
+      if (++hist[v] > hist[bg])
+        bg = (int)v;
     }
   int x0 = w, x1 = -1;
   for (int y = 0; y <= h; y++) {
@@ -644,13 +747,17 @@ static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max) {
       pixGetPixel(g, x, y, &v);
       if (abs((int)v - bg) > 40) {
         any = 1;
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
+        if (x < x0)
+          x0 = x;
+        if (x > x1)
+          x1 = x;
       }
     }
-    if (any) in = 1;
+    if (any)
+      in = 1;
     else if (in) { /* a band ends */
-      if (n < max) wid[n] = x1 - x0 + 1;
+      if (n < max)
+        wid[n] = x1 - x0 + 1;
       n++;
       in = 0;
       x0 = w;
@@ -661,7 +768,8 @@ static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max) {
   return n;
 }
 
-static int dash_like(const char *t) {
+static int dash_like(const char *t)
+{
   return !strcmp(t, "-") || !strcmp(t, "\u2014") || !strcmp(t, "\u2013") || !strcmp(t, "_") ||
          !strcmp(t, "~");
 }
@@ -673,14 +781,16 @@ static int dash_like(const char *t) {
  * - a dash whose top is the top of the word just before it on its line, at most 12 px
  *   away and three times as tall, is the overline of a radical (√ drawn as two
  *   glyphs), not "-". */
-static void settle_marks(PIX *img, rt_ocr_result *res) {
+static void settle_marks(PIX *img, rt_ocr_result *res)
+{
   for (size_t w = 0; w < res->n; w++) {
     rt_ocr_word *wd = &res->words[w];
     const char *nt = NULL;
     if (!strcmp(wd->text, "=")) {
       int wid[4];
       int n = ink_bands(img, wd->box, wid, 4);
-      if (n == 3 && wid[0] * 2 < wid[1] && wid[2] * 2 < wid[1]) nt = "\u00f7";
+      if (n == 3 && wid[0] * 2 < wid[1] && wid[2] * 2 < wid[1])
+        nt = "\u00f7";
     } else if (dash_like(wd->text) && w > 0) {
       const rt_ocr_word *pv = &res->words[w - 1];
       int gap = wd->box.x - (pv->box.x + pv->box.w);
@@ -689,35 +799,41 @@ static void settle_marks(PIX *img, rt_ocr_result *res) {
         nt = "\u203e";
     }
     char *d = nt ? strdup(nt) : NULL;
-    if (!d) continue;
+    if (!d)
+      continue;
     free(wd->text);
     wd->text = d;
   }
 }
 
-static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
-                      char *err, size_t errlen, int narrow, int *skipped);
+static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out, char *err,
+                      size_t errlen, int narrow, int *skipped);
 
 /* The narrowest a word of `phrase` can be, in multiples of its line height (the tallest
  * glyph): per character a lower bound over screen fonts, condensed and bitmap ones
  * included (an 'e' is 0.5-0.8 line heights wide, an 'i' or 'l' a stroke); 0 when the
  * phrase has a word of fewer than 3 characters (no bound worth the risk). */
-static double min_width(const char *phrase) {
+static double min_width(const char *phrase)
+{
   double best = 0;
   for (const char *s = phrase; *s;) {
     s += strspn(s, " \t\n");
     size_t n = strcspn(s, " \t\n");
-    if (!n) break;
+    if (!n)
+      break;
     double w = 0;
     int chars = 0;
     for (size_t i = 0; i < n; i++) {
       unsigned char c = (unsigned char)s[i];
-      if ((c & 0xC0) == 0x80) continue;
+      if ((c & 0xC0) == 0x80)
+        continue;
       chars++;
       w += strchr("iIl1!|.,:;'`\"", c) ? 0.1 : strchr("fjJrt()[]{}-/\\", c) ? 0.25 : 0.45;
     }
-    if (chars < 3) return 0;
-    if (best == 0 || w < best) best = w;
+    if (chars < 3)
+      return 0;
+    if (best == 0 || w < best)
+      best = w;
     s += n;
   }
   return best;
@@ -725,23 +841,28 @@ static double min_width(const char *phrase) {
 
 /* Does res hold a match of phrase at tier 0-2 (exact, edge punctuation, part of a word)?
  * Case-sensitive: a case-blind find's best is at least as good. */
-static int has_close_match(const rt_ocr_result *res, const char *phrase) {
+static int has_close_match(const rt_ocr_result *res, const char *phrase)
+{
   rt_ocr_match m[1];
-  if (!rt_ocr_find_all(res, phrase, NULL, m, 1)) return 0;
+  if (!rt_ocr_find_all(res, phrase, NULL, m, 1))
+    return 0;
   return m[0].tier < 3; /* tier 3 may be slips, which a narrower word can hold */
 }
 
-int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
-                 char *err, size_t errlen) {
+int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out, char *err,
+                 size_t errlen)
+{
   int skipped = 0;
   int rc = read_words(o, img, opts, out, err, errlen, 1, &skipped);
   for (int pass = 0; pass < 2 && rc == RT_OCR_OK; pass++) {
     settle_dots(out);
     settle_marks(img, out);
-    if (opts && opts->hint) settle_glyphs(o, img, opts->hint, out);
+    if (opts && opts->hint)
+      settle_glyphs(o, img, opts->hint, out);
     /* blobs too narrow to hold the phrase were left unread: they cannot hold a match as
      * good as one found here; without one, they are read too (a match with slips) */
-    if (pass || !skipped || has_close_match(out, opts->hint)) break;
+    if (pass || !skipped || has_close_match(out, opts->hint))
+      break;
     rt_ocr_result_free(out);
     rc = read_words(o, img, opts, out, err, errlen, 0, &skipped);
   }
@@ -752,7 +873,8 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
  * text pixels), one blob a line: find measures and screens lines, not columns (NEdit's 30
  * lines of "types" above each other touched within BLOB_VGAP and made one blob, read as
  * a block in 250 ms). Lines that touch stay one blob. NULL when out of memory. */
-static blob *split_lines(blob *bl, int *nb, PIX *keep) {
+static blob *split_lines(blob *bl, int *nb, PIX *keep)
+{
   uint32_t *kd = pixGetData(keep);
   int kwpl = pixGetWpl(keep), n = *nb, cap = n + 16;
   blob *out = malloc((size_t)cap * sizeof *out);
@@ -768,16 +890,23 @@ static blob *split_lines(blob *bl, int *nb, PIX *keep) {
           int lo = -1, hi = -1;
           for (int x = p->x; x < p->x + p->w; x++)
             if (GET_DATA_BIT(kd + (size_t)y * kwpl, x)) {
-              if (lo < 0) lo = x;
+              if (lo < 0)
+                lo = x;
               hi = x;
             }
-          if (lo < 0 && y0 >= 0) break;
-          if (lo < 0) continue;
-          if (y0 < 0) y0 = y;
-          if (lo < x0) x0 = lo;
-          if (hi > x1) x1 = hi;
+          if (lo < 0 && y0 >= 0)
+            break;
+          if (lo < 0)
+            continue;
+          if (y0 < 0)
+            y0 = y;
+          if (lo < x0)
+            x0 = lo;
+          if (hi > x1)
+            x1 = hi;
         }
-        if (y0 < 0) break;
+        if (y0 < 0)
+          break;
         if (m == cap) {
           blob *nbl = realloc(out, (size_t)(cap *= 2) * sizeof *out);
           if (!nbl) {
@@ -790,7 +919,8 @@ static blob *split_lines(blob *bl, int *nb, PIX *keep) {
         out[m++] = (blob){x0, y0, x1 - x0 + 1, bh, bh < p->lineh ? bh : p->lineh};
       }
       done = m - start >= 2;
-      if (!done) m = start;
+      if (!done)
+        m = start;
     }
     if (!done) {
       if (m == cap) {
@@ -808,17 +938,20 @@ static blob *split_lines(blob *bl, int *nb, PIX *keep) {
   return out;
 }
 
-static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out,
-                      char *err, size_t errlen, int narrow, int *skipped) {
+static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out, char *err,
+                      size_t errlen, int narrow, int *skipped)
+{
   *skipped = 0;
-  if (out) memset(out, 0, sizeof *out);
+  if (out)
+    memset(out, 0, sizeof *out);
   if (!o || !img || !out) {
     seterr(err, errlen, "rt_ocr_words: missing argument");
     return RT_OCR_ERROR;
   }
   double t0 = (vu_mono() * 1e3);
   rt_ocr_opts def = {0};
-  if (!opts) opts = &def;
+  if (!opts)
+    opts = &def;
   int deadline = opts->deadline_ms > 0 ? opts->deadline_ms : 1000;
   PIX *p32 = pixGetDepth(img) == 32 ? pixClone(img) : pixConvertTo32(img);
   if (!p32) {
@@ -843,7 +976,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       int x = 0;
       for (; x + 2 <= W; x += 2)
         h = mix64(h, ((uint64_t)(row[x] & 0xffffff00u) << 32) | (row[x + 1] & 0xffffff00u));
-      if (x < W) h = mix64(h, row[x] & 0xffffff00u);
+      if (x < W)
+        h = mix64(h, row[x] & 0xffffff00u);
     }
     ikey = h ? h : 1;
   }
@@ -854,7 +988,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
    * are less than BLOB_HGAP apart) up to a line height of NARROW_MAX_H; taller text, a
    * blob of several lines and a phrase with a short word are read as before. */
   double minw = narrow && hint && !opts->no_cache ? min_width(hint) : 0;
-  if (minw > 0) hkey ^= 0x6e6172726f77ull;
+  if (minw > 0)
+    hkey ^= 0x6e6172726f77ull;
   /* Screening: find with a phrase of plain ASCII reads the window first in
    * English, whose model is about a third cheaper than the Danish one (36 px
    * rows instead of 48), and only the blobs whose reading may hold the
@@ -866,7 +1001,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   if (hint && o->screen > 0) {
     screening = 1;
     for (const unsigned char *c = (const unsigned char *)hint; *c; c++)
-      if (*c >= 0x80) screening = 0;
+      if (*c >= 0x80)
+        screening = 0;
   }
   if (!opts->no_cache && !opts->has_region)
     for (int i = 0; i < 4; i++)
@@ -913,7 +1049,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   if (minw > 0 && nb > 0) {
     int *hs = malloc((size_t)nb * sizeof *hs), k = 0;
     for (int b = 0; hs && b < nb; b++)
-      if (bl[b].h <= bl[b].lineh * 3 / 2 + 2) hs[k++] = bl[b].lineh;
+      if (bl[b].h <= bl[b].lineh * 3 / 2 + 2)
+        hs[k++] = bl[b].lineh;
     for (int i = 1; i < k; i++)
       for (int j = i; j > 0 && hs[j - 1] > hs[j]; j--) {
         int t = hs[j];
@@ -922,7 +1059,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       }
     medh = k ? hs[k / 2] : 0;
     free(hs);
-    if (!medh) minw = 0;
+    if (!medh)
+      minw = 0;
   }
   size_t cap = 64, n = 0;
   wtmp *a = malloc(cap * sizeof *a);
@@ -942,7 +1080,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
     if (minw > 0 && bl[b].lineh <= NARROW_MAX_H) {
       /* lines under 4 px (an underline, a stippled caption's dots) measured as 4 */
       double lh = bl[b].lineh < medh * 1.25 ? bl[b].lineh : medh * 1.25;
-      if (lh < 4) lh = 4;
+      if (lh < 4)
+        lh = 4;
       if (bl[b].w < minw * lh) {
         (*skipped)++;
         continue;
@@ -950,7 +1089,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
     }
     float scale = 1, xscale = 1;
     PIX *bi = rt_ocr__blob_image(p32, keep, &bl[b], &scale, &xscale);
-    if (!bi) continue;
+    if (!bi)
+      continue;
     uint32_t sbits;
     memcpy(&sbits, &scale, 4);
     uint64_t key = rt_ocr__hash_bytes(pixGetData(bi), (size_t)pixGetWpl(bi) * 4 * pixGetHeight(bi),
@@ -974,7 +1114,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       cached++;
       pd[b].src = pd[b].e = hit;
       pd[b].retry_only = 1;
-      if (!rt_ocr__retry_due(o, &pd[b], hint)) pd[b].e = NULL;
+      if (!rt_ocr__retry_due(o, &pd[b], hint))
+        pd[b].e = NULL;
       continue;
     }
     uint64_t rkey = key; /* the reading to make: careful, or screening */
@@ -997,17 +1138,20 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       pd[b].screen = 1;
     }
     e = rt_ocr__cache_put(o, rkey);
-    if (!e) e = pd[b].own = calloc(1, sizeof *e);
+    if (!e)
+      e = pd[b].own = calloc(1, sizeof *e);
     pd[b].e = pd[b].src = e;
     if (!e) /* out of memory: skip the blob */
       pixDestroy(&pd[b].img);
   }
   /* 2: recognise the missing ones, blob by blob, language by language */
-  if (a) timed_out = rt_ocr__recognise_pending(o, pd, nb, deadline, hint);
+  if (a)
+    timed_out = rt_ocr__recognise_pending(o, pd, nb, deadline, hint);
   /* careful readings of screened blobs go into the cache (or stay the
    * blob's own when it is full), for every blob with those pixels */
   for (int b = 0; a && b < nb; b++) {
-    if (!pd[b].care) continue;
+    if (!pd[b].care)
+      continue;
     if (pd[b].care_used && !pd[b].care->timed_out) {
       centry *ce = rt_ocr__cache_put(o, pd[b].key);
       if (ce) {
@@ -1049,28 +1193,37 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
     }
   /* 3: collect words, window coordinates */
   for (int b = 0; a && b < nb; b++) {
-    if (!pd[b].img) continue;
+    if (!pd[b].img)
+      continue;
     centry *e = pd[b].src;
-    if (!e) continue;
+    if (!e)
+      continue;
     int ox = pd[b].ox, oy = pd[b].oy;
     for (int i = 0; i < e->n; i++) {
-      if (opts->min_conf > 0 && e->w[i].conf < opts->min_conf) continue;
+      if (opts->min_conf > 0 && e->w[i].conf < opts->min_conf)
+        continue;
       if (n == cap) {
         cap *= 2;
         wtmp *na = realloc(a, cap * sizeof *a);
-        if (!na) break;
+        if (!na)
+          break;
         a = na;
       }
       wtmp *t = &a[n];
       t->w.text = strdup(e->w[i].text);
-      if (!t->w.text) continue;
+      if (!t->w.text)
+        continue;
       t->w.box = e->w[i].box;
       t->w.box.x += ox;
       t->w.box.y += oy;
-      if (t->w.box.x + t->w.box.w > W) t->w.box.w = W - t->w.box.x;
-      if (t->w.box.y + t->w.box.h > H) t->w.box.h = H - t->w.box.y;
-      if (t->w.box.w < 1) t->w.box.w = 1;
-      if (t->w.box.h < 1) t->w.box.h = 1;
+      if (t->w.box.x + t->w.box.w > W)
+        t->w.box.w = W - t->w.box.x;
+      if (t->w.box.y + t->w.box.h > H)
+        t->w.box.h = H - t->w.box.y;
+      if (t->w.box.w < 1)
+        t->w.box.w = 1;
+      if (t->w.box.h < 1)
+        t->w.box.h = 1;
       t->w.conf = e->w[i].conf;
       t->w.line = 0;
       t->blob = b;
@@ -1101,12 +1254,14 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   assign_lines(a, n, &nlines);
   out->words = calloc(n ? n : 1, sizeof *out->words);
   if (!out->words) {
-    for (size_t i = 0; i < n; i++) free(a[i].w.text);
+    for (size_t i = 0; i < n; i++)
+      free(a[i].w.text);
     free(a);
     seterr(err, errlen, "out of memory");
     return RT_OCR_ERROR;
   }
-  for (size_t i = 0; i < n; i++) out->words[i] = a[i].w;
+  for (size_t i = 0; i < n; i++)
+    out->words[i] = a[i].w;
   free(a);
   out->n = n;
   out->nlines = nlines;
@@ -1120,7 +1275,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   if (!timed_out && !opts->has_region) { /* remember the whole result for an unchanged image */
     int slot = 0;
     for (int i = 1; i < 4; i++)
-      if (o->img[i].gen < o->img[slot].gen) slot = i;
+      if (o->img[i].gen < o->img[slot].gen)
+        slot = i;
     rt_ocr_result_free(&o->img[slot].res);
     memset(&o->img[slot], 0, sizeof o->img[slot]);
     if (result_copy(&o->img[slot].res, out) == 0) {
@@ -1137,14 +1293,18 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   return RT_OCR_OK;
 }
 
-char *rt_ocr_result_text(const rt_ocr_result *r) {
+char *rt_ocr_result_text(const rt_ocr_result *r)
+{
   size_t len = 1;
-  for (size_t i = 0; r && i < r->n; i++) len += strlen(r->words[i].text) + 1;
+  for (size_t i = 0; r && i < r->n; i++)
+    len += strlen(r->words[i].text) + 1;
   char *s = malloc(len), *p = s;
-  if (!s) return NULL;
+  if (!s)
+    return NULL;
   *p = 0;
   for (size_t i = 0; r && i < r->n; i++) {
-    if (i) *p++ = r->words[i].line != r->words[i - 1].line ? '\n' : ' ';
+    if (i)
+      *p++ = r->words[i].line != r->words[i - 1].line ? '\n' : ' ';
     size_t l = strlen(r->words[i].text);
     memcpy(p, r->words[i].text, l);
     p += l;
@@ -1154,7 +1314,8 @@ char *rt_ocr_result_text(const rt_ocr_result *r) {
 }
 
 char *rt_ocr_read(rt_ocr *o, PIX *img, rt_ocr_box box, const rt_ocr_opts *opts, char *err,
-                  size_t errlen) {
+                  size_t errlen)
+{
   if (!o || !img) {
     seterr(err, errlen, "rt_ocr_read: missing argument");
     return NULL;
@@ -1163,8 +1324,8 @@ char *rt_ocr_read(rt_ocr *o, PIX *img, rt_ocr_box box, const rt_ocr_opts *opts, 
   int x0 = box.x < 0 ? 0 : box.x, y0 = box.y < 0 ? 0 : box.y;
   int x1 = box.x + box.w > W ? W : box.x + box.w, y1 = box.y + box.h > H ? H : box.y + box.h;
   if (x1 <= x0 || y1 <= y0) {
-    seterr(err, errlen, "rectangle %d,%d %dx%d is outside the %dx%d image", box.x, box.y,
-           box.w, box.h, W, H);
+    seterr(err, errlen, "rectangle %d,%d %dx%d is outside the %dx%d image", box.x, box.y, box.w,
+           box.h, W, H);
     return NULL;
   }
   BOX *b = boxCreate(x0, y0, x1 - x0, y1 - y0);
@@ -1179,22 +1340,29 @@ char *rt_ocr_read(rt_ocr *o, PIX *img, rt_ocr_box box, const rt_ocr_opts *opts, 
   rt_ocr_result r;
   int rc = rt_ocr_words(o, c, opts, &r, err, errlen);
   pixDestroy(&c);
-  if (rc != RT_OCR_OK) return NULL;
+  if (rc != RT_OCR_OK)
+    return NULL;
   char *s = rt_ocr_result_text(&r);
   rt_ocr_result_free(&r);
-  if (!s) seterr(err, errlen, "out of memory");
+  if (!s)
+    seterr(err, errlen, "out of memory");
   return s;
 }
 
-PIX *rt_ocr_draw(PIX *img, const rt_ocr_result *res) {
-  if (!img) return NULL;
+PIX *rt_ocr_draw(PIX *img, const rt_ocr_result *res)
+{
+  if (!img)
+    return NULL;
   PIX *c = pixConvertTo32(img);
   for (size_t k = 0; c && res && k < res->n; k++) {
     const rt_ocr_word *w = &res->words[k];
     BOX *b = boxCreate(w->box.x, w->box.y, w->box.w, w->box.h);
-    if (!b) continue;
-    if (w->conf >= 60) pixRenderBoxArb(c, b, 1, 255, 0, 0);
-    else pixRenderBoxArb(c, b, 1, 0, 0, 255);
+    if (!b)
+      continue;
+    if (w->conf >= 60)
+      pixRenderBoxArb(c, b, 1, 255, 0, 0);
+    else
+      pixRenderBoxArb(c, b, 1, 0, 0, 255);
     boxDestroy(&b);
   }
   return c;

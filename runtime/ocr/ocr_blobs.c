@@ -10,13 +10,17 @@
 
 /* ---- the screen pipeline ---- */
 
-static inline int coldiff(uint32_t a, uint32_t b) {
-  if (!((a ^ b) & 0xffffff00u)) return 0; /* the common case on a screen: same colour */
+static inline int coldiff(uint32_t a, uint32_t b)
+{
+  if (!((a ^ b) & 0xffffff00u))
+    return 0; /* the common case on a screen: same colour */
   int d = 0;
   for (int s = 8; s <= 24; s += 8) {
     int x = (int)((a >> s) & 0xff) - (int)((b >> s) & 0xff);
-    if (x < 0) x = -x;
-    if (x > d) d = x;
+    if (x < 0)
+      x = -x;
+    if (x > d)
+      d = x;
   }
   return d;
 }
@@ -29,8 +33,8 @@ typedef struct {
 } comp;
 
 /* Label the 8-connected components of a 0/1 byte mask. */
-static comp *label_components(const unsigned char *mask, int w, int h, int32_t *lab,
-                              int *ncomp) {
+static comp *label_components(const unsigned char *mask, int w, int h, int32_t *lab, int *ncomp)
+{
   size_t cap = 256, n = 0;
   comp *c = malloc(cap * sizeof *c);
   int32_t *stack = malloc((size_t)w * h * sizeof *stack);
@@ -39,11 +43,13 @@ static comp *label_components(const unsigned char *mask, int w, int h, int32_t *
     free(stack);
     return NULL;
   }
-  for (size_t i = 0; i < (size_t)w * h; i++) lab[i] = -1;
+  for (size_t i = 0; i < (size_t)w * h; i++)
+    lab[i] = -1;
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       size_t p = (size_t)y * w + x;
-      if (!mask[p] || lab[p] >= 0) continue;
+      if (!mask[p] || lab[p] >= 0)
+        continue;
       if (n == cap) {
         cap *= 2;
         comp *nc = realloc(c, cap * sizeof *c);
@@ -68,16 +74,22 @@ static comp *label_components(const unsigned char *mask, int w, int h, int32_t *
         int32_t q = stack[--sp];
         int qx = q % w, qy = q / w;
         k->count++;
-        if (qx < k->x0) k->x0 = qx;
-        if (qx > k->x1) k->x1 = qx;
-        if (qy < k->y0) k->y0 = qy;
-        if (qy > k->y1) k->y1 = qy;
+        if (qx < k->x0)
+          k->x0 = qx;
+        if (qx > k->x1)
+          k->x1 = qx;
+        if (qy < k->y0)
+          k->y0 = qy;
+        if (qy > k->y1)
+          k->y1 = qy;
         for (int dy = -1; dy <= 1; dy++) {
           int ny = qy + dy;
-          if (ny < 0 || ny >= h) continue;
+          if (ny < 0 || ny >= h)
+            continue;
           for (int dx = -1; dx <= 1; dx++) {
             int nx = qx + dx;
-            if (nx < 0 || nx >= w) continue;
+            if (nx < 0 || nx >= w)
+              continue;
             size_t r = (size_t)ny * w + nx;
             if (mask[r] && lab[r] < 0) {
               lab[r] = (int32_t)n;
@@ -93,9 +105,9 @@ static comp *label_components(const unsigned char *mask, int w, int h, int32_t *
   return c;
 }
 
-
 /* Find text blobs: edges, components, drop rules/frames/huge things, group. */
-blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
+blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
+{
   int w = pixGetWidth(p32), h = pixGetHeight(p32);
   uint32_t *data = pixGetData(p32);
   int wpl = pixGetWpl(p32);
@@ -123,7 +135,8 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
       for (int x = 0; x < w; x += 2) {
         uint32_t v = data[(size_t)y * wpl + x];
         int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
-        if (++hist[q] > hist[best]) best = q;
+        if (++hist[q] > hist[best])
+          best = q;
       }
     gbg = (uint32_t)((best >> 8) * 17) << 24 | (uint32_t)(((best >> 4) & 0xf) * 17) << 16 |
           (uint32_t)((best & 0xf) * 17) << 8;
@@ -137,12 +150,16 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
     for (int x = 0; x < w; x++) {
       uint32_t v = row[x];
       if (x + 1 < w && coldiff(v, row[x + 1]) > EDGE_TOL) {
-        if (coldiff(v, gbg) >= coldiff(row[x + 1], gbg)) mask[(size_t)y * w + x] = 1;
-        else mask[(size_t)y * w + x + 1] = 1;
+        if (coldiff(v, gbg) >= coldiff(row[x + 1], gbg))
+          mask[(size_t)y * w + x] = 1;
+        else
+          mask[(size_t)y * w + x + 1] = 1;
       }
       if (next && coldiff(v, next[x]) > EDGE_TOL) {
-        if (coldiff(v, gbg) >= coldiff(next[x], gbg)) mask[(size_t)y * w + x] = 1;
-        else mask[(size_t)(y + 1) * w + x] = 1;
+        if (coldiff(v, gbg) >= coldiff(next[x], gbg))
+          mask[(size_t)y * w + x] = 1;
+        else
+          mask[(size_t)(y + 1) * w + x] = 1;
       }
     }
   }
@@ -162,11 +179,13 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
     const uint32_t *up = y > 0 ? row - wpl : NULL, *dn = y + 1 < h ? row + wpl : NULL;
     for (int x = 0; x < w;) {
       int e = x;
-      while (e < w && coldiff(row[e], row[x]) <= LINE_TOL &&
-             ((up && coldiff(row[e], up[e]) > EDGE_TOL) || (dn && coldiff(row[e], dn[e]) > EDGE_TOL)))
+      while (
+          e < w && coldiff(row[e], row[x]) <= LINE_TOL &&
+          ((up && coldiff(row[e], up[e]) > EDGE_TOL) || (dn && coldiff(row[e], dn[e]) > EDGE_TOL)))
         e++;
       if (e - x >= HRUN)
-        for (int k = x; k < e; k++) hl[(size_t)y * w + k] = 1;
+        for (int k = x; k < e; k++)
+          hl[(size_t)y * w + k] = 1;
       x = e > x ? e : x + 1;
     }
   }
@@ -181,7 +200,8 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
     free(lab);
     return NULL;
   }
-  for (int x = 0; x < w; x++) vstart[x] = -1;
+  for (int x = 0; x < w; x++)
+    vstart[x] = -1;
   for (int y = 0; y <= h; y++) {
     const uint32_t *row = y < h ? data + (size_t)y * wpl : NULL;
     for (int x = 0; x < w; x++) {
@@ -192,18 +212,22 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
                (x + 1 < w && coldiff(v, row[x + 1]) > EDGE_TOL);
         cont = line && vstart[x] >= 0 && coldiff(v, vcol[x]) <= LINE_TOL;
       }
-      if (cont) continue;
+      if (cont)
+        continue;
       if (vstart[x] >= 0 && y - vstart[x] >= VRUN) { /* a run [vstart, y) ends */
         int y0 = vstart[x], e = y;
         int corner = e - y0 >= VRUN_ALWAYS;
         for (int yy = y0 - 2; !corner && yy <= y0 + 2; yy++)
           for (int xx = x - 2; !corner && xx <= x + 2; xx++)
-            if (yy >= 0 && yy < h && xx >= 0 && xx < w && (hl[(size_t)yy * w + xx] & 1)) corner = 1;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w && (hl[(size_t)yy * w + xx] & 1))
+              corner = 1;
         for (int yy = e - 3; !corner && yy <= e + 1; yy++)
           for (int xx = x - 2; !corner && xx <= x + 2; xx++)
-            if (yy >= 0 && yy < h && xx >= 0 && xx < w && (hl[(size_t)yy * w + xx] & 1)) corner = 1;
+            if (yy >= 0 && yy < h && xx >= 0 && xx < w && (hl[(size_t)yy * w + xx] & 1))
+              corner = 1;
         if (corner)
-          for (int k = y0; k < e; k++) hl[(size_t)k * w + x] |= 2;
+          for (int k = y0; k < e; k++)
+            hl[(size_t)k * w + x] |= 2;
       }
       if (line) {
         vstart[x] = y;
@@ -218,15 +242,20 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       unsigned char f = hl[(size_t)y * w + x];
-      if (!f) continue;
+      if (!f)
+        continue;
       mask[(size_t)y * w + x] = 0;
       if (f & 1) {
-        if (y > 0) mask[(size_t)(y - 1) * w + x] = 0;
-        if (y + 1 < h) mask[(size_t)(y + 1) * w + x] = 0;
+        if (y > 0)
+          mask[(size_t)(y - 1) * w + x] = 0;
+        if (y + 1 < h)
+          mask[(size_t)(y + 1) * w + x] = 0;
       }
       if (f & 2) {
-        if (x > 0) mask[(size_t)y * w + x - 1] = 0;
-        if (x + 1 < w) mask[(size_t)y * w + x + 1] = 0;
+        if (x > 0)
+          mask[(size_t)y * w + x - 1] = 0;
+        if (x + 1 < w)
+          mask[(size_t)y * w + x + 1] = 0;
       }
     }
   free(hl);
@@ -241,10 +270,13 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       int32_t l = lab[(size_t)y * w + x];
-      if (l < 0) continue;
+      if (l < 0)
+        continue;
       comp *k = &c[l];
-      if (x >= k->x0 + 4 && x <= k->x1 - 4 && y >= k->y0 + 4 && y <= k->y1 - 4) k->inner++;
-      if (x == k->x0 || x == k->x1 || y == k->y0 || y == k->y1) k->rim++;
+      if (x >= k->x0 + 4 && x <= k->x1 - 4 && y >= k->y0 + 4 && y <= k->y1 - 4)
+        k->inner++;
+      if (x == k->x0 || x == k->x1 || y == k->y0 || y == k->y1)
+        k->rim++;
     }
   free(lab);
   free(mask);
@@ -256,35 +288,47 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
      * bounding box, a corner or two may be cut): a text cursor, an empty
      * check box; no letter is that */
     int box = bw >= 5 && bh >= 7 && k->rim == k->count && k->count >= 2 * (bw + bh) - 6;
-    if (bh > MAX_TEXT_H || box) k->keep = 0;
-    else if (bh <= LINE_THIN && bw >= HLINE_MIN_W) k->keep = 0;
-    else if (bw <= LINE_THIN && bh >= VLINE_MIN_H) k->keep = 0;
+    if (bh > MAX_TEXT_H || box)
+      k->keep = 0;
+    else if (bh <= LINE_THIN && bw >= HLINE_MIN_W)
+      k->keep = 0;
+    else if (bw <= LINE_THIN && bh >= VLINE_MIN_H)
+      k->keep = 0;
   }
   /* what is left of rounded or 3D button borders: tall thin strokes beside
    * clearly shorter text */
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
-    if (k->keep != 1 || bw > 12 || bh < 12) continue;
+    if (k->keep != 1 || bw > 12 || bh < 12)
+      continue;
     int maxh = 0;
     for (int j = 0; j < nc; j++) {
       comp *q = &c[j];
-      if (j == i || q->keep != 1 || q->x1 - q->x0 + 1 <= 12) continue;
-      if (q->y0 > k->y1 || q->y1 < k->y0) continue;
+      if (j == i || q->keep != 1 || q->x1 - q->x0 + 1 <= 12)
+        continue;
+      if (q->y0 > k->y1 || q->y1 < k->y0)
+        continue;
       int gap = q->x0 > k->x1 ? q->x0 - k->x1 : k->x0 > q->x1 ? k->x0 - q->x1 : 0;
-      if (gap > 30) continue;
-      if (q->y1 - q->y0 + 1 > maxh) maxh = q->y1 - q->y0 + 1;
+      if (gap > 30)
+        continue;
+      if (q->y1 - q->y0 + 1 > maxh)
+        maxh = q->y1 - q->y0 + 1;
     }
-    if (maxh && bh >= maxh + 3) k->keep = 0;
+    if (maxh && bh >= maxh + 3)
+      k->keep = 0;
   }
   /* frames: hollow components (a border and its halo) around another one */
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
-    if (!k->keep || bw < FRAME_MIN || bh < FRAME_MIN) continue;
-    if (k->inner > k->count / 20) continue;
+    if (!k->keep || bw < FRAME_MIN || bh < FRAME_MIN)
+      continue;
+    if (k->inner > k->count / 20)
+      continue;
     for (int j = 0; j < nc; j++) {
-      if (j == i) continue;
+      if (j == i)
+        continue;
       comp *q = &c[j];
       if (q->x0 > k->x0 && q->x1 < k->x1 && q->y0 > k->y0 && q->y1 < k->y1) {
         k->keep = -1; /* decided below: still a frame even if q is dropped */
@@ -299,9 +343,9 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
   }
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
-    if (k->keep != 1) continue;
-    pixRasterop(keep, k->x0, k->y0, k->x1 - k->x0 + 1, k->y1 - k->y0 + 1, PIX_SET, NULL, 0,
-                0);
+    if (k->keep != 1)
+      continue;
+    pixRasterop(keep, k->x0, k->y0, k->x1 - k->x0 + 1, k->y1 - k->y0 + 1, PIX_SET, NULL, 0, 0);
   }
   PIX *grown = pixDilateBrick(NULL, keep, BLOB_HGAP, BLOB_VGAP);
   BOXA *ba = grown ? pixConnCompBB(grown, 8) : NULL;
@@ -323,11 +367,13 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
     bw -= 2 * g;
     y += gv;
     bh -= 2 * gv;
-    if (bw < 2 || bh < BLOB_MIN_H) continue;
+    if (bw < 2 || bh < BLOB_MIN_H)
+      continue;
     int lh = 0;
     for (int j = 0; j < nc; j++) {
       comp *q = &c[j];
-      if (q->keep != 1) continue;
+      if (q->keep != 1)
+        continue;
       int qx = (q->x0 + q->x1) / 2, qy = (q->y0 + q->y1) / 2;
       if (qx >= x && qx < x + bw && qy >= y && qy < y + bh && q->y1 - q->y0 + 1 > lh)
         lh = q->y1 - q->y0 + 1;
@@ -341,15 +387,18 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
   for (int i = 0; lh2 && i < k; i++) {
     lh2[i] = b[i].lineh;
     for (int j = 0; j < k; j++) {
-      if (j == i || b[j].lineh <= lh2[i] || b[j].lineh * 2 > b[i].lineh * 3) continue;
+      if (j == i || b[j].lineh <= lh2[i] || b[j].lineh * 2 > b[i].lineh * 3)
+        continue;
       int ov = (b[i].y + b[i].h < b[j].y + b[j].h ? b[i].y + b[i].h : b[j].y + b[j].h) -
                (b[i].y > b[j].y ? b[i].y : b[j].y);
       int mh = b[i].h < b[j].h ? b[i].h : b[j].h;
       int gap = b[i].x > b[j].x ? b[i].x - (b[j].x + b[j].w) : b[j].x - (b[i].x + b[i].w);
-      if (ov * 4 >= mh * 3 && gap <= b[j].lineh * 3 / 2) lh2[i] = b[j].lineh;
+      if (ov * 4 >= mh * 3 && gap <= b[j].lineh * 3 / 2)
+        lh2[i] = b[j].lineh;
     }
   }
-  for (int i = 0; lh2 && i < k; i++) b[i].lineh = lh2[i];
+  for (int i = 0; lh2 && i < k; i++)
+    b[i].lineh = lh2[i];
   free(lh2);
   free(c);
   boxaDestroy(&ba);
@@ -360,13 +409,18 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask) {
 
 /* Make the Tesseract input for one blob: dark text on white, other widgets'
  * pixels removed, upscaled. Returns an 8bpp PIX; *scale gets the factor. */
-PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float *xscale) {
+PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float *xscale)
+{
   int W = pixGetWidth(p32), H = pixGetHeight(p32);
   int x0 = bl->x - 1, y0 = bl->y - 1, x1 = bl->x + bl->w, y1 = bl->y + bl->h;
-  if (x0 < 0) x0 = 0;
-  if (y0 < 0) y0 = 0;
-  if (x1 > W - 1) x1 = W - 1;
-  if (y1 > H - 1) y1 = H - 1;
+  if (x0 < 0)
+    x0 = 0;
+  if (y0 < 0)
+    y0 = 0;
+  if (x1 > W - 1)
+    x1 = W - 1;
+  if (y1 > H - 1)
+    y1 = H - 1;
   int cw = x1 - x0 + 1, ch = y1 - y0 + 1;
   uint32_t *data = pixGetData(p32);
   int wpl = pixGetWpl(p32);
@@ -383,11 +437,13 @@ PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float
     memset(hist, 0, sizeof hist);
     for (int y = y0; y <= y1; y++)
       for (int x = x0; x <= x1; x++) {
-        if (!pass && GET_DATA_BIT(kd + (size_t)y * kwpl, x)) continue;
+        if (!pass && GET_DATA_BIT(kd + (size_t)y * kwpl, x))
+          continue;
         uint32_t v = data[(size_t)y * wpl + x];
         int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
         hist[q]++;
-        if (best < 0 || hist[q] > hist[best]) best = q;
+        if (best < 0 || hist[q] > hist[best])
+          best = q;
       }
   }
   long sr = 0, sg = 0, sb = 0, sn = 0;
@@ -395,7 +451,8 @@ PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float
     for (int x = x0; x <= x1; x++) {
       uint32_t v = data[(size_t)y * wpl + x];
       int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
-      if (q != best) continue;
+      if (q != best)
+        continue;
       sr += (v >> 24) & 0xff;
       sg += (v >> 16) & 0xff;
       sb += (v >> 8) & 0xff;
@@ -404,15 +461,18 @@ PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float
   uint32_t bg = (uint32_t)(sr / sn) << 24 | (uint32_t)(sg / sn) << 16 | (uint32_t)(sb / sn) << 8;
 
   PIX *g = pixCreate(cw, ch, 8);
-  if (!g) return NULL;
+  if (!g)
+    return NULL;
   uint32_t *gd = pixGetData(g);
   int gwpl = pixGetWpl(g);
   int dmax = 1;
   for (int y = y0; y <= y1; y++)
     for (int x = x0; x <= x1; x++) {
       int d = 0;
-      if (GET_DATA_BIT(kd + (size_t)y * kwpl, x)) d = coldiff(data[(size_t)y * wpl + x], bg);
-      if (d > dmax) dmax = d;
+      if (GET_DATA_BIT(kd + (size_t)y * kwpl, x))
+        d = coldiff(data[(size_t)y * wpl + x], bg);
+      if (d > dmax)
+        dmax = d;
       SET_DATA_BYTE(gd + (size_t)(y - y0) * gwpl, x - x0, d);
     }
   for (int y = 0; y < ch; y++)
@@ -424,13 +484,15 @@ PIX *rt_ocr__blob_image(PIX *p32, PIX *keep, const blob *bl, float *scale, float
   /* upscale so a line of text is about TARGET_H pixels tall: Tesseract reads
    * small screen fonts far better that way */
   float sc = (float)TARGET_H / (float)(bl->lineh + 4);
-  if (sc > 4.0f) sc = 4.0f;
-  if (sc < 1.0f) sc = 1.0f;
-  if ((double)cw * ch * sc * sc > 4.0e6) sc = 1.0f;
+  if (sc > 4.0f)
+    sc = 4.0f;
+  if (sc < 1.0f)
+    sc = 1.0f;
+  if ((double)cw * ch * sc * sc > 4.0e6)
+    sc = 1.0f;
   *scale = sc;
   *xscale = sc;
   PIX *out = sc > 1.0f ? pixScaleGrayLI(g, sc, sc) : pixClone(g);
   pixDestroy(&g);
   return out;
 }
-

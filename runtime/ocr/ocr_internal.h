@@ -13,32 +13,32 @@
 
 /* Pipeline constants, in window pixels. */
 enum {
-  EDGE_TOL = 40,      /* colour step (max channel) that makes an edge */
-  MAX_TEXT_H = 72,    /* taller components are not text */
-  LINE_THIN = 5,      /* rules: at most this thick ... */
-  HLINE_MIN_W = 24,   /* ... and this long (horizontal) */
-  VLINE_MIN_H = 30,   /* ... (vertical) */
-  FRAME_MIN = 10,     /* frames (borders around labels) are at least this big */
-  HRUN = 16,          /* horizontal one-colour runs this long are borders, not text */
-  VRUN = 16,          /* vertical ditto, when they meet a horizontal one */
-  VRUN_ALWAYS = 60,   /* vertical runs this long are borders anyway */
-  LINE_TOL = 24,      /* colour tolerance along a line */
-  BLOB_HGAP = 7,      /* components closer than this join one blob ... */
-  BLOB_VGAP = 3,      /* ... and this, vertically (accents, i dots) */
+  EDGE_TOL = 40,    /* colour step (max channel) that makes an edge */
+  MAX_TEXT_H = 72,  /* taller components are not text */
+  LINE_THIN = 5,    /* rules: at most this thick ... */
+  HLINE_MIN_W = 24, /* ... and this long (horizontal) */
+  VLINE_MIN_H = 30, /* ... (vertical) */
+  FRAME_MIN = 10,   /* frames (borders around labels) are at least this big */
+  HRUN = 16,        /* horizontal one-colour runs this long are borders, not text */
+  VRUN = 16,        /* vertical ditto, when they meet a horizontal one */
+  VRUN_ALWAYS = 60, /* vertical runs this long are borders anyway */
+  LINE_TOL = 24,    /* colour tolerance along a line */
+  BLOB_HGAP = 7,    /* components closer than this join one blob ... */
+  BLOB_VGAP = 3,    /* ... and this, vertically (accents, i dots) */
   BLOB_MIN_H = 1,
-  PAD = 10,           /* white margin around a blob image given to Tesseract */
-  TARGET_H = 28,      /* a line of text is upscaled to about this height ... */
-  SCREEN_H = 18,      /* ... and screened at this one (find's English look) */
-  RESCALE_PCT = 115,  /* a blob with a word read less surely than RETRY_CONF is read
+  PAD = 10,          /* white margin around a blob image given to Tesseract */
+  TARGET_H = 28,     /* a line of text is upscaled to about this height ... */
+  SCREEN_H = 18,     /* ... and screened at this one (find's English look) */
+  RESCALE_PCT = 115, /* a blob with a word read less surely than RETRY_CONF is read
                          again this much larger (percent) */
-  NARROW_MAX_H = 30,  /* find leaves unread blobs too narrow for the phrase up to this line
+  NARROW_MAX_H = 30, /* find leaves unread blobs too narrow for the phrase up to this line
                          height (rt_ocr_words) */
-  CACHE_MAX = 8192,   /* blob cache entries */
+  CACHE_MAX = 8192,  /* blob cache entries */
   MAX_LANGS = 4,
-  MAX_WORKERS = 4,    /* recognition threads (each with its own Tesseract instances) */
-  RETRY_CONF = 85,    /* a blob read less surely is read again in the next language */
-  RETRY_MAX_W = 16,   /* ... unless the word is wider than this many times its height */
-  GLYPH_MARGIN = 10,  /* a careful single-glyph reading settles a confusion only when its
+  MAX_WORKERS = 4,   /* recognition threads (each with its own Tesseract instances) */
+  RETRY_CONF = 85,   /* a blob read less surely is read again in the next language */
+  RETRY_MAX_W = 16,  /* ... unless the word is wider than this many times its height */
+  GLYPH_MARGIN = 10, /* a careful single-glyph reading settles a confusion only when its
                          character's confidence leads every other allowed one by this */
 };
 
@@ -51,7 +51,7 @@ typedef struct {
 } cword;
 
 typedef struct {
-  uint64_t key;   /* 0 = empty slot */
+  uint64_t key; /* 0 = empty slot */
   uint32_t gen;
   int n;
   int timed_out;
@@ -63,9 +63,9 @@ typedef struct {
   uint64_t key;
   uint32_t gen;
   int min_conf;
-  uint64_t hint;  /* hash of the hint it was read with (0: none) */
-  int partial;    /* 1: some unsure words were not read again (the hint) */
-  int skipped;    /* blobs too narrow for the hint, not read */
+  uint64_t hint; /* hash of the hint it was read with (0: none) */
+  int partial;   /* 1: some unsure words were not read again (the hint) */
+  int skipped;   /* blobs too narrow for the hint, not read */
   rt_ocr_result res;
 } img_entry;
 
@@ -79,12 +79,12 @@ struct rt_ocr {
     int worker;
     pthread_t th;
     int started;
-    int ready;    /* set (release) when api[worker][*] are loaded */
+    int ready; /* set (release) when api[worker][*] are loaded */
     int failed;
     char lang[64]; /* the language that failed */
   } ld[MAX_WORKERS];
-  char dir[512];  /* the language data's directory */
-  int screen;          /* index of "eng" among the languages when it is not the first,
+  char dir[512]; /* the language data's directory */
+  int screen;    /* index of "eng" among the languages when it is not the first,
                           else -1: the screening language of find (see rt_ocr_words) */
   char langs[128];
   rt_ocr_charset charset; /* what the models can produce (charset_ok: known) */
@@ -110,9 +110,9 @@ typedef struct {
 } blob;
 
 typedef struct {
-  PIX *img;       /* blob image (scaled, no margin) */
+  PIX *img;            /* blob image (scaled, no margin) */
   float scale, xscale; /* vertical, horizontal */
-  int ox, oy;     /* window position of the blob image's top-left */
+  int ox, oy;          /* window position of the blob image's top-left */
   uint64_t key;
   centry *e;      /* entry to fill by recognition (NULL: answered already) */
   centry *src;    /* entry holding this blob's words */
@@ -128,7 +128,8 @@ typedef struct {
   centry *own2;   /* a careful reading outside the cache, freed by the caller */
 } pending;
 
-static inline uint64_t mix64(uint64_t h, uint64_t v) {
+static inline uint64_t mix64(uint64_t h, uint64_t v)
+{
   h ^= v * 0x9E3779B97F4A7C15ull;
   h = (h << 27) | (h >> 37);
   return h * 0xBF58476D1CE4E5B9ull + 0x94D049BB133111EBull;

@@ -78,12 +78,12 @@ typedef struct {
   rt_ocr_word *words; /* reading order: lines top to bottom, words left to right */
   size_t n;
   int nlines;
-  int width, height;   /* of the image */
-  int blobs;           /* text blobs found by the screen pipeline */
-  int blobs_cached;    /* of which answered from the cache */
-  int timed_out;       /* number of blobs whose recognition hit the deadline */
-  int image_cached;    /* 1: the whole image was unchanged since a recent call */
-  double ms;           /* wall time of the call */
+  int width, height; /* of the image */
+  int blobs;         /* text blobs found by the screen pipeline */
+  int blobs_cached;  /* of which answered from the cache */
+  int timed_out;     /* number of blobs whose recognition hit the deadline */
+  int image_cached;  /* 1: the whole image was unchanged since a recent call */
+  double ms;         /* wall time of the call */
 } rt_ocr_result;
 
 typedef struct {
@@ -133,8 +133,8 @@ int rt_ocr_reexec_single_thread(char **argv);
 
 /* Every word in img. out is filled (free it with rt_ocr_result_free) on
  * RT_OCR_OK; on RT_OCR_ERROR out is empty and err says why. opts may be NULL. */
-int rt_ocr_words(rt_ocr *ocr, struct Pix *img, const rt_ocr_opts *opts,
-                 rt_ocr_result *out, char *err, size_t errlen);
+int rt_ocr_words(rt_ocr *ocr, struct Pix *img, const rt_ocr_opts *opts, rt_ocr_result *out,
+                 char *err, size_t errlen);
 void rt_ocr_result_free(rt_ocr_result *res);
 /* All words, a space between words and a newline between lines (malloc'd). */
 char *rt_ocr_result_text(const rt_ocr_result *res);
@@ -145,27 +145,27 @@ struct Pix *rt_ocr_draw(struct Pix *img, const rt_ocr_result *res);
 
 /* Text inside a rectangle of img (clipped to it), lines joined with '\n'.
  * malloc'd, "" when nothing is there; NULL on error (err says). */
-char *rt_ocr_read(rt_ocr *ocr, struct Pix *img, rt_ocr_box box,
-                  const rt_ocr_opts *opts, char *err, size_t errlen);
+char *rt_ocr_read(rt_ocr *ocr, struct Pix *img, rt_ocr_box box, const rt_ocr_opts *opts, char *err,
+                  size_t errlen);
 
 typedef struct {
-  int ignore_case;   /* case-insensitive (ASCII and Latin-1 letters: æøå/ÆØÅ) */
-  int nth;           /* 1-based: the nth match in reading order; 0 = unset */
-  int has_near;      /* 1: take the match whose centre is nearest (near_x, near_y) */
+  int ignore_case; /* case-insensitive (ASCII and Latin-1 letters: æøå/ÆØÅ) */
+  int nth;         /* 1-based: the nth match in reading order; 0 = unset */
+  int has_near;    /* 1: take the match whose centre is nearest (near_x, near_y) */
   int near_x, near_y;
-  int has_region;    /* 1: only matches whose centre lies inside region */
+  int has_region; /* 1: only matches whose centre lies inside region */
   rt_ocr_box region;
 } rt_ocr_find_opts;
 
 typedef struct {
-  rt_ocr_box box;    /* union of the matched words' boxes */
-  int cx, cy;        /* centre of box: where a click goes */
-  float conf;        /* lowest confidence among the matched words */
+  rt_ocr_box box; /* union of the matched words' boxes */
+  int cx, cy;     /* centre of box: where a click goes */
+  float conf;     /* lowest confidence among the matched words */
   int line;
   size_t first_word; /* index into res->words */
   size_t nwords;
-  char text[256];    /* the matched words as read, joined with spaces */
-  int tier;          /* how it matched: 0 exact, 1 edge punctuation ignored,
+  char text[256]; /* the matched words as read, joined with spaces */
+  int tier;       /* how it matched: 0 exact, 1 edge punctuation ignored,
                         2 a delimited part of a word, 3 OCR confusions tolerated */
 } rt_ocr_match;
 
@@ -180,14 +180,13 @@ typedef struct {
  * several matches are equally good and neither nth nor near decides (err lists
  * the candidates and their positions, never a guess); RT_OCR_ERROR.
  * opts may be NULL. */
-int rt_ocr_find(const rt_ocr_result *res, const char *phrase,
-                const rt_ocr_find_opts *opts, rt_ocr_match *out,
-                char *err, size_t errlen);
+int rt_ocr_find(const rt_ocr_result *res, const char *phrase, const rt_ocr_find_opts *opts,
+                rt_ocr_match *out, char *err, size_t errlen);
 
 /* All best-tier matches in reading order (honours region and ignore_case,
  * not nth/near). Returns how many there are; fills up to max. */
-size_t rt_ocr_find_all(const rt_ocr_result *res, const char *phrase,
-                       const rt_ocr_find_opts *opts, rt_ocr_match *out, size_t max);
+size_t rt_ocr_find_all(const rt_ocr_result *res, const char *phrase, const rt_ocr_find_opts *opts,
+                       rt_ocr_match *out, size_t max);
 
 /* Cache control and counters. */
 void rt_ocr_cache_clear(rt_ocr *ocr);
@@ -197,10 +196,10 @@ typedef struct {
   unsigned long blob_hits;    /* blobs answered from the cache */
   unsigned long image_hits;   /* whole images answered from the cache */
   size_t cache_entries;
-  int omp_limited;            /* 0: OMP_THREAD_LIMIT was not set when rt_ocr_new ran, so
+  int omp_limited; /* 0: OMP_THREAD_LIMIT was not set when rt_ocr_new ran, so
                                  Tesseract uses all OpenMP threads (several times slower);
                                  call rt_ocr_reexec_single_thread(argv) in main() */
-  int threads;                /* recognition threads */
+  int threads;     /* recognition threads */
 } rt_ocr_stats;
 void rt_ocr_get_stats(const rt_ocr *ocr, rt_ocr_stats *st);
 

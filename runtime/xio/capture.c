@@ -14,13 +14,13 @@
 
 struct rt_capture {
   Display *dpy;
-  int shm_available;      /* extension present and not disabled by the environment */
-  int shm_on;             /* use it */
+  int shm_available; /* extension present and not disabled by the environment */
+  int shm_on;        /* use it */
   int shm_attached;
   XShmSegmentInfo shminfo;
   size_t shm_size;
-  XImage *shm_img;        /* header over the segment for the last size/visual */
-  XImage *xget_img;       /* the last XGetImage result (backs the last frame) */
+  XImage *shm_img;  /* header over the segment for the last size/visual */
+  XImage *xget_img; /* the last XGetImage result (backs the last frame) */
 };
 
 rt_capture *rt_capture_new(Display *dpy)
@@ -129,7 +129,7 @@ static int shm_ensure(rt_capture *cap, size_t size)
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
   if (!err || !errlen)
@@ -140,8 +140,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
   va_end(ap);
 }
 
-static void xerr_msg(Display *dpy, const rt_xerror_info *e, const char *what, Window w,
-                     char *err, size_t errlen)
+static void xerr_msg(Display *dpy, const rt_xerror_info *e, const char *what, Window w, char *err,
+                     size_t errlen)
 {
   char m[200];
   rt_xerror_format(dpy, e, m, sizeof m);
@@ -192,13 +192,12 @@ static int host_is_lsb(void)
 
 static int frame_supported(const rt_frame *f)
 {
-  return (f->bits_per_pixel == 32 || f->bits_per_pixel == 24) && f->red_mask &&
-         f->green_mask && f->blue_mask;
+  return (f->bits_per_pixel == 32 || f->bits_per_pixel == 24) && f->red_mask && f->green_mask &&
+         f->blue_mask;
 }
 
 /* the common case: 0x00RRGGBB words in host order -> Leptonica 0xRRGGBBAA */
-static void convert_fast(const unsigned char *src0, int bpl, l_uint32 *dst0, int wpl, int w,
-                         int h)
+static void convert_fast(const unsigned char *src0, int bpl, l_uint32 *dst0, int wpl, int w, int h)
 {
   for (int y = 0; y < h; y++) {
     const uint32_t *src = (const uint32_t *)(const void *)(src0 + (size_t)y * bpl);
@@ -232,8 +231,8 @@ PIX *rt_frame_to_pix(const rt_frame *f, char *err, size_t errlen)
   l_uint32 *dst0 = pixGetData(pix) + (size_t)f->vis_y * wpl + f->vis_x;
   int w = (int)f->vis_w, h = (int)f->vis_h;
   int native = (f->byte_order == LSBFirst) == host_is_lsb();
-  if (f->bits_per_pixel == 32 && native && f->red_mask == 0xff0000 &&
-      f->green_mask == 0xff00 && f->blue_mask == 0xff) {
+  if (f->bits_per_pixel == 32 && native && f->red_mask == 0xff0000 && f->green_mask == 0xff00 &&
+      f->blue_mask == 0xff) {
     convert_fast(f->data, f->bytes_per_line, dst0, wpl, w, h);
     return pix;
   }
@@ -247,13 +246,13 @@ PIX *rt_frame_to_pix(const rt_frame *f, char *err, size_t errlen)
       const unsigned char *p = row + (size_t)x * bytes;
       uint32_t v;
       if (f->byte_order == LSBFirst)
-        v = bytes == 4 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                             (uint32_t)p[3] << 24
-                       : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
+        v = bytes == 4
+                ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+                : (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16;
       else
-        v = bytes == 4 ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
-                             (uint32_t)p[3]
-                       : (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | (uint32_t)p[2];
+        v = bytes == 4
+                ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3]
+                : (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | (uint32_t)p[2];
       uint32_t r = scale8((uint32_t)((v & rm) >> cr.shift), cr.bits);
       uint32_t g = scale8((uint32_t)((v & gm) >> cg.shift), cg.bits);
       uint32_t b = scale8((uint32_t)((v & bm) >> cb.shift), cb.bits);
@@ -274,8 +273,8 @@ static void drop_xget(rt_capture *cap)
 }
 
 /* grab (x,y,w,h) of drawable d (viewable, rect on screen); the image stays owned by cap */
-static XImage *grab(rt_capture *cap, Drawable d, Visual *vis, int depth, int x, int y, int w,
-                    int h, char *err, size_t errlen)
+static XImage *grab(rt_capture *cap, Drawable d, Visual *vis, int depth, int x, int y, int w, int h,
+                    char *err, size_t errlen)
 {
   Display *dpy = cap->dpy;
   rt_xerror_info e;
@@ -286,8 +285,8 @@ static XImage *grab(rt_capture *cap, Drawable d, Visual *vis, int depth, int x, 
         img->red_mask != vis->red_mask || img->green_mask != vis->green_mask ||
         img->blue_mask != vis->blue_mask) {
       shm_drop_image(cap);
-      img = XShmCreateImage(dpy, vis, (unsigned)depth, ZPixmap, NULL, &cap->shminfo,
-                            (unsigned)w, (unsigned)h);
+      img = XShmCreateImage(dpy, vis, (unsigned)depth, ZPixmap, NULL, &cap->shminfo, (unsigned)w,
+                            (unsigned)h);
       if (!img) {
         set_err(err, errlen, "XShmCreateImage failed");
         return NULL;
@@ -383,9 +382,8 @@ static int capture_frame(rt_capture *cap, Window win, int x, int y, unsigned w, 
   }
   if (w == 0 || h == 0 || x < 0 || y < 0 || (long)x + (long)w > a.width ||
       (long)y + (long)h > a.height) {
-    set_err(err, errlen,
-            "capture: rectangle %ux%u+%d+%d is not inside window 0x%lx (%dx%d)", w, h, x, y,
-            (unsigned long)win, a.width, a.height);
+    set_err(err, errlen, "capture: rectangle %ux%u+%d+%d is not inside window 0x%lx (%dx%d)", w, h,
+            x, y, (unsigned long)win, a.width, a.height);
     return -1;
   }
   /* the part of the rectangle that is on the screen */
@@ -405,10 +403,14 @@ static int capture_frame(rt_capture *cap, Window win, int x, int y, unsigned w, 
   int sw = a.screen ? WidthOfScreen(a.screen) : a.width;
   int sh = a.screen ? HeightOfScreen(a.screen) : a.height;
   long x0 = x, y0 = y, x1 = (long)x + w, y1 = (long)y + h;
-  if (rx + x0 < 0) x0 = -rx;
-  if (ry + y0 < 0) y0 = -ry;
-  if (rx + x1 > sw) x1 = sw - rx;
-  if (ry + y1 > sh) y1 = sh - ry;
+  if (rx + x0 < 0)
+    x0 = -rx;
+  if (ry + y0 < 0)
+    y0 = -ry;
+  if (rx + x1 > sw)
+    x1 = sw - rx;
+  if (ry + y1 > sh)
+    y1 = sh - ry;
   f->width = w;
   f->height = h;
   f->red_mask = a.visual->red_mask;
@@ -416,8 +418,8 @@ static int capture_frame(rt_capture *cap, Window win, int x, int y, unsigned w, 
   f->blue_mask = a.visual->blue_mask;
   if (x1 <= x0 || y1 <= y0)
     return 0; /* entirely off-screen */
-  XImage *img = grab(cap, win, a.visual, a.depth, (int)x0, (int)y0, (int)(x1 - x0),
-                     (int)(y1 - y0), err, errlen);
+  XImage *img = grab(cap, win, a.visual, a.depth, (int)x0, (int)y0, (int)(x1 - x0), (int)(y1 - y0),
+                     err, errlen);
   if (!img)
     return -1;
   f->vis_x = (int)(x0 - x);
@@ -445,14 +447,13 @@ static PIX *capture_pix(rt_capture *cap, Window win, int x, int y, unsigned w, u
   return rt_frame_to_pix(&f, err, errlen);
 }
 
-int rt_capture_window_frame(rt_capture *cap, Window win, rt_frame *out, char *err,
-                            size_t errlen)
+int rt_capture_window_frame(rt_capture *cap, Window win, rt_frame *out, char *err, size_t errlen)
 {
   return capture_frame(cap, win, 0, 0, 0, 0, 1, out, err, errlen);
 }
 
-int rt_capture_window_rect_frame(rt_capture *cap, Window win, int x, int y, unsigned w,
-                                 unsigned h, rt_frame *out, char *err, size_t errlen)
+int rt_capture_window_rect_frame(rt_capture *cap, Window win, int x, int y, unsigned w, unsigned h,
+                                 rt_frame *out, char *err, size_t errlen)
 {
   return capture_frame(cap, win, x, y, w, h, 0, out, err, errlen);
 }
@@ -471,8 +472,8 @@ PIX *rt_capture_window(rt_capture *cap, Window win, char *err, size_t errlen)
   return capture_pix(cap, win, 0, 0, 0, 0, 1, err, errlen);
 }
 
-PIX *rt_capture_window_rect(rt_capture *cap, Window win, int x, int y, unsigned w,
-                            unsigned h, char *err, size_t errlen)
+PIX *rt_capture_window_rect(rt_capture *cap, Window win, int x, int y, unsigned w, unsigned h,
+                            char *err, size_t errlen)
 {
   return capture_pix(cap, win, x, y, w, h, 0, err, errlen);
 }
@@ -560,8 +561,7 @@ static void hs_bytes(hstate *s, const unsigned char *p, size_t n, uint64_t m)
 
 static uint64_t hs_final(const hstate *s, uint64_t extra)
 {
-  uint64_t r = rotl64(s->h[0], 1) + rotl64(s->h[1], 7) + rotl64(s->h[2], 12) +
-               rotl64(s->h[3], 18);
+  uint64_t r = rotl64(s->h[0], 1) + rotl64(s->h[1], 7) + rotl64(s->h[2], 12) + rotl64(s->h[3], 18);
   return fmix64(r ^ extra);
 }
 
@@ -626,8 +626,9 @@ uint64_t rt_frame_hash_rect(const rt_frame *f, int x, int y, int w, int h, uint6
     uint64_t m = colour_mask(f);
     int bytes = f->bits_per_pixel / 8;
     for (int yy = y0; yy < y1; yy++)
-      hs_bytes(&s, f->data + (size_t)(yy - f->vis_y) * f->bytes_per_line +
-                       (size_t)(x0 - f->vis_x) * bytes,
+      hs_bytes(&s,
+               f->data + (size_t)(yy - f->vis_y) * f->bytes_per_line +
+                   (size_t)(x0 - f->vis_x) * bytes,
                (size_t)(x1 - x0) * bytes, m);
   }
   return hs_final(&s, (uint64_t)(unsigned)x0 << 32 ^ (uint64_t)(unsigned)y1);
@@ -638,8 +639,7 @@ uint64_t rt_frame_hash(const rt_frame *f)
   if (!f)
     return 0;
   hstate s;
-  hs_init(&s, (uint64_t)f->width << 40 ^ (uint64_t)f->height << 16 ^
-                  (uint64_t)f->bits_per_pixel);
+  hs_init(&s, (uint64_t)f->width << 40 ^ (uint64_t)f->height << 16 ^ (uint64_t)f->bits_per_pixel);
   if (f->vis_w && f->vis_h && f->data) {
     /* only the colour bits of each pixel */
     uint64_t m = colour_mask(f);

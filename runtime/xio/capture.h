@@ -34,8 +34,8 @@ void rt_capture_set_shm(rt_capture *cap, int on);
 PIX *rt_capture_window(rt_capture *cap, Window win, char *err, size_t errlen);
 
 /* A rectangle of a window, window-relative (must lie within the window). */
-PIX *rt_capture_window_rect(rt_capture *cap, Window win, int x, int y, unsigned w,
-                            unsigned h, char *err, size_t errlen);
+PIX *rt_capture_window_rect(rt_capture *cap, Window win, int x, int y, unsigned w, unsigned h,
+                            char *err, size_t errlen);
 
 /* A rectangle of the default screen's root window (must lie within the screen). */
 PIX *rt_capture_root_rect(rt_capture *cap, int x, int y, unsigned w, unsigned h, char *err,
@@ -52,19 +52,18 @@ void rt_capture_free(rt_capture *cap);
  * rt_capture_free. Converting to a PIX costs a full pass over the pixels; hashing a frame
  * does not need it. */
 typedef struct {
-  unsigned width, height;        /* the requested rectangle */
-  int vis_x, vis_y;              /* the part that was on the screen, inside it */
-  unsigned vis_w, vis_h;         /* 0 x 0 when the rectangle is entirely off-screen */
-  const unsigned char *data;     /* vis_h rows of bytes_per_line bytes (X ZPixmap) */
+  unsigned width, height;    /* the requested rectangle */
+  int vis_x, vis_y;          /* the part that was on the screen, inside it */
+  unsigned vis_w, vis_h;     /* 0 x 0 when the rectangle is entirely off-screen */
+  const unsigned char *data; /* vis_h rows of bytes_per_line bytes (X ZPixmap) */
   int bytes_per_line, bits_per_pixel, byte_order; /* byte_order: LSBFirst/MSBFirst */
   unsigned long red_mask, green_mask, blue_mask;
 } rt_frame;
 
 /* Like rt_capture_window / _window_rect / _screen, into a frame. 0, or -1 + err. */
-int rt_capture_window_frame(rt_capture *cap, Window win, rt_frame *out, char *err,
-                            size_t errlen);
-int rt_capture_window_rect_frame(rt_capture *cap, Window win, int x, int y, unsigned w,
-                                 unsigned h, rt_frame *out, char *err, size_t errlen);
+int rt_capture_window_frame(rt_capture *cap, Window win, rt_frame *out, char *err, size_t errlen);
+int rt_capture_window_rect_frame(rt_capture *cap, Window win, int x, int y, unsigned w, unsigned h,
+                                 rt_frame *out, char *err, size_t errlen);
 int rt_capture_screen_frame(rt_capture *cap, rt_frame *out, char *err, size_t errlen);
 
 /* A 32 bpp PIX of the frame (width x height; off-screen parts black). NULL + err. */

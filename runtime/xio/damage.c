@@ -13,10 +13,10 @@ struct rt_damage {
   Display *dpy;
   Damage damage;
   int event_base;
-  int ax, ay, aw, ah;   /* area of interest */
-  double reset;         /* the start of the quiet period */
-  double last;          /* when something last happened there */
-  int seen;             /* something happened since the reset */
+  int ax, ay, aw, ah; /* area of interest */
+  double reset;       /* the start of the quiet period */
+  double last;        /* when something last happened there */
+  int seen;           /* something happened since the reset */
 };
 
 static int drain(rt_damage *d, int *windows_changed);
@@ -24,8 +24,7 @@ static int drain(rt_damage *d, int *windows_changed);
 rt_damage *rt_damage_new(Display *dpy)
 {
   int eb, erb, major = 1, minor = 1;
-  if (!dpy || !XDamageQueryExtension(dpy, &eb, &erb) ||
-      !XDamageQueryVersion(dpy, &major, &minor))
+  if (!dpy || !XDamageQueryExtension(dpy, &eb, &erb) || !XDamageQueryVersion(dpy, &major, &minor))
     return NULL;
   rt_damage *d = calloc(1, sizeof *d);
   if (!d)
@@ -85,17 +84,16 @@ static int drain(rt_damage *d, int *windows_changed)
       continue;
     }
     switch (ev.type) {
-    case MapNotify:
-    case UnmapNotify:
-    case ConfigureNotify:
-    case DestroyNotify:
-    case ReparentNotify:
-      active = 1;
-      if (windows_changed)
-        *windows_changed = 1;
-      break;
-    default:
-      break;
+      case MapNotify:
+      case UnmapNotify:
+      case ConfigureNotify:
+      case DestroyNotify:
+      case ReparentNotify:
+        active = 1;
+        if (windows_changed)
+          *windows_changed = 1;
+        break;
+      default: break;
     }
   }
   return active;
@@ -113,8 +111,7 @@ void rt_damage_reset(rt_damage *d)
   d->seen = 0;
 }
 
-int rt_damage_wait(rt_damage *d, double first, double quiet, double deadline,
-                   int *windows_changed)
+int rt_damage_wait(rt_damage *d, double first, double quiet, double deadline, int *windows_changed)
 {
   if (windows_changed)
     *windows_changed = 0;

@@ -35,7 +35,6 @@ void rt_damage_area(rt_damage *d, int x, int y, int w, int h);
  * deadline (call again to go on waiting: the quiet period lasts until the next reset).
  * *windows_changed (may be NULL) is set when windows changed meanwhile (the caller lists
  * them again). */
-int rt_damage_wait(rt_damage *d, double first, double quiet, double deadline,
-                   int *windows_changed);
+int rt_damage_wait(rt_damage *d, double first, double quiet, double deadline, int *windows_changed);
 
 #endif

@@ -32,14 +32,14 @@ typedef struct {
 struct rt_input {
   Display *dpy;
   int min_kc, max_kc, per;
-  int orig_per;               /* keysyms per keycode when the slots' originals were saved */
-  KeySym *map;                /* core keymap snapshot */
+  int orig_per; /* keysyms per keycode when the slots' originals were saved */
+  KeySym *map;  /* core keymap snapshot */
   XModifierKeymap *modmap;
   int have_xkb;
   slot_t slots[MAX_SLOTS];
   int nslots;
   unsigned long clock;
-  double grace;               /* seconds */
+  double grace; /* seconds */
 };
 
 static void sleep_s(double s)
@@ -49,8 +49,7 @@ static void sleep_s(double s)
   struct timespec ts;
   ts.tv_sec = (time_t)s;
   ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 static void sleep_us(unsigned us)
@@ -67,8 +66,7 @@ static KeySym *map_at(rt_input *in, int kc)
 static int refresh_map(rt_input *in)
 {
   int per = 0;
-  KeySym *m = XGetKeyboardMapping(in->dpy, (KeyCode)in->min_kc, in->max_kc - in->min_kc + 1,
-                                  &per);
+  KeySym *m = XGetKeyboardMapping(in->dpy, (KeyCode)in->min_kc, in->max_kc - in->min_kc + 1, &per);
   if (!m || per <= 0) {
     if (m)
       XFree(m);
@@ -143,8 +141,8 @@ rt_input *rt_input_new(Display *dpy)
     KeySym *m = map_at(in, kc);
     int rare = 1;
     for (int c = 0; c < in->per; c++)
-      if (m[c] != NoSymbol && !((m[c] >= 0x1008ff00UL && m[c] <= 0x1008ffffUL) ||
-                                (m[c] >= XK_F13 && m[c] <= XK_F35)))
+      if (m[c] != NoSymbol &&
+          !((m[c] >= 0x1008ff00UL && m[c] <= 0x1008ffffUL) || (m[c] >= XK_F13 && m[c] <= XK_F35)))
         rare = 0;
     if (rare)
       in->slots[in->nslots++].kc = (KeyCode)kc;
@@ -188,7 +186,7 @@ int rt_input_scratch_bound(const rt_input *in)
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
   if (!err || !errlen)
@@ -242,18 +240,18 @@ static KeyCode modmap_first(rt_input *in, int row, KeySym prefer)
 static KeyCode mod_keycode(rt_input *in, unsigned mod)
 {
   switch (mod) {
-  case RT_MOD_SHIFT: return modmap_first(in, ShiftMapIndex, XK_Shift_L);
-  case RT_MOD_CTRL: return modmap_first(in, ControlMapIndex, XK_Control_L);
-  case RT_MOD_ALT: return modmap_first(in, modmap_row_for(in, XK_Alt_L, XK_Alt_R), XK_Alt_L);
-  case RT_MOD_SUPER:
-    return modmap_first(in, modmap_row_for(in, XK_Super_L, XK_Super_R), XK_Super_L);
-  case RT_MOD_META: {
-    int row = modmap_row_for(in, XK_Meta_L, XK_Meta_R);
-    if (row < 0)
-      row = modmap_row_for(in, XK_Alt_L, XK_Alt_R);
-    return modmap_first(in, row, XK_Meta_L);
-  }
-  default: return 0;
+    case RT_MOD_SHIFT: return modmap_first(in, ShiftMapIndex, XK_Shift_L);
+    case RT_MOD_CTRL: return modmap_first(in, ControlMapIndex, XK_Control_L);
+    case RT_MOD_ALT: return modmap_first(in, modmap_row_for(in, XK_Alt_L, XK_Alt_R), XK_Alt_L);
+    case RT_MOD_SUPER:
+      return modmap_first(in, modmap_row_for(in, XK_Super_L, XK_Super_R), XK_Super_L);
+    case RT_MOD_META: {
+      int row = modmap_row_for(in, XK_Meta_L, XK_Meta_R);
+      if (row < 0)
+        row = modmap_row_for(in, XK_Alt_L, XK_Alt_R);
+      return modmap_first(in, row, XK_Meta_L);
+    }
+    default: return 0;
   }
 }
 
@@ -483,8 +481,7 @@ static int begin_call(rt_input *in, char *err, size_t errlen)
   return 0;
 }
 
-int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err,
-                  size_t errlen)
+int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err, size_t errlen)
 {
   if (!in || !utf8) {
     set_err(err, errlen, "no input or no text");
@@ -554,8 +551,7 @@ int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err,
   return rc;
 }
 
-int rt_input_keys_delay(rt_input *in, const char *seq, unsigned delay_us, char *err,
-                        size_t errlen)
+int rt_input_keys_delay(rt_input *in, const char *seq, unsigned delay_us, char *err, size_t errlen)
 {
   if (!in) {
     set_err(err, errlen, "no input");

@@ -37,8 +37,7 @@ rt_input *rt_input_new(Display *dpy);
  * typed. Held modifiers are released first; Caps Lock and a locked XKB group are unlocked
  * while typing and restored afterwards. delay_us: pause after each character
  * (RT_INPUT_DELAY_DEFAULT for the default, 0 for none). Returns 0 or -1 (+ err). */
-int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err,
-                  size_t errlen);
+int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err, size_t errlen);
 
 /* Send an xdo-style key sequence, e.g. "ctrl+a BackSpace", "alt+F4", "shift+Tab".
  * Modifiers are pressed in order, the key tapped, modifiers released in reverse order;
@@ -47,8 +46,7 @@ int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err,
 int rt_input_keys(rt_input *in, const char *seq, char *err, size_t errlen);
 
 /* Same, with a pause between combos (microseconds). */
-int rt_input_keys_delay(rt_input *in, const char *seq, unsigned delay_us, char *err,
-                        size_t errlen);
+int rt_input_keys_delay(rt_input *in, const char *seq, unsigned delay_us, char *err, size_t errlen);
 
 /* Release any modifier key currently down (XQueryKeymap); returns how many. */
 int rt_input_release_modifiers(rt_input *in);

@@ -75,33 +75,31 @@ typedef struct {
 
 /* Legacy (pre-Unicode) keysyms that keymaps commonly carry, sorted by code point. */
 static const legacy_t legacy[] = {
-  {0x0104, 0x01a1}, {0x0105, 0x01b1}, {0x0106, 0x01c6}, {0x0107, 0x01e6},
-  {0x010c, 0x01c8}, {0x010d, 0x01e8}, {0x010e, 0x01cf}, {0x010f, 0x01ef},
-  {0x0118, 0x01ca}, {0x0119, 0x01ea}, {0x011a, 0x01cc}, {0x011b, 0x01ec},
-  {0x013d, 0x01a5}, {0x013e, 0x01b5}, {0x0141, 0x01a3}, {0x0142, 0x01b3},
-  {0x0143, 0x01d1}, {0x0144, 0x01f1}, {0x0147, 0x01d2}, {0x0148, 0x01f2},
-  {0x0150, 0x01d5}, {0x0151, 0x01f5}, {0x0152, 0x13bc}, {0x0153, 0x13bd},
-  {0x0158, 0x01d8}, {0x0159, 0x01f8}, {0x015a, 0x01a6}, {0x015b, 0x01b6},
-  {0x0160, 0x01a9}, {0x0161, 0x01b9}, {0x0164, 0x01ab}, {0x0165, 0x01bb},
-  {0x016e, 0x01d9}, {0x016f, 0x01f9}, {0x0170, 0x01db}, {0x0171, 0x01fb},
-  {0x0178, 0x13be}, {0x0179, 0x01ac}, {0x017a, 0x01bc}, {0x017b, 0x01af},
-  {0x017c, 0x01bf}, {0x017d, 0x01ae}, {0x017e, 0x01be},
-  {0x2013, 0x0aaa}, {0x2014, 0x0aa9}, {0x2018, 0x0ad0}, {0x2019, 0x0ad1},
-  {0x201a, 0x0afd}, {0x201c, 0x0ad2}, {0x201d, 0x0ad3}, {0x201e, 0x0afe},
-  {0x2020, 0x0af1}, {0x2021, 0x0af2}, {0x2022, 0x0ae6}, {0x2026, 0x0aae},
-  {0x20ac, 0x20ac}, {0x2122, 0x0ac9},
+    {0x0104, 0x01a1}, {0x0105, 0x01b1}, {0x0106, 0x01c6}, {0x0107, 0x01e6}, {0x010c, 0x01c8},
+    {0x010d, 0x01e8}, {0x010e, 0x01cf}, {0x010f, 0x01ef}, {0x0118, 0x01ca}, {0x0119, 0x01ea},
+    {0x011a, 0x01cc}, {0x011b, 0x01ec}, {0x013d, 0x01a5}, {0x013e, 0x01b5}, {0x0141, 0x01a3},
+    {0x0142, 0x01b3}, {0x0143, 0x01d1}, {0x0144, 0x01f1}, {0x0147, 0x01d2}, {0x0148, 0x01f2},
+    {0x0150, 0x01d5}, {0x0151, 0x01f5}, {0x0152, 0x13bc}, {0x0153, 0x13bd}, {0x0158, 0x01d8},
+    {0x0159, 0x01f8}, {0x015a, 0x01a6}, {0x015b, 0x01b6}, {0x0160, 0x01a9}, {0x0161, 0x01b9},
+    {0x0164, 0x01ab}, {0x0165, 0x01bb}, {0x016e, 0x01d9}, {0x016f, 0x01f9}, {0x0170, 0x01db},
+    {0x0171, 0x01fb}, {0x0178, 0x13be}, {0x0179, 0x01ac}, {0x017a, 0x01bc}, {0x017b, 0x01af},
+    {0x017c, 0x01bf}, {0x017d, 0x01ae}, {0x017e, 0x01be}, {0x2013, 0x0aaa}, {0x2014, 0x0aa9},
+    {0x2018, 0x0ad0}, {0x2019, 0x0ad1}, {0x201a, 0x0afd}, {0x201c, 0x0ad2}, {0x201d, 0x0ad3},
+    {0x201e, 0x0afe}, {0x2020, 0x0af1}, {0x2021, 0x0af2}, {0x2022, 0x0ae6}, {0x2026, 0x0aae},
+    {0x20ac, 0x20ac}, {0x2122, 0x0ac9},
 };
 #define NLEGACY (sizeof legacy / sizeof legacy[0])
 
 KeySym rt_cp_to_keysym(uint32_t cp)
 {
   switch (cp) {
-  case '\n': case '\r': return XK_Return;
-  case '\t': return XK_Tab;
-  case '\b': return XK_BackSpace;
-  case 0x1b: return XK_Escape;
-  case 0x7f: return XK_Delete;
-  default: break;
+    case '\n':
+    case '\r': return XK_Return;
+    case '\t': return XK_Tab;
+    case '\b': return XK_BackSpace;
+    case 0x1b: return XK_Escape;
+    case 0x7f: return XK_Delete;
+    default: break;
   }
   if (cp < 0x20 || (cp >= 0x80 && cp < 0xa0))
     return NoSymbol;
@@ -125,12 +123,12 @@ KeySym rt_cp_to_keysym(uint32_t cp)
 uint32_t rt_keysym_to_cp(KeySym ks)
 {
   switch (ks) {
-  case XK_Return: return '\n';
-  case XK_Tab: return '\t';
-  case XK_BackSpace: return '\b';
-  case XK_Escape: return 0x1b;
-  case XK_Delete: return 0x7f;
-  default: break;
+    case XK_Return: return '\n';
+    case XK_Tab: return '\t';
+    case XK_BackSpace: return '\b';
+    case XK_Escape: return 0x1b;
+    case XK_Delete: return 0x7f;
+    default: break;
   }
   if ((ks >= 0x20 && ks <= 0x7e) || (ks >= 0xa0 && ks <= 0xff))
     return (uint32_t)ks;
@@ -151,10 +149,10 @@ typedef struct {
 } modname_t;
 
 static const modname_t modnames[] = {
-  {"ctrl", RT_MOD_CTRL, XK_Control_L},   {"control", RT_MOD_CTRL, XK_Control_L},
-  {"shift", RT_MOD_SHIFT, XK_Shift_L},   {"alt", RT_MOD_ALT, XK_Alt_L},
-  {"super", RT_MOD_SUPER, XK_Super_L},   {"win", RT_MOD_SUPER, XK_Super_L},
-  {"meta", RT_MOD_META, XK_Meta_L},
+    {"ctrl", RT_MOD_CTRL, XK_Control_L}, {"control", RT_MOD_CTRL, XK_Control_L},
+    {"shift", RT_MOD_SHIFT, XK_Shift_L}, {"alt", RT_MOD_ALT, XK_Alt_L},
+    {"super", RT_MOD_SUPER, XK_Super_L}, {"win", RT_MOD_SUPER, XK_Super_L},
+    {"meta", RT_MOD_META, XK_Meta_L},
 };
 
 static int lookup_modifier(const char *tok, unsigned *mod, KeySym *key)
@@ -166,11 +164,14 @@ static int lookup_modifier(const char *tok, unsigned *mod, KeySym *key)
       return 1;
     }
   }
-  static const struct { const char *n; unsigned m; } ksmods[] = {
-    {"Control_L", RT_MOD_CTRL}, {"Control_R", RT_MOD_CTRL}, {"Shift_L", RT_MOD_SHIFT},
-    {"Shift_R", RT_MOD_SHIFT},  {"Alt_L", RT_MOD_ALT},      {"Alt_R", RT_MOD_ALT},
-    {"Super_L", RT_MOD_SUPER},  {"Super_R", RT_MOD_SUPER},  {"Meta_L", RT_MOD_META},
-    {"Meta_R", RT_MOD_META},
+  static const struct {
+    const char *n;
+    unsigned m;
+  } ksmods[] = {
+      {"Control_L", RT_MOD_CTRL}, {"Control_R", RT_MOD_CTRL}, {"Shift_L", RT_MOD_SHIFT},
+      {"Shift_R", RT_MOD_SHIFT},  {"Alt_L", RT_MOD_ALT},      {"Alt_R", RT_MOD_ALT},
+      {"Super_L", RT_MOD_SUPER},  {"Super_R", RT_MOD_SUPER},  {"Meta_L", RT_MOD_META},
+      {"Meta_R", RT_MOD_META},
   };
   for (size_t i = 0; i < sizeof ksmods / sizeof ksmods[0]; i++) {
     if (strcmp(tok, ksmods[i].n) == 0) {
@@ -184,15 +185,18 @@ static int lookup_modifier(const char *tok, unsigned *mod, KeySym *key)
 
 static KeySym lookup_alias(const char *tok)
 {
-  static const struct { const char *n; KeySym k; } aliases[] = {
-    {"enter", XK_Return},     {"return", XK_Return},    {"esc", XK_Escape},
-    {"escape", XK_Escape},    {"backspace", XK_BackSpace}, {"del", XK_Delete},
-    {"delete", XK_Delete},    {"ins", XK_Insert},       {"insert", XK_Insert},
-    {"pgup", XK_Prior},       {"pageup", XK_Prior},     {"pgdn", XK_Next},
-    {"pagedown", XK_Next},    {"home", XK_Home},        {"end", XK_End},
-    {"up", XK_Up},            {"down", XK_Down},        {"left", XK_Left},
-    {"right", XK_Right},      {"space", XK_space},      {"tab", XK_Tab},
-    {"plus", XK_plus},        {"minus", XK_minus},      {"menu", XK_Menu},
+  static const struct {
+    const char *n;
+    KeySym k;
+  } aliases[] = {
+      {"enter", XK_Return},  {"return", XK_Return},       {"esc", XK_Escape},
+      {"escape", XK_Escape}, {"backspace", XK_BackSpace}, {"del", XK_Delete},
+      {"delete", XK_Delete}, {"ins", XK_Insert},          {"insert", XK_Insert},
+      {"pgup", XK_Prior},    {"pageup", XK_Prior},        {"pgdn", XK_Next},
+      {"pagedown", XK_Next}, {"home", XK_Home},           {"end", XK_End},
+      {"up", XK_Up},         {"down", XK_Down},           {"left", XK_Left},
+      {"right", XK_Right},   {"space", XK_space},         {"tab", XK_Tab},
+      {"plus", XK_plus},     {"minus", XK_minus},         {"menu", XK_Menu},
   };
   for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
     if (strcasecmp(tok, aliases[i].n) == 0)
@@ -309,8 +313,7 @@ rt_keycombo *rt_keyseq_parse(const char *seq, size_t *n, char *err, size_t errle
           size_t m = clen < sizeof combo - 1 ? clen : sizeof combo - 1;
           memcpy(combo, seq + start, m);
           combo[m] = '\0';
-          set_err(err, errlen, "empty key name in '%s' at position %zu", combo,
-                  char_pos(seq, p));
+          set_err(err, errlen, "empty key name in '%s' at position %zu", combo, char_pos(seq, p));
           free(out);
           return NULL;
         }
@@ -319,8 +322,7 @@ rt_keycombo *rt_keyseq_parse(const char *seq, size_t *n, char *err, size_t errle
         size_t m = clen < sizeof combo - 1 ? clen : sizeof combo - 1;
         memcpy(combo, seq + start, m);
         combo[m] = '\0';
-        set_err(err, errlen, "missing key after '%s' at position %zu", combo,
-                char_pos(seq, start));
+        set_err(err, errlen, "missing key after '%s' at position %zu", combo, char_pos(seq, start));
         free(out);
         return NULL;
       }
@@ -336,11 +338,9 @@ rt_keycombo *rt_keyseq_parse(const char *seq, size_t *n, char *err, size_t errle
         KeySym mk;
         if (!lookup_modifier(tok, &m, &mk)) {
           if (resolve_key(tok, NULL) != NoSymbol)
-            set_err(err, errlen, "'%s' is not a modifier at position %zu", tok,
-                    char_pos(seq, p));
+            set_err(err, errlen, "'%s' is not a modifier at position %zu", tok, char_pos(seq, p));
           else
-            set_err(err, errlen, "unknown modifier '%s' at position %zu", tok,
-                    char_pos(seq, p));
+            set_err(err, errlen, "unknown modifier '%s' at position %zu", tok, char_pos(seq, p));
           free(out);
           return NULL;
         }
@@ -390,9 +390,12 @@ rt_keycombo *rt_keyseq_parse(const char *seq, size_t *n, char *err, size_t errle
 
 const char *rt_mods_name(unsigned mods, char *buf, size_t len)
 {
-  static const struct { unsigned m; const char *n; } names[] = {
-    {RT_MOD_CTRL, "ctrl"}, {RT_MOD_SHIFT, "shift"}, {RT_MOD_ALT, "alt"},
-    {RT_MOD_SUPER, "super"}, {RT_MOD_META, "meta"},
+  static const struct {
+    unsigned m;
+    const char *n;
+  } names[] = {
+      {RT_MOD_CTRL, "ctrl"},   {RT_MOD_SHIFT, "shift"}, {RT_MOD_ALT, "alt"},
+      {RT_MOD_SUPER, "super"}, {RT_MOD_META, "meta"},
   };
   if (len == 0)
     return buf;

@@ -28,9 +28,9 @@ enum {
 };
 
 typedef struct {
-  unsigned mods;   /* RT_MOD_* */
+  unsigned mods; /* RT_MOD_* */
   KeySym keysym;
-  size_t pos;      /* 1-based character position of the combo in the sequence */
+  size_t pos; /* 1-based character position of the combo in the sequence */
 } rt_keycombo;
 
 /* Parse a sequence. Returns a malloc'd array (free()) of *n >= 1 combos, or NULL with a

@@ -27,12 +27,21 @@
 #define LOOK 0.1                  /* while reading, look at the connection this often */
 
 enum {
-  A_CLIPBOARD, A_TARGETS, A_TIMESTAMP, A_UTF8, A_COMPOUND, A_TEXT, A_INCR, A_CSTRING,
-  A_PROP, A_STAMP, A_N
+  A_CLIPBOARD,
+  A_TARGETS,
+  A_TIMESTAMP,
+  A_UTF8,
+  A_COMPOUND,
+  A_TEXT,
+  A_INCR,
+  A_CSTRING,
+  A_PROP,
+  A_STAMP,
+  A_N
 };
 static const char *const atom_names[A_N] = {
-  "CLIPBOARD", "TARGETS", "TIMESTAMP", "UTF8_STRING", "COMPOUND_TEXT", "TEXT", "INCR",
-  "C_STRING", "VAGT_SELECTION", "VAGT_TIMESTAMP",
+    "CLIPBOARD", "TARGETS", "TIMESTAMP", "UTF8_STRING",    "COMPOUND_TEXT",
+    "TEXT",      "INCR",    "C_STRING",  "VAGT_SELECTION", "VAGT_TIMESTAMP",
 };
 
 /* A text being served, with its encodings; only the selection thread counts references
@@ -41,11 +50,11 @@ typedef struct sbuf {
   unsigned refs;
   char *u8;
   size_t u8len;
-  char *l1;          /* Latin-1, NULL when some character is not in Latin-1 */
+  char *l1; /* Latin-1, NULL when some character is not in Latin-1 */
   size_t l1len;
   unsigned char *ct; /* COMPOUND_TEXT, made when first asked for */
   size_t ctlen;
-  int ct_state;      /* 0 not tried, 1 made, -1 not exactly representable */
+  int ct_state; /* 0 not tried, 1 made, -1 not exactly representable */
 } sbuf;
 
 /* An INCR transfer to one requestor. */
@@ -64,7 +73,7 @@ enum { CMD_GET, CMD_SET };
 typedef struct cmd {
   int kind;
   rt_sel_which which;
-  sbuf *b;           /* set: handed over to the thread */
+  sbuf *b; /* set: handed over to the thread */
   double timeout;
   size_t max;
   bool done, cancel, abandoned; /* under the mutex */
@@ -90,8 +99,8 @@ struct rt_sel {
 
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  cmd *cmd;          /* waiting or being worked on */
-  bool busy;         /* the thread has taken cmd */
+  cmd *cmd;  /* waiting or being worked on */
+  bool busy; /* the thread has taken cmd */
   bool stop, dead;
 
   /* the thread's own */
@@ -338,8 +347,7 @@ static void get_next(rt_sel *s)
   }
   s->g.stage = ST_DATA;
   s->g.deadline = vu_mono() + s->g.c->timeout;
-  XConvertSelection(s->dpy, s->g.sel, s->g.cand[s->g.icand], s->a[A_PROP], s->g.win,
-                    CurrentTime);
+  XConvertSelection(s->dpy, s->g.sel, s->g.cand[s->g.icand], s->a[A_PROP], s->g.win, CurrentTime);
 }
 
 static void get_start(rt_sel *s, cmd *c)
@@ -371,8 +379,8 @@ static int take_prop(rt_sel *s, Window w, Atom prop, size_t max, Atom *type, int
   unsigned char *p = NULL;
   *data = NULL;
   *n = 0;
-  if (XGetWindowProperty(s->dpy, w, prop, 0, 0, False, AnyPropertyType, type, fmt, &items,
-                         &after, &p) != Success)
+  if (XGetWindowProperty(s->dpy, w, prop, 0, 0, False, AnyPropertyType, type, fmt, &items, &after,
+                         &p) != Success)
     return -1;
   if (p)
     XFree(p);
@@ -383,8 +391,8 @@ static int take_prop(rt_sel *s, Window w, Atom prop, size_t max, Atom *type, int
     return 1;
   }
   p = NULL;
-  if (XGetWindowProperty(s->dpy, w, prop, 0, (long)((after + 3) / 4), True, AnyPropertyType,
-                         type, fmt, &items, &after, &p) != Success)
+  if (XGetWindowProperty(s->dpy, w, prop, 0, (long)((after + 3) / 4), True, AnyPropertyType, type,
+                         fmt, &items, &after, &p) != Success)
     return -1;
   size_t unit = *fmt == 32 ? sizeof(long) : *fmt == 16 ? sizeof(short) : 1;
   unsigned char *copy = malloc(items * unit + 1);
@@ -412,8 +420,10 @@ static void get_done(rt_sel *s)
   size_t len = 0;
   const char *via = NULL;
   Atom asked = s->g.cand[s->g.icand];
-  via = asked == s->a[A_UTF8] ? "UTF8_STRING" : asked == XA_STRING ? "STRING"
-        : asked == s->a[A_COMPOUND] ? "COMPOUND_TEXT" : "TEXT";
+  via = asked == s->a[A_UTF8]       ? "UTF8_STRING"
+        : asked == XA_STRING        ? "STRING"
+        : asked == s->a[A_COMPOUND] ? "COMPOUND_TEXT"
+                                    : "TEXT";
   if (t == s->a[A_UTF8] || (t == s->a[A_TEXT] && rt_utf8_valid((const char *)d, n))) {
     out = utf8_repair(d, n, &len);
   } else if (t == XA_STRING || t == s->a[A_CSTRING] || t == s->a[A_TEXT]) {
@@ -442,8 +452,10 @@ static void get_done(rt_sel *s)
     if (list)
       XFreeStringList(list);
     if (!out) {
-      get_end(s, RT_SEL_NOTEXT, "the owner of %s%s gave COMPOUND_TEXT that Xlib cannot "
-                                "convert in this locale", NULL, 0);
+      get_end(s, RT_SEL_NOTEXT,
+              "the owner of %s%s gave COMPOUND_TEXT that Xlib cannot "
+              "convert in this locale",
+              NULL, 0);
       return;
     }
   } else {
@@ -550,8 +562,7 @@ static void on_data(rt_sel *s, const XSelectionEvent *ev)
     unsigned long announced = fmt == 32 && n >= 1 ? (unsigned long)((long *)p)[0] : 0;
     free(p);
     if (announced > c->max) {
-      get_end(s, RT_SEL_TOOBIG, "%s%s holds more than %.0f bytes of text", NULL,
-              (double)c->max);
+      get_end(s, RT_SEL_TOOBIG, "%s%s holds more than %.0f bytes of text", NULL, (double)c->max);
       return;
     }
     /* deleting the property (done) asks the owner for the first part */
@@ -659,8 +670,7 @@ static bool serve(rt_sel *s, Window req, Atom prop, Atom type, sbuf *b, const vo
   /* watch for the requestor deleting the property before telling it anything */
   XSelectInput(s->dpy, req, PropertyChangeMask);
   long size = (long)len;
-  XChangeProperty(s->dpy, req, prop, s->a[A_INCR], 32, PropModeReplace,
-                  (unsigned char *)&size, 1);
+  XChangeProperty(s->dpy, req, prop, s->a[A_INCR], 32, PropModeReplace, (unsigned char *)&size, 1);
   return true;
 }
 
@@ -670,8 +680,7 @@ static void on_request(rt_sel *s, const XSelectionRequestEvent *ev)
   sbuf *b = w >= 0 ? s->owned[w].b : NULL;
   Atom prop = ev->property != None ? ev->property : ev->target; /* obsolete requestors */
   bool ok = false;
-  if (b && ev->owner == s->own &&
-      (ev->time == CurrentTime || ev->time >= s->owned[w].since)) {
+  if (b && ev->owner == s->own && (ev->time == CurrentTime || ev->time >= s->owned[w].since)) {
     Atom t = ev->target;
     if (t == s->a[A_TARGETS]) {
       long list[6];
@@ -737,8 +746,8 @@ static void on_property(rt_sel *s, const XPropertyEvent *ev)
       break;
     }
   }
-  if (s->g.active && s->g.stage == ST_INCR && ev->window == s->g.win &&
-      ev->atom == s->a[A_PROP] && ev->state == PropertyNewValue)
+  if (s->g.active && s->g.stage == ST_INCR && ev->window == s->g.win && ev->atom == s->a[A_PROP] &&
+      ev->state == PropertyNewValue)
     on_incr_part(s);
 }
 
@@ -777,33 +786,28 @@ static void set_start(rt_sel *s, cmd *c)
 static void dispatch(rt_sel *s, XEvent *ev)
 {
   switch (ev->type) {
-  case SelectionRequest:
-    on_request(s, &ev->xselectionrequest);
-    break;
-  case SelectionClear: {
-    int w = which_of(s, ev->xselectionclear.selection);
-    if (w >= 0 && ev->xselectionclear.window == s->own && s->owned[w].b &&
-        (ev->xselectionclear.time == CurrentTime ||
-         ev->xselectionclear.time >= s->owned[w].since)) {
-      sbuf_unref(s->owned[w].b); /* another client took it */
-      s->owned[w].b = NULL;
+    case SelectionRequest: on_request(s, &ev->xselectionrequest); break;
+    case SelectionClear: {
+      int w = which_of(s, ev->xselectionclear.selection);
+      if (w >= 0 && ev->xselectionclear.window == s->own && s->owned[w].b &&
+          (ev->xselectionclear.time == CurrentTime ||
+           ev->xselectionclear.time >= s->owned[w].since)) {
+        sbuf_unref(s->owned[w].b); /* another client took it */
+        s->owned[w].b = NULL;
+      }
+      break;
     }
-    break;
-  }
-  case SelectionNotify:
-    if (!s->g.active || ev->xselection.requestor != s->g.win ||
-        ev->xselection.selection != s->g.sel)
-      break; /* a late answer to an earlier request */
-    if (s->g.stage == ST_TARGETS && ev->xselection.target == s->a[A_TARGETS])
-      on_targets(s, &ev->xselection);
-    else if (s->g.stage == ST_DATA && ev->xselection.target == s->g.cand[s->g.icand])
-      on_data(s, &ev->xselection);
-    break;
-  case PropertyNotify:
-    on_property(s, &ev->xproperty);
-    break;
-  default:
-    break;
+    case SelectionNotify:
+      if (!s->g.active || ev->xselection.requestor != s->g.win ||
+          ev->xselection.selection != s->g.sel)
+        break; /* a late answer to an earlier request */
+      if (s->g.stage == ST_TARGETS && ev->xselection.target == s->a[A_TARGETS])
+        on_targets(s, &ev->xselection);
+      else if (s->g.stage == ST_DATA && ev->xselection.target == s->g.cand[s->g.icand])
+        on_data(s, &ev->xselection);
+      break;
+    case PropertyNotify: on_property(s, &ev->xproperty); break;
+    default: break;
   }
 }
 
@@ -884,8 +888,7 @@ static void *thread_main(void *arg)
     struct pollfd pf[2] = {{xfd, POLLIN, 0}, {s->wake[0], POLLIN, 0}};
     if (poll(pf, 2, ms) > 0 && (pf[1].revents & POLLIN)) {
       char buf[64];
-      while (read(s->wake[0], buf, sizeof buf) > 0) {
-      }
+      while (read(s->wake[0], buf, sizeof buf) > 0) {}
     }
   }
   return NULL;
@@ -901,8 +904,7 @@ rt_sel *rt_sel_open(const char *display, char *err, size_t errlen)
   s->wake[0] = s->wake[1] = -1;
   s->dpy = XOpenDisplay(display);
   if (!s->dpy) {
-    snprintf(err, errlen, "cannot open display '%s' for the selections",
-             display ? display : "");
+    snprintf(err, errlen, "cannot open display '%s' for the selections", display ? display : "");
     free(s);
     return NULL;
   }
@@ -996,8 +998,9 @@ static cmd *submit(rt_sel *s, cmd *c, char *err, size_t errlen)
   pthread_mutex_lock(&s->mu);
   if (s->dead || s->cmd) {
     pthread_mutex_unlock(&s->mu);
-    snprintf(err, errlen, s->dead ? "the selection service lost its display connection"
-                                  : "the selection service is busy");
+    snprintf(err, errlen,
+             s->dead ? "the selection service lost its display connection"
+                     : "the selection service is busy");
     sbuf_unref(c->b);
     cmd_free(c);
     return NULL;
@@ -1043,13 +1046,13 @@ static cmd *submit(rt_sel *s, cmd *c, char *err, size_t errlen)
     c->abandoned = true; /* the thread frees it when it completes */
     pthread_mutex_unlock(&s->mu);
   }
-  snprintf(err, errlen, "%s", s->dead ? "the selection service lost its display connection"
-                                      : "cancelled");
+  snprintf(err, errlen, "%s",
+           s->dead ? "the selection service lost its display connection" : "cancelled");
   return NULL;
 }
 
-int rt_sel_get(rt_sel *s, rt_sel_which which, const rt_sel_get_opts *o, char **out,
-               size_t *len, const char **via, char *err, size_t errlen)
+int rt_sel_get(rt_sel *s, rt_sel_which which, const rt_sel_get_opts *o, char **out, size_t *len,
+               const char **via, char *err, size_t errlen)
 {
   *out = NULL;
   *len = 0;

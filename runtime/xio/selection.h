@@ -45,9 +45,9 @@ rt_sel *rt_sel_open(const char *display, char *err, size_t errlen);
 void rt_sel_close(rt_sel *s);
 
 typedef struct {
-  double timeout;  /* seconds to wait for the owner's answer, and between two parts of a
+  double timeout; /* seconds to wait for the owner's answer, and between two parts of a
                       large (INCR) transfer */
-  size_t max;      /* bytes at most, as received and as UTF-8 */
+  size_t max;     /* bytes at most, as received and as UTF-8 */
   bool (*cancelled)(void *user); /* polled every 50 ms while waiting (may be NULL) */
   void *user;
 } rt_sel_get_opts;
@@ -58,8 +58,8 @@ typedef struct {
  * without it; trailing NULs dropped, invalid UTF-8 from an owner replaced by U+FFFD);
  * *via names the target that gave it. Returns RT_SEL_OK or a code with a message in err
  * that never quotes the contents. */
-int rt_sel_get(rt_sel *s, rt_sel_which which, const rt_sel_get_opts *o, char **out,
-               size_t *len, const char **via, char *err, size_t errlen);
+int rt_sel_get(rt_sel *s, rt_sel_which which, const rt_sel_get_opts *o, char **out, size_t *len,
+               const char **via, char *err, size_t errlen);
 
 /* Owns the selection with `len` bytes of UTF-8 text (copied) until rt_sel_close, another
  * client takes it or the next rt_sel_set; serves it as UTF8_STRING, STRING (when every

@@ -8,14 +8,14 @@
 
 typedef struct {
   Display *dpy;
-  unsigned long first_serial;   /* errors with serial >= this belong to the trap */
+  unsigned long first_serial; /* errors with serial >= this belong to the trap */
   XErrorHandler prev;
   rt_xerror_info err;
 } trap_t;
 
 static trap_t traps[RT_XTRAP_MAX];
 static int ntraps;
-static int overflow;               /* begin calls beyond RT_XTRAP_MAX */
+static int overflow; /* begin calls beyond RT_XTRAP_MAX */
 static rt_xerror_info last_untrapped;
 static rt_xerror_callback untrapped_cb;
 static void *untrapped_user;
@@ -179,9 +179,9 @@ void rt_xerror_format(Display *dpy, const rt_xerror_info *e, char *buf, size_t l
   if (!text[0])
     snprintf(text, sizeof text, "error %d", e->error_code);
   if (req[0])
-    snprintf(buf, len, "%s in %s (request %d), resource 0x%lx", text, req,
-             e->request_code, e->resourceid);
+    snprintf(buf, len, "%s in %s (request %d), resource 0x%lx", text, req, e->request_code,
+             e->resourceid);
   else
-    snprintf(buf, len, "%s in request %d.%d, resource 0x%lx", text, e->request_code,
-             e->minor_code, e->resourceid);
+    snprintf(buf, len, "%s in request %d.%d, resource 0x%lx", text, e->request_code, e->minor_code,
+             e->resourceid);
 }

@@ -22,8 +22,8 @@
 #define RT_XTRAP_MAX 16
 
 typedef struct {
-  int error_code;          /* 0 = no error, else BadWindow, BadMatch, ... */
-  int request_code;        /* major opcode of the failed request */
+  int error_code;   /* 0 = no error, else BadWindow, BadMatch, ... */
+  int request_code; /* major opcode of the failed request */
   int minor_code;
   unsigned long resourceid;
   unsigned long serial;

@@ -54,8 +54,8 @@ static void same_run_same_id(void **state)
   char *alert[] = {"ops", NULL};
   char *params[] = {NULL};
   ag_channel ch = {.name = "ops", .webhook = "http://127.0.0.1:9/hook"};
-  ag_robot r = {.name = "r", .alert = alert, .params = params, .alert_drift = true,
-                .alert_failure = true};
+  ag_robot r = {
+      .name = "r", .alert = alert, .params = params, .alert_drift = true, .alert_failure = true};
   ag_config c = {.robots = &r, .nrobots = 1, .channels = &ch, .nchannels = 1};
   ag_runinfo ri = {.status = "drift", .exit_code = 3, .finished = 1700000050};
   assert_int_equal(ag_alert_enqueue(db, &c, &r, a, &ri, 1700000050), 1);
@@ -63,8 +63,7 @@ static void same_run_same_id(void **state)
   ag_alert_enqueue(db, &c, &r, a, &ri, 1700000090);
   assert_int_equal(count(db, "SELECT count(*) FROM outbox"), 1);
   sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(db, "SELECT alert_id FROM outbox", -1, &st, NULL),
-                   SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "SELECT alert_id FROM outbox", -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(st, 0), id1);
   sqlite3_finalize(st);
@@ -77,7 +76,7 @@ static void same_run_same_id(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(same_run_same_id),
+      cmocka_unit_test(same_run_same_id),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,7 +66,8 @@ static void has(const char *errs, const char *want)
 static void good(void **state)
 {
   (void)state;
-  const char *p = write_cfg("good.lua",
+  const char *p = write_cfg(
+      "good.lua",
       "state = \"st\"\n"
       "listen = false\n"
       "max_parallel = 3\n"
@@ -124,20 +125,20 @@ static void good(void **state)
 static void all_mistakes(void **state)
 {
   (void)state;
-  const char *p = write_cfg("bad.lua",
-      "state = \"st\"\n"                                             /* 1 */
-      "max_paralel = 2\n"                                            /* 2 */
-      "listen = \"localhost\"\n"                                     /* 3 */
-      "channel \"ops\" { webhok = \"http://x\" }\n"                  /* 4 */
-      "channel \"mail\" { email = { to = \"a@x\", smtp = \"mail:25\" } }\n" /* 5 */
-      "robot \"nightly\" {\n"                                        /* 6 */
-      "  script = \"missing.lua\",\n"
-      "  schedule = \"30 25 * * *\", tz = \"Europe/Kopenhagen\",\n"
-      "  timeout = \"1h\", alert = { \"ops\", \"pager\" }, catchup = true,\n"
-      "}\n"
-      "robot \"nightly\" { script = \"robot.lua\" }\n"               /* 11 */
-      "robot \"x y\" { script = \"robot.lua\", schedule = \"0 0 30 2 *\" }\n" /* 12 */
-      "robot \"half\"\n");                                           /* 13 */
+  const char *p = write_cfg(
+      "bad.lua", "state = \"st\"\n"                                                    /* 1 */
+                 "max_paralel = 2\n"                                                   /* 2 */
+                 "listen = \"localhost\"\n"                                            /* 3 */
+                 "channel \"ops\" { webhok = \"http://x\" }\n"                         /* 4 */
+                 "channel \"mail\" { email = { to = \"a@x\", smtp = \"mail:25\" } }\n" /* 5 */
+                 "robot \"nightly\" {\n"                                               /* 6 */
+                 "  script = \"missing.lua\",\n"
+                 "  schedule = \"30 25 * * *\", tz = \"Europe/Kopenhagen\",\n"
+                 "  timeout = \"1h\", alert = { \"ops\", \"pager\" }, catchup = true,\n"
+                 "}\n"
+                 "robot \"nightly\" { script = \"robot.lua\" }\n"                        /* 11 */
+                 "robot \"x y\" { script = \"robot.lua\", schedule = \"0 0 30 2 *\" }\n" /* 12 */
+                 "robot \"half\"\n");                                                    /* 13 */
   char *errs = NULL;
   ag_config *c = load(p, 0, &errs);
   assert_null(c);
@@ -239,11 +240,10 @@ static void fleet_settings(void **state)
   assert_true(c->node[0] != 0);
   ag_config_free(c);
   free(errs);
-  p = write_cfg("fleetbad.lua",
-                "listen = false\n"
-                "database = \"host=db bogus_option=1\"\n"
-                "node = \"a b\"\n"
-                "robot \"a\" { script = \"robot.lua\" }\n");
+  p = write_cfg("fleetbad.lua", "listen = false\n"
+                                "database = \"host=db bogus_option=1\"\n"
+                                "node = \"a b\"\n"
+                                "robot \"a\" { script = \"robot.lua\" }\n");
   assert_null(load(p, 0, &errs));
   has(errs, "fleetbad.lua:2: 'database': not a PostgreSQL connection string");
   has(errs, "fleetbad.lua:3: 'node' must be 1-64 letters");
@@ -307,13 +307,13 @@ static void channel_tls_syslog(void **state)
 {
   (void)state;
   write_cfg("ca.pem", "-----BEGIN CERTIFICATE-----\n");
-  const char *p = write_cfg("tls.lua",
-      "state = \"st\"\nlisten = false\n"
-      "channel \"a\" { syslog = { socket = \"log.sock\" },\n"
-      "  email = { to = \"a@x.dk\", from = \"v@x.dk\", smtp = \"smtps://m.x.dk\", "
-      "cainfo = \"ca.pem\" } }\n"
-      "channel \"b\" { syslog = true }\n"
-      "channel \"c\" { webhook = \"http://x/\", syslog = false }\n");
+  const char *p = write_cfg(
+      "tls.lua", "state = \"st\"\nlisten = false\n"
+                 "channel \"a\" { syslog = { socket = \"log.sock\" },\n"
+                 "  email = { to = \"a@x.dk\", from = \"v@x.dk\", smtp = \"smtps://m.x.dk\", "
+                 "cainfo = \"ca.pem\" } }\n"
+                 "channel \"b\" { syslog = true }\n"
+                 "channel \"c\" { webhook = \"http://x/\", syslog = false }\n");
   char *errs = NULL;
   ag_config *c = load(p, 0, &errs);
   if (!c)
@@ -340,13 +340,13 @@ static void channel_tls_syslog(void **state)
 #define MAIL "to = \"a@x\", from = \"v@x\", smtp = \"smtp://m:25\""
   snprintf(text, sizeof text,
            "state = \"st\"\nlisten = false\n"
-           "channel \"a\" { syslog = \"yes\" }\n"                          /* 3 */
-           "channel \"b\" { syslog = { sock = \"x\" } }\n"                 /* 4 */
-           "channel \"c\" { syslog = { socket = 5 } }\n"                   /* 5 */
-           "channel \"d\" { syslog = { socket = \"/%s\" } }\n"             /* 6 */
+           "channel \"a\" { syslog = \"yes\" }\n"                               /* 3 */
+           "channel \"b\" { syslog = { sock = \"x\" } }\n"                      /* 4 */
+           "channel \"c\" { syslog = { socket = 5 } }\n"                        /* 5 */
+           "channel \"d\" { syslog = { socket = \"/%s\" } }\n"                  /* 6 */
            "channel \"e\" { email = { " MAIL ", cainfo = \"missing.pem\" } }\n" /* 7 */
-           "channel \"f\" { email = { " MAIL ", cainfo = \".\" } }\n"      /* 8 */
-           "channel \"g\" { email = { " MAIL ", cainfo = 1 } }\n",         /* 9 */
+           "channel \"f\" { email = { " MAIL ", cainfo = \".\" } }\n"           /* 8 */
+           "channel \"g\" { email = { " MAIL ", cainfo = 1 } }\n",              /* 9 */
            longpath);
 #undef MAIL
   p = write_cfg("tlsbad.lua", text);
@@ -370,13 +370,13 @@ static void channel_tls_syslog(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(good),
-    cmocka_unit_test(all_mistakes),
-    cmocka_unit_test(retention),
-    cmocka_unit_test(lua_errors),
+      cmocka_unit_test(good),
+      cmocka_unit_test(all_mistakes),
+      cmocka_unit_test(retention),
+      cmocka_unit_test(lua_errors),
       cmocka_unit_test(fleet_settings),
-    cmocka_unit_test(token_file),
-    cmocka_unit_test(channel_tls_syslog),
+      cmocka_unit_test(token_file),
+      cmocka_unit_test(channel_tls_syslog),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

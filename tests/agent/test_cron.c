@@ -16,8 +16,8 @@
 static time_t utc(const char *s)
 {
   struct tm tm = {0};
-  if (sscanf(s, "%d-%d-%d %d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-             &tm.tm_min) != 5)
+  if (sscanf(s, "%d-%d-%d %d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min) !=
+      5)
     abort();
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -115,10 +115,10 @@ static void utc_next(void **state)
 {
   (void)state;
   expect_next("* * * * *", "UTC", "2026-11-26 12:00", "2026-11-26 12:01");
-  expect_next("0 0 31 * *", "UTC", "2026-04-15 00:00", "2026-05-31 00:00"); /* April: 30 */
+  expect_next("0 0 31 * *", "UTC", "2026-04-15 00:00", "2026-05-31 00:00");  /* April: 30 */
   expect_next("0 12 29 2 *", "UTC", "2026-03-01 00:00", "2028-02-29 12:00"); /* leap day */
   expect_next("59 23 31 12 *", "UTC", "2026-12-31 23:59", "2027-12-31 23:59");
-  expect_next("0 0 30 2 *", "UTC", "2026-01-01 00:00", NULL);                /* never */
+  expect_next("0 0 30 2 *", "UTC", "2026-01-01 00:00", NULL); /* never */
   /* Both day fields restricted: either one (Monday 30 Nov, then the 1st, a Tuesday). */
   expect_next("0 0 1 * mon", "UTC", "2026-11-26 12:00", "2026-11-30 00:00");
   expect_next("0 0 1 * mon", "UTC", "2026-11-30 00:00", "2026-12-01 00:00");
@@ -188,8 +188,8 @@ static void tz_names(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(masks),      cmocka_unit_test(errors),     cmocka_unit_test(utc_next),
-    cmocka_unit_test(dst_spring), cmocka_unit_test(dst_autumn), cmocka_unit_test(tz_names),
+      cmocka_unit_test(masks),      cmocka_unit_test(errors),     cmocka_unit_test(utc_next),
+      cmocka_unit_test(dst_spring), cmocka_unit_test(dst_autumn), cmocka_unit_test(tz_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -128,8 +128,8 @@ static const char *states(const char *batch)
   sqlite3 *db;
   sqlite3_open(getenv("VAGT_ITEMS_DB"), &db);
   sqlite3_stmt *st;
-  sqlite3_prepare_v2(db, "SELECT key, state, reason FROM items WHERE batch=? ORDER BY seq", -1,
-                     &st, NULL);
+  sqlite3_prepare_v2(db, "SELECT key, state, reason FROM items WHERE batch=? ORDER BY seq", -1, &st,
+                     NULL);
   sqlite3_bind_text(st, 1, batch, -1, SQLITE_STATIC);
   while (sqlite3_step(st) == SQLITE_ROW) {
     char one[512];
@@ -159,8 +159,7 @@ static const char *hmac_in(const char *kpath, const char *content, size_t len)
   size_t kl = fread(key, 1, sizeof key, f);
   fclose(f);
   assert_int_equal(kl, 32);
-  assert_non_null(HMAC(EVP_sha256(), key, (int)kl, (const unsigned char *)content, len, mac,
-                       &ml));
+  assert_non_null(HMAC(EVP_sha256(), key, (int)kl, (const unsigned char *)content, len, mac, &ml));
   for (int i = 0; i < 32; i++)
     sprintf(out + 2 * i, "%02x", mac[i]);
   return out;
@@ -193,12 +192,12 @@ static bool db_files_hold(const char *db, const char *needle)
   return false;
 }
 
-#define RUN(code, want_rc)                                                                   \
-  do {                                                                                       \
-    char err_[2048];                                                                         \
-    int rc_ = run_script(code, err_, sizeof err_);                                           \
-    if (rc_ != (want_rc))                                                                    \
-      fail_msg("exit %d, wanted %d: %s", rc_, want_rc, err_);                                \
+#define RUN(code, want_rc)                                                                         \
+  do {                                                                                             \
+    char err_[2048];                                                                               \
+    int rc_ = run_script(code, err_, sizeof err_);                                                 \
+    if (rc_ != (want_rc))                                                                          \
+      fail_msg("exit %d, wanted %d: %s", rc_, want_rc, err_);                                      \
   } while (0)
 
 static void csv(void **state)
@@ -207,7 +206,8 @@ static void csv(void **state)
   char p[128];
   snprintf(p, sizeof p, "%s/in.csv", dir);
   FILE *f = fopen(p, "w");
-  fputs("\xEF\xBB\xBF" "cpr;navn;note\r\n"
+  fputs("\xEF\xBB\xBF"
+        "cpr;navn;note\r\n"
         "010190-1234;Søren Ærø;\"Flyttet; fra \"\"Ølstykke\"\"\"\r\n"
         "\r\n"
         "241285-4321;Åse Øberg;\"to\nlinjer\"\r\n",
@@ -217,7 +217,8 @@ static void csv(void **state)
   snprintf(code, sizeof code,
            "for item in robot.items('csv', '%s', { key = 'cpr' }) do\n"
            "  robot.note(item.cpr .. '|' .. item.navn .. '|' .. item.note)\n"
-           "end\n", p);
+           "end\n",
+           p);
   RUN(code, 0);
   assert_string_equal(notes, "010190-1234|Søren Ærø|Flyttet; fra \"Ølstykke\" "
                              "241285-4321|Åse Øberg|to\nlinjer");
@@ -226,37 +227,44 @@ static void csv(void **state)
   assert_string_equal(notes, "");
 }
 
-static const char *ten =
-    "local rows = {}\n"
-    "for i = 1, 10 do rows[i] = { n = tostring(i) } end\n";
+static const char *ten = "local rows = {}\n"
+                         "for i = 1, 10 do rows[i] = { n = tostring(i) } end\n";
 
 static void resume_after_error(void **state)
 {
   (void)state;
   char code[1024];
-  snprintf(code, sizeof code, "%s"
+  snprintf(code, sizeof code,
+           "%s"
            "for item in robot.items('b', rows, { key = 'n' }) do\n"
            "  robot.note(item.n)\n"
            "  if item.n == '5' and not robot.params.ok then error('kunne ikke gemme') end\n"
-           "end\n", ten);
+           "end\n",
+           ten);
   RUN(code, 1);
   assert_string_equal(notes, "1 2 3 4 5");
   assert_string_equal(states("b"), "1=done 2=done 3=done 4=done 5=failed:robot.lua:5: kunne ikke ");
   char code2[1024];
-  snprintf(code2, sizeof code2, "%s"
-           "for item in robot.items('b', rows, { key = 'n' }) do robot.note(item.n) end\n", ten);
+  snprintf(code2, sizeof code2,
+           "%s"
+           "for item in robot.items('b', rows, { key = 'n' }) do robot.note(item.n) end\n",
+           ten);
   /* the failed one is not retried by itself, and the run says a person must look at it */
   RUN(code2, RT_EXIT_REVIEW);
   assert_string_equal(notes, "6 7 8 9 10");
   char want[512];
-  snprintf(want, sizeof want, "robot.items b: row 5 waits for a person: failed before (run "
-           "%s/runs/20261126T000000Z-robot), not retried (retry_failed = true retries it)", dir);
+  snprintf(want, sizeof want,
+           "robot.items b: row 5 waits for a person: failed before (run "
+           "%s/runs/20261126T000000Z-robot), not retried (retry_failed = true retries it)",
+           dir);
   assert_true(logged(want));
   assert_true(logged("robot.items b: 5 done, 0 failed now, 1 waiting for a person (failed "
                      "before, not retried), 4 skipped because done"));
-  snprintf(code2, sizeof code2, "%s"
+  snprintf(code2, sizeof code2,
+           "%s"
            "for item in robot.items('b', rows, { key = 'n', retry_failed = true }) do\n"
-           "  robot.note(item.n) end\n", ten);
+           "  robot.note(item.n) end\n",
+           ten);
   RUN(code2, 0);
   assert_string_equal(notes, "5");
   assert_true(logged("robot.items b: 1 done, 0 failed now, 0 waiting for a person (failed "
@@ -269,10 +277,12 @@ static void killed_mid_item(void **state)
 {
   (void)state;
   char code[1024];
-  snprintf(code, sizeof code, "%s"
+  snprintf(code, sizeof code,
+           "%s"
            "for item in robot.items('k', rows, { key = 'n' }) do\n"
            "  robot.note(item.n) if item.n == '3' then break end\n"
-           "end\n", ten);
+           "end\n",
+           ten);
   RUN(code, 0);
   assert_string_equal(notes, "1 2 3");
   /* break leaves the current item pending: it is entered on the next run. */
@@ -280,12 +290,16 @@ static void killed_mid_item(void **state)
   /* A SIGKILL inside item 3 leaves it "running": */
   sqlite3 *db;
   sqlite3_open(dbpath, &db);
-  sqlite3_exec(db, "UPDATE items SET state='running', reason=NULL, run='/runs/killed' "
-               "WHERE batch='k' AND key='3'", NULL, NULL, NULL);
+  sqlite3_exec(db,
+               "UPDATE items SET state='running', reason=NULL, run='/runs/killed' "
+               "WHERE batch='k' AND key='3'",
+               NULL, NULL, NULL);
   sqlite3_close(db);
-  snprintf(code, sizeof code, "%s"
-           "for item in robot.items('k', rows, { key = 'n' }) do robot.note(item.n) end\n", ten);
-  RUN(code, RT_EXIT_REVIEW); /* passed, but row 3 needs a person */
+  snprintf(code, sizeof code,
+           "%s"
+           "for item in robot.items('k', rows, { key = 'n' }) do robot.note(item.n) end\n",
+           ten);
+  RUN(code, RT_EXIT_REVIEW);                    /* passed, but row 3 needs a person */
   assert_string_equal(notes, "4 5 6 7 8 9 10"); /* never entered twice */
   assert_true(logged("robot.items k: row 3 waits for a person: failed before (run "
                      "/runs/killed), not retried (retry_failed = true retries it)"));
@@ -298,13 +312,17 @@ static void killed_mid_item(void **state)
   assert_string_equal(sqlite3_column_text(st, 0), "/runs/killed"); /* who left it */
   sqlite3_finalize(st);
   /* the history: entered by the first run, then its end as the killed run's */
-  sqlite3_prepare_v2(db, "SELECT group_concat(state || '@' || coalesce(run, '-'), ' ') FROM "
-                         "(SELECT state, run FROM item_runs WHERE batch='k' AND key='3' "
-                         "ORDER BY rowid)", -1, &st, NULL);
+  sqlite3_prepare_v2(db,
+                     "SELECT group_concat(state || '@' || coalesce(run, '-'), ' ') FROM "
+                     "(SELECT state, run FROM item_runs WHERE batch='k' AND key='3' "
+                     "ORDER BY rowid)",
+                     -1, &st, NULL);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   char hist[512];
-  snprintf(hist, sizeof hist, "running@%s/runs/20261126T000000Z-robot pending@%s/runs/"
-           "20261126T000000Z-robot failed@/runs/killed", dir, dir);
+  snprintf(hist, sizeof hist,
+           "running@%s/runs/20261126T000000Z-robot pending@%s/runs/"
+           "20261126T000000Z-robot failed@/runs/killed",
+           dir, dir);
   assert_string_equal(sqlite3_column_text(st, 0), hist);
   sqlite3_finalize(st);
   sqlite3_close(db);
@@ -316,16 +334,20 @@ static void drift_leaves_pending(void **state)
 {
   (void)state;
   char code[1024];
-  snprintf(code, sizeof code, "%s"
+  snprintf(code, sizeof code,
+           "%s"
            "for item in robot.items('d', rows, { key = 'n' }) do\n"
            "  robot.note(item.n)\n"
            "  if item.n == '3' then pcall(robot.drift) end\n" /* even when caught */
-           "end\n", ten);
+           "end\n",
+           ten);
   RUN(code, 3);
   assert_string_equal(notes, "1 2 3");
   assert_string_equal(states("d"), "1=done 2=done 3=pending:the run halted on UI dri");
-  snprintf(code, sizeof code, "%s"
-           "for item in robot.items('d', rows, { key = 'n' }) do robot.note(item.n) end\n", ten);
+  snprintf(code, sizeof code,
+           "%s"
+           "for item in robot.items('d', rows, { key = 'n' }) do robot.note(item.n) end\n",
+           ten);
   RUN(code, 0);
   assert_string_equal(notes, "3 4 5 6 7 8 9 10");
 }
@@ -360,8 +382,7 @@ static void callback_form(void **state)
       0);
   assert_string_equal(notes, "d done=1 skipped=3 waiting=0 skipped_done=3");
   /* A drift inside the callback stops the batch and the run. */
-  RUN("robot.items('cbd', { 'x', 'y' }, function(item) robot.note(item) robot.drift() end)\n",
-      3);
+  RUN("robot.items('cbd', { 'x', 'y' }, function(item) robot.note(item) robot.drift() end)\n", 3);
   assert_string_equal(notes, "x");
   snprintf(want, sizeof want, "%s=pending:the run halted on UI dri", H("x"));
   assert_string_equal(states("cbd"), want);
@@ -373,7 +394,8 @@ static void content_keys(void **state)
   /* Without opts.key the item's content is its key, stored as its HMAC under the key file
    * created beside the database: the same rows are the same items. */
   RUN("for it in robot.items('c', { { a = 1, b = 'x' }, { a = 2, b = 'x' } }) do\n"
-      "  robot.note(it.a) end\n", 0);
+      "  robot.note(it.a) end\n",
+      0);
   assert_string_equal(notes, "1 2");
   char kp[160], want[512];
   snprintf(kp, sizeof kp, "%s/items.key", dir);
@@ -382,15 +404,26 @@ static void content_keys(void **state)
   assert_true(S_ISREG(st.st_mode));
   assert_int_equal(st.st_mode & 0777, 0600);
   assert_int_equal(st.st_size, 32);
-  snprintf(want, sizeof want, "%s=done %s=done", H("a=1\x1f" "b=x"), H("a=2\x1f" "b=x"));
+  snprintf(want, sizeof want, "%s=done %s=done",
+           H("a=1\x1f"
+             "b=x"),
+           H("a=2\x1f"
+             "b=x"));
   assert_string_equal(states("c"), want);
   RUN("for it in robot.items('c', { { b = 'x', a = 2 }, { a = 3, b = 'x' } }) do\n"
-      "  robot.note(it.a) end\n", 0);
+      "  robot.note(it.a) end\n",
+      0);
   assert_string_equal(notes, "3");
   /* sorted by bytes: "a=" < "a_b=" < "ab=" whatever the locale's collation */
   RUN("for it in robot.items('c2', { { ab = 1, a_b = 2, a = 3, [4] = 'n', t = true } }) do\n"
-      "  end\n", 0);
-  snprintf(want, sizeof want, "%s=done", H("4=n\x1f" "a=3\x1f" "a_b=2\x1f" "ab=1\x1f" "t=true"));
+      "  end\n",
+      0);
+  snprintf(want, sizeof want, "%s=done",
+           H("4=n\x1f"
+             "a=3\x1f"
+             "a_b=2\x1f"
+             "ab=1\x1f"
+             "t=true"));
   assert_string_equal(states("c2"), want);
 }
 
@@ -418,14 +451,13 @@ static void no_citizen_data_stored(void **state)
   snprintf(want, sizeof want, "%s=done %s=done", hmac_in(kp, c1, strlen(c1)),
            hmac_in(kp, c2, strlen(c2)));
   assert_string_equal(states("borgere"), want);
-  static const char *data[] = {"010190-1234", "241285-4321", "0101901234", "Søren", "Øberg",
-                               "S\xc3\xb8ren"};
+  static const char *data[] = {"010190-1234", "241285-4321", "0101901234",
+                               "Søren",       "Øberg",       "S\xc3\xb8ren"};
   for (size_t i = 0; i < sizeof data / sizeof data[0]; i++)
     assert_false(db_files_hold(db, data[i]));
   sqlite3 *d;
   sqlite3_open(db, &d);
-  assert_int_equal(sqlite3_exec(d, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
-                   SQLITE_OK);
+  assert_int_equal(sqlite3_exec(d, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(d);
   for (size_t i = 0; i < sizeof data / sizeof data[0]; i++)
     assert_false(db_files_hold(db, data[i]));
@@ -454,8 +486,10 @@ static void key_file(void **state)
   chmod(kp, 0640);
   assert_int_equal(run_script(code, err, sizeof err), 1);
   char want[512];
-  snprintf(want, sizeof want, "robot.items: key file %s may be read or written by group or "
-           "others (mode 640); it must be owner-only (chmod 600)", kp);
+  snprintf(want, sizeof want,
+           "robot.items: key file %s may be read or written by group or "
+           "others (mode 640); it must be owner-only (chmod 600)",
+           kp);
   assert_non_null(strstr(err, want));
   chmod(kp, 0604);
   assert_int_equal(run_script(code, err, sizeof err), 1);
@@ -468,8 +502,8 @@ static void key_file(void **state)
   chmod(other, 0600);
   setenv("VAGT_ITEMS_KEY_FILE", other, 1);
   assert_int_equal(run_script(code, err, sizeof err), 1);
-  snprintf(want, sizeof want, "robot.items: key file %s is not the key %s was written with",
-           other, db);
+  snprintf(want, sizeof want, "robot.items: key file %s is not the key %s was written with", other,
+           db);
   assert_non_null(strstr(err, want));
   f = fopen(other, "wb"); /* a short one */
   fputs("0123456789abcdef0123456789abcde", f);
@@ -486,8 +520,10 @@ static void key_file(void **state)
   snprintf(moved, sizeof moved, "%s/moved.key", sub);
   rename(kp, moved);
   assert_int_equal(run_script(code, err, sizeof err), 1);
-  snprintf(want, sizeof want, "robot.items: key file %s is missing, and %s holds items hashed "
-           "with it: restore it (a new key would enter every item again)", kp, db);
+  snprintf(want, sizeof want,
+           "robot.items: key file %s is missing, and %s holds items hashed "
+           "with it: restore it (a new key would enter every item again)",
+           kp, db);
   assert_non_null(strstr(err, want));
   assert_int_equal(access(kp, F_OK), -1); /* not made anew */
   /* the key given by $VAGT_ITEMS_KEY_FILE: the moved one works, nothing entered twice */
@@ -559,8 +595,8 @@ static void migrate_old_db(void **state)
   snprintf(kp, sizeof kp, "%s/items.key", sub);
   sqlite3_open(db, &d);
   sqlite3_stmt *q;
-  sqlite3_prepare_v2(d, "SELECT batch, key, state, attempts FROM items ORDER BY batch, seq",
-                     -1, &q, NULL);
+  sqlite3_prepare_v2(d, "SELECT batch, key, state, attempts FROM items ORDER BY batch, seq", -1, &q,
+                     NULL);
   char got[2048] = "", want[2048];
   while (sqlite3_step(q) == SQLITE_ROW) {
     char one[256];
@@ -584,8 +620,8 @@ static void migrate_old_db(void **state)
   sqlite3_finalize(q);
   sqlite3_exec(d, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
   sqlite3_close(d);
-  static const char *old[] = {"010190-1234", "020290-2345", "Søren", "Øberg", "030390-3456",
-                              "plain item"};
+  static const char *old[] = {"010190-1234", "020290-2345", "Søren",
+                              "Øberg",       "030390-3456", "plain item"};
   for (size_t i = 0; i < sizeof old / sizeof old[0]; i++)
     assert_false(db_files_hold(db, old[i]));
   /* a second run: the same, nothing entered; retry_failed finds the migrated failed row */
@@ -603,27 +639,31 @@ static void mistakes(void **state)
 {
   (void)state;
   char err[2048];
-  assert_int_equal(run_script("for i in robot.items('m', { 'a', 'a' }) do end\n", err,
-                              sizeof err), 1);
+  assert_int_equal(run_script("for i in robot.items('m', { 'a', 'a' }) do end\n", err, sizeof err),
+                   1);
   assert_non_null(strstr(err, "robot.lua:1: robot.items: items 1 and 2 have the same content; "
                               "give opts.key"));
-  assert_int_equal(run_script("for i in robot.items('m', { { cpr = '0101901234', n = 'Bo' },\n"
-                              "  { cpr = '0202902345' }, { n = 'Bo', cpr = '0101901234' } }) do end",
-                              err, sizeof err), 1);
+  assert_int_equal(
+      run_script("for i in robot.items('m', { { cpr = '0101901234', n = 'Bo' },\n"
+                 "  { cpr = '0202902345' }, { n = 'Bo', cpr = '0101901234' } }) do end",
+                 err, sizeof err),
+      1);
   assert_non_null(strstr(err, "robot.lua:1: robot.items: items 1 and 3 have the same content; "
                               "give opts.key"));
   assert_null(strstr(err, "0101901234"));
   assert_null(strstr(err, "Bo"));
   assert_int_equal(run_script("for i in robot.items('m', { { cpr = '0101901234' },\n"
                               "  { cpr = '0101901234' } }, { key = 'cpr' }) do end",
-                              err, sizeof err), 1);
+                              err, sizeof err),
+                   1);
   assert_non_null(strstr(err, "robot.items: items 1 and 2 have the same 'cpr' (the key field)"));
   assert_null(strstr(err, "0101901234"));
   assert_int_equal(run_script("for i in robot.items('m', { { x = 1 } }, { key = 'id' }) do end\n",
-                              err, sizeof err), 1);
+                              err, sizeof err),
+                   1);
   assert_non_null(strstr(err, "item 1 has no 'id' (the key) field"));
-  assert_int_equal(run_script("for i in robot.items('m', '/nonexistent.csv') do end\n", err,
-                              sizeof err), 1);
+  assert_int_equal(
+      run_script("for i in robot.items('m', '/nonexistent.csv') do end\n", err, sizeof err), 1);
   assert_non_null(strstr(err, "cannot read /nonexistent.csv"));
   char p[128];
   snprintf(p, sizeof p, "%s/short.csv", dir);
@@ -641,11 +681,16 @@ static void mistakes(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(csv),           cmocka_unit_test(resume_after_error),
-    cmocka_unit_test(killed_mid_item), cmocka_unit_test(drift_leaves_pending),
-    cmocka_unit_test(callback_form), cmocka_unit_test(content_keys),
-    cmocka_unit_test(no_citizen_data_stored), cmocka_unit_test(key_file),
-    cmocka_unit_test(migrate_old_db), cmocka_unit_test(mistakes),
+      cmocka_unit_test(csv),
+      cmocka_unit_test(resume_after_error),
+      cmocka_unit_test(killed_mid_item),
+      cmocka_unit_test(drift_leaves_pending),
+      cmocka_unit_test(callback_form),
+      cmocka_unit_test(content_keys),
+      cmocka_unit_test(no_citizen_data_stored),
+      cmocka_unit_test(key_file),
+      cmocka_unit_test(migrate_old_db),
+      cmocka_unit_test(mistakes),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

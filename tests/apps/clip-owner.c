@@ -70,8 +70,7 @@ static char *to_latin1(char *in, size_t n, size_t *outlen)
 int main(int argc, char **argv)
 {
   if (argc != 4 || (strcmp(argv[1], "CLIPBOARD") && strcmp(argv[1], "PRIMARY")) ||
-      (strcmp(argv[2], "STRING") && strcmp(argv[2], "COMPOUND_TEXT") &&
-       strcmp(argv[2], "mute"))) {
+      (strcmp(argv[2], "STRING") && strcmp(argv[2], "COMPOUND_TEXT") && strcmp(argv[2], "mute"))) {
     fprintf(stderr, "usage: vagt-clip-owner CLIPBOARD|PRIMARY STRING|COMPOUND_TEXT|mute FILE\n");
     return 2;
   }
@@ -133,8 +132,8 @@ int main(int argc, char **argv)
     r.xselection.property = None;
     if (rq->target == targets) {
       long list[2] = {(long)targets, (long)target};
-      XChangeProperty(dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace,
-                      (unsigned char *)list, 2);
+      XChangeProperty(dpy, rq->requestor, prop, XA_ATOM, 32, PropModeReplace, (unsigned char *)list,
+                      2);
       r.xselection.property = prop;
     } else if (rq->target == target) {
       XChangeProperty(dpy, rq->requestor, prop, target, 8, PropModeReplace, data, (int)dlen);

@@ -53,7 +53,8 @@ int main(int argc, char **argv)
       rc = 2;
       continue;
     }
-    if (has_keysym(map, min, max, per, lo) && (up == NoSymbol || has_keysym(map, min, max, per, up)))
+    if (has_keysym(map, min, max, per, lo) &&
+        (up == NoSymbol || has_keysym(map, min, max, per, up)))
       continue;
     /* a spare keycode: one with no keysym at all, from the top */
     for (; kc >= min; kc--) {
@@ -69,7 +70,7 @@ int main(int argc, char **argv)
       rc = 4;
       break;
     }
-    KeySym syms[2] = { lo, up != NoSymbol ? up : lo };
+    KeySym syms[2] = {lo, up != NoSymbol ? up : lo};
     XChangeKeyboardMapping(dpy, kc, 2, syms, 1);
     map[(kc - min) * per] = lo; /* mark it used */
     printf("%s keycode %d\n", argv[a], kc);

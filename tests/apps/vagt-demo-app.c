@@ -40,7 +40,7 @@ static struct {
   Widget label[DEMO_NFIELDS], field[DEMO_NFIELDS]; /* NULL when not in the layout */
   Widget button[DEMO_NBUTTONS];                    /* NULL when removed */
   Widget dialog, dialog_form, dialog_title, dialog_text, dialog_ok;
-  int rows[DEMO_NFIELDS];                          /* field ids, top to bottom */
+  int rows[DEMO_NFIELDS]; /* field ids, top to bottom */
   int nrows;
   const struct demo_variant *v;
   int out_fd;
@@ -49,9 +49,9 @@ static struct {
   int status_ttl;
   int sigpipe[2];
   Atom wm_protocols, wm_delete, focus_atom;
-  int focus;                                       /* focused field, -1 before the first */
+  int focus; /* focused field, -1 before the first */
   XtTranslations field_tt, label_tt, shell_tt, ok_tt;
-} G = { .out_fd = 1, .focus = -1 };
+} G = {.out_fd = 1, .focus = -1};
 
 /* ---- locale ------------------------------------------------------------------------- */
 
@@ -60,7 +60,9 @@ static struct {
  * en_US.UTF-8 by libX11's locale.alias. */
 static String language_proc(Display *dpy, String xnl, XtPointer closure)
 {
-  (void)dpy; (void)xnl; (void)closure;
+  (void)dpy;
+  (void)xnl;
+  (void)closure;
   if (!setlocale(LC_ALL, ""))
     setlocale(LC_ALL, "C");
   const char *cs = nl_langinfo(CODESET);
@@ -80,7 +82,10 @@ static String language_proc(Display *dpy, String xnl, XtPointer closure)
 
 static XFontSet fontset(const char *name)
 {
-  static struct { const char *name; XFontSet fs; } cache[8];
+  static struct {
+    const char *name;
+    XFontSet fs;
+  } cache[8];
   static int n;
   for (int i = 0; i < n; i++)
     if (strcmp(cache[i].name, name) == 0)
@@ -117,7 +122,11 @@ static Pixel color(const char *name, Pixel fallback)
   return screen.pixel;
 }
 
-#define ADD(name, value) do { XtSetArg(args[n], (name), (XtArgVal)(value)); n++; } while (0)
+#define ADD(name, value)                                                                           \
+  do {                                                                                             \
+    XtSetArg(args[n], (name), (XtArgVal)(value));                                                  \
+    n++;                                                                                           \
+  } while (0)
 
 /* Fixed position inside the Form: offsets from the form's edges, never moved on resize. */
 static Cardinal place(Arg *args, Cardinal n, int x, int y, int w, int h, int bw)
@@ -170,7 +179,8 @@ static void set_status(const char *msg, int seconds)
 
 static void clock_tick(XtPointer closure, XtIntervalId *id)
 {
-  (void)closure; (void)id;
+  (void)closure;
+  (void)id;
   if (G.status_ttl > 0 && --G.status_ttl == 0)
     G.status_msg = NULL;
   status_refresh();
@@ -292,7 +302,7 @@ static void save_record(void)
   if (rc != 0) {
     fprintf(stderr, "vagt-demo-app: could not save: %s\n", strerror(err));
     set_status("Fejl: sagen blev ikke gemt", 0); /* until the next successful Gem */
-    return; /* keep the form's data */
+    return;                                      /* keep the form's data */
   }
   clear_form();
   set_status(NULL, 0); /* no "Gemt" flash: the status bar stays "Klar" so screens are the
@@ -301,13 +311,17 @@ static void save_record(void)
 
 static void gem_cb(Widget w, XtPointer closure, XtPointer call)
 {
-  (void)w; (void)closure; (void)call;
+  (void)w;
+  (void)closure;
+  (void)call;
   save_record();
 }
 
 static void annuller_cb(Widget w, XtPointer closure, XtPointer call)
 {
-  (void)w; (void)closure; (void)call;
+  (void)w;
+  (void)closure;
+  (void)call;
   clear_form();
 }
 
@@ -315,12 +329,16 @@ static void annuller_cb(Widget w, XtPointer closure, XtPointer call)
 
 static void act_noop(Widget w, XEvent *ev, String *params, Cardinal *np)
 {
-  (void)w; (void)ev; (void)params; (void)np;
+  (void)w;
+  (void)ev;
+  (void)params;
+  (void)np;
 }
 
 static void act_focus(Widget w, XEvent *ev, String *params, Cardinal *np)
 {
-  (void)params; (void)np;
+  (void)params;
+  (void)np;
   Time t = (ev && ev->type == ButtonPress) ? ev->xbutton.time : CurrentTime;
   int f = field_of(w);
   if (f < 0)
@@ -331,7 +349,8 @@ static void act_focus(Widget w, XEvent *ev, String *params, Cardinal *np)
 
 static void act_next(Widget w, XEvent *ev, String *params, Cardinal *np)
 {
-  (void)ev; (void)np;
+  (void)ev;
+  (void)np;
   int step = (params && *np > 0 && strcmp(params[0], "prev") == 0) ? -1 : 1;
   int r = row_of(field_of(w));
   if (r < 0)
@@ -342,7 +361,10 @@ static void act_next(Widget w, XEvent *ev, String *params, Cardinal *np)
 
 static void act_save(Widget w, XEvent *ev, String *params, Cardinal *np)
 {
-  (void)w; (void)ev; (void)params; (void)np;
+  (void)w;
+  (void)ev;
+  (void)params;
+  (void)np;
   if (G.button[B_GEM]) /* without the Gem button Ctrl+S does nothing */
     save_record();
 }
@@ -357,7 +379,8 @@ static void popdown_dialog(void)
 
 static void act_wm_protocols(Widget w, XEvent *ev, String *params, Cardinal *np)
 {
-  (void)params; (void)np;
+  (void)params;
+  (void)np;
   if (ev->type != ClientMessage || ev->xclient.message_type != G.wm_protocols ||
       (Atom)ev->xclient.data.l[0] != G.wm_delete)
     return;
@@ -369,52 +392,55 @@ static void act_wm_protocols(Widget w, XEvent *ev, String *params, Cardinal *np)
 
 static void act_dialog_ok(Widget w, XEvent *ev, String *params, Cardinal *np)
 {
-  (void)w; (void)ev; (void)params; (void)np;
+  (void)w;
+  (void)ev;
+  (void)params;
+  (void)np;
   popdown_dialog();
 }
 
 static void ok_cb(Widget w, XtPointer closure, XtPointer call)
 {
-  (void)w; (void)closure; (void)call;
+  (void)w;
+  (void)closure;
+  (void)call;
   popdown_dialog();
 }
 
 static XtActionsRec actions[] = {
-  { "vagt-noop", act_noop },
-  { "vagt-focus", act_focus },
-  { "vagt-next", act_next },
-  { "vagt-save", act_save },
-  { "vagt-wm-protocols", act_wm_protocols },
-  { "vagt-dialog-ok", act_dialog_ok },
+    {"vagt-noop", act_noop},
+    {"vagt-focus", act_focus},
+    {"vagt-next", act_next},
+    {"vagt-save", act_save},
+    {"vagt-wm-protocols", act_wm_protocols},
+    {"vagt-dialog-ok", act_dialog_ok},
 };
 
 /* Single-line fields: Return and the other newline keys do nothing, Tab moves on, Ctrl+S is
  * Gem, and Xaw's own dialogs (search, insert-file) are switched off. Specific entries first.
  * Beware Xt's "don't care" modifier matching: a plain "<Key>ISO_Left_Tab" also matches an
  * unshifted Tab (Shift+Tab would give that keysym), hence the explicit Shift / ~Shift. */
-static const char field_translations[] =
-  "Ctrl<Key>s: vagt-save()\n"
-  "Ctrl<Key>r: vagt-noop()\n"
-  "Ctrl<Key>j: vagt-noop()\n"
-  "Ctrl<Key>m: vagt-noop()\n"
-  "Ctrl<Key>o: vagt-noop()\n"
-  "Ctrl<Key>i: vagt-next()\n"
-  "Meta<Key>i: vagt-noop()\n"
-  "Meta<Key>q: vagt-noop()\n"
-  "Shift<Key>Tab: vagt-next(prev)\n"
-  "Shift<Key>ISO_Left_Tab: vagt-next(prev)\n"
-  "~Shift<Key>Tab: vagt-next()\n"
-  "<Key>Return: vagt-noop()\n"
-  "<Key>KP_Enter: vagt-noop()\n"
-  "<Key>Linefeed: vagt-noop()\n"
-  "<Btn1Down>: vagt-focus() select-start()\n";
+static const char field_translations[] = "Ctrl<Key>s: vagt-save()\n"
+                                         "Ctrl<Key>r: vagt-noop()\n"
+                                         "Ctrl<Key>j: vagt-noop()\n"
+                                         "Ctrl<Key>m: vagt-noop()\n"
+                                         "Ctrl<Key>o: vagt-noop()\n"
+                                         "Ctrl<Key>i: vagt-next()\n"
+                                         "Meta<Key>i: vagt-noop()\n"
+                                         "Meta<Key>q: vagt-noop()\n"
+                                         "Shift<Key>Tab: vagt-next(prev)\n"
+                                         "Shift<Key>ISO_Left_Tab: vagt-next(prev)\n"
+                                         "~Shift<Key>Tab: vagt-next()\n"
+                                         "<Key>Return: vagt-noop()\n"
+                                         "<Key>KP_Enter: vagt-noop()\n"
+                                         "<Key>Linefeed: vagt-noop()\n"
+                                         "<Btn1Down>: vagt-focus() select-start()\n";
 
 static const char label_translations[] = "<Btn1Down>: vagt-focus()\n";
 static const char shell_translations[] = "<Message>WM_PROTOCOLS: vagt-wm-protocols()\n";
-static const char ok_translations[] =
-  "<Key>Return: vagt-dialog-ok()\n"
-  "<Key>KP_Enter: vagt-dialog-ok()\n"
-  "<Key>space: vagt-dialog-ok()\n";
+static const char ok_translations[] = "<Key>Return: vagt-dialog-ok()\n"
+                                      "<Key>KP_Enter: vagt-dialog-ok()\n"
+                                      "<Key>space: vagt-dialog-ok()\n";
 
 /* ---- building the window from the layout table -------------------------------------- */
 
@@ -491,7 +517,8 @@ static void build_form(void)
     XtOverrideTranslations(G.field[f], G.field_tt);
     if (G.prefill) { /* caret after the previous case's text, as if it had been typed */
       Widget src = XawTextGetSource(G.field[f]);
-      XawTextSetInsertionPoint(G.field[f], XawTextSourceScan(src, 0, XawstAll, XawsdRight, 1, True));
+      XawTextSetInsertionPoint(G.field[f],
+                               XawTextSourceScan(src, 0, XawstAll, XawsdRight, 1, True));
     }
   }
 
@@ -532,8 +559,10 @@ static void build_dialog(void)
   ADD(XtNtransientFor, G.top);
   ADD(XtNinput, True);
   ADD(XtNallowShellResize, False);
-  ADD(XtNminWidth, DLG_W); ADD(XtNmaxWidth, DLG_W);
-  ADD(XtNminHeight, DLG_H); ADD(XtNmaxHeight, DLG_H);
+  ADD(XtNminWidth, DLG_W);
+  ADD(XtNmaxWidth, DLG_W);
+  ADD(XtNminHeight, DLG_H);
+  ADD(XtNmaxHeight, DLG_H);
   G.dialog = XtCreatePopupShell("whatsnew", transientShellWidgetClass, G.top, args, n);
   XtOverrideTranslations(G.dialog, G.shell_tt);
 
@@ -695,10 +724,10 @@ static void on_signal(int sig)
 
 static void signal_input(XtPointer closure, int *fd, XtInputId *id)
 {
-  (void)closure; (void)id;
+  (void)closure;
+  (void)id;
   unsigned char c;
-  while (read(*fd, &c, 1) > 0) {
-  }
+  while (read(*fd, &c, 1) > 0) {}
   XtAppSetExitFlag(G.app);
 }
 
@@ -726,21 +755,23 @@ static int setup_signals(void)
 
 static void usage(FILE *to)
 {
-  fprintf(to,
-    "usage: vagt-demo-app [--out FILE] [--variant NAME] [--prefill] [--print-layout]\n"
-    "                     [Xt options: -geometry +X+Y, -display :N, -xrm ...]\n"
-    "A legacy Danish case-registration form (Athena widgets), window class \"" DEMO_CLASS "\",\n"
-    "title \"" DEMO_TITLE "\", fixed size %dx%d.\n"
-    "  --out FILE       \"Gem\" (or Ctrl+S) appends one line to FILE: cpr, navn, adresse,\n"
-    "                   postnr, by, bemærkning (+ telefon in variant inserted), TAB-separated,\n"
-    "                   UTF-8, fsync'ed; then the form is cleared. Default: standard output.\n"
-    "  --variant NAME   a \"vendor update\" of the layout (default normal), see below\n"
-    "  --prefill        start with a previous case's data in the fields\n"
-    "  --print-layout   print the window-relative boxes of labels, fields and buttons as JSON\n"
-    "                   lines once the window is realized (it is not shown), then exit\n"
-    "  --list-variants  print the variant names and exit\n"
-    "  --help           this text\n"
-    "variants:\n", DEMO_WIN_W, DEMO_WIN_H);
+  fprintf(
+      to,
+      "usage: vagt-demo-app [--out FILE] [--variant NAME] [--prefill] [--print-layout]\n"
+      "                     [Xt options: -geometry +X+Y, -display :N, -xrm ...]\n"
+      "A legacy Danish case-registration form (Athena widgets), window class \"" DEMO_CLASS "\",\n"
+      "title \"" DEMO_TITLE "\", fixed size %dx%d.\n"
+      "  --out FILE       \"Gem\" (or Ctrl+S) appends one line to FILE: cpr, navn, adresse,\n"
+      "                   postnr, by, bemærkning (+ telefon in variant inserted), TAB-separated,\n"
+      "                   UTF-8, fsync'ed; then the form is cleared. Default: standard output.\n"
+      "  --variant NAME   a \"vendor update\" of the layout (default normal), see below\n"
+      "  --prefill        start with a previous case's data in the fields\n"
+      "  --print-layout   print the window-relative boxes of labels, fields and buttons as JSON\n"
+      "                   lines once the window is realized (it is not shown), then exit\n"
+      "  --list-variants  print the variant names and exit\n"
+      "  --help           this text\n"
+      "variants:\n",
+      DEMO_WIN_W, DEMO_WIN_H);
   for (int i = 0; i < demo_nvariants; i++)
     fprintf(to, "  %-9s %s\n", demo_variants[i].name, demo_variants[i].help);
   fprintf(to, "exit status: 0 closed normally (window closed, SIGTERM), 2 usage error,\n"
@@ -852,8 +883,10 @@ int main(int argc, char **argv)
   ADD(XtNiconName, DEMO_TITLE);
   ADD(XtNinput, True);
   ADD(XtNallowShellResize, False);
-  ADD(XtNminWidth, DEMO_WIN_W); ADD(XtNmaxWidth, DEMO_WIN_W);
-  ADD(XtNminHeight, DEMO_WIN_H); ADD(XtNmaxHeight, DEMO_WIN_H);
+  ADD(XtNminWidth, DEMO_WIN_W);
+  ADD(XtNmaxWidth, DEMO_WIN_W);
+  ADD(XtNminHeight, DEMO_WIN_H);
+  ADD(XtNmaxHeight, DEMO_WIN_H);
   ADD(XtNwidth, DEMO_WIN_W);
   ADD(XtNheight, DEMO_WIN_H);
   if (G.print_layout)

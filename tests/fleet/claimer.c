@@ -36,7 +36,7 @@ static const char *db_conninfo, *password_file, *node = "node";
 
 static void nap_ms(long ms)
 {
-  struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {}
 }
 
@@ -50,20 +50,21 @@ static long long wall_ms(void)
 static void wait_until(long long at_ms)
 {
   long long now;
-  while (at_ms > 0 && (now = wall_ms()) < at_ms) nap_ms(at_ms - now > 50 ? 50 : at_ms - now);
+  while (at_ms > 0 && (now = wall_ms()) < at_ms)
+    nap_ms(at_ms - now > 50 ? 50 : at_ms - now);
 }
 
 static int usage(void)
 {
   fprintf(stderr, "usage: claimer [--db CONNINFO] [--password-file F] [--node N] "
-          "migrate|enqueue|counts|work|bench|sqlite-init|sqlite-bench ...\n");
+                  "migrate|enqueue|counts|work|bench|sqlite-init|sqlite-bench ...\n");
   return 2;
 }
 
 static ag_pg *connect_db(int *exit_code)
 {
-  ag_pg_opts o = { .conninfo = db_conninfo, .password_file = password_file, .node = node,
-                   .connect_timeout = 5 };
+  ag_pg_opts o = {
+      .conninfo = db_conninfo, .password_file = password_file, .node = node, .connect_timeout = 5};
   char err[512];
   int code;
   ag_pg *pg = ag_pg_open(&o, &code, err, sizeof err);
@@ -87,23 +88,44 @@ static int parse_opts(int argc, char **argv, int i, opts *o)
 {
   for (; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--with-sent")) { o->with_sent = 1; continue; }
-    if (!strcmp(a, "--next")) { o->next = 1; continue; }
-    if (!v) return -1;
-    if (!strcmp(a, "--out")) o->out = v;
-    else if (!strcmp(a, "--run")) o->run = v;
-    else if (!strcmp(a, "--lease")) o->lease = atof(v);
-    else if (!strcmp(a, "--pause-ms")) o->pause_ms = atol(v);
-    else if (!strcmp(a, "--stall-ms")) o->stall_ms = atol(v);
-    else if (!strcmp(a, "--start-at")) o->start_at = atoll(v);
-    else if (!strcmp(a, "--die-at")) o->die_at = v;
-    else if (!strcmp(a, "--die-item")) o->die_item = atoi(v);
-    else if (!strcmp(a, "--die-how")) o->die_how = v;
-    else if (!strcmp(a, "--patience")) o->patience = atof(v);
-    else if (!strcmp(a, "--max-attempts")) o->max_attempts = atoi(v);
-    else if (!strcmp(a, "--key-prefix")) o->key_prefix = v;
-    else if (!strcmp(a, "--fail-every")) o->fail_every = atoi(v);
-    else return -1;
+    if (!strcmp(a, "--with-sent")) {
+      o->with_sent = 1;
+      continue;
+    }
+    if (!strcmp(a, "--next")) {
+      o->next = 1;
+      continue;
+    }
+    if (!v)
+      return -1;
+    if (!strcmp(a, "--out"))
+      o->out = v;
+    else if (!strcmp(a, "--run"))
+      o->run = v;
+    else if (!strcmp(a, "--lease"))
+      o->lease = atof(v);
+    else if (!strcmp(a, "--pause-ms"))
+      o->pause_ms = atol(v);
+    else if (!strcmp(a, "--stall-ms"))
+      o->stall_ms = atol(v);
+    else if (!strcmp(a, "--start-at"))
+      o->start_at = atoll(v);
+    else if (!strcmp(a, "--die-at"))
+      o->die_at = v;
+    else if (!strcmp(a, "--die-item"))
+      o->die_item = atoi(v);
+    else if (!strcmp(a, "--die-how"))
+      o->die_how = v;
+    else if (!strcmp(a, "--patience"))
+      o->patience = atof(v);
+    else if (!strcmp(a, "--max-attempts"))
+      o->max_attempts = atoi(v);
+    else if (!strcmp(a, "--key-prefix"))
+      o->key_prefix = v;
+    else if (!strcmp(a, "--fail-every"))
+      o->fail_every = atoi(v);
+    else
+      return -1;
     i++;
   }
   return 0;
@@ -113,20 +135,21 @@ static void die_now(const opts *o, const char *point, const ag_pg_held *c)
 {
   printf("%s dying at %s on %s\n", node, point, c->key);
   fflush(stdout);
-  if (o->die_how && !strcmp(o->die_how, "exit")) _exit(3);
+  if (o->die_how && !strcmp(o->die_how, "exit"))
+    _exit(3);
   kill(getpid(), SIGKILL);
   _exit(9);
 }
 
 /* Retries a call while it fails with AG_PG_ERR (the database unreachable) for up to
  * o->patience seconds: a node pauses instead of guessing. */
-#define PATIENTLY(rc, call)                                                         \
-  do {                                                                              \
-    double t0_ = vu_mono();                                                            \
-    while (((rc) = (call)) == AG_PG_ERR && vu_mono() - t0_ < o->patience) {            \
-      fprintf(stderr, "claimer %s: %s (retrying)\n", node, ag_pg_error(pg));        \
-      nap_ms(200);                                                                  \
-    }                                                                               \
+#define PATIENTLY(rc, call)                                                                        \
+  do {                                                                                             \
+    double t0_ = vu_mono();                                                                        \
+    while (((rc) = (call)) == AG_PG_ERR && vu_mono() - t0_ < o->patience) {                        \
+      fprintf(stderr, "claimer %s: %s (retrying)\n", node, ag_pg_error(pg));                       \
+      nap_ms(200);                                                                                 \
+    }                                                                                              \
   } while (0)
 
 #define BAD(rc) ((rc) == AG_PG_ERR || (rc) == AG_PG_NEWER)
@@ -146,27 +169,33 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
       rc = AG_PG_OK, have = 0;
     else
       PATIENTLY(rc, ag_pg_claim(pg, batch, o->run, o->lease, &c));
-    if (BAD(rc)) goto fail;
+    if (BAD(rc))
+      goto fail;
     if (rc == AG_PG_NONE) {
       ag_pg_counts n;
       PATIENTLY(rc, ag_pg_counts_get(pg, batch, &n));
-      if (BAD(rc)) goto fail;
-      if (n.pending == 0 && n.claimed == 0) break;
+      if (BAD(rc))
+        goto fail;
+      if (n.pending == 0 && n.claimed == 0)
+        break;
       nap_ms(100); /* others hold items: one may come back when its lease runs out */
       continue;
     }
     k++;
     if (o->die_at && !strcmp(o->die_at, "claimed") && k == o->die_item)
       die_now(o, "claimed", &c);
-    if (o->stall_ms && k == 1) nap_ms(o->stall_ms);
+    if (o->stall_ms && k == 1)
+      nap_ms(o->stall_ms);
     PATIENTLY(rc, ag_pg_input_sent(pg, &c, "work"));
-    if (BAD(rc)) goto fail;
+    if (BAD(rc))
+      goto fail;
     if (rc == AG_PG_LOST) {
       printf("%s lost %s before input\n", node, c.key);
       lost++;
       continue;
     }
-    if (o->die_at && !strcmp(o->die_at, "sent") && k == o->die_item) die_now(o, "sent", &c);
+    if (o->die_at && !strcmp(o->die_at, "sent") && k == o->die_item)
+      die_now(o, "sent", &c);
     /* the work: pause, renewing the lease every third of it */
     double slice = o->lease / 3 * 1000, left = (double)o->pause_ms;
     int holds = 1;
@@ -176,7 +205,8 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
       left -= d;
       if (left > 0) {
         PATIENTLY(rc, ag_pg_renew(pg, &c, o->lease));
-        if (BAD(rc)) goto fail;
+        if (BAD(rc))
+          goto fail;
         holds = rc == AG_PG_OK;
       }
     }
@@ -198,14 +228,16 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
       char why[400];
       snprintf(why, sizeof why, "could not save citizen %s: field rejected", c.key);
       PATIENTLY(rc, ag_pg_complete(pg, &c, false, why));
-      if (BAD(rc)) goto fail;
+      if (BAD(rc))
+        goto fail;
       continue;
     }
     if (o->next) {
       char key[sizeof c.key];
       snprintf(key, sizeof key, "%s", c.key);
       PATIENTLY(rc, ag_pg_complete_claim(pg, &c, true, NULL, batch, o->run, o->lease));
-      if (BAD(rc)) goto fail;
+      if (BAD(rc))
+        goto fail;
       if (rc == AG_PG_LOST) {
         printf("%s lost %s at completion\n", node, key);
         lost++;
@@ -214,7 +246,8 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
       have = rc == AG_PG_OK;
     } else {
       PATIENTLY(rc, ag_pg_complete(pg, &c, true, NULL));
-      if (BAD(rc)) goto fail;
+      if (BAD(rc))
+        goto fail;
       if (rc == AG_PG_LOST) {
         printf("%s lost %s at completion\n", node, c.key);
         lost++;
@@ -224,8 +257,7 @@ static int work(ag_pg *pg, const char *batch, const opts *o)
     done++;
   }
   close(fd);
-  printf("%s finished: done=%d lost=%d reconnects=%d\n", node, done, lost,
-         ag_pg_reconnects(pg));
+  printf("%s finished: done=%d lost=%d reconnects=%d\n", node, done, lost, ag_pg_reconnects(pg));
   return 0;
 fail:
   fprintf(stderr, "claimer %s: %s\n", node, ag_pg_error(pg));
@@ -241,14 +273,17 @@ static int bench(ag_pg *pg, const char *batch, const opts *o)
   ag_pg_held c;
   int rc = ag_pg_claim(pg, batch, o->run, o->lease, &c);
   while (rc == AG_PG_OK) {
-    if (o->with_sent) rc = ag_pg_input_sent(pg, &c, NULL);
-    if (rc != AG_PG_OK) break;
+    if (o->with_sent)
+      rc = ag_pg_input_sent(pg, &c, NULL);
+    if (rc != AG_PG_OK)
+      break;
     done++;
     if (o->next) {
       rc = ag_pg_complete_claim(pg, &c, true, NULL, batch, o->run, o->lease);
     } else {
       rc = ag_pg_complete(pg, &c, true, NULL);
-      if (rc == AG_PG_OK) rc = ag_pg_claim(pg, batch, o->run, o->lease, &c);
+      if (rc == AG_PG_OK)
+        rc = ag_pg_claim(pg, batch, o->run, o->lease, &c);
     }
   }
   if (rc != AG_PG_NONE) {
@@ -271,8 +306,8 @@ static sqlite3 *sq_open(const char *file)
     return NULL;
   }
   sqlite3_busy_timeout(db, 30000);
-  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL,
-                   NULL) != SQLITE_OK) {
+  if (sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", NULL, NULL, NULL) !=
+      SQLITE_OK) {
     fprintf(stderr, "claimer: %s: %s\n", file, sqlite3_errmsg(db));
     sqlite3_close(db);
     return NULL;
@@ -283,7 +318,8 @@ static sqlite3 *sq_open(const char *file)
 static int sq_exec(sqlite3 *db, const char *sql)
 {
   char *e = NULL;
-  if (sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK) return 0;
+  if (sqlite3_exec(db, sql, NULL, NULL, &e) == SQLITE_OK)
+    return 0;
   fprintf(stderr, "claimer: sqlite: %s\n", e ? e : "?");
   sqlite3_free(e);
   return -1;
@@ -292,18 +328,19 @@ static int sq_exec(sqlite3 *db, const char *sql)
 static int sqlite_init(const char *file, const char *batch, int count)
 {
   sqlite3 *db = sq_open(file);
-  if (!db) return 1;
+  if (!db)
+    return 1;
   sqlite3_stmt *st = NULL;
   int rc = 1;
   if (sq_exec(db, "CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, batch TEXT NOT NULL,"
-              " key TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
-              " owner TEXT, attempts INTEGER NOT NULL DEFAULT 0, lease_until REAL,"
-              " UNIQUE (batch, key));"
-              "CREATE INDEX IF NOT EXISTS items_pending ON items (batch, state, seq);"
-              "BEGIN") != 0)
+                  " key TEXT NOT NULL, seq INTEGER NOT NULL, state TEXT NOT NULL DEFAULT 'pending',"
+                  " owner TEXT, attempts INTEGER NOT NULL DEFAULT 0, lease_until REAL,"
+                  " UNIQUE (batch, key));"
+                  "CREATE INDEX IF NOT EXISTS items_pending ON items (batch, state, seq);"
+                  "BEGIN") != 0)
     goto out;
-  if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO items (batch, key, seq) VALUES (?, ?, ?)",
-                         -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO items (batch, key, seq) VALUES (?, ?, ?)", -1,
+                         &st, NULL) != SQLITE_OK)
     goto out;
   for (int i = 1; i <= count; i++) {
     char key[32];
@@ -311,12 +348,14 @@ static int sqlite_init(const char *file, const char *batch, int count)
     sqlite3_bind_text(st, 1, batch, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, i);
-    if (sqlite3_step(st) != SQLITE_DONE) goto out;
+    if (sqlite3_step(st) != SQLITE_DONE)
+      goto out;
     sqlite3_reset(st);
   }
   rc = sq_exec(db, "COMMIT") == 0 ? 0 : 1;
 out:
-  if (rc) fprintf(stderr, "claimer: sqlite-init: %s\n", sqlite3_errmsg(db));
+  if (rc)
+    fprintf(stderr, "claimer: sqlite-init: %s\n", sqlite3_errmsg(db));
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rc;
@@ -325,42 +364,55 @@ out:
 static int sqlite_bench(const char *file, const char *batch, const opts *o)
 {
   sqlite3 *db = sq_open(file);
-  if (!db) return 1;
+  if (!db)
+    return 1;
   sqlite3_stmt *cl = NULL, *co = NULL;
   int rc = 1, done = 0;
   if (sqlite3_prepare_v2(db,
-        "UPDATE items SET state = 'claimed', owner = ?1, attempts = attempts + 1,"
-        " lease_until = unixepoch('now') + ?2"
-        " WHERE id = (SELECT id FROM items WHERE batch = ?3 AND state = 'pending'"
-        "             ORDER BY seq LIMIT 1) RETURNING id", -1, &cl, NULL) != SQLITE_OK ||
-      sqlite3_prepare_v2(db, "UPDATE items SET state = 'done' WHERE id = ?1 AND owner = ?2"
-                         " AND state = 'claimed'", -1, &co, NULL) != SQLITE_OK)
+                         "UPDATE items SET state = 'claimed', owner = ?1, attempts = attempts + 1,"
+                         " lease_until = unixepoch('now') + ?2"
+                         " WHERE id = (SELECT id FROM items WHERE batch = ?3 AND state = 'pending'"
+                         "             ORDER BY seq LIMIT 1) RETURNING id",
+                         -1, &cl, NULL) != SQLITE_OK ||
+      sqlite3_prepare_v2(db,
+                         "UPDATE items SET state = 'done' WHERE id = ?1 AND owner = ?2"
+                         " AND state = 'claimed'",
+                         -1, &co, NULL) != SQLITE_OK)
     goto out;
   wait_until(o->start_at);
   for (;;) {
-    if (sq_exec(db, "BEGIN IMMEDIATE") != 0) goto out;
+    if (sq_exec(db, "BEGIN IMMEDIATE") != 0)
+      goto out;
     sqlite3_bind_text(cl, 1, node, -1, SQLITE_STATIC);
     sqlite3_bind_double(cl, 2, o->lease);
     sqlite3_bind_text(cl, 3, batch, -1, SQLITE_STATIC);
     int s = sqlite3_step(cl);
     long long id = s == SQLITE_ROW ? sqlite3_column_int64(cl, 0) : 0;
-    while (s == SQLITE_ROW) s = sqlite3_step(cl);
+    while (s == SQLITE_ROW)
+      s = sqlite3_step(cl);
     sqlite3_reset(cl);
-    if (s != SQLITE_DONE) goto out;
-    if (sq_exec(db, "COMMIT") != 0) goto out;
-    if (!id) break;
-    if (sq_exec(db, "BEGIN IMMEDIATE") != 0) goto out;
+    if (s != SQLITE_DONE)
+      goto out;
+    if (sq_exec(db, "COMMIT") != 0)
+      goto out;
+    if (!id)
+      break;
+    if (sq_exec(db, "BEGIN IMMEDIATE") != 0)
+      goto out;
     sqlite3_bind_int64(co, 1, id);
     sqlite3_bind_text(co, 2, node, -1, SQLITE_STATIC);
-    if (sqlite3_step(co) != SQLITE_DONE || sqlite3_changes(db) != 1) goto out;
+    if (sqlite3_step(co) != SQLITE_DONE || sqlite3_changes(db) != 1)
+      goto out;
     sqlite3_reset(co);
-    if (sq_exec(db, "COMMIT") != 0) goto out;
+    if (sq_exec(db, "COMMIT") != 0)
+      goto out;
     done++;
   }
   printf("%s done=%d last_ms=%lld\n", node, done, wall_ms());
   rc = 0;
 out:
-  if (rc) fprintf(stderr, "claimer %s: sqlite-bench: %s\n", node, sqlite3_errmsg(db));
+  if (rc)
+    fprintf(stderr, "claimer %s: sqlite-bench: %s\n", node, sqlite3_errmsg(db));
   sqlite3_finalize(cl);
   sqlite3_finalize(co);
   sqlite3_close(db);
@@ -373,21 +425,28 @@ int main(int argc, char **argv)
   db_conninfo = getenv("VAGT_PG");
   int i = 1;
   for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
-    if (!strcmp(argv[i], "--db")) db_conninfo = argv[i + 1];
-    else if (!strcmp(argv[i], "--password-file")) password_file = argv[i + 1];
-    else if (!strcmp(argv[i], "--node")) node = argv[i + 1];
-    else return usage();
+    if (!strcmp(argv[i], "--db"))
+      db_conninfo = argv[i + 1];
+    else if (!strcmp(argv[i], "--password-file"))
+      password_file = argv[i + 1];
+    else if (!strcmp(argv[i], "--node"))
+      node = argv[i + 1];
+    else
+      return usage();
   }
-  if (i >= argc) return usage();
+  if (i >= argc)
+    return usage();
   const char *cmd = argv[i++];
-  opts o = { .run = "run", .lease = 30, .patience = 30, .die_how = "kill", .key_prefix = "k" };
+  opts o = {.run = "run", .lease = 30, .patience = 30, .die_how = "kill", .key_prefix = "k"};
 
   if (!strcmp(cmd, "sqlite-init")) {
-    if (argc - i != 3) return usage();
+    if (argc - i != 3)
+      return usage();
     return sqlite_init(argv[i], argv[i + 1], atoi(argv[i + 2]));
   }
   if (!strcmp(cmd, "sqlite-bench")) {
-    if (argc - i < 2 || parse_opts(argc, argv, i + 2, &o) != 0) return usage();
+    if (argc - i < 2 || parse_opts(argc, argv, i + 2, &o) != 0)
+      return usage();
     return sqlite_bench(argv[i], argv[i + 1], &o);
   }
   if (!db_conninfo) {
@@ -396,27 +455,33 @@ int main(int argc, char **argv)
   }
   int code = 0;
   if (!strcmp(cmd, "migrate")) {
-    if (argc != i) return usage();
+    if (argc != i)
+      return usage();
     ag_pg *pg = connect_db(&code);
-    if (!pg) return code;
+    if (!pg)
+      return code;
     printf("schema %d\n", AG_PG_SCHEMA_VERSION);
     ag_pg_close(pg);
     return 0;
   }
-  if (i >= argc) return usage();
+  if (i >= argc)
+    return usage();
   const char *batch = argv[i++];
   if (!strcmp(cmd, "enqueue")) {
-    if (i >= argc) return usage();
+    if (i >= argc)
+      return usage();
     int count = atoi(argv[i++]);
-    if (count <= 0 || parse_opts(argc, argv, i, &o) != 0) return usage();
+    if (count <= 0 || parse_opts(argc, argv, i, &o) != 0)
+      return usage();
     ag_pg_item_in *items = calloc((size_t)count, sizeof *items);
-    char (*keys)[64] = calloc((size_t)count, sizeof *keys);
-    char (*refs)[64] = calloc((size_t)count, sizeof *refs);
-    if (!items || !keys || !refs) return 1;
+    char(*keys)[64] = calloc((size_t)count, sizeof *keys);
+    char(*refs)[64] = calloc((size_t)count, sizeof *refs);
+    if (!items || !keys || !refs)
+      return 1;
     for (int k = 0; k < count; k++) {
       snprintf(keys[k], sizeof keys[k], "%s%d", o.key_prefix, k + 1);
       snprintf(refs[k], sizeof refs[k], "row %d", k + 1);
-      items[k] = (ag_pg_item_in){ keys[k], k + 1, refs[k] };
+      items[k] = (ag_pg_item_in){keys[k], k + 1, refs[k]};
     }
     ag_pg *pg = connect_db(&code);
     int rc = 1;
@@ -437,9 +502,11 @@ int main(int argc, char **argv)
     free(refs);
     return rc;
   }
-  if (parse_opts(argc, argv, i, &o) != 0) return usage();
+  if (parse_opts(argc, argv, i, &o) != 0)
+    return usage();
   ag_pg *pg = connect_db(&code);
-  if (!pg) return code;
+  if (!pg)
+    return code;
   int rc = 2;
   if (!strcmp(cmd, "counts")) {
     ag_pg_counts n;

@@ -13,32 +13,32 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size < 1 || size > 16384)
-        return 0;
-    char *out = NULL;
-    size_t outlen = 0;
-    FILE *errf = open_memstream(&out, &outlen);
-    if (!errf)
-        abort();
-    ag_config *c;
-    if (data[0] == '{') {
-        c = ag_config_from_result("agent.lua", (const char *)data, size, errf);
-    } else {
-        char path[128];
-        snprintf(path, sizeof path, "%s/agent.lua", fz_scratch());
-        fz_write(path, data, size);
-        c = ag_config_load(path, AG_CFG_ABORT_ON_CRASH, errf);
-    }
-    fclose(errf);
-    free(out);
-    if (c) { /* what the agent then relies on */
-        for (size_t i = 0; i < c->nrobots; i++)
-            if (ag_config_robot(c, c->robots[i].name) != &c->robots[i])
-                abort();
-        for (size_t i = 0; i < c->nchannels; i++)
-            if (!ag_config_channel(c, c->channels[i].name))
-                abort();
-    }
-    ag_config_free(c);
+  if (size < 1 || size > 16384)
     return 0;
+  char *out = NULL;
+  size_t outlen = 0;
+  FILE *errf = open_memstream(&out, &outlen);
+  if (!errf)
+    abort();
+  ag_config *c;
+  if (data[0] == '{') {
+    c = ag_config_from_result("agent.lua", (const char *)data, size, errf);
+  } else {
+    char path[128];
+    snprintf(path, sizeof path, "%s/agent.lua", fz_scratch());
+    fz_write(path, data, size);
+    c = ag_config_load(path, AG_CFG_ABORT_ON_CRASH, errf);
+  }
+  fclose(errf);
+  free(out);
+  if (c) { /* what the agent then relies on */
+    for (size_t i = 0; i < c->nrobots; i++)
+      if (ag_config_robot(c, c->robots[i].name) != &c->robots[i])
+        abort();
+    for (size_t i = 0; i < c->nchannels; i++)
+      if (!ag_config_channel(c, c->channels[i].name))
+        abort();
+  }
+  ag_config_free(c);
+  return 0;
 }

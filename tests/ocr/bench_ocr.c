@@ -23,31 +23,37 @@
 #define OCR_FIXTURE_DIR "tests/ocr/fixtures"
 #endif
 
-static double cpu_self_ms(void) {
+static double cpu_self_ms(void)
+{
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-static double cpu_children_ms(void) {
+static double cpu_children_ms(void)
+{
   struct rusage ru;
   getrusage(RUSAGE_CHILDREN, &ru);
   return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
          (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
-static long status_kb(const char *key) {
+static long status_kb(const char *key)
+{
   FILE *f = fopen("/proc/self/status", "r");
   char line[256];
   long v = -1;
   size_t kl = strlen(key);
   while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, key, kl) == 0 && line[kl] == ':') v = atol(line + kl + 1);
-  if (f) fclose(f);
+    if (strncmp(line, key, kl) == 0 && line[kl] == ':')
+      v = atol(line + kl + 1);
+  if (f)
+    fclose(f);
   return v;
 }
 
-static void cpu_name(char *buf, size_t len) {
+static void cpu_name(char *buf, size_t len)
+{
   FILE *f = fopen("/proc/cpuinfo", "r");
   char line[512];
   int n = 0;
@@ -58,7 +64,8 @@ static void cpu_name(char *buf, size_t len) {
         char *c = strchr(line, ':');
         if (c) {
           c++;
-          while (*c == ' ') c++;
+          while (*c == ' ')
+            c++;
           c[strcspn(c, "\n")] = 0;
           snprintf(buf, len, "%s", c);
         }
@@ -66,31 +73,38 @@ static void cpu_name(char *buf, size_t len) {
       n++;
     }
   }
-  if (f) fclose(f);
+  if (f)
+    fclose(f);
   size_t l = strlen(buf);
   snprintf(buf + l, len - l, ", %d logical CPUs", n);
 }
 
-static void loadavg(char *buf, size_t len) {
+static void loadavg(char *buf, size_t len)
+{
   FILE *f = fopen("/proc/loadavg", "r");
   snprintf(buf, len, "?");
-  if (f && fgets(buf, (int)len, f)) buf[strcspn(buf, "\n")] = 0;
-  if (f) fclose(f);
+  if (f && fgets(buf, (int)len, f))
+    buf[strcspn(buf, "\n")] = 0;
+  if (f)
+    fclose(f);
 }
 
-static int cmp_double(const void *a, const void *b) {
+static int cmp_double(const void *a, const void *b)
+{
   double x = *(const double *)a, y = *(const double *)b;
   return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n) {
+static double median(double *v, int n)
+{
   qsort(v, (size_t)n, sizeof *v, cmp_double);
   return n ? v[n / 2] : 0;
 }
 
 /* Run the tesseract command; its TSV words go into res (for the same find API). */
 static double g_cli_cpu; /* CPU time of the last run_cli */
-static double run_cli(const char *png, const char *langs, int single_thread, rt_ocr_result *res) {
+static double run_cli(const char *png, const char *langs, int single_thread, rt_ocr_result *res)
+{
   double cc0 = cpu_children_ms();
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "%s tesseract '%s' stdout -l %s tsv 2>/dev/null",
@@ -98,7 +112,8 @@ static double run_cli(const char *png, const char *langs, int single_thread, rt_
   memset(res, 0, sizeof *res);
   double t0 = (vu_mono() * 1e3);
   FILE *p = popen(cmd, "r");
-  if (!p) return -1;
+  if (!p)
+    return -1;
   char line[2048];
   size_t cap = 0;
   int lastkey = -1;
@@ -106,17 +121,19 @@ static double run_cli(const char *png, const char *langs, int single_thread, rt_
     int level, page, block, par, ln, word, x, y, w, h;
     float conf;
     int used = 0;
-    if (sscanf(line, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%f\t%n", &level, &page, &block,
-               &par, &ln, &word, &x, &y, &w, &h, &conf, &used) < 11 ||
+    if (sscanf(line, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%f\t%n", &level, &page, &block, &par,
+               &ln, &word, &x, &y, &w, &h, &conf, &used) < 11 ||
         level != 5)
       continue;
     char *t = line + used;
     t[strcspn(t, "\r\n")] = 0;
-    if (!*t || strspn(t, " ") == strlen(t)) continue;
+    if (!*t || strspn(t, " ") == strlen(t))
+      continue;
     if (res->n == cap) {
       cap = cap ? cap * 2 : 64;
       rt_ocr_word *nw = realloc(res->words, cap * sizeof *nw);
-      if (!nw) break;
+      if (!nw)
+        break;
       res->words = nw;
     }
     int key = block * 10000 + par * 100 + ln;
@@ -137,21 +154,27 @@ typedef struct {
   int total, found, found_region, cli_total, cli_found;
 } app_sum;
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   rt_ocr_reexec_single_thread(argv);
   const char *langs = NULL, *dir = OCR_FIXTURE_DIR;
   int repeats = 5, cli = 1;
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-l") && i + 1 < argc) langs = argv[++i];
-    else if (!strcmp(argv[i], "-d") && i + 1 < argc) dir = argv[++i];
-    else if (!strcmp(argv[i], "-r") && i + 1 < argc) repeats = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--no-cli")) cli = 0;
+    if (!strcmp(argv[i], "-l") && i + 1 < argc)
+      langs = argv[++i];
+    else if (!strcmp(argv[i], "-d") && i + 1 < argc)
+      dir = argv[++i];
+    else if (!strcmp(argv[i], "-r") && i + 1 < argc)
+      repeats = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--no-cli"))
+      cli = 0;
     else {
       fprintf(stderr, "usage: bench_ocr [-l langs] [-d fixture-dir] [-r repeats] [--no-cli]\n");
       return 2;
     }
   }
-  if (repeats < 1) repeats = 1;
+  if (repeats < 1)
+    repeats = 1;
   char cpu[256];
   cpu_name(cpu, sizeof cpu);
   char la[128];
@@ -167,12 +190,14 @@ int main(int argc, char **argv) {
     return 4;
   }
   const char *L = rt_ocr_langs(o);
-  printf("languages %s loaded in %.0f ms; RSS %.1f MB (before %.1f MB)\n\n", L, (vu_mono() * 1e3) - t0,
-         status_kb("VmRSS") / 1024.0, rss0 / 1024.0);
+  printf("languages %s loaded in %.0f ms; RSS %.1f MB (before %.1f MB)\n\n", L,
+         (vu_mono() * 1e3) - t0, status_kb("VmRSS") / 1024.0, rss0 / 1024.0);
 
-  static const char *fx[] = {"demo",  "demo-prefill", "demo-theme", "demo-font", "demo-renamed",
-                             "demo-renamed-prefill", "xgc", "xedit",
-                             "xterm", "xcalc", "xfontsel", "xmessage", "xclipboard"};
+  static const char *fx[] = {"demo",      "demo-prefill", "demo-theme",
+                             "demo-font", "demo-renamed", "demo-renamed-prefill",
+                             "xgc",       "xedit",        "xterm",
+                             "xcalc",     "xfontsel",     "xmessage",
+                             "xclipboard"};
   app_sum apps[16];
   int napps = 0;
   printf("%-20s %7s %5s | %7s %7s %7s %7s %5s | %7s %7s %7s %6s %6s | %s\n", "fixture", "size",
@@ -218,7 +243,8 @@ int main(int argc, char **argv) {
         rt_ocr_result cr;
         cli1[ncli] = run_cli(png, L, 1, &cr);
         cli1cpu[ncli++] = g_cli_cpu;
-        if (r == 0) gt_score_result(&cr, &gt, &csc, NULL);
+        if (r == 0)
+          gt_score_result(&cr, &gt, &csc, NULL);
         rt_ocr_result_free(&cr);
       }
     }
@@ -249,8 +275,10 @@ int main(int argc, char **argv) {
            fx[f], size, res.blobs, cm, ccpu, wm, fm, res.n, c1, c1cpu, c0,
            c1 > 0 && cm > 0 ? c1 / cm : 0, c1cpu > 0 && ccpu > 0 ? c1cpu / ccpu : 0,
            sc.found + sc.found_region, sc.total);
-    if (sc.found_region) printf(" (%d of them with region)", sc.found_region);
-    if (cli) printf(" (cli %d/%d)", csc.found + csc.found_region, csc.total);
+    if (sc.found_region)
+      printf(" (%d of them with region)", sc.found_region);
+    if (cli)
+      printf(" (cli %d/%d)", csc.found + csc.found_region, csc.total);
     printf("\n");
     rt_ocr_cache_clear(o);
     gt_score_find(o, img, &gt, &sc, stdout);
@@ -260,7 +288,8 @@ int main(int argc, char **argv) {
     app[strcspn(app, "-")] = 0;
     int k;
     for (k = 0; k < napps; k++)
-      if (!strcmp(apps[k].app, app)) break;
+      if (!strcmp(apps[k].app, app))
+        break;
     if (k == napps) {
       memset(&apps[k], 0, sizeof apps[k]);
       snprintf(apps[k].app, sizeof apps[k].app, "%s", app);

@@ -11,16 +11,26 @@
 #include <string.h>
 #include <unistd.h>
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   rt_ocr_reexec_single_thread(argv);
   const char *langs = NULL, *outpng = NULL, *hint = NULL;
   int opt, repeat = 0;
   while ((opt = getopt(argc, argv, "l:o:r:h:")) != -1) {
-    if (opt == 'r') { repeat = atoi(optarg); continue; }
-    if (opt == 'h') { hint = optarg; continue; }
-    if (opt == 'l') langs = optarg;
-    else if (opt == 'o') outpng = optarg;
-    else return 2;
+    if (opt == 'r') {
+      repeat = atoi(optarg);
+      continue;
+    }
+    if (opt == 'h') {
+      hint = optarg;
+      continue;
+    }
+    if (opt == 'l')
+      langs = optarg;
+    else if (opt == 'o')
+      outpng = optarg;
+    else
+      return 2;
   }
   char err[512];
   rt_ocr *o = rt_ocr_new(langs, err, sizeof err);
@@ -48,17 +58,17 @@ int main(int argc, char **argv) {
       pixDestroy(&p);
       continue;
     }
-    printf("# %s %dx%d: %zu words, %d lines, %d blobs, %.1f ms\n", argv[i], r.width, r.height,
-           r.n, r.nlines, r.blobs, r.ms);
+    printf("# %s %dx%d: %zu words, %d lines, %d blobs, %.1f ms\n", argv[i], r.width, r.height, r.n,
+           r.nlines, r.blobs, r.ms);
     for (size_t k = 0; k < r.n; k++) {
       rt_ocr_word *w = &r.words[k];
-      printf("%3d  %4d %4d %3dx%-3d  c=(%d,%d)  %5.1f  %s\n", w->line, w->box.x, w->box.y,
-             w->box.w, w->box.h, w->box.x + w->box.w / 2, w->box.y + w->box.h / 2, w->conf,
-             w->text);
+      printf("%3d  %4d %4d %3dx%-3d  c=(%d,%d)  %5.1f  %s\n", w->line, w->box.x, w->box.y, w->box.w,
+             w->box.h, w->box.x + w->box.w / 2, w->box.y + w->box.h / 2, w->conf, w->text);
     }
     if (outpng) {
       PIX *c = rt_ocr_draw(p, &r);
-      if (!c || pixWrite(outpng, c, IFF_PNG) != 0) fprintf(stderr, "ocr_dump: cannot write %s\n", outpng);
+      if (!c || pixWrite(outpng, c, IFF_PNG) != 0)
+        fprintf(stderr, "ocr_dump: cannot write %s\n", outpng);
       pixDestroy(&c);
     }
     rt_ocr_result_free(&r);

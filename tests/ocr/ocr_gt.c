@@ -3,16 +3,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-int gt_load(const char *path, gt_list *out) {
+int gt_load(const char *path, gt_list *out)
+{
   out->items = NULL;
   out->n = 0;
   FILE *f = fopen(path, "r");
-  if (!f) return -1;
+  if (!f)
+    return -1;
   char line[512];
   int cap = 0;
   while (fgets(line, sizeof line, f)) {
     line[strcspn(line, "\r\n")] = 0;
-    if (!line[0] || line[0] == '#') continue;
+    if (!line[0] || line[0] == '#')
+      continue;
     gt_item it;
     int used = 0;
     if (sscanf(line, "%d %d %d %d %n", &it.box.x, &it.box.y, &it.box.w, &it.box.h, &used) < 4 ||
@@ -22,7 +25,8 @@ int gt_load(const char *path, gt_list *out) {
     if (out->n == cap) {
       cap = cap ? cap * 2 : 16;
       gt_item *ni = realloc(out->items, (size_t)cap * sizeof *ni);
-      if (!ni) break;
+      if (!ni)
+        break;
       out->items = ni;
     }
     out->items[out->n++] = it;
@@ -31,17 +35,20 @@ int gt_load(const char *path, gt_list *out) {
   return 0;
 }
 
-void gt_free(gt_list *g) {
+void gt_free(gt_list *g)
+{
   free(g->items);
   g->items = NULL;
   g->n = 0;
 }
 
-static int inside(const rt_ocr_box *b, int x, int y) {
+static int inside(const rt_ocr_box *b, int x, int y)
+{
   return x >= b->x && x < b->x + b->w && y >= b->y && y < b->y + b->h;
 }
 
-void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FILE *log) {
+void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FILE *log)
+{
   memset(s, 0, sizeof *s);
   for (int i = 0; i < g->n; i++) {
     const gt_item *it = &g->items[i];
@@ -54,9 +61,9 @@ void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FI
       continue;
     }
     if (rc == RT_OCR_AMBIGUOUS) {
-      rt_ocr_find_opts o = {.has_region = 1,
-                            .region = {it->box.x - 10, it->box.y - 10, it->box.w + 20,
-                                       it->box.h + 20}};
+      rt_ocr_find_opts o = {
+          .has_region = 1,
+          .region = {it->box.x - 10, it->box.y - 10, it->box.w + 20, it->box.h + 20}};
       char err2[512];
       if (rt_ocr_find(res, it->text, &o, &m, err2, sizeof err2) == RT_OCR_OK &&
           inside(&it->box, m.cx, m.cy)) {
@@ -67,8 +74,8 @@ void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FI
     if (rc == RT_OCR_OK) {
       s->wrong_place++;
       if (log)
-        fprintf(log, "    '%s': found at (%d,%d), expected in %d,%d %dx%d\n", it->text, m.cx,
-                m.cy, it->box.x, it->box.y, it->box.w, it->box.h);
+        fprintf(log, "    '%s': found at (%d,%d), expected in %d,%d %dx%d\n", it->text, m.cx, m.cy,
+                it->box.x, it->box.y, it->box.w, it->box.h);
     } else {
       s->missing++;
       if (log) {
@@ -88,7 +95,8 @@ void gt_score_result(const rt_ocr_result *res, const gt_list *g, gt_score *s, FI
   }
 }
 
-void gt_score_find(rt_ocr *o, struct Pix *img, const gt_list *g, gt_score *s, FILE *log) {
+void gt_score_find(rt_ocr *o, struct Pix *img, const gt_list *g, gt_score *s, FILE *log)
+{
   memset(s, 0, sizeof *s);
   for (int i = 0; i < g->n; i++) {
     rt_ocr_opts opts = {.hint = g->items[i].text};
@@ -102,7 +110,8 @@ void gt_score_find(rt_ocr *o, struct Pix *img, const gt_list *g, gt_score *s, FI
     } else {
       s1.total = 1;
       s1.missing = 1;
-      if (log) fprintf(log, "    '%s': %s\n", g->items[i].text, err);
+      if (log)
+        fprintf(log, "    '%s': %s\n", g->items[i].text, err);
     }
     s->total += s1.total;
     s->found += s1.found;

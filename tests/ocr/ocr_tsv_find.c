@@ -26,8 +26,9 @@ static int load_tsv(const char *path, rt_ocr_result *res)
   while (fgets(line, sizeof line, f)) {
     int level, page, block, par, ln, word, x, y, w, h, used = 0;
     float conf;
-    if (sscanf(line, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%f\t%n", &level, &page, &block,
-               &par, &ln, &word, &x, &y, &w, &h, &conf, &used) < 11 || level != 5 || !used)
+    if (sscanf(line, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%f\t%n", &level, &page, &block, &par,
+               &ln, &word, &x, &y, &w, &h, &conf, &used) < 11 ||
+        level != 5 || !used)
       continue;
     char *t = line + used;
     t[strcspn(t, "\r\n")] = 0;

@@ -21,23 +21,28 @@
 
 static rt_ocr *g_ocr;
 
-static PIX *load(const char *name) {
+static PIX *load(const char *name)
+{
   char p[1024];
   snprintf(p, sizeof p, "%s/%s.png", OCR_FIXTURE_DIR, name);
   PIX *img = pixRead(p);
-  if (!img) fail_msg("cannot read fixture %s", p);
+  if (!img)
+    fail_msg("cannot read fixture %s", p);
   return img;
 }
 
-static void words_of(const char *name, rt_ocr_result *r) {
+static void words_of(const char *name, rt_ocr_result *r)
+{
   PIX *img = load(name);
   char err[512];
   int rc = rt_ocr_words(g_ocr, img, NULL, r, err, sizeof err);
   pixDestroy(&img);
-  if (rc != RT_OCR_OK) fail_msg("rt_ocr_words(%s): %s", name, err);
+  if (rc != RT_OCR_OK)
+    fail_msg("rt_ocr_words(%s): %s", name, err);
 }
 
-static int setup(void **st) {
+static int setup(void **st)
+{
   (void)st;
   char err[512];
   g_ocr = rt_ocr_new(NULL, err, sizeof err);
@@ -48,25 +53,29 @@ static int setup(void **st) {
   return 0;
 }
 
-static int teardown(void **st) {
+static int teardown(void **st)
+{
   (void)st;
   rt_ocr_free(g_ocr);
   g_ocr = NULL;
   return 0;
 }
 
-static void expect_at(const rt_ocr_result *r, const char *text, const rt_ocr_find_opts *o,
-                      int x, int y, int w, int h) {
+static void expect_at(const rt_ocr_result *r, const char *text, const rt_ocr_find_opts *o, int x,
+                      int y, int w, int h)
+{
   rt_ocr_match m;
   char err[512];
   int rc = rt_ocr_find(r, text, o, &m, err, sizeof err);
-  if (rc != RT_OCR_OK) fail_msg("find '%s': %s", text, err);
+  if (rc != RT_OCR_OK)
+    fail_msg("find '%s': %s", text, err);
   if (!(m.cx >= x && m.cx < x + w && m.cy >= y && m.cy < y + h))
     fail_msg("find '%s': at (%d,%d), expected inside %d,%d %dx%d", text, m.cx, m.cy, x, y, w, h);
 }
 
 /* Every label and button of a fixture found at its place (all of them). */
-static void all_labels(const char *name) {
+static void all_labels(const char *name)
+{
   char p[1024];
   snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
   gt_list gt;
@@ -75,13 +84,14 @@ static void all_labels(const char *name) {
   rt_ocr_result r;
   words_of(name, &r);
   for (int i = 0; i < gt.n; i++)
-    expect_at(&r, gt.items[i].text, NULL, gt.items[i].box.x, gt.items[i].box.y,
-              gt.items[i].box.w, gt.items[i].box.h);
+    expect_at(&r, gt.items[i].text, NULL, gt.items[i].box.x, gt.items[i].box.y, gt.items[i].box.w,
+              gt.items[i].box.h);
   rt_ocr_result_free(&r);
   gt_free(&gt);
 }
 
-static void test_demo_labels(void **st) {
+static void test_demo_labels(void **st)
+{
   (void)st;
   all_labels("demo");
   all_labels("demo-prefill"); /* with data in the fields */
@@ -89,15 +99,18 @@ static void test_demo_labels(void **st) {
 }
 
 /* The words whose centre lies inside b, in reading order, joined with spaces. */
-static void words_in(const rt_ocr_result *r, rt_ocr_box b, char *out, size_t len) {
+static void words_in(const rt_ocr_result *r, rt_ocr_box b, char *out, size_t len)
+{
   size_t k = 0;
   out[0] = 0;
   for (size_t i = 0; i < r->n; i++) {
     const rt_ocr_word *w = &r->words[i];
     int cx = w->box.x + w->box.w / 2, cy = w->box.y + w->box.h / 2;
-    if (cx < b.x || cx >= b.x + b.w || cy < b.y || cy >= b.y + b.h) continue;
+    if (cx < b.x || cx >= b.x + b.w || cy < b.y || cy >= b.y + b.h)
+      continue;
     int m = snprintf(out + k, len - k, "%s%s", k ? " " : "", w->text);
-    if (m < 0 || (size_t)m >= len - k) break;
+    if (m < 0 || (size_t)m >= len - k)
+      break;
     k += (size_t)m;
   }
 }
@@ -105,7 +118,8 @@ static void words_in(const rt_ocr_result *r, rt_ocr_box b, char *out, size_t len
 /* Every label and button of a live-captured demo window read exactly, letter
  * for letter (find tolerates one misread letter in five: "Bemærkninz" would
  * pass there, not here). */
-static void exact_labels(const char *name) {
+static void exact_labels(const char *name)
+{
   char p[1024], got[512];
   snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
   gt_list gt;
@@ -122,20 +136,22 @@ static void exact_labels(const char *name) {
   gt_free(&gt);
 }
 
-static void test_exact_words(void **st) {
+static void test_exact_words(void **st)
+{
   (void)st;
-  exact_labels("demo");                 /* was "Bemærkninz" */
-  exact_labels("demo-theme");           /* was "Bemærkninz" */
+  exact_labels("demo");       /* was "Bemærkninz" */
+  exact_labels("demo-theme"); /* was "Bemærkninz" */
   exact_labels("demo-prefill");
   exact_labels("demo-font");
-  exact_labels("demo-renamed");         /* was "Fulde havn", "Bemærkninz" */
+  exact_labels("demo-renamed"); /* was "Fulde havn", "Bemærkninz" */
   exact_labels("demo-renamed-prefill");
 }
 
 /* The reading of an unchanged label does not depend on what else is read in
  * the same call: the whole window cold, each label alone (region), and the
  * window after another one filled the cache give the same words. */
-static void same_alone_and_together(const char *name, const char *before) {
+static void same_alone_and_together(const char *name, const char *before)
+{
   char p[1024], all[512], alone[512];
   snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
   gt_list gt;
@@ -161,8 +177,8 @@ static void same_alone_and_together(const char *name, const char *before) {
     assert_int_equal(rt_ocr_words(g_ocr, img, &ro, &part, err, sizeof err), RT_OCR_OK);
     words_in(&part, gt.items[i].box, alone, sizeof alone);
     if (strcmp(all, alone) != 0)
-      fail_msg("%s: '%s' read as '%s' with the window, '%s' alone", name, gt.items[i].text,
-               all, alone);
+      fail_msg("%s: '%s' read as '%s' with the window, '%s' alone", name, gt.items[i].text, all,
+               alone);
     rt_ocr_result_free(&part);
     words_in(&warm, gt.items[i].box, alone, sizeof alone);
     if (strcmp(all, alone) != 0)
@@ -176,20 +192,23 @@ static void same_alone_and_together(const char *name, const char *before) {
   gt_free(&gt);
 }
 
-static void test_batch_independent(void **st) {
+static void test_batch_independent(void **st)
+{
   (void)st;
   same_alone_and_together("demo-renamed", "demo-renamed-prefill");
   same_alone_and_together("demo-prefill", "demo");
 }
 
-static void test_light_on_dark(void **st) {
+static void test_light_on_dark(void **st)
+{
   (void)st;
   all_labels("demo-theme"); /* light labels on a dark blue window */
   all_labels("xterm");      /* light text on a dark terminal */
 }
 
 /* Real applications: a floor under the measured recall, so regressions fail. */
-static void recall_at_least(const char *name, int min_found) {
+static void recall_at_least(const char *name, int min_found)
+{
   char p[1024];
   snprintf(p, sizeof p, "%s/%s.gt", OCR_FIXTURE_DIR, name);
   gt_list gt;
@@ -205,16 +224,18 @@ static void recall_at_least(const char *name, int min_found) {
   gt_free(&gt);
 }
 
-static void test_real_apps(void **st) {
+static void test_real_apps(void **st)
+{
   (void)st;
-  recall_at_least("xgc", 69);     /* of 71 (duplicates such as "Round" need a region) */
-  recall_at_least("xedit", 6);    /* of 7 */
-  recall_at_least("xcalc", 45);   /* of 57: symbol keys (√ π ÷ x² y^x) are the misses */
+  recall_at_least("xgc", 69);      /* of 71 (duplicates such as "Round" need a region) */
+  recall_at_least("xedit", 6);     /* of 7 */
+  recall_at_least("xcalc", 45);    /* of 57: symbol keys (√ π ÷ x² y^x) are the misses */
   recall_at_least("xfontsel", 10); /* of 17 */
-  recall_at_least("xmessage", 3); /* of 5 */
+  recall_at_least("xmessage", 3);  /* of 5 */
 }
 
-static void test_danish(void **st) {
+static void test_danish(void **st)
+{
   (void)st;
   rt_ocr_result r;
   words_of("demo", &r);
@@ -234,7 +255,8 @@ static void test_danish(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_not_found(void **st) {
+static void test_not_found(void **st)
+{
   (void)st;
   rt_ocr_result r;
   words_of("demo", &r);
@@ -248,7 +270,8 @@ static void test_not_found(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_ambiguous(void **st) {
+static void test_ambiguous(void **st)
+{
   (void)st;
   rt_ocr_result r;
   words_of("xcalc", &r); /* "0": the display and the 0 key */
@@ -261,13 +284,14 @@ static void test_ambiguous(void **st) {
     snprintf(pos, sizeof pos, "(%d,%d)", all[i].cx, all[i].cy);
     assert_non_null(strstr(err, pos));
   }
-  assert_true(all[0].cy < 40);                    /* the display, top right */
-  assert_true(all[1].cx > 48 && all[1].cx < 88);  /* the 0 key */
+  assert_true(all[0].cy < 40);                   /* the display, top right */
+  assert_true(all[1].cx > 48 && all[1].cx < 88); /* the 0 key */
   assert_true(all[1].cy > 363 && all[1].cy < 387);
   rt_ocr_result_free(&r);
 }
 
-static void test_options(void **st) {
+static void test_options(void **st)
+{
   (void)st;
   rt_ocr_result r;
   words_of("xcalc", &r);
@@ -298,7 +322,8 @@ static void test_options(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_phrase(void **st) {
+static void test_phrase(void **st)
+{
   (void)st;
   rt_ocr_result r;
   words_of("demo-prefill", &r);
@@ -313,7 +338,8 @@ static void test_phrase(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_read(void **st) {
+static void test_read(void **st)
+{
   (void)st;
   PIX *img = load("demo-prefill");
   char err[512];
@@ -331,7 +357,8 @@ static void test_read(void **st) {
   pixDestroy(&img);
 }
 
-static void test_cache(void **st) {
+static void test_cache(void **st)
+{
   (void)st;
   PIX *a = load("demo"), *b = load("demo-prefill");
   char err[512];
@@ -366,12 +393,13 @@ static void test_cache(void **st) {
 
 /* find's hint reads only what could be the phrase again; a later call without
  * a hint must still get every word read with full care, not the hinted result */
-static void test_hint(void **st) {
+static void test_hint(void **st)
+{
   (void)st;
   /* ASCII phrases are screened in English first ("No" reads "Ho" there: the
    * careful reading must decide), Danish ones read with care at once */
-  static const char *fx[] = {"xedit", "xedit", "demo-prefill", "demo-prefill", "xmessage",
-                             "xgc", "xgc"};
+  static const char *fx[] = {"xedit",    "xedit", "demo-prefill", "demo-prefill",
+                             "xmessage", "xgc",   "xgc"};
   static const char *phrase[] = {"Save", "No", "Navn", "Aarhus", "Søg", "Solid", "Round"};
   char err[512];
   for (size_t f = 0; f < sizeof fx / sizeof *fx; f++) {
@@ -392,8 +420,7 @@ static void test_hint(void **st) {
     size_t na = rt_ocr_find_all(&full, phrase[f], NULL, a, 4);
     size_t nb = rt_ocr_find_all(&hinted, phrase[f], NULL, b, 4);
     if (na != nb || na == 0)
-      fail_msg("%s '%s': %zu matches read with care, %zu with the hint", fx[f], phrase[f], na,
-               nb);
+      fail_msg("%s '%s': %zu matches read with care, %zu with the hint", fx[f], phrase[f], na, nb);
     for (size_t i = 0; i < na && i < 4; i++) {
       assert_int_equal(a[i].cx, b[i].cx);
       assert_int_equal(a[i].cy, b[i].cy);
@@ -407,7 +434,8 @@ static void test_hint(void **st) {
                careful, s1.recognitions - s0.recognitions);
     int ascii = 1;
     for (const char *c = phrase[f]; *c; c++)
-      if ((unsigned char)*c >= 0x80) ascii = 0;
+      if ((unsigned char)*c >= 0x80)
+        ascii = 0;
     assert_int_equal(s2.screened > s1.screened, ascii);
     assert_int_equal(s1.screened, s0.screened); /* never without a hint */
     /* then without a hint: word for word the careful reading */
@@ -427,7 +455,8 @@ static void test_hint(void **st) {
 
 /* a one-character phrase read as a confusion ("9" as "g" on xcalc's key) is settled by a
  * careful reading of the glyph; the guard polls, so the same glyph is read only once */
-static void test_glyph_memo(void **st) {
+static void test_glyph_memo(void **st)
+{
   (void)st;
   char err[512];
   PIX *img = load("xcalc");
@@ -442,7 +471,8 @@ static void test_glyph_memo(void **st) {
   for (int k = 0; k < 2; k++) {
     rt_ocr_match m[4];
     size_t n = rt_ocr_find_all(k ? &r2 : &r1, "9", NULL, m, 4);
-    if (n != 1) fail_msg("call %d: %zu boxes read as '9'", k + 1, n);
+    if (n != 1)
+      fail_msg("call %d: %zu boxes read as '9'", k + 1, n);
     assert_true(m[0].cx >= 136 && m[0].cx < 176 && m[0].cy >= 273 && m[0].cy < 297);
   }
   /* the second call read nothing: the words from the image cache, the glyph memoised */
@@ -458,15 +488,16 @@ static void test_glyph_memo(void **st) {
  * and "7" then named two keys; the 7 key itself is the one match. Exact: fails when the
  * pi key is taken for a 7 again (ambiguous) or the 7 key is missed. xcalc24.png is the
  * benchmark's capture (tests/bench/captions.sh: xcalc with xfonts-100dpi). */
-static void test_glyph_sure(void **st) {
+static void test_glyph_sure(void **st)
+{
   (void)st;
   char err[512];
   PIX *img = load("xcalc24");
   static const struct {
     const char *ch;
     int x, y; /* the key's upper-left corner (40x26) */
-  } keys[] = {{"7", 49, 273}, {"9", 137, 273}, {"8", 93, 273}, {"C", 137, 243},
-              {"-", 181, 303}, {"1", 49, 333}};
+  } keys[] = {{"7", 49, 273},  {"9", 137, 273}, {"8", 93, 273},
+              {"C", 137, 243}, {"-", 181, 303}, {"1", 49, 333}};
   for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
     rt_ocr_cache_clear(g_ocr);
     rt_ocr_opts ho = {.hint = keys[k].ch}, before = {.hint = "INV"};
@@ -482,8 +513,8 @@ static void test_glyph_sure(void **st) {
                n ? m[0].cy : -1);
     if (!(m[0].cx >= keys[k].x && m[0].cx < keys[k].x + 40 && m[0].cy >= keys[k].y &&
           m[0].cy < keys[k].y + 26))
-      fail_msg("'%s' found at %d,%d, the key is at %d,%d", keys[k].ch, m[0].cx, m[0].cy,
-               keys[k].x, keys[k].y);
+      fail_msg("'%s' found at %d,%d, the key is at %d,%d", keys[k].ch, m[0].cx, m[0].cy, keys[k].x,
+               keys[k].y);
     rt_ocr_result_free(&r);
   }
   pixDestroy(&img);
@@ -494,14 +525,17 @@ static void test_glyph_sure(void **st) {
  * fewer readings than the whole window takes, and the same matches as a careful reading
  * of everything: one "Preferences" in the menu bar; two when line 17 holds it too (the
  * ambiguity is kept); a phrase with a slip or not there at all as without a hint. */
-static void test_narrow(void **st) {
+static void test_narrow(void **st)
+{
   (void)st;
   char err[512];
   static const struct {
     const char *fixture, *phrase;
     size_t matches;
-  } cases[] = {{"nedit", "Preferences", 1}, {"nedit-twice", "Preferences", 2},
-               {"nedit", "Preferencez", 1}, {"nedit", "Xylophones", 0},
+  } cases[] = {{"nedit", "Preferences", 1},
+               {"nedit-twice", "Preferences", 2},
+               {"nedit", "Preferencez", 1},
+               {"nedit", "Xylophones", 0},
                {"nedit-twice", "Default Settings", 1}};
   for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
     PIX *img = load(cases[c].fixture);
@@ -544,7 +578,8 @@ static void test_narrow(void **st) {
 /* the characters the loaded models can produce, from the unicharsets of their files
  * (read in part: the container's offsets and that component): dan+eng have æ ø å and
  * the ASCII marks, not ÷ π √ */
-static void test_charset(void **st) {
+static void test_charset(void **st)
+{
   (void)st;
   char ch[8];
   assert_int_equal(rt_ocr_unreadable(g_ocr, "Bemærkning: Søg på år (1/x) +/- *", ch, sizeof ch), 0);
@@ -556,7 +591,8 @@ static void test_charset(void **st) {
 
 /* text cursors and empty boxes are not words: xedit's filled and hollow
  * cursors, the demo app's cursor after typed text */
-static void test_no_cursor_words(void **st) {
+static void test_no_cursor_words(void **st)
+{
   (void)st;
   rt_ocr_result r;
   words_of("xedit", &r);
@@ -566,7 +602,8 @@ static void test_no_cursor_words(void **st) {
     int cursor = (w->box.x >= 108 && w->box.x <= 122 && w->box.y < 18) ||
                  (w->box.x <= 10 && w->box.y >= 50 && w->box.y <= 70) ||
                  (w->box.x >= 12 && w->box.x <= 26 && w->box.y >= 105 && w->box.y <= 125);
-    if (cursor) fail_msg("xedit: a cursor read as '%s' at %d,%d", w->text, w->box.x, w->box.y);
+    if (cursor)
+      fail_msg("xedit: a cursor read as '%s' at %d,%d", w->text, w->box.x, w->box.y);
   }
   rt_ocr_result_free(&r);
   /* typed fields end in the cursor: the words are read without it */
@@ -582,7 +619,8 @@ static void test_no_cursor_words(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_deadline(void **st) {
+static void test_deadline(void **st)
+{
   (void)st;
   PIX *a = load("xedit");
   char err[512];
@@ -601,7 +639,8 @@ static void test_deadline(void **st) {
   pixDestroy(&a);
 }
 
-static void test_missing_language(void **st) {
+static void test_missing_language(void **st)
+{
   (void)st;
   char err[512];
   rt_ocr *o = rt_ocr_new("eng+xyz", err, sizeof err);
@@ -619,8 +658,10 @@ static void test_missing_language(void **st) {
   char *saved = old ? strdup(old) : NULL;
   setenv("TESSDATA_PREFIX", dir, 1);
   o = rt_ocr_new("eng+dan", err, sizeof err);
-  if (saved) setenv("TESSDATA_PREFIX", saved, 1);
-  else unsetenv("TESSDATA_PREFIX");
+  if (saved)
+    setenv("TESSDATA_PREFIX", saved, 1);
+  else
+    unsetenv("TESSDATA_PREFIX");
   free(saved);
   unlink(link);
   rmdir(dir);
@@ -632,7 +673,8 @@ static void test_missing_language(void **st) {
   assert_false(rt_ocr_missing_language());
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   rt_ocr_reexec_single_thread(argv);
   struct {
     const char *name;
@@ -663,7 +705,8 @@ int main(int argc, char **argv) {
   struct CMUnitTest sel[sizeof all / sizeof *all];
   size_t k = 0;
   for (size_t i = 0; i < n; i++)
-    if (argc < 2 || strcmp(argv[1], all[i].name) == 0) sel[k++] = all[i].t;
+    if (argc < 2 || strcmp(argv[1], all[i].name) == 0)
+      sel[k++] = all[i].t;
   if (!k) {
     fprintf(stderr, "test_ocr: no test group '%s'\n", argv[1]);
     return 2;

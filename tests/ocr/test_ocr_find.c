@@ -17,7 +17,8 @@ typedef struct {
   int x, y, w, h, line;
 } W;
 
-static rt_ocr_result make(const W *w, size_t n) {
+static rt_ocr_result make(const W *w, size_t n)
+{
   rt_ocr_result r = {0};
   r.words = calloc(n, sizeof *r.words);
   r.n = n;
@@ -26,7 +27,8 @@ static rt_ocr_result make(const W *w, size_t n) {
     r.words[i].box = (rt_ocr_box){w[i].x, w[i].y, w[i].w, w[i].h};
     r.words[i].conf = 90;
     r.words[i].line = w[i].line;
-    if (w[i].line + 1 > r.nlines) r.nlines = w[i].line + 1;
+    if (w[i].line + 1 > r.nlines)
+      r.nlines = w[i].line + 1;
   }
   r.width = 640;
   r.height = 400;
@@ -34,15 +36,16 @@ static rt_ocr_result make(const W *w, size_t n) {
 }
 
 static const W form[] = {
-    {"CPR-nummer:", 20, 30, 70, 10, 0}, {"010203-1234", 180, 30, 80, 12, 0},
-    {"Gem", 200, 100, 20, 10, 1},       {"sag", 225, 100, 20, 10, 1},
-    {"Gem", 400, 100, 20, 10, 1},       {"Bemærkning", 20, 150, 70, 12, 2},
-    {"ÆNDR", 300, 150, 30, 10, 2},      {"Gemt", 20, 200, 30, 10, 3},
+    {"CPR-nummer:", 20, 30, 70, 10, 0},  {"010203-1234", 180, 30, 80, 12, 0},
+    {"Gem", 200, 100, 20, 10, 1},        {"sag", 225, 100, 20, 10, 1},
+    {"Gem", 400, 100, 20, 10, 1},        {"Bemærkning", 20, 150, 70, 12, 2},
+    {"ÆNDR", 300, 150, 30, 10, 2},       {"Gemt", 20, 200, 30, 10, 3},
     {"Bemærkninz", 200, 200, 70, 12, 3}, {"-fndry-fmly-wght-", 20, 250, 170, 10, 4},
-    {"Save", 20, 300, 30, 10, 5},       {"Save", 100, 300, 30, 10, 5},
+    {"Save", 20, 300, 30, 10, 5},        {"Save", 100, 300, 30, 10, 5},
 };
 
-static void test_exact_and_punctuation(void **st) {
+static void test_exact_and_punctuation(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -63,7 +66,8 @@ static void test_exact_and_punctuation(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_phrase_across_words(void **st) {
+static void test_phrase_across_words(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -76,12 +80,12 @@ static void test_phrase_across_words(void **st) {
   /* extra spaces in the phrase do not matter */
   assert_int_equal(rt_ocr_find(&r, "  Gem   sag ", NULL, &m, err, sizeof err), RT_OCR_OK);
   /* words on different lines never form a phrase */
-  assert_int_equal(rt_ocr_find(&r, "sag Bemærkning", NULL, &m, err, sizeof err),
-                   RT_OCR_NOT_FOUND);
+  assert_int_equal(rt_ocr_find(&r, "sag Bemærkning", NULL, &m, err, sizeof err), RT_OCR_NOT_FOUND);
   rt_ocr_result_free(&r);
 }
 
-static void test_ambiguous_names_candidates(void **st) {
+static void test_ambiguous_names_candidates(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -97,7 +101,8 @@ static void test_ambiguous_names_candidates(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_nth_near_region(void **st) {
+static void test_nth_near_region(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -127,7 +132,8 @@ static void test_nth_near_region(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_ignore_case_danish(void **st) {
+static void test_ignore_case_danish(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -142,7 +148,8 @@ static void test_ignore_case_danish(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_not_found_says_what_it_saw(void **st) {
+static void test_not_found_says_what_it_saw(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -154,7 +161,8 @@ static void test_not_found_says_what_it_saw(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_part_of_word_and_slips(void **st) {
+static void test_part_of_word_and_slips(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match m;
@@ -188,7 +196,8 @@ static void test_part_of_word_and_slips(void **st) {
   rt_ocr_result_free(&r);
 }
 
-static void test_find_all(void **st) {
+static void test_find_all(void **st)
+{
   (void)st;
   rt_ocr_result r = make(form, sizeof form / sizeof *form);
   rt_ocr_match ms[4];
@@ -202,23 +211,25 @@ static void test_find_all(void **st) {
 }
 
 /* find's hint: which unsure readings are read again for a phrase */
-static void test_could_be(void **st) {
+static void test_could_be(void **st)
+{
   (void)st;
   assert_true(rt_ocr__could_be("Bemærkninz", "Bemærkning"));
-  assert_true(rt_ocr__could_be("(Gen)", "Gem"));        /* a button's border as brackets */
-  assert_true(rt_ocr__could_be("Gog)", "Søg"));         /* short words: 2 slips allowed */
+  assert_true(rt_ocr__could_be("(Gen)", "Gem")); /* a button's border as brackets */
+  assert_true(rt_ocr__could_be("Gog)", "Søg"));  /* short words: 2 slips allowed */
   assert_true(rt_ocr__could_be("BEMÆRKNING:", "bemærkning"));
-  assert_true(rt_ocr__could_be("Gemsag", "Gem sag"));   /* two words read as one */
-  assert_true(rt_ocr__could_be("sag", "Gem sag"));      /* one word of the phrase */
+  assert_true(rt_ocr__could_be("Gemsag", "Gem sag"));       /* two words read as one */
+  assert_true(rt_ocr__could_be("sag", "Gem sag"));          /* one word of the phrase */
   assert_true(rt_ocr__could_be("fmly-wgth-slant", "wght")); /* a delimited part */
-  assert_true(rt_ocr__could_be("ln", "In"));            /* I l 1 | are one */
+  assert_true(rt_ocr__could_be("ln", "In"));                /* I l 1 | are one */
   assert_false(rt_ocr__could_be("Control-S", "Save"));
   assert_false(rt_ocr__could_be("Annuller", "Gem"));
   assert_false(rt_ocr__could_be("Tidligere", "Navn"));
   assert_false(rt_ocr__could_be("", "Navn"));
 }
 
-int main(void) {
+int main(void)
+{
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_could_be),
       cmocka_unit_test(test_exact_and_punctuation),

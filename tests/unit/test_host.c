@@ -217,8 +217,8 @@ static void secrets_are_redacted(void **state)
   (void)state;
   setenv("VAGT_SECRET_DB_PASS", "hemmelig-42", 1);
   fixture f;
-  run_script(&f, "local p = robot.secret('db-pass')\nerror('login failed with ' .. p)\n", 60,
-             NULL, 0);
+  run_script(&f, "local p = robot.secret('db-pass')\nerror('login failed with ' .. p)\n", 60, NULL,
+             0);
   assert_int_equal(f.code, 1);
   assert_has(f.run.error, "login failed with ***");
   assert_null(strstr(f.run.error, "hemmelig"));
@@ -248,19 +248,19 @@ static void steps_nest_and_return_values(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(endless_loop_is_stopped),
-    cmocka_unit_test(pcall_cannot_swallow_the_deadline),
-    cmocka_unit_test(coroutines_cannot_swallow_it_either),
-    cmocka_unit_test(step_deadline),
-    cmocka_unit_test(sleep_is_cut_by_the_deadline),
-    cmocka_unit_test(error_names_line_and_traceback),
-    cmocka_unit_test(error_inside_step_keeps_its_line),
-    cmocka_unit_test(non_string_errors),
-    cmocka_unit_test(sandbox_violation_exit_1),
-    cmocka_unit_test(params_reach_the_script),
-    cmocka_unit_test(bad_param_is_usage_error),
-    cmocka_unit_test(secrets_are_redacted),
-    cmocka_unit_test(steps_nest_and_return_values),
+      cmocka_unit_test(endless_loop_is_stopped),
+      cmocka_unit_test(pcall_cannot_swallow_the_deadline),
+      cmocka_unit_test(coroutines_cannot_swallow_it_either),
+      cmocka_unit_test(step_deadline),
+      cmocka_unit_test(sleep_is_cut_by_the_deadline),
+      cmocka_unit_test(error_names_line_and_traceback),
+      cmocka_unit_test(error_inside_step_keeps_its_line),
+      cmocka_unit_test(non_string_errors),
+      cmocka_unit_test(sandbox_violation_exit_1),
+      cmocka_unit_test(params_reach_the_script),
+      cmocka_unit_test(bad_param_is_usage_error),
+      cmocka_unit_test(secrets_are_redacted),
+      cmocka_unit_test(steps_nest_and_return_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -47,9 +47,16 @@ static void long_run_report_stays_small(void **state)
     char key[64], det[32];
     snprintf(key, sizeof key, "Borger#%d:click", (i - 1) % 12 + 1);
     snprintf(det, sizeof det, "(%d,%d)", 100 + i % 7, 40 + i % 5);
-    rt_steprec s = {.key = key, .kind = "click", .name = "Borger", .ordinal = (i - 1) % 12 + 1,
-                    .file = "loop.lua", .line = 9, .window = 0x400001, .detail = det,
-                    .verdict = "match", .t_total = 20.5};
+    rt_steprec s = {.key = key,
+                    .kind = "click",
+                    .name = "Borger",
+                    .ordinal = (i - 1) % 12 + 1,
+                    .file = "loop.lua",
+                    .line = 9,
+                    .window = 0x400001,
+                    .detail = det,
+                    .verdict = "match",
+                    .t_total = 20.5};
     assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), (size_t)i);
     struct stat st;
     if (i == 1000 || i == 2000 || i == 29000) {
@@ -98,10 +105,20 @@ static void run_json_has_steps_and_modes(void **state)
 
   rt_steplog *l = rt_steplog_new("scripts/demo.lua", "run");
   assert_int_equal(rt_steplog_open(l, dir, err, sizeof err), 0);
-  rt_steprec s = {.key = "Registrer#1:click", .kind = "click", .name = "Registrer",
-                  .ordinal = 1, .file = "scripts/demo.lua", .line = 12, .window = 0x400001,
-                  .wclass = "VagtDemo", .detail = "(10,20)", .verdict = "recorded",
-                  .t_total = 12.3456, .settled = true, .cap_w = 640, .cap_h = 400,
+  rt_steprec s = {.key = "Registrer#1:click",
+                  .kind = "click",
+                  .name = "Registrer",
+                  .ordinal = 1,
+                  .file = "scripts/demo.lua",
+                  .line = 12,
+                  .window = 0x400001,
+                  .wclass = "VagtDemo",
+                  .detail = "(10,20)",
+                  .verdict = "recorded",
+                  .t_total = 12.3456,
+                  .settled = true,
+                  .cap_w = 640,
+                  .cap_h = 400,
                   .cap_hash = 0xabcdefull};
   assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 1);
   s.key = "demo.lua:20:type";
@@ -111,8 +128,7 @@ static void run_json_has_steps_and_modes(void **state)
   assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 2);
   rt_steplog_amend(l, 2, "type: the window vanished", 1.5);
   assert_int_equal(rt_steplog_count(l), 2);
-  assert_int_equal(rt_steplog_write(l, dir, "failed", 1, "demo.lua:20: boom", err, sizeof err),
-                   0);
+  assert_int_equal(rt_steplog_write(l, dir, "failed", 1, "demo.lua:20: boom", err, sizeof err), 0);
   assert_int_equal(rt_report_write(l, dir, err, sizeof err), 0);
 
   char path[512];
@@ -246,8 +262,14 @@ static void run_and_die(const char *dir, bool die)
   for (int i = 1; i <= 3; i++) {
     char key[32];
     snprintf(key, sizeof key, "Borger#%d:click", i);
-    rt_steprec s = {.key = key, .kind = "click", .name = "Borger", .ordinal = i,
-                    .file = "kill.lua", .line = 4 + i, .verdict = "match", .t_total = 12};
+    rt_steprec s = {.key = key,
+                    .kind = "click",
+                    .name = "Borger",
+                    .ordinal = i,
+                    .file = "kill.lua",
+                    .line = 4 + i,
+                    .verdict = "match",
+                    .t_total = 12};
     assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), (size_t)i);
   }
   if (die)
@@ -419,7 +441,10 @@ static void run_json_formats_are_read(void **state)
   assert_non_null(dir);
   rt_steplog *l = rt_steplog_new("demo.lua", "run");
   assert_int_equal(rt_steplog_open(l, dir, err, sizeof err), 0);
-  rt_steprec s = {.key = "demo.lua:3:click", .kind = "click", .file = "demo.lua", .line = 3,
+  rt_steprec s = {.key = "demo.lua:3:click",
+                  .kind = "click",
+                  .file = "demo.lua",
+                  .line = 3,
                   .verdict = "match"};
   assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 1);
   s.key = "demo.lua:4:key";
@@ -467,15 +492,15 @@ static void run_json_formats_are_read(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(killed_run_is_reaped),
-    cmocka_unit_test(live_run_is_not_reaped),
-    cmocka_unit_test(atomic_write_follows_no_planted_symlink),
-    cmocka_unit_test(bounded_read_refuses_fifo_device_and_symlink),
-    cmocka_unit_test(run_json_has_steps_and_modes),
-    cmocka_unit_test(run_json_formats_are_read),
-    cmocka_unit_test(long_run_report_stays_small),
-    cmocka_unit_test(html_is_escaped),
-    cmocka_unit_test(unwritable_folder_is_an_error),
+      cmocka_unit_test(killed_run_is_reaped),
+      cmocka_unit_test(live_run_is_not_reaped),
+      cmocka_unit_test(atomic_write_follows_no_planted_symlink),
+      cmocka_unit_test(bounded_read_refuses_fifo_device_and_symlink),
+      cmocka_unit_test(run_json_has_steps_and_modes),
+      cmocka_unit_test(run_json_formats_are_read),
+      cmocka_unit_test(long_run_report_stays_small),
+      cmocka_unit_test(html_is_escaped),
+      cmocka_unit_test(unwritable_folder_is_an_error),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,8 +118,8 @@ static void script_log_is_capped(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(secret_masked_before_the_cut),
-    cmocka_unit_test(script_log_is_capped),
+      cmocka_unit_test(secret_masked_before_the_cut),
+      cmocka_unit_test(script_log_is_capped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

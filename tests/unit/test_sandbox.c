@@ -60,8 +60,7 @@ static void os_is_reduced(void **state)
   want_error("return os.execute('true')", "'os.execute' is not available");
   want_error("return os.getenv('HOME')", "'os.getenv' is not available");
   want_error("return os.remove('/tmp/x')", "'os.remove' is not available");
-  want_value("return type(os.time()) .. type(os.clock()) .. type(os.date())",
-               "numbernumberstring");
+  want_value("return type(os.time()) .. type(os.clock()) .. type(os.date())", "numbernumberstring");
 }
 
 static void env_is_locked(void **state)
@@ -81,7 +80,7 @@ static void ordinary_lua_works(void **state)
 {
   (void)state;
   want_value("local t = {} for i = 1, 3 do t[#t+1] = i * 2 end return table.concat(t, ',')",
-               "2,4,6");
+             "2,4,6");
   want_value("return ('Søren'):upper() .. utf8.len('æøå')", "SøREN3");
   want_value("x = 5 return x", "5");
   want_value("return tostring(undefined_name)", "nil");
@@ -110,9 +109,12 @@ static void memory_is_capped(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(removed_globals_are_errors), cmocka_unit_test(os_is_reduced),
-    cmocka_unit_test(env_is_locked),              cmocka_unit_test(ordinary_lua_works),
-    cmocka_unit_test(bytecode_is_refused),        cmocka_unit_test(memory_is_capped),
+      cmocka_unit_test(removed_globals_are_errors),
+      cmocka_unit_test(os_is_reduced),
+      cmocka_unit_test(env_is_locked),
+      cmocka_unit_test(ordinary_lua_works),
+      cmocka_unit_test(bytecode_is_refused),
+      cmocka_unit_test(memory_is_capped),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,7 +18,8 @@ static int setup(void **state)
   (void)state;
   strcpy(path, "/tmp/vagt-secrets-XXXXXX");
   int fd = mkstemp(path);
-  const char *text = "# robot credentials\n\nsag-login = bruger1\n db-pass =  s3cret med mellemrum \n";
+  const char *text =
+      "# robot credentials\n\nsag-login = bruger1\n db-pass =  s3cret med mellemrum \n";
   if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
     return -1;
   close(fd);
@@ -128,13 +129,13 @@ static void fifo_is_refused(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(envname),
-    cmocka_unit_test(fifo_is_refused),
-    cmocka_unit_test_setup_teardown(from_environment_first, setup, teardown),
-    cmocka_unit_test_setup_teardown(from_owner_only_file, setup, teardown),
-    cmocka_unit_test_setup_teardown(file_readable_by_others_is_refused, setup, teardown),
-    cmocka_unit_test_setup_teardown(missing_secret_says_where_to_put_it, setup, teardown),
-    cmocka_unit_test_setup_teardown(malformed_line_names_file_and_line, setup, teardown),
+      cmocka_unit_test(envname),
+      cmocka_unit_test(fifo_is_refused),
+      cmocka_unit_test_setup_teardown(from_environment_first, setup, teardown),
+      cmocka_unit_test_setup_teardown(from_owner_only_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(file_readable_by_others_is_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_secret_says_where_to_put_it, setup, teardown),
+      cmocka_unit_test_setup_teardown(malformed_line_names_file_and_line, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,9 +68,9 @@ static void truncation_reports_length(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(named_step_key),         cmocka_unit_test(named_step_ignores_line),
-    cmocka_unit_test(fallback_is_file_line),  cmocka_unit_test(bad_arguments),
-    cmocka_unit_test(nested_path),            cmocka_unit_test(truncation_reports_length),
+      cmocka_unit_test(named_step_key),        cmocka_unit_test(named_step_ignores_line),
+      cmocka_unit_test(fallback_is_file_line), cmocka_unit_test(bad_arguments),
+      cmocka_unit_test(nested_path),           cmocka_unit_test(truncation_reports_length),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,8 +33,8 @@ static void stats(const char *label, double *ms, int n, double *median_out)
   qsort(ms, (size_t)n, sizeof *ms, cmp_d);
   double med = n % 2 ? ms[n / 2] : (ms[n / 2 - 1] + ms[n / 2]) / 2;
   int i95 = (int)(0.95 * (n - 1) + 0.5);
-  printf("  %-40s median %8.2f ms   p95 %8.2f ms   min %8.2f ms   (n=%d)\n", label, med,
-         ms[i95], ms[0], n);
+  printf("  %-40s median %8.2f ms   p95 %8.2f ms   min %8.2f ms   (n=%d)\n", label, med, ms[i95],
+         ms[0], n);
   if (median_out)
     *median_out = med;
 }
@@ -47,8 +47,7 @@ static int bench_capture(Display *dpy, int n)
   printf("capture of the full screen %dx%d, %d runs each:\n", DisplayWidth(dpy, 0),
          DisplayHeight(dpy, 0), n);
   static const char *what[3] = {"-> 32 bpp PIX (rt_capture_screen)",
-                                "raw frame (rt_capture_screen_frame)",
-                                "raw frame + rt_frame_hash"};
+                                "raw frame (rt_capture_screen_frame)", "raw frame + rt_frame_hash"};
   for (int mode = 0; mode < 2; mode++) {
     rt_capture *cap = rt_capture_new(dpy);
     rt_capture_set_shm(cap, mode == 0);
@@ -103,8 +102,8 @@ static int bench_capture(Display *dpy, int n)
   stats("rt_pix_hash of a 1080p PIX alone", ms, n, NULL);
   pixDestroy(&p);
   rt_capture_free(cap);
-  printf("  XGetImage / MIT-SHM ratio: %.1fx (PIX), %.1fx (raw frame)\n",
-         med[1][0] / med[0][0], med[1][1] / med[0][1]);
+  printf("  XGetImage / MIT-SHM ratio: %.1fx (PIX), %.1fx (raw frame)\n", med[1][0] / med[0][0],
+         med[1][1] / med[0][1]);
   printf("RESULT capture_shm_pix_ms=%.3f capture_shm_frame_ms=%.3f capture_xgetimage_pix_ms=%.3f "
          "capture_xgetimage_frame_ms=%.3f\n",
          med[0][0], med[0][1], med[1][0], med[1][1]);
@@ -165,8 +164,10 @@ static size_t edit_distance(const uint32_t *a, size_t n, const uint32_t *b, size
     cur[0] = i;
     for (size_t j = 1; j <= m; j++) {
       size_t c = prev[j - 1] + (a[i - 1] != b[j - 1]);
-      if (prev[j] + 1 < c) c = prev[j] + 1;
-      if (cur[j - 1] + 1 < c) c = cur[j - 1] + 1;
+      if (prev[j] + 1 < c)
+        c = prev[j] + 1;
+      if (cur[j - 1] + 1 < c)
+        c = cur[j - 1] + 1;
       cur[j] = c;
     }
     size_t *t = prev;
@@ -251,8 +252,8 @@ static int bench_type(Display *dpy, const char *file, int use_xdotool, long dela
   if (exact < 0)
     exact = 0;
   const char *who = use_xdotool ? "xdotool type" : "vagt rt_input_type";
-  printf("%-20s %5zu chars in %7.3f s = %7.1f chars/s, exactness %6.2f%% (%zu edits)%s\n", who,
-         n, t1 - t0, n / (t1 - t0), exact, d, got && strcmp(got, text) == 0 ? ", identical" : "");
+  printf("%-20s %5zu chars in %7.3f s = %7.1f chars/s, exactness %6.2f%% (%zu edits)%s\n", who, n,
+         t1 - t0, n / (t1 - t0), exact, d, got && strcmp(got, text) == 0 ? ", identical" : "");
   if (got && strcmp(got, text) != 0) {
     /* show the first difference */
     size_t i = 0;
@@ -261,8 +262,8 @@ static int bench_type(Display *dpy, const char *file, int use_xdotool, long dela
     printf("  first difference at character %zu: expected U+%04X, got U+%04X\n", i,
            i < n ? a[i] : 0, i < m ? b[i] : 0);
   }
-  printf("RESULT %s chars_per_s=%.1f exactness_pct=%.2f\n",
-         use_xdotool ? "xdotool" : "vagt", n / (t1 - t0), exact);
+  printf("RESULT %s chars_per_s=%.1f exactness_pct=%.2f\n", use_xdotool ? "xdotool" : "vagt",
+         n / (t1 - t0), exact);
   free(a);
   free(b);
   free(got);

@@ -163,16 +163,19 @@ static void test_utf8(void **state)
   assert_int_equal(off, len);
   assert_int_equal(rt_utf8_next(s, len, &off, &cp), -1);
 
-  static const struct { const char *s; size_t bad; } bad[] = {
-    {"ab\x80", 2},           /* lone continuation */
-    {"a\xc3", 1},            /* truncated */
-    {"a\xc3(", 1},           /* bad continuation */
-    {"\xc0\xaf", 0},         /* overlong '/' */
-    {"xx\xe0\x80\xaf", 2},   /* overlong 3-byte */
-    {"\xed\xa0\x80", 0},     /* surrogate U+D800 */
-    {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */
-    {"ok\xff", 2},
-    {"\xe2\x82", 0},         /* truncated euro */
+  static const struct {
+    const char *s;
+    size_t bad;
+  } bad[] = {
+      {"ab\x80", 2},           /* lone continuation */
+      {"a\xc3", 1},            /* truncated */
+      {"a\xc3(", 1},           /* bad continuation */
+      {"\xc0\xaf", 0},         /* overlong '/' */
+      {"xx\xe0\x80\xaf", 2},   /* overlong 3-byte */
+      {"\xed\xa0\x80", 0},     /* surrogate U+D800 */
+      {"\xf4\x90\x80\x80", 0}, /* > U+10FFFF */
+      {"ok\xff", 2},
+      {"\xe2\x82", 0}, /* truncated euro */
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     size_t at = 999;
@@ -198,7 +201,7 @@ static void test_cp_to_keysym(void **state)
   assert_int_equal(rt_cp_to_keysym('\n'), XK_Return);
   assert_int_equal(rt_cp_to_keysym('\r'), XK_Return);
   assert_int_equal(rt_cp_to_keysym('\t'), XK_Tab);
-  assert_int_equal(rt_cp_to_keysym(0x3b1), 0x10003b1);  /* α: Unicode keysym */
+  assert_int_equal(rt_cp_to_keysym(0x3b1), 0x10003b1); /* α: Unicode keysym */
   assert_int_equal(rt_cp_to_keysym(0x1f600), 0x101f600);
   assert_int_equal(rt_cp_to_keysym(7), NoSymbol);
   assert_int_equal(rt_cp_to_keysym(0x85), NoSymbol);
@@ -207,12 +210,28 @@ static void test_cp_to_keysym(void **state)
   assert_int_equal(rt_cp_to_keysym(0x110000), NoSymbol);
   /* every legacy keysym we emit is the one X11 itself names for that code point:
    * check against the keysym database (XStringToKeysym of its name) */
-  static const struct { uint32_t cp; const char *name; } legacy[] = {
-    {0x20ac, "EuroSign"}, {0x0152, "OE"}, {0x0153, "oe"}, {0x0178, "Ydiaeresis"},
-    {0x0160, "Scaron"}, {0x017e, "zcaron"}, {0x0141, "Lstroke"}, {0x0119, "eogonek"},
-    {0x016f, "uring"}, {0x0151, "odoubleacute"}, {0x2013, "endash"}, {0x2014, "emdash"},
-    {0x2018, "leftsinglequotemark"}, {0x201d, "rightdoublequotemark"}, {0x201e, "doublelowquotemark"},
-    {0x2026, "ellipsis"}, {0x2122, "trademark"}, {0x2022, "enfilledcircbullet"},
+  static const struct {
+    uint32_t cp;
+    const char *name;
+  } legacy[] = {
+      {0x20ac, "EuroSign"},
+      {0x0152, "OE"},
+      {0x0153, "oe"},
+      {0x0178, "Ydiaeresis"},
+      {0x0160, "Scaron"},
+      {0x017e, "zcaron"},
+      {0x0141, "Lstroke"},
+      {0x0119, "eogonek"},
+      {0x016f, "uring"},
+      {0x0151, "odoubleacute"},
+      {0x2013, "endash"},
+      {0x2014, "emdash"},
+      {0x2018, "leftsinglequotemark"},
+      {0x201d, "rightdoublequotemark"},
+      {0x201e, "doublelowquotemark"},
+      {0x2026, "ellipsis"},
+      {0x2122, "trademark"},
+      {0x2022, "enfilledcircbullet"},
   };
   for (size_t i = 0; i < sizeof legacy / sizeof legacy[0]; i++) {
     KeySym want = XStringToKeysym(legacy[i].name);
@@ -236,13 +255,13 @@ static void test_cp_to_keysym(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_simple),
-    cmocka_unit_test(test_aliases),
-    cmocka_unit_test(test_sequence_and_positions),
-    cmocka_unit_test(test_characters),
-    cmocka_unit_test(test_errors),
-    cmocka_unit_test(test_utf8),
-    cmocka_unit_test(test_cp_to_keysym),
+      cmocka_unit_test(test_simple),
+      cmocka_unit_test(test_aliases),
+      cmocka_unit_test(test_sequence_and_positions),
+      cmocka_unit_test(test_characters),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_utf8),
+      cmocka_unit_test(test_cp_to_keysym),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,16 +16,15 @@ extern char **environ;
 void xc_sleep_ms(unsigned ms)
 {
   struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 pid_t xc_start_xterm(const char *name, const char *out)
 {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "exec head -n1 > '%s'", out);
-  char *argv[] = {"xterm", "-u8", "-name", (char *)name, "-geometry", "80x10+0+0", "-e",
-                  "sh", "-c", cmd, NULL};
+  char *argv[] = {"xterm", "-u8", "-name", (char *)name, "-geometry", "80x10+0+0",
+                  "-e",    "sh",  "-c",    cmd,          NULL};
   setenv("LC_ALL", "C.UTF-8", 1);
   pid_t pid;
   if (posix_spawnp(&pid, "xterm", NULL, NULL, argv, environ) != 0)
@@ -106,4 +105,3 @@ int xc_wait_pid(pid_t pid, unsigned timeout_ms)
   waitpid(pid, &st, 0);
   return -1;
 }
-

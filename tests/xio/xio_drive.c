@@ -32,14 +32,14 @@
 #include <unistd.h>
 
 static int failures;
-#define CHECK(cond, ...)                                                                 \
-  do {                                                                                   \
-    if (!(cond)) {                                                                       \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                               \
-      fprintf(stderr, __VA_ARGS__);                                                      \
-      fputc('\n', stderr);                                                               \
-      failures++;                                                                        \
-    }                                                                                    \
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                         \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fputc('\n', stderr);                                                                         \
+      failures++;                                                                                  \
+    }                                                                                              \
   } while (0)
 
 static KeySym *keymap_snapshot(Display *dpy, int *n, int *per)
@@ -75,16 +75,27 @@ static int cmd_type(Display *dpy, int argc, char **argv)
     } else if (!strcmp(argv[i], "--keys") && i + 1 < argc && nacts < 32) {
       kinds[nacts] = 'k';
       acts[nacts++] = argv[++i];
+    } else if (!strcmp(argv[i], "--expect") && i + 1 < argc)
+      expect = argv[++i];
+    else if (!strcmp(argv[i], "--delay") && i + 1 < argc)
+      delay = (unsigned)atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--grace") && i + 1 < argc)
+      grace = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--stuck-shift"))
+      stuck_shift = 1;
+    else if (!strcmp(argv[i], "--caps"))
+      caps = 1;
+    else if (!strcmp(argv[i], "--fill-keymap"))
+      fill = 1;
+    else {
+      fprintf(stderr, "type: bad argument %s\n", argv[i]);
+      return 2;
     }
-    else if (!strcmp(argv[i], "--expect") && i + 1 < argc) expect = argv[++i];
-    else if (!strcmp(argv[i], "--delay") && i + 1 < argc) delay = (unsigned)atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--grace") && i + 1 < argc) grace = atoi(argv[++i]);
-    else if (!strcmp(argv[i], "--stuck-shift")) stuck_shift = 1;
-    else if (!strcmp(argv[i], "--caps")) caps = 1;
-    else if (!strcmp(argv[i], "--fill-keymap")) fill = 1;
-    else { fprintf(stderr, "type: bad argument %s\n", argv[i]); return 2; }
   }
-  if (!text || !expect) { fprintf(stderr, "type: --text and --expect needed\n"); return 2; }
+  if (!text || !expect) {
+    fprintf(stderr, "type: --text and --expect needed\n");
+    return 2;
+  }
 
   int n0, per0, n1, per1;
   KeySym *before = keymap_snapshot(dpy, &n0, &per0);
@@ -112,14 +123,19 @@ static int cmd_type(Display *dpy, int argc, char **argv)
   unlink(out);
   pid_t pid = xc_start_xterm(name, out);
   CHECK(pid > 0, "cannot start xterm");
-  if (pid <= 0) return 1;
+  if (pid <= 0)
+    return 1;
   Window w = xc_wait_and_focus(dpy, name, 15000);
   CHECK(w != 0, "xterm window did not appear/focus");
-  if (!w) { xc_wait_pid(pid, 0); return 1; }
+  if (!w) {
+    xc_wait_pid(pid, 0);
+    return 1;
+  }
 
   rt_input *in = rt_input_new(dpy);
   CHECK(in != NULL, "rt_input_new failed (no XTest?)");
-  if (!in) return 1;
+  if (!in)
+    return 1;
   if (grace >= 0)
     rt_input_set_grace_ms(in, (unsigned)grace);
   if (stuck_shift) {
@@ -166,20 +182,20 @@ static int cmd_type(Display *dpy, int argc, char **argv)
       hexdump("got", got, glen);
     }
   }
-  printf("typed %zu chars in %.3f s (%.0f chars/s), scratch keycodes: %d of %d bound\n",
-         nchars, t1 - t0, nchars / (t1 - t0), rt_input_scratch_bound(in),
-         rt_input_scratch_capacity(in));
+  printf("typed %zu chars in %.3f s (%.0f chars/s), scratch keycodes: %d of %d bound\n", nchars,
+         t1 - t0, nchars / (t1 - t0), rt_input_scratch_bound(in), rt_input_scratch_capacity(in));
 
   rt_input_restore(in);
   rt_input_restore(in); /* idempotent */
   KeySym *after = keymap_snapshot(dpy, &n1, &per1);
-  int same_map = n0 == n1 && per0 == per1 && memcmp(before, after, (size_t)n0 * per0 * sizeof(KeySym)) == 0;
+  int same_map =
+      n0 == n1 && per0 == per1 && memcmp(before, after, (size_t)n0 * per0 * sizeof(KeySym)) == 0;
   CHECK(same_map, "keyboard mapping not restored");
   if (!same_map && n0 == n1 && per0 == per1) {
     for (int i = 0; i < n0 * per0; i++)
       if (before[i] != after[i])
-        fprintf(stderr, "  keycode %d col %d: %lx -> %lx\n", i / per0 + 8, i % per0,
-                before[i], after[i]);
+        fprintf(stderr, "  keycode %d col %d: %lx -> %lx\n", i / per0 + 8, i % per0, before[i],
+                after[i]);
   }
   /* no key left down */
   char down[32];
@@ -189,8 +205,8 @@ static int cmd_type(Display *dpy, int argc, char **argv)
     anydown |= down[i];
   CHECK(!anydown, "a key is still held down after typing");
   if (fill) {
-    CHECK(nfilled > 0 && rt_input_scratch_capacity(in) > 0,
-          "filled %d keycodes, borrowed %d", nfilled, rt_input_scratch_capacity(in));
+    CHECK(nfilled > 0 && rt_input_scratch_capacity(in) > 0, "filled %d keycodes, borrowed %d",
+          nfilled, rt_input_scratch_capacity(in));
     printf("keymap filled (%d keycodes), %d function-key keycodes borrowed\n", nfilled,
            rt_input_scratch_capacity(in));
   }
@@ -218,7 +234,8 @@ static int cmd_badkeys(Display *dpy)
 {
   rt_input *in = rt_input_new(dpy);
   CHECK(in != NULL, "rt_input_new");
-  if (!in) return 1;
+  if (!in)
+    return 1;
   char err[256] = "";
   int r = rt_input_keys(in, "ctrl+a Retrun", err, sizeof err);
   CHECK(r == -1 && strstr(err, "unknown key 'Retrun' at position 8"), "got %d '%s'", r, err);
@@ -259,8 +276,8 @@ static int cmd_xerror(Display *dpy)
   rt_x_trap_begin(dpy);
   XGetWindowAttributes(dpy, bogus, &a);
   int code = rt_x_trap_end(dpy, &e);
-  CHECK(code == BadWindow && e.error_code == BadWindow && e.resourceid == bogus,
-        "trap: code %d", code);
+  CHECK(code == BadWindow && e.error_code == BadWindow && e.resourceid == bogus, "trap: code %d",
+        code);
   rt_xerror_format(dpy, &e, msg, sizeof msg);
   CHECK(strstr(msg, "BadWindow") && strstr(msg, "X_GetWindowAttributes"), "format: %s", msg);
   /* nesting: the inner trap gets the error, the outer one stays clean */
@@ -366,7 +383,8 @@ static int cmd_capture(Display *dpy)
     for (int rep = 0; rep < 3; rep++) { /* segment reuse */
       PIX *p = rt_capture_window(cap, w, err, sizeof err);
       CHECK(p != NULL, "%s: capture window: %s", m, err);
-      if (!p) continue;
+      if (!p)
+        continue;
       CHECK(pixGetWidth(p) == 200 && pixGetHeight(p) == 100 && pixGetDepth(p) == 32,
             "%s: size %dx%dx%d", m, pixGetWidth(p), pixGetHeight(p), pixGetDepth(p));
       check_pattern(p, 0, 0, m);
@@ -477,8 +495,8 @@ static int cmd_capture(Display *dpy)
   CHECK(s != NULL, "capture after errors: %s", err);
   pixDestroy(&s);
   rt_xerror_info last = rt_xerror_last(1);
-  CHECK(last.error_code == 0, "an X error escaped the traps (code %d, request %d)",
-        last.error_code, last.request_code);
+  CHECK(last.error_code == 0, "an X error escaped the traps (code %d, request %d)", last.error_code,
+        last.request_code);
   rt_capture_free(cap);
   return failures ? 1 : 0;
 }
