@@ -33,7 +33,10 @@ base="$runs/$(date -u +%Y%m%dT%H%M%SZ)-$stem"; d=$base; n=2
 while [ -e "$d" ]; do d="$base-$n"; n=$((n + 1)); done
 mkdir -p "$d/evidence"
 echo "fake vagt: run folder $d (cwd $(pwd), items db ${VAGT_ITEMS_DB:-unset}, run id ${VAGT_AGENT_RUN_ID:-unset}, LC_ALL ${LC_ALL:-unset})"
+# FAKE_SPANS=FILE: the run's start and end by the real clock, a line each, appended
+[ -n "${FAKE_SPANS:-}" ] && echo "start $(date +%s.%N)" >> "$FAKE_SPANS"
 [ -n "${FAKE_SLEEP:-}" ] && sleep "$FAKE_SLEEP"
+[ -n "${FAKE_SPANS:-}" ] && echo "end $(date +%s.%N)" >> "$FAKE_SPANS"
 code=${FAKE_EXIT:-3}
 case $code in 0) st=passed ;; 1) st=failed ;; 3) st=drift ;; 5) st=needs_review ;; *) st=error ;; esac
 now=$(date -u +%Y-%m-%dT%H:%M:%SZ)

@@ -14,6 +14,7 @@ pg_start || exit 1
 cd "$PG_T" || exit 1
 sqlc() { python3 -c 'import sqlite3,sys; [print("|".join(map(str,r))) for r in sqlite3.connect(sys.argv[1]).execute(sys.argv[2])]' "$@"; }
 echo 'robot.log("x")' > r.lua
+printf -- '-- fake: FAKE_SPANS="%s/lic.spans"\nrobot.log("x")\n' "$PG_T" > lic.lua
 conf() {
   cat > "$1.lua" <<LUA
 state = "s$1"
@@ -23,7 +24,7 @@ database = "$PG_DB"
 database_password_file = "$PG_PWFILE"
 item_lease = 5
 retention_days = 365
-robot "lic" { script = "r.lua", schedule = "* * * * *", spread = 3, seats = 2 }
+robot "lic" { script = "lic.lua", schedule = "* * * * *", spread = 3, seats = 2 }
 robot "solo" { script = "r.lua", schedule = "* * * * *" }
 LUA
 }
@@ -46,12 +47,15 @@ check "solo's minute: one claim" [ "$(psqlq "SELECT count(*) FROM vagt_schedule 
 for n in a b c; do
   check "node $n ran lic once" [ "$(sqlc s$n/vagt.db "SELECT count(*) FROM runs WHERE robot = 'lic'")" -eq 1 ]
 done
-python3 - sa/vagt.db sb/vagt.db sc/vagt.db <<'PY' || failures=$((failures + 1))
-import sqlite3, sys
-spans = []
-for db in sys.argv[1:]:
-    spans += sqlite3.connect(db).execute("SELECT started, finished FROM runs WHERE robot = 'lic'").fetchall()
-most = max(sum(1 for s, f in spans if s <= t < f) for t, _ in spans)
+# lic's runs' own starts and ends by the real clock (the stand-in writes them: a seat is
+# taken before a run starts and released after it ended)
+python3 - lic.spans <<'PY' || failures=$((failures + 1))
+import sys
+ev = sorted((float(t), 1 if k == "start" else -1) for k, t in (l.split() for l in open(sys.argv[1])))
+now = most = 0
+for _, d in ev:
+    now += d
+    most = max(most, now)
 print(("ok" if most == 2 else "FAIL") + ": at most two runs of lic at once across the fleet (%d)" % most)
 sys.exit(0 if most == 2 else 1)
 PY
