@@ -36,10 +36,12 @@ deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
 }
 
-# ctest jobs: most tests wait on Xvfb, an application or a step's settle more than they
-# compute (the suite keeps 2 cores only ~70% busy at -j2), so one job more than the cores
-# (CTEST_PARALLEL_LEVEL overrides). The longest tests start first (their COST).
-tjobs=${CTEST_PARALLEL_LEVEL:-$(( $(nproc) + 1 ))}
+# ctest jobs: most tests wait on Xvfb, an application, a step's settle or a database more
+# than they compute (at -j3 on 2 cores the load average stays near 2), so two jobs more than
+# the cores; under the sanitizers the tests compute (ASan's CPU time), so one more
+# (CTEST_PARALLEL_LEVEL overrides both). The longest tests start first (their COST).
+tjobs=${CTEST_PARALLEL_LEVEL:-$(( $(nproc) + 2 ))}
+ajobs=${CTEST_PARALLEL_LEVEL:-$(( $(nproc) + 1 ))}
 
 # The tests start python3 hundreds of times (sqlite checks, some polled every 0.1 s). Through
 # a version manager's shim (pyenv's, first in root's PATH on some machines) each start
@@ -69,7 +71,7 @@ case "${1:-}" in
     ASAN_OPTIONS=abort_on_error=1 \
     LSAN_OPTIONS=suppressions=$(pwd)/../tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      exec ctest --output-on-failure -j"$tjobs" ;;
+      exec ctest --output-on-failure -j"$ajobs" ;;
   bench) deps; build build; exec tests/bench/run build ;;
   fuzz)
     # gcc has no libFuzzer: a build folder of its own, compiled by clang
