@@ -869,6 +869,22 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
   return rc;
 }
 
+/* Appends b to *out (m used of cap), growing it; false (and *out freed) when out of memory. */
+static bool push_blob(blob **out, int *m, int *cap, blob b)
+{
+  if (*m == *cap) {
+    blob *nbl = realloc(*out, (size_t)(*cap *= 2) * sizeof **out);
+    if (!nbl) {
+      free(*out);
+      *out = NULL;
+      return false;
+    }
+    *out = nbl;
+  }
+  (*out)[(*m)++] = b;
+  return true;
+}
+
 /* The blobs of several lines split at the blank rows between their lines (of keep, the
  * text pixels), one blob a line: find measures and screens lines, not columns (NEdit's 30
  * lines of "types" above each other touched within BLOB_VGAP and made one blob, read as
@@ -907,32 +923,17 @@ static blob *split_lines(blob *bl, int *nb, PIX *keep)
         }
         if (y0 < 0)
           break;
-        if (m == cap) {
-          blob *nbl = realloc(out, (size_t)(cap *= 2) * sizeof *out);
-          if (!nbl) {
-            free(out);
-            return NULL;
-          }
-          out = nbl;
-        }
         int bh = y - y0;
-        out[m++] = (blob){x0, y0, x1 - x0 + 1, bh, bh < p->lineh ? bh : p->lineh};
+        if (!push_blob(&out, &m, &cap,
+                       (blob){x0, y0, x1 - x0 + 1, bh, bh < p->lineh ? bh : p->lineh}))
+          return NULL;
       }
       done = m - start >= 2;
       if (!done)
         m = start;
     }
-    if (!done) {
-      if (m == cap) {
-        blob *nbl = realloc(out, (size_t)(cap *= 2) * sizeof *out);
-        if (!nbl) {
-          free(out);
-          return NULL;
-        }
-        out = nbl;
-      }
-      out[m++] = *p;
-    }
+    if (!done && !push_blob(&out, &m, &cap, *p))
+      return NULL;
   }
   *nb = m;
   return out;
