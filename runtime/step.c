@@ -670,10 +670,11 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
      * answer to it, from the first key on, counts */
     if (run->damage)
       rt_damage_reset(run->damage);
-    char where[160];
-    snprintf(where, sizeof where, "%s:%d", a->file ? a->file : "?", a->line);
-    if (run->input_gate)
+    if (run->input_gate) {
+      char where[160];
+      snprintf(where, sizeof where, "%s:%d", a->file ? a->file : "?", a->line);
       rc = run->input_gate(run, run->input_gate_ud, where, err, sizeof err);
+    }
     if (rc == 0)
       rc = send_input(run, a, &sc, &p, err, sizeof err);
     XSync(run->dpy, False); /* a round trip: the server has handled the input */
