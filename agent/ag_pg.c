@@ -1173,6 +1173,13 @@ int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last)
   return rc;
 }
 
+/* Bytes as a bytea parameter's text (libpq's escaping; free with PQfreemem), or NULL. */
+static char *bytea_param(ag_pg *pg, const unsigned char *d, size_t n)
+{
+  size_t len;
+  return (char *)PQescapeByteaConn(pg->conn, d, n, &len);
+}
+
 /* ---- baselines and drift pauses ----------------------------------------------------------- */
 
 int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
@@ -1210,31 +1217,25 @@ int ag_pg_baseline_get(ag_pg *pg, const char *robot, int version, ag_pg_file_fn 
   snprintf(v, sizeof v, "%d", version);
   const char *p[] = {robot, v};
   PGresult *r = exec1(pg, "baseline",
-                      "SELECT name, encode(content, 'hex') FROM vagt_baseline_file"
+                      "SELECT name, content FROM vagt_baseline_file"
                       " WHERE robot = $1 AND version = $2::integer ORDER BY name",
                       2, p);
   if (!r)
     return failed(pg);
   int rc = AG_PG_OK;
   for (int i = 0; i < PQntuples(r) && rc == AG_PG_OK; i++) {
-    const char *hex = PQgetvalue(r, i, 1);
-    size_t n = strlen(hex) / 2;
-    unsigned char *data = malloc(n + 1);
+    size_t n = 0;
+    unsigned char *data = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 1), &n);
     if (!data) {
       seterr(pg, "baseline", "out of memory");
       rc = AG_PG_ERR;
       break;
     }
-    for (size_t k = 0; k < n; k++) {
-      unsigned hi, lo;
-      sscanf(hex + 2 * k, "%1x%1x", &hi, &lo);
-      data[k] = (unsigned char)(hi << 4 | lo);
-    }
     if (fn(ud, PQgetvalue(r, i, 0), data, n) != 0) {
       seterr(pg, "baseline", "cannot keep file %d of version %d", i + 1, version);
       rc = AG_PG_ERR;
     }
-    free(data);
+    PQfreemem(data);
   }
   PQclear(r);
   return rc;
@@ -1280,20 +1281,17 @@ static int put_tx(ag_pg *pg, const char *op, void *arg, char st[6])
   }
   PQclear(r);
   for (size_t i = 0; i < a->n; i++) {
-    char *hex = malloc(a->files[i].len * 2 + 1);
-    if (!hex) {
+    char *esc = bytea_param(pg, a->files[i].data, a->files[i].len);
+    if (!esc) {
       seterr(pg, op, "out of memory");
       return AG_PG_ERR;
     }
-    for (size_t k = 0; k < a->files[i].len; k++)
-      snprintf(hex + 2 * k, 3, "%02x", a->files[i].data[k]);
-    hex[a->files[i].len * 2] = 0;
-    const char *f[] = {a->robot, ver, a->files[i].name, hex};
+    const char *f[] = {a->robot, ver, a->files[i].name, esc};
     r = raw(pg, op,
             "INSERT INTO vagt_baseline_file (robot, version, name, content)"
-            " VALUES ($1, $2::integer, $3, decode($4, 'hex'))",
+            " VALUES ($1, $2::integer, $3, $4::bytea)",
             4, f, st);
-    free(hex);
+    PQfreemem(esc);
     if (!r)
       return TX_FAIL;
     PQclear(r);
@@ -1373,17 +1371,6 @@ int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t bl
 
 /* ---- the fleet's alert outbox --------------------------------------------------------------- */
 
-static char *to_hex(const unsigned char *d, size_t n)
-{
-  char *h = malloc(n * 2 + 1);
-  if (!h)
-    return NULL;
-  for (size_t k = 0; k < n; k++)
-    snprintf(h + 2 * k, 3, "%02x", d[k]);
-  h[n * 2] = 0;
-  return h;
-}
-
 int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added)
 {
   int rc0 = begin_op(pg, "outbox");
@@ -1391,21 +1378,21 @@ int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added)
     return rc0;
   if (added)
     *added = false;
-  char *hex = a->attach ? to_hex(a->attach, a->attach_len) : NULL;
-  if (a->attach && !hex) {
+  char *esc = a->attach ? bytea_param(pg, a->attach, a->attach_len) : NULL;
+  if (a->attach && !esc) {
     seterr(pg, "outbox", "out of memory");
     return AG_PG_ERR;
   }
   const char *p[] = {a->alert_id, a->robot,   a->channel, a->kind,
-                     a->target,   a->payload, hex,        hex ? a->attach_name : NULL,
+                     a->target,   a->payload, esc,        esc ? a->attach_name : NULL,
                      pg->node};
   PGresult *r = exec1(pg, "outbox",
                       "INSERT INTO vagt_outbox (alert_id, robot, channel, kind, target, payload,"
                       " attach, attach_name, node)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, decode($7, 'hex'), $8, $9)"
+                      " VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9)"
                       " ON CONFLICT (alert_id, channel, kind) DO NOTHING",
                       9, p);
-  free(hex);
+  PQfreemem(esc);
   if (!r)
     return failed(pg);
   if (added)
@@ -1433,7 +1420,7 @@ int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
       "  lease_until = now() + make_interval(secs => $2::float8)"
       " FROM due WHERE o.id = due.id"
       " RETURNING o.id, o.alert_id, coalesce(o.robot, ''), o.channel, o.kind, o.target, o.payload,"
-      "  encode(o.attach, 'hex'), o.attach_name, o.attempts",
+      "  o.attach, o.attach_name, o.attempts",
       2, p);
   if (!r)
     return failed(pg);
@@ -1441,14 +1428,7 @@ int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
     ag_pg_alert a = {0};
     unsigned char *att = NULL;
     if (!PQgetisnull(r, i, 7)) {
-      const char *hex = PQgetvalue(r, i, 7);
-      a.attach_len = strlen(hex) / 2;
-      att = malloc(a.attach_len + 1);
-      for (size_t k = 0; att && k < a.attach_len; k++) {
-        unsigned hi, lo;
-        sscanf(hex + 2 * k, "%1x%1x", &hi, &lo);
-        att[k] = (unsigned char)(hi << 4 | lo);
-      }
+      att = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 7), &a.attach_len);
       a.attach = att;
       a.attach_name = PQgetvalue(r, i, 8);
     }
@@ -1461,7 +1441,7 @@ int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
     a.payload = PQgetvalue(r, i, 6);
     a.attempts = atoi(PQgetvalue(r, i, 9));
     fn(ud, &a);
-    free(att);
+    PQfreemem(att);
   }
   PQclear(r);
   return AG_PG_OK;
