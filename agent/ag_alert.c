@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ag_util.h"
+#include "ag_fleet.h"
 #include "ag_pg.h"
 #include "runfile.h"
 #include "vu.h"
@@ -668,6 +669,14 @@ static double retry_base(void)
   return b > 0 ? b : 30.0;
 }
 
+/* The wait before the next attempt after `attempts` failed ones: the base doubling, up to an
+ * hour. */
+static double backoff(int attempts)
+{
+  double delay = retry_base() * pow(2.0, attempts < 20 ? attempts : 20);
+  return delay > 3600 ? 3600 : delay;
+}
+
 int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
 {
   sqlite3_stmt *st = NULL;
@@ -715,9 +724,7 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
       }
       fprintf(stderr, "vagt agent: alert %s delivered by %s\n", r->alert_id, r->kind);
     } else {
-      double delay = retry_base() * pow(2.0, r->attempts < 20 ? r->attempts : 20);
-      if (delay > 3600)
-        delay = 3600;
+      double delay = backoff(r->attempts);
       if (sqlite3_prepare_v2(db,
                              "UPDATE outbox SET attempts=attempts+1, next_attempt=?, "
                              "last_error=? WHERE id=?",
@@ -753,12 +760,6 @@ int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
 }
 
 /* ---- a fleet's outbox ---- */
-
-static double backoff(int attempts)
-{
-  double delay = retry_base() * pow(2.0, attempts < 20 ? attempts : 20);
-  return delay > 3600 ? 3600 : delay;
-}
 
 static double outbox_lease(void)
 {
@@ -897,11 +898,8 @@ static void *outbox_main(void *arg)
     pthread_mutex_unlock(&g_mu);
     if (g_cfg && g_cfg->database) {
       if (!pg) {
-        ag_pg_opts o = {.conninfo = g_cfg->database,
-                        .password_file = g_cfg->database_password_file,
-                        .node = g_cfg->node};
         int code;
-        pg = ag_pg_open(&o, &code, err, sizeof err);
+        pg = ag_fleet_connect(g_cfg, &code, err, sizeof err);
       }
       if (pg)
         ag_outbox_fleet_due(db, pg, NULL);

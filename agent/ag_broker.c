@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ag_fleet.h"
 #include "ag_pg.h"
 #include "vu.h"
 
@@ -93,12 +94,9 @@ static ag_pg *db(ag_broker_state *s, cJSON **why)
     *why = refuse("wait", "no fleet database is configured");
     return NULL;
   }
-  ag_pg_opts o = {.conninfo = s->cfg->database,
-                  .password_file = s->cfg->database_password_file,
-                  .node = s->cfg->node};
   char err[512];
   int code = 0;
-  s->pg = ag_pg_open(&o, &code, err, sizeof err);
+  s->pg = ag_fleet_connect(s->cfg, &code, err, sizeof err);
   if (!s->pg) {
     if (code == AG_PG_NEWER) {
       s->newer = true;

@@ -13,11 +13,19 @@
 #include "ag_pg.h"
 #include "ag_util.h"
 #include "run.h"
+#include "prune.h"
 #include "runfolder.h"
 #include "vu.h"
 
 #define FILE_MAX (64u << 20) /* one file of a baseline folder */
 #define DIGEST_HEX 65
+
+ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t errlen)
+{
+  ag_pg_opts o = {
+      .conninfo = c->database, .password_file = c->database_password_file, .node = c->node};
+  return ag_pg_open(&o, code, err, errlen);
+}
 
 char *ag_fleet_baseline_dir(const ag_robot *r)
 {
@@ -175,29 +183,6 @@ static void folder_digest(const folder *f, char hex[DIGEST_HEX])
     snprintf(hex + 2 * i, 3, "%02x", md[i]);
 }
 
-static int rm_tree(const char *dir)
-{
-  DIR *d = opendir(dir);
-  if (!d)
-    return errno == ENOENT ? 0 : -1;
-  struct dirent *e;
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    char *p = NULL;
-    if (ag_asprintf(&p, "%s/%s", dir, e->d_name) < 0)
-      continue;
-    struct stat st;
-    if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-      rm_tree(p);
-    else
-      unlink(p);
-    free(p);
-  }
-  closedir(d);
-  return rmdir(dir);
-}
-
 static int keep_file(void *ud, const char *name, const unsigned char *data, size_t len)
 {
   if (!name[0] || name[0] == '.' || strchr(name, '/'))
@@ -208,7 +193,7 @@ static int keep_file(void *ud, const char *name, const unsigned char *data, size
 /* Replaces the folder by the files: written into a folder beside it, then swapped in. */
 static int folder_install(const char *dir, const folder *f, char *err, size_t errlen)
 {
-  char *fresh = NULL, *old = NULL;
+  char *fresh = NULL, *old = NULL, rmerr[256]; /* cleaning up: its failure is not the news */
   if (ag_asprintf(&fresh, "%s.fleet-XXXXXX", dir) < 0 ||
       ag_asprintf(&old, "%s.old-XXXXXX", dir) < 0) {
     free(fresh);
@@ -223,25 +208,25 @@ static int folder_install(const char *dir, const folder *f, char *err, size_t er
   for (size_t i = 0; i < f->n; i++)
     if (rt_write_file_atomic(fresh, f->names[i], (const char *)f->data[i], f->len[i], err,
                              errlen) != 0) {
-      rm_tree(fresh);
+      rt_remove_tree(fresh, rmerr, sizeof rmerr);
       goto out;
     }
   /* an empty folder is replaced by rename: the old one moves there, then the new one in */
   bool had = access(dir, F_OK) == 0;
   if (had && (!mkdtemp(old) || rename(dir, old) != 0)) {
     snprintf(err, errlen, "cannot move %s aside: %s", dir, strerror(errno));
-    rm_tree(fresh);
+    rt_remove_tree(fresh, rmerr, sizeof rmerr);
     goto out;
   }
   if (rename(fresh, dir) != 0) {
     snprintf(err, errlen, "cannot put the fleet's baseline in %s: %s", dir, strerror(errno));
     if (had)
       rename(old, dir);
-    rm_tree(fresh);
+    rt_remove_tree(fresh, rmerr, sizeof rmerr);
     goto out;
   }
   if (had)
-    rm_tree(old);
+    rt_remove_tree(old, rmerr, sizeof rmerr);
   rc = 0;
 out:
   free(fresh);
@@ -434,10 +419,8 @@ int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msgle
   const ag_config *c = x->cfg;
   if (!c->database)
     return 0;
-  ag_pg_opts o = {
-      .conninfo = c->database, .password_file = c->database_password_file, .node = c->node};
   int code = 0;
-  ag_pg *pg = ag_pg_open(&o, &code, msg, msglen);
+  ag_pg *pg = ag_fleet_connect(c, &code, msg, msglen);
   if (!pg)
     return -1;
   int rc = sync_baseline(pg, x, r, true, msg, msglen);

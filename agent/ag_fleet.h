@@ -24,6 +24,10 @@
 
 #include "ag_run.h"
 
+/* A connection to the configuration's fleet database (ag_pg_open with its database,
+ * password file and node); NULL with *code and err as ag_pg_open gives them. */
+struct ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t errlen);
+
 /* The robot's baseline folder (its `baseline`, else the script's default); malloc'd. */
 char *ag_fleet_baseline_dir(const ag_robot *r);
 

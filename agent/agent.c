@@ -139,11 +139,8 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   ag_child ch;
   char err[1024];
   if (x->cfg->database) {
-    ag_pg_opts po = {.conninfo = x->cfg->database,
-                     .password_file = x->cfg->database_password_file,
-                     .node = x->cfg->node};
     int code;
-    if (!(x->pg = ag_pg_open(&po, &code, err, sizeof err))) {
+    if (!(x->pg = ag_fleet_connect(x->cfg, &code, err, sizeof err))) {
       fprintf(stderr, "vagt agent: fleet database: %s\n", err);
       return code == AG_PG_NEWER ? 4 : 3;
     }
@@ -543,10 +540,8 @@ int ag_main(int argc, char **argv)
     goto out;
   }
   if (c->database) {
-    ag_pg_opts po = {
-        .conninfo = c->database, .password_file = c->database_password_file, .node = c->node};
     int code;
-    if (!(x.pg = ag_pg_open(&po, &code, err, sizeof err))) {
+    if (!(x.pg = ag_fleet_connect(c, &code, err, sizeof err))) {
       fprintf(stderr, "vagt agent: fleet database: %s\n", err);
       rc = code == AG_PG_NEWER ? 4 : 3;
       goto out;

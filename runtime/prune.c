@@ -340,6 +340,29 @@ static int walk(int dfd, dev_t dev, bool del, int depth, long long *bytes, char 
   return rc;
 }
 
+int rt_remove_tree(const char *path, char *err, size_t errlen)
+{
+  int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (dfd < 0 || fstat(dfd, &st) != 0) {
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    if (dfd >= 0)
+      close(dfd);
+    return -1;
+  }
+  long long bytes = 0;
+  char werr[512] = "";
+  int rc = walk(dfd, st.st_dev, true, 0, &bytes, werr, sizeof werr);
+  close(dfd);
+  if (rc == 0 && rmdir(path) != 0) {
+    snprintf(werr, sizeof werr, "%s", strerror(errno));
+    rc = -1;
+  }
+  if (rc != 0)
+    snprintf(err, errlen, "%s: deleted in part only: %s", path, werr);
+  return rc;
+}
+
 /* Opens the entry judged, refusing anything that is no longer that folder. */
 static int open_judged(const char *runs, const rt_prune_entry *e, int *rfd, dev_t *dev, char *err,
                        size_t errlen)

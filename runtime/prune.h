@@ -62,6 +62,11 @@ void rt_prune_list_free(rt_prune_list *l);
 int rt_prune_remove(const char *runs, const rt_prune_entry *e, long long *bytes, char *err,
                     size_t errlen);
 
+/* Deletes the folder at path and everything in it, as rt_prune_remove deletes a run
+ * folder: links removed as links, never followed, nothing on another file system. 0, or -1
+ * with err. */
+int rt_remove_tree(const char *path, char *err, size_t errlen);
+
 /* Sizes of the files of an entry (what rt_prune_remove would free), for --dry-run. */
 long long rt_prune_size(const char *runs, const rt_prune_entry *e);
 
