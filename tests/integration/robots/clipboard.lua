@@ -11,9 +11,21 @@ local CTEXT = "Åse Ødegård, Łódź, Ωμέγα €"
 local XLINE = "Åse-Ødegård-241285-4321"
 local BIG = string.rep("æøå ÆØÅ 0123456789 abc\n", 50000) -- the Tk form builds the same
 
+-- On a difference, where: lengths in characters and the first differing character's
+-- position (the test's own texts, still never quoted).
+local function where(got, want)
+  if not got then return "nil" end
+  local g, w = {}, {}
+  for _, c in utf8.codes(got) do g[#g + 1] = c end
+  for _, c in utf8.codes(want) do w[#w + 1] = c end
+  local i = 1
+  while i <= #g and i <= #w and g[i] == w[i] do i = i + 1 end
+  return #got .. " bytes, " .. #g .. " of " .. #w .. " characters, first difference at " .. i
+end
+
 local function check(what, got, want)
-  robot.log(what .. ": " .. (got == want and "exact" or
-    ("differs (" .. (got and #got .. " bytes" or "nil") .. ")")))
+  local ok, at = pcall(where, got, want)
+  robot.log(what .. ": " .. (got == want and "exact" or ("differs (" .. (ok and at or #got .. " bytes, not UTF-8") .. ")")))
 end
 
 -- Waits until the selection holds something other than `before` (or anything).
