@@ -136,7 +136,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
       cJSON *evo = cJSON_AddObjectToObject(a, "evidence");
       cJSON_ArrayForEach(x, ev) if (cJSON_IsString(x) && !strstr(x->valuestring, ".."))
       {
-        char *l = run_link(c, run_id, ri->run_dir, x->valuestring);
+        char *l = run_link(c, ri->link_id ? ri->link_id : run_id, ri->run_dir, x->valuestring);
         if (l)
           cJSON_AddStringToObject(evo, x->string, l);
         free(l);
@@ -204,7 +204,7 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
     }
   }
   cJSON_AddStringToObject(a, "run", ri->run_dir ? ri->run_dir : "");
-  char *report = run_link(c, run_id, ri->run_dir, RT_REPORT_HTML);
+  char *report = run_link(c, ri->link_id ? ri->link_id : run_id, ri->run_dir, RT_REPORT_HTML);
   cJSON_AddStringToObject(a, "report", report ? report : "");
   free(report);
   char when[48];

@@ -20,6 +20,11 @@ static const char schema[] =
     "  approved REAL,"
     "  approve_result TEXT);"
     "CREATE INDEX IF NOT EXISTS runs_robot ON runs(robot, id);"
+    /* fleet mode: which runs were copied into the fleet's history (ag_fleet.h) */
+    "CREATE TABLE IF NOT EXISTS fleet_runs ("
+    "  run_id INTEGER PRIMARY KEY,"
+    "  fleet_id INTEGER,"
+    "  synced INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS sched ("
     "  robot TEXT PRIMARY KEY,"
     "  last_scheduled INTEGER NOT NULL);"

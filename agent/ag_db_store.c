@@ -72,7 +72,8 @@ static int sq_runs_latest(ag_store *s, const char *robot, int limit,
                       .finished = col_time(st, 4),
                       .status = col(st, 5),
                       .exit_code = col(st, 6),
-                      .steps = sqlite3_column_int(st, 7)};
+                      .steps = sqlite3_column_int(st, 7),
+                      .node = ""};
     each(cls, &r);
     n++;
   }

@@ -45,4 +45,23 @@ bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const cha
  * 0, or -1 with msg. */
 int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msglen);
 
+/* ---- the fleet's history (ag_fleet_history.c) ----
+ * Every run of a node is copied into the fleet's database: its row when it starts, and
+ * when it has ended its row, alert id and files (run.json, alert.json, approved.json,
+ * report.html and evidence/, as the run kept them), so that every node's pages show every
+ * node's runs. STATE/vagt.db stays this node's record (its table fleet_runs says what was
+ * copied); a copy the database refused is tried again by ag_fleet_history_due. No-ops
+ * without a fleet (x->pg NULL). */
+
+/* After run `id` was added to this node's history. */
+void ag_fleet_run_begin(ag_ctx *x, long long id);
+/* The run's id in the fleet (the pages' and the alert links' id), adding its row if its
+ * start could not: 0 when not in a fleet or the database cannot say. */
+long long ag_fleet_run_id(ag_ctx *x, long long id);
+/* After the run's end was recorded here: copies its row and files. 0, or -1 (logged; left
+ * for ag_fleet_history_due). */
+int ag_fleet_run_end(ag_ctx *x, long long id);
+/* Ended runs whose copy the database refused before: tried again, a few per call. */
+void ag_fleet_history_due(ag_ctx *x);
+
 #endif

@@ -1,5 +1,6 @@
 /* Fleet mode's shared work items in PostgreSQL: see ag_pg.h. */
 #include "ag_pg.h"
+#include "ag_pg_int.h"
 #include "vu.h"
 
 #include <errno.h>
@@ -15,17 +16,6 @@
 
 /* The schema's advisory lock (any constant: 'vagt' in ASCII). */
 #define SCHEMA_LOCK "1986095988"
-
-struct ag_pg {
-  PGconn *conn;
-  char err[512];
-  char node[128];
-  int reconnects;
-  bool reset_tried; /* this operation has reset the connection once already */
-  bool migrating;
-  int newer;         /* a newer schema was found after a reconnection: refuse all */
-  double next_sweep; /* monotonic seconds: when ag_pg_claim settles expired leases */
-};
 
 /* ---- schema ---------------------------------------------------------------------------- */
 
@@ -143,13 +133,56 @@ static const char *const MIGRATE_3[] = {
     NULL,
 };
 
+/* the fleet's history: every node's runs, their evidence files and the approvals, so any
+ * node's pages show (and approve) a run of any node */
+static const char *const MIGRATE_4[] = {
+    "CREATE TABLE vagt_run ("
+    " id bigserial PRIMARY KEY,"
+    " node text NOT NULL,"
+    " local_id bigint NOT NULL," /* the run's id in its node's own history */
+    " robot text NOT NULL,"
+    " trigger text NOT NULL DEFAULT '',"
+    " status text NOT NULL,"
+    " exit_code integer,"
+    " started double precision NOT NULL," /* Unix seconds, by the node's (agent's) clock */
+    " finished double precision,"
+    " steps integer NOT NULL DEFAULT 0,"
+    " error text NOT NULL DEFAULT '',"
+    " run_dir text NOT NULL DEFAULT '',"
+    " alert_id text,"
+    " approved double precision,"
+    " approve_result text,"
+    " UNIQUE (node, local_id))",
+    "CREATE INDEX vagt_run_robot ON vagt_run (robot, id)",
+    "CREATE INDEX vagt_run_alert ON vagt_run (alert_id)",
+    "CREATE TABLE vagt_run_file ("
+    " run bigint NOT NULL REFERENCES vagt_run ON DELETE CASCADE,"
+    " name text NOT NULL,"
+    " content bytea NOT NULL,"
+    " PRIMARY KEY (run, name))",
+    /* the audit trail of baselines: kept when retention deletes the run */
+    "CREATE TABLE vagt_approval ("
+    " id bigserial PRIMARY KEY,"
+    " run bigint NOT NULL,"
+    " robot text NOT NULL,"
+    " step text NOT NULL DEFAULT '',"
+    " by_op text NOT NULL,"
+    " at double precision NOT NULL,"
+    " state text NOT NULL,"
+    " changed text,"
+    " node text NOT NULL)",
+    "CREATE INDEX vagt_approval_run ON vagt_approval (run, id)",
+    "CREATE INDEX vagt_approval_robot ON vagt_approval (robot, id)",
+    NULL,
+};
+
 /* MIGRATIONS[v] takes a database at version v-1 to version v. */
 static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = {NULL, MIGRATE_1, MIGRATE_2,
-                                                                        MIGRATE_3};
+                                                                        MIGRATE_3, MIGRATE_4};
 
 /* ---- errors and statements -------------------------------------------------------------- */
 
-static void seterr(ag_pg *pg, const char *op, const char *fmt, ...)
+void agpg_seterr(ag_pg *pg, const char *op, const char *fmt, ...)
 {
   int n = snprintf(pg->err, sizeof pg->err, "%s: ", op);
   if (n < 0 || (size_t)n >= sizeof pg->err)
@@ -197,8 +230,8 @@ static bool is_disconnect(const char *state)
 /* Executes one parameterised statement once. NULL on failure with pg->err set and the
  * SQLSTATE copied into sqlstate (empty when there was none, e.g. a lost connection). Only
  * the primary message is kept: details may quote values. */
-static PGresult *raw(ag_pg *pg, const char *op, const char *sql, int n, const char *const *vals,
-                     char sqlstate[6])
+PGresult *agpg_raw(ag_pg *pg, const char *op, const char *sql, int n, const char *const *vals,
+                   char sqlstate[6])
 {
   sqlstate[0] = 0;
   PGresult *r = PQexecParams(pg->conn, sql, n, NULL, vals, NULL, NULL, 0);
@@ -210,9 +243,9 @@ static PGresult *raw(ag_pg *pg, const char *op, const char *sql, int n, const ch
   if (code)
     snprintf(sqlstate, 6, "%s", code);
   if (msg)
-    seterr(pg, op, "%s (SQLSTATE %s)", msg, code ? code : "?");
+    agpg_seterr(pg, op, "%s (SQLSTATE %s)", msg, code ? code : "?");
   else
-    seterr(pg, op, "%s", PQerrorMessage(pg->conn));
+    agpg_seterr(pg, op, "%s", PQerrorMessage(pg->conn));
   PQclear(r);
   return NULL;
 }
@@ -231,7 +264,8 @@ static bool reconnect(ag_pg *pg, const char *op, const char *sqlstate)
   pg->reset_tried = true;
   PQreset(pg->conn);
   if (PQstatus(pg->conn) != CONNECTION_OK) {
-    seterr(pg, op, "the connection broke and reconnecting failed: %s", PQerrorMessage(pg->conn));
+    agpg_seterr(pg, op, "the connection broke and reconnecting failed: %s",
+                PQerrorMessage(pg->conn));
     return false;
   }
   pg->reconnects++;
@@ -250,11 +284,11 @@ static void rollback(ag_pg *pg)
 
 /* One autocommitted statement, retried once after a reconnection and a few times after a
  * serialization failure or deadlock. */
-static PGresult *exec1(ag_pg *pg, const char *op, const char *sql, int n, const char *const *vals)
+PGresult *agpg_exec1(ag_pg *pg, const char *op, const char *sql, int n, const char *const *vals)
 {
   for (int tries = 0;; tries++) {
     char st[6];
-    PGresult *r = raw(pg, op, sql, n, vals, st);
+    PGresult *r = agpg_raw(pg, op, sql, n, vals, st);
     if (r)
       return r;
     if (reconnect(pg, op, st))
@@ -270,23 +304,21 @@ static PGresult *exec1(ag_pg *pg, const char *op, const char *sql, int n, const 
 /* What a transaction's body returns: TX_OK to commit, TX_FAIL after a failed statement
  * (sqlstate in st: rolled back, then retried when the connection was reset or the failure
  * was a serialization failure or deadlock), or an AG_PG_ code to roll back and return. */
-enum { TX_OK = -100, TX_FAIL = -101 }; /* apart from every AG_PG_ code */
-typedef int (*tx_body)(ag_pg *pg, const char *op, void *arg, char st[6]);
 
 /* Runs body in one transaction (BEGIN ... COMMIT), retried as a whole: AG_PG_ERR when it
  * cannot be done. */
-static int in_tx(ag_pg *pg, const char *op, tx_body body, void *arg)
+int agpg_in_tx(ag_pg *pg, const char *op, tx_body body, void *arg)
 {
   for (int tries = 0;; tries++) {
     char st[6] = "";
-    PGresult *r = raw(pg, op, "BEGIN", 0, NULL, st);
+    PGresult *r = agpg_raw(pg, op, "BEGIN", 0, NULL, st);
     int rc = TX_FAIL;
     if (r) {
       PQclear(r);
       rc = body(pg, op, arg, st);
     }
     if (rc == TX_OK) {
-      if ((r = raw(pg, op, "COMMIT", 0, NULL, st))) {
+      if ((r = agpg_raw(pg, op, "COMMIT", 0, NULL, st))) {
         PQclear(r);
         return AG_PG_OK;
       }
@@ -302,7 +334,7 @@ static int in_tx(ag_pg *pg, const char *op, tx_body body, void *arg)
 }
 
 /* Starts an operation: AG_PG_NEWER once a newer schema was seen (until reopened). */
-static int begin_op(ag_pg *pg, const char *op)
+int agpg_begin_op(ag_pg *pg, const char *op)
 {
   pg->err[0] = 0;
   pg->reset_tried = false;
@@ -312,7 +344,7 @@ static int begin_op(ag_pg *pg, const char *op)
 }
 
 /* The code of a failed operation. */
-static int failed(const ag_pg *pg)
+int agpg_failed(const ag_pg *pg)
 {
   return pg->newer ? AG_PG_NEWER : AG_PG_ERR;
 }
@@ -366,7 +398,7 @@ static int read_password(const char *path, char *out, size_t outlen, char *err, 
 static int schema_version(ag_pg *pg, const char *op, int *v)
 {
   char st[6];
-  PGresult *r = raw(pg, op, "SELECT to_regclass('vagt_schema') IS NOT NULL", 0, NULL, st);
+  PGresult *r = agpg_raw(pg, op, "SELECT to_regclass('vagt_schema') IS NOT NULL", 0, NULL, st);
   if (!r)
     return -1;
   bool exists = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
@@ -374,7 +406,7 @@ static int schema_version(ag_pg *pg, const char *op, int *v)
   *v = 0;
   if (!exists)
     return 0;
-  r = raw(pg, op, "SELECT version FROM vagt_schema WHERE id = 1", 0, NULL, st);
+  r = agpg_raw(pg, op, "SELECT version FROM vagt_schema WHERE id = 1", 0, NULL, st);
   if (!r)
     return -1;
   if (PQntuples(r) == 1)
@@ -385,10 +417,10 @@ static int schema_version(ag_pg *pg, const char *op, int *v)
 
 static int newer(ag_pg *pg, const char *op, int v)
 {
-  seterr(pg, op,
-         "the database's schema version %d is newer than this agent's (%d): "
-         "upgrade vagt on this node",
-         v, AG_PG_SCHEMA_VERSION);
+  agpg_seterr(pg, op,
+              "the database's schema version %d is newer than this agent's (%d): "
+              "upgrade vagt on this node",
+              v, AG_PG_SCHEMA_VERSION);
   return AG_PG_NEWER;
 }
 
@@ -402,8 +434,8 @@ static int check_schema(ag_pg *pg, const char *op)
     return newer(pg, op, v);
   }
   if (v < AG_PG_SCHEMA_VERSION) {
-    seterr(pg, op, "the database's schema version %d is older than this agent's (%d)", v,
-           AG_PG_SCHEMA_VERSION);
+    agpg_seterr(pg, op, "the database's schema version %d is older than this agent's (%d)", v,
+                AG_PG_SCHEMA_VERSION);
     return AG_PG_ERR;
   }
   return AG_PG_OK;
@@ -416,16 +448,16 @@ static int migrate_tx(ag_pg *pg, const char *op, void *arg, char st[6])
   (void)arg;
   int v = 0;
   const char *lock[] = {SCHEMA_LOCK};
-  PGresult *r = raw(pg, op, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, st);
+  PGresult *r = agpg_raw(pg, op, "SELECT pg_advisory_xact_lock($1::bigint)", 1, lock, st);
   if (!r)
     return TX_FAIL;
   PQclear(r);
-  if (!(r = raw(pg, op,
-                "CREATE TABLE IF NOT EXISTS vagt_schema ("
-                " id integer PRIMARY KEY CHECK (id = 1),"
-                " version integer NOT NULL,"
-                " upgraded_at timestamptz NOT NULL DEFAULT now())",
-                0, NULL, st)))
+  if (!(r = agpg_raw(pg, op,
+                     "CREATE TABLE IF NOT EXISTS vagt_schema ("
+                     " id integer PRIMARY KEY CHECK (id = 1),"
+                     " version integer NOT NULL,"
+                     " upgraded_at timestamptz NOT NULL DEFAULT now())",
+                     0, NULL, st)))
     return TX_FAIL;
   PQclear(r);
   if (schema_version(pg, op, &v) != 0)
@@ -434,7 +466,7 @@ static int migrate_tx(ag_pg *pg, const char *op, void *arg, char st[6])
     return newer(pg, op, v);
   for (int k = v + 1; k <= AG_PG_SCHEMA_VERSION; k++)
     for (const char *const *q = MIGRATIONS[k]; *q; q++) {
-      if (!(r = raw(pg, op, *q, 0, NULL, st)))
+      if (!(r = agpg_raw(pg, op, *q, 0, NULL, st)))
         return TX_FAIL;
       PQclear(r);
     }
@@ -442,11 +474,11 @@ static int migrate_tx(ag_pg *pg, const char *op, void *arg, char st[6])
     char ver[16];
     snprintf(ver, sizeof ver, "%d", AG_PG_SCHEMA_VERSION);
     const char *p[] = {ver};
-    if (!(r = raw(pg, op,
-                  "INSERT INTO vagt_schema (id, version) VALUES (1, $1::integer)"
-                  " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version,"
-                  " upgraded_at = now()",
-                  1, p, st)))
+    if (!(r = agpg_raw(pg, op,
+                       "INSERT INTO vagt_schema (id, version) VALUES (1, $1::integer)"
+                       " ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version,"
+                       " upgraded_at = now()",
+                       1, p, st)))
       return TX_FAIL;
     PQclear(r);
   }
@@ -455,7 +487,7 @@ static int migrate_tx(ag_pg *pg, const char *op, void *arg, char st[6])
 
 static int migrate(ag_pg *pg)
 {
-  return in_tx(pg, "schema", migrate_tx, NULL);
+  return agpg_in_tx(pg, "schema", migrate_tx, NULL);
 }
 
 ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
@@ -527,7 +559,7 @@ ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
   }
   pg->conn = conn;
   snprintf(pg->node, sizeof pg->node, "%s", o->node);
-  begin_op(pg, "schema");
+  agpg_begin_op(pg, "schema");
   pg->migrating = true;
   int rc = migrate(pg);
   pg->migrating = false;
@@ -566,11 +598,11 @@ static int enqueue_tx(ag_pg *pg, const char *op, void *arg, char st[6])
     char seq[16];
     snprintf(seq, sizeof seq, "%d", a->items[i].seq);
     const char *p[] = {a->batch, a->items[i].key, seq, a->items[i].payload, a->maxa};
-    PGresult *r = raw(pg, op,
-                      "INSERT INTO vagt_items (batch, key, seq, payload, max_attempts)"
-                      " VALUES ($1, $2, $3::integer, $4, $5::integer)"
-                      " ON CONFLICT (batch, key) DO NOTHING",
-                      5, p, st);
+    PGresult *r = agpg_raw(pg, op,
+                           "INSERT INTO vagt_items (batch, key, seq, payload, max_attempts)"
+                           " VALUES ($1, $2, $3::integer, $4, $5::integer)"
+                           " ON CONFLICT (batch, key) DO NOTHING",
+                           5, p, st);
     if (!r)
       return TX_FAIL;
     a->count += (size_t)atol(PQcmdTuples(r));
@@ -582,7 +614,7 @@ static int enqueue_tx(ag_pg *pg, const char *op, void *arg, char st[6])
 int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size_t n,
                   int max_attempts, size_t *added)
 {
-  int rc0 = begin_op(pg, "enqueue");
+  int rc0 = agpg_begin_op(pg, "enqueue");
   if (rc0 != AG_PG_OK)
     return rc0;
   if (added)
@@ -590,21 +622,21 @@ int ag_pg_enqueue(ag_pg *pg, const char *batch, const ag_pg_item_in *items, size
   char maxa[16];
   snprintf(maxa, sizeof maxa, "%d", max_attempts > 0 ? max_attempts : 3);
   enqueue_arg a = {batch, items, n, 0, maxa};
-  int rc = in_tx(pg, "enqueue", enqueue_tx, &a);
+  int rc = agpg_in_tx(pg, "enqueue", enqueue_tx, &a);
   if (rc == AG_PG_OK && added)
     *added = a.count;
-  return rc == AG_PG_ERR ? failed(pg) : rc;
+  return rc == AG_PG_ERR ? agpg_failed(pg) : rc;
 }
 
 int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
 {
-  int rc0 = begin_op(pg, "expire");
+  int rc0 = agpg_begin_op(pg, "expire");
   if (rc0 != AG_PG_OK)
     return rc0;
   if (n)
     *n = 0;
   const char *p[] = {batch};
-  PGresult *r = exec1(
+  PGresult *r = agpg_exec1(
       pg, "expire",
       "WITH exp AS ("
       "  SELECT id FROM vagt_items"
@@ -625,7 +657,7 @@ int ag_pg_expire(ag_pg *pg, const char *batch, int *n)
       " FROM u WHERE c.id = u.claim",
       1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   if (n)
     *n = atoi(PQcmdTuples(r));
   PQclear(r);
@@ -650,28 +682,28 @@ static int claim_once(ag_pg *pg, const char *batch, const char *run, const char 
 {
   const char *p[] = {batch, pg->node, run, lease};
   PGresult *r =
-      exec1(pg, "claim",
-            "WITH pick AS ("
-            "  SELECT id FROM vagt_items"
-            "   WHERE batch = $1 AND state = 'pending'"
-            "   ORDER BY seq, id LIMIT 1"
-            "   FOR UPDATE SKIP LOCKED),"
-            " upd AS ("
-            "  UPDATE vagt_items i SET state = 'claimed', attempts = i.attempts + 1,"
-            "   claim = nextval('vagt_claims_id_seq'), node = $2, run = $3, step = NULL,"
-            "   input_sent_at = NULL, reason = NULL,"
-            "   lease_until = now() + make_interval(secs => $4::float8), updated_at = now()"
-            "  FROM pick WHERE i.id = pick.id"
-            "  RETURNING i.id, i.claim, i.seq, i.attempts, i.key, i.payload, i.node, i.run,"
-            "   i.lease_until),"
-            " log AS ("
-            "  INSERT INTO vagt_claims (id, item, node, run, attempt, claimed_at, lease_until)"
-            "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
-            " SELECT id, claim, seq, attempts, key, coalesce(payload, ''),"
-            "  extract(epoch FROM lease_until - now()) FROM upd",
-            4, p);
+      agpg_exec1(pg, "claim",
+                 "WITH pick AS ("
+                 "  SELECT id FROM vagt_items"
+                 "   WHERE batch = $1 AND state = 'pending'"
+                 "   ORDER BY seq, id LIMIT 1"
+                 "   FOR UPDATE SKIP LOCKED),"
+                 " upd AS ("
+                 "  UPDATE vagt_items i SET state = 'claimed', attempts = i.attempts + 1,"
+                 "   claim = nextval('vagt_claims_id_seq'), node = $2, run = $3, step = NULL,"
+                 "   input_sent_at = NULL, reason = NULL,"
+                 "   lease_until = now() + make_interval(secs => $4::float8), updated_at = now()"
+                 "  FROM pick WHERE i.id = pick.id"
+                 "  RETURNING i.id, i.claim, i.seq, i.attempts, i.key, i.payload, i.node, i.run,"
+                 "   i.lease_until),"
+                 " log AS ("
+                 "  INSERT INTO vagt_claims (id, item, node, run, attempt, claimed_at, lease_until)"
+                 "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
+                 " SELECT id, claim, seq, attempts, key, coalesce(payload, ''),"
+                 "  extract(epoch FROM lease_until - now()) FROM upd",
+                 4, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   if (PQntuples(r) == 0) {
     PQclear(r);
     return AG_PG_NONE;
@@ -684,8 +716,8 @@ static int claim_once(ag_pg *pg, const char *batch, const char *run, const char 
 int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s, ag_pg_held *c)
 {
   if (!batch || !run || lease_s <= 0) {
-    seterr(pg, "claim", "batch, run and a positive lease are required");
-    return failed(pg);
+    agpg_seterr(pg, "claim", "batch, run and a positive lease are required");
+    return agpg_failed(pg);
   }
   char lease[32];
   snprintf(lease, sizeof lease, "%.3f", lease_s);
@@ -699,7 +731,7 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s, a
     pg->next_sweep = now + every;
     swept = true;
   }
-  if ((rc = begin_op(pg, "claim")) != AG_PG_OK)
+  if ((rc = agpg_begin_op(pg, "claim")) != AG_PG_OK)
     return rc;
   rc = claim_once(pg, batch, run, lease, c);
   if (rc == AG_PG_NONE && !swept) {
@@ -707,7 +739,7 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s, a
     if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK)
       return rc;
     pg->next_sweep = vu_mono() + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
-    if ((rc = begin_op(pg, "claim")) != AG_PG_OK)
+    if ((rc = agpg_begin_op(pg, "claim")) != AG_PG_OK)
       return rc;
     rc = claim_once(pg, batch, run, lease, c);
   }
@@ -717,9 +749,9 @@ int ag_pg_claim(ag_pg *pg, const char *batch, const char *run, double lease_s, a
 /* Runs a statement that returns one row while the claim holds, none when it is lost. */
 static int on_claim(ag_pg *pg, const char *op, const char *sql, int n, const char *const *p)
 {
-  PGresult *r = exec1(pg, op, sql, n, p);
+  PGresult *r = agpg_exec1(pg, op, sql, n, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   int rows = PQntuples(r);
   PQclear(r);
   return rows > 0 ? AG_PG_OK : AG_PG_LOST;
@@ -727,7 +759,7 @@ static int on_claim(ag_pg *pg, const char *op, const char *sql, int n, const cha
 
 int ag_pg_renew(ag_pg *pg, const ag_pg_held *c, double lease_s)
 {
-  int rc0 = begin_op(pg, "renew");
+  int rc0 = agpg_begin_op(pg, "renew");
   if (rc0 != AG_PG_OK)
     return rc0;
   char item[24], claim[24], lease[32];
@@ -747,13 +779,13 @@ int ag_pg_renew(ag_pg *pg, const ag_pg_held *c, double lease_s)
                " RETURNING c.id",
                3, p);
   if (rc == AG_PG_LOST)
-    seterr(pg, "renew", "the lease of item %lld ran out or was taken over", c->item);
+    agpg_seterr(pg, "renew", "the lease of item %lld ran out or was taken over", c->item);
   return rc;
 }
 
 int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step)
 {
-  int rc0 = begin_op(pg, "input sent");
+  int rc0 = agpg_begin_op(pg, "input sent");
   if (rc0 != AG_PG_OK)
     return rc0;
   char item[24], claim[24];
@@ -772,14 +804,14 @@ int ag_pg_input_sent(ag_pg *pg, const ag_pg_held *c, const char *step)
       " RETURNING c.id",
       3, p);
   if (rc == AG_PG_LOST)
-    seterr(pg, "input sent", "the lease of item %lld ran out or was taken over: send nothing",
-           c->item);
+    agpg_seterr(pg, "input sent", "the lease of item %lld ran out or was taken over: send nothing",
+                c->item);
   return rc;
 }
 
 int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason)
 {
-  int rc0 = begin_op(pg, "complete");
+  int rc0 = agpg_begin_op(pg, "complete");
   if (rc0 != AG_PG_OK)
     return rc0;
   char item[24], claim[24];
@@ -807,34 +839,34 @@ int ag_pg_complete(ag_pg *pg, const ag_pg_held *c, bool done, const char *reason
   /* Repeated (e.g. the first reply was lost with the connection): already so? */
   const char *q[] = {item, claim};
   PGresult *r =
-      exec1(pg, "complete",
-            "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint", 2, q);
+      agpg_exec1(pg, "complete",
+                 "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint", 2, q);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   bool same = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), state);
   PQclear(r);
   if (same)
     return AG_PG_OK;
-  seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)", c->item);
+  agpg_seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)", c->item);
   return AG_PG_LOST;
 }
 
 int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason, const char *batch,
                          const char *run, double lease_s)
 {
-  int rc = begin_op(pg, "complete");
+  int rc = agpg_begin_op(pg, "complete");
   if (rc != AG_PG_OK)
     return rc;
   if (!batch || !run || lease_s <= 0) {
-    seterr(pg, "complete", "batch, run and a positive lease are required");
-    return failed(pg);
+    agpg_seterr(pg, "complete", "batch, run and a positive lease are required");
+    return agpg_failed(pg);
   }
   double now = vu_mono();
   if (now >= pg->next_sweep) {
     if ((rc = ag_pg_expire(pg, batch, NULL)) != AG_PG_OK)
       return rc;
     pg->next_sweep = now + (lease_s / 2 < 1.0 ? lease_s / 2 : 1.0);
-    if ((rc = begin_op(pg, "complete")) != AG_PG_OK)
+    if ((rc = agpg_begin_op(pg, "complete")) != AG_PG_OK)
       return rc;
   }
   char item[24], claim[24], lease[32];
@@ -845,41 +877,41 @@ int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason
   if (!done && (!reason || !reason[0]))
     reason = "failed";
   const char *p[] = {item, claim, state, done ? NULL : reason, batch, pg->node, run, lease};
-  PGresult *r =
-      exec1(pg, "complete",
-            "WITH fin AS ("
-            "  UPDATE vagt_items SET state = $3,"
-            "   reason = CASE WHEN $4::text IS NULL THEN NULL"
-            "                 WHEN length(key) >= 4 THEN left(replace($4::text, key, '[key]'), 500)"
-            "                 ELSE left($4::text, 500) END,"
-            "   lease_until = NULL, updated_at = now()"
-            "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
-            "  RETURNING claim),"
-            " finlog AS ("
-            "  UPDATE vagt_claims c SET released_at = now(), outcome = $3 FROM fin WHERE c.id = "
-            "fin.claim),"
-            " pick AS ("
-            "  SELECT id FROM vagt_items"
-            "   WHERE batch = $5 AND state = 'pending' AND EXISTS (SELECT 1 FROM fin)"
-            "   ORDER BY seq, id LIMIT 1"
-            "   FOR UPDATE SKIP LOCKED),"
-            " upd AS ("
-            "  UPDATE vagt_items i SET state = 'claimed', attempts = i.attempts + 1,"
-            "   claim = nextval('vagt_claims_id_seq'), node = $6, run = $7, step = NULL,"
-            "   input_sent_at = NULL, reason = NULL,"
-            "   lease_until = now() + make_interval(secs => $8::float8), updated_at = now()"
-            "  FROM pick WHERE i.id = pick.id"
-            "  RETURNING i.id, i.claim, i.seq, i.attempts, i.key, i.payload, i.node, i.run,"
-            "   i.lease_until),"
-            " log AS ("
-            "  INSERT INTO vagt_claims (id, item, node, run, attempt, claimed_at, lease_until)"
-            "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
-            " SELECT (SELECT count(*) FROM fin), upd.id, upd.claim, upd.seq, upd.attempts, upd.key,"
-            "  coalesce(upd.payload, ''), extract(epoch FROM upd.lease_until - now())"
-            " FROM (SELECT 1) one LEFT JOIN upd ON true",
-            8, p);
+  PGresult *r = agpg_exec1(
+      pg, "complete",
+      "WITH fin AS ("
+      "  UPDATE vagt_items SET state = $3,"
+      "   reason = CASE WHEN $4::text IS NULL THEN NULL"
+      "                 WHEN length(key) >= 4 THEN left(replace($4::text, key, '[key]'), 500)"
+      "                 ELSE left($4::text, 500) END,"
+      "   lease_until = NULL, updated_at = now()"
+      "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+      "  RETURNING claim),"
+      " finlog AS ("
+      "  UPDATE vagt_claims c SET released_at = now(), outcome = $3 FROM fin WHERE c.id = "
+      "fin.claim),"
+      " pick AS ("
+      "  SELECT id FROM vagt_items"
+      "   WHERE batch = $5 AND state = 'pending' AND EXISTS (SELECT 1 FROM fin)"
+      "   ORDER BY seq, id LIMIT 1"
+      "   FOR UPDATE SKIP LOCKED),"
+      " upd AS ("
+      "  UPDATE vagt_items i SET state = 'claimed', attempts = i.attempts + 1,"
+      "   claim = nextval('vagt_claims_id_seq'), node = $6, run = $7, step = NULL,"
+      "   input_sent_at = NULL, reason = NULL,"
+      "   lease_until = now() + make_interval(secs => $8::float8), updated_at = now()"
+      "  FROM pick WHERE i.id = pick.id"
+      "  RETURNING i.id, i.claim, i.seq, i.attempts, i.key, i.payload, i.node, i.run,"
+      "   i.lease_until),"
+      " log AS ("
+      "  INSERT INTO vagt_claims (id, item, node, run, attempt, claimed_at, lease_until)"
+      "  SELECT claim, id, node, run, attempts, now(), lease_until FROM upd)"
+      " SELECT (SELECT count(*) FROM fin), upd.id, upd.claim, upd.seq, upd.attempts, upd.key,"
+      "  coalesce(upd.payload, ''), extract(epoch FROM upd.lease_until - now())"
+      " FROM (SELECT 1) one LEFT JOIN upd ON true",
+      8, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   bool completed = atoi(PQgetvalue(r, 0, 0)) > 0, next = !PQgetisnull(r, 0, 1);
   if (next)
     read_held(r, 1, c);
@@ -889,14 +921,16 @@ int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason
   if (!completed) {
     /* a repeat (the first reply lost with the connection), or no longer this claim's */
     const char *q[] = {item, claim};
-    r = exec1(pg, "complete",
-              "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint", 2, q);
+    r = agpg_exec1(pg, "complete",
+                   "SELECT state FROM vagt_items WHERE id = $1::bigint AND claim = $2::bigint", 2,
+                   q);
     if (!r)
-      return failed(pg);
+      return agpg_failed(pg);
     bool same = PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), state);
     PQclear(r);
     if (!same) {
-      seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)", c->item);
+      agpg_seterr(pg, "complete", "item %lld is no longer this claim's (its lease ran out)",
+                  c->item);
       return AG_PG_LOST;
     }
   }
@@ -906,60 +940,60 @@ int ag_pg_complete_claim(ag_pg *pg, ag_pg_held *c, bool done, const char *reason
 
 int ag_pg_release(ag_pg *pg, const ag_pg_held *c, const char *reason, bool *review)
 {
-  int rc0 = begin_op(pg, "release");
+  int rc0 = agpg_begin_op(pg, "release");
   if (rc0 != AG_PG_OK)
     return rc0;
   char item[24], claim[24];
   snprintf(item, sizeof item, "%lld", c->item);
   snprintf(claim, sizeof claim, "%lld", c->claim);
   const char *p[] = {item, claim, reason && *reason ? reason : "released"};
-  PGresult *r =
-      exec1(pg, "release",
-            "WITH u AS ("
-            "  UPDATE vagt_items SET"
-            "   state = CASE WHEN input_sent_at IS NOT NULL THEN 'needs_review' ELSE 'pending' END,"
-            "   attempts = CASE WHEN input_sent_at IS NOT NULL THEN attempts"
-            "                   ELSE greatest(attempts - 1, 0) END,"
-            "   reason = CASE WHEN input_sent_at IS NOT NULL THEN"
-            "     left($3::text || ' after input was sent: may be partly done, check it', 500)"
-            "     ELSE reason END,"
-            "   lease_until = NULL, updated_at = now()"
-            "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
-            "  RETURNING claim, state)"
-            " UPDATE vagt_claims c SET released_at = now(), outcome = 'released: ' || u.state"
-            " FROM u WHERE c.id = u.claim RETURNING u.state",
-            3, p);
+  PGresult *r = agpg_exec1(
+      pg, "release",
+      "WITH u AS ("
+      "  UPDATE vagt_items SET"
+      "   state = CASE WHEN input_sent_at IS NOT NULL THEN 'needs_review' ELSE 'pending' END,"
+      "   attempts = CASE WHEN input_sent_at IS NOT NULL THEN attempts"
+      "                   ELSE greatest(attempts - 1, 0) END,"
+      "   reason = CASE WHEN input_sent_at IS NOT NULL THEN"
+      "     left($3::text || ' after input was sent: may be partly done, check it', 500)"
+      "     ELSE reason END,"
+      "   lease_until = NULL, updated_at = now()"
+      "  WHERE id = $1::bigint AND claim = $2::bigint AND state = 'claimed'"
+      "  RETURNING claim, state)"
+      " UPDATE vagt_claims c SET released_at = now(), outcome = 'released: ' || u.state"
+      " FROM u WHERE c.id = u.claim RETURNING u.state",
+      3, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   int rows = PQntuples(r);
   if (review)
     *review = rows > 0 && !strcmp(PQgetvalue(r, 0, 0), "needs_review");
   PQclear(r);
   if (rows > 0)
     return AG_PG_OK;
-  seterr(pg, "release", "item %lld is no longer this claim's (its lease ran out)", c->item);
+  agpg_seterr(pg, "release", "item %lld is no longer this claim's (its lease ran out)", c->item);
   return AG_PG_LOST;
 }
 
 int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same, char *holder,
                      size_t holder_len)
 {
-  int rc0 = begin_op(pg, "settings");
+  int rc0 = agpg_begin_op(pg, "settings");
   if (rc0 != AG_PG_OK)
     return rc0;
   *same = false;
   if (holder_len)
     holder[0] = 0;
   const char *p[] = {name, value, pg->node};
-  PGresult *r = exec1(pg, "settings",
-                      "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
-                      " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING value, node)"
-                      " SELECT value, node FROM ins"
-                      " UNION ALL SELECT value, node FROM vagt_meta"
-                      "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
-                      3, p);
+  PGresult *r = agpg_exec1(pg, "settings",
+                           "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
+                           " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING value, node)"
+                           " SELECT value, node FROM ins"
+                           " UNION ALL SELECT value, node FROM vagt_meta"
+                           "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                           3, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   if (PQntuples(r) >= 1) {
     *same = !strcmp(PQgetvalue(r, 0, 0), value);
     if (holder_len)
@@ -971,17 +1005,18 @@ int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
 
 int ag_pg_need_person(ag_pg *pg, const char *batch, ag_pg_person_fn fn, void *ud)
 {
-  int rc0 = begin_op(pg, "items for a person");
+  int rc0 = agpg_begin_op(pg, "items for a person");
   if (rc0 != AG_PG_OK)
     return rc0;
   const char *p[] = {batch};
-  PGresult *r = exec1(pg, "items for a person",
-                      "SELECT seq, state, coalesce(node, ''), coalesce(run, '')"
-                      " FROM vagt_items WHERE batch = $1 AND state IN ('failed', 'needs_review')"
-                      " ORDER BY seq, id",
-                      1, p);
+  PGresult *r =
+      agpg_exec1(pg, "items for a person",
+                 "SELECT seq, state, coalesce(node, ''), coalesce(run, '')"
+                 " FROM vagt_items WHERE batch = $1 AND state IN ('failed', 'needs_review')"
+                 " ORDER BY seq, id",
+                 1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   for (int i = 0; i < PQntuples(r); i++)
     fn(ud, atoi(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2),
        PQgetvalue(r, i, 3));
@@ -991,15 +1026,15 @@ int ag_pg_need_person(ag_pg *pg, const char *batch, ag_pg_person_fn fn, void *ud
 
 int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)
 {
-  int rc0 = begin_op(pg, "counts");
+  int rc0 = agpg_begin_op(pg, "counts");
   if (rc0 != AG_PG_OK)
     return rc0;
   memset(out, 0, sizeof *out);
   const char *p[] = {batch};
-  PGresult *r = exec1(
+  PGresult *r = agpg_exec1(
       pg, "counts", "SELECT state, count(*) FROM vagt_items WHERE batch = $1 GROUP BY state", 1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   for (int i = 0; i < PQntuples(r); i++) {
     const char *s = PQgetvalue(r, i, 0);
     long long k = atoll(PQgetvalue(r, i, 1));
@@ -1024,7 +1059,7 @@ int ag_pg_counts_get(ag_pg *pg, const char *batch, ag_pg_counts *out)
 int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const char *trigger,
                       int spread, bool *won, char *holder, size_t holder_len)
 {
-  int rc0 = begin_op(pg, "schedule");
+  int rc0 = agpg_begin_op(pg, "schedule");
   if (rc0 != AG_PG_OK)
     return rc0;
   *won = false;
@@ -1038,7 +1073,7 @@ int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const c
    * already), or the nodes that won are read back; a race for the same slot is tried again
    * while slots are free */
   for (int tries = 0; tries < (spread > 1 ? spread : 1); tries++) {
-    PGresult *r = exec1(
+    PGresult *r = agpg_exec1(
         pg, "schedule",
         "WITH free AS ("
         "  SELECT g AS slot FROM generate_series(1, $5::integer) g"
@@ -1053,7 +1088,7 @@ int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const c
         "  HAVING count(*) > 0",
         5, p);
     if (!r)
-      return failed(pg);
+      return agpg_failed(pg);
     bool again = false;
     if (PQntuples(r) >= 1) {
       *won = !strcmp(PQgetvalue(r, 0, 1), "t");
@@ -1073,7 +1108,7 @@ int ag_pg_sched_claim(ag_pg *pg, const char *robot, long long scheduled, const c
 int ag_pg_seat_take(ag_pg *pg, const char *robot, int seats, const char *run, double lease_s,
                     int *seat)
 {
-  int rc0 = begin_op(pg, "seat");
+  int rc0 = agpg_begin_op(pg, "seat");
   if (rc0 != AG_PG_OK)
     return rc0;
   char n[16], lease[32];
@@ -1081,21 +1116,21 @@ int ag_pg_seat_take(ag_pg *pg, const char *robot, int seats, const char *run, do
   snprintf(lease, sizeof lease, "%.3f", lease_s);
   const char *p[] = {robot, n, pg->node, run, lease};
   for (int tries = 0; tries < 5; tries++) {
-    PGresult *r =
-        exec1(pg, "seat",
-              "WITH free AS ("
-              "  SELECT g AS seat FROM generate_series(1, $2::integer) g"
-              "   WHERE NOT EXISTS (SELECT 1 FROM vagt_seat s WHERE s.robot = $1 AND s.seat = g"
-              "                      AND s.lease_until > now())"
-              "   ORDER BY g LIMIT 1)"
-              " INSERT INTO vagt_seat (robot, seat, node, run, lease_until)"
-              "  SELECT $1, seat, $3, $4, now() + make_interval(secs => $5::float8) FROM free"
-              " ON CONFLICT (robot, seat) DO UPDATE SET node = excluded.node, run = excluded.run,"
-              "  lease_until = excluded.lease_until WHERE vagt_seat.lease_until <= now()"
-              " RETURNING seat, (SELECT count(*) FROM free)",
-              5, p);
+    PGresult *r = agpg_exec1(
+        pg, "seat",
+        "WITH free AS ("
+        "  SELECT g AS seat FROM generate_series(1, $2::integer) g"
+        "   WHERE NOT EXISTS (SELECT 1 FROM vagt_seat s WHERE s.robot = $1 AND s.seat = g"
+        "                      AND s.lease_until > now())"
+        "   ORDER BY g LIMIT 1)"
+        " INSERT INTO vagt_seat (robot, seat, node, run, lease_until)"
+        "  SELECT $1, seat, $3, $4, now() + make_interval(secs => $5::float8) FROM free"
+        " ON CONFLICT (robot, seat) DO UPDATE SET node = excluded.node, run = excluded.run,"
+        "  lease_until = excluded.lease_until WHERE vagt_seat.lease_until <= now()"
+        " RETURNING seat, (SELECT count(*) FROM free)",
+        5, p);
     if (!r)
-      return failed(pg);
+      return agpg_failed(pg);
     int rows = PQntuples(r);
     if (rows == 1)
       *seat = atoi(PQgetvalue(r, 0, 0));
@@ -1104,11 +1139,11 @@ int ag_pg_seat_take(ag_pg *pg, const char *robot, int seats, const char *run, do
       return AG_PG_OK;
     /* none free, or another node took the free one at the same moment: look again */
     const char *q[] = {robot, n};
-    if (!(r = exec1(pg, "seat",
-                    "SELECT count(*) FROM vagt_seat WHERE robot = $1"
-                    " AND seat <= $2::integer AND lease_until > now()",
-                    2, q)))
-      return failed(pg);
+    if (!(r = agpg_exec1(pg, "seat",
+                         "SELECT count(*) FROM vagt_seat WHERE robot = $1"
+                         " AND seat <= $2::integer AND lease_until > now()",
+                         2, q)))
+      return agpg_failed(pg);
     bool full = atoi(PQgetvalue(r, 0, 0)) >= seats;
     PQclear(r);
     if (full)
@@ -1119,7 +1154,7 @@ int ag_pg_seat_take(ag_pg *pg, const char *robot, int seats, const char *run, do
 
 int ag_pg_seat_renew(ag_pg *pg, const char *robot, int seat, const char *run, double lease_s)
 {
-  int rc0 = begin_op(pg, "seat");
+  int rc0 = agpg_begin_op(pg, "seat");
   if (rc0 != AG_PG_OK)
     return rc0;
   char s[16], lease[32];
@@ -1132,38 +1167,38 @@ int ag_pg_seat_renew(ag_pg *pg, const char *robot, int seat, const char *run, do
                     " RETURNING seat",
                     5, p);
   if (rc == AG_PG_LOST)
-    seterr(pg, "seat", "seat %d is no longer this run's", seat);
+    agpg_seterr(pg, "seat", "seat %d is no longer this run's", seat);
   return rc;
 }
 
 int ag_pg_seat_release(ag_pg *pg, const char *robot, int seat, const char *run)
 {
-  int rc0 = begin_op(pg, "seat");
+  int rc0 = agpg_begin_op(pg, "seat");
   if (rc0 != AG_PG_OK)
     return rc0;
   char s[16];
   snprintf(s, sizeof s, "%d", seat);
   const char *p[] = {robot, s, pg->node, run};
-  PGresult *r = exec1(pg, "seat",
-                      "DELETE FROM vagt_seat WHERE robot = $1 AND seat = $2::integer"
-                      " AND node = $3 AND run = $4",
-                      4, p);
+  PGresult *r = agpg_exec1(pg, "seat",
+                           "DELETE FROM vagt_seat WHERE robot = $1 AND seat = $2::integer"
+                           " AND node = $3 AND run = $4",
+                           4, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   PQclear(r);
   return AG_PG_OK;
 }
 
 int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last)
 {
-  int rc0 = begin_op(pg, "schedule");
+  int rc0 = agpg_begin_op(pg, "schedule");
   if (rc0 != AG_PG_OK)
     return rc0;
   const char *p[] = {robot};
   PGresult *r =
-      exec1(pg, "schedule", "SELECT max(scheduled) FROM vagt_schedule WHERE robot = $1", 1, p);
+      agpg_exec1(pg, "schedule", "SELECT max(scheduled) FROM vagt_schedule WHERE robot = $1", 1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   int rc = AG_PG_NONE;
   if (PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
     *last = atoll(PQgetvalue(r, 0, 0));
@@ -1174,7 +1209,7 @@ int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last)
 }
 
 /* Bytes as a bytea parameter's text (libpq's escaping; free with PQfreemem), or NULL. */
-static char *bytea_param(ag_pg *pg, const unsigned char *d, size_t n)
+char *agpg_bytea_param(ag_pg *pg, const unsigned char *d, size_t n)
 {
   size_t len;
   return (char *)PQescapeByteaConn(pg->conn, d, n, &len);
@@ -1185,16 +1220,16 @@ static char *bytea_param(ag_pg *pg, const unsigned char *d, size_t n)
 int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
                            char *node, size_t nlen)
 {
-  int rc0 = begin_op(pg, "baseline");
+  int rc0 = agpg_begin_op(pg, "baseline");
   if (rc0 != AG_PG_OK)
     return rc0;
   const char *p[] = {robot};
-  PGresult *r = exec1(pg, "baseline",
-                      "SELECT version, digest, node FROM vagt_baseline WHERE robot = $1"
-                      " ORDER BY version DESC LIMIT 1",
-                      1, p);
+  PGresult *r = agpg_exec1(pg, "baseline",
+                           "SELECT version, digest, node FROM vagt_baseline WHERE robot = $1"
+                           " ORDER BY version DESC LIMIT 1",
+                           1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   int rc = AG_PG_NONE;
   if (PQntuples(r) == 1) {
     *version = atoi(PQgetvalue(r, 0, 0));
@@ -1210,29 +1245,29 @@ int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *dig
 
 int ag_pg_baseline_get(ag_pg *pg, const char *robot, int version, ag_pg_file_fn fn, void *ud)
 {
-  int rc0 = begin_op(pg, "baseline");
+  int rc0 = agpg_begin_op(pg, "baseline");
   if (rc0 != AG_PG_OK)
     return rc0;
   char v[16];
   snprintf(v, sizeof v, "%d", version);
   const char *p[] = {robot, v};
-  PGresult *r = exec1(pg, "baseline",
-                      "SELECT name, content FROM vagt_baseline_file"
-                      " WHERE robot = $1 AND version = $2::integer ORDER BY name",
-                      2, p);
+  PGresult *r = agpg_exec1(pg, "baseline",
+                           "SELECT name, content FROM vagt_baseline_file"
+                           " WHERE robot = $1 AND version = $2::integer ORDER BY name",
+                           2, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   int rc = AG_PG_OK;
   for (int i = 0; i < PQntuples(r) && rc == AG_PG_OK; i++) {
     size_t n = 0;
     unsigned char *data = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 1), &n);
     if (!data) {
-      seterr(pg, "baseline", "out of memory");
+      agpg_seterr(pg, "baseline", "out of memory");
       rc = AG_PG_ERR;
       break;
     }
     if (fn(ud, PQgetvalue(r, i, 0), data, n) != 0) {
-      seterr(pg, "baseline", "cannot keep file %d of version %d", i + 1, version);
+      agpg_seterr(pg, "baseline", "cannot keep file %d of version %d", i + 1, version);
       rc = AG_PG_ERR;
     }
     PQfreemem(data);
@@ -1256,47 +1291,47 @@ static int put_tx(ag_pg *pg, const char *op, void *arg, char st[6])
   snprintf(ver, sizeof ver, "%d", a->prev + 1);
   /* the current version must still be prev: else another node published first */
   const char *q[] = {a->robot};
-  PGresult *r = raw(pg, op,
-                    "SELECT coalesce(max(version), 0) FROM vagt_baseline"
-                    " WHERE robot = $1",
-                    1, q, st);
+  PGresult *r = agpg_raw(pg, op,
+                         "SELECT coalesce(max(version), 0) FROM vagt_baseline"
+                         " WHERE robot = $1",
+                         1, q, st);
   if (!r)
     return TX_FAIL;
   int cur = atoi(PQgetvalue(r, 0, 0));
   PQclear(r);
   if (cur != a->prev) {
-    seterr(pg, op, "another node published version %d of the baseline meanwhile", cur);
+    agpg_seterr(pg, op, "another node published version %d of the baseline meanwhile", cur);
     return AG_PG_LOST;
   }
   const char *p[] = {a->robot, ver, a->digest, pg->node};
-  if (!(r = raw(pg, op,
-                "INSERT INTO vagt_baseline (robot, version, digest, node)"
-                " VALUES ($1, $2::integer, $3, $4)",
-                4, p, st))) {
+  if (!(r = agpg_raw(pg, op,
+                     "INSERT INTO vagt_baseline (robot, version, digest, node)"
+                     " VALUES ($1, $2::integer, $3, $4)",
+                     4, p, st))) {
     if (!strcmp(st, "23505")) { /* unique: published by another node at the same moment */
-      seterr(pg, op, "another node published the baseline at the same moment");
+      agpg_seterr(pg, op, "another node published the baseline at the same moment");
       return AG_PG_LOST;
     }
     return TX_FAIL;
   }
   PQclear(r);
   for (size_t i = 0; i < a->n; i++) {
-    char *esc = bytea_param(pg, a->files[i].data, a->files[i].len);
+    char *esc = agpg_bytea_param(pg, a->files[i].data, a->files[i].len);
     if (!esc) {
-      seterr(pg, op, "out of memory");
+      agpg_seterr(pg, op, "out of memory");
       return AG_PG_ERR;
     }
     const char *f[] = {a->robot, ver, a->files[i].name, esc};
-    r = raw(pg, op,
-            "INSERT INTO vagt_baseline_file (robot, version, name, content)"
-            " VALUES ($1, $2::integer, $3, $4::bytea)",
-            4, f, st);
+    r = agpg_raw(pg, op,
+                 "INSERT INTO vagt_baseline_file (robot, version, name, content)"
+                 " VALUES ($1, $2::integer, $3, $4::bytea)",
+                 4, f, st);
     PQfreemem(esc);
     if (!r)
       return TX_FAIL;
     PQclear(r);
   }
-  if (!(r = raw(pg, op, "DELETE FROM vagt_pause WHERE robot = $1", 1, q, st)))
+  if (!(r = agpg_raw(pg, op, "DELETE FROM vagt_pause WHERE robot = $1", 1, q, st)))
     return TX_FAIL;
   PQclear(r);
   a->version = a->prev + 1;
@@ -1306,35 +1341,35 @@ static int put_tx(ag_pg *pg, const char *op, void *arg, char st[6])
 int ag_pg_baseline_put(ag_pg *pg, const char *robot, int prev_version, const char *digest,
                        const ag_pg_file *files, size_t n, int *version)
 {
-  int rc0 = begin_op(pg, "publish baseline");
+  int rc0 = agpg_begin_op(pg, "publish baseline");
   if (rc0 != AG_PG_OK)
     return rc0;
   put_arg a = {robot, digest, prev_version, 0, files, n};
-  int rc = in_tx(pg, "publish baseline", put_tx, &a);
+  int rc = agpg_in_tx(pg, "publish baseline", put_tx, &a);
   if (rc == AG_PG_OK && version)
     *version = a.version;
-  return rc == AG_PG_ERR ? failed(pg) : rc;
+  return rc == AG_PG_ERR ? agpg_failed(pg) : rc;
 }
 
 int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id, bool *first,
                 char *holder, size_t hlen)
 {
-  int rc0 = begin_op(pg, "pause");
+  int rc0 = agpg_begin_op(pg, "pause");
   if (rc0 != AG_PG_OK)
     return rc0;
   *first = false;
   if (hlen)
     holder[0] = 0;
   const char *p[] = {robot, pg->node, run, alert_id};
-  PGresult *r = exec1(pg, "pause",
-                      "WITH ins AS (INSERT INTO vagt_pause (robot, node, run, alert_id)"
-                      " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING node, run)"
-                      " SELECT node, run, true FROM ins"
-                      " UNION ALL SELECT node, run, false FROM vagt_pause"
-                      "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
-                      4, p);
+  PGresult *r = agpg_exec1(pg, "pause",
+                           "WITH ins AS (INSERT INTO vagt_pause (robot, node, run, alert_id)"
+                           " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING node, run)"
+                           " SELECT node, run, true FROM ins"
+                           " UNION ALL SELECT node, run, false FROM vagt_pause"
+                           "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                           4, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   if (PQntuples(r) >= 1) {
     *first = !strcmp(PQgetvalue(r, 0, 2), "t");
     if (hlen)
@@ -1346,19 +1381,19 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
 
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen)
 {
-  int rc0 = begin_op(pg, "pause");
+  int rc0 = agpg_begin_op(pg, "pause");
   if (rc0 != AG_PG_OK)
     return rc0;
   *paused = false;
   if (blen)
     by[0] = 0;
   const char *p[] = {robot};
-  PGresult *r = exec1(pg, "pause",
-                      "SELECT node, run, to_char(since AT TIME ZONE 'UTC',"
-                      " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM vagt_pause WHERE robot = $1",
-                      1, p);
+  PGresult *r = agpg_exec1(pg, "pause",
+                           "SELECT node, run, to_char(since AT TIME ZONE 'UTC',"
+                           " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM vagt_pause WHERE robot = $1",
+                           1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   if (PQntuples(r) == 1) {
     *paused = true;
     if (blen)
@@ -1373,28 +1408,29 @@ int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t bl
 
 int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added)
 {
-  int rc0 = begin_op(pg, "outbox");
+  int rc0 = agpg_begin_op(pg, "outbox");
   if (rc0 != AG_PG_OK)
     return rc0;
   if (added)
     *added = false;
-  char *esc = a->attach ? bytea_param(pg, a->attach, a->attach_len) : NULL;
+  char *esc = a->attach ? agpg_bytea_param(pg, a->attach, a->attach_len) : NULL;
   if (a->attach && !esc) {
-    seterr(pg, "outbox", "out of memory");
+    agpg_seterr(pg, "outbox", "out of memory");
     return AG_PG_ERR;
   }
   const char *p[] = {a->alert_id, a->robot,   a->channel, a->kind,
                      a->target,   a->payload, esc,        esc ? a->attach_name : NULL,
                      pg->node};
-  PGresult *r = exec1(pg, "outbox",
-                      "INSERT INTO vagt_outbox (alert_id, robot, channel, kind, target, payload,"
-                      " attach, attach_name, node)"
-                      " VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9)"
-                      " ON CONFLICT (alert_id, channel, kind) DO NOTHING",
-                      9, p);
+  PGresult *r =
+      agpg_exec1(pg, "outbox",
+                 "INSERT INTO vagt_outbox (alert_id, robot, channel, kind, target, payload,"
+                 " attach, attach_name, node)"
+                 " VALUES ($1, $2, $3, $4, $5, $6, $7::bytea, $8, $9)"
+                 " ON CONFLICT (alert_id, channel, kind) DO NOTHING",
+                 9, p);
   PQfreemem(esc);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   if (added)
     *added = atoi(PQcmdTuples(r)) > 0;
   PQclear(r);
@@ -1403,13 +1439,13 @@ int ag_pg_outbox_add(ag_pg *pg, const ag_pg_alert *a, bool *added)
 
 int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
 {
-  int rc0 = begin_op(pg, "outbox");
+  int rc0 = agpg_begin_op(pg, "outbox");
   if (rc0 != AG_PG_OK)
     return rc0;
   char lease[32];
   snprintf(lease, sizeof lease, "%.3f", lease_s);
   const char *p[] = {pg->node, lease};
-  PGresult *r = exec1(
+  PGresult *r = agpg_exec1(
       pg, "outbox",
       "WITH due AS ("
       "  SELECT id FROM vagt_outbox"
@@ -1423,7 +1459,7 @@ int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
       "  o.attach, o.attach_name, o.attempts",
       2, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   for (int i = 0; i < PQntuples(r); i++) {
     ag_pg_alert a = {0};
     unsigned char *att = NULL;
@@ -1449,40 +1485,40 @@ int ag_pg_outbox_claim(ag_pg *pg, double lease_s, ag_pg_alert_fn fn, void *ud)
 
 int ag_pg_outbox_result(ag_pg *pg, long long id, bool delivered, const char *error, double retry_s)
 {
-  int rc0 = begin_op(pg, "outbox");
+  int rc0 = agpg_begin_op(pg, "outbox");
   if (rc0 != AG_PG_OK)
     return rc0;
   char sid[24], retry[32];
   snprintf(sid, sizeof sid, "%lld", id);
   snprintf(retry, sizeof retry, "%.3f", retry_s);
   const char *p[] = {sid, pg->node, delivered ? NULL : (error ? error : "failed"), retry};
-  PGresult *r =
-      exec1(pg, "outbox",
-            delivered ? "UPDATE vagt_outbox SET delivered_at = now(), delivered_by = $2,"
-                        " lease_until = NULL, last_error = NULL"
-                        " WHERE id = $1::bigint AND held_by = $2 AND delivered_at IS NULL"
-                        "  AND $3::text IS NULL AND $4::float8 >= 0"
-                      : "UPDATE vagt_outbox SET lease_until = NULL, last_error = left($3, 500),"
-                        " next_attempt = now() + make_interval(secs => $4::float8)"
-                        " WHERE id = $1::bigint AND held_by = $2 AND delivered_at IS NULL",
-            4, p);
+  PGresult *r = agpg_exec1(
+      pg, "outbox",
+      delivered ? "UPDATE vagt_outbox SET delivered_at = now(), delivered_by = $2,"
+                  " lease_until = NULL, last_error = NULL"
+                  " WHERE id = $1::bigint AND held_by = $2 AND delivered_at IS NULL"
+                  "  AND $3::text IS NULL AND $4::float8 >= 0"
+                : "UPDATE vagt_outbox SET lease_until = NULL, last_error = left($3, 500),"
+                  " next_attempt = now() + make_interval(secs => $4::float8)"
+                  " WHERE id = $1::bigint AND held_by = $2 AND delivered_at IS NULL",
+      4, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   PQclear(r);
   return AG_PG_OK;
 }
 
 int ag_pg_outbox_pending(ag_pg *pg, long long *n)
 {
-  int rc0 = begin_op(pg, "outbox");
+  int rc0 = agpg_begin_op(pg, "outbox");
   if (rc0 != AG_PG_OK)
     return rc0;
   const char *p[] = {pg->node};
   PGresult *r =
-      exec1(pg, "outbox",
-            "SELECT count(*) FROM vagt_outbox WHERE delivered_at IS NULL AND node = $1", 1, p);
+      agpg_exec1(pg, "outbox",
+                 "SELECT count(*) FROM vagt_outbox WHERE delivered_at IS NULL AND node = $1", 1, p);
   if (!r)
-    return failed(pg);
+    return agpg_failed(pg);
   *n = atoll(PQgetvalue(r, 0, 0));
   PQclear(r);
   return AG_PG_OK;

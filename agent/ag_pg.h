@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 /* The schema version this agent reads and writes. */
-#define AG_PG_SCHEMA_VERSION 3
+#define AG_PG_SCHEMA_VERSION 4
 
 enum {
   AG_PG_OK = 0,
@@ -189,6 +189,38 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
                 char *holder, size_t hlen);
 /* Whether the robot is paused, and by what ("node N, run R, at TIME"). */
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);
+
+/* ---- the fleet's run history and evidence (ag_pg_history.c) ---- */
+
+/* A run of this node, as the fleet's history keeps it (by node and local id). */
+typedef struct ag_pg_run {
+  long long local_id; /* the run's id in this node's own history */
+  const char *robot, *trigger, *status;
+  int exit_code;
+  bool ended;               /* exit_code and finished are known */
+  double started, finished; /* Unix seconds */
+  int steps;
+  const char *error, *run_dir, *alert_id; /* NULL: none */
+} ag_pg_run;
+
+/* Adds this node's run, or brings its row up to date: *id is its id in the fleet. */
+int ag_pg_run_put(ag_pg *pg, const ag_pg_run *r, long long *id);
+/* The run's files in the fleet (its masked evidence, run.json, alert.json, report.html)
+ * become these, in one transaction. */
+int ag_pg_run_files_put(ag_pg *pg, long long id, const ag_pg_file *files, size_t n);
+/* Writes the run's files into dir (created owner-only, with evidence/; the caller empties an
+ * earlier copy first), for the pages and `vagt approve` of a node that did not run it.
+ * AG_PG_OK, or AG_PG_ERR with err (the database's error or the file's). */
+int ag_pg_run_files_to(ag_pg *pg, long long id, const char *dir, char *err, size_t errlen);
+/* Retention in the fleet's database, for rows that ended before `before` (Unix seconds):
+ * this node's runs with their files (not the drift halt that holds its robot's pause, not a
+ * run whose alert is not delivered yet; approvals stay: the audit trail), delivered outbox
+ * rows, finished work items of batches nothing is pending or claimed in any more (with their
+ * claims; items for a person stay), and schedule claims older than each robot's latest. */
+typedef struct ag_pg_pruned {
+  long long runs, outbox, items, schedule;
+} ag_pg_pruned;
+int ag_pg_prune(ag_pg *pg, double before, ag_pg_pruned *out);
 
 /* ---- the fleet's alert outbox ---- */
 

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "ag_db.h"
+#include "ag_fleet.h"
+#include "ag_pg.h"
 #include "ag_util.h"
 #include "items.h"
 #include "prune.h"
@@ -352,6 +354,38 @@ static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows, 
   return -1;
 }
 
+/* A fleet's node: its runs in the fleet's database and what else there ended before the
+ * cutoff (ag_pg_prune), and the copies of other nodes' runs its pages fetched (a cache:
+ * fetched again when asked for). */
+static void prune_fleet(ag_ctx *x, double cutoff, ag_prune_result *res)
+{
+  char err[512], *cache = NULL;
+  struct stat st;
+  if (ag_asprintf(&cache, "%s/fleet/runs", x->cfg->state) >= 0 && lstat(cache, &st) == 0 &&
+      rt_remove_tree(cache, err, sizeof err) != 0) {
+    fprintf(stderr, "vagt agent: retention: %s\n", err);
+    res->errors++;
+  }
+  free(cache);
+  int code;
+  ag_pg *pg = ag_fleet_connect(x->cfg, &code, err, sizeof err);
+  ag_pg_pruned p = {0};
+  if (!pg || ag_pg_prune(pg, cutoff, &p) != AG_PG_OK) {
+    fprintf(stderr, "vagt agent: retention: the fleet's database: %s; at the next prune\n",
+            pg ? ag_pg_error(pg) : err);
+    res->errors++;
+  }
+  res->fleet_rows = p.runs + p.outbox + p.items + p.schedule;
+  if (res->fleet_rows)
+    fprintf(stderr,
+            "vagt agent: retention: the fleet's database: deleted %lld run%s of this node (with "
+            "their files), %lld delivered alert%s, %lld finished work item%s, %lld old "
+            "schedule claim%s\n",
+            p.runs, p.runs == 1 ? "" : "s", p.outbox, p.outbox == 1 ? "" : "s", p.items,
+            p.items == 1 ? "" : "s", p.schedule, p.schedule == 1 ? "" : "s");
+  ag_pg_close(pg);
+}
+
 int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
                   volatile sig_atomic_t *stop)
 {
@@ -381,6 +415,8 @@ int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
             rows.n);
     res->errors++;
   }
+  if (x->cfg->database)
+    prune_fleet(x, cutoff, res);
   if (res->run_rows + res->outbox_rows > 0)
     ag_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"); /* old pages leave the log */
   if (res->runs + res->run_rows + res->outbox_rows + res->item_rows + res->logs +

@@ -14,7 +14,10 @@
  * adds a row to the table prunes (when, the cutoff, what went, bytes, what was kept), and
  * the runs it deleted are added to runs_pruned per robot and status, so the pages' counts
  * and last success survive them. Rows are deleted with secure_delete and the write-ahead
- * log is truncated afterwards. Baselines are never touched. */
+ * log is truncated afterwards. Baselines are never touched. A fleet's node also deletes its
+ * runs (with their files) in the fleet's database, delivered alerts, finished work items and
+ * old schedule claims there (ag_pg_prune), and the copies of other nodes' runs its pages
+ * fetched (STATE/fleet/runs). */
 #ifndef AG_PRUNE_H
 #define AG_PRUNE_H
 
@@ -30,6 +33,7 @@ typedef struct ag_prune_result {
   long long kept_alert;    /* old runs kept: an alert of theirs is not delivered yet */
   long long kept_items;    /* old work-item rows of unfinished batches */
   long long errors;        /* what could not be deleted (each logged) */
+  long long fleet_rows;    /* a fleet's node: rows deleted in the fleet's database */
 } ag_prune_result;
 
 /* One prune with the agent's clock at `now`, through `db` (the caller's connection).

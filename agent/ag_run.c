@@ -176,6 +176,7 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
     return -1;
   }
   ch->id = id;
+  ag_fleet_run_begin(x, id);
   char *rdir = join(x->runs, r->name);
   char logname[64];
   snprintf(logname, sizeof logname, "%lld.log", id);
@@ -405,6 +406,7 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
     ag_alert_id(x->db, r->name, id, ri.status, aid, sizeof aid);
     alert = ag_fleet_on_drift(x, r, id, aid);
   }
+  ri.link_id = r ? ag_fleet_run_id(x, id) : 0; /* the fleet's pages know it by that id */
   if (ag_db_exec(x->db, "BEGIN IMMEDIATE") == 0) {
     int done = ag_db_run_finish(x->db, id, &ri);
     na = done == 1 && r && alert ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
@@ -416,6 +418,8 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
     if (rc != 0 && !sqlite3_get_autocommit(x->db))
       ag_db_exec(x->db, "ROLLBACK");
   }
+  if (rc == 0)
+    ag_fleet_run_end(x, id);
   if (rc == 0 && na > 0)
     ag_outbox_kick();
   if (rc == 0)

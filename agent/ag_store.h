@@ -1,7 +1,8 @@
 /* The agent's history as the operator pages read it and their approvals write it: runs,
  * approvals (the audit trail of baselines), alert deliveries and what retention deleted.
  * One interface, so the pages hold no SQL: SQLite implements it (ag_db_store.c, over the
- * state folder's vagt.db); another database can implement the same functions.
+ * state folder's vagt.db: this node's runs), and PostgreSQL in fleet mode (ag_pg_store.c:
+ * every node's runs, with their evidence files).
  * A store is used by several threads at once (the pages' pool and the approvals'). Rows
  * handed to a callback (the `each` functions) are valid during the call only; their text
  * fields are "" where the history has none. */
@@ -19,6 +20,7 @@ typedef struct ag_run_brief {
   const char *exit_code;    /* as text: "" while the run runs */
   double started, finished; /* Unix seconds; finished 0 while the run runs */
   int steps;
+  const char *node; /* the fleet's node that ran it; "" in a one-machine history */
 } ag_run_brief;
 
 /* One run, whole. */
@@ -28,6 +30,7 @@ typedef struct ag_run_row {
   int exit_code, steps;
   double started, finished, approved; /* approved: 0 when not */
   char approve_result[4096];
+  char node[128]; /* the fleet's node that ran it; "" in a one-machine history */
 } ag_run_row;
 
 /* One operator's approval of a drift-halted run. */
@@ -96,6 +99,10 @@ typedef struct ag_store_ops {
   bool (*prune_last)(ag_store *s, ag_prune_last *p);
   /* false (and zeros) when the store failed. */
   bool (*prune_sums)(ag_store *s, ag_prune_sums *p);
+  /* Writes the files the store keeps of run `id` (run.json, alert.json, report.html,
+   * evidence/) into dir (a fresh one: the caller empties it first): 0, or -1 with err. NULL: the store keeps
+   * no files (every run's folder is on this machine). */
+  int (*run_files_to)(ag_store *s, long long id, const char *dir, char *err, size_t errlen);
 } ag_store_ops;
 
 struct ag_store {

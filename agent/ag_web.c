@@ -3,6 +3,7 @@
  * request (token, session cookie, trusted proxy), refuses a cross-site POST and routes
  * the request to its page (ag_web_pages.c) or action (ag_web_approve.c, "Run now"). */
 #include "ag_web_int.h"
+#include "ag_pg_store.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -405,6 +406,7 @@ static void web_free(ag_web *w)
   free(w->state_real);
   pthread_mutex_destroy(&w->pending_mu);
   pthread_mutex_destroy(&w->approve_mu);
+  pthread_mutex_destroy(&w->fetch_mu);
   pthread_mutex_destroy(&w->sess_mu);
   free(w);
 }
@@ -485,6 +487,7 @@ int ag_web_start(ag_ctx *x, char *err, size_t errlen)
   w->x = x;
   pthread_mutex_init(&w->pending_mu, NULL);
   pthread_mutex_init(&w->approve_mu, NULL);
+  pthread_mutex_init(&w->fetch_mu, NULL);
   pthread_mutex_init(&w->sess_mu, NULL);
   if (ops_read(w, x->cfg, err, errlen) != 0) {
     web_free(w);
@@ -492,6 +495,17 @@ int ag_web_start(ag_ctx *x, char *err, size_t errlen)
   }
   w->state_real = realpath(x->cfg->state, NULL);
   w->store = ag_db_store_open(x->dbpath, err, errlen);
+  if (w->store && x->cfg->database) { /* a fleet's node: every node's runs */
+    ag_pg_opts o = {.conninfo = x->cfg->database,
+                    .password_file = x->cfg->database_password_file,
+                    .node = x->cfg->node};
+    ag_store *fleet = ag_pg_store_open(&o, w->store);
+    if (!fleet) {
+      w->store->ops->close(w->store);
+      snprintf(err, errlen, "out of memory");
+    }
+    w->store = fleet;
+  }
   if (!w->store) {
     web_free(w);
     return -1;

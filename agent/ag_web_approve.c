@@ -21,7 +21,8 @@
 
 /* Runs `vagt approve --by NAME... RUN_DIR` (the operators who approved, in order),
  * capturing its output. */
-static int run_approve(ag_web *w, const char *dir, char **by, size_t nby, char *out, size_t outlen)
+static int run_approve(ag_web *w, const char *dir, const char *into, char **by, size_t nby,
+                       char *out, size_t outlen)
 {
   int pfd[2];
   /* close-on-exec: no other child may hold the write end and keep this page waiting */
@@ -30,13 +31,17 @@ static int run_approve(ag_web *w, const char *dir, char **by, size_t nby, char *
     snprintf(out, outlen, "pipe: %s", strerror(errno));
     return -1;
   }
-  char *argv[4 + 2 * (AG_APPROVALS_MAX + 1)];
+  char *argv[6 + 2 * (AG_APPROVALS_MAX + 1)];
   size_t na = 0;
   argv[na++] = w->x->vagt;
   argv[na++] = "approve";
   for (size_t i = 0; i < nby && i <= AG_APPROVALS_MAX; i++) {
     argv[na++] = "--by";
     argv[na++] = by[i];
+  }
+  if (into) {
+    argv[na++] = "--baseline";
+    argv[na++] = (char *)into;
   }
   argv[na++] = (char *)dir;
   argv[na] = NULL;
@@ -178,6 +183,13 @@ static void approve_reply(req *rq)
   ag_run_row r;
   if (!s->ops->run_get(s, id, &r))
     return reply_text(rq, MHD_HTTP_NOT_FOUND, "no such run\n");
+  char own[sizeof r.run_dir];
+  snprintf(own, sizeof own, "%s", r.run_dir);
+  if (!strcmp(r.status, "drift") && !web_run_here(w, &r))
+    return reply_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "503: the run's files cannot be read from the fleet's database now; try "
+                      "again\n");
+  bool copy = strcmp(own, r.run_dir) != 0; /* another node's run: the fleet's copy of it */
   if (strcmp(r.status, "drift") != 0 || !r.run_dir[0])
     return reply_text(rq, MHD_HTTP_CONFLICT, "only a drift-halted run can be approved\n");
   if (r.approved > 0)
@@ -209,8 +221,20 @@ static void approve_reply(req *rq)
     web_free_names(names, np);
     return;
   }
-  char out[4096];
-  int code = run_approve(w, r.run_dir, names, np, out, sizeof out);
+  /* a fleet's node: its baseline folder is the fleet's current version before it changes,
+   * and a run another node ran is approved into this node's folder for the robot */
+  const ag_robot *rb = ag_config_robot(w->x->cfg, r.robot);
+  char out[4096], fmsg[512];
+  if (w->x->cfg->database && rb && ag_fleet_publish(w->x, rb, fmsg, sizeof fmsg) != 0) {
+    web_free_names(names, np);
+    fprintf(stderr, "vagt agent: approve of run %lld: %s\n", id, fmsg);
+    return reply_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "503: this node cannot bring its baseline to the fleet's version now; "
+                      "try again\n");
+  }
+  char *into = copy && rb ? ag_fleet_baseline_dir(rb) : NULL;
+  int code = run_approve(w, r.run_dir, into, names, np, out, sizeof out);
+  free(into);
   char *result = NULL;
   if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0) {
     web_free_names(names, np);
@@ -218,9 +242,7 @@ static void approve_reply(req *rq)
   }
   record_outcome(s, &r, step, rq->who, code, result);
   /* a fleet's node: the new baseline is the fleet's, and the drift pause ends */
-  const ag_robot *rb = code == 0 ? ag_config_robot(w->x->cfg, r.robot) : NULL;
-  char fmsg[512];
-  if (rb && ag_fleet_publish(w->x, rb, fmsg, sizeof fmsg) != 0)
+  if (code == 0 && rb && ag_fleet_publish(w->x, rb, fmsg, sizeof fmsg) != 0)
     fprintf(stderr,
             "vagt agent: approve of run %lld: %s; the next run on this node "
             "publishes it\n",

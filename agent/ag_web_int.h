@@ -42,6 +42,7 @@ typedef struct ag_web {
   int pending;                    /* approvals running in their threads */
   volatile sig_atomic_t stopping; /* ag_web_stop: end them now */
   pthread_mutex_t approve_mu;     /* one `vagt approve` at a time */
+  pthread_mutex_t fetch_mu;       /* one copy of another node's run at a time */
   web_session sess[NSESS];
   pthread_mutex_t sess_mu;
 } ag_web;
@@ -89,6 +90,10 @@ void web_fmt_time(double t, char *buf, size_t n);
 enum MHD_Result web_page_index(struct MHD_Connection *c, const req *rq);
 enum MHD_Result web_page_robot(struct MHD_Connection *c, const char *name, const req *rq);
 enum MHD_Result web_page_run(struct MHD_Connection *c, long long id, const req *rq);
+/* Makes r->run_dir a folder on this machine: the run's own when this node ran it, else (a
+ * fleet's node) a copy of the fleet's files in STATE/fleet/runs/ID, fetched once. false
+ * (run_dir "") when there is none (a run still running elsewhere, the database down). */
+bool web_run_here(ag_web *w, ag_run_row *r);
 /* A file of a run's folder: report.html, run.json or evidence/NAME. Never outside the
  * state folder. */
 enum MHD_Result web_serve_run_file(ag_web *w, struct MHD_Connection *c, long long id,

@@ -12,6 +12,7 @@
 
 #include "ag_cron.h"
 #include "ag_util.h"
+#include "prune.h"
 #include "runfolder.h"
 #include "vu.h"
 
@@ -108,6 +109,10 @@ static void run_row(void *cls, const ag_run_brief *r)
   fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", r->id, r->id);
   rt_html_esc(f, r->robot);
   fputs("</td><td>", f);
+  if (r->node[0]) { /* a fleet's history */
+    rt_html_esc(f, r->node);
+    fputs("</td><td>", f);
+  }
   rt_html_esc(f, r->trigger);
   fprintf(f, "</td><td>%s</td><td>%s</td><td class=\"", t1, t2);
   rt_html_esc(f, r->status);
@@ -134,9 +139,10 @@ enum MHD_Result web_page_index(struct MHD_Connection *c, const req *rq)
   time_t now = (time_t)ag_time();
   for (size_t i = 0; i < cfg->nrobots; i++)
     robot_row(w, f, &cfg->robots[i], now, rq);
-  fputs("</table>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>robot</th><th>trigger</th>"
-        "<th>started</th><th>finished</th><th>status</th><th>exit</th><th>steps</th></tr>\n",
-        f);
+  fprintf(f,
+          "</table>\n<h2>Runs</h2>\n<table><tr><th>run</th><th>robot</th>%s<th>trigger</th>"
+          "<th>started</th><th>finished</th><th>status</th><th>exit</th><th>steps</th></tr>\n",
+          cfg->database ? "<th>node</th>" : "");
   w->store->ops->runs_latest(w->store, NULL, 200, run_row, f);
   fputs("</table>\n", f);
   retention_section(w, f);
@@ -260,6 +266,10 @@ static void robot_run_row(void *cls, const ag_run_brief *r)
   char t[48];
   web_fmt_time(r->started, t, sizeof t);
   fprintf(f, "<tr><td><a href=\"/runs/%lld\">%lld</a></td><td>", r->id, r->id);
+  if (r->node[0]) { /* a fleet's history */
+    rt_html_esc(f, r->node);
+    fputs("</td><td>", f);
+  }
   rt_html_esc(f, r->trigger);
   fprintf(f, "</td><td>%s</td><td class=\"", t);
   rt_html_esc(f, r->status);
@@ -291,9 +301,10 @@ enum MHD_Result web_page_robot(struct MHD_Connection *c, const char *name, const
           "different operators.</p>\n",
           w->x->cfg->approvals, w->x->cfg->approvals == 1 ? "" : "s");
   web_approvals_table(w, f, 0, rb->name);
-  fputs("<h2>Runs</h2><table><tr><th>run</th><th>trigger</th><th>started</th><th>status</th>"
-        "</tr>\n",
-        f);
+  fprintf(f,
+          "<h2>Runs</h2><table><tr><th>run</th>%s<th>trigger</th><th>started</th>"
+          "<th>status</th></tr>\n",
+          w->x->cfg->database ? "<th>node</th>" : "");
   w->store->ops->runs_latest(w->store, rb->name, 100, robot_run_row, f);
   fputs("</table></body></html>\n", f);
   fclose(f);
@@ -314,7 +325,13 @@ static void run_summary(FILE *f, const ag_run_row *r, long long id, const req *r
   rt_html_esc(f, r->status);
   fputs("\">", f);
   rt_html_esc(f, r->status);
-  fprintf(f, " (exit %d)</td></tr><tr><th>trigger</th><td>", r->exit_code);
+  fprintf(f, " (exit %d)</td></tr>", r->exit_code);
+  if (r->node[0]) { /* a fleet's: which node ran it */
+    fputs("<tr><th>node</th><td>", f);
+    rt_html_esc(f, r->node);
+    fputs("</td></tr>", f);
+  }
+  fputs("<tr><th>trigger</th><td>", f);
   rt_html_esc(f, r->trigger);
   fprintf(f,
           "</td></tr><tr><th>started</th><td>%s</td></tr><tr><th>finished</th><td>%s</td>"
@@ -423,6 +440,34 @@ static void delivery_row(void *cls, const ag_delivery_row *d)
   fputs("</td></tr>\n", f);
 }
 
+bool web_run_here(ag_web *w, ag_run_row *r)
+{
+  const ag_config *cfg = w->x->cfg;
+  struct stat st;
+  bool mine = !r->node[0] || !strcmp(r->node, cfg->node);
+  if (!w->store->ops->run_files_to || (mine && r->run_dir[0] && stat(r->run_dir, &st) == 0))
+    return r->run_dir[0] != 0;
+  r->run_dir[0] = 0;
+  if (r->finished <= 0)
+    return false; /* its files reach the fleet when it has ended */
+  char dir[PATH_MAX], probe[PATH_MAX + 16], err[512];
+  snprintf(dir, sizeof dir, "%s/fleet/runs/%lld", cfg->state, r->id);
+  snprintf(probe, sizeof probe, "%s/" RT_RUN_JSON, dir);
+  pthread_mutex_lock(&w->fetch_mu);
+  bool ok = stat(probe, &st) == 0;
+  if (!ok) {
+    rt_remove_tree(dir, err, sizeof err); /* a copy left half-written */
+    ok = w->store->ops->run_files_to(w->store, r->id, dir, err, sizeof err) == 0;
+    if (!ok)
+      fprintf(stderr, "vagt agent: pages: run %lld of node %s: cannot copy its files here: %s\n",
+              r->id, r->node, err);
+  }
+  pthread_mutex_unlock(&w->fetch_mu);
+  if (ok)
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", dir);
+  return ok;
+}
+
 enum MHD_Result web_page_run(struct MHD_Connection *c, long long id, const req *rq)
 {
   ag_web *w = rq->w;
@@ -439,7 +484,7 @@ enum MHD_Result web_page_run(struct MHD_Connection *c, long long id, const req *
   if (!f)
     return MHD_NO;
   run_summary(f, &r, id, rq);
-  if (r.run_dir[0])
+  if (web_run_here(w, &r))
     run_folder(f, &r, id);
   if (strcmp(r.status, "drift") == 0)
     run_approval(w, f, &r, id, rq);
@@ -456,7 +501,7 @@ enum MHD_Result web_serve_run_file(ag_web *w, struct MHD_Connection *c, long lon
 {
   ag_run_row r;
   if (strstr(rel, "..") || rel[0] == '/' || !w->store->ops->run_get(w->store, id, &r) ||
-      !r.run_dir[0])
+      !web_run_here(w, &r))
     return web_send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
   char p[PATH_MAX * 2];
   snprintf(p, sizeof p, "%s/%s", r.run_dir, rel);

@@ -336,6 +336,7 @@ static int daemon_loop(ag_ctx *x)
   }
 
   int running = 0;
+  double history_at = 0; /* monotonic: when to retry the fleet history's copies */
   while (!g_stop || running > 0) {
     now = (time_t)ag_time();
     for (size_t i = 0; i < c->nrobots && !g_stop; i++) {
@@ -428,6 +429,10 @@ static int daemon_loop(ag_ctx *x)
         s[i].running = false;
         running--;
       }
+    }
+    if (x->pg && vu_mono() >= history_at) { /* copies the database refused before */
+      ag_fleet_history_due(x);
+      history_at = vu_mono() + 5;
     }
     struct timespec ts = {0, 200 * 1000000L};
     nanosleep(&ts, NULL);

@@ -519,10 +519,17 @@ int rt_cmd_approve(int argc, char **argv)
 {
   /* --by NAME (repeatable): the operators who approved on the agent's pages, in order. The
    * agent's word, not proof: whoever runs `vagt approve` may write any name here. */
-  const char *by[APPROVE_MAX_BY];
+  /* --baseline DIR: the folder to write instead of the one run.json names (a fleet's node
+   * approving a run another node ran, in a copy of its folder). */
+  const char *by[APPROVE_MAX_BY], *into = NULL;
   int nby = 0, ai = 1;
-  while (ai + 1 < argc && strcmp(argv[ai], "--by") == 0 && nby < APPROVE_MAX_BY) {
-    by[nby++] = argv[ai + 1];
+  for (;;) {
+    if (ai + 1 < argc && strcmp(argv[ai], "--by") == 0 && nby < APPROVE_MAX_BY)
+      by[nby++] = argv[ai + 1];
+    else if (ai + 1 < argc && strcmp(argv[ai], "--baseline") == 0 && !into)
+      into = argv[ai + 1];
+    else
+      break;
     ai += 2;
   }
   bool by_ok = true;
@@ -531,11 +538,13 @@ int rt_cmd_approve(int argc, char **argv)
       if ((unsigned char)*p < 0x20 || *p == 0x7f)
         by_ok = false;
   if (argc != ai + 1 || argv[ai][0] == '-' || !by_ok) {
-    fprintf(stderr, "usage: vagt approve [--by NAME]... RUN_DIR\n"
+    fprintf(stderr, "usage: vagt approve [--by NAME]... [--baseline DIR] RUN_DIR\n"
                     "  accept today's screen of a drift-halted run as the step's baseline\n"
                     "  --by NAME  the operator(s) who approved on the agent's pages (the agent "
                     "passes it;\n"
-                    "             recorded as the agent's word, beside the login user)\n");
+                    "             recorded as the agent's word, beside the login user)\n"
+                    "  --baseline DIR  write this baseline folder, not the one run.json names\n"
+                    "             (a fleet's node approving a run another node ran)\n");
     return RT_EXIT_USAGE;
   }
   const char *dir = argv[ai];
@@ -555,10 +564,13 @@ int rt_cmd_approve(int argc, char **argv)
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }
-  const char *baseline = plan.baseline, *key = plan.key, *current = plan.current;
+  const char *baseline = into ? into : plan.baseline, *key = plan.key, *current = plan.current;
   struct stat bst;
   if (stat(baseline, &bst) != 0 || !S_ISDIR(bst.st_mode)) {
-    fprintf(stderr, "vagt approve: %s: field 'baseline': %s is not a folder\n", path, baseline);
+    if (into)
+      fprintf(stderr, "vagt approve: --baseline %s is not a folder\n", baseline);
+    else
+      fprintf(stderr, "vagt approve: %s: field 'baseline': %s is not a folder\n", path, baseline);
     cJSON_Delete(run);
     return RT_EXIT_USAGE;
   }

@@ -6,8 +6,11 @@
 # alert goes to the fleet's outbox, not two. The node delivering it is SIGKILLed while the
 # receiver holds the request; after the lease the other node delivers it (the receiver
 # answers one delivery; every request carries the one alert id). A paused robot starts
-# nowhere (refused without starting the app). An operator approves on the pausing node's
-# pages: the new baseline is published, the pause ends, and the next runs pass on both nodes.
+# nowhere (refused without starting the app). An operator approves the drift run on the other
+# node's pages, which never had its folder: they list both nodes' runs and serve the run's
+# evidence from the fleet's history; the new baseline is published from there, the pause
+# ends, and the next runs pass on both nodes. Retention, 40 days on, deletes a node's own runs
+# from the fleet's history with their files, and the copies its pages fetched.
 . "$(dirname "$0")/pg.sh"
 VAGT=${VAGT:?VAGT must name the vagt binary}
 SRC=${SRC:?SRC must name the source tree}
@@ -93,7 +96,8 @@ check "a paused robot does not start on $other (exit $r), nothing typed, no new 
   [ "$(lines saved-$other.tsv)" -eq 1 ] && [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 1 ]
 
 # both daemons up: the other node delivers the alert after the dead node's lease; the
-# operator approves the drift on the node that holds its evidence
+# operator approves the drift on the OTHER node's pages, which never had the run's folder:
+# they show every node's runs and read the run's evidence from the fleet's database
 for n in n1 n2; do
   (cd $n && exec "$VAGT" agent --config agent.lua > "$T/$n-d.out" 2> "$T/$n-d.err") &
   eval "D_$n=\$!"
@@ -103,22 +107,65 @@ i=0; until [ "$(hooks)" -ge 1 ] || [ $i -ge 300 ]; do sleep 0.1; i=$((i + 1)); d
 check "the alert was delivered once, by the other node, on the second attempt ($(hooks) answered)" \
   [ "$(hooks)" -eq 1 ] && [ "$(psqlq "SELECT delivered_by, attempts FROM vagt_outbox")" = "$other|2" ]
 check "one alert id in all the requests ($(arrived) requests)" [ "$(ids)" -eq 1 ]
-eval "port=\$P_$holder"
+eval "port=\$P_$other"
 U="http://127.0.0.1:$port"
+AUTH="Authorization: Bearer $TOKEN"
 i=0; until curl -s -o /dev/null "$U/" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
-rid=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT max(id) FROM runs WHERE status = '"'drift'"'").fetchone()[0])' "$holder/state/vagt.db")
-code=$(curl -s -o body -w '%{http_code}' -X POST -H "Authorization: Bearer $TOKEN" "$U/runs/$rid/approve")
-check "approve on $holder's pages: 200" [ "$code" = 200 ] || cat body
+fid=$(psqlq "SELECT max(id) FROM vagt_run WHERE node = '$holder' AND status = 'drift'")
+check "the fleet's history has $holder's drift run ($fid), its alert id and its files" \
+  [ -n "$fid" ] && [ "$(psqlq "SELECT alert_id IS NOT NULL FROM vagt_run WHERE id = $fid")" = t ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run_file WHERE run = $fid AND name = 'run.json'")" = 1 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run_file WHERE run = $fid AND name LIKE 'evidence/%.png'")" -ge 1 ]
+check "every run of both nodes is in it (a run row per node and local id)" \
+  [ "$(psqlq "SELECT count(DISTINCT node) FROM vagt_run")" = 2 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE status = 'running'")" = 0 ]
+curl -s -H "$AUTH" "$U/" > index.html
+check "$other's pages list the runs of both nodes, with the node" \
+  grep -q "<td>$holder</td>" index.html && grep -q "<td>$other</td>" index.html && \
+  grep -q "href=\"/runs/$fid\"" index.html
+curl -s -H "$AUTH" "$U/runs/$fid" > run.html
+rdir=$(psqlq "SELECT run_dir FROM vagt_run WHERE id = $fid")
+png=$(cd "$rdir/evidence" && ls *.png | head -n 1)
+check "the run's page on $other names node $holder and shows its evidence ($png)" \
+  grep -q "<th>node</th><td>$holder</td>" run.html && grep -q "evidence/$png" run.html
+curl -s -H "$AUTH" -o got.png "$U/runs/$fid/evidence/$png"
+check "the evidence image $other serves is the one $holder kept, byte for byte" cmp -s got.png "$rdir/evidence/$png"
+code=$(curl -s -o body -w '%{http_code}' -X POST -H "$AUTH" "$U/runs/$fid/approve")
+check "approve $holder's run on $other's pages: 200" [ "$code" = 200 ] && grep -q "<h1>Approved</h1>" body || \
+  { cat body; show $other-d.err; }
 kill -TERM $D_n1 $D_n2; wait $D_n1; wait $D_n2; PIDS=${PIDS%% *}
-check "the approval published version 2 and ended the pause" \
+check "the approval published version 2 from $other and ended the pause" \
   [ "$(psqlq "SELECT max(version) FROM vagt_baseline WHERE robot = 'sag'")" = 2 ] && \
-  [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 0 ] || show $holder-d.err
+  [ "$(psqlq "SELECT node FROM vagt_baseline WHERE robot = 'sag' AND version = 2")" = "$other" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 0 ] || show $other-d.err
+check "the fleet's history has the approval (by node $other) and the run approved" \
+  [ "$(psqlq "SELECT state, node FROM vagt_approval WHERE run = $fid")" = "approved|$other" ] && \
+  [ "$(psqlq "SELECT approved IS NOT NULL FROM vagt_run WHERE id = $fid")" = t ]
 
-once $other e; r=$?
-check "$other installs version 2 and passes (exit $r)" [ "$r" -eq 0 ] && grep -q "installed the fleet's baseline version 2" $other-e.err || show $other-e.err
 once $holder e; r=$?
-check "$holder passes too (exit $r)" [ "$r" -eq 0 ] || show $holder-e.err
+check "$holder installs version 2 and passes (exit $r)" [ "$r" -eq 0 ] && grep -q "installed the fleet's baseline version 2" $holder-e.err || show $holder-e.err
+once $other e; r=$?
+check "$other passes too (exit $r)" [ "$r" -eq 0 ] || show $other-e.err
 check "both saved the record after the approval" [ "$(lines saved-n1.tsv)" -eq 2 ] && [ "$(lines saved-n2.tsv)" -eq 2 ]
 check "still one alert id in all" [ "$(ids)" -eq 1 ] && [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 1 ]
 check "both folders hold version 2" diff -r n1/sag.baseline n2/sag.baseline
+
+# retention, 40 days on (the default keeps 30): $other deletes its own runs from the fleet's
+# history with their files, the delivered alert and the copies its pages fetched; $holder's
+# runs and the approvals stay
+mine=$(psqlq "SELECT count(*) FROM vagt_run WHERE node = '$other'")
+theirs=$(psqlq "SELECT count(*) FROM vagt_run WHERE node = '$holder'")
+check "$other fetched a copy of $holder's run for its pages" [ -f "$other/state/fleet/runs/$fid/run.json" ]
+(cd $other && VAGT_AGENT_NOW=$(($(date +%s) + 40 * 86400)) exec "$VAGT" agent --config agent.lua \
+  > "$T/$other-p.out" 2> "$T/$other-p.err") & pp=$!
+PIDS="$PIDS $pp"
+i=0; until grep -q "retention: the fleet's database: deleted" $other-p.err || [ $i -ge 200 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $pp; wait $pp; PIDS=${PIDS%% *}
+check "retention deleted $other's $mine runs in the fleet, with their files" \
+  [ "$mine" -ge 2 ] && [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE node = '$other'")" = 0 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run_file f LEFT JOIN vagt_run r ON r.id = f.run WHERE r.id IS NULL")" = 0 ] || show $other-p.err
+check "and the delivered alert, and the copies; $holder's $theirs runs and the approval stay" \
+  [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 0 ] && [ ! -e "$other/state/fleet/runs" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE node = '$holder'")" = "$theirs" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_approval")" = 1 ]
 finish

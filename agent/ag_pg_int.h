@@ -1,0 +1,48 @@
+/* Inside the fleet's PostgreSQL layer (ag_pg.h): the connection and the statement helpers
+ * that ag_pg.c (claims, schedule, baselines, outbox), ag_pg_history.c (runs and their
+ * evidence) and ag_pg_store.c (the pages' store) share. Not for other callers. */
+#ifndef AG_PG_INT_H
+#define AG_PG_INT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ag_pg.h"
+
+struct ag_pg {
+  PGconn *conn;
+  char err[512];
+  char node[128];
+  int reconnects;
+  bool reset_tried; /* this operation has reset the connection once already */
+  bool migrating;
+  int newer;         /* a newer schema was found after a reconnection: refuse all */
+  double next_sweep; /* monotonic seconds: when ag_pg_claim settles expired leases */
+};
+
+/* The last error: "OP: message" (libpq's primary message only: details may quote values). */
+void agpg_seterr(ag_pg *pg, const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* One parameterised statement, once: NULL on failure (pg->err, SQLSTATE into sqlstate). */
+PGresult *agpg_raw(ag_pg *pg, const char *op, const char *sql, int n, const char *const *vals,
+                   char sqlstate[6]);
+/* One autocommitted statement, retried after a reconnection, serialization failure or
+ * deadlock: NULL on failure. */
+PGresult *agpg_exec1(ag_pg *pg, const char *op, const char *sql, int n, const char *const *vals);
+
+/* What a transaction's body returns: TX_OK to commit, TX_FAIL after a failed statement
+ * (its sqlstate in st), or an AG_PG_ code to roll back and return it. */
+enum { TX_OK = -100, TX_FAIL = -101 }; /* apart from every AG_PG_ code */
+typedef int (*tx_body)(ag_pg *pg, const char *op, void *arg, char st[6]);
+/* body in one transaction, retried as a whole: AG_PG_OK, the body's code or AG_PG_ERR. */
+int agpg_in_tx(ag_pg *pg, const char *op, tx_body body, void *arg);
+
+/* Starts an operation (clears the error): AG_PG_NEWER once a newer schema was seen. */
+int agpg_begin_op(ag_pg *pg, const char *op);
+/* The code of a failed operation: AG_PG_NEWER or AG_PG_ERR. */
+int agpg_failed(const ag_pg *pg);
+/* Bytes as a bytea parameter's text (free with PQfreemem), or NULL. */
+char *agpg_bytea_param(ag_pg *pg, const unsigned char *d, size_t n);
+
+#endif
