@@ -242,12 +242,14 @@ static char *mark_dir(const ag_ctx *x)
   return ag_asprintf(&p, "%s/fleet", x->cfg->state) < 0 ? NULL : p;
 }
 
-static void mark_read(const ag_ctx *x, const ag_robot *r, int *version, char digest[DIGEST_HEX])
+/* STATE/fleet/ROBOT.KIND ("baseline", "script"): the fleet's version this node last had. */
+static void mark_read(const ag_ctx *x, const ag_robot *r, const char *kind, int *version,
+                      char digest[DIGEST_HEX])
 {
   *version = 0;
   digest[0] = 0;
   char *dir = mark_dir(x), *path = NULL;
-  if (dir && ag_asprintf(&path, "%s/%s.baseline", dir, r->name) >= 0) {
+  if (dir && ag_asprintf(&path, "%s/%s.%s", dir, r->name, kind) >= 0) {
     char *t = vu_read_file(path, 256, VU_NOFOLLOW, NULL, NULL, 0);
     char d[DIGEST_HEX + 1] = "";
     if (t && sscanf(t, "%d %64s", version, d) == 2 && strlen(d) == 64)
@@ -260,13 +262,13 @@ static void mark_read(const ag_ctx *x, const ag_robot *r, int *version, char dig
   free(dir);
 }
 
-static int mark_write(const ag_ctx *x, const ag_robot *r, int version, const char *digest,
-                      char *err, size_t errlen)
+static int mark_write(const ag_ctx *x, const ag_robot *r, const char *kind, int version,
+                      const char *digest, char *err, size_t errlen)
 {
   char *dir = mark_dir(x), *name = NULL, text[128];
   int n = snprintf(text, sizeof text, "%d %s\n", version, digest);
   int rc = -1;
-  if (dir && ag_asprintf(&name, "%s.baseline", r->name) >= 0 && vu_mkdir_p(dir, err, errlen) == 0)
+  if (dir && ag_asprintf(&name, "%s.%s", r->name, kind) >= 0 && vu_mkdir_p(dir, err, errlen) == 0)
     rc = rt_write_file_atomic(dir, name, text, (size_t)n, err, errlen);
   free(name);
   free(dir);
@@ -294,7 +296,7 @@ static int publish(ag_pg *pg, const ag_ctx *x, const ag_robot *r, const folder *
   }
   fprintf(stderr, "vagt agent: robot %s: this node's baseline is the fleet's version %d now\n",
           r->name, version);
-  return mark_write(x, r, version, digest, msg, msglen) == 0 ? 0 : -1;
+  return mark_write(x, r, "baseline", version, digest, msg, msglen) == 0 ? 0 : -1;
 }
 
 /* Brings the folder and the fleet to one version (see ag_fleet.h). */
@@ -314,7 +316,7 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
     char digest[DIGEST_HEX], had[DIGEST_HEX], fleet_digest[DIGEST_HEX] = "", node[80] = "";
     folder_digest(&f, digest);
     int mine, fleet = 0;
-    mark_read(x, r, &mine, had);
+    mark_read(x, r, "baseline", &mine, had);
     int c = ag_pg_baseline_current(pg, r->name, &fleet, fleet_digest, sizeof fleet_digest, node,
                                    sizeof node);
     if (c != AG_PG_OK && c != AG_PG_NONE) {
@@ -326,7 +328,7 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
     if (c == AG_PG_NONE) {
       rc = f.n ? publish(pg, x, r, &f, digest, 0, msg, msglen) : 0; /* nothing yet: recording */
     } else if (f.n && !strcmp(digest, fleet_digest)) {
-      rc = mine == fleet ? 0 : mark_write(x, r, fleet, digest, msg, msglen);
+      rc = mine == fleet ? 0 : mark_write(x, r, "baseline", fleet, digest, msg, msglen);
     } else if (f.n && mine > 0 && strcmp(digest, had) != 0 && publish_local) {
       /* changed here since this node last synced: an approval or a recording here */
       rc = publish(pg, x, r, &f, digest, fleet, msg, msglen);
@@ -340,7 +342,7 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
       else if (strcmp(got, fleet_digest) != 0)
         snprintf(msg, msglen, "the fleet's baseline version %d does not match its digest", fleet);
       else if (folder_install(dir, &nf, msg, msglen) == 0 &&
-               mark_write(x, r, fleet, got, msg, msglen) == 0) {
+               mark_write(x, r, "baseline", fleet, got, msg, msglen) == 0) {
         fprintf(stderr,
                 "vagt agent: robot %s: installed the fleet's baseline version %d "
                 "(published by node %s)\n",
@@ -362,6 +364,67 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
   return rc == 0 ? 0 : -1;
 }
 
+/* The robot's script against the fleet's (see ag_fleet.h): 0 run, 1 stale here, -1 the
+ * database cannot say. */
+static int script_check(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
+{
+  char err[256];
+  size_t len = 0;
+  char *text = vu_read_file(r->script, FILE_MAX, 0, &len, err, sizeof err);
+  if (!text) {
+    snprintf(why, whylen, "its script: %s", err);
+    return 1;
+  }
+  folder one = {0};
+  char digest[DIGEST_HEX], had[DIGEST_HEX], fleet_digest[DIGEST_HEX] = "", node[80] = "";
+  int rc = add_file(&one, "script", (unsigned char *)text, len);
+  free(text);
+  if (rc != 0) {
+    snprintf(why, whylen, "out of memory");
+    return -1;
+  }
+  folder_digest(&one, digest);
+  folder_free(&one);
+  int mine, fleet = 0;
+  mark_read(x, r, "script", &mine, had);
+  for (int tries = 0; tries < 3; tries++) {
+    int c = ag_pg_script_current(x->pg, r->name, &fleet, fleet_digest, sizeof fleet_digest, node,
+                                 sizeof node);
+    if (c != AG_PG_OK && c != AG_PG_NONE) {
+      snprintf(why, whylen, "the fleet database cannot say which script is current: %s",
+               ag_pg_error(x->pg));
+      return -1;
+    }
+    if (c == AG_PG_OK && !strcmp(digest, fleet_digest))
+      return mine == fleet ? 0 : mark_write(x, r, "script", fleet, digest, why, whylen) ? -1 : 0;
+    /* the first script, or one deployed here since this node last ran the fleet's: the
+     * fleet's next version */
+    if (c == AG_PG_NONE || (mine > 0 && strcmp(digest, had) != 0)) {
+      int v = 0;
+      int p = ag_pg_script_put(x->pg, r->name, fleet, digest, &v);
+      if (p == AG_PG_LOST)
+        continue; /* another node published meanwhile: look again */
+      if (p != AG_PG_OK) {
+        snprintf(why, whylen, "cannot publish its script: %s", ag_pg_error(x->pg));
+        return -1;
+      }
+      fprintf(stderr, "vagt agent: robot %s: this node's script is the fleet's version %d now\n",
+              r->name, v);
+      return mark_write(x, r, "script", v, digest, why, whylen) ? -1 : 0;
+    }
+    char since[80] = "";
+    if (mine > 0)
+      snprintf(since, sizeof since, ", unchanged here since this node ran version %d", mine);
+    snprintf(why, whylen,
+             "its script %s is not the fleet's current version %d (published by node %s)%s: "
+             "deploy that script on this node",
+             r->script, fleet, node, since);
+    return 1;
+  }
+  snprintf(why, whylen, "other nodes keep publishing its script: try again");
+  return -1;
+}
+
 int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
 {
   if (!x->pg)
@@ -380,6 +443,9 @@ int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
              by);
     return 1;
   }
+  int sc = script_check(x, r, why, whylen);
+  if (sc != 0)
+    return sc;
   return sync_baseline(x->pg, x, r, true, why, whylen) == 0 ? 0 : -1;
 }
 

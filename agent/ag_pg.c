@@ -173,6 +173,15 @@ static const char *const MIGRATE_4[] = {
     " node text NOT NULL)",
     "CREATE INDEX vagt_approval_run ON vagt_approval (run, id)",
     "CREATE INDEX vagt_approval_robot ON vagt_approval (robot, id)",
+    /* the robots' scripts: the digest each node deployed last; the highest version is the
+   * fleet's, and a node whose unchanged script is older runs nothing */
+    "CREATE TABLE vagt_script ("
+    " robot text NOT NULL,"
+    " version integer NOT NULL,"
+    " digest text NOT NULL,"
+    " node text NOT NULL,"
+    " published_at timestamptz NOT NULL DEFAULT now(),"
+    " PRIMARY KEY (robot, version))",
     NULL,
 };
 

@@ -222,6 +222,16 @@ typedef struct ag_pg_pruned {
 } ag_pg_pruned;
 int ag_pg_prune(ag_pg *pg, double before, ag_pg_pruned *out);
 
+/* ---- the robots' scripts (ag_pg_history.c) ---- */
+
+/* The fleet's current version of the robot's script: its digest and the node that
+ * published it. AG_PG_OK, or AG_PG_NONE when none was published. */
+int ag_pg_script_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
+                         char *node, size_t nlen);
+/* Publishes digest as version prev + 1 (*version): AG_PG_LOST when the current version is no
+ * longer prev (another node published first). */
+int ag_pg_script_put(ag_pg *pg, const char *robot, int prev, const char *digest, int *version);
+
 /* ---- the fleet's alert outbox ---- */
 
 /* One alert delivery: an outbox row (the node's own outbox hands its rows over). */

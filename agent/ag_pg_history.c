@@ -238,3 +238,57 @@ int ag_pg_prune(ag_pg *pg, double before, ag_pg_pruned *out)
   int rc = agpg_in_tx(pg, "retention", prune_tx, &a);
   return rc == AG_PG_OK ? AG_PG_OK : agpg_failed(pg);
 }
+
+/* ---- the robots' scripts ---- */
+
+int ag_pg_script_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
+                         char *node, size_t nlen)
+{
+  int rc0 = agpg_begin_op(pg, "script");
+  if (rc0 != AG_PG_OK)
+    return rc0;
+  const char *p[] = {robot};
+  PGresult *r = agpg_exec1(pg, "script",
+                           "SELECT version, digest, node FROM vagt_script WHERE robot = $1"
+                           " ORDER BY version DESC LIMIT 1",
+                           1, p);
+  if (!r)
+    return agpg_failed(pg);
+  int rc = AG_PG_NONE;
+  if (PQntuples(r) == 1) {
+    *version = atoi(PQgetvalue(r, 0, 0));
+    snprintf(digest, dlen, "%s", PQgetvalue(r, 0, 1));
+    snprintf(node, nlen, "%s", PQgetvalue(r, 0, 2));
+    rc = AG_PG_OK;
+  }
+  PQclear(r);
+  return rc;
+}
+
+int ag_pg_script_put(ag_pg *pg, const char *robot, int prev, const char *digest, int *version)
+{
+  int rc0 = agpg_begin_op(pg, "script");
+  if (rc0 != AG_PG_OK)
+    return rc0;
+  char sprev[16], snext[16];
+  snprintf(sprev, sizeof sprev, "%d", prev);
+  snprintf(snext, sizeof snext, "%d", prev + 1);
+  const char *p[] = {robot, sprev, snext, digest, pg->node};
+  /* only while prev is still the highest version: the primary key refuses a second
+   * publisher of prev + 1, and the NOT EXISTS one that is behind */
+  PGresult *r = agpg_exec1(pg, "script",
+                           "INSERT INTO vagt_script (robot, version, digest, node)"
+                           " SELECT $1, $3::integer, $4, $5"
+                           " WHERE coalesce((SELECT max(version) FROM vagt_script"
+                           "  WHERE robot = $1), 0) = $2::integer"
+                           " ON CONFLICT (robot, version) DO NOTHING",
+                           5, p);
+  if (!r)
+    return agpg_failed(pg);
+  int added = atoi(PQcmdTuples(r));
+  PQclear(r);
+  if (!added)
+    return AG_PG_LOST;
+  *version = prev + 1;
+  return AG_PG_OK;
+}

@@ -56,13 +56,13 @@ check "a URI address works too" \
 cat "$PG_T/ssl.err"
 check "sslmode goes to libpq as given (an invalid one is libpq's error)" grep -q "^claimer x: connect: .*sslmode" "$PG_T/ssl.err"
 # a database an agent of schema 1 made (items, no schedule or settings table) is upgraded
-psqlq "DROP TABLE vagt_run_file, vagt_run, vagt_approval, vagt_schedule, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox, vagt_seat; UPDATE vagt_schema SET version = 1" >/dev/null
+psqlq "DROP TABLE vagt_script, vagt_run_file, vagt_run, vagt_approval, vagt_schedule, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox, vagt_seat; UPDATE vagt_schema SET version = 1" >/dev/null
 items_before=$(psqlq "SELECT count(*) FROM vagt_items")
 check "a version 1 database is upgraded to 4" [ "$(claimer migrate)" = "schema 4" ]
 check "with the schedule and settings tables added and the items kept" \
   [ "$(psqlq "SELECT count(*) FROM vagt_schedule")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_meta")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_items")" = "$items_before" ]
 # a version 2 database (schedules without slots) with a claimed time: upgraded, the claim kept
-psqlq "DROP TABLE vagt_run_file, vagt_run, vagt_approval, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox, vagt_seat;
+psqlq "DROP TABLE vagt_script, vagt_run_file, vagt_run, vagt_approval, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox, vagt_seat;
        ALTER TABLE vagt_schedule DROP CONSTRAINT vagt_schedule_pkey; ALTER TABLE vagt_schedule DROP COLUMN slot;
        ALTER TABLE vagt_schedule ADD PRIMARY KEY (robot, scheduled);
        INSERT INTO vagt_schedule (robot, scheduled, trigger, node) VALUES ('r', 60, 'schedule', 'x');
@@ -71,7 +71,7 @@ check "a version 2 database is upgraded to 4" [ "$(claimer migrate)" = "schema 4
 check "its claimed time kept, in slot 1" \
   [ "$(psqlq "SELECT robot, scheduled, slot, node FROM vagt_schedule")" = "r|60|1|x" ]
 # a version 3 database (no fleet history) with a published baseline: upgraded, the baseline kept
-psqlq "DROP TABLE vagt_run_file, vagt_run, vagt_approval;
+psqlq "DROP TABLE vagt_script, vagt_run_file, vagt_run, vagt_approval;
        INSERT INTO vagt_baseline (robot, version, digest, node) VALUES ('r', 1, 'd', 'x');
        UPDATE vagt_schema SET version = 3" >/dev/null
 check "a version 3 database is upgraded to 4" [ "$(claimer migrate)" = "schema 4" ]

@@ -1,0 +1,55 @@
+#!/bin/sh
+# The robots' scripts are the fleet's: nodes a and b run robot "r" from their own copies of
+# its script (runs are the agent tests' stand-in for vagt run). The first run publishes the
+# script's digest as version 1; a script deployed anew on a node is published as the next
+# version by that node's next run; a node whose copy is unchanged since it ran an older
+# version, or a new node whose copy is not the fleet's, runs nothing (exit 3, the reason
+# naming the versions and the node) until the same script is deployed there.
+. "$(dirname "$0")/pg.sh"
+VAGT=${VAGT:?VAGT must name the vagt binary}
+SRC=${SRC:?SRC must name the source tree}
+export VAGT_BIN="$SRC/tests/agent/fake-vagt.sh" FAKE_EXIT=0 FAKE_SLEEP=0
+pg_start || exit 1
+cd "$PG_T" || exit 1
+sqlc() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchone()[0])' "$@"; }
+runs() { [ -f "$1/state/vagt.db" ] && sqlc "$1/state/vagt.db" "SELECT count(*) FROM runs" || echo 0; }
+for n in a b c; do
+  mkdir -m 700 $n
+  printf 'robot.log("version one")\n' > $n/r.lua
+  cat > $n/agent.lua <<LUA
+state = "state"
+listen = false
+node = "$n"
+database = "$PG_DB"
+database_password_file = "$PG_PWFILE"
+robot "r" { script = "r.lua" }
+LUA
+done
+printf 'robot.log("something else")\n' > c/r.lua
+once() { (cd $1 && "$VAGT" agent --once r --config agent.lua > "$PG_T/$1-$2.out" 2> "$PG_T/$1-$2.err"); }
+versions() { psqlq "SELECT string_agg(version || ':' || node, ' ' ORDER BY version) FROM vagt_script WHERE robot = 'r'"; }
+
+once a 1; r=$?
+check "a's first run passes (exit $r) and publishes the script as version 1" \
+  [ "$r" -eq 0 ] && [ "$(versions)" = "1:a" ] || cat a-1.err
+once b 1; r=$?
+check "b's copy is the same: it runs (exit $r), no new version" [ "$r" -eq 0 ] && [ "$(versions)" = "1:a" ]
+
+printf 'robot.log("version two")\n' > a/r.lua
+once a 2; r=$?
+check "a new script deployed on a: published as version 2 by its next run (exit $r)" \
+  [ "$r" -eq 0 ] && [ "$(versions)" = "1:a 2:a" ] && grep -q "script is the fleet's version 2 now" a-2.err
+before=$(runs b)
+once b 2; r=$?
+cat b-2.err
+check "b, unchanged since version 1, runs nothing (exit $r)" [ "$r" -eq 3 ] && [ "$(runs b)" -eq "$before" ]
+check "and says why: the versions, the node, what to do" \
+  grep -q "robot r does not run: its script .*/b/r.lua is not the fleet's current version 2 (published by node a), unchanged here since this node ran version 1: deploy that script on this node" b-2.err
+cp a/r.lua b/r.lua
+once b 3; r=$?
+check "with the same script deployed, b runs (exit $r)" [ "$r" -eq 0 ] && [ "$(runs b)" -eq $((before + 1)) ] && [ "$(versions)" = "1:a 2:a" ]
+once c 1; r=$?
+check "a new node whose copy is not the fleet's runs nothing (exit $r)" \
+  [ "$r" -eq 3 ] && [ "$(runs c)" -eq 0 ] && grep -q "is not the fleet's current version 2 (published by node a): deploy" c-1.err
+check "no version was published by it" [ "$(versions)" = "1:a 2:a" ]
+finish
