@@ -182,8 +182,11 @@ static cJSON *op_open(ag_broker_state *s, const cJSON *q)
     s->key_agreed = rc == AG_PG_OK && same;
   }
   size_t added = 0;
+  long long retried = 0;
   if (pg && !why && rc == AG_PG_OK)
     rc = ag_pg_enqueue(pg, batch, in, (size_t)i, 0, &added);
+  if (pg && !why && rc == AG_PG_OK && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(q, "retry")))
+    rc = ag_pg_retry_failed(pg, batch, s->run, &retried);
   free(in);
   free(payload);
   if (why)
@@ -192,6 +195,7 @@ static cJSON *op_open(ag_broker_state *s, const cJSON *q)
     return db_failed(s, rc);
   cJSON *r = reply_ok();
   cJSON_AddNumberToObject(r, "added", (double)added);
+  cJSON_AddNumberToObject(r, "retried", (double)retried);
   return r;
 }
 

@@ -1012,6 +1012,27 @@ int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
   return AG_PG_OK;
 }
 
+int ag_pg_retry_failed(ag_pg *pg, const char *batch, const char *run, long long *n)
+{
+  int rc0 = agpg_begin_op(pg, "retry");
+  if (rc0 != AG_PG_OK)
+    return rc0;
+  const char *p[] = {batch, pg->node, run};
+  PGresult *r =
+      agpg_exec1(pg, "retry",
+                 "UPDATE vagt_items SET state = 'pending', attempts = 0, reason = NULL,"
+                 " lease_until = NULL, updated_at = now()"
+                 " WHERE batch = $1 AND state = 'failed'"
+                 " AND NOT (node IS NOT DISTINCT FROM $2 AND run IS NOT DISTINCT FROM $3)",
+                 3, p);
+  if (!r)
+    return agpg_failed(pg);
+  if (n)
+    *n = atoll(PQcmdTuples(r));
+  PQclear(r);
+  return AG_PG_OK;
+}
+
 int ag_pg_need_person(ag_pg *pg, const char *batch, ag_pg_person_fn fn, void *ud)
 {
   int rc0 = agpg_begin_op(pg, "items for a person");

@@ -126,6 +126,12 @@ int ag_pg_release(ag_pg *pg, const ag_pg_held *c, const char *reason, bool *revi
 int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same, char *holder,
                      size_t holder_len);
 
+/* robot.items' retry_failed in a fleet: the batch's failed items (a script's error,
+ * attempts exhausted) that runs other than node + run failed become pending again with
+ * their attempts counted afresh. Never an item that needs review (its input may have been
+ * sent: a person puts it back). *n (optional): how many. */
+int ag_pg_retry_failed(ag_pg *pg, const char *batch, const char *run, long long *n);
+
 /* The batch's items that wait for a person (failed, needs_review), by row number, with the
  * node and run that last held them (never their key or data). */
 typedef void (*ag_pg_person_fn)(void *ud, int seq, const char *state, const char *node,

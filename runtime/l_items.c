@@ -854,6 +854,8 @@ static void fleet_open(lua_State *L, batch *b)
   char check[RT_ITEMS_HASH_HEX];
   key_check(b->hkey, check);
   cJSON_AddStringToObject(req, "check", check);
+  if (b->retry_failed) /* failed items of earlier runs: pending again (never needs_review) */
+    cJSON_AddTrueToObject(req, "retry");
   cJSON *items = cJSON_AddArrayToObject(req, "items");
   lua_rawgeti(L, LUA_REGISTRYINDEX, b->keys_ref);
   for (lua_Integer i = 1; i <= b->n; i++) {
@@ -1245,9 +1247,6 @@ static int l_items(lua_State *L)
   b->fleet = rt_fleet_items_fd(ferr, sizeof ferr);
   if (b->fleet == -2)
     return rt_raise(L, "robot.items: %s", ferr);
-  if (b->fleet >= 0 && retry)
-    return rt_raise(L, "robot.items: retry_failed is not available in a fleet yet: a person "
-                       "puts the checked items back (see the operators' guide)");
   b->db = items_db(L, b->hkey); /* first: content keys are hashed with its key */
   lua_createtable(L, (int)n, 0);
   int keys = lua_gettop(L);
