@@ -1,6 +1,7 @@
 #include "ag_db.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char schema[] =
@@ -186,6 +187,102 @@ int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri)
   if (step_done(db, st) != 0)
     return -1;
   return sqlite3_changes(db) > 0 ? 1 : 0;
+}
+
+int ag_db_run_pid(sqlite3 *db, long long id, int pid)
+{
+  sqlite3_stmt *st = prep(db, "UPDATE runs SET pid=? WHERE id=?");
+  if (!st)
+    return -1;
+  sqlite3_bind_int(st, 1, pid);
+  sqlite3_bind_int64(st, 2, id);
+  return step_done(db, st);
+}
+
+static const char *text_of(sqlite3_stmt *st, int c)
+{
+  const unsigned char *t = sqlite3_column_text(st, c);
+  return t ? (const char *)t : "";
+}
+
+bool ag_db_run_get(sqlite3 *db, long long id, ag_db_run *r)
+{
+  memset(r, 0, sizeof *r);
+  sqlite3_stmt *st = prep(db, "SELECT r.robot, r.trigger, r.status, r.error, r.run_dir, r.started,"
+                              " r.finished, r.exit_code, r.steps, f.fleet_id FROM runs r"
+                              " LEFT JOIN fleet_runs f ON f.run_id = r.id WHERE r.id = ?");
+  if (!st)
+    return false;
+  sqlite3_bind_int64(st, 1, id);
+  bool ok = sqlite3_step(st) == SQLITE_ROW;
+  if (ok) {
+    snprintf(r->robot, sizeof r->robot, "%s", text_of(st, 0));
+    snprintf(r->trigger, sizeof r->trigger, "%s", text_of(st, 1));
+    snprintf(r->status, sizeof r->status, "%s", text_of(st, 2));
+    snprintf(r->error, sizeof r->error, "%s", text_of(st, 3));
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", text_of(st, 4));
+    r->started = sqlite3_column_double(st, 5);
+    r->ended = sqlite3_column_type(st, 6) != SQLITE_NULL && strcmp(r->status, "running") != 0;
+    r->finished = sqlite3_column_double(st, 6);
+    r->exit_code = sqlite3_column_int(st, 7);
+    r->steps = sqlite3_column_int(st, 8);
+    r->fleet_id = sqlite3_column_int64(st, 9);
+  }
+  sqlite3_finalize(st);
+  return ok;
+}
+
+int ag_db_runs_running(sqlite3 *db, ag_db_running **out)
+{
+  *out = NULL;
+  sqlite3_stmt *st = prep(db, "SELECT id, robot, started FROM runs WHERE status='running'");
+  if (!st)
+    return -1;
+  int n = 0;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    ag_db_running *nv = realloc(*out, (size_t)(n + 1) * sizeof **out);
+    char *name = strdup(text_of(st, 1));
+    if (nv)
+      *out = nv;
+    if (!nv || !name) {
+      free(name);
+      break; /* out of memory: the runs read so far (the rest at the next start) */
+    }
+    (*out)[n++] = (ag_db_running){sqlite3_column_int64(st, 0), name, sqlite3_column_double(st, 2)};
+  }
+  sqlite3_finalize(st);
+  return n;
+}
+
+void ag_db_fleet_mark(sqlite3 *db, long long id, long long fleet_id, bool synced)
+{
+  sqlite3_stmt *st = prep(db, "INSERT INTO fleet_runs(run_id, fleet_id, synced) VALUES(?1, ?2, ?3)"
+                              " ON CONFLICT(run_id) DO UPDATE SET"
+                              " fleet_id = coalesce(?2, fleet_id), synced = ?3");
+  if (!st)
+    return;
+  sqlite3_bind_int64(st, 1, id);
+  if (fleet_id > 0)
+    sqlite3_bind_int64(st, 2, fleet_id);
+  else
+    sqlite3_bind_null(st, 2);
+  sqlite3_bind_int(st, 3, synced);
+  step_done(db, st);
+}
+
+int ag_db_fleet_unsynced(sqlite3 *db, long long *ids, int max)
+{
+  sqlite3_stmt *st = prep(db, "SELECT f.run_id FROM fleet_runs f JOIN runs r ON r.id = f.run_id"
+                              " WHERE f.synced = 0 AND r.status <> 'running' ORDER BY f.run_id"
+                              " LIMIT ?");
+  if (!st)
+    return 0;
+  sqlite3_bind_int(st, 1, max);
+  int n = 0;
+  while (n < max && sqlite3_step(st) == SQLITE_ROW)
+    ids[n++] = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
 }
 
 bool ag_db_sched_get(sqlite3 *db, const char *robot, time_t *t)

@@ -40,6 +40,31 @@ typedef struct ag_runinfo {
  * already (it is written once), -1 on a database error. */
 int ag_db_run_finish(sqlite3 *db, long long id, const ag_runinfo *ri);
 
+/* Records the run's process id (for the pages and ag_run_recover). */
+int ag_db_run_pid(sqlite3 *db, long long id, int pid);
+
+/* A run of this node's history, and the id of its copy in a fleet's history. */
+typedef struct ag_db_run {
+  char robot[128], trigger[32], status[32], error[4096], run_dir[4096];
+  double started, finished;
+  int exit_code, steps;
+  bool ended;         /* its end is recorded */
+  long long fleet_id; /* 0: not copied yet */
+} ag_db_run;
+bool ag_db_run_get(sqlite3 *db, long long id, ag_db_run *r);
+/* The runs still "running" (an agent that died left them) into *out (malloc'd; free each
+ * robot and the array): their number, -1 on a database error. */
+typedef struct ag_db_running {
+  long long id;
+  char *robot;
+  double started;
+} ag_db_running;
+int ag_db_runs_running(sqlite3 *db, ag_db_running **out);
+/* Fleet mode: what was copied into the fleet's history (table fleet_runs). */
+void ag_db_fleet_mark(sqlite3 *db, long long id, long long fleet_id, bool synced);
+/* Up to max ended runs whose copy is not complete, oldest first: their number. */
+int ag_db_fleet_unsynced(sqlite3 *db, long long *ids, int max);
+
 /* The last scheduled time we started (or skipped) the robot for; false when none. */
 bool ag_db_sched_get(sqlite3 *db, const char *robot, time_t *t);
 int ag_db_sched_set(sqlite3 *db, const char *robot, time_t t);

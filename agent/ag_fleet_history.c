@@ -108,73 +108,8 @@ fail:
 
 /* ---- this node's history row and its copy ---- */
 
-typedef struct {
-  char robot[128], trigger[32], status[32], error[4096], run_dir[4096];
-  double started, finished;
-  int exit_code, steps;
-  bool ended;
-  long long fleet_id; /* 0: none yet */
-} local_run;
-
-static const char *text(sqlite3_stmt *st, int c)
-{
-  const unsigned char *t = sqlite3_column_text(st, c);
-  return t ? (const char *)t : "";
-}
-
-static bool local_get(sqlite3 *db, long long id, local_run *lr)
-{
-  memset(lr, 0, sizeof *lr);
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT r.robot, r.trigger, r.status, r.error, r.run_dir, r.started,"
-                         " r.finished, r.exit_code, r.steps, f.fleet_id FROM runs r"
-                         " LEFT JOIN fleet_runs f ON f.run_id = r.id WHERE r.id = ?",
-                         -1, &st, NULL) != SQLITE_OK)
-    return false;
-  sqlite3_bind_int64(st, 1, id);
-  bool ok = sqlite3_step(st) == SQLITE_ROW;
-  if (ok) {
-    snprintf(lr->robot, sizeof lr->robot, "%s", text(st, 0));
-    snprintf(lr->trigger, sizeof lr->trigger, "%s", text(st, 1));
-    snprintf(lr->status, sizeof lr->status, "%s", text(st, 2));
-    snprintf(lr->error, sizeof lr->error, "%s", text(st, 3));
-    snprintf(lr->run_dir, sizeof lr->run_dir, "%s", text(st, 4));
-    lr->started = sqlite3_column_double(st, 5);
-    lr->ended = sqlite3_column_type(st, 6) != SQLITE_NULL && strcmp(lr->status, "running") != 0;
-    lr->finished = sqlite3_column_double(st, 6);
-    lr->exit_code = sqlite3_column_int(st, 7);
-    lr->steps = sqlite3_column_int(st, 8);
-    lr->fleet_id = sqlite3_column_int64(st, 9);
-  }
-  sqlite3_finalize(st);
-  return ok;
-}
-
-static void local_mark(sqlite3 *db, long long id, long long fleet_id, bool synced)
-{
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "INSERT INTO fleet_runs(run_id, fleet_id, synced) VALUES(?1, ?2, ?3)"
-                         " ON CONFLICT(run_id) DO UPDATE SET"
-                         " fleet_id = coalesce(?2, fleet_id), synced = ?3",
-                         -1, &st, NULL) != SQLITE_OK) {
-    fprintf(stderr, "vagt agent: database: %s\n", sqlite3_errmsg(db));
-    return;
-  }
-  sqlite3_bind_int64(st, 1, id);
-  if (fleet_id > 0)
-    sqlite3_bind_int64(st, 2, fleet_id);
-  else
-    sqlite3_bind_null(st, 2);
-  sqlite3_bind_int(st, 3, synced);
-  if (sqlite3_step(st) != SQLITE_DONE)
-    fprintf(stderr, "vagt agent: database: %s\n", sqlite3_errmsg(db));
-  sqlite3_finalize(st);
-}
-
 /* The fleet's row for the local run: *fid. */
-static int put_row(ag_ctx *x, long long id, const local_run *lr, long long *fid)
+static int put_row(ag_ctx *x, long long id, const ag_db_run *lr, long long *fid)
 {
   char aid[80] = "";
   if (lr->ended)
@@ -198,31 +133,31 @@ void ag_fleet_run_begin(ag_ctx *x, long long id)
 {
   if (!x->pg)
     return;
-  local_run lr;
+  ag_db_run lr;
   long long fid = 0;
-  if (!local_get(x->db, id, &lr))
+  if (!ag_db_run_get(x->db, id, &lr))
     return;
   if (put_row(x, id, &lr, &fid) != AG_PG_OK) {
     fprintf(stderr, "vagt agent: run %lld: not in the fleet's history yet: %s\n", id,
             ag_pg_error(x->pg));
     fid = 0;
   }
-  local_mark(x->db, id, fid, false);
+  ag_db_fleet_mark(x->db, id, fid, false);
 }
 
 long long ag_fleet_run_id(ag_ctx *x, long long id)
 {
   if (!x->pg)
     return 0;
-  local_run lr;
-  if (!local_get(x->db, id, &lr))
+  ag_db_run lr;
+  if (!ag_db_run_get(x->db, id, &lr))
     return 0;
   if (lr.fleet_id > 0)
     return lr.fleet_id;
   long long fid = 0;
   if (put_row(x, id, &lr, &fid) != AG_PG_OK)
     return 0;
-  local_mark(x->db, id, fid, false);
+  ag_db_fleet_mark(x->db, id, fid, false);
   return fid;
 }
 
@@ -230,8 +165,8 @@ int ag_fleet_run_end(ag_ctx *x, long long id)
 {
   if (!x->pg)
     return 0;
-  local_run lr;
-  if (!local_get(x->db, id, &lr) || !lr.ended)
+  ag_db_run lr;
+  if (!ag_db_run_get(x->db, id, &lr) || !lr.ended)
     return -1;
   long long fid = 0;
   char err[512] = "";
@@ -246,7 +181,7 @@ int ag_fleet_run_end(ag_ctx *x, long long id)
   else
     rc = 0;
   if (rc == 0)
-    local_mark(x->db, id, fid, true);
+    ag_db_fleet_mark(x->db, id, fid, true);
   else
     fprintf(stderr, "vagt agent: run %lld: its copy in the fleet's history waits: %s\n", id, err);
   files_free(&rf);
@@ -257,18 +192,8 @@ void ag_fleet_history_due(ag_ctx *x)
 {
   if (!x->pg)
     return;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(x->db,
-                         "SELECT f.run_id FROM fleet_runs f JOIN runs r ON r.id = f.run_id"
-                         " WHERE f.synced = 0 AND r.status <> 'running' ORDER BY f.run_id"
-                         " LIMIT 5",
-                         -1, &st, NULL) != SQLITE_OK)
-    return;
   long long ids[5];
-  int n = 0;
-  while (n < 5 && sqlite3_step(st) == SQLITE_ROW)
-    ids[n++] = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
+  int n = ag_db_fleet_unsynced(x->db, ids, 5);
   for (int i = 0; i < n; i++)
     if (ag_fleet_run_end(x, ids[i]) != 0)
       break; /* the database refuses: the next loop tries again */

@@ -297,13 +297,7 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
     return -1;
   }
   ch->pid = pid;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(x->db, "UPDATE runs SET pid=? WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int(st, 1, pid);
-    sqlite3_bind_int64(st, 2, id);
-    sqlite3_step(st);
-    sqlite3_finalize(st);
-  }
+  ag_db_run_pid(x->db, id, (int)pid);
   fprintf(stderr, "vagt agent: run %lld: robot %s started (%s), pid %d\n", id, r->name, trigger,
           (int)pid);
   return 0;
@@ -514,29 +508,9 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
 
 void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(x->db, "SELECT id, robot, started FROM runs WHERE status='running'", -1,
-                         &st, NULL) != SQLITE_OK)
-    return;
-  typedef struct {
-    long long id;
-    char *robot;
-    double started;
-  } left;
-  left *v = NULL;
-  size_t n = 0;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    left *nv = realloc(v, (n + 1) * sizeof *v);
-    if (!nv)
-      break;
-    v = nv;
-    v[n].id = sqlite3_column_int64(st, 0);
-    v[n].robot = strdup((const char *)sqlite3_column_text(st, 1));
-    v[n].started = sqlite3_column_double(st, 2);
-    n++;
-  }
-  sqlite3_finalize(st);
-  for (size_t i = 0; i < n; i++) {
+  ag_db_running *v;
+  int n = ag_db_runs_running(x->db, &v);
+  for (int i = 0; i < n; i++) {
     ag_robot *r = ag_config_robot(x->cfg, v[i].robot);
     /* The run ended with the agent (PR_SET_PDEATHSIG), or finished while the database
      * refused its end: its folder says how far it got. */
