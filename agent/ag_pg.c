@@ -1247,17 +1247,14 @@ char *agpg_bytea_param(ag_pg *pg, const unsigned char *d, size_t n)
 
 /* ---- baselines and drift pauses ----------------------------------------------------------- */
 
-int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
-                           char *node, size_t nlen)
+int agpg_current(ag_pg *pg, const char *op, const char *sql, const char *robot, int *version,
+                 char *digest, size_t dlen, char *node, size_t nlen)
 {
-  int rc0 = agpg_begin_op(pg, "baseline");
+  int rc0 = agpg_begin_op(pg, op);
   if (rc0 != AG_PG_OK)
     return rc0;
   const char *p[] = {robot};
-  PGresult *r = agpg_exec1(pg, "baseline",
-                           "SELECT version, digest, node FROM vagt_baseline WHERE robot = $1"
-                           " ORDER BY version DESC LIMIT 1",
-                           1, p);
+  PGresult *r = agpg_exec1(pg, op, sql, 1, p);
   if (!r)
     return agpg_failed(pg);
   int rc = AG_PG_NONE;
@@ -1271,6 +1268,15 @@ int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *dig
   }
   PQclear(r);
   return rc;
+}
+
+int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
+                           char *node, size_t nlen)
+{
+  return agpg_current(pg, "baseline",
+                      "SELECT version, digest, node FROM vagt_baseline WHERE robot = $1"
+                      " ORDER BY version DESC LIMIT 1",
+                      robot, version, digest, dlen, node, nlen);
 }
 
 int ag_pg_baseline_get(ag_pg *pg, const char *robot, int version, ag_pg_file_fn fn, void *ud)

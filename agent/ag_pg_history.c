@@ -244,25 +244,10 @@ int ag_pg_prune(ag_pg *pg, double before, ag_pg_pruned *out)
 int ag_pg_script_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
                          char *node, size_t nlen)
 {
-  int rc0 = agpg_begin_op(pg, "script");
-  if (rc0 != AG_PG_OK)
-    return rc0;
-  const char *p[] = {robot};
-  PGresult *r = agpg_exec1(pg, "script",
-                           "SELECT version, digest, node FROM vagt_script WHERE robot = $1"
-                           " ORDER BY version DESC LIMIT 1",
-                           1, p);
-  if (!r)
-    return agpg_failed(pg);
-  int rc = AG_PG_NONE;
-  if (PQntuples(r) == 1) {
-    *version = atoi(PQgetvalue(r, 0, 0));
-    snprintf(digest, dlen, "%s", PQgetvalue(r, 0, 1));
-    snprintf(node, nlen, "%s", PQgetvalue(r, 0, 2));
-    rc = AG_PG_OK;
-  }
-  PQclear(r);
-  return rc;
+  return agpg_current(pg, "script",
+                      "SELECT version, digest, node FROM vagt_script WHERE robot = $1"
+                      " ORDER BY version DESC LIMIT 1",
+                      robot, version, digest, dlen, node, nlen);
 }
 
 int ag_pg_script_put(ag_pg *pg, const char *robot, int prev, const char *digest, int *version)

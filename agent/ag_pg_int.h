@@ -42,6 +42,10 @@ int agpg_in_tx(ag_pg *pg, const char *op, tx_body body, void *arg);
 int agpg_begin_op(ag_pg *pg, const char *op);
 /* The code of a failed operation: AG_PG_NEWER or AG_PG_ERR. */
 int agpg_failed(const ag_pg *pg);
+/* A robot's current version of something versioned (sql selects version, digest, node for
+ * robot $1, the highest first): AG_PG_OK, AG_PG_NONE when there is none. */
+int agpg_current(ag_pg *pg, const char *op, const char *sql, const char *robot, int *version,
+                 char *digest, size_t dlen, char *node, size_t nlen);
 /* Bytes as a bytea parameter's text (free with PQfreemem), or NULL. */
 char *agpg_bytea_param(ag_pg *pg, const unsigned char *d, size_t n);
 
