@@ -49,10 +49,11 @@ static char *run_link(const ag_config *c, long long run_id, const char *run_dir,
 {
   char *s = NULL;
   int rc;
-  if (c->public_url)
+  if (c->public_url && run_id > 0)
     rc = ag_asprintf(&s, "%s/runs/%lld/%s", c->public_url, run_id, rel);
   else
-    rc = ag_asprintf(&s, "%s/%s", run_dir ? run_dir : "(no run folder)", rel);
+    rc = ag_asprintf(&s, "%s%s%s%s/%s", c->database ? "node " : "", c->database ? c->node : "",
+                     c->database ? ": " : "", run_dir ? run_dir : "(no run folder)", rel);
   return rc < 0 ? NULL : s;
 }
 

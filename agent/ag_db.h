@@ -33,7 +33,8 @@ typedef struct ag_runinfo {
   int steps;
   const char *error;
   double finished;
-  long long link_id; /* the run's id in the pages its alert links to (a fleet's), 0: its own */
+  long long link_id; /* the run's id in the pages its alert links to (a fleet's), 0: its
+                       * own, -1: none known (the links name the run's folder) */
 } ag_runinfo;
 
 /* Records the end of a run still "running": returns 1, or 0 when its end was recorded

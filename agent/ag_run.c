@@ -400,7 +400,11 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
     ag_alert_id(x->db, r->name, id, ri.status, aid, sizeof aid);
     alert = ag_fleet_on_drift(x, r, id, aid);
   }
-  ri.link_id = r ? ag_fleet_run_id(x, id) : 0; /* the fleet's pages know it by that id */
+  /* the fleet's pages know it by the fleet's id; while the database cannot give one the
+   * alert names the run's folder instead (a local id would open another node's run) */
+  ri.link_id = r && x->pg ? ag_fleet_run_id(x, id) : 0;
+  if (x->pg && ri.link_id == 0)
+    ri.link_id = -1;
   if (ag_db_exec(x->db, "BEGIN IMMEDIATE") == 0) {
     int done = ag_db_run_finish(x->db, id, &ri);
     na = done == 1 && r && alert ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;

@@ -185,6 +185,7 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   double limit = s ? strtod(s, NULL) : 60;
   double end = vu_mono() + limit;
   int pending = 0;
+  ag_fleet_history_due(x); /* copies the database refused before (a node run by cron) */
   do {
     if (x->pg)
       ag_outbox_fleet_due(x->db, x->pg, &pending);

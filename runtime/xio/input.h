@@ -24,8 +24,13 @@ typedef struct rt_input rt_input;
 /* the default delay between characters, microseconds (measured: ~238 chars/s end to end,
  * 100% exact, into xterm on Xvfb; tests/xio/bench_xio.sh) */
 #define RT_INPUT_DEFAULT_DELAY_US 4000u
-/* default grace before a scratch keycode may be re-bound or restored, milliseconds */
-#define RT_INPUT_DEFAULT_GRACE_MS 150u
+/* default grace before a scratch keycode may be re-bound or restored, milliseconds. A
+ * client that reads its events late (a loaded machine) looks an old key event up in the
+ * keymap as it is when it reads it: typing 65 distinct non-keymap characters through 18
+ * spare keycodes (2 cores, 6 busy loops, two typists at once) gave other characters in
+ * 10 of 24 runs at 150 ms and in none of 24 at 400 ms. Re-binding is rare (more distinct
+ * characters in a run than spare keycodes); it costs the wait once per re-bound keycode. */
+#define RT_INPUT_DEFAULT_GRACE_MS 500u
 
 /* NULL when the display has no XTest extension or memory is short. Finds spare keycodes
  * now; the display must stay open until rt_input_free. */

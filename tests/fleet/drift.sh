@@ -45,6 +45,7 @@ conf() { # conf NODE VARIANT
 state = "state"
 listen = "127.0.0.1:$port"
 token_file = "token"
+public_url = "http://fleet.example"
 node = "$1"
 database = "$PG_DB"
 database_password_file = "$PG_PWFILE"
@@ -116,6 +117,9 @@ check "the fleet's history has $holder's drift run ($fid), its alert id and its 
   [ -n "$fid" ] && [ "$(psqlq "SELECT alert_id IS NOT NULL FROM vagt_run WHERE id = $fid")" = t ] && \
   [ "$(psqlq "SELECT count(*) FROM vagt_run_file WHERE run = $fid AND name = 'run.json'")" = 1 ] && \
   [ "$(psqlq "SELECT count(*) FROM vagt_run_file WHERE run = $fid AND name LIKE 'evidence/%.png'")" -ge 1 ]
+check "the alert links to the run's page by its id in the fleet (any node's pages know it)" \
+  python3 -c 'import json,sys; sys.exit(0 if [json.loads(l).get("report") for l in open(sys.argv[1])] == [sys.argv[2]] else 1)' \
+    "$RX/webhooks.jsonl" "http://fleet.example/runs/$fid/report.html" || head -c 600 "$RX/webhooks.jsonl"
 check "every run of both nodes is in it (a run row per node and local id)" \
   [ "$(psqlq "SELECT count(DISTINCT node) FROM vagt_run")" = 2 ] && \
   [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE status = 'running'")" = 0 ]
