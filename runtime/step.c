@@ -18,15 +18,34 @@
 
 #define GRACE_POLL 0.15
 
-/* RT_GRACE_SECS, longer on a machine busier than its cores. */
-static double grace_secs(void)
+/* How much busier than its cores the machine is (the load average per core), at least 1:
+ * an application draws that much later. */
+static double load_factor(void)
 {
   double load[1];
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   if (getloadavg(load, 1) != 1 || cores < 1)
-    return RT_GRACE_SECS;
-  double per_core = load[0] / (double)cores, g = RT_GRACE_SECS * (per_core > 1 ? per_core : 1);
+    return 1;
+  double per_core = load[0] / (double)cores;
+  return per_core > 1 ? per_core : 1;
+}
+
+/* RT_GRACE_SECS, longer on a machine busier than its cores. */
+static double grace_secs(void)
+{
+  double g = RT_GRACE_SECS * load_factor();
   return g < RT_GRACE_MAX_SECS ? g : RT_GRACE_MAX_SECS;
+}
+
+/* Recording: how long to wait for the application's first drawing after the input. A
+ * recording has no grace period to look again, and what the input changed is learned from
+ * it (a field the robot typed into is data): an application that draws the typed text after
+ * the look would leave that field an anchor of the baseline. So on a busy machine it waits
+ * longer, as the grace does; once something was drawn, RT_SETTLE_QUIET_RECORD of quiet. */
+static double record_first(void)
+{
+  double f = RT_SETTLE_QUIET_RECORD * load_factor();
+  return f < RT_SETTLE_RECORD_FIRST_MAX ? f : RT_SETTLE_RECORD_FIRST_MAX;
 }
 #define LOCATE_POLL 0.2
 
@@ -53,7 +72,7 @@ const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL};
 static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
 {
   bool record = run->mode == RT_MODE_RECORD;
-  double first = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_FIRST;
+  double first = record ? record_first() : RT_SETTLE_DAMAGE_FIRST;
   double quiet = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_QUIET;
   double hard = vu_mono() + RT_SETTLE_MAX;
   /* the quiet period began at the previous input (send_input resets it): what was drawn

@@ -98,6 +98,9 @@ rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)
 #define RT_SETTLE_DAMAGE_FIRST 0.040
 #define RT_SETTLE_QUIET 0.10
 #define RT_SETTLE_QUIET_RECORD 0.40
+/* Recording waits for the first drawing after an input RT_SETTLE_QUIET_RECORD times the
+ * load per core (at least 1), up to this. */
+#define RT_SETTLE_RECORD_FIRST_MAX 1.6
 #define RT_SETTLE_MAX 2.0
 /* A mismatch must persist this long before the run halts: the app may still be drawing.
  * On a machine busier than its cores (load average per core above 1) the application
