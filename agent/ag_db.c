@@ -199,7 +199,7 @@ int ag_db_run_pid(sqlite3 *db, long long id, int pid)
   return step_done(db, st);
 }
 
-static const char *text_of(sqlite3_stmt *st, int c)
+const char *ag_db_col(sqlite3_stmt *st, int c)
 {
   const unsigned char *t = sqlite3_column_text(st, c);
   return t ? (const char *)t : "";
@@ -216,11 +216,11 @@ bool ag_db_run_get(sqlite3 *db, long long id, ag_db_run *r)
   sqlite3_bind_int64(st, 1, id);
   bool ok = sqlite3_step(st) == SQLITE_ROW;
   if (ok) {
-    snprintf(r->robot, sizeof r->robot, "%s", text_of(st, 0));
-    snprintf(r->trigger, sizeof r->trigger, "%s", text_of(st, 1));
-    snprintf(r->status, sizeof r->status, "%s", text_of(st, 2));
-    snprintf(r->error, sizeof r->error, "%s", text_of(st, 3));
-    snprintf(r->run_dir, sizeof r->run_dir, "%s", text_of(st, 4));
+    snprintf(r->robot, sizeof r->robot, "%s", ag_db_col(st, 0));
+    snprintf(r->trigger, sizeof r->trigger, "%s", ag_db_col(st, 1));
+    snprintf(r->status, sizeof r->status, "%s", ag_db_col(st, 2));
+    snprintf(r->error, sizeof r->error, "%s", ag_db_col(st, 3));
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", ag_db_col(st, 4));
     r->started = sqlite3_column_double(st, 5);
     r->ended = sqlite3_column_type(st, 6) != SQLITE_NULL && strcmp(r->status, "running") != 0;
     r->finished = sqlite3_column_double(st, 6);
@@ -241,7 +241,7 @@ int ag_db_runs_running(sqlite3 *db, ag_db_running **out)
   int n = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
     ag_db_running *nv = realloc(*out, (size_t)(n + 1) * sizeof **out);
-    char *name = strdup(text_of(st, 1));
+    char *name = strdup(ag_db_col(st, 1));
     if (nv)
       *out = nv;
     if (!nv || !name) {

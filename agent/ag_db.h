@@ -19,6 +19,9 @@ void ag_db_close(sqlite3 *db);
  * NULL with err. Closed by its ops->close. */
 ag_store *ag_db_store_open(const char *path, char *err, size_t errlen);
 
+/* Column c of a result row as text, "" when NULL. */
+const char *ag_db_col(sqlite3_stmt *st, int c);
+
 /* Executes SQL without results; logs and returns -1 on error. */
 int ag_db_exec(sqlite3 *db, const char *sql);
 

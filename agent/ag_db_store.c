@@ -17,12 +17,6 @@ static sqlite3 *db_of(ag_store *s)
   return ((sq_store *)s)->db;
 }
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-  const unsigned char *s = sqlite3_column_text(st, i);
-  return s ? (const char *)s : "";
-}
-
 /* A REAL column that may be NULL: 0 then. */
 static double col_time(sqlite3_stmt *st, int i)
 {
@@ -66,12 +60,12 @@ static int sq_runs_latest(ag_store *s, const char *robot, int limit,
   int n = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
     ag_run_brief r = {.id = sqlite3_column_int64(st, 0),
-                      .robot = col(st, 1),
-                      .trigger = col(st, 2),
+                      .robot = ag_db_col(st, 1),
+                      .trigger = ag_db_col(st, 2),
                       .started = sqlite3_column_double(st, 3),
                       .finished = col_time(st, 4),
-                      .status = col(st, 5),
-                      .exit_code = col(st, 6),
+                      .status = ag_db_col(st, 5),
+                      .exit_code = ag_db_col(st, 6),
                       .steps = sqlite3_column_int(st, 7),
                       .node = ""};
     each(cls, &r);
@@ -95,17 +89,17 @@ static bool sq_run_get(ag_store *s, long long id, ag_run_row *r)
   bool found = sqlite3_step(st) == SQLITE_ROW;
   if (found) {
     r->id = id;
-    snprintf(r->robot, sizeof r->robot, "%s", col(st, 0));
-    snprintf(r->status, sizeof r->status, "%s", col(st, 1));
-    snprintf(r->run_dir, sizeof r->run_dir, "%s", col(st, 2));
-    snprintf(r->error, sizeof r->error, "%s", col(st, 3));
-    snprintf(r->trigger, sizeof r->trigger, "%s", col(st, 4));
+    snprintf(r->robot, sizeof r->robot, "%s", ag_db_col(st, 0));
+    snprintf(r->status, sizeof r->status, "%s", ag_db_col(st, 1));
+    snprintf(r->run_dir, sizeof r->run_dir, "%s", ag_db_col(st, 2));
+    snprintf(r->error, sizeof r->error, "%s", ag_db_col(st, 3));
+    snprintf(r->trigger, sizeof r->trigger, "%s", ag_db_col(st, 4));
     r->exit_code = sqlite3_column_int(st, 5);
     r->steps = sqlite3_column_int(st, 6);
     r->started = sqlite3_column_double(st, 7);
     r->finished = sqlite3_column_double(st, 8);
     r->approved = sqlite3_column_double(st, 9);
-    snprintf(r->approve_result, sizeof r->approve_result, "%s", col(st, 10));
+    snprintf(r->approve_result, sizeof r->approve_result, "%s", ag_db_col(st, 10));
   }
   sqlite3_finalize(st);
   return found;
@@ -158,10 +152,10 @@ static int sq_approvals(ag_store *s, long long run_id, const char *robot,
   int n = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
     ag_approval_row a = {.run_id = sqlite3_column_int64(st, 0),
-                         .step = col(st, 1),
-                         .by = col(st, 2),
+                         .step = ag_db_col(st, 1),
+                         .by = ag_db_col(st, 2),
                          .at = sqlite3_column_double(st, 3),
-                         .state = col(st, 4),
+                         .state = ag_db_col(st, 4),
                          .changed = (const char *)sqlite3_column_text(st, 5)};
     each(cls, &a);
     n++;
@@ -181,7 +175,7 @@ static size_t sq_approvals_pending(ag_store *s, long long run_id, char **names, 
     return 0;
   sqlite3_bind_int64(st, 1, run_id);
   while (n < max && sqlite3_step(st) == SQLITE_ROW)
-    names[n++] = strdup(col(st, 0));
+    names[n++] = strdup(ag_db_col(st, 0));
   sqlite3_finalize(st);
   return n;
 }
@@ -252,12 +246,12 @@ static int sq_deliveries(ag_store *s, long long run_id,
   sqlite3_bind_int64(st, 1, run_id);
   int n = 0;
   while (sqlite3_step(st) == SQLITE_ROW) {
-    ag_delivery_row d = {.alert_id = col(st, 0),
-                         .channel = col(st, 1),
-                         .kind = col(st, 2),
+    ag_delivery_row d = {.alert_id = ag_db_col(st, 0),
+                         .channel = ag_db_col(st, 1),
+                         .kind = ag_db_col(st, 2),
                          .attempts = sqlite3_column_int(st, 3),
                          .delivered = col_time(st, 4),
-                         .last_error = col(st, 5)};
+                         .last_error = ag_db_col(st, 5)};
     each(cls, &d);
     n++;
   }

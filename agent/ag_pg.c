@@ -1270,6 +1270,26 @@ int agpg_current(ag_pg *pg, const char *op, const char *sql, const char *robot, 
   return rc;
 }
 
+int agpg_files_each(ag_pg *pg, const char *op, PGresult *r, const char *what, ag_pg_file_fn fn,
+                    void *ud)
+{
+  for (int i = 0; i < PQntuples(r); i++) {
+    size_t n = 0;
+    unsigned char *data = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 1), &n);
+    if (!data) {
+      agpg_seterr(pg, op, "out of memory");
+      return AG_PG_ERR;
+    }
+    int kept = fn(ud, PQgetvalue(r, i, 0), data, n);
+    PQfreemem(data);
+    if (kept != 0) {
+      agpg_seterr(pg, op, "cannot keep file %d of %s", i + 1, what);
+      return AG_PG_ERR;
+    }
+  }
+  return AG_PG_OK;
+}
+
 int ag_pg_baseline_current(ag_pg *pg, const char *robot, int *version, char *digest, size_t dlen,
                            char *node, size_t nlen)
 {
@@ -1293,21 +1313,9 @@ int ag_pg_baseline_get(ag_pg *pg, const char *robot, int version, ag_pg_file_fn 
                            2, p);
   if (!r)
     return agpg_failed(pg);
-  int rc = AG_PG_OK;
-  for (int i = 0; i < PQntuples(r) && rc == AG_PG_OK; i++) {
-    size_t n = 0;
-    unsigned char *data = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 1), &n);
-    if (!data) {
-      agpg_seterr(pg, "baseline", "out of memory");
-      rc = AG_PG_ERR;
-      break;
-    }
-    if (fn(ud, PQgetvalue(r, i, 0), data, n) != 0) {
-      agpg_seterr(pg, "baseline", "cannot keep file %d of version %d", i + 1, version);
-      rc = AG_PG_ERR;
-    }
-    PQfreemem(data);
-  }
+  char what[32];
+  snprintf(what, sizeof what, "version %d", version);
+  int rc = agpg_files_each(pg, "baseline", r, what, fn, ud);
   PQclear(r);
   return rc;
 }

@@ -125,19 +125,9 @@ static int files_each(ag_pg *pg, long long id, ag_pg_file_fn fn, void *ud)
       "SELECT name, content FROM vagt_run_file WHERE run = $1::bigint ORDER BY name", 1, p);
   if (!r)
     return agpg_failed(pg);
-  int rc = AG_PG_OK;
-  for (int i = 0; i < PQntuples(r) && rc == AG_PG_OK; i++) {
-    size_t n = 0;
-    unsigned char *d = PQunescapeBytea((const unsigned char *)PQgetvalue(r, i, 1), &n);
-    if (!d) {
-      agpg_seterr(pg, "evidence", "out of memory");
-      rc = AG_PG_ERR;
-    } else if (fn(ud, PQgetvalue(r, i, 0), d, n) != 0) {
-      agpg_seterr(pg, "evidence", "cannot keep file %d of run %lld", i + 1, id);
-      rc = AG_PG_ERR;
-    }
-    PQfreemem(d);
-  }
+  char what[40];
+  snprintf(what, sizeof what, "run %lld", id);
+  int rc = agpg_files_each(pg, "evidence", r, what, fn, ud);
   PQclear(r);
   return rc;
 }

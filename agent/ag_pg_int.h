@@ -46,6 +46,10 @@ int agpg_failed(const ag_pg *pg);
  * robot $1, the highest first): AG_PG_OK, AG_PG_NONE when there is none. */
 int agpg_current(ag_pg *pg, const char *op, const char *sql, const char *robot, int *version,
                  char *digest, size_t dlen, char *node, size_t nlen);
+/* fn for every row of r (column 0 a file's name, column 1 its bytea content), in order:
+ * AG_PG_OK, or AG_PG_ERR ("cannot keep file N of WHAT") when fn refused one. */
+int agpg_files_each(ag_pg *pg, const char *op, PGresult *r, const char *what, ag_pg_file_fn fn,
+                    void *ud);
 /* Bytes as a bytea parameter's text (free with PQfreemem), or NULL. */
 char *agpg_bytea_param(ag_pg *pg, const unsigned char *d, size_t n);
 
