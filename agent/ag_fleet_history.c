@@ -133,16 +133,10 @@ void ag_fleet_run_begin(ag_ctx *x, long long id)
 {
   if (!x->pg)
     return;
-  ag_db_run lr;
-  long long fid = 0;
-  if (!ag_db_run_get(x->db, id, &lr))
-    return;
-  if (put_row(x, id, &lr, &fid) != AG_PG_OK) {
+  ag_db_fleet_mark(x->db, id, 0, false); /* to be copied: ag_fleet_history_due tries again */
+  if (!ag_fleet_run_id(x, id))
     fprintf(stderr, "vagt agent: run %lld: not in the fleet's history yet: %s\n", id,
             ag_pg_error(x->pg));
-    fid = 0;
-  }
-  ag_db_fleet_mark(x->db, id, fid, false);
 }
 
 long long ag_fleet_run_id(ag_ctx *x, long long id)
@@ -172,10 +166,13 @@ int ag_fleet_run_end(ag_ctx *x, long long id)
   char err[512] = "";
   run_files rf = {0};
   int rc = -1;
+  char ferr[512];
+  if (lr.run_dir[0] && files_read(lr.run_dir, &rf, ferr, sizeof ferr) != 0)
+    /* this folder's files never will be copied (too many, too large, unreadable): its row
+     * is, and other nodes' pages show the run without its report and evidence */
+    fprintf(stderr, "vagt agent: run %lld: its files stay on this node only: %s\n", id, ferr);
   if (put_row(x, id, &lr, &fid) != AG_PG_OK)
     snprintf(err, sizeof err, "%s", ag_pg_error(x->pg));
-  else if (lr.run_dir[0] && files_read(lr.run_dir, &rf, err, sizeof err) != 0)
-    ;
   else if (ag_pg_run_files_put(x->pg, fid, rf.f, rf.n) != AG_PG_OK)
     snprintf(err, sizeof err, "%s", ag_pg_error(x->pg));
   else
@@ -196,5 +193,5 @@ void ag_fleet_history_due(ag_ctx *x)
   int n = ag_db_fleet_unsynced(x->db, ids, 5);
   for (int i = 0; i < n; i++)
     if (ag_fleet_run_end(x, ids[i]) != 0)
-      break; /* the database refuses: the next loop tries again */
+      break; /* the database refuses (or the run is gone): the next loop tries again */
 }
