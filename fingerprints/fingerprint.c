@@ -589,6 +589,56 @@ int fp_cell_equal(PIX *a, PIX *b, int col, int row, const fp_fingerprint *e)
   return 1;
 }
 
+/* Unchanged pixel rows that part two lines changed at once: more than a paragraph's line
+ * spacing, less than the space between two entries of a form. */
+#define SPLIT_GAP 6
+
+/* A change taller than max_h in one look can be several lines the application drew at once
+ * (a busy machine: the answers to two inputs in one drawing). Splits r at runs of at least
+ * SPLIT_GAP pixel rows where none of its changed cells' pixels differ, and appends each band
+ * no taller than max_h, as wide as its own changes. A dialog or a page changes every row
+ * and stays one band, left out; so does a paragraph, whose lines are closer than that. */
+static int split_tall(PIX *before, PIX *after, const uint8_t *ch, int cols, fp_rect r, int max_h,
+                      fp_rect **out, int *n)
+{
+  int w = pixGetWidth(after), wpla = pixGetWpl(before), wplb = pixGetWpl(after);
+  const l_uint32 *da = pixGetData(before), *db = pixGetData(after);
+  int c0 = r.x / FP_CELL, c1 = (r.x + r.w - 1) / FP_CELL;
+  int y0 = -1, last = -1, x0 = w, x1 = -1; /* the band being grown */
+  for (int y = r.y; y <= r.y + r.h; y++) {
+    int any = 0;
+    for (int c = c0; y < r.y + r.h && c <= c1; c++) {
+      if (!ch[(y / FP_CELL) * cols + c])
+        continue;
+      for (int x = c * FP_CELL; x < c * FP_CELL + FP_CELL && x < w; x++)
+        if ((da[(size_t)y * wpla + x] ^ db[(size_t)y * wplb + x]) & FP_ALPHA_MASK) {
+          any = 1;
+          x0 = x < x0 ? x : x0;
+          x1 = x > x1 ? x : x1;
+        }
+    }
+    if (any) {
+      if (y0 < 0)
+        y0 = y;
+      last = y;
+      continue;
+    }
+    if (y0 < 0 || (y < r.y + r.h && y - last < SPLIT_GAP))
+      continue;
+    if (last - y0 + 1 <= max_h) {
+      fp_rect *m = realloc(*out, (size_t)(*n + 1) * sizeof *m);
+      if (!m)
+        return -1;
+      *out = m;
+      m[(*n)++] = (fp_rect){x0, y0, x1 - x0 + 1, last - y0 + 1};
+    }
+    y0 = last = -1;
+    x0 = w;
+    x1 = -1;
+  }
+  return 0;
+}
+
 int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, int max_h,
                        fp_rect **out)
 {
@@ -625,22 +675,26 @@ int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, 
   fp_verdict v;
   memset(&v, 0, sizeof v);
   int rc = fp__cells_to_rects(ch, cols, rows, w, h, &v);
-  free(ch);
-  if (rc) {
-    fp_verdict_free(&v);
-    return -1;
-  }
+  fp_rect *rs = NULL;
   int n = 0;
-  for (int i = 0; i < v.n_changed; i++)
-    if (max_h <= 0 || v.changed[i].h <= max_h)
-      v.changed[n++] = v.changed[i];
-  *out = v.changed;
-  v.changed = NULL;
-  if (!n) {
-    free(*out);
-    *out = NULL;
+  for (int i = 0; rc == FP_OK && i < v.n_changed; i++) {
+    if (max_h <= 0 || v.changed[i].h <= max_h) {
+      fp_rect *m = realloc(rs, (size_t)(n + 1) * sizeof *m);
+      if (!m)
+        rc = FP_ERR_NOMEM;
+      else
+        (rs = m)[n++] = v.changed[i];
+    } else if (split_tall(before, after, ch, cols, v.changed[i], max_h, &rs, &n) != 0) {
+      rc = FP_ERR_NOMEM;
+    }
   }
+  free(ch);
   fp_verdict_free(&v);
+  if (rc != FP_OK || !n) {
+    free(rs);
+    return rc != FP_OK ? -1 : 0;
+  }
+  *out = rs;
   return n;
 }
 

@@ -224,8 +224,10 @@ int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec, const fp_opt
 
 /* Cells (FP_CELL) where two same-sized images differ (RGB bits), grouped into
  * 8-connected boxes no taller than max_h pixels (taller changes: a page or a
- * dialog, not data; 0 = no limit); cells under any box in keep (a label that
- * reads the same before and after) are left out. Returns the number of
+ * dialog, not data; 0 = no limit); a taller group is split at bands of unchanged
+ * pixel rows (lines drawn at once, a few pixels apart at least) and its bands no
+ * taller than max_h count; cells under any box in keep (a label that reads the
+ * same before and after) are left out. Returns the number of
  * rectangles in *out (malloc'd; free()), -1 when out of memory or the sizes
  * differ. What the robot's input changed, for FP_MASK_ROBOT masks. */
 int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, int max_h,
