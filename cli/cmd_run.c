@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "run.h"
 #include "runfolder.h"
+#include "xio/appq.h"
 #include "xio/capture.h"
 #include "xio/damage.h"
 #include "xio/input.h"
@@ -405,6 +406,7 @@ out:
   rt_capture_free(run.capture);
   if (run.dpy)
     rt_damage_free(run.damage);
+  rt_appq_free(run.appq);
   if (run.xdo)
     xdo_free(run.xdo);
   if (run.dpy)

@@ -19,6 +19,7 @@ struct rt_guard;
 struct rt_ocr;
 struct rt_monitor;
 struct rt_damage;
+struct rt_appq;
 struct rt_sel;
 
 /* Exit status, as `vagt --help` and README list them. */
@@ -82,16 +83,17 @@ typedef struct rt_run {
   struct xdo *xdo;
   struct rt_input *input;
   struct rt_capture *capture;
-  struct rt_ocr *ocr; /* loaded on first use, with robot.ocr.lang */
-  struct rt_ocr_preload *ocr_pre;
-  rt_evidence evidence; /* robot.evidence (api.c), unless --evidence was given */
-  bool evidence_fixed;
-      /* --evidence given: the operator's choice stands */ /* the default languages loading since the run began */
-  bool ewmh;                    /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
-  struct rt_damage *damage;     /* the server's drawing signals; NULL: compare captures */
-  struct rt_sel *sel;           /* robot.clipboard's connection and thread, from first use */
-  const struct rt_guard *guard; /* judges every step; NULL = record only */
-  struct rt_monitor *monitor;   /* the guard behind it, for w:ignore */
+  struct rt_ocr *ocr;             /* loaded on first use, with robot.ocr.lang */
+  struct rt_ocr_preload *ocr_pre; /* the default languages loading since the run began */
+  rt_evidence evidence;           /* robot.evidence (api.c), unless --evidence was given */
+  bool evidence_fixed;            /* --evidence given: the operator's choice stands */
+  bool ewmh;                      /* an EWMH window manager answers _NET_ACTIVE_WINDOW */
+  struct rt_damage *damage;       /* the server's drawing signals; NULL: compare captures */
+  struct rt_appq *appq;           /* whether the target's client read its input (step.c) */
+  unsigned long appq_win;         /* the window appq was found for; 0: none looked up */
+  struct rt_sel *sel;             /* robot.clipboard's connection and thread, from first use */
+  const struct rt_guard *guard;   /* judges every step; NULL = record only */
+  struct rt_monitor *monitor;     /* the guard behind it, for w:ignore */
 
   char *run_dir; /* NULL in check mode */
   struct rt_steplog *steps;

@@ -12,6 +12,7 @@
 #include "stepkey.h"
 #include "xio/damage.h"
 #include "xio/input.h"
+#include "xio/appq.h"
 #include "xio/xerror.h"
 #include "xwin.h"
 #include "vu.h"
@@ -120,12 +121,30 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, s
   }
 }
 
+/* Waits until the target's client has read what the X server sent it, the robot's input
+ * among it (xio/appq.h): until then its windows show the screen from before the input,
+ * and a look or an input on top of it would be judged or read in a state nobody saw. At
+ * most RT_SETTLE_READ_MAX; a client it cannot see (remote, another user's) is not waited
+ * for. */
+static void wait_read(rt_run *run, Window target)
+{
+  if (run->appq_win != target) {
+    rt_appq_free(run->appq);
+    run->appq = rt_appq_new(run->dpy, target);
+    run->appq_win = target;
+  }
+  double until = vu_mono() + RT_SETTLE_READ_MAX;
+  while (run->appq && rt_appq_unread(run->appq) > 0 && vu_mono() < until && !run->abort)
+    rt_sleep(run, 0.005);
+}
+
 /* One step's look: settled, then the scene listed, captured as an image and described.
  * *cap_ms: what the judged look cost (listing, capturing, converting, describing),
  * waiting excluded. */
 static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
                   char *err, size_t n)
 {
+  wait_read(run, target);
   int r = run->damage ? settle_damage(run, target, sc, err, n)
                       : settle_compare(run, target, sc, err, n);
   if (r < 0)

@@ -102,6 +102,9 @@ rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)
  * load per core (at least 1), up to this. */
 #define RT_SETTLE_RECORD_FIRST_MAX 1.6
 #define RT_SETTLE_MAX 2.0
+/* Before that: until the target's application has read the robot's input (a busy or
+ * stopped one has not answered it yet), at most this long. */
+#define RT_SETTLE_READ_MAX 10.0
 /* A mismatch must persist this long before the run halts: the app may still be drawing.
  * On a machine busier than its cores (load average per core above 1) the application
  * draws later: the grace grows with the load, up to RT_GRACE_MAX_SECS. */
