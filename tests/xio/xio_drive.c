@@ -12,9 +12,14 @@
  *       errors of rt_input_keys/rt_input_type reach the caller, nothing is typed.
  *   xio_drive xerror
  *       error traps: nesting, foreign handlers, untrapped errors to the callback.
+ *   xio_drive appq --name INSTANCE -- PROGRAM [ARGS...]
+ *       starts PROGRAM, finds its window by WM_CLASS instance, and checks rt_appq on it:
+ *       the window's process is found, nothing unread at rest, an event sent while the
+ *       process is stopped stays unread, and is read once it continues.
  * type options: --text/--keys repeat and run in order; --fill-keymap fills every empty
  * keycode first (forces borrowing); --stuck-shift holds Shift first; --caps locks Caps.
  */
+#include "appq.h"
 #include "capture.h"
 #include "input.h"
 #include "keyseq.h"
@@ -26,9 +31,11 @@
 #include <X11/Xutil.h>
 #include <X11/extensions/XTest.h>
 #include <X11/keysym.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int failures;
@@ -501,6 +508,74 @@ static int cmd_capture(Display *dpy)
   return failures ? 1 : 0;
 }
 
+/* Polls rt_appq_unread until want(unread) or timeout_ms; the last value. */
+static long unread_until(rt_appq *q, int zero, unsigned timeout_ms)
+{
+  double until = vu_mono() + timeout_ms / 1000.0;
+  long n;
+  while ((n = rt_appq_unread(q)) >= 0 && (zero ? n != 0 : n == 0) && vu_mono() < until)
+    xc_sleep_ms(5);
+  return n;
+}
+
+static int cmd_appq(Display *dpy, int argc, char **argv)
+{
+  const char *name = NULL;
+  int i = 0;
+  for (; i < argc && strcmp(argv[i], "--"); i++)
+    if (!strcmp(argv[i], "--name") && i + 1 < argc)
+      name = argv[++i];
+  if (!name || i + 1 >= argc) {
+    fprintf(stderr, "usage: xio_drive appq --name INSTANCE -- PROGRAM [ARGS...]\n");
+    return 2;
+  }
+  char **prog = argv + i + 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    execvp(prog[0], prog);
+    _exit(127);
+  }
+  CHECK(pid > 0, "fork");
+  Window w = 0;
+  for (int t = 0; pid > 0 && !w && t < 3000; t++) { /* up to 30 s: a JVM starts slowly */
+    w = xc_find_client(dpy, name);
+    if (!w)
+      xc_sleep_ms(10);
+  }
+  CHECK(w, "no window of instance %s", name);
+  rt_appq *q = w ? rt_appq_new(dpy, w) : NULL;
+  CHECK(q, "rt_appq_new found no X connection for %s's window", name);
+  if (q) {
+    pid_t owner = (pid_t)rt_appq_pid(q);
+    CHECK(owner > 0, "no owner process");
+    long n = unread_until(q, 1, 5000);
+    CHECK(n == 0, "%s at rest: %ld bytes unread", name, n);
+    kill(owner, SIGSTOP);
+    xc_sleep_ms(50);
+    XEvent ev = {0};
+    ev.xclient.type = ClientMessage;
+    ev.xclient.window = w;
+    ev.xclient.message_type = XInternAtom(dpy, "_VAGT_TEST_PING", False);
+    ev.xclient.format = 32;
+    XSendEvent(dpy, w, False, NoEventMask, &ev); /* to the window's own client */
+    XSync(dpy, False);
+    n = rt_appq_unread(q);
+    CHECK(n >= 32, "%s stopped: %ld bytes unread after one event, want >= 32", name, n);
+    kill(owner, SIGCONT);
+    n = unread_until(q, 1, 5000);
+    CHECK(n == 0, "%s continued: %ld bytes still unread after 5 s", name, n);
+    printf("appq %s: process %ld, its X connection found, unread 0 -> >= 32 stopped -> 0\n", name,
+           (long)owner);
+    rt_appq_free(q);
+  }
+  if (pid > 0) {
+    kill(pid, SIGTERM);
+    if (xc_wait_pid(pid, 5000) < 0)
+      CHECK(0, "%s did not end on SIGTERM", name);
+  }
+  return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
   if (argc < 2) {
@@ -522,6 +597,8 @@ int main(int argc, char **argv)
     r = cmd_xerror(dpy);
   else if (!strcmp(argv[1], "badkeys"))
     r = cmd_badkeys(dpy);
+  else if (!strcmp(argv[1], "appq"))
+    r = cmd_appq(dpy, argc - 2, argv + 2);
   else {
     fprintf(stderr, "unknown command %s\n", argv[1]);
     r = 2;
