@@ -60,14 +60,9 @@ static char *run_link(const ag_config *c, long long run_id, const char *run_dir,
 void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *status, char *buf,
                  size_t n)
 {
-  double started = 0;
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT started FROM runs WHERE id=?", -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, run_id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      started = sqlite3_column_double(st, 0);
-  }
-  sqlite3_finalize(st);
+  ag_db_run *r = malloc(sizeof *r); /* 8 KiB */
+  double started = r && ag_db_run_get(db, run_id, r) ? r->started : 0;
+  free(r);
   char *text = NULL;
   if (ag_asprintf(&text, "vagt alert\n%s\n%lld\n%.6f\n%s", robot, run_id, started, status) < 0) {
     ag_uuid(buf, n);
@@ -680,83 +675,25 @@ static double backoff(int attempts)
 
 int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
 {
-  sqlite3_stmt *st = NULL;
-  int delivered = 0;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id, alert_id, kind, target, payload, attach, attempts "
-                         "FROM outbox WHERE delivered IS NULL AND next_attempt <= ? "
-                         "ORDER BY id LIMIT 50",
-                         -1, &st, NULL) != SQLITE_OK)
-    return 0;
-  sqlite3_bind_double(st, 1, now);
-  typedef struct {
-    long long id;
-    char *alert_id, *kind, *target, *payload, *attach;
-    int attempts;
-  } row;
-  row rows[50];
-  int n = 0;
-  while (n < 50 && sqlite3_step(st) == SQLITE_ROW) {
-    row *r = &rows[n++];
-    r->id = sqlite3_column_int64(st, 0);
-    r->alert_id = strdup((const char *)sqlite3_column_text(st, 1));
-    r->kind = strdup((const char *)sqlite3_column_text(st, 2));
-    r->target = strdup((const char *)sqlite3_column_text(st, 3));
-    r->payload = strdup((const char *)sqlite3_column_text(st, 4));
-    const unsigned char *at = sqlite3_column_text(st, 5);
-    r->attach = at ? strdup((const char *)at) : NULL;
-    r->attempts = sqlite3_column_int(st, 6);
-  }
-  sqlite3_finalize(st);
+  ag_db_outbox_row *rows = NULL;
+  int n = ag_db_outbox_due(db, now, &rows), delivered = 0;
   for (int i = 0; i < n; i++) {
-    row *r = &rows[i];
+    const ag_db_outbox_row *r = &rows[i];
     char err[1024] = "";
     int rc = deliver_one(r->kind, r->alert_id, r->target, r->payload, r->attach, err, sizeof err);
-    double t = ag_time();
-    sqlite3_stmt *u = NULL;
+    double delay = rc == 0 ? 0 : backoff(r->attempts), t = ag_time();
+    ag_db_outbox_result(db, r->id, rc == 0, t, err, t + delay);
     if (rc == 0) {
       delivered++;
-      if (sqlite3_prepare_v2(db,
-                             "UPDATE outbox SET delivered=?, attempts=attempts+1, "
-                             "last_error=NULL WHERE id=?",
-                             -1, &u, NULL) == SQLITE_OK) {
-        sqlite3_bind_double(u, 1, t);
-        sqlite3_bind_int64(u, 2, r->id);
-      }
       fprintf(stderr, "vagt agent: alert %s delivered by %s\n", r->alert_id, r->kind);
     } else {
-      double delay = backoff(r->attempts);
-      if (sqlite3_prepare_v2(db,
-                             "UPDATE outbox SET attempts=attempts+1, next_attempt=?, "
-                             "last_error=? WHERE id=?",
-                             -1, &u, NULL) == SQLITE_OK) {
-        sqlite3_bind_double(u, 1, t + delay);
-        sqlite3_bind_text(u, 2, err, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(u, 3, r->id);
-      }
       fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n",
               r->alert_id, r->kind, err, delay);
     }
-    if (u) {
-      if (sqlite3_step(u) != SQLITE_DONE)
-        fprintf(stderr, "vagt agent: database: %s\n", sqlite3_errmsg(db));
-      sqlite3_finalize(u);
-    }
-    free(r->alert_id);
-    free(r->kind);
-    free(r->target);
-    free(r->payload);
-    free(r->attach);
   }
-  if (pending) {
-    *pending = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1, &st,
-                           NULL) == SQLITE_OK) {
-      if (sqlite3_step(st) == SQLITE_ROW)
-        *pending = sqlite3_column_int(st, 0);
-      sqlite3_finalize(st);
-    }
-  }
+  ag_db_outbox_rows_free(rows, n);
+  if (pending)
+    *pending = (int)ag_db_outbox_pending(db);
   return delivered;
 }
 
@@ -773,49 +710,33 @@ static double outbox_lease(void)
  * delivered here, with a note saying where it went. */
 static void hand_over(sqlite3 *db, ag_pg *pg)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id, alert_id, coalesce(robot, ''), channel, kind, target, "
-                         "payload, attach FROM outbox WHERE delivered IS NULL ORDER BY id "
-                         "LIMIT 50",
-                         -1, &st, NULL) != SQLITE_OK)
-    return;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    ag_pg_alert a = {0};
-    long long id = sqlite3_column_int64(st, 0);
-    a.alert_id = (const char *)sqlite3_column_text(st, 1);
-    a.robot = (const char *)sqlite3_column_text(st, 2);
-    a.channel = (const char *)sqlite3_column_text(st, 3);
-    a.kind = (const char *)sqlite3_column_text(st, 4);
-    a.target = (const char *)sqlite3_column_text(st, 5);
-    a.payload = (const char *)sqlite3_column_text(st, 6);
-    const char *attach = (const char *)sqlite3_column_text(st, 7);
+  ag_db_outbox_row *rows = NULL;
+  int n = ag_db_outbox_due(db, -1, &rows);
+  for (int i = 0; i < n; i++) {
+    const ag_db_outbox_row *r = &rows[i];
+    ag_pg_alert a = {.alert_id = r->alert_id,
+                     .robot = r->robot,
+                     .channel = r->channel,
+                     .kind = r->kind,
+                     .target = r->target,
+                     .payload = r->payload};
     char *data =
-        attach ? vu_read_file(attach, 32u << 20, VU_NOFOLLOW, &a.attach_len, NULL, 0) : NULL;
+        r->attach ? vu_read_file(r->attach, 32u << 20, VU_NOFOLLOW, &a.attach_len, NULL, 0) : NULL;
     if (data) {
       a.attach = (const unsigned char *)data;
-      const char *slash = strrchr(attach, '/');
-      a.attach_name = slash ? slash + 1 : attach;
+      const char *slash = strrchr(r->attach, '/');
+      a.attach_name = slash ? slash + 1 : r->attach;
     }
     bool added = false;
     int rc = ag_pg_outbox_add(pg, &a, &added);
     free(data);
     if (rc != AG_PG_OK)
       break; /* stays here; handed over when the database answers */
-    sqlite3_stmt *u = NULL;
-    if (sqlite3_prepare_v2(db, "UPDATE outbox SET delivered=?, last_error=? WHERE id=?", -1, &u,
-                           NULL) == SQLITE_OK) {
-      sqlite3_bind_double(u, 1, ag_time());
-      sqlite3_bind_text(u, 2,
+    ag_db_outbox_handed(db, r->id, ag_time(),
                         added ? "handed to the fleet's outbox"
-                              : "in the fleet's outbox already (another node's)",
-                        -1, SQLITE_STATIC);
-      sqlite3_bind_int64(u, 3, id);
-      sqlite3_step(u);
-      sqlite3_finalize(u);
-    }
+                              : "in the fleet's outbox already (another node's)");
   }
-  sqlite3_finalize(st);
+  ag_db_outbox_rows_free(rows, n);
 }
 
 typedef struct {
@@ -859,14 +780,7 @@ int ag_outbox_fleet_due(sqlite3 *db, ag_pg *pg, int *pending)
   if (ag_pg_outbox_claim(pg, outbox_lease(), deliver_claimed, &f) != AG_PG_OK)
     fprintf(stderr, "vagt agent: fleet outbox: %s\n", ag_pg_error(pg));
   if (pending) {
-    long long n = 0;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox WHERE delivered IS NULL", -1, &st,
-                           NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-      n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    long long m = 0;
+    long long n = ag_db_outbox_pending(db), m = 0;
     if (ag_pg_outbox_pending(pg, &m) == AG_PG_OK)
       n += m;
     *pending = (int)n;

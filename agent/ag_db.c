@@ -336,3 +336,106 @@ int ag_db_outbox_add(sqlite3 *db, const char *alert_id, long long run_id, const 
   sqlite3_bind_double(st, 10, now);
   return step_done(db, st);
 }
+
+static char *dup_col(sqlite3_stmt *st, int c)
+{
+  const unsigned char *t = sqlite3_column_text(st, c);
+  return t ? strdup((const char *)t) : NULL;
+}
+
+int ag_db_outbox_due(sqlite3 *db, double now, ag_db_outbox_row **out)
+{
+  *out = NULL;
+  sqlite3_stmt *st = prep(db, now >= 0 ? "SELECT id, alert_id, coalesce(robot, ''), channel, kind, "
+                                         "target, payload, attach, attempts FROM outbox "
+                                         "WHERE delivered IS NULL AND next_attempt <= ? "
+                                         "ORDER BY id LIMIT " AG_DB_OUTBOX_BATCH_S
+                                       : "SELECT id, alert_id, coalesce(robot, ''), channel, kind, "
+                                         "target, payload, attach, attempts FROM outbox "
+                                         "WHERE delivered IS NULL "
+                                         "ORDER BY id LIMIT " AG_DB_OUTBOX_BATCH_S);
+  if (!st)
+    return -1;
+  if (now >= 0)
+    sqlite3_bind_double(st, 1, now);
+  ag_db_outbox_row *rows = calloc(AG_DB_OUTBOX_BATCH, sizeof *rows);
+  int n = 0, rc;
+  while (rows && n < AG_DB_OUTBOX_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    ag_db_outbox_row *r = &rows[n++];
+    r->id = sqlite3_column_int64(st, 0);
+    r->alert_id = dup_col(st, 1);
+    r->robot = dup_col(st, 2);
+    r->channel = dup_col(st, 3);
+    r->kind = dup_col(st, 4);
+    r->target = dup_col(st, 5);
+    r->payload = dup_col(st, 6);
+    r->attach = dup_col(st, 7);
+    r->attempts = sqlite3_column_int(st, 8);
+    if (!r->alert_id || !r->robot || !r->channel || !r->kind || !r->target || !r->payload) {
+      n = -1; /* out of memory: nothing delivered now, all of it later */
+      break;
+    }
+  }
+  sqlite3_finalize(st);
+  if (!rows || n < 0) {
+    ag_db_outbox_rows_free(rows, AG_DB_OUTBOX_BATCH);
+    return -1;
+  }
+  *out = rows;
+  return n;
+}
+
+void ag_db_outbox_rows_free(ag_db_outbox_row *rows, int n)
+{
+  for (int i = 0; rows && i < n; i++) {
+    free(rows[i].alert_id);
+    free(rows[i].robot);
+    free(rows[i].channel);
+    free(rows[i].kind);
+    free(rows[i].target);
+    free(rows[i].payload);
+    free(rows[i].attach);
+  }
+  free(rows);
+}
+
+int ag_db_outbox_result(sqlite3 *db, long long id, bool delivered, double t, const char *err,
+                        double next)
+{
+  sqlite3_stmt *st = prep(db, delivered ? "UPDATE outbox SET delivered=?, attempts=attempts+1, "
+                                          "last_error=NULL WHERE id=?"
+                                        : "UPDATE outbox SET attempts=attempts+1, next_attempt=?, "
+                                          "last_error=? WHERE id=?");
+  if (!st)
+    return -1;
+  if (delivered) {
+    sqlite3_bind_double(st, 1, t);
+    sqlite3_bind_int64(st, 2, id);
+  } else {
+    sqlite3_bind_double(st, 1, next);
+    sqlite3_bind_text(st, 2, err, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, id);
+  }
+  return step_done(db, st);
+}
+
+int ag_db_outbox_handed(sqlite3 *db, long long id, double t, const char *note)
+{
+  sqlite3_stmt *st = prep(db, "UPDATE outbox SET delivered=?, last_error=? WHERE id=?");
+  if (!st)
+    return -1;
+  sqlite3_bind_double(st, 1, t);
+  sqlite3_bind_text(st, 2, note, -1, SQLITE_TRANSIENT);
+  sqlite3_bind_int64(st, 3, id);
+  return step_done(db, st);
+}
+
+long long ag_db_outbox_pending(sqlite3 *db)
+{
+  sqlite3_stmt *st = prep(db, "SELECT count(*) FROM outbox WHERE delivered IS NULL");
+  long long n = 0;
+  if (st && sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}

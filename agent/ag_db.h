@@ -78,4 +78,25 @@ int ag_db_outbox_add(sqlite3 *db, const char *alert_id, long long run_id, const 
                      const char *channel, const char *kind, const char *target, const char *payload,
                      const char *attach, double now);
 
+/* An undelivered outbox row (ag_alert.c delivers it); attach NULL: none. */
+typedef struct ag_db_outbox_row {
+  long long id;
+  char *alert_id, *robot, *channel, *kind, *target, *payload, *attach;
+  int attempts;
+} ag_db_outbox_row;
+#define AG_DB_OUTBOX_BATCH 50
+#define AG_DB_OUTBOX_BATCH_S "50"
+/* Up to AG_DB_OUTBOX_BATCH undelivered rows, oldest first: those due at `now`, or every
+ * one when now < 0. Copies into *out (free with ag_db_outbox_rows_free(*out, n)): their
+ * number, -1 on a database error or when memory is short. */
+int ag_db_outbox_due(sqlite3 *db, double now, ag_db_outbox_row **out);
+void ag_db_outbox_rows_free(ag_db_outbox_row *rows, int n);
+/* One attempt's outcome: delivered at t, or not (err) with the next attempt at `next`. */
+int ag_db_outbox_result(sqlite3 *db, long long id, bool delivered, double t, const char *err,
+                        double next);
+/* The row left this outbox at t for another (a fleet's), with a note saying where. */
+int ag_db_outbox_handed(sqlite3 *db, long long id, double t, const char *note);
+/* Undelivered rows (0 on a database error). */
+long long ag_db_outbox_pending(sqlite3 *db);
+
 #endif
