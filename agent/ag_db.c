@@ -439,3 +439,152 @@ long long ag_db_outbox_pending(sqlite3 *db)
   sqlite3_finalize(st);
   return n;
 }
+
+/* ---- retention's queries (ag_prune.c) ---- */
+
+bool ag_db_alert_pending_in(sqlite3 *db, const char *dir)
+{
+  sqlite3_stmt *st = prep(db, "SELECT count(*) FROM outbox o JOIN runs r ON o.run_id = r.id "
+                              "WHERE r.run_dir = ? AND o.delivered IS NULL");
+  bool pending = true; /* when in doubt, keep */
+  if (st) {
+    sqlite3_bind_text(st, 1, dir, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      pending = sqlite3_column_int64(st, 0) > 0;
+  }
+  sqlite3_finalize(st);
+  return pending;
+}
+
+int ag_db_runs_in(sqlite3 *db, const char *dir, void (*each)(void *cls, long long id), void *cls)
+{
+  sqlite3_stmt *st = prep(db, "SELECT id FROM runs WHERE run_dir = ? AND status != 'running'");
+  if (!st)
+    return -1;
+  sqlite3_bind_text(st, 1, dir, -1, SQLITE_TRANSIENT);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    each(cls, sqlite3_column_int64(st, 0));
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ag_db_runs_ended_before(sqlite3 *db, double cutoff,
+                            void (*each)(void *cls, long long id, const char *dir), void *cls)
+{
+  sqlite3_stmt *st = prep(db, "SELECT id, run_dir FROM runs WHERE status != 'running' AND "
+                              "coalesce(finished, started) < ? AND NOT EXISTS (SELECT 1 FROM "
+                              "outbox WHERE run_id = runs.id AND delivered IS NULL)");
+  if (!st)
+    return -1;
+  sqlite3_bind_double(st, 1, cutoff);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+    each(cls, sqlite3_column_int64(st, 0), ag_db_col(st, 1));
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : -1;
+}
+
+bool ag_db_run_exists(sqlite3 *db, long long id)
+{
+  sqlite3_stmt *st = prep(db, "SELECT count(*) FROM runs WHERE id = ?");
+  bool found = true; /* when in doubt, keep */
+  if (st) {
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+      found = sqlite3_column_int64(st, 0) > 0;
+  }
+  sqlite3_finalize(st);
+  return found;
+}
+
+static long long exec_changes(sqlite3 *db, sqlite3_stmt *st, bool *ok)
+{
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_DONE) {
+    fprintf(stderr, "vagt agent: retention: database: %s\n", sqlite3_errmsg(db));
+    *ok = false;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? sqlite3_changes(db) : 0;
+}
+
+int ag_db_prune_rows(sqlite3 *db, double now, double cutoff, const long long *ids, size_t n,
+                     ag_db_prune *p)
+{
+  p->runs = p->run_rows = p->outbox_rows = 0;
+  if (ag_db_exec(db, "BEGIN IMMEDIATE") != 0)
+    return -1;
+  sqlite3_stmt *info = NULL, *del_out = NULL, *del_run = NULL, *tally = NULL, *old_out = NULL,
+               *rec = NULL;
+  bool ok =
+      (info = prep(db, "SELECT robot, status, finished FROM runs WHERE id = ?")) &&
+      (del_out = prep(db, "DELETE FROM outbox WHERE run_id = ? AND delivered IS NOT NULL")) &&
+      (del_run = prep(db, "DELETE FROM runs WHERE id = ? AND status != 'running' AND NOT "
+                          "EXISTS (SELECT 1 FROM outbox WHERE run_id = ? AND delivered IS "
+                          "NULL)")) &&
+      (tally = prep(db, "INSERT INTO runs_pruned(robot, status, n, last_finished) "
+                        "VALUES(?, ?, 1, ?) ON CONFLICT(robot, status) DO UPDATE SET "
+                        "n = n + 1, last_finished = max(coalesce(last_finished, 0), "
+                        "coalesce(excluded.last_finished, 0))")) &&
+      (old_out = prep(db, "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?")) &&
+      (rec = prep(db, "INSERT INTO prunes(at, cutoff, runs, folders, run_rows, "
+                      "outbox_rows, item_rows, logs, bytes, kept) "
+                      "VALUES(?,?,?,?,?,?,?,?,?,?)"));
+  long long deleted_extra = 0;
+  for (size_t i = 0; ok && i < n; i++) {
+    sqlite3_bind_int64(info, 1, ids[i]);
+    if (sqlite3_step(info) != SQLITE_ROW) {
+      sqlite3_reset(info);
+      continue;
+    }
+    char robot[256], status[64];
+    snprintf(robot, sizeof robot, "%s", ag_db_col(info, 0));
+    snprintf(status, sizeof status, "%s", ag_db_col(info, 1));
+    bool has_fin = sqlite3_column_type(info, 2) != SQLITE_NULL;
+    double fin = sqlite3_column_double(info, 2);
+    sqlite3_reset(info);
+    sqlite3_bind_int64(del_out, 1, ids[i]);
+    p->outbox_rows += exec_changes(db, del_out, &ok);
+    sqlite3_bind_int64(del_run, 1, ids[i]);
+    sqlite3_bind_int64(del_run, 2, ids[i]);
+    long long k = exec_changes(db, del_run, &ok);
+    if (k <= 0)
+      continue;
+    p->run_rows += k;
+    if (i >= p->first_extra)
+      deleted_extra++;
+    sqlite3_bind_text(tally, 1, robot, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(tally, 2, status, -1, SQLITE_TRANSIENT);
+    if (has_fin)
+      sqlite3_bind_double(tally, 3, fin);
+    else
+      sqlite3_bind_null(tally, 3);
+    exec_changes(db, tally, &ok);
+  }
+  if (ok) {
+    sqlite3_bind_double(old_out, 1, cutoff);
+    p->outbox_rows += exec_changes(db, old_out, &ok);
+  }
+  p->runs = p->folders + deleted_extra;
+  if (ok) {
+    long long v[] = {p->runs,      p->folders, p->run_rows, p->outbox_rows,
+                     p->item_rows, p->logs,    p->bytes,    p->kept};
+    sqlite3_bind_double(rec, 1, now);
+    sqlite3_bind_double(rec, 2, cutoff);
+    for (int k = 0; k < 8; k++)
+      sqlite3_bind_int64(rec, 3 + k, v[k]);
+    exec_changes(db, rec, &ok);
+  }
+  sqlite3_finalize(info);
+  sqlite3_finalize(del_out);
+  sqlite3_finalize(del_run);
+  sqlite3_finalize(tally);
+  sqlite3_finalize(old_out);
+  sqlite3_finalize(rec);
+  if (ok && ag_db_exec(db, "COMMIT") == 0)
+    return 0;
+  if (!sqlite3_get_autocommit(db))
+    ag_db_exec(db, "ROLLBACK");
+  return -1;
+}

@@ -99,4 +99,31 @@ int ag_db_outbox_handed(sqlite3 *db, long long id, double t, const char *note);
 /* Undelivered rows (0 on a database error). */
 long long ag_db_outbox_pending(sqlite3 *db);
 
+/* ---- retention's queries (ag_prune.c decides, and deletes files first) ---- */
+/* Whether an alert of the run in folder dir waits for delivery (true when unsure). */
+bool ag_db_alert_pending_in(sqlite3 *db, const char *dir);
+/* The ended runs whose folder is dir, each id to `each`: 0, or -1 on a database error. */
+int ag_db_runs_in(sqlite3 *db, const char *dir, void (*each)(void *cls, long long id), void *cls);
+/* The ended runs that ended (or began) before cutoff and have no alert waiting, each with
+ * its folder ("" when none) to `each`: 0, or -1 on a database error. */
+int ag_db_runs_ended_before(sqlite3 *db, double cutoff,
+                            void (*each)(void *cls, long long id, const char *dir), void *cls);
+/* Whether run id is in the history (true when unsure). */
+bool ag_db_run_exists(sqlite3 *db, long long id);
+/* One prune's deletion of history rows, in one transaction with the record of the prune. */
+typedef struct ag_db_prune {
+  /* in: what the prune deleted or kept besides */
+  long long folders, item_rows, logs, bytes, kept;
+  size_t first_extra; /* ids from here on: runs whose folder was gone before this prune */
+  /* out */
+  long long runs; /* folders + those of the extra runs whose row went */
+  long long run_rows, outbox_rows;
+} ag_db_prune;
+/* Deletes the rows of runs ids[0..n) (not a running one, not one with an alert waiting),
+ * their delivered alerts and every alert delivered before cutoff, tallies the deleted runs
+ * per robot and status, and records the prune: 0, or -1 (nothing deleted) on a database
+ * error. */
+int ag_db_prune_rows(sqlite3 *db, double now, double cutoff, const long long *ids, size_t n,
+                     ag_db_prune *p);
+
 #endif

@@ -77,23 +77,6 @@ static char *join(const char *a, const char *b)
   return ag_asprintf(&s, "%s/%s", a, b) < 0 ? NULL : s;
 }
 
-/* An alert of the run in this folder waits for delivery. */
-static bool alert_pending(sqlite3 *db, const char *dir)
-{
-  sqlite3_stmt *st = NULL;
-  bool pending = true; /* when in doubt, keep */
-  if (sqlite3_prepare_v2(db,
-                         "SELECT count(*) FROM outbox o JOIN runs r ON o.run_id = r.id "
-                         "WHERE r.run_dir = ? AND o.delivered IS NULL",
-                         -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, dir, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      pending = sqlite3_column_int64(st, 0) > 0;
-  }
-  sqlite3_finalize(st);
-  return pending;
-}
-
 /* The old run folders of every robot (STATE/runs/ROBOT/...): deleted, their paths in gone. */
 static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone, ag_prune_result *res,
                           volatile sig_atomic_t *stop)
@@ -129,7 +112,7 @@ static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone, ag_
       char *path = join(rdir, e->name);
       if (!path)
         continue;
-      if (alert_pending(db, path)) {
+      if (ag_db_alert_pending_in(db, path)) {
         res->kept_alert++;
         free(path);
         continue;
@@ -157,35 +140,24 @@ static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone, ag_
 /* The rows to delete: those of the folders deleted now, and those that ended before the
  * cutoff whose folder is gone (or never was), unless an alert of theirs waits. *extra:
  * how many of the latter (runs deleted now that had no folder left). */
+static void add_id(void *cls, long long id)
+{
+  ids_add(cls, id);
+}
+
+static void add_if_gone(void *cls, long long id, const char *dir)
+{
+  struct stat sb;
+  if (!*dir || (lstat(dir, &sb) != 0 && errno == ENOENT))
+    ids_add(cls, id);
+}
+
 static void rows_to_delete(sqlite3 *db, double cutoff, const strs *gone, ids *out, long long *extra)
 {
-  sqlite3_stmt *st = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT id FROM runs WHERE run_dir = ? AND status != 'running'", -1,
-                         &st, NULL) == SQLITE_OK) {
-    for (size_t i = 0; i < gone->n; i++) {
-      sqlite3_reset(st);
-      sqlite3_bind_text(st, 1, gone->v[i], -1, SQLITE_TRANSIENT);
-      while (sqlite3_step(st) == SQLITE_ROW)
-        ids_add(out, sqlite3_column_int64(st, 0));
-    }
-  }
-  sqlite3_finalize(st);
+  for (size_t i = 0; i < gone->n; i++)
+    ag_db_runs_in(db, gone->v[i], add_id, out);
   size_t from_folders = out->n;
-  st = NULL;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT id, run_dir FROM runs WHERE status != 'running' AND "
-                         "coalesce(finished, started) < ? AND NOT EXISTS (SELECT 1 FROM "
-                         "outbox WHERE run_id = runs.id AND delivered IS NULL)",
-                         -1, &st, NULL) == SQLITE_OK) {
-    sqlite3_bind_double(st, 1, cutoff);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      const char *dir = (const char *)sqlite3_column_text(st, 1);
-      struct stat sb;
-      if (!dir || !*dir || (lstat(dir, &sb) != 0 && errno == ENOENT))
-        ids_add(out, sqlite3_column_int64(st, 0));
-    }
-  }
-  sqlite3_finalize(st);
+  ag_db_runs_ended_before(db, cutoff, add_if_gone, out);
   *extra = (long long)(out->n - from_folders);
 }
 
@@ -203,20 +175,6 @@ static void remove_log(int logfd, const char *name, ag_prune_result *res)
     fprintf(stderr, "vagt agent: retention: cannot delete log %s: %s\n", name, strerror(errno));
     res->errors++;
   }
-}
-
-static bool row_exists(sqlite3 *db, long long id)
-{
-  sqlite3_stmt *st = NULL;
-  bool found = true; /* when in doubt, keep */
-  if (sqlite3_prepare_v2(db, "SELECT count(*) FROM runs WHERE id = ?", -1, &st, NULL) ==
-      SQLITE_OK) {
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-      found = sqlite3_column_int64(st, 0) > 0;
-  }
-  sqlite3_finalize(st);
-  return found;
 }
 
 /* STATE/logs/ID.log of the rows to delete, and logs older than the cutoff no row names. */
@@ -239,7 +197,7 @@ static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows, a
     struct stat st;
     if (de->d_name[0] < '0' || de->d_name[0] > '9' || strcmp(end, ".log") != 0 ||
         fstatat(logfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-        (double)st.st_mtime >= cutoff || row_exists(db, id))
+        (double)st.st_mtime >= cutoff || ag_db_run_exists(db, id))
       continue;
     remove_log(logfd, de->d_name, res);
   }
@@ -250,108 +208,21 @@ static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows, a
   close(logfd);
 }
 
-static long long exec_changes(sqlite3 *db, sqlite3_stmt *st, bool *ok)
-{
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_DONE) {
-    fprintf(stderr, "vagt agent: retention: database: %s\n", sqlite3_errmsg(db));
-    *ok = false;
-  }
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? sqlite3_changes(db) : 0;
-}
-
 /* The rows go, counted, in one transaction with the record of this prune. */
 static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows, long long extra,
                        ag_prune_result *res)
 {
-  if (ag_db_exec(db, "BEGIN IMMEDIATE") != 0)
-    return -1;
-  sqlite3_stmt *info = NULL, *del_out = NULL, *del_run = NULL, *tally = NULL, *old_out = NULL,
-               *rec = NULL;
-  bool ok =
-      sqlite3_prepare_v2(db, "SELECT robot, status, finished FROM runs WHERE id = ?", -1, &info,
-                         NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE run_id = ? AND delivered IS NOT NULL", -1,
-                         &del_out, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db,
-                         "DELETE FROM runs WHERE id = ? AND status != 'running' AND NOT "
-                         "EXISTS (SELECT 1 FROM outbox WHERE run_id = ? AND delivered IS "
-                         "NULL)",
-                         -1, &del_run, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db,
-                         "INSERT INTO runs_pruned(robot, status, n, last_finished) "
-                         "VALUES(?, ?, 1, ?) ON CONFLICT(robot, status) DO UPDATE SET "
-                         "n = n + 1, last_finished = max(coalesce(last_finished, 0), "
-                         "coalesce(excluded.last_finished, 0))",
-                         -1, &tally, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?", -1,
-                         &old_out, NULL) == SQLITE_OK &&
-      sqlite3_prepare_v2(db,
-                         "INSERT INTO prunes(at, cutoff, runs, folders, run_rows, "
-                         "outbox_rows, item_rows, logs, bytes, kept) "
-                         "VALUES(?,?,?,?,?,?,?,?,?,?)",
-                         -1, &rec, NULL) == SQLITE_OK;
-  if (!ok)
-    fprintf(stderr, "vagt agent: retention: database: %s\n", sqlite3_errmsg(db));
-  long long deleted_extra = 0;
-  for (size_t i = 0; ok && i < rows->n; i++) {
-    long long id = rows->v[i];
-    sqlite3_bind_int64(info, 1, id);
-    if (sqlite3_step(info) != SQLITE_ROW) {
-      sqlite3_reset(info);
-      continue;
-    }
-    char robot[256], status[64];
-    snprintf(robot, sizeof robot, "%s", (const char *)sqlite3_column_text(info, 0));
-    snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(info, 1));
-    bool has_fin = sqlite3_column_type(info, 2) != SQLITE_NULL;
-    double fin = sqlite3_column_double(info, 2);
-    sqlite3_reset(info);
-    sqlite3_bind_int64(del_out, 1, id);
-    res->outbox_rows += exec_changes(db, del_out, &ok);
-    sqlite3_bind_int64(del_run, 1, id);
-    sqlite3_bind_int64(del_run, 2, id);
-    long long n = exec_changes(db, del_run, &ok);
-    if (n <= 0)
-      continue;
-    res->run_rows += n;
-    if ((size_t)(rows->n - (size_t)extra) <= i)
-      deleted_extra++;
-    sqlite3_bind_text(tally, 1, robot, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(tally, 2, status, -1, SQLITE_TRANSIENT);
-    if (has_fin)
-      sqlite3_bind_double(tally, 3, fin);
-    else
-      sqlite3_bind_null(tally, 3);
-    exec_changes(db, tally, &ok);
-  }
-  if (ok) {
-    sqlite3_bind_double(old_out, 1, cutoff);
-    res->outbox_rows += exec_changes(db, old_out, &ok);
-  }
-  res->runs = res->folders + deleted_extra;
-  if (ok) {
-    long long v[] = {
-        res->runs,      res->folders, res->run_rows, res->outbox_rows,
-        res->item_rows, res->logs,    res->bytes,    res->kept_approval + res->kept_alert};
-    sqlite3_bind_double(rec, 1, now);
-    sqlite3_bind_double(rec, 2, cutoff);
-    for (int k = 0; k < 8; k++)
-      sqlite3_bind_int64(rec, 3 + k, v[k]);
-    exec_changes(db, rec, &ok);
-  }
-  sqlite3_finalize(info);
-  sqlite3_finalize(del_out);
-  sqlite3_finalize(del_run);
-  sqlite3_finalize(tally);
-  sqlite3_finalize(old_out);
-  sqlite3_finalize(rec);
-  if (ok && ag_db_exec(db, "COMMIT") == 0)
-    return 0;
-  if (!sqlite3_get_autocommit(db))
-    ag_db_exec(db, "ROLLBACK");
-  return -1;
+  ag_db_prune p = {.folders = res->folders,
+                   .item_rows = res->item_rows,
+                   .logs = res->logs,
+                   .bytes = res->bytes,
+                   .kept = res->kept_approval + res->kept_alert,
+                   .first_extra = rows->n - (size_t)extra};
+  int rc = ag_db_prune_rows(db, now, cutoff, rows->v, rows->n, &p);
+  res->run_rows += p.run_rows;
+  res->outbox_rows += p.outbox_rows;
+  res->runs = p.runs;
+  return rc;
 }
 
 /* A fleet's node: its runs in the fleet's database and what else there ended before the
