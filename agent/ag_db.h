@@ -1,7 +1,8 @@
 /* The agent's state in SQLite (STATE/vagt.db, WAL): run history, the last scheduled time
  * of every robot (so a restart knows what it missed), the alert outbox, and what retention
- * deleted (prunes, runs_pruned: ag_prune.h). Every thread opens its own connection, with
- * secure_delete on. */
+ * deleted (prunes, runs_pruned: ag_prune.h). Every query of it is here (the pages' in
+ * ag_db_store.c): the outbox's deliverer (ag_alert.c) and retention (ag_prune.c) call these.
+ * Every thread opens its own connection, with secure_delete on. */
 #ifndef AG_DB_H
 #define AG_DB_H
 
