@@ -69,6 +69,9 @@
 #define RT_STEPJ_EVIDENCE "evidence" /* {RT_EVJ_RECORDED, _CURRENT, _DIFF} */
 #define RT_STEPJ_MS "ms"
 #define RT_STEPJ_MS_SETTLE "settle"
+/* of settle: waiting for the application to read the robot's last input; only when it
+ * took 1 ms or more (an application busy, stopped or starved of CPU) */
+#define RT_STEPJ_MS_READ "read"
 #define RT_STEPJ_MS_CAPTURE "capture"
 #define RT_STEPJ_MS_GUARD "guard"
 #define RT_STEPJ_MS_INPUT "input"

@@ -423,6 +423,8 @@ size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errl
   }
   cJSON *t = cJSON_AddObjectToObject(o, RT_STEPJ_MS);
   cJSON_AddNumberToObject(t, RT_STEPJ_MS_SETTLE, ms(s->t_settle));
+  if (s->t_read >= 1.0)
+    cJSON_AddNumberToObject(t, RT_STEPJ_MS_READ, ms(s->t_read));
   cJSON_AddNumberToObject(t, RT_STEPJ_MS_CAPTURE, ms(s->t_capture));
   cJSON_AddNumberToObject(t, RT_STEPJ_MS_GUARD, ms(s->t_guard));
   cJSON_AddNumberToObject(t, RT_STEPJ_MS_TOTAL, ms(s->t_total));

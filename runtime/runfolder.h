@@ -32,6 +32,7 @@ typedef struct rt_steprec {
   int nreasons;
   const char *evidence[3]; /* recorded, current, diff (relative to the run folder) */
   double t_settle, t_capture, t_guard, t_input, t_total; /* milliseconds */
+  double t_read; /* of t_settle: until the application had read its input */
   bool settled;
   int cap_w, cap_h;
   uint64_t cap_hash;

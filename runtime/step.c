@@ -125,26 +125,27 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, s
  * among it (xio/appq.h): until then its windows show the screen from before the input,
  * and a look or an input on top of it would be judged or read in a state nobody saw. At
  * most RT_SETTLE_READ_MAX; a client it cannot see (remote, another user's) is not waited
- * for. */
-static void wait_read(rt_run *run, Window target)
+ * for. Returns the milliseconds waited. */
+static double wait_read(rt_run *run, Window target)
 {
   if (run->appq_win != target) {
     rt_appq_free(run->appq);
     run->appq = rt_appq_new(run->dpy, target);
     run->appq_win = target;
   }
-  double until = vu_mono() + RT_SETTLE_READ_MAX;
+  double t0 = vu_mono(), until = t0 + RT_SETTLE_READ_MAX;
   while (run->appq && rt_appq_unread(run->appq) > 0 && vu_mono() < until && !run->abort)
     rt_sleep(run, 0.005);
+  return (vu_mono() - t0) * 1000.0;
 }
 
 /* One step's look: settled, then the scene listed, captured as an image and described.
  * *cap_ms: what the judged look cost (listing, capturing, converting, describing),
- * waiting excluded. */
+ * waiting excluded; *read_ms: how long the application took to read its input. */
 static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
-                  char *err, size_t n)
+                  double *read_ms, char *err, size_t n)
 {
-  wait_read(run, target);
+  *read_ms = wait_read(run, target);
   int r = run->damage ? settle_damage(run, target, sc, err, n)
                       : settle_compare(run, target, sc, err, n);
   if (r < 0)
@@ -602,11 +603,13 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
   }
   double t = vu_mono(), look_until = t + (at.text ? a->timeout : 0), grace_until = 0;
   while (rc == 0) {
-    if (settle(run, a->win, &sc, &rec.settled, &rec.t_capture, err, sizeof err) != 0) {
+    double read_ms = 0;
+    if (settle(run, a->win, &sc, &rec.settled, &rec.t_capture, &read_ms, err, sizeof err) != 0) {
       rc = -1;
       break;
     }
     rec.t_settle = (vu_mono() - t) * 1000.0;
+    rec.t_read += read_ms; /* every look of the step (a grace period looks again) */
     rec.cap_w = sc.win[0].w;
     rec.cap_h = sc.win[0].h;
     rec.cap_hash = sc.hash;

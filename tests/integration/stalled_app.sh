@@ -51,6 +51,14 @@ run_stalled r1 "$DEMO_APP" out.tsv b1
 expect_rc 0 r1 "a run with the app stopped 1 s of every 1.3 s passes"
 tail -n +2 borgere.csv | tr -d '\r' | tr ';' '\t' > want.tsv
 expect_file_eq out.tsv want.tsv "the app saved each of the 6 citizens once, in order"
+# the step log says where the look waited for the stopped app to read the robot's input
+python3 - runs <<'PY' && ok "the step log shows the waits for the app to read its input" || fail "no step waited for the app to read its input (ms.read)"
+import glob, json, sys
+runs = sorted(glob.glob(sys.argv[1] + "/*/steps.jsonl"))
+reads = [json.loads(l)["ms"].get("read", 0) for l in open(runs[0], encoding="utf-8")]
+print("steps %d, waited for the app to read: %d, longest %.0f ms" % (len(reads), sum(r > 0 for r in reads), max(reads)))
+sys.exit(0 if sum(r >= 100 for r in reads) >= 3 else 1)
+PY
 
 run_stalled r2 "$T/swapped-app" swapped.tsv b2
 expect_rc 3 r2 "a vendor update (Navn and Adresse swapped) under the same stalls halts"
