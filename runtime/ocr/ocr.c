@@ -939,6 +939,105 @@ static blob *split_lines(blob *bl, int *nb, PIX *keep)
   return out;
 }
 
+/* Phase 1 of read_words for one blob: its image, its cache key, and what is to be read
+ * (nothing, retries, a screening or a careful reading) into p; *cached counts readings
+ * the cache held. */
+static void prepare_blob(rt_ocr *o, PIX *p32, PIX *keep, const blob *bp, pending *p,
+                         const char *hint, int screening, int no_cache, int *cached)
+{
+  float scale = 1, xscale = 1;
+  PIX *bi = rt_ocr__blob_image(p32, keep, bp, &scale, &xscale);
+  if (!bi)
+    return;
+  uint32_t sbits;
+  memcpy(&sbits, &scale, 4);
+  uint64_t key = rt_ocr__hash_bytes(pixGetData(bi), (size_t)pixGetWpl(bi) * 4 * pixGetHeight(bi),
+                                    ((uint64_t)pixGetWidth(bi) << 40) ^
+                                        ((uint64_t)pixGetHeight(bi) << 20) ^ sbits);
+  p->img = bi;
+  p->scale = scale;
+  p->xscale = xscale;
+  p->ox = bp->x - 1 < 0 ? 0 : bp->x - 1;
+  p->oy = bp->y - 1 < 0 ? 0 : bp->y - 1;
+  p->key = key;
+  p->psm = bp->h > bp->lineh * 3 / 2 + 2 ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE;
+  centry *e = rt_ocr__cache_get(o, key);
+  if (e && e->gen == o->gen) { /* the same pixels again in this image */
+    p->e = NULL;
+    p->src = e;
+    return;
+  }
+  centry *hit = rt_ocr__cache_hit(o, e, no_cache);
+  if (hit) { /* read before: at most the retries this hint wants are due */
+    (*cached)++;
+    p->src = p->e = hit;
+    p->retry_only = 1;
+    if (!rt_ocr__retry_due(o, p, hint))
+      p->e = NULL;
+    return;
+  }
+  uint64_t rkey = key; /* the reading to make: careful, or screening */
+  if (screening) {
+    rkey = p->skey = (key ^ 0x5c2ee9a7d1f3b6c5ull) | 1;
+    p->src_screen = 1;
+    centry *se = rt_ocr__cache_get(o, rkey);
+    if (se && se->gen == o->gen) { /* the same pixels again; settled below */
+      p->src = se;
+      return;
+    }
+    if ((hit = rt_ocr__cache_hit(o, se, no_cache))) {
+      (*cached)++;
+      p->src = hit;
+      if (rt_ocr__may_hold(hit, hint)) /* read with care */
+        p->care_used = (p->e = p->care = calloc(1, sizeof *p->care)) != NULL;
+      return;
+    }
+    p->care = calloc(1, sizeof *p->care);
+    p->screen = 1;
+  }
+  e = rt_ocr__cache_put(o, rkey);
+  if (!e)
+    e = p->own = calloc(1, sizeof *e);
+  p->e = p->src = e;
+  if (!e) /* out of memory: skip the blob */
+    pixDestroy(&p->img);
+}
+
+/* The key of a whole image's pixels (alpha byte ignored: capture may leave it undefined). */
+static uint64_t image_key(PIX *p32)
+{
+  int W = pixGetWidth(p32), H = pixGetHeight(p32), wpl = pixGetWpl(p32);
+  const uint32_t *d = pixGetData(p32);
+  uint64_t h = mix64((uint64_t)W << 32 | (uint32_t)H, 0x5eed);
+  for (int y = 0; y < H; y++) {
+    const uint32_t *row = d + (size_t)y * wpl;
+    int x = 0;
+    for (; x + 2 <= W; x += 2)
+      h = mix64(h, ((uint64_t)(row[x] & 0xffffff00u) << 32) | (row[x + 1] & 0xffffff00u));
+    if (x < W)
+      h = mix64(h, row[x] & 0xffffff00u);
+  }
+  return h ? h : 1;
+}
+
+/* The median line height of the blobs of one line (0 when none, or out of memory). */
+static int median_line(const blob *bl, int nb)
+{
+  int *hs = nb > 0 ? malloc((size_t)nb * sizeof *hs) : NULL, k = 0;
+  for (int b = 0; hs && b < nb; b++)
+    if (bl[b].h <= bl[b].lineh * 3 / 2 + 2)
+      hs[k++] = bl[b].lineh;
+  for (int i = 1; i < k; i++)
+    for (int j = i; j > 0 && hs[j - 1] > hs[j]; j--) {
+      int t = hs[j];
+      hs[j] = hs[j - 1];
+      hs[j - 1] = t;
+    }
+  int m = k ? hs[k / 2] : 0;
+  free(hs);
+  return m;
+}
+
 static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out, char *err,
                       size_t errlen, int narrow, int *skipped)
 {
@@ -967,21 +1066,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   }
   o->gen++;
   /* whole image unchanged? (alpha byte ignored: capture may leave it undefined) */
-  uint64_t ikey = 0;
-  {
-    uint32_t *d = pixGetData(p32);
-    int wpl = pixGetWpl(p32);
-    uint64_t h = mix64((uint64_t)W << 32 | (uint32_t)H, 0x5eed);
-    for (int y = 0; y < H; y++) {
-      const uint32_t *row = d + (size_t)y * wpl;
-      int x = 0;
-      for (; x + 2 <= W; x += 2)
-        h = mix64(h, ((uint64_t)(row[x] & 0xffffff00u) << 32) | (row[x + 1] & 0xffffff00u));
-      if (x < W)
-        h = mix64(h, row[x] & 0xffffff00u);
-    }
-    ikey = h ? h : 1;
-  }
+  uint64_t ikey = image_key(p32);
   const char *hint = opts->hint && *opts->hint ? opts->hint : NULL;
   uint64_t hkey = hint ? rt_ocr__hash_bytes(hint, strlen(hint), 0x41) : 0;
   /* find in a window dense with text: a blob narrower than the phrase's narrowest word
@@ -1046,23 +1131,9 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   /* the line height a blob's width is measured in: its tallest glyph, but no more than a
    * quarter above the window's usual one (two lines' glyphs touching make one tall
    * component; a smaller height only makes the bound safer) */
-  int medh = 0;
-  if (minw > 0 && nb > 0) {
-    int *hs = malloc((size_t)nb * sizeof *hs), k = 0;
-    for (int b = 0; hs && b < nb; b++)
-      if (bl[b].h <= bl[b].lineh * 3 / 2 + 2)
-        hs[k++] = bl[b].lineh;
-    for (int i = 1; i < k; i++)
-      for (int j = i; j > 0 && hs[j - 1] > hs[j]; j--) {
-        int t = hs[j];
-        hs[j] = hs[j - 1];
-        hs[j - 1] = t;
-      }
-    medh = k ? hs[k / 2] : 0;
-    free(hs);
-    if (!medh)
-      minw = 0;
-  }
+  int medh = minw > 0 ? median_line(bl, nb) : 0;
+  if (!medh)
+    minw = 0;
   size_t cap = 64, n = 0;
   wtmp *a = malloc(cap * sizeof *a);
   pending *pd = calloc(nb ? (size_t)nb : 1, sizeof *pd);
@@ -1088,62 +1159,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
         continue;
       }
     }
-    float scale = 1, xscale = 1;
-    PIX *bi = rt_ocr__blob_image(p32, keep, &bl[b], &scale, &xscale);
-    if (!bi)
-      continue;
-    uint32_t sbits;
-    memcpy(&sbits, &scale, 4);
-    uint64_t key = rt_ocr__hash_bytes(pixGetData(bi), (size_t)pixGetWpl(bi) * 4 * pixGetHeight(bi),
-                                      ((uint64_t)pixGetWidth(bi) << 40) ^
-                                          ((uint64_t)pixGetHeight(bi) << 20) ^ sbits);
-    pd[b].img = bi;
-    pd[b].scale = scale;
-    pd[b].xscale = xscale;
-    pd[b].ox = bl[b].x - 1 < 0 ? 0 : bl[b].x - 1;
-    pd[b].oy = bl[b].y - 1 < 0 ? 0 : bl[b].y - 1;
-    pd[b].key = key;
-    pd[b].psm = bl[b].h > bl[b].lineh * 3 / 2 + 2 ? PSM_SINGLE_BLOCK : PSM_SINGLE_LINE;
-    centry *e = rt_ocr__cache_get(o, key);
-    if (e && e->gen == o->gen) { /* the same pixels again in this image */
-      pd[b].e = NULL;
-      pd[b].src = e;
-      continue;
-    }
-    centry *hit = rt_ocr__cache_hit(o, e, opts->no_cache);
-    if (hit) { /* read before: at most the retries this hint wants are due */
-      cached++;
-      pd[b].src = pd[b].e = hit;
-      pd[b].retry_only = 1;
-      if (!rt_ocr__retry_due(o, &pd[b], hint))
-        pd[b].e = NULL;
-      continue;
-    }
-    uint64_t rkey = key; /* the reading to make: careful, or screening */
-    if (screening) {
-      rkey = pd[b].skey = (key ^ 0x5c2ee9a7d1f3b6c5ull) | 1;
-      pd[b].src_screen = 1;
-      centry *se = rt_ocr__cache_get(o, rkey);
-      if (se && se->gen == o->gen) { /* the same pixels again; settled below */
-        pd[b].src = se;
-        continue;
-      }
-      if ((hit = rt_ocr__cache_hit(o, se, opts->no_cache))) {
-        cached++;
-        pd[b].src = hit;
-        if (rt_ocr__may_hold(hit, hint)) /* read with care */
-          pd[b].care_used = (pd[b].e = pd[b].care = calloc(1, sizeof *pd[b].care)) != NULL;
-        continue;
-      }
-      pd[b].care = calloc(1, sizeof *pd[b].care);
-      pd[b].screen = 1;
-    }
-    e = rt_ocr__cache_put(o, rkey);
-    if (!e)
-      e = pd[b].own = calloc(1, sizeof *e);
-    pd[b].e = pd[b].src = e;
-    if (!e) /* out of memory: skip the blob */
-      pixDestroy(&pd[b].img);
+    prepare_blob(o, p32, keep, &bl[b], &pd[b], hint, screening, opts->no_cache, &cached);
   }
   /* 2: recognise the missing ones, blob by blob, language by language */
   if (a)
