@@ -3,8 +3,8 @@
  * busy, stopped or starved of CPU leaves it there, unread, and answers it later. Until it
  * has read it, its window still shows the screen before the input, and input sent on top
  * of it is read in a state the robot never saw (keys typed before the click that focuses a
- * field took effect: with the pointer parked, Xt drops them). So a step's look first waits
- * until the application has read what it was sent.
+ * field took effect: with the pointer parked, the demo app drops them). So a step's look
+ * first waits until the application has read what it was sent.
  *
  * Linux, local clients: the window's owner process from the X-Resource extension, its unix
  * sockets from /proc/PID/fd, the one connected to the X server's socket, and its receive

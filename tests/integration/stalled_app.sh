@@ -2,8 +2,8 @@
 # An application that answers late: a busy machine, a legacy application working before it
 # reads its events. The demo app is stopped (SIGSTOP) for 1 s of every 1.3 s while a robot
 # registers 6 citizens. Each step's look waits until the app has read the robot's input:
-# without that, keys typed after a click the app had not read yet were lost (Xt drops keys
-# that reach it before the click that focused their field; the record was saved with empty
+# without that, keys typed after a click the app had not read yet were lost (the demo app
+# drops keys that reach it before the click that focused their field; saved with empty
 # fields, exit 0), and the answers to two inputs drawn in one look were taken for new text.
 # The run passes and the app's output file holds each citizen exactly once, in order. Under
 # the same stalls a vendor update (Navn and Adresse swapped) halts before any citizen's
