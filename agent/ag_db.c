@@ -1,5 +1,6 @@
 #include "ag_db.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,21 +347,16 @@ static char *dup_col(sqlite3_stmt *st, int c)
 int ag_db_outbox_due(sqlite3 *db, double now, ag_db_outbox_row **out)
 {
   *out = NULL;
-  sqlite3_stmt *st = prep(db, now >= 0 ? "SELECT id, alert_id, coalesce(robot, ''), channel, kind, "
-                                         "target, payload, attach, attempts FROM outbox "
-                                         "WHERE delivered IS NULL AND next_attempt <= ? "
-                                         "ORDER BY id LIMIT " AG_DB_OUTBOX_BATCH_S
-                                       : "SELECT id, alert_id, coalesce(robot, ''), channel, kind, "
-                                         "target, payload, attach, attempts FROM outbox "
-                                         "WHERE delivered IS NULL "
-                                         "ORDER BY id LIMIT " AG_DB_OUTBOX_BATCH_S);
+  sqlite3_stmt *st = prep(db, "SELECT id, alert_id, coalesce(robot, ''), channel, kind, target, "
+                              "payload, attach, attempts FROM outbox WHERE delivered IS NULL "
+                              "AND next_attempt <= ? ORDER BY id LIMIT ?");
   if (!st)
     return -1;
-  if (now >= 0)
-    sqlite3_bind_double(st, 1, now);
+  sqlite3_bind_double(st, 1, now >= 0 ? now : HUGE_VAL); /* < 0: every one */
+  sqlite3_bind_int(st, 2, AG_DB_OUTBOX_BATCH);
   ag_db_outbox_row *rows = calloc(AG_DB_OUTBOX_BATCH, sizeof *rows);
-  int n = 0, rc;
-  while (rows && n < AG_DB_OUTBOX_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+  int n = 0;
+  while (rows && n < AG_DB_OUTBOX_BATCH && sqlite3_step(st) == SQLITE_ROW) {
     ag_db_outbox_row *r = &rows[n++];
     r->id = sqlite3_column_int64(st, 0);
     r->alert_id = dup_col(st, 1);

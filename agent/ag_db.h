@@ -86,7 +86,6 @@ typedef struct ag_db_outbox_row {
   int attempts;
 } ag_db_outbox_row;
 #define AG_DB_OUTBOX_BATCH 50
-#define AG_DB_OUTBOX_BATCH_S "50"
 /* Up to AG_DB_OUTBOX_BATCH undelivered rows, oldest first: those due at `now`, or every
  * one when now < 0. Copies into *out (free with ag_db_outbox_rows_free(*out, n)): their
  * number, -1 on a database error or when memory is short. */
