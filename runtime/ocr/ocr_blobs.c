@@ -105,6 +105,59 @@ static comp *label_components(const unsigned char *mask, int w, int h, int32_t *
   return c;
 }
 
+/* A component that may be the side of a button's rounded border: a thin curve, taller
+ * than a line of text's letters usually are. */
+static int border_side(const comp *k)
+{
+  int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
+  return k->keep == 1 && bw <= 12 && bh >= 12 && k->count * 10 <= bw * bh * 3;
+}
+
+/* Whether horizontal border lines (hl bit 1) run from side l to side r (the columns
+ * between them, 80% or more) both at or just above their tops and at or just below their
+ * bottoms. */
+static int joined_by_lines(const unsigned char *hl, int w, int h, const comp *l, const comp *r)
+{
+  int x0 = l->x1 + 1, x1 = r->x0 - 1;
+  if (x1 - x0 < 4)
+    return 0;
+  int ends[2] = {l->y0 - 3, l->y1};
+  for (int e = 0; e < 2; e++) {
+    int best = 0;
+    for (int y = ends[e]; y <= ends[e] + 3; y++) {
+      if (y < 0 || y >= h)
+        continue;
+      int n = 0;
+      for (int x = x0; x <= x1; x++)
+        n += hl[(size_t)y * w + x] & 1;
+      if (n > best)
+        best = n;
+    }
+    if (best * 5 < (x1 - x0 + 1) * 4)
+      return 0;
+  }
+  return 1;
+}
+
+/* Whether what lies between sides l and r (components centred between them) is there and
+ * clearly shorter than they are, as a caption within its button's border is (and letters
+ * between two slashes or parentheses are not). */
+static int encloses_shorter(const comp *c, int nc, const comp *l, const comp *r)
+{
+  int bh = l->y1 - l->y0 + 1, inside = 0;
+  for (int j = 0; j < nc; j++) {
+    const comp *q = &c[j];
+    int cx = (q->x0 + q->x1) / 2;
+    if (q == l || q == r || q->keep != 1 || cx <= l->x1 || cx >= r->x0 || q->y1 < l->y0 ||
+        q->y0 > l->y1)
+      continue;
+    if ((q->y1 - q->y0 + 1) * 4 > bh * 3)
+      return 0;
+    inside++;
+  }
+  return inside > 0;
+}
+
 /* Find text blobs: edges, components, drop rules/frames/huge things, group. */
 blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
 {
@@ -258,10 +311,10 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
           mask[(size_t)y * w + x + 1] = 0;
       }
     }
-  free(hl);
   int nc = 0;
   comp *c = label_components(mask, w, h, lab, &nc);
   if (!c) {
+    free(hl);
     free(mask);
     free(lab);
     return NULL;
@@ -300,7 +353,9 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
-    if (k->keep != 1 || bw > 12 || bh < 12)
+    /* a stroke: thin, or a curve with little ink for its box (an arc: ~15%); not a
+     * capital beside lower-case ones ("N" of "New": ~50%) */
+    if (k->keep != 1 || bw > 12 || bh < 12 || (bw > 3 && k->count * 10 > bw * bh * 3))
       continue;
     int maxh = 0;
     for (int j = 0; j < nc; j++) {
@@ -318,6 +373,26 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
     if (maxh && bh >= maxh + 3)
       k->keep = 0;
   }
+  /* the sides of an oval or rounded button whose caption's letters stand alone (a
+   * bitmap font: no word is a component to compare with above): two strokes of one height
+   * facing each other, joined by the border's straight top and bottom (lines found above) */
+  for (int i = 0; i < nc; i++) {
+    comp *k = &c[i];
+    if (!border_side(k))
+      continue;
+    for (int j = 0; j < nc; j++) {
+      comp *q = &c[j];
+      if (j == i || !border_side(q) || q->x0 <= k->x1 || abs(q->y0 - k->y0) > 1 ||
+          abs(q->y1 - k->y1) > 1 || q->x0 - k->x1 > BUTTON_MAX_W)
+        continue;
+      if (joined_by_lines(hl, w, h, k, q) && encloses_shorter(c, nc, k, q)) {
+        k->keep = 0;
+        q->keep = 0;
+        break;
+      }
+    }
+  }
+  free(hl);
   /* frames: hollow components (a border and its halo) around another one */
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];

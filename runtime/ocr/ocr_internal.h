@@ -13,18 +13,19 @@
 
 /* Pipeline constants, in window pixels. */
 enum {
-  EDGE_TOL = 40,    /* colour step (max channel) that makes an edge */
-  MAX_TEXT_H = 72,  /* taller components are not text */
-  LINE_THIN = 5,    /* rules: at most this thick ... */
-  HLINE_MIN_W = 24, /* ... and this long (horizontal) */
-  VLINE_MIN_H = 30, /* ... (vertical) */
-  FRAME_MIN = 10,   /* frames (borders around labels) are at least this big */
-  HRUN = 16,        /* horizontal one-colour runs this long are borders, not text */
-  VRUN = 16,        /* vertical ditto, when they meet a horizontal one */
-  VRUN_ALWAYS = 60, /* vertical runs this long are borders anyway */
-  LINE_TOL = 24,    /* colour tolerance along a line */
-  BLOB_HGAP = 7,    /* components closer than this join one blob ... */
-  BLOB_VGAP = 3,    /* ... and this, vertically (accents, i dots) */
+  EDGE_TOL = 40,      /* colour step (max channel) that makes an edge */
+  MAX_TEXT_H = 72,    /* taller components are not text */
+  LINE_THIN = 5,      /* rules: at most this thick ... */
+  HLINE_MIN_W = 24,   /* ... and this long (horizontal) */
+  VLINE_MIN_H = 30,   /* ... (vertical) */
+  FRAME_MIN = 10,     /* frames (borders around labels) are at least this big */
+  BUTTON_MAX_W = 400, /* the widest button whose rounded sides are paired (ocr_blobs.c) */
+  HRUN = 16,          /* horizontal one-colour runs this long are borders, not text */
+  VRUN = 16,          /* vertical ditto, when they meet a horizontal one */
+  VRUN_ALWAYS = 60,   /* vertical runs this long are borders anyway */
+  LINE_TOL = 24,      /* colour tolerance along a line */
+  BLOB_HGAP = 7,      /* components closer than this join one blob ... */
+  BLOB_VGAP = 3,      /* ... and this, vertically (accents, i dots) */
   BLOB_MIN_H = 1,
   PAD = 10,          /* white margin around a blob image given to Tesseract */
   TARGET_H = 28,     /* a line of text is upscaled to about this height ... */
