@@ -543,223 +543,321 @@ static int key_moved(rt_run *run, const char *key, const rt_action *a, int level
   return 0;
 }
 
+/* One step from its look to its input: the state its phases share (one_step below). */
+typedef struct {
+  rt_run *run;
+  const rt_action *a;
+  const rt_guard *g;
+  int level;
+  const char *base;  /* the script's file name */
+  const char *entry; /* the menu entry of this level, or NULL */
+  char kind[32], key[1024], detail[512], err[2048];
+  rt_steprec rec; /* the step log's line (points into this struct) */
+  rt_target at;   /* where the input goes: a point or a text */
+  input_at p;     /* ... located */
+  rt_scene sc;
+  rt_stepinfo si;
+  rt_guard_out out;
+  rt_step_status st;
+  int rc; /* 0, -1 an error, -2 a target not found */
+} step_ctx;
+
+/* The step's kind ("click", "menu.2") and key (its place in the baseline). */
+static void step_key(step_ctx *c, const char *stepname, int ordinal)
+{
+  const rt_action *a = c->a;
+  if (c->level)
+    snprintf(c->kind, sizeof c->kind, "menu.%d", c->level);
+  else
+    snprintf(c->kind, sizeof c->kind, "%s", rt_act_name(a->kind));
+  const char *base = c->base;
+  if (a->name)
+    snprintf(c->key, sizeof c->key, "%s#%s:%s",
+             stepname ? stepname
+             : base   ? base
+                      : "?",
+             a->name, c->kind);
+  else if (rt_stepkey(c->key, sizeof c->key, stepname, ordinal, base, a->line, c->kind) < 0)
+    snprintf(c->key, sizeof c->key, "%s:%d:%s", base ? base : "?", a->line, c->kind);
+}
+
+/* Before the first look: the window's scene, its focus for keys, the pointer parked. A
+ * posted menu and a held button are left alone: re-focusing the window or moving the
+ * pointer aside would close the menu. -1: the scene could not be listed. */
+static int before_look(step_ctx *c)
+{
+  rt_run *run = c->run;
+  const rt_action *a = c->a;
+  if (rt_scene_list(run, a->win, &c->sc, c->err, sizeof c->err) != 0)
+    return -1;
+  if (!run->buttons_held && !c->sc.app_popup) {
+    if ((a->kind == RT_ACT_TYPE || a->kind == RT_ACT_KEY) && !rt_x_has_focus(run->dpy, a->win))
+      c->rc = rt_x_activate(run->dpy, run->xdo, run->ewmh, a->win, 2.0, c->err, sizeof c->err);
+    rt_winfo wi = {.id = a->win,
+                   .x = c->sc.win[0].x,
+                   .y = c->sc.win[0].y,
+                   .w = c->sc.win[0].w,
+                   .h = c->sc.win[0].h};
+    if (c->rc == 0)
+      rt_x_pointer_park(run->dpy, run->xdo, &wi);
+  }
+  return 0;
+}
+
+/* The guard's verdict on a settled look (replay): 0 go on, 1 look again (a grace period
+ * for a screen still changing), -1 stop (c->st or c->rc say why). */
+static int judge(step_ctx *c, double *grace_until)
+{
+  rt_run *run = c->run;
+  double tg = vu_mono();
+  rt_guard_verdict v = c->g->check(c->g->ud, run, &c->si, false, &c->out);
+  if (v == RT_GUARD_DRIFT && !*grace_until)
+    *grace_until = vu_mono() + grace_secs();
+  if (v == RT_GUARD_DRIFT && vu_mono() >= *grace_until)
+    v = c->g->check(c->g->ud, run, &c->si, true, &c->out); /* explains, keeps evidence: HALT */
+  c->rec.t_guard = (vu_mono() - tg) * 1000.0;
+  copy_out(&c->rec, &c->out);
+  if (v == RT_GUARD_DRIFT && !run->abort) {
+    rt_sleep(run, GRACE_POLL);
+    return 1;
+  }
+  if (v == RT_GUARD_DRIFT) { /* a deadline or an interrupt during the grace period */
+    c->st = RT_STEP_STOPPED;
+    return -1;
+  }
+  if (v == RT_GUARD_HALT) {
+    rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", c->key,
+                 c->base ? c->base : "?", c->a->line, c->out.reason);
+    c->rec.verdict = "drift";
+    c->rec.reason = c->out.reason;
+    c->st = RT_STEP_STOPPED;
+    return -1;
+  }
+  if (v == RT_GUARD_ERROR) {
+    snprintf(c->err, sizeof c->err, "%s", c->out.reason);
+    c->rc = -1;
+    return -1;
+  }
+  return 0;
+}
+
+/* The input's points on the judged look: given, or a text located by OCR. 0 located, 1
+ * look again (a text not shown yet), -1 an error or a text not found (c->rc, c->err). */
+static int locate_input(step_ctx *c, double look_until)
+{
+  rt_run *run = c->run;
+  const rt_action *a = c->a;
+  if (!c->at.text) {
+    c->p.x = c->at.x;
+    c->p.y = c->at.y;
+  } else {
+    /* a menu's later levels are in its newest pop-up, or in the window itself when the
+     * toolkit draws its menus there (Swing's lightweight pop-ups) */
+    int level = c->level;
+    bool in_popup = (level > 1 && rt_scene_newest_popup(&c->sc) >= 0) || c->at.popup;
+    int scope = level == 1 ? 0 : in_popup ? rt_scene_newest_popup(&c->sc) : -1;
+    int lr = in_popup && scope < 0
+                 ? RT_OCR_NOT_FOUND
+                 : locate(run, &c->sc, &c->at, scope, &c->p.x, &c->p.y, c->err, sizeof c->err);
+    if (lr == RT_OCR_NOT_FOUND && vu_mono() < look_until && !run->abort) {
+      rt_sleep(run, LOCATE_POLL);
+      return 1;
+    }
+    if (lr != RT_OCR_OK) {
+      char m[2300];
+      if (lr == RT_OCR_NOT_FOUND)
+        snprintf(m, sizeof m, "%s '%s' not found within %.1f s%s", level ? "menu entry" : "text",
+                 c->at.text, a->timeout, in_popup && scope < 0 ? ": no pop-up is open" : "");
+      else
+        snprintf(m, sizeof m, "%s", c->err);
+      snprintf(c->err, sizeof c->err, "%.2000s", m);
+      c->rc = -2;
+      return -1;
+    }
+  }
+  if (a->kind == RT_ACT_DRAG) {
+    if (!a->to.text) {
+      c->p.x2 = a->to.x;
+      c->p.y2 = a->to.y;
+    } else if (locate(run, &c->sc, &a->to, -1, &c->p.x2, &c->p.y2, c->err, sizeof c->err) !=
+               RT_OCR_OK) {
+      c->rc = -2;
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Look until the window is settled, judged and the input's target located (or not). */
+static void look(step_ctx *c)
+{
+  rt_run *run = c->run;
+  double t = vu_mono(), look_until = t + (c->at.text ? c->a->timeout : 0), grace_until = 0;
+  while (c->rc == 0) {
+    double read_ms = 0;
+    if (settle(run, c->a->win, &c->sc, &c->rec.settled, &c->rec.t_capture, &read_ms, c->err,
+               sizeof c->err) != 0) {
+      c->rc = -1;
+      return;
+    }
+    c->rec.t_settle = (vu_mono() - t) * 1000.0;
+    c->rec.t_read += read_ms; /* every look of the step (a grace period looks again) */
+    c->rec.cap_w = c->sc.win[0].w;
+    c->rec.cap_h = c->sc.win[0].h;
+    c->rec.cap_hash = c->sc.hash;
+    c->rec.wclass = c->sc.win[0].cls;
+    if (run->mode != RT_MODE_RECORD) {
+      int j = judge(c, &grace_until);
+      if (j > 0)
+        continue;
+      if (j < 0)
+        return;
+    }
+    if (!has_point(c->a) && !c->level)
+      return;
+    if (locate_input(c, look_until) > 0)
+      continue;
+    return;
+  }
+}
+
+/* Recording: the look after it was located is the one recorded (and checked against a
+ * baseline being extended). */
+static void judge_recording(step_ctx *c)
+{
+  rt_run *run = c->run;
+  double tg = vu_mono();
+  rt_guard_verdict v = c->g->check(c->g->ud, run, &c->si, true, &c->out);
+  c->rec.t_guard = (vu_mono() - tg) * 1000.0;
+  copy_out(&c->rec, &c->out);
+  if (v == RT_GUARD_HALT) {
+    rt_run_abort(run, RT_ABORT_DRIFT, "halted at step '%s' (%s:%d): %s", c->key,
+                 c->base ? c->base : "?", c->a->line, c->out.reason);
+    c->rec.reason = c->out.reason;
+    c->st = RT_STEP_STOPPED;
+  } else if (v == RT_GUARD_ERROR) {
+    snprintf(c->err, sizeof c->err, "%s", c->out.reason);
+    c->rc = -1;
+  }
+}
+
+/* The judged step's log line, then its input. Returns the log line's handle (to amend
+ * when the input failed). */
+static size_t send_step(step_ctx *c, double t0)
+{
+  rt_run *run = c->run;
+  const rt_action *a = c->a;
+  c->rec.t_total = (vu_mono() - t0) * 1000.0;
+  size_t logged = save_log(run, &c->rec);
+  double t = vu_mono();
+  /* the next step's quiet period begins with this input: what the application draws in
+   * answer to it, from the first key on, counts */
+  if (run->damage)
+    rt_damage_reset(run->damage);
+  if (run->input_gate) {
+    char where[160];
+    snprintf(where, sizeof where, "%s:%d", a->file ? a->file : "?", a->line);
+    c->rc = run->input_gate(run, run->input_gate_ud, where, c->err, sizeof c->err);
+  }
+  if (c->rc == 0)
+    c->rc = send_input(run, a, &c->sc, &c->p, c->err, sizeof c->err);
+  XSync(run->dpy, False); /* a round trip: the server has handled the input */
+  c->rec.t_input = (vu_mono() - t) * 1000.0;
+  if (run->steps && c->rc == 0)
+    rt_steplog_input(run->steps, c->rec.t_input);
+  if (c->g->after)
+    c->g->after(c->g->ud, run, &c->si, c->rc);
+  return logged;
+}
+
+/* A step that failed: the evidence of what the window showed, and the message. */
+static void step_failed(step_ctx *c, rt_step_result *res)
+{
+  if (c->sc.frame && c->g->failed) {
+    memset(&c->out, 0, sizeof c->out);
+    c->g->failed(c->g->ud, c->run, &c->si, &c->out);
+    for (int i = 0; i < 3; i++)
+      c->rec.evidence[i] = c->out.evidence[i];
+    if (c->out.labels[0]) {
+      size_t l = strlen(c->err);
+      snprintf(c->err + l, sizeof c->err - l, "; the window's labels as recorded: %s",
+               c->out.labels);
+    }
+    if (c->out.evidence[1]) {
+      size_t l = strlen(c->err);
+      snprintf(c->err + l, sizeof c->err - l, " (what it showed: %s)", c->out.evidence[1]);
+    }
+  }
+  c->rec.verdict = "error";
+  c->rec.reason = c->err;
+  if (c->st == RT_STEP_OK)
+    c->st = RT_STEP_FAILED;
+  snprintf(res->msg, sizeof res->msg, "%s (step %s): %s", c->kind, c->key, c->err);
+}
+
+/* One step: name it, look (settle, judge, locate), then send its input; or stop. */
 static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, const char *stepname,
                                int level, rt_step_result *res)
 {
   double t0 = vu_mono();
-  const rt_guard *g = run->guard ? run->guard : &rt_guard_none;
-  const char *base = a->file ? strrchr(a->file, '/') : NULL;
-  base = base ? base + 1 : a->file;
-  char kind[32], key[1024], detail[512] = "", err[2048] = "";
-  if (level)
-    snprintf(kind, sizeof kind, "menu.%d", level);
-  else
-    snprintf(kind, sizeof kind, "%s", rt_act_name(a->kind));
-  if (a->name)
-    snprintf(key, sizeof key, "%s#%s:%s", stepname ? stepname : base ? base : "?", a->name, kind);
-  else if (rt_stepkey(key, sizeof key, stepname, ordinal, base, a->line, kind) < 0)
-    snprintf(key, sizeof key, "%s:%d:%s", base ? base : "?", a->line, kind);
-  if (key_moved(run, key, a, level, stepname != NULL || a->name != NULL, res))
+  step_ctx cx = {.run = run, .a = a, .g = run->guard ? run->guard : &rt_guard_none, .level = level};
+  step_ctx *c = &cx;
+  c->base = a->file ? strrchr(a->file, '/') : NULL;
+  c->base = c->base ? c->base + 1 : a->file;
+  step_key(c, stepname, ordinal);
+  if (key_moved(run, c->key, a, level, stepname != NULL || a->name != NULL, res))
     return RT_STEP_FAILED;
-  rt_steprec rec = {.key = key,
-                    .kind = kind,
-                    .name = stepname,
-                    .ordinal = ordinal,
-                    .file = a->file,
-                    .line = a->line,
-                    .window = a->win,
-                    .detail = detail};
-  rt_target at = a->at;
-  const char *entry = NULL;
+  c->rec = (rt_steprec){.key = c->key,
+                        .kind = c->kind,
+                        .name = stepname,
+                        .ordinal = ordinal,
+                        .file = a->file,
+                        .line = a->line,
+                        .window = a->win,
+                        .detail = c->detail};
+  c->at = a->at;
   if (level) {
-    entry = a->path[level - 1];
-    at = (rt_target){.given = true, .text = entry};
+    c->entry = a->path[level - 1];
+    c->at = (rt_target){.given = true, .text = c->entry};
   }
-  input_at p = {.level = level,
-                .npath = a->npath,
-                .x = at.x,
-                .y = at.y,
-                .x2 = a->to.x,
-                .y2 = a->to.y}; /* points given by the script; a text is located later */
-  rt_scene sc = {0};
-  rt_stepinfo si = {++run->nlooks, key, kind, stepname, ordinal, a->file, a->line, &sc, a};
-  rt_guard_out out = {0};
-  rt_step_status st = RT_STEP_OK;
-  int rc = 0;
-
-  /* leave a posted menu and a held button alone: re-focusing the window or moving the
-   * pointer aside would close the menu */
-  if (rt_scene_list(run, a->win, &sc, err, sizeof err) != 0) {
-    snprintf(res->msg, sizeof res->msg, "%s: %s", kind, err);
+  c->p = (input_at){.level = level,
+                    .npath = a->npath,
+                    .x = c->at.x,
+                    .y = c->at.y,
+                    .x2 = a->to.x,
+                    .y2 = a->to.y}; /* points given by the script; a text is located later */
+  c->si =
+      (rt_stepinfo){++run->nlooks, c->key, c->kind, stepname, ordinal, a->file, a->line, &c->sc, a};
+  c->st = RT_STEP_OK;
+  if (before_look(c) != 0) {
+    snprintf(res->msg, sizeof res->msg, "%.31s: %.2000s", c->kind, c->err);
     return RT_STEP_FAILED;
   }
-  if (!run->buttons_held && !sc.app_popup) {
-    if ((a->kind == RT_ACT_TYPE || a->kind == RT_ACT_KEY) && !rt_x_has_focus(run->dpy, a->win))
-      rc = rt_x_activate(run->dpy, run->xdo, run->ewmh, a->win, 2.0, err, sizeof err);
-    rt_winfo wi = {
-        .id = a->win, .x = sc.win[0].x, .y = sc.win[0].y, .w = sc.win[0].w, .h = sc.win[0].h};
-    if (rc == 0)
-      rt_x_pointer_park(run->dpy, run->xdo, &wi);
-  }
-  double t = vu_mono(), look_until = t + (at.text ? a->timeout : 0), grace_until = 0;
-  while (rc == 0) {
-    double read_ms = 0;
-    if (settle(run, a->win, &sc, &rec.settled, &rec.t_capture, &read_ms, err, sizeof err) != 0) {
-      rc = -1;
-      break;
-    }
-    rec.t_settle = (vu_mono() - t) * 1000.0;
-    rec.t_read += read_ms; /* every look of the step (a grace period looks again) */
-    rec.cap_w = sc.win[0].w;
-    rec.cap_h = sc.win[0].h;
-    rec.cap_hash = sc.hash;
-    rec.wclass = sc.win[0].cls;
-    if (run->mode != RT_MODE_RECORD) {
-      double tg = vu_mono();
-      rt_guard_verdict v = g->check(g->ud, run, &si, false, &out);
-      if (v == RT_GUARD_DRIFT && !grace_until)
-        grace_until = vu_mono() + grace_secs();
-      if (v == RT_GUARD_DRIFT && vu_mono() >= grace_until)
-        v = g->check(g->ud, run, &si, true, &out); /* explains, keeps evidence: HALT */
-      rec.t_guard = (vu_mono() - tg) * 1000.0;
-      copy_out(&rec, &out);
-      if (v == RT_GUARD_DRIFT && !run->abort) {
-        rt_sleep(run, GRACE_POLL);
-        continue;
-      }
-      if (v == RT_GUARD_DRIFT) { /* a deadline or an interrupt during the grace period */
-        st = RT_STEP_STOPPED;
-        break;
-      }
-      if (v == RT_GUARD_HALT) {
-        rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", key,
-                     base ? base : "?", a->line, out.reason);
-        rec.verdict = "drift";
-        rec.reason = out.reason;
-        st = RT_STEP_STOPPED;
-        break;
-      }
-      if (v == RT_GUARD_ERROR) {
-        snprintf(err, sizeof err, "%s", out.reason);
-        rc = -1;
-        break;
-      }
-    }
-    if (!has_point(a) && !level)
-      break;
-    if (!at.text) {
-      p.x = at.x;
-      p.y = at.y;
-    } else {
-      /* a menu's later levels are in its newest pop-up, or in the window itself when the
-       * toolkit draws its menus there (Swing's lightweight pop-ups) */
-      bool in_popup = (level > 1 && rt_scene_newest_popup(&sc) >= 0) || at.popup;
-      int scope = level == 1 ? 0 : in_popup ? rt_scene_newest_popup(&sc) : -1;
-      int lr = in_popup && scope < 0 ? RT_OCR_NOT_FOUND
-                                     : locate(run, &sc, &at, scope, &p.x, &p.y, err, sizeof err);
-      if (lr == RT_OCR_NOT_FOUND && vu_mono() < look_until && !run->abort) {
-        rt_sleep(run, LOCATE_POLL);
-        continue;
-      }
-      if (lr != RT_OCR_OK) {
-        char m[2300];
-        if (lr == RT_OCR_NOT_FOUND)
-          snprintf(m, sizeof m, "%s '%s' not found within %.1f s%s", level ? "menu entry" : "text",
-                   at.text, a->timeout, in_popup && scope < 0 ? ": no pop-up is open" : "");
-        else
-          snprintf(m, sizeof m, "%s", err);
-        snprintf(err, sizeof err, "%.2000s", m);
-        rc = -2;
-        break;
-      }
-    }
-    if (a->kind == RT_ACT_DRAG) {
-      if (!a->to.text) {
-        p.x2 = a->to.x;
-        p.y2 = a->to.y;
-      } else if (locate(run, &sc, &a->to, -1, &p.x2, &p.y2, err, sizeof err) != RT_OCR_OK) {
-        rc = -2;
-        break;
-      }
-    }
-    break;
-  }
-  describe(a, &p, entry, detail, sizeof detail);
-  if (rt_holds_secret(run, detail)) /* a PIN sent with w:key, a secret looked for by text */
-    snprintf(detail, sizeof detail, "(holds a secret: not kept)");
-  if (rc == 0 && st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort) {
-    double tg = vu_mono();
-    rt_guard_verdict v = g->check(g->ud, run, &si, true, &out);
-    rec.t_guard = (vu_mono() - tg) * 1000.0;
-    copy_out(&rec, &out);
-    if (v == RT_GUARD_HALT) {
-      rt_run_abort(run, RT_ABORT_DRIFT, "halted at step '%s' (%s:%d): %s", key, base ? base : "?",
-                   a->line, out.reason);
-      rec.reason = out.reason;
-      st = RT_STEP_STOPPED;
-    } else if (v == RT_GUARD_ERROR) {
-      snprintf(err, sizeof err, "%s", out.reason);
-      rc = -1;
-    }
-  }
+  look(c);
+  describe(a, &c->p, c->entry, c->detail, sizeof c->detail);
+  if (rt_holds_secret(run, c->detail)) /* a PIN sent with w:key, a secret looked for by text */
+    snprintf(c->detail, sizeof c->detail, "(holds a secret: not kept)");
+  if (c->rc == 0 && c->st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort)
+    judge_recording(c);
   size_t logged = 0;
-  if (rc == 0 && st == RT_STEP_OK && run->abort == RT_ABORT_NONE) {
-    rec.t_total = (vu_mono() - t0) * 1000.0;
-    logged = save_log(run, &rec);
-    t = vu_mono();
-    /* the next step's quiet period begins with this input: what the application draws in
-     * answer to it, from the first key on, counts */
-    if (run->damage)
-      rt_damage_reset(run->damage);
-    if (run->input_gate) {
-      char where[160];
-      snprintf(where, sizeof where, "%s:%d", a->file ? a->file : "?", a->line);
-      rc = run->input_gate(run, run->input_gate_ud, where, err, sizeof err);
-    }
-    if (rc == 0)
-      rc = send_input(run, a, &sc, &p, err, sizeof err);
-    XSync(run->dpy, False); /* a round trip: the server has handled the input */
-    rec.t_input = (vu_mono() - t) * 1000.0;
-    if (run->steps && rc == 0)
-      rt_steplog_input(run->steps, rec.t_input);
-    if (g->after)
-      g->after(g->ud, run, &si, rc);
-  }
-  if (run->abort != RT_ABORT_NONE && st == RT_STEP_OK)
-    st = RT_STEP_STOPPED; /* a deadline or an interrupt during the look */
-  if (rc != 0) {
-    if (sc.frame && g->failed) {
-      memset(&out, 0, sizeof out);
-      g->failed(g->ud, run, &si, &out);
-      for (int i = 0; i < 3; i++)
-        rec.evidence[i] = out.evidence[i];
-      if (out.labels[0]) {
-        size_t l = strlen(err);
-        snprintf(err + l, sizeof err - l, "; the window's labels as recorded: %s", out.labels);
-      }
-      if (out.evidence[1]) {
-        size_t l = strlen(err);
-        snprintf(err + l, sizeof err - l, " (what it showed: %s)", out.evidence[1]);
-      }
-    }
-    rec.verdict = "error";
-    rec.reason = err;
-    if (st == RT_STEP_OK)
-      st = RT_STEP_FAILED;
-    snprintf(res->msg, sizeof res->msg, "%s (step %s): %s", kind, key, err);
-  }
-  if (st != RT_STEP_OK)
-    release_safely(run, &sc);
-  if (logged && rc != 0 && run->steps) { /* the input itself failed */
-    char *clean = rt_redact(run, err);
-    rt_steplog_amend(run->steps, logged, clean ? clean : "(out of memory)", rec.t_input);
+  if (c->rc == 0 && c->st == RT_STEP_OK && run->abort == RT_ABORT_NONE)
+    logged = send_step(c, t0);
+  if (run->abort != RT_ABORT_NONE && c->st == RT_STEP_OK)
+    c->st = RT_STEP_STOPPED; /* a deadline or an interrupt during the look */
+  if (c->rc != 0)
+    step_failed(c, res);
+  if (c->st != RT_STEP_OK)
+    release_safely(run, &c->sc);
+  if (logged && c->rc != 0 && run->steps) { /* the input itself failed */
+    char *clean = rt_redact(run, c->err);
+    rt_steplog_amend(run->steps, logged, clean ? clean : "(out of memory)", c->rec.t_input);
     free(clean);
   } else if (!logged) {
-    rec.t_total = (vu_mono() - t0) * 1000.0;
-    save_log(run, &rec);
+    c->rec.t_total = (vu_mono() - t0) * 1000.0;
+    save_log(run, &c->rec);
   }
-  rt_scene_free(&sc);
-  return st;
+  rt_scene_free(&c->sc);
+  return c->st;
 }
 
 rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)
