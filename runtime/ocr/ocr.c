@@ -1069,6 +1069,145 @@ static int median_line(const blob *bl, int nb)
   return m;
 }
 
+/* The whole result of an image read before with the same options (an unchanged window):
+ * 1 (out filled), 0 none, -1 out of memory. */
+static int from_image_cache(rt_ocr *o, uint64_t ikey, uint64_t hkey, const rt_ocr_opts *opts,
+                            rt_ocr_result *out, int *skipped)
+{
+  if (opts->no_cache || opts->has_region)
+    return 0;
+  for (int i = 0; i < 4; i++)
+    if (o->img[i].key == ikey && o->img[i].min_conf == opts->min_conf &&
+        (!o->img[i].partial || o->img[i].hint == hkey)) {
+      if (result_copy(out, &o->img[i].res) != 0)
+        return -1;
+      o->img[i].gen = o->gen;
+      *skipped = o->img[i].skipped;
+      o->st.image_hits++;
+      out->image_cached = 1;
+      out->blobs_cached = out->blobs;
+      out->timed_out = 0;
+      return 1;
+    }
+  return 0;
+}
+
+/* Remembers an image's whole result (in place of the least recently used of four). */
+static void remember_image(rt_ocr *o, const rt_ocr_result *res, uint64_t ikey, uint64_t hkey,
+                           int min_conf, int partial, int skipped)
+{
+  int slot = 0;
+  for (int i = 1; i < 4; i++)
+    if (o->img[i].gen < o->img[slot].gen)
+      slot = i;
+  rt_ocr_result_free(&o->img[slot].res);
+  memset(&o->img[slot], 0, sizeof o->img[slot]);
+  if (result_copy(&o->img[slot].res, res) != 0) {
+    memset(&o->img[slot], 0, sizeof o->img[slot]);
+    return;
+  }
+  o->img[slot].key = ikey;
+  o->img[slot].gen = o->gen;
+  o->img[slot].min_conf = min_conf;
+  o->img[slot].hint = hkey;
+  o->img[slot].partial = partial;
+  o->img[slot].skipped = skipped;
+}
+
+/* Careful readings of screened blobs go into the cache (or stay the blob's own when it
+ * is full), for every blob with those pixels. */
+static void keep_careful(rt_ocr *o, pending *pd, int nb)
+{
+  for (int b = 0; b < nb; b++) {
+    if (!pd[b].care)
+      continue;
+    if (pd[b].care_used && !pd[b].care->timed_out) {
+      centry *ce = rt_ocr__cache_put(o, pd[b].key);
+      if (ce) {
+        uint64_t k = ce->key;
+        uint32_t g = ce->gen;
+        *ce = *pd[b].care;
+        ce->key = k;
+        ce->gen = g;
+        free(pd[b].care);
+      } else {
+        ce = pd[b].care;
+        pd[b].own2 = ce;
+      }
+      pd[b].care = NULL;
+      for (int b2 = 0; b2 < nb; b2++)
+        if (pd[b2].img && pd[b2].key == pd[b].key) {
+          pd[b2].src = ce;
+          pd[b2].src_screen = 0;
+        }
+    } else if (pd[b].care_used) { /* cut short by the deadline: the blob's own */
+      pd[b].own2 = pd[b].src = pd[b].care;
+      pd[b].src_screen = 0;
+      pd[b].care = NULL;
+    } else {
+      rt_ocr__centry_clear(pd[b].care);
+      free(pd[b].care);
+      pd[b].care = NULL;
+    }
+  }
+}
+
+/* Appends blob b's words (its reading, in window coordinates, clipped to W x H) to *a. */
+static void collect_words(const pending *p, int b, int min_conf, int W, int H, wtmp **a, size_t *n,
+                          size_t *cap)
+{
+  const centry *e = p->img ? p->src : NULL;
+  if (!e)
+    return;
+  for (int i = 0; i < e->n; i++) {
+    if (min_conf > 0 && e->w[i].conf < min_conf)
+      continue;
+    if (*n == *cap) {
+      wtmp *na = realloc(*a, *cap * 2 * sizeof **a);
+      if (!na)
+        return;
+      *a = na;
+      *cap *= 2;
+    }
+    wtmp *t = &(*a)[*n];
+    t->w.text = strdup(e->w[i].text);
+    if (!t->w.text)
+      continue;
+    t->w.box = e->w[i].box;
+    t->w.box.x += p->ox;
+    t->w.box.y += p->oy;
+    if (t->w.box.x + t->w.box.w > W)
+      t->w.box.w = W - t->w.box.x;
+    if (t->w.box.y + t->w.box.h > H)
+      t->w.box.h = H - t->w.box.y;
+    if (t->w.box.w < 1)
+      t->w.box.w = 1;
+    if (t->w.box.h < 1)
+      t->w.box.h = 1;
+    t->w.conf = e->w[i].conf;
+    t->w.line = 0;
+    t->blob = b;
+    t->tline = e->w[i].tline;
+    (*n)++;
+  }
+}
+
+static void free_pending(pending *pd, int nb)
+{
+  for (int b = 0; pd && b < nb; b++) {
+    pixDestroy(&pd[b].img);
+    if (pd[b].own) {
+      rt_ocr__centry_clear(pd[b].own);
+      free(pd[b].own);
+    }
+    if (pd[b].own2) {
+      rt_ocr__centry_clear(pd[b].own2);
+      free(pd[b].own2);
+    }
+  }
+  free(pd);
+}
+
 static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *out, char *err,
                       size_t errlen, int narrow, int *skipped)
 {
@@ -1121,24 +1260,16 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       if (*c >= 0x80)
         screening = 0;
   }
-  if (!opts->no_cache && !opts->has_region)
-    for (int i = 0; i < 4; i++)
-      if (o->img[i].key == ikey && o->img[i].min_conf == opts->min_conf &&
-          (!o->img[i].partial || o->img[i].hint == hkey)) {
-        pixDestroy(&p32);
-        if (result_copy(out, &o->img[i].res) != 0) {
-          seterr(err, errlen, "out of memory");
-          return RT_OCR_ERROR;
-        }
-        o->img[i].gen = o->gen;
-        *skipped = o->img[i].skipped;
-        o->st.image_hits++;
-        out->image_cached = 1;
-        out->blobs_cached = out->blobs;
-        out->timed_out = 0;
-        out->ms = (vu_mono() * 1e3) - t0;
-        return RT_OCR_OK;
-      }
+  int hit = from_image_cache(o, ikey, hkey, opts, out, skipped);
+  if (hit) {
+    pixDestroy(&p32);
+    if (hit < 0) {
+      seterr(err, errlen, "out of memory");
+      return RT_OCR_ERROR;
+    }
+    out->ms = (vu_mono() * 1e3) - t0;
+    return RT_OCR_OK;
+  }
 
   int nb = 0;
   PIX *keep = NULL;
@@ -1195,40 +1326,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   /* 2: recognise the missing ones, blob by blob, language by language */
   if (a)
     timed_out = rt_ocr__recognise_pending(o, pd, nb, deadline, hint);
-  /* careful readings of screened blobs go into the cache (or stay the
-   * blob's own when it is full), for every blob with those pixels */
-  for (int b = 0; a && b < nb; b++) {
-    if (!pd[b].care)
-      continue;
-    if (pd[b].care_used && !pd[b].care->timed_out) {
-      centry *ce = rt_ocr__cache_put(o, pd[b].key);
-      if (ce) {
-        uint64_t k = ce->key;
-        uint32_t g = ce->gen;
-        *ce = *pd[b].care;
-        ce->key = k;
-        ce->gen = g;
-        free(pd[b].care);
-      } else {
-        ce = pd[b].care;
-        pd[b].own2 = ce;
-      }
-      pd[b].care = NULL;
-      for (int b2 = 0; b2 < nb; b2++)
-        if (pd[b2].img && pd[b2].key == pd[b].key) {
-          pd[b2].src = ce;
-          pd[b2].src_screen = 0;
-        }
-    } else if (pd[b].care_used) { /* cut short by the deadline: the blob's own */
-      pd[b].own2 = pd[b].src = pd[b].care;
-      pd[b].src_screen = 0;
-      pd[b].care = NULL;
-    } else {
-      rt_ocr__centry_clear(pd[b].care);
-      free(pd[b].care);
-      pd[b].care = NULL;
-    }
-  }
+  if (a)
+    keep_careful(o, pd, nb);
   /* partial: a later call without a hint, or with another one, has unsure words to
    * read again (a hint makes words of digits and marks due too: retry_refs, hint ""),
    * or screening readings to read with care */
@@ -1240,57 +1339,9 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
       partial = pd[b].src_screen || rt_ocr__retry_due(o, &q, "");
     }
   /* 3: collect words, window coordinates */
-  for (int b = 0; a && b < nb; b++) {
-    if (!pd[b].img)
-      continue;
-    centry *e = pd[b].src;
-    if (!e)
-      continue;
-    int ox = pd[b].ox, oy = pd[b].oy;
-    for (int i = 0; i < e->n; i++) {
-      if (opts->min_conf > 0 && e->w[i].conf < opts->min_conf)
-        continue;
-      if (n == cap) {
-        cap *= 2;
-        wtmp *na = realloc(a, cap * sizeof *a);
-        if (!na)
-          break;
-        a = na;
-      }
-      wtmp *t = &a[n];
-      t->w.text = strdup(e->w[i].text);
-      if (!t->w.text)
-        continue;
-      t->w.box = e->w[i].box;
-      t->w.box.x += ox;
-      t->w.box.y += oy;
-      if (t->w.box.x + t->w.box.w > W)
-        t->w.box.w = W - t->w.box.x;
-      if (t->w.box.y + t->w.box.h > H)
-        t->w.box.h = H - t->w.box.y;
-      if (t->w.box.w < 1)
-        t->w.box.w = 1;
-      if (t->w.box.h < 1)
-        t->w.box.h = 1;
-      t->w.conf = e->w[i].conf;
-      t->w.line = 0;
-      t->blob = b;
-      t->tline = e->w[i].tline;
-      n++;
-    }
-  }
-  for (int b = 0; pd && b < nb; b++) {
-    pixDestroy(&pd[b].img);
-    if (pd[b].own) {
-      rt_ocr__centry_clear(pd[b].own);
-      free(pd[b].own);
-    }
-    if (pd[b].own2) {
-      rt_ocr__centry_clear(pd[b].own2);
-      free(pd[b].own2);
-    }
-  }
-  free(pd);
+  for (int b = 0; a && b < nb; b++)
+    collect_words(&pd[b], b, opts->min_conf, W, H, &a, &n, &cap);
+  free_pending(pd, nb);
   free(bl);
   pixDestroy(&keep);
   pixDestroy(&p32);
@@ -1320,24 +1371,8 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   out->timed_out = timed_out;
   out->ms = (vu_mono() * 1e3) - t0;
 
-  if (!timed_out && !opts->has_region) { /* remember the whole result for an unchanged image */
-    int slot = 0;
-    for (int i = 1; i < 4; i++)
-      if (o->img[i].gen < o->img[slot].gen)
-        slot = i;
-    rt_ocr_result_free(&o->img[slot].res);
-    memset(&o->img[slot], 0, sizeof o->img[slot]);
-    if (result_copy(&o->img[slot].res, out) == 0) {
-      o->img[slot].key = ikey;
-      o->img[slot].gen = o->gen;
-      o->img[slot].min_conf = opts->min_conf;
-      o->img[slot].hint = hkey;
-      o->img[slot].partial = partial;
-      o->img[slot].skipped = *skipped;
-    } else {
-      memset(&o->img[slot], 0, sizeof o->img[slot]);
-    }
-  }
+  if (!timed_out && !opts->has_region)
+    remember_image(o, out, ikey, hkey, opts->min_conf, partial, *skipped);
   return RT_OCR_OK;
 }
 
