@@ -21,11 +21,28 @@ sag u run --set cpr=311299-0007 --set "navn=Jens Æbelø"
 expect_rc 0 u "unchanged run"
 grep -qF "gem cpr=311299-0007|navn=Jens Æbelø|sagstype=Klage|note=" u.log &&
   grep -q "menu gem" u.log && ok "run: every action arrived" || fail "run: $(cat u.log)"
+# The dialog variant's dialog opens 300 ms after the frame; on a loaded machine a slow JVM
+# can open it only after the robot's last input, and then the robot rightly saw none. The
+# fixture logs when it opened ("nyheder vist"): a run that passed with the dialog opened
+# after every input is run again (twice at most); one that passed with the dialog open
+# before an input fails below.
+late_dialog() { # LOG: the run passed and the dialog opened after the last input, or never
+  [ "$rc" -eq 0 ] && awk '/^nyheder vist/ { d = NR } !/^nyheder/ { a = NR }
+    END { exit !(d == 0 || d > a) }' "$1"
+}
 for v in menu-swapped:"Slet sag" combo-renamed:"Klagesag" dialog:"new window"; do
   var=${v%%:*}; tok=${v#*:}
   sag "$var" run --set "variant=$var"
+  try=1
+  while [ "$var" = dialog ] && [ $try -lt 3 ] && late_dialog "$var.log"; do
+    echo "note: the dialog opened after the robot's last input (the application was late): again"
+    try=$((try + 1))
+    rm -rf "runs-$var"
+    sag "$var" run --set "variant=$var"
+  done
   expect_rc 3 "$var" "variant $var halts"
   expect_in "$var.err" "$tok" "variant $var: the reason names '$tok'"
-  grep -q "menu " "$var.log" && fail "variant $var: a menu action ran" || ok "variant $var: no menu action"
+  grep -q "menu " "$var.log" && fail "variant $var: a menu action ran ($(tr '\n' ';' < "$var.log"))" ||
+    ok "variant $var: no menu action"
 done
 finish

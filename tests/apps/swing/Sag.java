@@ -50,6 +50,7 @@
  *   annuller                 then the form is cleared, focus -> CPR
  *   plus N                   N = the new value of the counter (1, 2, ...)
  *   nulstil                  counter back to 0
+ *   nyheder vist             the dialog of variant "dialog" is open (its WindowOpened)
  *   nyheder ok               OK (or Return) in the dialog of variant "dialog"; the
  *                            dialog closes and the frame takes the focus back
  *   Nothing else is logged (no start line; Escape, closing the window: nothing).
@@ -389,6 +390,13 @@ public final class Sag {
          * dialog goes away (it falls to PointerRoot and Java then drops key events until
          * the frame is clicked); ask for it ourselves, as a WM would. */
         d.addWindowListener(new java.awt.event.WindowAdapter() {
+            /* when it came, beside the robot's actions: a test tells a robot that acted
+             * before a late dialog existed from one that ignored it */
+            @Override
+            public void windowOpened(java.awt.event.WindowEvent e) {
+                log("nyheder vist");
+            }
+
             @Override
             public void windowClosed(java.awt.event.WindowEvent e) {
                 frame.toFront();
