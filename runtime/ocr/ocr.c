@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -724,13 +725,14 @@ static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
   }
 }
 
-/* A lone mark read as "+" (or "*", a middle dot, a bullet, a degree sign) no bigger
- * than about half the window's x-height is a full stop: xcalc's "." key is a 3x3 cross
- * that Tesseract reads as "+" at any size, and "+" then named two keys. Its "+" key is
- * 5x5 beside an x-height of 7. */
+/* A lone mark read as "+" (or "*", a middle dot, a bullet, a degree sign, a square dash)
+ * no bigger than about half the window's x-height is a full stop: xcalc's "." key is a
+ * 3x3 cross that Tesseract reads as "+" at any size, and "+" then named two keys. Its "+"
+ * key is 5x5 beside an x-height of 7. A full stop a wide gap after its word (monospace:
+ * "button)." in xman) is a 3x3 square read as "-". */
 static void settle_dots(rt_ocr_result *res)
 {
-  static const char *const like[] = {"+", "*", "\u00b7", "\u2022", "\u00b0", NULL};
+  static const char *const like[] = {"+", "*", "\u00b7", "\u2022", "\u00b0", "-", NULL};
   int xh = -1;
   for (size_t w = 0; w < res->n; w++) {
     rt_ocr_word *wd = &res->words[w];
@@ -743,11 +745,30 @@ static void settle_dots(rt_ocr_result *res)
       xh = median_height(res, "acemnorsuvwxz");
     if (!xh || wd->box.w * 5 > xh * 3 || wd->box.h * 5 > xh * 3)
       continue;
+    if (!strcmp(wd->text, "-") && wd->box.w * 10 > wd->box.h * 13)
+      continue; /* a dash is wider than tall; a square mark read as one is a dot */
     char *nt = strdup(".");
     if (!nt)
       continue;
     free(wd->text);
     wd->text = nt;
+  }
+}
+
+/* A one-letter word whose two cases differ in size only (x X, c C, o O, ...) takes the
+ * case its height says, against the window's cap height and x-height: "an X Window"
+ * read "an x Window" in xman's monospace. */
+static void settle_case(rt_ocr_result *res)
+{
+  for (size_t w = 0; w < res->n; w++) {
+    rt_ocr_word *wd = &res->words[w];
+    unsigned char c = (unsigned char)wd->text[0];
+    if (!c || wd->text[1] || !strchr("cosuvwxzCOSUVWXZ", c))
+      continue;
+    int up = upper_by_height(res, wd->box.h);
+    if (up < 0 || up == (isupper(c) != 0))
+      continue;
+    wd->text[0] = (char)(up ? toupper(c) : tolower(c));
   }
 }
 
@@ -887,6 +908,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
   int rc = read_words(o, img, opts, out, err, errlen, 1, &skipped);
   for (int pass = 0; pass < 2 && rc == RT_OCR_OK; pass++) {
     settle_dots(out);
+    settle_case(out);
     settle_marks(img, out);
     if (opts && opts->hint)
       settle_glyphs(o, img, opts->hint, out);
@@ -1376,6 +1398,39 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
   return RT_OCR_OK;
 }
 
+/* Whether word b (after a in reading order) begins a new row of text: another line that
+ * does not share half its height with a (lines of one row are apart by a wide gap: two
+ * spaces after a full stop, a label and its value). */
+static bool new_row(const rt_ocr_word *a, const rt_ocr_word *b)
+{
+  if (a->line == b->line)
+    return false;
+  int top = a->box.y > b->box.y ? a->box.y : b->box.y;
+  int bot = a->box.y + a->box.h < b->box.y + b->box.h ? a->box.y + a->box.h : b->box.y + b->box.h;
+  int mh = a->box.h < b->box.h ? a->box.h : b->box.h;
+  return b->box.x < a->box.x || (bot - top) * 2 < mh;
+}
+
+/* The median gap between neighbouring words of one line (a space's width there), 0 when
+ * there are fewer than three such pairs. */
+static int word_gap(const rt_ocr_result *r)
+{
+  int g[64], n = 0;
+  for (size_t i = 1; r && i < r->n && n < 64; i++) {
+    const rt_ocr_word *a = &r->words[i - 1], *b = &r->words[i];
+    int d = b->box.x - (a->box.x + a->box.w);
+    if (a->line == b->line && d > 0 && strlen(b->text) > 1 && strlen(a->text) > 1)
+      g[n++] = d;
+  }
+  for (int i = 1; i < n; i++) /* insertion sort: a handful */
+    for (int j = i; j > 0 && g[j - 1] > g[j]; j--) {
+      int x = g[j];
+      g[j] = g[j - 1];
+      g[j - 1] = x;
+    }
+  return n >= 3 ? g[n / 2] : 0;
+}
+
 char *rt_ocr_result_text(const rt_ocr_result *r)
 {
   size_t len = 1;
@@ -1385,9 +1440,14 @@ char *rt_ocr_result_text(const rt_ocr_result *r)
   if (!s)
     return NULL;
   *p = 0;
+  int gap = word_gap(r);
   for (size_t i = 0; r && i < r->n; i++) {
-    if (i)
-      *p++ = r->words[i].line != r->words[i - 1].line ? '\n' : ' ';
+    const rt_ocr_word *a = i ? &r->words[i - 1] : NULL, *b = &r->words[i];
+    if (a && new_row(a, b))
+      *p++ = '\n';
+    else if (a && !(gap > 0 && b->text[strspn(b->text, ".,:;!?)")] == 0 &&
+                    (b->box.x - (a->box.x + a->box.w)) * 5 < gap * 4))
+      *p++ = ' '; /* a full stop a glyph's width after its word is not a word */
     size_t l = strlen(r->words[i].text);
     memcpy(p, r->words[i].text, l);
     p += l;

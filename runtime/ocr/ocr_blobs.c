@@ -28,7 +28,8 @@ static inline int coldiff(uint32_t a, uint32_t b)
 typedef struct {
   int x0, y0, x1, y1; /* inclusive */
   int count, inner;
-  int rim; /* pixels on the component's own bounding box */
+  int rim;   /* pixels on the component's own bounding box */
+  int pairs; /* pixels with a right or lower neighbour in the component */
   int keep;
 } comp;
 
@@ -66,6 +67,7 @@ static comp *label_components(const unsigned char *mask, int w, int h, int32_t *
       k->count = 0;
       k->inner = 0;
       k->rim = 0;
+      k->pairs = 0;
       k->keep = 1;
       size_t sp = 0;
       stack[sp++] = (int32_t)p;
@@ -330,6 +332,9 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
         k->inner++;
       if (x == k->x0 || x == k->x1 || y == k->y0 || y == k->y1)
         k->rim++;
+      if ((x + 1 < w && lab[(size_t)y * w + x + 1] == l) ||
+          (y + 1 < h && lab[(size_t)(y + 1) * w + x] == l))
+        k->pairs++;
     }
   free(lab);
   free(mask);
@@ -341,7 +346,11 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
      * bounding box, a corner or two may be cut): a text cursor, an empty
      * check box; no letter is that */
     int box = bw >= 5 && bh >= 7 && k->rim == k->count && k->count >= 2 * (bw + bh) - 6;
-    if (bh > MAX_TEXT_H || box)
+    /* a stippled area (a scroll bar's thumb) cut by a region: half its box ink, joined
+     * only corner to corner, where letters' strokes run side by side (a stippled,
+     * insensitive caption's letters have a quarter of their box or less) */
+    int texture = bw >= 8 && bh >= 8 && k->count * 10 >= bw * bh * 4 && k->pairs * 10 < k->count;
+    if (bh > MAX_TEXT_H || box || texture)
       k->keep = 0;
     else if (bh <= LINE_THIN && bw >= HLINE_MIN_W)
       k->keep = 0;

@@ -136,14 +136,17 @@ int rt_ocr_reexec_single_thread(char **argv);
 int rt_ocr_words(rt_ocr *ocr, struct Pix *img, const rt_ocr_opts *opts, rt_ocr_result *out,
                  char *err, size_t errlen);
 void rt_ocr_result_free(rt_ocr_result *res);
-/* All words, a space between words and a newline between lines (malloc'd). */
+/* All words, a space between words of one row and a newline between rows (malloc'd). A
+ * row may hold several lines (words a wide gap apart: two spaces after a full stop, a
+ * label and its value); they are joined by a space. */
 char *rt_ocr_result_text(const rt_ocr_result *res);
 
 /* A 32 bpp copy of img with every word's box drawn (red; blue below conf 60),
  * for `vagt inspect --png`. NULL on failure. Free with pixDestroy. */
 struct Pix *rt_ocr_draw(struct Pix *img, const rt_ocr_result *res);
 
-/* Text inside a rectangle of img (clipped to it), lines joined with '\n'.
+/* Text inside a rectangle of img (clipped to it), rows joined with '\n' (as
+ * rt_ocr_result_text).
  * malloc'd, "" when nothing is there; NULL on error (err says). */
 char *rt_ocr_read(rt_ocr *ocr, struct Pix *img, rt_ocr_box box, const rt_ocr_opts *opts, char *err,
                   size_t errlen);

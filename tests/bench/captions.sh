@@ -20,7 +20,8 @@
 # process finding the menu caption "Preferences": ms from wait_window returning to the box,
 # and from the process's start, beside the tesseract command on the same image; once with
 # the window already up (the find waits for the models), once with the robot starting
-# NEdit (the models load while it starts).
+# NEdit (the models load while it starts); then a second find on the unchanged window (warm),
+# and the vagt process's peak RSS.
 # usage: tests/bench/captions.sh BUILD_DIR [FIRST_FIND_RUNS]   (default 5; 0: recall only)
 set -u
 build=$(cd "${1:?usage: captions.sh BUILD_DIR [RUNS]}" && pwd)
@@ -264,7 +265,7 @@ import os, re, statistics, subprocess, sys, time
 vagt, robot, runs, geo, note = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 
 def first(extra, what):
-    win, start, cpu, box, load, waited = [], [], [], "", [], []
+    win, start, cpu, box, load, waited, warm, rss = [], [], [], "", [], [], [], []
     for _ in range(runs):
         t0 = time.monotonic()
         p = subprocess.Popen([vagt, "run", robot, "--display", os.environ["DISPLAY"], "--runs", "runs",
@@ -275,17 +276,21 @@ def first(extra, what):
             m = re.search(r"OCR ready .* in (\d+) ms, (\d+) ms of it waited for", line)
             if m:
                 load.append(int(m.group(1))); waited.append(int(m.group(2)))
-            m = re.search(r"T (start|window|found) (\S+) ?(.*)", line)
+            m = re.search(r"T (start|window|found|warm) (\S+) ?(.*)", line)
             if m:
                 st[m.group(1)] = (time.monotonic(), float(m.group(2)))
                 if m.group(1) == "found":
                     box = m.group(3)
-        p.wait()
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        rss.append(ru.ru_maxrss / 1024.0)
         if "found" not in st or box.startswith("nil"):
             print("first find: not found (exit %d)" % p.returncode); continue
         win.append((st["found"][0] - st["window"][0]) * 1e3)
         start.append((st["found"][0] - t0) * 1e3)
         cpu.append((st["found"][1] - st["window"][1]) * 1e3)
+        if "warm" in st:
+            warm.append((st["warm"][0] - st["found"][0]) * 1e3)
     if not win:
         return
     print("first find of 'Preferences' on NEdit (%s, a 30-line file), %s, %d fresh vagt processes:"
@@ -294,6 +299,10 @@ def first(extra, what):
           % (statistics.median(win), min(win), max(win), statistics.median(cpu)))
     print("  from the vagt process's start: median %.0f ms (min %.0f, max %.0f); box %s"
           % (statistics.median(start), min(start), max(start), box))
+    if warm:
+        print("  a second find, the window unchanged (warm): median %.1f ms (max %.1f); peak RSS of the "
+              "vagt process: median %.1f MB (max %.1f)" % (statistics.median(warm), max(warm),
+                                                           statistics.median(rss), max(rss)))
     if waited:
         print("  loading the models (dan+eng, from the run's start, in the background): "
               "median %d ms, %d ms of it waited for by find_text" % (statistics.median(load), statistics.median(waited)))

@@ -382,6 +382,36 @@ static void test_read(void **st)
   pixDestroy(&img);
 }
 
+/* read_text of a line of a manual page (xman, a bitmap monospace font) is what it shows:
+ * no scroll bar's stipple read as "I", the case of a one-letter word from its height ("an X
+ * Window", not "x"), a full stop a glyph apart from its word not read as " -", and the
+ * words after two spaces on the same line, not on a line of their own. */
+static void test_read_lines(void **st)
+{
+  (void)st;
+  static const struct {
+    int y, h;
+    const char *want;
+  } lines[] = {
+      {52, 30, "XMAN is an X Window System manual browsing tool."},
+      {126, 20, "GETTING STARTED"},
+      {177, 19, "\"buttons\" (places on which to click a pointer button). Two of these"},
+      {195, 19, "buttons, Help and Quit, are self-explanatory. The third, Manual Page"},
+  };
+  PIX *img = load("xman-help");
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+    char err[512];
+    char *s = rt_ocr_read(g_ocr, img, (rt_ocr_box){0, lines[i].y, 720, lines[i].h}, NULL, err,
+                          sizeof err);
+    if (!s)
+      fail_msg("read line %zu: %s", i, err);
+    if (strcmp(s, lines[i].want) != 0)
+      fail_msg("line at y %d read as '%s', shown is '%s'", lines[i].y, s, lines[i].want);
+    free(s);
+  }
+  pixDestroy(&img);
+}
+
 static void test_cache(void **st)
 {
   (void)st;
@@ -717,6 +747,7 @@ int main(int argc, char **argv)
       {"options", cmocka_unit_test(test_options)},
       {"phrase", cmocka_unit_test(test_phrase)},
       {"read", cmocka_unit_test(test_read)},
+      {"read_lines", cmocka_unit_test(test_read_lines)},
       {"cache", cmocka_unit_test(test_cache)},
       {"deadline", cmocka_unit_test(test_deadline)},
       {"hint", cmocka_unit_test(test_hint)},

@@ -17,3 +17,5 @@ robot.log("T window " .. os.clock())
 local b = w:find_text(p.caption, { timeout = 5 })
 robot.log("T found " .. os.clock() .. " " ..
   (b and string.format("%d %d %d %d %s", b.x, b.y, b.w, b.h, b.text) or "nil"))
+w:find_text(p.caption, { timeout = 5 }) -- again, the window unchanged: from the cache
+robot.log("T warm " .. os.clock())
