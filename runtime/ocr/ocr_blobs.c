@@ -160,45 +160,32 @@ static int encloses_shorter(const comp *c, int nc, const comp *l, const comp *r)
   return inside > 0;
 }
 
-/* Find text blobs: edges, components, drop rules/frames/huge things, group. */
-blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
+/* The window's background colour: its most common colour (12-bit bins), counted on
+ * every other pixel of every other row. -1 when out of memory. */
+static int background_colour(const uint32_t *data, int wpl, int w, int h, uint32_t *gbg)
 {
-  int w = pixGetWidth(p32), h = pixGetHeight(p32);
-  uint32_t *data = pixGetData(p32);
-  int wpl = pixGetWpl(p32);
-  *nblobs = 0;
-  *keepmask = NULL;
-  unsigned char *mask = calloc((size_t)w * h, 1);
-  int32_t *lab = malloc((size_t)w * h * sizeof *lab);
-  if (!mask || !lab) {
-    free(mask);
-    free(lab);
-    return NULL;
-  }
-  /* the window's background colour: its most common colour (12-bit bins),
-   * counted on every other pixel of every other row */
-  uint32_t gbg;
-  {
-    uint32_t *hist = calloc(4096, sizeof *hist);
-    if (!hist) {
-      free(mask);
-      free(lab);
-      return NULL;
+  uint32_t *hist = calloc(4096, sizeof *hist);
+  if (!hist)
+    return -1;
+  int best = 0;
+  for (int y = 0; y < h; y += 2)
+    for (int x = 0; x < w; x += 2) {
+      uint32_t v = data[(size_t)y * wpl + x];
+      int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
+      if (++hist[q] > hist[best])
+        best = q;
     }
-    int best = 0;
-    for (int y = 0; y < h; y += 2)
-      for (int x = 0; x < w; x += 2) {
-        uint32_t v = data[(size_t)y * wpl + x];
-        int q = (int)(((v >> 28) & 0xf) << 8 | ((v >> 20) & 0xf) << 4 | ((v >> 12) & 0xf));
-        if (++hist[q] > hist[best])
-          best = q;
-      }
-    gbg = (uint32_t)((best >> 8) * 17) << 24 | (uint32_t)(((best >> 4) & 0xf) * 17) << 16 |
-          (uint32_t)((best & 0xf) * 17) << 8;
-    free(hist);
-  }
-  /* edges: where two neighbours differ, the one less like the background is
-   * ink (no halo, so text keeps its distance from a border beside it) */
+  *gbg = (uint32_t)((best >> 8) * 17) << 24 | (uint32_t)(((best >> 4) & 0xf) * 17) << 16 |
+         (uint32_t)((best & 0xf) * 17) << 8;
+  free(hist);
+  return 0;
+}
+
+/* Edges: where two neighbours differ, the one less like the background is ink (no halo,
+ * so text keeps its distance from a border beside it). */
+static void edge_mask(const uint32_t *data, int wpl, int w, int h, uint32_t gbg,
+                      unsigned char *mask)
+{
   for (int y = 0; y < h; y++) {
     const uint32_t *row = data + (size_t)y * wpl;
     const uint32_t *next = y + 1 < h ? row + wpl : NULL;
@@ -218,17 +205,17 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
       }
     }
   }
-  /* widget borders and rules: straight runs of one colour that stand out from
-   * the pixels across them (a 1-3 px line, or the edge of a filled area).
-   * Their edge pixels (the line and its halo) leave the mask. Vertical runs
-   * count only when long or when they meet a horizontal one (the sides of a
-   * box), so the stems of large letters survive. */
+}
+
+/* Widget borders and rules: straight runs of one colour that stand out from the pixels
+ * across them (a 1-3 px line, or the edge of a filled area): bit 1 horizontal, bit 2
+ * vertical. Vertical runs count only when long or when they meet a horizontal one (the
+ * sides of a box), so the stems of large letters survive. NULL when out of memory. */
+static unsigned char *border_lines(const uint32_t *data, int wpl, int w, int h)
+{
   unsigned char *hl = calloc((size_t)w * h, 1);
-  if (!hl) {
-    free(mask);
-    free(lab);
+  if (!hl)
     return NULL;
-  }
   for (int y = 0; y < h; y++) {
     const uint32_t *row = data + (size_t)y * wpl;
     const uint32_t *up = y > 0 ? row - wpl : NULL, *dn = y + 1 < h ? row + wpl : NULL;
@@ -251,8 +238,6 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
     free(vstart);
     free(vcol);
     free(hl);
-    free(mask);
-    free(lab);
     return NULL;
   }
   for (int x = 0; x < w; x++)
@@ -294,6 +279,12 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
   }
   free(vstart);
   free(vcol);
+  return hl;
+}
+
+/* The lines' edge pixels (the line and its halo) leave the mask. */
+static void clear_lines(unsigned char *mask, const unsigned char *hl, int w, int h)
+{
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       unsigned char f = hl[(size_t)y * w + x];
@@ -313,15 +304,12 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
           mask[(size_t)y * w + x + 1] = 0;
       }
     }
-  int nc = 0;
-  comp *c = label_components(mask, w, h, lab, &nc);
-  if (!c) {
-    free(hl);
-    free(mask);
-    free(lab);
-    return NULL;
-  }
-  /* hollowness: edge pixels away from the component's own bbox border */
+}
+
+/* Per component: hollowness (edge pixels away from its own bounding box's border), the
+ * pixels on that border, and those with a neighbour of their own to the right or below. */
+static void comp_stats(comp *c, const int32_t *lab, int w, int h)
+{
   for (int y = 0; y < h; y++)
     for (int x = 0; x < w; x++) {
       int32_t l = lab[(size_t)y * w + x];
@@ -336,9 +324,11 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
           (y + 1 < h && lab[(size_t)(y + 1) * w + x] == l))
         k->pairs++;
     }
-  free(lab);
-  free(mask);
+}
 
+/* Components that are no text by their shape alone. */
+static void drop_shapes(comp *c, int nc)
+{
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
@@ -357,8 +347,12 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
     else if (bw <= LINE_THIN && bh >= VLINE_MIN_H)
       k->keep = 0;
   }
-  /* what is left of rounded or 3D button borders: tall thin strokes beside
-   * clearly shorter text */
+}
+
+/* What is left of rounded or 3D button borders: tall thin strokes beside clearly shorter
+ * text. */
+static void drop_border_strokes(comp *c, int nc)
+{
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
@@ -382,9 +376,13 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
     if (maxh && bh >= maxh + 3)
       k->keep = 0;
   }
-  /* the sides of an oval or rounded button whose caption's letters stand alone (a
-   * bitmap font: no word is a component to compare with above): two strokes of one height
-   * facing each other, joined by the border's straight top and bottom (lines found above) */
+}
+
+/* The sides of an oval or rounded button whose caption's letters stand alone (a bitmap
+ * font: no word is a component for drop_border_strokes to compare with): two strokes of
+ * one height facing each other, joined by the border's straight top and bottom (hl). */
+static void drop_oval_sides(comp *c, int nc, const unsigned char *hl, int w, int h)
+{
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     if (!border_side(k))
@@ -401,8 +399,11 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
       }
     }
   }
-  free(hl);
-  /* frames: hollow components (a border and its halo) around another one */
+}
+
+/* Frames: hollow components (a border and its halo) around another one. */
+static void mark_frames(comp *c, int nc)
+{
   for (int i = 0; i < nc; i++) {
     comp *k = &c[i];
     int bw = k->x1 - k->x0 + 1, bh = k->y1 - k->y0 + 1;
@@ -420,13 +421,41 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
       }
     }
   }
-  PIX *keep = pixCreate(w, h, 1);
-  if (!keep) {
-    free(c);
-    return NULL;
+}
+
+/* Words of one line (a space apart) are one font size: a word without ascenders ("navn"
+ * beside "Fulde") takes the line height of its line mates, so it is upscaled like them. */
+static void share_line_heights(blob *b, int k)
+{
+  int *lh2 = malloc((k ? (size_t)k : 1) * sizeof *lh2);
+  for (int i = 0; lh2 && i < k; i++) {
+    lh2[i] = b[i].lineh;
+    for (int j = 0; j < k; j++) {
+      if (j == i || b[j].lineh <= lh2[i] || b[j].lineh * 2 > b[i].lineh * 3)
+        continue;
+      int ov = (b[i].y + b[i].h < b[j].y + b[j].h ? b[i].y + b[i].h : b[j].y + b[j].h) -
+               (b[i].y > b[j].y ? b[i].y : b[j].y);
+      int mh = b[i].h < b[j].h ? b[i].h : b[j].h;
+      int gap = b[i].x > b[j].x ? b[i].x - (b[j].x + b[j].w) : b[j].x - (b[i].x + b[i].w);
+      if (ov * 4 >= mh * 3 && gap <= b[j].lineh * 3 / 2)
+        lh2[i] = b[j].lineh;
+    }
   }
+  for (int i = 0; lh2 && i < k; i++)
+    b[i].lineh = lh2[i];
+  free(lh2);
+}
+
+/* The components kept, grown into blobs (components closer than BLOB_HGAP, BLOB_VGAP
+ * join), each with the height of its tallest glyph; *keepmask the kept components' boxes.
+ * NULL when out of memory (nothing held). */
+static blob *group_blobs(const comp *c, int nc, int w, int h, int *nblobs, PIX **keepmask)
+{
+  PIX *keep = pixCreate(w, h, 1);
+  if (!keep)
+    return NULL;
   for (int i = 0; i < nc; i++) {
-    comp *k = &c[i];
+    const comp *k = &c[i];
     if (k->keep != 1)
       continue;
     pixRasterop(keep, k->x0, k->y0, k->x1 - k->x0 + 1, k->y1 - k->y0 + 1, PIX_SET, NULL, 0, 0);
@@ -435,7 +464,6 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
   BOXA *ba = grown ? pixConnCompBB(grown, 8) : NULL;
   pixDestroy(&grown);
   if (!ba) {
-    free(c);
     pixDestroy(&keep);
     return NULL;
   }
@@ -455,7 +483,7 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
       continue;
     int lh = 0;
     for (int j = 0; j < nc; j++) {
-      comp *q = &c[j];
+      const comp *q = &c[j];
       if (q->keep != 1)
         continue;
       int qx = (q->x0 + q->x1) / 2, qy = (q->y0 + q->y1) / 2;
@@ -464,30 +492,55 @@ blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
     }
     b[k++] = (blob){x, y, bw, bh, lh ? lh : bh};
   }
-  /* words of one line (a space apart) are one font size: a word without
-   * ascenders ("navn" beside "Fulde") takes the line height of its line
-   * mates, so it is upscaled like them */
-  int *lh2 = b ? malloc((k ? (size_t)k : 1) * sizeof *lh2) : NULL;
-  for (int i = 0; lh2 && i < k; i++) {
-    lh2[i] = b[i].lineh;
-    for (int j = 0; j < k; j++) {
-      if (j == i || b[j].lineh <= lh2[i] || b[j].lineh * 2 > b[i].lineh * 3)
-        continue;
-      int ov = (b[i].y + b[i].h < b[j].y + b[j].h ? b[i].y + b[i].h : b[j].y + b[j].h) -
-               (b[i].y > b[j].y ? b[i].y : b[j].y);
-      int mh = b[i].h < b[j].h ? b[i].h : b[j].h;
-      int gap = b[i].x > b[j].x ? b[i].x - (b[j].x + b[j].w) : b[j].x - (b[i].x + b[i].w);
-      if (ov * 4 >= mh * 3 && gap <= b[j].lineh * 3 / 2)
-        lh2[i] = b[j].lineh;
-    }
-  }
-  for (int i = 0; lh2 && i < k; i++)
-    b[i].lineh = lh2[i];
-  free(lh2);
-  free(c);
   boxaDestroy(&ba);
+  if (!b) {
+    pixDestroy(&keep);
+    return NULL;
+  }
+  share_line_heights(b, k);
   *nblobs = k;
   *keepmask = keep;
+  return b;
+}
+
+/* Find text blobs: edges, components, drop rules/frames/huge things, group. */
+blob *rt_ocr__find_blobs(PIX *p32, int *nblobs, PIX **keepmask)
+{
+  int w = pixGetWidth(p32), h = pixGetHeight(p32);
+  const uint32_t *data = pixGetData(p32);
+  int wpl = pixGetWpl(p32);
+  *nblobs = 0;
+  *keepmask = NULL;
+  uint32_t gbg;
+  if (background_colour(data, wpl, w, h, &gbg) != 0)
+    return NULL;
+  unsigned char *mask = calloc((size_t)w * h, 1);
+  int32_t *lab = malloc((size_t)w * h * sizeof *lab);
+  unsigned char *hl = mask && lab ? border_lines(data, wpl, w, h) : NULL;
+  if (!hl) {
+    free(mask);
+    free(lab);
+    return NULL;
+  }
+  edge_mask(data, wpl, w, h, gbg, mask);
+  clear_lines(mask, hl, w, h);
+  int nc = 0;
+  comp *c = label_components(mask, w, h, lab, &nc);
+  free(mask);
+  if (!c) {
+    free(hl);
+    free(lab);
+    return NULL;
+  }
+  comp_stats(c, lab, w, h);
+  free(lab);
+  drop_shapes(c, nc);
+  drop_border_strokes(c, nc);
+  drop_oval_sides(c, nc, hl, w, h);
+  free(hl);
+  mark_frames(c, nc);
+  blob *b = group_blobs(c, nc, w, h, nblobs, keepmask);
+  free(c);
   return b;
 }
 
