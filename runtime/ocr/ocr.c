@@ -615,6 +615,22 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
 
 /* The median height of the confident words of res made only of letters in `set`: the
  * window's own cap height ("STO", "EXC") or x-height ("cos", "xor"); 0 when none. */
+/* Letters whose words measure the window's cap height and x-height. */
+#define CAP_SET "ABCDEFGHIKLMNORSTUVWXZ"
+#define XH_SET "acemnorsuvwxz"
+
+/* The median of v[0..n) (sorted in place: a handful of values), 0 when n is 0. */
+static int median_of(int *v, int n)
+{
+  for (int i = 1; i < n; i++)
+    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+      int x = v[j];
+      v[j] = v[j - 1];
+      v[j - 1] = x;
+    }
+  return n > 0 ? v[n / 2] : 0;
+}
+
 static int median_height(const rt_ocr_result *res, const char *set)
 {
   int h[64], n = 0;
@@ -624,21 +640,13 @@ static int median_height(const rt_ocr_result *res, const char *set)
       continue;
     h[n++] = res->words[w].box.h;
   }
-  for (int i = 1; i < n; i++) /* insertion sort: a handful */
-    for (int j = i; j > 0 && h[j - 1] > h[j]; j--) {
-      int x = h[j];
-      h[j] = h[j - 1];
-      h[j - 1] = x;
-    }
-  return n ? h[n / 2] : 0;
+  return median_of(h, n);
 }
 
 /* A letter read in the other case (C for c): its height against the window's cap height
  * and x-height says which it is; 1 upper, 0 lower, -1 cannot tell. */
-static int upper_by_height(const rt_ocr_result *res, int h)
+static int upper_by(int cap, int xh, int h)
 {
-  int cap = median_height(res, "ABCDEFGHIKLMNORSTUVWXZ");
-  int xh = median_height(res, "acemnorsuvwxz");
   if (!cap || !xh || cap - xh < 2)
     return -1;
   return abs(h - cap) < abs(h - xh) ? 1 : abs(h - xh) < abs(h - cap) ? 0 : -1;
@@ -677,7 +685,8 @@ static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
     float conf = res->words[w].conf;
     unsigned char a = (unsigned char)ch[0], b = (unsigned char)t[0];
     if (!ch[1] && !t[1] && isalpha(a) && tolower(a) == tolower(b)) {
-      int up = upper_by_height(res, res->words[w].box.h); /* C or c: by its size alone */
+      int up = upper_by(median_height(res, CAP_SET), median_height(res, XH_SET),
+                        res->words[w].box.h); /* C or c: by its size alone */
       if (up < 0 || up != (isupper(a) != 0))
         continue;
     } else {
@@ -711,7 +720,7 @@ static void settle_dots(rt_ocr_result *res)
     if (!like[k])
       continue;
     if (xh < 0)
-      xh = median_height(res, "acemnorsuvwxz");
+      xh = median_height(res, XH_SET);
     if (!xh || wd->box.w * 5 > xh * 3 || wd->box.h * 5 > xh * 3)
       continue;
     if (!strcmp(wd->text, "-") && wd->box.w * 10 > wd->box.h * 13)
@@ -729,12 +738,17 @@ static void settle_dots(rt_ocr_result *res)
  * read "an x Window" in xman's monospace. */
 static void settle_case(rt_ocr_result *res)
 {
+  int cap = -1, xh = -1; /* the window's, measured once and only when needed */
   for (size_t w = 0; w < res->n; w++) {
     rt_ocr_word *wd = &res->words[w];
     unsigned char c = (unsigned char)wd->text[0];
     if (!c || wd->text[1] || !strchr("cosuvwxzCOSUVWXZ", c))
       continue;
-    int up = upper_by_height(res, wd->box.h);
+    if (cap < 0) {
+      cap = median_height(res, CAP_SET);
+      xh = median_height(res, XH_SET);
+    }
+    int up = upper_by(cap, xh, wd->box.h);
     if (up < 0 || up == (isupper(c) != 0))
       continue;
     wd->text[0] = (char)(up ? toupper(c) : tolower(c));
@@ -1049,13 +1063,7 @@ static int median_line(const blob *bl, int nb)
   for (int b = 0; hs && b < nb; b++)
     if (bl[b].h <= bl[b].lineh * 3 / 2 + 2)
       hs[k++] = bl[b].lineh;
-  for (int i = 1; i < k; i++)
-    for (int j = i; j > 0 && hs[j - 1] > hs[j]; j--) {
-      int t = hs[j];
-      hs[j] = hs[j - 1];
-      hs[j - 1] = t;
-    }
-  int m = k ? hs[k / 2] : 0;
+  int m = hs ? median_of(hs, k) : 0;
   free(hs);
   return m;
 }
@@ -1391,13 +1399,7 @@ static int word_gap(const rt_ocr_result *r)
     if (a->line == b->line && d > 0 && strlen(b->text) > 1 && strlen(a->text) > 1)
       g[n++] = d;
   }
-  for (int i = 1; i < n; i++) /* insertion sort: a handful */
-    for (int j = i; j > 0 && g[j - 1] > g[j]; j--) {
-      int x = g[j];
-      g[j] = g[j - 1];
-      g[j - 1] = x;
-    }
-  return n >= 3 ? g[n / 2] : 0;
+  return n >= 3 ? median_of(g, n) : 0;
 }
 
 char *rt_ocr_result_text(const rt_ocr_result *r)
