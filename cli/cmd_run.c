@@ -380,7 +380,8 @@ static int cmd_run(int argc, char **argv, bool record)
             "run passes\n",
             baseline);
   if (code == RT_EXIT_DRIFT)
-    fprintf(stderr, "vagt: HALTED before sending input: %s\nvagt: report: %s/report.html\n",
+    fprintf(stderr, "vagt: HALTED %s: %s\nvagt: report: %s/report.html\n",
+            run.halted_in_input ? "part-way through a step's input" : "before sending input",
             run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);
   if (code == RT_EXIT_REVIEW)
     fprintf(stderr,

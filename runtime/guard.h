@@ -49,6 +49,11 @@ typedef struct rt_guard {
   void (*after)(void *ud, rt_run *run, const rt_stepinfo *s, int rc);
   /* The step failed otherwise (exit 1): keep its frame as evidence. May be NULL. */
   void (*failed)(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *out);
+  /* The step's input was stopped part-way by what the screen did meanwhile (a window
+   * opened while typing; reason says so, naming no data): s->scene is the screen now.
+   * Keep the evidence and the alert, reason first; the run halts on drift. May be NULL. */
+  void (*stopped)(void *ud, rt_run *run, const rt_stepinfo *s, const char *reason,
+                  rt_guard_out *out);
   void *ud;
 } rt_guard;
 

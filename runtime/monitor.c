@@ -61,6 +61,7 @@ struct rt_monitor {
   int ncur_occ;
   char **reasons;
   int nreasons;
+  const char *lead; /* a reason that goes first (the step's input was stopped) */
   char ev[3][96];
   int nstep;
   int recorded, merged, matched;
@@ -705,6 +706,12 @@ static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s, c
     PIX *at = fp_input_scene_image(in, &ox, &oy);
     pixDestroy(&at);
   }
+  if (m->lead) { /* first, whatever the comparison found besides */
+    add_reason(m, m->lead);
+    char *lead = m->reasons[m->nreasons - 1];
+    memmove(m->reasons + 1, m->reasons, (size_t)(m->nreasons - 1) * sizeof *m->reasons);
+    m->reasons[0] = lead;
+  }
   write_alert(run, m, s, in, ox, oy);
   fill_out(m, out, "drift");
   return RT_GUARD_HALT;
@@ -1076,6 +1083,34 @@ static void after(void *ud, rt_run *run, const rt_stepinfo *s, int rc)
   m->ncur_occ = 0;
 }
 
+/* The step's input was stopped part-way (keywatch.h): today's scene judged against the
+ * recorded one for the evidence and the reasons, the stop's reason first; halts also when
+ * the scene matches (the window that opened may be gone already). */
+static void stopped(void *ud, rt_run *run, const rt_stepinfo *s, const char *reason,
+                    rt_guard_out *out)
+{
+  rt_monitor *m = ud;
+  for (int k = 0; k < 3; k++)
+    m->ev[k][0] = '\0';
+  clear_reasons(m);
+  scene_in si;
+  scene_input(m, s, &si);
+  learn_robot(m, s->scene, si.img[0], NULL, 0, si.masks[0], si.in.n_masks);
+  window_masks(m, s, &si, 0);
+  m->lead = reason;
+  rt_guard_verdict g = m->record ? RT_GUARD_GO : do_judge(run, m, s, &si, true, out);
+  if (g != RT_GUARD_HALT) {
+    fp_fingerprint *base = NULL;
+    fp_error e = {0};
+    if (load_cached(m, s->key, &base, &e) != FP_OK)
+      base = NULL;
+    clear_reasons(m);
+    halt(run, m, s, &si.in, out, base, NULL);
+  }
+  m->lead = NULL;
+  scene_in_free(&si);
+}
+
 /* A step that failed otherwise (exit 1): its frame, and the recorded one when there is
  * one, as evidence. */
 static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *out)
@@ -1211,7 +1246,7 @@ rt_monitor *rt_monitor_new(const char *dir, bool record, bool replace)
   m->record = record;
   m->replace = replace;
   fp_options_default(&m->opt);
-  m->guard = (rt_guard){check, after, failed, m};
+  m->guard = (rt_guard){check, after, failed, stopped, m};
   return m;
 }
 

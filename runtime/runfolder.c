@@ -376,6 +376,19 @@ static void account(rt_steplog *l, cJSON *o, double settle, double capture, doub
     cJSON_DeleteItemFromArray(l->recent, 0);
 }
 
+/* An evidence object {"recorded", "current", "diff"} for the paths given, or NULL. */
+static cJSON *evidence_json(const char *const ev[3])
+{
+  if (!ev || !(ev[0] || ev[1] || ev[2]))
+    return NULL;
+  static const char *const names[3] = {RT_EVJ_RECORDED, RT_EVJ_CURRENT, RT_EVJ_DIFF};
+  cJSON *e = cJSON_CreateObject();
+  for (int i = 0; e && i < 3; i++)
+    if (ev[i])
+      cJSON_AddStringToObject(e, names[i], ev[i]);
+  return e;
+}
+
 size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errlen)
 {
   cJSON *o = cJSON_CreateObject();
@@ -413,14 +426,9 @@ size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errl
     for (int i = 0; i < s->nreasons; i++)
       cJSON_AddItemToArray(r, cJSON_CreateString(s->reasons[i]));
   }
-  bool ev = s->evidence[0] || s->evidence[1] || s->evidence[2];
-  if (ev) {
-    static const char *const names[3] = {RT_EVJ_RECORDED, RT_EVJ_CURRENT, RT_EVJ_DIFF};
-    cJSON *e = cJSON_AddObjectToObject(o, RT_STEPJ_EVIDENCE);
-    for (int i = 0; i < 3; i++)
-      if (s->evidence[i])
-        cJSON_AddStringToObject(e, names[i], s->evidence[i]);
-  }
+  cJSON *ev = evidence_json(s->evidence);
+  if (ev)
+    cJSON_AddItemToObject(o, RT_STEPJ_EVIDENCE, ev);
   cJSON *t = cJSON_AddObjectToObject(o, RT_STEPJ_MS);
   cJSON_AddNumberToObject(t, RT_STEPJ_MS_SETTLE, ms(s->t_settle));
   if (s->t_read >= 1.0)
@@ -442,10 +450,14 @@ size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errl
   return rc == 0 ? n : 0;
 }
 
-/* The steps still held (the last, the recent ones, those with evidence) numbered n. */
-static void amend_held(rt_steplog *l, size_t n, const char *reason)
+/* The steps still held (the last, the recent ones, those with evidence) numbered n get
+ * the amendment's verdict, reason and evidence; a step that now has evidence joins the
+ * evidence list. */
+static void amend_held(rt_steplog *l, size_t n, const char *verdict, const char *reason,
+                       const cJSON *ev)
 {
   cJSON *lists[2] = {l->recent, l->evidence}, *it;
+  bool listed = false;
   for (int i = 0; i < 3; i++) {
     cJSON *o = i == 2 ? l->last : NULL;
     if (i < 2)
@@ -458,30 +470,56 @@ static void amend_held(rt_steplog *l, size_t n, const char *reason)
     const cJSON *nn = o ? cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_N) : NULL;
     if (!o || !cJSON_IsNumber(nn) || (size_t)nn->valuedouble != n)
       continue;
-    cJSON_ReplaceItemInObjectCaseSensitive(o, RT_STEPJ_VERDICT, cJSON_CreateString("error"));
+    listed |= i == 1;
+    cJSON_ReplaceItemInObjectCaseSensitive(o, RT_STEPJ_VERDICT, cJSON_CreateString(verdict));
     cJSON_DeleteItemFromObjectCaseSensitive(o, RT_STEPJ_REASON);
     cJSON_AddStringToObject(o, RT_STEPJ_REASON, reason);
+    if (ev) {
+      cJSON_DeleteItemFromObjectCaseSensitive(o, RT_STEPJ_EVIDENCE);
+      cJSON_AddItemToObject(o, RT_STEPJ_EVIDENCE, cJSON_Duplicate(ev, 1));
+    }
+    if (i == 2 && ev && !listed && cJSON_GetArraySize(l->evidence) < EVIDENCE_STEPS)
+      cJSON_AddItemToArray(l->evidence, cJSON_Duplicate(o, 1));
   }
 }
 
-static void amend_account(rt_steplog *l, size_t n, const char *reason, double input_ms);
+static void amend_account(rt_steplog *l, size_t n, const char *verdict, const char *reason,
+                          const cJSON *ev, double input_ms);
 
-void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_ms)
+static void amend(rt_steplog *l, size_t n, const char *verdict, const char *reason,
+                  const char *const evidence[3], double input_ms)
 {
   char err[256];
   cJSON *o = cJSON_CreateObject();
-  if (!o || !n)
+  if (!o || !n) {
+    cJSON_Delete(o);
     return;
+  }
   cJSON_AddNumberToObject(o, RT_STEPJ_N, (double)n);
-  cJSON_AddStringToObject(o, RT_STEPJ_VERDICT, "error");
+  cJSON_AddStringToObject(o, RT_STEPJ_VERDICT, verdict);
   cJSON_AddStringToObject(o, RT_STEPJ_REASON, reason ? reason : "");
+  cJSON *ev = evidence_json(evidence);
+  if (ev)
+    cJSON_AddItemToObject(o, RT_STEPJ_EVIDENCE, ev);
   cJSON_AddNumberToObject(cJSON_AddObjectToObject(o, RT_STEPJ_MS), RT_STEPJ_MS_INPUT, ms(input_ms));
   append_line(l, o, err, sizeof err);
+  amend_account(l, n, verdict, reason ? reason : "", ev, input_ms);
   cJSON_Delete(o);
-  amend_account(l, n, reason ? reason : "", input_ms);
 }
 
-static void amend_account(rt_steplog *l, size_t n, const char *reason, double input_ms)
+void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_ms)
+{
+  amend(l, n, "error", reason, NULL, input_ms);
+}
+
+void rt_steplog_amend_drift(rt_steplog *l, size_t n, const char *reason,
+                            const char *const evidence[3], double input_ms)
+{
+  amend(l, n, "drift", reason, evidence, input_ms);
+}
+
+static void amend_account(rt_steplog *l, size_t n, const char *verdict, const char *reason,
+                          const cJSON *ev, double input_ms)
 {
   l->input += input_ms;
   const cJSON *key = l->last ? cJSON_GetObjectItemCaseSensitive(l->last, RT_STEPJ_KEY) : NULL;
@@ -491,10 +529,10 @@ static void amend_account(rt_steplog *l, size_t n, const char *reason, double in
     keystat *k = keystat_of(l, key->valuestring);
     if (k) {
       k->v[verdict_index(cJSON_IsString(v) ? v->valuestring : NULL)]--;
-      k->v[V_ERROR]++;
+      k->v[verdict_index(verdict)]++;
     }
   }
-  amend_held(l, n, reason);
+  amend_held(l, n, verdict, reason, ev);
 }
 
 void rt_steplog_input(rt_steplog *l, double input_ms)
@@ -889,9 +927,13 @@ static void replay_line(rt_steplog *l, const char *line)
             jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_GUARD), jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_TOTAL));
     return;
   }
-  if (cJSON_IsNumber(n) && n->valuedouble >= 1) /* an amendment: the step's input failed */
+  /* an amendment: the step's input failed ("error") or was stopped by what the screen
+   * did meanwhile ("drift", with evidence) */
+  if (cJSON_IsNumber(n) && n->valuedouble >= 1)
     amend_account(l, (size_t)n->valuedouble,
+                  jstr(o, RT_STEPJ_VERDICT) ? jstr(o, RT_STEPJ_VERDICT) : "error",
                   jstr(o, RT_STEPJ_REASON) ? jstr(o, RT_STEPJ_REASON) : "",
+                  cJSON_GetObjectItemCaseSensitive(o, RT_STEPJ_EVIDENCE),
                   jnum_in(o, RT_STEPJ_MS, RT_STEPJ_MS_INPUT));
   cJSON_Delete(o);
 }

@@ -56,6 +56,10 @@ size_t rt_steplog_add(rt_steplog *l, const rt_steprec *s, char *err, size_t errl
 /* A step's input failed after its line was written: appends {"n":, "verdict": "error",
  * "reason":} for step n (readers apply it to that step). */
 void rt_steplog_amend(rt_steplog *l, size_t n, const char *reason, double input_ms);
+/* A step's input was stopped part-way because the screen changed under it (a window
+ * opened while typing): {"n":, "verdict": "drift", "reason":, "evidence":} for step n. */
+void rt_steplog_amend_drift(rt_steplog *l, size_t n, const char *reason,
+                            const char *const evidence[3], double input_ms);
 /* Time spent sending a step's input, for the summary. */
 void rt_steplog_input(rt_steplog *l, double ms);
 size_t rt_steplog_count(const rt_steplog *l);

@@ -9,6 +9,7 @@
 #include "guard.h"
 #include "runfolder.h"
 #include "scene.h"
+#include "keywatch.h"
 #include "stepkey.h"
 #include "xio/damage.h"
 #include "xio/input.h"
@@ -66,7 +67,7 @@ static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, 
   return RT_GUARD_GO;
 }
 
-const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL};
+const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL, NULL};
 
 /* Waits for the scene to settle by the server's drawing signals (xio/damage.h), the scene
  * listed again whenever windows change. 1 settled, 0 bounded out, -1 + err. */
@@ -308,8 +309,19 @@ static int send_input(rt_run *run, const rt_action *a, const rt_scene *sc, const
                       char *err, size_t n)
 {
   switch (a->kind) {
-    case RT_ACT_TYPE: return rt_input_type(run->input, a->text, RT_INPUT_DELAY_DEFAULT, err, n);
-    case RT_ACT_KEY: return rt_input_keys(run->input, a->keys, err, n);
+    case RT_ACT_TYPE:
+    case RT_ACT_KEY: {
+      /* keys reach the window judged, or stop (keywatch.h) */
+      rt_keywatch kw;
+      rt_keywatch_begin(&kw, run->dpy, a->win, a->kind == RT_ACT_TYPE);
+      rt_input_set_watch(run->input, rt_keywatch_check, &kw);
+      int r = a->kind == RT_ACT_TYPE
+                  ? rt_input_type(run->input, a->text, RT_INPUT_DELAY_DEFAULT, err, n)
+                  : rt_input_keys(run->input, a->keys, err, n);
+      rt_input_set_watch(run->input, NULL, NULL);
+      rt_keywatch_end(&kw);
+      return r;
+    }
     case RT_ACT_CLICK:
       if (pointer_to(run, sc, p->x, p->y, err, n))
         return -1;
@@ -559,7 +571,7 @@ typedef struct {
   rt_stepinfo si;
   rt_guard_out out;
   rt_step_status st;
-  int rc; /* 0, -1 an error, -2 a target not found */
+  int rc; /* 0, -1 an error, -2 a target not found, RT_INPUT_STOPPED (-3) keys stopped */
 } step_ctx;
 
 /* The step's kind ("click", "menu.2") and key (its place in the baseline). */
@@ -795,6 +807,36 @@ static void step_failed(step_ctx *c, rt_step_result *res)
   snprintf(res->msg, sizeof res->msg, "%s (step %s): %s", c->kind, c->key, c->err);
 }
 
+/* The step's typing was stopped part-way (a window opened, the focus moved): a halt on
+ * drift, the screen as it is now for evidence, the step's line amended. */
+static void halt_typing(step_ctx *c, size_t logged)
+{
+  rt_run *run = c->run;
+  char *reason = rt_redact(run, c->err);
+  const char *why = reason ? reason : "the typing was stopped";
+  rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", c->key,
+               c->base ? c->base : "?", c->a->line, why);
+  run->halted_in_input = true;
+  rt_scene now = {0};
+  bool settled = false;
+  double cap_ms = 0, read_ms = 0;
+  char err[256];
+  memset(&c->out, 0, sizeof c->out);
+  if (c->g->stopped && rt_scene_list(run, c->a->win, &now, err, sizeof err) == 0 &&
+      settle(run, c->a->win, &now, &settled, &cap_ms, &read_ms, err, sizeof err) == 0 &&
+      now.frame) {
+    rt_stepinfo si = c->si;
+    si.scene = &now;
+    c->g->stopped(c->g->ud, run, &si, why, &c->out);
+  }
+  if (logged && run->steps)
+    rt_steplog_amend_drift(run->steps, logged, why, c->out.evidence, c->rec.t_input);
+  rt_scene_free(&now);
+  free(reason);
+  c->rc = 0;
+  c->st = RT_STEP_STOPPED;
+}
+
 /* One step: name it, look (settle, judge, locate), then send its input; or stop. */
 static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, const char *stepname,
                                int level, rt_step_result *res)
@@ -842,6 +884,8 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
   size_t logged = 0;
   if (c->rc == 0 && c->st == RT_STEP_OK && run->abort == RT_ABORT_NONE)
     logged = send_step(c, t0);
+  if (c->rc == RT_INPUT_STOPPED)
+    halt_typing(c, logged);
   if (run->abort != RT_ABORT_NONE && c->st == RT_STEP_OK)
     c->st = RT_STEP_STOPPED; /* a deadline or an interrupt during the look */
   if (c->rc != 0)

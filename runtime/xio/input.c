@@ -40,6 +40,8 @@ struct rt_input {
   int nslots;
   unsigned long clock;
   double grace; /* seconds */
+  rt_input_watch watch;
+  void *watch_ud;
 };
 
 static void sleep_s(double s)
@@ -481,6 +483,26 @@ static int begin_call(rt_input *in, char *err, size_t errlen)
   return 0;
 }
 
+void rt_input_set_watch(rt_input *in, rt_input_watch fn, void *ud)
+{
+  if (!in)
+    return;
+  in->watch = fn;
+  in->watch_ud = ud;
+}
+
+/* Before key i of n: 0 go on, RT_INPUT_STOPPED (+ err) when the watch says stop. */
+static int watched(rt_input *in, size_t i, size_t n, char *err, size_t errlen)
+{
+  if (!in->watch || i == 0)
+    return 0;
+  char m[512] = "";
+  if (!in->watch(in->watch_ud, i, n, m, sizeof m))
+    return 0;
+  set_err(err, errlen, "%s", m[0] ? m : "stopped");
+  return RT_INPUT_STOPPED;
+}
+
 int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err, size_t errlen)
 {
   if (!in || !utf8) {
@@ -527,6 +549,8 @@ int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err, 
   for (size_t i = 0; i < n; i++) {
     KeyCode kc;
     int shift;
+    if ((rc = watched(in, i, n, err, errlen)) != 0)
+      break;
     if (resolve(in, ks[i], &kc, &shift, err, errlen) != 0) {
       rc = -1;
       break;
@@ -586,6 +610,8 @@ int rt_input_keys_delay(rt_input *in, const char *seq, unsigned delay_us, char *
     KeyCode kc;
     int shift;
     KeySym ks = c[i].keysym;
+    if ((rc = watched(in, i, n, err, errlen)) != 0)
+      break;
     if (c[i].mods & RT_MOD_SHIFT) {
       /* shift+æ is Æ with Shift held, as on a keyboard that has the key */
       KeySym lower, upper;

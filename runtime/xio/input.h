@@ -44,6 +44,17 @@ rt_input *rt_input_new(Display *dpy);
  * (RT_INPUT_DELAY_DEFAULT for the default, 0 for none). Returns 0 or -1 (+ err). */
 int rt_input_type(rt_input *in, const char *utf8, unsigned delay_us, char *err, size_t errlen);
 
+/* rt_input_type and rt_input_keys* return this when the watch stopped them. */
+#define RT_INPUT_STOPPED (-3)
+
+/* A watch asked before every character (rt_input_type) or combo (rt_input_keys*) but the
+ * first, once the keys before it have reached the server: `done` of `total` were sent.
+ * Non-zero stops there, nothing more is sent, and the call returns RT_INPUT_STOPPED with
+ * the watch's message in err. The step engine stops typing into a window that opened
+ * meanwhile (keywatch.h). NULL fn: no watch. */
+typedef int (*rt_input_watch)(void *ud, size_t done, size_t total, char *err, size_t errlen);
+void rt_input_set_watch(rt_input *in, rt_input_watch fn, void *ud);
+
 /* Send an xdo-style key sequence, e.g. "ctrl+a BackSpace", "alt+F4", "shift+Tab".
  * Modifiers are pressed in order, the key tapped, modifiers released in reverse order;
  * they are always released, also on error. Returns 0 or -1 (+ err, e.g. the parse error

@@ -54,6 +54,32 @@ check_variant menu-swapped "Slet alle notater" "menu "
 check_variant menu-renamed "Gem journalen" "menu "
 check_variant menu-inserted "Eksportér" "menu "
 check_variant dialog "new window" "gem cpr"
+# a dialog that opens while a step types (the fixture checks the name as it is typed):
+# the typing stops there, nothing reaches the dialog, nothing is saved with half a name
+journal dialog-typing run bl --set variant=dialog-typing --set "navn=Søren Ærø Hansen Nørgaard"
+expect_rc 3 dialog-typing "a dialog opened while typing halts"
+has dialog-typing "nyheder vist" && ok "dialog-typing: the dialog opened" ||
+  fail "dialog-typing: the dialog never opened: $(cat dialog-typing.log)"
+for k in "nyheder ok" "gem cpr"; do
+  has dialog-typing "$k" && fail "dialog-typing: the app logged '$k': $(cat dialog-typing.log)" ||
+    ok "dialog-typing: no '$k'"
+done
+expect_in dialog-typing.err "part-way through a step's input" "dialog-typing: the summary says the input was cut"
+d=$(ls -d runs-dialog-typing/*/ | head -n1)
+if [ -f "$d/alert.json" ]; then
+  expect_in "$d/alert.json" "a new window opened while the step was typing (a window of class Nyheder)" \
+    "dialog-typing: alert.json names the window's class"
+  expect_in "$d/alert.json" '"Notat#4:type"' "dialog-typing: alert.json names the typing step"
+else fail "dialog-typing: no alert.json"; fi
+tail -n1 "$d/steps.jsonl" > last.json
+expect_in last.json '"verdict":"drift"' "dialog-typing: the step's line amended to drift"
+expect_in last.json '"current":"evidence/step-004-current.png"' "dialog-typing: evidence of the screen now"
+[ -f "$d/evidence/step-004-current.png" ] && ok "dialog-typing: current.png written" ||
+  fail "dialog-typing: no current.png"
+if grep '"reasons"' "$d/alert.json" | cat - "$d/steps.jsonl" "$d/run.json" "$d/log.txt" \
+    "$d/report.html" dialog-typing.err | grep -q "Hansen\|Nyheder i version"
+then fail "dialog-typing: the typed name or the dialog's title is quoted"
+else ok "dialog-typing: neither the typed name nor the title is quoted"; fi
 # a title the baseline does not hold may name a citizen or a case: never quoted in the
 # reasons, the log, run.json, the report or stderr (alert.json's scene keeps it for approve)
 d=$(ls -d runs-dialog/*/ | head -n1)

@@ -45,4 +45,14 @@ for v in menu-swapped:"Slet sag" combo-renamed:"Klagesag" dialog:"new window"; d
   grep -q "menu " "$var.log" && fail "variant $var: a menu action ran ($(tr '\n' ';' < "$var.log"))" ||
     ok "variant $var: no menu action"
 done
+# A dialog that opens while the robot types into Navn takes the focus: the typing stops
+# there (no key reaches OK), nothing is saved with half a name.
+sag dt run --set variant=dialog-typing --set "navn=Søren Ærø Hansen Nørgaard"
+expect_rc 3 dt "variant dialog-typing halts"
+expect_in dt.err "a new window opened while the step was typing" "dialog-typing: the reason says why"
+grep -q "^nyheder vist" dt.log && ok "dialog-typing: the dialog opened" ||
+  fail "dialog-typing: no dialog: $(tr '\n' ';' < dt.log)"
+grep -q "^nyheder ok\|^gem cpr" dt.log &&
+  fail "dialog-typing: keys reached the dialog or the form was saved: $(tr '\n' ';' < dt.log)" ||
+  ok "dialog-typing: no key reached the dialog, nothing saved"
 finish

@@ -277,6 +277,59 @@ static void run_and_die(const char *dir, bool die)
   rt_steplog_free(l);
 }
 
+/* A step whose typing was stopped part-way (a window opened) is amended to "drift" with
+ * evidence: run.json's last step and the report show it, also when written again from the
+ * folder's files alone (the watchdog's path). */
+static void drift_amendment_is_kept(void **state)
+{
+  (void)state;
+  char tmpl[] = "/tmp/vagt-amend-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  char err[256];
+  rt_steplog *l = rt_steplog_new("amend.lua", "run");
+  assert_int_equal(rt_steplog_open(l, tmpl, err, sizeof err), 0);
+  rt_steprec s = {.key = "Notat#1:click",
+                  .kind = "click",
+                  .file = "amend.lua",
+                  .line = 3,
+                  .verdict = "match",
+                  .t_total = 10};
+  assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 1);
+  s.key = "Notat#2:type";
+  s.kind = "type";
+  s.line = 4;
+  assert_int_equal(rt_steplog_add(l, &s, err, sizeof err), 2);
+  const char *ev[3] = {"evidence/step-002-recorded.png", "evidence/step-002-current.png", NULL};
+  rt_steplog_amend_drift(l, 2, "a new window opened while the step was typing", ev, 3.0);
+  assert_int_equal(rt_steplog_write(l, tmpl, "drift", 3, NULL, err, sizeof err), 0);
+  assert_int_equal(rt_report_write(l, tmpl, err, sizeof err), 0);
+  for (int pass = 0; pass < 2; pass++) {
+    cJSON *j = run_json(tmpl);
+    cJSON *last = cJSON_GetObjectItem(j, "last_step");
+    assert_string_equal(cJSON_GetObjectItem(last, "key")->valuestring, "Notat#2:type");
+    assert_string_equal(cJSON_GetObjectItem(last, "verdict")->valuestring, "drift");
+    assert_string_equal(cJSON_GetObjectItem(last, "reason")->valuestring,
+                        "a new window opened while the step was typing");
+    cJSON *e = cJSON_GetObjectItem(last, "evidence");
+    assert_non_null(e);
+    assert_string_equal(cJSON_GetObjectItem(e, "current")->valuestring,
+                        "evidence/step-002-current.png");
+    cJSON_Delete(j);
+    char path[512];
+    snprintf(path, sizeof path, "%s/report.html", tmpl);
+    char *report = slurp(path);
+    assert_non_null(report);
+    assert_non_null(strstr(report, "step-002-current.png"));
+    assert_non_null(strstr(report, "a new window opened while the step was typing"));
+    free(report);
+    if (pass == 0) { /* again from steps.jsonl and run.json alone */
+      rt_steplog_free(l);
+      assert_int_equal(rt_runfolder_end(tmpl, "drift", 3, NULL, err, sizeof err), 0);
+    }
+  }
+  rm_rf(tmpl);
+}
+
 /* A run killed with SIGKILL leaves run.json "running" and its lock free: the reaper marks
  * it "killed" from steps.jsonl, once; the steps that acted stay in steps.jsonl. */
 static void killed_run_is_reaped(void **state)
@@ -492,6 +545,7 @@ static void run_json_formats_are_read(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(drift_amendment_is_kept),
       cmocka_unit_test(killed_run_is_reaped),
       cmocka_unit_test(live_run_is_not_reaped),
       cmocka_unit_test(atomic_write_follows_no_planted_symlink),

@@ -50,7 +50,8 @@
  *   annuller                 then the form is cleared, focus -> CPR
  *   plus N                   N = the new value of the counter (1, 2, ...)
  *   nulstil                  counter back to 0
- *   nyheder vist             the dialog of variant "dialog" is open (its WindowOpened)
+ *   nyheder vist             the dialog of variant "dialog" (or "dialog-typing") is open
+ *                            (its WindowOpened)
  *   nyheder ok               OK (or Return) in the dialog of variant "dialog"; the
  *                            dialog closes and the frame takes the focus back
  *   Nothing else is logged (no start line; Escape, closing the window: nothing).
@@ -69,6 +70,9 @@
  *                  2.0" (360x150, centred on the frame: frame +80+115) with a heading,
  *                  two lines of text and OK (dialog-relative 140,104 80x28) appears and
  *                  takes the focus
+ *   dialog-typing  the first key typed into Navn opens the dialog of variant "dialog" ~15 ms
+ *                  later (the application checks the name as it is typed); it takes the
+ *                  focus, so the keys after it go to OK
  *   combo-renamed  Sagstype value "Klage" reads "Klagesag" (logs "sagstype Klagesag")
  *   combo-inserted new first Sagstype value "Anke"
  *   label-renamed  label "Navn" reads "Fulde navn" (same field position)
@@ -109,7 +113,7 @@ import javax.swing.WindowConstants;
 public final class Sag {
 
     static final String[] VARIANTS = {
-        "normal", "menu-swapped", "menu-renamed", "menu-inserted", "dialog",
+        "normal", "menu-swapped", "menu-renamed", "menu-inserted", "dialog", "dialog-typing",
         "combo-renamed", "combo-inserted", "label-renamed", "button-moved",
     };
 
@@ -309,6 +313,21 @@ public final class Sag {
         cpr.setName("cpr");
         navn.setName("navn");
         note.setName("note");
+        if (is("dialog-typing")) {
+            navn.addKeyListener(new java.awt.event.KeyAdapter() {
+                private boolean shown;
+
+                @Override
+                public void keyPressed(java.awt.event.KeyEvent e) {
+                    if (shown)
+                        return;
+                    shown = true;
+                    Timer t = new Timer(15, ev -> showNews());
+                    t.setRepeats(false);
+                    t.start();
+                }
+            });
+        }
 
         List<String> types = new ArrayList<>(Arrays.asList("Klage", "Byggesag", "Ansøgning", "Aktindsigt"));
         if (is("combo-renamed")) {

@@ -33,6 +33,9 @@
 #   dialog             ~300 ms after start a modal dialog (class Nyheder, title
 #                      "Nyheder i version 2.0", transient to the main window,
 #                      placed over it) with an OK button
+#   dialog-typing      the first key typed into Navn opens the dialog of variant
+#                      "dialog" ~15 ms later (the application checks the name
+#                      as it is typed); the keys after it go to the dialog
 #   combo-renamed      Sagstype value "Klage" reads "Klagesag"
 #   combo-inserted     Sagstype list gets a new first value "Anke"
 #   label-renamed      the label "Navn" reads "Fulde navn"
@@ -55,8 +58,9 @@
 #   annuller                  button Annuller; the form is cleared
 #   plus N                    button "+1": N is the counter's new value
 #   nulstil                   button Nulstil: the counter is back at 0
-#   nyheder vist              (variant dialog) the dialog is mapped
-#   nyheder ok                (variant dialog) its OK button; it closes
+#   nyheder vist              (variants dialog, dialog-typing) the dialog is mapped
+#   nyheder ok                (variants dialog, dialog-typing) its OK button; it
+#                             closes
 #
 # Keys and focus: Alt+F / Alt+R (or F10) post the menus; menu entries have
 # underlined mnemonics (Ny note N, Gem journal G, Slet alle notater S,
@@ -83,7 +87,7 @@ proc usage {msg} {
 
 # ---------------------------------------------------------------- arguments
 set variants {none menu-swapped menu-renamed menu-inserted dialog
-    combo-renamed combo-inserted label-renamed button-moved
+    dialog-typing combo-renamed combo-inserted label-renamed button-moved
     counter-relabeled}
 
 set logFile ""
@@ -378,4 +382,10 @@ update idletasks
 logline "start variant=$variant"
 if {$variant eq "dialog"} {
     after 300 showNews
+}
+if {$variant eq "dialog-typing"} {
+    bind .f.navn <KeyPress> {
+        bind .f.navn <KeyPress> {}
+        after 15 showNews
+    }
 }

@@ -1,0 +1,139 @@
+/* vagt: stop typing into a window that opened meanwhile; see keywatch.h */
+#include "keywatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "xio/xerror.h"
+#include "xwin.h"
+
+void rt_keywatch_begin(rt_keywatch *w, Display *dpy, Window target, bool typing)
+{
+  *w =
+      (rt_keywatch){.dpy = dpy, .root = DefaultRootWindow(dpy), .target = target, .typing = typing};
+  int revert;
+  rt_x_trap_begin(dpy);
+  XWindowAttributes wa;
+  if (XGetWindowAttributes(dpy, w->root, &wa) && !(wa.your_event_mask & SubstructureNotifyMask)) {
+    w->root_mask = wa.your_event_mask;
+    w->select_restore = true;
+    XSelectInput(dpy, w->root, wa.your_event_mask | SubstructureNotifyMask);
+  }
+  XGetInputFocus(dpy, &w->focus, &revert);
+  /* an event carries the number of the last of our requests the server had handled:
+   * from this one on, it came after the focus was noted */
+  w->serial = NextRequest(dpy);
+  XSync(dpy, False);
+  rt_x_trap_end(dpy, NULL);
+}
+
+void rt_keywatch_end(rt_keywatch *w)
+{
+  if (!w->select_restore)
+    return;
+  rt_x_trap_begin(w->dpy);
+  XSelectInput(w->dpy, w->root, w->root_mask);
+  XSync(w->dpy, False);
+  rt_x_trap_end(w->dpy, NULL);
+  w->select_restore = false;
+}
+
+typedef struct {
+  Window root;
+  unsigned long serial;
+} map_since;
+
+static Bool is_new_map(Display *dpy, XEvent *ev, XPointer arg)
+{
+  (void)dpy;
+  const map_since *m = (const map_since *)arg;
+  return ev->type == MapNotify && ev->xmap.event == m->root && ev->xany.serial >= m->serial;
+}
+
+/* "class Nyheder", "a pop-up without a class": the window's class, never its title (a
+ * title may name a citizen). */
+static void window_words(Display *dpy, Window top, bool popup, char *out, size_t n)
+{
+  Window client = top;
+  rt_xtop *st = NULL;
+  size_t ns = 0;
+  if (rt_x_stack(dpy, &st, &ns) == 0)
+    for (size_t i = 0; i < ns; i++)
+      if (st[i].top == top && st[i].client != None) {
+        client = st[i].client;
+        popup = st[i].popup;
+      }
+  free(st);
+  char *cls, *title;
+  rt_x_names(dpy, client, &cls, &title);
+  if (cls && cls[0])
+    snprintf(out, n, "%s of class %s", popup ? "a pop-up" : "a window", cls);
+  else
+    snprintf(out, n, "%s without a class", popup ? "a pop-up" : "a window");
+  free(cls);
+  free(title);
+}
+
+/* The root's child holding w (w itself when it is one), or None. */
+static Window top_of(Display *dpy, Window root, Window w)
+{
+  for (int depth = 0; w != None && w != PointerRoot && depth < 32; depth++) {
+    Window r, parent, *kids = NULL;
+    unsigned nk;
+    Status ok = XQueryTree(dpy, w, &r, &parent, &kids, &nk);
+    if (kids)
+      XFree(kids);
+    if (!ok)
+      return None;
+    if (parent == root)
+      return w;
+    w = parent;
+  }
+  return None;
+}
+
+int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t errlen)
+{
+  rt_keywatch *w = ud;
+  const char *unit = w->typing ? "characters" : "keys";
+  rt_x_trap_begin(w->dpy);
+  XSync(w->dpy, False); /* the server has handled the keys so far; their events are here */
+  XEvent ev;
+  map_since m = {w->root, w->serial};
+  char what[300];
+  int stop = 0;
+  if (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)&m)) {
+    window_words(w->dpy, ev.xmap.window, ev.xmap.override_redirect, what, sizeof what);
+    XPutBackEvent(w->dpy, &ev); /* the settle loop hears of it too */
+    snprintf(err, errlen,
+             "a new window opened while the step was typing (%s), after %zu of %zu %s; the "
+             "rest was not sent. Typing that opens a window belongs in a step of its own",
+             what, done, total, unit);
+    stop = 1;
+  }
+  Window f;
+  int revert;
+  if (!stop) {
+    XGetInputFocus(w->dpy, &f, &revert);
+    if (f != w->focus) {
+      Window t = top_of(w->dpy, w->root, f), t0 = top_of(w->dpy, w->root, w->focus);
+      if (t != None && t == t0) {
+        w->focus = f; /* moved inside the same window (Tab) */
+      } else if (!rt_x_has_focus(w->dpy, w->target)) {
+        if (t != None)
+          window_words(w->dpy, t, false, what, sizeof what);
+        else
+          snprintf(what, sizeof what, "no window");
+        snprintf(err, errlen,
+                 "the keyboard focus moved to another window while the step was typing (%s), "
+                 "after %zu of %zu %s; the rest was not sent",
+                 what, done, total, unit);
+        stop = 1;
+      } else {
+        w->focus = f;
+      }
+    }
+  }
+  rt_x_trap_end(w->dpy, NULL);
+  return stop;
+}
