@@ -2,7 +2,6 @@
 #include "keywatch.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "xio/xerror.h"
 #include "xwin.h"
@@ -50,30 +49,6 @@ static Bool is_new_map(Display *dpy, XEvent *ev, XPointer arg)
   return ev->type == MapNotify && ev->xmap.event == m->root && ev->xany.serial >= m->serial;
 }
 
-/* "class Nyheder", "a pop-up without a class": the window's class, never its title (a
- * title may name a citizen). */
-static void window_words(Display *dpy, Window top, bool popup, char *out, size_t n)
-{
-  Window client = top;
-  rt_xtop *st = NULL;
-  size_t ns = 0;
-  if (rt_x_stack(dpy, &st, &ns) == 0)
-    for (size_t i = 0; i < ns; i++)
-      if (st[i].top == top && st[i].client != None) {
-        client = st[i].client;
-        popup = st[i].popup;
-      }
-  free(st);
-  char *cls, *title;
-  rt_x_names(dpy, client, &cls, &title);
-  if (cls && cls[0])
-    snprintf(out, n, "%s of class %s", popup ? "a pop-up" : "a window", cls);
-  else
-    snprintf(out, n, "%s without a class", popup ? "a pop-up" : "a window");
-  free(cls);
-  free(title);
-}
-
 /* The root's child holding w (w itself when it is one), or None. */
 static Window top_of(Display *dpy, Window root, Window w)
 {
@@ -103,7 +78,7 @@ int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t err
   char what[300];
   int stop = 0;
   if (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)&m)) {
-    window_words(w->dpy, ev.xmap.window, ev.xmap.override_redirect, what, sizeof what);
+    rt_x_top_words(w->dpy, ev.xmap.window, ev.xmap.override_redirect, what, sizeof what);
     XPutBackEvent(w->dpy, &ev); /* the settle loop hears of it too */
     snprintf(err, errlen,
              "a new window opened while the step was typing (%s), after %zu of %zu %s; the "
@@ -121,7 +96,7 @@ int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t err
         w->focus = f; /* moved inside the same window (Tab) */
       } else if (!rt_x_has_focus(w->dpy, w->target)) {
         if (t != None)
-          window_words(w->dpy, t, false, what, sizeof what);
+          rt_x_top_words(w->dpy, t, false, what, sizeof what);
         else
           snprintf(what, sizeof what, "no window");
         snprintf(err, errlen,

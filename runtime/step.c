@@ -571,7 +571,8 @@ typedef struct {
   rt_stepinfo si;
   rt_guard_out out;
   rt_step_status st;
-  int rc; /* 0, -1 an error, -2 a target not found, RT_INPUT_STOPPED (-3) keys stopped */
+  bool part_sent; /* the input was stopped part-way (not before it began) */
+  int rc;         /* 0, -1 an error, -2 a target not found, RT_INPUT_STOPPED (-3) keys stopped */
 } step_ctx;
 
 /* The step's kind ("click", "menu.2") and key (its place in the baseline). */
@@ -753,6 +754,41 @@ static void judge_recording(step_ctx *c)
   }
 }
 
+/* Whether the windows on the screen (mapped, unmapped, moved, resized, restacked) differ
+ * from the judged look's: a dialog that opened while the look was judged or its text
+ * located (OCR takes a while) would take the input unseen. what (may be NULL) says how. */
+static bool windows_moved(rt_run *run, const rt_scene *sc, char *what, size_t n)
+{
+  rt_xtop *st = NULL;
+  size_t ns = 0;
+  if (rt_x_stack(run->dpy, &st, &ns) != 0) {
+    if (what)
+      snprintf(what, n, "the windows could not be listed");
+    return true;
+  }
+  bool moved = ns != sc->nstack;
+  for (size_t i = 0; i < ns && !moved; i++) {
+    const rt_xtop *a = &st[i], *b = &sc->stack[i];
+    moved = a->top != b->top || a->x != b->x || a->y != b->y || a->w != b->w || a->h != b->h;
+  }
+  if (moved && what) {
+    snprintf(what, n, "windows moved, went or were restacked");
+    for (size_t i = ns; i-- > 0;) { /* the front-most window the look did not have */
+      bool known = false;
+      for (size_t k = 0; k < sc->nstack && !known; k++)
+        known = sc->stack[k].top == st[i].top;
+      if (!known) {
+        char w[300];
+        rt_x_top_words(run->dpy, st[i].top, st[i].popup, w, sizeof w);
+        snprintf(what, n, "%s opened", w);
+        break;
+      }
+    }
+  }
+  free(st);
+  return moved;
+}
+
 /* The judged step's log line, then its input. Returns the log line's handle (to amend
  * when the input failed). */
 static size_t send_step(step_ctx *c, double t0)
@@ -771,8 +807,21 @@ static size_t send_step(step_ctx *c, double t0)
     snprintf(where, sizeof where, "%s:%d", a->file ? a->file : "?", a->line);
     c->rc = run->input_gate(run, run->input_gate_ud, where, c->err, sizeof c->err);
   }
-  if (c->rc == 0)
+  /* tests: the time a fleet's gate or a loaded machine may take between look and input */
+  const char *pause = getenv("VAGT_TEST_INPUT_DELAY_MS");
+  if (pause && c->rc == 0)
+    rt_sleep(run, atoi(pause) / 1000.0);
+  char what[400];
+  if (c->rc == 0 && windows_moved(run, &c->sc, what, sizeof what)) {
+    /* after the look's last check (the fleet's gate takes a while): too late to look again */
+    snprintf(c->err, sizeof c->err,
+             "the windows changed after the step was judged (%s); its input was not sent", what);
+    c->rc = RT_INPUT_STOPPED;
+  }
+  if (c->rc == 0) {
     c->rc = send_input(run, a, &c->sc, &c->p, c->err, sizeof c->err);
+    c->part_sent = c->rc == RT_INPUT_STOPPED;
+  }
   XSync(run->dpy, False); /* a round trip: the server has handled the input */
   c->rec.t_input = (vu_mono() - t) * 1000.0;
   if (run->steps && c->rc == 0)
@@ -807,16 +856,16 @@ static void step_failed(step_ctx *c, rt_step_result *res)
   snprintf(res->msg, sizeof res->msg, "%s (step %s): %s", c->kind, c->key, c->err);
 }
 
-/* The step's typing was stopped part-way (a window opened, the focus moved): a halt on
- * drift, the screen as it is now for evidence, the step's line amended. */
-static void halt_typing(step_ctx *c, size_t logged)
+/* The step's input was stopped before or part-way (a window opened, the focus moved): a
+ * halt on drift, the screen as it is now for evidence, the step's line amended. */
+static void halt_in_input(step_ctx *c, size_t logged)
 {
   rt_run *run = c->run;
   char *reason = rt_redact(run, c->err);
   const char *why = reason ? reason : "the typing was stopped";
   rt_run_abort(run, RT_ABORT_DRIFT, "halted on UI drift at step '%s' (%s:%d): %s", c->key,
                c->base ? c->base : "?", c->a->line, why);
-  run->halted_in_input = true;
+  run->halted_in_input = c->part_sent;
   rt_scene now = {0};
   bool settled = false;
   double cap_ms = 0, read_ms = 0;
@@ -875,17 +924,31 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
     snprintf(res->msg, sizeof res->msg, "%.31s: %.2000s", c->kind, c->err);
     return RT_STEP_FAILED;
   }
-  look(c);
+  for (int again = 0;; again++) {
+    look(c);
+    if (c->rc == 0 && c->st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort)
+      judge_recording(c);
+    if (c->rc != 0 || c->st != RT_STEP_OK || run->abort || !windows_moved(run, &c->sc, NULL, 0))
+      break;
+    /* the judged look is out of date: look again (the guard judges the new window) */
+    rt_log(run, "vagt: step '%s': the windows changed while it was judged: looking again", c->key);
+    if (run->mode == RT_MODE_RECORD || again == 4) {
+      snprintf(c->err, sizeof c->err,
+               "the windows changed between the step's look and its input%s; nothing was sent",
+               run->mode == RT_MODE_RECORD ? " while it was recorded (record again)"
+                                           : ", five looks in a row");
+      c->rc = -1;
+      break;
+    }
+  }
   describe(a, &c->p, c->entry, c->detail, sizeof c->detail);
   if (rt_holds_secret(run, c->detail)) /* a PIN sent with w:key, a secret looked for by text */
     snprintf(c->detail, sizeof c->detail, "(holds a secret: not kept)");
-  if (c->rc == 0 && c->st == RT_STEP_OK && run->mode == RT_MODE_RECORD && !run->abort)
-    judge_recording(c);
   size_t logged = 0;
   if (c->rc == 0 && c->st == RT_STEP_OK && run->abort == RT_ABORT_NONE)
     logged = send_step(c, t0);
   if (c->rc == RT_INPUT_STOPPED)
-    halt_typing(c, logged);
+    halt_in_input(c, logged);
   if (run->abort != RT_ABORT_NONE && c->st == RT_STEP_OK)
     c->st = RT_STEP_STOPPED; /* a deadline or an interrupt during the look */
   if (c->rc != 0)

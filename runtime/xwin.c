@@ -500,3 +500,25 @@ void rt_x_pointer_park(Display *dpy, struct xdo *xdo, const rt_winfo *wi)
   xdo_move_mouse(xdo, px, py, DefaultScreen(dpy));
   XSync(dpy, False);
 }
+
+void rt_x_top_words(Display *dpy, Window top, bool popup, char *out, size_t n)
+{
+  Window client = top;
+  rt_xtop *st = NULL;
+  size_t ns = 0;
+  if (rt_x_stack(dpy, &st, &ns) == 0)
+    for (size_t i = 0; i < ns; i++)
+      if (st[i].top == top && st[i].client != None) {
+        client = st[i].client;
+        popup = st[i].popup;
+      }
+  free(st);
+  char *cls, *title;
+  rt_x_names(dpy, client, &cls, &title);
+  if (cls && cls[0])
+    snprintf(out, n, "%s of class %s", popup ? "a pop-up" : "a window", cls);
+  else
+    snprintf(out, n, "%s without a class", popup ? "a pop-up" : "a window");
+  free(cls);
+  free(title);
+}

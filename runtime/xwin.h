@@ -46,6 +46,11 @@ XID rt_x_owner(Display *dpy, Window w);
  * three round trips, half of rt_x_winfo's. */
 void rt_x_names(Display *dpy, Window w, char **cls, char **title);
 
+/* A root child in words for a message: "a window of class Nyheder", "a pop-up without a
+ * class" (the class of the application's window inside a frame). Never its title: a title
+ * may name a citizen. */
+void rt_x_top_words(Display *dpy, Window top, bool popup, char *out, size_t n);
+
 /* Opens the display and installs the process-wide error handlers. */
 Display *rt_x_open(const char *name, char *err, size_t errlen);
 

@@ -80,6 +80,16 @@ if grep '"reasons"' "$d/alert.json" | cat - "$d/steps.jsonl" "$d/run.json" "$d/l
     "$d/report.html" dialog-typing.err | grep -q "Hansen\|Nyheder i version"
 then fail "dialog-typing: the typed name or the dialog's title is quoted"
 else ok "dialog-typing: neither the typed name nor the title is quoted"; fi
+# a dialog that opens between a step's judged look and its input (a slow fleet gate or a
+# loaded machine, made 1 s long here): nothing is sent, the run halts at that step
+: > dclick.log
+VAGT_TEST_INPUT_DELAY_MS=1000 run_vagt dclick run "$R" --display "$DISPLAY" --runs runs-dclick \
+  --baseline bl --set "app=$J" --set "log=$T/dclick.log" --set variant=dialog-click
+expect_rc 3 dclick "a dialog opened after the look halts"
+expect_in dclick.err "step 'Notat#2:type' (journal.lua:13): the windows changed after the step was judged (a window of class Nyheder opened); its input was not sent" \
+  "dialog-click: halted at the typing step, nothing typed"
+expect_in dclick.err "HALTED before sending input" "dialog-click: the summary says nothing was sent"
+has dclick "nyheder vist" && ok "dialog-click: the dialog opened" || fail "dialog-click: $(cat dclick.log)"
 # a title the baseline does not hold may name a citizen or a case: never quoted in the
 # reasons, the log, run.json, the report or stderr (alert.json's scene keeps it for approve)
 d=$(ls -d runs-dialog/*/ | head -n1)

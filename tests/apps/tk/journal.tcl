@@ -36,6 +36,8 @@
 #   dialog-typing      the first key typed into Navn opens the dialog of variant
 #                      "dialog" ~15 ms later (the application checks the name
 #                      as it is typed); the keys after it go to the dialog
+#   dialog-click       the dialog of variant "dialog" opens 300 ms after the
+#                      first mouse click into CPR-nummer
 #   combo-renamed      Sagstype value "Klage" reads "Klagesag"
 #   combo-inserted     Sagstype list gets a new first value "Anke"
 #   label-renamed      the label "Navn" reads "Fulde navn"
@@ -58,8 +60,8 @@
 #   annuller                  button Annuller; the form is cleared
 #   plus N                    button "+1": N is the counter's new value
 #   nulstil                   button Nulstil: the counter is back at 0
-#   nyheder vist              (variants dialog, dialog-typing) the dialog is mapped
-#   nyheder ok                (variants dialog, dialog-typing) its OK button; it
+#   nyheder vist              (variants dialog, dialog-*) the dialog is mapped
+#   nyheder ok                (variants dialog, dialog-*) its OK button; it
 #                             closes
 #
 # Keys and focus: Alt+F / Alt+R (or F10) post the menus; menu entries have
@@ -87,7 +89,7 @@ proc usage {msg} {
 
 # ---------------------------------------------------------------- arguments
 set variants {none menu-swapped menu-renamed menu-inserted dialog
-    dialog-typing combo-renamed combo-inserted label-renamed button-moved
+    dialog-typing dialog-click combo-renamed combo-inserted label-renamed button-moved
     counter-relabeled}
 
 set logFile ""
@@ -382,6 +384,12 @@ update idletasks
 logline "start variant=$variant"
 if {$variant eq "dialog"} {
     after 300 showNews
+}
+if {$variant eq "dialog-click"} {
+    bind .f.cpr <ButtonPress-1> {
+        bind .f.cpr <ButtonPress-1> {}
+        after 300 showNews
+    }
 }
 if {$variant eq "dialog-typing"} {
     bind .f.navn <KeyPress> {
