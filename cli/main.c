@@ -21,6 +21,9 @@
  *                        alerts (ag_alert), retention (ag_prune), operator pages (ag_web). */
 #include <langinfo.h>
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +97,20 @@ static const struct {
     {"items", cli_items},
 };
 
+/* Loading an OCR language (Tesseract) allocates and fills some 50 MB in blocks of up to a few
+ * MB; glibc serves each from fresh mmap'd pages that the kernel must fault in and zero, and
+ * hands them back when freed. Served from the heap, grown 16 MB at a time, the pages are
+ * reused: a run's models load in ~22% less time (measured in a run's background loading,
+ * dan+eng: median 158 -> 124 ms over 12 runs each). The long-lived agent keeps glibc's
+ * defaults: a heap does not give back a freed block below a live one. */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+  mallopt(M_MMAP_THRESHOLD, 64 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+#endif
+}
+
 int main(int argc, char **argv)
 {
   /* Tesseract's OpenMP threads make recognition several times slower on a small machine;
@@ -117,6 +134,8 @@ int main(int argc, char **argv)
     return RT_EXIT_USAGE;
   }
   const char *cmd = argv[1];
+  if (strcmp(cmd, "agent") != 0)
+    tune_malloc();
   if (strcmp(cmd, "--version") == 0) {
     printf("vagt %s\n", VAGT_VERSION);
     return 0;

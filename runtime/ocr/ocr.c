@@ -67,9 +67,54 @@ static const char *tessdata_dir(char *buf, size_t len)
   return buf;
 }
 
-/* One worker's Tesseract instances, a language each, and a first reading of a small
- * image by each (its first reading allocates the network's buffers: done now, while the
- * run starts, not in the first find). */
+/* One language's Tesseract instance, and a first reading of a small image by it (its
+ * first reading allocates the network's buffers: done now, while the run starts, not in
+ * the first find). */
+struct lang_load {
+  const char *dir;
+  char name[64];
+  TessBaseAPI *api; /* NULL: failed */
+  pthread_t th;
+  int started;
+};
+
+static void *load_lang(void *arg)
+{
+  struct lang_load *ll = arg;
+  /* No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not words, and
+   * skipping them saves memory and start-up time. LSTM only: Debian's data has no
+   * legacy models. */
+  char *vars[] = {"load_system_dawg", "load_freq_dawg",    "load_punc_dawg",
+                  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
+  char *vals[] = {"0", "0", "1", "1", "0", "0"};
+  TessBaseAPI *api = TessBaseAPICreate();
+  if (!api ||
+      TessBaseAPIInit4(api, ll->dir, ll->name, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
+    if (api)
+      TessBaseAPIDelete(api);
+    return NULL;
+  }
+  TessBaseAPISetVariable(api, "user_defined_dpi", "300");
+  /* the pipeline already turned light-on-dark text into dark-on-light */
+  TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
+  PIX *warm = pixCreate(60, 20, 8); /* each thread its own: a pix's refcount is not atomic */
+  if (warm) {
+    pixSetAll(warm);
+    pixRasterop(warm, 10, 6, 30, 2, PIX_SET, NULL, 0, 0); /* a dash */
+    TessBaseAPISetImage2(api, warm);
+    TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE);
+    TessBaseAPIRecognize(api, NULL);
+    TessBaseAPIClear(api);
+    pixDestroy(&warm);
+  }
+  ll->api = api;
+  return NULL;
+}
+
+/* One worker's Tesseract instances, a language each. Worker 0's languages load side by
+ * side, a thread each (Tesseract's loading is one core's work, ~130 ms a language here:
+ * the first find waits for the slowest, not for the sum); the other workers' one after
+ * the other, behind worker 0's readings. */
 static void *load_worker(void *arg)
 {
   struct rt_ocr_loader *l = arg;
@@ -77,46 +122,32 @@ static void *load_worker(void *arg)
    * Linux a thread's nice value is its own */
   if (l->worker > 0)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
-  /* No word dictionaries: GUI labels ("CE/C", "1/x", "CPR-nummer") are not words, and
-   * skipping them saves memory and start-up time. LSTM only: Debian's data has no
-   * legacy models. */
-  char *vars[] = {"load_system_dawg", "load_freq_dawg",    "load_punc_dawg",
-                  "load_number_dawg", "load_unambig_dawg", "load_bigram_dawg"};
-  char *vals[] = {"0", "0", "1", "1", "0", "0"};
-  PIX *warm = pixCreate(60, 20, 8);
-  if (warm) {
-    pixSetAll(warm);
-    pixRasterop(warm, 10, 6, 30, 2, PIX_SET, NULL, 0, 0); /* a dash */
-  }
-  int k = 0;
-  for (const char *q = l->o->langs; *q && k < MAX_LANGS; k++) {
-    size_t n = strcspn(q, "+");
-    char one[64];
-    snprintf(one, sizeof one, "%.*s", (int)n, q);
-    q += n;
+  struct lang_load ll[MAX_LANGS];
+  int n = 0;
+  for (const char *q = l->o->langs; *q && n < MAX_LANGS; n++) {
+    size_t len = strcspn(q, "+");
+    memset(&ll[n], 0, sizeof ll[n]);
+    ll[n].dir = l->o->dir;
+    snprintf(ll[n].name, sizeof ll[n].name, "%.*s", (int)len, q);
+    q += len;
     if (*q == '+')
       q++;
-    TessBaseAPI *api = TessBaseAPICreate();
-    if (!api ||
-        TessBaseAPIInit4(api, l->o->dir, one, OEM_LSTM_ONLY, NULL, 0, vars, vals, 6, 0) != 0) {
-      if (api)
-        TessBaseAPIDelete(api);
-      l->failed = 1;
-      snprintf(l->lang, sizeof l->lang, "%s", one);
-      break;
-    }
-    TessBaseAPISetVariable(api, "user_defined_dpi", "300");
-    /* the pipeline already turned light-on-dark text into dark-on-light */
-    TessBaseAPISetVariable(api, "tessedit_do_invert", "0");
-    if (warm) {
-      TessBaseAPISetImage2(api, warm);
-      TessBaseAPISetPageSegMode(api, PSM_SINGLE_LINE);
-      TessBaseAPIRecognize(api, NULL);
-      TessBaseAPIClear(api);
-    }
-    l->o->api[l->worker][k] = api;
   }
-  pixDestroy(&warm);
+  for (int k = 1; k < n && l->worker == 0; k++)
+    ll[k].started = pthread_create(&ll[k].th, NULL, load_lang, &ll[k]) == 0;
+  for (int k = 0; k < n; k++) {
+    if (ll[k].started)
+      pthread_join(ll[k].th, NULL);
+    else
+      load_lang(&ll[k]);
+  }
+  for (int k = 0; k < n; k++) {
+    if (!ll[k].api && !l->failed) {
+      l->failed = 1;
+      snprintf(l->lang, sizeof l->lang, "%s", ll[k].name);
+    }
+    l->o->api[l->worker][k] = ll[k].api;
+  }
   if (!l->failed)
     __atomic_store_n(&l->ready, 1, __ATOMIC_RELEASE);
   return NULL;
