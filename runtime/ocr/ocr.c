@@ -786,9 +786,9 @@ static void settle_case(rt_ocr_result *res)
   }
 }
 
-/* The bands of rows with ink inside box of img (ink: 40 grey levels from the box's most
- * common grey): how many (up to max), and each one's ink width in wid[]. -1 on error. */
-static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max)
+/* The ink of box in img (40 grey levels from the box's most common grey), one byte per
+ * pixel, with a pixel of margin around the box: malloc'd, *w x *h; NULL on error. */
+static unsigned char *ink_mask(PIX *img, rt_ocr_box box, int *w, int *h)
 {
   BOX *b = boxCreate(box.x - 1, box.y - 1, box.w + 2, box.h + 2);
   PIX *c = b ? pixClipRectangle(img, b, NULL) : NULL;
@@ -796,29 +796,44 @@ static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max)
   PIX *g = c ? pixConvertTo8(c, 0) : NULL;
   pixDestroy(&c);
   if (!g)
-    return -1;
-  int w = pixGetWidth(g), h = pixGetHeight(g), hist[256] = {0}, bg = 0, n = 0, in = 0;
-  for (int y = 0; y < h; y++)
-    for (int x = 0; x < w; x++) {
+    return NULL;
+  *w = pixGetWidth(g);
+  *h = pixGetHeight(g);
+  unsigned char *m = malloc((size_t)*w * (size_t)*h);
+  int hist[256] = {0}, bg = 0;
+  for (int y = 0; m && y < *h; y++)
+    for (int x = 0; x < *w; x++) {
       l_uint32 v;
       pixGetPixel(g, x, y, &v);
+      m[y * *w + x] = (unsigned char)v;
       if (++hist[v] > hist[bg])
         bg = (int)v;
     }
-  int x0 = w, x1 = -1;
+  for (int i = 0; m && i < *w * *h; i++)
+    m[i] = abs((int)m[i] - bg) > 40;
+  pixDestroy(&g);
+  return m;
+}
+
+/* The bands of rows with ink inside box of img: how many (up to max), and each one's ink
+ * width in wid[]. -1 on error. */
+static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max)
+{
+  int w, h, n = 0, in = 0, x0 = 0, x1 = -1;
+  unsigned char *m = ink_mask(img, box, &w, &h);
+  if (!m)
+    return -1;
+  x0 = w;
   for (int y = 0; y <= h; y++) {
     int any = 0;
-    for (int x = 0; y < h && x < w; x++) {
-      l_uint32 v;
-      pixGetPixel(g, x, y, &v);
-      if (abs((int)v - bg) > 40) {
+    for (int x = 0; y < h && x < w; x++)
+      if (m[y * w + x]) {
         any = 1;
         if (x < x0)
           x0 = x;
         if (x > x1)
           x1 = x;
       }
-    }
     if (any)
       in = 1;
     else if (in) { /* a band ends */
@@ -830,8 +845,86 @@ static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max)
       x1 = -1;
     }
   }
-  pixDestroy(&g);
+  free(m);
   return n;
+}
+
+/* Whether the glyph in columns [x0, x1) of ink mask m (w wide, h high) is an "m": three
+ * feet on its bottom row, or two with ink between them below its top row (a bold bitmap
+ * "m" whose middle stem is short: 7x13B's "##.##." over "######"). An "n" has nothing
+ * between its feet but its arch. */
+static bool glyph_m(const unsigned char *m, int w, int h, int x0, int x1)
+{
+  int y0 = -1, y1 = -1;
+  for (int y = 0; y < h; y++)
+    for (int x = x0; x < x1; x++)
+      if (m[y * w + x]) {
+        if (y0 < 0)
+          y0 = y;
+        y1 = y;
+      }
+  if (y0 < 0 || y1 - y0 < 4)
+    return false;
+  int feet = 0, l_end = -1, r_start = -1; /* the left foot's last column, the right's first */
+  for (int x = x0; x < x1; x++) {
+    bool on = m[y1 * w + x], was = x > x0 && m[y1 * w + x - 1];
+    if (on && !was) {
+      feet++;
+      r_start = x;
+    }
+    if (!on && was && feet == 1)
+      l_end = x - 1;
+  }
+  if (feet == 3)
+    return true;
+  if (feet != 2 || l_end < 0 || r_start - l_end < 2)
+    return false;
+  int rows = 0;
+  for (int y = y0 + 1; y <= y1; y++) {
+    bool any = false;
+    for (int x = l_end + 1; x < r_start && !any; x++)
+      any = m[y * w + x];
+    rows += any;
+  }
+  return rows >= 2;
+}
+
+/* An "m" read as "n" (bold bitmap fonts: xmessage's "Gem" read "Gen", xman's "Xman"
+ * "Xnan"): where a word's glyphs stand apart (a blank column between each two, as in
+ * bitmap fonts) and are as many as its characters, each "n" is looked at. */
+static void settle_mn(PIX *img, rt_ocr_result *res)
+{
+  for (size_t i = 0; i < res->n; i++) {
+    rt_ocr_word *wd = &res->words[i];
+    if (!strchr(wd->text, 'n'))
+      continue;
+    int w, h, nch = 0;
+    for (const char *q = wd->text; *q; q++)
+      nch += ((unsigned char)*q & 0xC0) != 0x80;
+    unsigned char *m = ink_mask(img, wd->box, &w, &h);
+    if (!m)
+      continue;
+    int seg[64][2], ns = 0; /* glyphs: runs of columns with ink */
+    for (int x = 0, in = 0; x <= w && ns < 64; x++) {
+      bool any = false;
+      for (int y = 0; x < w && y < h && !any; y++)
+        any = m[y * w + x];
+      if (any && !in)
+        seg[ns][0] = x;
+      if (!any && in)
+        seg[ns++][1] = x;
+      in = any;
+    }
+    int k = 0;
+    for (char *q = wd->text; ns == nch && *q; q++) {
+      if (((unsigned char)*q & 0xC0) == 0x80)
+        continue;
+      if (*q == 'n' && glyph_m(m, w, h, seg[k][0], seg[k][1]))
+        *q = 'm';
+      k++;
+    }
+    free(m);
+  }
 }
 
 static int dash_like(const char *t)
@@ -924,6 +1017,7 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     settle_dots(out);
     settle_case(out);
     settle_marks(img, out);
+    settle_mn(img, out);
     if (opts && opts->hint)
       settle_glyphs(o, img, opts->hint, out);
     /* blobs too narrow to hold the phrase were left unread: they cannot hold a match as
