@@ -6,10 +6,15 @@
 #include "xio/xerror.h"
 #include "xwin.h"
 
-void rt_keywatch_begin(rt_keywatch *w, Display *dpy, Window target, bool typing)
+void rt_keywatch_begin(rt_keywatch *w, Display *dpy, Window target, bool typing, bool popups)
 {
-  *w =
-      (rt_keywatch){.dpy = dpy, .root = DefaultRootWindow(dpy), .target = target, .typing = typing};
+  *w = (rt_keywatch){.dpy = dpy,
+                     .root = DefaultRootWindow(dpy),
+                     .target = target,
+                     .typing = typing,
+                     .popups = popups};
+  if (popups)
+    w->owner = rt_x_owner(dpy, target);
   int revert;
   rt_x_trap_begin(dpy);
   XWindowAttributes wa;
@@ -38,15 +43,19 @@ void rt_keywatch_end(rt_keywatch *w)
 }
 
 typedef struct {
-  Window root;
-  unsigned long serial;
+  const rt_keywatch *w;
 } map_since;
 
 static Bool is_new_map(Display *dpy, XEvent *ev, XPointer arg)
 {
   (void)dpy;
-  const map_since *m = (const map_since *)arg;
-  return ev->type == MapNotify && ev->xmap.event == m->root && ev->xany.serial >= m->serial;
+  const rt_keywatch *w = ((const map_since *)arg)->w;
+  if (ev->type != MapNotify || ev->xmap.event != w->root || ev->xany.serial < w->serial)
+    return False;
+  for (int i = 0; i < w->nallowed; i++)
+    if (w->allowed[i] == ev->xmap.window)
+      return False;
+  return True;
 }
 
 /* The root's child holding w (w itself when it is one), or None. */
@@ -74,17 +83,29 @@ int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t err
   rt_x_trap_begin(w->dpy);
   XSync(w->dpy, False); /* the server has handled the keys so far; their events are here */
   XEvent ev;
-  map_since m = {w->root, w->serial};
+  map_since m = {w};
   char what[300];
   int stop = 0;
-  if (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)&m)) {
+  while (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)&m)) {
+    if (w->popups && ev.xmap.override_redirect && w->nallowed < 16 &&
+        rt_x_owner(w->dpy, ev.xmap.window) == w->owner) {
+      w->allowed[w->nallowed++] = ev.xmap.window; /* the application's own pop-up */
+      XPutBackEvent(w->dpy, &ev);
+      continue;
+    }
     rt_x_top_words(w->dpy, ev.xmap.window, ev.xmap.override_redirect, what, sizeof what);
+    bool own_popup = !w->popups && ev.xmap.override_redirect &&
+                     rt_x_owner(w->dpy, ev.xmap.window) == rt_x_owner(w->dpy, w->target);
     XPutBackEvent(w->dpy, &ev); /* the settle loop hears of it too */
     snprintf(err, errlen,
              "a new window opened while the step was typing (%s), after %zu of %zu %s; the "
-             "rest was not sent. Typing that opens a window belongs in a step of its own",
-             what, done, total, unit);
+             "rest was not sent. Typing that opens a window belongs in a step of its own%s",
+             what, done, total, unit,
+             own_popup ? "; a completion list of the application's own that keeps no focus is "
+                         "let be with the option popups = true"
+                       : "");
     stop = 1;
+    break;
   }
   Window f;
   int revert;

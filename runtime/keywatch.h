@@ -8,7 +8,9 @@
  *
  * Strict on purpose: a tooltip or completion list mapped while typing stops the step too
  * (the pointer is parked away from the window, and legacy forms have no completion
- * lists); typing that should open a window belongs in a step of its own, so the guard
+ * lists), unless the step allows pop-ups (w:type's `popups = true`): then an
+ * override-redirect window of the target's own X client that leaves the focus alone is
+ * let be. Typing that should open a window belongs in a step of its own, so the guard
  * judges the window before the next key reaches it. */
 #ifndef VAGT_KEYWATCH_H
 #define VAGT_KEYWATCH_H
@@ -25,11 +27,15 @@ typedef struct rt_keywatch {
   bool select_restore;  /* root's event mask was widened: restore at the end */
   long root_mask;       /* ... to this */
   bool typing;          /* a type (characters) rather than a key sequence */
+  bool popups;          /* the application's own pop-ups may open */
+  XID owner;            /* the target's X client */
+  Window allowed[16];   /* pop-ups let be so far */
+  int nallowed;
 } rt_keywatch;
 
 /* Before the first key: notes the focus and selects SubstructureNotify on the root
  * (kept alongside what the connection selected there already). */
-void rt_keywatch_begin(rt_keywatch *w, Display *dpy, Window target, bool typing);
+void rt_keywatch_begin(rt_keywatch *w, Display *dpy, Window target, bool typing, bool popups);
 /* The rt_input_watch: ud is the rt_keywatch. */
 int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t errlen);
 /* After the last key: the root's event mask as it was. */

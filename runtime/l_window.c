@@ -542,6 +542,20 @@ static int l_window_menu(lua_State *L)
   return run_action(L, &a);
 }
 
+/* Option `popups = true` of w:type and w:key. */
+static bool popups_opt(lua_State *L, int opts)
+{
+  if (lua_type(L, opts) != LUA_TTABLE)
+    return false;
+  lua_getfield(L, opts, "popups");
+  int t = lua_type(L, -1);
+  bool on = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+    rt_raise(L, "option 'popups' must be true or false, got %s", lua_typename(L, t));
+  return on;
+}
+
 static int l_window_type(lua_State *L)
 {
   l_window *w = check_window(L, 1);
@@ -550,6 +564,7 @@ static int l_window_type(lua_State *L)
   rt_action a;
   action_init(L, &a, RT_ACT_TYPE, w, 3, ign);
   a.text = text;
+  a.popups = popups_opt(L, 3);
   return run_action(L, &a);
 }
 
@@ -561,6 +576,7 @@ static int l_window_key(lua_State *L)
   rt_action a;
   action_init(L, &a, RT_ACT_KEY, w, 3, ign);
   a.keys = keys;
+  a.popups = popups_opt(L, 3);
   return run_action(L, &a);
 }
 

@@ -313,7 +313,7 @@ static int send_input(rt_run *run, const rt_action *a, const rt_scene *sc, const
     case RT_ACT_KEY: {
       /* keys reach the window judged, or stop (keywatch.h) */
       rt_keywatch kw;
-      rt_keywatch_begin(&kw, run->dpy, a->win, a->kind == RT_ACT_TYPE);
+      rt_keywatch_begin(&kw, run->dpy, a->win, a->kind == RT_ACT_TYPE, a->popups);
       rt_input_set_watch(run->input, rt_keywatch_check, &kw);
       int r = a->kind == RT_ACT_TYPE
                   ? rt_input_type(run->input, a->text, RT_INPUT_DELAY_DEFAULT, err, n)

@@ -71,6 +71,8 @@ typedef struct rt_action {
   int line;
   const char *name; /* key = "...": the action's own name in its step's key, in
                                place of its ordinal (a conditional action shifts no key) */
+  bool popups;      /* type, key: pop-ups of the window's own application (a completion list)
+                  may open while the keys are sent (keywatch.h) */
 } rt_action;
 
 typedef enum {

@@ -247,14 +247,18 @@ function Window:drag(opts) end
 ---@param path robot.MenuPath
 function Window:menu(path) end
 
----Types any Unicode text exactly (a guarded step). Focuses the window first.
+---Types any Unicode text exactly (a guarded step). Focuses the window first. A window
+---that opens while it types, or the focus leaving the window, stops the keys there and
+---halts (exit 3); `popups = true` lets the application's own pop-ups (a completion list
+---that keeps no focus) open meanwhile.
 ---@param text string
----@param opts? {ignore?: robot.Region|robot.Region[], key?: string}
+---@param opts? {ignore?: robot.Region|robot.Region[], key?: string, popups?: boolean}
 function Window:type(text, opts) end
 
 ---Sends an xdo-style key sequence: "ctrl+s", "Return", "ctrl+a BackSpace" (a guarded step).
+---Stops like type() when a window opens between two combos.
 ---@param keys string
----@param opts? {ignore?: robot.Region|robot.Region[], key?: string}
+---@param opts? {ignore?: robot.Region|robot.Region[], key?: string, popups?: boolean}
 function Window:key(keys, opts) end
 
 ---Declares a dynamic region (a clock, a counter) the guard ignores for the rest of the run.

@@ -80,14 +80,31 @@ if grep '"reasons"' "$d/alert.json" | cat - "$d/steps.jsonl" "$d/run.json" "$d/l
     "$d/report.html" dialog-typing.err | grep -q "Hansen\|Nyheder i version"
 then fail "dialog-typing: the typed name or the dialog's title is quoted"
 else ok "dialog-typing: neither the typed name nor the title is quoted"; fi
+# a completion pop-up of the application itself, while the name is typed: stops the
+# typing, unless the step allows the application's pop-ups (popups = true); then the
+# whole name arrives
+journal cmpl-rec record blc --set variant=completion --set popups=1
+expect_rc 0 cmpl-rec "record with the hint pop-up allowed"
+journal cmpl run blc --set variant=completion --set popups=1 --set "navn=Åse Øberg-Nørgaard"
+expect_rc 0 cmpl "the hint pop-up allowed: the run passes"
+has cmpl "forslag vist" && has cmpl "navn=Åse Øberg-Nørgaard|" &&
+  ok "popups = true: the hint opened and the whole name was saved" ||
+  fail "popups = true: $(cat cmpl.log)"
+journal cmpl-no run blc --set variant=completion
+expect_rc 3 cmpl-no "the hint pop-up not allowed halts"
+expect_in cmpl-no.err "a new window opened while the step was typing (a pop-up" \
+  "the pop-up named as one"
+has cmpl-no "gem cpr" && fail "pop-up not allowed: the form was saved" ||
+  ok "pop-up not allowed: nothing saved"
 # a dialog that opens between a step's judged look and its input (a slow fleet gate or a
 # loaded machine, made 1 s long here): nothing is sent, the run halts at that step
 : > dclick.log
 VAGT_TEST_INPUT_DELAY_MS=1000 run_vagt dclick run "$R" --display "$DISPLAY" --runs runs-dclick \
   --baseline bl --set "app=$J" --set "log=$T/dclick.log" --set variant=dialog-click
 expect_rc 3 dclick "a dialog opened after the look halts"
-expect_in dclick.err "step 'Notat#2:type' (journal.lua:13): the windows changed after the step was judged (a window of class Nyheder opened); its input was not sent" \
-  "dialog-click: halted at the typing step, nothing typed"
+expect_in dclick.err "step 'Notat#2:type' (journal.lua:" "dialog-click: halted at the typing step"
+expect_in dclick.err "the windows changed after the step was judged (a window of class Nyheder opened); its input was not sent" \
+  "dialog-click: nothing typed, the new window named"
 expect_in dclick.err "HALTED before sending input" "dialog-click: the summary says nothing was sent"
 has dclick "nyheder vist" && ok "dialog-click: the dialog opened" || fail "dialog-click: $(cat dclick.log)"
 # a title the baseline does not hold may name a citizen or a case: never quoted in the

@@ -38,6 +38,10 @@
 #                      as it is typed); the keys after it go to the dialog
 #   dialog-click       the dialog of variant "dialog" opens 300 ms after the
 #                      first mouse click into CPR-nummer
+#   completion         the first key typed into Navn shows a hint pop-up
+#                      (override-redirect, class Forslag, 110x40 right of the
+#                      field, "Forslag: ingen"); it keeps no focus and closes
+#                      when Navn loses the focus
 #   combo-renamed      Sagstype value "Klage" reads "Klagesag"
 #   combo-inserted     Sagstype list gets a new first value "Anke"
 #   label-renamed      the label "Navn" reads "Fulde navn"
@@ -60,6 +64,7 @@
 #   annuller                  button Annuller; the form is cleared
 #   plus N                    button "+1": N is the counter's new value
 #   nulstil                   button Nulstil: the counter is back at 0
+#   forslag vist              (variant completion) the hint pop-up is mapped
 #   nyheder vist              (variants dialog, dialog-*) the dialog is mapped
 #   nyheder ok                (variants dialog, dialog-*) its OK button; it
 #                             closes
@@ -89,7 +94,7 @@ proc usage {msg} {
 
 # ---------------------------------------------------------------- arguments
 set variants {none menu-swapped menu-renamed menu-inserted dialog
-    dialog-typing dialog-click combo-renamed combo-inserted label-renamed button-moved
+    dialog-typing dialog-click completion combo-renamed combo-inserted label-renamed button-moved
     counter-relabeled}
 
 set logFile ""
@@ -390,6 +395,19 @@ if {$variant eq "dialog-click"} {
         bind .f.cpr <ButtonPress-1> {}
         after 300 showNews
     }
+}
+if {$variant eq "completion"} {
+    bind .f.navn <KeyPress> {+
+        if {![winfo exists .hint]} {
+            toplevel .hint -class Forslag -relief solid -borderwidth 1
+            wm overrideredirect .hint 1
+            label .hint.l -text "Forslag: ingen" -anchor w -padx 4
+            place .hint.l -x 0 -y 0 -width 108 -height 38
+            wm geometry .hint 110x40+[expr {[winfo rootx .f.navn] + [winfo width .f.navn] + 4}]+[winfo rooty .f.navn]
+            logline "forslag vist"
+        }
+    }
+    bind .f.navn <FocusOut> {+ destroy .hint }
 }
 if {$variant eq "dialog-typing"} {
     bind .f.navn <KeyPress> {

@@ -3,6 +3,7 @@
 -- File menu by text, by keys or by position. Every action is a guarded step.
 --   --set app=.../vagt-tk-journal --set log=FILE [--set variant=NAME]
 --   [--set geometry=+X+Y] [--set cpr=...] [--set navn=...] [--set by=menu|keys|position]
+--   [--set popups=1] (the application's pop-ups may open while the name is typed)
 local p = robot.params
 local app = robot.app.start{ p.app, "--log", p.log, "--variant", p.variant or "none",
   "--geometry", p.geometry or "+0+0" }
@@ -12,7 +13,7 @@ robot.step("Notat", function()
   w:click{ text = "CPR-nummer", anchor = "left", dx = 160 }
   w:type(p.cpr or "010190-1234")
   w:click{ text = "Navn", anchor = "left", dx = 160 }
-  w:type(p.navn or "Søren Ærø")
+  w:type(p.navn or "Søren Ærø", { popups = p.popups == "1" })
   w:click{ x = 240, y = 152 } -- opens the Sagstype list
   w:click{ text = "Klage", popup = true }
   w:click{ text = "Gem" }
