@@ -493,3 +493,22 @@ int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msgle
   ag_pg_close(pg);
   return rc;
 }
+
+int ag_fleet_sched_claim(ag_ctx *x, const ag_robot *r, long long t, const char *trigger,
+                         char *holder, size_t holder_len)
+{
+  if (!x->pg || t <= 0)
+    return 1;
+  bool won = false;
+  if (ag_pg_sched_claim(x->pg, r->name, t, trigger, r->spread, &won, holder, holder_len) !=
+      AG_PG_OK) {
+    snprintf(holder, holder_len, "%s", ag_pg_error(x->pg));
+    return -1;
+  }
+  return won ? 1 : 0;
+}
+
+bool ag_fleet_sched_last(ag_ctx *x, const ag_robot *r, long long *t)
+{
+  return x->pg && ag_pg_sched_last(x->pg, r->name, t) == AG_PG_OK;
+}

@@ -45,6 +45,15 @@ bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const cha
  * 0, or -1 with msg. */
 int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msglen);
 
+/* Whose is the robot's run scheduled at t (unix seconds)? 1 this node's (always without a
+ * fleet: x->pg NULL), 0 another node's (holder names it), -1 the database cannot say
+ * (holder says why). The claim is one row per robot and time, by the database's clock. */
+int ag_fleet_sched_claim(ag_ctx *x, const ag_robot *r, long long t, const char *trigger,
+                         char *holder, size_t holder_len);
+/* The latest scheduled time any node started (or skipped) the robot for: true with *t;
+ * false when none is known (or without a fleet). */
+bool ag_fleet_sched_last(ag_ctx *x, const ag_robot *r, long long *t);
+
 /* ---- the fleet's history (ag_fleet_history.c) ----
  * Every run of a node is copied into the fleet's database: its row when it starts, and
  * when it has ended its row, alert id and files (run.json, alert.json, approved.json,

@@ -137,6 +137,12 @@ int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *e
   return -1;
 }
 
+void ag_run_seat_release(ag_ctx *x, const ag_robot *r, int seat, const char *seat_run)
+{
+  if (seat && x->pg)
+    ag_pg_seat_release(x->pg, r->name, seat, seat_run);
+}
+
 /* Renews the run's seat when due; releases it once the run has ended. */
 static void seat_keep(ag_ctx *x, ag_child *ch, bool ended)
 {

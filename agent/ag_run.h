@@ -56,6 +56,8 @@ void ag_ctx_close(ag_ctx *x);
  * (the seat's holder name, 48 bytes). 1 taken (or no seats to take), 0 every seat is held
  * now, -1 the database cannot say (err). */
 int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err, size_t errlen);
+/* Gives back a seat ag_run_seat took for a run that did not start (seat 0: none). */
+void ag_run_seat_release(ag_ctx *x, const ag_robot *r, int seat, const char *seat_run);
 
 /* Starts a run. trigger: "schedule", "catch-up", "once" or "manual". seat / seat_run: what
  * ag_run_seat took (0, NULL: none); the run holds it, renewed, until it ends. */

@@ -170,8 +170,7 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
     usleep(500 * 1000);
   }
   if (ag_run_start(x, r, "once", 0, &ch, seat, seat_run, err, sizeof err) != 0) {
-    if (seat)
-      ag_pg_seat_release(x->pg, r->name, seat, seat_run);
+    ag_run_seat_release(x, r, seat, seat_run);
     fprintf(stderr, "vagt agent: %s\n", err);
     return 4;
   }
@@ -214,30 +213,31 @@ typedef struct {
   bool told_unreachable;
 } slot;
 
-/* Fleet mode: is the queued scheduled run this node's? 1 yes, 0 another node's (told,
- * and the slot let go), -1 the database cannot say now (the slot waits and asks again). */
+/* Fleet mode: is the queued scheduled run this node's? 1 yes (always without a fleet), 0
+ * another node's (told, and the slot let go), -1 the database cannot say now (the slot
+ * waits and asks again). */
 static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
 {
-  if (!x->pg || sl->scheduled <= 0)
+  char holder[256], when[64];
+  int mine =
+      ag_fleet_sched_claim(x, sl->r, (long long)sl->scheduled, sl->trigger, holder, sizeof holder);
+  if (mine >= 0) {
+    sl->told_unreachable = false;
+    sl->retry_at = 0;
+  }
+  if (mine == 1)
     return 1;
-  bool won = false;
-  char holder[128], when[64];
   fmt_local(sl->r->tz, sl->scheduled, when, sizeof when);
-  if (ag_pg_sched_claim(x->pg, sl->r->name, (long long)sl->scheduled, sl->trigger, sl->r->spread,
-                        &won, holder, sizeof holder) != AG_PG_OK) {
+  if (mine < 0) {
     if (!sl->told_unreachable)
       fprintf(stderr,
               "vagt agent: robot %s: its run at %s waits: the fleet database cannot "
               "say whose it is (%s)\n",
-              sl->r->name, when, ag_pg_error(x->pg));
+              sl->r->name, when, holder);
     sl->told_unreachable = true;
     sl->retry_at = now + 2;
     return -1;
   }
-  sl->told_unreachable = false;
-  sl->retry_at = 0;
-  if (won)
-    return 1;
   fprintf(stderr, "vagt agent: robot %s: its run at %s is node %s's\n", sl->r->name, when, holder);
   ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
   sl->queued = false;
@@ -283,17 +283,11 @@ static time_t latest_due(const ag_robot *r, time_t last, time_t now)
   return latest;
 }
 
-static int daemon_loop(ag_ctx *x)
+/* At the start: each scheduled robot's next run, and the run it missed while the agent
+ * was down (queued when its catch_up says so, else skipped). */
+static void schedule_start(ag_ctx *x, slot *s, time_t now)
 {
   ag_config *c = x->cfg;
-  slot *s = calloc(c->nrobots ? c->nrobots : 1, sizeof *s);
-  if (!s)
-    return 4;
-  pthread_mutex_lock(&g_req_mu);
-  g_req = calloc(c->nrobots ? c->nrobots : 1, sizeof *g_req);
-  g_req_cfg = c;
-  pthread_mutex_unlock(&g_req_mu);
-  time_t now = (time_t)ag_time();
   for (size_t i = 0; i < c->nrobots; i++) {
     ag_robot *r = &c->robots[i];
     s[i].r = r;
@@ -306,8 +300,7 @@ static int daemon_loop(ag_ctx *x)
       ag_db_sched_set(x->db, r->name, last);
     }
     long long fleet_last;
-    if (x->pg && ag_pg_sched_last(x->pg, r->name, &fleet_last) == AG_PG_OK &&
-        fleet_last > (long long)last)
+    if (ag_fleet_sched_last(x, r, &fleet_last) && fleet_last > (long long)last)
       last = (time_t)fleet_last; /* another node ran it since */
     time_t missed = latest_due(r, last, now);
     if (missed != (time_t)-1) {
@@ -335,102 +328,140 @@ static int daemon_loop(ag_ctx *x)
     fmt_local(r->tz, s[i].next, when, sizeof when);
     fprintf(stderr, "vagt agent: robot %s: next run %s\n", r->name, when);
   }
+}
 
+/* Queues the scheduled runs that are due (one still running or waiting skips its next). */
+static void schedule_due(ag_ctx *x, slot *s, time_t now)
+{
+  for (size_t i = 0; i < x->cfg->nrobots && !g_stop; i++) {
+    slot *sl = &s[i];
+    if (sl->next == (time_t)-1 || sl->next > now)
+      continue;
+    if (sl->running || sl->queued) {
+      fprintf(stderr,
+              "vagt agent: robot %s is still running (or waiting for a free "
+              "slot): its run due now is skipped\n",
+              sl->r->name);
+      ag_db_sched_set(x->db, sl->r->name, sl->next);
+    } else {
+      sl->queued = true;
+      sl->trigger = "schedule";
+      sl->scheduled = sl->next;
+    }
+    time_t n = ag_cron_next(&sl->r->cron, sl->r->tz, sl->next);
+    while (n != (time_t)-1 && n <= now)
+      n = ag_cron_next(&sl->r->cron, sl->r->tz, n);
+    sl->next = n;
+  }
+}
+
+/* Queues the runs asked for on the pages. */
+static void take_requests(ag_ctx *x, slot *s)
+{
+  pthread_mutex_lock(&g_req_mu);
+  for (size_t i = 0; g_req && i < x->cfg->nrobots; i++) {
+    if (!g_req[i])
+      continue;
+    g_req[i] = false;
+    if (g_stop)
+      continue;
+    if (s[i].running || s[i].queued) {
+      fprintf(stderr,
+              "vagt agent: robot %s is already running or waiting: the run asked "
+              "for on the pages is not added\n",
+              s[i].r->name);
+    } else {
+      s[i].queued = true;
+      s[i].trigger = "manual";
+      s[i].scheduled = 0;
+    }
+  }
+  pthread_mutex_unlock(&g_req_mu);
+}
+
+/* Starts queued runs, oldest schedule first, while slots are free: each one ready (in a
+ * fleet: not paused, its baseline the fleet's), this node's and with a seat. Returns how
+ * many run now. */
+static int start_queued(ag_ctx *x, slot *s, int running, time_t now)
+{
+  while (!g_stop && running < x->cfg->max_parallel) {
+    slot *pick = NULL;
+    for (size_t i = 0; i < x->cfg->nrobots; i++)
+      if (s[i].queued && !s[i].running && s[i].retry_at <= now &&
+          (!pick || s[i].scheduled < pick->scheduled))
+        pick = &s[i];
+    if (!pick)
+      break;
+    int ready = fleet_ready(x, pick, now);
+    if (ready <= 0)
+      continue; /* paused (let go), or waits: retry_at is in the future now */
+    if (!pick->claimed) {
+      int mine = fleet_claim(x, pick, now);
+      if (mine <= 0)
+        continue; /* another node's, or waits: retry_at is in the future now */
+      pick->claimed = true;
+    }
+    int seat;
+    char seat_run[48], err[1024];
+    int got = ag_run_seat(x, pick->r, &seat, seat_run, err, sizeof err);
+    if (got <= 0) { /* every seat is held (or the database cannot say): wait for one */
+      if (!pick->told_seats)
+        fprintf(stderr, "vagt agent: robot %s waits for a seat: %s\n", pick->r->name,
+                got == 0 ? "all its seats are in use in the fleet" : err);
+      pick->told_seats = true;
+      pick->retry_at = now + 1;
+      continue;
+    }
+    pick->queued = pick->claimed = pick->told_seats = false;
+    if (pick->scheduled > 0)
+      ag_db_sched_set(x->db, pick->r->name, pick->scheduled);
+    if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, seat, seat_run, err,
+                     sizeof err) != 0) {
+      fprintf(stderr, "vagt agent: robot %s: %s\n", pick->r->name, err);
+      ag_run_seat_release(x, pick->r, seat, seat_run);
+      continue;
+    }
+    pick->running = true;
+    running++;
+  }
+  return running;
+}
+
+/* Polls the running children (stopping them when the agent stops); returns how many run. */
+static int poll_running(ag_ctx *x, slot *s, int running)
+{
+  for (size_t i = 0; i < x->cfg->nrobots; i++) {
+    if (!s[i].running)
+      continue;
+    if (g_stop && !s[i].ch.stopping)
+      ag_run_stop(&s[i].ch);
+    if (ag_run_poll(x, &s[i].ch, NULL)) {
+      s[i].running = false;
+      running--;
+    }
+  }
+  return running;
+}
+
+static int daemon_loop(ag_ctx *x)
+{
+  ag_config *c = x->cfg;
+  slot *s = calloc(c->nrobots ? c->nrobots : 1, sizeof *s);
+  if (!s)
+    return 4;
+  pthread_mutex_lock(&g_req_mu);
+  g_req = calloc(c->nrobots ? c->nrobots : 1, sizeof *g_req);
+  g_req_cfg = c;
+  pthread_mutex_unlock(&g_req_mu);
+  schedule_start(x, s, (time_t)ag_time());
   int running = 0;
   double history_at = 0; /* monotonic: when to retry the fleet history's copies */
   while (!g_stop || running > 0) {
-    now = (time_t)ag_time();
-    for (size_t i = 0; i < c->nrobots && !g_stop; i++) {
-      slot *sl = &s[i];
-      if (sl->next == (time_t)-1 || sl->next > now)
-        continue;
-      if (sl->running || sl->queued) {
-        fprintf(stderr,
-                "vagt agent: robot %s is still running (or waiting for a free "
-                "slot): its run due now is skipped\n",
-                sl->r->name);
-        ag_db_sched_set(x->db, sl->r->name, sl->next);
-      } else {
-        sl->queued = true;
-        sl->trigger = "schedule";
-        sl->scheduled = sl->next;
-      }
-      time_t n = ag_cron_next(&sl->r->cron, sl->r->tz, sl->next);
-      while (n != (time_t)-1 && n <= now)
-        n = ag_cron_next(&sl->r->cron, sl->r->tz, n);
-      sl->next = n;
-    }
-    pthread_mutex_lock(&g_req_mu);
-    for (size_t i = 0; g_req && i < c->nrobots; i++) {
-      if (!g_req[i])
-        continue;
-      g_req[i] = false;
-      if (g_stop)
-        continue;
-      if (s[i].running || s[i].queued) {
-        fprintf(stderr,
-                "vagt agent: robot %s is already running or waiting: the run asked "
-                "for on the pages is not added\n",
-                s[i].r->name);
-      } else {
-        s[i].queued = true;
-        s[i].trigger = "manual";
-        s[i].scheduled = 0;
-      }
-    }
-    pthread_mutex_unlock(&g_req_mu);
-    /* Start queued runs, oldest schedule first, while slots are free. */
-    while (!g_stop && running < c->max_parallel) {
-      slot *pick = NULL;
-      for (size_t i = 0; i < c->nrobots; i++)
-        if (s[i].queued && !s[i].running && s[i].retry_at <= now &&
-            (!pick || s[i].scheduled < pick->scheduled))
-          pick = &s[i];
-      if (!pick)
-        break;
-      int ready = fleet_ready(x, pick, now);
-      if (ready <= 0)
-        continue; /* paused (let go), or waits: retry_at is in the future now */
-      if (!pick->claimed) {
-        int mine = fleet_claim(x, pick, now);
-        if (mine <= 0)
-          continue; /* another node's, or waits: retry_at is in the future now */
-        pick->claimed = true;
-      }
-      int seat;
-      char seat_run[48], err[1024];
-      int got = ag_run_seat(x, pick->r, &seat, seat_run, err, sizeof err);
-      if (got <= 0) { /* every seat is held (or the database cannot say): wait for one */
-        if (!pick->told_seats)
-          fprintf(stderr, "vagt agent: robot %s waits for a seat: %s\n", pick->r->name,
-                  got == 0 ? "all its seats are in use in the fleet" : err);
-        pick->told_seats = true;
-        pick->retry_at = now + 1;
-        continue;
-      }
-      pick->queued = pick->claimed = pick->told_seats = false;
-      if (pick->scheduled > 0)
-        ag_db_sched_set(x->db, pick->r->name, pick->scheduled);
-      if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, seat, seat_run, err,
-                       sizeof err) != 0) {
-        fprintf(stderr, "vagt agent: robot %s: %s\n", pick->r->name, err);
-        if (seat)
-          ag_pg_seat_release(x->pg, pick->r->name, seat, seat_run);
-        continue;
-      }
-      pick->running = true;
-      running++;
-    }
-    for (size_t i = 0; i < c->nrobots; i++) {
-      if (!s[i].running)
-        continue;
-      if (g_stop && !s[i].ch.stopping)
-        ag_run_stop(&s[i].ch);
-      if (ag_run_poll(x, &s[i].ch, NULL)) {
-        s[i].running = false;
-        running--;
-      }
-    }
+    time_t now = (time_t)ag_time();
+    schedule_due(x, s, now);
+    take_requests(x, s);
+    running = start_queued(x, s, running, now);
+    running = poll_running(x, s, running);
     if (x->pg && vu_mono() >= history_at) { /* copies the database refused before */
       ag_fleet_history_due(x);
       history_at = vu_mono() + 5;
