@@ -2,6 +2,7 @@
 #include "keywatch.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "xio/xerror.h"
 #include "xwin.h"
@@ -13,8 +14,6 @@ void rt_keywatch_begin(rt_keywatch *w, Display *dpy, Window target, bool typing,
                      .target = target,
                      .typing = typing,
                      .popups = popups};
-  if (popups)
-    w->owner = rt_x_owner(dpy, target);
   int revert;
   rt_x_trap_begin(dpy);
   XWindowAttributes wa;
@@ -58,6 +57,24 @@ static Bool is_new_map(Display *dpy, XEvent *ev, XPointer arg)
   return True;
 }
 
+/* Whether the root's child top is (or, under a window manager, frames) a window of the
+ * X client that owns target. */
+static bool same_client(Display *dpy, Window top, Window target)
+{
+  XID owner = rt_x_owner(dpy, target);
+  if (rt_x_owner(dpy, top) == owner)
+    return true;
+  rt_xtop *st = NULL;
+  size_t ns = 0;
+  bool same = false;
+  if (rt_x_stack(dpy, &st, &ns) == 0)
+    for (size_t i = 0; i < ns; i++)
+      if (st[i].top == top && st[i].client != None && st[i].client != top)
+        same = rt_x_owner(dpy, st[i].client) == owner;
+  free(st);
+  return same;
+}
+
 /* The root's child holding w (w itself when it is one), or None. */
 static Window top_of(Display *dpy, Window root, Window w)
 {
@@ -87,23 +104,25 @@ int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t err
   char what[300];
   int stop = 0;
   while (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)&m)) {
-    if (w->popups && ev.xmap.override_redirect && w->nallowed < 16 &&
-        rt_x_owner(w->dpy, ev.xmap.window) == w->owner) {
-      w->allowed[w->nallowed++] = ev.xmap.window; /* the application's own pop-up */
+    /* the application's own (a completion list; Swing draws some as ordinary windows):
+     * let be when the step allows it; the focus check below still stops the keys if it
+     * takes the focus */
+    bool own = same_client(w->dpy, ev.xmap.window, w->target);
+    if (w->popups && own && w->nallowed < 16) {
+      w->allowed[w->nallowed++] = ev.xmap.window;
       XPutBackEvent(w->dpy, &ev);
       continue;
     }
     rt_x_top_words(w->dpy, ev.xmap.window, ev.xmap.override_redirect, what, sizeof what);
-    bool own_popup = !w->popups && ev.xmap.override_redirect &&
-                     rt_x_owner(w->dpy, ev.xmap.window) == rt_x_owner(w->dpy, w->target);
     XPutBackEvent(w->dpy, &ev); /* the settle loop hears of it too */
     snprintf(err, errlen,
-             "a new window opened while the step was typing (%s), after %zu of %zu %s; the "
-             "rest was not sent. Typing that opens a window belongs in a step of its own%s",
-             what, done, total, unit,
-             own_popup ? "; a completion list of the application's own that keeps no focus is "
-                         "let be with the option popups = true"
-                       : "");
+             "a new window opened while the step was %s (%s), after %zu of %zu %s; the "
+             "rest was not sent. Keys that open a window end their step; what follows goes "
+             "in a step of its own%s",
+             w->typing ? "typing" : "sending keys", what, done, total, unit,
+             own && !w->popups ? ". A completion list of the application's own that keeps no "
+                                 "focus is let be with the option popups = true"
+                               : "");
     stop = 1;
     break;
   }
@@ -121,9 +140,9 @@ int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t err
         else
           snprintf(what, sizeof what, "no window");
         snprintf(err, errlen,
-                 "the keyboard focus moved to another window while the step was typing (%s), "
+                 "the keyboard focus moved to another window while the step was %s (%s), "
                  "after %zu of %zu %s; the rest was not sent",
-                 what, done, total, unit);
+                 w->typing ? "typing" : "sending keys", what, done, total, unit);
         stop = 1;
       } else {
         w->focus = f;

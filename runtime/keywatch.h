@@ -8,9 +8,9 @@
  *
  * Strict on purpose: a tooltip or completion list mapped while typing stops the step too
  * (the pointer is parked away from the window, and legacy forms have no completion
- * lists), unless the step allows pop-ups (w:type's `popups = true`): then an
- * override-redirect window of the target's own X client that leaves the focus alone is
- * let be. Typing that should open a window belongs in a step of its own, so the guard
+ * lists), unless the step allows pop-ups (`popups = true` of w:type and w:key): then a
+ * window of the target's own X client that leaves the focus alone is let be (an
+ * override-redirect list, or a Swing JWindow, which is an ordinary window). Typing that should open a window belongs in a step of its own, so the guard
  * judges the window before the next key reaches it. */
 #ifndef VAGT_KEYWATCH_H
 #define VAGT_KEYWATCH_H
@@ -28,7 +28,6 @@ typedef struct rt_keywatch {
   long root_mask;       /* ... to this */
   bool typing;          /* a type (characters) rather than a key sequence */
   bool popups;          /* the application's own pop-ups may open */
-  XID owner;            /* the target's X client */
   Window allowed[16];   /* pop-ups let be so far */
   int nallowed;
 } rt_keywatch;

@@ -55,4 +55,26 @@ grep -q "^nyheder vist" dt.log && ok "dialog-typing: the dialog opened" ||
 grep -q "^nyheder ok\|^gem cpr" dt.log &&
   fail "dialog-typing: keys reached the dialog or the form was saved: $(tr '\n' ';' < dt.log)" ||
   ok "dialog-typing: no key reached the dialog, nothing saved"
+# A hint the application shows in a window of its own (a JWindow: an ordinary window,
+# not override-redirect) while the name is typed: stops the keys, unless the step lets
+# the application's own windows open (popups = true); then the whole name arrives.
+hw() { # hw PREFIX MODE [--set k=v]...: variant hint-window, baseline blhw
+  p=$1 mode=$2; shift 2
+  : > "$p.log"
+  run_vagt "$p" "$mode" "$ROBOTS/sag.lua" --display "$DISPLAY" --runs "runs-$p" --baseline blhw \
+    --set "app=$S" --set "classes=$C" --set "log=$T/$p.log" --set variant=hint-window "$@"
+}
+hw hw-rec record --set popups=1
+expect_rc 0 hw-rec "record with the hint window allowed"
+hw hw-rec2 record --set popups=1 --set cpr=241285-4321 --set "navn=Jens Æbelø"
+expect_rc 0 hw-rec2 "a second recording with other data"
+hw hw run --set popups=1 --set cpr=311299-0007 --set "navn=Åse Øberg-Nørgaard"
+expect_rc 0 hw "hint window allowed: the run passes"
+grep -q "^forslag vist" hw.log && grep -qF "navn=Åse Øberg-Nørgaard|" hw.log &&
+  ok "hint window allowed: shown, the whole name saved" || fail "hint window: $(tr '\n' ';' < hw.log)"
+hw hwno run
+expect_rc 3 hwno "hint window not allowed halts"
+expect_in hwno.err "option popups = true" "the halt names the option"
+grep -q "^gem cpr" hwno.log && fail "hint window not allowed: the form was saved" ||
+  ok "hint window not allowed: nothing saved"
 finish

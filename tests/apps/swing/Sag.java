@@ -73,6 +73,10 @@
  *   dialog-typing  the first key typed into Navn opens the dialog of variant "dialog" ~15 ms
  *                  later (the application checks the name as it is typed); it takes the
  *                  focus, so the keys after it go to OK
+ *   hint-window    the first key typed into Navn shows a hint "Forslag: ingen" in a JWindow
+ *                  (an ordinary window, not override-redirect; it never takes the focus)
+ *                  right of the field; logs "forslag vist"; it closes when Navn loses the
+ *                  focus
  *   combo-renamed  Sagstype value "Klage" reads "Klagesag" (logs "sagstype Klagesag")
  *   combo-inserted new first Sagstype value "Anke"
  *   label-renamed  label "Navn" reads "Fulde navn" (same field position)
@@ -113,7 +117,7 @@ import javax.swing.WindowConstants;
 public final class Sag {
 
     static final String[] VARIANTS = {
-        "normal", "menu-swapped", "menu-renamed", "menu-inserted", "dialog", "dialog-typing",
+        "normal", "menu-swapped", "menu-renamed", "menu-inserted", "dialog", "dialog-typing", "hint-window",
         "combo-renamed", "combo-inserted", "label-renamed", "button-moved",
     };
 
@@ -169,6 +173,7 @@ public final class Sag {
 
     private JFrame frame;
     private JTextField cpr, navn, note;
+    private javax.swing.JWindow hint; /* variant hint-window */
     private JComboBox<String> sagstype;
     private JLabel counterLabel;
     private int counter;
@@ -313,6 +318,31 @@ public final class Sag {
         cpr.setName("cpr");
         navn.setName("navn");
         note.setName("note");
+        if (is("hint-window")) {
+            navn.addKeyListener(new java.awt.event.KeyAdapter() {
+                @Override
+                public void keyPressed(java.awt.event.KeyEvent e) {
+                    if (hint != null)
+                        return;
+                    hint = new javax.swing.JWindow(frame);
+                    hint.setFocusableWindowState(false);
+                    JLabel l = new JLabel(" Forslag: ingen");
+                    l.setBorder(BorderFactory.createLineBorder(Color.DARK_GRAY, 1));
+                    hint.setContentPane(l);
+                    java.awt.Point at = navn.getLocationOnScreen();
+                    hint.setBounds(at.x + navn.getWidth() + 4, at.y, 120, 26);
+                    hint.setVisible(true);
+                    log("forslag vist");
+                }
+            });
+            navn.addFocusListener(new java.awt.event.FocusAdapter() {
+                @Override
+                public void focusLost(java.awt.event.FocusEvent e) {
+                    if (hint != null)
+                        hint.dispose();
+                }
+            });
+        }
         if (is("dialog-typing")) {
             navn.addKeyListener(new java.awt.event.KeyAdapter() {
                 private boolean shown;
