@@ -37,6 +37,9 @@ void rt_keywatch_end(rt_keywatch *w)
   rt_x_trap_begin(w->dpy);
   XSelectInput(w->dpy, w->root, w->root_mask);
   XSync(w->dpy, False);
+  /* nobody else reads what was selected for the typing alone */
+  XEvent ev;
+  while (XCheckWindowEvent(w->dpy, w->root, SubstructureNotifyMask, &ev)) {}
   rt_x_trap_end(w->dpy, NULL);
   w->select_restore = false;
 }
