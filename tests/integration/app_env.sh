@@ -45,7 +45,12 @@ if localedef -i da_DK -f ISO-8859-1 "$T/loc/da_DK.ISO-8859-1" 2>loc.err ||
   printf 'S\370ren \306r\370' > want.txt
   printf '\n' >> want.txt
   if cmp -s latin1.txt want.txt; then ok "NEdit saved Latin-1 bytes"
-  else fail "latin1.txt: $(od -An -c latin1.txt | head -3)"; fi
+  else
+    fail "latin1.txt: $(od -An -c latin1.txt | head -3)"
+    sed 's/^/  | /' n.err >&2 # what the run did, step by step
+    d=$(ls -d runs/*-nedit 2>/dev/null | tail -n1)
+    [ -n "$d" ] && cut -c1-300 "$d/steps.jsonl" | sed 's/^/  | /' >&2
+  fi
   : > utf8.txt
   run_vagt u record "$ROBOTS/nedit.lua" --xvfb --runs runs --baseline nb2 --set "file=$T/utf8.txt" --set "text=Søren Ærø"
   expect_rc 0 u "NEdit under vagt's UTF-8 locale"
