@@ -800,15 +800,17 @@ static unsigned char *ink_mask(PIX *img, rt_ocr_box box, int *w, int *h)
   *w = pixGetWidth(g);
   *h = pixGetHeight(g);
   unsigned char *m = malloc((size_t)*w * (size_t)*h);
-  int hist[256] = {0}, bg = 0;
-  for (int y = 0; m && y < *h; y++)
+  int hist[256] = {0}, bg = 0, wpl = pixGetWpl(g);
+  l_uint32 *data = pixGetData(g);
+  for (int y = 0; m && y < *h; y++) {
+    const l_uint32 *line = data + y * wpl;
     for (int x = 0; x < *w; x++) {
-      l_uint32 v;
-      pixGetPixel(g, x, y, &v);
+      int v = GET_DATA_BYTE(line, x);
       m[y * *w + x] = (unsigned char)v;
       if (++hist[v] > hist[bg])
-        bg = (int)v;
+        bg = v;
     }
+  }
   for (int i = 0; m && i < *w * *h; i++)
     m[i] = abs((int)m[i] - bg) > 40;
   pixDestroy(&g);
