@@ -79,6 +79,7 @@ static char *stem_of(const char *path)
 /* Ends the applications, restores the keymap, writes the final run.json and report. */
 static void finish(rt_run *run, const char *status, int code)
 {
+  rt_step_drain(run, 2.0);
   for (size_t i = 0; i < run->napps; i++) {
     rt_app *a = run->apps[i];
     if (!a->keep && !a->exited)

@@ -140,6 +140,17 @@ static double wait_read(rt_run *run, Window target)
   return (vu_mono() - t0) * 1000.0;
 }
 
+void rt_step_drain(rt_run *run, double max)
+{
+  if (!run->dpy || !run->appq)
+    return;
+  double until = vu_mono() + max;
+  while (rt_appq_unread(run->appq) > 0 && vu_mono() < until)
+    rt_sleep(NULL, 0.005);
+  if (run->damage) /* its answer drawn: the quiet period began with the last input */
+    rt_damage_wait(run->damage, 0.040, RT_SETTLE_DAMAGE_QUIET, until, NULL);
+}
+
 /* One step's look: settled, then the scene listed, captured as an image and described.
  * *cap_ms: what the judged look cost (listing, capturing, converting, describing),
  * waiting excluded; *read_ms: how long the application took to read its input. */

@@ -89,6 +89,11 @@ typedef struct rt_step_result {
 /* Runs one guarded action (a menu: one step per level). */
 rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res);
 
+/* Before the run stops its applications: waits (at most max seconds) until the last
+ * input's application has read it and drawn its answer, so a save clicked last is done,
+ * not killed half-way (a run that ends on an error right after an input). */
+void rt_step_drain(rt_run *run, double max);
+
 /* Settle timing (seconds). With the DAMAGE extension: settled when nothing was drawn in the
  * scene for RT_SETTLE_DAMAGE_QUIET after the last drawing, or RT_SETTLE_DAMAGE_FIRST
  * after the step began when nothing was drawn at all (a round trip first proves the server
