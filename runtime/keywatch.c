@@ -2,7 +2,6 @@
 #include "keywatch.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "xio/xerror.h"
 #include "xwin.h"
@@ -44,14 +43,10 @@ void rt_keywatch_end(rt_keywatch *w)
   w->select_restore = false;
 }
 
-typedef struct {
-  const rt_keywatch *w;
-} map_since;
-
 static Bool is_new_map(Display *dpy, XEvent *ev, XPointer arg)
 {
   (void)dpy;
-  const rt_keywatch *w = ((const map_since *)arg)->w;
+  const rt_keywatch *w = (const rt_keywatch *)arg;
   if (ev->type != MapNotify || ev->xmap.event != w->root || ev->xany.serial < w->serial)
     return False;
   for (int i = 0; i < w->nallowed; i++)
@@ -67,15 +62,8 @@ static bool same_client(Display *dpy, Window top, Window target)
   XID owner = rt_x_owner(dpy, target);
   if (rt_x_owner(dpy, top) == owner)
     return true;
-  rt_xtop *st = NULL;
-  size_t ns = 0;
-  bool same = false;
-  if (rt_x_stack(dpy, &st, &ns) == 0)
-    for (size_t i = 0; i < ns; i++)
-      if (st[i].top == top && st[i].client != None && st[i].client != top)
-        same = rt_x_owner(dpy, st[i].client) == owner;
-  free(st);
-  return same;
+  Window client = rt_x_client_of(dpy, top, NULL);
+  return client != top && rt_x_owner(dpy, client) == owner;
 }
 
 /* The root's child holding w (w itself when it is one), or None. */
@@ -103,10 +91,9 @@ int rt_keywatch_check(void *ud, size_t done, size_t total, char *err, size_t err
   rt_x_trap_begin(w->dpy);
   XSync(w->dpy, False); /* the server has handled the keys so far; their events are here */
   XEvent ev;
-  map_since m = {w};
   char what[300];
   int stop = 0;
-  while (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)&m)) {
+  while (XCheckIfEvent(w->dpy, &ev, is_new_map, (XPointer)w)) {
     /* the application's own (a completion list; Swing draws some as ordinary windows):
      * let be when the step allows it; the focus check below still stops the keys if it
      * takes the focus */

@@ -706,10 +706,10 @@ static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s, c
     PIX *at = fp_input_scene_image(in, &ox, &oy);
     pixDestroy(&at);
   }
-  if (m->lead) { /* first, whatever the comparison found besides */
-    add_reason(m, m->lead);
-    char *lead = m->reasons[m->nreasons - 1];
-    memmove(m->reasons + 1, m->reasons, (size_t)(m->nreasons - 1) * sizeof *m->reasons);
+  int had = m->nreasons;
+  if (m->lead && (add_reason(m, m->lead), m->nreasons > had)) { /* first, whatever else */
+    char *lead = m->reasons[had];
+    memmove(m->reasons + 1, m->reasons, (size_t)had * sizeof *m->reasons);
     m->reasons[0] = lead;
   }
   write_alert(run, m, s, in, ox, oy);
@@ -1009,19 +1009,27 @@ size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, ch
   return l < n ? l : n - 1;
 }
 
-static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
-                              rt_guard_out *out)
+/* Every look of a step begins here: the step counted (evidence names), no evidence kept
+ * from the last look, the scene's input built. The reasons stay: a failed step's line
+ * still points at those of its last judgement. */
+static void look_begin(rt_monitor *m, const rt_stepinfo *s, scene_in *si)
 {
-  rt_monitor *m = ud;
   if (s->serial != m->serial) {
     m->serial = s->serial;
     m->nstep++;
   }
   for (int k = 0; k < 3; k++)
     m->ev[k][0] = '\0';
+  scene_input(m, s, si);
+}
+
+static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
+                              rt_guard_out *out)
+{
+  rt_monitor *m = ud;
   clear_reasons(m);
   scene_in si;
-  scene_input(m, s, &si);
+  look_begin(m, s, &si);
   rt_guard_verdict g;
   if (m->record) {
     /* robot-changed cells need the words of this look: labels stay checked */
@@ -1090,11 +1098,9 @@ static void stopped(void *ud, rt_run *run, const rt_stepinfo *s, const char *rea
                     rt_guard_out *out)
 {
   rt_monitor *m = ud;
-  for (int k = 0; k < 3; k++)
-    m->ev[k][0] = '\0';
   clear_reasons(m);
   scene_in si;
-  scene_input(m, s, &si);
+  look_begin(m, s, &si);
   learn_robot(m, s->scene, si.img[0], NULL, 0, si.masks[0], si.in.n_masks);
   window_masks(m, s, &si, 0);
   m->lead = reason;
@@ -1116,14 +1122,8 @@ static void stopped(void *ud, rt_run *run, const rt_stepinfo *s, const char *rea
 static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *out)
 {
   rt_monitor *m = ud;
-  if (s->serial != m->serial) {
-    m->serial = s->serial;
-    m->nstep++;
-  }
-  for (int k = 0; k < 3; k++)
-    m->ev[k][0] = '\0';
   scene_in si;
-  scene_input(m, s, &si);
+  look_begin(m, s, &si);
   int ox, oy;
   fp_fingerprint *base = NULL;
   fp_error e = {0};

@@ -127,6 +127,14 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, s
  * and a look or an input on top of it would be judged or read in a state nobody saw. At
  * most RT_SETTLE_READ_MAX; a client it cannot see (remote, another user's) is not waited
  * for. Returns the milliseconds waited. */
+/* Until the application of run->appq has read everything, or `until` (or, for a step,
+ * the run is aborted). */
+static void read_until(rt_run *run, double until, bool step)
+{
+  while (run->appq && rt_appq_unread(run->appq) > 0 && vu_mono() < until && !(step && run->abort))
+    rt_sleep(step ? run : NULL, 0.005);
+}
+
 static double wait_read(rt_run *run, Window target)
 {
   if (run->appq_win != target) {
@@ -134,9 +142,8 @@ static double wait_read(rt_run *run, Window target)
     run->appq = rt_appq_new(run->dpy, target);
     run->appq_win = target;
   }
-  double t0 = vu_mono(), until = t0 + RT_SETTLE_READ_MAX;
-  while (run->appq && rt_appq_unread(run->appq) > 0 && vu_mono() < until && !run->abort)
-    rt_sleep(run, 0.005);
+  double t0 = vu_mono();
+  read_until(run, t0 + RT_SETTLE_READ_MAX, true);
   return (vu_mono() - t0) * 1000.0;
 }
 
@@ -145,8 +152,7 @@ void rt_step_drain(rt_run *run, double max)
   if (!run->dpy || !run->appq)
     return;
   double until = vu_mono() + max;
-  while (rt_appq_unread(run->appq) > 0 && vu_mono() < until)
-    rt_sleep(NULL, 0.005);
+  read_until(run, until, false);
   if (run->damage) /* its answer drawn: the quiet period began with the last input */
     rt_damage_wait(run->damage, 0.040, RT_SETTLE_DAMAGE_QUIET, until, NULL);
 }
@@ -889,6 +895,9 @@ static void halt_in_input(step_ctx *c, size_t logged)
     si.scene = &now;
     c->g->stopped(c->g->ud, run, &si, why, &c->out);
   }
+  /* the step's record now says what stopped it (its reasons were the guard's, renewed) */
+  copy_out(&c->rec, &c->out);
+  c->rec.verdict = "drift";
   if (logged && run->steps)
     rt_steplog_amend_drift(run->steps, logged, why, c->out.evidence, c->rec.t_input);
   rt_scene_free(&now);
@@ -941,8 +950,6 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
       judge_recording(c);
     if (c->rc != 0 || c->st != RT_STEP_OK || run->abort || !windows_moved(run, &c->sc, NULL, 0))
       break;
-    /* the judged look is out of date: look again (the guard judges the new window) */
-    rt_log(run, "vagt: step '%s': the windows changed while it was judged: looking again", c->key);
     if (run->mode == RT_MODE_RECORD || again == 4) {
       snprintf(c->err, sizeof c->err,
                "the windows changed between the step's look and its input%s; nothing was sent",
@@ -951,6 +958,8 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
       c->rc = -1;
       break;
     }
+    /* the judged look is out of date: look again (the guard judges the new window) */
+    rt_log(run, "vagt: step '%s': the windows changed while it was judged: looking again", c->key);
   }
   describe(a, &c->p, c->entry, c->detail, sizeof c->detail);
   if (rt_holds_secret(run, c->detail)) /* a PIN sent with w:key, a secret looked for by text */

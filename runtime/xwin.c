@@ -501,7 +501,7 @@ void rt_x_pointer_park(Display *dpy, struct xdo *xdo, const rt_winfo *wi)
   XSync(dpy, False);
 }
 
-void rt_x_top_words(Display *dpy, Window top, bool popup, char *out, size_t n)
+Window rt_x_client_of(Display *dpy, Window top, bool *popup)
 {
   Window client = top;
   rt_xtop *st = NULL;
@@ -510,9 +510,16 @@ void rt_x_top_words(Display *dpy, Window top, bool popup, char *out, size_t n)
     for (size_t i = 0; i < ns; i++)
       if (st[i].top == top && st[i].client != None) {
         client = st[i].client;
-        popup = st[i].popup;
+        if (popup)
+          *popup = st[i].popup;
       }
   free(st);
+  return client;
+}
+
+void rt_x_top_words(Display *dpy, Window top, bool popup, char *out, size_t n)
+{
+  Window client = rt_x_client_of(dpy, top, &popup);
   char *cls, *title;
   rt_x_names(dpy, client, &cls, &title);
   if (cls && cls[0])

@@ -46,6 +46,10 @@ XID rt_x_owner(Display *dpy, Window w);
  * three round trips, half of rt_x_winfo's. */
 void rt_x_names(Display *dpy, Window w, char **cls, char **title);
 
+/* The application's window of a root child: the client a window manager's frame holds,
+ * else top itself; *popup (may be NULL) set to whether it is override-redirect. */
+Window rt_x_client_of(Display *dpy, Window top, bool *popup);
+
 /* A root child in words for a message: "a window of class Nyheder", "a pop-up without a
  * class" (the class of the application's window inside a frame). Never its title: a title
  * may name a citizen. */

@@ -821,11 +821,11 @@ static unsigned char *ink_mask(PIX *img, rt_ocr_box box, int *w, int *h)
  * width in wid[]. -1 on error. */
 static int ink_bands(PIX *img, rt_ocr_box box, int *wid, int max)
 {
-  int w, h, n = 0, in = 0, x0 = 0, x1 = -1;
+  int w, h, n = 0, in = 0;
   unsigned char *m = ink_mask(img, box, &w, &h);
   if (!m)
     return -1;
-  x0 = w;
+  int x0 = w, x1 = -1;
   for (int y = 0; y <= h; y++) {
     int any = 0;
     for (int x = 0; y < h && x < w; x++)
