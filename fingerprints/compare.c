@@ -99,6 +99,17 @@ static int mark_masks(uint8_t *state, int cols, int rows, const fp_mask *m1, int
   return FP_OK;
 }
 
+fp_rect fp_anchor_checked(fp_rect b, int w, int h)
+{
+  if (b.w <= 0 || b.h <= 0)
+    return (fp_rect){0, 0, 0, 0};
+  /* grown by a pixel each side, without overflow */
+  fp_rect q = fp__rect_and(b, (fp_rect){-1, -1, w + 2, h + 2});
+  if (q.w <= 0 || q.h <= 0)
+    return (fp_rect){0, 0, 0, 0};
+  return fp__rect_clip((fp_rect){q.x - 1, q.y - 1, q.w + 2, q.h + 2}, w, h);
+}
+
 /* Which pixels of a band of rows are masked: a sweep down the image keeps, per
  * kind (mask, robot mask, anchor with a pixel around it), a difference array
  * over the columns updated by the rectangles that start or end on each row;
@@ -159,18 +170,7 @@ static int raster_init(raster *r, int w, int h, const fp_mask *m1, int n1, const
         q = m->r;
         kind = m->source == FP_MASK_ROBOT ? RK_ROBOT : RK_MASK;
       } else {
-        fp_rect b = p[i - n1 - n2].box;
-        if (b.w <= 0 || b.h <= 0)
-          continue;
-        q = (fp_rect){b.x, b.y, b.w, b.h};
-        /* grown by a pixel each side, without overflow */
-        q = fp__rect_and(q, (fp_rect){-1, -1, w + 2, h + 2});
-        if (q.w <= 0 || q.h <= 0)
-          continue;
-        q.x--;
-        q.y--;
-        q.w += 2;
-        q.h += 2;
+        q = fp_anchor_checked(p[i - n1 - n2].box, w, h);
         kind = RK_ANCHOR;
       }
       q = fp__rect_clip(q, w, h);

@@ -232,6 +232,11 @@ int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec, const fp_opt
  * differ. What the robot's input changed, for FP_MASK_ROBOT masks. */
 int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, int max_h,
                        fp_rect **out);
+/* The pixels of a recorded anchor (box) that comparison checks even under an
+ * FP_MASK_ROBOT mask: the box grown by a pixel each side (a glyph's anti-aliased
+ * edge belongs to it), clipped to a w x h image. A stored reference image whose
+ * data is blanked keeps these pixels, or an unchanged screen would differ there. */
+fp_rect fp_anchor_checked(fp_rect box, int w, int h);
 /* 1 when cell (col,row) shows the same RGB pixels in a and b (same size),
  * leaving out pixels under masks and cells learned volatile in e (may be NULL). */
 int fp_cell_equal(PIX *a, PIX *b, int col, int row, const fp_fingerprint *e);

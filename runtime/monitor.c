@@ -420,13 +420,14 @@ static void blank(PIX *p, fp_rect r)
   boxDestroy(&b);
 }
 
-/* Puts back what orig shows in the boxes of f's anchors: recorded labels are the vendor's
+/* Puts back what orig shows where f's anchors are checked: recorded labels are the vendor's
  * words, compared pixel by pixel wherever they lie (and approve reads them again). */
 static void keep_anchors(PIX *p, PIX *orig, const fp_fingerprint *f)
 {
   for (int i = 0; f && orig && i < f->n_anchors; i++) {
-    fp_rect b = f->anchors[i].box;
-    pixRasterop(p, b.x, b.y, b.w, b.h, PIX_SRC, orig, b.x, b.y);
+    fp_rect b = fp_anchor_checked(f->anchors[i].box, pixGetWidth(p), pixGetHeight(p));
+    if (b.w > 0 && b.h > 0)
+      pixRasterop(p, b.x, b.y, b.w, b.h, PIX_SRC, orig, b.x, b.y);
   }
 }
 
@@ -471,7 +472,7 @@ static PIX *masked_image(PIX *img, const fp_mask *ms, int nms, const fp_fingerpr
 
 /* Blanks an entry's data in its own reference images (target and layers) before it is
  * stored: a baseline keeps the vendor's screen, not what a recording typed. Comparing never
- * looks at those pixels (masked, or learned cells). */
+ * looks at those pixels (masked, or learned cells) but around anchors, which are kept. */
 static void blank_entry(fp_fingerprint *f)
 {
   for (int i = 0; f && f->image && i <= f->n_layers; i++) {
