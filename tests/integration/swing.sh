@@ -37,7 +37,7 @@ late_dialog() { # LOG: the run passed and the dialog opened after the last input
   [ "$rc" -eq 0 ] && awk '/^nyheder vist/ { d = NR } !/^nyheder/ { a = NR }
     END { exit !(d == 0 || d > a) }' "$1"
 }
-for v in menu-swapped:"Slet sag" combo-renamed:"Klagesag" dialog:"new window"; do
+for v in menu-swapped:"Slet sag" combo-renamed:"Klagesag" button-moved:"Gem" dialog:"new window"; do
   var=${v%%:*}; tok=${v#*:}
   sag "$var" run --set "variant=$var"
   try=1
@@ -51,6 +51,9 @@ for v in menu-swapped:"Slet sag" combo-renamed:"Klagesag" dialog:"new window"; d
   expect_in "$var.err" "$tok" "variant $var: the reason names '$tok'"
   grep -q "menu " "$var.log" && fail "variant $var: a menu action ran ($(tr '\n' ';' < "$var.log"))" ||
     ok "variant $var: no menu action"
+  # the menu's change comes after the form's Gem, which rightly ran
+  [ "$var" = menu-swapped ] || { grep -q "^gem " "$var.log" &&
+    fail "variant $var: the form was saved" || ok "variant $var: nothing saved"; }
 done
 # A dialog that opens while the robot types into Navn takes the focus: the typing stops
 # there (no key reaches OK), nothing is saved with half a name.

@@ -18,7 +18,7 @@ robot.step("Sag", function()
   w:type(p.navn or "Søren Ærø", { popups = p.popups == "1" })
   w:click{ x = 240, y = 126 } -- the Sagstype list
   w:click{ text = "Klage", region = { x = 140, y = 138, w = 200, h = 80 } }
-  w:click{ x = 190, y = 211 } -- Gem: Metal's bold caption is not read reliably yet
+  w:click{ text = "Gem" }
 end)
 robot.step("Gem sag", function()
   w:menu{ "Filer", "Gem sag" }
