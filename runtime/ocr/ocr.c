@@ -557,19 +557,22 @@ size_t rt_ocr_maybe(const char *text, char *out, size_t n)
   return found;
 }
 
-/* One careful reading of box in img: a single character among `allowed`, at its own size.
- * Writes the reading (or "") to got. */
-static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed, char *got,
-                       size_t n, float *conf)
+/* One careful reading of box in img (grown by pad pixels each side): a single character
+ * among `allowed`, at its own size,
+ * with language `lang` (an index into the loaded ones; -1: English's when loaded, which
+ * reads a lone digit better than Danish's). Writes the reading (or "") to got. */
+static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, int pad, int tall, const char *allowed,
+                       int lang, char *got, size_t n, float *conf)
 {
   got[0] = 0;
   *conf = 0;
-  /* English's model reads a lone digit better than Danish's: it goes first when loaded */
-  TessBaseAPI *api = o->api[0][o->screen > 0 ? o->screen : 0];
+  if (lang < 0 || lang >= o->napi)
+    lang = o->screen > 0 ? o->screen : 0;
+  TessBaseAPI *api = o->api[0][lang];
   int W = pixGetWidth(img), H = pixGetHeight(img);
-  int x0 = box.x - 2 < 0 ? 0 : box.x - 2, y0 = box.y - 2 < 0 ? 0 : box.y - 2;
-  int x1 = box.x + box.w + 2 > W ? W : box.x + box.w + 2;
-  int y1 = box.y + box.h + 2 > H ? H : box.y + box.h + 2;
+  int x0 = box.x - pad < 0 ? 0 : box.x - pad, y0 = box.y - pad < 0 ? 0 : box.y - pad;
+  int x1 = box.x + box.w + pad > W ? W : box.x + box.w + pad;
+  int y1 = box.y + box.h + pad > H ? H : box.y + box.h + pad;
   if (!api || x1 <= x0 || y1 <= y0)
     return;
   BOX *b = boxCreate(x0, y0, x1 - x0, y1 - y0);
@@ -582,12 +585,19 @@ static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, const char *allowed,
   l_float32 mean = 255;
   pixGetAverageMasked(g, NULL, 0, 0, 1, L_MEAN_ABSVAL, &mean);
   if (mean < 128)
-    pixInvert(g, g); /* light text on a dark key: dark on light */
+    pixInvert(g, g);                        /* light text on a dark key: dark on light */
+  if (tall > 0 && pixGetHeight(g) < tall) { /* each pixel a square block: a bitmap glyph */
+    PIX *e = pixExpandReplicate(g, (tall + pixGetHeight(g) - 1) / pixGetHeight(g));
+    pixDestroy(&g);
+    if (!(g = e))
+      return;
+  }
   PIX *m = pixAddBorder(g, 10, 255);
   pixDestroy(&g);
   if (!m)
     return;
-  uint64_t key = rt_ocr__hash_bytes(allowed, strlen(allowed), 0x676c797068ull);
+  uint64_t key =
+      rt_ocr__hash_bytes(allowed, strlen(allowed), 0x676c797068ull + (unsigned)lang * 64 + tall);
   key = rt_ocr__hash_bytes(pixGetData(m), (size_t)pixGetWpl(m) * 4 * pixGetHeight(m),
                            key ^ ((uint64_t)pixGetWidth(m) << 32 | pixGetHeight(m)));
   for (size_t i = 0; i < sizeof o->glyph / sizeof *o->glyph; i++)
@@ -721,7 +731,7 @@ static void settle_glyphs(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
       if (up < 0 || up != (isupper(a) != 0))
         continue;
     } else {
-      read_glyph(o, img, res->words[w].box, allowed, got, sizeof got, &conf);
+      read_glyph(o, img, res->words[w].box, 2, 0, allowed, -1, got, sizeof got, &conf);
       if (strcmp(got, ch) != 0)
         continue;
     }
@@ -891,6 +901,112 @@ static bool glyph_m(const unsigned char *m, int w, int h, int x0, int x1)
   return rows >= 2;
 }
 
+/* The runs of columns with ink in mask m (w x h) into seg ([start, end) each, at most 64):
+ * a word's glyphs where they stand apart, as in bitmap fonts. Their number. */
+static int glyph_columns(const unsigned char *m, int w, int h, int seg[64][2])
+{
+  int ns = 0;
+  for (int x = 0, in = 0; x <= w && ns < 64; x++) {
+    bool any = false;
+    for (int y = 0; x < w && y < h && !any; y++)
+      any = m[y * w + x];
+    if (any && !in)
+      seg[ns][0] = x;
+    if (!any && in)
+      seg[ns++][1] = x;
+    in = any;
+  }
+  return ns;
+}
+
+static size_t u8_count(const char *s, size_t n)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < n && s[i]; i++)
+    k += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return k;
+}
+
+/* The language a careful reading of letter c uses: English's model has no Æ Ø Å, so a
+ * letter beyond ASCII goes to the first other language loaded; -1: read_glyph's choice. */
+static int letter_lang(const rt_ocr *o, unsigned char c)
+{
+  if (c < 0x80)
+    return -1;
+  bool eng_first = !strncmp(o->langs, "eng", 3) && (o->langs[3] == 0 || o->langs[3] == '+');
+  return eng_first ? (o->napi > 1 ? 1 : -1) : 0;
+}
+
+/* One letter of the phrase read as one to three other characters (xmessage's bold "Ændr"
+ * read "findr": Æ as "fi"): where the word's glyphs stand apart and are exactly as many as
+ * the phrase word's letters, and the reading differs from it in that one place, the glyph
+ * there is read again with care, among the letter and what it was read as. Only a reading
+ * of the letter itself settles it; anything else leaves the word as read. */
+static void settle_letter(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *res)
+{
+  for (const char *hw = hint; *hw;) {
+    hw += strspn(hw, " ");
+    size_t hl = strcspn(hw, " ");
+    if (!hl)
+      break;
+    if (u8_count(hw, hl) < 2) { /* a lone glyph is settle_glyphs' */
+      hw += hl;
+      continue;
+    }
+    for (size_t i = 0; i < res->n; i++) {
+      rt_ocr_word *wd = &res->words[i];
+      const char *t = wd->text;
+      size_t tl = strlen(t), p = 0, q = 0;
+      if (tl == hl && !memcmp(t, hw, hl))
+        continue;
+      while (p < hl && p < tl && t[p] == hw[p])
+        p++;
+      while (p && ((unsigned char)hw[p] & 0xC0) == 0x80) /* back to a character's start */
+        p--;
+      while (q < hl - p && q < tl - p && t[tl - 1 - q] == hw[hl - 1 - q])
+        q++;
+      while (q && ((unsigned char)hw[hl - q] & 0xC0) == 0x80)
+        q--;
+      size_t cl = hl - p - q, dl = tl - p - q;
+      if (u8_count(hw + p, cl) != 1 || dl == 0 || u8_count(t + p, dl) > 3)
+        continue;
+      int w, h, seg[64][2];
+      unsigned char *m = ink_mask(img, wd->box, &w, &h);
+      if (!m)
+        continue;
+      int ns = glyph_columns(m, w, h, seg);
+      free(m);
+      size_t k = u8_count(hw, p);
+      if ((size_t)ns != u8_count(hw, hl) || k >= (size_t)ns)
+        continue;
+      char allowed[16], got[16];
+      if (cl + dl >= sizeof allowed)
+        continue;
+      memcpy(allowed, hw + p, cl);
+      memcpy(allowed + cl, t + p, dl);
+      allowed[cl + dl] = 0;
+      rt_ocr_box gb = {wd->box.x - 1 + seg[k][0], wd->box.y, seg[k][1] - seg[k][0], wd->box.h};
+      float conf = 0;
+      read_glyph(o, img, gb, 1, 40, allowed, letter_lang(o, (unsigned char)hw[p]), got, sizeof got,
+                 &conf);
+      if (strlen(got) != cl || memcmp(got, hw + p, cl))
+        continue;
+      char *nt = malloc(p + cl + q + 1);
+      if (!nt)
+        continue;
+      memcpy(nt, t, p);
+      memcpy(nt + p, hw + p, cl);
+      memcpy(nt + p + cl, t + tl - q, q);
+      nt[p + cl + q] = 0;
+      free(wd->text);
+      wd->text = nt;
+      if (conf < wd->conf)
+        wd->conf = conf;
+    }
+    hw += hl;
+  }
+}
+
 /* An "m" read as "n" (bold bitmap fonts: xmessage's "Gem" read "Gen", xman's "Xman"
  * "Xnan"): where a word's glyphs stand apart (a blank column between each two, as in
  * bitmap fonts) and are as many as its characters, each "n" is looked at. */
@@ -906,17 +1022,7 @@ static void settle_mn(PIX *img, rt_ocr_result *res)
     unsigned char *m = ink_mask(img, wd->box, &w, &h);
     if (!m)
       continue;
-    int seg[64][2], ns = 0; /* glyphs: runs of columns with ink */
-    for (int x = 0, in = 0; x <= w && ns < 64; x++) {
-      bool any = false;
-      for (int y = 0; x < w && y < h && !any; y++)
-        any = m[y * w + x];
-      if (any && !in)
-        seg[ns][0] = x;
-      if (!any && in)
-        seg[ns++][1] = x;
-      in = any;
-    }
+    int seg[64][2], ns = glyph_columns(m, w, h, seg);
     int k = 0;
     for (char *q = wd->text; ns == nch && *q; q++) {
       if (((unsigned char)*q & 0xC0) == 0x80)
@@ -1020,8 +1126,10 @@ int rt_ocr_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_result *ou
     settle_case(out);
     settle_marks(img, out);
     settle_mn(img, out);
-    if (opts && opts->hint)
+    if (opts && opts->hint) {
       settle_glyphs(o, img, opts->hint, out);
+      settle_letter(o, img, opts->hint, out);
+    }
     /* blobs too narrow to hold the phrase were left unread: they cannot hold a match as
      * good as one found here; without one, they are read too (a match with slips) */
     if (pass || !skipped || has_close_match(out, opts->hint))

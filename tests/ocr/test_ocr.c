@@ -599,6 +599,43 @@ static void test_glyph_sure(void **st)
   pixDestroy(&img);
 }
 
+/* A letter of the phrase read as other characters (xmessage's bold "Ændr" read "findr": the
+ * Æ as "fi"): the word's four glyphs stand apart, so the one in question is read again with
+ * care and the button is found, at the button; a phrase the glyph does not show ("Endr",
+ * "Andr") still is not found; "Gem" is the message's and the button's; without a hint
+ * nothing changes. */
+static void test_letter_careful(void **st)
+{
+  (void)st;
+  char err[512];
+  PIX *img = load("xmessage");
+  static const struct {
+    const char *phrase;
+    size_t matches;
+  } cases[] = {{"Ændr", 1}, {"Endr", 0}, {"Andr", 0}, {"Søg", 1}, {"Gem", 2}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    rt_ocr_cache_clear(g_ocr);
+    rt_ocr_opts ho = {.hint = cases[c].phrase};
+    rt_ocr_result r;
+    assert_int_equal(rt_ocr_words(g_ocr, img, &ho, &r, err, sizeof err), RT_OCR_OK);
+    rt_ocr_match m[4];
+    size_t n = rt_ocr_find_all(&r, cases[c].phrase, NULL, m, 4);
+    if (n != cases[c].matches || (n && m[0].tier != 0))
+      fail_msg("'%s': %zu matches (tier %d), %zu expected exactly", cases[c].phrase, n,
+               n ? m[0].tier : -1, cases[c].matches);
+    if (!strcmp(cases[c].phrase, "Ændr")) /* the button (xmessage.gt): 142,27 42x23 */
+      assert_true(m[0].cx >= 142 && m[0].cx < 184 && m[0].cy >= 27 && m[0].cy < 50);
+    rt_ocr_result_free(&r);
+  }
+  rt_ocr_cache_clear(g_ocr);
+  rt_ocr_result r;
+  assert_int_equal(rt_ocr_words(g_ocr, img, NULL, &r, err, sizeof err), RT_OCR_OK);
+  rt_ocr_match m[4];
+  assert_int_equal(rt_ocr_find_all(&r, "Ændr", NULL, m, 4), 0);
+  rt_ocr_result_free(&r);
+  pixDestroy(&img);
+}
+
 /* find in a window dense with text (NEdit, 30 lines in a monospace font) leaves unread
  * the blobs too narrow to hold the phrase, and reads lines, not columns of lines: far
  * fewer readings than the whole window takes, and the same matches as a careful reading
@@ -778,6 +815,7 @@ int main(int argc, char **argv)
       {"hint", cmocka_unit_test(test_hint)},
       {"glyph_memo", cmocka_unit_test(test_glyph_memo)},
       {"glyph_sure", cmocka_unit_test(test_glyph_sure)},
+      {"letter_careful", cmocka_unit_test(test_letter_careful)},
       {"narrow", cmocka_unit_test(test_narrow)},
       {"charset", cmocka_unit_test(test_charset)},
       {"no_cursor_words", cmocka_unit_test(test_no_cursor_words)},
