@@ -123,7 +123,7 @@ typedef struct {
   int *start;  /* h+1 offsets into ev, by row */
   rev *ev;
   int *col[3];   /* w+1 each */
-  uint8_t *band; /* FP_CELL rows of w: 1 = masked */
+  uint8_t *band; /* FP_CELL rows of w: 1 = masked, 2 = under a robot mask but checked */
   int band_y0;
 } raster;
 
@@ -212,7 +212,7 @@ static void raster_band(raster *r, int y0, int y1)
       a += r->col[RK_MASK][x];
       b += r->col[RK_ROBOT][x];
       c += r->col[RK_ANCHOR][x];
-      out[x] = a > 0 || (b > 0 && c == 0);
+      out[x] = a > 0 || (b > 0 && c == 0) ? 1 : b > 0 ? 2 : 0;
     }
   }
   r->band_y0 = y0;
@@ -233,8 +233,9 @@ static int cell_changed(PIX *ref, PIX *cur, int col, int row, const uint8_t *ban
     for (int x = col * FP_CELL; x < col * FP_CELL + FP_CELL && x < w; x++) {
       if (!((pa[x] ^ pb[x]) & FP_ALPHA_MASK))
         continue;
-      if (band && band[(size_t)(y - row * FP_CELL) * w + x])
-        continue;
+      uint8_t bk = band ? band[(size_t)(y - row * FP_CELL) * w + x] : 0;
+      if (bk == 1 || (bk == 2 && !((pa[x] ^ FP_BLANK_PIXEL) & FP_ALPHA_MASK)))
+        continue; /* masked, or data a reference stored before blanked there */
       if (fp__yiq_delta(pa[x], pb[x]) > maxd && ++count >= min_pixels)
         return 1;
     }

@@ -237,6 +237,10 @@ int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, 
  * edge belongs to it), clipped to a w x h image. A stored reference image whose
  * data is blanked keeps these pixels, or an unchanged screen would differ there. */
 fp_rect fp_anchor_checked(fp_rect box, int w, int h);
+/* The flat grey (Leptonica RGBA) that blanks data in a stored reference image. Under an
+ * FP_MASK_ROBOT mask a reference pixel of exactly this grey is not compared: images stored
+ * before fp_anchor_checked's ring was kept show it there. */
+#define FP_BLANK_PIXEL 0xb0b0b000u
 /* 1 when cell (col,row) shows the same RGB pixels in a and b (same size),
  * leaving out pixels under masks and cells learned volatile in e (may be NULL). */
 int fp_cell_equal(PIX *a, PIX *b, int col, int row, const fp_fingerprint *e);

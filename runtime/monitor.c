@@ -416,7 +416,7 @@ static void blank(PIX *p, fp_rect r)
     return;
   BOX *b = boxCreate((l_int32)x0, (l_int32)y0, (l_int32)(x1 - x0), (l_int32)(y1 - y0));
   if (b)
-    pixSetInRectArbitrary(p, b, 0xb0b0b000); /* a flat grey: nothing of what was there */
+    pixSetInRectArbitrary(p, b, FP_BLANK_PIXEL); /* nothing of what was there */
   boxDestroy(&b);
 }
 
