@@ -522,10 +522,14 @@ void rt_x_top_words(Display *dpy, Window top, bool popup, char *out, size_t n)
   Window client = rt_x_client_of(dpy, top, &popup);
   char *cls, *title;
   rt_x_names(dpy, client, &cls, &title);
+  /* a window transient for another is a dialog (a Swing JDialog has its frame's class) */
+  Window owner = None;
+  bool dialog = !popup && XGetTransientForHint(dpy, client, &owner) && owner != None;
+  const char *kind = popup ? "a pop-up" : dialog ? "a dialog" : "a window";
   if (cls && cls[0])
-    snprintf(out, n, "%s of class %s", popup ? "a pop-up" : "a window", cls);
+    snprintf(out, n, "%s of class %s", kind, cls);
   else
-    snprintf(out, n, "%s without a class", popup ? "a pop-up" : "a window");
+    snprintf(out, n, "%s without a class", kind);
   free(cls);
   free(title);
 }

@@ -67,7 +67,7 @@ done
 expect_in dialog-typing.err "part-way through a step's input" "dialog-typing: the summary says the input was cut"
 d=$(ls -d runs-dialog-typing/*/ | head -n1)
 if [ -f "$d/alert.json" ]; then
-  expect_in "$d/alert.json" "a new window opened while the step was typing (a window of class Nyheder)" \
+  expect_in "$d/alert.json" "a new window opened while the step was typing (a dialog of class Nyheder)" \
     "dialog-typing: alert.json names the window's class"
   expect_in "$d/alert.json" '"Notat#4:type"' "dialog-typing: alert.json names the typing step"
 else fail "dialog-typing: no alert.json"; fi
@@ -104,7 +104,7 @@ VAGT_TEST_INPUT_DELAY_MS=1000 run_vagt dclick run "$R" --display "$DISPLAY" --ru
   --baseline bl --set "app=$J" --set "log=$T/dclick.log" --set variant=dialog-click
 expect_rc 3 dclick "a dialog opened after the look halts"
 expect_in dclick.err "step 'Notat#2:type' (journal.lua:" "dialog-click: halted at the typing step"
-expect_in dclick.err "the windows changed after the step was judged (a window of class Nyheder opened); its input was not sent" \
+expect_in dclick.err "the windows changed after the step was judged (a dialog of class Nyheder opened); its input was not sent" \
   "dialog-click: nothing typed, the new window named"
 expect_in dclick.err "HALTED before sending input" "dialog-click: the summary says nothing was sent"
 has dclick "nyheder vist" && ok "dialog-click: the dialog opened" || fail "dialog-click: $(cat dclick.log)"
