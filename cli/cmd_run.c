@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "run.h"
 #include "runfolder.h"
+#include "step.h"
 #include "xio/appq.h"
 #include "xio/capture.h"
 #include "xio/damage.h"
@@ -353,6 +354,18 @@ static int cmd_run(int argc, char **argv, bool record)
            DisplayString(run.dpy), xvfb > 0 ? " (private Xvfb)" : "", run.run_dir);
     code = rt_host_run(&run);
     ran = true;
+    if (code == RT_EXIT_OK || code == RT_EXIT_REVIEW) {
+      /* what the last input did is judged too: a look after the last step */
+      rt_step_result res;
+      rt_step_status st = rt_step_end_look(&run, &res);
+      if (st == RT_STEP_STOPPED && run.abort) {
+        code = rt_abort_exit_code(run.abort);
+        free(run.error);
+        run.error = run.abort_msg ? rt_redact(&run, run.abort_msg) : NULL;
+      } else if (st == RT_STEP_FAILED) {
+        rt_log(&run, "vagt: the look after the last step could not be made: %s", res.msg);
+      }
+    }
   }
   rt_host_close(&run); /* finalizers run here: still the script's time */
   rt_watchdog_disarm();
@@ -382,7 +395,10 @@ static int cmd_run(int argc, char **argv, bool record)
             baseline);
   if (code == RT_EXIT_DRIFT)
     fprintf(stderr, "vagt: HALTED %s: %s\nvagt: report: %s/report.html\n",
-            run.halted_in_input ? "part-way through a step's input" : "before sending input",
+            run.end_drift         ? "after the last step (its input was sent; what it did "
+                                    "differs from the recording)"
+            : run.halted_in_input ? "part-way through a step's input"
+                                  : "before sending input",
             run.abort_msg ? run.abort_msg : "UI drift", run.run_dir);
   if (code == RT_EXIT_REVIEW)
     fprintf(stderr,

@@ -54,6 +54,9 @@ typedef struct rt_guard {
    * Keep the evidence and the alert, reason first; the run halts on drift. May be NULL. */
   void (*stopped)(void *ud, rt_run *run, const rt_stepinfo *s, const char *reason,
                   rt_guard_out *out);
+  /* Whether the baseline holds step `key` (the look after the last step is judged only
+   * when it does: baselines recorded before it existed lack it). May be NULL: it does. */
+  bool (*has)(void *ud, const char *key);
   void *ud;
 } rt_guard;
 

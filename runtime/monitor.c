@@ -1065,6 +1065,14 @@ static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool 
   return g;
 }
 
+static bool has(void *ud, const char *key)
+{
+  rt_monitor *m = ud;
+  fp_fingerprint *base = NULL;
+  fp_error e = {0};
+  return load_cached(m, key, &base, &e) != FP_ERR_NOTFOUND;
+}
+
 static void after(void *ud, rt_run *run, const rt_stepinfo *s, int rc)
 {
   (void)run;
@@ -1247,7 +1255,7 @@ rt_monitor *rt_monitor_new(const char *dir, bool record, bool replace)
   m->record = record;
   m->replace = replace;
   fp_options_default(&m->opt);
-  m->guard = (rt_guard){check, after, failed, stopped, m};
+  m->guard = (rt_guard){check, after, failed, stopped, has, m};
   return m;
 }
 

@@ -127,9 +127,13 @@ typedef struct rt_run {
   volatile rt_abort abort;
   char *abort_msg;
   bool halted_in_input; /* the drift halt came part-way through a step's input (keywatch.h) */
-  int exit_code;        /* what the run ends with when the script fails */
-  char *error;          /* final message, redacted */
-  char *error_where;    /* "file:line" of the failure */
+  bool end_drift;       /* the drift halt came at the look after the last step */
+  Window last_win;      /* the window of the last step that sent input, for the end look */
+  char last_file[512];  /* and its script position */
+  int last_line;
+  int exit_code;     /* what the run ends with when the script fails */
+  char *error;       /* final message, redacted */
+  char *error_where; /* "file:line" of the failure */
 
   int items_need_person; /* work items robot.items left failed for a person (l_items.c) */
   /* Asked right before a step sends its input (after the guard judged the screen): nonzero

@@ -51,8 +51,8 @@ static double record_first(void)
 }
 #define LOCATE_POLL 0.2
 
-static const char *const act_names[RT_ACT_N] = {"click",   "type", "key",  "press",
-                                                "release", "move", "drag", "menu"};
+static const char *const act_names[RT_ACT_N] = {"click", "type", "key",  "press", "release",
+                                                "move",  "drag", "menu", "look"};
 
 const char *rt_act_name(rt_act_kind k)
 {
@@ -67,7 +67,7 @@ static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, 
   return RT_GUARD_GO;
 }
 
-const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL, NULL};
+const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL, NULL, NULL};
 
 /* Waits for the scene to settle by the server's drawing signals (xio/damage.h), the scene
  * listed again whenever windows change. 1 settled, 0 bounded out, -1 + err. */
@@ -390,6 +390,7 @@ static int send_input(rt_run *run, const rt_action *a, const rt_scene *sc, const
         return 0;
       pause_ms(30);
       return button(run, 1, false, err, n);
+    case RT_ACT_LOOK: return 0; /* no input */
     case RT_ACT_N: break;
   }
   snprintf(err, n, "unknown action");
@@ -436,11 +437,17 @@ static void release_safely(rt_run *run, const rt_scene *sc)
 static void describe(const rt_action *a, const input_at *p, const char *entry, char *buf, size_t n)
 {
   switch (a->kind) {
-    case RT_ACT_TYPE:
-      /* What is typed may be a citizen's data or a secret: only its length is kept. */
-      snprintf(buf, n, "%zu bytes", strlen(a->text));
+    case RT_ACT_TYPE: {
+      /* What is typed may be a citizen's data or a secret: only its length is kept, in
+       * characters (as a halt part-way counts them) */
+      size_t chars = 0;
+      for (const char *q = a->text; *q; q++)
+        chars += ((unsigned char)*q & 0xC0) != 0x80;
+      snprintf(buf, n, "%zu characters", chars);
       break;
+    }
     case RT_ACT_KEY: snprintf(buf, n, "%s", a->keys); break;
+    case RT_ACT_LOOK: snprintf(buf, n, "after the last step"); break;
     case RT_ACT_MENU: snprintf(buf, n, "'%s' at (%d,%d)", entry, p->x, p->y); break;
     case RT_ACT_DRAG: snprintf(buf, n, "(%d,%d) to (%d,%d)", p->x, p->y, p->x2, p->y2); break;
     case RT_ACT_RELEASE:
@@ -814,6 +821,8 @@ static size_t send_step(step_ctx *c, double t0)
   const rt_action *a = c->a;
   c->rec.t_total = (vu_mono() - t0) * 1000.0;
   size_t logged = save_log(run, &c->rec);
+  if (a->kind == RT_ACT_LOOK) /* judged, and nothing to send */
+    return logged;
   double t = vu_mono();
   /* the next step's quiet period begins with this input: what the application draws in
    * answer to it, from the first key on, counts */
@@ -843,6 +852,11 @@ static size_t send_step(step_ctx *c, double t0)
   c->rec.t_input = (vu_mono() - t) * 1000.0;
   if (run->steps && c->rc == 0)
     rt_steplog_input(run->steps, c->rec.t_input);
+  if (c->rc == 0 || c->part_sent) { /* the end look looks at the last input's window */
+    run->last_win = a->win;
+    snprintf(run->last_file, sizeof run->last_file, "%s", a->file ? a->file : "");
+    run->last_line = a->line;
+  }
   if (c->g->after)
     c->g->after(c->g->ud, run, &c->si, c->rc);
   return logged;
@@ -929,7 +943,7 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
   c->at = a->at;
   if (level) {
     c->entry = a->path[level - 1];
-    c->at = (rt_target){.given = true, .text = c->entry};
+    c->at = (rt_target){.given = true, .text = c->entry, .find = {.whole_entry = 1}};
   }
   c->p = (input_at){.level = level,
                     .npath = a->npath,
@@ -985,6 +999,35 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
   }
   rt_scene_free(&c->sc);
   return c->st;
+}
+
+rt_step_status rt_step_end_look(rt_run *run, rt_step_result *res)
+{
+  res->status = RT_STEP_OK;
+  res->msg[0] = '\0';
+  rt_winfo wi;
+  const rt_guard *g = run->guard;
+  if (run->abort != RT_ABORT_NONE || !g || !run->last_win ||
+      !rt_x_winfo(run->dpy, run->last_win, &wi))
+    return RT_STEP_OK;
+  if (run->mode != RT_MODE_RECORD && g->has && !g->has(g->ud, RT_END_LOOK_KEY)) {
+    rt_log(run, "vagt: note: the baseline has no look after the last step (recorded before "
+                "vagt judged it): not judged; recording again adds it");
+    return RT_STEP_OK;
+  }
+  rt_action a = {.kind = RT_ACT_LOOK,
+                 .win = run->last_win,
+                 .file = run->last_file[0] ? run->last_file : NULL,
+                 .line = run->last_line,
+                 .name = "1"};
+  rt_step_status st = one_step(run, &a, 1, "(end)", 0, res);
+  if (st == RT_STEP_STOPPED && run->abort == RT_ABORT_DRIFT)
+    run->end_drift = true;
+  if (st == RT_STEP_FAILED && !rt_x_winfo(run->dpy, run->last_win, &wi)) {
+    res->msg[0] = '\0'; /* the window went while it was looked at: an ending, not a fault */
+    st = RT_STEP_OK;
+  }
+  return res->status = st;
 }
 
 rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res)

@@ -33,6 +33,7 @@ typedef enum {
   RT_ACT_MOVE, /* the pointer only (hover; drags with a held button) */
   RT_ACT_DRAG, /* press at `at`, move to `to`, release */
   RT_ACT_MENU, /* a menu path by text: one step per level */
+  RT_ACT_LOOK, /* no input: the look after the script's last step (rt_step_end_look) */
   RT_ACT_N
 } rt_act_kind;
 
@@ -88,6 +89,18 @@ typedef struct rt_step_result {
 
 /* Runs one guarded action (a menu: one step per level). */
 rt_step_status rt_step_run(rt_run *run, const rt_action *a, rt_step_result *res);
+
+/* The step key of the look after the last step. */
+#define RT_END_LOOK_KEY "(end)#1:look"
+
+/* After the script's last step: one more guarded look at the window of the last step that
+ * sent input, as at every step but with no input, so that what the last input did is
+ * judged too (a confirmation dialog it opened, an error it showed): recorded when
+ * recording; in a run judged against the baseline's entry, which a drift halts on (exit
+ * 3, evidence, run->end_drift). Nothing to look at (no step sent input, its window has
+ * gone) and a baseline without the entry (recorded before this look existed: the log
+ * says so) pass over it. RT_STEP_FAILED: the look could not be made (res->msg). */
+rt_step_status rt_step_end_look(rt_run *run, rt_step_result *res);
 
 /* Before the run stops its applications: waits (at most max seconds) until the last
  * input's application has read it and drawn its answer, so a save clicked last is done,

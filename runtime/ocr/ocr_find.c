@@ -272,6 +272,42 @@ static int in_region(const rt_ocr_result *res, const cand *k, const rt_ocr_find_
          m.cy < o->region.y + o->region.h;
 }
 
+/* Whether candidate k is the whole text of its menu entry: no other word of its line
+ * nearer than twice the height of its words before its first or after its last (a word
+ * space is far less; an accelerator's column is farther). */
+static int whole_entry(const rt_ocr_result *res, const cand *k)
+{
+  const rt_ocr_word *a = &res->words[k->first], *b = &res->words[k->first + k->n - 1];
+  int h = 0;
+  for (size_t i = k->first; i < k->first + k->n; i++)
+    h = res->words[i].box.h > h ? res->words[i].box.h : h;
+  for (size_t i = 0; i < res->n; i++) {
+    const rt_ocr_word *w = &res->words[i];
+    if (w->line != a->line || (i >= k->first && i < k->first + k->n))
+      continue;
+    long before = (long)a->box.x - ((long)w->box.x + w->box.w);
+    long after = (long)w->box.x - ((long)b->box.x + b->box.w);
+    if ((before >= 0 && before < 2L * h) || (after >= 0 && after < 2L * h))
+      return 0;
+  }
+  return 1;
+}
+
+/* Of the candidates c[0..n), only the whole entries, when some are and some are not. */
+static long prefer_whole(const rt_ocr_result *res, cand *c, long n)
+{
+  long w = 0;
+  for (long i = 0; i < n; i++)
+    w += whole_entry(res, &c[i]);
+  if (w == 0 || w == n)
+    return n;
+  long k = 0;
+  for (long i = 0; i < n; i++)
+    if (whole_entry(res, &c[i]))
+      c[k++] = c[i];
+  return k;
+}
+
 /* All best-tier candidates (reading order) inside the region. Returns count,
  * -1 on error; *outside gets how many were dropped by the region.
  * Tiers: 0 exact; 1 punctuation at the phrase's edges ignored (on screen and
@@ -418,7 +454,8 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
     if (n)
       best = 3;
   }
-  (void)best;
+  if (o->whole_entry && n > 1 && best <= 1)
+    n = (size_t)prefer_whole(res, c, (long)n);
   *out = c;
   return (long)n;
 fail:

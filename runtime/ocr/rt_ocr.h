@@ -158,6 +158,10 @@ typedef struct {
   int near_x, near_y;
   int has_region; /* 1: only matches whose centre lies inside region */
   rt_ocr_box region;
+  int whole_entry; /* 1: a menu entry: of equally good matches, those that are the whole
+                      text of their entry (nothing beside them on their line closer than
+                      twice their height: an accelerator lies farther) are preferred, so
+                      "Save" is File > Save, not "Save As..." */
 } rt_ocr_find_opts;
 
 typedef struct {

@@ -54,6 +54,22 @@ check_variant menu-swapped "Slet alle notater" "menu "
 check_variant menu-renamed "Gem journalen" "menu "
 check_variant menu-inserted "Eksportér" "menu "
 check_variant dialog "new window" "gem cpr"
+# The last step's input opens a confirmation the recording did not have: the look after
+# the last step halts (exit 3), instead of a pass that saved nothing.
+journal confirm run bl --set variant=confirm-save
+expect_rc 3 confirm "a confirmation after the last step halts"
+expect_in confirm.err "HALTED after the last step" "confirm: the summary says where"
+expect_in confirm.err "step '(end)#1:look' (journal.lua:36)" "confirm: the look names the last step's line"
+a=$(ls runs-confirm/*/alert.json 2>/dev/null | head -n1)
+[ -n "$a" ] && expect_in "$a" "new window" "confirm: the alert names the new window" ||
+  fail "confirm: no alert.json"
+has confirm "bekræft vist" && ! has confirm "menu gem" && ok "confirm: asked, nothing saved" ||
+  fail "confirm: $(cat confirm.log)"
+# A baseline recorded before the look existed has no entry for it: the run passes and says so.
+cp -r bl bl-old && rm -f bl-old/*end*
+journal old run bl-old
+expect_rc 0 old "a baseline without the end look: passes"
+expect_in old.err "no look after the last step" "old baseline: the log says it is not judged"
 # a dialog that opens while a step types (the fixture checks the name as it is typed):
 # the typing stops there, nothing reaches the dialog, nothing is saved with half a name
 journal dialog-typing run bl --set variant=dialog-typing --set "navn=Søren Ærø Hansen Nørgaard"

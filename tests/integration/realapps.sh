@@ -75,4 +75,18 @@ done
 ned n3 run "Tredje" "nedit*fileMenu.tearOffModel: XmTEAR_OFF_DISABLED"
 expect_rc 3 n3 "nedit: the File menu without its tear-off line halts"
 [ -s docs/notat.txt ] && fail "nedit: saved after the update" || ok "nedit: nothing saved"
+# w:menu{"File", "Save"}: the entry "Save" (accelerator Ctrl+S far right), not "Save As..."
+nedm() { # nedm PREFIX MODE TEXT
+  : > docs/notat.txt
+  run_vagt "$1" "$2" "$ROBOTS/nedit.lua" --display "$DISPLAY" --runs "runs-$1" --baseline blnedm \
+    --set "file=$T/docs/notat.txt" --set "text=$3" --set save=menu
+}
+nedm nm1 record "Gemt via menuen"
+expect_rc 0 nm1 "nedit: record File > Save by w:menu"
+nedm nm2 run "Igen via menuen"
+expect_rc 0 nm2 "nedit: File > Save by w:menu, unchanged run"
+[ "$(cat docs/notat.txt)" = "Igen via menuen" ] && ok "nedit: w:menu saved the file" ||
+  fail "nedit: w:menu: the file holds '$(cat docs/notat.txt)'"
+grep -q "Save As" runs-nm2/*/steps.jsonl && fail "nedit: Save As... was chosen" ||
+  ok "nedit: the entry Save, not Save As..."
 finish

@@ -228,6 +228,33 @@ static void test_could_be(void **st)
   assert_false(rt_ocr__could_be("", "Navn"));
 }
 
+/* A menu's entries (NEdit's File): "Save" is File > Save, whose accelerator lies far to
+ * its right, not the first word of "Save As..."; elsewhere both are equally good. */
+static void test_whole_entry(void **st)
+{
+  (void)st;
+  static const W menu[] = {{"Open...", 8, 4, 44, 11, 0},         {"Ctrl+O", 120, 4, 40, 11, 0},
+                           {"Save", 8, 24, 28, 11, 1},           {"Ctrl+S", 120, 24, 40, 11, 1},
+                           {"Save", 8, 44, 28, 11, 2},           {"As...", 40, 44, 30, 11, 2},
+                           {"Shift+Ctrl+S", 120, 44, 76, 11, 2}, {"Save", 8, 64, 28, 11, 3},
+                           {"Copy", 40, 64, 28, 11, 3}};
+  rt_ocr_result r = make(menu, sizeof menu / sizeof *menu);
+  rt_ocr_match m;
+  char err[512];
+  assert_int_equal(rt_ocr_find(&r, "Save", NULL, &m, err, sizeof err), RT_OCR_AMBIGUOUS);
+  rt_ocr_find_opts we = {.whole_entry = 1};
+  assert_int_equal(rt_ocr_find(&r, "Save", &we, &m, err, sizeof err), RT_OCR_OK);
+  assert_int_equal(m.cy, 29);
+  assert_int_equal(rt_ocr_find(&r, "Save As...", &we, &m, err, sizeof err), RT_OCR_OK);
+  assert_int_equal(m.cy, 49);
+  rt_ocr_result_free(&r);
+  /* two whole entries stay ambiguous */
+  static const W two[] = {{"Save", 8, 24, 28, 11, 0}, {"Save", 8, 44, 28, 11, 1}};
+  r = make(two, 2);
+  assert_int_equal(rt_ocr_find(&r, "Save", &we, &m, err, sizeof err), RT_OCR_AMBIGUOUS);
+  rt_ocr_result_free(&r);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -240,6 +267,7 @@ int main(void)
       cmocka_unit_test(test_not_found_says_what_it_saw),
       cmocka_unit_test(test_part_of_word_and_slips),
       cmocka_unit_test(test_find_all),
+      cmocka_unit_test(test_whole_entry),
   };
   return cmocka_run_group_tests_name("ocr_find", tests, NULL, NULL);
 }

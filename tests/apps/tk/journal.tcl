@@ -47,6 +47,9 @@
 #   label-renamed      the label "Navn" reads "Fulde navn"
 #   button-moved       the buttons "Gem" and "Annuller" swap places
 #   counter-relabeled  the button "+1" reads "Læg til"
+#   confirm-save       Filer > Gem journal first asks "Gem journalen?" in a dialog
+#                      (class Bekraeft, transient to the main window) with Ja and
+#                      Nej; "menu gem" is logged only after Ja (logs "bekræft vist")
 #
 # Log lines (one per action)
 #   start variant=NAME        the main window is mapped and drawn
@@ -95,7 +98,7 @@ proc usage {msg} {
 # ---------------------------------------------------------------- arguments
 set variants {none menu-swapped menu-renamed menu-inserted dialog
     dialog-typing dialog-click completion combo-renamed combo-inserted label-renamed button-moved
-    counter-relabeled}
+    counter-relabeled confirm-save}
 
 set logFile ""
 set variant none
@@ -215,6 +218,10 @@ proc clearForm {} {
 }
 
 proc menuAction {what} {
+    if {$what eq "gem" && $::variant eq "confirm-save"} {
+        confirmSave
+        return
+    }
     logline "menu $what"
     switch -- $what {
         ny     { clearForm }
@@ -350,6 +357,25 @@ wm deiconify .
 focus .f.cpr
 
 # ------------------------------------------------------------- dialog
+proc confirmSave {} {
+    set d .confirm
+    toplevel $d -class Bekraeft -width 240 -height 100 -relief raised -borderwidth 2
+    wm withdraw $d
+    wm title $d "Bekræft"
+    wm transient $d .
+    wm resizable $d 0 0
+    label $d.text -text "Gem journalen?"
+    button $d.ja -text Ja -command "logline {menu gem}; destroy $d"
+    button $d.nej -text Nej -command "destroy $d"
+    place $d.text -x 20 -y 14 -width 200 -height 30
+    place $d.ja -x 30 -y 56 -width 80 -height 30
+    place $d.nej -x 130 -y 56 -width 80 -height 30
+    wm geometry $d 240x100+[expr {[winfo rootx .] + 120}]+[expr {[winfo rooty .] + 120}]
+    wm deiconify $d
+    raise $d
+    logline "bekræft vist"
+}
+
 proc showNews {} {
     set d .news
     toplevel $d -class Nyheder -width 300 -height 140 \

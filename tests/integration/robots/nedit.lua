@@ -3,6 +3,7 @@
 -- window nor move the pointer).
 --   --set file=PATH (an existing file) [--set text=...] [--set xrm="res: value;..."]
 --   [--set lang=LOCALE --set locpath=FOLDER]: the locale NEdit runs in (env)
+--   [--set save=menu]: File > Save by w:menu (the entry "Save", not "Save As...")
 local p = robot.params
 local argv = { "nedit", "-geometry", "80x20+0+0" }
 for r in (p.xrm or ""):gmatch("[^;]+") do
@@ -19,7 +20,11 @@ robot.step("Skriv", function()
   w:type(p.text or "Notat fra vagt")
 end)
 robot.step("Gem", function()
-  w:key("alt+f")
-  w:key("s")
+  if p.save == "menu" then
+    w:menu{ "File", "Save" }
+  else
+    w:key("alt+f")
+    w:key("s")
+  end
 end)
 robot.sleep(1) -- NEdit writes the file
