@@ -1001,14 +1001,22 @@ static rt_step_status one_step(rt_run *run, const rt_action *a, int ordinal, con
   return c->st;
 }
 
+/* Whether window w still exists. */
+static bool window_exists(rt_run *run, Window w)
+{
+  rt_winfo wi;
+  if (!rt_x_winfo(run->dpy, w, &wi))
+    return false;
+  rt_winfo_free(&wi, 1);
+  return true;
+}
+
 rt_step_status rt_step_end_look(rt_run *run, rt_step_result *res)
 {
   res->status = RT_STEP_OK;
   res->msg[0] = '\0';
-  rt_winfo wi;
   const rt_guard *g = run->guard;
-  if (run->abort != RT_ABORT_NONE || !g || !run->last_win ||
-      !rt_x_winfo(run->dpy, run->last_win, &wi))
+  if (run->abort != RT_ABORT_NONE || !g || !run->last_win || !window_exists(run, run->last_win))
     return RT_STEP_OK;
   if (run->mode != RT_MODE_RECORD && g->has && !g->has(g->ud, RT_END_LOOK_KEY)) {
     rt_log(run, "vagt: note: the baseline has no look after the last step (recorded before "
@@ -1023,7 +1031,7 @@ rt_step_status rt_step_end_look(rt_run *run, rt_step_result *res)
   rt_step_status st = one_step(run, &a, 1, "(end)", 0, res);
   if (st == RT_STEP_STOPPED && run->abort == RT_ABORT_DRIFT)
     run->end_drift = true;
-  if (st == RT_STEP_FAILED && !rt_x_winfo(run->dpy, run->last_win, &wi)) {
+  if (st == RT_STEP_FAILED && !window_exists(run, run->last_win)) {
     res->msg[0] = '\0'; /* the window went while it was looked at: an ending, not a fault */
     st = RT_STEP_OK;
   }
