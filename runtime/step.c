@@ -246,6 +246,12 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
     snprintf(msg, n, "%s", err);
     return rc;
   }
+  if (m.tier >= 3 && run->mode == RT_MODE_RECORD) /* what the screen shows is not quoted */
+    rt_log(run,
+           "vagt: note: text '%.200s' was found with OCR slips tolerated, at (%d,%d) %dx%d: "
+           "check that the recording acted on the element meant (a longer caption that "
+           "begins alike is found too), or narrow it with region or near",
+           t->text, m.box.x, m.box.y, m.box.w, m.box.h);
   int ax = t->anchor == RT_ANCHOR_LEFT    ? m.box.x
            : t->anchor == RT_ANCHOR_RIGHT ? m.box.x + m.box.w - 1
                                           : m.cx;
