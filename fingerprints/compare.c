@@ -611,6 +611,9 @@ typedef struct {
   char *font_example;
   size_t fe_len;
   char buf[512];
+  /* the renamed reasons (from reason r0 on) that read almost as before: bit k, reason r0+k */
+  int r0;
+  uint64_t slight;
 } anchors;
 
 static void explain(anchors *x, fp_rect r)
@@ -692,9 +695,30 @@ static void anchors_same_text(anchors *x)
   }
 }
 
+/* Edit distance of a and b (bytes, the first 63 of each). */
+static int text_distance(const char *a, const char *b)
+{
+  int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];
+  for (int j = 0; j <= lb; j++)
+    d[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = d[0];
+    d[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      int up = d[j], v = diag + (a[i - 1] != b[j - 1]);
+      v = up + 1 < v ? up + 1 : v;
+      v = d[j - 1] + 1 < v ? d[j - 1] + 1 : v;
+      d[j] = v;
+      diag = up;
+    }
+  }
+  return d[lb];
+}
+
 /* 3: other text where the anchor was: renamed. */
 static void anchors_renamed(anchors *x)
 {
+  x->r0 = x->v->n_reasons;
   for (int a = 0; a < x->na; a++) {
     if (x->as[a].state != -1)
       continue;
@@ -714,6 +738,10 @@ static void anchors_renamed(anchors *x)
     x->as[a].state = 2;
     x->as[a].now = pb;
     x->v->anchors_renamed++;
+    int k = x->v->n_reasons - x->r0;
+    /* a letter or two: a label half covered (a taller menu) or read a little otherwise */
+    if (k < 64 && text_distance(an->text, x->buf) <= 2)
+      x->slight |= 1ull << k;
     fp__verdict_reason(x->v, "%s '%s' now reads '%s' at (%d,%d)", noun(an->kind), an->text, x->buf,
                        pb.x, pb.y);
     explain(x, an->box);
@@ -875,6 +903,41 @@ static void anchors_new_text(anchors *x)
 
 /* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
  * counts anchors whose box changed size (font hint) out of *matched. */
+/* Reasons [from, v->n_reasons) move to position at (those in between follow them). */
+static void block_first(fp_verdict *v, int at, int from)
+{
+  int n = v->n_reasons - from;
+  if (n <= 0 || at >= from || at < 0)
+    return;
+  char **tmp = malloc((size_t)n * sizeof *tmp);
+  if (!tmp)
+    return;
+  memcpy(tmp, &v->reasons[from], (size_t)n * sizeof *tmp);
+  memmove(&v->reasons[at + n], &v->reasons[at], (size_t)(from - at) * sizeof *tmp);
+  memcpy(&v->reasons[at], tmp, (size_t)n * sizeof *tmp);
+  free(tmp);
+}
+
+/* When the screen changed otherwise too (an entry new, gone or moved), renamed reasons
+ * [r0, r1) that read almost as before (slight: bit k for reason r0 + k) go last: what
+ * leads is what an operator can act on (a menu's new entry, not the label it covers). */
+static void slight_last(fp_verdict *v, int r0, int r1, uint64_t slight)
+{
+  if (!slight || r1 >= v->n_reasons || r1 - r0 > 64 || r0 < 0)
+    return;
+  char *keep[64];
+  int n = 0;
+  for (int i = r0; i < r1; i++)
+    if (slight >> (i - r0) & 1)
+      keep[n++] = v->reasons[i];
+  int w = r0;
+  for (int i = r0; i < v->n_reasons; i++)
+    if (i >= r1 || !(slight >> (i - r0) & 1))
+      v->reasons[w++] = v->reasons[i];
+  for (int i = 0; i < n; i++)
+    v->reasons[w++] = keep[i];
+}
+
 static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, const uint8_t *changed,
                            const uint8_t *skipped, const fp_options *opt, fp_verdict *v,
                            fp_rect **explained, int *nexp, int *sized, int *matched,
@@ -916,12 +979,18 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, cons
   anchors_in_view(&x, changed, skipped);
   anchors_same_text(&x);
   anchors_renamed(&x);
+  int r1 = v->n_reasons;
   anchors_missing(&x);
   anchors_moved(&x);
   for (int a = 0; a < na; a++)
     if (x.as[a].state != 4)
       v->anchors_checked++;
+  int n0 = v->n_reasons;
   anchors_new_text(&x);
+  /* an entry inserted pushes the ones below it: the new text says why they moved */
+  if (v->n_reasons > n0 && n0 > r1)
+    block_first(v, r1, n0);
+  slight_last(v, x.r0, r1, x.slight);
   *explained = x.explained;
   *nexp = x.nexp;
   *sized = x.sized;

@@ -140,6 +140,11 @@ static void test_field_inserted(void **state)
   char want[128];
   snprintf(want, sizeof want, "new text 'Telefon' at (12,%d)", c->base_form.label_y[2]);
   assert_reason(&v, want);
+  /* the inserted label leads: it says why the ones below it moved */
+  if (v.n_reasons < 1 || strcmp(v.reasons[0], want) != 0) {
+    dump_verdict("inserted", &v);
+    fail_msg("the first reason is not the new text");
+  }
   snprintf(want, sizeof want, "label 'Adresse' moved from (12,%d) to (12,%d)",
            c->base_form.label_y[2], c->base_form.label_y[3]);
   assert_reason(&v, want);
