@@ -695,26 +695,6 @@ static void anchors_same_text(anchors *x)
   }
 }
 
-/* Edit distance of a and b (bytes, the first 63 of each). */
-static int text_distance(const char *a, const char *b)
-{
-  int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];
-  for (int j = 0; j <= lb; j++)
-    d[j] = j;
-  for (int i = 1; i <= la; i++) {
-    int diag = d[0];
-    d[0] = i;
-    for (int j = 1; j <= lb; j++) {
-      int up = d[j], v = diag + (a[i - 1] != b[j - 1]);
-      v = up + 1 < v ? up + 1 : v;
-      v = d[j - 1] + 1 < v ? d[j - 1] + 1 : v;
-      d[j] = v;
-      diag = up;
-    }
-  }
-  return d[lb];
-}
-
 /* 3: other text where the anchor was: renamed. */
 static void anchors_renamed(anchors *x)
 {
@@ -740,7 +720,7 @@ static void anchors_renamed(anchors *x)
     x->v->anchors_renamed++;
     int k = x->v->n_reasons - x->r0;
     /* a letter or two: a label half covered (a taller menu) or read a little otherwise */
-    if (k < 64 && text_distance(an->text, x->buf) <= 2)
+    if (k < 64 && fp_text_distance(an->text, x->buf, 0) <= 2)
       x->slight |= 1ull << k;
     fp__verdict_reason(x->v, "%s '%s' now reads '%s' at (%d,%d)", noun(an->kind), an->text, x->buf,
                        pb.x, pb.y);
@@ -901,21 +881,15 @@ static void anchors_new_text(anchors *x)
   }
 }
 
-/* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
- * counts anchors whose box changed size (font hint) out of *matched. */
-/* Reasons [from, v->n_reasons) move to position at (those in between follow them). */
-static void block_first(fp_verdict *v, int at, int from)
+/* Move the last reason to position pos (earlier reasons shift down). */
+static void move_last_reason(fp_verdict *v, int pos)
 {
-  int n = v->n_reasons - from;
-  if (n <= 0 || at >= from || at < 0)
+  if (v->n_reasons <= 0 || pos < 0 || pos >= v->n_reasons - 1)
     return;
-  char **tmp = malloc((size_t)n * sizeof *tmp);
-  if (!tmp)
-    return;
-  memcpy(tmp, &v->reasons[from], (size_t)n * sizeof *tmp);
-  memmove(&v->reasons[at + n], &v->reasons[at], (size_t)(from - at) * sizeof *tmp);
-  memcpy(&v->reasons[at], tmp, (size_t)n * sizeof *tmp);
-  free(tmp);
+  char *last = v->reasons[v->n_reasons - 1];
+  memmove(&v->reasons[pos + 1], &v->reasons[pos],
+          (size_t)(v->n_reasons - 1 - pos) * sizeof *v->reasons);
+  v->reasons[pos] = last;
 }
 
 /* When the screen changed otherwise too (an entry new, gone or moved), renamed reasons
@@ -938,6 +912,8 @@ static void slight_last(fp_verdict *v, int r0, int r1, uint64_t slight)
     v->reasons[w++] = keep[i];
 }
 
+/* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
+ * counts anchors whose box changed size (font hint) out of *matched. */
 static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, const uint8_t *changed,
                            const uint8_t *skipped, const fp_options *opt, fp_verdict *v,
                            fp_rect **explained, int *nexp, int *sized, int *matched,
@@ -987,9 +963,11 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, cons
       v->anchors_checked++;
   int n0 = v->n_reasons;
   anchors_new_text(&x);
-  /* an entry inserted pushes the ones below it: the new text says why they moved */
-  if (v->n_reasons > n0 && n0 > r1)
-    block_first(v, r1, n0);
+  /* an entry inserted pushes the ones below it: the new text says why they moved (each
+   * in turn to r1, so they keep their order) */
+  if (n0 > r1)
+    for (int i = n0; i < v->n_reasons; i++)
+      move_last_reason(v, r1);
   slight_last(v, x.r0, r1, x.slight);
   *explained = x.explained;
   *nexp = x.nexp;
@@ -999,17 +977,6 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, cons
   free(x.cw);
   fp__free_words(ph, nw);
   return FP_OK;
-}
-
-/* Move the last reason to position pos (earlier reasons shift down). */
-static void move_last_reason(fp_verdict *v, int pos)
-{
-  if (v->n_reasons <= 0 || pos < 0 || pos >= v->n_reasons - 1)
-    return;
-  char *last = v->reasons[v->n_reasons - 1];
-  memmove(&v->reasons[pos + 1], &v->reasons[pos],
-          (size_t)(v->n_reasons - 1 - pos) * sizeof *v->reasons);
-  v->reasons[pos] = last;
 }
 
 static int rect_explained(fp_rect r, const fp_rect *e, int n)

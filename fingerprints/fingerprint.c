@@ -74,6 +74,26 @@ fp_rect fp__rect_clip(fp_rect r, int w, int h)
   return fp__rect_and(r, (fp_rect){0, 0, w, h});
 }
 
+int fp_text_distance(const char *a, const char *b, int fold)
+{
+  int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];
+  for (int j = 0; j <= lb; j++)
+    d[j] = j;
+  for (int i = 1; i <= la; i++) {
+    int diag = d[0];
+    d[0] = i;
+    for (int j = 1; j <= lb; j++) {
+      unsigned char ca = (unsigned char)a[i - 1], cb = (unsigned char)b[j - 1];
+      int up = d[j], v = diag + (fold ? tolower(ca) != tolower(cb) : ca != cb);
+      v = up + 1 < v ? up + 1 : v;
+      v = d[j - 1] + 1 < v ? d[j - 1] + 1 : v;
+      d[j] = v;
+      diag = up;
+    }
+  }
+  return d[lb];
+}
+
 long fp__rect_area(fp_rect r)
 {
   return (r.w > 0 && r.h > 0) ? (long)r.w * r.h : 0;

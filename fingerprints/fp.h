@@ -232,6 +232,8 @@ int fp_merge(const fp_fingerprint *base, const fp_fingerprint *rec, const fp_opt
  * differ. What the robot's input changed, for FP_MASK_ROBOT masks. */
 int fp_changed_regions(PIX *before, PIX *after, const fp_rect *keep, int nkeep, int max_h,
                        fp_rect **out);
+/* Edit distance of a and b, their first 63 bytes each; fold: ASCII case folded. */
+int fp_text_distance(const char *a, const char *b, int fold);
 /* The pixels of a recorded anchor (box) that comparison checks even under an
  * FP_MASK_ROBOT mask: the box grown by a pixel each side (a glyph's anti-aliased
  * edge belongs to it), clipped to a w x h image. A stored reference image whose

@@ -1,7 +1,6 @@
 #include "monitor.h"
 
 #include <cjson/cJSON.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -941,30 +940,6 @@ static void labels_of(rt_monitor *m, const char *key, char *buf, size_t n)
   }
 }
 
-/* Edit distance of a and b, case folded (ASCII), the first 63 bytes of each. */
-static int distance(const char *a, const char *b)
-{
-  int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];
-  for (int j = 0; j <= lb; j++)
-    d[j] = j;
-  for (int i = 1; i <= la; i++) {
-    int diag = d[0];
-    d[0] = i;
-    for (int j = 1; j <= lb; j++) {
-      int up = d[j];
-      int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
-      int v = diag + !same;
-      if (up + 1 < v)
-        v = up + 1;
-      if (d[j - 1] + 1 < v)
-        v = d[j - 1] + 1;
-      d[j] = v;
-      diag = up;
-    }
-  }
-  return d[lb];
-}
-
 size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, char *buf, size_t n)
 {
   typedef struct {
@@ -989,7 +964,7 @@ size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, ch
               c[k].w->box.y == a->box.y;
       if (dup)
         continue;
-      int d = like ? distance(a->text, like) : 0, at = nc;
+      int d = like ? fp_text_distance(a->text, like, 1) : 0, at = nc;
       if (nc == MAX_LABELS) {
         if (d >= c[nc - 1].d)
           continue;

@@ -122,11 +122,6 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, s
   }
 }
 
-/* Waits until the target's client has read what the X server sent it, the robot's input
- * among it (xio/appq.h): until then its windows show the screen from before the input,
- * and a look or an input on top of it would be judged or read in a state nobody saw. At
- * most RT_SETTLE_READ_MAX; a client it cannot see (remote, another user's) is not waited
- * for. Returns the milliseconds waited. */
 /* Until the application of run->appq has read everything, or `until` (or, for a step,
  * the run is aborted). */
 static void read_until(rt_run *run, double until, bool step)
@@ -135,6 +130,11 @@ static void read_until(rt_run *run, double until, bool step)
     rt_sleep(step ? run : NULL, 0.005);
 }
 
+/* Waits until the target's client has read what the X server sent it, the robot's input
+ * among it (xio/appq.h): until then its windows show the screen from before the input,
+ * and a look or an input on top of it would be judged or read in a state nobody saw. At
+ * most RT_SETTLE_READ_MAX; a client it cannot see (remote, another user's) is not waited
+ * for. Returns the milliseconds waited. */
 static double wait_read(rt_run *run, Window target)
 {
   if (run->appq_win != target) {
@@ -446,10 +446,7 @@ static void describe(const rt_action *a, const input_at *p, const char *entry, c
     case RT_ACT_TYPE: {
       /* What is typed may be a citizen's data or a secret: only its length is kept, in
        * characters (as a halt part-way counts them) */
-      size_t chars = 0;
-      for (const char *q = a->text; *q; q++)
-        chars += ((unsigned char)*q & 0xC0) != 0x80;
-      snprintf(buf, n, "%zu characters", chars);
+      snprintf(buf, n, "%zu characters", vu_utf8_chars(a->text, strlen(a->text)));
       break;
     }
     case RT_ACT_KEY: snprintf(buf, n, "%s", a->keys); break;

@@ -156,3 +156,11 @@ bool vu_write_all(int fd, const char *p, size_t n)
 {
   return put_all(fd, p, n, false);
 }
+
+size_t vu_utf8_chars(const char *s, size_t n)
+{
+  size_t c = 0;
+  for (size_t i = 0; i < n; i++)
+    c += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return c;
+}

@@ -6,6 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The characters (UTF-8 lead bytes) of s[0..n). */
+size_t vu_utf8_chars(const char *s, size_t n);
+
 /* Seconds on the monotonic clock: for deadlines and durations, never for dates. */
 double vu_mono(void);
 /* Unix time now, in seconds with a fraction. */

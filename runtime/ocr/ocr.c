@@ -558,9 +558,10 @@ size_t rt_ocr_maybe(const char *text, char *out, size_t n)
 }
 
 /* One careful reading of box in img (grown by pad pixels each side): a single character
- * among `allowed`, at its own size,
- * with language `lang` (an index into the loaded ones; -1: English's when loaded, which
- * reads a lone digit better than Danish's). Writes the reading (or "") to got. */
+ * among `allowed`, at its own size or, with tall > 0, each pixel a block so that it is at
+ * least tall pixels high; with language `lang` (an index into the loaded ones; -1:
+ * English's when loaded, which reads a lone digit better than Danish's). Writes the
+ * reading (or "") to got. */
 static void read_glyph(rt_ocr *o, PIX *img, rt_ocr_box box, int pad, int tall, const char *allowed,
                        int lang, char *got, size_t n, float *conf)
 {
@@ -919,14 +920,6 @@ static int glyph_columns(const unsigned char *m, int w, int h, int seg[64][2])
   return ns;
 }
 
-static size_t u8_count(const char *s, size_t n)
-{
-  size_t k = 0;
-  for (size_t i = 0; i < n && s[i]; i++)
-    k += ((unsigned char)s[i] & 0xC0) != 0x80;
-  return k;
-}
-
 /* The language a careful reading of letter c uses: English's model has no Æ Ø Å, so a
  * letter beyond ASCII goes to the first other language loaded; -1: read_glyph's choice. */
 static int letter_lang(const rt_ocr *o, unsigned char c)
@@ -949,7 +942,7 @@ static void settle_letter(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
     size_t hl = strcspn(hw, " ");
     if (!hl)
       break;
-    if (u8_count(hw, hl) < 2) { /* a lone glyph is settle_glyphs' */
+    if (vu_utf8_chars(hw, hl) < 2) { /* a lone glyph is settle_glyphs' */
       hw += hl;
       continue;
     }
@@ -968,7 +961,7 @@ static void settle_letter(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
       while (q && ((unsigned char)hw[hl - q] & 0xC0) == 0x80)
         q--;
       size_t cl = hl - p - q, dl = tl - p - q;
-      if (u8_count(hw + p, cl) != 1 || dl == 0 || u8_count(t + p, dl) > 3)
+      if (vu_utf8_chars(hw + p, cl) != 1 || dl == 0 || vu_utf8_chars(t + p, dl) > 3)
         continue;
       int w, h, seg[64][2];
       unsigned char *m = ink_mask(img, wd->box, &w, &h);
@@ -976,8 +969,8 @@ static void settle_letter(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *
         continue;
       int ns = glyph_columns(m, w, h, seg);
       free(m);
-      size_t k = u8_count(hw, p);
-      if ((size_t)ns != u8_count(hw, hl) || k >= (size_t)ns)
+      size_t k = vu_utf8_chars(hw, p);
+      if ((size_t)ns != vu_utf8_chars(hw, hl) || k >= (size_t)ns)
         continue;
       char allowed[16], got[16];
       if (cl + dl >= sizeof allowed)
@@ -1016,9 +1009,7 @@ static void settle_mn(PIX *img, rt_ocr_result *res)
     rt_ocr_word *wd = &res->words[i];
     if (!strchr(wd->text, 'n'))
       continue;
-    int w, h, nch = 0;
-    for (const char *q = wd->text; *q; q++)
-      nch += ((unsigned char)*q & 0xC0) != 0x80;
+    int w, h, nch = (int)vu_utf8_chars(wd->text, strlen(wd->text));
     unsigned char *m = ink_mask(img, wd->box, &w, &h);
     if (!m)
       continue;

@@ -1,6 +1,7 @@
 /* rt_ocr_find: locate a word or phrase among OCR words. Pure; no Tesseract. */
 #include "rt_ocr.h"
 #include "ocr_internal.h"
+#include "vu.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,15 +74,6 @@ typedef struct {
   size_t sub0, sub1; /* tier 2: character range of the match within the word */
   size_t nchars;     /* tier 2: characters in the word */
 } cand;
-
-static size_t utf8_chars(const char *s, size_t n)
-{
-  size_t c = 0;
-  for (size_t i = 0; i < n; i++)
-    if (((unsigned char)s[i] & 0xC0) != 0x80)
-      c++;
-  return c;
-}
 
 static int is_delim(unsigned char c)
 {
@@ -216,14 +208,14 @@ static int near_phrase(const char *a, size_t al, const char *phrase)
       strip_punct(w, 1, 1, &off, &l);
       if (!l)
         off = 0, l = wl;
-      int cap = slips((int)utf8_chars(w + off, l));
+      int cap = slips((int)vu_utf8_chars(w + off, l));
       if (edit_distance(a, al, w + off, l, cap) <= cap)
         return 1;
     }
     s += n;
     s += strspn(s, " \t\n");
   }
-  int cap = slips((int)utf8_chars(p, pl));
+  int cap = slips((int)vu_utf8_chars(p, pl));
   return edit_distance(a, al, p, pl, cap) <= cap;
 }
 
@@ -293,19 +285,14 @@ static int whole_entry(const rt_ocr_result *res, const cand *k)
   return 1;
 }
 
-/* Of the candidates c[0..n), only the whole entries, when some are and some are not. */
+/* Of the candidates c[0..n), only the whole entries (in order), when there are any. */
 static long prefer_whole(const rt_ocr_result *res, cand *c, long n)
 {
-  long w = 0;
-  for (long i = 0; i < n; i++)
-    w += whole_entry(res, &c[i]);
-  if (w == 0 || w == n)
-    return n;
   long k = 0;
   for (long i = 0; i < n; i++)
     if (whole_entry(res, &c[i]))
       c[k++] = c[i];
-  return k;
+  return k ? k : n;
 }
 
 /* All best-tier candidates (reading order) inside the region. Returns count,
@@ -378,9 +365,10 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
           continue;
         int left = at == 0 || is_delim((unsigned char)buf[at - 1]);
         int right = at + nl1 == tl || is_delim((unsigned char)buf[at + nl1]);
-        if (!left || !right || (at == 0 && at + nl1 == tl) || utf8_chars(needle1, nl1) < 3)
+        if (!left || !right || (at == 0 && at + nl1 == tl) || vu_utf8_chars(needle1, nl1) < 3)
           continue;
-        cand k = {i, 1, 2, utf8_chars(buf, at), utf8_chars(buf, at + nl1), utf8_chars(buf, tl)};
+        cand k = {
+            i, 1, 2, vu_utf8_chars(buf, at), vu_utf8_chars(buf, at + nl1), vu_utf8_chars(buf, tl)};
         if (!in_region(res, &k, o))
           (*outside)++;
         else if (add_cand(&c, &n, &cap, k) != 0)
@@ -390,7 +378,7 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
     if (n)
       best = 2;
   }
-  size_t chars = utf8_chars(needle1, nl1);
+  size_t chars = vu_utf8_chars(needle1, nl1);
   if (!n) { /* tier 3a: equal but for characters OCR confuses ("ln" read "In") */
     int f = (o->ignore_case ? 1 : 0) | 2;
     char cn[1024];
@@ -447,7 +435,7 @@ static long collect(const rt_ocr_result *res, const char *phrase, const rt_ocr_f
         }
         strip_punct(t, j == i, 0, &off, &len);
         pos = append_norm(buf, pos, sizeof buf, t + off, len, o->ignore_case ? 1 : 0);
-        if (utf8_chars(buf, pos) > chars + (size_t)allowed || pos + 2 >= sizeof buf)
+        if (vu_utf8_chars(buf, pos) > chars + (size_t)allowed || pos + 2 >= sizeof buf)
           break;
       }
     }
