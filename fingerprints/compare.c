@@ -111,10 +111,11 @@ fp_rect fp_anchor_checked(fp_rect b, int w, int h)
 }
 
 /* Which pixels of a band of rows are masked: a sweep down the image keeps, per
- * kind (mask, robot mask, anchor with a pixel around it), a difference array
+ * kind (mask, robot mask, anchor with a pixel around it, the anchor's own box), a
+ * difference array
  * over the columns updated by the rectangles that start or end on each row;
  * a row's coverage is its prefix sum. */
-enum { RK_MASK = 0, RK_ROBOT = 1, RK_ANCHOR = 2 };
+enum { RK_MASK = 0, RK_ROBOT = 1, RK_ANCHOR = 2, RK_CORE = 3, RK_N };
 typedef struct {
   int x0, x1, kind, delta;
 } rev;
@@ -122,8 +123,9 @@ typedef struct {
   int w, h, y; /* next row to apply */
   int *start;  /* h+1 offsets into ev, by row */
   rev *ev;
-  int *col[3];   /* w+1 each */
-  uint8_t *band; /* FP_CELL rows of w: 1 = masked, 2 = under a robot mask but checked */
+  int *col[RK_N]; /* w+1 each */
+  uint8_t *band;  /* FP_CELL rows of w: 1 = masked, 2 = the ring around an anchor under a
+                     robot mask (checked) */
   int band_y0;
 } raster;
 
@@ -131,7 +133,7 @@ static void raster_free(raster *r)
 {
   free(r->start);
   free(r->ev);
-  for (int k = 0; k < 3; k++)
+  for (int k = 0; k < RK_N; k++)
     free(r->col[k]);
   free(r->band);
 }
@@ -143,13 +145,14 @@ static int raster_init(raster *r, int w, int h, const fp_mask *m1, int n1, const
   r->w = w;
   r->h = h;
   r->band_y0 = -1;
-  size_t nrect = (size_t)n1 + n2 + np;
+  size_t nrect = (size_t)n1 + n2 + 2 * (size_t)np; /* an anchor: its ring and its box */
   r->start = calloc((size_t)h + 2, sizeof *r->start);
   r->ev = malloc((2 * nrect + 1) * sizeof *r->ev);
-  for (int k = 0; k < 3; k++)
-    r->col[k] = calloc((size_t)w + 1, sizeof *r->col[k]);
+  bool cols = true;
+  for (int k = 0; k < RK_N; k++)
+    cols &= (r->col[k] = calloc((size_t)w + 1, sizeof *r->col[k])) != NULL;
   r->band = calloc((size_t)w * FP_CELL + 1, 1);
-  if (!r->start || !r->ev || !r->col[0] || !r->col[1] || !r->col[2] || !r->band) {
+  if (!r->start || !r->ev || !cols || !r->band) {
     raster_free(r);
     return FP_ERR_NOMEM;
   }
@@ -170,8 +173,10 @@ static int raster_init(raster *r, int w, int h, const fp_mask *m1, int n1, const
         q = m->r;
         kind = m->source == FP_MASK_ROBOT ? RK_ROBOT : RK_MASK;
       } else {
-        q = fp_anchor_checked(p[i - n1 - n2].box, w, h);
-        kind = RK_ANCHOR;
+        size_t k = i - n1 - n2;
+        fp_rect b = p[k / 2].box;
+        q = k % 2 ? b : fp_anchor_checked(b, w, h);
+        kind = k % 2 ? RK_CORE : RK_ANCHOR;
       }
       q = fp__rect_clip(q, w, h);
       if (q.w <= 0 || q.h <= 0)
@@ -207,12 +212,13 @@ static void raster_band(raster *r, int y0, int y1)
     if (y < y0)
       continue;
     uint8_t *out = r->band + (size_t)(y - y0) * w;
-    int a = 0, b = 0, c = 0;
+    int a = 0, b = 0, c = 0, d = 0;
     for (int x = 0; x < w; x++) {
       a += r->col[RK_MASK][x];
       b += r->col[RK_ROBOT][x];
       c += r->col[RK_ANCHOR][x];
-      out[x] = a > 0 || (b > 0 && c == 0) ? 1 : b > 0 ? 2 : 0;
+      d += r->col[RK_CORE][x];
+      out[x] = a > 0 || (b > 0 && c == 0) ? 1 : b > 0 && d == 0 ? 2 : 0;
     }
   }
   r->band_y0 = y0;
@@ -235,7 +241,7 @@ static int cell_changed(PIX *ref, PIX *cur, int col, int row, const uint8_t *ban
         continue;
       uint8_t bk = band ? band[(size_t)(y - row * FP_CELL) * w + x] : 0;
       if (bk == 1 || (bk == 2 && !((pa[x] ^ FP_BLANK_PIXEL) & FP_ALPHA_MASK)))
-        continue; /* masked, or data a reference stored before blanked there */
+        continue; /* masked, or the ring a reference stored before blanked */
       if (fp__yiq_delta(pa[x], pb[x]) > maxd && ++count >= min_pixels)
         return 1;
     }

@@ -239,9 +239,10 @@ int fp_text_distance(const char *a, const char *b, int fold);
  * edge belongs to it), clipped to a w x h image. A stored reference image whose
  * data is blanked keeps these pixels, or an unchanged screen would differ there. */
 fp_rect fp_anchor_checked(fp_rect box, int w, int h);
-/* The flat grey (Leptonica RGBA) that blanks data in a stored reference image. Under an
- * FP_MASK_ROBOT mask a reference pixel of exactly this grey is not compared: images stored
- * before fp_anchor_checked's ring was kept show it there. */
+/* The flat grey (Leptonica RGBA) that blanks data in a stored reference image. In the
+ * ring fp_anchor_checked adds around an anchor's box under an FP_MASK_ROBOT mask, a
+ * reference pixel of exactly this grey is not compared: images stored before the ring was
+ * kept show it there (the box itself always was). */
 #define FP_BLANK_PIXEL 0xb0b0b000u
 /* 1 when cell (col,row) shows the same RGB pixels in a and b (same size),
  * leaving out pixels under masks and cells learned volatile in e (may be NULL). */
