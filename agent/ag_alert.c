@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include "ag_util.h"
-#include "ag_fleet.h"
-#include "ag_pg.h"
 #include "runfile.h"
 #include "vu.h"
 
@@ -673,119 +671,23 @@ static double backoff(int attempts)
   return delay > 3600 ? 3600 : delay;
 }
 
-int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending)
+/* One attempt at a delivery (ag_outbox_send), logged. */
+static int send_one(void *cls, const ag_outbox_msg *m, double *retry_in, char *err, size_t errlen)
 {
-  ag_db_outbox_row *rows = NULL;
-  int n = ag_db_outbox_due(db, now, &rows), delivered = 0;
-  for (int i = 0; i < n; i++) {
-    const ag_db_outbox_row *r = &rows[i];
-    char err[1024] = "";
-    int rc = deliver_one(r->kind, r->alert_id, r->target, r->payload, r->attach, err, sizeof err);
-    double delay = rc == 0 ? 0 : backoff(r->attempts), t = ag_time();
-    ag_db_outbox_result(db, r->id, rc == 0, t, err, t + delay);
-    if (rc == 0) {
-      delivered++;
-      fprintf(stderr, "vagt agent: alert %s delivered by %s\n", r->alert_id, r->kind);
-    } else {
-      fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n",
-              r->alert_id, r->kind, err, delay);
-    }
-  }
-  ag_db_outbox_rows_free(rows, n);
-  if (pending)
-    *pending = (int)ag_db_outbox_pending(db);
-  return delivered;
+  (void)cls;
+  int rc = deliver_one(m->kind, m->alert_id, m->target, m->payload, m->attach, err, errlen);
+  *retry_in = rc == 0 ? 0 : backoff(m->attempts);
+  if (rc == 0)
+    fprintf(stderr, "vagt agent: alert %s delivered by %s%s\n", m->alert_id, m->kind, m->where);
+  else
+    fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n", m->alert_id,
+            m->kind, err, *retry_in);
+  return rc;
 }
 
-/* ---- a fleet's outbox ---- */
-
-static double outbox_lease(void)
+int ag_outbox_deliver(ag_journal *j, double now, int *pending)
 {
-  const char *s = getenv("VAGT_AGENT_OUTBOX_LEASE");
-  double l = s ? strtod(s, NULL) : 0;
-  return l > 0 ? l : 300.0; /* longer than any delivery's own timeout */
-}
-
-/* Hands this node's undelivered rows to the fleet's outbox; a row handed over is marked
- * delivered here, with a note saying where it went. */
-static void hand_over(sqlite3 *db, ag_pg *pg)
-{
-  ag_db_outbox_row *rows = NULL;
-  int n = ag_db_outbox_due(db, -1, &rows);
-  for (int i = 0; i < n; i++) {
-    const ag_db_outbox_row *r = &rows[i];
-    ag_pg_alert a = {.alert_id = r->alert_id,
-                     .robot = r->robot,
-                     .channel = r->channel,
-                     .kind = r->kind,
-                     .target = r->target,
-                     .payload = r->payload};
-    char *data =
-        r->attach ? vu_read_file(r->attach, 32u << 20, VU_NOFOLLOW, &a.attach_len, NULL, 0) : NULL;
-    if (data) {
-      a.attach = (const unsigned char *)data;
-      const char *slash = strrchr(r->attach, '/');
-      a.attach_name = slash ? slash + 1 : r->attach;
-    }
-    bool added = false;
-    int rc = ag_pg_outbox_add(pg, &a, &added);
-    free(data);
-    if (rc != AG_PG_OK)
-      break; /* stays here; handed over when the database answers */
-    ag_db_outbox_handed(db, r->id, ag_time(),
-                        added ? "handed to the fleet's outbox"
-                              : "in the fleet's outbox already (another node's)");
-  }
-  ag_db_outbox_rows_free(rows, n);
-}
-
-typedef struct {
-  ag_pg *pg;
-  int delivered;
-} fleet_arg;
-
-static void deliver_claimed(void *ud, const ag_pg_alert *a)
-{
-  fleet_arg *f = ud;
-  char err[1024] = "", tmp[] = "/tmp/vagt-attach-XXXXXX";
-  const char *attach = NULL;
-  if (a->attach) { /* the e-mail's image, from the database, in a private file for curl */
-    int fd = mkstemp(tmp);
-    if (fd >= 0) {
-      if (vu_write_all(fd, (const char *)a->attach, a->attach_len))
-        attach = tmp;
-      close(fd);
-    }
-  }
-  int rc = deliver_one(a->kind, a->alert_id, a->target, a->payload, attach, err, sizeof err);
-  if (a->attach)
-    unlink(tmp);
-  double delay = backoff(a->attempts - 1);
-  if (rc == 0) {
-    f->delivered++;
-    fprintf(stderr, "vagt agent: alert %s delivered by %s (the fleet's outbox)\n", a->alert_id,
-            a->kind);
-  } else {
-    fprintf(stderr, "vagt agent: alert %s by %s not delivered (%s); retry in %.0f s\n", a->alert_id,
-            a->kind, err, delay);
-  }
-  if (ag_pg_outbox_result(f->pg, a->id, rc == 0, err, delay) != AG_PG_OK)
-    fprintf(stderr, "vagt agent: fleet outbox: %s\n", ag_pg_error(f->pg));
-}
-
-int ag_outbox_fleet_due(sqlite3 *db, ag_pg *pg, int *pending)
-{
-  hand_over(db, pg);
-  fleet_arg f = {pg, 0};
-  if (ag_pg_outbox_claim(pg, outbox_lease(), deliver_claimed, &f) != AG_PG_OK)
-    fprintf(stderr, "vagt agent: fleet outbox: %s\n", ag_pg_error(pg));
-  if (pending) {
-    long long n = ag_db_outbox_pending(db), m = 0;
-    if (ag_pg_outbox_pending(pg, &m) == AG_PG_OK)
-      n += m;
-    *pending = (int)n;
-  }
-  return f.delivered;
+  return j->ops->outbox_deliver(j, now, send_one, NULL, pending);
 }
 
 /* ---- the delivery thread ---- */
@@ -801,26 +703,16 @@ static void *outbox_main(void *arg)
 {
   (void)arg;
   char err[512];
-  sqlite3 *db = ag_db_open(g_dbpath, err, sizeof err);
-  if (!db) {
+  ag_journal *j = ag_journal_open(g_cfg, g_dbpath, err, sizeof err);
+  if (!j) {
     fprintf(stderr, "vagt agent: outbox: %s\n", err);
     return NULL;
   }
-  ag_pg *pg = NULL; /* a fleet's node: its own connection, opened (again) when needed */
   pthread_mutex_lock(&g_mu);
   while (!g_stop) {
     g_kick = false;
     pthread_mutex_unlock(&g_mu);
-    if (g_cfg && g_cfg->database) {
-      if (!pg) {
-        int code;
-        pg = ag_fleet_connect(g_cfg, &code, err, sizeof err);
-      }
-      if (pg)
-        ag_outbox_fleet_due(db, pg, NULL);
-    } else {
-      ag_outbox_deliver_due(db, ag_time(), NULL);
-    }
+    ag_outbox_deliver(j, ag_time(), NULL);
     pthread_mutex_lock(&g_mu);
     if (g_stop || g_kick)
       continue;
@@ -834,8 +726,7 @@ static void *outbox_main(void *arg)
     pthread_cond_timedwait(&g_cv, &g_mu, &ts);
   }
   pthread_mutex_unlock(&g_mu);
-  ag_pg_close(pg);
-  ag_db_close(db);
+  j->ops->close(j);
   return NULL;
 }
 

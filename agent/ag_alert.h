@@ -28,21 +28,17 @@ void ag_alert_id(sqlite3 *db, const char *robot, long long run_id, const char *s
 int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long long run_id,
                      const ag_runinfo *ri, double now);
 
-/* Tries every outbox row due at `now` once. Returns how many were delivered; *pending gets
- * the number still undelivered (due later). */
-int ag_outbox_deliver_due(sqlite3 *db, double now, int *pending);
+/* Tries every delivery the journal has due at `now` once. Returns how many were
+ * delivered; *pending (may be NULL) gets the number still undelivered (due later).
+ * A fleet's node (ag_journal_fleet.c) hands its undelivered rows to the fleet's outbox
+ * (each alert id once per channel and kind across the fleet), then delivers the fleet's due
+ * rows it can take: a row is held under a lease ($VAGT_AGENT_OUTBOX_LEASE seconds, default
+ * 300: longer than a delivery's own timeout) and marked delivered once a receiver accepted
+ * it, so a node that dies while delivering leaves it to another node after the lease. */
+int ag_outbox_deliver(ag_journal *j, double now, int *pending);
 
-/* A fleet's node (ag_pg.h): hands this node's undelivered rows to the fleet's outbox (each
- * alert id once per channel and kind across the fleet), then delivers the fleet's due rows
- * it can take: a row is held under a lease ($VAGT_AGENT_OUTBOX_LEASE seconds, default 300:
- * longer than a delivery's own timeout) and marked delivered once a receiver accepted it, so
- * a node that dies while delivering leaves it to another node after the lease. Returns how
- * many were delivered; *pending: this node's rows not yet delivered (here or in the fleet). */
-struct ag_pg;
-int ag_outbox_fleet_due(sqlite3 *db, struct ag_pg *pg, int *pending);
-
-/* The background delivery thread, with its own connection to `dbpath` (and in a fleet to
- * the fleet's database). */
+/* The background delivery thread, with its own journal over `dbpath` (in a fleet also its
+ * own connection to the fleet's database). */
 int ag_outbox_start(const char *dbpath, const ag_config *c);
 void ag_outbox_kick(void); /* deliver now (a new alert was added) */
 void ag_outbox_stop(void);

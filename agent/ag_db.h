@@ -1,8 +1,9 @@
 /* The agent's state in SQLite (STATE/vagt.db, WAL): run history, the last scheduled time
  * of every robot (so a restart knows what it missed), the alert outbox, and what retention
  * deleted (prunes, runs_pruned: ag_prune.h). Every query of it is here (the pages' in
- * ag_db_store.c): the outbox's deliverer (ag_alert.c) and retention (ag_prune.c) call these.
- * Every thread opens its own connection, with secure_delete on. */
+ * ag_db_store.c); the agent reaches them through its journal (ag_journal.h: ag_journal_db.c
+ * on one machine, ag_journal_fleet.c on a fleet's node). Every thread opens its own
+ * connection, with secure_delete on. */
 #ifndef AG_DB_H
 #define AG_DB_H
 
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "ag_journal.h"
 #include "ag_store.h"
 
 /* Opens (creating) the database and its tables. NULL with err on failure. */
@@ -19,6 +21,16 @@ void ag_db_close(sqlite3 *db);
 /* The operator pages' store (ag_store.h) over its own connection to the database at path;
  * NULL with err. Closed by its ops->close. */
 ag_store *ag_db_store_open(const char *path, char *err, size_t errlen);
+
+/* ---- the one-machine journal (ag_journal_db.c), and what a fleet node's builds on ---- */
+/* The journal (ag_journal.h) over its own connection to the database at path. */
+ag_journal *ag_journal_db_open(const ag_config *c, const char *path, char *err, size_t errlen);
+/* Its connection (a fleet node's journal keeps this node's record in it). */
+sqlite3 *ag_journal_db_handle(ag_journal *j);
+/* Records the end of run id and, when alert and r, its alert in one transaction (see
+ * ag_journal_ops.run_end; ri->link_id as the caller set it). */
+int ag_journal_db_end(sqlite3 *db, const ag_config *c, long long id, const ag_robot *r,
+                      const ag_runinfo *ri, bool alert, int *alerts);
 
 /* Column c of a result row as text, "" when NULL. */
 const char *ag_db_col(sqlite3_stmt *st, int c);
@@ -29,17 +41,6 @@ int ag_db_exec(sqlite3 *db, const char *sql);
 /* Inserts a run in status "running"; returns its id or -1. */
 long long ag_db_run_insert(sqlite3 *db, const char *robot, const char *trigger, time_t scheduled,
                            double started, int pid);
-
-typedef struct ag_runinfo {
-  const char *status; /* passed, failed, drift, error, timeout, interrupted */
-  int exit_code;
-  const char *run_dir; /* NULL when none was found */
-  int steps;
-  const char *error;
-  double finished;
-  long long link_id; /* the run's id in the pages its alert links to (a fleet's), 0: its
-                       * own, -1: none known (the links name the run's folder) */
-} ag_runinfo;
 
 /* Records the end of a run still "running": returns 1, or 0 when its end was recorded
  * already (it is written once), -1 on a database error. */
@@ -59,11 +60,6 @@ typedef struct ag_db_run {
 bool ag_db_run_get(sqlite3 *db, long long id, ag_db_run *r);
 /* The runs still "running" (an agent that died left them) into *out (malloc'd; free each
  * robot and the array): their number, -1 on a database error. */
-typedef struct ag_db_running {
-  long long id;
-  char *robot;
-  double started;
-} ag_db_running;
 int ag_db_runs_running(sqlite3 *db, ag_db_running **out);
 /* Fleet mode: what was copied into the fleet's history (table fleet_runs). */
 void ag_db_fleet_mark(sqlite3 *db, long long id, long long fleet_id, bool synced);
@@ -110,15 +106,6 @@ int ag_db_runs_ended_before(sqlite3 *db, double cutoff,
                             void (*each)(void *cls, long long id, const char *dir), void *cls);
 /* Whether run id is in the history (true when unsure). */
 bool ag_db_run_exists(sqlite3 *db, long long id);
-/* One prune's deletion of history rows, in one transaction with the record of the prune. */
-typedef struct ag_db_prune {
-  /* in: what the prune deleted or kept besides */
-  long long folders, item_rows, logs, bytes, kept;
-  size_t first_extra; /* ids from here on: runs whose folder was gone before this prune */
-  /* out */
-  long long runs; /* folders + those of the extra runs whose row went */
-  long long run_rows, outbox_rows;
-} ag_db_prune;
 /* Deletes the rows of runs ids[0..n) (not a running one, not one with an alert waiting),
  * their delivered alerts and every alert delivered before cutoff, tallies the deleted runs
  * per robot and status, and records the prune: 0, or -1 (nothing deleted) on a database

@@ -236,19 +236,19 @@ out:
 
 /* ---- what this node last had from the fleet ---- */
 
-static char *mark_dir(const ag_ctx *x)
+static char *mark_dir(const ag_fleet_node *n)
 {
   char *p = NULL;
-  return ag_asprintf(&p, "%s/fleet", x->cfg->state) < 0 ? NULL : p;
+  return ag_asprintf(&p, "%s/fleet", n->cfg->state) < 0 ? NULL : p;
 }
 
 /* STATE/fleet/ROBOT.KIND ("baseline", "script"): the fleet's version this node last had. */
-static void mark_read(const ag_ctx *x, const ag_robot *r, const char *kind, int *version,
+static void mark_read(const ag_fleet_node *n, const ag_robot *r, const char *kind, int *version,
                       char digest[DIGEST_HEX])
 {
   *version = 0;
   digest[0] = 0;
-  char *dir = mark_dir(x), *path = NULL;
+  char *dir = mark_dir(n), *path = NULL;
   if (dir && ag_asprintf(&path, "%s/%s.%s", dir, r->name, kind) >= 0) {
     char *t = vu_read_file(path, 256, VU_NOFOLLOW, NULL, NULL, 0);
     char d[DIGEST_HEX + 1] = "";
@@ -262,14 +262,14 @@ static void mark_read(const ag_ctx *x, const ag_robot *r, const char *kind, int 
   free(dir);
 }
 
-static int mark_write(const ag_ctx *x, const ag_robot *r, const char *kind, int version,
+static int mark_write(const ag_fleet_node *n, const ag_robot *r, const char *kind, int version,
                       const char *digest, char *err, size_t errlen)
 {
-  char *dir = mark_dir(x), *name = NULL, text[128];
-  int n = snprintf(text, sizeof text, "%d %s\n", version, digest);
+  char *dir = mark_dir(n), *name = NULL, text[128];
+  int len = snprintf(text, sizeof text, "%d %s\n", version, digest);
   int rc = -1;
   if (dir && ag_asprintf(&name, "%s.%s", r->name, kind) >= 0 && vu_mkdir_p(dir, err, errlen) == 0)
-    rc = rt_write_file_atomic(dir, name, text, (size_t)n, err, errlen);
+    rc = rt_write_file_atomic(dir, name, text, (size_t)len, err, errlen);
   free(name);
   free(dir);
   return rc;
@@ -277,7 +277,7 @@ static int mark_write(const ag_ctx *x, const ag_robot *r, const char *kind, int 
 
 /* ---- sync ---- */
 
-static int publish(ag_pg *pg, const ag_ctx *x, const ag_robot *r, const folder *f,
+static int publish(ag_pg *pg, const ag_fleet_node *n, const ag_robot *r, const folder *f,
                    const char *digest, int prev, char *msg, size_t msglen)
 {
   ag_pg_file *files = calloc(f->n + 1, sizeof *files);
@@ -296,11 +296,11 @@ static int publish(ag_pg *pg, const ag_ctx *x, const ag_robot *r, const folder *
   }
   fprintf(stderr, "vagt agent: robot %s: this node's baseline is the fleet's version %d now\n",
           r->name, version);
-  return mark_write(x, r, "baseline", version, digest, msg, msglen) == 0 ? 0 : -1;
+  return mark_write(n, r, "baseline", version, digest, msg, msglen) == 0 ? 0 : -1;
 }
 
 /* Brings the folder and the fleet to one version (see ag_fleet.h). */
-static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool publish_local,
+static int sync_baseline(ag_pg *pg, const ag_fleet_node *n, const ag_robot *r, bool publish_local,
                          char *msg, size_t msglen)
 {
   char *dir = ag_fleet_baseline_dir(r);
@@ -316,7 +316,7 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
     char digest[DIGEST_HEX], had[DIGEST_HEX], fleet_digest[DIGEST_HEX] = "", node[80] = "";
     folder_digest(&f, digest);
     int mine, fleet = 0;
-    mark_read(x, r, "baseline", &mine, had);
+    mark_read(n, r, "baseline", &mine, had);
     int c = ag_pg_baseline_current(pg, r->name, &fleet, fleet_digest, sizeof fleet_digest, node,
                                    sizeof node);
     if (c != AG_PG_OK && c != AG_PG_NONE) {
@@ -326,12 +326,12 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
       break;
     }
     if (c == AG_PG_NONE) {
-      rc = f.n ? publish(pg, x, r, &f, digest, 0, msg, msglen) : 0; /* nothing yet: recording */
+      rc = f.n ? publish(pg, n, r, &f, digest, 0, msg, msglen) : 0; /* nothing yet: recording */
     } else if (f.n && !strcmp(digest, fleet_digest)) {
-      rc = mine == fleet ? 0 : mark_write(x, r, "baseline", fleet, digest, msg, msglen);
+      rc = mine == fleet ? 0 : mark_write(n, r, "baseline", fleet, digest, msg, msglen);
     } else if (f.n && mine > 0 && strcmp(digest, had) != 0 && publish_local) {
       /* changed here since this node last synced: an approval or a recording here */
-      rc = publish(pg, x, r, &f, digest, fleet, msg, msglen);
+      rc = publish(pg, n, r, &f, digest, fleet, msg, msglen);
     } else {
       folder nf = {0};
       int g = ag_pg_baseline_get(pg, r->name, fleet, keep_file, &nf);
@@ -342,7 +342,7 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
       else if (strcmp(got, fleet_digest) != 0)
         snprintf(msg, msglen, "the fleet's baseline version %d does not match its digest", fleet);
       else if (folder_install(dir, &nf, msg, msglen) == 0 &&
-               mark_write(x, r, "baseline", fleet, got, msg, msglen) == 0) {
+               mark_write(n, r, "baseline", fleet, got, msg, msglen) == 0) {
         fprintf(stderr,
                 "vagt agent: robot %s: installed the fleet's baseline version %d "
                 "(published by node %s)\n",
@@ -366,7 +366,7 @@ static int sync_baseline(ag_pg *pg, const ag_ctx *x, const ag_robot *r, bool pub
 
 /* The robot's script against the fleet's (see ag_fleet.h): 0 run, 1 stale here, -1 the
  * database cannot say. */
-static int script_check(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
+static int script_check(ag_fleet_node *n, const ag_robot *r, char *why, size_t whylen)
 {
   char err[256];
   size_t len = 0;
@@ -386,31 +386,31 @@ static int script_check(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
   folder_digest(&one, digest);
   folder_free(&one);
   int mine, fleet = 0;
-  mark_read(x, r, "script", &mine, had);
+  mark_read(n, r, "script", &mine, had);
   for (int tries = 0; tries < 3; tries++) {
-    int c = ag_pg_script_current(x->pg, r->name, &fleet, fleet_digest, sizeof fleet_digest, node,
+    int c = ag_pg_script_current(n->pg, r->name, &fleet, fleet_digest, sizeof fleet_digest, node,
                                  sizeof node);
     if (c != AG_PG_OK && c != AG_PG_NONE) {
       snprintf(why, whylen, "the fleet database cannot say which script is current: %s",
-               ag_pg_error(x->pg));
+               ag_pg_error(n->pg));
       return -1;
     }
     if (c == AG_PG_OK && !strcmp(digest, fleet_digest))
-      return mine == fleet ? 0 : mark_write(x, r, "script", fleet, digest, why, whylen) ? -1 : 0;
+      return mine == fleet ? 0 : mark_write(n, r, "script", fleet, digest, why, whylen) ? -1 : 0;
     /* the first script, or one deployed here since this node last ran the fleet's: the
      * fleet's next version */
     if (c == AG_PG_NONE || (mine > 0 && strcmp(digest, had) != 0)) {
       int v = 0;
-      int p = ag_pg_script_put(x->pg, r->name, fleet, digest, &v);
+      int p = ag_pg_script_put(n->pg, r->name, fleet, digest, &v);
       if (p == AG_PG_LOST)
         continue; /* another node published meanwhile: look again */
       if (p != AG_PG_OK) {
-        snprintf(why, whylen, "cannot publish its script: %s", ag_pg_error(x->pg));
+        snprintf(why, whylen, "cannot publish its script: %s", ag_pg_error(n->pg));
         return -1;
       }
       fprintf(stderr, "vagt agent: robot %s: this node's script is the fleet's version %d now\n",
               r->name, v);
-      return mark_write(x, r, "script", v, digest, why, whylen) ? -1 : 0;
+      return mark_write(n, r, "script", v, digest, why, whylen) ? -1 : 0;
     }
     char since[80] = "";
     if (mine > 0)
@@ -425,15 +425,15 @@ static int script_check(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
   return -1;
 }
 
-int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
+int ag_fleet_before_run(ag_fleet_node *n, const ag_robot *r, char *why, size_t whylen)
 {
-  if (!x->pg)
+  if (!n->pg)
     return 0;
   bool paused = false;
   char by[200];
-  if (ag_pg_paused(x->pg, r->name, &paused, by, sizeof by) != AG_PG_OK) {
+  if (ag_pg_paused(n->pg, r->name, &paused, by, sizeof by) != AG_PG_OK) {
     snprintf(why, whylen, "the fleet database cannot say whether it is paused: %s",
-             ag_pg_error(x->pg));
+             ag_pg_error(n->pg));
     return -1;
   }
   if (paused) {
@@ -443,28 +443,28 @@ int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen)
              by);
     return 1;
   }
-  int sc = script_check(x, r, why, whylen);
+  int sc = script_check(n, r, why, whylen);
   if (sc != 0)
     return sc;
-  return sync_baseline(x->pg, x, r, true, why, whylen) == 0 ? 0 : -1;
+  return sync_baseline(n->pg, n, r, true, why, whylen) == 0 ? 0 : -1;
 }
 
-bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const char *alert_id)
+bool ag_fleet_on_drift(ag_fleet_node *n, const ag_robot *r, long long run_id, const char *alert_id)
 {
-  if (!x->pg)
+  if (!n->pg)
     return true;
   char run[32], holder[160];
   snprintf(run, sizeof run, "%lld", run_id);
   bool first = false;
-  if (ag_pg_pause(x->pg, r->name, run, alert_id, &first, holder, sizeof holder) != AG_PG_OK) {
+  if (ag_pg_pause(n->pg, r->name, run, alert_id, &first, holder, sizeof holder) != AG_PG_OK) {
     fprintf(stderr,
             "vagt agent: robot %s: cannot pause it in the fleet (%s): alerting from "
             "here\n",
-            r->name, ag_pg_error(x->pg));
+            r->name, ag_pg_error(n->pg));
     return true;
   }
   char me[160];
-  snprintf(me, sizeof me, "node %s, run %s", x->cfg->node, run);
+  snprintf(me, sizeof me, "node %s, run %s", n->cfg->node, run);
   if (!first && !strcmp(holder, me))
     return true; /* this run's end recorded again (the history was busy): still its alert */
   if (first)
@@ -480,35 +480,35 @@ bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const cha
   return first;
 }
 
-int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msglen)
+int ag_fleet_publish(const ag_config *c, const ag_robot *r, char *msg, size_t msglen)
 {
-  const ag_config *c = x->cfg;
   if (!c->database)
     return 0;
   int code = 0;
   ag_pg *pg = ag_fleet_connect(c, &code, msg, msglen);
   if (!pg)
     return -1;
-  int rc = sync_baseline(pg, x, r, true, msg, msglen);
+  ag_fleet_node n = {.cfg = c, .pg = pg};
+  int rc = sync_baseline(pg, &n, r, true, msg, msglen);
   ag_pg_close(pg);
   return rc;
 }
 
-int ag_fleet_sched_claim(ag_ctx *x, const ag_robot *r, long long t, const char *trigger,
+int ag_fleet_sched_claim(ag_fleet_node *n, const ag_robot *r, long long t, const char *trigger,
                          char *holder, size_t holder_len)
 {
-  if (!x->pg || t <= 0)
+  if (!n->pg || t <= 0)
     return 1;
   bool won = false;
-  if (ag_pg_sched_claim(x->pg, r->name, t, trigger, r->spread, &won, holder, holder_len) !=
+  if (ag_pg_sched_claim(n->pg, r->name, t, trigger, r->spread, &won, holder, holder_len) !=
       AG_PG_OK) {
-    snprintf(holder, holder_len, "%s", ag_pg_error(x->pg));
+    snprintf(holder, holder_len, "%s", ag_pg_error(n->pg));
     return -1;
   }
   return won ? 1 : 0;
 }
 
-bool ag_fleet_sched_last(ag_ctx *x, const ag_robot *r, long long *t)
+bool ag_fleet_sched_last(ag_fleet_node *n, const ag_robot *r, long long *t)
 {
-  return x->pg && ag_pg_sched_last(x->pg, r->name, t) == AG_PG_OK;
+  return n->pg && ag_pg_sched_last(n->pg, r->name, t) == AG_PG_OK;
 }

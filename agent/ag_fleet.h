@@ -22,7 +22,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "ag_run.h"
+#include "ag_config.h"
+
+/* A fleet node's databases, as its journal (ag_journal_fleet.c) holds them. */
+typedef struct ag_fleet_node {
+  const ag_config *cfg;
+  struct sqlite3 *db; /* this node's record (STATE/vagt.db, ag_db.h) */
+  struct ag_pg *pg;   /* the fleet's database, NULL while not connected */
+} ag_fleet_node;
 
 /* A connection to the configuration's fleet database (ag_pg_open with its database,
  * password file and node); NULL with *code and err as ag_pg_open gives them. */
@@ -34,25 +41,25 @@ char *ag_fleet_baseline_dir(const ag_robot *r);
 /* Before a run of r: 0 to start it; 1 when the robot is paused (why says by what run);
  * -1 when the fleet cannot say (database unreachable, a baseline that cannot be written):
  * the run must not start (why says why). Logs what it installed or published. */
-int ag_fleet_before_run(ag_ctx *x, const ag_robot *r, char *why, size_t whylen);
+int ag_fleet_before_run(ag_fleet_node *n, const ag_robot *r, char *why, size_t whylen);
 
 /* After a drift halt of run `run_id`: pauses the robot fleet-wide. True when this node
  * should send the alert (it paused it, or the database could not say). */
-bool ag_fleet_on_drift(ag_ctx *x, const ag_robot *r, long long run_id, const char *alert_id);
+bool ag_fleet_on_drift(ag_fleet_node *n, const ag_robot *r, long long run_id, const char *alert_id);
 
 /* After an approval on this node's pages changed r's baseline folder: publishes it as the
  * fleet's next version (which ends the pause). Opens a connection of its own (any thread).
  * 0, or -1 with msg. */
-int ag_fleet_publish(const ag_ctx *x, const ag_robot *r, char *msg, size_t msglen);
+int ag_fleet_publish(const ag_config *c, const ag_robot *r, char *msg, size_t msglen);
 
 /* Whose is the robot's run scheduled at t (unix seconds)? 1 this node's (always without a
- * fleet: x->pg NULL), 0 another node's (holder names it), -1 the database cannot say
+ * fleet connection: n->pg NULL), 0 another node's (holder names it), -1 the database cannot say
  * (holder says why). The claim is one row per robot and time, by the database's clock. */
-int ag_fleet_sched_claim(ag_ctx *x, const ag_robot *r, long long t, const char *trigger,
+int ag_fleet_sched_claim(ag_fleet_node *n, const ag_robot *r, long long t, const char *trigger,
                          char *holder, size_t holder_len);
 /* The latest scheduled time any node started (or skipped) the robot for: true with *t;
  * false when none is known (or without a fleet). */
-bool ag_fleet_sched_last(ag_ctx *x, const ag_robot *r, long long *t);
+bool ag_fleet_sched_last(ag_fleet_node *n, const ag_robot *r, long long *t);
 
 /* ---- the fleet's history (ag_fleet_history.c) ----
  * Every run of a node is copied into the fleet's database: its row when it starts, and
@@ -60,17 +67,17 @@ bool ag_fleet_sched_last(ag_ctx *x, const ag_robot *r, long long *t);
  * report.html and evidence/, as the run kept them), so that every node's pages show every
  * node's runs. STATE/vagt.db stays this node's record (its table fleet_runs says what was
  * copied); a copy the database refused is tried again by ag_fleet_history_due. No-ops
- * without a fleet (x->pg NULL). */
+ * while not connected (n->pg NULL). */
 
 /* After run `id` was added to this node's history. */
-void ag_fleet_run_begin(ag_ctx *x, long long id);
+void ag_fleet_run_begin(ag_fleet_node *n, long long id);
 /* The run's id in the fleet (the pages' and the alert links' id), adding its row if its
  * start could not: 0 when not in a fleet or the database cannot say. */
-long long ag_fleet_run_id(ag_ctx *x, long long id);
+long long ag_fleet_run_id(ag_fleet_node *n, long long id);
 /* After the run's end was recorded here: copies its row and files. 0, or -1 (logged; left
  * for ag_fleet_history_due). */
-int ag_fleet_run_end(ag_ctx *x, long long id);
+int ag_fleet_run_end(ag_fleet_node *n, long long id);
 /* Ended runs whose copy the database refused before: tried again, a few per call. */
-void ag_fleet_history_due(ag_ctx *x);
+void ag_fleet_history_due(ag_fleet_node *n);
 
 #endif

@@ -109,11 +109,11 @@ fail:
 /* ---- this node's history row and its copy ---- */
 
 /* The fleet's row for the local run: *fid. */
-static int put_row(ag_ctx *x, long long id, const ag_db_run *lr, long long *fid)
+static int put_row(ag_fleet_node *n, long long id, const ag_db_run *lr, long long *fid)
 {
   char aid[80] = "";
   if (lr->ended)
-    ag_alert_id(x->db, lr->robot, id, lr->status, aid, sizeof aid);
+    ag_alert_id(n->db, lr->robot, id, lr->status, aid, sizeof aid);
   ag_pg_run pr = {.local_id = id,
                   .robot = lr->robot,
                   .trigger = lr->trigger,
@@ -126,41 +126,41 @@ static int put_row(ag_ctx *x, long long id, const ag_db_run *lr, long long *fid)
                   .error = lr->error,
                   .run_dir = lr->run_dir,
                   .alert_id = aid[0] ? aid : NULL};
-  return ag_pg_run_put(x->pg, &pr, fid);
+  return ag_pg_run_put(n->pg, &pr, fid);
 }
 
-void ag_fleet_run_begin(ag_ctx *x, long long id)
+void ag_fleet_run_begin(ag_fleet_node *n, long long id)
 {
-  if (!x->pg)
+  if (!n->pg)
     return;
-  ag_db_fleet_mark(x->db, id, 0, false); /* to be copied: ag_fleet_history_due tries again */
-  if (!ag_fleet_run_id(x, id))
+  ag_db_fleet_mark(n->db, id, 0, false); /* to be copied: ag_fleet_history_due tries again */
+  if (!ag_fleet_run_id(n, id))
     fprintf(stderr, "vagt agent: run %lld: not in the fleet's history yet: %s\n", id,
-            ag_pg_error(x->pg));
+            ag_pg_error(n->pg));
 }
 
-long long ag_fleet_run_id(ag_ctx *x, long long id)
+long long ag_fleet_run_id(ag_fleet_node *n, long long id)
 {
-  if (!x->pg)
+  if (!n->pg)
     return 0;
   ag_db_run lr;
-  if (!ag_db_run_get(x->db, id, &lr))
+  if (!ag_db_run_get(n->db, id, &lr))
     return 0;
   if (lr.fleet_id > 0)
     return lr.fleet_id;
   long long fid = 0;
-  if (put_row(x, id, &lr, &fid) != AG_PG_OK)
+  if (put_row(n, id, &lr, &fid) != AG_PG_OK)
     return 0;
-  ag_db_fleet_mark(x->db, id, fid, false);
+  ag_db_fleet_mark(n->db, id, fid, false);
   return fid;
 }
 
-int ag_fleet_run_end(ag_ctx *x, long long id)
+int ag_fleet_run_end(ag_fleet_node *n, long long id)
 {
-  if (!x->pg)
+  if (!n->pg)
     return 0;
   ag_db_run lr;
-  if (!ag_db_run_get(x->db, id, &lr) || !lr.ended)
+  if (!ag_db_run_get(n->db, id, &lr) || !lr.ended)
     return -1;
   long long fid = 0;
   char err[512] = "";
@@ -171,27 +171,27 @@ int ag_fleet_run_end(ag_ctx *x, long long id)
     /* this folder's files never will be copied (too many, too large, unreadable): its row
      * is, and other nodes' pages show the run without its report and evidence */
     fprintf(stderr, "vagt agent: run %lld: its files stay on this node only: %s\n", id, ferr);
-  if (put_row(x, id, &lr, &fid) != AG_PG_OK)
-    snprintf(err, sizeof err, "%s", ag_pg_error(x->pg));
-  else if (ag_pg_run_files_put(x->pg, fid, rf.f, rf.n) != AG_PG_OK)
-    snprintf(err, sizeof err, "%s", ag_pg_error(x->pg));
+  if (put_row(n, id, &lr, &fid) != AG_PG_OK)
+    snprintf(err, sizeof err, "%s", ag_pg_error(n->pg));
+  else if (ag_pg_run_files_put(n->pg, fid, rf.f, rf.n) != AG_PG_OK)
+    snprintf(err, sizeof err, "%s", ag_pg_error(n->pg));
   else
     rc = 0;
   if (rc == 0)
-    ag_db_fleet_mark(x->db, id, fid, true);
+    ag_db_fleet_mark(n->db, id, fid, true);
   else
     fprintf(stderr, "vagt agent: run %lld: its copy in the fleet's history waits: %s\n", id, err);
   files_free(&rf);
   return rc;
 }
 
-void ag_fleet_history_due(ag_ctx *x)
+void ag_fleet_history_due(ag_fleet_node *n)
 {
-  if (!x->pg)
+  if (!n->pg)
     return;
   long long ids[5];
-  int n = ag_db_fleet_unsynced(x->db, ids, 5);
-  for (int i = 0; i < n; i++)
-    if (ag_fleet_run_end(x, ids[i]) != 0)
+  int due = ag_db_fleet_unsynced(n->db, ids, 5);
+  for (int i = 0; i < due; i++)
+    if (ag_fleet_run_end(n, ids[i]) != 0)
       break; /* the database refuses (or the run is gone): the next loop tries again */
 }

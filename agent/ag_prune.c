@@ -12,9 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ag_db.h"
-#include "ag_fleet.h"
-#include "ag_pg.h"
 #include "ag_util.h"
 #include "items.h"
 #include "prune.h"
@@ -78,7 +75,7 @@ static char *join(const char *a, const char *b)
 }
 
 /* The old run folders of every robot (STATE/runs/ROBOT/...): deleted, their paths in gone. */
-static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone, ag_prune_result *res,
+static void prune_folders(ag_ctx *x, ag_journal *j, double cutoff, strs *gone, ag_prune_result *res,
                           volatile sig_atomic_t *stop)
 {
   DIR *d = opendir(x->runs);
@@ -112,7 +109,7 @@ static void prune_folders(ag_ctx *x, sqlite3 *db, double cutoff, strs *gone, ag_
       char *path = join(rdir, e->name);
       if (!path)
         continue;
-      if (ag_db_alert_pending_in(db, path)) {
+      if (j->ops->alert_pending_in(j, path)) {
         res->kept_alert++;
         free(path);
         continue;
@@ -152,12 +149,13 @@ static void add_if_gone(void *cls, long long id, const char *dir)
     ids_add(cls, id);
 }
 
-static void rows_to_delete(sqlite3 *db, double cutoff, const strs *gone, ids *out, long long *extra)
+static void rows_to_delete(ag_journal *j, double cutoff, const strs *gone, ids *out,
+                           long long *extra)
 {
   for (size_t i = 0; i < gone->n; i++)
-    ag_db_runs_in(db, gone->v[i], add_id, out);
+    j->ops->runs_in(j, gone->v[i], add_id, out);
   size_t from_folders = out->n;
-  ag_db_runs_ended_before(db, cutoff, add_if_gone, out);
+  j->ops->runs_ended_before(j, cutoff, add_if_gone, out);
   *extra = (long long)(out->n - from_folders);
 }
 
@@ -178,7 +176,8 @@ static void remove_log(int logfd, const char *name, ag_prune_result *res)
 }
 
 /* STATE/logs/ID.log of the rows to delete, and logs older than the cutoff no row names. */
-static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows, ag_prune_result *res)
+static void prune_logs(ag_ctx *x, ag_journal *j, double cutoff, const ids *rows,
+                       ag_prune_result *res)
 {
   int logfd = open(x->logs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (logfd < 0)
@@ -197,7 +196,7 @@ static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows, a
     struct stat st;
     if (de->d_name[0] < '0' || de->d_name[0] > '9' || strcmp(end, ".log") != 0 ||
         fstatat(logfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
-        (double)st.st_mtime >= cutoff || ag_db_run_exists(db, id))
+        (double)st.st_mtime >= cutoff || j->ops->run_exists(j, id))
       continue;
     remove_log(logfd, de->d_name, res);
   }
@@ -209,7 +208,7 @@ static void prune_logs(ag_ctx *x, sqlite3 *db, double cutoff, const ids *rows, a
 }
 
 /* The rows go, counted, in one transaction with the record of this prune. */
-static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows, long long extra,
+static int delete_rows(ag_journal *j, double now, double cutoff, const ids *rows, long long extra,
                        ag_prune_result *res)
 {
   ag_db_prune p = {.folders = res->folders,
@@ -218,46 +217,14 @@ static int delete_rows(sqlite3 *db, double now, double cutoff, const ids *rows, 
                    .bytes = res->bytes,
                    .kept = res->kept_approval + res->kept_alert,
                    .first_extra = rows->n - (size_t)extra};
-  int rc = ag_db_prune_rows(db, now, cutoff, rows->v, rows->n, &p);
+  int rc = j->ops->prune_rows(j, now, cutoff, rows->v, rows->n, &p);
   res->run_rows += p.run_rows;
   res->outbox_rows += p.outbox_rows;
   res->runs = p.runs;
   return rc;
 }
 
-/* A fleet's node: its runs in the fleet's database and what else there ended before the
- * cutoff (ag_pg_prune), and the copies of other nodes' runs its pages fetched (a cache:
- * fetched again when asked for). */
-static void prune_fleet(ag_ctx *x, double cutoff, ag_prune_result *res)
-{
-  char err[512], *cache = NULL;
-  struct stat st;
-  if (ag_asprintf(&cache, "%s/fleet/runs", x->cfg->state) >= 0 && lstat(cache, &st) == 0 &&
-      rt_remove_tree(cache, err, sizeof err) != 0) {
-    fprintf(stderr, "vagt agent: retention: %s\n", err);
-    res->errors++;
-  }
-  free(cache);
-  int code;
-  ag_pg *pg = ag_fleet_connect(x->cfg, &code, err, sizeof err);
-  ag_pg_pruned p = {0};
-  if (!pg || ag_pg_prune(pg, cutoff, &p) != AG_PG_OK) {
-    fprintf(stderr, "vagt agent: retention: the fleet's database: %s; at the next prune\n",
-            pg ? ag_pg_error(pg) : err);
-    res->errors++;
-  }
-  res->fleet_rows = p.runs + p.outbox + p.items + p.schedule;
-  if (res->fleet_rows)
-    fprintf(stderr,
-            "vagt agent: retention: the fleet's database: deleted %lld run%s of this node (with "
-            "their files), %lld delivered alert%s, %lld finished work item%s, %lld old "
-            "schedule claim%s\n",
-            p.runs, p.runs == 1 ? "" : "s", p.outbox, p.outbox == 1 ? "" : "s", p.items,
-            p.items == 1 ? "" : "s", p.schedule, p.schedule == 1 ? "" : "s");
-  ag_pg_close(pg);
-}
-
-int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
+int ag_prune_once(ag_ctx *x, ag_journal *j, double now, ag_prune_result *res,
                   volatile sig_atomic_t *stop)
 {
   memset(res, 0, sizeof *res);
@@ -268,9 +235,9 @@ int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
   long long extra = 0;
   /* Folders first: a row stays while its folder stays (a page never shows a run whose
    * folder went while the row did not, except for a moment). */
-  prune_folders(x, db, cutoff, &gone, res, stop);
-  rows_to_delete(db, cutoff, &gone, &rows, &extra);
-  prune_logs(x, db, cutoff, &rows, res);
+  prune_folders(x, j, cutoff, &gone, res, stop);
+  rows_to_delete(j, cutoff, &gone, &rows, &extra);
+  prune_logs(x, j, cutoff, &rows, res);
   char err[1024];
   struct stat st;
   if (lstat(x->items_db, &st) == 0 && rt_items_prune(x->items_db, cutoff, false, &res->item_rows,
@@ -278,7 +245,7 @@ int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
     fprintf(stderr, "vagt agent: retention: %s\n", err);
     res->errors++;
   }
-  int rc = delete_rows(db, now, cutoff, &rows, extra, res);
+  int rc = delete_rows(j, now, cutoff, &rows, extra, res);
   if (rc != 0) {
     fprintf(stderr,
             "vagt agent: retention: the database did not take the deletion of %zu "
@@ -286,10 +253,7 @@ int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
             rows.n);
     res->errors++;
   }
-  if (x->cfg->database)
-    prune_fleet(x, cutoff, res);
-  if (res->run_rows + res->outbox_rows > 0)
-    ag_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)"); /* old pages leave the log */
+  res->fleet_rows = j->ops->prune_shared(j, cutoff, &res->errors);
   if (res->runs + res->run_rows + res->outbox_rows + res->item_rows + res->logs +
           res->kept_approval + res->kept_alert + res->kept_items + res->errors >
       0)
@@ -321,8 +285,8 @@ static void *prune_thread(void *arg)
 {
   ag_ctx *x = arg;
   char err[1024];
-  sqlite3 *db = ag_db_open(x->dbpath, err, sizeof err);
-  if (!db) {
+  ag_journal *j = ag_journal_open(x->cfg, x->dbpath, err, sizeof err);
+  if (!j) {
     fprintf(stderr, "vagt agent: retention: %s; nothing is deleted until the agent restarts\n",
             err);
     return NULL;
@@ -333,13 +297,13 @@ static void *prune_thread(void *arg)
   while (!g_stop) {
     if (vu_mono() >= next) {
       ag_prune_result res;
-      ag_prune_once(x, db, ag_time(), &res, &g_stop);
+      ag_prune_once(x, j, ag_time(), &res, &g_stop);
       next = vu_mono() + every;
     }
     struct timespec ts = {0, 200 * 1000000L};
     nanosleep(&ts, NULL);
   }
-  ag_db_close(db);
+  j->ops->close(j);
   return NULL;
 }
 

@@ -22,7 +22,6 @@
 #define AG_PRUNE_H
 
 #include <signal.h>
-#include <sqlite3.h>
 
 #include "ag_run.h"
 
@@ -36,10 +35,10 @@ typedef struct ag_prune_result {
   long long fleet_rows;    /* a fleet's node: rows deleted in the fleet's database */
 } ag_prune_result;
 
-/* One prune with the agent's clock at `now`, through `db` (the caller's connection).
+/* One prune with the agent's clock at `now`, through j (the calling thread's journal).
  * *stop (may be NULL) ends it between two deletions. 0, or -1 when the database refused
  * to record it (the files deleted stay deleted; the rows go next time). */
-int ag_prune_once(ag_ctx *x, sqlite3 *db, double now, ag_prune_result *res,
+int ag_prune_once(ag_ctx *x, ag_journal *j, double now, ag_prune_result *res,
                   volatile sig_atomic_t *stop);
 
 /* The thread: prunes now, then every 24 h ($VAGT_AGENT_PRUNE_SECONDS for tests). */

@@ -17,9 +17,6 @@
 
 #include "ag_alert.h"
 #include "ag_broker.h"
-#include "ag_fleet.h"
-#include "ag_pg.h"
-#include "ag_db.h"
 #include "ag_util.h"
 #include "runfolder.h"
 #include "spawn.h"
@@ -70,13 +67,14 @@ int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen)
     snprintf(err, errlen, "state folder %s: %s", cfg->state, merr);
     return -1;
   }
-  x->db = ag_db_open(x->dbpath, err, errlen);
-  return x->db ? 0 : -1;
+  x->j = ag_journal_open(cfg, x->dbpath, err, errlen);
+  return x->j ? 0 : -1;
 }
 
 void ag_ctx_close(ag_ctx *x)
 {
-  ag_db_close(x->db);
+  if (x->j)
+    x->j->ops->close(x->j);
   free(x->vagt);
   free(x->dbpath);
   free(x->runs);
@@ -120,49 +118,26 @@ static int child_env(rt_env *env, ag_ctx *x, ag_robot *r, const char *run_id, bo
   return 0;
 }
 
-int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err, size_t errlen)
-{
-  static unsigned counter;
-  *seat = 0;
-  seat_run[0] = 0;
-  if (!x->pg || r->seats <= 0)
-    return 1;
-  snprintf(seat_run, 48, "%.20s:%ld:%u", x->cfg->node, (long)getpid(), ++counter);
-  int rc = ag_pg_seat_take(x->pg, r->name, r->seats, seat_run, x->cfg->item_lease, seat);
-  if (rc == AG_PG_OK)
-    return 1;
-  if (rc == AG_PG_NONE)
-    return 0;
-  snprintf(err, errlen, "the fleet database cannot give a seat: %s", ag_pg_error(x->pg));
-  return -1;
-}
-
-void ag_run_seat_release(ag_ctx *x, const ag_robot *r, int seat, const char *seat_run)
-{
-  if (seat && x->pg)
-    ag_pg_seat_release(x->pg, r->name, seat, seat_run);
-}
-
 /* Renews the run's seat when due; releases it once the run has ended. */
 static void seat_keep(ag_ctx *x, ag_child *ch, bool ended)
 {
-  if (!ch->seat || !x->pg)
+  if (!ch->seat)
     return;
+  char err[512];
   if (ended) {
-    if (ag_pg_seat_release(x->pg, ch->r->name, ch->seat, ch->seat_run) != AG_PG_OK)
+    if (x->j->ops->seat_release(x->j, ch->r, ch->seat, ch->seat_run, err, sizeof err) != 0)
       fprintf(stderr, "vagt agent: run %lld: its seat goes when its lease runs out: %s\n", ch->id,
-              ag_pg_error(x->pg));
+              err);
     ch->seat = 0;
     return;
   }
   double now = vu_mono();
   if (now < ch->seat_renew_at)
     return;
-  int rc = ag_pg_seat_renew(x->pg, ch->r->name, ch->seat, ch->seat_run, x->cfg->item_lease);
-  if (rc != AG_PG_OK)
-    fprintf(stderr, "vagt agent: run %lld: cannot renew its seat %d: %s\n", ch->id, ch->seat,
-            ag_pg_error(x->pg));
-  ch->seat_renew_at = now + (rc == AG_PG_OK ? x->cfg->item_lease / 3.0 : 1.0);
+  int rc = x->j->ops->seat_renew(x->j, ch->r, ch->seat, ch->seat_run, err, sizeof err);
+  if (rc != 0)
+    fprintf(stderr, "vagt agent: run %lld: cannot renew its seat %d: %s\n", ch->id, ch->seat, err);
+  ch->seat_renew_at = now + (rc == 0 ? x->cfg->item_lease / 3.0 : 1.0);
 }
 
 int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
@@ -176,13 +151,12 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
   ch->seat_renew_at = vu_mono() + x->cfg->item_lease / 3.0;
   ch->started_real = (double)time(NULL);
   ch->mono_start = vu_mono();
-  long long id = ag_db_run_insert(x->db, r->name, trigger, scheduled, ag_time(), 0);
+  long long id = x->j->ops->run_begin(x->j, r, trigger, scheduled, ag_time());
   if (id < 0) {
     snprintf(err, errlen, "cannot record the run in %s", x->dbpath);
     return -1;
   }
   ch->id = id;
-  ag_fleet_run_begin(x, id);
   char *rdir = join(x->runs, r->name);
   char logname[64];
   snprintf(logname, sizeof logname, "%lld.log", id);
@@ -299,11 +273,11 @@ int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, 
                      .exit_code = 4,
                      .error = "the run could not start",
                      .finished = ag_time()};
-    ag_db_run_finish(x->db, id, &ri);
+    x->j->ops->run_end(x->j, id, NULL, &ri, NULL); /* no alert: the start failed here */
     return -1;
   }
   ch->pid = pid;
-  ag_db_run_pid(x->db, id, (int)pid);
+  x->j->ops->run_pid(x->j, id, (int)pid);
   fprintf(stderr, "vagt agent: run %lld: robot %s started (%s), pid %d\n", id, r->name, trigger,
           (int)pid);
   return 0;
@@ -398,32 +372,8 @@ static int record_end(ag_ctx *x, long long id, ag_robot *r, const char *status, 
     msg = strdup(e->valuestring);
   }
   ri.error = msg;
-  int na = 0, rc = -1;
-  /* a fleet's drift: the robot pauses on every node, and only the first node to halt alerts */
-  bool alert = true;
-  if (r && x->pg && !strcmp(ri.status, "drift")) {
-    char aid[80];
-    ag_alert_id(x->db, r->name, id, ri.status, aid, sizeof aid);
-    alert = ag_fleet_on_drift(x, r, id, aid);
-  }
-  /* the fleet's pages know it by the fleet's id; while the database cannot give one the
-   * alert names the run's folder instead (a local id would open another node's run) */
-  ri.link_id = r && x->pg ? ag_fleet_run_id(x, id) : 0;
-  if (x->pg && ri.link_id == 0)
-    ri.link_id = -1;
-  if (ag_db_exec(x->db, "BEGIN IMMEDIATE") == 0) {
-    int done = ag_db_run_finish(x->db, id, &ri);
-    na = done == 1 && r && alert ? ag_alert_enqueue(x->db, x->cfg, r, id, &ri, ri.finished) : 0;
-    if (done >= 0 && na >= 0 && ag_db_exec(x->db, "COMMIT") == 0) {
-      rc = 0;
-      if (done == 0)
-        na = 0;
-    }
-    if (rc != 0 && !sqlite3_get_autocommit(x->db))
-      ag_db_exec(x->db, "ROLLBACK");
-  }
-  if (rc == 0)
-    ag_fleet_run_end(x, id);
+  int na = 0;
+  int rc = x->j->ops->run_end(x->j, id, r, &ri, &na) < 0 ? -1 : 0;
   if (rc == 0 && na > 0)
     ag_outbox_kick();
   if (rc == 0)
@@ -519,7 +469,7 @@ bool ag_run_poll(ag_ctx *x, ag_child *ch, int *code)
 void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop)
 {
   ag_db_running *v;
-  int n = ag_db_runs_running(x->db, &v);
+  int n = x->j->ops->runs_running(x->j, &v);
   for (int i = 0; i < n; i++) {
     ag_robot *r = ag_config_robot(x->cfg, v[i].robot);
     /* The run ended with the agent (PR_SET_PDEATHSIG), or finished while the database
@@ -535,7 +485,7 @@ void ag_run_recover(ag_ctx *x, volatile sig_atomic_t *stop)
                          .exit_code = 130,
                          .finished = ag_time(),
                          .error = "the agent stopped while the run was in progress"};
-        rc = ag_db_run_finish(x->db, v[i].id, &ri) < 0 ? -1 : 0;
+        rc = x->j->ops->run_end(x->j, v[i].id, NULL, &ri, NULL) < 0 ? -1 : 0;
       }
       if (rc == 0)
         break;

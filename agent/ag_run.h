@@ -10,22 +10,22 @@
 #define AG_RUN_H
 
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "ag_config.h"
+#include "ag_journal.h"
 
 typedef struct ag_ctx {
   ag_config *cfg;
-  sqlite3 *db;
-  char *vagt;       /* the vagt binary ($VAGT_BIN, else /proc/self/exe) */
-  char *dbpath;     /* STATE/vagt.db */
-  char *runs;       /* STATE/runs */
-  char *logs;       /* STATE/logs */
-  char *items_db;   /* STATE/items.db */
-  struct ag_pg *pg; /* fleet mode's database (the daemon loop's thread only), or NULL */
+  ag_journal *j;  /* the daemon loop's thread's (ag_journal.h): connected to a fleet's
+                  * database by agent.c before it starts runs */
+  char *vagt;     /* the vagt binary ($VAGT_BIN, else /proc/self/exe) */
+  char *dbpath;   /* STATE/vagt.db */
+  char *runs;     /* STATE/runs */
+  char *logs;     /* STATE/logs */
+  char *items_db; /* STATE/items.db */
 } ag_ctx;
 
 typedef struct ag_child {
@@ -48,19 +48,12 @@ typedef struct ag_child {
   double give_up_at; /* stopping: monotonic time to leave it to the next start */
 } ag_child;
 
-/* Sets up the state folder and database. Returns 0 or -1 with err. */
+/* Sets up the state folder and opens the journal. Returns 0 or -1 with err. */
 int ag_ctx_open(ag_ctx *x, ag_config *cfg, char *err, size_t errlen);
 void ag_ctx_close(ag_ctx *x);
 
-/* Fleet mode, a robot with `seats`: takes a seat for its next run into *seat / seat_run
- * (the seat's holder name, 48 bytes). 1 taken (or no seats to take), 0 every seat is held
- * now, -1 the database cannot say (err). */
-int ag_run_seat(ag_ctx *x, const ag_robot *r, int *seat, char *seat_run, char *err, size_t errlen);
-/* Gives back a seat ag_run_seat took for a run that did not start (seat 0: none). */
-void ag_run_seat_release(ag_ctx *x, const ag_robot *r, int seat, const char *seat_run);
-
 /* Starts a run. trigger: "schedule", "catch-up", "once" or "manual". seat / seat_run: what
- * ag_run_seat took (0, NULL: none); the run holds it, renewed, until it ends. */
+ * the journal's seat_take gave (0, NULL: none); the run holds it, renewed, until it ends. */
 int ag_run_start(ag_ctx *x, ag_robot *r, const char *trigger, time_t scheduled, ag_child *ch,
                  int seat, const char *seat_run, char *err, size_t errlen);
 

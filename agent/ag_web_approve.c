@@ -225,7 +225,7 @@ static void approve_reply(req *rq)
    * and a run another node ran is approved into this node's folder for the robot */
   const ag_robot *rb = ag_config_robot(w->x->cfg, r.robot);
   char out[4096], fmsg[512];
-  if (w->x->cfg->database && rb && ag_fleet_publish(w->x, rb, fmsg, sizeof fmsg) != 0) {
+  if (w->x->cfg->database && rb && ag_fleet_publish(w->x->cfg, rb, fmsg, sizeof fmsg) != 0) {
     web_free_names(names, np);
     fprintf(stderr, "vagt agent: approve of run %lld: %s\n", id, fmsg);
     return reply_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -242,7 +242,7 @@ static void approve_reply(req *rq)
   }
   record_outcome(s, &r, step, rq->who, code, result);
   /* a fleet's node: the new baseline is the fleet's, and the drift pause ends */
-  if (code == 0 && rb && ag_fleet_publish(w->x, rb, fmsg, sizeof fmsg) != 0)
+  if (code == 0 && rb && ag_fleet_publish(w->x->cfg, rb, fmsg, sizeof fmsg) != 0)
     fprintf(stderr,
             "vagt agent: approve of run %lld: %s; the next run on this node "
             "publishes it\n",

@@ -2,10 +2,12 @@
  *
  * How it is put together: ag_config.c loads and validates the Lua configuration (with
  * ag_cron.c for schedules), ag_run.c starts and supervises one `vagt run` child per run and
- * records it in SQLite (ag_db.c), ag_alert.c turns a drift or failure into outbox rows and
- * delivers them from a thread, ag_web.c serves the operator pages, ag_prune.c deletes what
- * is past retention_days from a thread. This file holds the command line and the scheduler
- * loop. */
+ * records it in the journal (ag_journal.h: SQLite on one machine, SQLite then the fleet's
+ * PostgreSQL on a fleet's node), ag_alert.c turns a drift or failure into outbox rows and
+ * delivers them from a thread, ag_web.c serves the operator pages (their history through
+ * ag_store.h), ag_prune.c deletes what is past retention_days from a thread. This file holds
+ * the command line and the scheduler loop; it asks the journal whether a robot may start,
+ * whose a scheduled run is and for a seat, the same way with or without a fleet. */
 #include "agent.h"
 
 #include <curl/curl.h>
@@ -24,9 +26,6 @@
 #include "ag_alert.h"
 #include "ag_config.h"
 #include "ag_cron.h"
-#include "ag_fleet.h"
-#include "ag_db.h"
-#include "ag_pg.h"
 #include "ag_prune.h"
 #include "ag_run.h"
 #include "ag_util.h"
@@ -138,24 +137,22 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
 {
   ag_child ch;
   char err[1024];
-  if (x->cfg->database) {
-    int code;
-    if (!(x->pg = ag_fleet_connect(x->cfg, &code, err, sizeof err))) {
-      fprintf(stderr, "vagt agent: fleet database: %s\n", err);
-      return code == AG_PG_NEWER ? 4 : 3;
-    }
-    int ready = ag_fleet_before_run(x, r, err, sizeof err);
-    if (ready != 0) {
-      fprintf(stderr, "vagt agent: robot %s does not run: %s\n", r->name, err);
-      return ready > 0 ? 3 : 4;
-    }
+  ag_journal *j = x->j;
+  int rc = j->ops->connect(j, err, sizeof err);
+  if (rc != 0) {
+    fprintf(stderr, "vagt agent: fleet database: %s\n", err);
+    return rc > 0 ? 4 : 3;
+  }
+  if ((rc = j->ops->ready(j, r, err, sizeof err)) != 0) {
+    fprintf(stderr, "vagt agent: robot %s does not run: %s\n", r->name, err);
+    return rc > 0 ? 3 : 4;
   }
   int seat = 0;
   char seat_run[48] = "";
   double give_up = vu_mono() + r->timeout;
   bool told = false;
   for (;;) {
-    int got = ag_run_seat(x, r, &seat, seat_run, err, sizeof err);
+    int got = j->ops->seat_take(j, r, &seat, seat_run, err, sizeof err);
     if (got > 0)
       break;
     if (g_stop || vu_mono() > give_up) {
@@ -170,7 +167,8 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
     usleep(500 * 1000);
   }
   if (ag_run_start(x, r, "once", 0, &ch, seat, seat_run, err, sizeof err) != 0) {
-    ag_run_seat_release(x, r, seat, seat_run);
+    char rerr[512];
+    j->ops->seat_release(j, r, seat, seat_run, rerr, sizeof rerr);
     fprintf(stderr, "vagt agent: %s\n", err);
     return 4;
   }
@@ -184,12 +182,9 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   double limit = s ? strtod(s, NULL) : 60;
   double end = vu_mono() + limit;
   int pending = 0;
-  ag_fleet_history_due(x); /* copies the database refused before (a node run by cron) */
+  j->ops->sync(j); /* copies the fleet's database refused before (a node run by cron) */
   do {
-    if (x->pg)
-      ag_outbox_fleet_due(x->db, x->pg, &pending);
-    else
-      ag_outbox_deliver_due(x->db, ag_time(), &pending);
+    ag_outbox_deliver(j, ag_time(), &pending);
   } while (pending > 0 && vu_mono() < end && !g_stop && usleep(500 * 1000) == 0);
   if (pending > 0)
     fprintf(stderr,
@@ -213,14 +208,15 @@ typedef struct {
   bool told_unreachable;
 } slot;
 
-/* Fleet mode: is the queued scheduled run this node's? 1 yes (always without a fleet), 0
- * another node's (told, and the slot let go), -1 the database cannot say now (the slot
- * waits and asks again). */
-static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
+/* Is the queued run this node's (in a fleet, a scheduled run is claimed by one node)? 1 yes
+ * (always on one machine), 0 another node's (told, and the slot let go), -1 the fleet
+ * cannot say now (the slot waits and asks again). */
+static int claim_run(ag_ctx *x, slot *sl, time_t now)
 {
   char holder[256], when[64];
-  int mine =
-      ag_fleet_sched_claim(x, sl->r, (long long)sl->scheduled, sl->trigger, holder, sizeof holder);
+  int mine = sl->scheduled <= 0 ? 1
+                                : x->j->ops->sched_claim(x->j, sl->r, sl->scheduled, sl->trigger,
+                                                         holder, sizeof holder);
   if (mine >= 0) {
     sl->told_unreachable = false;
     sl->retry_at = 0;
@@ -239,24 +235,24 @@ static int fleet_claim(ag_ctx *x, slot *sl, time_t now)
     return -1;
   }
   fprintf(stderr, "vagt agent: robot %s: its run at %s is node %s's\n", sl->r->name, when, holder);
-  ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
+  x->j->ops->sched_set(x->j, sl->r, sl->scheduled);
   sl->queued = false;
   return 0;
 }
 
-/* Fleet mode: may the robot run here now (ag_fleet_before_run)? 1 yes (its baseline is the
+/* May the robot run here now (the journal's ready)? 1 yes (in a fleet: its baseline is the
  * fleet's); 0 it is paused after a drift halt (told, the slot let go); -1 the fleet cannot
  * say now (the slot waits and asks again). */
-static int fleet_ready(ag_ctx *x, slot *sl, time_t now)
+static int may_start(ag_ctx *x, slot *sl, time_t now)
 {
   char why[1024];
-  int rc = ag_fleet_before_run(x, sl->r, why, sizeof why);
+  int rc = x->j->ops->ready(x->j, sl->r, why, sizeof why);
   if (rc == 0)
     return 1;
   if (rc > 0) {
     fprintf(stderr, "vagt agent: robot %s does not run: %s\n", sl->r->name, why);
     if (sl->scheduled > 0)
-      ag_db_sched_set(x->db, sl->r->name, sl->scheduled);
+      x->j->ops->sched_set(x->j, sl->r, sl->scheduled);
     sl->queued = false;
     return 0;
   }
@@ -294,14 +290,8 @@ static void schedule_start(ag_ctx *x, slot *s, time_t now)
     s[i].next = -1;
     if (!r->schedule || !r->enabled)
       continue;
-    time_t last;
-    if (!ag_db_sched_get(x->db, r->name, &last)) {
-      last = now; /* first start with this robot: from now on */
-      ag_db_sched_set(x->db, r->name, last);
-    }
-    long long fleet_last;
-    if (ag_fleet_sched_last(x, r, &fleet_last) && fleet_last > (long long)last)
-      last = (time_t)fleet_last; /* another node ran it since */
+    /* in a fleet the latest of any node; the first start with this robot: from now on */
+    time_t last = x->j->ops->sched_last(x->j, r, now);
     time_t missed = latest_due(r, last, now);
     if (missed != (time_t)-1) {
       char when[64];
@@ -319,7 +309,7 @@ static void schedule_start(ag_ctx *x, slot *s, time_t now)
                 "vagt agent: robot %s missed its run at %s while the agent was "
                 "down: skipped (catch_up = false)\n",
                 r->name, when);
-        ag_db_sched_set(x->db, r->name, missed);
+        x->j->ops->sched_set(x->j, r, missed);
       }
       last = missed;
     }
@@ -342,7 +332,7 @@ static void schedule_due(ag_ctx *x, slot *s, time_t now)
               "vagt agent: robot %s is still running (or waiting for a free "
               "slot): its run due now is skipped\n",
               sl->r->name);
-      ag_db_sched_set(x->db, sl->r->name, sl->next);
+      x->j->ops->sched_set(x->j, sl->r, sl->next);
     } else {
       sl->queued = true;
       sl->trigger = "schedule";
@@ -392,18 +382,17 @@ static int start_queued(ag_ctx *x, slot *s, int running, time_t now)
         pick = &s[i];
     if (!pick)
       break;
-    int ready = fleet_ready(x, pick, now);
-    if (ready <= 0)
+    if (may_start(x, pick, now) <= 0)
       continue; /* paused (let go), or waits: retry_at is in the future now */
     if (!pick->claimed) {
-      int mine = fleet_claim(x, pick, now);
+      int mine = claim_run(x, pick, now);
       if (mine <= 0)
         continue; /* another node's, or waits: retry_at is in the future now */
       pick->claimed = true;
     }
     int seat;
     char seat_run[48], err[1024];
-    int got = ag_run_seat(x, pick->r, &seat, seat_run, err, sizeof err);
+    int got = x->j->ops->seat_take(x->j, pick->r, &seat, seat_run, err, sizeof err);
     if (got <= 0) { /* every seat is held (or the database cannot say): wait for one */
       if (!pick->told_seats)
         fprintf(stderr, "vagt agent: robot %s waits for a seat: %s\n", pick->r->name,
@@ -414,11 +403,11 @@ static int start_queued(ag_ctx *x, slot *s, int running, time_t now)
     }
     pick->queued = pick->claimed = pick->told_seats = false;
     if (pick->scheduled > 0)
-      ag_db_sched_set(x->db, pick->r->name, pick->scheduled);
+      x->j->ops->sched_set(x->j, pick->r, pick->scheduled);
     if (ag_run_start(x, pick->r, pick->trigger, pick->scheduled, &pick->ch, seat, seat_run, err,
                      sizeof err) != 0) {
       fprintf(stderr, "vagt agent: robot %s: %s\n", pick->r->name, err);
-      ag_run_seat_release(x, pick->r, seat, seat_run);
+      x->j->ops->seat_release(x->j, pick->r, seat, seat_run, err, sizeof err);
       continue;
     }
     pick->running = true;
@@ -455,16 +444,16 @@ static int daemon_loop(ag_ctx *x)
   pthread_mutex_unlock(&g_req_mu);
   schedule_start(x, s, (time_t)ag_time());
   int running = 0;
-  double history_at = 0; /* monotonic: when to retry the fleet history's copies */
+  double sync_at = 0; /* monotonic: when to retry the copies the fleet refused */
   while (!g_stop || running > 0) {
     time_t now = (time_t)ag_time();
     schedule_due(x, s, now);
     take_requests(x, s);
     running = start_queued(x, s, running, now);
     running = poll_running(x, s, running);
-    if (x->pg && vu_mono() >= history_at) { /* copies the database refused before */
-      ag_fleet_history_due(x);
-      history_at = vu_mono() + 5;
+    if (vu_mono() >= sync_at) {
+      x->j->ops->sync(x->j);
+      sync_at = vu_mono() + 5;
     }
     struct timespec ts = {0, 200 * 1000000L};
     nanosleep(&ts, NULL);
@@ -576,13 +565,11 @@ int ag_main(int argc, char **argv)
     rc = 4;
     goto out;
   }
-  if (c->database) {
-    int code;
-    if (!(x.pg = ag_fleet_connect(c, &code, err, sizeof err))) {
-      fprintf(stderr, "vagt agent: fleet database: %s\n", err);
-      rc = code == AG_PG_NEWER ? 4 : 3;
-      goto out;
-    }
+  int shared = x.j->ops->connect(x.j, err, sizeof err);
+  if (shared != 0) {
+    fprintf(stderr, "vagt agent: fleet database: %s\n", err);
+    rc = shared > 0 ? 4 : 3;
+    goto out;
   }
   fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s%s%s\n", VAGT_VERSION, c->nrobots,
           c->nrobots == 1 ? "" : "s", c->state, c->listen ? c->listen : "off",
@@ -591,7 +578,6 @@ int ag_main(int argc, char **argv)
   fprintf(stderr, "vagt agent: stopped\n");
 
 out:
-  ag_pg_close(x.pg);
   ag_prune_stop();
   ag_web_stop();
   ag_outbox_stop();

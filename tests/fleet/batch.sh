@@ -72,8 +72,12 @@ i=0
 until { holding n1 "after its input" && holding n2 "before its input"; } || [ $i -ge 1800 ]; do
   sleep 0.1; i=$((i + 1))
 done
-check "n1 holds its 4th item after saving it, n2 its 4th before any input" \
-  holding n1 "after its input" && holding n2 "before its input" || show s*/logs/1.log n*.err
+if holding n1 "after its input" && holding n2 "before its input"; then
+  ok "n1 holds its 4th item after saving it, n2 its 4th before any input"
+else
+  fail "n1 holds its 4th item after saving it, n2 its 4th before any input"
+  show s*/logs/1.log n*.err
+fi
 run_pid() { python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT pid FROM runs WHERE id=1").fetchone()[0])' "s$1/vagt.db"; }
 for n in n1 n2; do # the node dies: its agent and its run, no goodbye
   rp=$(run_pid $n)
