@@ -163,6 +163,13 @@ int rt_ocr__recognise_pending(rt_ocr *o, pending *pd, int nb, int deadline, cons
 int rt_ocr__retry_due(const rt_ocr *o, const pending *q, const char *hint);
 int rt_ocr__may_hold(const centry *e, const char *hint);
 
+/* ocr_settle.c: the careful readings after a words pass (hint: the phrase looked for, or
+ * NULL), in place. */
+void rt_ocr__settle(rt_ocr *o, PIX *img, const char *hint, rt_ocr_result *res);
+
+/* The median of v[0..n) (sorts v; 0 when n is 0). */
+int rt_ocr__median(int *v, int n);
+
 /* Adds the characters of the traineddata file at path; -1 when it cannot be read. */
 int rt_ocr__charset_load(rt_ocr_charset *cs, const char *path);
 
