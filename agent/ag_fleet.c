@@ -3,11 +3,13 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ag_pg.h"
@@ -25,6 +27,79 @@ ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t errlen)
   ag_pg_opts o = {
       .conninfo = c->database, .password_file = c->database_password_file, .node = c->node};
   return ag_pg_open(&o, code, err, errlen);
+}
+
+/* The state folder's id (STATE/fleet/node-id) into id[64], made at the first call: the
+ * agent's threads connect each on their own, and every one of them must read the same id,
+ * so a new id is written beside and linked into place only if none is there yet. */
+static int node_id(const char *dir, char *id, char *err, size_t errlen)
+{
+  char *path = NULL, *tmp = NULL;
+  int rc = -1;
+  if (ag_asprintf(&path, "%s/node-id", dir) < 0 ||
+      ag_asprintf(&tmp, "%s/.node-id.%ld", dir, (long)syscall(SYS_gettid)) < 0) {
+    snprintf(err, errlen, "out of memory");
+    goto out;
+  }
+  for (int tries = 0; tries < 2 && rc != 0; tries++) {
+    char *t = vu_read_file(path, 256, VU_NOFOLLOW, NULL, NULL, 0);
+    if (t && sscanf(t, "%63s", id) == 1 && strlen(id) == 36) {
+      rc = 0;
+    } else if (!t && tries == 0) { /* this state folder's first connection to a fleet */
+      char line[40], fresh[64];
+      ag_uuid(fresh, sizeof fresh);
+      int len = snprintf(line, sizeof line, "%s\n", fresh);
+      int fd = vu_mkdir_p(dir, err, errlen) == 0
+                   ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)
+                   : -1;
+      bool ok = fd >= 0 && vu_write_all(fd, line, (size_t)len) && fsync(fd) == 0;
+      if (fd >= 0)
+        close(fd);
+      if (ok && link(tmp, path) != 0 && errno != EEXIST) /* EEXIST: another thread's won */
+        ok = false;
+      unlink(tmp);
+      if (!ok) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        free(t);
+        goto out;
+      }
+    } else {
+      snprintf(err, errlen, "%s: not a node id (delete it to make a new one)", path);
+      free(t);
+      goto out;
+    }
+    free(t);
+  }
+out:
+  free(tmp);
+  free(path);
+  return rc;
+}
+
+int ag_fleet_register(ag_fleet_node *n, char *err, size_t errlen)
+{
+  char *dir = NULL, id[64] = "";
+  int rc = -1;
+  if (ag_asprintf(&dir, "%s/fleet", n->cfg->state) < 0) {
+    snprintf(err, errlen, "out of memory");
+    goto out;
+  }
+  if (node_id(dir, id, err, errlen) != 0)
+    goto out;
+  char since[64];
+  int r = ag_pg_node_register(n->pg, id, since, sizeof since);
+  rc = r == AG_PG_OK ? 0 : r == AG_PG_LOST ? 1 : -1;
+  if (rc == 1)
+    snprintf(err, errlen,
+             "node name '%s' belongs to another state folder (registered %s; this one is %s): "
+             "give every node its own `node` in its configuration (the default is the host "
+             "name); a node set up anew takes a new name",
+             n->cfg->node, since, n->cfg->state);
+  else if (rc < 0)
+    snprintf(err, errlen, "%s", ag_pg_error(n->pg));
+out:
+  free(dir);
+  return rc;
 }
 
 char *ag_fleet_baseline_dir(const ag_robot *r)

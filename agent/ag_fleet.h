@@ -35,6 +35,12 @@ typedef struct ag_fleet_node {
  * password file and node); NULL with *code and err as ag_pg_open gives them. */
 struct ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t errlen);
 
+/* Registers the node's name as this state folder's in the fleet (x->pg connected; the
+ * folder's random id in STATE/fleet/node-id, made at its first connection): 0; 1 the name
+ * is another folder's (err says what to do: two folders under one name would overwrite
+ * each other's runs); -1 with err. */
+int ag_fleet_register(ag_fleet_node *x, char *err, size_t errlen);
+
 /* The robot's baseline folder (its `baseline`, else the script's default); malloc'd. */
 char *ag_fleet_baseline_dir(const ag_robot *r);
 

@@ -51,9 +51,17 @@ static int f_connect(ag_journal *j, char *err, size_t errlen)
 {
   fleet_journal *f = fj(j);
   int code = 0;
-  if (!f->n.pg)
-    f->n.pg = ag_fleet_connect(f->n.cfg, &code, err, errlen);
-  return f->n.pg ? 0 : code == AG_PG_NEWER ? 1 : -1;
+  if (f->n.pg)
+    return 0;
+  if (!(f->n.pg = ag_fleet_connect(f->n.cfg, &code, err, errlen)))
+    return code == AG_PG_NEWER ? 1 : -1;
+  int rc = ag_fleet_register(&f->n, err, errlen);
+  if (rc != 0) {
+    ag_pg_close(f->n.pg);
+    f->n.pg = NULL;
+    return rc > 0 ? 2 : -1;
+  }
+  return 0;
 }
 
 static int f_ready(ag_journal *j, const ag_robot *r, char *why, size_t whylen)

@@ -185,9 +185,20 @@ static const char *const MIGRATE_4[] = {
     NULL,
 };
 
+/* Every node name belongs to one state folder (its agent's random instance id, kept in
+ * STATE/fleet/node-id): two folders under one name would overwrite each other's runs. */
+static const char *const MIGRATE_5[] = {
+    "CREATE TABLE vagt_node ("
+    " name text PRIMARY KEY,"
+    " instance text NOT NULL,"
+    " registered_at timestamptz NOT NULL DEFAULT now(),"
+    " last_seen timestamptz NOT NULL DEFAULT now())",
+    NULL,
+};
+
 /* MIGRATIONS[v] takes a database at version v-1 to version v. */
-static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = {NULL, MIGRATE_1, MIGRATE_2,
-                                                                        MIGRATE_3, MIGRATE_4};
+static const char *const *const MIGRATIONS[AG_PG_SCHEMA_VERSION + 1] = {
+    NULL, MIGRATE_1, MIGRATE_2, MIGRATE_3, MIGRATE_4, MIGRATE_5};
 
 /* ---- errors and statements -------------------------------------------------------------- */
 
@@ -401,6 +412,14 @@ static int read_password(const char *path, char *out, size_t outlen, char *err, 
     return -1;
   }
   return 0;
+}
+
+int ag_pg_password_check(const char *path, char *err, size_t errlen)
+{
+  char pw[1024];
+  int rc = read_password(path, pw, sizeof pw, err, errlen);
+  memset(pw, 0, sizeof pw);
+  return rc;
 }
 
 /* Reads the schema version (0 when there is no schema table yet). -1 on error. */
@@ -1235,6 +1254,35 @@ int ag_pg_sched_last(ag_pg *pg, const char *robot, long long *last)
     rc = AG_PG_OK;
   }
   PQclear(r);
+  return rc;
+}
+
+int ag_pg_node_register(ag_pg *pg, const char *instance, char *since, size_t since_len)
+{
+  int rc0 = agpg_begin_op(pg, "node");
+  if (rc0 != AG_PG_OK)
+    return rc0;
+  const char *p[] = {pg->node, instance};
+  PGresult *r = agpg_exec1(
+      pg, "node",
+      "WITH ins AS (INSERT INTO vagt_node (name, instance) VALUES ($1, $2)"
+      "  ON CONFLICT (name) DO UPDATE SET last_seen = now() WHERE vagt_node.instance = $2"
+      "  RETURNING instance)"
+      " SELECT (SELECT count(*) FROM ins),"
+      "  (SELECT to_char(registered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"')"
+      "   FROM vagt_node WHERE name = $1)",
+      2, p);
+  if (!r)
+    return agpg_failed(pg);
+  int rc = atoi(PQgetvalue(r, 0, 0)) == 1 ? AG_PG_OK : AG_PG_LOST;
+  if (since_len)
+    snprintf(since, since_len, "%s", PQgetisnull(r, 0, 1) ? "" : PQgetvalue(r, 0, 1));
+  PQclear(r);
+  if (rc == AG_PG_LOST)
+    agpg_seterr(pg, "node",
+                "node name '%s' belongs to another state folder (registered %s): give every "
+                "node its own `node` in its configuration",
+                pg->node, since_len ? since : "before");
   return rc;
 }
 

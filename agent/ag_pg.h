@@ -26,7 +26,7 @@
 #include <stddef.h>
 
 /* The schema version this agent reads and writes. */
-#define AG_PG_SCHEMA_VERSION 4
+#define AG_PG_SCHEMA_VERSION 5
 
 enum {
   AG_PG_OK = 0,
@@ -55,11 +55,20 @@ typedef struct ag_pg_opts {
 ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen);
 void ag_pg_close(ag_pg *pg);
 
+/* Whether the password file would be used: owner-only, a regular file, a password on its
+ * first line. 0, or -1 with err (as connecting would say it). The password is not kept. */
+int ag_pg_password_check(const char *path, char *err, size_t errlen);
+
 /* The last error's message ("claim: ..."), empty when none. */
 const char *ag_pg_error(const ag_pg *pg);
 
 /* Reconnections made so far (a broken connection is reset and the operation retried once). */
 int ag_pg_reconnects(const ag_pg *pg);
+
+/* Registers this connection's node name as the state folder with the random id `instance`
+ * (last seen now): AG_PG_OK when the name is free or already this folder's; AG_PG_LOST when
+ * another folder holds it (*since: when it registered it, UTC). */
+int ag_pg_node_register(ag_pg *pg, const char *instance, char *since, size_t since_len);
 
 typedef struct ag_pg_item_in {
   const char *key;     /* idempotency key, unique within the batch */

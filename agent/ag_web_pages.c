@@ -386,6 +386,19 @@ static void run_folder(FILE *f, const ag_run_row *r, long long id)
   }
 }
 
+/* Whether the halt's reasons (alert.json) say an element moved or two swapped places. */
+static bool halt_moved(const ag_run_row *r)
+{
+  cJSON *a = read_run_file(r->run_dir, RT_ALERT_JSON, 1 << 20);
+  const cJSON *rs = cJSON_GetObjectItemCaseSensitive(a, RT_ALERTJ_REASONS), *x;
+  bool moved = false;
+  cJSON_ArrayForEach(x, rs) if (cJSON_IsString(x) && (strstr(x->valuestring, " moved ") ||
+                                                      strstr(x->valuestring, " swapped"))) moved =
+      true;
+  cJSON_Delete(a);
+  return moved;
+}
+
 /* A drift halt: who approved it, or the approvals so far and the form. */
 static void run_approval(ag_web *w, FILE *f, const ag_run_row *r, long long id, const req *rq)
 {
@@ -412,11 +425,19 @@ static void run_approval(ag_web *w, FILE *f, const ag_run_row *r, long long id, 
       web_approvals_table(w, f, id, NULL);
     }
     web_free_names(names, np);
-    fprintf(f,
-            "<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
-            "checked), accept them as the baseline: the next run judges against "
-            "them.</p><form method=\"post\" action=\"/runs/%lld/approve\">",
-            id);
+    fputs("<h2>Approve</h2><p>When the new screens are right (the vendor's update, "
+          "checked), accept them as the baseline: the next run judges against them.</p>",
+          f);
+    if (halt_moved(r))
+      fputs("<p class=\"warn\"><strong>Elements moved.</strong> The baseline records what the "
+            "screens look like, not what the script does: a script that clicks or types at "
+            "fixed positions would, after this approval, act on whatever now stands there "
+            "(a citizen's address typed into the name field, with the run passing). Before "
+            "approving, check that every step of the script finds its element by its text "
+            "(w:click{ text = \"Gem\" }, or by its label: text = \"Navn\", dx = 150) or "
+            "change its positions, and run it once on test data.</p>",
+            f);
+    fprintf(f, "<form method=\"post\" action=\"/runs/%lld/approve\">", id);
     web_form_token_field(f, rq);
     fputs("<button type=\"submit\">Approve the new screens</button></form>\n", f);
   }

@@ -26,6 +26,7 @@
 #include "ag_alert.h"
 #include "ag_config.h"
 #include "ag_cron.h"
+#include "ag_pg.h"
 #include "ag_prune.h"
 #include "ag_run.h"
 #include "ag_util.h"
@@ -115,11 +116,21 @@ static int cmd_check(ag_config *c)
 {
   if (check_scripts(c) > 0)
     return 2;
+  char err[1024];
+  if (c->database && c->database_password_file &&
+      ag_pg_password_check(c->database_password_file, err, sizeof err) != 0) {
+    fprintf(stderr, "%s: database_password_file: %s\n", c->path, err + strlen("connect: "));
+    return 2;
+  }
   printf("%s: configuration OK: %zu robot%s, %zu channel%s; state %s; pages %s; "
          "max_parallel %d; retention %d days\n",
          c->path, c->nrobots, c->nrobots == 1 ? "" : "s", c->nchannels,
          c->nchannels == 1 ? "" : "s", c->state, c->listen ? c->listen : "off", c->max_parallel,
          c->retention_days);
+  if (c->database)
+    printf("  fleet node %s; its database is reached when the agent starts (not by this "
+           "check: connecting creates or upgrades the fleet's schema)\n",
+           c->node);
   time_t now = (time_t)ag_time();
   for (size_t i = 0; i < c->nrobots; i++) {
     ag_robot *r = &c->robots[i];
@@ -141,7 +152,7 @@ static int cmd_once(ag_ctx *x, ag_robot *r)
   int rc = j->ops->connect(j, err, sizeof err);
   if (rc != 0) {
     fprintf(stderr, "vagt agent: fleet database: %s\n", err);
-    return rc > 0 ? 4 : 3;
+    return rc == 2 ? 2 : 4;
   }
   if ((rc = j->ops->ready(j, r, err, sizeof err)) != 0) {
     fprintf(stderr, "vagt agent: robot %s does not run: %s\n", r->name, err);
@@ -568,7 +579,7 @@ int ag_main(int argc, char **argv)
   int shared = x.j->ops->connect(x.j, err, sizeof err);
   if (shared != 0) {
     fprintf(stderr, "vagt agent: fleet database: %s\n", err);
-    rc = shared > 0 ? 4 : 3;
+    rc = shared == 2 ? 2 : 4;
     goto out;
   }
   fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s%s%s\n", VAGT_VERSION, c->nrobots,

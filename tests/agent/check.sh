@@ -40,4 +40,22 @@ check "--once of an unknown robot: exit 2" test $? -eq 2
 check "says so" grep -q "declares no robot 'nope'" c4.err
 "$VAGT" agent --config >c5.out 2>c5.err
 check "usage error: exit 2" test $? -eq 2
+# a fleet node: its password file is checked as connecting would (without connecting)
+printf 'secret\n' > db.pw; chmod 644 db.pw
+cat > fleet.lua <<'LUA'
+state = "state"
+listen = false
+node = "n1"
+database = "host=/nonexistent dbname=vagt user=vagt"
+database_password_file = "db.pw"
+robot "r" { script = "good.lua" }
+LUA
+"$VAGT" agent --check --config fleet.lua >c6.out 2>c6.err
+check "a password file others can read: exit 2" test $? -eq 2
+check "names the setting and what to do" grep -q "fleet.lua: database_password_file: .*db.pw must be owner-only (chmod 600)" c6.err
+chmod 600 db.pw
+"$VAGT" agent --check --config fleet.lua >c7.out 2>c7.err
+check "owner-only: OK, naming the node (the database is not touched)" \
+  grep -q "fleet node n1; its database is reached when the agent starts" c7.out
+check "the password is quoted nowhere" sh -c '! grep -q secret c6.* c7.*'
 finish

@@ -76,6 +76,7 @@ A="Authorization: Bearer $TOKEN"
 code() { curl -s -o body -w '%{http_code}' "$@"; }
 check "the run's page: 200" test "$(code -H "$A" "$U/runs/1")" = 200
 check "it shows the reason" grep -q "label &#39;Navn&#39; now reads" body
+check "a renamed label, nothing moved: no warning about positions" sh -c '! grep -q "Elements moved" body'
 check "the report is served" test "$(code -H "$A" "$U/runs/1/report.html")" = 200
 img=$(sql state/vagt.db "SELECT run_dir FROM runs WHERE id=1")
 img=$(ls "$img/evidence" | grep diff | head -n1)

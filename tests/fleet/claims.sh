@@ -9,7 +9,7 @@ pg_start || exit 1
 for n in 1 2 3; do claimer --node "n$n" migrate > "$PG_T/migrate$n.out" 2>&1 & PIDS="$PIDS $!"; done
 m=0; for p in $PIDS; do wait "$p" || m=$((m + 1)); done; PIDS=""
 check "three agents migrating an empty database at once all succeed" [ "$m" -eq 0 ]
-check "the schema is at version 4, one row" [ "$(psqlq 'SELECT version FROM vagt_schema')" = 4 ]
+check "the schema is at version 5, one row" [ "$(psqlq 'SELECT version FROM vagt_schema')" = 5 ]
 
 check "enqueue adds 60" [ "$(claimer enqueue b1 60)" = "added 60" ]
 check "enqueue of the same batch again adds nothing" [ "$(claimer enqueue b1 60)" = "added 0" ]

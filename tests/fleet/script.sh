@@ -52,4 +52,22 @@ once c 1; r=$?
 check "a new node whose copy is not the fleet's runs nothing (exit $r)" \
   [ "$r" -eq 3 ] && [ "$(runs c)" -eq 0 ] && grep -q "is not the fleet's current version 2 (published by node a): deploy" c-1.err
 check "no version was published by it" [ "$(versions)" = "1:a 2:a" ]
+
+# Every node has its own name: a second state folder under a's name (a clone, or a node set
+# up anew) would write its runs over a's in the fleet's history; it is refused.
+mkdir -m 700 d && cp a/r.lua a/agent.lua d/
+fleet_a=$(psqlq "SELECT count(*) FROM vagt_run WHERE node = 'a'")
+once d 1; r=$?
+cat d-1.err
+check "a second state folder under node name a is refused (exit $r), a's history untouched" \
+  [ "$r" -eq 2 ] && [ "$(runs d)" -eq 0 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE node = 'a'")" = "$fleet_a" ]
+check "and says why and what to do" \
+  grep -q "node name 'a' belongs to another state folder (registered .* UTC; this one is .*): give every node its own .node." d-1.err
+once a 3; r=$?
+check "a itself still runs (exit $r), one name registered per node" [ "$r" -eq 0 ] && \
+  [ "$(psqlq "SELECT string_agg(name, ' ' ORDER BY name) FROM vagt_node")" = "a b c" ]
+sed -i 's/node = "a"/node = "d"/' d/agent.lua
+once d 2; r=$?
+check "under a name of its own it runs (exit $r)" [ "$r" -eq 0 ] && [ "$(runs d)" -eq 1 ]
 finish
