@@ -555,7 +555,8 @@ bool ag_fleet_on_drift(ag_fleet_node *n, const ag_robot *r, long long run_id, co
   return first;
 }
 
-int ag_fleet_publish(const ag_config *c, const ag_robot *r, char *msg, size_t msglen)
+int ag_fleet_publish(const ag_config *c, const ag_robot *r, bool want_resumed, char *msg,
+                     size_t msglen)
 {
   if (!c->database)
     return 0;
@@ -565,6 +566,17 @@ int ag_fleet_publish(const ag_config *c, const ag_robot *r, char *msg, size_t ms
     return -1;
   ag_fleet_node n = {.cfg = c, .pg = pg};
   int rc = sync_baseline(pg, &n, r, true, msg, msglen);
+  bool paused = false;
+  char by[200];
+  if (rc == 0 && want_resumed && ag_pg_paused(pg, r->name, &paused, by, sizeof by) == AG_PG_OK &&
+      paused) {
+    snprintf(msg, msglen,
+             "robot %s stays paused on every node: no new baseline version came of this "
+             "approval (the baseline already accepts these screens), and the pause is its drift "
+             "halt's (%s): approve that run on the pages",
+             r->name, by);
+    rc = 1;
+  }
   ag_pg_close(pg);
   return rc;
 }

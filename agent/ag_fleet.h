@@ -53,10 +53,13 @@ int ag_fleet_before_run(ag_fleet_node *n, const ag_robot *r, char *why, size_t w
  * should send the alert (it paused it, or the database could not say). */
 bool ag_fleet_on_drift(ag_fleet_node *n, const ag_robot *r, long long run_id, const char *alert_id);
 
-/* After an approval on this node's pages changed r's baseline folder: publishes it as the
- * fleet's next version (which ends the pause). Opens a connection of its own (any thread).
- * 0, or -1 with msg. */
-int ag_fleet_publish(const ag_config *c, const ag_robot *r, char *msg, size_t msglen);
+/* Around an approval on this node's pages: brings r's baseline folder and the fleet to one
+ * version (a folder changed here since this node last synced, by the approval or by
+ * `vagt approve` on the command line, is published as the fleet's next version, which ends
+ * the pause). Opens a connection of its own (any thread). 0; 1 (want_resumed) the robot is
+ * still paused afterwards (msg says by what run: no new version came of it); -1 with msg. */
+int ag_fleet_publish(const ag_config *c, const ag_robot *r, bool want_resumed, char *msg,
+                     size_t msglen);
 
 /* Whose is the robot's run scheduled at t (unix seconds)? 1 this node's (always without a
  * fleet connection: n->pg NULL), 0 another node's (holder names it), -1 the database cannot say

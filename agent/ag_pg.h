@@ -202,7 +202,8 @@ int ag_pg_baseline_put(ag_pg *pg, const char *robot, int prev_version, const cha
  * N, run R"). The pause lasts until a baseline is published. */
 int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id, bool *first,
                 char *holder, size_t hlen);
-/* Whether the robot is paused, and by what ("node N, run R, at TIME"). */
+/* Whether the robot is paused, and by what ("run F on the pages: node N's run R, at TIME",
+ * F the fleet's id; "node N, run R, at TIME" while the run is not in the fleet's history). */
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);
 
 /* ---- the fleet's run history and evidence (ag_pg_history.c) ---- */

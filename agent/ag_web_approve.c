@@ -225,7 +225,7 @@ static void approve_reply(req *rq)
    * and a run another node ran is approved into this node's folder for the robot */
   const ag_robot *rb = ag_config_robot(w->x->cfg, r.robot);
   char out[4096], fmsg[512];
-  if (w->x->cfg->database && rb && ag_fleet_publish(w->x->cfg, rb, fmsg, sizeof fmsg) != 0) {
+  if (w->x->cfg->database && rb && ag_fleet_publish(w->x->cfg, rb, false, fmsg, sizeof fmsg) < 0) {
     web_free_names(names, np);
     fprintf(stderr, "vagt agent: approve of run %lld: %s\n", id, fmsg);
     return reply_text(rq, MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -235,18 +235,24 @@ static void approve_reply(req *rq)
   char *into = copy && rb ? ag_fleet_baseline_dir(rb) : NULL;
   int code = run_approve(w, r.run_dir, into, names, np, out, sizeof out);
   free(into);
-  char *result = NULL;
-  if (ag_asprintf(&result, "vagt approve exited %d\n%s", code, out) < 0) {
-    web_free_names(names, np);
-    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
-  }
-  record_outcome(s, &r, step, rq->who, code, result);
   /* a fleet's node: the new baseline is the fleet's, and the drift pause ends */
-  if (code == 0 && rb && ag_fleet_publish(w->x->cfg, rb, fmsg, sizeof fmsg) != 0)
+  char note[600] = "";
+  int pub = code == 0 && rb ? ag_fleet_publish(w->x->cfg, rb, true, fmsg, sizeof fmsg) : 0;
+  if (pub < 0)
     fprintf(stderr,
             "vagt agent: approve of run %lld: %s; the next run on this node "
             "publishes it\n",
             id, fmsg);
+  else if (pub > 0) {
+    fprintf(stderr, "vagt agent: approve of run %lld: %s\n", id, fmsg);
+    snprintf(note, sizeof note, "\nNOTE: %s\n", fmsg);
+  }
+  char *result = NULL;
+  if (ag_asprintf(&result, "vagt approve exited %d\n%s%s", code, out, note) < 0) {
+    web_free_names(names, np);
+    return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+  }
+  record_outcome(s, &r, step, rq->who, code, result);
   web_free_names(names, np);
   fprintf(stderr, "vagt agent: approve of run %lld (%s) by %s: exit %d\n", id, r.run_dir, rq->who,
           code);

@@ -95,6 +95,9 @@ once $other c; r=$?
 check "a paused robot does not start on $other (exit $r), nothing typed, no new alert" \
   [ "$r" -eq 3 ] && grep -q "does not run: it is paused on every node" $other-c.err && \
   [ "$(lines saved-$other.tsv)" -eq 1 ] && [ "$(psqlq "SELECT count(*) FROM vagt_outbox")" = 1 ]
+fid=$(psqlq "SELECT v.id FROM vagt_pause p JOIN vagt_run v ON v.node = p.node AND v.local_id::text = p.run")
+check "it names the halt as the pages number it (run $fid) and as its node's log does" \
+  grep -q "since its drift halt (run $fid on the pages: node $holder's run [0-9]*, at " $other-c.err
 
 # both daemons up: the other node delivers the alert after the dead node's lease; the
 # operator approves the drift on the OTHER node's pages, which never had the run's folder:

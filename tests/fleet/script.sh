@@ -67,6 +67,11 @@ check "and says why and what to do" \
 once a 3; r=$?
 check "a itself still runs (exit $r), one name registered per node" [ "$r" -eq 0 ] && \
   [ "$(psqlq "SELECT string_agg(name, ' ' ORDER BY name) FROM vagt_node")" = "a b c" ]
+# a database that cannot be reached: --once exits 4 (not 3, a drift's), saying why
+sed 's|^database = .*|database = "host=/nonexistent dbname=vagt user=vagt"|' d/agent.lua > d/down.lua
+(cd d && "$VAGT" agent --once r --config down.lua > "$PG_T/d-down.out" 2> "$PG_T/d-down.err"); r=$?
+check "an unreachable database: --once exits 4 (exit $r) and says so" \
+  [ "$r" -eq 4 ] && grep -q "vagt agent: fleet database: .*nonexistent" d-down.err
 sed -i 's/node = "a"/node = "d"/' d/agent.lua
 once d 2; r=$?
 check "under a name of its own it runs (exit $r)" [ "$r" -eq 0 ] && [ "$(runs d)" -eq 1 ]
