@@ -581,6 +581,34 @@ int ag_fleet_publish(const ag_config *c, const ag_robot *r, bool want_resumed, c
   return rc;
 }
 
+int ag_fleet_resume(const ag_config *c, const ag_robot *r, long long fleet_run, char *msg,
+                    size_t msglen)
+{
+  int code = 0;
+  ag_pg *pg = c->database ? ag_fleet_connect(c, &code, msg, msglen) : NULL;
+  if (!pg)
+    return -1;
+  int rc = ag_pg_resume(pg, r->name, fleet_run);
+  bool paused = false;
+  char by[200] = "";
+  if (rc == AG_PG_LOST)
+    ag_pg_paused(pg, r->name, &paused, by, sizeof by);
+  if (rc == AG_PG_OK)
+    snprintf(msg, msglen,
+             "robot %s runs again on every node, judged against the fleet's baseline as it is",
+             r->name);
+  else if (rc == AG_PG_LOST)
+    snprintf(msg, msglen,
+             "robot %s is paused by another drift halt (%s): approve or resume that run", r->name,
+             by);
+  else if (rc == AG_PG_NONE)
+    snprintf(msg, msglen, "robot %s is not paused", r->name);
+  else
+    snprintf(msg, msglen, "the fleet's database cannot resume it now: %s", ag_pg_error(pg));
+  ag_pg_close(pg);
+  return rc == AG_PG_OK ? 0 : rc == AG_PG_LOST || rc == AG_PG_NONE ? 1 : -1;
+}
+
 int ag_fleet_sched_claim(ag_fleet_node *n, const ag_robot *r, long long t, const char *trigger,
                          char *holder, size_t holder_len)
 {

@@ -61,6 +61,13 @@ bool ag_fleet_on_drift(ag_fleet_node *n, const ag_robot *r, long long run_id, co
 int ag_fleet_publish(const ag_config *c, const ag_robot *r, bool want_resumed, char *msg,
                      size_t msglen);
 
+/* An operator's dismissal of a drift halt that was not the application's change (a node set
+ * up wrongly, a test): ends r's pause if run fleet_run (the fleet's id) holds it, with the
+ * baseline unchanged. 0 (msg: resumed); 1 nothing to do (msg: not paused, or another run
+ * holds the pause); -1 the database cannot (msg). Opens a connection of its own. */
+int ag_fleet_resume(const ag_config *c, const ag_robot *r, long long fleet_run, char *msg,
+                    size_t msglen);
+
 /* Whose is the robot's run scheduled at t (unix seconds)? 1 this node's (always without a
  * fleet connection: n->pg NULL), 0 another node's (holder names it), -1 the database cannot say
  * (holder says why). The claim is one row per robot and time, by the database's clock. */

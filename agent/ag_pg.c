@@ -1471,6 +1471,30 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
   return AG_PG_OK;
 }
 
+int ag_pg_resume(ag_pg *pg, const char *robot, long long fleet_run)
+{
+  int rc0 = agpg_begin_op(pg, "resume");
+  if (rc0 != AG_PG_OK)
+    return rc0;
+  char id[24];
+  snprintf(id, sizeof id, "%lld", fleet_run);
+  const char *p[] = {robot, id};
+  PGresult *r = agpg_exec1(pg, "resume",
+                           "WITH del AS (DELETE FROM vagt_pause p USING vagt_run v"
+                           "  WHERE p.robot = $1 AND v.id = $2::bigint AND v.node = p.node"
+                           "  AND v.local_id::text = p.run RETURNING p.robot)"
+                           " SELECT (SELECT count(*) FROM del),"
+                           "  (SELECT count(*) FROM vagt_pause WHERE robot = $1)",
+                           2, p);
+  if (!r)
+    return agpg_failed(pg);
+  int rc = atoi(PQgetvalue(r, 0, 0)) == 1  ? AG_PG_OK
+           : atoi(PQgetvalue(r, 0, 1)) > 0 ? AG_PG_LOST
+                                           : AG_PG_NONE;
+  PQclear(r);
+  return rc;
+}
+
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen)
 {
   int rc0 = agpg_begin_op(pg, "pause");

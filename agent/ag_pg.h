@@ -202,6 +202,9 @@ int ag_pg_baseline_put(ag_pg *pg, const char *robot, int prev_version, const cha
  * N, run R"). The pause lasts until a baseline is published. */
 int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert_id, bool *first,
                 char *holder, size_t hlen);
+/* Ends the robot's pause if run fleet_run (the fleet's id) holds it, without a new baseline:
+ * AG_PG_OK; AG_PG_LOST another run holds it; AG_PG_NONE the robot is not paused. */
+int ag_pg_resume(ag_pg *pg, const char *robot, long long fleet_run);
 /* Whether the robot is paused, and by what ("run F on the pages: node N's run R, at TIME",
  * F the fleet's id; "node N, run R, at TIME" while the run is not in the fleet's history). */
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);

@@ -285,6 +285,8 @@ static enum MHD_Result route(struct MHD_Connection *c, const char *url, bool get
     }
     if (post && strcmp(rest, "/approve") == 0)
       return web_approve(c, id, rq);
+    if (post && strcmp(rest, "/resume") == 0)
+      return web_resume(c, id, rq);
     if (get && strcmp(rest, "/report.html") == 0)
       return web_serve_run_file(w, c, id, RT_REPORT_HTML);
     if (get && strcmp(rest, "/run.json") == 0)

@@ -304,6 +304,51 @@ enum MHD_Result web_approve(struct MHD_Connection *c, long long id, req *rq)
   return MHD_YES;
 }
 
+enum MHD_Result web_resume(struct MHD_Connection *c, long long id, req *rq)
+{
+  ag_web *w = rq->w;
+  ag_store *s = w->store;
+  ag_run_row r;
+  if (!w->x->cfg->database)
+    return web_send_text(c, MHD_HTTP_CONFLICT,
+                         "409: only a fleet pauses a robot after a drift halt; here every run is "
+                         "judged on its own\n");
+  if (!s->ops->run_get(s, id, &r))
+    return web_send_text(c, MHD_HTTP_NOT_FOUND, "no such run\n");
+  const ag_robot *rb = ag_config_robot(w->x->cfg, r.robot);
+  if (strcmp(r.status, "drift") != 0 || !rb)
+    return web_send_text(c, MHD_HTTP_CONFLICT,
+                         "only a drift halt of a configured robot pauses it\n");
+  char msg[512], step[1024];
+  int rc = ag_fleet_resume(w->x->cfg, rb, id, msg, sizeof msg);
+  fprintf(stderr, "vagt agent: resume of robot %s from run %lld by %s: %s\n", r.robot, id, rq->who,
+          msg);
+  if (rc < 0)
+    return web_send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "503: try again\n");
+  if (rc > 0) {
+    char out[600];
+    snprintf(out, sizeof out, "409: %s\n", msg);
+    return web_send_text(c, MHD_HTTP_CONFLICT, out);
+  }
+  /* the audit trail: who let the robot run again without a new baseline */
+  run_step_key(r.run_dir, step, sizeof step);
+  s->ops->approval_add(s, &r, step, rq->who, ag_time(), "resumed", NULL);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = web_page(&buf, &len, "resume");
+  if (!f)
+    return web_send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+  web_signed_in(f, rq);
+  fputs("<h1>Resumed</h1><p>", f);
+  rt_html_esc(f, msg);
+  fprintf(f,
+          ". The halt stays in the history, unapproved.</p><p><a href=\"/runs/%lld\">back to "
+          "the run</a></p></body></html>\n",
+          id);
+  fclose(f);
+  return web_send_buf(c, MHD_HTTP_OK, "text/html; charset=utf-8", buf, len);
+}
+
 void web_approvals_stop(ag_web *w)
 {
   w->stopping = 1; /* approvals end their `vagt approve` and resume their connections */

@@ -106,6 +106,8 @@ void web_approvals_table(ag_web *w, FILE *f, long long id, const char *robot);
 /* POST /runs/ID/approve: suspends the connection while a thread records the approval and,
  * with enough of them, runs `vagt approve`. */
 enum MHD_Result web_approve(struct MHD_Connection *c, long long id, req *rq);
+/* A fleet's drift halt dismissed: the robot's pause ends, the baseline as it is. */
+enum MHD_Result web_resume(struct MHD_Connection *c, long long id, req *rq);
 /* Waits (up to 30 s) for the approvals' threads, which end their `vagt approve` now. */
 void web_approvals_stop(ag_web *w);
 void web_free_names(char **v, size_t n);

@@ -440,6 +440,16 @@ static void run_approval(ag_web *w, FILE *f, const ag_run_row *r, long long id, 
     fprintf(f, "<form method=\"post\" action=\"/runs/%lld/approve\">", id);
     web_form_token_field(f, rq);
     fputs("<button type=\"submit\">Approve the new screens</button></form>\n", f);
+    if (w->x->cfg->database) {
+      fputs("<h2>Resume without a new baseline</h2><p>Only when this halt was not the "
+            "application's change (a node set up wrongly, a test against another version): "
+            "the robot runs again on every node, judged against the baseline as it is; a "
+            "node that still shows these screens halts again.</p>",
+            f);
+      fprintf(f, "<form method=\"post\" action=\"/runs/%lld/resume\">", id);
+      web_form_token_field(f, rq);
+      fputs("<button type=\"submit\">Resume, baseline unchanged</button></form>\n", f);
+    }
   }
 }
 

@@ -45,6 +45,7 @@ check "the robots are listed" grep -q "cpr-opslag" body
 check "the runs are listed with status" grep -q '<a href="/runs/1">1</a>.*class="drift">drift' body
 check "a run's page" test "$(code -H "$A" "$U/runs/1")" = 200
 check "it shows why it halted" grep -q "label &#39;CPR-nummer&#39; moved from (120,80) to (120,140)" body
+check "one machine: no robot is paused, so no resume form" sh -c '! grep -q "/resume" body'
 check "an element moved: the approval warns that fixed positions would act on what now stands there" \
   grep -q '<p class="warn"><strong>Elements moved.</strong>.*fixed positions' body
 check "and has the Approve button" grep -q 'form method="post" action="/runs/1/approve"' body
