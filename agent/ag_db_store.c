@@ -105,6 +105,14 @@ static bool sq_run_get(ag_store *s, long long id, ag_run_row *r)
   return found;
 }
 
+/* One machine: every run is judged on its own; nothing pauses a robot. */
+static int sq_paused(ag_store *s, const char *robot, long long *run, char *by, size_t bylen)
+{
+  (void)s, (void)robot, (void)by, (void)bylen;
+  *run = 0;
+  return 0;
+}
+
 static int sq_last_success(ag_store *s, const char *robot, double *t)
 {
   sqlite3_stmt *st = NULL;
@@ -324,6 +332,7 @@ static const ag_store_ops sq_ops = {
     .runs_latest = sq_runs_latest,
     .run_get = sq_run_get,
     .last_success = sq_last_success,
+    .paused = sq_paused,
     .runs_count = sq_runs_count,
     .approvals = sq_approvals,
     .approvals_pending = sq_approvals_pending,

@@ -142,6 +142,32 @@ static bool pg_run_get(ag_store *st, long long id, ag_run_row *row)
   return found;
 }
 
+static int pg_paused(ag_store *st, const char *robot, long long *run, char *by, size_t bylen)
+{
+  pg_store *s = of(st);
+  const char *p[] = {robot};
+  *run = 0;
+  pthread_mutex_lock(&s->mu);
+  PGresult *r = q(s, "pause",
+                  "SELECT p.node, p.run, to_char(p.since AT TIME ZONE 'UTC',"
+                  " 'YYYY-MM-DD HH24:MI \"UTC\"'), v.id FROM vagt_pause p"
+                  " LEFT JOIN vagt_run v ON v.node = p.node AND v.local_id::text = p.run"
+                  " WHERE p.robot = $1",
+                  1, p);
+  int rc = -1;
+  if (r) {
+    rc = PQntuples(r) == 1;
+    if (rc) {
+      *run = PQgetisnull(r, 0, 3) ? 0 : atoll(PQgetvalue(r, 0, 3));
+      snprintf(by, bylen, "node %s's run %s, at %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+               PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+  }
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
 static int pg_last_success(ag_store *st, const char *robot, double *t)
 {
   pg_store *s = of(st);
@@ -349,6 +375,7 @@ static const ag_store_ops pg_ops = {
     .runs_latest = pg_runs_latest,
     .run_get = pg_run_get,
     .last_success = pg_last_success,
+    .paused = pg_paused,
     .runs_count = pg_runs_count,
     .approvals = pg_approvals,
     .approvals_pending = pg_approvals_pending,

@@ -73,6 +73,10 @@ typedef struct ag_store_ops {
   /* When the robot's last passed run finished, from the history or, once retention
    * deleted it, from the counts it kept: 1 with *t, 0 never, -1 when the store failed. */
   int (*last_success)(ag_store *s, const char *robot, double *t);
+  /* Whether the robot is paused on every node after a drift halt (a fleet's): 1 with the
+   * holding run's id on the pages (*run, 0 when not in the history) and by ("node N's run
+   * R, at T"); 0 not paused (always on one machine); -1 when the store failed. */
+  int (*paused)(ag_store *s, const char *robot, long long *run, char *by, size_t bylen);
   /* Runs of `robot` with `status`, with those retention deleted when with_pruned (so a
    * counter never goes down); -1 when the store failed. */
   long long (*runs_count)(ag_store *s, const char *robot, const char *status, bool with_pruned);

@@ -296,6 +296,18 @@ enum MHD_Result web_page_robot(struct MHD_Connection *c, const char *name, const
   rt_html_esc(f, rb->name);
   fputs("</h1>\n", f);
   web_signed_in(f, rq);
+  long long prun = 0;
+  char by[256];
+  if (w->store->ops->paused(w->store, rb->name, &prun, by, sizeof by) == 1) {
+    fputs("<p class=\"warn\"><strong>Paused on every node</strong> since its drift halt ", f);
+    if (prun > 0)
+      fprintf(f, "<a href=\"/runs/%lld\">run %lld</a> (", prun, prun);
+    rt_html_esc(f, by);
+    fputs(prun > 0 ? ")" : "", f);
+    fputs(": it starts nowhere until that halt is approved (a new baseline), or resumed if "
+          "it was not the application's change.</p>\n",
+          f);
+  }
   fprintf(f,
           "<h2>Approvals of its baseline</h2><p>A new baseline needs %d approval%s by "
           "different operators.</p>\n",

@@ -48,6 +48,9 @@ passed=$(psqlq "SELECT id FROM vagt_run WHERE node = 'a' AND local_id = 1")
 curl -s -H "$AUTH" "$U/runs/$drift" > run.html
 check "the drift run's page offers to resume without a new baseline" \
   grep -q "action=\"/runs/$drift/resume\"" run.html
+curl -s -H "$AUTH" "$U/robots/r" > robot.html
+check "the robot's page says it is paused on every node, by which run" \
+  grep -q "<strong>Paused on every node</strong> since its drift halt <a href=\"/runs/$drift\">run $drift</a> (node a&#39;s run 2, at " robot.html
 code() { curl -s -o body -w '%{http_code}' -X POST -H "$AUTH" "$@"; }
 check "resuming from a run that is no drift halt: 409" test "$(code "$U/runs/$passed/resume")" = 409
 check "the robot is still paused" [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 1 ]
@@ -60,6 +63,8 @@ check "the audit trail records who resumed it" \
 check "the halt stays unapproved in the history" \
   [ "$(psqlq "SELECT approved IS NULL FROM vagt_run WHERE id = $drift")" = t ]
 check "resuming again: 409, not paused" test "$(code "$U/runs/$drift/resume")" = 409 && grep -q "is not paused" body
+curl -s -H "$AUTH" "$U/robots/r" > robot2.html
+check "once resumed, the robot's page no longer says paused" sh -c '! grep -q "Paused on every node" robot2.html'
 once b 2 0; r=$?
 check "b runs the robot again (exit $r)" [ "$r" -eq 0 ]
 finish
