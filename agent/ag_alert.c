@@ -97,6 +97,11 @@ int ag_alert_enqueue(sqlite3 *db, const ag_config *c, const ag_robot *r, long lo
   cJSON_AddStringToObject(a, "run_status", ri->status);
   cJSON_AddNumberToObject(a, "exit_code", ri->exit_code);
   cJSON_AddNumberToObject(a, "run_id", (double)run_id);
+  if (c->database) { /* a fleet's node: which node's run, and its number on the pages */
+    cJSON_AddStringToObject(a, "node", c->node);
+    if (ri->link_id > 0)
+      cJSON_AddNumberToObject(a, "fleet_run_id", (double)ri->link_id);
+  }
 
   cJSON *aj = read_json(ri->run_dir, RT_ALERT_JSON);
   cJSON *rj = aj ? NULL : read_json(ri->run_dir, RT_RUN_JSON);

@@ -123,6 +123,9 @@ check "the fleet's history has $holder's drift run ($fid), its alert id and its 
 check "the alert links to the run's page by its id in the fleet (any node's pages know it)" \
   python3 -c 'import json,sys; sys.exit(0 if [json.loads(l).get("report") for l in open(sys.argv[1])] == [sys.argv[2]] else 1)' \
     "$RX/webhooks.jsonl" "http://fleet.example/runs/$fid/report.html" || head -c 600 "$RX/webhooks.jsonl"
+check "and names the node and the run's number on the pages beside its node's own" \
+  python3 -c 'import json,sys; a=json.loads(open(sys.argv[1]).readline()); sys.exit(0 if (a.get("node"), a.get("fleet_run_id"), a.get("run_id")) == (sys.argv[2], int(sys.argv[3]), int(sys.argv[4])) else 1)' \
+    "$RX/webhooks.jsonl" "$holder" "$fid" "$(psqlq "SELECT local_id FROM vagt_run WHERE id = $fid")"
 check "every run of both nodes is in it (a run row per node and local id)" \
   [ "$(psqlq "SELECT count(DISTINCT node) FROM vagt_run")" = 2 ] && \
   [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE status = 'running'")" = 0 ]
