@@ -86,14 +86,33 @@ int ag_fleet_register(ag_fleet_node *n, char *err, size_t errlen)
   }
   if (node_id(dir, id, err, errlen) != 0)
     goto out;
+  /* the folder's id, the machine and the folder's path: a copy of the folder (a cloned
+   * machine, a state folder copied beside) keeps the id but not both of the others */
+  char *mid = vu_read_file("/etc/machine-id", 128, 0, NULL, NULL, 0), *real = NULL;
+  if (!mid)
+    mid = vu_read_file("/var/lib/dbus/machine-id", 128, 0, NULL, NULL, 0);
+  if (mid)
+    mid[strcspn(mid, "\r\n")] = 0;
+  real = realpath(n->cfg->state, NULL);
+  char *instance = NULL;
+  int a =
+      ag_asprintf(&instance, "%s %s %s", id, mid && *mid ? mid : "-", real ? real : n->cfg->state);
+  free(mid);
+  free(real);
+  if (a < 0) {
+    snprintf(err, errlen, "out of memory");
+    goto out;
+  }
   char since[64];
-  int r = ag_pg_node_register(n->pg, id, since, sizeof since);
+  int r = ag_pg_node_register(n->pg, instance, since, sizeof since);
+  free(instance);
   rc = r == AG_PG_OK ? 0 : r == AG_PG_LOST ? 1 : -1;
   if (rc == 1)
     snprintf(err, errlen,
              "node name '%s' belongs to another state folder (registered %s; this one is %s): "
              "give every node its own `node` in its configuration (the default is the host "
-             "name); a node set up anew takes a new name",
+             "name); a node set up anew, or a copy of a node's machine or state folder, takes "
+             "a new name",
              n->cfg->node, since, n->cfg->state);
   else if (rc < 0)
     snprintf(err, errlen, "%s", ag_pg_error(n->pg));
@@ -371,6 +390,10 @@ static int publish(ag_pg *pg, const ag_fleet_node *n, const ag_robot *r, const f
   }
   fprintf(stderr, "vagt agent: robot %s: this node's baseline is the fleet's version %d now\n",
           r->name, version);
+  snprintf(msg, msglen,
+           "published as the fleet's baseline version %d of robot %s: every node judges against "
+           "it from its next run, and the robot's pause (if any) has ended",
+           version, r->name);
   return mark_write(n, r, "baseline", version, digest, msg, msglen) == 0 ? 0 : -1;
 }
 
@@ -514,7 +537,8 @@ int ag_fleet_before_run(ag_fleet_node *n, const ag_robot *r, char *why, size_t w
   if (paused) {
     snprintf(why, whylen,
              "it is paused on every node since its drift halt (%s): approve a new "
-             "baseline on any node's pages",
+             "baseline on any node's pages, or resume it there if the halt was not the "
+             "application's change",
              by);
     return 1;
   }
@@ -572,8 +596,10 @@ int ag_fleet_publish(const ag_config *c, const ag_robot *r, bool want_resumed, c
       paused) {
     snprintf(msg, msglen,
              "robot %s stays paused on every node: no new baseline version came of this "
-             "approval (the baseline already accepts these screens), and the pause is its drift "
-             "halt's (%s): approve that run on the pages",
+             "approval (the baseline already accepts these screens), and the pause is another "
+             "drift halt's (%s). Open that run: if its node still shows the screens from before "
+             "the update, install the update there and resume the robot from that run's page; "
+             "approve it only if its screens are the right ones",
              r->name, by);
     rc = 1;
   }

@@ -35,9 +35,10 @@ typedef struct ag_fleet_node {
  * password file and node); NULL with *code and err as ag_pg_open gives them. */
 struct ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t errlen);
 
-/* Registers the node's name as this state folder's in the fleet (x->pg connected; the
- * folder's random id in STATE/fleet/node-id, made at its first connection): 0; 1 the name
- * is another folder's (err says what to do: two folders under one name would overwrite
+/* Registers the node's name as this state folder's in the fleet (x->pg connected): the
+ * folder's random id (STATE/fleet/node-id, made at its first connection), the machine's id
+ * (/etc/machine-id) and the folder's path, so that a copy of the folder (a cloned machine)
+ * is another folder. 0; 1 the name is another folder's (err says what to do: two folders under one name would overwrite
  * each other's runs); -1 with err. */
 int ag_fleet_register(ag_fleet_node *x, char *err, size_t errlen);
 

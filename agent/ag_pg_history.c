@@ -44,11 +44,24 @@ int ag_pg_run_put(ag_pg *pg, const ag_pg_run *r, long long *id)
   /* an ended run's row is never set back to running (a late first write after the end) */
   PGresult *res = agpg_exec1(
       pg, "history",
-      "INSERT INTO vagt_run (node, local_id, robot, trigger, status, exit_code, started,"
-      " finished, steps, error, run_dir, alert_id)"
-      " VALUES ($1, $2::bigint, $3, $4, $5, $6::integer, $7::float8, $8::float8, $9::integer,"
-      "  $10, $11, $12)"
-      " ON CONFLICT (node, local_id) DO UPDATE SET"
+      /* the update first: an INSERT ... ON CONFLICT would use up a number of the id
+       * sequence at every write, and the pages' run numbers would skip */
+      "WITH up AS (UPDATE vagt_run SET"
+      "  status = CASE WHEN $6::integer IS NULL AND exit_code IS NOT NULL"
+      "   THEN status ELSE $5::text END,"
+      "  exit_code = coalesce($6::integer, exit_code),"
+      "  finished = coalesce($8::float8, finished),"
+      "  steps = greatest($9::integer, steps),"
+      "  error = CASE WHEN $10::text <> '' THEN $10::text ELSE error END,"
+      "  run_dir = CASE WHEN $11::text <> '' THEN $11::text ELSE run_dir END,"
+      "  alert_id = coalesce($12::text, alert_id)"
+      "  WHERE node = $1::text AND local_id = $2::bigint RETURNING id),"
+      " ins AS (INSERT INTO vagt_run (node, local_id, robot, trigger, status, exit_code, started,"
+      "  finished, steps, error, run_dir, alert_id)"
+      "  SELECT $1::text, $2::bigint, $3::text, $4::text, $5::text, $6::integer, $7::float8,"
+      "   $8::float8, $9::integer,"
+      "   $10::text, $11::text, $12::text WHERE NOT EXISTS (SELECT 1 FROM up)"
+      "  ON CONFLICT (node, local_id) DO UPDATE SET"
       "  status = CASE WHEN EXCLUDED.exit_code IS NULL AND vagt_run.exit_code IS NOT NULL"
       "   THEN vagt_run.status ELSE EXCLUDED.status END,"
       "  exit_code = coalesce(EXCLUDED.exit_code, vagt_run.exit_code),"
@@ -58,7 +71,8 @@ int ag_pg_run_put(ag_pg *pg, const ag_pg_run *r, long long *id)
       "  run_dir = CASE WHEN EXCLUDED.run_dir <> '' THEN EXCLUDED.run_dir ELSE vagt_run.run_dir"
       "   END,"
       "  alert_id = coalesce(EXCLUDED.alert_id, vagt_run.alert_id)"
-      " RETURNING id",
+      "  RETURNING id)"
+      " SELECT id FROM up UNION ALL SELECT id FROM ins",
       12, p);
   if (!res)
     return agpg_failed(pg);

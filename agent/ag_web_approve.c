@@ -152,7 +152,7 @@ static void record_outcome(ag_store *s, const ag_run_row *r, const char *step, c
 }
 
 /* The page that says what `vagt approve` said. Frees result. */
-static void outcome_reply(req *rq, long long id, int code, char *result)
+static void outcome_reply(req *rq, long long id, int code, bool still_paused, char *result)
 {
   char *buf = NULL;
   size_t len = 0;
@@ -162,7 +162,10 @@ static void outcome_reply(req *rq, long long id, int code, char *result)
     return reply_text(rq, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
   }
   web_signed_in(f, rq);
-  fprintf(f, "<h1>%s</h1><pre>", code == 0 ? "Approved" : "Approve failed");
+  fprintf(f, "<h1>%s</h1><pre>",
+          code != 0      ? "Approve failed"
+          : still_paused ? "Approved; the robot stays paused"
+                         : "Approved");
   rt_html_esc(f, result);
   fprintf(f, "</pre><p><a href=\"/runs/%lld\">back to the run</a></p></body></html>\n", id);
   fclose(f);
@@ -224,7 +227,7 @@ static void approve_reply(req *rq)
   /* a fleet's node: its baseline folder is the fleet's current version before it changes,
    * and a run another node ran is approved into this node's folder for the robot */
   const ag_robot *rb = ag_config_robot(w->x->cfg, r.robot);
-  char out[4096], fmsg[512];
+  char out[4096], fmsg[512] = "";
   if (w->x->cfg->database && rb && ag_fleet_publish(w->x->cfg, rb, false, fmsg, sizeof fmsg) < 0) {
     web_free_names(names, np);
     fprintf(stderr, "vagt agent: approve of run %lld: %s\n", id, fmsg);
@@ -237,6 +240,7 @@ static void approve_reply(req *rq)
   free(into);
   /* a fleet's node: the new baseline is the fleet's, and the drift pause ends */
   char note[600] = "";
+  fmsg[0] = '\0';
   int pub = code == 0 && rb ? ag_fleet_publish(w->x->cfg, rb, true, fmsg, sizeof fmsg) : 0;
   if (pub < 0)
     fprintf(stderr,
@@ -246,6 +250,8 @@ static void approve_reply(req *rq)
   else if (pub > 0) {
     fprintf(stderr, "vagt agent: approve of run %lld: %s\n", id, fmsg);
     snprintf(note, sizeof note, "\nNOTE: %s\n", fmsg);
+  } else if (code == 0 && fmsg[0]) {
+    snprintf(note, sizeof note, "\nThe fleet: %s.\n", fmsg);
   }
   char *result = NULL;
   if (ag_asprintf(&result, "vagt approve exited %d\n%s%s", code, out, note) < 0) {
@@ -256,7 +262,7 @@ static void approve_reply(req *rq)
   web_free_names(names, np);
   fprintf(stderr, "vagt agent: approve of run %lld (%s) by %s: exit %d\n", id, r.run_dir, rq->who,
           code);
-  outcome_reply(rq, id, code, result);
+  outcome_reply(rq, id, code, pub > 0, result);
 }
 
 /* `vagt approve` may take minutes: its thread runs it (one approval at a time, so two

@@ -452,7 +452,19 @@ static void run_approval(ag_web *w, FILE *f, const ag_run_row *r, long long id, 
     fprintf(f, "<form method=\"post\" action=\"/runs/%lld/approve\">", id);
     web_form_token_field(f, rq);
     fputs("<button type=\"submit\">Approve the new screens</button></form>\n", f);
-    if (w->x->cfg->database) {
+    long long prun = 0;
+    char by[256];
+    int held =
+        w->x->cfg->database ? w->store->ops->paused(w->store, r->robot, &prun, by, sizeof by) : 0;
+    if (held == 1 && prun != id) {
+      fputs("<p>The robot's pause on every node is another drift halt's: ", f);
+      if (prun > 0)
+        fprintf(f, "<a href=\"/runs/%lld\">run %lld</a> (", prun, prun);
+      rt_html_esc(f, by);
+      fputs(prun > 0 ? ")." : ".", f);
+      fputs(" Approving this run ends it only if it makes a new baseline version.</p>\n", f);
+    }
+    if (held == 1 && prun == id) {
       fputs("<h2>Resume without a new baseline</h2><p>Only when this halt was not the "
             "application's change (a node set up wrongly, a test against another version): "
             "the robot runs again on every node, judged against the baseline as it is; a "

@@ -558,6 +558,14 @@ int ag_main(int argc, char **argv)
     goto out;
   }
   ag_run_recover(&x, &g_stop);
+  /* a fleet's node reaches the fleet before it serves pages or delivers: a node that may
+   * not join (a name another state folder holds, a newer schema) starts nothing */
+  int shared = x.j->ops->connect(x.j, err, sizeof err);
+  if (shared != 0) {
+    fprintf(stderr, "vagt agent: fleet database: %s\n", err);
+    rc = shared == 2 ? 2 : 4;
+    goto out;
+  }
   if (c->listen) {
     if (ag_web_start(&x, err, sizeof err) != 0) {
       fprintf(stderr, "vagt agent: %s\n", err);
@@ -574,12 +582,6 @@ int ag_main(int argc, char **argv)
   if (ag_prune_start(&x) != 0) {
     fprintf(stderr, "vagt agent: cannot start the retention thread\n");
     rc = 4;
-    goto out;
-  }
-  int shared = x.j->ops->connect(x.j, err, sizeof err);
-  if (shared != 0) {
-    fprintf(stderr, "vagt agent: fleet database: %s\n", err);
-    rc = shared == 2 ? 2 : 4;
     goto out;
   }
   fprintf(stderr, "vagt agent %s: %zu robot%s, state %s, pages %s%s%s\n", VAGT_VERSION, c->nrobots,

@@ -63,6 +63,9 @@ check "the audit trail records who resumed it" \
 check "the halt stays unapproved in the history" \
   [ "$(psqlq "SELECT approved IS NULL FROM vagt_run WHERE id = $drift")" = t ]
 check "resuming again: 409, not paused" test "$(code "$U/runs/$drift/resume")" = 409 && grep -q "is not paused" body
+curl -s -H "$AUTH" "$U/runs/$drift" > run2.html
+check "once resumed, the halt's page offers no resume (nothing is paused)" \
+  sh -c "! grep -q 'action=\"/runs/$drift/resume\"' run2.html"
 curl -s -H "$AUTH" "$U/robots/r" > robot2.html
 check "once resumed, the robot's page no longer says paused" sh -c '! grep -q "Paused on every node" robot2.html'
 once b 2 0; r=$?

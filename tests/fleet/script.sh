@@ -67,6 +67,14 @@ check "and says why and what to do" \
 once a 3; r=$?
 check "a itself still runs (exit $r), one name registered per node" [ "$r" -eq 0 ] && \
   [ "$(psqlq "SELECT string_agg(name, ' ' ORDER BY name) FROM vagt_node")" = "a b c" ]
+# a copy of a's state folder (a cloned machine, a folder copied beside) keeps a's node id
+mkdir -m 700 e && cp -a a/state e/state && cp a/r.lua a/agent.lua e/
+once e 1; r=$?
+check "a copy of a's state folder under a's name is refused too (exit $r)" \
+  [ "$r" -eq 2 ] && grep -q "node name 'a' belongs to another state folder" e-1.err && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE node = 'a'")" = "$(runs a)" ]
+check "the fleet's run numbers do not skip (every write of a run reuses its row's number)" \
+  [ "$(psqlq "SELECT max(id) - min(id) + 1 = count(*) FROM vagt_run")" = t ]
 # a database that cannot be reached: --once exits 4 (not 3, a drift's), saying why
 sed 's|^database = .*|database = "host=/nonexistent dbname=vagt user=vagt"|' d/agent.lua > d/down.lua
 (cd d && "$VAGT" agent --once r --config down.lua > "$PG_T/d-down.out" 2> "$PG_T/d-down.err"); r=$?
