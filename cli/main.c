@@ -17,8 +17,10 @@
  *                        explain a drift in words.
  *   runtime/runfolder.h  the run folder (steps.jsonl, run.json, report.html); runfile.h
  *                        names its files' keys and format versions.
- *   agent/agent.h        `vagt agent`: schedules (ag_cron), runs (ag_run), history (ag_db),
- *                        alerts (ag_alert), retention (ag_prune), operator pages (ag_web). */
+ *   agent/agent.h        `vagt agent`: schedules (ag_cron), runs (ag_run), alerts (ag_alert),
+ *                        retention (ag_prune), operator pages (ag_web); what they record
+ *                        through ag_journal.h (SQLite; a fleet's node: then PostgreSQL, ag_pg.h),
+ *                        what the pages read through ag_store.h. */
 #include <langinfo.h>
 #include <locale.h>
 #ifdef __GLIBC__
