@@ -219,6 +219,16 @@ static enum MHD_Result do_run_now(ag_web *w, struct MHD_Connection *c, const cha
   ag_robot *r = ag_config_robot(w->x->cfg, n);
   if (!r)
     return web_send_text(c, MHD_HTTP_NOT_FOUND, "no such robot\n");
+  long long prun = 0;
+  char by[256], msg[512];
+  if (w->store->ops->paused(w->store, r->name, &prun, by, sizeof by) == 1) {
+    snprintf(msg, sizeof msg,
+             "409: robot %s is paused on every node since its drift halt (%s): approve that "
+             "run (a new baseline), or resume it there if the halt was not the application's "
+             "change; then run it\n",
+             r->name, by);
+    return web_send_text(c, MHD_HTTP_CONFLICT, msg);
+  }
   ag_request_run(r);
   fprintf(stderr, "vagt agent: robot %s: run requested on the pages\n", r->name);
   struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);

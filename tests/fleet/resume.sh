@@ -52,6 +52,8 @@ curl -s -H "$AUTH" "$U/robots/r" > robot.html
 check "the robot's page says it is paused on every node, by which run" \
   grep -q "<strong>Paused on every node</strong> since its drift halt <a href=\"/runs/$drift\">run $drift</a> (node a&#39;s run 2, at " robot.html
 code() { curl -s -o body -w '%{http_code}' -X POST -H "$AUTH" "$@"; }
+check "Run now on a paused robot: 409, saying why and what to do" \
+  test "$(code "$U/robots/r/run")" = 409 && grep -q "robot r is paused on every node since its drift halt (node a's run 2" body
 check "resuming from a run that is no drift halt: 409" test "$(code "$U/runs/$passed/resume")" = 409
 check "the robot is still paused" [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 1 ]
 check "resuming from the halt that holds the pause: 200" test "$(code "$U/runs/$drift/resume")" = 200
