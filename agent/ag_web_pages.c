@@ -74,7 +74,15 @@ static void robot_row(ag_web *w, FILE *f, const ag_robot *r, time_t now, const r
     if (n != (time_t)-1)
       vu_rfc3339((double)n, false, when, sizeof when);
   }
-  rt_html_esc(f, r->enabled ? when : "disabled");
+  long long prun = 0;
+  char by[256];
+  if (r->enabled && w->store->ops->paused(w->store, r->name, &prun, by, sizeof by) == 1) {
+    fputs("<span class=\"drift\">paused on every node</span>", f);
+    if (prun > 0)
+      fprintf(f, " (<a href=\"/runs/%lld\">run %lld</a>)", prun, prun);
+  } else {
+    rt_html_esc(f, r->enabled ? when : "disabled");
+  }
   fputs("</td><td>", f);
   if (w->store->ops->runs_latest(w->store, r->name, 1, last_run_cell, f) == 0)
     fputs("never", f);

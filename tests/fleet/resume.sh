@@ -48,6 +48,9 @@ passed=$(psqlq "SELECT id FROM vagt_run WHERE node = 'a' AND local_id = 1")
 curl -s -H "$AUTH" "$U/runs/$drift" > run.html
 check "the drift run's page offers to resume without a new baseline" \
   grep -q "action=\"/runs/$drift/resume\"" run.html
+curl -s -H "$AUTH" "$U/" > index.html
+check "the robots list says it is paused, with the halt's run, instead of a next run" \
+  grep -q "<span class=\"drift\">paused on every node</span> (<a href=\"/runs/$drift\">run $drift</a>)" index.html
 curl -s -H "$AUTH" "$U/robots/r" > robot.html
 check "the robot's page says it is paused on every node, by which run" \
   grep -q "<strong>Paused on every node</strong> since its drift halt <a href=\"/runs/$drift\">run $drift</a> (node a&#39;s run 2, at " robot.html
