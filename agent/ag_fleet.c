@@ -29,98 +29,6 @@ ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t errlen)
   return ag_pg_open(&o, code, err, errlen);
 }
 
-/* The state folder's id (STATE/fleet/node-id) into id[64], made at the first call: the
- * agent's threads connect each on their own, and every one of them must read the same id,
- * so a new id is written beside and linked into place only if none is there yet. */
-static int node_id(const char *dir, char *id, char *err, size_t errlen)
-{
-  char *path = NULL, *tmp = NULL;
-  int rc = -1;
-  if (ag_asprintf(&path, "%s/node-id", dir) < 0 ||
-      ag_asprintf(&tmp, "%s/.node-id.%ld", dir, (long)syscall(SYS_gettid)) < 0) {
-    snprintf(err, errlen, "out of memory");
-    goto out;
-  }
-  for (int tries = 0; tries < 2 && rc != 0; tries++) {
-    char *t = vu_read_file(path, 256, VU_NOFOLLOW, NULL, NULL, 0);
-    if (t && sscanf(t, "%63s", id) == 1 && strlen(id) == 36) {
-      rc = 0;
-    } else if (!t && tries == 0) { /* this state folder's first connection to a fleet */
-      char line[40], fresh[64];
-      ag_uuid(fresh, sizeof fresh);
-      int len = snprintf(line, sizeof line, "%s\n", fresh);
-      int fd = vu_mkdir_p(dir, err, errlen) == 0
-                   ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)
-                   : -1;
-      bool ok = fd >= 0 && vu_write_all(fd, line, (size_t)len) && fsync(fd) == 0;
-      if (fd >= 0)
-        close(fd);
-      if (ok && link(tmp, path) != 0 && errno != EEXIST) /* EEXIST: another thread's won */
-        ok = false;
-      unlink(tmp);
-      if (!ok) {
-        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-        free(t);
-        goto out;
-      }
-    } else {
-      snprintf(err, errlen, "%s: not a node id (delete it to make a new one)", path);
-      free(t);
-      goto out;
-    }
-    free(t);
-  }
-out:
-  free(tmp);
-  free(path);
-  return rc;
-}
-
-int ag_fleet_register(ag_fleet_node *n, char *err, size_t errlen)
-{
-  char *dir = NULL, id[64] = "";
-  int rc = -1;
-  if (ag_asprintf(&dir, "%s/fleet", n->cfg->state) < 0) {
-    snprintf(err, errlen, "out of memory");
-    goto out;
-  }
-  if (node_id(dir, id, err, errlen) != 0)
-    goto out;
-  /* the folder's id, the machine and the folder's path: a copy of the folder (a cloned
-   * machine, a state folder copied beside) keeps the id but not both of the others */
-  char *mid = vu_read_file("/etc/machine-id", 128, 0, NULL, NULL, 0), *real = NULL;
-  if (!mid)
-    mid = vu_read_file("/var/lib/dbus/machine-id", 128, 0, NULL, NULL, 0);
-  if (mid)
-    mid[strcspn(mid, "\r\n")] = 0;
-  real = realpath(n->cfg->state, NULL);
-  char *instance = NULL;
-  int a =
-      ag_asprintf(&instance, "%s %s %s", id, mid && *mid ? mid : "-", real ? real : n->cfg->state);
-  free(mid);
-  free(real);
-  if (a < 0) {
-    snprintf(err, errlen, "out of memory");
-    goto out;
-  }
-  char since[64];
-  int r = ag_pg_node_register(n->pg, instance, since, sizeof since);
-  free(instance);
-  rc = r == AG_PG_OK ? 0 : r == AG_PG_LOST ? 1 : -1;
-  if (rc == 1)
-    snprintf(err, errlen,
-             "node name '%s' belongs to another state folder (registered %s; this one is %s): "
-             "give every node its own `node` in its configuration (the default is the host "
-             "name); a node set up anew, or a copy of a node's machine or state folder, takes "
-             "a new name",
-             n->cfg->node, since, n->cfg->state);
-  else if (rc < 0)
-    snprintf(err, errlen, "%s", ag_pg_error(n->pg));
-out:
-  free(dir);
-  return rc;
-}
-
 char *ag_fleet_baseline_dir(const ag_robot *r)
 {
   return r->baseline ? strdup(r->baseline) : rt_baseline_default(r->script);
@@ -325,6 +233,109 @@ static int folder_install(const char *dir, const folder *f, char *err, size_t er
 out:
   free(fresh);
   free(old);
+  return rc;
+}
+
+/* ---- this node's name ---- */
+
+/* The state folder's id (STATE/fleet/node-id) into id[64], made at the first call: the
+ * agent's threads connect each on their own, and every one of them must read the same id,
+ * so a new id is written beside and linked into place only if none is there yet. */
+static int node_id(const char *dir, char *id, char *err, size_t errlen)
+{
+  char *path = NULL, *tmp = NULL;
+  int rc = -1;
+  if (ag_asprintf(&path, "%s/node-id", dir) < 0 ||
+      ag_asprintf(&tmp, "%s/.node-id.%ld", dir, (long)syscall(SYS_gettid)) < 0) {
+    snprintf(err, errlen, "out of memory");
+    goto out;
+  }
+  for (int tries = 0; tries < 2 && rc != 0; tries++) {
+    char *t = vu_read_file(path, 256, VU_NOFOLLOW, NULL, NULL, 0);
+    if (t && sscanf(t, "%63s", id) == 1 && strlen(id) == 36) {
+      rc = 0;
+    } else if (!t && tries == 0) { /* this state folder's first connection to a fleet */
+      char line[40], fresh[64];
+      ag_uuid(fresh, sizeof fresh);
+      int len = snprintf(line, sizeof line, "%s\n", fresh);
+      int fd = vu_mkdir_p(dir, err, errlen) == 0
+                   ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)
+                   : -1;
+      bool ok = fd >= 0 && vu_write_all(fd, line, (size_t)len) && fsync(fd) == 0;
+      if (fd >= 0)
+        close(fd);
+      if (ok && link(tmp, path) != 0 && errno != EEXIST) /* EEXIST: another thread's won */
+        ok = false;
+      unlink(tmp);
+      if (!ok) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        free(t);
+        goto out;
+      }
+    } else {
+      snprintf(err, errlen, "%s: not a node id (delete it to make a new one)", path);
+      free(t);
+      goto out;
+    }
+    free(t);
+  }
+out:
+  free(tmp);
+  free(path);
+  return rc;
+}
+
+int ag_fleet_register(ag_fleet_node *n, char *err, size_t errlen)
+{
+  char *dir = NULL, id[64] = "";
+  int rc = -1;
+  if (ag_asprintf(&dir, "%s/fleet", n->cfg->state) < 0) {
+    snprintf(err, errlen, "out of memory");
+    goto out;
+  }
+  if (node_id(dir, id, err, errlen) != 0)
+    goto out;
+  /* the folder's id, the machine and the folder's path: a copy of the folder (a cloned
+   * machine, a state folder copied beside) keeps the id but not both of the others */
+  char *mid = vu_read_file("/etc/machine-id", 128, 0, NULL, NULL, 0), *real = NULL;
+  if (!mid)
+    mid = vu_read_file("/var/lib/dbus/machine-id", 128, 0, NULL, NULL, 0);
+  if (mid)
+    mid[strcspn(mid, "\r\n")] = 0;
+  real = realpath(n->cfg->state, NULL);
+  /* the machine id is kept out of the shared database: a digest of it with the path */
+  char *where = NULL, *instance = NULL, hex[DIGEST_HEX];
+  folder one = {0};
+  int a = ag_asprintf(&where, "%s %s", mid && *mid ? mid : "-", real ? real : n->cfg->state);
+  free(mid);
+  free(real);
+  if (a >= 0 && add_file(&one, "where", (const unsigned char *)where, strlen(where)) == 0) {
+    folder_digest(&one, hex);
+    a = ag_asprintf(&instance, "%s %s", id, hex);
+  } else {
+    a = -1;
+  }
+  folder_free(&one);
+  free(where);
+  if (a < 0) {
+    snprintf(err, errlen, "out of memory");
+    goto out;
+  }
+  char since[64];
+  int r = ag_pg_node_register(n->pg, instance, since, sizeof since);
+  free(instance);
+  rc = r == AG_PG_OK ? 0 : r == AG_PG_LOST ? 1 : -1;
+  if (rc == 1)
+    snprintf(err, errlen,
+             "node name '%s' belongs to another state folder (registered %s; this one is %s): "
+             "give every node its own `node` in its configuration (the default is the host "
+             "name); a node set up anew, or a copy of a node's machine or state folder, takes "
+             "a new name",
+             n->cfg->node, since, n->cfg->state);
+  else if (rc < 0)
+    snprintf(err, errlen, "%s", ag_pg_error(n->pg));
+out:
+  free(dir);
   return rc;
 }
 

@@ -37,7 +37,7 @@ struct ag_pg *ag_fleet_connect(const ag_config *c, int *code, char *err, size_t 
 
 /* Registers the node's name as this state folder's in the fleet (x->pg connected): the
  * folder's random id (STATE/fleet/node-id, made at its first connection), the machine's id
- * (/etc/machine-id) and the folder's path, so that a copy of the folder (a cloned machine)
+ * (/etc/machine-id, as a SHA-256 digest with the path) and the folder's path, so that a copy of the folder (a cloned machine)
  * is another folder. 0; 1 the name is another folder's (err says what to do: two folders under one name would overwrite
  * each other's runs); -1 with err. */
 int ag_fleet_register(ag_fleet_node *x, char *err, size_t errlen);

@@ -80,8 +80,9 @@ typedef struct ag_journal_ops {
    * fleet's current ones, installed or published as needed); 1 it is paused after a drift
    * halt (why says by what run); -1 the fleet cannot say now (why). */
   int (*ready)(ag_journal *j, const ag_robot *r, char *why, size_t whylen);
-  /* Whose is r's run scheduled at t (> 0)? 1 this node's, 0 another node's (holder names
-   * it), -1 the fleet cannot say now (holder says why). One claim per robot and time. */
+  /* Whose is r's run scheduled at t? 1 this node's (always for t <= 0: a run asked for, not
+   * scheduled), 0 another node's (holder names it), -1 the fleet cannot say now (holder says
+   * why). One claim per robot and time. */
   int (*sched_claim)(ag_journal *j, const ag_robot *r, time_t t, const char *trigger, char *holder,
                      size_t holder_len);
   /* The last scheduled time r was started (or skipped) for: this node's, or in a fleet the

@@ -108,28 +108,31 @@ static int f_seat_take(ag_journal *j, const ag_robot *r, int *seat, char *holder
   return -1;
 }
 
-static int f_seat_renew(ag_journal *j, const ag_robot *r, int seat, const char *holder, char *err,
-                        size_t errlen)
+/* Renews (or gives back) a seat this node holds: 0, or -1 with err. */
+static int seat_keep(ag_journal *j, const ag_robot *r, int seat, const char *holder, bool release,
+                     char *err, size_t errlen)
 {
   fleet_journal *f = fj(j);
   if (!seat || !f->n.pg)
     return 0;
-  if (ag_pg_seat_renew(f->n.pg, r->name, seat, holder, f->n.cfg->item_lease) == AG_PG_OK)
+  int rc = release ? ag_pg_seat_release(f->n.pg, r->name, seat, holder)
+                   : ag_pg_seat_renew(f->n.pg, r->name, seat, holder, f->n.cfg->item_lease);
+  if (rc == AG_PG_OK)
     return 0;
   snprintf(err, errlen, "%s", ag_pg_error(f->n.pg));
   return -1;
 }
 
+static int f_seat_renew(ag_journal *j, const ag_robot *r, int seat, const char *holder, char *err,
+                        size_t errlen)
+{
+  return seat_keep(j, r, seat, holder, false, err, errlen);
+}
+
 static int f_seat_release(ag_journal *j, const ag_robot *r, int seat, const char *holder, char *err,
                           size_t errlen)
 {
-  fleet_journal *f = fj(j);
-  if (!seat || !f->n.pg)
-    return 0;
-  if (ag_pg_seat_release(f->n.pg, r->name, seat, holder) == AG_PG_OK)
-    return 0;
-  snprintf(err, errlen, "%s", ag_pg_error(f->n.pg));
-  return -1;
+  return seat_keep(j, r, seat, holder, true, err, errlen);
 }
 
 static long long f_run_begin(ag_journal *j, const ag_robot *r, const char *trigger,

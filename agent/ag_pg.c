@@ -1504,26 +1504,29 @@ int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t bl
   if (blen)
     by[0] = 0;
   const char *p[] = {robot};
-  PGresult *r = agpg_exec1(pg, "pause",
-                           "SELECT p.node, p.run, to_char(p.since AT TIME ZONE 'UTC',"
-                           " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), v.id FROM vagt_pause p"
-                           " LEFT JOIN vagt_run v ON v.node = p.node AND v.local_id::text = p.run"
-                           " WHERE p.robot = $1",
-                           1, p);
+  PGresult *r = agpg_exec1(pg, "pause", AGPG_PAUSE_SQL, 1, p);
   if (!r)
     return agpg_failed(pg);
   if (PQntuples(r) == 1) {
     *paused = true;
     /* the run as the pages number it (the fleet's id), and as its node's log does */
-    if (blen && !PQgetisnull(r, 0, 3))
-      snprintf(by, blen, "run %s on the pages: node %s's run %s, at %s", PQgetvalue(r, 0, 3),
-               PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
-    else if (blen)
-      snprintf(by, blen, "node %s, run %s, at %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-               PQgetvalue(r, 0, 2));
+    long long fleet = 0;
+    char holder[200];
+    agpg_pause_holder(r, &fleet, holder, sizeof holder);
+    if (fleet > 0)
+      snprintf(by, blen, "run %lld on the pages: %s", fleet, holder);
+    else
+      snprintf(by, blen, "%s", holder);
   }
   PQclear(r);
   return AG_PG_OK;
+}
+
+void agpg_pause_holder(PGresult *r, long long *fleet_run, char *by, size_t bylen)
+{
+  *fleet_run = PQgetisnull(r, 0, 3) ? 0 : atoll(PQgetvalue(r, 0, 3));
+  snprintf(by, bylen, "node %s's run %s, at %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+           PQgetvalue(r, 0, 2));
 }
 
 /* ---- the fleet's alert outbox --------------------------------------------------------------- */

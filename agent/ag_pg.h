@@ -206,7 +206,8 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
  * AG_PG_OK; AG_PG_LOST another run holds it; AG_PG_NONE the robot is not paused. */
 int ag_pg_resume(ag_pg *pg, const char *robot, long long fleet_run);
 /* Whether the robot is paused, and by what ("run F on the pages: node N's run R, at TIME",
- * F the fleet's id; "node N, run R, at TIME" while the run is not in the fleet's history). */
+ * F the fleet's id; without "run F on the pages: " while the run is not in the fleet's
+ * history). */
 int ag_pg_paused(ag_pg *pg, const char *robot, bool *paused, char *by, size_t blen);
 
 /* ---- the fleet's run history and evidence (ag_pg_history.c) ---- */

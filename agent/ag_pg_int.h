@@ -50,6 +50,16 @@ int agpg_current(ag_pg *pg, const char *op, const char *sql, const char *robot, 
  * AG_PG_OK, or AG_PG_ERR ("cannot keep file N of WHAT") when fn refused one. */
 int agpg_files_each(ag_pg *pg, const char *op, PGresult *r, const char *what, ag_pg_file_fn fn,
                     void *ud);
+/* A robot's pause ($1 the robot) with the holding run's id in the fleet's history (column
+ * 3, NULL while the run is not in it), and the holder of a row of it as "node N's run R, at
+ * T" into by; the fleet's id into *fleet_run (0: none). The agent's refusal and the pages
+ * both read it so. */
+#define AGPG_PAUSE_SQL                                                                             \
+  "SELECT p.node, p.run, to_char(p.since AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI \"UTC\"'),"       \
+  " v.id FROM vagt_pause p"                                                                        \
+  " LEFT JOIN vagt_run v ON v.node = p.node AND v.local_id::text = p.run WHERE p.robot = $1"
+void agpg_pause_holder(PGresult *r, long long *fleet_run, char *by, size_t bylen);
+
 /* Bytes as a bytea parameter's text (free with PQfreemem), or NULL. */
 char *agpg_bytea_param(ag_pg *pg, const unsigned char *d, size_t n);
 

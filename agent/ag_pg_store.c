@@ -148,20 +148,12 @@ static int pg_paused(ag_store *st, const char *robot, long long *run, char *by, 
   const char *p[] = {robot};
   *run = 0;
   pthread_mutex_lock(&s->mu);
-  PGresult *r = q(s, "pause",
-                  "SELECT p.node, p.run, to_char(p.since AT TIME ZONE 'UTC',"
-                  " 'YYYY-MM-DD HH24:MI \"UTC\"'), v.id FROM vagt_pause p"
-                  " LEFT JOIN vagt_run v ON v.node = p.node AND v.local_id::text = p.run"
-                  " WHERE p.robot = $1",
-                  1, p);
+  PGresult *r = q(s, "pause", AGPG_PAUSE_SQL, 1, p);
   int rc = -1;
   if (r) {
     rc = PQntuples(r) == 1;
-    if (rc) {
-      *run = PQgetisnull(r, 0, 3) ? 0 : atoll(PQgetvalue(r, 0, 3));
-      snprintf(by, bylen, "node %s's run %s, at %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-               PQgetvalue(r, 0, 2));
-    }
+    if (rc)
+      agpg_pause_holder(r, run, by, bylen);
     PQclear(r);
   }
   pthread_mutex_unlock(&s->mu);

@@ -225,9 +225,7 @@ typedef struct {
 static int claim_run(ag_ctx *x, slot *sl, time_t now)
 {
   char holder[256], when[64];
-  int mine = sl->scheduled <= 0 ? 1
-                                : x->j->ops->sched_claim(x->j, sl->r, sl->scheduled, sl->trigger,
-                                                         holder, sizeof holder);
+  int mine = x->j->ops->sched_claim(x->j, sl->r, sl->scheduled, sl->trigger, holder, sizeof holder);
   if (mine >= 0) {
     sl->told_unreachable = false;
     sl->retry_at = 0;
