@@ -1013,22 +1013,31 @@ int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
   if (holder_len)
     holder[0] = 0;
   const char *p[] = {name, value, pg->node};
-  PGresult *r = agpg_exec1(pg, "settings",
-                           "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
-                           " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING value, node)"
-                           " SELECT value, node FROM ins"
-                           " UNION ALL SELECT value, node FROM vagt_meta"
-                           "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
-                           3, p);
-  if (!r)
-    return agpg_failed(pg);
-  if (PQntuples(r) >= 1) {
-    *same = !strcmp(PQgetvalue(r, 0, 0), value);
-    if (holder_len)
-      snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 1));
+  /* A node that loses the race for the first insert waits for the winner's commit, then
+   * DO NOTHING; its statement's snapshot predates that commit, so it reads no row. The next
+   * statement sees it: try again rather than call the fleet's value different. */
+  for (int tries = 0; tries < 3; tries++) {
+    PGresult *r = agpg_exec1(pg, "settings",
+                             "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
+                             " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING value, node)"
+                             " SELECT value, node FROM ins"
+                             " UNION ALL SELECT value, node FROM vagt_meta"
+                             "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                             3, p);
+    if (!r)
+      return agpg_failed(pg);
+    bool found = PQntuples(r) >= 1;
+    if (found) {
+      *same = !strcmp(PQgetvalue(r, 0, 0), value);
+      if (holder_len)
+        snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    if (found)
+      return AG_PG_OK;
   }
-  PQclear(r);
-  return AG_PG_OK;
+  snprintf(pg->err, sizeof pg->err, "settings: %s neither recorded nor readable", name);
+  return AG_PG_ERR;
 }
 
 int ag_pg_retry_failed(ag_pg *pg, const char *batch, const char *run, long long *n)
@@ -1453,21 +1462,28 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
   if (hlen)
     holder[0] = 0;
   const char *p[] = {robot, pg->node, run, alert_id};
-  PGresult *r = agpg_exec1(pg, "pause",
-                           "WITH ins AS (INSERT INTO vagt_pause (robot, node, run, alert_id)"
-                           " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING node, run)"
-                           " SELECT node, run, true FROM ins"
-                           " UNION ALL SELECT node, run, false FROM vagt_pause"
-                           "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
-                           4, p);
-  if (!r)
-    return agpg_failed(pg);
-  if (PQntuples(r) >= 1) {
-    *first = !strcmp(PQgetvalue(r, 0, 2), "t");
-    if (hlen)
-      snprintf(holder, hlen, "node %s, run %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+  /* as in ag_pg_meta_agree: losing the race for the insert reads no row; the next statement
+   * sees the winner's (or, resumed meanwhile, inserts) */
+  for (int tries = 0; tries < 3; tries++) {
+    PGresult *r = agpg_exec1(pg, "pause",
+                             "WITH ins AS (INSERT INTO vagt_pause (robot, node, run, alert_id)"
+                             " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING node, run)"
+                             " SELECT node, run, true FROM ins"
+                             " UNION ALL SELECT node, run, false FROM vagt_pause"
+                             "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                             4, p);
+    if (!r)
+      return agpg_failed(pg);
+    bool found = PQntuples(r) >= 1;
+    if (found) {
+      *first = !strcmp(PQgetvalue(r, 0, 2), "t");
+      if (hlen)
+        snprintf(holder, hlen, "node %s, run %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    if (found)
+      break;
   }
-  PQclear(r);
   return AG_PG_OK;
 }
 

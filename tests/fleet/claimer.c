@@ -7,6 +7,9 @@
  *     migrate                          connect (creating or upgrading the schema)
  *     enqueue BATCH COUNT [--max-attempts K] [--key-prefix P]   keys P1..PCOUNT
  *     counts BATCH
+ *     agree NAME ROUNDS [--value V] [--start-at EPOCH_MS]
+ *                                      agree on settings NAME-1..NAME-ROUNDS (the fleet's
+ *                                      first value wins); prints "agreed A differed D"
  *     work BATCH --out FILE [--run R] [--lease S] [--pause-ms MS] [--start-at EPOCH_MS]
  *          [--die-at claimed|sent|worked --die-item K [--die-how kill|exit]]
  *          [--stall-ms MS]   (sleep between claiming the first item and marking it sent)
@@ -419,6 +422,51 @@ out:
   return rc;
 }
 
+/* Settings every node must share (the work-items key): many nodes recording the first value
+ * at once must all read it back, the same one, never "differs" for lack of a row. */
+static int agree(const char *name, int argc, char **argv, int i)
+{
+  const char *value = "same";
+  long long start_at = 0;
+  if (i >= argc)
+    return usage();
+  int rounds = atoi(argv[i++]);
+  for (; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--value"))
+      value = argv[i + 1];
+    else if (!strcmp(argv[i], "--start-at"))
+      start_at = atoll(argv[i + 1]);
+    else
+      return usage();
+  }
+  if (rounds <= 0 || i != argc)
+    return usage();
+  int code = 0;
+  ag_pg *pg = connect_db(&code);
+  if (!pg)
+    return code;
+  wait_until(start_at);
+  int agreed = 0, differed = 0, failed = 0;
+  for (int k = 1; k <= rounds; k++) {
+    char key[96], holder[80];
+    snprintf(key, sizeof key, "%s-%d", name, k);
+    bool same = false;
+    if (ag_pg_meta_agree(pg, key, value, &same, holder, sizeof holder) != AG_PG_OK) {
+      fprintf(stderr, "claimer %s: %s\n", node, ag_pg_error(pg));
+      failed++;
+    } else if (same) {
+      agreed++;
+    } else {
+      differed++;
+      if (!holder[0])
+        fprintf(stderr, "claimer %s: %s differs from a value recorded by nobody\n", node, key);
+    }
+  }
+  printf("agreed %d differed %d\n", agreed, differed);
+  ag_pg_close(pg);
+  return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
   setvbuf(stdout, NULL, _IOLBF, 0);
@@ -502,6 +550,8 @@ int main(int argc, char **argv)
     free(refs);
     return rc;
   }
+  if (!strcmp(cmd, "agree"))
+    return agree(batch, argc, argv, i);
   if (parse_opts(argc, argv, i, &o) != 0)
     return usage();
   ag_pg *pg = connect_db(&code);

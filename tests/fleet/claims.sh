@@ -2,7 +2,8 @@
 # 60 items over 3 claimers at once (n3 completes and claims the next in one statement):
 # every item exactly once in their output together, each did part of the batch, no item
 # held by two claimers at once; enqueueing twice adds nothing.
-# Three agents migrating an empty database at once migrate it once.
+# Three agents migrating an empty database at once migrate it once; eight nodes recording a
+# shared setting at once all agree.
 . "$(dirname "$0")/pg.sh"
 pg_start || exit 1
 
@@ -34,7 +35,8 @@ check "the items are k1..k60" [ "$(cut -d' ' -f2 "$OUT" | sort -u | tr '\n' ' ')
 for n in 1 2 3; do
   c=$(grep -c "^n$n " "$OUT")
   echo "n$n did $c"
-  check "n$n did part of the batch" [ "$c" -gt 0 ] && [ "$c" -lt 60 ]
+  what="n$n did part of the batch"
+  if [ "$c" -gt 0 ] && [ "$c" -lt 60 ]; then ok "$what"; else fail "$what"; fi
 done
 check "counts: all done" [ "$(claimer counts b1)" = "pending=0 claimed=0 done=60 failed=0 needs_review=0 total=60" ]
 check "one claim per item, every one released as done" \
@@ -49,9 +51,23 @@ check "input sent recorded before completion" \
 # three nodes enqueueing the same batch at once: each item once
 for n in 1 2 3; do claimer --node "n$n" enqueue b8 300 > "$PG_T/enq$n" 2>&1 & PIDS="$PIDS $!"; done
 bad=0; for p in $PIDS; do wait "$p" || bad=$((bad + 1)); done; PIDS=""
-check "three concurrent enqueues of one batch: 300 items, added 300 in all" \
-  [ "$bad" -eq 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'b8'")" = 300 ] && \
-  [ "$(cat "$PG_T"/enq? | awk '{s += $2} END {print s}')" = 300 ]
+what="three concurrent enqueues of one batch: 300 items, added 300 in all"
+if [ "$bad" -eq 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'b8'")" = 300 ] && \
+  [ "$(cat "$PG_T"/enq? | awk '{s += $2} END {print s}')" = 300 ]; then ok "$what"; else fail "$what"; fi
+
+# eight nodes recording a shared setting (the work-items key) at once, 150 times: every node
+# agrees every time (the loser of an insert race once read no row and called it different)
+at=$(( $(now_ms) + 1000 ))
+for n in 1 2 3 4 5 6 7 8; do
+  claimer --node "n$n" agree itemskey 150 --start-at "$at" > "$PG_T/agree$n" 2>&1 & PIDS="$PIDS $!"
+done
+bad=0; for p in $PIDS; do wait "$p" || bad=$((bad + 1)); done; PIDS=""
+grep -h -v '^agreed 150 differed 0$' "$PG_T"/agree? | head -5
+what="eight nodes recording one setting at once all agree, 150 rounds"
+if [ "$bad" -eq 0 ] && [ "$(cat "$PG_T"/agree? | grep -c '^agreed 150 differed 0$')" -eq 8 ]; then ok "$what"; else fail "$what"; fi
+what="a node with another value differs, told who recorded it first"
+if [ "$(claimer --node n9 agree itemskey 3 --value other 2>&1)" = "agreed 0 differed 3" ] && \
+  [ "$(psqlq "SELECT count(DISTINCT node) FROM vagt_meta WHERE name LIKE 'itemskey-%' AND node <> 'n9'")" -ge 1 ]; then ok "$what"; else fail "$what"; fi
 
 # a failure's reason never keeps the item's key
 claimer enqueue b7 4 --key-prefix 0101901234- >/dev/null
