@@ -40,7 +40,8 @@ VAGT_ITEMS_DB="$PG_T/record-items.db" "$VAGT" record batch.lua --xvfb --runs rec
   --set "app=$DEMO_APP" --set out="$PG_T/record.tsv" --set batch=first2.csv \
   --set batch_name=record > rec.out 2> rec.err
 rc=$?
-check "baseline recorded (exit $rc)" [ "$rc" -eq 0 ] || show rec.err
+what="baseline recorded (exit $rc)"
+if [ "$rc" -eq 0 ]; then ok "$what"; else fail "$what"; show rec.err; fi
 head -c 32 /dev/urandom > fleet.key; chmod 600 fleet.key
 
 conf() { # conf NODE [EXTRA PARAMS] [KEYFILE]
@@ -86,8 +87,8 @@ for n in n1 n2; do # the node dies: its agent and its run, no goodbye
 done
 wait "$P_n1"; wait "$P_n2"
 wait "$P_n3"; r3=$?; PIDS=""
-check "n3 finished the batch; it ends needs_review (exit 5: n1's item waits for a person) ($r3)" \
-  [ "$r3" -eq 5 ] || show n3.err sn3/logs/1.log
+what="n3 finished the batch; it ends needs_review (exit 5: n1's item waits for a person) ($r3)"
+if [ "$r3" -eq 5 ]; then ok "$what"; else fail "$what"; show n3.err sn3/logs/1.log; fi
 cat saved-n1.tsv saved-n2.tsv saved-n3.tsv > all.tsv 2>/dev/null
 echo "n1 saved $(lines saved-n1.tsv), n2 $(lines saved-n2.tsv), n3 $(lines saved-n3.tsv)"
 python3 - all.tsv borgere.csv <<'PY' || failures=$((failures + 1))
@@ -101,8 +102,8 @@ if sorted(saved) != sorted(want):
     sys.exit(1)
 print("ok: every one of the 60 citizens exactly once in the three nodes' files together")
 PY
-check "each node did part of the batch" \
-  [ "$(lines saved-n1.tsv)" -ge 4 ] && [ "$(lines saved-n2.tsv)" -ge 3 ] && [ "$(lines saved-n3.tsv)" -ge 1 ]
+what="each node did part of the batch"
+if [ "$(lines saved-n1.tsv)" -ge 4 ] && [ "$(lines saved-n2.tsv)" -ge 3 ] && [ "$(lines saved-n3.tsv)" -ge 1 ]; then ok "$what"; else fail "$what"; fi
 check "counts: 59 done, 1 needs review" \
   [ "$(psqlq "SELECT string_agg(state || '=' || n, ' ' ORDER BY state) FROM (SELECT state, count(*) n FROM vagt_items WHERE batch = 'borgere-2026-12' GROUP BY state) x")" = "done=59 needs_review=1" ]
 rev=$(psqlq "SELECT seq, node, run, attempts, input_sent_at IS NOT NULL FROM vagt_items WHERE state = 'needs_review'")
@@ -111,11 +112,11 @@ check "the item in flight on n1 needs review: n1's node and run, attempt 1, inpu
   sh -c "echo '$rev' | grep -q '^[0-9]*|n1|1|1|t$'"
 seq1=${rev%%|*}
 cpr1=$(python3 -c 'import csv,sys; print(list(csv.reader(open("borgere.csv"), delimiter=";"))[int(sys.argv[1])][0])' "$seq1")
-check "it is in the output once, by n1 (never redone)" \
-  [ "$(grep -c "^$cpr1	" all.tsv)" -eq 1 ] && grep -q "^$cpr1	" saved-n1.tsv
+what="it is in the output once, by n1 (never redone)"
+if [ "$(grep -c "^$cpr1	" all.tsv)" -eq 1 ] && grep -q "^$cpr1	" saved-n1.tsv; then ok "$what"; else fail "$what"; fi
 held=$(psqlq "SELECT i.seq FROM vagt_claims c JOIN vagt_items i ON i.id = c.item WHERE c.node = 'n2' AND c.outcome LIKE 'expired%'")
-check "n2's held item expired back to pending and was done by n3 on attempt 2" \
-  [ -n "$held" ] && [ "$(psqlq "SELECT state, attempts, node FROM vagt_items WHERE seq = $held")" = "done|2|n3" ]
+what="n2's held item expired back to pending and was done by n3 on attempt 2"
+if [ -n "$held" ] && [ "$(psqlq "SELECT state, attempts, node FROM vagt_items WHERE seq = $held")" = "done|2|n3" ]; then ok "$what"; else fail "$what"; fi
 check "every other item attempted once" \
   [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE attempts <> 1 AND seq <> ${held:-0}")" = 0 ]
 check "no item held by two claimers at once" [ "$(overlaps)" = 0 ]
@@ -153,8 +154,10 @@ pg_restart; sleep 1
 i=0; until [ "$(lines saved-n5.tsv)" -ge 8 ] || [ $i -ge 600 ]; do sleep 0.1; i=$((i + 1)); done
 pg_restart
 wait $P5; r5=$?; PIDS=""
-check "a run through two restarts of the database passes (exit $r5)" [ "$r5" -eq 0 ] || show n5.err sn5/logs/1.log
-check "all 12 citizens saved once" [ "$(lines saved-n5.tsv)" -eq 12 ] && [ "$(cut -f1 saved-n5.tsv | sort -u | wc -l)" -eq 12 ]
+what="a run through two restarts of the database passes (exit $r5)"
+if [ "$r5" -eq 0 ]; then ok "$what"; else fail "$what"; show n5.err sn5/logs/1.log; fi
+what="all 12 citizens saved once"
+if [ "$(lines saved-n5.tsv)" -eq 12 ] && [ "$(cut -f1 saved-n5.tsv | sort -u | wc -l)" -eq 12 ]; then ok "$what"; else fail "$what"; fi
 check "the fleet has them done once each" \
   [ "$(psqlq "SELECT count(*), sum(attempts) FROM vagt_items WHERE batch = 'restart-2026-12' AND state = 'done'")" = "12|12" ]
 
@@ -163,8 +166,10 @@ head -c 32 /dev/urandom > other.key; chmod 600 other.key
 conf n4 '' other.key
 sed -i 's/borgere-2026-12/borgere-2026-12b/' n4.lua
 "$VAGT" agent --once borgere --config n4.lua > n4.out 2> n4.err; r4=$?
-check "a node whose items key differs from the fleet's: refused (exit $r4)" [ "$r4" -ne 0 ] &&
-  grep -q "differs from the fleet's" sn4/logs/1.log
-check "and it entered nothing" [ "$(lines saved-n4.tsv)" -eq 0 ] && \
-  [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'borgere-2026-12b'")" = 0 ]
+what="a node whose items key differs from the fleet's: refused (exit $r4)"
+if [ "$r4" -ne 0 ] &&
+  grep -q "differs from the fleet's" sn4/logs/1.log; then ok "$what"; else fail "$what"; fi
+what="and it entered nothing"
+if [ "$(lines saved-n4.tsv)" -eq 0 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE batch = 'borgere-2026-12b'")" = 0 ]; then ok "$what"; else fail "$what"; fi
 finish

@@ -24,8 +24,8 @@ cat "$PG_T"/n?.log; sort "$PG_T"/n?.err | uniq -c | sed 's/^/  stderr: /' | head
 check "the three claimers finished" [ "$bad" -eq 0 ]
 check "they reconnected" [ "$(cat "$PG_T"/n?.log | sed -n 's/.*reconnects=\([0-9]*\).*/\1/p' | awk '{s += $1} END {print s + 0}')" -ge 3 ]
 check "counts: all 300 done" [ "$(claimer counts b6)" = "pending=0 claimed=0 done=300 failed=0 needs_review=0 total=300" ]
-check "300 lines, every item exactly once" \
-  [ "$(wc -l < "$OUT")" -eq 300 ] && [ "$(cut -d' ' -f2 "$OUT" | sort -u | wc -l)" -eq 300 ]
+what="300 lines, every item exactly once"
+if [ "$(wc -l < "$OUT")" -eq 300 ] && [ "$(cut -d' ' -f2 "$OUT" | sort -u | wc -l)" -eq 300 ]; then ok "$what"; else fail "$what"; fi
 check "the output matches who completed each item" \
   [ "$(psqlq "SELECT c.node || ' ' || i.key FROM vagt_claims c JOIN vagt_items i ON i.id = c.item WHERE c.outcome = 'done'" | sort)" = "$(sort "$OUT")" ]
 check "no item held by two claimers at once" [ "$(overlaps)" = 0 ]

@@ -32,10 +32,11 @@ once() { (cd $1 && FAKE_EXIT=$3 "$VAGT" agent --once r --config agent.lua > "$PG
 once a 1 0; r=$?
 check "a's first run passes (exit $r)" [ "$r" -eq 0 ]
 once a 2 3; r=$?
-check "a's second run halts on drift (exit $r) and pauses the robot" \
-  [ "$r" -eq 3 ] && [ "$(psqlq "SELECT node, run FROM vagt_pause WHERE robot = 'r'")" = "a|2" ]
+what="a's second run halts on drift (exit $r) and pauses the robot"
+if [ "$r" -eq 3 ] && [ "$(psqlq "SELECT node, run FROM vagt_pause WHERE robot = 'r'")" = "a|2" ]; then ok "$what"; else fail "$what"; fi
 once b 1 0; r=$?
-check "b does not run it (exit $r)" [ "$r" -eq 3 ] && grep -q "paused on every node" b-1.err
+what="b does not run it (exit $r)"
+if [ "$r" -eq 3 ] && grep -q "paused on every node" b-1.err; then ok "$what"; else fail "$what"; fi
 versions=$(psqlq "SELECT count(*) FROM vagt_baseline")
 
 (cd a && exec "$VAGT" agent --config agent.lua > "$PG_T/a-d.out" 2> "$PG_T/a-d.err") &
@@ -55,19 +56,20 @@ curl -s -H "$AUTH" "$U/robots/r" > robot.html
 check "the robot's page says it is paused on every node, by which run" \
   grep -q "<strong>Paused on every node</strong> since its drift halt <a href=\"/runs/$drift\">run $drift</a> (node a&#39;s run 2, at " robot.html
 code() { curl -s -o body -w '%{http_code}' -X POST -H "$AUTH" "$@"; }
-check "Run now on a paused robot: 409, saying why and what to do" \
-  test "$(code "$U/robots/r/run")" = 409 && grep -q "robot r is paused on every node since its drift halt (node a's run 2" body
+what="Run now on a paused robot: 409, saying why and what to do"
+if test "$(code "$U/robots/r/run")" = 409 && grep -q "robot r is paused on every node since its drift halt (node a's run 2" body; then ok "$what"; else fail "$what"; fi
 check "resuming from a run that is no drift halt: 409" test "$(code "$U/runs/$passed/resume")" = 409
 check "the robot is still paused" [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 1 ]
 check "resuming from the halt that holds the pause: 200" test "$(code "$U/runs/$drift/resume")" = 200
 check "it says the robot runs again" grep -q "robot r runs again on every node" body
-check "the pause is gone, no baseline was published" \
-  [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_baseline")" = "$versions" ]
+what="the pause is gone, no baseline was published"
+if [ "$(psqlq "SELECT count(*) FROM vagt_pause")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_baseline")" = "$versions" ]; then ok "$what"; else fail "$what"; fi
 check "the audit trail records who resumed it" \
   [ "$(psqlq "SELECT state, node FROM vagt_approval WHERE run = $drift")" = "resumed|a" ]
 check "the halt stays unapproved in the history" \
   [ "$(psqlq "SELECT approved IS NULL FROM vagt_run WHERE id = $drift")" = t ]
-check "resuming again: 409, not paused" test "$(code "$U/runs/$drift/resume")" = 409 && grep -q "is not paused" body
+what="resuming again: 409, not paused"
+if test "$(code "$U/runs/$drift/resume")" = 409 && grep -q "is not paused" body; then ok "$what"; else fail "$what"; fi
 curl -s -H "$AUTH" "$U/runs/$drift" > run2.html
 check "once resumed, the halt's page offers no resume (nothing is paused)" \
   sh -c "! grep -q 'action=\"/runs/$drift/resume\"' run2.html"

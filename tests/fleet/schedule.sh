@@ -37,7 +37,8 @@ PIDS="$A $B"
 wait_runs 2
 sleep 2 # a second run of one minute would show by now
 kill -TERM $A $B; wait $A; ra=$?; wait $B; rb=$?; PIDS=""
-check "both nodes stop cleanly (exit $ra, $rb)" [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ]
+what="both nodes stop cleanly (exit $ra, $rb)"
+if [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ]; then ok "$what"; else fail "$what"; fi
 check "two robots due at one minute: two runs across the fleet, not four ($(runs))" [ "$(runs)" -eq 2 ]
 check "one claim row per robot and time" \
   [ "$(psqlq "SELECT robot, scheduled, trigger FROM vagt_schedule ORDER BY robot" | tr '\n' ' ')" = "every|$M1|schedule late|$M1|schedule " ]
@@ -71,6 +72,6 @@ check "and says its run waits" grep -q "its run at .* waits: the fleet database 
 pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_HOME/server.log" -w -t 60 start > /dev/null
 i=0; while [ "$(c_runs)" -lt 2 ] && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 kill -TERM $C; wait $C; PIDS=""
-check "once it is back the waiting runs are claimed and run" \
-  [ "$(psqlq "SELECT count(*) FROM vagt_schedule WHERE scheduled = $((M1 + 660)) AND node = 'c'")" -eq 2 ] && [ "$(c_runs)" -eq 2 ]
+what="once it is back the waiting runs are claimed and run"
+if [ "$(psqlq "SELECT count(*) FROM vagt_schedule WHERE scheduled = $((M1 + 660)) AND node = 'c'")" -eq 2 ] && [ "$(c_runs)" -eq 2 ]; then ok "$what"; else fail "$what"; fi
 finish

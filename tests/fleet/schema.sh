@@ -16,8 +16,9 @@ cat "$PG_T/old.err"
 check "an older agent refuses a newer schema (exit 4)" [ "$rc" -eq 4 ]
 check "its error names both versions" grep -q "schema version 7 is newer than this agent's (5)" "$PG_T/old.err"
 claimer work s1 --out "$PG_T/out" > /dev/null 2> "$PG_T/old2.err"; rc=$?
-check "it claims nothing from a newer schema" [ "$rc" -eq 4 ] && [ ! -s "$PG_T/out" ] && \
-  [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE state = 'pending'")" = 3 ]
+what="it claims nothing from a newer schema"
+if [ "$rc" -eq 4 ] && [ ! -s "$PG_T/out" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_items WHERE state = 'pending'")" = 3 ]; then ok "$what"; else fail "$what"; fi
 check "and leaves the version as it was" [ "$(psqlq 'SELECT version FROM vagt_schema')" = 7 ]
 psqlq "UPDATE vagt_schema SET version = 5" >/dev/null
 
@@ -29,24 +30,28 @@ psqlq "UPDATE vagt_schema SET version = 6" >/dev/null
 psqlq "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'vagt'" >/dev/null
 wait $p; rc=$?; PIDS=""
 cat "$PG_T/slow.err"
-check "after a reconnection a newer schema stops the agent (exit 4)" [ "$rc" -eq 4 ] && grep -q "schema version 6 is newer than this agent's (5)" "$PG_T/slow.err"
+what="after a reconnection a newer schema stops the agent (exit 4)"
+if [ "$rc" -eq 4 ] && grep -q "schema version 6 is newer than this agent's (5)" "$PG_T/slow.err"; then ok "$what"; else fail "$what"; fi
 psqlq "UPDATE vagt_schema SET version = 5" >/dev/null
 
 # connecting
 "$CLAIMER" --db "$PG_DB password=$PG_VAGTPW" --node x migrate 2> "$PG_T/pw.err"; rc=$?
 cat "$PG_T/pw.err"
-check "a password in the address is refused" [ "$rc" -ne 0 ] && grep -q "holds a password" "$PG_T/pw.err"
+what="a password in the address is refused"
+if [ "$rc" -ne 0 ] && grep -q "holds a password" "$PG_T/pw.err"; then ok "$what"; else fail "$what"; fi
 check "and not echoed" not grep -q "$PG_VAGTPW" "$PG_T/pw.err"
 cp "$PG_PWFILE" "$PG_T/open.pw"; chmod 644 "$PG_T/open.pw"
 "$CLAIMER" --db "$PG_DB" --password-file "$PG_T/open.pw" --node x migrate 2> "$PG_T/open.err"; rc=$?
 cat "$PG_T/open.err"
-check "a password file others can read is refused" [ "$rc" -ne 0 ] && grep -q "owner-only" "$PG_T/open.err"
+what="a password file others can read is refused"
+if [ "$rc" -ne 0 ] && grep -q "owner-only" "$PG_T/open.err"; then ok "$what"; else fail "$what"; fi
 ln -s "$PG_PWFILE" "$PG_T/link.pw"
 check "a symlinked password file is refused" not "$CLAIMER" --db "$PG_DB" --password-file "$PG_T/link.pw" --node x migrate 2>/dev/null
 printf 'wrong\n' > "$PG_T/wrong.pw"; chmod 600 "$PG_T/wrong.pw"
 "$CLAIMER" --db "$PG_DB" --password-file "$PG_T/wrong.pw" --node x migrate 2> "$PG_T/wrong.err"; rc=$?
 cat "$PG_T/wrong.err"
-check "a wrong password: an error naming the operation" [ "$rc" -ne 0 ] && grep -q "^claimer x: connect: .*password authentication failed" "$PG_T/wrong.err"
+what="a wrong password: an error naming the operation"
+if [ "$rc" -ne 0 ] && grep -q "^claimer x: connect: .*password authentication failed" "$PG_T/wrong.err"; then ok "$what"; else fail "$what"; fi
 ( umask 077; printf '*:*:vagt:vagt:%s\n' "$PG_VAGTPW" > "$PG_T/pgpass.vagt" )
 check "libpq's PGPASSFILE works without password_file" \
   [ "$(PGPASSFILE="$PG_T/pgpass.vagt" "$CLAIMER" --db "$PG_DB" --node x migrate)" = "schema 5" ]
@@ -59,8 +64,8 @@ check "sslmode goes to libpq as given (an invalid one is libpq's error)" grep -q
 psqlq "DROP TABLE vagt_node, vagt_script, vagt_run_file, vagt_run, vagt_approval, vagt_schedule, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox, vagt_seat; UPDATE vagt_schema SET version = 1" >/dev/null
 items_before=$(psqlq "SELECT count(*) FROM vagt_items")
 check "a version 1 database is upgraded to 5" [ "$(claimer migrate)" = "schema 5" ]
-check "with the schedule and settings tables added and the items kept" \
-  [ "$(psqlq "SELECT count(*) FROM vagt_schedule")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_meta")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_items")" = "$items_before" ]
+what="with the schedule and settings tables added and the items kept"
+if [ "$(psqlq "SELECT count(*) FROM vagt_schedule")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_meta")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_items")" = "$items_before" ]; then ok "$what"; else fail "$what"; fi
 # a version 2 database (schedules without slots) with a claimed time: upgraded, the claim kept
 psqlq "DROP TABLE vagt_node, vagt_script, vagt_run_file, vagt_run, vagt_approval, vagt_meta, vagt_baseline_file, vagt_baseline, vagt_pause, vagt_outbox, vagt_seat;
        ALTER TABLE vagt_schedule DROP CONSTRAINT vagt_schedule_pkey; ALTER TABLE vagt_schedule DROP COLUMN slot;
@@ -75,15 +80,15 @@ psqlq "DROP TABLE vagt_node, vagt_script, vagt_run_file, vagt_run, vagt_approval
        INSERT INTO vagt_baseline (robot, version, digest, node) VALUES ('r', 1, 'd', 'x');
        UPDATE vagt_schema SET version = 3" >/dev/null
 check "a version 3 database is upgraded to 5" [ "$(claimer migrate)" = "schema 5" ]
-check "its baseline kept, and the history tables empty" \
-  [ "$(psqlq "SELECT robot, version, node FROM vagt_baseline")" = "r|1|x" ] && \
-  [ "$(psqlq "SELECT count(*) FROM vagt_run")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_approval")" = 0 ]
+what="its baseline kept, and the history tables empty"
+if [ "$(psqlq "SELECT robot, version, node FROM vagt_baseline")" = "r|1|x" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run")" = 0 ] && [ "$(psqlq "SELECT count(*) FROM vagt_approval")" = 0 ]; then ok "$what"; else fail "$what"; fi
 # a version 4 database (no node names) with a run in its history: upgraded, the run kept
 psqlq "DROP TABLE vagt_node;
        INSERT INTO vagt_run (node, local_id, robot, status, started) VALUES ('x', 1, 'r', 'passed', 1);
        UPDATE vagt_schema SET version = 4" >/dev/null
 check "a version 4 database is upgraded to 5" [ "$(claimer migrate)" = "schema 5" ]
-check "its run kept, and no node name registered yet" \
-  [ "$(psqlq "SELECT node, local_id, robot FROM vagt_run")" = "x|1|r" ] && \
-  [ "$(psqlq "SELECT count(*) FROM vagt_node")" = 0 ]
+what="its run kept, and no node name registered yet"
+if [ "$(psqlq "SELECT node, local_id, robot FROM vagt_run")" = "x|1|r" ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_node")" = 0 ]; then ok "$what"; else fail "$what"; fi
 finish

@@ -67,6 +67,6 @@ state = "sbad"
 robot "lic" { script = "r.lua", seats = 2 }
 LUA
 "$VAGT" agent --check --config bad.lua > bad.out 2> bad.err; rc=$?
-check "seats without a database: a configuration error naming the line (exit $rc)" \
-  [ "$rc" -eq 2 ] && grep -q "bad.lua:2: .*'seats' and 'spread' are for a fleet" bad.err
+what="seats without a database: a configuration error naming the line (exit $rc)"
+if [ "$rc" -eq 2 ] && grep -q "bad.lua:2: .*'seats' and 'spread' are for a fleet" bad.err; then ok "$what"; else fail "$what"; fi
 finish
