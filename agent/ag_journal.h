@@ -69,8 +69,9 @@ typedef struct ag_journal ag_journal;
 typedef struct ag_journal_ops {
   void (*close)(ag_journal *j);
   /* Reaches what the journal shares (a fleet's database) now: 0; 1 its schema is newer
-   * than this agent's (err names both); 2 this node's name is another state folder's in
-   * the fleet (err); -1 it cannot be reached (err). Until then, and
+   * than this agent's (err names both); 2 this node may not join as configured: its name
+   * is another state folder's in the fleet, or its address or password file is wrong
+   * (err); -1 it cannot be reached (err). Until then, and
    * without a fleet, the journal records on this node only; what it owes the fleet is
    * copied later (sync). */
   int (*connect)(ag_journal *j, char *err, size_t errlen);

@@ -54,7 +54,7 @@ static int f_connect(ag_journal *j, char *err, size_t errlen)
   if (f->n.pg)
     return 0;
   if (!(f->n.pg = ag_fleet_connect(f->n.cfg, &code, err, errlen)))
-    return code == AG_PG_NEWER ? 1 : -1;
+    return code == AG_PG_NEWER ? 1 : code == AG_PG_CONFIG ? 2 : -1;
   int rc = ag_fleet_register(&f->n, err, errlen);
   if (rc != 0) {
     ag_pg_close(f->n.pg);

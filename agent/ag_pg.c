@@ -526,6 +526,7 @@ ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
   *code = AG_PG_ERR;
   if (!o || !o->conninfo || !o->node || !o->node[0]) {
     snprintf(err, errlen, "connect: conninfo and node are required");
+    *code = AG_PG_CONFIG;
     return NULL;
   }
   char *perr = NULL;
@@ -537,6 +538,7 @@ ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
     while (l && err[l - 1] == '\n')
       err[--l] = 0;
     PQfreemem(perr);
+    *code = AG_PG_CONFIG;
     return NULL;
   }
   bool has_pw = false;
@@ -548,11 +550,14 @@ ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen)
     snprintf(err, errlen,
              "connect: the database address holds a password: remove it and "
              "use password_file, PGPASSFILE or ~/.pgpass");
+    *code = AG_PG_CONFIG;
     return NULL;
   }
   char pw[1024] = "";
-  if (o->password_file && read_password(o->password_file, pw, sizeof pw, err, errlen) != 0)
+  if (o->password_file && read_password(o->password_file, pw, sizeof pw, err, errlen) != 0) {
+    *code = AG_PG_CONFIG;
     return NULL;
+  }
   char timeout[16];
   snprintf(timeout, sizeof timeout, "%d", o->connect_timeout > 0 ? o->connect_timeout : 10);
   /* dbname first: expanded, its settings come before (and yield to) the ones after it */

@@ -31,9 +31,10 @@
 enum {
   AG_PG_OK = 0,
   AG_PG_ERR = -1,
-  AG_PG_NONE = 1,  /* claim: no pending item in the batch now */
-  AG_PG_LOST = 2,  /* the claim is no longer this node's (lease ran out, taken over) */
-  AG_PG_NEWER = 3, /* open: the database's schema is newer than this agent */
+  AG_PG_NONE = 1,   /* claim: no pending item in the batch now */
+  AG_PG_LOST = 2,   /* the claim is no longer this node's (lease ran out, taken over) */
+  AG_PG_NEWER = 3,  /* open: the database's schema is newer than this agent */
+  AG_PG_CONFIG = 4, /* open: the address or the password file is wrong (not the database) */
 };
 
 typedef struct ag_pg ag_pg;
@@ -51,7 +52,9 @@ typedef struct ag_pg_opts {
 
 /* Connects and brings the schema to AG_PG_SCHEMA_VERSION (creating it in an empty database,
  * upgrading an older one inside a transaction under pg_advisory_xact_lock). Refuses a newer
- * schema (*code = AG_PG_NEWER) naming both versions. NULL with err on failure. */
+ * schema (*code = AG_PG_NEWER) naming both versions; an address that holds a password or
+ * does not parse, or a password file that is not owner-only, is AG_PG_CONFIG. NULL with
+ * err on failure. */
 ag_pg *ag_pg_open(const ag_pg_opts *o, int *code, char *err, size_t errlen);
 void ag_pg_close(ag_pg *pg);
 

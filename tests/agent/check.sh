@@ -53,9 +53,12 @@ LUA
 "$VAGT" agent --check --config fleet.lua >c6.out 2>c6.err
 check "a password file others can read: exit 2" test $? -eq 2
 check "names the setting and what to do" grep -q "fleet.lua: database_password_file: .*db.pw must be owner-only (chmod 600)" c6.err
+"$VAGT" agent --once r --config fleet.lua >c8.out 2>c8.err
+check "the agent refuses it too, as a configuration error: exit 2 (not 4, unreachable)" test $? -eq 2
+check "saying what to do" grep -q "fleet database: .*db.pw must be owner-only (chmod 600)" c8.err
 chmod 600 db.pw
 "$VAGT" agent --check --config fleet.lua >c7.out 2>c7.err
 check "owner-only: OK, naming the node (the database is not touched)" \
   grep -q "fleet node n1; its database is reached when the agent starts" c7.out
-check "the password is quoted nowhere" sh -c '! grep -q secret c6.* c7.*'
+check "the password is quoted nowhere" sh -c '! grep -rq secret c6.* c7.* c8.* state'
 finish
