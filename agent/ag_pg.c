@@ -321,6 +321,24 @@ PGresult *agpg_exec1(ag_pg *pg, const char *op, const char *sql, int n, const ch
   }
 }
 
+/* Runs an "insert, or read the row that won" statement (WITH ins AS (INSERT ... ON CONFLICT
+ * DO NOTHING RETURNING ...) SELECT ... FROM ins UNION ALL SELECT ... WHERE NOT EXISTS ins).
+ * The loser of a race for the insert waits for the winner's commit, does nothing, and reads
+ * no row: its statement's snapshot predates that commit. The next statement sees the row,
+ * so it is tried again, up to three times. The result (no row only when every try read
+ * none), or NULL on error. */
+static PGresult *exec_insert_or_winner(ag_pg *pg, const char *op, const char *sql, int n,
+                                       const char *const *vals)
+{
+  PGresult *r = NULL;
+  for (int tries = 0; tries < 3; tries++) {
+    PQclear(r);
+    if (!(r = agpg_exec1(pg, op, sql, n, vals)) || PQntuples(r) > 0)
+      break;
+  }
+  return r;
+}
+
 /* What a transaction's body returns: TX_OK to commit, TX_FAIL after a failed statement
  * (sqlstate in st: rolled back, then retried when the connection was reset or the failure
  * was a serialization failure or deadlock), or an AG_PG_ code to roll back and return. */
@@ -1018,30 +1036,26 @@ int ag_pg_meta_agree(ag_pg *pg, const char *name, const char *value, bool *same,
   if (holder_len)
     holder[0] = 0;
   const char *p[] = {name, value, pg->node};
-  /* A node that loses the race for the first insert waits for the winner's commit, then
-   * DO NOTHING; its statement's snapshot predates that commit, so it reads no row. The next
-   * statement sees it: try again rather than call the fleet's value different. */
-  for (int tries = 0; tries < 3; tries++) {
-    PGresult *r = agpg_exec1(pg, "settings",
-                             "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
-                             " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING value, node)"
-                             " SELECT value, node FROM ins"
-                             " UNION ALL SELECT value, node FROM vagt_meta"
-                             "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
-                             3, p);
-    if (!r)
-      return agpg_failed(pg);
-    bool found = PQntuples(r) >= 1;
-    if (found) {
-      *same = !strcmp(PQgetvalue(r, 0, 0), value);
-      if (holder_len)
-        snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 1));
-    }
-    PQclear(r);
-    if (found)
-      return AG_PG_OK;
+  PGresult *r = exec_insert_or_winner(pg, "settings",
+                                      "WITH ins AS (INSERT INTO vagt_meta (name, value, node)"
+                                      " VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+                                      " RETURNING value, node)"
+                                      " SELECT value, node FROM ins"
+                                      " UNION ALL SELECT value, node FROM vagt_meta"
+                                      "  WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                                      3, p);
+  if (!r)
+    return agpg_failed(pg);
+  bool found = PQntuples(r) > 0;
+  if (found) {
+    *same = !strcmp(PQgetvalue(r, 0, 0), value);
+    if (holder_len)
+      snprintf(holder, holder_len, "%s", PQgetvalue(r, 0, 1));
   }
-  snprintf(pg->err, sizeof pg->err, "settings: %s neither recorded nor readable", name);
+  PQclear(r);
+  if (found)
+    return AG_PG_OK;
+  agpg_seterr(pg, "settings", "%s neither recorded nor readable", name);
   return AG_PG_ERR;
 }
 
@@ -1467,28 +1481,22 @@ int ag_pg_pause(ag_pg *pg, const char *robot, const char *run, const char *alert
   if (hlen)
     holder[0] = 0;
   const char *p[] = {robot, pg->node, run, alert_id};
-  /* as in ag_pg_meta_agree: losing the race for the insert reads no row; the next statement
-   * sees the winner's (or, resumed meanwhile, inserts) */
-  for (int tries = 0; tries < 3; tries++) {
-    PGresult *r = agpg_exec1(pg, "pause",
-                             "WITH ins AS (INSERT INTO vagt_pause (robot, node, run, alert_id)"
-                             " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING node, run)"
-                             " SELECT node, run, true FROM ins"
-                             " UNION ALL SELECT node, run, false FROM vagt_pause"
-                             "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
-                             4, p);
-    if (!r)
-      return agpg_failed(pg);
-    bool found = PQntuples(r) >= 1;
-    if (found) {
-      *first = !strcmp(PQgetvalue(r, 0, 2), "t");
-      if (hlen)
-        snprintf(holder, hlen, "node %s, run %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
-    }
-    PQclear(r);
-    if (found)
-      break;
+  PGresult *r = exec_insert_or_winner(pg, "pause",
+                                      "WITH ins AS (INSERT INTO vagt_pause (robot, node, run,"
+                                      " alert_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+                                      " RETURNING node, run)"
+                                      " SELECT node, run, true FROM ins"
+                                      " UNION ALL SELECT node, run, false FROM vagt_pause"
+                                      "  WHERE robot = $1 AND NOT EXISTS (SELECT 1 FROM ins)",
+                                      4, p);
+  if (!r)
+    return agpg_failed(pg);
+  if (PQntuples(r) > 0) {
+    *first = !strcmp(PQgetvalue(r, 0, 2), "t");
+    if (hlen)
+      snprintf(holder, hlen, "node %s, run %s", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1));
   }
+  PQclear(r);
   return AG_PG_OK;
 }
 
