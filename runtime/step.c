@@ -799,7 +799,7 @@ static bool windows_moved(rt_run *run, const rt_scene *sc, char *what, size_t n)
     moved = a->top != b->top || a->x != b->x || a->y != b->y || a->w != b->w || a->h != b->h;
   }
   if (moved && what) {
-    snprintf(what, n, "windows moved, went or were restacked");
+    snprintf(what, n, "the windows moved, went or were restacked");
     for (size_t i = ns; i-- > 0;) { /* the front-most window the look did not have */
       bool known = false;
       for (size_t k = 0; k < sc->nstack && !known; k++)
@@ -807,7 +807,7 @@ static bool windows_moved(rt_run *run, const rt_scene *sc, char *what, size_t n)
       if (!known) {
         char w[300];
         rt_x_top_words(run->dpy, st[i].top, st[i].popup, w, sizeof w);
-        snprintf(what, n, "%s opened", w);
+        snprintf(what, n, "a new window opened (%s)", w);
         break;
       }
     }
@@ -843,8 +843,7 @@ static size_t send_step(step_ctx *c, double t0)
   char what[400];
   if (c->rc == 0 && windows_moved(run, &c->sc, what, sizeof what)) {
     /* after the look's last check (the fleet's gate takes a while): too late to look again */
-    snprintf(c->err, sizeof c->err,
-             "the windows changed after the step was judged (%s); its input was not sent", what);
+    snprintf(c->err, sizeof c->err, "%s after the step was judged; its input was not sent", what);
     c->rc = RT_INPUT_STOPPED;
   }
   if (c->rc == 0) {

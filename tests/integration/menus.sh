@@ -120,7 +120,7 @@ VAGT_TEST_INPUT_DELAY_MS=1000 run_vagt dclick run "$R" --display "$DISPLAY" --ru
   --baseline bl --set "app=$J" --set "log=$T/dclick.log" --set variant=dialog-click
 expect_rc 3 dclick "a dialog opened after the look halts"
 expect_in dclick.err "step 'Notat#2:type' (journal.lua:" "dialog-click: halted at the typing step"
-expect_in dclick.err "the windows changed after the step was judged (a dialog of class Nyheder opened); its input was not sent" \
+expect_in dclick.err "a new window opened (a dialog of class Nyheder) after the step was judged; its input was not sent" \
   "dialog-click: nothing typed, the new window named"
 expect_in dclick.err "HALTED before sending input" "dialog-click: the summary says nothing was sent"
 has dclick "nyheder vist" && ok "dialog-click: the dialog opened" || fail "dialog-click: $(cat dclick.log)"
