@@ -135,6 +135,9 @@ if python3 -c 'import json,sys; sys.exit(0 if [json.loads(l).get("report") for l
 check "and names the node and the run's number on the pages beside its node's own" \
   python3 -c 'import json,sys; a=json.loads(open(sys.argv[1]).readline()); sys.exit(0 if (a.get("node"), a.get("fleet_run_id"), a.get("run_id")) == (sys.argv[2], int(sys.argv[3]), int(sys.argv[4])) else 1)' \
     "$RX/webhooks.jsonl" "$holder" "$fid" "$(psqlq "SELECT local_id FROM vagt_run WHERE id = $fid")"
+what="passed runs name no alert"
+if [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE status = 'passed'")" -ge 1 ] && \
+  [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE status = 'passed' AND alert_id IS NOT NULL")" = 0 ]; then ok "$what"; else fail "$what"; fi
 what="every run of both nodes is in it (a run row per node and local id)"
 if [ "$(psqlq "SELECT count(DISTINCT node) FROM vagt_run")" = 2 ] && \
   [ "$(psqlq "SELECT count(*) FROM vagt_run WHERE status = 'running'")" = 0 ]; then ok "$what"; else fail "$what"; fi
