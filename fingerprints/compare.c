@@ -887,6 +887,48 @@ static void anchors_new_text(anchors *x)
   }
 }
 
+/* Where region r lies by the nearest recorded label of base (the vendor's words, as the
+ * other reasons quote them): ", at label 'Navn'" (over it), ", right of label 'Navn'"; ""
+ * when none lies within 160 px. An operator finds a place by its label, not by its
+ * coordinates. */
+static void region_place(const fp_fingerprint *base, fp_rect r, char *buf, size_t len)
+{
+  buf[0] = '\0';
+  long long best = 160LL * 160 + 1;
+  const char *rel = NULL;
+  const fp_word *near = NULL;
+  for (int i = 0; i < base->n_anchors; i++) {
+    const fp_word *a = &base->anchors[i];
+    fp_rect b = a->box;
+    if (!a->text || !a->text[0])
+      continue;
+    fp_rect o = fp__rect_and(r, b);
+    if (o.w > 0 && o.h > 0 && (long long)o.w * o.h * 2 < (long long)b.w * b.h)
+      continue; /* partly under the change: neither at it nor beside it */
+    long long bx1 = (long long)b.x + b.w, rx1 = (long long)r.x + r.w;
+    long long by1 = (long long)b.y + b.h, ry1 = (long long)r.y + r.h;
+    long long dx = bx1 <= r.x ? r.x - bx1 : rx1 <= b.x ? b.x - rx1 : 0;
+    long long dy = by1 <= r.y ? r.y - by1 : ry1 <= b.y ? b.y - ry1 : 0;
+    if (dx > 160 || dy > 160)
+      continue;
+    long long d = dx * dx + dy * dy;
+    if (d >= best)
+      continue;
+    best = d;
+    near = a;
+    if (o.w > 0 && o.h > 0) /* over the label itself */
+      rel = "at";
+    else if (dy == 0 || vert_overlap(r, b))
+      rel = b.x < r.x ? "right of" : "left of";
+    else if (dx == 0)
+      rel = b.y < r.y ? "below" : "above";
+    else
+      rel = "near";
+  }
+  if (near)
+    snprintf(buf, len, ", %s %s '%s'", rel, noun(near->kind), near->text);
+}
+
 /* Move the last reason to position pos (earlier reasons shift down). */
 static void move_last_reason(fp_verdict *v, int pos)
 {
@@ -1130,7 +1172,9 @@ static int compare_window(const fp_fingerprint *base, const fp_input *cur, const
       if (rect_explained(r, explained, nexp))
         continue;
       if (listed < opt->max_region_reasons) {
-        fp__verdict_reason(v, "region (%d,%d,%d,%d) changed", r.x, r.y, r.w, r.h);
+        char place[320];
+        region_place(base, r, place, sizeof place);
+        fp__verdict_reason(v, "region (%d,%d,%d,%d) changed%s", r.x, r.y, r.w, r.h, place);
         listed++;
       } else {
         more++;

@@ -86,6 +86,7 @@ static void test_one_char_rename_fast_path(void **state)
   assert_int_equal(fast.n_changed, 1);
   assert_in_range(fast.cells_changed, 1, 4);
   assert_reason(&fast, "region (");
+  assert_reason(&fast, ") changed, at label 'Navn'"); /* where, by the recorded label */
   fp_verdict_free(&v);
   fp_verdict_free(&fast);
   form_free(&f);
