@@ -392,6 +392,39 @@ static int cmp_line_band(const void *pa, const void *pb)
   return a->left - b->left;
 }
 
+/* A word read twice (two blobs over one line of text overlap): the same text with
+ * boxes that mostly cover each other is one word; the surer reading stays. A finder
+ * would call it ambiguous ("'New' at (58,46), 'New' at (58,45)"). Returns the new n. */
+static size_t drop_read_twice(wtmp *a, size_t n)
+{
+  bool *drop = calloc(n + 1, sizeof *drop);
+  if (!drop)
+    return n; /* kept as read: a finder may call one word ambiguous */
+  for (size_t i = 0; i < n; i++) {
+    const rt_ocr_box b = a[i].w.box;
+    for (size_t j = 0; j < n && !drop[i]; j++) {
+      if (j == i || drop[j])
+        continue;
+      const rt_ocr_box c = a[j].w.box;
+      long ox = (long)(b.x + b.w < c.x + c.w ? b.x + b.w : c.x + c.w) - (b.x > c.x ? b.x : c.x);
+      long oy = (long)(b.y + b.h < c.y + c.h ? b.y + b.h : c.y + c.h) - (b.y > c.y ? b.y : c.y);
+      long small = (long)b.w * b.h < (long)c.w * c.h ? (long)b.w * b.h : (long)c.w * c.h;
+      if (ox <= 0 || oy <= 0 || ox * oy * 2 < small || strcmp(a[j].w.text, a[i].w.text))
+        continue;
+      /* i gives way to the surer reading, or to the first of two equal ones */
+      drop[i] = a[j].w.conf > a[i].w.conf || (a[j].w.conf == a[i].w.conf && j < i);
+    }
+  }
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (drop[i])
+      free(a[i].w.text);
+    else
+      a[k++] = a[i];
+  free(drop);
+  return k;
+}
+
 static void assign_lines(wtmp *a, size_t n, int *nlines)
 {
   for (size_t i = 0; i < n; i++)
@@ -991,6 +1024,7 @@ static int read_words(rt_ocr *o, PIX *img, const rt_ocr_opts *opts, rt_ocr_resul
     return RT_OCR_ERROR;
   }
   int nlines = 0;
+  n = drop_read_twice(a, n);
   assign_lines(a, n, &nlines);
   out->words = calloc(n ? n : 1, sizeof *out->words);
   if (!out->words) {
