@@ -489,7 +489,8 @@ static int vert_overlap(fp_rect a, fp_rect b)
 }
 
 /* Join unused words on the same line starting at word s, left to right. */
-static void phrase_from(cword *cw, int n, int s, char *buf, size_t len, fp_rect *box, int mark)
+static void phrase_from(cword *cw, int n, int s, PIX *img, char *buf, size_t len, fp_rect *box,
+                        int mark)
 {
   fp_rect b = cw[s].w->box;
   snprintf(buf, len, "%s", cw[s].w->text);
@@ -502,7 +503,7 @@ static void phrase_from(cword *cw, int n, int s, char *buf, size_t len, fp_rect 
       if (cw[i].used || i == s || !vert_overlap(b, cw[i].w->box))
         continue;
       int gap = cw[i].w->box.x - (b.x + b.w);
-      if (gap < -2 || gap > gapmax)
+      if (gap < -2 || gap > gapmax || fp__divided(img, b, cw[i].w->box))
         continue;
       if (best < 0 || cw[i].w->box.x < cw[best].w->box.x)
         best = i;
@@ -607,6 +608,7 @@ static int pixel_stable(fp_rect b, const uint8_t *changed, const uint8_t *skippe
 typedef struct {
   const fp_fingerprint *base;
   const fp_input *cur;
+  PIX *img; /* today's image where phrases end at lines (format 3), or NULL */
   const fp_options *opt;
   fp_verdict *v;
   int na, nw, tol;
@@ -720,7 +722,7 @@ static void anchors_renamed(anchors *x)
     if (start < 0)
       continue;
     fp_rect pb; /* extended to the left while words touch the line start */
-    phrase_from(x->cw, x->nw, start, x->buf, sizeof x->buf, &pb, 1);
+    phrase_from(x->cw, x->nw, start, x->img, x->buf, sizeof x->buf, &pb, 1);
     x->as[a].state = 2;
     x->as[a].now = pb;
     x->v->anchors_renamed++;
@@ -872,7 +874,8 @@ static void anchors_new_text(anchors *x)
           continue;
         fp_rect sb = cw[s].w->box, jb = cw[j].w->box;
         int gap = sb.x - (jb.x + jb.w);
-        if (vert_overlap(sb, jb) && gap >= -2 && gap <= (sb.h > 8 ? sb.h : 8)) {
+        if (vert_overlap(sb, jb) && gap >= -2 && gap <= (sb.h > 8 ? sb.h : 8) &&
+            !fp__divided(x->img, jb, sb)) {
           s = j;
           moved = 1;
           break;
@@ -880,7 +883,7 @@ static void anchors_new_text(anchors *x)
       }
     }
     fp_rect pb;
-    phrase_from(cw, nw, s, x->buf, sizeof x->buf, &pb, 1);
+    phrase_from(cw, nw, s, x->img, x->buf, sizeof x->buf, &pb, 1);
     explain(x, pb);
     if (shown++ < 5)
       fp__verdict_reason(v, "new text '%s' at (%d,%d)", x->buf, pb.x, pb.y);
@@ -960,20 +963,69 @@ static void slight_last(fp_verdict *v, int r0, int r1, uint64_t slight)
     v->reasons[w++] = keep[i];
 }
 
+/* Whether word box b lies mostly in data: a mask of base or cur other than a covering
+ * window's, or base's learned cells. */
+static int in_data(fp_rect b, const fp_fingerprint *base, const fp_input *cur)
+{
+  long area = fp__rect_area(b), data = 0;
+  if (area <= 0)
+    return 0;
+  const fp_mask *ms[2] = {base->masks, cur->masks};
+  int ns[2] = {base->n_masks, cur->n_masks};
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < ns[k]; i++)
+      if (ms[k][i].source != FP_MASK_OCCLUDED &&
+          fp__rect_area(fp__rect_and(b, ms[k][i].r)) * 2 >= area)
+        return 1;
+  for (int r = b.y / FP_CELL; base->learned && r < base->rows && r * FP_CELL < b.y + b.h; r++)
+    for (int c = b.x / FP_CELL; c < base->cols && c * FP_CELL < b.x + b.w; c++)
+      if (r >= 0 && c >= 0 && base->learned[r * base->cols + c])
+        data +=
+            fp__rect_area(fp__rect_and(b, (fp_rect){c * FP_CELL, r * FP_CELL, FP_CELL, FP_CELL}));
+  return data * 2 >= area;
+}
+
+/* Today's words less those in data that stand where no recorded label does: what a
+ * reason may quote is the vendor's words, never a citizen's (a label's new caption
+ * joined to the name beside it, a file name read as new text). Words over a recorded
+ * label stay: the label is judged by them. NULL (and *n -1) when out of memory. */
+static fp_word *vendor_words(const fp_fingerprint *base, const fp_input *cur, int *n)
+{
+  fp_word *w = malloc(((size_t)cur->n_words + 1) * sizeof *w);
+  *n = w ? 0 : -1;
+  for (int i = 0; w && i < cur->n_words; i++) {
+    fp_rect b = cur->words[i].box;
+    int at_label = 0;
+    for (int a = 0; a < base->n_anchors && !at_label; a++)
+      at_label = fp__rect_intersects(b, base->anchors[a].box);
+    if (at_label || !in_data(b, base, cur))
+      w[(*n)++] = cur->words[i]; /* shallow: the texts stay cur's */
+  }
+  return w;
+}
+
 /* L3. Appends reasons; boxes the reasons explain go to *explained; *sized
  * counts anchors whose box changed size (font hint) out of *matched. */
-static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, const uint8_t *changed,
-                           const uint8_t *skipped, const fp_options *opt, fp_verdict *v,
-                           fp_rect **explained, int *nexp, int *sized, int *matched,
+static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, PIX *img,
+                           const uint8_t *changed, const uint8_t *skipped, const fp_options *opt,
+                           fp_verdict *v, fp_rect **explained, int *nexp, int *sized, int *matched,
                            char *font_example, size_t fe_len)
 {
   /* anchors are phrases ("Gem journal"): read today's words the same way */
   fp_word *ph = NULL;
-  int na = base->n_anchors, nw = fp__phrases(cur->words, cur->n_words, &ph);
-  if (nw < 0)
+  int nv;
+  fp_word *vw = vendor_words(base, cur, &nv);
+  int na = base->n_anchors,
+      nw = vw ? fp__phrases(vw, nv, base->version >= 3 ? img : NULL, &ph) : -1;
+  free(vw);
+  if (nw < 0) {
+    *explained = NULL;
+    *nexp = *sized = *matched = 0;
     return FP_ERR_NOMEM;
+  }
   anchors x = {.base = base,
                .cur = cur,
+               .img = base->version >= 3 ? img : NULL,
                .opt = opt,
                .v = v,
                .na = na,
@@ -1131,7 +1183,7 @@ static int compare_window(const fp_fingerprint *base, const fp_input *cur, const
   int sized = 0, matched = 0;
   char font_example[256] = "";
   if (cur->has_words) {
-    if ((rc = compare_anchors(base, cur, changed, skipped, opt, v, &explained, &nexp, &sized,
+    if ((rc = compare_anchors(base, cur, img, changed, skipped, opt, v, &explained, &nexp, &sized,
                               &matched, font_example, sizeof font_example)))
       goto out;
   }

@@ -419,9 +419,19 @@ static int compute_one(const fp_input *in, const char *key, const fp_options *op
   }
   /* Anchors: confident phrases with letters or digits, outside masks ("Gem
      * journal" is one anchor: a renamed or moved entry is told by its caption). */
-  fp_word *ph = NULL;
-  int nph =
-      in->has_words && in->n_words > 0 && in->words ? fp__phrases(in->words, in->n_words, &ph) : 0;
+  fp_word *ph = NULL, *lw = NULL;
+  int nph = 0, nlw = 0;
+  if (in->has_words && in->n_words > 0 && in->words) {
+    /* a data word never joins a label's phrase ("Navn Jens Hansen"): a reason would
+     * quote it */
+    if (!(lw = malloc((size_t)in->n_words * sizeof *lw)))
+      goto fail;
+    for (int i = 0; i < in->n_words; i++)
+      if (!word_masked(&in->words[i], in->masks, in->n_masks))
+        lw[nlw++] = in->words[i]; /* shallow */
+    nph = fp__phrases(lw, nlw, fp->image, &ph);
+    free(lw);
+  }
   if (nph < 0)
     goto fail;
   if (nph > 0) {
@@ -464,7 +474,41 @@ static int vert_overlap(fp_rect a, fp_rect b)
   return m > 0 && (y1 - y0) * 2 >= m;
 }
 
-int fp__phrases(const fp_word *w, int n, fp_word **out)
+/* Whether a line stands between word a and word b (b to the right) on pix: a column of the
+ * gap one colour over the words' common height and unlike another column of it, as a
+ * button's frame or a toolbar's divider. Xaw's buttons stand a word space apart
+ * ("Quit Save Load"): one phrase for them would be one anchor for three buttons. */
+int fp__divided(PIX *pix, fp_rect a, fp_rect b)
+{
+  if (!pix || pixGetDepth(pix) != 32)
+    return 0;
+  int w = pixGetWidth(pix), h = pixGetHeight(pix), wpl = pixGetWpl(pix);
+  const l_uint32 *d = pixGetData(pix);
+  long long ax1 = (long long)a.x + a.w, ay1 = (long long)a.y + a.h, by1 = (long long)b.y + b.h;
+  long long y0 = a.y > b.y ? a.y : b.y, y1 = ay1 < by1 ? ay1 : by1;
+  if (ax1 < 0 || b.x > w || b.x - ax1 < 2 || y0 < 0 || y1 > h || y1 - y0 < 4)
+    return 0;
+  int x0 = (int)ax1, x1 = b.x;
+#define PX(x, y) (d[(size_t)(y)*wpl + (x)] & FP_ALPHA_MASK)
+  double maxd = fp__max_delta(0.1);
+  int first = -1, split = 0; /* the first column of one colour, and one unlike it */
+  for (int x = x0; x < x1 && !split; x++) {
+    l_uint32 c = PX(x, y0);
+    int one = 1;
+    for (int y = y0 + 1; y < y1 && one; y++)
+      one = PX(x, y) == c;
+    if (!one)
+      continue; /* ink of its own (a dash OCR skipped): neither gap nor line */
+    if (first < 0)
+      first = x;
+    else
+      split = fp__yiq_delta(c, PX(first, y0)) > maxd;
+  }
+#undef PX
+  return split;
+}
+
+int fp__phrases(const fp_word *w, int n, PIX *pix, fp_word **out)
 {
   *out = NULL;
   if (n <= 0)
@@ -501,7 +545,7 @@ int fp__phrases(const fp_word *w, int n, fp_word **out)
         if (used[i] || !w[i].text || !vert_overlap(b, w[i].box))
           continue;
         int gap = w[i].box.x - (b.x + b.w);
-        if (gap < -2 || gap > gapmax)
+        if (gap < -2 || gap > gapmax || fp__divided(pix, b, w[i].box))
           continue;
         if (best < 0 || w[i].box.x < w[best].box.x)
           best = i;

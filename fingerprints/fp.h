@@ -43,8 +43,12 @@ extern "C" {
 
 /* Format 2 holds every window of a step's scene (layers) and no guessed
  * field cells; format 1 entries are read (fp_entry_load) but a judge must
- * refuse them: their learned cells may hide changes. */
-#define FP_FORMAT_VERSION 2
+ * refuse them: their learned cells may hide changes (FP_FORMAT_JUDGED).
+ * Format 3 reads its anchors as phrases that end at a line drawn between
+ * two words (a button's frame): format 2 entries are judged with their own
+ * rule. */
+#define FP_FORMAT_VERSION 3
+#define FP_FORMAT_JUDGED 2
 #define FP_FORMAT_OLDEST 1
 #define FP_CELL 16       /* cell edge in pixels */
 #define FP_MAX_LAYERS 16 /* windows besides the target in one step */

@@ -27,7 +27,12 @@ void fp__free_words(fp_word *w, int n);
 
 /* Words joined into phrases along their line (a gap of at most their height, or 8 px):
  * the unit of anchors. *out malloc'd with its texts; returns the count, -1 if no memory. */
-int fp__phrases(const fp_word *w, int n, fp_word **out);
+/* Today's words joined into phrases as anchors are ("Gem journal"): words a word space
+ * apart on a line, not across a line drawn between them on pix (NULL: format 2's rule,
+ * which did not look). */
+int fp__phrases(const fp_word *w, int n, PIX *pix, fp_word **out);
+/* Whether a line is drawn on pix between box a and box b to its right (NULL: no). */
+int fp__divided(PIX *pix, fp_rect a, fp_rect b);
 
 /* 32 bpp view of pix: a clone when already 32 bpp, else a conversion. */
 PIX *fp__to32(PIX *pix);

@@ -196,7 +196,11 @@ static char *entry_json(const fp_fingerprint *fp, char **png_names, char (*diges
   if (!root)
     return NULL;
   cJSON_AddStringToObject(root, "format", "vagt-fingerprint");
-  cJSON_AddNumberToObject(root, "version", FP_FORMAT_VERSION);
+  /* an entry merged into keeps its format: its anchors were read by that format's rule */
+  cJSON_AddNumberToObject(root, "version",
+                          fp->version >= FP_FORMAT_JUDGED && fp->version <= FP_FORMAT_VERSION
+                              ? fp->version
+                              : FP_FORMAT_VERSION);
   cJSON_AddStringToObject(root, "key", fp->key);
   cJSON_AddNumberToObject(root, "recordings", fp->recordings > 0 ? fp->recordings : 1);
   cJSON_AddNumberToObject(root, "cell_size", FP_CELL);

@@ -182,7 +182,7 @@ static int propagate(const char *baseline, const fp_fingerprint *old, const fp_f
       fprintf(stderr, "  skipped %s: %s\n", path, fe.message);
       continue;
     }
-    if (e->version < FP_FORMAT_VERSION) {
+    if (e->version < FP_FORMAT_JUDGED) {
       fprintf(stderr, "  skipped step '%s': format %d, re-record it (vagt record --replace)\n",
               e->key, e->version);
       fp_fingerprint_free(e);
@@ -630,7 +630,7 @@ int rt_cmd_approve(int argc, char **argv)
   fp_fingerprint *fp = NULL, *old = NULL;
   fp_error fe = {0};
   /* What the robot typed into or changed while recording stays data (same window size) */
-  if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version == FP_FORMAT_VERSION &&
+  if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version >= FP_FORMAT_JUDGED &&
       old->width == (int)pixGetWidth(sc.img[0]) && old->height == (int)pixGetHeight(sc.img[0])) {
     fp_mask *all = realloc(sc.masks[0], (size_t)(sc.in.n_masks + old->n_masks + 1) * sizeof *all);
     if (all) {
@@ -648,7 +648,7 @@ int rt_cmd_approve(int argc, char **argv)
   cJSON *replaced = cJSON_CreateArray(); /* the entry's files before (approved.json) */
   if (rc == FP_OK) {
     /* Keep what earlier recordings learned to be volatile when the window kept its size. */
-    if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version == FP_FORMAT_VERSION &&
+    if (fp_store_load(baseline, key, &old, &fe) == FP_OK && old->version >= FP_FORMAT_JUDGED &&
         old->cols == fp->cols && old->rows == fp->rows && old->learned && fp->learned)
       memcpy(fp->learned, old->learned, (size_t)fp->cols * (size_t)fp->rows);
     memset(&fe, 0, sizeof fe);

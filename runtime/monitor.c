@@ -723,7 +723,7 @@ static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s, c
  * guessed text fields that hide changes. Exit 2 with the command that re-records it. */
 static bool too_old(rt_run *run, rt_monitor *m, const fp_fingerprint *e, rt_guard_out *out)
 {
-  if (e->version >= FP_FORMAT_VERSION)
+  if (e->version >= FP_FORMAT_JUDGED)
     return false;
   rt_run_abort(run, RT_ABORT_CONFIG,
                "baseline %s: the entry for step '%s' has format %d (an older vagt, whose "

@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (fp_merge(e, e, NULL, &m, &v) == FP_OK)
     fp_fingerprint_free(m);
   fp_verdict_free(&v);
-  if (e->version == FP_FORMAT_VERSION && fp_store_save(out, e, &err) == FP_OK) {
+  if (e->version >= FP_FORMAT_JUDGED && fp_store_save(out, e, &err) == FP_OK) {
     fp_fingerprint *back = NULL;
     if (fp_store_load(out, e->key, &back, &err) != FP_OK) {
       fprintf(stderr, "fuzz_baseline: saved entry not read back: %s\n", err.message);
