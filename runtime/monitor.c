@@ -24,6 +24,8 @@ typedef struct {
   int nsensitive;
   uint8_t *robot; /* cells the robot's input changed */
   int cols, rows;
+  bool robot_lost;     /* the window changed size after the robot changed some: where its
+                    * data stands now is not known, and its evidence cannot be masked */
   PIX *prev;           /* the window before the last step's input */
   fp_word *prev_words; /* and what OCR read there (record) */
   int nprev;
@@ -68,6 +70,15 @@ struct rt_monitor {
    * else not at all. Begun at the first recorded step. */
   fp_recording *rec;
 };
+
+/* The state kept for window w, or NULL (none is made). */
+static wstate *find_ws(const rt_monitor *m, Window w)
+{
+  for (int i = 0; i < m->nws; i++)
+    if (m->ws[i].win == w)
+      return &m->ws[i];
+  return NULL;
+}
 
 static wstate *wstate_of(rt_monitor *m, Window w)
 {
@@ -218,6 +229,22 @@ static int push_mask(fp_mask **v, int n, fp_rect r, fp_mask_source src)
   return n + 1;
 }
 
+/* Whether the window changed size since the robot changed cells in it (now width x
+ * height): where that data stands today is not known. */
+static bool robot_moved(const wstate *w, int width, int height)
+{
+  if (!w)
+    return false;
+  if (w->robot_lost)
+    return true;
+  if (w->cols == (width + FP_CELL - 1) / FP_CELL && w->rows == (height + FP_CELL - 1) / FP_CELL)
+    return false;
+  for (int i = 0; w->robot && i < w->cols * w->rows; i++)
+    if (w->robot[i])
+      return true;
+  return false;
+}
+
 /* Robot-changed cells as row runs. */
 static int push_robot(fp_mask **v, int n, const wstate *w, int width, int height)
 {
@@ -258,8 +285,19 @@ static void window_masks(rt_monitor *m, const rt_stepinfo *s, scene_in *si, int 
     n = push_mask(&si->masks[i], n, (fp_rect){r.x - in->x, r.y - in->y, r.w, r.h},
                   FP_MASK_DECLARED);
   }
-  if (i == 0)
+  if (i == 0) {
     n = push_robot(&si->masks[i], n, w, sc->win[0].w, sc->win[0].h);
+  } else {
+    /* a window the robot acted on before (the form behind today's dialog): its own
+     * declared regions and the cells the robot's input changed in it, in its coordinates */
+    const wstate *lw = find_ws(m, sc->win[i].id);
+    for (int k = 0; lw && lw != w && k < lw->ndeclared; k++) {
+      rt_rect r = lw->declared[k];
+      n = push_mask(&si->masks[i], n, (fp_rect){r.x, r.y, r.w, r.h}, FP_MASK_DECLARED);
+    }
+    if (lw != w)
+      n = push_robot(&si->masks[i], n, lw, sc->win[i].w, sc->win[i].h);
+  }
   in->masks = si->masks[i];
   in->n_masks = n;
 }
@@ -352,6 +390,8 @@ static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_wo
     return;
   int cols = (sc->win[0].w + FP_CELL - 1) / FP_CELL, rows = (sc->win[0].h + FP_CELL - 1) / FP_CELL;
   if (w->cols != cols || w->rows != rows) {
+    for (int i = 0; w->robot && !w->robot_lost && i < w->cols * w->rows; i++)
+      w->robot_lost = w->robot[i];
     free(w->robot);
     w->robot = calloc((size_t)cols * rows + 1, 1);
     w->cols = cols;
@@ -493,6 +533,7 @@ typedef struct {
   PIX *img[2 * (1 + FP_MAX_LAYERS)];
   int nimg;
   bool ok;
+  const char *why; /* when not ok */
 } masked;
 
 static PIX *own(masked *mk, PIX *p)
@@ -511,15 +552,17 @@ static void masked_free(masked *mk)
 
 /* in and base (each may be NULL) with their data blanked; mk->ok false when some window
  * could not be masked (no image is then kept). */
-static void mask_scene(const rt_monitor *m, Window target, const fp_input *in,
+static void mask_scene(const rt_monitor *m, const rt_scene *sc, const fp_input *in,
                        const fp_fingerprint *base, masked *mk)
 {
   memset(mk, 0, sizeof *mk);
   mk->ok = true;
-  const wstate *w = NULL;
-  for (int i = 0; i < m->nws; i++)
-    if (m->ws[i].win == target)
-      w = &m->ws[i];
+  const wstate *w = find_ws(m, sc->win[0].id);
+  if (in && in->image && robot_moved(w, pixGetWidth(in->image), pixGetHeight(in->image))) {
+    mk->ok = false; /* what the robot typed has moved: it cannot be blanked */
+    mk->why = "the window changed size after the robot's input changed it";
+    return;
+  }
   if (in) {
     mk->in = *in;
     mk->in.image = own(mk, masked_image(in->image, in->masks, in->n_masks, base, w, 0, 0));
@@ -529,6 +572,11 @@ static void mask_scene(const rt_monitor *m, Window target, const fp_input *in,
       mk->layers[i] = *l;
       mk->layers[i].image =
           own(mk, masked_image(l->image, l->masks, l->n_masks, NULL, w, l->x, l->y));
+      /* and what the script declared sensitive in that window itself (the form behind) */
+      const wstate *lw = i + 1 < sc->n ? find_ws(m, sc->win[i + 1].id) : NULL;
+      for (int k = 0; lw && lw != w && mk->layers[i].image && k < lw->nsensitive; k++)
+        blank(mk->layers[i].image, (fp_rect){lw->sensitive[k].x, lw->sensitive[k].y,
+                                             lw->sensitive[k].w, lw->sensitive[k].h});
     }
     mk->in.layers = mk->layers;
     mk->in.n_layers = n;
@@ -548,6 +596,14 @@ static void mask_scene(const rt_monitor *m, Window target, const fp_input *in,
     }
     mk->fp.layers = mk->flp;
   }
+}
+
+/* Says why a step keeps no evidence image (its data could not be blanked). */
+static void no_image(rt_run *run, const rt_stepinfo *s, const masked *mk)
+{
+  if (mk && !mk->ok && run->run_dir && run->evidence != RT_EVIDENCE_NONE)
+    rt_log(run, "vagt: step '%s': no evidence image kept: its data could not be blanked (%s)",
+           s->key, mk->why ? mk->why : "out of memory or too many windows");
 }
 
 static void save_png(rt_run *run, rt_monitor *m, int k, const char *what, PIX *p)
@@ -685,10 +741,11 @@ static rt_guard_verdict halt(rt_run *run, rt_monitor *m, const rt_stepinfo *s, c
   masked mk;
   bool full = run->evidence == RT_EVIDENCE_FULL;
   if (!full)
-    mask_scene(m, s->scene->win[0].id, in, base, &mk);
+    mask_scene(m, s->scene, in, base, &mk);
   const fp_input *ein = full ? in : &mk.in;
   const fp_fingerprint *ebase = full || !base ? base : &mk.fp;
   bool keep = full || mk.ok;
+  no_image(run, s, full ? NULL : &mk);
   PIX *rec = keep && ebase ? fp_scene_image(ebase, &bx, &by) : NULL;
   PIX *cur = keep ? fp_input_scene_image(ein, &ox, &oy) : NULL;
   save_png(run, m, 0, "recorded", rec);
@@ -1116,7 +1173,8 @@ static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *ou
   masked mk;
   bool full = run->evidence == RT_EVIDENCE_FULL;
   if (!full)
-    mask_scene(m, s->scene->win[0].id, &si.in, base, &mk);
+    mask_scene(m, s->scene, &si.in, base, &mk);
+  no_image(run, s, full ? NULL : &mk);
   if (full || mk.ok) {
     PIX *cur = fp_input_scene_image(full ? &si.in : &mk.in, &ox, &oy);
     save_png(run, m, 1, "current", cur);
