@@ -1,7 +1,7 @@
 -- Types a citizen's CPR number and name into the demo app, then, as asked by mode:
 -- "wait": a wait_text that never comes; "timeout": sleeps past --timeout; "popup": a
--- notice of another program appears over the form before Gem (drift mid-form); else it
--- saves.
+-- notice of another program appears over the form before Gem (drift mid-form); "resize":
+-- the form is made bigger before Gem; else it saves.
 -- Whatever happens, nothing typed may be quoted in a message or shown in evidence.
 local p = robot.params
 local app = robot.app.start{ p.app, "--out", p.out, "-geometry", "+0+0",
@@ -14,6 +14,10 @@ robot.step("Borger", function()
   w:type("010190-1234")
   w:click{ x = 190, y = 71 }
   w:type("Søren Ærø")
+  if p.mode == "resize" then -- the form grows after the typing: where the data stands is unknown
+    robot.app.start{ "xdotool", "search", "--class", "VagtDemo", "windowsize", "%@", "720", "460" }
+    robot.sleep(1)
+  end
   if p.mode == "popup" then
     robot.app.start{ "xmessage", "-geometry", "+300+200", "Ny version er installeret" }
     robot.sleep(1)
