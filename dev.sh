@@ -13,14 +13,14 @@ cd "$(dirname "$0")"
 
 # Build and run-time libraries, the demo app's toolkit, and what the tests drive or compare
 # with (xterm, x11-apps, xdotool, ImageMagick, window managers, the tesseract command), the
-# real toolkits the guard is tried on (Tk, Motif's NEdit, Java Swing), the fonts Xaw
-# applications draw with, and clang with its libFuzzer runtime for the fuzz targets.
+# real toolkits the guard is tried on (Tk, Motif's NEdit, Java Swing, GTK 2's gtk-demo), the
+# fonts Xaw applications draw with, and clang with its libFuzzer runtime for the fuzz targets.
 PACKAGES="build-essential cmake pkg-config liblua5.4-dev libxdo-dev libx11-dev libxext-dev
 libxtst-dev libxres-dev libxdamage-dev libxfixes-dev libtesseract-dev libleptonica-dev
 tesseract-ocr tesseract-ocr-eng tesseract-ocr-dan xvfb xauth libcjson-dev libsqlite3-dev libssl-dev
 libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev libxaw7-dev libxmu-dev libxt-dev
 xfonts-base fonts-dejavu-core x11-utils xterm x11-apps xdotool imagemagick openbox twm procps
-python3 openssl tk nedit default-jdk xfonts-75dpi xfonts-100dpi postgresql libpq-dev
+python3 openssl tk nedit default-jdk gtk2.0-examples xfonts-75dpi xfonts-100dpi postgresql libpq-dev
 clang libclang-rt-14-dev"
 
 deps() {

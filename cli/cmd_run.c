@@ -442,6 +442,7 @@ out:
     free(run.secrets[i]);
   }
   free(run.secrets);
+  rt_typed_free(&run);
   free(run.frames);
   for (size_t i = 0; i < run.nkeylines; i++) {
     free(run.keylines[i].key);

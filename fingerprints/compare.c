@@ -985,10 +985,11 @@ static int in_data(fp_rect b, const fp_fingerprint *base, const fp_input *cur)
   return data * 2 >= area;
 }
 
-/* Today's words less those in data that stand where no recorded label does: what a
- * reason may quote is the vendor's words, never a citizen's (a label's new caption
- * joined to the name beside it, a file name read as new text). Words over a recorded
- * label stay: the label is judged by them. NULL (and *n -1) when out of memory. */
+/* Today's words less those in data (or typed by the robot in this run) that stand where no
+ * recorded label does: what a reason may quote is the vendor's words, never a citizen's (a
+ * label's new caption joined to the name beside it, a name an application copied into a
+ * dialog). Words over a recorded label stay: the label is judged by them. NULL (and *n
+ * -1) when out of memory. */
 static fp_word *vendor_words(const fp_fingerprint *base, const fp_input *cur, int *n)
 {
   fp_word *w = malloc(((size_t)cur->n_words + 1) * sizeof *w);
@@ -998,6 +999,8 @@ static fp_word *vendor_words(const fp_fingerprint *base, const fp_input *cur, in
     int at_label = 0;
     for (int a = 0; a < base->n_anchors && !at_label; a++)
       at_label = fp__rect_intersects(b, base->anchors[a].box);
+    if (fp_data_word(cur->words, cur->n_words, i, cur->data_words, cur->n_data_words))
+      continue; /* typed by the robot, wherever it shows: never quoted */
     if (at_label || !in_data(b, base, cur))
       w[(*n)++] = cur->words[i]; /* shallow: the texts stay cur's */
   }

@@ -74,6 +74,53 @@ fp_rect fp__rect_clip(fp_rect r, int w, int h)
   return fp__rect_and(r, (fp_rect){0, 0, w, h});
 }
 
+/* s without the punctuation OCR puts around a word ("Ærø," "(Navn)"), into buf. */
+static const char *bare(const char *s, char *buf, size_t len)
+{
+  size_t n = strnlen(s, len - 1);
+  while (n && ispunct((unsigned char)*s))
+    s++, n--;
+  while (n && ispunct((unsigned char)s[n - 1]))
+    n--;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  return buf;
+}
+
+int fp__typed_word(const char *w, const char *const *typed, int n)
+{
+  char a[64], b[64];
+  bare(w, a, sizeof a);
+  size_t la = strlen(a);
+  for (int i = 0; la >= 2 && typed && i < n; i++) {
+    bare(typed[i], b, sizeof b);
+    size_t lb = strlen(b);
+    if (lb >= 2 && fp_text_distance(a, b, 1) <= (lb >= 5 ? 1 : 0))
+      return 1;
+  }
+  return 0;
+}
+
+int fp_data_word(const fp_word *ws, int n, int i, const char *const *typed, int nt)
+{
+  if (!typed || nt <= 0)
+    return 0;
+  if (fp__typed_word(ws[i].text, typed, nt))
+    return 1;
+  /* between two typed words of its line, each at most a word space or two away */
+  fp_rect b = ws[i].box;
+  int gap = 2 * (b.h > 8 ? b.h : 8), left = 0, right = 0;
+  for (int j = 0; j < n && !(left && right); j++) {
+    fp_rect o = ws[j].box;
+    int y0 = b.y > o.y ? b.y : o.y, y1 = b.y + b.h < o.y + o.h ? b.y + b.h : o.y + o.h;
+    if (j == i || (y1 - y0) * 2 < (b.h < o.h ? b.h : o.h) || !fp__typed_word(ws[j].text, typed, nt))
+      continue;
+    left |= o.x + o.w <= b.x + 2 && b.x - (o.x + o.w) <= gap;
+    right |= b.x + b.w <= o.x + 2 && o.x - (b.x + b.w) <= gap;
+  }
+  return left && right;
+}
+
 int fp_text_distance(const char *a, const char *b, int fold)
 {
   int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];
@@ -422,12 +469,13 @@ static int compute_one(const fp_input *in, const char *key, const fp_options *op
   fp_word *ph = NULL, *lw = NULL;
   int nph = 0, nlw = 0;
   if (in->has_words && in->n_words > 0 && in->words) {
-    /* a data word never joins a label's phrase ("Navn Jens Hansen"): a reason would
-     * quote it */
+    /* a data word (in a mask, or one the robot typed shown again) never joins a label's
+     * phrase ("Navn Jens Hansen"): a reason would quote it */
     if (!(lw = malloc((size_t)in->n_words * sizeof *lw)))
       goto fail;
     for (int i = 0; i < in->n_words; i++)
-      if (!word_masked(&in->words[i], in->masks, in->n_masks))
+      if (!word_masked(&in->words[i], in->masks, in->n_masks) &&
+          !fp_data_word(in->words, in->n_words, i, in->data_words, in->n_data_words))
         lw[nlw++] = in->words[i]; /* shallow */
     nph = fp__phrases(lw, nlw, fp->image, &ph);
     free(lw);

@@ -130,7 +130,16 @@ typedef struct fp_input {
   fp_rect words_region; /* area OCR covered; w=0 means the whole window */
   const fp_mask *masks;
   int n_masks;
+  /* words the robot typed in this run: data wherever an application shows them again (a
+   * name copied into a dialog): never part of an anchor, never quoted (may be NULL) */
+  const char *const *data_words;
+  int n_data_words;
 } fp_input;
+
+/* Whether word i of ws is data the robot typed (typed: its nt words): such a word, edge
+ * punctuation aside and a slip tolerated in a long one, or one standing between two of
+ * them on its line ("Søren r Ærø": OCR's noise inside the value). */
+int fp_data_word(const fp_word *ws, int n, int i, const char *const *typed, int nt);
 
 /* A fingerprint (owns everything in it): the target window's, with the
  * other windows of the scene as layers of the same type. */

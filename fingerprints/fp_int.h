@@ -31,6 +31,10 @@ void fp__free_words(fp_word *w, int n);
  * apart on a line, not across a line drawn between them on pix (NULL: format 2's rule,
  * which did not look). */
 int fp__phrases(const fp_word *w, int n, PIX *pix, fp_word **out);
+/* Whether OCR word w reads as one of the n words the robot typed (edge punctuation
+ * aside, a slip tolerated in a long one). */
+int fp__typed_word(const char *w, const char *const *typed, int n);
+
 /* Whether a line is drawn on pix between box a and box b to its right (NULL: no). */
 int fp__divided(PIX *pix, fp_rect a, fp_rect b);
 

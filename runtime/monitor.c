@@ -304,7 +304,7 @@ static void window_masks(rt_monitor *m, const rt_stepinfo *s, scene_in *si, int 
 
 /* The fingerprint input of the step's scene: every window's image, class, title, place
  * and masks. */
-static void scene_input(rt_monitor *m, const rt_stepinfo *s, scene_in *si)
+static void scene_input(rt_monitor *m, const rt_run *run, const rt_stepinfo *s, scene_in *si)
 {
   memset(si, 0, sizeof *si);
   const rt_scene *sc = s->scene;
@@ -319,6 +319,8 @@ static void scene_input(rt_monitor *m, const rt_stepinfo *s, scene_in *si)
     in->x = sw->x - sc->win[0].x;
     in->y = sw->y - sc->win[0].y;
     in->front = sw->front;
+    in->data_words = (const char *const *)run->typed;
+    in->n_data_words = (int)run->ntyped;
     window_masks(m, s, si, i);
   }
   si->in.layers = si->layers;
@@ -368,6 +370,17 @@ static int scene_words(rt_run *run, const rt_scene *sc, scene_in *si, char *err,
     in->words = si->words[i];
     in->n_words = si->nwords[i];
     in->has_words = 1;
+    /* what the robot typed, wherever an application shows it again (a name copied into a
+     * dialog's field), is data: not compared, blanked in evidence */
+    int nm = in->n_masks;
+    for (int k = 0; k < in->n_words; k++)
+      if (fp_data_word(in->words, in->n_words, k, in->data_words, in->n_data_words)) {
+        fp_rect b = in->words[k].box;
+        nm = push_mask(&si->masks[i], nm, (fp_rect){b.x - 2, b.y - 2, b.w + 4, b.h + 4},
+                       FP_MASK_TYPED);
+      }
+    in->masks = si->masks[i];
+    in->n_masks = nm;
   }
   return 0;
 }
@@ -1045,7 +1058,7 @@ size_t rt_monitor_labels(rt_monitor *m, const char *wclass, const char *like, ch
 /* Every look of a step begins here: the step counted (evidence names), no evidence kept
  * from the last look, the scene's input built. The reasons stay: a failed step's line
  * still points at those of its last judgement. */
-static void look_begin(rt_monitor *m, const rt_stepinfo *s, scene_in *si)
+static void look_begin(rt_monitor *m, const rt_run *run, const rt_stepinfo *s, scene_in *si)
 {
   if (s->serial != m->serial) {
     m->serial = s->serial;
@@ -1053,7 +1066,7 @@ static void look_begin(rt_monitor *m, const rt_stepinfo *s, scene_in *si)
   }
   for (int k = 0; k < 3; k++)
     m->ev[k][0] = '\0';
-  scene_input(m, s, si);
+  scene_input(m, run, s, si);
 }
 
 static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool final,
@@ -1062,7 +1075,7 @@ static rt_guard_verdict check(void *ud, rt_run *run, const rt_stepinfo *s, bool 
   rt_monitor *m = ud;
   clear_reasons(m);
   scene_in si;
-  look_begin(m, s, &si);
+  look_begin(m, run, s, &si);
   rt_guard_verdict g;
   if (m->record) {
     /* robot-changed cells need the words of this look: labels stay checked */
@@ -1141,7 +1154,7 @@ static void stopped(void *ud, rt_run *run, const rt_stepinfo *s, const char *rea
   rt_monitor *m = ud;
   clear_reasons(m);
   scene_in si;
-  look_begin(m, s, &si);
+  look_begin(m, run, s, &si);
   learn_robot(m, s->scene, si.img[0], NULL, 0, si.masks[0], si.in.n_masks);
   window_masks(m, s, &si, 0);
   m->lead = reason;
@@ -1164,7 +1177,7 @@ static void failed(void *ud, rt_run *run, const rt_stepinfo *s, rt_guard_out *ou
 {
   rt_monitor *m = ud;
   scene_in si;
-  look_begin(m, s, &si);
+  look_begin(m, run, s, &si);
   int ox, oy;
   fp_fingerprint *base = NULL;
   fp_error e = {0};

@@ -88,6 +88,38 @@ void rt_run_abort(rt_run *run, rt_abort why, const char *fmt, ...)
     rt_host_arm(run);
 }
 
+void rt_note_typed(rt_run *run, const char *text)
+{
+  for (const char *p = text; p && *p && run->ntyped < RT_TYPED_MAX;) {
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+      p++;
+    size_t n = strcspn(p, " \t\n\r");
+    if (n == 0)
+      break;
+    bool known = false;
+    for (size_t i = 0; i < run->ntyped && !known; i++)
+      known = strlen(run->typed[i]) == n && !memcmp(run->typed[i], p, n);
+    char **v = known ? NULL : realloc(run->typed, (run->ntyped + 1) * sizeof *v);
+    if (v) {
+      run->typed = v;
+      if ((v[run->ntyped] = strndup(p, n)))
+        run->ntyped++;
+    }
+    p += n;
+  }
+}
+
+void rt_typed_free(rt_run *run)
+{
+  for (size_t i = 0; i < run->ntyped; i++) {
+    memset(run->typed[i], 0, strlen(run->typed[i]));
+    free(run->typed[i]);
+  }
+  free(run->typed);
+  run->typed = NULL;
+  run->ntyped = 0;
+}
+
 bool rt_holds_secret(const rt_run *run, const char *s)
 {
   for (size_t i = 0; s && run && i < run->nsecrets; i++)

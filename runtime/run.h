@@ -115,6 +115,10 @@ typedef struct rt_run {
 
   char **secrets; /* values handed out, redacted from every output */
   size_t nsecrets;
+  /* the words the robot typed in this run (memory only, wiped at the end): data wherever
+   * an application shows them again (a name copied into a dialog), never an anchor */
+  char **typed;
+  size_t ntyped;
   const char *secrets_file;
 
   double started;         /* monotonic */
@@ -176,6 +180,12 @@ void rt_ocr_preload(rt_run *run);
 void rt_ocr_release(rt_run *run);
 
 /* Replace every secret handed out to the script by "***"; returns a malloc'd string. */
+/* Notes the words of text the robot types (at most RT_TYPED_MAX, in memory only). */
+#define RT_TYPED_MAX 1024
+void rt_note_typed(rt_run *run, const char *text);
+/* Wipes and frees them. */
+void rt_typed_free(rt_run *run);
+
 /* True when s holds one of the secrets handed out to the script (robot.secret). */
 bool rt_holds_secret(const rt_run *run, const char *s);
 char *rt_redact(const rt_run *run, const char *s);

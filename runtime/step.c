@@ -336,6 +336,8 @@ static int send_input(rt_run *run, const rt_action *a, const rt_scene *sc, const
     case RT_ACT_KEY: {
       /* keys reach the window judged, or stop (keywatch.h) */
       rt_keywatch kw;
+      if (a->kind == RT_ACT_TYPE) /* data wherever it shows again (the guard's looks) */
+        rt_note_typed(run, a->text);
       rt_keywatch_begin(&kw, run->dpy, a->win, a->kind == RT_ACT_TYPE, a->popups);
       rt_input_set_watch(run->input, rt_keywatch_check, &kw);
       int r = a->kind == RT_ACT_TYPE

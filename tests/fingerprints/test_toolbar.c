@@ -162,12 +162,41 @@ static void test_data_never_joins(void **state)
   bar_free(&c);
 }
 
+/* a name the robot typed elsewhere that the application shows again (copied into a
+ * dialog): data, with OCR noise inside it ("Jens r Hansen,"), never an anchor; the label
+ * before it stays */
+static void test_typed_elsewhere(void **state)
+{
+  (void)state;
+  static const char *const rec[] = {"Navn", "Jens", "r", "Hansen,", NULL};
+  static const char *const typed[] = {"Jens", "Hansen"};
+  bar b;
+  make(&b, rec, 0);
+  b.w[1].box.x += 40; /* the value a little away from its label */
+  b.w[2].box.x += 40;
+  b.w[3].box.x += 40;
+  assert_false(fp_data_word(b.w, b.n, 0, typed, 2));
+  for (int i = 1; i < 4; i++)
+    assert_true(fp_data_word(b.w, b.n, i, typed, 2));
+  assert_false(fp_data_word(b.w, b.n, 1, NULL, 0));
+  fp_input in = input(&b);
+  in.data_words = typed;
+  in.n_data_words = 2;
+  fp_fingerprint *f = NULL;
+  assert_int_equal(fp_compute(&in, "k", NULL, &f), FP_OK);
+  assert_int_equal(f->n_anchors, 1);
+  assert_string_equal(f->anchors[0].text, "Navn");
+  fp_fingerprint_free(f);
+  bar_free(&b);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_lines_end_phrases),
       cmocka_unit_test(test_no_line_one_phrase),
       cmocka_unit_test(test_data_never_joins),
+      cmocka_unit_test(test_typed_elsewhere),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
