@@ -840,7 +840,7 @@ static bool seen_key(rt_monitor *m, const char *key)
 }
 
 /* The regions behind a refusal, as the w:ignore lines that would declare them data. */
-static void ignore_hint(rt_monitor *m, const fp_verdict *v)
+static void ignore_hint(rt_run *run, rt_monitor *m, const fp_verdict *v)
 {
   char hint[1024];
   size_t l = (size_t)snprintf(hint, sizeof hint,
@@ -851,8 +851,10 @@ static void ignore_hint(rt_monitor *m, const fp_verdict *v)
     l += (size_t)snprintf(hint + l, sizeof hint - l, "%sw:ignore{ x = %d, y = %d, w = %d, h = %d }",
                           shown ? "; " : "", v->changed[i].x, v->changed[i].y, v->changed[i].w,
                           v->changed[i].h);
-  if (v->n_changed > 0)
+  if (v->n_changed > 0) {
     add_reason(m, hint);
+    rt_log(run, "vagt: %s", hint); /* places only: on the terminal too, not just the report */
+  }
   add_reason(m, "to replace the stored screens after review: vagt record --replace");
 }
 
@@ -923,7 +925,7 @@ static rt_guard_verdict do_record(rt_run *run, rt_monitor *m, const rt_stepinfo 
   if (rc == FP_ERR_REFUSED) {
     /* Show what differs from the stored baseline, as for a drift. */
     keep_reasons(m, &why, "recording refused: ");
-    ignore_hint(m, &why);
+    ignore_hint(run, m, &why);
     g = halt(run, m, s, &si->in, out, old, &why);
   } else if (rc != FP_OK) {
     rt_run_abort(run, RT_ABORT_CONFIG, "baseline %s: %s", m->dir, e.message);

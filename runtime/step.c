@@ -1023,8 +1023,9 @@ rt_step_status rt_step_end_look(rt_run *run, rt_step_result *res)
   if (run->abort != RT_ABORT_NONE || !g || !run->last_win || !window_exists(run, run->last_win))
     return RT_STEP_OK;
   if (run->mode != RT_MODE_RECORD && g->has && !g->has(g->ud, RT_END_LOOK_KEY)) {
-    rt_log(run, "vagt: note: the baseline has no look after the last step (recorded before "
-                "vagt judged it): not judged; recording again adds it");
+    rt_log(run, "vagt: note: the baseline has no look after the last step (recorded by an "
+                "older vagt, or its window closed while it was recorded): not judged; "
+                "recording again adds it");
     return RT_STEP_OK;
   }
   rt_action a = {.kind = RT_ACT_LOOK,

@@ -40,6 +40,8 @@ run_vagt rr record "$demo" --display "$DISPLAY" --runs runs-rr --baseline bl \
   --set "app=$DEMO_APP" --set "out=$T/rr.tsv" --set variant=renamed
 expect_rc 3 rr "recording on the renamed variant"
 expect_in rr.err "recording refused: label 'Navn' now reads" "refusal names the label"
+expect_in rr.err "data, declare " "the terminal shows the w:ignore lines that would declare them data"
+expect_in rr.err ": w:ignore{ x = " "with their places"
 diff -r bl bl-before >/dev/null && ok "baseline unchanged by the refused recording" ||
   fail "the refused recording changed the baseline"
 run_vagt r2 record "$demo" --display "$DISPLAY" --runs runs-r2 --baseline bl \
