@@ -370,17 +370,6 @@ static int scene_words(rt_run *run, const rt_scene *sc, scene_in *si, char *err,
     in->words = si->words[i];
     in->n_words = si->nwords[i];
     in->has_words = 1;
-    /* what the robot typed, wherever an application shows it again (a name copied into a
-     * dialog's field), is data: not compared, blanked in evidence */
-    int nm = in->n_masks;
-    for (int k = 0; k < in->n_words; k++)
-      if (fp_data_word(in->words, in->n_words, k, in->data_words, in->n_data_words)) {
-        fp_rect b = in->words[k].box;
-        nm = push_mask(&si->masks[i], nm, (fp_rect){b.x - 2, b.y - 2, b.w + 4, b.h + 4},
-                       FP_MASK_TYPED);
-      }
-    in->masks = si->masks[i];
-    in->n_masks = nm;
   }
   return 0;
 }
@@ -522,6 +511,18 @@ static PIX *masked_image(PIX *img, const fp_mask *ms, int nms, const fp_fingerpr
   return p;
 }
 
+/* Blanks in p (window image of in) the words the robot typed that it shows again (a name
+ * an application copied into a dialog). Evidence only: they are compared like any pixels,
+ * so a vendor's word that happens to equal typed text stays guarded. */
+static void blank_typed(PIX *p, const fp_input *in)
+{
+  for (int k = 0; p && in->has_words && k < in->n_words; k++)
+    if (fp_data_word(in->words, in->n_words, k, in->data_words, in->n_data_words)) {
+      fp_rect b = in->words[k].box;
+      blank(p, (fp_rect){b.x - 2, b.y - 2, b.w + 4, b.h + 4});
+    }
+}
+
 /* Blanks an entry's data in its own reference images (target and layers) before it is
  * stored: a baseline keeps the vendor's screen, not what a recording typed. Comparing never
  * looks at those pixels (masked, or learned cells) but around anchors, which are kept. */
@@ -579,12 +580,14 @@ static void mask_scene(const rt_monitor *m, const rt_scene *sc, const fp_input *
   if (in) {
     mk->in = *in;
     mk->in.image = own(mk, masked_image(in->image, in->masks, in->n_masks, base, w, 0, 0));
+    blank_typed(mk->in.image, in);
     int n = in->n_layers < FP_MAX_LAYERS ? in->n_layers : FP_MAX_LAYERS;
     for (int i = 0; i < n; i++) {
       const fp_input *l = &in->layers[i];
       mk->layers[i] = *l;
       mk->layers[i].image =
           own(mk, masked_image(l->image, l->masks, l->n_masks, NULL, w, l->x, l->y));
+      blank_typed(mk->layers[i].image, l);
       /* and what the script declared sensitive in that window itself (the form behind) */
       const wstate *lw = i + 1 < sc->n ? find_ws(m, sc->win[i + 1].id) : NULL;
       for (int k = 0; lw && lw != w && mk->layers[i].image && k < lw->nsensitive; k++)
