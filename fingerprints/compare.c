@@ -993,17 +993,25 @@ static int in_data(fp_rect b, const fp_fingerprint *base, const fp_input *cur)
 static fp_word *vendor_words(const fp_fingerprint *base, const fp_input *cur, int *n)
 {
   fp_word *w = malloc(((size_t)cur->n_words + 1) * sizeof *w);
-  *n = w ? 0 : -1;
-  for (int i = 0; w && i < cur->n_words; i++) {
+  uint8_t *typed = calloc((size_t)cur->n_words + 1, 1);
+  *n = w && typed ? 0 : -1;
+  if (*n < 0) {
+    free(w);
+    free(typed);
+    return NULL;
+  }
+  fp_data_words(cur->words, cur->n_words, cur->data_words, cur->n_data_words, typed);
+  for (int i = 0; i < cur->n_words; i++) {
+    if (typed[i])
+      continue; /* typed by the robot, wherever it shows: never quoted */
     fp_rect b = cur->words[i].box;
     int at_label = 0;
     for (int a = 0; a < base->n_anchors && !at_label; a++)
       at_label = fp__rect_intersects(b, base->anchors[a].box);
-    if (fp_data_word(cur->words, cur->n_words, i, cur->data_words, cur->n_data_words))
-      continue; /* typed by the robot, wherever it shows: never quoted */
     if (at_label || !in_data(b, base, cur))
       w[(*n)++] = cur->words[i]; /* shallow: the texts stay cur's */
   }
+  free(typed);
   return w;
 }
 
@@ -1018,8 +1026,8 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, PIX 
   fp_word *ph = NULL;
   int nv;
   fp_word *vw = vendor_words(base, cur, &nv);
-  int na = base->n_anchors,
-      nw = vw ? fp__phrases(vw, nv, base->version >= 3 ? img : NULL, &ph) : -1;
+  img = base->version >= 3 ? img : NULL; /* format 2's phrases did not look for lines */
+  int na = base->n_anchors, nw = vw ? fp__phrases(vw, nv, img, &ph) : -1;
   free(vw);
   if (nw < 0) {
     *explained = NULL;
@@ -1028,7 +1036,7 @@ static int compare_anchors(const fp_fingerprint *base, const fp_input *cur, PIX 
   }
   anchors x = {.base = base,
                .cur = cur,
-               .img = base->version >= 3 ? img : NULL,
+               .img = img,
                .opt = opt,
                .v = v,
                .na = na,

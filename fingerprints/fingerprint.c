@@ -101,24 +101,37 @@ int fp__typed_word(const char *w, const char *const *typed, int n)
   return 0;
 }
 
+void fp_data_words(const fp_word *ws, int n, const char *const *typed, int nt, uint8_t *is_data)
+{
+  int any = 0;
+  for (int i = 0; i < n; i++) /* each word read against the typed ones once */
+    any |= is_data[i] = typed && nt > 0 && fp__typed_word(ws[i].text, typed, nt);
+  /* OCR's noise between two typed words of its line, each a word space or two away */
+  for (int i = 0; any && i < n; i++) {
+    fp_rect b = ws[i].box;
+    int gap = 2 * (b.h > 8 ? b.h : 8), left = 0, right = 0;
+    for (int j = 0; j < n && !is_data[i] && !(left && right); j++) {
+      fp_rect o = ws[j].box;
+      int y0 = b.y > o.y ? b.y : o.y, y1 = b.y + b.h < o.y + o.h ? b.y + b.h : o.y + o.h;
+      if (j == i || is_data[j] != 1 || (y1 - y0) * 2 < (b.h < o.h ? b.h : o.h))
+        continue;
+      left |= o.x + o.w <= b.x + 2 && b.x - (o.x + o.w) <= gap;
+      right |= b.x + b.w <= o.x + 2 && o.x - (b.x + b.w) <= gap;
+    }
+    if (!is_data[i] && left && right)
+      is_data[i] = 2; /* between typed words: not itself one to stand beside */
+  }
+}
+
 int fp_data_word(const fp_word *ws, int n, int i, const char *const *typed, int nt)
 {
-  if (!typed || nt <= 0)
-    return 0;
-  if (fp__typed_word(ws[i].text, typed, nt))
-    return 1;
-  /* between two typed words of its line, each at most a word space or two away */
-  fp_rect b = ws[i].box;
-  int gap = 2 * (b.h > 8 ? b.h : 8), left = 0, right = 0;
-  for (int j = 0; j < n && !(left && right); j++) {
-    fp_rect o = ws[j].box;
-    int y0 = b.y > o.y ? b.y : o.y, y1 = b.y + b.h < o.y + o.h ? b.y + b.h : o.y + o.h;
-    if (j == i || (y1 - y0) * 2 < (b.h < o.h ? b.h : o.h) || !fp__typed_word(ws[j].text, typed, nt))
-      continue;
-    left |= o.x + o.w <= b.x + 2 && b.x - (o.x + o.w) <= gap;
-    right |= b.x + b.w <= o.x + 2 && o.x - (b.x + b.w) <= gap;
-  }
-  return left && right;
+  uint8_t *d = calloc((size_t)n + 1, 1);
+  if (!d)
+    return typed && nt > 0 && fp__typed_word(ws[i].text, typed, nt);
+  fp_data_words(ws, n, typed, nt, d);
+  int r = d[i] != 0;
+  free(d);
+  return r;
 }
 
 int fp_text_distance(const char *a, const char *b, int fold)
@@ -471,14 +484,18 @@ static int compute_one(const fp_input *in, const char *key, const fp_options *op
   if (in->has_words && in->n_words > 0 && in->words) {
     /* a data word (in a mask, or one the robot typed shown again) never joins a label's
      * phrase ("Navn Jens Hansen"): a reason would quote it */
-    if (!(lw = malloc((size_t)in->n_words * sizeof *lw)))
+    uint8_t *typed = calloc((size_t)in->n_words + 1, 1);
+    if (!typed || !(lw = malloc((size_t)in->n_words * sizeof *lw))) {
+      free(typed);
       goto fail;
+    }
+    fp_data_words(in->words, in->n_words, in->data_words, in->n_data_words, typed);
     for (int i = 0; i < in->n_words; i++)
-      if (!word_masked(&in->words[i], in->masks, in->n_masks) &&
-          !fp_data_word(in->words, in->n_words, i, in->data_words, in->n_data_words))
+      if (!typed[i] && !word_masked(&in->words[i], in->masks, in->n_masks))
         lw[nlw++] = in->words[i]; /* shallow */
     nph = fp__phrases(lw, nlw, fp->image, &ph);
     free(lw);
+    free(typed);
   }
   if (nph < 0)
     goto fail;

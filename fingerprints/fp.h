@@ -140,6 +140,9 @@ typedef struct fp_input {
  * punctuation aside and a slip tolerated in a long one, or one standing between two of
  * them on its line ("Søren r Ærø": OCR's noise inside the value). */
 int fp_data_word(const fp_word *ws, int n, int i, const char *const *typed, int nt);
+/* The same for every word of ws at once (is_data: n flags; each word is read against the
+ * typed ones once): what the guard's looks use. */
+void fp_data_words(const fp_word *ws, int n, const char *const *typed, int nt, uint8_t *is_data);
 
 /* A fingerprint (owns everything in it): the target window's, with the
  * other windows of the scene as layers of the same type. */

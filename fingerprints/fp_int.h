@@ -25,11 +25,10 @@ int fp__verdict_rect(fp_verdict *v, fp_rect r);
 int fp__copy_words(fp_word **dst, int *ndst, const fp_word *src, int n);
 void fp__free_words(fp_word *w, int n);
 
-/* Words joined into phrases along their line (a gap of at most their height, or 8 px):
- * the unit of anchors. *out malloc'd with its texts; returns the count, -1 if no memory. */
-/* Today's words joined into phrases as anchors are ("Gem journal"): words a word space
- * apart on a line, not across a line drawn between them on pix (NULL: format 2's rule,
- * which did not look). */
+/* Words joined into phrases along their line (a gap of at most their height, or 8 px),
+ * not across a line drawn between them on pix (NULL: format 2's rule, which did not
+ * look): the unit of anchors ("Gem journal"). *out malloc'd with its texts; returns the
+ * count, -1 if no memory. */
 int fp__phrases(const fp_word *w, int n, PIX *pix, fp_word **out);
 /* Whether OCR word w reads as one of the n words the robot typed (edge punctuation
  * aside, a slip tolerated in a long one). */

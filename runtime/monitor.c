@@ -229,6 +229,15 @@ static int push_mask(fp_mask **v, int n, fp_rect r, fp_mask_source src)
   return n + 1;
 }
 
+/* Whether the robot's input changed some cell of the window (at its grid's size). */
+static bool robot_changed_any(const wstate *w)
+{
+  for (int i = 0; w->robot && i < w->cols * w->rows; i++)
+    if (w->robot[i])
+      return true;
+  return false;
+}
+
 /* Whether the window changed size since the robot changed cells in it (now width x
  * height): where that data stands today is not known. */
 static bool robot_moved(const wstate *w, int width, int height)
@@ -237,12 +246,9 @@ static bool robot_moved(const wstate *w, int width, int height)
     return false;
   if (w->robot_lost)
     return true;
-  if (w->cols == (width + FP_CELL - 1) / FP_CELL && w->rows == (height + FP_CELL - 1) / FP_CELL)
-    return false;
-  for (int i = 0; w->robot && i < w->cols * w->rows; i++)
-    if (w->robot[i])
-      return true;
-  return false;
+  return (w->cols != (width + FP_CELL - 1) / FP_CELL ||
+          w->rows != (height + FP_CELL - 1) / FP_CELL) &&
+         robot_changed_any(w);
 }
 
 /* Robot-changed cells as row runs. */
@@ -392,8 +398,7 @@ static void learn_robot(rt_monitor *m, const rt_scene *sc, PIX *cur, const fp_wo
     return;
   int cols = (sc->win[0].w + FP_CELL - 1) / FP_CELL, rows = (sc->win[0].h + FP_CELL - 1) / FP_CELL;
   if (w->cols != cols || w->rows != rows) {
-    for (int i = 0; w->robot && !w->robot_lost && i < w->cols * w->rows; i++)
-      w->robot_lost = w->robot[i];
+    w->robot_lost = w->robot_lost || robot_changed_any(w);
     free(w->robot);
     w->robot = calloc((size_t)cols * rows + 1, 1);
     w->cols = cols;
@@ -516,11 +521,17 @@ static PIX *masked_image(PIX *img, const fp_mask *ms, int nms, const fp_fingerpr
  * so a vendor's word that happens to equal typed text stays guarded. */
 static void blank_typed(PIX *p, const fp_input *in)
 {
-  for (int k = 0; p && in->has_words && k < in->n_words; k++)
-    if (fp_data_word(in->words, in->n_words, k, in->data_words, in->n_data_words)) {
+  uint8_t *typed =
+      p && in->has_words && in->n_data_words > 0 ? calloc((size_t)in->n_words + 1, 1) : NULL;
+  if (!typed)
+    return;
+  fp_data_words(in->words, in->n_words, in->data_words, in->n_data_words, typed);
+  for (int k = 0; k < in->n_words; k++)
+    if (typed[k]) {
       fp_rect b = in->words[k].box;
       blank(p, (fp_rect){b.x - 2, b.y - 2, b.w + 4, b.h + 4});
     }
+  free(typed);
 }
 
 /* Blanks an entry's data in its own reference images (target and layers) before it is
