@@ -76,12 +76,15 @@ static int list_windows(Display *dpy)
   return 0;
 }
 
-static const char *role_name(fp_win_role r)
+/* "behind": another window of the application under the target, judged with its scene
+ * but not where the target's text is looked for (rt_scene_drop_behind). */
+static const char *role_name(const rt_scene_win *w)
 {
-  return r == FP_WIN_POPUP    ? "pop-up"
-         : r == FP_WIN_DIALOG ? "dialog"
-         : r == FP_WIN_OVER   ? "over"
-                              : "window";
+  return w->role == FP_WIN_TARGET   ? "window"
+         : !w->front                ? "behind"
+         : w->role == FP_WIN_POPUP  ? "pop-up"
+         : w->role == FP_WIN_DIALOG ? "dialog"
+                                    : "over";
 }
 
 /* What a script writer should know about a reading: unsure (confidence below 60), or a
@@ -114,7 +117,7 @@ static int inspect_scene(Display *dpy, Window win, const char *lang, const char 
   printf("# scene: %d window%s (window-relative places)\n", sc.n, sc.n == 1 ? "" : "s");
   for (int i = 0; i < sc.n; i++) {
     const rt_scene_win *w = &sc.win[i];
-    printf("#   %-8s 0x%-8lx %-16s %4d %4d %4dx%-4d %s\n", role_name(w->role), (unsigned long)w->id,
+    printf("#   %-8s 0x%-8lx %-16s %4d %4d %4dx%-4d %s\n", role_name(w), (unsigned long)w->id,
            w->cls, w->x - sc.win[0].x, w->y - sc.win[0].y, w->w, w->h, w->title);
   }
   rt_ocr *ocr = rt_ocr_new(lang, err, sizeof err);
@@ -140,7 +143,7 @@ static int inspect_scene(Display *dpy, Window win, const char *lang, const char 
       char note[160];
       word_note(w, note, sizeof note);
       printf("%4d %4d %4d %4d %5.1f %3d %-7s %s%s\n", x, y, w->box.w, w->box.h, (double)w->conf,
-             w->line + 1, k < 0 ? "-" : role_name(sc.win[k].role), w->text, note);
+             w->line + 1, k < 0 ? "-" : role_name(&sc.win[k]), w->text, note);
     }
     if (png_out) {
       PIX *out = rt_ocr_draw(sc.frame, &res);

@@ -120,16 +120,13 @@ static rt_ocr *ocr_of(lua_State *L, rt_run *run)
   return o;
 }
 
-/* Captures the window's scene. Raises on error (nothing held). */
+/* Captures the window's scene once its drawing is quiet (step.h). Raises on error
+ * (nothing held). */
 static void scene_of(lua_State *L, rt_run *run, Window win, rt_scene *sc)
 {
   char err[1024];
-  if (rt_scene_list(run, win, sc, err, sizeof err) != 0)
-    rt_raise(L, "%s", err);
-  if (rt_scene_grab(run, sc, true, err, sizeof err) != 0) {
-    rt_scene_free(sc);
+  if (rt_step_observe(run, win, sc, err, sizeof err) != 0)
     rt_raise(L, "cannot capture window 0x%lx: %s", (unsigned long)win, err);
-  }
 }
 
 /* Reads the words of the window's scene (opts: NULL for all, read with full care; a hint
@@ -147,13 +144,16 @@ static void words_of(lua_State *L, rt_run *run, Window win, const rt_ocr_opts *o
   o.region.x -= ox;
   o.region.y -= oy;
   int rc = rt_ocr_words(ocr, sc.frame, &o, res, err, sizeof err);
-  rt_scene_free(&sc);
-  if (rc != RT_OCR_OK)
+  if (rc != RT_OCR_OK) {
+    rt_scene_free(&sc);
     rt_raise(L, "OCR failed: %s", err);
+  }
   for (size_t i = 0; i < res->n; i++) {
     res->words[i].box.x += ox;
     res->words[i].box.y += oy;
   }
+  rt_scene_drop_behind(&sc, res);
+  rt_scene_free(&sc);
 }
 
 static int opt_box(lua_State *L, int idx, const char *field, rt_ocr_box *b)

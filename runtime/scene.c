@@ -257,6 +257,20 @@ int rt_scene_window_at(const rt_scene *s, int x, int y)
   return best;
 }
 
+void rt_scene_drop_behind(const rt_scene *s, rt_ocr_result *res)
+{
+  size_t k = 0;
+  for (size_t i = 0; i < res->n; i++) {
+    const rt_ocr_word *w = &res->words[i];
+    int at = rt_scene_window_at(s, w->box.x + w->box.w / 2, w->box.y + w->box.h / 2);
+    if (at == 0 || (at > 0 && s->win[at].front))
+      res->words[k++] = *w;
+    else
+      free(w->text);
+  }
+  res->n = k;
+}
+
 int rt_scene_newest_popup(const rt_scene *s)
 {
   for (int i = 1; i < s->n; i++) /* front-most first */

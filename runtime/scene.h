@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "fp.h"
+#include "ocr/rt_ocr.h"
 #include "run.h"
 #include "xio/capture.h"
 #include "xwin.h"
@@ -60,6 +61,11 @@ void rt_scene_to_target(const rt_scene *s, int fx, int fy, int *x, int *y);
 void rt_scene_from_target(const rt_scene *s, int x, int y, int *fx, int *fy);
 /* The scene window under a target-relative point (front-most), or -1. */
 int rt_scene_window_at(const rt_scene *s, int x, int y);
+/* Drops the words (boxes target-relative) that another window of the application behind
+ * the target shows beside it: the target's text is what the target and the windows in
+ * front of it (its pop-ups, dialogs, any window over it) show. A d:click{ text = "OK" }
+ * never lands in the main window behind dialog d. */
+void rt_scene_drop_behind(const rt_scene *s, rt_ocr_result *res);
 /* Index of the front-most pop-up, or -1. */
 int rt_scene_newest_popup(const rt_scene *s);
 void rt_scene_free(rt_scene *s);

@@ -70,10 +70,12 @@ static rt_guard_verdict none_check(void *ud, rt_run *run, const rt_stepinfo *s, 
 const rt_guard rt_guard_none = {none_check, NULL, NULL, NULL, NULL, NULL};
 
 /* Waits for the scene to settle by the server's drawing signals (xio/damage.h), the scene
- * listed again whenever windows change. 1 settled, 0 bounded out, -1 + err. */
-static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
+ * listed again whenever windows change; `look`: an observer's look, which waits as a
+ * replay's step does also when recording (it judges and stores nothing). 1 settled, 0
+ * bounded out, -1 + err. */
+static int settle_damage(rt_run *run, Window target, rt_scene *sc, bool look, char *err, size_t n)
 {
-  bool record = run->mode == RT_MODE_RECORD;
+  bool record = run->mode == RT_MODE_RECORD && !look;
   double first = record ? record_first() : RT_SETTLE_DAMAGE_FIRST;
   double quiet = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_QUIET;
   double hard = vu_mono() + RT_SETTLE_MAX;
@@ -99,9 +101,9 @@ static int settle_damage(rt_run *run, Window target, rt_scene *sc, char *err, si
 }
 
 /* Without the DAMAGE extension: captures until the scene's pixels stay the same. */
-static int settle_compare(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
+static int settle_compare(rt_run *run, Window target, rt_scene *sc, bool look, char *err, size_t n)
 {
-  double quiet = run->mode == RT_MODE_RECORD ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_QUIET;
+  double quiet = run->mode == RT_MODE_RECORD && !look ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_QUIET;
   double start = vu_mono(), quiet_since = start;
   uint64_t last = 0;
   bool have = false;
@@ -135,7 +137,7 @@ static void read_until(rt_run *run, double until, bool step)
  * and a look or an input on top of it would be judged or read in a state nobody saw. At
  * most RT_SETTLE_READ_MAX; a client it cannot see (remote, another user's) is not waited
  * for. Returns the milliseconds waited. */
-static double wait_read(rt_run *run, Window target)
+static double wait_read(rt_run *run, Window target, double max)
 {
   if (run->appq_win != target) {
     rt_appq_free(run->appq);
@@ -143,7 +145,7 @@ static double wait_read(rt_run *run, Window target)
     run->appq_win = target;
   }
   double t0 = vu_mono();
-  read_until(run, t0 + RT_SETTLE_READ_MAX, true);
+  read_until(run, t0 + max, true);
   return (vu_mono() - t0) * 1000.0;
 }
 
@@ -157,15 +159,41 @@ void rt_step_drain(rt_run *run, double max)
     rt_damage_wait(run->damage, 0.040, RT_SETTLE_DAMAGE_QUIET, until, NULL);
 }
 
+int rt_step_observe(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
+{
+  memset(sc, 0, sizeof *sc);
+  wait_read(run, target, RT_SETTLE_MAX);
+  int r = run->damage ? settle_damage(run, target, sc, true, err, n)
+                      : settle_compare(run, target, sc, true, err, n);
+  if (r < 0) {
+    rt_scene_free(sc);
+    return -1;
+  }
+  if (run->damage) {
+    rt_scene_free(sc);
+    if (rt_scene_list(run, target, sc, err, n) != 0)
+      return -1;
+    if (rt_scene_grab(run, sc, false, err, n) != 0) {
+      rt_scene_free(sc);
+      return -1;
+    }
+  }
+  if (rt_scene_pix(sc, err, n) != 0) {
+    rt_scene_free(sc);
+    return -1;
+  }
+  return 0;
+}
+
 /* One step's look: settled, then the scene listed, captured as an image and described.
  * *cap_ms: what the judged look cost (listing, capturing, converting, describing),
  * waiting excluded; *read_ms: how long the application took to read its input. */
 static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
                   double *read_ms, char *err, size_t n)
 {
-  *read_ms = wait_read(run, target);
-  int r = run->damage ? settle_damage(run, target, sc, err, n)
-                      : settle_compare(run, target, sc, err, n);
+  *read_ms = wait_read(run, target, RT_SETTLE_READ_MAX);
+  int r = run->damage ? settle_damage(run, target, sc, false, err, n)
+                      : settle_compare(run, target, sc, false, err, n);
   if (r < 0)
     return -1;
   *settled = r == 1;
@@ -238,6 +266,8 @@ static int locate(rt_run *run, const rt_scene *sc, const rt_target *t, int scope
       res.words[i].box.x += ox;
       res.words[i].box.y += oy;
     }
+    if (scope < 0)
+      rt_scene_drop_behind(sc, &res);
     late = res.timed_out;
     rc = rt_ocr_find(&res, t->text, &fo, &m, err, sizeof err);
     rt_ocr_result_free(&res);

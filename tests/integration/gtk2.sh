@@ -4,6 +4,9 @@
 #   - recorded twice with other citizens, a run with a third passes (the copy is data the
 #     robot typed: not compared, never an anchor), and the demo shows the new town (the
 #     robot reads it back; it fails otherwise);
+#   - the demo's main window behind the dialogs window is not read as the dialogs window's
+#     (find_text; a click by text never lands there), and the text under a dialog that
+#     just closed is read once drawn again (the robot reads it back);
 #   - no name or town reaches a message or a file of the run folder;
 #   - GTK's stock labels in Danish (LANGUAGE=da, GTK's own translations) halt before OK.
 . "$(dirname "$0")/lib.sh"

@@ -35,6 +35,9 @@ robot.step("Ret by", function()
   dlg:click{ text = "OK", ignore_case = true } -- GTK's stock OK reads "ok" to OCR
 end)
 dlg:wait_closed{ timeout = 10 }
+-- the demo's main window stands beside d, behind it: its words (the demo list, the
+-- source code, which names "Entry 2" too) are not d's
+assert(not d:find_text("Dialog and Message Boxes"), "the main window's text was found in d")
 local e2 = d:find_text("Entry 2", { timeout = 5 })
 local got = d:read_text{ x = e2.x + e2.w + 4, y = e2.y - 6, w = 220, h = e2.h + 12 }
 -- the demo window must show the new town: the run fails (exit 1) otherwise
