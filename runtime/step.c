@@ -78,7 +78,7 @@ static int settle_damage(rt_run *run, Window target, rt_scene *sc, bool look, ch
   bool record = run->mode == RT_MODE_RECORD && !look;
   double first = record ? record_first() : RT_SETTLE_DAMAGE_FIRST;
   double quiet = record ? RT_SETTLE_QUIET_RECORD : RT_SETTLE_DAMAGE_QUIET;
-  double hard = vu_mono() + RT_SETTLE_MAX;
+  double hard = vu_mono() + (look ? RT_OBSERVE_MAX : RT_SETTLE_MAX);
   /* the quiet period began at the previous input (send_input resets it): what was drawn
    * since, while the script ran between steps, counts */
   for (bool list = true;;) {
@@ -118,7 +118,7 @@ static int settle_compare(rt_run *run, Window target, rt_scene *sc, bool look, c
     last = sc->hash;
     if (now - quiet_since >= quiet)
       return 1;
-    if (now - start >= RT_SETTLE_MAX || run->abort)
+    if (now - start >= (look ? RT_OBSERVE_MAX : RT_SETTLE_MAX) || run->abort)
       return 0;
     rt_sleep(run, 0.025);
   }
@@ -162,7 +162,7 @@ void rt_step_drain(rt_run *run, double max)
 int rt_step_observe(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
 {
   memset(sc, 0, sizeof *sc);
-  wait_read(run, target, RT_SETTLE_MAX);
+  wait_read(run, target, RT_OBSERVE_MAX);
   int r = run->damage ? settle_damage(run, target, sc, true, err, n)
                       : settle_compare(run, target, sc, true, err, n);
   if (r < 0) {

@@ -108,13 +108,18 @@ rt_step_status rt_step_end_look(rt_run *run, rt_step_result *res);
  * not killed half-way (a run that ends on an error right after an input). */
 void rt_step_drain(rt_run *run, double max);
 
-/* An observer's look (find_text, wait_text, read_text, words: they judge nothing): waits,
- * bounded as a step's settle, until the application has read what it was sent and its
- * drawing in the target's scene is quiet (a dialog that just closed leaves the window
- * behind it to be drawn again: until then the screen shows what is gone), then lists and
- * captures the scene with its image. Waits as a replay's step does, also when recording.
- * 0, or -1 + err (nothing held). */
+/* An observer's look (find_text, wait_text, read_text, words: they judge nothing): waits
+ * until the application has read what it was sent and its drawing in the target's scene
+ * is quiet (a dialog that just closed leaves the window behind it to be drawn again:
+ * until then the screen shows what is gone), then lists and captures the scene with its
+ * image. Waits as a replay's step does, also when recording, each wait at most
+ * RT_OBSERVE_MAX: observers are polled (wait_text), and a scene that never stops drawing
+ * (an animation) must not make each look cost a step's bound. An application that has
+ * read an event and draws its answer only after other work is not seen to be busy: a
+ * script waits for what it expects with wait_text or a timeout. 0, or -1 + err (nothing
+ * held). */
 int rt_step_observe(rt_run *run, Window target, rt_scene *sc, char *err, size_t n);
+#define RT_OBSERVE_MAX 0.5
 
 /* Settle timing (seconds). With the DAMAGE extension: settled when nothing was drawn in the
  * scene for RT_SETTLE_DAMAGE_QUIET after the last drawing, or RT_SETTLE_DAMAGE_FIRST
