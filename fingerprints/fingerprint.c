@@ -123,17 +123,6 @@ void fp_data_words(const fp_word *ws, int n, const char *const *typed, int nt, u
   }
 }
 
-int fp_data_word(const fp_word *ws, int n, int i, const char *const *typed, int nt)
-{
-  uint8_t *d = calloc((size_t)n + 1, 1);
-  if (!d)
-    return typed && nt > 0 && fp__typed_word(ws[i].text, typed, nt);
-  fp_data_words(ws, n, typed, nt, d);
-  int r = d[i] != 0;
-  free(d);
-  return r;
-}
-
 int fp_text_distance(const char *a, const char *b, int fold)
 {
   int la = (int)strnlen(a, 63), lb = (int)strnlen(b, 63), d[64];

@@ -136,12 +136,10 @@ typedef struct fp_input {
   int n_data_words;
 } fp_input;
 
-/* Whether word i of ws is data the robot typed (typed: its nt words): such a word, edge
- * punctuation aside and a slip tolerated in a long one, or one standing between two of
- * them on its line ("Søren r Ærø": OCR's noise inside the value). */
-int fp_data_word(const fp_word *ws, int n, int i, const char *const *typed, int nt);
-/* The same for every word of ws at once (is_data: n flags; each word is read against the
- * typed ones once): what the guard's looks use. */
+/* Which words of ws are data the robot typed (typed: its nt words; is_data: n flags,
+ * nonzero for data): such a word, edge punctuation aside and a slip tolerated in a long
+ * one, or one standing between two of them on its line ("Søren r Ærø": OCR's noise
+ * inside the value). Each word is read against the typed ones once. */
 void fp_data_words(const fp_word *ws, int n, const char *const *typed, int nt, uint8_t *is_data);
 
 /* A fingerprint (owns everything in it): the target window's, with the

@@ -159,26 +159,34 @@ void rt_step_drain(rt_run *run, double max)
     rt_damage_wait(run->damage, 0.040, RT_SETTLE_DAMAGE_QUIET, until, NULL);
 }
 
+/* Settles (`look`: an observer's, bounded by RT_OBSERVE_MAX) and captures the scene with
+ * its image. *settled: within the bound; *read_ms: how long the application took to read
+ * its input; *tc: when the capture began (after the waiting). 0, or -1 + err. */
+static int settled_look(rt_run *run, Window target, rt_scene *sc, bool look, bool *settled,
+                        double *read_ms, double *tc, char *err, size_t n)
+{
+  *read_ms = wait_read(run, target, look ? RT_OBSERVE_MAX : RT_SETTLE_READ_MAX);
+  int r = run->damage ? settle_damage(run, target, sc, look, err, n)
+                      : settle_compare(run, target, sc, look, err, n);
+  if (r < 0)
+    return -1;
+  *settled = r == 1;
+  *tc = vu_mono();
+  if (run->damage) { /* the windows as they are now, captured once */
+    rt_scene_free(sc);
+    if (rt_scene_list(run, target, sc, err, n) != 0 || rt_scene_grab(run, sc, false, err, n) != 0)
+      return -1;
+  }
+  /* the settled look itself becomes the frame (its capture is still in the buffer) */
+  return rt_scene_pix(sc, err, n);
+}
+
 int rt_step_observe(rt_run *run, Window target, rt_scene *sc, char *err, size_t n)
 {
+  bool settled;
+  double read_ms, tc;
   memset(sc, 0, sizeof *sc);
-  wait_read(run, target, RT_OBSERVE_MAX);
-  int r = run->damage ? settle_damage(run, target, sc, true, err, n)
-                      : settle_compare(run, target, sc, true, err, n);
-  if (r < 0) {
-    rt_scene_free(sc);
-    return -1;
-  }
-  if (run->damage) {
-    rt_scene_free(sc);
-    if (rt_scene_list(run, target, sc, err, n) != 0)
-      return -1;
-    if (rt_scene_grab(run, sc, false, err, n) != 0) {
-      rt_scene_free(sc);
-      return -1;
-    }
-  }
-  if (rt_scene_pix(sc, err, n) != 0) {
+  if (settled_look(run, target, sc, true, &settled, &read_ms, &tc, err, n) != 0) {
     rt_scene_free(sc);
     return -1;
   }
@@ -191,20 +199,8 @@ int rt_step_observe(rt_run *run, Window target, rt_scene *sc, char *err, size_t 
 static int settle(rt_run *run, Window target, rt_scene *sc, bool *settled, double *cap_ms,
                   double *read_ms, char *err, size_t n)
 {
-  *read_ms = wait_read(run, target, RT_SETTLE_READ_MAX);
-  int r = run->damage ? settle_damage(run, target, sc, false, err, n)
-                      : settle_compare(run, target, sc, false, err, n);
-  if (r < 0)
-    return -1;
-  *settled = r == 1;
-  double tc = vu_mono();
-  if (run->damage) { /* the windows as they are now, captured once */
-    rt_scene_free(sc);
-    if (rt_scene_list(run, target, sc, err, n) != 0 || rt_scene_grab(run, sc, false, err, n) != 0)
-      return -1;
-  }
-  /* the settled look itself becomes the judged frame (its capture is still in the buffer) */
-  if (rt_scene_pix(sc, err, n) != 0)
+  double tc;
+  if (settled_look(run, target, sc, false, settled, read_ms, &tc, err, n) != 0)
     return -1;
   rt_scene_describe(run, sc);
   *cap_ms = (vu_mono() - tc) * 1000.0;

@@ -175,10 +175,13 @@ static void test_typed_elsewhere(void **state)
   b.w[1].box.x += 40; /* the value a little away from its label */
   b.w[2].box.x += 40;
   b.w[3].box.x += 40;
-  assert_false(fp_data_word(b.w, b.n, 0, typed, 2));
+  uint8_t d[8];
+  fp_data_words(b.w, b.n, typed, 2, d);
+  assert_false(d[0]);
   for (int i = 1; i < 4; i++)
-    assert_true(fp_data_word(b.w, b.n, i, typed, 2));
-  assert_false(fp_data_word(b.w, b.n, 1, NULL, 0));
+    assert_true(d[i]);
+  fp_data_words(b.w, b.n, NULL, 0, d);
+  assert_false(d[1]);
   fp_input in = input(&b);
   in.data_words = typed;
   in.n_data_words = 2;
